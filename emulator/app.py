@@ -1,0 +1,291 @@
+"""The ASGI application: one ordered chain, written out here and nowhere else.
+
+    request id -> detect service and operation -> parse -> authenticate
+    -> authorize -> validate -> dispatch -> serialize -> metrics and access log
+
+Non-AWS surfaces (``/_emulator/...``, the OpenAI API, ``/metrics``) are routes
+registered by handlers and matched by path prefix before AWS detection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import logging
+import time
+import uuid
+import zlib
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import unquote
+
+import orjson
+
+from emulator import services
+from emulator.context import Principal, RequestContext
+from emulator.errors import AwsError
+from emulator.gateway import sigv4
+from emulator.gateway.access_log import AccessLog
+from emulator.protocols import get_protocol
+from emulator.protocols.base import Request, Response
+from emulator.protocols.detect import detect
+from emulator.runtime import Runtime
+
+log = logging.getLogger("emulator")
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+_JSON = {"content-type": "application/json"}
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class EmulatorApp:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.access_log = AccessLog(runtime.settings.data_dir / "access.log") if runtime.settings.access_log else None
+        self._started = False
+
+    # ------------------------------------------------------------------ ASGI
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "http":
+            await self._http(scope, receive, send)
+        elif kind == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                try:
+                    await self.startup()
+                except Exception as exc:  # pragma: no cover - reported to the server
+                    log.exception("startup failed")
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await self.shutdown()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def startup(self) -> None:
+        if not self._started:
+            self._started = True
+            services.index()  # build the routing index before the first request
+            await self.runtime.start()
+            if self.access_log is not None:
+                self.access_log.start()
+
+    async def shutdown(self) -> None:
+        await self.runtime.stop()
+        if self.access_log is not None:
+            await self.access_log.stop()
+
+    async def _read_body(self, receive: Receive, limit: int) -> bytes:
+        chunks = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                raise ConnectionAbortedError
+            chunk = message.get("body", b"")
+            if chunk:
+                size += len(chunk)
+                if size > limit:
+                    raise BodyTooLarge
+                chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        return b"".join(chunks) if len(chunks) != 1 else chunks[0]
+
+    async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        request_id = str(uuid.uuid4())
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in scope["headers"]:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = headers[name] + "," + value if name in headers else value
+        raw_path = scope.get("raw_path")
+        raw = raw_path.decode("latin-1") if raw_path else scope["path"]
+        client = scope.get("client")
+        request = Request(
+            method=scope["method"],
+            path=scope["path"] if raw_path is None else unquote(raw),
+            raw_path=raw,
+            query_string=scope.get("query_string", b"").decode("latin-1"),
+            headers=headers,
+            body=b"",
+            client_ip=client[0] if client else "",
+            scheme=scope.get("scheme", "http"),
+        )
+        ctx = RequestContext(request_id=request_id, request=request, started=started)
+        try:
+            request.body = await self._read_body(receive, self.settings.max_body_bytes)
+            response = await self.handle(ctx)
+        except ConnectionAbortedError:
+            return
+        except BodyTooLarge:
+            response = self._error_response(
+                ctx, AwsError("RequestEntityTooLarge", f"Request body exceeds the limit of {self.settings.max_body_bytes} bytes", 413)
+            )
+        response.headers["x-amzn-requestid"] = request_id
+        await self._send(response, send)
+        elapsed = time.perf_counter() - started
+        for observer in self.runtime.observers:
+            try:
+                observer(ctx, response, elapsed)
+            except Exception:  # telemetry never breaks a request
+                log.exception("observer failed")
+        if self.access_log is not None:
+            self.access_log.record(ctx, response.status, elapsed)
+
+    async def _send(self, response: Response, send: Send) -> None:
+        header_list = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
+        if response.stream is None:
+            header_list.append((b"content-length", str(len(response.body)).encode()))
+            await send({"type": "http.response.start", "status": response.status, "headers": header_list})
+            await send({"type": "http.response.body", "body": response.body})
+            return
+        await send({"type": "http.response.start", "status": response.status, "headers": header_list})
+        stream = response.stream
+        try:
+            async for chunk in stream:
+                if chunk:
+                    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        finally:
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        await send({"type": "http.response.body", "body": b""})
+
+    # ----------------------------------------------------------- the chain
+    async def handle(self, ctx: RequestContext) -> Response:
+        request = ctx.request
+        try:
+            # Non-AWS routes first: /_emulator/health, the OpenAI API, /metrics, the console.
+            if request.path == "/_emulator/health":
+                return Response(200, dict(_JSON), orjson.dumps(self.runtime.health()))
+            for route in self.runtime.routes:
+                if request.path.startswith(route.prefix) and (route.methods is None or request.method in route.methods):
+                    return await route.handler(request, ctx)
+
+            self._decompress(request)
+            # 1. detect service and operation
+            found = detect(request)
+            ctx.service_name = found.service
+            ctx.protocol = found.protocol
+            ctx.service = services.service_model(found.service)
+            if found.region:
+                ctx.region = found.region
+            handler = self.runtime.handlers.get(found.service)
+            ctx.native = handler is not None
+            if found.operation is None:
+                raise self._unknown_operation(ctx)
+            ctx.operation = services.operation_model(found.service, found.operation)
+            protocol = get_protocol(found.protocol)
+
+            # 2. authenticate (before parse, so that anonymous callers learn nothing)
+            self._authenticate(ctx)
+
+            if handler is None:
+                return await self._fallback(ctx)
+            entry = handler.operations.get(found.operation)
+            if entry is None:
+                raise AwsError(
+                    "UnknownOperationException" if found.protocol not in ("query", "ec2") else "InvalidAction",
+                    f"The operation {found.operation} is not supported by this emulator's {found.service} service.",
+                    400,
+                )
+            # 3. parse
+            assert ctx.operation is not None
+            ctx.params = protocol.parse(request, ctx.operation)
+            # 4. authorize and 5. validate: see emulator/gateway (issue: security)
+            authorize = self.runtime.components.get("authorizer")
+            if authorize is not None:
+                authorize(ctx)
+            validate = self.runtime.components.get("validator")
+            if validate is not None:
+                validate(ctx)
+            # 6. dispatch
+            fn, is_async = entry
+            output = await fn(ctx, ctx.params) if is_async else fn(ctx, ctx.params)
+            if output is None:
+                output = {}
+            # 7. serialize
+            return protocol.serialize(ctx.operation, output, request)
+        except AwsError as err:
+            return self._error_response(ctx, err)
+        except Exception:
+            log.exception("unhandled error in %s.%s", ctx.service_name, ctx.operation_name)
+            return self._error_response(
+                ctx, AwsError("InternalFailure", "The request processing has failed because of an unknown error, exception or failure.", 500)
+            )
+
+    def _decompress(self, request: Request) -> None:
+        encoding = request.headers.get("content-encoding", "").lower()
+        if not encoding or encoding == "identity" or not request.body:
+            return
+        try:
+            if encoding == "gzip":
+                request.body = gzip.decompress(request.body)
+            elif encoding == "deflate":
+                request.body = zlib.decompress(request.body)
+            else:
+                return
+        except (OSError, zlib.error, EOFError) as exc:
+            raise AwsError("SerializationException", f"Request body could not be decoded as {encoding}", 400) from exc
+        request.__dict__.pop("form", None)
+
+    def _unknown_operation(self, ctx: RequestContext) -> AwsError:
+        if ctx.protocol in ("query", "ec2"):
+            return AwsError("InvalidAction", f"The action or operation requested is invalid for service {ctx.service_name}. Verify that the action is typed correctly.", 400)
+        return AwsError("UnknownOperationException", f"Unknown operation for service {ctx.service_name}", 400)
+
+    def _authenticate(self, ctx: RequestContext) -> None:
+        if not self.settings.auth:
+            ctx.principal = Principal("anonymous", "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
+            return
+        key, parsed = sigv4.verify(ctx.request, self.runtime.keys, ctx.protocol)
+        ctx.region = parsed.region
+        account = self.settings.account_id
+        arn = f"arn:aws:iam::{account}:root" if key.is_root else f"arn:aws:iam::{account}:user/{key.user_name}"
+        ctx.principal = Principal(key.access_key_id, key.user_name, arn, account, key.is_root)
+
+    async def _fallback(self, ctx: RequestContext) -> Response:
+        fallback = self.runtime.fallback
+        assert ctx.service_name is not None
+        if fallback is None or not fallback.supports(ctx.service_name):
+            raise self._unknown_operation(ctx) if ctx.protocol in ("query", "ec2") else AwsError(
+                "UnknownOperationException", f"The service {ctx.service_name} is not served by this emulator.", 400
+            )
+        return await fallback.dispatch(ctx.request)
+
+    def _error_response(self, ctx: RequestContext, err: AwsError) -> Response:
+        protocol = get_protocol(ctx.protocol or _guess_protocol(ctx.request))
+        return protocol.serialize_error(err, ctx.service, ctx.request, ctx.request_id)
+
+
+def _guess_protocol(request: Request) -> str:
+    if request.headers.get("x-amz-target"):
+        return "json"
+    if request.content_type == "application/x-www-form-urlencoded":
+        return "query"
+    if request.content_type == "application/cbor":
+        return "smithy-rpc-v2-cbor"
+    return "json"
+
+
+def create_app(runtime: Runtime) -> EmulatorApp:
+    return EmulatorApp(runtime)
+
+
+async def _noop() -> None:  # pragma: no cover
+    await asyncio.sleep(0)

@@ -1,0 +1,144 @@
+"""Command line: ``emulator serve``, ``emulator keys ...``, ``emulator --version``.
+
+Services add their own sub-commands through ``COMMANDS`` (name -> (help, configure, run)).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from emulator import __version__
+from emulator.settings import load_settings
+
+# Extra sub-commands contributed by other modules: name -> (help, add_arguments, run(args) -> int).
+COMMANDS: dict[str, tuple[str, Callable[[argparse.ArgumentParser], None], Callable[[argparse.Namespace], int]]] = {}
+
+
+def _settings_from(args: argparse.Namespace) -> Any:
+    overrides = {k: v for k, v in vars(args).items() if k not in ("command", "func", "keys_command") and v is not None}
+    if isinstance(overrides.get("services"), list) and len(overrides["services"]) == 1:
+        overrides["services"] = overrides["services"][0].split(",")
+    return load_settings(overrides)
+
+
+def _add_common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data-dir", dest="data_dir")
+    p.add_argument("--config", dest="config_file", help="TOML settings file")
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from emulator.app import create_app
+    from emulator.runtime import Runtime
+
+    settings = _settings_from(args)
+    if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.auth:
+        print("refusing to serve on a non-loopback address with auth disabled", file=sys.stderr)
+        return 2
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = Runtime(settings)
+    app = create_app(runtime)
+    key = runtime.root_key
+    print(f"emulator {__version__} serving on {settings.endpoint}", flush=True)
+    print(f"  data dir:              {settings.data_dir.resolve()}", flush=True)
+    print(f"  aws_access_key_id:     {key.access_key_id}", flush=True)
+    print(f"  aws_secret_access_key: {key.secret_access_key}", flush=True)
+    print(f"  region:                {settings.region}", flush=True)
+    print(f"  try: aws --endpoint-url {settings.endpoint} sts get-caller-identity", flush=True)
+    uvicorn.run(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        log_level="warning",
+        lifespan="on",
+        timeout_keep_alive=75,
+    )
+    return 0
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from emulator.gateway.keys import KeyStore
+
+    settings = _settings_from(args)
+    settings.ensure_dirs()
+    store = KeyStore(settings.data_dir)
+    if args.keys_command == "create":
+        key = store.create(args.user)
+        print(json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key, "UserName": key.user_name}))
+    elif args.keys_command == "list":
+        for key in store.list():
+            print(json.dumps({"AccessKeyId": key.access_key_id, "UserName": key.user_name, "Status": key.status}))
+    elif args.keys_command == "delete":
+        if not store.delete(args.access_key_id):
+            print(f"no such key: {args.access_key_id}", file=sys.stderr)
+            return 1
+        print(f"deleted {args.access_key_id}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="emulator", description="A self-hosted AWS for one GPU workstation")
+    parser.add_argument("--version", action="version", version=f"emulator {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="serve every service on one port")
+    _add_common(serve)
+    serve.add_argument("--host")
+    serve.add_argument("--port", type=int)
+    serve.add_argument("--services", nargs="+", help="native services to enable (default: all)")
+    serve.add_argument("--root-access-key-id", dest="root_access_key_id")
+    serve.add_argument("--root-secret-access-key", dest="root_secret_access_key")
+    serve.add_argument("--storage", help="sqlite (default) or a postgresql:// URL")
+    serve.add_argument("--models-dir", dest="models_dir")
+    serve.add_argument("--log-level", dest="log_level")
+    serve.add_argument("--no-auth", dest="auth", action="store_const", const=False)
+    serve.set_defaults(func=cmd_serve)
+
+    keys = sub.add_parser("keys", help="manage access keys")
+    _add_common(keys)
+    ksub = keys.add_subparsers(dest="keys_command", required=True)
+    kc = ksub.add_parser("create")
+    kc.add_argument("--user", default="root")
+    ksub.add_parser("list")
+    kd = ksub.add_parser("delete")
+    kd.add_argument("access_key_id")
+    keys.set_defaults(func=cmd_keys)
+
+    _load_plugins()
+    for name, (help_text, configure, run) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text)
+        _add_common(p)
+        configure(p)
+        p.set_defaults(func=run)
+    return parser
+
+
+def _load_plugins() -> None:
+    """Import modules that register extra sub-commands (models, backup, usage, compute)."""
+    import importlib
+
+    for module in ("emulator.compute.cli", "emulator.monitoring.cli", "emulator.dynamodb.cli"):
+        try:
+            importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    result: int = args.func(args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

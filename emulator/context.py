@@ -1,0 +1,44 @@
+"""Per-request state passed down the chain: protocols -> gateway -> handlers."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.model import OperationModel, ServiceModel
+
+from emulator.protocols.base import Request
+
+
+@dataclass
+class Principal:
+    """Who signed the request."""
+
+    access_key_id: str
+    user_name: str  # "root" for the root key
+    arn: str
+    account_id: str
+    is_root: bool = False
+
+
+@dataclass
+class RequestContext:
+    request_id: str
+    request: Request
+    started: float = field(default_factory=time.perf_counter)
+    service_name: str | None = None
+    service: ServiceModel | None = None
+    operation: OperationModel | None = None
+    protocol: str | None = None
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    principal: Principal | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    native: bool = True
+    # Filled by handlers for telemetry (e.g. DynamoDB table name, consumed capacity).
+    telemetry: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def operation_name(self) -> str | None:
+        return self.operation.name if self.operation is not None else None

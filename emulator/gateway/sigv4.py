@@ -1,0 +1,235 @@
+"""AWS Signature Version 4 verification (Authorization header and presigned URLs).
+
+Mirrors botocore's signer (botocore/auth.py, SigV4Auth): the canonical URI is the
+path as sent, normalized and percent-encoded once more (safe '/~'); the canonical
+query string is the sorted, re-encoded pairs; header values are trimmed with
+inner whitespace collapsed. Reference:
+https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv-create-signed-request.html
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import posixpath
+import time
+from calendar import timegm
+from dataclasses import dataclass
+from functools import lru_cache
+from urllib.parse import quote, unquote
+
+from emulator.errors import AwsError
+from emulator.gateway.keys import AccessKey, KeyStore
+from emulator.protocols.base import Request
+
+ALGORITHM = "AWS4-HMAC-SHA256"
+MAX_SKEW_SECONDS = 15 * 60
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+STREAMING_PAYLOADS = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+
+# Error codes differ by protocol family, as AWS answers them.
+_CODES = {
+    "missing": {"query": "MissingAuthenticationToken", "ec2": "AuthFailure"},
+    "unknown_key": {"query": "InvalidClientTokenId", "ec2": "AuthFailure"},
+    "signature": {"query": "SignatureDoesNotMatch", "ec2": "AuthFailure"},
+}
+_DEFAULT = {
+    "missing": "MissingAuthenticationTokenException",
+    "unknown_key": "UnrecognizedClientException",
+    "signature": "InvalidSignatureException",
+}
+
+
+def _code(kind: str, protocol: str | None) -> str:
+    return _CODES[kind].get(protocol or "", _DEFAULT[kind])
+
+
+@dataclass
+class ParsedAuth:
+    access_key_id: str
+    date: str
+    region: str
+    service: str
+    signed_headers: list[str]
+    signature: str
+    amz_date: str
+    presigned: bool
+    expires: int | None = None
+
+
+def _parse(request: Request, protocol: str | None) -> ParsedAuth:
+    auth = request.headers.get("authorization")
+    if auth:
+        if not auth.startswith(ALGORITHM + " "):
+            raise AwsError(_code("signature", protocol), f"Unsupported authorization type: {auth.split(' ', 1)[0]}", 400)
+        fields: dict[str, str] = {}
+        for part in auth[len(ALGORITHM) + 1 :].split(","):
+            name, _, value = part.strip().partition("=")
+            fields[name] = value
+        try:
+            cred = fields["Credential"].split("/")
+            signed = fields["SignedHeaders"].split(";")
+            sig = fields["Signature"]
+        except KeyError as exc:
+            raise AwsError(
+                "IncompleteSignatureException",
+                f"Authorization header requires '{exc.args[0]}' parameter. Authorization={auth}",
+                400,
+            ) from exc
+        if len(cred) != 5 or cred[4] != "aws4_request":
+            raise AwsError("IncompleteSignatureException", f"Credential should be scoped to a valid region. Credential={fields['Credential']}", 400)
+        amz_date = request.headers.get("x-amz-date") or ""
+        if not amz_date:
+            date_header = request.headers.get("date")
+            if date_header:
+                amz_date = _http_date_to_amz(date_header)
+        if not amz_date:
+            raise AwsError(
+                "IncompleteSignatureException",
+                "Authorization header requires existence of either a 'X-Amz-Date' or a 'Date' header.",
+                400,
+            )
+        return ParsedAuth(cred[0], cred[1], cred[2], cred[3], signed, sig, amz_date, False)
+    if request.query_one("X-Amz-Algorithm") is not None:
+        q = request.query
+        try:
+            cred = q["X-Amz-Credential"][0].split("/")
+            signed = q["X-Amz-SignedHeaders"][0].split(";")
+            sig = q["X-Amz-Signature"][0]
+            amz_date = q["X-Amz-Date"][0]
+        except KeyError as exc:
+            raise AwsError("AuthorizationQueryParametersError", f"Query-string authentication requires the {exc.args[0]} parameter", 400) from exc
+        if len(cred) != 5:
+            raise AwsError("AuthorizationQueryParametersError", "X-Amz-Credential is malformed", 400)
+        expires = q.get("X-Amz-Expires", [None])[0]
+        return ParsedAuth(cred[0], cred[1], cred[2], cred[3], signed, sig, amz_date, True, int(expires) if expires else None)
+    raise AwsError(_code("missing", protocol), "Request is missing Authentication Token", 403)
+
+
+def _http_date_to_amz(value: str) -> str:
+    from email.utils import parsedate_to_datetime
+
+    try:
+        return parsedate_to_datetime(value).strftime("%Y%m%dT%H%M%SZ")
+    except (TypeError, ValueError):
+        return ""
+
+
+def _amz_to_epoch(amz: str) -> float:
+    try:
+        return float(timegm(time.strptime(amz, "%Y%m%dT%H%M%SZ")))
+    except ValueError as exc:
+        raise AwsError("IncompleteSignatureException", f"Date must be in ISO-8601 'basic format'. Got '{amz}'.", 400) from exc
+
+
+def canonical_uri(raw_path: str) -> str:
+    path = raw_path or "/"
+    normalized = posixpath.normpath(path)
+    if path.endswith("/") and normalized != "/":
+        normalized += "/"
+    if normalized.startswith("//"):
+        normalized = normalized[1:]
+    return quote(normalized, safe="/~")
+
+
+def canonical_query(query_string: str, presigned: bool) -> str:
+    pairs = []
+    if query_string:
+        for pair in query_string.split("&"):
+            if not pair:
+                continue
+            key, _, value = pair.partition("=")
+            key = unquote(key.replace("+", " "))
+            if presigned and key == "X-Amz-Signature":
+                continue
+            value = unquote(value.replace("+", " "))
+            pairs.append((quote(key, safe="-_.~"), quote(value, safe="-_.~")))
+    pairs.sort()
+    return "&".join(f"{k}={v}" for k, v in pairs)
+
+
+def _canonical_headers(request: Request, signed: list[str]) -> str:
+    lines = []
+    for name in signed:
+        value = request.headers.get(name)
+        if value is None:
+            value = ""
+        lines.append(f"{name}:{' '.join(value.split())}")
+    return "\n".join(lines) + "\n"
+
+
+@lru_cache(maxsize=256)
+def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
+    k = hmac.new(("AWS4" + secret).encode(), date.encode(), hashlib.sha256).digest()
+    k = hmac.new(k, region.encode(), hashlib.sha256).digest()
+    k = hmac.new(k, service.encode(), hashlib.sha256).digest()
+    return hmac.new(k, b"aws4_request", hashlib.sha256).digest()
+
+
+def _signature(request: Request, parsed: ParsedAuth, secret: str, payload_hash: str) -> str:
+    creq = "\n".join(
+        (
+            request.method.upper(),
+            canonical_uri(request.raw_path),
+            canonical_query(request.query_string, parsed.presigned),
+            _canonical_headers(request, parsed.signed_headers),
+            ";".join(parsed.signed_headers),
+            payload_hash,
+        )
+    )
+    scope = f"{parsed.date}/{parsed.region}/{parsed.service}/aws4_request"
+    sts = f"{ALGORITHM}\n{parsed.amz_date}\n{scope}\n{hashlib.sha256(creq.encode('utf-8')).hexdigest()}"
+    key = signing_key(secret, parsed.date, parsed.region, parsed.service)
+    return hmac.new(key, sts.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def _fmt(epoch: float) -> str:
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(epoch))
+
+
+def verify(request: Request, keys: KeyStore, protocol: str | None = None, now: float | None = None) -> tuple[AccessKey, ParsedAuth]:
+    """Verify the request's signature; return the key that signed it or raise AwsError."""
+    parsed = _parse(request, protocol)
+    key = keys.get(parsed.access_key_id)
+    if key is None or key.status != "Active":
+        raise AwsError(_code("unknown_key", protocol), "The security token included in the request is invalid.", 400 if protocol not in ("query", "ec2") else 403)
+
+    now = time.time() if now is None else now
+    signed_at = _amz_to_epoch(parsed.amz_date)
+    if parsed.presigned:
+        if parsed.expires is not None and now > signed_at + parsed.expires:
+            raise AwsError(_code("signature", protocol), f"Signature expired: {parsed.amz_date} is now earlier than {_fmt(now - parsed.expires)} ({_fmt(now)} - {parsed.expires} sec.)", 403)
+    if signed_at < now - MAX_SKEW_SECONDS and not parsed.presigned:
+        raise AwsError(
+            _code("signature", protocol),
+            f"Signature expired: {parsed.amz_date} is now earlier than {_fmt(now - MAX_SKEW_SECONDS)} ({_fmt(now)} - 15 min.)",
+            403,
+        )
+    if signed_at > now + MAX_SKEW_SECONDS:
+        raise AwsError(
+            _code("signature", protocol),
+            f"Signature not yet current: {parsed.amz_date} is still later than {_fmt(now + MAX_SKEW_SECONDS)} ({_fmt(now)} + 15 min.)",
+            403,
+        )
+    if parsed.date != parsed.amz_date[:8]:
+        raise AwsError(_code("signature", protocol), f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{parsed.date}' != '{parsed.amz_date[:8]}', from '{parsed.amz_date}'.", 403)
+    if "host" not in parsed.signed_headers:
+        raise AwsError(_code("signature", protocol), "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.", 403)
+
+    declared = request.headers.get("x-amz-content-sha256")
+    body_hash = hashlib.sha256(request.body).hexdigest()
+    if declared and declared not in (UNSIGNED_PAYLOAD, *STREAMING_PAYLOADS):
+        if declared != body_hash:
+            raise AwsError("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", 400)
+    candidates = [declared] if declared else [body_hash]
+    if parsed.presigned and not declared:
+        candidates.append(UNSIGNED_PAYLOAD)
+    for payload_hash in candidates:
+        if hmac.compare_digest(_signature(request, parsed, key.secret_access_key, payload_hash), parsed.signature):
+            return key, parsed
+    raise AwsError(
+        _code("signature", protocol),
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+        403,
+    )

@@ -1,0 +1,68 @@
+"""The base of every native service: operations only, dict in -> dict out.
+
+A handler declares ``service`` (botocore's service name) and marks methods with
+``@operation("PutItem")``. A method takes ``(ctx, params)`` and returns the
+output dict; it may be ``async``. Sync methods run inline on the event loop, so
+they must be quick (microseconds to a few milliseconds); anything long is async.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from emulator.context import RequestContext
+from emulator.protocols.base import Request, Response
+
+if TYPE_CHECKING:
+    from emulator.runtime import Runtime
+
+OperationFn = Callable[[RequestContext, dict[str, Any]], Any]
+
+
+def operation(name: str) -> Callable[[OperationFn], OperationFn]:
+    def mark(fn: OperationFn) -> OperationFn:
+        fn.__aws_operation__ = name  # type: ignore[attr-defined]
+        return fn
+
+    return mark
+
+
+@dataclass
+class Route:
+    """A non-AWS HTTP surface (OpenAI API, console, /metrics) mounted under a path prefix.
+
+    ``handler(request, ctx)`` returns a Response. ``methods`` None means any.
+    """
+
+    prefix: str
+    handler: Callable[[Request, RequestContext], Awaitable[Response]]
+    methods: tuple[str, ...] | None = None
+
+
+class ServiceHandler:
+    service: ClassVar[str] = ""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.operations: dict[str, tuple[OperationFn, bool]] = {}
+        for _, member in inspect.getmembers(type(self)):
+            op = getattr(member, "__aws_operation__", None)
+            if op:
+                bound = getattr(self, member.__name__)
+                self.operations[op] = (bound, inspect.iscoroutinefunction(member))
+
+    async def start(self) -> None:
+        """Called once when the server starts (open storage, start schedulers)."""
+
+    async def stop(self) -> None:
+        """Called once on shutdown."""
+
+    def routes(self) -> list[Route]:
+        """Extra non-AWS routes this service serves."""
+        return []
+
+    def health(self) -> dict[str, Any]:
+        return {"state": "running"}

@@ -1,0 +1,86 @@
+"""The protocol interface and the request/response types every layer shares.
+
+A protocol turns the bytes of a request into the operation's input dict and an
+output dict (or an ``AwsError``) back into bytes. It is driven entirely by
+botocore's service model: no service names appear in ``emulator/protocols``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+from botocore.model import OperationModel, ServiceModel
+
+from emulator.errors import AwsError
+
+
+@dataclass
+class Request:
+    """An HTTP request as the ASGI server handed it over, body fully read."""
+
+    method: str
+    path: str  # percent-decoded path
+    raw_path: str  # path exactly as sent (SigV4 canonical URI uses it)
+    query_string: str  # raw query string, without '?'
+    headers: dict[str, str]  # lower-cased names; repeated headers joined with ','
+    body: bytes
+    client_ip: str = ""
+    scheme: str = "http"
+
+    @cached_property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(self.query_string, keep_blank_values=True)
+
+    def query_one(self, name: str) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else None
+
+    @cached_property
+    def content_type(self) -> str:
+        return self.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+    @cached_property
+    def form(self) -> dict[str, str]:
+        """The urlencoded form body (query protocol), last value wins."""
+        try:
+            text = self.body.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise AwsError("MalformedQueryString", "The request body is not valid UTF-8", 400) from exc
+        out: dict[str, str] = {}
+        for key, values in parse_qs(text, keep_blank_values=True).items():
+            out[key] = values[-1]
+        return out
+
+
+@dataclass
+class Response:
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    # A streaming body (event streams, server-sent events). When set, ``body`` is ignored.
+    stream: AsyncIterator[bytes] | None = None
+
+
+class Protocol(ABC):
+    """One wire format. Subclasses implement parse/serialize/serialize_error."""
+
+    name: str = ""
+
+    def parse(self, request: Request, operation: OperationModel) -> dict[str, Any]:
+        raise AwsError("InternalFailure", f"protocol {self.name} cannot parse requests", 500)
+
+    def serialize(self, operation: OperationModel, output: dict[str, Any], request: Request) -> Response:
+        raise AwsError("InternalFailure", f"protocol {self.name} cannot serialize responses", 500)
+
+    @abstractmethod
+    def serialize_error(self, error: AwsError, service: ServiceModel | None, request: Request | None, request_id: str) -> Response:
+        """The protocol's error shape, so botocore raises ClientError with ``error.code``."""
+
+
+def unquote_path(raw: str) -> str:
+    return unquote(raw)

@@ -1,0 +1,188 @@
+"""Service and operation detection from the wire, for every protocol botocore knows.
+
+Order (most specific first):
+1. smithy-rpc-v2-cbor path ``/service/<Service>/operation/<Op>``;
+2. ``X-Amz-Target: <targetPrefix>.<Op>`` (json 1.0/1.1, also CloudWatch's json+query-mode);
+3. ``Action``/``Version`` in a form body or query string (query and ec2);
+4. REST: the SigV4 credential scope's service name picks the candidate
+   services, then the operation whose ``requestUri`` template matches the path.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from botocore.model import OperationModel
+
+from emulator import services
+from emulator.errors import AwsError
+from emulator.protocols.base import Request
+
+_SCOPE_RE = re.compile(r"Credential=([^/,\s]+)/(\d{8})/([^/]+)/([^/]+)/aws4_request")
+
+
+@dataclass
+class Detected:
+    service: str
+    operation: str | None  # None: the service is known but the operation is not
+    protocol: str
+    signing_service: str | None = None
+    region: str | None = None
+
+
+def credential_scope(request: Request) -> tuple[str, str, str, str] | None:
+    """(access key, date, region, service) from the Authorization header or presigned query."""
+    auth = request.headers.get("authorization")
+    if auth:
+        m = _SCOPE_RE.search(auth)
+        if m:
+            return m.group(1), m.group(2), m.group(3), m.group(4)
+        return None
+    cred = request.query_one("X-Amz-Credential")
+    if cred:
+        parts = cred.split("/")
+        if len(parts) == 5:
+            return parts[0], parts[1], parts[2], parts[3]
+    return None
+
+
+def _query_protocol(info: services.ServiceInfo) -> str:
+    return "ec2" if info.protocol == "ec2" else "query"
+
+
+def detect(request: Request) -> Detected:
+    idx = services.index()
+    scope = credential_scope(request)
+    signing = scope[3] if scope else None
+    region = scope[2] if scope else None
+
+    # 1. smithy-rpc-v2-cbor
+    path = request.path
+    if path.startswith("/service/") and "/operation/" in path:
+        parts = path.split("/")
+        if len(parts) == 5 and parts[3] == "operation":
+            info = _by_smithy_name(parts[2], signing)
+            if info is not None:
+                return Detected(info.name, _op(info.name, parts[4]), "smithy-rpc-v2-cbor", signing, region)
+
+    # 2. X-Amz-Target
+    target = request.headers.get("x-amz-target")
+    if target and "." in target:
+        prefix, _, op = target.rpartition(".")
+        info = idx.by_target_prefix.get(prefix)
+        if info is not None:
+            return Detected(info.name, _op(info.name, op), "json", signing, region)
+        raise AwsError("UnknownOperationException", f"Unknown operation {target}", 400)
+
+    # 3. query / ec2: Action + Version
+    action = None
+    version = None
+    if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
+        form = request.form
+        action, version = form.get("Action"), form.get("Version")
+    if action is None and request.method == "GET" and request.query_string:
+        action, version = request.query_one("Action"), request.query_one("Version")
+    if action is not None:
+        info = _query_service(signing, version)
+        if info is None:
+            raise AwsError("InvalidAction", f"The action {action} is not valid for this web service.", 400)
+        return Detected(info.name, _op(info.name, action), _query_protocol(info), signing, region)
+
+    # 4. REST protocols by signing name and path template
+    if signing:
+        for info in idx.by_signing_name.get(signing, []):
+            if info.protocol.startswith("rest"):
+                op = match_rest_operation(info.name, request.method, path)
+                if op is not None:
+                    return Detected(info.name, op, info.protocol, signing, region)
+        # JSON services addressed without a target: unknown operation.
+        cands = idx.by_signing_name.get(signing, [])
+        if cands:
+            raise AwsError("UnknownOperationException", f"Unknown operation {request.method} {path} for service {signing}", 404)
+    raise AwsError("UnknownOperationException", f"No AWS service or operation matches {request.method} {path}", 404)
+
+
+def _op(service: str, op: str) -> str | None:
+    names = services.operations_by_lower_name(service)
+    return names.get(op.lower()) if op not in services.service_model(service).operation_names else op
+
+
+def _by_smithy_name(name: str, signing: str | None) -> services.ServiceInfo | None:
+    idx = services.index()
+    # botocore has no smithy shape name; the target prefix is the same identifier
+    # for awsJson services that moved to cbor (CloudWatch: GraniteServiceVersion20100801).
+    info = idx.by_target_prefix.get(name)
+    if info is not None:
+        return info
+    if signing:
+        for cand in idx.by_signing_name.get(signing, []):
+            if "smithy-rpc-v2-cbor" in cand.protocols:
+                return cand
+    return None
+
+
+def _query_service(signing: str | None, version: str | None) -> services.ServiceInfo | None:
+    idx = services.index()
+    cands = [i for i in idx.by_signing_name.get(signing or "", []) if i.protocol in ("query", "ec2") or "query" in i.protocols]
+    if version:
+        exact = [i for i in cands if i.api_version == version]
+        if exact:
+            return exact[0]
+    if cands:
+        return cands[0]
+    if version and not signing:
+        # Unsigned query requests: find a service by API version alone when unambiguous.
+        matches = [i for i in idx.by_name.values() if i.api_version == version and ("query" in i.protocols or i.protocol == "ec2")]
+        if len(matches) == 1:
+            return matches[0]
+    return None
+
+
+_LABEL_RE = re.compile(r"\{([^}]+)\}")
+
+
+@lru_cache(maxsize=None)
+def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], int, str]]:
+    model = services.service_model(service)
+    routes = []
+    for name in model.operation_names:
+        http = model.operation_model(name).http
+        uri = http.get("requestUri", "/")
+        path, _, query = uri.partition("?")
+        pattern = "^"
+        pos = 0
+        literal_len = 0
+        for m in _LABEL_RE.finditer(path):
+            lit = path[pos : m.start()]
+            pattern += re.escape(lit)
+            literal_len += len(lit)
+            label = m.group(1)
+            pattern += "(.+)" if label.endswith("+") else "([^/]+)"
+            pos = m.end()
+        tail = path[pos:]
+        literal_len += len(tail)
+        pattern += re.escape(tail).rstrip("/") + "/?$" if tail not in ("", "/") or pos == 0 else re.escape(tail) + "$"
+        # Query-string discriminators in requestUri (e.g. "?tagging") must be present.
+        routes.append((http.get("method", "POST"), re.compile(pattern), literal_len * 10 + (5 if query else 0), name + ("?" + query if query else "")))
+    routes.sort(key=lambda r: -r[2])
+    return routes
+
+
+def match_rest_operation(service: str, method: str, path: str, query: dict[str, list[str]] | None = None) -> str | None:
+    for meth, pattern, _, name in _rest_routes(service):
+        if meth != method:
+            continue
+        if pattern.match(path):
+            op, _, q = name.partition("?")
+            if q:
+                keys = [p.split("=")[0] for p in q.split("&")]
+                if query is None or not all(k in query for k in keys):
+                    continue
+            return op
+    return None
+
+
+def operation_model(service: str, op: str) -> OperationModel | None:
+    return services.operation_model(service, op)

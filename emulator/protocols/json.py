@@ -1,0 +1,60 @@
+"""awsJson 1.0 / 1.1: ``POST /`` with ``X-Amz-Target`` and a JSON body.
+
+Errors: ``{"__type": "<Code>", "message": "..."}`` plus ``x-amzn-ErrorType``;
+services marked ``awsQueryCompatible`` (CloudWatch sent as json with
+``x-amzn-query-mode``) also get ``x-amzn-query-error: Code;Sender`` so botocore
+reports the query-era code.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from botocore.model import OperationModel, ServiceModel
+
+from emulator.errors import AwsError
+from emulator.protocols.base import Protocol, Request, Response
+from emulator.protocols.shapes import decode_json_value, json_default
+
+_OPTS = orjson.OPT_NON_STR_KEYS
+
+
+def dumps(value: Any) -> bytes:
+    return orjson.dumps(value, default=json_default, option=_OPTS)
+
+
+class JsonProtocol(Protocol):
+    name = "json"
+
+    def parse(self, request: Request, operation: OperationModel) -> dict[str, Any]:
+        body = request.body
+        if not body.strip():
+            data: Any = {}
+        else:
+            try:
+                data = orjson.loads(body)
+            except orjson.JSONDecodeError as exc:
+                raise AwsError("SerializationException", "Start of structure or map found where not expected." if body[:1] == b"[" else f"Unable to parse the request body as JSON: {exc.msg}", 400) from exc
+        if not isinstance(data, dict):
+            raise AwsError("SerializationException", "Start of list found where not expected" if isinstance(data, list) else "Unexpected JSON value where an object was expected", 400)
+        shape = operation.input_shape
+        if shape is None:
+            return {}
+        result: dict[str, Any] = decode_json_value(shape, data)
+        return result
+
+    def content_type(self, service: ServiceModel | None) -> str:
+        version = (service.metadata.get("jsonVersion") if service is not None else None) or "1.0"
+        return f"application/x-amz-json-{version}"
+
+    def serialize(self, operation: OperationModel, output: dict[str, Any], request: Request) -> Response:
+        return Response(200, {"content-type": self.content_type(operation.service_model)}, dumps(output))
+
+    def serialize_error(self, error: AwsError, service: ServiceModel | None, request: Request | None, request_id: str) -> Response:
+        body: dict[str, Any] = {"__type": error.code, "message": error.message}
+        body.update(error.extra)
+        headers = {"content-type": self.content_type(service), "x-amzn-errortype": error.code, **error.headers}
+        if service is not None and "awsQueryCompatible" in service.metadata:
+            headers["x-amzn-query-error"] = f"{error.code};{'Sender' if error.sender_fault else 'Receiver'}"
+        return Response(error.status, headers, dumps(body))

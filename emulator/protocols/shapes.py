@@ -1,0 +1,129 @@
+"""Shape-driven value conversion shared by the protocols.
+
+Parsers hand handlers the same Python values a boto3 caller passes in: ``bytes``
+for blobs, ``datetime`` for timestamps, ``int``/``float`` for numbers. Only shapes
+that contain a blob or a timestamp somewhere below them are walked; the answer
+is cached per shape, so plain string/number documents cost nothing extra.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+from typing import Any
+
+from botocore.model import Shape
+
+from emulator.errors import AwsError
+
+_NEEDS: dict[int, bool] = {}
+
+
+def needs_conversion(shape: Shape, _seen: set[int] | None = None) -> bool:
+    key = id(shape)
+    cached = _NEEDS.get(key)
+    if cached is not None:
+        return cached
+    seen = _seen if _seen is not None else set()
+    if key in seen:
+        return False  # recursion: decided by the other members of the cycle
+    seen.add(key)
+    t = shape.type_name
+    if t in ("blob", "timestamp"):
+        result = True
+    elif t == "structure":
+        result = any(needs_conversion(m, seen) for m in shape.members.values())
+    elif t == "list":
+        result = needs_conversion(shape.member, seen)
+    elif t == "map":
+        result = needs_conversion(shape.key, seen) or needs_conversion(shape.value, seen)
+    else:
+        result = False
+    if _seen is None or t in ("blob", "timestamp") or result:
+        _NEEDS[key] = result
+    return result
+
+
+def parse_timestamp(value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return dt.datetime.fromtimestamp(float(text), tz=dt.timezone.utc)
+        except ValueError:
+            pass
+        try:
+            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+        except ValueError:
+            pass
+        try:
+            from email.utils import parsedate_to_datetime
+
+            return parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            pass
+    raise AwsError("SerializationException", f"Unable to parse timestamp value: {value!r}", 400)
+
+
+def decode_json_value(shape: Shape, value: Any) -> Any:
+    """Convert a JSON-decoded value to the Python type botocore callers use."""
+    if value is None:
+        return None
+    t = shape.type_name
+    if t == "structure":
+        if not isinstance(value, dict):
+            raise AwsError("SerializationException", f"Expected an object for {shape.name}", 400)
+        if not needs_conversion(shape):
+            return value
+        members = shape.members
+        out = {}
+        for k, v in value.items():
+            m = members.get(k)
+            out[k] = decode_json_value(m, v) if m is not None else v
+        return out
+    if t == "list":
+        if not isinstance(value, list):
+            raise AwsError("SerializationException", f"Expected a list for {shape.name}", 400)
+        if not needs_conversion(shape.member):
+            return value
+        return [decode_json_value(shape.member, v) for v in value]
+    if t == "map":
+        if not isinstance(value, dict):
+            raise AwsError("SerializationException", f"Expected a map for {shape.name}", 400)
+        if not needs_conversion(shape.value):
+            return value
+        return {k: decode_json_value(shape.value, v) for k, v in value.items()}
+    if t == "blob":
+        if not isinstance(value, str):
+            raise AwsError("SerializationException", f"Expected a base64 string for {shape.name}", 400)
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise AwsError("SerializationException", f"Base64 encoded value is invalid for {shape.name}", 400) from exc
+    if t == "timestamp":
+        return parse_timestamp(value)
+    return value
+
+
+def json_default(value: Any) -> Any:
+    """``default=`` for JSON encoders: how output values reach the wire."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.timezone.utc)
+        return value.timestamp()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    from decimal import Decimal
+
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, set | frozenset | tuple):
+        return list(value)
+    raise TypeError(f"not JSON serializable: {type(value).__name__}")

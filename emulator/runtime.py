@@ -1,0 +1,102 @@
+"""The running emulator: settings, key store, native handlers, fallback, hooks.
+
+Everything a handler may need from the rest of the system hangs off this one
+object (``handler.runtime``), so handlers never import each other.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from emulator import __version__
+from emulator.context import RequestContext
+from emulator.gateway.fallback import MotoFallback
+from emulator.gateway.keys import AccessKey, KeyStore
+from emulator.handlers.base import Route, ServiceHandler
+from emulator.protocols.base import Response
+from emulator.settings import Settings
+
+log = logging.getLogger("emulator")
+
+# botocore service name -> "module:Class" of the native handler.
+NATIVE_HANDLERS: dict[str, str] = {
+    "dynamodb": "emulator.handlers.dynamodb:DynamoDBHandler",
+    "dynamodbstreams": "emulator.handlers.dynamodbstreams:DynamoDBStreamsHandler",
+    "ec2": "emulator.handlers.ec2:Ec2Handler",
+    "bedrock-runtime": "emulator.handlers.bedrock_runtime:BedrockRuntimeHandler",
+    "cloudwatch": "emulator.handlers.cloudwatch:CloudWatchHandler",
+    "logs": "emulator.handlers.logs:LogsHandler",
+    "iam": "emulator.handlers.iam:IamHandler",
+}
+
+# Called after every request with (ctx, response, seconds); must be cheap (telemetry batches).
+Observer = Callable[[RequestContext, Response, float], None]
+
+
+class Runtime:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        settings.ensure_dirs()
+        self.started_at = time.time()
+        self.version = __version__
+        self.keys = KeyStore(settings.data_dir)
+        self.root_key: AccessKey = self.keys.ensure_root(settings.root_access_key_id, settings.root_secret_access_key)
+        self.handlers: dict[str, ServiceHandler] = {}
+        self.handler_errors: dict[str, str] = {}
+        self.fallback = MotoFallback() if settings.fallback else None
+        self.observers: list[Observer] = []
+        self.routes: list[Route] = []
+        # Shared objects registered by services for each other (e.g. "metrics", "ledger").
+        self.components: dict[str, Any] = {}
+        for name in settings.services:
+            target = NATIVE_HANDLERS.get(name)
+            if target is None:
+                continue
+            module_name, _, cls_name = target.partition(":")
+            try:
+                module = importlib.import_module(module_name)
+            except ModuleNotFoundError as exc:
+                if exc.name == module_name:
+                    continue  # not built (yet): the fallback serves it
+                raise
+            handler: ServiceHandler = getattr(module, cls_name)(self)
+            self.handlers[name] = handler
+            self.routes.extend(handler.routes())
+        self.routes.sort(key=lambda r: -len(r.prefix))
+
+    async def start(self) -> None:
+        for name, handler in self.handlers.items():
+            try:
+                await handler.start()
+            except Exception as exc:  # a broken service must not take the others down
+                log.exception("service %s failed to start", name)
+                self.handler_errors[name] = f"{type(exc).__name__}: {exc}"
+
+    async def stop(self) -> None:
+        for handler in reversed(list(self.handlers.values())):
+            try:
+                await handler.stop()
+            except Exception:
+                log.exception("service %s failed to stop", handler.service)
+
+    def health(self) -> dict[str, Any]:
+        services: dict[str, Any] = {}
+        for name, handler in self.handlers.items():
+            if name in self.handler_errors:
+                services[name] = {"mode": "native", "state": "failed", "error": self.handler_errors[name]}
+            else:
+                services[name] = {"mode": "native", **handler.health()}
+        return {
+            "status": "ok",
+            "version": self.version,
+            "uptime_seconds": round(time.time() - self.started_at, 3),
+            "endpoint": self.settings.endpoint,
+            "region": self.settings.region,
+            "services": services,
+            "fallback": {"enabled": self.fallback is not None, "provider": "moto", "serves": "every other service moto supports"},
+            "components": {k: v.health() for k, v in self.components.items() if hasattr(v, "health")},
+        }

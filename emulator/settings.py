@@ -1,0 +1,98 @@
+"""One settings object, filled from (lowest to highest precedence) defaults,
+an optional TOML file, ``EMULATOR_*`` environment variables and CLI flags."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+# Services served natively when present in emulator.handlers; everything else falls back to moto.
+ALL_SERVICES = ("dynamodb", "dynamodbstreams", "ec2", "bedrock-runtime", "cloudwatch", "logs", "iam")
+
+
+@dataclass
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 4566
+    data_dir: Path = Path(".emulator-data")
+    region: str = "us-east-1"
+    account_id: str = "000000000000"
+    services: list[str] = field(default_factory=lambda: list(ALL_SERVICES))
+    fallback: bool = True  # serve non-native services through moto
+    auth: bool = True  # verify SigV4 signatures
+    root_access_key_id: str | None = None
+    root_secret_access_key: str | None = None
+    max_body_bytes: int = 64 * 1024 * 1024
+    access_log: bool = True
+    log_level: str = "info"
+    # DynamoDB storage: "sqlite" (embedded, in data_dir) or a postgresql:// URL.
+    storage: str = "sqlite"
+    sqlite_synchronous: str = "FULL"  # FULL (default) or NORMAL (explicit opt-in)
+    # Compute
+    models_dir: Path = Path("models")
+    gpu_layers: int = -1
+    # Monitoring
+    telemetry: bool = True
+    redis: str | None = None
+    config_file: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def endpoint(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    def ensure_dirs(self) -> None:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+
+
+def _coerce(value: Any, typ: Any) -> Any:
+    text = str(typ)
+    if isinstance(value, str):
+        if typ is bool or text == "bool":
+            return value.strip().lower() in ("1", "true", "yes", "on")
+        if typ is int or text == "int":
+            return int(value)
+        if "Path" in text:
+            return Path(value)
+        if "list" in text:
+            return [v.strip() for v in value.split(",") if v.strip()]
+    if "Path" in text and isinstance(value, str | os.PathLike):
+        return Path(value)
+    return value
+
+
+def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
+    hints = get_type_hints(Settings)
+    names = {f.name for f in dataclasses.fields(Settings)}
+    values: dict[str, Any] = {}
+
+    config_file = overrides.get("config_file") or env.get("EMULATOR_CONFIG_FILE")
+    extra: dict[str, Any] = {}
+    if config_file:
+        with open(config_file, "rb") as fh:
+            data = tomllib.load(fh)
+        data = data.get("emulator", data)
+        for key, value in data.items():
+            key = key.replace("-", "_")
+            if key in names:
+                values[key] = _coerce(value, hints[key])
+            else:
+                extra[key] = value
+    for key in names:
+        env_value = env.get("EMULATOR_" + key.upper())
+        if env_value is not None:
+            values[key] = _coerce(env_value, hints[key])
+    for key, value in overrides.items():
+        if key in names:
+            values[key] = _coerce(value, hints[key])
+        else:
+            extra[key] = value
+    settings = Settings(**values)
+    settings.extra.update(extra)
+    return settings
