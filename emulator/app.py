@@ -50,6 +50,7 @@ class EmulatorApp:
         self.settings = runtime.settings
         self.access_log = AccessLog(runtime.settings.data_dir / "access.log") if runtime.settings.access_log else None
         self._started = False
+        runtime.app = self
 
     # ------------------------------------------------------------------ ASGI
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -228,6 +229,33 @@ class EmulatorApp:
             return self._error_response(
                 ctx, AwsError("InternalFailure", "The request processing has failed because of an unknown error, exception or failure.", 500)
             )
+
+    async def invoke(self, service: str, operation: str, params: dict[str, Any], principal: Principal | None = None) -> dict[str, Any]:
+        """Call a native operation in-process (console, job results, alarm actions).
+
+        Runs the same authorize -> validate -> dispatch steps as a wire request, so
+        policies apply to the console exactly as to the API. Raises AwsError.
+        """
+        handler = self.runtime.handlers.get(service)
+        op_model = services.operation_model(service, operation)
+        if handler is None or op_model is None or operation not in handler.operations:
+            raise AwsError("UnknownOperationException", f"{service}.{operation} is not served natively", 400)
+        request = Request("POST", "/", "/", "", {}, b"", "127.0.0.1")
+        ctx = RequestContext(request_id=str(uuid.uuid4()), request=request)
+        ctx.service_name, ctx.service, ctx.operation = service, services.service_model(service), op_model
+        ctx.protocol = "internal"
+        ctx.region = self.settings.region
+        ctx.principal = principal or Principal(self.runtime.root_key.access_key_id, "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
+        ctx.params = params
+        authorize = self.runtime.components.get("authorizer")
+        if authorize is not None:
+            authorize(ctx)
+        validate = self.runtime.components.get("validator")
+        if validate is not None:
+            validate(ctx)
+        fn, is_async = handler.operations[operation]
+        output = await fn(ctx, params) if is_async else fn(ctx, params)
+        return output or {}
 
     def _decompress(self, request: Request) -> None:
         encoding = request.headers.get("content-encoding", "").lower()

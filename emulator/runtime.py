@@ -52,6 +52,9 @@ class Runtime:
         self.routes: list[Route] = []
         # Shared objects registered by services for each other (e.g. "metrics", "ledger").
         self.components: dict[str, Any] = {}
+        # The ASGI app, set when it is created; app.invoke(service, op, params) calls
+        # a native operation in-process through the same authorize/validate steps.
+        self.app: Any = None
         for name in settings.services:
             target = NATIVE_HANDLERS.get(name)
             if target is None:
