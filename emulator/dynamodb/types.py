@@ -1,0 +1,357 @@
+"""DynamoDB's value types: validation, numbers, comparison, equality and item size.
+
+Items are DynamoDB JSON as on the wire: ``dict[str, AttributeValue]`` where an
+AttributeValue is a one-key dict such as ``{"S": "x"}`` or ``{"N": "1.5"}``
+(blobs are already ``bytes``; the json protocol decodes base64).
+
+Numbers are never floats: DynamoDB numbers are decimals with up to 38
+significant digits and magnitudes between 1E-130 and 9.99...E+125
+(https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/HowItWorks.NamingRulesDataTypes.html#HowItWorks.DataTypes.Number).
+"""
+
+from __future__ import annotations
+
+import base64
+import decimal
+import re
+from decimal import Decimal
+from typing import Any
+
+from emulator.errors import AwsError
+
+AttributeValue = dict[str, Any]
+Item = dict[str, AttributeValue]
+
+SCALAR_TYPES = frozenset({"S", "N", "B"})
+SET_TYPES = frozenset({"SS", "NS", "BS"})
+ALL_TYPES = frozenset({"S", "N", "B", "BOOL", "NULL", "M", "L", "SS", "NS", "BS"})
+# The element type of each set type.
+SET_ELEMENT = {"SS": "S", "NS": "N", "BS": "B"}
+
+MAX_DIGITS = 38
+MAX_EXPONENT = 125  # largest adjusted exponent: 9.99..E+125
+MIN_EXPONENT = -130  # smallest adjusted exponent: 1E-130
+# "DynamoDB supports nested attributes up to 32 levels deep."
+MAX_NESTING = 32
+
+# Wide enough to normalize any accepted literal exactly.
+_WIDE = decimal.Context(prec=100_000, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN)
+
+# Java's BigDecimal grammar (what DynamoDB accepts): optional sign, digits with an
+# optional point, optional exponent. No whitespace, no Infinity/NaN.
+_NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("ValidationException", message, 400)
+
+
+def type_of(av: AttributeValue) -> str:
+    """The type tag of an AttributeValue ("S", "N", ...)."""
+    for key in av:
+        return key
+    raise _invalid("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+
+
+def as_bytes(value: Any) -> bytes:
+    """Blob payloads are bytes from the json protocol; tolerate base64 text from direct callers."""
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, bytearray | memoryview):
+        return bytes(value)
+    if isinstance(value, str):
+        try:
+            return base64.b64decode(value, validate=True)
+        except ValueError:
+            return value.encode()
+    raise _invalid("Supplied AttributeValue has an invalid binary value")
+
+
+# --------------------------------------------------------------------------- numbers
+
+
+def _parse_number(text: Any) -> Decimal:
+    if not isinstance(text, str) or not _NUMBER_RE.fullmatch(text):
+        raise _invalid("A value provided cannot be converted into a number")
+    return Decimal(text)
+
+
+def check_number(value: Decimal) -> Decimal:
+    """Apply DynamoDB's precision and range limits to an (exact) decimal; returns it normalized."""
+    if value.is_zero():
+        return Decimal(0)
+    # Count significant digits on the exact digit tuple (normalizing first could round).
+    digits = "".join(map(str, value.as_tuple().digits)).strip("0")
+    if value.adjusted() > MAX_EXPONENT:
+        raise _invalid("Number overflow. Attempting to store a number with magnitude larger than supported range")
+    if value.adjusted() < MIN_EXPONENT:
+        raise _invalid("Number underflow. Attempting to store a number with magnitude smaller than supported range")
+    if len(digits) > MAX_DIGITS:
+        raise _invalid("Attempting to store more than 38 significant digits in a Number")
+    return value.normalize(_WIDE)
+
+
+def to_decimal(text: str) -> Decimal:
+    """The exact value of a DynamoDB number string (validated); never a float."""
+    return check_number(_parse_number(text))
+
+
+def format_decimal(value: Decimal) -> str:
+    """The canonical text DynamoDB returns for a number: no exponent, no trailing zeros."""
+    if value.is_zero():
+        return "0"
+    text = format(value.normalize(_WIDE), "f")
+    return text
+
+
+def normalize_number(text: str) -> str:
+    """Canonical form of a number string: "1.50" -> "1.5", "-0" -> "0", "1e2" -> "100"."""
+    return format_decimal(to_decimal(text))
+
+
+def number_result(value: Decimal) -> str:
+    """Validate the result of arithmetic and return its canonical text."""
+    return format_decimal(check_number(value))
+
+
+def add_numbers(a: str, b: str, subtract: bool = False) -> str:
+    """``a + b`` (or ``a - b``) with DynamoDB's 38-digit precision."""
+    x, y = to_decimal(a), to_decimal(b)
+    # The explicit wide context keeps the result exact (the thread's default context rounds to 28 digits).
+    exact = _WIDE.subtract(x, y) if subtract else _WIDE.add(x, y)
+    # DynamoDB refuses (rather than rounds) results that need more than 38 digits.
+    return number_result(exact)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _empty_set_message(kind: str) -> str:
+    # AWS's wording, including the double space and the grammar.
+    if kind == "SS":
+        return "One or more parameter values were invalid: An string set  may not be empty"
+    if kind == "NS":
+        return "One or more parameter values were invalid: An number set  may not be empty"
+    return "One or more parameter values were invalid: Binary sets should not be empty"
+
+
+def _set_repr(kind: str, values: list[Any]) -> str:
+    if kind == "BS":
+        shown = [base64.b64encode(as_bytes(v)).decode() for v in values]
+    else:
+        shown = [str(v) for v in values]
+    return "[" + ", ".join(shown) + "]"
+
+
+def validate_value(av: Any, *, depth: int = 0) -> None:
+    """AWS's checks of one AttributeValue (recursively), raising ValidationException."""
+    if not isinstance(av, dict) or not av:
+        raise _invalid("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+    present = [k for k, v in av.items() if v is not None]
+    if len(present) > 1:
+        raise _invalid("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
+    if not present or present[0] not in ALL_TYPES:
+        raise _invalid("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+    kind = present[0]
+    value = av[kind]
+    if kind == "S":
+        if not isinstance(value, str):
+            raise _invalid("Supplied AttributeValue has an invalid string value")
+    elif kind == "N":
+        to_decimal(value)
+    elif kind == "B":
+        as_bytes(value)
+    elif kind == "BOOL":
+        if not isinstance(value, bool):
+            raise _invalid("Supplied AttributeValue has an invalid boolean value")
+    elif kind == "NULL":
+        if value is not True:
+            raise _invalid("One or more parameter values were invalid: Null attribute value types must have the value of true")
+    elif kind in SET_TYPES:
+        if not isinstance(value, list):
+            raise _invalid("Supplied AttributeValue has an invalid set value")
+        if not value:
+            raise _invalid(_empty_set_message(kind))
+        keys: set[Any] = set()
+        for element in value:
+            if kind == "SS":
+                if not isinstance(element, str):
+                    raise _invalid("Supplied AttributeValue has an invalid string value")
+                key: Any = element
+            elif kind == "NS":
+                key = to_decimal(element)
+            else:
+                key = as_bytes(element)
+            keys.add(key)
+        if len(keys) != len(value):
+            raise _invalid(f"One or more parameter values were invalid: Input collection {_set_repr(kind, value)} contains duplicates.")
+    elif kind in ("M", "L"):
+        if depth + 1 > MAX_NESTING:
+            raise _invalid("Nesting Levels have exceeded supported limits")
+        if kind == "M":
+            if not isinstance(value, dict):
+                raise _invalid("Supplied AttributeValue has an invalid map value")
+            for child in value.values():
+                validate_value(child, depth=depth + 1)
+        else:
+            if not isinstance(value, list):
+                raise _invalid("Supplied AttributeValue has an invalid list value")
+            for child in value:
+                validate_value(child, depth=depth + 1)
+
+
+def nesting_depth(av: AttributeValue) -> int:
+    """Levels of maps/lists in a value: 0 for scalars and sets, 1 for a flat map or list."""
+    kind = type_of(av)
+    if kind == "M":
+        return 1 + max((nesting_depth(v) for v in av["M"].values()), default=0)
+    if kind == "L":
+        return 1 + max((nesting_depth(v) for v in av["L"]), default=0)
+    return 0
+
+
+def validate_item(item: Any, *, where: str = "Item") -> None:
+    """Validate every attribute of an item; ``where`` names the parameter in messages."""
+    if not isinstance(item, dict):
+        raise _invalid(f"One or more parameter values were invalid: {where} must be a map")
+    for name, av in item.items():
+        if not isinstance(name, str) or name == "":
+            raise _invalid("One or more parameter values were invalid: An AttributeValue may not contain an empty string as attribute name")
+        validate_value(av)
+
+
+def normalize_value(av: AttributeValue) -> AttributeValue:
+    """A copy with numbers in canonical form (what DynamoDB stores and returns)."""
+    kind = type_of(av)
+    value = av[kind]
+    if kind == "N":
+        return {"N": normalize_number(value)}
+    if kind == "NS":
+        return {"NS": [normalize_number(v) for v in value]}
+    if kind == "M":
+        return {"M": {k: normalize_value(v) for k, v in value.items()}}
+    if kind == "L":
+        return {"L": [normalize_value(v) for v in value]}
+    if kind in ("SS", "BS"):
+        return {kind: list(value)}
+    return {kind: value}
+
+
+def copy_value(av: AttributeValue) -> AttributeValue:
+    """A deep copy of a value; much cheaper than copy.deepcopy since scalars are immutable."""
+    for kind, value in av.items():
+        if kind == "M":
+            return {"M": {k: copy_value(v) for k, v in value.items()}}
+        if kind == "L":
+            return {"L": [copy_value(v) for v in value]}
+        if kind in SET_TYPES:
+            return {kind: list(value)}
+        return {kind: value}
+    return {}
+
+
+def copy_item(item: Item) -> Item:
+    return {name: copy_value(av) for name, av in item.items()}
+
+
+def normalize_item(item: Item) -> Item:
+    return {name: normalize_value(av) for name, av in item.items()}
+
+
+# --------------------------------------------------------------------------- ordering and equality
+
+
+def compare(a: AttributeValue, b: AttributeValue) -> int | None:
+    """-1/0/1 for two scalars (S, N, B) of the same type; None when types differ or aren't ordered.
+
+    Strings order by their UTF-8 bytes, numbers numerically, binary bytewise
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.OperatorsAndFunctions.html#Expressions.OperatorsAndFunctions.Comparators).
+    """
+    ta, tb = type_of(a), type_of(b)
+    if ta != tb or ta not in SCALAR_TYPES:
+        return None
+    x: Any
+    y: Any
+    if ta == "S":
+        x, y = a["S"].encode("utf-8"), b["S"].encode("utf-8")
+    elif ta == "N":
+        x, y = _parse_number(a["N"]), _parse_number(b["N"])
+    else:
+        x, y = as_bytes(a["B"]), as_bytes(b["B"])
+    return (x > y) - (x < y)
+
+
+def _set_key(kind: str, element: Any) -> Any:
+    if kind == "NS":
+        return _parse_number(element).normalize(_WIDE)
+    if kind == "BS":
+        return as_bytes(element)
+    return element
+
+
+def set_keys(av: AttributeValue) -> set[Any]:
+    """The elements of a set value as hashable, comparable Python values."""
+    kind = type_of(av)
+    return {_set_key(kind, e) for e in av[kind]}
+
+
+def equals(a: AttributeValue, b: AttributeValue) -> bool:
+    """Deep equality: sets as sets, numbers numerically, maps and lists element-wise."""
+    ta, tb = type_of(a), type_of(b)
+    if ta != tb:
+        return False
+    x, y = a[ta], b[tb]
+    if ta == "N":
+        return bool(_parse_number(x) == _parse_number(y))
+    if ta == "B":
+        return as_bytes(x) == as_bytes(y)
+    if ta in SET_TYPES:
+        return set_keys(a) == set_keys(b)
+    if ta == "L":
+        return len(x) == len(y) and all(equals(p, q) for p, q in zip(x, y, strict=True))
+    if ta == "M":
+        return x.keys() == y.keys() and all(equals(v, y[k]) for k, v in x.items())
+    return bool(x == y)
+
+
+# --------------------------------------------------------------------------- sizes
+
+
+def _number_size(text: str) -> int:
+    value = _parse_number(text)
+    if value.is_zero():
+        return 1 + 1
+    digits = len(value.normalize(_WIDE).as_tuple().digits)
+    # "1 byte per two significant digits, plus 1 byte", one more for negatives.
+    return (digits + 1) // 2 + 1 + (1 if value < 0 else 0)
+
+
+def value_size(av: AttributeValue) -> int:
+    """Bytes of one value as DynamoDB counts them
+    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/CapacityUnitCalculations.html)."""
+    kind = type_of(av)
+    value = av[kind]
+    if kind == "S":
+        return len(value.encode("utf-8"))
+    if kind == "N":
+        return _number_size(value)
+    if kind == "B":
+        return len(as_bytes(value))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(v.encode("utf-8")) for v in value)
+    if kind == "NS":
+        return sum(_number_size(v) for v in value)
+    if kind == "BS":
+        return sum(len(as_bytes(v)) for v in value)
+    if kind == "M":
+        # 3 bytes of overhead, plus each element's name, value and 1 byte.
+        return 3 + sum(len(k.encode("utf-8")) + value_size(v) + 1 for k, v in value.items())
+    # L
+    return 3 + sum(value_size(v) + 1 for v in value)
+
+
+def item_size(item: Item) -> int:
+    """Bytes of an item: the UTF-8 length of each attribute name plus its value's size."""
+    return sum(len(name.encode("utf-8")) + value_size(av) for name, av in item.items())
