@@ -1,0 +1,25 @@
+"""Console pages, one module per area; each has ``register(console)``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from emulator.console.core import Console
+
+
+def register(console: Console) -> None:
+    from emulator.console.pages import (
+        auth,
+        cloudwatch,
+        compute,
+        costs,
+        dynamodb,
+        keys,
+        logs,
+        overview,
+        playground,
+    )
+
+    for module in (auth, overview, dynamodb, compute, playground, cloudwatch, logs, costs, keys):
+        module.register(console)
