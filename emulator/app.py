@@ -25,7 +25,7 @@ from emulator import services
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.gateway import sigv4
-from emulator.gateway.access_log import AccessLog
+from emulator.gateway.access_log import AccessLog, new_request_id
 from emulator.protocols import get_protocol
 from emulator.protocols.base import Request, Response
 from emulator.protocols.detect import detect
@@ -108,12 +108,16 @@ class EmulatorApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
-        request_id = str(uuid.uuid4())
-        headers: dict[str, str] = {}
-        for raw_name, raw_value in scope["headers"]:
-            name = raw_name.decode("latin-1").lower()
-            value = raw_value.decode("latin-1")
-            headers[name] = headers[name] + "," + value if name in headers else value
+        request_id = new_request_id()
+        raw_headers = scope["headers"]
+        # Fast path: one dict comprehension; repeated header names (rare) are joined with ','.
+        headers: dict[str, str] = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
+        if len(headers) != len(raw_headers):
+            headers = {}
+            for raw_name, raw_value in raw_headers:
+                name = raw_name.decode("latin-1").lower()
+                value = raw_value.decode("latin-1")
+                headers[name] = headers[name] + "," + value if name in headers else value
         raw_path = scope.get("raw_path")
         raw = raw_path.decode("latin-1") if raw_path else scope["path"]
         client = scope.get("client")
@@ -126,6 +130,7 @@ class EmulatorApp:
             body=b"",
             client_ip=client[0] if client else "",
             scheme=scope.get("scheme", "http"),
+            request_id=request_id,
         )
         ctx = RequestContext(request_id=request_id, request=request, started=started)
         try:
@@ -138,7 +143,7 @@ class EmulatorApp:
                 ctx, AwsError("RequestEntityTooLarge", f"Request body exceeds the limit of {self.settings.max_body_bytes} bytes", 413)
             )
         response.headers["x-amzn-requestid"] = request_id
-        await self._send(response, send)
+        await self._send(response, send, receive)
         elapsed = time.perf_counter() - started
         for observer in self.runtime.observers:
             try:
@@ -148,7 +153,7 @@ class EmulatorApp:
         if self.access_log is not None:
             self.access_log.record(ctx, response.status, elapsed)
 
-    async def _send(self, response: Response, send: Send) -> None:
+    async def _send(self, response: Response, send: Send, receive: Receive | None = None) -> None:
         header_list = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
         if response.stream is None:
             header_list.append((b"content-length", str(len(response.body)).encode()))
@@ -157,11 +162,27 @@ class EmulatorApp:
             return
         await send({"type": "http.response.start", "status": response.status, "headers": header_list})
         stream = response.stream
+        # uvicorn's send() silently drops writes once the client is gone, so watch
+        # receive() for http.disconnect and close the stream: a streaming LLM
+        # response then frees its inference slot at once (compute issue).
+        gone = asyncio.Event()
+
+        async def watch() -> None:
+            assert receive is not None
+            while (await receive())["type"] != "http.disconnect":
+                pass
+            gone.set()
+
+        watcher = asyncio.create_task(watch()) if receive is not None else None
         try:
             async for chunk in stream:
+                if gone.is_set():
+                    break
                 if chunk:
                     await send({"type": "http.response.body", "body": chunk, "more_body": True})
         finally:
+            if watcher is not None:
+                watcher.cancel()
             aclose = getattr(stream, "aclose", None)
             if aclose is not None:
                 await aclose()
@@ -197,6 +218,16 @@ class EmulatorApp:
             self._authenticate(ctx)
 
             if handler is None:
+                if found.protocol == "json" and ctx.operation is not None:
+                    # moto answers malformed JSON bodies with a 500; AWS's front end rejects
+                    # them (SerializationException / ValidationException) before the service.
+                    ctx.params = protocol.parse(request, ctx.operation)
+                    validate = self.runtime.components.get("validator")
+                    if validate is not None:
+                        validate(ctx)
+                # Services served by moto are authorized too (issue: security).
+                if (fallback_authorize := self.runtime.components.get("authorizer")) is not None:
+                    fallback_authorize(ctx)
                 return await self._fallback(ctx)
             entry = handler.operations.get(found.operation)
             if entry is None:
@@ -261,13 +292,15 @@ class EmulatorApp:
         encoding = request.headers.get("content-encoding", "").lower()
         if not encoding or encoding == "identity" or not request.body:
             return
+        wire = request.body
         try:
             if encoding == "gzip":
-                request.body = gzip.decompress(request.body)
+                request.body = gzip.decompress(wire)
             elif encoding == "deflate":
-                request.body = zlib.decompress(request.body)
+                request.body = zlib.decompress(wire)
             else:
                 return
+            request.wire_body = wire  # the signature covers the compressed bytes
         except (OSError, zlib.error, EOFError) as exc:
             raise AwsError("SerializationException", f"Request body could not be decoded as {encoding}", 400) from exc
         request.__dict__.pop("form", None)

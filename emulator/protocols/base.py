@@ -7,8 +7,8 @@ botocore's service model: no service names appear in ``emulator/protocols``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -31,6 +31,11 @@ class Request:
     body: bytes
     client_ip: str = ""
     scheme: str = "http"
+    # The id the app answers with (x-amzn-requestid); XML protocols also put it in the body.
+    request_id: str = ""
+    # The body as received when a Content-Encoding (gzip) was decoded into ``body``;
+    # SigV4 hashes the bytes the client signed, i.e. these. None: ``body`` is as received.
+    wire_body: bytes | None = None
 
     @cached_property
     def query(self) -> dict[str, list[str]]:

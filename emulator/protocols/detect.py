@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from botocore.model import OperationModel
 
@@ -94,9 +94,9 @@ def detect(request: Request) -> Detected:
     if signing:
         for info in idx.by_signing_name.get(signing, []):
             if info.protocol.startswith("rest"):
-                op = match_rest_operation(info.name, request.method, path)
-                if op is not None:
-                    return Detected(info.name, op, info.protocol, signing, region)
+                rest_op = match_rest_operation(info.name, request.method, request.raw_path.split("?", 1)[0], request.query)
+                if rest_op is not None:
+                    return Detected(info.name, rest_op, info.protocol, signing, region)
         # JSON services addressed without a target: unknown operation.
         cands = idx.by_signing_name.get(signing, [])
         if cands:
@@ -143,7 +143,7 @@ def _query_service(signing: str | None, version: str | None) -> services.Service
 _LABEL_RE = re.compile(r"\{([^}]+)\}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], int, str]]:
     model = services.service_model(service)
     routes = []

@@ -47,18 +47,18 @@ def needs_conversion(shape: Shape, _seen: set[int] | None = None) -> bool:
 
 def parse_timestamp(value: Any) -> dt.datetime:
     if isinstance(value, dt.datetime):
-        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return dt.datetime.fromtimestamp(value, tz=dt.timezone.utc)
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
     if isinstance(value, str):
         text = value.strip()
         try:
-            return dt.datetime.fromtimestamp(float(text), tz=dt.timezone.utc)
+            return dt.datetime.fromtimestamp(float(text), tz=dt.UTC)
         except ValueError:
             pass
         try:
-            parsed = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
+            parsed = dt.datetime.fromisoformat(text)
+            return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
         except ValueError:
             pass
         try:
@@ -116,7 +116,7 @@ def json_default(value: Any) -> Any:
         return base64.b64encode(bytes(value)).decode("ascii")
     if isinstance(value, dt.datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=dt.timezone.utc)
+            value = value.replace(tzinfo=dt.UTC)
         return value.timestamp()
     if isinstance(value, dt.date):
         return value.isoformat()
