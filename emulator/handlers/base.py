@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from emulator.context import RequestContext
 from emulator.protocols.base import Request, Response
@@ -19,11 +19,14 @@ from emulator.protocols.base import Request, Response
 if TYPE_CHECKING:
     from emulator.runtime import Runtime
 
-OperationFn = Callable[[RequestContext, dict[str, Any]], Any]
+OperationFn = Callable[..., Any]  # (self?, ctx: RequestContext, params: dict) -> dict | Awaitable[dict]
 
 
-def operation(name: str) -> Callable[[OperationFn], OperationFn]:
-    def mark(fn: OperationFn) -> OperationFn:
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def operation(name: str) -> Callable[[_F], _F]:
+    def mark(fn: _F) -> _F:
         fn.__aws_operation__ = name  # type: ignore[attr-defined]
         return fn
 
@@ -40,6 +43,10 @@ class Route:
     prefix: str
     handler: Callable[[Request, RequestContext], Awaitable[Response]]
     methods: tuple[str, ...] | None = None
+    # For /_emulator/openapi.json: a one-line summary, and OpenAPI path items keyed by
+    # sub-path (e.g. {"/v1/chat/completions": {"post": {...}}}); empty means "document the prefix".
+    summary: str = ""
+    openapi: dict[str, Any] = field(default_factory=dict)
 
 
 class ServiceHandler:

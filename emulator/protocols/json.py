@@ -17,7 +17,7 @@ from emulator.errors import AwsError
 from emulator.protocols.base import Protocol, Request, Response
 from emulator.protocols.shapes import decode_json_value, json_default
 
-_OPTS = orjson.OPT_NON_STR_KEYS
+_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME  # datetimes go through json_default -> epoch seconds
 
 
 def dumps(value: Any) -> bytes:

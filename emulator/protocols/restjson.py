@@ -26,7 +26,7 @@ from emulator.protocols.rest import RestProtocol
 from emulator.protocols.shapes import json_default, parse_timestamp
 from emulator.protocols.xml import format_timestamp
 
-_OPTS = orjson.OPT_NON_STR_KEYS
+_OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME  # datetimes go through json_default -> epoch seconds
 
 
 class JsonCodec:

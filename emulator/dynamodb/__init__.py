@@ -1,0 +1,1 @@
+"""Native DynamoDB: storage engines, the document logic and expressions."""

@@ -1,0 +1,290 @@
+"""BatchGetItem, BatchWriteItem, TransactGetItems and TransactWriteItems."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from emulator.dynamodb.core import Capacity, Item, check_return_consumed, read_units
+from emulator.dynamodb.items import WriteOp
+from emulator.dynamodb.reads import ReadOps
+from emulator.dynamodb.tables import invalid
+from emulator.dynamodb.types import item_size
+from emulator.errors import AwsError
+
+MAX_BATCH_GET = 100
+MAX_BATCH_WRITE = 25
+MAX_TRANSACT = 100
+MAX_TRANSACT_BYTES = 4 * 1024 * 1024
+BATCH_GET_BYTES = 16 * 1024 * 1024
+TOKEN_TTL = 600.0  # ClientRequestToken is idempotent for 10 minutes
+
+
+def _duplicates() -> AwsError:
+    return invalid("Provided list of item keys contains duplicates")
+
+
+class BatchOps(ReadOps):
+    _tokens: dict[str, tuple[float, str, dict[str, Any]]]
+
+    # ------------------------------------------------------- BatchGetItem
+    def batch_get_item(self, params: dict[str, Any]) -> dict[str, Any]:
+        request = params.get("RequestItems")
+        if not request:
+            raise invalid(
+                "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
+                if request is not None
+                else "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null"
+            )
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
+        total = sum(len(spec.get("Keys") or []) for spec in request.values())
+        if total > MAX_BATCH_GET:
+            raise invalid("Too many items requested for the BatchGetItem call")
+        plan = []
+        for name, spec in request.items():
+            table = self.table(name, "requestItems")
+            keys = spec.get("Keys") or []
+            if not keys:
+                raise invalid("1 validation error detected: Value '[]' at 'requestItems.keys' failed to satisfy constraint: Member must have length greater than or equal to 1")
+            ctx = self.context(spec)
+            proj = self.projection(spec, ctx)
+            ctx.finish()
+            parsed = [self.key_from_key(table, k) for k in keys]
+            if len({(k.pk, k.sk) for k in parsed}) != len(parsed):
+                raise _duplicates()
+            plan.append((name, table, spec, parsed, proj))
+        responses: dict[str, list[Item]] = {}
+        unprocessed: dict[str, Any] = {}
+        consumed = []
+        size = 0
+        for name, table, spec, parsed, proj in plan:
+            out = responses.setdefault(name, [])
+            cap = Capacity(table.name)
+            consistent = bool(spec.get("ConsistentRead"))
+            for i, key in enumerate(parsed):
+                if size > BATCH_GET_BYTES:
+                    left = {k: v for k, v in spec.items() if k != "Keys"}
+                    left["Keys"] = [spec["Keys"][j] for j in range(i, len(parsed))]
+                    unprocessed[name] = left
+                    break
+                item = self.get_item_raw(table, key)
+                isize = item_size(item) if item is not None else 0
+                size += isize
+                cap.read += read_units(isize, consistent)
+                if item is not None:
+                    out.append(proj.apply(item) if proj is not None else item)
+            if rcc:
+                consumed.append(cap.render(rcc))
+        result: dict[str, Any] = {"Responses": responses, "UnprocessedKeys": unprocessed}
+        if rcc:
+            result["ConsumedCapacity"] = consumed
+        return result
+
+    # ----------------------------------------------------- BatchWriteItem
+    def batch_write_item(self, params: dict[str, Any]) -> dict[str, Any]:
+        request = params.get("RequestItems")
+        if not request:
+            raise invalid(
+                "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
+                if request is not None
+                else "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null"
+            )
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
+        metrics_wanted = params.get("ReturnItemCollectionMetrics") == "SIZE"
+        total = sum(len(reqs or []) for reqs in request.values())
+        if total > MAX_BATCH_WRITE or any(not reqs for reqs in request.values()):
+            raise invalid(
+                "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: "
+                "[Member must have length less than or equal to 25, Member must have length greater than or equal to 1]"
+            )
+        ops: list[WriteOp] = []
+        seen: set[tuple[int, bytes, bytes]] = set()
+        for name, reqs in request.items():
+            table = self.table(name, "requestItems")
+            for req in reqs:
+                put, delete = req.get("PutRequest"), req.get("DeleteRequest")
+                if (put is None) == (delete is None):
+                    raise invalid("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes" if put and delete else "1 validation error detected: WriteRequest must contain exactly one of PutRequest or DeleteRequest")
+                if put is not None:
+                    op = self.compile_put(table, {"Item": put.get("Item")})
+                else:
+                    op = self.compile_delete(table, {"Key": delete.get("Key")})
+                ident = (table.table_id, op.key.pk, op.key.sk)
+                if ident in seen:
+                    raise _duplicates()
+                seen.add(ident)
+                ops.append(op)
+        caps: dict[str, Capacity] = {}
+        with self.storage.transaction():
+            for op in ops:
+                cap = caps.setdefault(op.table.name, Capacity(op.table.name))
+                old = self.get_item_raw(op.table, op.key)
+                new = op.new_image(self, old)
+                if op.kind == "Delete" and old is None:
+                    cap.write += 1.0
+                else:
+                    self.write(op.table, op.key, old, new, cap)
+        out: dict[str, Any] = {"UnprocessedItems": {}}
+        if rcc:
+            out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
+        if metrics_wanted:
+            metrics: dict[str, list[Any]] = {}
+            for op in ops:
+                m = self.item_collection_metrics(op.table, op.key)
+                if m is not None:
+                    metrics.setdefault(op.table.name, []).append(m)
+            out["ItemCollectionMetrics"] = metrics
+        return out
+
+    # --------------------------------------------------- TransactGetItems
+    def transact_get_items(self, params: dict[str, Any]) -> dict[str, Any]:
+        entries = params.get("TransactItems")
+        if not entries or len(entries) > MAX_TRANSACT:
+            raise invalid(
+                f"1 validation error detected: Value '{entries}' at 'transactItems' failed to satisfy constraint: Member must have length "
+                + ("less than or equal to 100" if entries else "greater than or equal to 1")
+            )
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
+        plan = []
+        seen: set[tuple[int, bytes, bytes]] = set()
+        for entry in entries:
+            get = entry.get("Get")
+            if get is None:
+                raise invalid("1 validation error detected: Value null at 'transactItems.1.member.get' failed to satisfy constraint: Member must not be null")
+            table = self.table(get.get("TableName"))
+            if get.get("Key") is None:
+                raise invalid("1 validation error detected: Value null at 'transactItems.1.member.get.key' failed to satisfy constraint: Member must not be null")
+            key = self.key_from_key(table, get["Key"])
+            ident = (table.table_id, key.pk, key.sk)
+            if ident in seen:
+                raise invalid("Transaction request cannot include multiple operations on one item")
+            seen.add(ident)
+            ctx = self.context(get)
+            proj = self.projection(get, ctx)
+            ctx.finish()
+            plan.append((table, key, proj))
+        responses = []
+        caps: dict[str, Capacity] = {}
+        with self.storage.transaction():  # one consistent snapshot
+            for table, key, proj in plan:
+                item = self.get_item_raw(table, key)
+                cap = caps.setdefault(table.name, Capacity(table.name))
+                cap.read += read_units(item_size(item) if item else 0, True) * 2
+                responses.append({"Item": proj.apply(item) if proj is not None else item} if item is not None else {})
+        out: dict[str, Any] = {"Responses": responses}
+        if rcc:
+            out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
+        return out
+
+    # ------------------------------------------------- TransactWriteItems
+    def transact_write_items(self, params: dict[str, Any]) -> dict[str, Any]:
+        entries = params.get("TransactItems")
+        if not entries or len(entries) > MAX_TRANSACT:
+            raise invalid(
+                f"1 validation error detected: Value '{entries}' at 'transactItems' failed to satisfy constraint: Member must have length "
+                + ("less than or equal to 100" if entries else "greater than or equal to 1")
+            )
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
+        token = params.get("ClientRequestToken")
+        fingerprint = ""
+        if token is not None:
+            if not isinstance(token, str) or not 1 <= len(token) <= 36:
+                raise invalid(f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36")
+            fingerprint = repr({k: v for k, v in params.items() if k not in ("ClientRequestToken", "ReturnConsumedCapacity")})
+            cached = self._token_lookup(token)
+            if cached is not None:
+                if cached[1] != fingerprint:
+                    raise AwsError(
+                        "IdempotentParameterMismatchException",
+                        "Request has been previously submitted with a different set of parameters for the same idempotency token",
+                        400,
+                    )
+                return dict(cached[2])
+        ops: list[WriteOp] = []
+        seen: set[tuple[int, bytes, bytes]] = set()
+        for entry in entries:
+            present = [k for k in ("ConditionCheck", "Put", "Delete", "Update") if entry.get(k) is not None]
+            if len(present) != 1:
+                raise invalid("TransactItems can only contain one of Check, Put, Update or Delete")
+            kind = present[0]
+            spec = entry[kind]
+            table = self.table(spec.get("TableName"))
+            if kind == "Put":
+                op = self.compile_put(table, spec)
+            elif kind == "Delete":
+                op = self.compile_delete(table, spec)
+            elif kind == "Update":
+                op = self.compile_update(table, spec)
+            else:
+                op = self.compile_condition_check(table, spec)
+            ident = (table.table_id, op.key.pk, op.key.sk)
+            if ident in seen:
+                raise invalid("Transaction request cannot include multiple operations on one item")
+            seen.add(ident)
+            ops.append(op)
+        if sum(op.size or 0 for op in ops) > MAX_TRANSACT_BYTES:
+            raise invalid("Transaction request cannot be larger than 4 MB")
+        caps: dict[str, Capacity] = {}
+        with self.storage.transaction():
+            olds = [self.get_item_raw(op.table, op.key) for op in ops]
+            reasons: list[dict[str, Any]] = []
+            news: list[Item | None] = []
+            failed = False
+            for op, old in zip(ops, olds, strict=True):
+                if op.condition is not None and not op.condition.evaluate(old):
+                    reason: dict[str, Any] = {"Code": "ConditionalCheckFailed", "Message": "The conditional request failed"}
+                    if op.on_failure == "ALL_OLD" and old is not None:
+                        reason["Item"] = old
+                    reasons.append(reason)
+                    news.append(None)
+                    failed = True
+                    continue
+                try:
+                    news.append(op.new_image(self, old))
+                except AwsError as err:
+                    reasons.append({"Code": "ValidationError", "Message": err.message})
+                    news.append(None)
+                    failed = True
+                    continue
+                reasons.append({"Code": "None"})
+            if failed:
+                codes = ", ".join(r["Code"] for r in reasons)
+                raise AwsError(
+                    "TransactionCanceledException",
+                    f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+                    400,
+                    extra={"CancellationReasons": reasons},
+                )
+            for op, old, new in zip(ops, olds, news, strict=True):
+                cap = caps.setdefault(op.table.name, Capacity(op.table.name))
+                if op.kind == "ConditionCheck":
+                    cap.read += read_units(item_size(old) if old else 0, True) * 2
+                    continue
+                if op.kind == "Delete" and old is None:
+                    cap.write += 2.0
+                    continue
+                self.write(op.table, op.key, old, new, cap, factor=2.0)
+        out: dict[str, Any] = {}
+        if rcc:
+            out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
+        if params.get("ReturnItemCollectionMetrics") == "SIZE":
+            metrics: dict[str, list[Any]] = {}
+            for op in ops:
+                if op.kind != "ConditionCheck":
+                    m = self.item_collection_metrics(op.table, op.key)
+                    if m is not None:
+                        metrics.setdefault(op.table.name, []).append(m)
+            out["ItemCollectionMetrics"] = metrics
+        if token is not None:
+            self._tokens[token] = (time.monotonic() + TOKEN_TTL, fingerprint, out)
+        return out
+
+    def _token_lookup(self, token: str) -> tuple[float, str, dict[str, Any]] | None:
+        now = time.monotonic()
+        if len(self._tokens) > 10000:
+            for t in [t for t, v in self._tokens.items() if v[0] < now]:
+                del self._tokens[t]
+        cached = self._tokens.get(token)
+        if cached is None or cached[0] < now:
+            return None
+        return cached

@@ -1,0 +1,320 @@
+"""Control plane: tables, indexes, tags, TTL, limits and endpoints."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from emulator.dynamodb.core import EngineCore, ItemKey, dumps, loads, not_found
+from emulator.dynamodb.tables import (
+    MAX_GSIS,
+    Table,
+    _parse_attrs,
+    _throughput,
+    build_table,
+    check_table_name,
+    invalid,
+    params_invalid,
+    parse_index,
+    parse_stream,
+)
+from emulator.dynamodb.types import item_size
+from emulator.errors import AwsError
+
+
+class ControlPlane(EngineCore):
+    # ------------------------------------------------------------ helpers
+    def _counts(self, table: Table) -> dict[int, tuple[int, int]]:
+        out = {0: self.storage.count(table.table_id, 0)}
+        for idx in table.indexes:
+            out[idx.index_id] = self.storage.count(table.table_id, idx.index_id)
+        return out
+
+    def describe(self, table: Table, status: str | None = None) -> dict[str, Any]:
+        return table.describe(self._counts(table), status)
+
+    def _table_for_control(self, name: Any) -> Table:
+        if isinstance(name, str) and name.startswith("arn:"):
+            name = name.split(":table/", 1)[-1]
+        table = self.tables.get(name) if isinstance(name, str) else None
+        if table is None:
+            check_table_name(name)
+            raise not_found(f"Requested resource not found: Table: {name} not found")
+        return table
+
+    # -------------------------------------------------------------- tables
+    def create_table(self, params: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        table = build_table(params, 0, region or self.region, self.account_id)
+        if table.name in self.tables:
+            raise AwsError("ResourceInUseException", f"Table already exists: {table.name}", 400)
+        try:
+            table.table_id = self.storage.create_table(table.name, table.to_meta())
+        except KeyError as exc:
+            raise AwsError("ResourceInUseException", f"Table already exists: {table.name}", 400) from exc
+        self.tables[table.name] = table
+        # Tables are usable at once; AWS reports CREATING in the CreateTable answer
+        # and ACTIVE from DescribeTable on, which is what waiters expect.
+        return {"TableDescription": self.describe(table, "CREATING")}
+
+    def delete_table(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self._table_for_control(params.get("TableName"))
+        if table.deletion_protection:
+            raise invalid("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
+        desc = self.describe(table, "DELETING")
+        self.storage.delete_table(table.table_id)
+        self.tables.pop(table.name, None)
+        return {"TableDescription": desc}
+
+    def describe_table(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Table": self.describe(self._table_for_control(params.get("TableName")))}
+
+    def list_tables(self, params: dict[str, Any]) -> dict[str, Any]:
+        limit = params.get("Limit", 100)
+        if not isinstance(limit, int) or limit < 1 or limit > 100:
+            raise invalid(
+                f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: "
+                + ("Member must have value greater than or equal to 1" if isinstance(limit, int) and limit < 1 else "Member must have value less than or equal to 100")
+            )
+        start = params.get("ExclusiveStartTableName")
+        names = sorted(self.tables)
+        if start is not None:
+            names = [n for n in names if n > start]
+        out: dict[str, Any] = {"TableNames": names[:limit]}
+        if len(names) > limit:
+            out["LastEvaluatedTableName"] = names[limit - 1]
+        return out
+
+    def update_table(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self._table_for_control(params.get("TableName"))
+        changed = False
+        new_attrs = _parse_attrs(params["AttributeDefinitions"]) if params.get("AttributeDefinitions") is not None else {}
+        billing = params.get("BillingMode")
+        now = time.time()
+        if billing is not None and billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
+            raise invalid(
+                f"1 validation error detected: Value '{billing}' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]"
+            )
+        target_billing = billing or table.billing_mode
+        pt = params.get("ProvisionedThroughput")
+        gsi_updates = params.get("GlobalSecondaryIndexUpdates") or []
+        if billing is not None and billing != table.billing_mode:
+            if billing == "PROVISIONED" and pt is None:
+                raise params_invalid("ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
+            changed = True
+        if pt is not None:
+            rcu, wcu = _throughput(pt, target_billing)
+            if billing is None and target_billing == "PROVISIONED" and (rcu, wcu) == (table.read_units, table.write_units) and not gsi_updates:
+                raise invalid(
+                    "The provisioned throughput for the table will not change. The requested value equals the current value. "
+                    f"Current ReadCapacityUnits provisioned for the table: {table.read_units}. Requested ReadCapacityUnits: {rcu}. "
+                    f"Current WriteCapacityUnits provisioned for the table: {table.write_units}. Requested WriteCapacityUnits: {wcu}. "
+                    "Refer to the Amazon DynamoDB Developer Guide for current limits and how to request higher limits."
+                )
+        creates = [u["Create"] for u in gsi_updates if u.get("Create")]
+        deletes = [u["Delete"] for u in gsi_updates if u.get("Delete")]
+        updates = [u["Update"] for u in gsi_updates if u.get("Update")]
+        if len(creates) + len(deletes) > 1:
+            raise AwsError("LimitExceededException", "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table", 400)
+        # Validate everything before changing anything.
+        attrs = dict(table.attribute_definitions)
+        for name, typ in new_attrs.items():
+            if name in attrs and attrs[name] != typ:
+                raise params_invalid(f"Cannot change the type of an existing attribute: {name}")
+            attrs[name] = typ
+        new_index = None
+        for spec in creates:
+            name = spec.get("IndexName")
+            if name in table.gsis or name in table.lsis:
+                raise invalid("Attempting to create an index which already exists")
+            if len(table.gsis) >= MAX_GSIS:
+                raise params_invalid(f"GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}")
+            new_index = parse_index(spec, "GSI", attrs, table, target_billing, table.next_index_id)
+        for spec in deletes:
+            if spec.get("IndexName") not in table.gsis:
+                raise not_found(f"Requested resource not found: Index: {spec.get('IndexName')} not found")
+        for spec in updates:
+            if spec.get("IndexName") not in table.gsis:
+                raise not_found(f"Requested resource not found: Index: {spec.get('IndexName')} not found")
+            _throughput(spec.get("ProvisionedThroughput"), target_billing, spec.get("IndexName", ""))
+        stream = params.get("StreamSpecification")
+        new_stream = parse_stream(stream, table.stream) if stream is not None else None
+        if not any((changed, pt is not None, gsi_updates, stream is not None, params.get("SSESpecification"), params.get("TableClass"), "DeletionProtectionEnabled" in params)):
+            raise invalid(
+                "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
+            )
+
+        try:
+            self._apply_update(table, params, billing, pt, updates, deletes, new_index, attrs, new_stream, now)
+        except BaseException:
+            # Storage rolled back: drop the half-changed in-memory view too.
+            self._reload_table(table.name)
+            raise
+        return {"TableDescription": self.describe(self.tables[table.name])}
+
+    def _reload_table(self, name: str) -> None:
+        for row in self.storage.list_tables():
+            if row.name == name:
+                self.tables[name] = Table.from_meta(row.table_id, row.meta)
+
+    def _apply_update(
+        self,
+        table: Table,
+        params: dict[str, Any],
+        billing: str | None,
+        pt: dict[str, Any] | None,
+        updates: list[dict[str, Any]],
+        deletes: list[dict[str, Any]],
+        new_index: Any,
+        attrs: dict[str, str],
+        new_stream: dict[str, Any] | None,
+        now: float,
+    ) -> None:
+        with self.storage.transaction():
+            if billing is not None and billing != table.billing_mode:
+                table.billing_mode = billing
+                table.billing_changed = now
+                if billing == "PAY_PER_REQUEST":
+                    table.read_units = table.write_units = 0
+                    for idx in table.gsis.values():
+                        idx.read_units = idx.write_units = 0
+            if pt is not None:
+                rcu, wcu = _throughput(pt, table.billing_mode)
+                if rcu > table.read_units or wcu > table.write_units:
+                    table.last_increase = now
+                if rcu < table.read_units or wcu < table.write_units:
+                    table.last_decrease = now
+                    table.decreases += 1
+                table.read_units, table.write_units = rcu, wcu
+            for spec in updates:
+                rcu, wcu = _throughput(spec.get("ProvisionedThroughput"), table.billing_mode, spec["IndexName"])
+                idx = table.gsis[spec["IndexName"]]
+                idx.read_units, idx.write_units = rcu, wcu
+            for spec in deletes:
+                idx = table.gsis.pop(spec["IndexName"])
+                self.storage.delete_index(table.table_id, idx.index_id)
+            if new_index is not None:
+                table.next_index_id += 1
+                table.gsis[new_index.name] = new_index
+                table.attribute_definitions = attrs
+                table.finish()
+                self._backfill(table, new_index.name)
+            if new_stream is not None:
+                table.stream = new_stream
+            if params.get("SSESpecification"):
+                table.sse = dict(params["SSESpecification"])
+            if params.get("TableClass"):
+                table.table_class = params["TableClass"]
+            if "DeletionProtectionEnabled" in params:
+                table.deletion_protection = bool(params["DeletionProtectionEnabled"])
+            # Drop definitions no longer used by any key.
+            used = set(table.key_names)
+            for idx in table.indexes:
+                used.update(n for n in (idx.hash_key, idx.range_key) if n)
+            table.attribute_definitions = {n: t for n, t in {**table.attribute_definitions, **attrs}.items() if n in used}
+            table.finish()
+            self.save_table(table)
+
+    def _backfill(self, table: Table, index_name: str) -> None:
+        """Index every existing item into a new GSI (items whose key attributes
+        have another type than the index's are skipped, as AWS's backfill does)."""
+        idx = table.gsis[index_name]
+        for row in list(self.storage.scan(table.table_id, 0)):
+            item = loads(row.data)
+            rk = self.index_row_key(table, idx, item, (row.pk, row.sk))
+            if rk is None:
+                continue
+            proj = self.project(idx, item)
+            self.storage.put(table.table_id, idx.index_id, rk[0], rk[1], dumps(proj), item_size(proj))
+
+    # ---------------------------------------------------------------- tags
+    def _table_by_arn(self, arn: Any) -> Table:
+        if not isinstance(arn, str) or not arn.startswith("arn:") or ":table/" not in arn:
+            raise invalid(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
+        name = arn.split(":table/", 1)[1].split("/", 1)[0]
+        table = self.tables.get(name)
+        if table is None or (table.arn != arn and arn.split(":")[4] != self.account_id):
+            raise not_found(f"Requested resource not found: ResourcArn: {arn} not found")
+        return table
+
+    def tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self._table_by_arn(params.get("ResourceArn"))
+        tags = params.get("Tags") or []
+        merged = dict(table.tags)
+        for tag in tags:
+            key, value = tag.get("Key"), tag.get("Value")
+            if not isinstance(key, str) or not 1 <= len(key) <= 128 or key.startswith("aws:"):
+                raise invalid("One or more parameter values were invalid: Invalid tag key" if key and key.startswith("aws:") else f"Invalid tag key: {key}")
+            if not isinstance(value, str) or len(value) > 256:
+                raise invalid(f"Invalid tag value: {value}")
+            merged[key] = value
+        if len(merged) > 50:
+            raise invalid("One or more parameter values were invalid: The number of tags exceeds the limit of 50")
+        table.tags = merged
+        self.save_table(table)
+        return {}
+
+    def untag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self._table_by_arn(params.get("ResourceArn"))
+        for key in params.get("TagKeys") or []:
+            table.tags.pop(key, None)
+        self.save_table(table)
+        return {}
+
+    def list_tags_of_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self._table_by_arn(params.get("ResourceArn"))
+        items = sorted(table.tags.items())
+        start = int(params["NextToken"]) if str(params.get("NextToken") or "").isdigit() else 0
+        page = items[start : start + 100]
+        out: dict[str, Any] = {"Tags": [{"Key": k, "Value": v} for k, v in page]}
+        if start + 100 < len(items):
+            out["NextToken"] = str(start + 100)
+        return out
+
+    # ----------------------------------------------------------------- TTL
+    def update_time_to_live(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self._table_for_control(params.get("TableName"))
+        spec = params.get("TimeToLiveSpecification") or {}
+        enabled = spec.get("Enabled")
+        attr = spec.get("AttributeName")
+        if not isinstance(attr, str) or not attr:
+            raise invalid("1 validation error detected: Value null at 'timeToLiveSpecification.attributeName' failed to satisfy constraint: Member must not be null")
+        currently = bool(table.ttl.get("enabled"))
+        if enabled and currently:
+            raise invalid("TimeToLive is already enabled")
+        if not enabled and not currently:
+            raise invalid("TimeToLive is already disabled")
+        if not enabled and table.ttl.get("attribute") != attr:
+            raise invalid("TimeToLive is active on a different AttributeName: current AttributeName is " + str(table.ttl.get("attribute")))
+        table.ttl = {"enabled": bool(enabled), "attribute": attr}
+        self.save_table(table)
+        return {"TimeToLiveSpecification": {"Enabled": bool(enabled), "AttributeName": attr}}
+
+    def describe_time_to_live(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self._table_for_control(params.get("TableName"))
+        if table.ttl.get("enabled"):
+            return {"TimeToLiveDescription": {"TimeToLiveStatus": "ENABLED", "AttributeName": table.ttl["attribute"]}}
+        return {"TimeToLiveDescription": {"TimeToLiveStatus": "DISABLED"}}
+
+    # --------------------------------------------------------------- misc
+    def describe_continuous_backups(self, params: dict[str, Any]) -> dict[str, Any]:
+        name = params.get("TableName")
+        if name not in self.tables:
+            check_table_name(name)
+            raise AwsError("TableNotFoundException", f"Table not found: {name}", 400)
+        return {
+            "ContinuousBackupsDescription": {
+                "ContinuousBackupsStatus": "ENABLED",
+                "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"},
+            }
+        }
+
+    def describe_limits(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "AccountMaxReadCapacityUnits": 80000,
+            "AccountMaxWriteCapacityUnits": 80000,
+            "TableMaxReadCapacityUnits": 40000,
+            "TableMaxWriteCapacityUnits": 40000,
+        }
+
+    def key_for(self, table: Table, key: dict[str, Any]) -> ItemKey:
+        return self.key_from_key(table, key)

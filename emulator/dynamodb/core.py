@@ -1,0 +1,404 @@
+"""The shared core of the DynamoDB engine: table cache, keys, the write path
+(base row + index rows + write hooks in one storage transaction) and
+consumed-capacity accounting."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import pickle
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any
+
+from emulator.dynamodb import keys as keycodec
+from emulator.dynamodb.storage.base import Storage, TableCache
+from emulator.dynamodb.tables import (
+    Index,
+    Table,
+    check_table_name,
+    invalid,
+    params_invalid,
+)
+from emulator.dynamodb.types import item_size, type_of
+from emulator.errors import AwsError
+
+log = logging.getLogger("emulator.dynamodb")
+
+Item = dict[str, Any]
+# Called inside the write transaction with (table, old item or None, new item or None).
+WriteHook = Callable[[Table, Item | None, Item | None], None]
+
+MAX_ITEM_SIZE = 400 * 1024
+MAX_HASH_KEY = 2048
+MAX_RANGE_KEY = 1024
+ITEM_COLLECTION_LIMIT = 10 * 1024**3
+
+
+def not_found(message: str = "Requested resource not found") -> AwsError:
+    return AwsError("ResourceNotFoundException", message, 400)
+
+
+def dumps(item: Item) -> bytes:
+    # Items are nested dict/list/str/bytes/bool: pickle is the fastest exact codec
+    # for them (bytes stay bytes), and the data file is only ever written by us.
+    return pickle.dumps(item, protocol=5)
+
+
+def loads(data: bytes) -> Item:
+    item: Item = pickle.loads(data)
+    return item
+
+
+@dataclass
+class ItemKey:
+    pk: bytes
+    sk: bytes
+    item: Item  # the key attributes only
+
+
+def _key_value_problem(name: str, av: Any, typ: str) -> None:
+    if typ == "S" and av["S"] == "":
+        raise invalid(f"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: {name}")
+    if typ == "B" and len(av["B"]) == 0:
+        raise invalid(f"One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty binary value. Key: {name}")
+
+
+def _raw_len(av: dict[str, Any], typ: str) -> int:
+    if typ == "S":
+        return len(av["S"].encode("utf-8"))
+    if typ == "B":
+        return len(av["B"])
+    return 0
+
+
+# Every Capacity made while a list is set here is recorded in it: the handler
+# reports what a request consumed to the gateway's capacity limiter and telemetry.
+USAGE: ContextVar[list[Capacity] | None] = ContextVar("dynamodb_usage", default=None)
+
+
+@dataclass
+class Capacity:
+    """Capacity units consumed by one request on one table."""
+
+    table: str
+    read: float = 0.0
+    write: float = 0.0
+    indexes: dict[str, tuple[str, float, float]] = field(default_factory=dict)  # name -> (kind, read, write)
+
+    def __post_init__(self) -> None:
+        usage = USAGE.get()
+        if usage is not None:
+            usage.append(self)
+
+    @property
+    def read_total(self) -> float:
+        return self.read + sum(r for _, r, _ in self.indexes.values())
+
+    @property
+    def write_total(self) -> float:
+        return self.write + sum(w for _, _, w in self.indexes.values())
+
+    def add_index(self, index: Index, read: float = 0.0, write: float = 0.0) -> None:
+        kind, r, w = self.indexes.get(index.name, (index.kind, 0.0, 0.0))
+        self.indexes[index.name] = (kind, r + read, w + write)
+
+    def merge(self, other: Capacity) -> None:
+        self.read += other.read
+        self.write += other.write
+        for name, (kind, r, w) in other.indexes.items():
+            _k0, r0, w0 = self.indexes.get(name, (kind, 0.0, 0.0))
+            self.indexes[name] = (kind, r0 + r, w0 + w)
+
+    def render(self, mode: str | None) -> dict[str, Any] | None:
+        if mode not in ("TOTAL", "INDEXES"):
+            return None
+        index_total = sum(r + w for _, r, w in self.indexes.values())
+        out: dict[str, Any] = {"TableName": self.table, "CapacityUnits": self.read + self.write + index_total}
+        r_total = self.read + sum(r for _, r, _ in self.indexes.values())
+        w_total = self.write + sum(w for _, _, w in self.indexes.values())
+        if r_total:
+            out["ReadCapacityUnits"] = r_total
+        if w_total:
+            out["WriteCapacityUnits"] = w_total
+        if mode == "INDEXES":
+            out["Table"] = _units(self.read, self.write)
+            gsis = {n: _units(r, w) for n, (k, r, w) in self.indexes.items() if k == "GSI"}
+            lsis = {n: _units(r, w) for n, (k, r, w) in self.indexes.items() if k == "LSI"}
+            if gsis:
+                out["GlobalSecondaryIndexes"] = gsis
+            if lsis:
+                out["LocalSecondaryIndexes"] = lsis
+        return out
+
+
+def _units(read: float, write: float) -> dict[str, float]:
+    out = {"CapacityUnits": read + write}
+    if read:
+        out["ReadCapacityUnits"] = read
+    if write:
+        out["WriteCapacityUnits"] = write
+    return out
+
+
+def read_units(size: int, consistent: bool) -> float:
+    """Reads are billed per 4 KB (rounded up); eventually consistent reads cost half."""
+    units = max(1, math.ceil(size / 4096))
+    return units if consistent else units / 2
+
+
+def write_units(size: int) -> float:
+    """Writes are billed per 1 KB (rounded up), at least one unit."""
+    return float(max(1, math.ceil(size / 1024)))
+
+
+def check_return_consumed(mode: Any) -> str | None:
+    if mode is None or mode == "NONE":
+        return None
+    if mode not in ("TOTAL", "INDEXES"):
+        raise invalid(
+            f"1 validation error detected: Value '{mode}' at 'returnConsumedCapacity' failed to satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]"
+        )
+    return str(mode)
+
+
+class EngineCore:
+    def __init__(self, storage: Storage, region: str = "us-east-1", account_id: str = "000000000000") -> None:
+        self.storage = storage
+        self.region = region
+        self.account_id = account_id
+        self.tables: dict[str, Table] = {}
+        self.write_hooks: list[WriteHook] = []
+        self._flush_scheduled = False
+        self._waiters: list[asyncio.Future[None]] = []
+        limit = os.environ.get("EMULATOR_DYNAMODB_ITEM_COLLECTION_LIMIT")
+        self.item_collection_limit = int(limit) if limit else ITEM_COLLECTION_LIMIT
+
+    # -------------------------------------------------------- group commit
+    def begin_group(self) -> None:
+        """Let the next writes on the event loop join one group commit (one fsync for
+        all requests handled in the same loop iteration). Only call from the loop."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self.storage.begin_group()
+        if self.storage.group_open and not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+
+    async def durable(self) -> None:
+        """Wait until everything this request may have written or read is committed.
+
+        No answer leaves before the data it reflects is durable, so a crash can
+        lose only writes that were never acknowledged, and no reader sees them."""
+        if not self.storage.group_open:
+            return
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+        await waiter
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        waiters, self._waiters = self._waiters, []
+        try:
+            self.storage.commit_group()
+        except Exception:
+            log.exception("DynamoDB group commit failed")
+            for w in waiters:
+                if not w.done():
+                    w.set_exception(AwsError("InternalServerError", "Internal server error", 500))
+            return
+        for w in waiters:
+            if not w.done():
+                w.set_result(None)
+
+    # ---------------------------------------------------------- lifecycle
+    def open(self) -> None:
+        self.storage.open()
+        # A dict that also follows tables other processes sharing the storage change.
+        self.tables = TableCache(self.storage, lambda row: Table.from_meta(row.table_id, row.meta))
+
+    def close(self) -> None:
+        self.storage.commit_group()
+        self.storage.close()
+
+    def health(self) -> dict[str, Any]:
+        return {"state": "running", "storage": self.storage.name, "tables": len(self.tables)}
+
+    # ------------------------------------------------------------- tables
+    def table(self, name: Any, member: str = "tableName") -> Table:
+        """The table a data-plane request names (a name or a table ARN)."""
+        if isinstance(name, str) and name.startswith("arn:"):
+            name = name.split(":table/", 1)[-1].split("/", 1)[0]
+        table = self.tables.get(name) if isinstance(name, str) else None
+        if table is None:
+            check_table_name(name, member)
+            raise not_found()
+        return table
+
+    def save_table(self, table: Table) -> None:
+        self.storage.update_table(table.table_id, table.to_meta())
+
+    # --------------------------------------------------------------- keys
+    def key_from_item(self, table: Table, item: Item) -> ItemKey:
+        parts: list[bytes] = []
+        key_item: Item = {}
+        for name, typ, limit in ((table.hash_key, table.hash_type, MAX_HASH_KEY), (table.range_key, table.range_type, MAX_RANGE_KEY)):
+            if name is None or typ is None:
+                parts.append(b"")
+                continue
+            av = item.get(name)
+            if av is None:
+                raise params_invalid(f"Missing the key {name} in the item")
+            actual = type_of(av)
+            if actual != typ:
+                raise params_invalid(f"Type mismatch for key {name} expected: {typ} actual: {actual}")
+            _key_value_problem(name, av, typ)
+            self._check_key_size(name, av, typ, limit, name == table.hash_key)
+            parts.append(keycodec.encode_key_value(av))
+            key_item[name] = av
+        return ItemKey(parts[0], parts[1], key_item)
+
+    def key_from_key(self, table: Table, key: Any) -> ItemKey:
+        if not isinstance(key, dict) or len(key) != len(table.key_names) or any(n not in key for n in table.key_names):
+            raise invalid("The provided key element does not match the schema")
+        parts: list[bytes] = []
+        for name, typ, limit in ((table.hash_key, table.hash_type, MAX_HASH_KEY), (table.range_key, table.range_type, MAX_RANGE_KEY)):
+            if name is None or typ is None:
+                parts.append(b"")
+                continue
+            av = key[name]
+            if not isinstance(av, dict) or len(av) != 1 or type_of(av) != typ:
+                raise invalid("The provided key element does not match the schema")
+            _key_value_problem(name, av, typ)
+            self._check_key_size(name, av, typ, limit, name == table.hash_key)
+            try:
+                parts.append(keycodec.encode_key_value(av))
+            except ValueError as exc:
+                raise invalid("The provided key element does not match the schema") from exc
+        return ItemKey(parts[0], parts[1], {n: key[n] for n in table.key_names})
+
+    @staticmethod
+    def _check_key_size(name: str, av: dict[str, Any], typ: str, limit: int, is_hash: bool) -> None:
+        if _raw_len(av, typ) > limit:
+            if is_hash:
+                raise params_invalid(f"Size of hashkey has exceeded the maximum size limit of{MAX_HASH_KEY} bytes")
+            raise params_invalid(f"Aggregated size of all range keys has exceeded the size limit of {MAX_RANGE_KEY} bytes")
+
+    def check_index_keys(self, table: Table, item: Item) -> None:
+        """Index key attributes present in an item must have the index's key type."""
+        for idx in table.indexes:
+            for name, typ in ((idx.hash_key, idx.hash_type), (idx.range_key, idx.range_type)):
+                if name is None:
+                    continue
+                av = item.get(name)
+                if av is None:
+                    continue
+                actual = type_of(av)
+                if actual != typ:
+                    raise params_invalid(f"Type mismatch for Index Key {name} Expected: {typ} Actual: {actual} IndexName: {idx.name}")
+                if (typ == "S" and av["S"] == "") or (typ == "B" and len(av["B"]) == 0):
+                    raise invalid(
+                        "One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
+                        f"The AttributeValue for a key attribute cannot contain an empty {'string' if typ == 'S' else 'binary'} value. IndexName: {idx.name}, IndexKey: {name}"
+                    )
+
+    def index_row_key(self, table: Table, idx: Index, item: Item, base: ItemKey | tuple[bytes, bytes]) -> tuple[bytes, bytes] | None:
+        """(pk, sk) of the item's row in an index, or None when the item is not in it (sparse)."""
+        hv = item.get(idx.hash_key)
+        if hv is None or type_of(hv) != idx.hash_type:
+            return None
+        sk = b""
+        if idx.range_key is not None:
+            rv = item.get(idx.range_key)
+            if rv is None or type_of(rv) != idx.range_type:
+                return None
+            sk = keycodec.encode_key_value(rv)
+        bpk, bsk = (base.pk, base.sk) if isinstance(base, ItemKey) else base
+        return keycodec.encode_key_value(hv), sk + bpk + bsk
+
+    @staticmethod
+    def project(idx: Index, item: Item) -> Item:
+        if idx.projected is None:
+            return item
+        return {k: v for k, v in item.items() if k in idx.projected}
+
+    def check_item_size(self, item: Item) -> int:
+        size = item_size(item)
+        if size > MAX_ITEM_SIZE:
+            raise invalid("Item size has exceeded the maximum allowed size")
+        return size
+
+    # ------------------------------------------------------------ reading
+    def get_item_raw(self, table: Table, key: ItemKey) -> Item | None:
+        data = self.storage.get(table.table_id, 0, key.pk, key.sk)
+        return None if data is None else loads(data)
+
+    # ------------------------------------------------------------ writing
+    def write(
+        self,
+        table: Table,
+        key: ItemKey,
+        old: Item | None,
+        new: Item | None,
+        capacity: Capacity | None = None,
+        factor: float = 1.0,
+        new_size: int | None = None,
+    ) -> None:
+        """Replace ``old`` by ``new`` (None: delete) in the base table and every
+        index. Must run inside ``storage.transaction()``."""
+        st = self.storage
+        tid = table.table_id
+        if new is None:
+            new_size = 0
+            if old is not None:
+                st.delete(tid, 0, key.pk, key.sk)
+        else:
+            if new_size is None:
+                new_size = item_size(new)
+            st.put(tid, 0, key.pk, key.sk, dumps(new), new_size)
+        if capacity is not None:
+            old_size = item_size(old) if old is not None else 0
+            capacity.write += write_units(max(old_size, new_size)) * factor
+        for idx in table.indexes:
+            okey = self.index_row_key(table, idx, old, key) if old is not None else None
+            nkey = self.index_row_key(table, idx, new, key) if new is not None else None
+            if okey is None and nkey is None:
+                continue
+            oproj = self.project(idx, old) if okey is not None and old is not None else None
+            nproj = self.project(idx, new) if nkey is not None and new is not None else None
+            units = 0.0
+            if okey is not None and okey != nkey:
+                st.delete(tid, idx.index_id, okey[0], okey[1])
+                units += write_units(item_size(oproj or {}))
+            if nkey is not None and nproj is not None:
+                if okey == nkey and oproj == nproj:
+                    continue
+                size = item_size(nproj)
+                st.put(tid, idx.index_id, nkey[0], nkey[1], dumps(nproj), size)
+                units += write_units(max(size, item_size(oproj) if okey == nkey and oproj is not None else 0))
+            if capacity is not None and units:
+                capacity.add_index(idx, write=units * factor)
+        if new is not None and table.lsis:
+            size = st.partition_size(tid, [0, *(i.index_id for i in table.lsis.values())], key.pk)
+            if size > self.item_collection_limit:
+                raise AwsError("ItemCollectionSizeLimitExceededException", "Item collection size limit exceeded.", 400)
+        for hook in self.write_hooks:
+            hook(table, old, new)
+
+    def item_collection_metrics(self, table: Table, key: ItemKey) -> dict[str, Any] | None:
+        """Only tables with local secondary indexes have item collections worth reporting."""
+        if not table.lsis:
+            return None
+        size = self.storage.partition_size(table.table_id, [0, *(i.index_id for i in table.lsis.values())], key.pk)
+        gb = size / 1024**3
+        low = math.floor(gb)
+        return {"ItemCollectionKey": {table.hash_key: key.item[table.hash_key]}, "SizeEstimateRangeGB": [float(low), float(low + 1)]}

@@ -1,0 +1,248 @@
+"""Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem, and the
+pieces batches and transactions reuse (request compilation, return values)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.dynamodb import expressions as ex
+from emulator.dynamodb.core import (
+    Capacity,
+    EngineCore,
+    Item,
+    ItemKey,
+    check_return_consumed,
+    read_units,
+)
+from emulator.dynamodb.tables import Table, invalid, params_invalid
+from emulator.dynamodb.types import equals, item_size, normalize_item, validate_item
+from emulator.errors import AwsError
+
+RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
+
+
+def null_member(member: str) -> AwsError:
+    return invalid(f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null")
+
+
+def conditional_failed(old: Item | None, on_failure: Any) -> AwsError:
+    extra = {"Item": old} if on_failure == "ALL_OLD" and old is not None else None
+    return AwsError("ConditionalCheckFailedException", "The conditional request failed", 400, extra=extra)
+
+
+def check_return_values(value: Any, allowed: tuple[str, ...]) -> str:
+    if value is None:
+        return "NONE"
+    if value not in RETURN_VALUES:
+        raise invalid(
+            f"1 validation error detected: Value '{value}' at 'returnValues' failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(RETURN_VALUES)}]"
+        )
+    if value not in allowed:
+        raise invalid("Return values set to invalid value")
+    return str(value)
+
+
+def check_on_failure(value: Any) -> str:
+    if value is None:
+        return "NONE"
+    if value not in ("NONE", "ALL_OLD"):
+        raise invalid(
+            f"1 validation error detected: Value '{value}' at 'returnValuesOnConditionCheckFailure' failed to satisfy constraint: Member must satisfy enum value set: [ALL_OLD, NONE]"
+        )
+    return str(value)
+
+
+def new_item(item: Any, where: str = "Item") -> Item:
+    if item is None:
+        raise null_member(where[0].lower() + where[1:])
+    validate_item(item, where=where)
+    return normalize_item(item)
+
+
+@dataclass
+class WriteOp:
+    """One validated write (PutItem, UpdateItem, DeleteItem or ConditionCheck), ready to run."""
+
+    kind: str  # "Put" | "Update" | "Delete" | "ConditionCheck"
+    table: Table
+    key: ItemKey
+    item: Item | None = None  # Put
+    update: Any = None  # Update
+    condition: Any = None
+    on_failure: str = "NONE"
+    size: int | None = None  # item size of a Put, computed once
+
+    def new_image(self, engine: ItemOps, old: Item | None) -> Item | None:
+        """The item after the write (None: deleted / unchanged for ConditionCheck)."""
+        if self.kind == "Put":
+            return self.item
+        if self.kind == "Delete":
+            return None
+        if self.kind == "ConditionCheck":
+            return old
+        base = dict(old) if old is not None else dict(self.key.item)
+        new = self.update.apply(base) if self.update is not None else base
+        engine.check_key_unchanged(self.table, self.key, new)
+        engine.check_item_size(new)
+        engine.check_index_keys(self.table, new)
+        return new
+
+
+class ItemOps(EngineCore):
+    # ------------------------------------------------------- compilation
+    @staticmethod
+    def context(params: dict[str, Any]) -> ex.ExpressionContext:
+        return ex.ExpressionContext(params.get("ExpressionAttributeNames"), params.get("ExpressionAttributeValues"))
+
+    @staticmethod
+    def condition(params: dict[str, Any], ctx: ex.ExpressionContext) -> Any:
+        ex.check_no_mixing(params, ("Expected", "ConditionalOperator"), ("ConditionExpression",))
+        text = params.get("ConditionExpression")
+        if text is not None:
+            return ex.compile_condition(text, ctx, "ConditionExpression")
+        if params.get("Expected"):
+            return ex.condition_from_expected(params["Expected"], params.get("ConditionalOperator"))
+        if params.get("ConditionalOperator") is not None:
+            raise invalid("ConditionalOperator can only be used when Expected or QueryFilter or ScanFilter is specified")
+        return None
+
+    @staticmethod
+    def projection(params: dict[str, Any], ctx: ex.ExpressionContext) -> Any:
+        ex.check_no_mixing(params, ("AttributesToGet",), ("ProjectionExpression",))
+        text = params.get("ProjectionExpression")
+        if text is not None:
+            return ex.compile_projection(text, ctx)
+        names = params.get("AttributesToGet")
+        if names is not None:
+            if len(set(names)) != len(names):
+                raise invalid(f"One or more parameter values were invalid: Duplicate value in attribute name: {next(n for n in names if names.count(n) > 1)}")
+            return ex.projection_from_attributes(names)
+        return None
+
+    def check_key_unchanged(self, table: Table, key: ItemKey, new: Item) -> None:
+        for name in table.key_names:
+            av = new.get(name)
+            if av is None or not equals(av, key.item[name]):
+                raise params_invalid(f"Cannot update attribute {name}. This attribute is part of the key")
+
+    def compile_put(self, table: Table, params: dict[str, Any], where: str = "Item") -> WriteOp:
+        item = new_item(params.get("Item"), where)
+        key = self.key_from_item(table, item)
+        size = self.check_item_size(item)
+        self.check_index_keys(table, item)
+        ctx = self.context(params)
+        cond = self.condition(params, ctx)
+        ctx.finish()
+        return WriteOp("Put", table, key, item=item, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")), size=size)
+
+    def compile_delete(self, table: Table, params: dict[str, Any]) -> WriteOp:
+        if params.get("Key") is None:
+            raise null_member("key")
+        key = self.key_from_key(table, params["Key"])
+        ctx = self.context(params)
+        cond = self.condition(params, ctx)
+        ctx.finish()
+        return WriteOp("Delete", table, key, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")))
+
+    def compile_update(self, table: Table, params: dict[str, Any]) -> WriteOp:
+        if params.get("Key") is None:
+            raise null_member("key")
+        key = self.key_from_key(table, params["Key"])
+        ctx = self.context(params)
+        ex.check_no_mixing(params, ("AttributeUpdates",), ("UpdateExpression",))
+        update = None
+        if params.get("UpdateExpression") is not None:
+            update = ex.compile_update(params["UpdateExpression"], ctx)
+        elif params.get("AttributeUpdates"):
+            update = ex.update_from_attribute_updates(params["AttributeUpdates"])
+        if update is not None:
+            for name in table.key_names:
+                if name in update.changed_attributes:
+                    raise params_invalid(f"Cannot update attribute {name}. This attribute is part of the key")
+        cond = self.condition(params, ctx)
+        ctx.finish()
+        return WriteOp("Update", table, key, update=update, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")))
+
+    def compile_condition_check(self, table: Table, params: dict[str, Any]) -> WriteOp:
+        if params.get("Key") is None:
+            raise null_member("key")
+        if params.get("ConditionExpression") is None:
+            raise null_member("conditionExpression")
+        key = self.key_from_key(table, params["Key"])
+        ctx = self.context(params)
+        cond = ex.compile_condition(params["ConditionExpression"], ctx, "ConditionExpression")
+        ctx.finish()
+        return WriteOp("ConditionCheck", table, key, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")))
+
+    # ------------------------------------------------------------ output
+    def _write_output(self, op: WriteOp, params: dict[str, Any], rv: str, old: Item | None, new: Item | None, cap: Capacity, rcc: str | None) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if rv == "ALL_OLD" and old is not None:
+            out["Attributes"] = old
+        elif rv == "ALL_NEW" and new is not None:
+            out["Attributes"] = new
+        elif rv in ("UPDATED_OLD", "UPDATED_NEW") and op.update is not None:
+            which = "old" if rv == "UPDATED_OLD" else "new"
+            attrs = op.update.updated_attributes(old, new, which=which)
+            if attrs:
+                out["Attributes"] = attrs
+        consumed = cap.render(rcc)
+        if consumed is not None:
+            out["ConsumedCapacity"] = consumed
+        if params.get("ReturnItemCollectionMetrics") == "SIZE":
+            metrics = self.item_collection_metrics(op.table, op.key)
+            if metrics is not None:
+                out["ItemCollectionMetrics"] = metrics
+        return out
+
+    def run_write(self, op: WriteOp, params: dict[str, Any], rv: str) -> dict[str, Any]:
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
+        cap = Capacity(op.table.name)
+        with self.storage.transaction():
+            old = self.get_item_raw(op.table, op.key)
+            if op.condition is not None and not op.condition.evaluate(old):
+                raise conditional_failed(old, op.on_failure)
+            new = op.new_image(self, old)
+            if op.kind == "Delete" and old is None:
+                cap.write += 1.0  # deleting a missing item still costs one unit
+            else:
+                self.write(op.table, op.key, old, new, cap, new_size=op.size)
+        return self._write_output(op, params, rv, old, new, cap, rcc)
+
+    # -------------------------------------------------------- operations
+    def put_item(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self.table(params.get("TableName"))
+        rv = check_return_values(params.get("ReturnValues"), ("NONE", "ALL_OLD"))
+        op = self.compile_put(table, params)
+        return self.run_write(op, params, rv)
+
+    def delete_item(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self.table(params.get("TableName"))
+        rv = check_return_values(params.get("ReturnValues"), ("NONE", "ALL_OLD"))
+        op = self.compile_delete(table, params)
+        return self.run_write(op, params, rv)
+
+    def update_item(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self.table(params.get("TableName"))
+        rv = check_return_values(params.get("ReturnValues"), RETURN_VALUES)
+        op = self.compile_update(table, params)
+        return self.run_write(op, params, rv)
+
+    def get_item(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self.table(params.get("TableName"))
+        if params.get("Key") is None:
+            raise null_member("key")
+        key = self.key_from_key(table, params["Key"])
+        ctx = self.context(params)
+        proj = self.projection(params, ctx)
+        ctx.finish()
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
+        item = self.get_item_raw(table, key)
+        out: dict[str, Any] = {}
+        if item is not None:
+            out["Item"] = proj.apply(item) if proj is not None else item
+        cap = Capacity(table.name, read=read_units(item_size(item) if item else 0, bool(params.get("ConsistentRead"))))
+        if rcc:
+            out["ConsumedCapacity"] = cap.render(rcc)
+        return out

@@ -1,0 +1,89 @@
+"""DynamoDB data lifecycle: Streams, TTL, backups, point-in-time recovery,
+export/import and PartiQL, on top of the native engine.
+
+``Lifecycle`` installs one write hook on the engine (called inside every
+item write's transaction) and runs one background task for the TTL sweeper
+and the retention housekeeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+from emulator.dynamodb.core import Item
+from emulator.dynamodb.lifecycle.common import now_clock, setting
+from emulator.dynamodb.storage.base import LifecycleStorage
+from emulator.dynamodb.tables import Table
+
+log = logging.getLogger("emulator.dynamodb.lifecycle")
+
+
+class Lifecycle:
+    def __init__(self, engine: Any, settings: Any) -> None:
+        from emulator.dynamodb.lifecycle.backups import Backups
+        from emulator.dynamodb.lifecycle.pitr import Pitr
+        from emulator.dynamodb.lifecycle.streams import Streams
+        from emulator.dynamodb.lifecycle.ttl import TtlSweeper
+
+        self.engine = engine
+        self.settings = settings
+        self.extra: dict[str, Any] = dict(getattr(settings, "extra", {}) or {})
+        if not isinstance(engine.storage, LifecycleStorage):
+            raise TypeError(f"storage {engine.storage.name!r} does not support the DynamoDB data lifecycle")
+        self.storage: LifecycleStorage = engine.storage
+        self.clock = now_clock
+        self.ttl_interval = self.setting("ttl_interval", 30.0)
+        data_dir = Path(getattr(settings, "data_dir", "."))
+        self.s3_root = Path(self.extra.get("s3_root") or data_dir / "s3")
+        self.streams = Streams(self)
+        self.pitr = Pitr(self)
+        self.backups = Backups(self)
+        self.ttl = TtlSweeper(self)
+        self._task: asyncio.Task[None] | None = None
+        engine.write_hooks.append(self.on_write)
+
+    def setting(self, name: str, default: float) -> float:
+        return setting(self.extra, name, default)
+
+    def on_write(self, table: Table, old: Item | None, new: Item | None) -> None:
+        """The engine's write hook: runs inside the item's own transaction."""
+        if old == new:
+            return  # nothing changed: DynamoDB emits no stream record
+        now = self.clock()
+        self.streams.record(table, old, new, now)
+        self.pitr.record(table, old, new, now)
+
+    # ------------------------------------------------------------ running
+    async def start(self) -> None:
+        self.pitr.load()
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="dynamodb-lifecycle")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def tick(self) -> None:
+        await self.ttl.sweep()
+        self.streams.housekeeping()
+        self.pitr.housekeeping()
+        await self.engine.durable()
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.ttl_interval)
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("DynamoDB lifecycle pass failed")
+
+    def health(self) -> dict[str, Any]:
+        return {"ttl_interval": self.ttl_interval, "ttl_deleted": self.ttl.deleted, "pitr_tables": len(self.pitr.enabled)}

@@ -1,0 +1,121 @@
+"""Create a table from a saved schema and fill it with saved items: the common
+end of RestoreTableFromBackup, RestoreTableToPointInTime and ImportTable."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
+
+from emulator.dynamodb.core import ItemKey, loads
+from emulator.dynamodb.tables import Table
+from emulator.errors import AwsError
+
+if TYPE_CHECKING:
+    from emulator.dynamodb.lifecycle import Lifecycle
+
+CHUNK = 2000  # items per transaction; the event loop runs other requests between chunks
+
+
+def _index_spec(idx: Any, provisioned: bool) -> dict[str, Any]:
+    spec: dict[str, Any] = {"IndexName": idx.name, "KeySchema": idx.key_schema(), "Projection": idx.projection()}
+    if provisioned and idx.kind == "GSI":
+        spec["ProvisionedThroughput"] = {"ReadCapacityUnits": max(1, idx.read_units), "WriteCapacityUnits": max(1, idx.write_units)}
+    return spec
+
+
+def create_params(meta: dict[str, Any], target: str, params: dict[str, Any]) -> dict[str, Any]:
+    """CreateTable input for a restore of the table described by ``meta`` (its
+    stored metadata) under the name ``target``, with the request's overrides."""
+    src = Table.from_meta(0, meta)
+    billing = params.get("BillingModeOverride") or src.billing_mode
+    provisioned = billing == "PROVISIONED"
+    out: dict[str, Any] = {"TableName": target, "KeySchema": src.key_schema(), "BillingMode": billing}
+    if provisioned:
+        pt = params.get("ProvisionedThroughputOverride")
+        if pt is None:
+            if src.billing_mode != "PROVISIONED":
+                raise AwsError("ValidationException", "ProvisionedThroughputOverride is required when BillingModeOverride is PROVISIONED", 400)
+            pt = {"ReadCapacityUnits": src.read_units, "WriteCapacityUnits": src.write_units}
+        out["ProvisionedThroughput"] = pt
+    gsis = params.get("GlobalSecondaryIndexOverride")
+    if gsis is None:
+        gsis = [_index_spec(i, provisioned) for i in src.gsis.values()]
+    lsis = params.get("LocalSecondaryIndexOverride")
+    if lsis is None:
+        lsis = [_index_spec(i, provisioned) for i in src.lsis.values()]
+    if gsis:
+        out["GlobalSecondaryIndexes"] = gsis
+    if lsis:
+        out["LocalSecondaryIndexes"] = lsis
+    # Attribute types come from the source table's definitions (index overrides
+    # may only use attributes the source defined).
+    used: list[str] = list(src.key_names)
+    for spec in [*gsis, *lsis]:
+        for element in spec.get("KeySchema") or []:
+            name = element.get("AttributeName")
+            if name not in used:
+                used.append(name)
+    attrs = []
+    for name in used:
+        typ = src.attribute_definitions.get(name)
+        if typ is None:
+            raise AwsError("ValidationException", f"One or more parameter values were invalid: Some index key attributes are not defined in AttributeDefinitions. Keys: [{name}]", 400)
+        attrs.append({"AttributeName": name, "AttributeType": typ})
+    out["AttributeDefinitions"] = attrs
+    if params.get("SSESpecificationOverride"):
+        out["SSESpecification"] = params["SSESpecificationOverride"]
+    return out
+
+
+async def fill(lc: Lifecycle, table: Table, rows: Iterable[tuple[bytes, bytes, bytes]]) -> tuple[int, int]:
+    """Write saved base rows ``(pk, sk, pickled item)`` into ``table`` (and its indexes)."""
+    engine = lc.engine
+    count = size = 0
+    batch: list[tuple[bytes, bytes, bytes]] = []
+
+    def flush() -> None:
+        nonlocal count, size
+        with engine.storage.transaction():
+            for pk, sk, data in batch:
+                item = loads(data)
+                engine.write(table, ItemKey(pk, sk, {}), None, item)
+                count += 1
+                size += len(data)
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        if len(batch) >= CHUNK:
+            flush()
+            await asyncio.sleep(0)
+    if batch:
+        flush()
+    await engine.durable()
+    return count, size
+
+
+async def restore(lc: Lifecycle, meta: dict[str, Any], target: Any, params: dict[str, Any], rows: Iterable[tuple[bytes, bytes, bytes]], summary: dict[str, Any]) -> dict[str, Any]:
+    engine = lc.engine
+    if isinstance(target, str) and target in engine.tables:
+        raise AwsError("TableAlreadyExistsException", f"Table already exists: {target}", 400)
+    create = create_params(meta, target, params)
+    engine.begin_group()
+    try:
+        engine.create_table(create)
+    finally:
+        await engine.durable()
+    table = engine.tables[create["TableName"]]
+    try:
+        await fill(lc, table, rows)
+    except BaseException:
+        # A restore that cannot finish leaves no half-filled table behind.
+        if engine.tables.get(table.name) is table:
+            engine.storage.delete_table(table.table_id)
+            engine.tables.pop(table.name, None)
+        raise
+    table.extra["restore_summary"] = summary
+    engine.save_table(table)
+    desc = engine.describe(table)
+    desc["RestoreSummary"] = {**summary, "RestoreInProgress": False}
+    return {"TableDescription": desc}

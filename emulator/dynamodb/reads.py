@@ -1,0 +1,259 @@
+"""Query and Scan: key-ordered range scans over the storage, with filters,
+projections, Select, Limit, 1 MB pages and LastEvaluatedKey."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Iterator
+from typing import Any
+
+from emulator.dynamodb import expressions as ex
+from emulator.dynamodb import keys as keycodec
+from emulator.dynamodb.core import (
+    Capacity,
+    Item,
+    check_return_consumed,
+    loads,
+    read_units,
+)
+from emulator.dynamodb.items import ItemOps
+from emulator.dynamodb.storage.base import Row
+from emulator.dynamodb.tables import Index, Table, invalid, params_invalid
+from emulator.dynamodb.types import type_of
+
+PAGE_BYTES = 1024 * 1024
+SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
+
+
+def _check_limit(limit: Any) -> int | None:
+    if limit is None:
+        return None
+    if not isinstance(limit, int) or limit < 1:
+        raise invalid(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+    return limit
+
+
+def range_bounds(op: str | None, values: list[dict[str, Any]]) -> tuple[bytes | None, bytes | None]:
+    """[lo, hi) over encoded sort keys for a sort-key condition. Encodings are prefix
+    free, so every index sort key that starts with enc(v) belongs to value v."""
+    if op is None:
+        return None, None
+    if op == "begins_with":
+        prefix = keycodec.encode_prefix(values[0])
+        return (prefix or None), keycodec.successor(prefix) if prefix else None
+    e = keycodec.encode_key_value(values[0])
+    if op == "=":
+        return e, keycodec.successor(e)
+    if op == "<":
+        return None, e
+    if op == "<=":
+        return None, keycodec.successor(e)
+    if op == ">":
+        return keycodec.successor(e) or b"\xff" * 8, None
+    if op == ">=":
+        return e, None
+    if op == "BETWEEN":
+        return e, keycodec.successor(keycodec.encode_key_value(values[1]))
+    raise invalid(f"Unsupported key condition operator: {op}")
+
+
+class ReadOps(ItemOps):
+    # ----------------------------------------------------------- helpers
+    def _select(self, params: dict[str, Any], idx: Index | None, proj: Any) -> str:
+        select = params.get("Select")
+        if select is None:
+            if proj is not None:
+                return "SPECIFIC_ATTRIBUTES"
+            return "ALL_PROJECTED_ATTRIBUTES" if idx is not None else "ALL_ATTRIBUTES"
+        if select not in SELECTS:
+            raise invalid(
+                f"1 validation error detected: Value '{select}' at 'select' failed to satisfy constraint: Member must satisfy enum value set: [SPECIFIC_ATTRIBUTES, COUNT, ALL_ATTRIBUTES, ALL_PROJECTED_ATTRIBUTES]"
+            )
+        which = "ProjectionExpression" if params.get("ProjectionExpression") is not None else "AttributesToGet"
+        if proj is not None and select != "SPECIFIC_ATTRIBUTES":
+            raise invalid(f"Cannot specify the {which} when choosing to get {select}")
+        if select == "SPECIFIC_ATTRIBUTES" and proj is None:
+            raise invalid("Must specify the AttributesToGet or ProjectionExpression when choosing to get SPECIFIC_ATTRIBUTES")
+        if select == "ALL_PROJECTED_ATTRIBUTES" and idx is None:
+            raise invalid("ALL_PROJECTED_ATTRIBUTES can be used only when Querying using an IndexName")
+        if select == "ALL_ATTRIBUTES" and idx is not None and idx.kind == "GSI" and idx.projection_type != "ALL":
+            raise params_invalid(f"Select type ALL_ATTRIBUTES is not supported for global secondary index {idx.name} because its projection type is not ALL")
+        return str(select)
+
+    def _index_for(self, table: Table, params: dict[str, Any]) -> Index | None:
+        name = params.get("IndexName")
+        if name is None:
+            return None
+        idx = table.index(name)
+        if params.get("ConsistentRead") and idx.kind == "GSI":
+            raise invalid("Consistent reads are not supported on global secondary indexes")
+        return idx
+
+    def _start_key(self, table: Table, idx: Index | None, esk: Any) -> tuple[bytes, bytes]:
+        """(pk, sk) row key of ExclusiveStartKey in the table or index."""
+        bad = invalid("The provided starting key is invalid: The provided key element does not match the schema")
+        if not isinstance(esk, dict):
+            raise bad
+        base_names = set(table.key_names)
+        try:
+            base = self.key_from_key(table, {n: esk[n] for n in base_names if n in esk})
+        except Exception as exc:
+            raise bad from exc
+        if idx is None:
+            if set(esk) != base_names:
+                raise bad
+            return base.pk, base.sk
+        names = base_names | {n for n in (idx.hash_key, idx.range_key) if n}
+        if set(esk) != names:
+            raise bad
+        rk = self.index_row_key(table, idx, esk, base)
+        if rk is None:
+            raise bad
+        return rk
+
+    def _last_key(self, table: Table, idx: Index | None, item: Item) -> Item:
+        names = list(table.key_names)
+        if idx is not None:
+            names += [n for n in (idx.hash_key, idx.range_key) if n and n not in names]
+        return {n: item[n] for n in names if n in item}
+
+    def _collect(
+        self,
+        table: Table,
+        idx: Index | None,
+        rows: Iterator[Row],
+        params: dict[str, Any],
+        filt: Any,
+        proj: Any,
+        select: str,
+        segment: tuple[int, int] | None = None,
+    ) -> dict[str, Any]:
+        limit = _check_limit(params.get("Limit"))
+        consistent = bool(params.get("ConsistentRead"))
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
+        # An LSI whose projection lacks what the request needs is completed from the base table.
+        fetch_base = (
+            idx is not None
+            and idx.kind == "LSI"
+            and idx.projected is not None
+            and (select == "ALL_ATTRIBUTES" or filt is not None or (proj is not None and not set(proj.top_level_names) <= idx.projected))
+        )
+        items: list[Item] = []
+        scanned = count = size = 0
+        last: Item | None = None
+        stopped = False
+        for row in rows:
+            if segment is not None and zlib.crc32(row.pk) % segment[1] != segment[0]:
+                continue
+            item = loads(row.data)
+            scanned += 1
+            size += row.size
+            last = item
+            full = item
+            if fetch_base:
+                fetched = self.get_item_raw(table, self.key_from_key(table, {n: item[n] for n in table.key_names}))
+                if fetched is not None:
+                    full = fetched
+            if filt is None or filt.evaluate(full):
+                count += 1
+                if select == "SPECIFIC_ATTRIBUTES":
+                    items.append(proj.apply(full))
+                elif select == "ALL_ATTRIBUTES":
+                    items.append(full)
+                elif select == "ALL_PROJECTED_ATTRIBUTES":
+                    items.append(item)
+            if (limit is not None and scanned >= limit) or size >= PAGE_BYTES:
+                stopped = True
+                break
+        out: dict[str, Any] = {"Count": count, "ScannedCount": scanned}
+        if select != "COUNT":
+            out["Items"] = items
+        if stopped and last is not None:
+            out["LastEvaluatedKey"] = self._last_key(table, idx, last)
+        cap = Capacity(table.name)
+        units = read_units(size, consistent)
+        if idx is None:
+            cap.read = units
+        else:
+            cap.add_index(idx, read=units)
+        if rcc:
+            out["ConsumedCapacity"] = cap.render(rcc)
+        return out
+
+    # -------------------------------------------------------------- Query
+    def query(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self.table(params.get("TableName"))
+        idx = self._index_for(table, params)
+        hash_key, hash_type = (idx.hash_key, idx.hash_type) if idx else (table.hash_key, table.hash_type)
+        range_key, range_type = (idx.range_key, idx.range_type) if idx else (table.range_key, table.range_type)
+        ctx = self.context(params)
+        ex.check_no_mixing(params, ("KeyConditions",), ("KeyConditionExpression",))
+        ex.check_no_mixing(params, ("QueryFilter", "ConditionalOperator"), ("FilterExpression",))
+        if params.get("KeyConditionExpression") is not None:
+            kc = ex.compile_key_condition(params["KeyConditionExpression"], ctx, hash_key, range_key, hash_type=hash_type, range_type=range_type)
+        elif params.get("KeyConditions") is not None:
+            kc = ex.key_condition_from_legacy(params["KeyConditions"], hash_key, range_key, hash_type=hash_type, range_type=range_type)
+        else:
+            raise invalid("Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
+        filt = None
+        if params.get("FilterExpression") is not None:
+            filt = ex.compile_condition(params["FilterExpression"], ctx, "FilterExpression")
+        elif params.get("QueryFilter"):
+            filt = ex.condition_from_filter(params["QueryFilter"], params.get("ConditionalOperator"))
+        proj = self.projection(params, ctx)
+        ctx.finish()
+        select = self._select(params, idx, proj)
+        _check_limit(params.get("Limit"))
+        if type_of(kc.hash_value) != hash_type:
+            raise params_invalid("Condition parameter type does not match schema type")
+        for v in kc.range_values:
+            if type_of(v) != range_type:
+                raise params_invalid("Condition parameter type does not match schema type")
+        if kc.range_op == "begins_with" and range_type == "N":
+            raise invalid("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N")
+        pk = keycodec.encode_key_value(kc.hash_value)
+        lo, hi = range_bounds(kc.range_op, list(kc.range_values))
+        forward = params.get("ScanIndexForward", True) is not False
+        after = None
+        if params.get("ExclusiveStartKey") is not None:
+            spk, after = self._start_key(table, idx, params["ExclusiveStartKey"])
+            if spk != pk:
+                raise invalid("The provided starting key is outside query boundaries based on provided conditions")
+        rows = self.storage.query(table.table_id, idx.index_id if idx else 0, pk, lo, hi, forward, after)
+        return self._collect(table, idx, rows, params, filt, proj, select)
+
+    # --------------------------------------------------------------- Scan
+    def scan(self, params: dict[str, Any]) -> dict[str, Any]:
+        table = self.table(params.get("TableName"))
+        idx = self._index_for(table, params)
+        ctx = self.context(params)
+        ex.check_no_mixing(params, ("ScanFilter", "ConditionalOperator"), ("FilterExpression",))
+        filt = None
+        if params.get("FilterExpression") is not None:
+            filt = ex.compile_condition(params["FilterExpression"], ctx, "FilterExpression")
+        elif params.get("ScanFilter"):
+            filt = ex.condition_from_filter(params["ScanFilter"], params.get("ConditionalOperator"))
+        proj = self.projection(params, ctx)
+        ctx.finish()
+        select = self._select(params, idx, proj)
+        _check_limit(params.get("Limit"))
+        segment = params.get("Segment")
+        total = params.get("TotalSegments")
+        seg: tuple[int, int] | None = None
+        if segment is not None or total is not None:
+            if total is None:
+                raise invalid("The TotalSegments parameter is required but was not present in the request when Segment parameter is present")
+            if segment is None:
+                raise invalid("The Segment parameter is required but was not present in the request when parameter TotalSegments is present")
+            if not isinstance(total, int) or total < 1 or total > 1000000:
+                raise invalid(f"1 validation error detected: Value '{total}' at 'totalSegments' failed to satisfy constraint: Member must have value less than or equal to 1000000")
+            if not isinstance(segment, int) or segment < 0:
+                raise invalid(f"1 validation error detected: Value '{segment}' at 'segment' failed to satisfy constraint: Member must have value greater than or equal to 0")
+            if segment >= total:
+                raise invalid(f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
+            seg = (segment, total)
+        after = None
+        if params.get("ExclusiveStartKey") is not None:
+            after = self._start_key(table, idx, params["ExclusiveStartKey"])
+        rows = self.storage.scan(table.table_id, idx.index_id if idx else 0, after)
+        return self._collect(table, idx, rows, params, filt, proj, select, seg)

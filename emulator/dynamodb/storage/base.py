@@ -1,0 +1,252 @@
+"""The narrow storage interface under the DynamoDB engine.
+
+A storage engine knows nothing about DynamoDB documents: it keeps table
+metadata (an opaque JSON-able dict per table) and rows of opaque bytes under a
+binary key ``(table_id, index_id, pk, sk)``, ordered bytewise. Index 0 is the
+base table; every secondary index gets its own id. The document logic
+(emulator/dynamodb/engine.py) encodes keys with emulator/dynamodb/keys.py, so
+a Query is a ``range`` call and never a table scan.
+
+Writes happen inside ``transaction()``: everything done in it commits or rolls
+back together (nested calls join the outer transaction). Hooks that must be
+atomic with an item change (stream records, later) run inside the same
+transaction.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+
+@dataclass
+class TableRow:
+    table_id: int
+    name: str
+    meta: dict[str, Any]
+
+
+@dataclass
+class Row:
+    pk: bytes
+    sk: bytes
+    data: bytes
+    size: int = 0
+
+
+class Storage(ABC):
+    """Abstract storage; implementations: SqliteStorage (and later PostgreSQL)."""
+
+    name: str = ""
+    # True when other emulator processes may use the same storage at once (PostgreSQL):
+    # the engine's table cache then follows catalog_version() (see TableCache).
+    shared: bool = False
+
+    def catalog_version(self, fresh: bool = False) -> int:
+        """A number that changes whenever any process creates, updates or deletes a
+        table; ``fresh``: ask the database now. Single-process storages: always 0."""
+        return 0
+
+    @abstractmethod
+    def open(self) -> None: ...
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    # ---- table metadata
+    @abstractmethod
+    def list_tables(self) -> list[TableRow]:
+        """Every table, ordered by name."""
+
+    @abstractmethod
+    def create_table(self, name: str, meta: dict[str, Any]) -> int:
+        """Insert a table; returns its id. Raises KeyError if the name exists."""
+
+    @abstractmethod
+    def update_table(self, table_id: int, meta: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def delete_table(self, table_id: int) -> None:
+        """Delete the table's metadata and all its rows (every index)."""
+
+    # ---- rows
+    @abstractmethod
+    def get(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bytes | None: ...
+
+    @abstractmethod
+    def put(self, table_id: int, index_id: int, pk: bytes, sk: bytes, data: bytes, size: int = 0) -> None:
+        """Insert or replace a row."""
+
+    @abstractmethod
+    def delete(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bool:
+        """Delete a row; True if it existed."""
+
+    @abstractmethod
+    def query(
+        self,
+        table_id: int,
+        index_id: int,
+        pk: bytes,
+        lo: bytes | None = None,
+        hi: bytes | None = None,
+        forward: bool = True,
+        after: bytes | None = None,
+    ) -> Iterator[Row]:
+        """Rows of one partition with ``lo <= sk < hi`` (None: unbounded), in sk order
+        (descending when not ``forward``), starting strictly after sk ``after`` in
+        that direction."""
+
+    @abstractmethod
+    def scan(self, table_id: int, index_id: int, after: tuple[bytes, bytes] | None = None) -> Iterator[Row]:
+        """All rows of one index in (pk, sk) order, strictly after ``after``."""
+
+    @abstractmethod
+    def delete_index(self, table_id: int, index_id: int) -> None:
+        """Delete every row of one index."""
+
+    @abstractmethod
+    def partition_size(self, table_id: int, index_ids: list[int], pk: bytes) -> int:
+        """Sum of row sizes of one partition key over the given indexes (the base table
+        and its LSIs make an item collection)."""
+
+    @abstractmethod
+    def count(self, table_id: int, index_id: int) -> tuple[int, int]:
+        """(row count, total size) of one index."""
+
+    @abstractmethod
+    def transaction(self) -> AbstractContextManager[None]:
+        """Atomic unit of work; nested calls join the outermost one."""
+
+    # ---- group commit (optional): transactions made while a group is open are
+    # atomic on their own (savepoints) but become durable only at commit_group().
+    @property
+    def group_open(self) -> bool:
+        return False
+
+    def begin_group(self) -> None:
+        """Open a group (no-op for engines without group commit)."""
+
+    def commit_group(self) -> None:
+        """Make every transaction of the open group durable with one commit."""
+
+
+class LifecycleStorage(ABC):
+    """Side tables for the data lifecycle (emulator/dynamodb/lifecycle/): small
+    metadata records, stream records, item snapshots (backups, PITR bases) and
+    item-version history (PITR). Every write joins the open ``transaction()``, so a
+    stream record or history row commits or rolls back with its item change."""
+
+    # ---- metadata records (streams, backups, PITR settings, exports, imports)
+    @abstractmethod
+    def meta_put(self, kind: str, key: str, meta: dict[str, Any]) -> None: ...
+
+    @abstractmethod
+    def meta_get(self, kind: str, key: str) -> dict[str, Any] | None: ...
+
+    @abstractmethod
+    def meta_list(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        """Every record of one kind, ordered by key."""
+
+    @abstractmethod
+    def meta_delete(self, kind: str, key: str) -> None: ...
+
+    # ---- stream records: one global, increasing sequence
+    @abstractmethod
+    def stream_append(self, stream: str, created: float, data: bytes) -> int:
+        """Append a record; returns its sequence number (increasing in commit order)."""
+
+    @abstractmethod
+    def stream_read(self, stream: str, after: int, limit: int) -> list[tuple[int, float, bytes]]:
+        """Up to ``limit`` records of one stream with sequence > ``after``, in order."""
+
+    @abstractmethod
+    def stream_bounds(self, stream: str) -> tuple[int | None, int | None]:
+        """(first, last) sequence number kept for one stream."""
+
+    @abstractmethod
+    def stream_trim(self, stream: str, upto: int) -> int:
+        """Delete the records of one stream with sequence <= ``upto``; returns how many."""
+
+    # ---- snapshots: copies of a table's base rows taken in one statement
+    @abstractmethod
+    def snapshot_table(self, sid: str, table_id: int) -> tuple[int, int]:
+        """Copy every base-table row into snapshot ``sid``; returns (rows, bytes)."""
+
+    @abstractmethod
+    def snapshot_rows(self, sid: str) -> Iterator[Row]: ...
+
+    @abstractmethod
+    def snapshot_delete(self, sid: str) -> None: ...
+
+    # ---- item-version history (point-in-time recovery)
+    @abstractmethod
+    def history_append(self, key: str, ts: float, pk: bytes, sk: bytes, data: bytes | None) -> None:
+        """Record the item ``(pk, sk)`` of history ``key`` as ``data`` (None: deleted) at ``ts``."""
+
+    @abstractmethod
+    def history_rows(self, key: str, until: float) -> Iterator[tuple[float, bytes, bytes, bytes | None]]:
+        """Versions with ts <= ``until`` in commit order."""
+
+    @abstractmethod
+    def history_delete(self, key: str) -> None: ...
+
+
+V = TypeVar("V")
+
+
+class TableCache(dict[str, V]):
+    """The engine's per-process table cache (name -> table), kept in step with a
+    storage that other processes share (``Storage.shared``): it re-reads the catalog
+    when ``catalog_version()`` moved (another process created, changed or deleted a
+    table) and, on a miss, asks the database whether it did. For a storage that is
+    not shared it is a plain dict."""
+
+    def __init__(self, storage: Storage, build: Callable[[TableRow], V]) -> None:
+        super().__init__()
+        self._storage = storage
+        self._build = build
+        self._version = -1
+        if storage.shared:
+            self.reload()
+        else:
+            super().update((row.name, build(row)) for row in storage.list_tables())
+
+    def reload(self) -> None:
+        # The version first: a change racing the read leaves it behind, so the
+        # next lookup reloads again rather than missing the change.
+        self._version = self._storage.catalog_version(fresh=True)
+        rows = self._storage.list_tables()
+        super().clear()
+        super().update((row.name, self._build(row)) for row in rows)
+
+    def _sync(self, missing: bool = False) -> None:
+        if self._storage.shared and self._storage.catalog_version(fresh=missing) != self._version:
+            self.reload()
+
+    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+        self._sync()
+        value = super().get(name)
+        if value is None and self._storage.shared:
+            self._sync(missing=True)
+            value = super().get(name)
+        return default if value is None else value
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.get(name) is not None
+
+    def __getitem__(self, name: str) -> V:
+        value = self.get(name)
+        if value is None:
+            raise KeyError(name)
+        return value  # type: ignore[no-any-return]
+
+    def __iter__(self) -> Iterator[str]:
+        self._sync()
+        return super().__iter__()
+
+    def __len__(self) -> int:
+        self._sync()
+        return super().__len__()

@@ -1,0 +1,378 @@
+"""SQLite storage: one file in the data dir, WAL, ``synchronous=FULL`` by default.
+
+Rows live in one WITHOUT ROWID table whose primary key is
+``(tid, idx, pk, sk)``: a clustered B-tree, so a partition's items are
+contiguous and in sort-key order, and a Query is an index range scan.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from emulator.dynamodb.storage.base import LifecycleStorage, Row, Storage, TableRow
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ddb_tables (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    meta BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ddb_items (
+    tid INTEGER NOT NULL,
+    idx INTEGER NOT NULL,
+    pk BLOB NOT NULL,
+    sk BLOB NOT NULL,
+    data BLOB NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (tid, idx, pk, sk)
+) WITHOUT ROWID;
+"""
+
+# Side tables of the data lifecycle (streams, backups, PITR): see LifecycleStorage.
+_LIFECYCLE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ddb_meta (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    meta BLOB NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ddb_stream_records (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    stream TEXT NOT NULL,
+    created REAL NOT NULL,
+    data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ddb_stream_records_by_stream ON ddb_stream_records (stream, seq);
+CREATE TABLE IF NOT EXISTS ddb_snapshots (
+    sid TEXT NOT NULL,
+    pk BLOB NOT NULL,
+    sk BLOB NOT NULL,
+    data BLOB NOT NULL,
+    size INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (sid, pk, sk)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ddb_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    ts REAL NOT NULL,
+    pk BLOB NOT NULL,
+    sk BLOB NOT NULL,
+    data BLOB
+);
+CREATE INDEX IF NOT EXISTS ddb_history_by_key ON ddb_history (key, seq);
+"""
+
+_PAGE = 256  # rows fetched per statement step while iterating a range
+
+
+class SqliteStorage(Storage, LifecycleStorage):
+    name = "sqlite"
+
+    def __init__(self, path: Path | str, synchronous: str = "FULL") -> None:
+        self.path = str(path)
+        self.synchronous = "NORMAL" if str(synchronous).upper() == "NORMAL" else "FULL"
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.RLock()
+        self._depth = 0
+        # Group commit: an outer transaction that several requests' writes join
+        # (as savepoints) and that one COMMIT (one fsync) makes durable together.
+        self._group_open = False
+        self._group_thread = 0
+
+    # ------------------------------------------------------------ lifecycle
+    def open(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, cached_statements=256)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self.synchronous}")
+        conn.execute("PRAGMA foreign_keys=OFF")
+        conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+        conn.executescript(_SCHEMA)
+        conn.executescript(_LIFECYCLE_SCHEMA)
+        self._conn = conn
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with self._lock:
+                self.commit_group()
+                self._conn.close()
+                self._conn = None
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        if self._conn is None:
+            raise RuntimeError("storage is not open")
+        return self._conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            conn = self.conn
+            if self._group_open and self._group_thread != threading.get_ident():
+                # Another thread's caller expects durability when we return: make
+                # the open group durable first, then run a transaction of its own.
+                self.commit_group()
+            if self._group_open:
+                conn.execute("SAVEPOINT w")
+                self._depth = 1
+                try:
+                    yield
+                except BaseException:
+                    self._depth = 0
+                    conn.execute("ROLLBACK TO w")
+                    conn.execute("RELEASE w")
+                    raise
+                self._depth = 0
+                conn.execute("RELEASE w")
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self._depth = 0
+                conn.execute("ROLLBACK")
+                raise
+            self._depth = 0
+            conn.execute("COMMIT")
+
+    @property
+    def group_open(self) -> bool:
+        return self._group_open
+
+    def begin_group(self) -> None:
+        with self._lock:
+            if not self._group_open and not self._depth:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self._group_open = True
+                self._group_thread = threading.get_ident()
+
+    def commit_group(self) -> None:
+        with self._lock:
+            if not self._group_open:
+                return
+            self._group_open = False
+            try:
+                self.conn.execute("COMMIT")
+            except BaseException:
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+                raise
+
+    # -------------------------------------------------------------- tables
+    def list_tables(self) -> list[TableRow]:
+        with self._lock:
+            rows = self.conn.execute("SELECT id, name, meta FROM ddb_tables ORDER BY name").fetchall()
+        return [TableRow(r[0], r[1], orjson.loads(r[2])) for r in rows]
+
+    def create_table(self, name: str, meta: dict[str, Any]) -> int:
+        with self.transaction():
+            try:
+                cur = self.conn.execute("INSERT INTO ddb_tables (name, meta) VALUES (?, ?)", (name, orjson.dumps(meta)))
+            except sqlite3.IntegrityError as exc:
+                raise KeyError(name) from exc
+            return int(cur.lastrowid or 0)
+
+    def update_table(self, table_id: int, meta: dict[str, Any]) -> None:
+        with self.transaction():
+            self.conn.execute("UPDATE ddb_tables SET meta = ? WHERE id = ?", (orjson.dumps(meta), table_id))
+
+    def delete_table(self, table_id: int) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM ddb_items WHERE tid = ?", (table_id,))
+            self.conn.execute("DELETE FROM ddb_tables WHERE id = ?", (table_id,))
+
+    # ---------------------------------------------------------------- rows
+    def get(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bytes | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT data FROM ddb_items WHERE tid = ? AND idx = ? AND pk = ? AND sk = ?", (table_id, index_id, pk, sk)
+            ).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def put(self, table_id: int, index_id: int, pk: bytes, sk: bytes, data: bytes, size: int = 0) -> None:
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO ddb_items (tid, idx, pk, sk, data, size) VALUES (?, ?, ?, ?, ?, ?)",
+                (table_id, index_id, pk, sk, data, size),
+            )
+
+    def delete(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bool:
+        with self.transaction():
+            cur = self.conn.execute("DELETE FROM ddb_items WHERE tid = ? AND idx = ? AND pk = ? AND sk = ?", (table_id, index_id, pk, sk))
+            return cur.rowcount > 0
+
+    def query(
+        self,
+        table_id: int,
+        index_id: int,
+        pk: bytes,
+        lo: bytes | None = None,
+        hi: bytes | None = None,
+        forward: bool = True,
+        after: bytes | None = None,
+    ) -> Iterator[Row]:
+        base = "SELECT sk, data, size FROM ddb_items WHERE tid = ? AND idx = ? AND pk = ?"
+        args: list[Any] = [table_id, index_id, pk]
+        if lo is not None:
+            base += " AND sk >= ?"
+            args.append(lo)
+        if hi is not None:
+            base += " AND sk < ?"
+            args.append(hi)
+        order = " ORDER BY sk" if forward else " ORDER BY sk DESC"
+        cursor_cond = " AND sk > ?" if forward else " AND sk < ?"
+        last = after
+        while True:
+            sql = base + (cursor_cond if last is not None else "") + order + f" LIMIT {_PAGE}"
+            params = args + ([last] if last is not None else [])
+            with self._lock:
+                rows = self.conn.execute(sql, params).fetchall()
+            for sk, data, size in rows:
+                yield Row(pk, bytes(sk), bytes(data), size)
+            if len(rows) < _PAGE:
+                return
+            last = bytes(rows[-1][0])
+
+    def scan(self, table_id: int, index_id: int, after: tuple[bytes, bytes] | None = None) -> Iterator[Row]:
+        base = "SELECT pk, sk, data, size FROM ddb_items WHERE tid = ? AND idx = ?"
+        last = after
+        params: list[Any]
+        while True:
+            if last is None:
+                sql, params = base, [table_id, index_id]
+            else:
+                sql = base + " AND (pk, sk) > (?, ?)"
+                params = [table_id, index_id, last[0], last[1]]
+            sql += f" ORDER BY pk, sk LIMIT {_PAGE}"
+            with self._lock:
+                rows = self.conn.execute(sql, params).fetchall()
+            for pk, sk, data, size in rows:
+                yield Row(bytes(pk), bytes(sk), bytes(data), size)
+            if len(rows) < _PAGE:
+                return
+            last = (bytes(rows[-1][0]), bytes(rows[-1][1]))
+
+    def delete_index(self, table_id: int, index_id: int) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM ddb_items WHERE tid = ? AND idx = ?", (table_id, index_id))
+
+    def partition_size(self, table_id: int, index_ids: list[int], pk: bytes) -> int:
+        total = 0
+        with self._lock:
+            for index_id in index_ids:
+                row = self.conn.execute(
+                    "SELECT COALESCE(SUM(size), 0) FROM ddb_items WHERE tid = ? AND idx = ? AND pk = ?", (table_id, index_id, pk)
+                ).fetchone()
+                total += int(row[0])
+        return total
+
+    def count(self, table_id: int, index_id: int) -> tuple[int, int]:
+        with self._lock:
+            row = self.conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM ddb_items WHERE tid = ? AND idx = ?", (table_id, index_id)).fetchone()
+        return int(row[0]), int(row[1])
+
+    # ------------------------------------------------------------ lifecycle
+    def meta_put(self, kind: str, key: str, meta: dict[str, Any]) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT OR REPLACE INTO ddb_meta (kind, key, meta) VALUES (?, ?, ?)", (kind, key, orjson.dumps(meta)))
+
+    def meta_get(self, kind: str, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self.conn.execute("SELECT meta FROM ddb_meta WHERE kind = ? AND key = ?", (kind, key)).fetchone()
+        return None if row is None else dict(orjson.loads(row[0]))
+
+    def meta_list(self, kind: str) -> list[tuple[str, dict[str, Any]]]:
+        with self._lock:
+            rows = self.conn.execute("SELECT key, meta FROM ddb_meta WHERE kind = ? ORDER BY key", (kind,)).fetchall()
+        return [(r[0], dict(orjson.loads(r[1]))) for r in rows]
+
+    def meta_delete(self, kind: str, key: str) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM ddb_meta WHERE kind = ? AND key = ?", (kind, key))
+
+    def stream_append(self, stream: str, created: float, data: bytes) -> int:
+        with self.transaction():
+            cur = self.conn.execute("INSERT INTO ddb_stream_records (stream, created, data) VALUES (?, ?, ?)", (stream, created, data))
+            return int(cur.lastrowid or 0)
+
+    def stream_read(self, stream: str, after: int, limit: int) -> list[tuple[int, float, bytes]]:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT seq, created, data FROM ddb_stream_records WHERE stream = ? AND seq > ? ORDER BY seq LIMIT ?", (stream, after, limit)
+            ).fetchall()
+        return [(int(r[0]), float(r[1]), bytes(r[2])) for r in rows]
+
+    def stream_bounds(self, stream: str) -> tuple[int | None, int | None]:
+        with self._lock:
+            row = self.conn.execute("SELECT MIN(seq), MAX(seq) FROM ddb_stream_records WHERE stream = ?", (stream,)).fetchone()
+        return (row[0], row[1]) if row else (None, None)
+
+    def stream_trim(self, stream: str, upto: int) -> int:
+        with self.transaction():
+            cur = self.conn.execute("DELETE FROM ddb_stream_records WHERE stream = ? AND seq <= ?", (stream, upto))
+            return cur.rowcount
+
+    def snapshot_table(self, sid: str, table_id: int) -> tuple[int, int]:
+        # One INSERT ... SELECT: a consistent copy, whatever writes come after it.
+        with self.transaction():
+            self.conn.execute(
+                "INSERT OR REPLACE INTO ddb_snapshots (sid, pk, sk, data, size) SELECT ?, pk, sk, data, size FROM ddb_items WHERE tid = ? AND idx = 0",
+                (sid, table_id),
+            )
+            row = self.conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM ddb_snapshots WHERE sid = ?", (sid,)).fetchone()
+        return int(row[0]), int(row[1])
+
+    def snapshot_rows(self, sid: str) -> Iterator[Row]:
+        last: tuple[bytes, bytes] | None = None
+        while True:
+            if last is None:
+                sql, params = "SELECT pk, sk, data, size FROM ddb_snapshots WHERE sid = ?", [sid]
+            else:
+                sql, params = "SELECT pk, sk, data, size FROM ddb_snapshots WHERE sid = ? AND (pk, sk) > (?, ?)", [sid, last[0], last[1]]
+            with self._lock:
+                rows = self.conn.execute(sql + f" ORDER BY pk, sk LIMIT {_PAGE * 4}", params).fetchall()
+            for pk, sk, data, size in rows:
+                yield Row(bytes(pk), bytes(sk), bytes(data), size)
+            if len(rows) < _PAGE * 4:
+                return
+            last = (bytes(rows[-1][0]), bytes(rows[-1][1]))
+
+    def snapshot_delete(self, sid: str) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM ddb_snapshots WHERE sid = ?", (sid,))
+
+    def history_append(self, key: str, ts: float, pk: bytes, sk: bytes, data: bytes | None) -> None:
+        with self.transaction():
+            self.conn.execute("INSERT INTO ddb_history (key, ts, pk, sk, data) VALUES (?, ?, ?, ?, ?)", (key, ts, pk, sk, data))
+
+    def history_rows(self, key: str, until: float) -> Iterator[tuple[float, bytes, bytes, bytes | None]]:
+        last = 0
+        while True:
+            with self._lock:
+                rows = self.conn.execute(
+                    f"SELECT seq, ts, pk, sk, data FROM ddb_history WHERE key = ? AND seq > ? ORDER BY seq LIMIT {_PAGE * 4}", (key, last)
+                ).fetchall()
+            for seq, ts, pk, sk, data in rows:
+                last = int(seq)
+                if ts <= until:
+                    yield float(ts), bytes(pk), bytes(sk), None if data is None else bytes(data)
+            if len(rows) < _PAGE * 4:
+                return
+
+    def history_delete(self, key: str) -> None:
+        with self.transaction():
+            self.conn.execute("DELETE FROM ddb_history WHERE key = ?", (key,))

@@ -1,0 +1,188 @@
+"""DynamoDB's operations: thin wrappers over emulator.dynamodb.engine."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from emulator.context import RequestContext
+from emulator.dynamodb.core import USAGE, Capacity
+from emulator.dynamodb.engine import DynamoDBEngine
+from emulator.dynamodb.storage import open_storage
+from emulator.dynamodb.wire import compile_checker
+from emulator.handlers.base import ServiceHandler, operation
+from emulator.handlers.dynamodb_lifecycle import LifecycleOperations
+
+
+class DynamoDBHandler(LifecycleOperations, ServiceHandler):
+    service = "dynamodb"
+
+    def __init__(self, runtime: Any) -> None:
+        super().__init__(runtime)
+        settings = runtime.settings
+        storage = open_storage(settings.storage, settings.data_dir, settings.sqlite_synchronous)
+        self.engine = DynamoDBEngine(storage, settings.region, settings.account_id)
+        runtime.components["dynamodb"] = self.engine
+        from emulator.dynamodb.lifecycle import Lifecycle  # streams, TTL, backups, PITR
+
+        self.lifecycle = Lifecycle(self.engine, settings)
+        runtime.components["dynamodb_lifecycle"] = self.lifecycle
+
+    async def start(self) -> None:
+        self.engine.open()
+        await self.lifecycle.start()
+
+    async def stop(self) -> None:
+        await self.lifecycle.stop()
+        self.engine.close()
+
+    def health(self) -> dict[str, Any]:
+        return self.engine.health()
+
+    @staticmethod
+    def _check_types(ctx: RequestContext, params: dict[str, Any]) -> None:
+        if ctx.operation is not None:
+            checker = compile_checker(ctx.operation.input_shape)
+            if checker is not None:
+                checker(params)
+
+    # Every answer waits until what it wrote or read is durable (group commit:
+    # the writes of one event-loop iteration share one COMMIT, one fsync).
+    async def _write(self, ctx: RequestContext, fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        self._check_types(ctx, params)
+        self.engine.begin_group()
+        try:
+            return self._metered(ctx, fn, params)
+        finally:
+            await self.engine.durable()
+
+    async def _read(self, ctx: RequestContext, fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        self._check_types(ctx, params)
+        out = self._metered(ctx, fn, params)
+        await self.engine.durable()
+        return out
+
+    @staticmethod
+    def _metered(ctx: RequestContext, fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        """Run ``fn`` and leave what it consumed in ``ctx.telemetry["consumed_capacity"]``
+        ({"read", "write", "tables": {name: {"read", "write"}}}) for the gateway's
+        capacity limiter and the metrics."""
+        usage: list[Capacity] = []
+        token = USAGE.set(usage)
+        try:
+            return fn(params)
+        finally:
+            USAGE.reset(token)
+            if usage:
+                tables: dict[str, dict[str, float]] = {}
+                for cap in usage:
+                    entry = tables.setdefault(cap.table, {"read": 0.0, "write": 0.0})
+                    entry["read"] += cap.read_total
+                    entry["write"] += cap.write_total
+                ctx.telemetry["consumed_capacity"] = {
+                    "read": sum(t["read"] for t in tables.values()),
+                    "write": sum(t["write"] for t in tables.values()),
+                    "tables": tables,
+                }
+
+    # ------------------------------------------------------------ tables
+    @operation("CreateTable")
+    async def create_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, lambda p: self.engine.create_table(p, ctx.region), params)
+
+    @operation("DeleteTable")
+    async def delete_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.delete_table, params)
+
+    @operation("DescribeTable")
+    async def describe_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.describe_table, params)
+
+    @operation("ListTables")
+    async def list_tables(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.list_tables, params)
+
+    @operation("UpdateTable")
+    async def update_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.update_table, params)
+
+    @operation("DescribeLimits")
+    async def describe_limits(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.describe_limits, params)
+
+    @operation("DescribeEndpoints")
+    def describe_endpoints(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        # Endpoint discovery must keep clients on this server, not send them to AWS.
+        host = ctx.request.headers.get("host") or f"{self.runtime.settings.host}:{self.runtime.settings.port}"
+        return {"Endpoints": [{"Address": host, "CachePeriodInMinutes": 1440}]}
+
+    @operation("TagResource")
+    async def tag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.tag_resource, params)
+
+    @operation("UntagResource")
+    async def untag_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.untag_resource, params)
+
+    @operation("ListTagsOfResource")
+    async def list_tags_of_resource(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.list_tags_of_resource, params)
+
+    @operation("UpdateTimeToLive")
+    async def update_time_to_live(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.update_time_to_live, params)
+
+    @operation("DescribeTimeToLive")
+    async def describe_time_to_live(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.describe_time_to_live, params)
+
+    @operation("DescribeContinuousBackups")
+    async def describe_continuous_backups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.lifecycle.pitr.describe_continuous_backups, params)
+
+    # ------------------------------------------------------------- items
+    @operation("PutItem")
+    async def put_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ctx.telemetry["table"] = params.get("TableName")
+        return await self._write(ctx, self.engine.put_item, params)
+
+    @operation("GetItem")
+    async def get_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ctx.telemetry["table"] = params.get("TableName")
+        return await self._read(ctx, self.engine.get_item, params)
+
+    @operation("UpdateItem")
+    async def update_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ctx.telemetry["table"] = params.get("TableName")
+        return await self._write(ctx, self.engine.update_item, params)
+
+    @operation("DeleteItem")
+    async def delete_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ctx.telemetry["table"] = params.get("TableName")
+        return await self._write(ctx, self.engine.delete_item, params)
+
+    @operation("Query")
+    async def query(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ctx.telemetry["table"] = params.get("TableName")
+        return await self._read(ctx, self.engine.query, params)
+
+    @operation("Scan")
+    async def scan(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ctx.telemetry["table"] = params.get("TableName")
+        return await self._read(ctx, self.engine.scan, params)
+
+    @operation("BatchGetItem")
+    async def batch_get_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.batch_get_item, params)
+
+    @operation("BatchWriteItem")
+    async def batch_write_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.batch_write_item, params)
+
+    @operation("TransactGetItems")
+    async def transact_get_items(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.transact_get_items, params)
+
+    @operation("TransactWriteItems")
+    async def transact_write_items(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.transact_write_items, params)

@@ -1,0 +1,175 @@
+"""PutItem, GetItem, UpdateItem, DeleteItem: values, ReturnValues, conditions, legacy parameters."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+K = {"pk": {"S": "a"}, "sk": {"S": "1"}}
+
+
+def test_all_types_round_trip(ddb: Any, table: str) -> None:
+    item = {
+        **K,
+        "s": {"S": "héllo"},
+        "n": {"N": "-0012.3400"},
+        "b": {"B": b"\xff\x00"},
+        "bool": {"BOOL": False},
+        "null": {"NULL": True},
+        "ss": {"SS": ["x", "y"]},
+        "ns": {"NS": ["1", "2.50"]},
+        "bs": {"BS": [b"a", b"b"]},
+        "l": {"L": [{"S": "x"}, {"N": "1"}]},
+        "m": {"M": {"inner": {"M": {"deep": {"S": "v"}}}}},
+    }
+    ddb.put_item(TableName=table, Item=item)
+    got = ddb.get_item(TableName=table, Key=K, ConsistentRead=True)["Item"]
+    assert got["n"] == {"N": "-12.34"}
+    assert sorted(got["ns"]["NS"]) == ["1", "2.5"]
+    assert got["b"] == {"B": b"\xff\x00"}
+    assert got["m"] == item["m"]
+    assert got["l"] == item["l"]
+    assert got["null"] == {"NULL": True}
+
+
+def test_get_missing_and_projection(ddb: Any, table: str) -> None:
+    assert "Item" not in ddb.get_item(TableName=table, Key=K)
+    ddb.put_item(TableName=table, Item={**K, "a": {"S": "1"}, "m": {"M": {"x": {"N": "1"}, "y": {"N": "2"}}}})
+    got = ddb.get_item(TableName=table, Key=K, ProjectionExpression="#a, m.y", ExpressionAttributeNames={"#a": "a"})["Item"]
+    assert got == {"a": {"S": "1"}, "m": {"M": {"y": {"N": "2"}}}}
+    got = ddb.get_item(TableName=table, Key=K, AttributesToGet=["a"])["Item"]
+    assert got == {"a": {"S": "1"}}
+
+
+def test_put_return_values_and_conditions(ddb: Any, table: str) -> None:
+    assert "Attributes" not in ddb.put_item(TableName=table, Item={**K, "v": {"N": "1"}}, ReturnValues="ALL_OLD")
+    out = ddb.put_item(TableName=table, Item={**K, "v": {"N": "2"}}, ReturnValues="ALL_OLD")
+    assert out["Attributes"]["v"] == {"N": "1"}
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=table, Item=K, ConditionExpression="attribute_not_exists(pk)")
+    assert _err(exc) == ("ConditionalCheckFailedException", "The conditional request failed")
+    assert "Item" not in exc.value.response
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(
+            TableName=table,
+            Item=K,
+            ConditionExpression="v = :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    assert exc.value.response["Item"]["v"] == {"N": "2"}
+    # The failed write changed nothing.
+    assert ddb.get_item(TableName=table, Key=K)["Item"]["v"] == {"N": "2"}
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=table, Item=K, ReturnValues="ALL_NEW")
+    assert _err(exc) == ("ValidationException", "Return values set to invalid value")
+
+
+def test_legacy_expected(ddb: Any, table: str) -> None:
+    ddb.put_item(TableName=table, Item={**K, "v": {"N": "1"}})
+    ddb.put_item(TableName=table, Item={**K, "v": {"N": "2"}}, Expected={"v": {"Value": {"N": "1"}}})
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=table, Item=K, Expected={"v": {"Value": {"N": "1"}}})
+    assert _err(exc)[0] == "ConditionalCheckFailedException"
+    ddb.put_item(TableName=table, Item=K, Expected={"zzz": {"Exists": False}})
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=table, Item=K, Expected={"v": {"Exists": False}}, ConditionExpression="attribute_exists(pk)")
+    assert _err(exc)[0] == "ValidationException"
+    assert "Can not use both expression and non-expression parameters" in _err(exc)[1]
+
+
+def test_update_expression_actions_and_return_values(ddb: Any, table: str) -> None:
+    out = ddb.update_item(
+        TableName=table,
+        Key=K,
+        UpdateExpression="SET c = if_not_exists(c, :zero) + :one, l = list_append(if_not_exists(l, :empty), :l) ADD tags :t",
+        ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"}, ":empty": {"L": []}, ":l": {"L": [{"S": "x"}]}, ":t": {"SS": ["a"]}},
+        ReturnValues="ALL_NEW",
+    )
+    assert out["Attributes"]["c"] == {"N": "1"}
+    assert out["Attributes"]["l"] == {"L": [{"S": "x"}]}
+    out = ddb.update_item(
+        TableName=table, Key=K, UpdateExpression="SET c = c + :one", ExpressionAttributeValues={":one": {"N": "1"}}, ReturnValues="UPDATED_OLD"
+    )
+    assert out["Attributes"] == {"c": {"N": "1"}}
+    out = ddb.update_item(
+        TableName=table, Key=K, UpdateExpression="REMOVE l DELETE tags :t", ExpressionAttributeValues={":t": {"SS": ["a"]}}, ReturnValues="UPDATED_NEW"
+    )
+    assert "Attributes" not in out
+    item = ddb.get_item(TableName=table, Key=K)["Item"]
+    assert item == {**K, "c": {"N": "2"}}
+    out = ddb.update_item(TableName=table, Key=K, UpdateExpression="SET d = :d", ExpressionAttributeValues={":d": {"S": "x"}}, ReturnValues="ALL_OLD")
+    assert out["Attributes"] == item
+
+
+def test_update_creates_item_and_refuses_key_changes(ddb: Any, table: str) -> None:
+    ddb.update_item(TableName=table, Key=K)
+    assert ddb.get_item(TableName=table, Key=K)["Item"] == K
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(TableName=table, Key=K, UpdateExpression="SET pk = :v", ExpressionAttributeValues={":v": {"S": "b"}})
+    assert _err(exc) == ("ValidationException", "One or more parameter values were invalid: Cannot update attribute pk. This attribute is part of the key")
+
+
+def test_update_condition_and_legacy_attribute_updates(ddb: Any, table: str) -> None:
+    ddb.put_item(TableName=table, Item={**K, "v": {"N": "5"}})
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(
+            TableName=table,
+            Key=K,
+            UpdateExpression="SET v = :n",
+            ConditionExpression="v > :min",
+            ExpressionAttributeValues={":n": {"N": "1"}, ":min": {"N": "10"}},
+            ReturnValuesOnConditionCheckFailure="ALL_OLD",
+        )
+    assert _err(exc)[0] == "ConditionalCheckFailedException"
+    assert exc.value.response["Item"]["v"] == {"N": "5"}
+    ddb.update_item(
+        TableName=table,
+        Key=K,
+        AttributeUpdates={"v": {"Action": "ADD", "Value": {"N": "3"}}, "w": {"Action": "PUT", "Value": {"S": "x"}}},
+        Expected={"v": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "5"}]}},
+    )
+    item = ddb.get_item(TableName=table, Key=K)["Item"]
+    assert item["v"] == {"N": "8"} and item["w"] == {"S": "x"}
+    ddb.update_item(TableName=table, Key=K, AttributeUpdates={"w": {"Action": "DELETE"}})
+    assert "w" not in ddb.get_item(TableName=table, Key=K)["Item"]
+
+
+def test_delete_item(ddb: Any, table: str) -> None:
+    ddb.put_item(TableName=table, Item={**K, "v": {"N": "1"}})
+    with pytest.raises(ClientError) as exc:
+        ddb.delete_item(TableName=table, Key=K, ConditionExpression="v = :two", ExpressionAttributeValues={":two": {"N": "2"}})
+    assert _err(exc)[0] == "ConditionalCheckFailedException"
+    out = ddb.delete_item(TableName=table, Key=K, ReturnValues="ALL_OLD")
+    assert out["Attributes"]["v"] == {"N": "1"}
+    assert "Item" not in ddb.get_item(TableName=table, Key=K)
+    assert "Attributes" not in ddb.delete_item(TableName=table, Key=K, ReturnValues="ALL_OLD")
+
+
+def test_unused_and_undefined_placeholders(ddb: Any, table: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=table, Item=K, ConditionExpression="attribute_not_exists(pk)", ExpressionAttributeValues={":x": {"S": "1"}})
+    assert _err(exc) == ("ValidationException", "Value provided in ExpressionAttributeValues unused in expressions: keys: {:x}")
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=table, Item=K, ConditionExpression="a = :nope")
+    assert _err(exc)[0] == "ValidationException"
+    assert "attribute value: :nope" in _err(exc)[1]
+    assert "Item" not in ddb.get_item(TableName=table, Key=K)
+
+
+def test_resource_api(aws_resource: Any, table: str) -> None:
+    from decimal import Decimal
+
+    t = aws_resource("dynamodb").Table(table)
+    t.put_item(Item={"pk": "r", "sk": "1", "price": Decimal("9.99"), "tags": {"a", "b"}, "doc": {"k": [1, "two"]}})
+    got = t.get_item(Key={"pk": "r", "sk": "1"})["Item"]
+    assert got["price"] == Decimal("9.99")
+    assert got["tags"] == {"a", "b"}
+    assert got["doc"] == {"k": [Decimal(1), "two"]}

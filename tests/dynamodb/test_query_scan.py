@@ -1,0 +1,176 @@
+"""Query and Scan: key conditions in key order, filters, Select, Limit, pages, segments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def _err(exc: pytest.ExceptionInfo[ClientError]) -> tuple[str, str]:
+    return exc.value.response["Error"]["Code"], exc.value.response["Error"]["Message"]
+
+
+@pytest.fixture
+def numbers(ddb: Any, make_table: Any) -> str:
+    name = make_table(range=("n", "N"))
+    values = ["-10", "-2.5", "0", "1", "1.5", "2", "10", "100", "1E+30"]
+    with_batches = [{"PutRequest": {"Item": {"pk": {"S": "p"}, "n": {"N": v}, "odd": {"BOOL": i % 2 == 1}}}} for i, v in enumerate(values)]
+    ddb.batch_write_item(RequestItems={name: with_batches})
+    ddb.put_item(TableName=name, Item={"pk": {"S": "other"}, "n": {"N": "5"}})
+    return name
+
+
+def _ns(out: dict[str, Any]) -> list[str]:
+    return [i["n"]["N"] for i in out["Items"]]
+
+
+def _q(ddb: Any, table: str, cond: str, values: dict[str, Any], **kw: Any) -> dict[str, Any]:
+    out: dict[str, Any] = ddb.query(TableName=table, KeyConditionExpression=cond, ExpressionAttributeValues=values, **kw)
+    return out
+
+
+P = {":p": {"S": "p"}}
+
+
+def test_numeric_sort_key_order_and_conditions(ddb: Any, numbers: str) -> None:
+    assert _ns(_q(ddb, numbers, "pk = :p", P)) == ["-10", "-2.5", "0", "1", "1.5", "2", "10", "100", "1000000000000000000000000000000"]
+    assert _ns(_q(ddb, numbers, "pk = :p", P, ScanIndexForward=False))[:3] == ["1000000000000000000000000000000", "100", "10"]
+    assert _ns(_q(ddb, numbers, "pk = :p AND n < :v", {**P, ":v": {"N": "1"}})) == ["-10", "-2.5", "0"]
+    assert _ns(_q(ddb, numbers, "pk = :p AND n <= :v", {**P, ":v": {"N": "1.0"}})) == ["-10", "-2.5", "0", "1"]
+    assert _ns(_q(ddb, numbers, "pk = :p AND n > :v", {**P, ":v": {"N": "2"}})) == ["10", "100", "1000000000000000000000000000000"]
+    assert _ns(_q(ddb, numbers, "pk = :p AND n >= :v", {**P, ":v": {"N": "100"}})) == ["100", "1000000000000000000000000000000"]
+    assert _ns(_q(ddb, numbers, "pk = :p AND n = :v", {**P, ":v": {"N": "1.50"}})) == ["1.5"]
+    assert _ns(_q(ddb, numbers, "pk = :p AND n BETWEEN :a AND :b", {**P, ":a": {"N": "-3"}, ":b": {"N": "1.5"}})) == ["-2.5", "0", "1", "1.5"]
+    assert _q(ddb, numbers, "pk = :p", {":p": {"S": "none"}})["Items"] == []
+
+
+def test_string_sort_key_begins_with_and_between(ddb: Any, make_table: Any) -> None:
+    name = make_table(range=("sk", "S"))
+    for sk in ["a", "ab", "abc", "abd", "b", "ba", "a\u00e9", "A"]:
+        ddb.put_item(TableName=name, Item={"pk": {"S": "x"}, "sk": {"S": sk}})
+    out = _q(ddb, name, "pk = :p AND begins_with(sk, :b)", {":p": {"S": "x"}, ":b": {"S": "ab"}})
+    assert [i["sk"]["S"] for i in out["Items"]] == ["ab", "abc", "abd"]
+    out = _q(ddb, name, "pk = :p AND sk BETWEEN :a AND :b", {":p": {"S": "x"}, ":a": {"S": "abc"}, ":b": {"S": "b"}})
+    assert [i["sk"]["S"] for i in out["Items"]] == ["abc", "abd", "a\u00e9", "b"]
+    out = _q(ddb, name, "pk = :p", {":p": {"S": "x"}})
+    assert [i["sk"]["S"] for i in out["Items"]] == sorted(["a", "ab", "abc", "abd", "b", "ba", "a\u00e9", "A"], key=lambda s: s.encode())
+
+
+def test_binary_keys(ddb: Any, make_table: Any) -> None:
+    name = make_table(hash=("pk", "B"), range=("sk", "B"))
+    for sk in [b"\x00", b"\x00\x00", b"\x01", b"\xff", b"\x00\xff"]:
+        ddb.put_item(TableName=name, Item={"pk": {"B": b"\x00k"}, "sk": {"B": sk}})
+    out = _q(ddb, name, "pk = :p", {":p": {"B": b"\x00k"}})
+    assert [i["sk"]["B"] for i in out["Items"]] == sorted([b"\x00", b"\x00\x00", b"\x01", b"\xff", b"\x00\xff"])
+    out = _q(ddb, name, "pk = :p AND begins_with(sk, :b)", {":p": {"B": b"\x00k"}, ":b": {"B": b"\x00"}})
+    assert [i["sk"]["B"] for i in out["Items"]] == [b"\x00", b"\x00\x00", b"\x00\xff"]
+
+
+def test_filter_limit_and_pagination(ddb: Any, numbers: str) -> None:
+    out = _q(ddb, numbers, "pk = :p", {**P, ":t": {"BOOL": True}}, FilterExpression="odd = :t")
+    assert out["Count"] == 4 and out["ScannedCount"] == 9
+    out = _q(ddb, numbers, "pk = :p", {**P, ":t": {"BOOL": True}}, FilterExpression="odd = :t", Limit=3)
+    assert out["ScannedCount"] == 3 and out["Count"] == 1
+    assert out["LastEvaluatedKey"] == {"pk": {"S": "p"}, "n": {"N": "0"}}
+    seen: list[str] = []
+    start: dict[str, Any] = {}
+    pages = 0
+    while True:
+        out = _q(ddb, numbers, "pk = :p", P, Limit=2, ScanIndexForward=False, **start)
+        pages += 1
+        seen += _ns(out)
+        if "LastEvaluatedKey" not in out:
+            break
+        start = {"ExclusiveStartKey": out["LastEvaluatedKey"]}
+    assert pages == 5
+    assert seen == _ns(_q(ddb, numbers, "pk = :p", P, ScanIndexForward=False))
+
+
+def test_select_count_and_projection(ddb: Any, numbers: str) -> None:
+    out = _q(ddb, numbers, "pk = :p", P, Select="COUNT")
+    assert out["Count"] == 9 and "Items" not in out
+    out = _q(ddb, numbers, "pk = :p", P, ProjectionExpression="n")
+    assert out["Items"][0] == {"n": {"N": "-10"}}
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p", P, Select="ALL_PROJECTED_ATTRIBUTES")
+    assert _err(exc)[0] == "ValidationException"
+
+
+def test_legacy_key_conditions_and_query_filter(ddb: Any, numbers: str) -> None:
+    out = ddb.query(
+        TableName=numbers,
+        KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}, "n": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "10"}]}},
+        QueryFilter={"odd": {"ComparisonOperator": "EQ", "AttributeValueList": [{"BOOL": False}]}},
+    )
+    assert _ns(out) == ["1000000000000000000000000000000"]
+
+
+def test_query_errors(ddb: Any, numbers: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p", {":p": {"N": "1"}})
+    assert _err(exc) == ("ValidationException", "One or more parameter values were invalid: Condition parameter type does not match schema type")
+    with pytest.raises(ClientError) as exc:
+        ddb.query(TableName=numbers)
+    assert _err(exc) == ("ValidationException", "Either the KeyConditions or KeyConditionExpression parameter must be specified in the request.")
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p", P, IndexName="nope")
+    assert _err(exc) == ("ValidationException", "The table does not have the specified index: nope")
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p", P, ExclusiveStartKey={"pk": {"S": "p"}})
+    assert _err(exc)[0] == "ValidationException"
+
+
+def test_scan_segments_cover_the_table_once(ddb: Any, make_table: Any) -> None:
+    name = make_table()
+    for chunk in range(4):
+        ddb.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": {"pk": {"S": f"k{chunk * 25 + i}"}}}} for i in range(25)]})
+    seen: list[str] = []
+    for segment in range(3):
+        start: dict[str, Any] = {}
+        while True:
+            out = ddb.scan(TableName=name, Segment=segment, TotalSegments=3, Limit=7, **start)
+            seen += [i["pk"]["S"] for i in out["Items"]]
+            if "LastEvaluatedKey" not in out:
+                break
+            start = {"ExclusiveStartKey": out["LastEvaluatedKey"]}
+    assert sorted(seen) == sorted(f"k{i}" for i in range(100))
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=name, Segment=3, TotalSegments=2)
+    assert _err(exc)[0] == "ValidationException"
+    out = ddb.scan(TableName=name, FilterExpression="begins_with(pk, :k)", ExpressionAttributeValues={":k": {"S": "k9"}})
+    assert out["Count"] == 11 and out["ScannedCount"] == 100
+    out = ddb.scan(TableName=name, ScanFilter={"pk": {"ComparisonOperator": "BEGINS_WITH", "AttributeValueList": [{"S": "k9"}]}}, Select="COUNT")
+    assert out["Count"] == 11
+
+
+def test_one_megabyte_pages(ddb: Any, make_table: Any) -> None:
+    name = make_table(range=("sk", "N"))
+    blob = "x" * 300_000
+    for i in range(5):
+        ddb.put_item(TableName=name, Item={"pk": {"S": "big"}, "sk": {"N": str(i)}, "data": {"S": blob}})
+    out = _q(ddb, name, "pk = :p", {":p": {"S": "big"}})
+    assert 3 <= out["Count"] < 5
+    assert "LastEvaluatedKey" in out
+    rest = _q(ddb, name, "pk = :p", {":p": {"S": "big"}}, ExclusiveStartKey=out["LastEvaluatedKey"])
+    assert out["Count"] + rest["Count"] == 5
+    out = ddb.scan(TableName=name)
+    assert out["Count"] < 5 and "LastEvaluatedKey" in out
+
+
+def test_boto3_paginators_and_batch_writer(ddb: Any, aws_resource: Any, make_table: Any) -> None:
+    name = make_table(range=("sk", "N"))
+    table = aws_resource("dynamodb").Table(name)
+    with table.batch_writer() as writer:
+        for i in range(60):
+            writer.put_item(Item={"pk": "p" if i % 2 else "q", "sk": i})
+    pages = list(ddb.get_paginator("query").paginate(TableName=name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}, PaginationConfig={"PageSize": 7}))
+    assert len(pages) == 5
+    assert [int(i["sk"]["N"]) for p in pages for i in p["Items"]] == list(range(1, 60, 2))
+    total = sum(p["Count"] for p in ddb.get_paginator("scan").paginate(TableName=name, PaginationConfig={"PageSize": 11}))
+    assert total == 60
+    from boto3.dynamodb.conditions import Attr, Key
+
+    got = table.query(KeyConditionExpression=Key("pk").eq("q") & Key("sk").between(10, 20), FilterExpression=Attr("sk").gt(14))
+    assert [int(i["sk"]) for i in got["Items"]] == [16, 18, 20]
