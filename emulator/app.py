@@ -218,6 +218,16 @@ class EmulatorApp:
             self._authenticate(ctx)
 
             if handler is None:
+                forwarder = self.runtime.components.get("forwarder")
+                if forwarder is not None and forwarder.serves(found.service):
+                    # Cluster gateway: parse, authorize and validate here, then the service's role serves it.
+                    assert ctx.operation is not None
+                    ctx.params = protocol.parse(request, ctx.operation)
+                    for step in ("authorizer", "validator"):
+                        check = self.runtime.components.get(step)
+                        if check is not None:
+                            check(ctx)
+                    return await forwarder.forward(ctx)
                 if found.protocol == "json" and ctx.operation is not None:
                     # moto answers malformed JSON bodies with a 500; AWS's front end rejects
                     # them (SerializationException / ValidationException) before the service.
@@ -269,7 +279,9 @@ class EmulatorApp:
         """
         handler = self.runtime.handlers.get(service)
         op_model = services.operation_model(service, operation)
-        if handler is None or op_model is None or operation not in handler.operations:
+        forwarder = self.runtime.components.get("forwarder")  # a cluster gateway: the service's role serves it
+        remote = handler is None and op_model is not None and forwarder is not None and forwarder.serves(service)
+        if not remote and (handler is None or op_model is None or operation not in handler.operations):
             raise AwsError("UnknownOperationException", f"{service}.{operation} is not served natively", 400)
         request = Request("POST", "/", "/", "", {}, b"", "127.0.0.1")
         ctx = RequestContext(request_id=str(uuid.uuid4()), request=request)
@@ -284,6 +296,9 @@ class EmulatorApp:
         validate = self.runtime.components.get("validator")
         if validate is not None:
             validate(ctx)
+        if remote:
+            return dict(await forwarder.invoke(ctx))
+        assert handler is not None
         fn, is_async = handler.operations[operation]
         output = await fn(ctx, params) if is_async else fn(ctx, params)
         return output or {}
@@ -311,6 +326,10 @@ class EmulatorApp:
         return AwsError("UnknownOperationException", f"Unknown operation for service {ctx.service_name}", 400)
 
     def _authenticate(self, ctx: RequestContext) -> None:
+        # Cluster roles (emulator/cluster): the internal credential of the gateway or a role.
+        authenticate = self.runtime.components.get("authenticator")
+        if authenticate is not None and authenticate(ctx):
+            return
         if not self.settings.auth:
             ctx.principal = Principal("anonymous", "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
             return

@@ -47,11 +47,12 @@ class Runtime:
         self.root_key: AccessKey = self.keys.ensure_root(settings.root_access_key_id, settings.root_secret_access_key)
         self.handlers: dict[str, ServiceHandler] = {}
         self.handler_errors: dict[str, str] = {}
-        self.fallback = MotoFallback() if settings.fallback else None
+        self.fallback = MotoFallback(settings.account_id) if settings.fallback else None
         self.observers: list[Observer] = []
         self.routes: list[Route] = []
         # Shared objects registered by services for each other (e.g. "metrics", "ledger").
         self.components: dict[str, Any] = {}
+        importlib.import_module("emulator.gateway.security").install(self)  # authz, validation, rate limits, audit
         # The ASGI app, set when it is created; app.invoke(service, op, params) calls
         # a native operation in-process through the same authorize/validate steps.
         self.app: Any = None
@@ -69,6 +70,9 @@ class Runtime:
             handler: ServiceHandler = getattr(module, cls_name)(self)
             self.handlers[name] = handler
             self.routes.extend(handler.routes())
+        from emulator.console import routes as console_routes
+
+        self.routes.extend(console_routes(self))
         self.routes.sort(key=lambda r: -len(r.prefix))
 
     async def start(self) -> None:
@@ -100,6 +104,10 @@ class Runtime:
             "endpoint": self.settings.endpoint,
             "region": self.settings.region,
             "services": services,
-            "fallback": {"enabled": self.fallback is not None, "provider": "moto", "serves": "every other service moto supports"},
+            "fallback": {
+                "enabled": self.fallback is not None,
+                "provider": "moto",
+                "services": sorted(self.fallback.served() - self.handlers.keys()) if self.fallback is not None else [],
+            },
             "components": {k: v.health() for k, v in self.components.items() if hasattr(v, "health")},
         }

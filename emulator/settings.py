@@ -38,12 +38,28 @@ class Settings:
     # Monitoring
     telemetry: bool = True
     redis: str | None = None
+    # Cluster (emulator/cluster): one role per process; None serves everything in one process.
+    role: str | None = None  # gateway | dynamodb | compute | monitoring
+    peers: list[str] = field(default_factory=list)  # gateway: static "ROLE=http://host:port" entries
+    gateway_url: list[str] = field(default_factory=list)  # roles: the gateway(s) to register with
+    advertise_url: str | None = None  # roles: the URL the gateway reaches this process at
+    cluster_secret: str | None = None  # the shared internal credential key (else <data_dir>/cluster.key)
+    heartbeat_interval: float = 2.0
+    health_interval: float = 2.0
+    forward_timeout: float = 600.0
     config_file: Path | None = None
+    # Network safety (issue: security): optional TLS, header limit, slow-client timeout.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+    tls_self_signed: bool = False
+    max_header_bytes: int = 64 * 1024
+    body_timeout: float = 60.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def endpoint(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        scheme = "https" if self.tls_cert or self.tls_self_signed else "http"
+        return f"{scheme}://{self.host}:{self.port}"
 
     def ensure_dirs(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -56,6 +72,8 @@ def _coerce(value: Any, typ: Any) -> Any:
             return value.strip().lower() in ("1", "true", "yes", "on")
         if typ is int or text == "int":
             return int(value)
+        if typ is float or text == "float":
+            return float(value)
         if "Path" in text:
             return Path(value)
         if "list" in text:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
+import secrets
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -12,6 +14,20 @@ import orjson
 
 if TYPE_CHECKING:
     from emulator.context import RequestContext
+
+
+# Request ids: UUID-shaped like AWS's x-amzn-RequestId, unique per server process
+# (a random 64-bit prefix) and across its requests (a counter from a random start).
+# uuid.uuid4() costs an os.urandom call and a UUID object per request; this is a
+# format call, which matters at tens of thousands of requests a second.
+_PREFIX = secrets.token_hex(8)
+_RID_PREFIX = f"{_PREFIX[:8]}-{_PREFIX[8:12]}-4{_PREFIX[13:16]}-"
+_counter = itertools.count(secrets.randbits(62))
+
+
+def new_request_id() -> str:
+    n = next(_counter)
+    return f"{_RID_PREFIX}{(0x8000 | (n >> 48) & 0x3FFF):04x}-{n & 0xFFFFFFFFFFFF:012x}"
 
 
 class AccessLog:

@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import asyncio
 import io
+import os
 import sys
 import threading
 from typing import Any
 
 from emulator.protocols.base import Request, Response
 
-# moto's own names for services whose botocore name differs.
-_MOTO_NAMES = {"monitoring": "cloudwatch", "email": "ses", "states": "stepfunctions"}
+DEFAULT_ACCOUNT_ID = "000000000000"
 
 
 class MotoFallback:
-    def __init__(self) -> None:
+    def __init__(self, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+        # moto reads MOTO_ACCOUNT_ID on every request (moto.core.responses,
+        # get_current_account, highest priority), so setting it here -- before
+        # moto is imported -- makes fallback services (queue URLs, ARNs,
+        # sts GetCallerIdentity) report the emulator's own account.
+        self.account_id = account_id
+        os.environ["MOTO_ACCOUNT_ID"] = account_id
         self._app: Any = None
         self._lock = threading.Lock()
         self._supported: set[str] | None = None
@@ -29,21 +35,37 @@ class MotoFallback:
         if self._app is None:
             with self._lock:
                 if self._app is None:
-                    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+                    from moto.moto_server.werkzeug_app import (
+                        DomainDispatcherApplication,
+                        create_backend_app,
+                    )
 
                     self._app = DomainDispatcherApplication(create_backend_app)
         return self._app
 
-    def supports(self, service: str) -> bool:
-        if self._supported is None:
-            from moto.backends import list_of_moto_modules  # type: ignore[attr-defined]
+    def served(self) -> frozenset[str]:
+        """botocore service names that moto serves.
 
-            self._supported = set()
-            for name in list_of_moto_modules():
-                self._supported.add(name.replace("_", "-"))
-                self._supported.add(name)
-        name = _MOTO_NAMES.get(service, service)
-        return name in self._supported or name.replace("-", "") in self._supported
+        moto routes by host name (moto/backend_index.py, backend_url_patterns); a service
+        is served when one of those patterns matches its regional endpoint. Names differ
+        ("lambda" is moto's "awslambda", "monitoring" is "cloudwatch"), so matching the
+        endpoint is the reliable test.
+        """
+        if self._supported is None:
+            from moto.backend_index import backend_url_patterns
+
+            from emulator import services
+
+            supported: set[str] = set()
+            for name, info in services.index().by_name.items():
+                url = f"https://{info.endpoint_prefix}.us-east-1.amazonaws.com"
+                if any(pattern.match(url) for _, pattern in backend_url_patterns):
+                    supported.add(name)
+            self._supported = supported
+        return frozenset(self._supported)
+
+    def supports(self, service: str) -> bool:
+        return service in self.served()
 
     async def dispatch(self, request: Request) -> Response:
         return await asyncio.to_thread(self._call, request)
@@ -72,10 +94,18 @@ class MotoFallback:
         }
         if "content-type" in request.headers:
             environ["CONTENT_TYPE"] = request.headers["content-type"]
+        decoded = request.wire_body is not None  # the gateway already decoded Content-Encoding
         for name, value in request.headers.items():
-            if name in ("content-type", "content-length"):
+            if name in ("content-type", "content-length") or (decoded and name == "content-encoding"):
                 continue
             environ["HTTP_" + name.upper().replace("-", "_")] = value
+        if "authorization" not in request.headers:
+            # A presigned URL (already verified by the gateway) carries its credential in the
+            # query string; moto picks the backend from the Authorization header's credential
+            # scope (werkzeug_app.infer_service_region_host) and would otherwise guess S3.
+            credential = request.query_one("X-Amz-Credential")
+            if credential:
+                environ["HTTP_AUTHORIZATION"] = f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=presigned"
         status_holder: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

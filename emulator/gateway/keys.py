@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -40,34 +41,86 @@ def new_secret() -> str:
 
 
 class KeyStore:
+    # A running server notices keys created or deleted by ``emulator keys ...`` (another
+    # process) within this many seconds; unknown keys trigger a check at once.
+    RELOAD_INTERVAL = 1.0
+
     def __init__(self, data_dir: Path) -> None:
         self.path = Path(data_dir) / "keys.json"
         self._lock = threading.Lock()
         self._keys: dict[str, AccessKey] = {}
+        self._mtime_ns = 0
+        self._checked = time.monotonic()
         self._load()
 
+    def _stat_mtime(self) -> int:
+        try:
+            return os.stat(self.path).st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    # Secrets at rest (issue: security): SigV4 needs the plaintext secret, so secrets are
+    # encrypted (Fernet: AES-128-CBC + HMAC-SHA256) with <data_dir>/master.key (mode 0600).
+    def _box(self) -> SecretBox:
+        box = getattr(self, "_secret_box", None)
+        if box is None:
+            box = self._secret_box = SecretBox(self.path.parent / "master.key")
+        return box
+
+    def _encode(self, item: dict[str, Any]) -> dict[str, Any]:
+        item = dict(item)
+        item["secret_enc"] = self._box().encrypt(str(item.pop("secret_access_key")))
+        return item
+
+    def _decode(self, item: dict[str, Any]) -> dict[str, Any]:
+        if "secret_enc" in item:
+            item = dict(item)
+            item["secret_access_key"] = self._box().decrypt(str(item.pop("secret_enc")))
+        return item
+
     def _load(self) -> None:
-        if self.path.exists():
+        keys: dict[str, AccessKey] = {}
+        mtime = self._stat_mtime()
+        if mtime:
             with open(self.path, encoding="utf-8") as fh:
                 data = json.load(fh)
             for item in data.get("keys", []):
-                key = AccessKey(**item)
-                self._keys[key.access_key_id] = key
+                key = AccessKey(**self._decode(item))
+                keys[key.access_key_id] = key
+        self._keys = keys
+        self._mtime_ns = mtime
+
+    def _maybe_reload(self) -> None:
+        self._checked = time.monotonic()
+        if self._stat_mtime() != self._mtime_ns:
+            with self._lock:
+                self._refresh_locked()
+
+    def _refresh_locked(self) -> None:
+        """Pick up another process's changes before writing, so they are not overwritten."""
+        if self._stat_mtime() == self._mtime_ns:
+            return
+        try:
+            self._load()
+        except (OSError, ValueError, TypeError):
+            pass  # a torn or hand-edited file: keep the keys we have
 
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"keys": [asdict(k) for k in self._keys.values()]}, fh, indent=1)
+            json.dump({"keys": [self._encode(asdict(k)) for k in self._keys.values()]}, fh, indent=1)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
         os.replace(tmp, self.path)
+        self._mtime_ns = self._stat_mtime()
 
     def ensure_root(self, access_key_id: str | None = None, secret: str | None = None) -> AccessKey:
         """Return the root key, creating it (or pinning it to the given pair) as needed."""
         with self._lock:
+            self._refresh_locked()
             roots = [k for k in self._keys.values() if k.is_root]
             if access_key_id and secret:
                 existing = self._keys.get(access_key_id)
@@ -87,10 +140,15 @@ class KeyStore:
             return key
 
     def get(self, access_key_id: str) -> AccessKey | None:
-        return self._keys.get(access_key_id)
+        key = self._keys.get(access_key_id)
+        if key is None or time.monotonic() - self._checked > self.RELOAD_INTERVAL:
+            self._maybe_reload()
+            key = self._keys.get(access_key_id)
+        return key
 
     def create(self, user_name: str) -> AccessKey:
         with self._lock:
+            self._refresh_locked()
             key = AccessKey(new_access_key_id(), new_secret(), user_name, "Active", time.time())
             self._keys[key.access_key_id] = key
             self._save()
@@ -98,6 +156,7 @@ class KeyStore:
 
     def delete(self, access_key_id: str) -> bool:
         with self._lock:
+            self._refresh_locked()
             if self._keys.pop(access_key_id, None) is None:
                 return False
             self._save()
@@ -105,6 +164,7 @@ class KeyStore:
 
     def set_status(self, access_key_id: str, status: str) -> bool:
         with self._lock:
+            self._refresh_locked()
             key = self._keys.get(access_key_id)
             if key is None:
                 return False
@@ -114,3 +174,30 @@ class KeyStore:
 
     def list(self) -> list[AccessKey]:
         return sorted(self._keys.values(), key=lambda k: k.created)
+
+
+class SecretBox:
+    """Symmetric encryption of secrets with a master key file created on first use (mode 0600)."""
+
+    def __init__(self, path: Path) -> None:
+        from cryptography.fernet import Fernet
+
+        self.path = Path(path)
+        if not self.path.exists():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                pass  # another process created it first
+            else:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(Fernet.generate_key())
+                    fh.flush()
+                    os.fsync(fh.fileno())
+        self._fernet = Fernet(self.path.read_bytes().strip())
+
+    def encrypt(self, text: str) -> str:
+        return self._fernet.encrypt(text.encode()).decode("ascii")
+
+    def decrypt(self, token: str) -> str:
+        return self._fernet.decrypt(token.encode("ascii")).decode()

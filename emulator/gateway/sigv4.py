@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import posixpath
 import time
 from calendar import timegm
 from dataclasses import dataclass
@@ -101,8 +100,20 @@ def _parse(request: Request, protocol: str | None) -> ParsedAuth:
             raise AwsError("AuthorizationQueryParametersError", f"Query-string authentication requires the {exc.args[0]} parameter", 400) from exc
         if len(cred) != 5:
             raise AwsError("AuthorizationQueryParametersError", "X-Amz-Credential is malformed", 400)
-        expires = q.get("X-Amz-Expires", [None])[0]
-        return ParsedAuth(cred[0], cred[1], cred[2], cred[3], signed, sig, amz_date, True, int(expires) if expires else None)
+        raw_expires = q.get("X-Amz-Expires", [None])[0]
+        expires: int | None = None
+        if raw_expires:
+            # https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html:
+            # X-Amz-Expires is 1..604800 seconds.
+            try:
+                expires = int(raw_expires)
+            except ValueError as exc:
+                raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires should be a number", 400) from exc
+            if expires < 0:
+                raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires must be non-negative", 400)
+            if expires > 604800:
+                raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is 604800", 400)
+        return ParsedAuth(cred[0], cred[1], cred[2], cred[3], signed, sig, amz_date, True, expires)
     raise AwsError(_code("missing", protocol), "Request is missing Authentication Token", 403)
 
 
@@ -115,24 +126,48 @@ def _http_date_to_amz(value: str) -> str:
         return ""
 
 
+@lru_cache(maxsize=256)
 def _amz_to_epoch(amz: str) -> float:
-    try:
-        return float(timegm(time.strptime(amz, "%Y%m%dT%H%M%SZ")))
-    except ValueError as exc:
-        raise AwsError("IncompleteSignatureException", f"Date must be in ISO-8601 'basic format'. Got '{amz}'.", 400) from exc
+    # Hand-parsed and cached (requests signed in the same second share it): time.strptime
+    # cost more than the rest of the signature check.
+    if len(amz) == 16 and amz[8] == "T" and amz[15] == "Z" and amz[:8].isdigit() and amz[9:15].isdigit():
+        fields = (int(amz[0:4]), int(amz[4:6]), int(amz[6:8]), int(amz[9:11]), int(amz[11:13]), int(amz[13:15]))
+        if 1 <= fields[1] <= 12 and 1 <= fields[2] <= 31 and fields[3] <= 23 and fields[4] <= 59 and fields[5] <= 60:
+            return float(timegm((*fields, 0, 0, 0)))
+    raise AwsError("IncompleteSignatureException", f"Date must be in ISO-8601 'basic format'. Got '{amz}'.", 400)
 
 
-def canonical_uri(raw_path: str) -> str:
-    path = raw_path or "/"
-    normalized = posixpath.normpath(path)
-    if path.endswith("/") and normalized != "/":
-        normalized += "/"
-    if normalized.startswith("//"):
-        normalized = normalized[1:]
-    return quote(normalized, safe="/~")
+def _remove_dot_segments(path: str) -> str:
+    """RFC 3986 section 5.2.4, plus collapsing empty segments ('//'), as botocore does
+    (botocore.utils.remove_dot_segments). ``posixpath.normpath`` differs: it keeps a
+    leading '//' and so disagrees with every SDK on such paths."""
+    out: list[str] = []
+    for segment in path.split("/"):
+        if segment and segment != ".":
+            if segment == "..":
+                if out:
+                    out.pop()
+            else:
+                out.append(segment)
+    first = "/" if path.startswith("/") else ""
+    last = "/" if path.endswith("/") and out else ""
+    return first + "/".join(out) + last
+
+
+@lru_cache(maxsize=4096)
+def canonical_uri(raw_path: str, service: str = "") -> str:
+    """The canonical URI: normalized and URI-encoded once more, except for S3, which
+    signs the path exactly as sent (botocore S3SigV4Auth._normalize_url_path)."""
+    if service == "s3":
+        return raw_path or "/"
+    if not raw_path:
+        return "/"
+    return quote(_remove_dot_segments(raw_path), safe="/~")
 
 
 def canonical_query(query_string: str, presigned: bool) -> str:
+    if not query_string:
+        return ""
     pairs = []
     if query_string:
         for pair in query_string.split("&"):
@@ -149,13 +184,9 @@ def canonical_query(query_string: str, presigned: bool) -> str:
 
 
 def _canonical_headers(request: Request, signed: list[str]) -> str:
-    lines = []
-    for name in signed:
-        value = request.headers.get(name)
-        if value is None:
-            value = ""
-        lines.append(f"{name}:{' '.join(value.split())}")
-    return "\n".join(lines) + "\n"
+    get = request.headers.get
+    # Trimall: strip, and collapse inner runs of blanks to one space.
+    return "".join(f"{name}:{' '.join(get(name, '').split())}\n" for name in signed)
 
 
 @lru_cache(maxsize=256)
@@ -170,7 +201,7 @@ def _signature(request: Request, parsed: ParsedAuth, secret: str, payload_hash: 
     creq = "\n".join(
         (
             request.method.upper(),
-            canonical_uri(request.raw_path),
+            canonical_uri(request.raw_path, parsed.service),
             canonical_query(request.query_string, parsed.presigned),
             _canonical_headers(request, parsed.signed_headers),
             ";".join(parsed.signed_headers),
@@ -180,7 +211,7 @@ def _signature(request: Request, parsed: ParsedAuth, secret: str, payload_hash: 
     scope = f"{parsed.date}/{parsed.region}/{parsed.service}/aws4_request"
     sts = f"{ALGORITHM}\n{parsed.amz_date}\n{scope}\n{hashlib.sha256(creq.encode('utf-8')).hexdigest()}"
     key = signing_key(secret, parsed.date, parsed.region, parsed.service)
-    return hmac.new(key, sts.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.digest(key, sts.encode("utf-8"), "sha256").hex()  # one-shot C path
 
 
 def _fmt(epoch: float) -> str:
@@ -196,9 +227,8 @@ def verify(request: Request, keys: KeyStore, protocol: str | None = None, now: f
 
     now = time.time() if now is None else now
     signed_at = _amz_to_epoch(parsed.amz_date)
-    if parsed.presigned:
-        if parsed.expires is not None and now > signed_at + parsed.expires:
-            raise AwsError(_code("signature", protocol), f"Signature expired: {parsed.amz_date} is now earlier than {_fmt(now - parsed.expires)} ({_fmt(now)} - {parsed.expires} sec.)", 403)
+    if parsed.presigned and parsed.expires is not None and now > signed_at + parsed.expires:
+        raise AwsError(_code("signature", protocol), f"Signature expired: {parsed.amz_date} is now earlier than {_fmt(now - parsed.expires)} ({_fmt(now)} - {parsed.expires} sec.)", 403)
     if signed_at < now - MAX_SKEW_SECONDS and not parsed.presigned:
         raise AwsError(
             _code("signature", protocol),
@@ -217,10 +247,9 @@ def verify(request: Request, keys: KeyStore, protocol: str | None = None, now: f
         raise AwsError(_code("signature", protocol), "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.", 403)
 
     declared = request.headers.get("x-amz-content-sha256")
-    body_hash = hashlib.sha256(request.body).hexdigest()
-    if declared and declared not in (UNSIGNED_PAYLOAD, *STREAMING_PAYLOADS):
-        if declared != body_hash:
-            raise AwsError("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", 400)
+    body_hash = hashlib.sha256(request.body if request.wire_body is None else request.wire_body).hexdigest()
+    if declared and declared not in (UNSIGNED_PAYLOAD, *STREAMING_PAYLOADS) and declared != body_hash:
+        raise AwsError("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", 400)
     candidates = [declared] if declared else [body_hash]
     if parsed.presigned and not declared:
         candidates.append(UNSIGNED_PAYLOAD)

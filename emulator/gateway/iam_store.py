@@ -1,0 +1,363 @@
+"""IAM users and policies, persisted in the data dir (``iam.json``, mode 0600).
+
+Access keys themselves live in the KeyStore (``keys.json``) that the SigV4
+verifier reads, so a key created, deactivated or deleted through IAM takes
+effect on the very next request. This store holds what IAM adds on top:
+users, managed policies (with versions), attachments and inline policies, and
+the compiled ``PolicySet`` of each user that the authorizer evaluates.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import secrets
+import string
+import threading
+import time
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+from emulator.errors import AwsError
+from emulator.gateway.policy import PolicySet, parse_document
+
+_ID_ALPHABET = string.ascii_uppercase + string.digits
+
+
+def new_id(prefix: str) -> str:
+    return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
+
+
+def _doc(statements: list[dict[str, Any]]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+# A few AWS managed policies, so that attaching the usual ones works as on AWS.
+AWS_MANAGED: dict[str, tuple[str, str]] = {
+    "AdministratorAccess": ("Provides full access to AWS services and resources.", _doc([{"Effect": "Allow", "Action": "*", "Resource": "*"}])),
+    "PowerUserAccess": (
+        "Provides full access to AWS services and resources, but does not allow management of Users and groups.",
+        _doc([{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"}]),
+    ),
+    "ReadOnlyAccess": (
+        "Provides read-only access to AWS services and resources.",
+        _doc([{"Effect": "Allow", "Action": ["*:Describe*", "*:Get*", "*:List*", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect", "logs:FilterLogEvents", "logs:StartQuery", "cloudwatch:GetMetricData"], "Resource": "*"}]),
+    ),
+    "AmazonDynamoDBFullAccess": ("Provides full access to Amazon DynamoDB.", _doc([{"Effect": "Allow", "Action": ["dynamodb:*", "cloudwatch:*"], "Resource": "*"}])),
+    "AmazonDynamoDBReadOnlyAccess": (
+        "Provides read only access to Amazon DynamoDB.",
+        _doc([{"Effect": "Allow", "Action": ["dynamodb:BatchGetItem", "dynamodb:Describe*", "dynamodb:List*", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect", "dynamodb:GetRecords", "dynamodb:GetShardIterator"], "Resource": "*"}]),
+    ),
+    "AmazonEC2FullAccess": ("Provides full access to Amazon EC2.", _doc([{"Effect": "Allow", "Action": ["ec2:*", "cloudwatch:*"], "Resource": "*"}])),
+    "AmazonEC2ReadOnlyAccess": ("Provides read only access to Amazon EC2.", _doc([{"Effect": "Allow", "Action": ["ec2:Describe*", "cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*"], "Resource": "*"}])),
+    "AmazonBedrockFullAccess": ("Provides full access to Amazon Bedrock.", _doc([{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}])),
+    "CloudWatchFullAccess": ("Provides full access to CloudWatch.", _doc([{"Effect": "Allow", "Action": ["cloudwatch:*", "logs:*"], "Resource": "*"}])),
+    "CloudWatchLogsFullAccess": ("Provides full access to CloudWatch Logs.", _doc([{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}])),
+    "IAMFullAccess": ("Provides full access to IAM.", _doc([{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}])),
+    "IAMReadOnlyAccess": ("Provides read only access to IAM.", _doc([{"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"}])),
+}
+_AWS_MANAGED_CREATED = 1423000000.0  # AdministratorAccess's CreateDate on AWS (2015-02-06)
+
+
+def _aws_managed_record(name: str) -> dict[str, Any]:
+    desc, doc = AWS_MANAGED[name]
+    return {
+        "PolicyName": name,
+        "PolicyId": "ANPA" + name.upper()[:17].ljust(17, "X"),
+        "Arn": f"arn:aws:iam::aws:policy/{name}",
+        "Path": "/",
+        "Description": desc,
+        "CreateDate": _AWS_MANAGED_CREATED,
+        "UpdateDate": _AWS_MANAGED_CREATED,
+        "DefaultVersionId": "v1",
+        "Versions": {"v1": {"Document": doc, "CreateDate": _AWS_MANAGED_CREATED}},
+        "IsAttachable": True,
+        "Tags": [],
+    }
+
+
+def no_such_entity(message: str) -> AwsError:
+    return AwsError("NoSuchEntity", message, 404)
+
+
+class IamStore:
+    def __init__(self, data_dir: Path, account_id: str = "000000000000") -> None:
+        self.path = Path(data_dir) / "iam.json"
+        self.account_id = account_id
+        self._lock = threading.RLock()
+        self.users: dict[str, dict[str, Any]] = {}
+        self.policies: dict[str, dict[str, Any]] = {}
+        self.attached: dict[str, list[str]] = {}
+        self.inline: dict[str, dict[str, str]] = {}
+        self._sets: dict[str, PolicySet] = {}
+        self._mtime_ns = 0
+        self._checked = time.monotonic()
+        self.version = 0
+        self._load()
+
+    # ------------------------------------------------------------ persistence
+    def _stat(self) -> int:
+        try:
+            return os.stat(self.path).st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def _load(self) -> None:
+        mtime = self._stat()
+        if mtime:
+            with open(self.path, encoding="utf-8") as fh:
+                data = json.load(fh)
+            self.users = data.get("users", {})
+            self.policies = data.get("policies", {})
+            self.attached = data.get("attached", {})
+            self.inline = data.get("inline", {})
+        self._mtime_ns = mtime
+        self._sets.clear()
+        self.version += 1
+
+    def maybe_reload(self) -> None:
+        """Pick up changes made by another process (``emulator users ...``), at most once a second."""
+        now = time.monotonic()
+        if now - self._checked < 1.0:
+            return
+        self._checked = now
+        if self._stat() != self._mtime_ns:
+            with self._lock:
+                try:
+                    self._load()
+                except (OSError, ValueError):
+                    pass
+
+    def _sync(self) -> None:
+        """Before a change: pick up what another process wrote, so it is not overwritten."""
+        if self._stat() != self._mtime_ns:
+            self._load()
+
+    def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump({"users": self.users, "policies": self.policies, "attached": self.attached, "inline": self.inline}, fh, indent=1)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        self._mtime_ns = self._stat()
+        self._sets.clear()
+        self.version += 1
+
+    # ------------------------------------------------------------------ users
+    def user_arn(self, name: str, path: str = "/") -> str:
+        return f"arn:aws:iam::{self.account_id}:user{path}{name}"
+
+    def create_user(self, name: str, path: str = "/", tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        with self._lock:
+            self._sync()
+            if name in self.users or name == "root":
+                raise AwsError("EntityAlreadyExists", f"User with name {name} already exists.", 409)
+            user = {"UserName": name, "UserId": new_id("AIDA"), "Arn": self.user_arn(name, path), "Path": path, "CreateDate": time.time(), "Tags": list(tags or [])}
+            self.users[name] = user
+            self._save()
+            return copy.deepcopy(user)
+
+    def get_user(self, name: str) -> dict[str, Any]:
+        user = self.users.get(name)
+        if user is None:
+            raise no_such_entity(f"The user with name {name} cannot be found.")
+        return copy.deepcopy(user)
+
+    def has_user(self, name: str) -> bool:
+        return name in self.users
+
+    def list_users(self, path_prefix: str = "/") -> list[dict[str, Any]]:
+        return [copy.deepcopy(u) for u in sorted(self.users.values(), key=lambda u: u["UserName"].lower()) if u["Path"].startswith(path_prefix)]
+
+    def delete_user(self, name: str, has_keys: bool) -> None:
+        with self._lock:
+            self._sync()
+            self.get_user(name)
+            if has_keys:
+                raise AwsError("DeleteConflict", "Cannot delete entity, must delete access keys first.", 409)
+            if self.attached.get(name):
+                raise AwsError("DeleteConflict", "Cannot delete entity, must detach all policies first.", 409)
+            if self.inline.get(name):
+                raise AwsError("DeleteConflict", "Cannot delete entity, must delete policies first.", 409)
+            del self.users[name]
+            self.attached.pop(name, None)
+            self.inline.pop(name, None)
+            self._save()
+
+    # --------------------------------------------------------------- policies
+    def policy_arn(self, name: str, path: str = "/") -> str:
+        return f"arn:aws:iam::{self.account_id}:policy{path}{name}"
+
+    def create_policy(self, name: str, document: str, path: str = "/", description: str | None = None, tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
+        parse_document(document)
+        with self._lock:
+            self._sync()
+            arn = self.policy_arn(name, path)
+            if arn in self.policies or any(p["PolicyName"] == name for p in self.policies.values()):
+                raise AwsError("EntityAlreadyExists", f"A policy called {name} already exists. Duplicate names are not allowed.", 409)
+            now = time.time()
+            policy = {
+                "PolicyName": name,
+                "PolicyId": new_id("ANPA"),
+                "Arn": arn,
+                "Path": path,
+                "Description": description,
+                "CreateDate": now,
+                "UpdateDate": now,
+                "DefaultVersionId": "v1",
+                "Versions": {"v1": {"Document": document, "CreateDate": now}},
+                "IsAttachable": True,
+                "Tags": list(tags or []),
+            }
+            self.policies[arn] = policy
+            self._save()
+            return self.describe_policy(arn)
+
+    def _policy(self, arn: str) -> dict[str, Any] | None:
+        policy = self.policies.get(arn)
+        if policy is None and arn.startswith("arn:aws:iam::aws:policy/"):
+            name = arn.rsplit("/", 1)[-1]
+            if name in AWS_MANAGED:
+                return _aws_managed_record(name)
+        return policy
+
+    def attachment_count(self, arn: str) -> int:
+        return sum(1 for arns in self.attached.values() if arn in arns)
+
+    def describe_policy(self, arn: str) -> dict[str, Any]:
+        policy = self._policy(arn)
+        if policy is None:
+            raise no_such_entity(f"Policy {arn} was not found.")
+        out = {k: v for k, v in policy.items() if k != "Versions" and v is not None}
+        out["AttachmentCount"] = self.attachment_count(arn)
+        out["PermissionsBoundaryUsageCount"] = 0
+        return out
+
+    def policy_version(self, arn: str, version_id: str) -> dict[str, Any]:
+        policy = self._policy(arn)
+        if policy is None:
+            raise no_such_entity(f"Policy {arn} was not found.")
+        version = policy["Versions"].get(version_id)
+        if version is None:
+            raise no_such_entity(f"Policy {arn} version {version_id} does not exist or is not attachable.")
+        return {"Document": version["Document"], "VersionId": version_id, "IsDefaultVersion": version_id == policy["DefaultVersionId"], "CreateDate": version["CreateDate"]}
+
+    def list_policies(self, scope: str = "All", only_attached: bool = False, path_prefix: str = "/") -> list[dict[str, Any]]:
+        arns: list[str] = []
+        if scope in ("All", "AWS"):
+            arns.extend(f"arn:aws:iam::aws:policy/{n}" for n in AWS_MANAGED)
+        if scope in ("All", "Local"):
+            arns.extend(self.policies)
+        out = []
+        for arn in arns:
+            info = self.describe_policy(arn)
+            if only_attached and not info["AttachmentCount"]:
+                continue
+            if not info["Path"].startswith(path_prefix):
+                continue
+            out.append(info)
+        return sorted(out, key=lambda p: p["PolicyName"].lower())
+
+    def delete_policy(self, arn: str) -> None:
+        with self._lock:
+            self._sync()
+            if arn not in self.policies:
+                if self._policy(arn) is not None:
+                    raise AwsError("AccessDenied", "AWS managed policies cannot be deleted.", 403)
+                raise no_such_entity(f"Policy {arn} was not found.")
+            if self.attachment_count(arn):
+                raise AwsError("DeleteConflict", "Cannot delete a policy attached to entities.", 409)
+            del self.policies[arn]
+            self._save()
+
+    def attach_user_policy(self, user: str, arn: str) -> None:
+        with self._lock:
+            self._sync()
+            self.get_user(user)
+            if self._policy(arn) is None:
+                raise no_such_entity(f"Policy {arn} does not exist or is not attachable.")
+            arns = self.attached.setdefault(user, [])
+            if arn not in arns:
+                if len(arns) >= 20:
+                    raise AwsError("LimitExceeded", "Cannot exceed quota for PoliciesPerUser: 20", 409)
+                arns.append(arn)
+                self._save()
+
+    def detach_user_policy(self, user: str, arn: str) -> None:
+        with self._lock:
+            self._sync()
+            self.get_user(user)
+            arns = self.attached.get(user, [])
+            if arn not in arns:
+                raise no_such_entity(f"Policy {arn} was not found.")
+            arns.remove(arn)
+            self._save()
+
+    def attached_user_policies(self, user: str) -> list[dict[str, str]]:
+        self.get_user(user)
+        return [{"PolicyName": arn.rsplit("/", 1)[-1], "PolicyArn": arn} for arn in self.attached.get(user, [])]
+
+    # ------------------------------------------------------- inline policies
+    def put_user_policy(self, user: str, name: str, document: str) -> None:
+        parse_document(document)
+        with self._lock:
+            self._sync()
+            self.get_user(user)
+            self.inline.setdefault(user, {})[name] = document
+            self._save()
+
+    def get_user_policy(self, user: str, name: str) -> str:
+        self.get_user(user)
+        doc = self.inline.get(user, {}).get(name)
+        if doc is None:
+            raise no_such_entity(f"The user policy with name {name} cannot be found.")
+        return doc
+
+    def delete_user_policy(self, user: str, name: str) -> None:
+        with self._lock:
+            self._sync()
+            self.get_user(user)
+            if name not in self.inline.get(user, {}):
+                raise no_such_entity(f"The user policy with name {name} cannot be found.")
+            del self.inline[user][name]
+            self._save()
+
+    def user_policy_names(self, user: str) -> list[str]:
+        self.get_user(user)
+        return sorted(self.inline.get(user, {}))
+
+    # ------------------------------------------------------------ evaluation
+    def policy_set(self, user: str) -> PolicySet:
+        """Every statement that applies to ``user`` (attached + inline), compiled and cached."""
+        self.maybe_reload()
+        found = self._sets.get(user)
+        if found is None:
+            docs: list[str] = []
+            for arn in self.attached.get(user, []):
+                policy = self._policy(arn)
+                if policy is not None:
+                    docs.append(policy["Versions"][policy["DefaultVersionId"]]["Document"])
+            docs.extend(self.inline.get(user, {}).values())
+            found = PolicySet.from_documents(docs)
+            self._sets[user] = found
+        return found
+
+
+def encode_document(document: str) -> str:
+    """IAM returns policy documents URL-encoded (RFC 3986) in its XML responses."""
+    from urllib.parse import quote
+
+    return quote(document, safe="")
+
+
+def decode_document(document: str) -> str:
+    """Accept documents sent URL-encoded as well as plain JSON."""
+    text = document.strip()
+    if text.startswith(("%7B", "%7b")):
+        return unquote(text)
+    return document

@@ -1,0 +1,449 @@
+"""IAM policy documents: parsing, compilation and evaluation.
+
+Evaluation follows IAM's identity-based policy logic
+(https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html):
+an explicit ``Deny`` in any statement wins, otherwise any matching ``Allow``
+allows, otherwise the request is implicitly denied.
+
+Supported: ``Version``, ``Statement`` (object or list), ``Sid``, ``Effect``,
+``Action``/``NotAction`` and ``Resource``/``NotResource`` with ``*``/``?``
+wildcards, the ``${aws:username}`` policy variable, and a ``Condition`` subset:
+String{Equals,NotEquals,EqualsIgnoreCase,NotEqualsIgnoreCase,Like,NotLike},
+IpAddress/NotIpAddress, Date{Equals,NotEquals,LessThan,LessThanEquals,GreaterThan,GreaterThanEquals},
+Numeric*, Bool, Null, the ``...IfExists`` suffix and the ``ForAllValues:``/``ForAnyValue:`` set prefixes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import orjson
+
+from emulator.errors import AwsError
+
+ALLOW = "Allow"
+DENY = "Deny"
+# Decisions returned by ``evaluate``.
+ALLOWED = "allow"
+EXPLICIT_DENY = "explicit_deny"
+IMPLICIT_DENY = "implicit_deny"
+
+_VERSIONS = ("2012-10-17", "2008-10-17")
+
+
+def malformed(message: str) -> AwsError:
+    return AwsError("MalformedPolicyDocument", message, 400)
+
+
+@lru_cache(maxsize=4096)
+def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
+    """IAM wildcard: ``*`` any run of characters, ``?`` exactly one; everything else literal."""
+    out = []
+    for ch in pattern:
+        if ch == "*":
+            out.append(".*")
+        elif ch == "?":
+            out.append(".")
+        else:
+            out.append(re.escape(ch))
+    return re.compile("".join(out) + r"\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+
+
+def action_matches(pattern: str, action: str) -> bool:
+    """Actions are case-insensitive ("dynamodb:getitem" == "dynamodb:GetItem")."""
+    if pattern == "*":
+        return True
+    return _glob(pattern, True).match(action) is not None
+
+
+def resource_matches(pattern: str, resource: str) -> bool:
+    """ARN matching: the first five ARN segments are matched one by one (a ``*``
+    never spans a colon there); the resource part is matched as a whole, so
+    ``log-group:app:*`` covers ``log-group:app:log-stream:s``."""
+    if pattern == "*":
+        return True
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == resource
+    if pattern.startswith("arn:") and resource.startswith("arn:"):
+        pp = pattern.split(":", 5)
+        rp = resource.split(":", 5)
+        if len(pp) != 6 or len(rp) != 6:
+            return False  # not a well-formed ARN pattern: a star never stands for segments
+        for p, r in zip(pp, rp):
+            if p == "*" or p == r:
+                continue
+            if _glob(p, False).match(r) is None:
+                return False
+        return True
+    return _glob(pattern, False).match(resource) is not None
+
+
+def _as_list(value: Any, what: str) -> list[Any]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return value
+    raise malformed(f"Syntax errors in policy. {what} must be a string or a list of strings.")
+
+
+_VAR_RE = re.compile(r"\$\{([^}]+)\}")
+
+
+def substitute(text: str, variables: dict[str, Any]) -> str:
+    """Policy variables (``${aws:username}``); an unknown variable leaves the text unmatched."""
+    if "${" not in text:
+        return text
+
+    def repl(m: re.Match[str]) -> str:
+        name = m.group(1)
+        if name in ("*", "?", "$"):
+            return name
+        value = variables.get(name)
+        if value is None:
+            value = variables.get(name.lower())
+        return "\x00" if value is None else str(value)
+
+    return _VAR_RE.sub(repl, text)
+
+
+# ------------------------------------------------------------------ conditions
+def _parse_date(value: Any) -> dt.datetime | None:
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+    if isinstance(value, int | float):
+        return dt.datetime.fromtimestamp(value, tz=dt.UTC)
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        return dt.datetime.fromtimestamp(float(text), tz=dt.UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _num(value: Any) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _ip_match(value: Any, pattern: str) -> bool:
+    try:
+        net = ipaddress.ip_network(pattern.strip(), strict=False)
+        addr = ipaddress.ip_address(str(value).strip())
+    except ValueError:
+        return False
+    return addr.version == net.version and addr in net
+
+
+def _bool_str(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v).lower()
+
+
+# Base operator -> (match one request value against one policy value, negated?)
+_MATCHERS: dict[str, tuple[Callable[[Any, str], bool], bool]] = {
+    "StringEquals": (lambda v, p: str(v) == p, False),
+    "StringNotEquals": (lambda v, p: str(v) == p, True),
+    "StringEqualsIgnoreCase": (lambda v, p: str(v).lower() == p.lower(), False),
+    "StringNotEqualsIgnoreCase": (lambda v, p: str(v).lower() == p.lower(), True),
+    "StringLike": (lambda v, p: _glob(p, False).match(str(v)) is not None, False),
+    "StringNotLike": (lambda v, p: _glob(p, False).match(str(v)) is not None, True),
+    "ArnEquals": (lambda v, p: resource_matches(p, str(v)), False),
+    "ArnLike": (lambda v, p: resource_matches(p, str(v)), False),
+    "ArnNotEquals": (lambda v, p: resource_matches(p, str(v)), True),
+    "ArnNotLike": (lambda v, p: resource_matches(p, str(v)), True),
+    "IpAddress": (_ip_match, False),
+    "NotIpAddress": (_ip_match, True),
+    "Bool": (lambda v, p: _bool_str(v) == p.lower(), False),
+    "NumericEquals": (lambda v, p: _cmp_num(v, p, lambda a, b: a == b), False),
+    "NumericNotEquals": (lambda v, p: _cmp_num(v, p, lambda a, b: a == b), True),
+    "NumericLessThan": (lambda v, p: _cmp_num(v, p, lambda a, b: a < b), False),
+    "NumericLessThanEquals": (lambda v, p: _cmp_num(v, p, lambda a, b: a <= b), False),
+    "NumericGreaterThan": (lambda v, p: _cmp_num(v, p, lambda a, b: a > b), False),
+    "NumericGreaterThanEquals": (lambda v, p: _cmp_num(v, p, lambda a, b: a >= b), False),
+    "DateEquals": (lambda v, p: _cmp_date(v, p, lambda a, b: a == b), False),
+    "DateNotEquals": (lambda v, p: _cmp_date(v, p, lambda a, b: a == b), True),
+    "DateLessThan": (lambda v, p: _cmp_date(v, p, lambda a, b: a < b), False),
+    "DateLessThanEquals": (lambda v, p: _cmp_date(v, p, lambda a, b: a <= b), False),
+    "DateGreaterThan": (lambda v, p: _cmp_date(v, p, lambda a, b: a > b), False),
+    "DateGreaterThanEquals": (lambda v, p: _cmp_date(v, p, lambda a, b: a >= b), False),
+}
+
+
+def _cmp_num(v: Any, p: str, op: Callable[[float, float], bool]) -> bool:
+    a, b = _num(v), _num(p)
+    return a is not None and b is not None and op(a, b)
+
+
+def _cmp_date(v: Any, p: str, op: Callable[[dt.datetime, dt.datetime], bool]) -> bool:
+    a, b = _parse_date(v), _parse_date(p)
+    return a is not None and b is not None and op(a, b)
+
+
+@dataclass(frozen=True)
+class Condition:
+    operator: str  # as written, e.g. "ForAllValues:StringEquals"
+    key: str  # lower-cased condition key (keys are case-insensitive)
+    values: tuple[str, ...]
+    base: str
+    qualifier: str  # "", "ForAllValues", "ForAnyValue"
+    if_exists: bool
+
+    def evaluate(self, context: dict[str, Any], variables: dict[str, Any]) -> bool:
+        present = self.key in context and context[self.key] is not None
+        if self.base == "Null":
+            want = self.values[0].lower() == "true" if self.values else True
+            return (not present) == want
+        match, negated = _MATCHERS[self.base]
+        values = [substitute(v, variables) for v in self.values] if variables else self.values
+        if not present:
+            if self.if_exists:
+                return True
+            if self.qualifier == "ForAllValues":
+                return True  # vacuously true, as IAM documents
+            if self.qualifier == "ForAnyValue":
+                return False
+            return negated
+        raw = context[self.key]
+        request_values = list(raw) if isinstance(raw, list | tuple | set | frozenset) else [raw]
+        if self.qualifier == "ForAllValues":
+            if negated:
+                return all(not any(match(v, p) for p in values) for v in request_values)
+            return all(any(match(v, p) for p in values) for v in request_values)
+        if self.qualifier == "ForAnyValue":
+            if negated:
+                return any(not any(match(v, p) for p in values) for v in request_values)
+            return any(any(match(v, p) for p in values) for v in request_values)
+        # A single-valued key: the policy's values are ORed (negated: none may match).
+        hit = any(match(v, p) for v in request_values for p in values)
+        return not hit if negated else hit
+
+
+def _parse_conditions(block: Any) -> tuple[Condition, ...]:
+    if block is None:
+        return ()
+    if not isinstance(block, dict):
+        raise malformed("Syntax errors in policy. Condition must be an object.")
+    out = []
+    for operator, keys in block.items():
+        qualifier, _, rest = operator.rpartition(":")
+        if qualifier and qualifier not in ("ForAllValues", "ForAnyValue"):
+            raise malformed(f"Syntax errors in policy. Unknown condition qualifier {qualifier}.")
+        base = rest
+        if_exists = base.endswith("IfExists")
+        if if_exists:
+            base = base[: -len("IfExists")]
+        if base not in _MATCHERS and base != "Null":
+            raise malformed(f"Syntax errors in policy. Unsupported condition operator {operator}.")
+        if not isinstance(keys, dict):
+            raise malformed(f"Syntax errors in policy. Condition operator {operator} must map condition keys to values.")
+        for key, values in keys.items():
+            vals = values if isinstance(values, list) else [values]
+            strs = tuple(_bool_str(v) if isinstance(v, bool) else str(v) for v in vals)
+            out.append(Condition(operator, key.lower(), strs, base, qualifier, if_exists))
+    return tuple(out)
+
+
+# ------------------------------------------------------------------ statements
+@dataclass(frozen=True)
+class Statement:
+    effect: str
+    actions: tuple[str, ...]
+    not_actions: bool
+    resources: tuple[str, ...]
+    not_resources: bool
+    conditions: tuple[Condition, ...]
+    sid: str | None = None
+
+    def matches_action(self, action: str) -> bool:
+        hit = any(action_matches(p, action) for p in self.actions)
+        return not hit if self.not_actions else hit
+
+    def matches_resource(self, resource: str, variables: dict[str, Any]) -> bool:
+        if variables:
+            hit = any(resource_matches(substitute(p, variables), resource) for p in self.resources)
+        else:
+            hit = any(resource_matches(p, resource) for p in self.resources)
+        return not hit if self.not_resources else hit
+
+    def matches_conditions(self, context: dict[str, Any], variables: dict[str, Any]) -> bool:
+        return all(c.evaluate(context, variables) for c in self.conditions)
+
+
+def parse_document(document: str | dict[str, Any]) -> list[Statement]:
+    """Parse and check a policy document; raise MalformedPolicyDocument as IAM does."""
+    if isinstance(document, str):
+        try:
+            data = orjson.loads(document)
+        except orjson.JSONDecodeError as exc:
+            raise malformed("Syntax errors in policy.") from exc
+    else:
+        data = document
+    if not isinstance(data, dict):
+        raise malformed("Syntax errors in policy.")
+    version = data.get("Version")
+    if version is not None and version not in _VERSIONS:
+        raise malformed("The policy failed legacy parsing")
+    raw = data.get("Statement")
+    if raw is None:
+        raise malformed("Syntax errors in policy. Policy document must contain a Statement.")
+    stmts = raw if isinstance(raw, list) else [raw]
+    out = []
+    for s in stmts:
+        if not isinstance(s, dict):
+            raise malformed("Syntax errors in policy.")
+        effect = s.get("Effect")
+        if effect not in (ALLOW, DENY):
+            raise malformed("Syntax errors in policy. Effect must be Allow or Deny.")
+        if ("Action" in s) == ("NotAction" in s):
+            raise malformed("Policy statement must contain actions." if "Action" not in s else "Syntax errors in policy.")
+        if ("Resource" in s) == ("NotResource" in s):
+            raise malformed("Policy statement must contain resources." if "Resource" not in s else "Syntax errors in policy.")
+        actions = _as_list(s.get("Action", s.get("NotAction")), "Action")
+        for a in actions:
+            if a != "*" and ":" not in a:
+                raise malformed("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
+        resources = _as_list(s.get("Resource", s.get("NotResource")), "Resource")
+        for r in resources:
+            if r != "*" and not r.startswith("arn:"):
+                raise malformed(f"Resource {r} must be in ARN format or \"*\".")
+        out.append(
+            Statement(
+                effect=effect,
+                actions=tuple(actions),
+                not_actions="NotAction" in s,
+                resources=tuple(resources),
+                not_resources="NotResource" in s,
+                conditions=_parse_conditions(s.get("Condition")),
+                sid=s.get("Sid"),
+            )
+        )
+    return out
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list | tuple | set | frozenset):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    return value
+
+
+@dataclass
+class Decision:
+    decision: str  # ALLOWED | EXPLICIT_DENY | IMPLICIT_DENY
+    action: str
+    resource: str
+    statement: Statement | None = None
+
+    @property
+    def allowed(self) -> bool:
+        return self.decision == ALLOWED
+
+
+@dataclass
+class PolicySet:
+    """All the statements that apply to one principal, compiled once.
+
+    Statements are indexed per action (cached), so evaluating a request costs
+    a resource and condition check for only the statements naming its action.
+    """
+
+    statements: list[Statement] = field(default_factory=list)
+    _by_action: dict[str, tuple[Statement, ...]] = field(default_factory=dict)
+    _keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # (action, resource, relevant context, variables) -> Decision; bounded, per principal.
+    _decisions: dict[tuple[Any, ...], Decision] = field(default_factory=dict)
+
+    @property
+    def uses_variables(self) -> bool:
+        """Whether any resource or condition value holds a ``${...}`` policy variable."""
+        found = self.__dict__.get("_uses_variables")
+        if found is None:
+            found = any("${" in r for s in self.statements for r in s.resources) or any("${" in v for s in self.statements for c in s.conditions for v in c.values)
+            self.__dict__["_uses_variables"] = found
+        return found
+
+    @classmethod
+    def from_documents(cls, documents: Iterable[str | dict[str, Any]]) -> PolicySet:
+        stmts: list[Statement] = []
+        for doc in documents:
+            stmts.extend(parse_document(doc))
+        return cls(stmts)
+
+    def _for_action(self, action: str) -> tuple[Statement, ...]:
+        key = action.lower()
+        found = self._by_action.get(key)
+        if found is None:
+            # Denies first, so an explicit deny short-circuits.
+            found = tuple(sorted((s for s in self.statements if s.matches_action(action)), key=lambda s: s.effect != DENY))
+            if len(self._by_action) < 10000:
+                self._by_action[key] = found
+        return found
+
+    def condition_keys(self, action: str) -> tuple[str, ...]:
+        """The condition keys read by the statements that name ``action`` (sorted, unique)."""
+        key = action.lower()
+        found = self._keys.get(key)
+        if found is None:
+            found = tuple(sorted({c.key for s in self._for_action(action) for c in s.conditions}))
+            if len(self._keys) < 10000:
+                self._keys[key] = found
+        return found
+
+    def evaluate(self, action: str, resources: str | list[str], context: dict[str, Any] | None = None, variables: dict[str, Any] | None = None) -> Decision:
+        """Decide one action on one or more resources: every resource must be allowed.
+
+        Decisions are cached on what they depend on: the action, the resources, the
+        values of the condition keys the candidate statements read, and the variables."""
+        keys = self.condition_keys(action)
+        ctx_part = tuple([_hashable(context.get(k)) for k in keys]) if keys and context else ()
+        cache_key = (action.lower(), resources if isinstance(resources, str) else tuple(resources), ctx_part, tuple(sorted(variables.items())) if variables else ())
+        cached = self._decisions.get(cache_key)
+        if cached is not None:
+            return cached
+        decision = self._evaluate(action, resources, context, variables)
+        if len(self._decisions) >= 20000:
+            self._decisions.clear()
+        self._decisions[cache_key] = decision
+        return decision
+
+    def _evaluate(self, action: str, resources: str | list[str], context: dict[str, Any] | None, variables: dict[str, Any] | None) -> Decision:
+        ctx = context or {}
+        var = variables or {}
+        res_list = [resources] if isinstance(resources, str) else resources
+        candidates = self._for_action(action)
+        verdict: Decision | None = None
+        for resource in res_list:
+            allowed_by: Statement | None = None
+            for s in candidates:
+                if not s.matches_resource(resource, var) or not s.matches_conditions(ctx, var):
+                    continue
+                if s.effect == DENY:
+                    return Decision(EXPLICIT_DENY, action, resource, s)
+                if allowed_by is None:
+                    allowed_by = s
+            if allowed_by is None:
+                if verdict is None or verdict.allowed:
+                    verdict = Decision(IMPLICIT_DENY, action, resource)
+            elif verdict is None:
+                verdict = Decision(ALLOWED, action, resource, allowed_by)
+        if verdict is None:
+            return Decision(IMPLICIT_DENY, action, res_list[0] if res_list else "*")
+        return verdict

@@ -1,0 +1,456 @@
+"""Request rate limits (token buckets) and inference token quotas.
+
+Request limits are rules, each matching a key, a service and an operation
+(any of which may be omitted to match all), with a ``rate`` (requests per
+second) and a ``burst`` (bucket size). Every rule that matches a request has its
+own bucket per access key, and the request must find a token in each.
+Configured from the ``[emulator.rate_limits]`` TOML section (``settings.extra``)
+and/or ``<data_dir>/rate_limits.json``::
+
+    [emulator.rate_limits]
+    default = { rate = 100, burst = 200 }          # every key, every call
+    [[emulator.rate_limits.rules]]
+    service = "dynamodb"
+    operation = "PutItem"
+    key = "AKIA..."                                # optional
+    rate = 20
+    burst = 20
+
+Token quotas (``TokenQuotas``) limit inference: tokens per minute (a strict
+sliding 60-second window) and tokens per UTC day, per key. A caller reserves
+``max_tokens`` before generating and settles with the real usage after::
+
+    reservation = quotas.reserve(access_key_id, max_tokens)   # raises ThrottlingException
+    ...
+    quotas.settle(reservation, used_tokens)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.errors import AwsError
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class Rule:
+    rate: float
+    burst: float
+    key: str | None = None
+    service: str | None = None
+    operation: str | None = None
+
+    def matches(self, key: str, service: str, operation: str) -> bool:
+        return (self.key is None or self.key == key) and (self.service is None or self.service == service) and (self.operation is None or self.operation == operation)
+
+
+class TokenBucket:
+    __slots__ = ("capacity", "rate", "stamp", "tokens")
+
+    def __init__(self, rate: float, capacity: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = max(capacity, 1.0)
+        self.tokens = self.capacity
+        self.stamp = now
+
+    def refill(self, now: float) -> None:
+        if now > self.stamp:
+            self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+            self.stamp = now
+
+    def wait_time(self, amount: float = 1.0) -> float:
+        """Seconds until ``amount`` tokens are available (after ``refill``)."""
+        if self.tokens >= amount - 1e-9:  # float drift must not refuse a request that is due
+            return 0.0
+        return (amount - self.tokens) / self.rate if self.rate > 0 else math.inf
+
+
+def throttling_error(protocol: str | None, service: str | None, retry_after: float | None = None) -> AwsError:
+    """The throttling error as each protocol family answers it."""
+    headers = {}
+    if retry_after is not None and math.isfinite(retry_after):
+        headers["retry-after"] = str(max(1, math.ceil(retry_after)))
+    if protocol == "ec2":
+        return AwsError("RequestLimitExceeded", "Request limit exceeded.", 503, headers=headers)
+    if protocol == "query":
+        return AwsError("Throttling", "Rate exceeded", 400, headers=headers)
+    if service == "bedrock-runtime" or protocol == "rest-json":
+        return AwsError("ThrottlingException", "Too many requests, please wait before trying again.", 429, headers=headers)
+    return AwsError("ThrottlingException", "Rate exceeded", 400, headers=headers)
+
+
+def _rule(data: dict[str, Any], **defaults: Any) -> Rule:
+    merged = {**defaults, **data}
+    rate = float(merged["rate"])
+    burst = float(merged.get("burst", max(rate, 1.0)))
+    return Rule(rate, burst, merged.get("key"), merged.get("service"), merged.get("operation"))
+
+
+class RateLimiter:
+    """Per-key token buckets for the rules that match each request."""
+
+    def __init__(self, rules: list[Rule] | None = None, clock: Clock = time.monotonic) -> None:
+        self.rules: list[Rule] = list(rules or [])
+        self.clock = clock
+        self._buckets: dict[tuple[int, str], TokenBucket] = {}
+        self._lock = threading.Lock()
+        self._match_cache: dict[tuple[str, str, str], tuple[tuple[int, Rule], ...]] = {}
+        self.throttled = 0
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None, data_dir: Path | None = None) -> RateLimiter:
+        rules: list[Rule] = []
+        sources: list[dict[str, Any]] = []
+        if config:
+            sources.append(config)
+        if data_dir is not None:
+            path = Path(data_dir) / "rate_limits.json"
+            if path.exists():
+                sources.append(json.loads(path.read_text(encoding="utf-8")))
+        for src in sources:
+            if "default" in src:
+                rules.append(_rule(src["default"]))
+            for item in src.get("rules", []):
+                rules.append(_rule(item))
+            # Shorthand: {"keys": {"AKIA..": {"rate": 5}}, "services": {"dynamodb": {...}}, "operations": {"dynamodb:PutItem": {...}}}
+            for key, item in src.get("keys", {}).items():
+                rules.append(_rule(item, key=key))
+            for service, item in src.get("services", {}).items():
+                rules.append(_rule(item, service=service))
+            for op, item in src.get("operations", {}).items():
+                service, _, operation = op.partition(":")
+                rules.append(_rule(item, service=service, operation=operation))
+        return cls(rules)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.rules)
+
+    def add_rule(self, rule: Rule) -> None:
+        with self._lock:
+            self.rules.append(rule)
+            self._match_cache.clear()
+
+    def _matching(self, key: str, service: str, operation: str) -> tuple[tuple[int, Rule], ...]:
+        ck = (key, service, operation)
+        found = self._match_cache.get(ck)
+        if found is None:
+            found = tuple((i, r) for i, r in enumerate(self.rules) if r.matches(key, service, operation))
+            if len(self._match_cache) < 100000:
+                self._match_cache[ck] = found
+        return found
+
+    def acquire(self, key: str, service: str, operation: str) -> float:
+        """Take one token from every matching bucket; return 0.0, or the seconds to
+        wait when any bucket is empty (then nothing is taken)."""
+        if not self.rules:
+            return 0.0
+        matching = self._matching(key, service, operation)
+        if not matching:
+            return 0.0
+        with self._lock:
+            now = self.clock()
+            buckets = []
+            wait = 0.0
+            for idx, rule in matching:
+                bk = (idx, key)
+                bucket = self._buckets.get(bk)
+                if bucket is None:
+                    bucket = self._buckets[bk] = TokenBucket(rule.rate, rule.burst, now)
+                bucket.refill(now)
+                wait = max(wait, bucket.wait_time())
+                buckets.append(bucket)
+            if wait > 0:
+                self.throttled += 1
+                return wait
+            for bucket in buckets:
+                bucket.tokens -= 1.0
+            return 0.0
+
+    def check(self, key: str, service: str, operation: str, protocol: str | None) -> None:
+        wait = self.acquire(key, service, operation)
+        if wait > 0:
+            raise throttling_error(protocol, service, wait)
+
+    def health(self) -> dict[str, Any]:
+        return {"rules": len(self.rules), "throttled": self.throttled}
+
+
+# ---------------------------------------------------------------- token quotas
+@dataclass
+class Reservation:
+    key: str
+    tokens: int
+    at: float
+    day: str
+    settled: bool = False
+    _entry: list[float] | None = field(default=None, repr=False)
+
+
+@dataclass
+class QuotaLimits:
+    tokens_per_minute: int | None = None
+    tokens_per_day: int | None = None
+
+
+class TokenQuotas:
+    """Tokens-per-minute (sliding 60 s window) and tokens-per-day limits per key.
+
+    ``reserve`` and ``settle`` hold one lock, so concurrent reservations can
+    never together exceed a limit: the window always counts what is reserved
+    but not yet settled at its reserved size.
+    """
+
+    WINDOW = 60.0
+
+    def __init__(self, default: QuotaLimits | None = None, per_key: dict[str, QuotaLimits] | None = None, clock: Clock = time.time, path: Path | None = None) -> None:
+        self.default = default or QuotaLimits()
+        self.per_key = dict(per_key or {})
+        self.clock = clock
+        self._lock = threading.Lock()
+        # key -> deque of [timestamp, tokens] (lists so settle can shrink an entry in place)
+        self._windows: dict[str, deque[list[float]]] = {}
+        self._window_sum: dict[str, float] = {}
+        self._daily: dict[tuple[str, str], float] = {}
+        # Daily usage survives restarts (a day's quota must not reset with the server).
+        self.path = Path(path) if path is not None else None
+        if self.path is not None and self.path.exists():
+            try:
+                data = json.loads(self.path.read_text(encoding="utf-8"))
+                today = self._day(self.clock())
+                for item in data.get("daily", []):
+                    if item.get("day") == today:
+                        self._daily[(item["key"], today)] = float(item["tokens"])
+            except (OSError, ValueError, KeyError, TypeError):
+                pass
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any] | None, data_dir: Path | None = None) -> TokenQuotas:
+        config = config or {}
+        default = QuotaLimits(config.get("tokens_per_minute"), config.get("tokens_per_day"))
+        per_key = {k: QuotaLimits(v.get("tokens_per_minute"), v.get("tokens_per_day")) for k, v in config.get("keys", {}).items()}
+        return cls(default, per_key, path=Path(data_dir) / "token_usage.json" if data_dir is not None else None)
+
+    def _persist(self) -> None:
+        """Write today's usage (called with the lock held, after a settle)."""
+        if self.path is None:
+            return
+        today = self._day(self.clock())
+        items = [{"key": k, "day": d, "tokens": v} for (k, d), v in self._daily.items() if d == today]
+        tmp = self.path.with_suffix(".tmp")
+        try:
+            tmp.write_text(json.dumps({"daily": items}), encoding="utf-8")
+            tmp.replace(self.path)
+        except OSError:
+            pass  # usage stays in memory; persistence is best effort
+
+    def limits(self, key: str) -> QuotaLimits:
+        return self.per_key.get(key, self.default)
+
+    def set_limits(self, key: str, tokens_per_minute: int | None = None, tokens_per_day: int | None = None) -> None:
+        with self._lock:
+            self.per_key[key] = QuotaLimits(tokens_per_minute, tokens_per_day)
+
+    def _day(self, now: float) -> str:
+        return time.strftime("%Y-%m-%d", time.gmtime(now))
+
+    def _expire(self, key: str, now: float) -> deque[list[float]]:
+        window = self._windows.setdefault(key, deque())
+        cutoff = now - self.WINDOW
+        total = self._window_sum.get(key, 0.0)
+        while window and window[0][0] <= cutoff:
+            total -= window.popleft()[1]
+        self._window_sum[key] = max(total, 0.0)
+        return window
+
+    def reserve(self, key: str, tokens: int, *, protocol: str | None = "rest-json", service: str | None = "bedrock-runtime") -> Reservation:
+        """Reserve ``tokens`` (the request's max_tokens plus its prompt) or raise the throttling error."""
+        tokens = max(int(tokens), 0)
+        limits = self.limits(key)
+        with self._lock:
+            now = self.clock()
+            day = self._day(now)
+            if limits.tokens_per_day is not None:
+                used = self._daily.get((key, day), 0.0)
+                if used + tokens > limits.tokens_per_day:
+                    tomorrow = (math.floor(now / 86400) + 1) * 86400
+                    raise throttling_error(protocol, service, tomorrow - now)
+            entry: list[float] | None = None
+            if limits.tokens_per_minute is not None:
+                if tokens > limits.tokens_per_minute:
+                    raise AwsError(
+                        "ValidationException",
+                        f"The request needs {tokens} tokens, more than this key's limit of {limits.tokens_per_minute} tokens per minute.",
+                        400,
+                    )
+                window = self._expire(key, now)
+                if self._window_sum[key] + tokens > limits.tokens_per_minute:
+                    # Wait until enough of the oldest entries leave the window.
+                    need = self._window_sum[key] + tokens - limits.tokens_per_minute
+                    wait = self.WINDOW
+                    freed = 0.0
+                    for ts, amount in window:
+                        freed += amount
+                        if freed >= need:
+                            wait = ts + self.WINDOW - now
+                            break
+                    raise throttling_error(protocol, service, wait)
+                entry = [now, float(tokens)]
+                window.append(entry)
+                self._window_sum[key] += tokens
+            if limits.tokens_per_day is not None:
+                self._daily[(key, day)] = self._daily.get((key, day), 0.0) + tokens
+            return Reservation(key, tokens, now, day, False, entry)
+
+    def settle(self, reservation: Reservation, used: int) -> None:
+        """Replace the reserved amount with the tokens actually used (may be more)."""
+        if reservation.settled:
+            return
+        used = max(int(used), 0)
+        delta = used - reservation.tokens
+        with self._lock:
+            reservation.settled = True
+            entry = reservation._entry
+            if entry is not None:
+                entry[1] += delta
+                # Only adjust the sum if the entry is still inside the window.
+                window = self._windows.get(reservation.key)
+                if window and any(e is entry for e in window):
+                    self._window_sum[reservation.key] = self._window_sum.get(reservation.key, 0.0) + delta
+            dk = (reservation.key, reservation.day)
+            if dk in self._daily:
+                self._daily[dk] = max(self._daily[dk] + delta, 0.0)
+                self._persist()
+
+    def release(self, reservation: Reservation) -> None:
+        """The request failed before generating: give everything back."""
+        self.settle(reservation, 0)
+
+    def usage(self, key: str) -> dict[str, float]:
+        with self._lock:
+            now = self.clock()
+            self._expire(key, now)
+            return {"minute": self._window_sum.get(key, 0.0), "day": self._daily.get((key, self._day(now)), 0.0)}
+
+    def health(self) -> dict[str, Any]:
+        return {"keys_tracked": len(self._windows)}
+
+
+# ------------------------------------------------------- DynamoDB provisioned capacity
+_DDB_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+_DDB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
+
+
+class CapacityLimiter:
+    """ProvisionedThroughputExceededException for PROVISIONED tables.
+
+    Each table has a read and a write bucket refilled at its provisioned units per
+    second, holding up to ``burst_seconds`` (300, as DynamoDB's burst capacity:
+    https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/burst-adaptive-capacity.html)
+    of unused capacity. A request is refused while its bucket is in debt; what it
+    consumed is charged after it ran, from ``ctx.telemetry["consumed_capacity"]``
+    (``{"read": units, "write": units}``, set by the DynamoDB service) or, when the
+    service does not report it, the minimum DynamoDB charges: one unit per item.
+    """
+
+    def __init__(self, tables: Any, burst_seconds: float = 300.0, clock: Clock = time.monotonic) -> None:
+        self._tables = tables  # callable() -> {name: table with billing_mode/read_units/write_units}
+        self.burst_seconds = burst_seconds
+        self.clock = clock
+        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._lock = threading.Lock()
+        self.throttled = 0
+
+    @staticmethod
+    def kind(operation: str) -> str | None:
+        if operation in _DDB_READS:
+            return "read"
+        if operation in _DDB_WRITES:
+            return "write"
+        return None
+
+    def _bucket(self, table_name: str, kind: str, now: float) -> TokenBucket | None:
+        tables = self._tables()
+        table = tables.get(table_name) if isinstance(tables, dict) else None
+        if table is None or getattr(table, "billing_mode", "") != "PROVISIONED":
+            return None
+        units = float(getattr(table, "read_units" if kind == "read" else "write_units", 0) or 0)
+        if units <= 0:
+            return None
+        key = (table_name, kind)
+        bucket = self._buckets.get(key)
+        if bucket is None or bucket.rate != units:
+            bucket = self._buckets[key] = TokenBucket(units, units * self.burst_seconds, now)
+        bucket.refill(now)
+        return bucket
+
+    @staticmethod
+    def table_names(params: dict[str, Any]) -> list[str]:
+        name = params.get("TableName")
+        if isinstance(name, str):
+            return [name.split(":table/", 1)[-1].split("/", 1)[0] if name.startswith("arn:") else name]
+        items = params.get("RequestItems")
+        if isinstance(items, dict):
+            return [t for t in items if isinstance(t, str)]
+        return []
+
+    def check(self, operation: str, params: dict[str, Any]) -> None:
+        kind = self.kind(operation)
+        if kind is None:
+            return
+        with self._lock:
+            now = self.clock()
+            for name in self.table_names(params):
+                bucket = self._bucket(name, kind, now)
+                if bucket is not None and bucket.tokens <= 0:
+                    self.throttled += 1
+                    raise AwsError(
+                        "ProvisionedThroughputExceededException",
+                        "The level of configured provisioned throughput for the table was exceeded. "
+                        "Consider increasing your provisioning level with the UpdateTable API.",
+                        400,
+                    )
+
+    def charge(self, operation: str, params: dict[str, Any], consumed: dict[str, float] | None, ok: bool) -> None:
+        kind = self.kind(operation)
+        if kind is None or not ok:
+            return
+        names = self.table_names(params)
+        if not names:
+            return
+        with self._lock:
+            now = self.clock()
+            for name in names:
+                bucket = self._bucket(name, kind, now)
+                if bucket is None:
+                    continue
+                units = None
+                if consumed is not None:
+                    units = consumed.get(kind)
+                    per_table = consumed.get("tables")
+                    if isinstance(per_table, dict) and name in per_table:
+                        units = per_table[name].get(kind, units)
+                if units is None:
+                    units = self._minimum(operation, params, name)
+                bucket.tokens -= float(units)
+
+    @staticmethod
+    def _minimum(operation: str, params: dict[str, Any], table: str) -> float:
+        if operation == "BatchGetItem":
+            return float(len((params.get("RequestItems") or {}).get(table, {}).get("Keys", [])) or 1)
+        if operation == "BatchWriteItem":
+            return float(len((params.get("RequestItems") or {}).get(table, [])) or 1)
+        return 1.0
+
+    def health(self) -> dict[str, Any]:
+        return {"throttled": self.throttled, "buckets": len(self._buckets)}

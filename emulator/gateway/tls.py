@@ -1,0 +1,160 @@
+"""Network safety: optional TLS, header size limits and a slow-client timeout.
+
+- ``--tls-cert/--tls-key`` serve HTTPS with the given PEM files;
+  ``--tls-self-signed`` generates (once, kept in ``<data_dir>/tls/``) a
+  certificate for localhost/127.0.0.1/::1 and the serving host.
+- ``guard(app, max_header_bytes, body_timeout)`` wraps the ASGI app: requests
+  whose headers exceed the limit get 431, and a client that stalls for more than
+  ``body_timeout`` seconds while sending its body gets 408 (slowloris).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import ipaddress
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+Scope = dict[str, Any]
+Receive = Callable[[], Awaitable[dict[str, Any]]]
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+DEFAULT_BODY_TIMEOUT = 60.0
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.chmod(path, 0o600)
+
+
+def self_signed(data_dir: Path, host: str = "127.0.0.1", days: int = 825) -> tuple[Path, Path]:
+    """Return (cert, key) paths in ``<data_dir>/tls``, generating them when missing or expiring."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder = Path(data_dir) / "tls"
+    folder.mkdir(parents=True, exist_ok=True)
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    now = dt.datetime.now(dt.UTC)
+    if cert_path.exists() and key_path.exists():
+        try:
+            cert = x509.load_pem_x509_certificate(cert_path.read_bytes())
+            if cert.not_valid_after_utc > now + dt.timedelta(days=7):
+                return cert_path, key_path
+        except ValueError:
+            pass
+    key = ec.generate_private_key(ec.SECP256R1())
+    names: list[x509.GeneralName] = [x509.DNSName("localhost")]
+    hosts = {"127.0.0.1", "::1", host}
+    for h in sorted(hosts):
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(h)))
+        except ValueError:
+            if h and h != "localhost":
+                names.append(x509.DNSName(h))
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "emulator (self-signed)")])
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=days))
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    _write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return cert_path, key_path
+
+
+def uvicorn_tls_options(settings: Any) -> dict[str, Any]:
+    """``ssl_certfile``/``ssl_keyfile`` for uvicorn.run, from the settings (empty: plain HTTP)."""
+    cert = getattr(settings, "tls_cert", None)
+    key = getattr(settings, "tls_key", None)
+    if getattr(settings, "tls_self_signed", False) and not cert:
+        cert, key = self_signed(settings.data_dir, settings.host)
+    if not cert:
+        return {}
+    if not key:
+        raise SystemExit("--tls-cert needs --tls-key")
+    return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
+
+
+def _error(status: int, code: str, message: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    body = orjson.dumps({"__type": code, "message": message})
+    start = {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]}
+    return start, {"type": "http.response.body", "body": body}
+
+
+def guard(app: ASGIApp, max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES, body_timeout: float = DEFAULT_BODY_TIMEOUT) -> ASGIApp:
+    """Wrap ``app`` with the header limit and the slow-body timeout."""
+
+    async def guarded(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        size = 0
+        for name, value in scope["headers"]:
+            size += len(name) + len(value) + 4
+        if size > max_header_bytes:
+            start, body = _error(431, "RequestHeaderFieldsTooLarge", f"Request headers exceed the limit of {max_header_bytes} bytes")
+            await send(start)
+            await send(body)
+            return
+
+        timed_out = False
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+
+        def expire() -> None:
+            nonlocal timed_out
+            timed_out = True
+            if task is not None:
+                task.cancel()
+
+        body_done = False
+
+        async def timed_receive() -> dict[str, Any]:
+            # Only the request body is timed: once it is in, a receive() (e.g. waiting for a
+            # disconnect during a long streamed answer) may block as long as it likes.
+            nonlocal body_done
+            if body_done:
+                return await receive()
+            # A timer per receive (cheaper than wait_for's extra task on the hot path).
+            handle = loop.call_later(body_timeout, expire)
+            try:
+                message = await receive()
+            finally:
+                handle.cancel()
+            if message.get("type") != "http.request" or not message.get("more_body", False):
+                body_done = True
+            return message
+
+        try:
+            await app(scope, timed_receive, send)
+        except asyncio.CancelledError:
+            if not timed_out or task is None:
+                raise
+            task.uncancel()
+            start, body = _error(408, "RequestTimeout", f"The client did not send the request body within {body_timeout:g} seconds")
+            # The response may have started already, or the client has left.
+            with contextlib.suppress(Exception):
+                await send(start)
+                await send(body)
+
+    return guarded

@@ -1,0 +1,286 @@
+"""IAM (query protocol), served natively: users, access keys, managed and inline policies.
+
+Keys live in the same KeyStore the SigV4 verifier reads, so a key created here
+signs requests at once and a deactivated or deleted one is refused at once.
+Policies are evaluated by the gateway's authorizer (emulator/gateway/authorize.py).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from emulator.context import RequestContext
+from emulator.errors import AwsError
+from emulator.gateway.iam_store import (
+    IamStore,
+    decode_document,
+    encode_document,
+    no_such_entity,
+)
+from emulator.handlers.base import ServiceHandler, operation
+
+_MAX_KEYS_PER_USER = 2
+
+
+def _ts(epoch: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
+
+
+def _paginate(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
+    start = 0
+    marker = params.get("Marker")
+    if marker:
+        try:
+            start = int(marker)
+        except ValueError as exc:
+            raise AwsError("ValidationError", "Invalid Marker.", 400) from exc
+    limit = int(params.get("MaxItems") or 100)
+    page = items[start : start + limit]
+    out: dict[str, Any] = {key: page, "IsTruncated": start + limit < len(items)}
+    if out["IsTruncated"]:
+        out["Marker"] = str(start + limit)
+    return out
+
+
+def _user_out(user: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in user.items() if k != "Tags" or v}
+    out["CreateDate"] = _ts(user["CreateDate"])
+    return out
+
+
+def _policy_out(policy: dict[str, Any]) -> dict[str, Any]:
+    out = dict(policy)
+    for k in ("CreateDate", "UpdateDate"):
+        if k in out:
+            out[k] = _ts(out[k])
+    if not out.get("Tags"):
+        out.pop("Tags", None)
+    return out
+
+
+class IamHandler(ServiceHandler):
+    service = "iam"
+
+    @property
+    def store(self) -> IamStore:
+        store: IamStore = self.runtime.components["iam_store"]
+        return store
+
+    # ------------------------------------------------------------ helpers
+    def _caller(self, ctx: RequestContext) -> str:
+        principal = ctx.principal
+        return principal.user_name if principal is not None else "root"
+
+    def _target_user(self, ctx: RequestContext, params: dict[str, Any]) -> str:
+        """UserName, defaulting to the caller (as IAM does for keys and GetUser)."""
+        name = params.get("UserName")
+        if name:
+            return str(name)
+        return self._caller(ctx)
+
+    def _require_user(self, name: str) -> None:
+        if name != "root":
+            self.store.get_user(name)
+
+    def _key_of(self, user: str, access_key_id: str) -> Any:
+        key = self.runtime.keys.get(access_key_id)
+        if key is None or key.user_name != user:
+            raise no_such_entity(f"The Access Key with id {access_key_id} cannot be found.")
+        return key
+
+    # ------------------------------------------------------------------ users
+    @operation("CreateUser")
+    def create_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        user = self.store.create_user(params["UserName"], params.get("Path") or "/", params.get("Tags"))
+        return {"User": _user_out(user)}
+
+    @operation("GetUser")
+    def get_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        name = self._target_user(ctx, params)
+        if name == "root" and not params.get("UserName"):
+            account = ctx.principal.account_id if ctx.principal else ctx.account_id
+            return {"User": {"UserId": account, "Arn": f"arn:aws:iam::{account}:root", "Path": "/", "UserName": "root", "CreateDate": _ts(self.runtime.root_key.created or self.runtime.started_at)}}
+        return {"User": _user_out(self.store.get_user(name))}
+
+    @operation("ListUsers")
+    def list_users(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        users = [_user_out(u) for u in self.store.list_users(params.get("PathPrefix") or "/")]
+        for u in users:
+            u.pop("Tags", None)  # ListUsers does not return tags
+        return _paginate(users, params, "Users")
+
+    @operation("DeleteUser")
+    def delete_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        name = params["UserName"]
+        has_keys = any(k.user_name == name for k in self.runtime.keys.list())
+        self.store.delete_user(name, has_keys)
+        return {}
+
+    @operation("TagUser")
+    def tag_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        store = self.store
+        with store._lock:
+            store._sync()
+            user = store.users.get(params["UserName"])
+            if user is None:
+                raise no_such_entity(f"The user with name {params['UserName']} cannot be found.")
+            tags = {t["Key"]: t["Value"] for t in user.get("Tags", [])}
+            tags.update({t["Key"]: t.get("Value", "") for t in params.get("Tags") or []})
+            if len(tags) > 50:
+                raise AwsError("LimitExceeded", "Cannot exceed quota for TagsPerUser: 50", 409)
+            user["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+            store._save()
+        return {}
+
+    @operation("UntagUser")
+    def untag_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        store = self.store
+        with store._lock:
+            store._sync()
+            user = store.users.get(params["UserName"])
+            if user is None:
+                raise no_such_entity(f"The user with name {params['UserName']} cannot be found.")
+            drop = set(params.get("TagKeys") or [])
+            user["Tags"] = [t for t in user.get("Tags", []) if t["Key"] not in drop]
+            store._save()
+        return {}
+
+    @operation("ListUserTags")
+    def list_user_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        user = self.store.get_user(params["UserName"])
+        return _paginate(user.get("Tags", []), params, "Tags")
+
+    @operation("ListGroupsForUser")
+    def list_groups_for_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        # This emulator has no IAM groups, so no user belongs to one.
+        self.store.get_user(params["UserName"])
+        return {"Groups": [], "IsTruncated": False}
+
+    # ------------------------------------------------------------- access keys
+    @operation("CreateAccessKey")
+    def create_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._target_user(ctx, params)
+        self._require_user(user)
+        existing = [k for k in self.runtime.keys.list() if k.user_name == user]
+        if len(existing) >= _MAX_KEYS_PER_USER and user != "root":
+            raise AwsError("LimitExceeded", f"Cannot exceed quota for AccessKeysPerUser: {_MAX_KEYS_PER_USER}", 409)
+        key = self.runtime.keys.create(user)
+        # The secret is returned once, here, and never again.
+        return {"AccessKey": {"UserName": user, "AccessKeyId": key.access_key_id, "Status": key.status, "SecretAccessKey": key.secret_access_key, "CreateDate": _ts(key.created)}}
+
+    @operation("ListAccessKeys")
+    def list_access_keys(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._target_user(ctx, params)
+        self._require_user(user)
+        keys = [{"UserName": user, "AccessKeyId": k.access_key_id, "Status": k.status, "CreateDate": _ts(k.created)} for k in self.runtime.keys.list() if k.user_name == user]
+        return _paginate(keys, params, "AccessKeyMetadata")
+
+    @operation("UpdateAccessKey")
+    def update_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._target_user(ctx, params)
+        self._require_user(user)
+        key = self._key_of(user, params["AccessKeyId"])
+        if key.is_root and key.access_key_id == self.runtime.root_key.access_key_id and params["Status"] != "Active":
+            raise AwsError("ValidationError", "The emulator's root access key cannot be deactivated.", 400)
+        self.runtime.keys.set_status(key.access_key_id, params["Status"])
+        return {}
+
+    @operation("DeleteAccessKey")
+    def delete_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        user = self._target_user(ctx, params)
+        self._require_user(user)
+        key = self._key_of(user, params["AccessKeyId"])
+        if key.access_key_id == self.runtime.root_key.access_key_id:
+            raise AwsError("ValidationError", "The emulator's root access key cannot be deleted.", 400)
+        self.runtime.keys.delete(key.access_key_id)
+        return {}
+
+    @operation("GetAccessKeyLastUsed")
+    def get_access_key_last_used(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        key = self.runtime.keys.get(params["AccessKeyId"])
+        if key is None:
+            raise AwsError("AccessDenied", "The specified access key does not exist or is not owned by the account.", 403)
+        # Usage is not tracked per key; AWS answers N/A for keys never used.
+        return {"UserName": key.user_name, "AccessKeyLastUsed": {"ServiceName": "N/A", "Region": "N/A"}}
+
+    # ---------------------------------------------------------------- policies
+    @operation("CreatePolicy")
+    def create_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        policy = self.store.create_policy(
+            params["PolicyName"], decode_document(params["PolicyDocument"]), params.get("Path") or "/", params.get("Description"), params.get("Tags")
+        )
+        return {"Policy": _policy_out(policy)}
+
+    @operation("GetPolicy")
+    def get_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return {"Policy": _policy_out(self.store.describe_policy(params["PolicyArn"]))}
+
+    @operation("GetPolicyVersion")
+    def get_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        version = self.store.policy_version(params["PolicyArn"], params["VersionId"])
+        version["Document"] = encode_document(version["Document"])
+        version["CreateDate"] = _ts(version["CreateDate"])
+        return {"PolicyVersion": version}
+
+    @operation("ListPolicyVersions")
+    def list_policy_versions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        info = self.store.describe_policy(params["PolicyArn"])
+        version = self.store.policy_version(params["PolicyArn"], info["DefaultVersionId"])
+        version.pop("Document")
+        version["CreateDate"] = _ts(version["CreateDate"])
+        return _paginate([version], params, "Versions")
+
+    @operation("ListPolicies")
+    def list_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        policies = self.store.list_policies(params.get("Scope") or "All", bool(params.get("OnlyAttached")), params.get("PathPrefix") or "/")
+        out = []
+        for p in policies:
+            item = _policy_out(p)
+            item.pop("Description", None)  # ListPolicies omits descriptions and tags
+            item.pop("Tags", None)
+            out.append(item)
+        return _paginate(out, params, "Policies")
+
+    @operation("DeletePolicy")
+    def delete_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.store.delete_policy(params["PolicyArn"])
+        return {}
+
+    @operation("AttachUserPolicy")
+    def attach_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.store.attach_user_policy(params["UserName"], params["PolicyArn"])
+        return {}
+
+    @operation("DetachUserPolicy")
+    def detach_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.store.detach_user_policy(params["UserName"], params["PolicyArn"])
+        return {}
+
+    @operation("ListAttachedUserPolicies")
+    def list_attached_user_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return _paginate(self.store.attached_user_policies(params["UserName"]), params, "AttachedPolicies")
+
+    # ---------------------------------------------------------- inline policies
+    @operation("PutUserPolicy")
+    def put_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.store.put_user_policy(params["UserName"], params["PolicyName"], decode_document(params["PolicyDocument"]))
+        return {}
+
+    @operation("GetUserPolicy")
+    def get_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        doc = self.store.get_user_policy(params["UserName"], params["PolicyName"])
+        return {"UserName": params["UserName"], "PolicyName": params["PolicyName"], "PolicyDocument": encode_document(doc)}
+
+    @operation("DeleteUserPolicy")
+    def delete_user_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.store.delete_user_policy(params["UserName"], params["PolicyName"])
+        return {}
+
+    @operation("ListUserPolicies")
+    def list_user_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return _paginate(self.store.user_policy_names(params["UserName"]), params, "PolicyNames")
+
+    def health(self) -> dict[str, Any]:
+        store = self.store
+        return {"state": "running", "users": len(store.users), "policies": len(store.policies)}

@@ -1,0 +1,177 @@
+"""Authorization through the wire: users with different policies, each signing with its own keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from security_helpers import Users, error_code, error_of
+
+from emulator.testing.server import EmulatorServer
+
+DENIED = {"AccessDeniedException", "AccessDenied", "UnauthorizedOperation"}
+TABLE = "sec_orders"
+TABLE_ARN = f"arn:aws:dynamodb:us-east-1:000000000000:table/{TABLE}"
+MODEL = "amazon.titan-text-lite-v1"
+
+
+@pytest.fixture(scope="module")
+def matrix(sec_server: EmulatorServer, users: Users) -> Users:
+    root_ddb = sec_server.client("dynamodb")
+    root_ddb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    root_ddb.get_waiter("table_exists").wait(TableName=TABLE, WaiterConfig={"Delay": 0.2, "MaxAttempts": 50})
+    sec_server.client("logs").create_log_group(logGroupName="sec-app")
+    sec_server.client("logs").create_log_stream(logGroupName="sec-app", logStreamName="s1")
+    users.create("nobody")
+    users.create("reader", {"Effect": "Allow", "Action": ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Describe*"], "Resource": f"arn:aws:dynamodb:*:*:table/{TABLE}"})
+    users.create(
+        "writer",
+        {"Effect": "Allow", "Action": "dynamodb:*", "Resource": [TABLE_ARN, f"{TABLE_ARN}/index/*"]},
+        {"Effect": "Deny", "Action": "dynamodb:DeleteItem", "Resource": "*"},
+    )
+    users.create("ec2user", {"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"})
+    users.create("bedrockuser", {"Effect": "Allow", "Action": ["bedrock:InvokeModel"], "Resource": "arn:aws:bedrock:*::foundation-model/*"})
+    users.create(
+        "monitor",
+        {"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
+        {"Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:DescribeLogStreams"], "Resource": "arn:aws:logs:*:*:log-group:sec-app*"},
+    )
+    users.create("admin", managed=["arn:aws:iam::aws:policy/AdministratorAccess"])
+    users.create("iamreader", managed=["arn:aws:iam::aws:policy/IAMReadOnlyAccess"])
+    return users
+
+
+def _ddb(name: str, users: Users) -> Any:
+    return users.client(name, "dynamodb")
+
+
+CASES: list[tuple[str, str, str, dict[str, Any], bool]] = [
+    # DynamoDB
+    ("nobody", "dynamodb", "get_item", {"TableName": TABLE, "Key": {"pk": {"S": "a"}}}, False),
+    ("reader", "dynamodb", "get_item", {"TableName": TABLE, "Key": {"pk": {"S": "a"}}}, True),
+    ("reader", "dynamodb", "describe_table", {"TableName": TABLE}, True),
+    ("reader", "dynamodb", "put_item", {"TableName": TABLE, "Item": {"pk": {"S": "a"}}}, False),
+    ("reader", "dynamodb", "list_tables", {}, False),
+    ("writer", "dynamodb", "put_item", {"TableName": TABLE, "Item": {"pk": {"S": "w"}}}, True),
+    ("writer", "dynamodb", "delete_item", {"TableName": TABLE, "Key": {"pk": {"S": "w"}}}, False),
+    ("writer", "dynamodb", "get_item", {"TableName": "sec_other", "Key": {"pk": {"S": "a"}}}, False),
+    ("admin", "dynamodb", "list_tables", {}, True),
+    # EC2
+    ("ec2user", "ec2", "describe_instances", {}, True),
+    ("ec2user", "ec2", "run_instances", {"ImageId": "ami-12345678", "MinCount": 1, "MaxCount": 1}, False),
+    ("reader", "ec2", "describe_instances", {}, False),
+    # Bedrock Runtime
+    ("bedrockuser", "bedrock-runtime", "converse", {"modelId": MODEL, "messages": [{"role": "user", "content": [{"text": "hi"}]}], "inferenceConfig": {"maxTokens": 1}}, True),
+    ("bedrockuser", "bedrock-runtime", "converse_stream", {"modelId": MODEL, "messages": [{"role": "user", "content": [{"text": "hi"}]}]}, False),
+    ("reader", "bedrock-runtime", "converse", {"modelId": MODEL, "messages": [{"role": "user", "content": [{"text": "hi"}]}]}, False),
+    # CloudWatch and Logs
+    ("monitor", "cloudwatch", "put_metric_data", {"Namespace": "Sec", "MetricData": [{"MetricName": "m", "Value": 1.0}]}, True),
+    ("monitor", "cloudwatch", "delete_alarms", {"AlarmNames": ["x"]}, False),
+    ("nobody", "cloudwatch", "put_metric_data", {"Namespace": "Sec", "MetricData": [{"MetricName": "m", "Value": 1.0}]}, False),
+    ("monitor", "logs", "describe_log_streams", {"logGroupName": "sec-app"}, True),
+    ("monitor", "logs", "describe_log_streams", {"logGroupName": "other-app"}, False),
+    ("monitor", "logs", "create_log_group", {"logGroupName": "sec-app2"}, False),
+    # IAM
+    ("iamreader", "iam", "list_users", {}, True),
+    ("iamreader", "iam", "create_user", {"UserName": "mallory"}, False),
+    ("nobody", "iam", "list_users", {}, False),
+    ("admin", "iam", "get_user", {"UserName": "reader"}, True),
+    # Services served by the moto fallback are authorized too
+    ("nobody", "s3", "list_buckets", {}, False),
+    ("admin", "s3", "list_buckets", {}, True),
+    ("nobody", "sts", "get_caller_identity", {}, True),  # needs no permission on AWS either
+]
+
+
+@pytest.mark.parametrize(("user", "service", "method", "kwargs", "allowed"), CASES, ids=[f"{c[0]}-{c[2]}-{'allow' if c[4] else 'deny'}-{i}" for i, c in enumerate(CASES)])
+def test_authorization_matrix(matrix: Users, user: str, service: str, method: str, kwargs: dict[str, Any], allowed: bool) -> None:
+    client = matrix.client(user, service)
+    code = error_code(lambda: getattr(client, method)(**kwargs))
+    if allowed:
+        # Allowed: success, or a service error that is not about authorization.
+        assert code not in DENIED, code
+    else:
+        assert code in DENIED, code
+
+
+def test_denied_wording_and_codes_per_protocol(matrix: Users) -> None:
+    err = error_of(lambda: _ddb("reader", matrix).put_item(TableName=TABLE, Item={"pk": {"S": "a"}}))
+    assert err["Code"] == "AccessDeniedException"
+    assert err["HTTPStatusCode"] == 400
+    assert err["Message"] == (
+        f"User: arn:aws:iam::000000000000:user/reader is not authorized to perform: dynamodb:PutItem on resource: {TABLE_ARN} "
+        "because no identity-based policy allows the dynamodb:PutItem action"
+    )
+    err = error_of(lambda: _ddb("writer", matrix).delete_item(TableName=TABLE, Key={"pk": {"S": "a"}}))
+    assert err["Message"] == (
+        f"User: arn:aws:iam::000000000000:user/writer is not authorized to perform: dynamodb:DeleteItem on resource: {TABLE_ARN} "
+        "with an explicit deny in an identity-based policy"
+    )
+    ec2 = error_of(lambda: matrix.client("reader", "ec2").describe_instances())
+    assert ec2["Code"] == "UnauthorizedOperation" and ec2["HTTPStatusCode"] == 403
+    assert "ec2:DescribeInstances" in ec2["Message"]
+    iam = error_of(lambda: matrix.client("nobody", "iam").list_users())
+    assert iam["Code"] == "AccessDenied" and iam["HTTPStatusCode"] == 403
+    bedrock = error_of(lambda: matrix.client("reader", "bedrock-runtime").converse(modelId=MODEL, messages=[{"role": "user", "content": [{"text": "x"}]}]))
+    assert bedrock["Code"] == "AccessDeniedException" and bedrock["HTTPStatusCode"] == 403
+    assert f"bedrock:InvokeModel on resource: arn:aws:bedrock:us-east-1::foundation-model/{MODEL}" in bedrock["Message"]
+
+
+def test_explicit_deny_beats_allow_in_another_policy(matrix: Users, sec_server: EmulatorServer) -> None:
+    iam = sec_server.client("iam")
+    matrix.create("conflicted", {"Effect": "Allow", "Action": "*", "Resource": "*"})
+    client = matrix.client("conflicted", "dynamodb")
+    assert error_code(lambda: client.get_item(TableName=TABLE, Key={"pk": {"S": "a"}})) is None
+    arn = iam.create_policy(PolicyName="deny-orders", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"dynamodb:*","Resource":"' + TABLE_ARN + '"}]}')["Policy"]["Arn"]
+    iam.attach_user_policy(UserName="conflicted", PolicyArn=arn)
+    # Policy changes take effect on the next request.
+    assert error_code(lambda: client.get_item(TableName=TABLE, Key={"pk": {"S": "a"}})) == "AccessDeniedException"
+    assert error_code(lambda: client.list_tables()) is None
+    iam.detach_user_policy(UserName="conflicted", PolicyArn=arn)
+    assert error_code(lambda: client.get_item(TableName=TABLE, Key={"pk": {"S": "a"}})) is None
+
+
+def test_leading_keys_restrict_items_to_the_users_own_partition(matrix: Users) -> None:
+    matrix.create(
+        "tenant1",
+        {
+            "Effect": "Allow",
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem"],
+            "Resource": TABLE_ARN,
+            "Condition": {"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["${aws:username}"]}},
+        },
+    )
+    client = matrix.client("tenant1", "dynamodb")
+    assert error_code(lambda: client.put_item(TableName=TABLE, Item={"pk": {"S": "tenant1"}, "v": {"N": "1"}})) is None
+    assert error_code(lambda: client.get_item(TableName=TABLE, Key={"pk": {"S": "tenant1"}})) is None
+    assert error_code(lambda: client.put_item(TableName=TABLE, Item={"pk": {"S": "tenant2"}})) == "AccessDeniedException"
+    assert error_code(lambda: client.get_item(TableName=TABLE, Key={"pk": {"S": "tenant2"}})) == "AccessDeniedException"
+
+
+def test_source_ip_condition_on_the_wire(matrix: Users) -> None:
+    matrix.create("remote-only", {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*", "Condition": {"NotIpAddress": {"aws:SourceIp": "127.0.0.0/8"}}})
+    matrix.create("local-only", {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*", "Condition": {"IpAddress": {"aws:SourceIp": "127.0.0.0/8"}}})
+    assert error_code(lambda: matrix.client("remote-only", "dynamodb").list_tables()) == "AccessDeniedException"
+    assert error_code(lambda: matrix.client("local-only", "dynamodb").list_tables()) is None
+
+
+def test_check_api_for_other_surfaces(sec_server: EmulatorServer) -> None:
+    """``emulator.gateway.security.check`` gives the OpenAI routes the same decisions."""
+    from emulator.context import Principal
+    from emulator.gateway import security
+    from emulator.runtime import Runtime
+    from emulator.settings import load_settings
+
+    runtime = Runtime(load_settings({"data_dir": sec_server.data_dir, "services": ["iam"]}))
+    bob = Principal("AKIA0", "bedrockuser", "arn:aws:iam::000000000000:user/bedrockuser", "000000000000")
+    resource = "arn:aws:bedrock:us-east-1::foundation-model/m"
+    assert security.check(bob, "bedrock:InvokeModel", resource, runtime=runtime).allowed
+    assert not security.check(bob, "bedrock:InvokeModelWithResponseStream", resource, runtime=runtime).allowed
+    with pytest.raises(Exception) as info:
+        security.authorize(bob, "bedrock:InvokeModelWithResponseStream", resource, runtime=runtime)
+    assert getattr(info.value, "code", None) == "AccessDeniedException" and info.value.status == 403  # type: ignore[attr-defined]

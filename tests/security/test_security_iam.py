@@ -1,0 +1,168 @@
+"""IAM users, keys and policies through the wire; keys take (and lose) effect at once."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+from security_helpers import Users, error_code, error_of
+
+from emulator.testing.server import EmulatorServer
+
+DOC = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:List*", "Resource": "*"}]}
+
+
+def test_user_lifecycle_and_errors(sec_server: EmulatorServer) -> None:
+    iam = sec_server.client("iam")
+    user = iam.create_user(UserName="carol", Path="/team/")["User"]
+    assert user["Arn"] == "arn:aws:iam::000000000000:user/team/carol"
+    assert user["UserId"].startswith("AIDA")
+    assert iam.get_user(UserName="carol")["User"]["UserName"] == "carol"
+    assert "carol" in [u["UserName"] for u in iam.list_users()["Users"]]
+    assert [u["UserName"] for u in iam.list_users(PathPrefix="/team/")["Users"]] == ["carol"]
+    dup = error_of(lambda: iam.create_user(UserName="carol"))
+    assert (dup["Code"], dup["HTTPStatusCode"], dup["Message"]) == ("EntityAlreadyExists", 409, "User with name carol already exists.")
+    missing = error_of(lambda: iam.get_user(UserName="nosuch"))
+    assert (missing["Code"], missing["HTTPStatusCode"], missing["Message"]) == ("NoSuchEntity", 404, "The user with name nosuch cannot be found.")
+    iam.delete_user(UserName="carol")
+    assert error_code(lambda: iam.get_user(UserName="carol")) == "NoSuchEntity"
+
+
+def test_policies_attach_detach_inline_and_versions(sec_server: EmulatorServer) -> None:
+    iam = sec_server.client("iam")
+    iam.create_user(UserName="dave")
+    policy = iam.create_policy(PolicyName="list-all", PolicyDocument=json.dumps(DOC), Description="lists")["Policy"]
+    arn = policy["Arn"]
+    assert arn == "arn:aws:iam::000000000000:policy/list-all"
+    assert policy["DefaultVersionId"] == "v1" and policy["AttachmentCount"] == 0
+    iam.attach_user_policy(UserName="dave", PolicyArn=arn)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["AttachmentCount"] == 1
+    assert iam.list_attached_user_policies(UserName="dave")["AttachedPolicies"] == [{"PolicyName": "list-all", "PolicyArn": arn}]
+    version = iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]
+    assert version["Document"] == DOC and version["IsDefaultVersion"] is True  # botocore URL-decodes and parses it
+    assert arn in [p["Arn"] for p in iam.list_policies(Scope="Local")["Policies"]]
+    assert "arn:aws:iam::aws:policy/AdministratorAccess" in [p["Arn"] for p in iam.list_policies(Scope="AWS")["Policies"]]
+    assert error_code(lambda: iam.delete_policy(PolicyArn=arn)) == "DeleteConflict"
+    assert error_code(lambda: iam.delete_user(UserName="dave")) == "DeleteConflict"
+    iam.detach_user_policy(UserName="dave", PolicyArn=arn)
+    iam.delete_policy(PolicyArn=arn)
+    assert error_code(lambda: iam.get_policy(PolicyArn=arn)) == "NoSuchEntity"
+
+    iam.put_user_policy(UserName="dave", PolicyName="inline", PolicyDocument=json.dumps(DOC))
+    assert iam.list_user_policies(UserName="dave")["PolicyNames"] == ["inline"]
+    assert iam.get_user_policy(UserName="dave", PolicyName="inline")["PolicyDocument"] == DOC
+    iam.delete_user_policy(UserName="dave", PolicyName="inline")
+    assert error_code(lambda: iam.get_user_policy(UserName="dave", PolicyName="inline")) == "NoSuchEntity"
+    iam.delete_user(UserName="dave")
+
+    bad = error_of(lambda: iam.create_policy(PolicyName="bad", PolicyDocument='{"Statement": [{"Effect": "Allow"}]}'))
+    assert bad["Code"] == "MalformedPolicyDocument"
+
+
+def test_keys_work_at_once_and_stop_at_once(sec_server: EmulatorServer, users: Users) -> None:
+    iam = sec_server.client("iam")
+    users.create("erin", {"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"})
+    key = users.keys["erin"]
+    client = users.client("erin", "iam")
+    assert error_code(client.list_users) is None
+    listed = iam.list_access_keys(UserName="erin")["AccessKeyMetadata"]
+    assert [k["AccessKeyId"] for k in listed] == [key["aws_access_key_id"]]
+    assert "SecretAccessKey" not in listed[0]
+
+    iam.update_access_key(UserName="erin", AccessKeyId=key["aws_access_key_id"], Status="Inactive")
+    assert error_code(client.list_users) == "InvalidClientTokenId"
+    iam.update_access_key(UserName="erin", AccessKeyId=key["aws_access_key_id"], Status="Active")
+    assert error_code(client.list_users) is None
+
+    second = iam.create_access_key(UserName="erin")["AccessKey"]
+    assert error_code(lambda: iam.create_access_key(UserName="erin")) == "LimitExceeded"
+    iam.delete_access_key(UserName="erin", AccessKeyId=key["aws_access_key_id"])
+    assert error_code(client.list_users) == "InvalidClientTokenId"
+    ddb = sec_server.client("dynamodb", aws_access_key_id=key["aws_access_key_id"], aws_secret_access_key=key["aws_secret_access_key"])
+    assert error_code(ddb.list_tables) == "UnrecognizedClientException"
+    assert error_code(lambda: iam.delete_access_key(UserName="erin", AccessKeyId=key["aws_access_key_id"])) == "NoSuchEntity"
+    iam.delete_access_key(UserName="erin", AccessKeyId=second["AccessKeyId"])
+
+
+def test_secrets_are_encrypted_at_rest_and_never_logged(sec_server: EmulatorServer, users: Users) -> None:
+    key = users.create("frank")
+    secret = key["aws_secret_access_key"]
+    data_dir = sec_server.data_dir
+    keys_json = (data_dir / "keys.json").read_text()
+    assert key["aws_access_key_id"] in keys_json
+    assert secret not in keys_json
+    assert sec_server.secret_key not in keys_json
+    master = data_dir / "master.key"
+    assert stat.S_IMODE(os.stat(master).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(data_dir / "keys.json").st_mode) == 0o600
+    users.client("frank", "iam")
+    assert error_code(users.client("frank", "iam").list_users) == "AccessDenied"
+    for name in ("audit.log", "access.log", "iam.json"):
+        path = data_dir / name
+        if path.exists():
+            assert secret not in path.read_text(), name
+
+
+def test_caller_defaults(sec_server: EmulatorServer, users: Users) -> None:
+    users.create("gina", {"Effect": "Allow", "Action": ["iam:GetUser", "iam:ListAccessKeys"], "Resource": "arn:aws:iam::*:user/${aws:username}"})
+    client = users.client("gina", "iam")
+    assert client.get_user()["User"]["UserName"] == "gina"
+    assert len(client.list_access_keys()["AccessKeyMetadata"]) == 1
+    assert error_code(lambda: client.get_user(UserName="erin")) == "AccessDenied"
+    root = sec_server.client("iam").get_user()["User"]
+    assert root["Arn"] == "arn:aws:iam::000000000000:root"
+
+
+@pytest.mark.parametrize("version", ["2099-01-01", "2006-03-01"])
+def test_unknown_query_api_version_is_refused(sec_server: EmulatorServer, version: str) -> None:
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = f"Action=ListUsers&Version={version}"
+    req = AWSRequest("POST", sec_server.endpoint + "/", data=body, headers={"Content-Type": "application/x-www-form-urlencoded"})
+    SigV4Auth(Credentials(sec_server.access_key, sec_server.secret_key), "iam", "us-east-1").add_auth(req)
+    resp = requests.post(sec_server.endpoint + "/", data=body, headers=dict(req.headers.items()), timeout=10)
+    assert resp.status_code == 400
+    assert "<Code>InvalidAction</Code>" in resp.text
+    assert f"Could not find operation ListUsers for version {version}" in resp.text
+
+
+def test_cli_users_and_policies_reach_a_running_server(sec_server: EmulatorServer) -> None:
+    import subprocess
+    import sys
+    import time
+
+    def cli(*args: str) -> str:
+        proc = subprocess.run([sys.executable, "-m", "emulator", *args, "--data-dir", str(sec_server.data_dir)], capture_output=True, text=True, timeout=60, check=False)
+        assert proc.returncode == 0, proc.stderr
+        return proc.stdout
+
+    cli("iam", "create-user", "hank")
+    key = json.loads(cli("keys", "create", "--user", "hank"))
+    client = sec_server.client("iam", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    deadline = time.time() + 5
+    while error_code(client.list_users) == "InvalidClientTokenId" and time.time() < deadline:
+        time.sleep(0.1)
+    assert error_code(client.list_users) == "AccessDenied"
+    cli("iam", "put-user-policy", "hank", "list", json.dumps(DOC))
+    deadline = time.time() + 5
+    while error_code(client.list_users) is not None and time.time() < deadline:
+        time.sleep(0.1)
+    assert error_code(client.list_users) is None
+    # the server's own IAM API sees the CLI's user and policy
+    assert sec_server.client("iam").list_user_policies(UserName="hank")["PolicyNames"] == ["list"]
+
+
+def test_validation_through_the_wire(sec_server: EmulatorServer) -> None:
+    iam = sec_server.client("iam")
+    err = error_of(lambda: iam.create_user(UserName="bad name!"))
+    assert (err["Code"], err["HTTPStatusCode"]) == ("ValidationError", 400)
+    assert err["Message"] == "1 validation error detected: Value 'bad name!' at 'userName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+"
+    ddb = sec_server.client("dynamodb")
+    err = error_of(lambda: ddb.get_item(TableName="a!b", Key={"pk": {"S": "x"}}))
+    assert (err["Code"], err["HTTPStatusCode"]) == ("ValidationException", 400)
+    assert err["Message"] == "1 validation error detected: Value 'a!b' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
