@@ -1,9 +1,16 @@
 # Two commands on a fresh machine: `make run` and `make test`.
+#   make run    install into .venv, then serve every service on http://127.0.0.1:4566
+#               (data under ./.emulator-data; endpoint and root credentials are printed)
+#   make test   install (Python and the JS SDK), then run the whole pytest suite
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NODE_STAMP := node_modules/.installed
+HOST   ?= 127.0.0.1
+PORT   ?= 4566
+DATA   ?= .emulator-data
+PYTEST_ARGS ?=
 
 .PHONY: run test install lint bench clean
 
@@ -21,18 +28,26 @@ $(NODE_STAMP): package.json
 
 install: $(STAMP)
 
-run: $(STAMP)
-	$(BIN)/emulator serve
+# The console's browser tests: Debian's chromium driven by Playwright (never `playwright install`,
+# which downloads a browser build). Installs only what is missing.
+.PHONY: browser-deps
+browser-deps: $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
+	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/pip install -q playwright
 
-test: $(STAMP) $(NODE_STAMP)
-	$(BIN)/pytest -q -p no:randomly
+run: $(STAMP)
+	$(BIN)/emulator serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
+
+test: $(STAMP) $(NODE_STAMP) browser-deps
+	$(BIN)/pytest -q -p no:randomly --durations=15 $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check emulator tests bench
 	$(BIN)/mypy emulator
 
-bench: $(STAMP) $(NODE_STAMP)
-	$(BIN)/python -m bench
+bench: $(STAMP)
+	$(BIN)/python -m bench.gateway_bench
 
 clean:
 	rm -rf $(VENV) node_modules .emulator-data

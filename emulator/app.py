@@ -10,7 +10,6 @@ registered by handlers and matched by path prefix before AWS detection.
 from __future__ import annotations
 
 import asyncio
-import gzip
 import logging
 import time
 import uuid
@@ -308,14 +307,16 @@ class EmulatorApp:
         if not encoding or encoding == "identity" or not request.body:
             return
         wire = request.body
+        if encoding not in ("gzip", "deflate"):
+            return
+        limit = self.settings.max_body_bytes
         try:
-            if encoding == "gzip":
-                request.body = gzip.decompress(wire)
-            elif encoding == "deflate":
-                request.body = zlib.decompress(wire)
-            else:
-                return
+            # Bounded: the size limit applies to the decoded body too (a 64 KiB gzip bomb
+            # must not become gigabytes in memory).
+            request.body = _inflate(wire, zlib.MAX_WBITS | 16 if encoding == "gzip" else zlib.MAX_WBITS, limit)
             request.wire_body = wire  # the signature covers the compressed bytes
+        except BodyTooLarge as exc:
+            raise AwsError("RequestEntityTooLarge", f"Request body exceeds the limit of {limit} bytes", 413) from exc
         except (OSError, zlib.error, EOFError) as exc:
             raise AwsError("SerializationException", f"Request body could not be decoded as {encoding}", 400) from exc
         request.__dict__.pop("form", None)
@@ -351,6 +352,25 @@ class EmulatorApp:
     def _error_response(self, ctx: RequestContext, err: AwsError) -> Response:
         protocol = get_protocol(ctx.protocol or _guess_protocol(ctx.request))
         return protocol.serialize_error(err, ctx.service, ctx.request, ctx.request_id)
+
+
+def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
+    """Decode gzip (every member) or zlib ``data``; BodyTooLarge past ``limit`` bytes."""
+    out: list[bytes] = []
+    size = 0
+    while data:
+        d = zlib.decompressobj(wbits)
+        chunk = d.decompress(data, limit + 1 - size)
+        size += len(chunk)
+        if size > limit or d.unconsumed_tail:
+            raise BodyTooLarge
+        if not d.eof:
+            raise EOFError("truncated compressed body")
+        out.append(chunk)
+        data = d.unused_data  # gzip allows several members back to back
+        if wbits == zlib.MAX_WBITS and data:
+            raise zlib.error("trailing data after the zlib stream")
+    return b"".join(out)
 
 
 def _guess_protocol(request: Request) -> str:

@@ -137,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--peer", dest="peers", action="append", help="gateway: a role instance, ROLE=http://host:port (repeatable)")
     serve.add_argument("--gateway-url", dest="gateway_url", action="append", help="role: the gateway to register with (repeatable)")
     serve.add_argument("--advertise-url", dest="advertise_url", help="role: the URL the gateway reaches this process at")
+    serve.add_argument("--redis", dest="redis", help="redis:// URL: share the gateway's rate limits and token quotas (and the cluster registry) with other gateways")
     serve.set_defaults(func=cmd_serve)
 
     keys = sub.add_parser("keys", help="manage access keys")

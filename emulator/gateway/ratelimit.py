@@ -35,7 +35,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from emulator.errors import AwsError
 
@@ -75,18 +75,18 @@ class TokenBucket:
         return (amount - self.tokens) / self.rate if self.rate > 0 else math.inf
 
 
-def throttling_error(protocol: str | None, service: str | None, retry_after: float | None = None) -> AwsError:
-    """The throttling error as each protocol family answers it."""
+def throttling_error(protocol: str | None, service: str | None, retry_after: float | None = None, message: str | None = None) -> AwsError:
+    """The throttling error as each protocol family answers it (``message`` replaces AWS's wording)."""
     headers = {}
     if retry_after is not None and math.isfinite(retry_after):
         headers["retry-after"] = str(max(1, math.ceil(retry_after)))
     if protocol == "ec2":
-        return AwsError("RequestLimitExceeded", "Request limit exceeded.", 503, headers=headers)
+        return AwsError("RequestLimitExceeded", message or "Request limit exceeded.", 503, headers=headers)
     if protocol == "query":
-        return AwsError("Throttling", "Rate exceeded", 400, headers=headers)
+        return AwsError("Throttling", message or "Rate exceeded", 400, headers=headers)
     if service == "bedrock-runtime" or protocol == "rest-json":
-        return AwsError("ThrottlingException", "Too many requests, please wait before trying again.", 429, headers=headers)
-    return AwsError("ThrottlingException", "Rate exceeded", 400, headers=headers)
+        return AwsError("ThrottlingException", message or "Too many requests, please wait before trying again.", 429, headers=headers)
+    return AwsError("ThrottlingException", message or "Rate exceeded", 400, headers=headers)
 
 
 def _rule(data: dict[str, Any], **defaults: Any) -> Rule:
@@ -96,8 +96,53 @@ def _rule(data: dict[str, Any], **defaults: Any) -> Rule:
     return Rule(rate, burst, merged.get("key"), merged.get("service"), merged.get("operation"))
 
 
+def parse_rules(config: dict[str, Any] | None, data_dir: Path | None = None) -> list[Rule]:
+    """The rules of ``[emulator.rate_limits]`` followed by those of ``<data_dir>/rate_limits.json``."""
+    rules: list[Rule] = []
+    sources: list[dict[str, Any]] = []
+    if config:
+        sources.append(config)
+    if data_dir is not None:
+        path = Path(data_dir) / "rate_limits.json"
+        if path.exists():
+            sources.append(json.loads(path.read_text(encoding="utf-8")))
+    for src in sources:
+        if "default" in src:
+            rules.append(_rule(src["default"]))
+        for item in src.get("rules", []):
+            rules.append(_rule(item))
+        # Shorthand: {"keys": {"AKIA..": {"rate": 5}}, "services": {"dynamodb": {...}}, "operations": {"dynamodb:PutItem": {...}}}
+        for key, item in src.get("keys", {}).items():
+            rules.append(_rule(item, key=key))
+        for service, item in src.get("services", {}).items():
+            rules.append(_rule(item, service=service))
+        for op, item in src.get("operations", {}).items():
+            service, _, operation = op.partition(":")
+            rules.append(_rule(item, service=service, operation=operation))
+    return rules
+
+
+class RequestLimiter(Protocol):
+    """What the authorizer needs: ``RateLimiter`` (in memory) or ``RedisRateLimiter`` (shared)."""
+
+    rules: list[Rule]
+
+    @property
+    def enabled(self) -> bool: ...
+
+    def add_rule(self, rule: Rule) -> None: ...
+
+    def acquire(self, key: str, service: str, operation: str) -> float: ...
+
+    def check(self, key: str, service: str, operation: str, protocol: str | None) -> None: ...
+
+    def health(self) -> dict[str, Any]: ...
+
+
 class RateLimiter:
     """Per-key token buckets for the rules that match each request."""
+
+    backend = "memory"
 
     def __init__(self, rules: list[Rule] | None = None, clock: Clock = time.monotonic) -> None:
         self.rules: list[Rule] = list(rules or [])
@@ -109,28 +154,7 @@ class RateLimiter:
 
     @classmethod
     def from_config(cls, config: dict[str, Any] | None, data_dir: Path | None = None) -> RateLimiter:
-        rules: list[Rule] = []
-        sources: list[dict[str, Any]] = []
-        if config:
-            sources.append(config)
-        if data_dir is not None:
-            path = Path(data_dir) / "rate_limits.json"
-            if path.exists():
-                sources.append(json.loads(path.read_text(encoding="utf-8")))
-        for src in sources:
-            if "default" in src:
-                rules.append(_rule(src["default"]))
-            for item in src.get("rules", []):
-                rules.append(_rule(item))
-            # Shorthand: {"keys": {"AKIA..": {"rate": 5}}, "services": {"dynamodb": {...}}, "operations": {"dynamodb:PutItem": {...}}}
-            for key, item in src.get("keys", {}).items():
-                rules.append(_rule(item, key=key))
-            for service, item in src.get("services", {}).items():
-                rules.append(_rule(item, service=service))
-            for op, item in src.get("operations", {}).items():
-                service, _, operation = op.partition(":")
-                rules.append(_rule(item, service=service, operation=operation))
-        return cls(rules)
+        return cls(parse_rules(config, data_dir))
 
     @property
     def enabled(self) -> bool:
@@ -183,7 +207,7 @@ class RateLimiter:
             raise throttling_error(protocol, service, wait)
 
     def health(self) -> dict[str, Any]:
-        return {"rules": len(self.rules), "throttled": self.throttled}
+        return {"backend": "memory", "rules": len(self.rules), "throttled": self.throttled}
 
 
 # ---------------------------------------------------------------- token quotas
@@ -195,12 +219,34 @@ class Reservation:
     day: str
     settled: bool = False
     _entry: list[float] | None = field(default=None, repr=False)
+    # Redis quotas: the window entry's id (None: the window did not count it) and
+    # whether the day's counter did.
+    ref: str | None = None
+    counted_day: bool = False
 
 
 @dataclass
 class QuotaLimits:
     tokens_per_minute: int | None = None
     tokens_per_day: int | None = None
+
+
+class QuotaStore(Protocol):
+    """Inference token quotas: ``TokenQuotas`` (in memory) or ``RedisTokenQuotas`` (shared)."""
+
+    def limits(self, key: str) -> QuotaLimits: ...
+
+    def set_limits(self, key: str, tokens_per_minute: int | None = None, tokens_per_day: int | None = None) -> None: ...
+
+    def reserve(self, key: str, tokens: int, *, protocol: str | None = "rest-json", service: str | None = "bedrock-runtime") -> Reservation: ...
+
+    def settle(self, reservation: Reservation, used: int) -> None: ...
+
+    def release(self, reservation: Reservation) -> None: ...
+
+    def usage(self, key: str) -> dict[str, float]: ...
+
+    def health(self) -> dict[str, Any]: ...
 
 
 class TokenQuotas:
@@ -212,6 +258,7 @@ class TokenQuotas:
     """
 
     WINDOW = 60.0
+    backend = "memory"
 
     def __init__(self, default: QuotaLimits | None = None, per_key: dict[str, QuotaLimits] | None = None, clock: Clock = time.time, path: Path | None = None) -> None:
         self.default = default or QuotaLimits()
@@ -343,7 +390,31 @@ class TokenQuotas:
             return {"minute": self._window_sum.get(key, 0.0), "day": self._daily.get((key, self._day(now)), 0.0)}
 
     def health(self) -> dict[str, Any]:
-        return {"keys_tracked": len(self._windows)}
+        return {"backend": "memory", "keys_tracked": len(self._windows)}
+
+
+# ------------------------------------------------------------ start-up choice
+def make_limits(settings: Any) -> tuple[RequestLimiter, QuotaStore]:
+    """The rate limiter and token quotas for these settings: shared through Redis
+    when ``settings.redis`` is set (``emulator.gateway.redis_state``), else in memory."""
+    extra = settings.extra
+    if not settings.redis:
+        return (
+            RateLimiter.from_config(extra.get("rate_limits"), settings.data_dir),
+            TokenQuotas.from_config(extra.get("token_quotas"), settings.data_dir),
+        )
+    from emulator.gateway.redis_state import (
+        DEFAULT_PREFIX,
+        RedisRateLimiter,
+        RedisState,
+        RedisTokenQuotas,
+    )
+
+    state = RedisState(settings.redis, str(extra.get("redis_prefix", DEFAULT_PREFIX)))
+    return (
+        RedisRateLimiter.from_config(extra.get("rate_limits"), settings.data_dir, state),
+        RedisTokenQuotas.from_config(extra.get("token_quotas"), state),
+    )
 
 
 # ------------------------------------------------------- DynamoDB provisioned capacity

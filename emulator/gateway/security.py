@@ -25,9 +25,9 @@ from emulator.gateway.iam_store import IamStore
 from emulator.gateway.policy import Decision
 from emulator.gateway.ratelimit import (
     CapacityLimiter,
-    RateLimiter,
+    QuotaStore,
     Reservation,
-    TokenQuotas,
+    make_limits,
 )
 from emulator.gateway.validation import make_validator
 
@@ -42,8 +42,8 @@ def install(runtime: Runtime) -> None:
     settings = runtime.settings
     extra = settings.extra
     store = IamStore(settings.data_dir, settings.account_id)
-    limiter = RateLimiter.from_config(extra.get("rate_limits"), settings.data_dir)
-    quotas = TokenQuotas.from_config(extra.get("token_quotas"), settings.data_dir)
+    # In memory, or shared through Redis when settings.redis is set (emulator.gateway.redis_state).
+    limiter, quotas = make_limits(settings)
 
     def hash_key(region: str, table: str) -> str | None:
         # The DynamoDB service may register a resolver for dynamodb:LeadingKeys.
@@ -119,13 +119,13 @@ def authorize(principal: Principal | None, action: str, resource: str | list[str
 def reserve(key: str, tokens: int, *, runtime: Any = None, protocol: str | None = "rest-json", service: str | None = "bedrock-runtime") -> Reservation:
     """Reserve inference tokens (prompt + max_tokens) against the key's TPM and daily quotas;
     raises the throttling error (429 + Retry-After for REST surfaces) when over."""
-    quotas: TokenQuotas = _runtime(runtime).components["token_quotas"]
+    quotas: QuotaStore = _runtime(runtime).components["token_quotas"]
     return quotas.reserve(key, tokens, protocol=protocol, service=service)
 
 
 def settle(reservation: Reservation, used: int, *, runtime: Any = None) -> None:
     """Replace a reservation with the tokens actually used (0 when the request failed)."""
-    quotas: TokenQuotas = _runtime(runtime).components["token_quotas"]
+    quotas: QuotaStore = _runtime(runtime).components["token_quotas"]
     quotas.settle(reservation, used)
 
 

@@ -9,7 +9,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -19,12 +21,27 @@ from emulator.testing.server import EmulatorServer
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
-    server = EmulatorServer()
-    server.start()
-    try:
-        yield server
-    finally:
-        server.cleanup()
+    with storage_args() as extra_args:
+        server = EmulatorServer(extra_args=extra_args)
+        server.start()
+        try:
+            yield server
+        finally:
+            server.cleanup()
+
+
+@contextmanager
+def storage_args() -> Iterator[list[str]]:
+    """``EMULATOR_TEST_STORAGE=postgresql://user@host/db`` runs the session's server on
+    PostgreSQL, in a scratch database of its own on that server (dropped afterwards)."""
+    spec = os.environ.get("EMULATOR_TEST_STORAGE", "")
+    if not spec.startswith(("postgresql://", "postgres://")):
+        yield ["--storage", spec] if spec else []
+        return
+    from emulator.dynamodb.storage.postgres import scratch_database
+
+    with scratch_database(spec) as url:
+        yield ["--storage", url]
 
 
 @pytest.fixture(scope="session")

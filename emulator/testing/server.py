@@ -11,7 +11,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 ACCESS_KEY = "AKIAEMULATORTEST0001"
 SECRET_KEY = "emulator-test-secret-key-0000000000000000"
@@ -66,7 +66,7 @@ class EmulatorServer:
         )
         env.update(self.env)
         cmd = [sys.executable, "-m", "emulator", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra_args]
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 - the server process writes to it until stop()
         self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
@@ -125,8 +125,9 @@ class EmulatorServer:
 
         return boto3.resource(service, **{**self.client_kwargs(), **kwargs})
 
-    def __enter__(self) -> EmulatorServer:
-        return self.start()
+    def __enter__(self) -> Self:
+        self.start()
+        return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.cleanup()

@@ -1,0 +1,201 @@
+"""Gateway overhead: a trivial native operation through the whole chain vs a bare app.
+
+    python -m bench.gateway_bench [--seconds 10] [--connections 32]
+
+* chain: ``emulator serve`` (all services, auth on, access log on), DynamoDB
+  ``DescribeLimits`` signed by boto3 -- detect -> SigV4 -> parse -> authorize ->
+  validate -> dispatch -> serialize -> observers/access log;
+* bare: bench/bare_app.py, a raw ASGI app answering ``{}`` under the same uvicorn
+  settings (uvloop, httptools), sent the very same bytes.
+
+Each server is pinned to CPU 0 and the load generator to CPU 1 (``taskset``), one
+after the other in the same run. Results go to stdout and bench/out/gateway.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench import loadgen
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "bench" / "out"
+ACCESS_KEY = "AKIABENCHMARK0000001"
+SECRET_KEY = "bench-secret-key-00000000000000000000000"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pin(cpu: int) -> list[str]:
+    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > cpu else []
+
+
+def wait_ready(port: int, path: str = "/_emulator/health", timeout: float = 120.0) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1):
+                return
+        except urllib.error.HTTPError:
+            return  # it answers
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server on {port} not ready")
+
+
+def machine() -> dict[str, Any]:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return {"nproc": os.cpu_count(), "cpu": model, "python": sys.version.split()[0]}
+
+
+def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with open(log, "wb") as fh:
+        return subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    if proc.poll() is None:
+        os.killpg(proc.pid, 15)
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, 9)
+            proc.wait()
+
+
+def cpu_seconds(pid: int) -> float:
+    import psutil
+
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def replay(
+    requests: list[bytes], port: int, connections: int, seconds: float, name: str, workdir: Path, warmup: float = 2.0, pid: int | None = None
+) -> loadgen.Result:
+    """One loadgen run pinned to CPU 1 (``python -m bench.loadgen``). With ``pid``, also the
+    server's CPU time per request, which -- unlike ops/s -- holds up when other work
+    shares the machine."""
+    path = workdir / f"{name}.pkl"
+    loadgen.save(requests, path)
+    cmd = [*pin(1), sys.executable, "-m", "bench.loadgen", str(path), "--port", str(port), "-c", str(connections), "-d", str(seconds), "--warmup", str(warmup), "--name", name, "--json"]
+    cpu0 = cpu_seconds(pid) if pid else 0.0
+    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
+    cpu1 = cpu_seconds(pid) if pid else 0.0
+    if out.returncode != 0:
+        raise RuntimeError(f"loadgen failed: {out.stderr[-3000:]}")
+    result = loadgen.Result(**json.loads(out.stdout.strip().splitlines()[-1]))
+    result.server_cpu_s = cpu1 - cpu0 if pid else None
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--seconds", type=float, default=10.0)
+    p.add_argument("--warmup", type=float, default=2.0)
+    p.add_argument("--connections", type=int, default=32)
+    p.add_argument("--requests", type=int, default=1000, help="distinct pre-signed requests")
+    p.add_argument("--rounds", type=int, default=3, help="alternating chain/bare runs; the median is reported")
+    p.add_argument("--services", default=None, help="EMULATOR services for the chain server (default: all)")
+    args = p.parse_args(argv)
+
+    import boto3
+    from botocore.config import Config
+
+    OUT.mkdir(parents=True, exist_ok=True)
+    rounds: dict[str, list[loadgen.Result]] = {}
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        work = Path(tmp)
+        env = dict(os.environ, EMULATOR_ROOT_ACCESS_KEY_ID=ACCESS_KEY, EMULATOR_ROOT_SECRET_ACCESS_KEY=SECRET_KEY, PYTHONUNBUFFERED="1")
+        env.pop("EMULATOR_DATA_DIR", None)
+        chain_port, bare_port = free_port(), free_port()
+        cmd = [*pin(0), sys.executable, "-m", "emulator", "serve", "--port", str(chain_port), "--data-dir", str(work / "data")]
+        if args.services:
+            cmd += ["--services", args.services]
+        # Both servers share CPU 0 but only one is under load at a time; alternating the
+        # runs spreads any drift in the machine's load over both.
+        procs = [start(cmd, env, work / "chain.log"), start([*pin(0), sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)], env, work / "bare.log")]
+        try:
+            wait_ready(chain_port)
+            wait_ready(bare_port, "/")
+            health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{chain_port}/_emulator/health").read())
+            native = "dynamodb" in health["services"]
+            client = boto3.client(
+                "dynamodb",
+                endpoint_url=f"http://127.0.0.1:{chain_port}",
+                region_name="us-east-1",
+                aws_access_key_id=ACCESS_KEY,
+                aws_secret_access_key=SECRET_KEY,
+                config=Config(retries={"max_attempts": 1}),
+            )
+            check = client.describe_limits()  # the real thing answers
+            assert "AccountMaxReadCapacityUnits" in check, check
+            requests = loadgen.capture(client, [("DescribeLimits", {})] * args.requests)
+            chain_name = "chain" if native else "chain-moto-fallback"
+            for _ in range(args.rounds):
+                rounds.setdefault(chain_name, []).append(replay(requests, chain_port, args.connections, args.seconds, chain_name, work, args.warmup, procs[0].pid))
+                rounds.setdefault("bare", []).append(replay(requests, bare_port, args.connections, args.seconds, "bare", work, args.warmup, procs[1].pid))
+        finally:
+            for proc in procs:
+                stop(proc)
+
+    # The median round of each (by ops/s) stands for it.
+    results = [sorted(rs, key=lambda r: r.ops_per_s)[len(rs) // 2] for rs in rounds.values()]
+    ratio = results[0].ops_per_s / results[1].ops_per_s if results[1].ops_per_s else 0.0
+    # Capacity per CPU second (1e6 / server CPU us per request), median over the rounds.
+    capacity = {name: sorted(1e6 / r.cpu_us_per_request for r in rs if r.cpu_us_per_request)[len(rs) // 2] for name, rs in rounds.items()}
+    cap = list(capacity.values())
+    cpu_ratio = cap[0] / cap[1] if len(cap) == 2 and cap[1] else 0.0
+    report = {
+        "benchmark": "gateway",
+        "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "machine": machine(),
+        "pinned": bool(pin(1)),
+        "dynamodb_native": native,
+        "command": "python -m bench.gateway_bench " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "results": [{**asdict(r), "cpu_us_per_request": r.cpu_us_per_request} for r in results],
+        "rounds": {name: [round(r.ops_per_s) for r in rs] for name, rs in rounds.items()},
+        "chain_over_bare": round(ratio, 3),
+        "requests_per_server_cpu_second": {k: round(v) for k, v in capacity.items()},
+        "chain_over_bare_per_cpu_second": round(cpu_ratio, 3),
+    }
+    (OUT / "gateway.json").write_text(json.dumps(report, indent=2))
+    for name, rs in rounds.items():
+        print(f"{name} rounds (ops/s): {[round(r.ops_per_s) for r in rs]}")
+    for r in results:
+        print(r.line())
+    print(f"chain / bare = {ratio:.2f} (ops/s, median round)")
+    print(f"requests per server CPU second: {', '.join(f'{k} {v:,.0f}' for k, v in capacity.items())}; chain / bare = {cpu_ratio:.2f}")
+    print("| server | ops/s | p50 ms | p99 ms | non-2xx |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for r in results:
+        print(f"| {r.name} | {r.ops_per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.non_2xx} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,251 @@
+"""The gateway through a real server: detection errors, the moto fallback, health,
+request ids, the access log, body limits and content encodings."""
+
+from __future__ import annotations
+
+import gzip
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from emulator import __version__
+from emulator.testing.raw import FORM, RawResponse, form, send, signed
+from emulator.testing.server import EmulatorServer
+
+NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"})
+JSON10 = {"content-type": "application/x-amz-json-1.0"}
+
+
+def error_code(resp: RawResponse) -> str:
+    """The error code as botocore would read it, for json and query/xml bodies."""
+    if resp.body.startswith(b"{"):
+        code: str = orjson.loads(resp.body).get("__type", "")
+        return code.rpartition("#")[2]
+    text = resp.body.decode()
+    return text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in text else ""
+
+
+# --- detection ------------------------------------------------------------------------
+
+
+def test_unknown_json_target_operation(signed_call: Callable[..., RawResponse]) -> None:
+    resp = signed_call("POST", "/", service="dynamodb", headers={**JSON10, "x-amz-target": "DynamoDB_20120810.NoSuchOperation"}, body=b"{}")
+    assert resp.status == 400
+    assert error_code(resp) == "UnknownOperationException"
+    assert resp.headers["x-amzn-requestid"]
+
+
+def test_unknown_json_target_prefix(signed_call: Callable[..., RawResponse]) -> None:
+    resp = signed_call("POST", "/", service="dynamodb", headers={**JSON10, "x-amz-target": "NoSuchService_20990101.ListThings"}, body=b"{}")
+    assert resp.status == 400
+    assert error_code(resp) == "UnknownOperationException"
+
+
+def test_unknown_query_action(signed_call: Callable[..., RawResponse]) -> None:
+    resp = signed_call("POST", "/", service="sts", headers=FORM, body=form(Action="NoSuchAction", Version="2011-06-15"))
+    assert resp.status == 400
+    assert error_code(resp) == "InvalidAction"
+    assert resp.headers["x-amzn-requestid"]
+
+
+def test_request_to_nothing_is_an_aws_error(emulator: EmulatorServer) -> None:
+    resp = send(emulator.endpoint, "GET", "/no/such/thing", {})
+    assert 400 <= resp.status < 500
+    assert resp.headers["x-amzn-requestid"]
+    assert error_code(resp) == "UnknownOperationException"
+
+
+# --- the moto fallback ----------------------------------------------------------------
+
+
+def test_fallback_sts_reports_our_account(emulator: EmulatorServer) -> None:
+    ident = emulator.client("sts").get_caller_identity()
+    assert ident["Account"] == "000000000000"
+    assert ident["Arn"].startswith("arn:aws:")
+    assert ":000000000000:" in ident["Arn"]
+
+
+def test_fallback_sqs(emulator: EmulatorServer) -> None:
+    sqs = emulator.client("sqs")
+    url = sqs.create_queue(QueueName="gateway-fallback-q")["QueueUrl"]
+    assert "000000000000" in url
+    assert url in sqs.list_queues(QueueNamePrefix="gateway-fallback")["QueueUrls"]
+    sqs.send_message(QueueUrl=url, MessageBody="hello")
+    messages = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1)["Messages"]
+    assert messages[0]["Body"] == "hello"
+    with pytest.raises(ClientError) as info:
+        sqs.get_queue_url(QueueName="gateway-no-such-queue")
+    assert info.value.response["Error"]["Code"] in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
+
+
+def test_fallback_request_id_is_ours(emulator: EmulatorServer) -> None:
+    resp = emulator.client("sqs").list_queues()
+    assert resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"] == resp["ResponseMetadata"]["RequestId"]
+
+
+# --- health ---------------------------------------------------------------------------
+
+
+def test_health(emulator: EmulatorServer) -> None:
+    resp = send(emulator.endpoint, "GET", "/_emulator/health", {})
+    assert resp.status == 200
+    assert resp.headers["content-type"] == "application/json"
+    assert resp.headers["x-amzn-requestid"]
+    health = resp.json()
+    assert health["status"] == "ok"
+    assert health["version"] == __version__
+    assert health["uptime_seconds"] >= 0
+    for name, info in health["services"].items():
+        assert info["mode"] == "native", name
+    fallback = health["fallback"]
+    assert fallback["enabled"] is True
+    assert {"sts", "sqs", "s3", "lambda"} <= set(fallback["services"])
+    # A service is native or fallback, never both.
+    assert not set(fallback["services"]) & set(health["services"])
+
+
+# --- request ids and the access log ---------------------------------------------------
+
+
+def test_every_response_has_a_request_id(emulator: EmulatorServer, signed_call: Callable[..., RawResponse]) -> None:
+    responses = [
+        send(emulator.endpoint, "GET", "/_emulator/health", {}),
+        send(emulator.endpoint, "POST", "/", {**FORM}, form(Action="GetCallerIdentity", Version="2011-06-15")),  # unsigned
+        signed_call("POST", "/", service="sts", headers=FORM, body=form(Action="GetCallerIdentity", Version="2011-06-15")),
+        signed_call("POST", "/", service="dynamodb", headers={**JSON10, "x-amz-target": "DynamoDB_20120810.Nope"}, body=b"{}"),
+        send(emulator.endpoint, "DELETE", "/whatever", {}),
+    ]
+    ids = [r.headers.get("x-amzn-requestid") for r in responses]
+    assert all(ids), ids
+    assert len(set(ids)) == len(ids)
+
+
+def read_access_log(server: EmulatorServer, request_id: str, timeout: float = 10.0) -> dict[str, Any]:
+    path = server.data_dir / "access.log"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if path.exists():
+            for line in path.read_bytes().splitlines():
+                entry = orjson.loads(line)
+                if entry["request_id"] == request_id:
+                    return entry  # type: ignore[no-any-return]
+        time.sleep(0.1)  # the log is flushed off the request path, every 0.5 s
+    raise AssertionError(f"{request_id} not in {path}")
+
+
+def test_access_log(emulator: EmulatorServer, signed_call: Callable[..., RawResponse]) -> None:
+    ok = signed_call("POST", "/", service="sts", headers=FORM, body=form(Action="GetCallerIdentity", Version="2011-06-15"))
+    assert ok.status == 200
+    entry = read_access_log(emulator, ok.headers["x-amzn-requestid"])
+    assert entry["service"] == "sts"
+    assert entry["operation"] == "GetCallerIdentity"
+    assert entry["status"] == 200
+    assert entry["access_key_id"] == emulator.access_key
+    assert entry["native"] is False
+    assert entry["latency_ms"] >= 0
+    bad = send(emulator.endpoint, "POST", "/", {**FORM}, form(Action="GetCallerIdentity", Version="2011-06-15"))
+    entry = read_access_log(emulator, bad.headers["x-amzn-requestid"])
+    assert entry["status"] == 403
+    assert entry["access_key_id"] is None
+
+
+# --- bodies: size limit, content encodings, garbage -----------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(env={"EMULATOR_MAX_BODY_BYTES": "2048"}) as server:
+        yield server
+
+
+def test_body_limit(small_server: EmulatorServer) -> None:
+    sqs = small_server.client("sqs")
+    url = sqs.create_queue(QueueName="limit")["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="x" * 100)
+    with pytest.raises(ClientError) as info:
+        sqs.send_message(QueueUrl=url, MessageBody="x" * 5000)
+    err = info.value.response
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 413
+    assert err["Error"]["Code"] == "RequestEntityTooLarge"
+    assert err["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
+
+
+def test_body_limit_query_protocol(small_server: EmulatorServer) -> None:
+    resp = signed(small_server, "POST", "/", service="sts", headers=FORM, body=form(Action="GetCallerIdentity", Version="2011-06-15", Pad="x" * 5000))
+    assert resp.status == 413
+    assert error_code(resp) == "RequestEntityTooLarge"
+
+
+def test_body_limit_applies_after_decompression(small_server: EmulatorServer) -> None:
+    """A small gzip body that inflates past the limit is refused, not inflated into memory."""
+    bomb = gzip.compress(orjson.dumps({"QueueName": "x" * 100_000}))
+    assert len(bomb) < 2048
+    resp = signed(small_server, "POST", "/", service="sqs", headers={**JSON10, "x-amz-target": "AmazonSQS.CreateQueue", "content-encoding": "gzip"}, body=bomb)
+    assert resp.status == 413
+    assert error_code(resp) == "RequestEntityTooLarge"
+    # Within the limit, the same path works.
+    ok = gzip.compress(orjson.dumps({"QueueName": "small-gzip"}))
+    resp = signed(small_server, "POST", "/", service="sqs", headers={**JSON10, "x-amz-target": "AmazonSQS.CreateQueue", "content-encoding": "gzip"}, body=ok)
+    assert resp.status == 200, resp.body
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_compressed_request_bodies(signed_call: Callable[..., RawResponse], encoding: str) -> None:
+    compress = gzip.compress if encoding == "gzip" else zlib.compress
+    plain = orjson.dumps({"QueueName": f"compressed-{encoding}"})
+    resp = signed_call("POST", "/", service="sqs", headers={**JSON10, "x-amz-target": "AmazonSQS.CreateQueue", "content-encoding": encoding}, body=compress(plain))
+    assert resp.status == 200, resp.body
+    assert resp.json()["QueueUrl"].endswith(f"/compressed-{encoding}")
+    query = form(Action="GetCallerIdentity", Version="2011-06-15")
+    resp = signed_call("POST", "/", service="sts", headers={**FORM, "content-encoding": encoding}, body=compress(query))
+    assert resp.status == 200, resp.body
+    assert b"<Account>000000000000</Account>" in resp.body
+
+
+@pytest.mark.parametrize("body", [b"\x1f\x8bnot gzip at all", gzip.compress(b"{}")[:-6], gzip.compress(b"{}") + b"garbage"])
+def test_corrupt_gzip_is_a_4xx(signed_call: Callable[..., RawResponse], body: bytes) -> None:
+    resp = signed_call("POST", "/", service="sqs", headers={**JSON10, "x-amz-target": "AmazonSQS.ListQueues", "content-encoding": "gzip"}, body=body)
+    assert resp.status == 400
+    assert error_code(resp) == "SerializationException"
+    assert resp.headers["x-amzn-requestid"]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        ({**JSON10, "x-amz-target": "AmazonSQS.ListQueues"}, b"{not json"),
+        ({**JSON10, "x-amz-target": "AmazonSQS.ListQueues"}, b"\xff\xfe\x00"),
+        ({**JSON10, "x-amz-target": "AmazonSQS.ListQueues"}, b"[1,2,3]"),
+        ({**JSON10, "x-amz-target": "DynamoDB_20120810.ListTables"}, b"{not json"),
+        ({**JSON10, "x-amz-target": "DynamoDB_20120810.ListTables"}, b'"a string"'),
+        pytest.param({**JSON10, "x-amz-target": "DynamoDB_20120810.ListTables"}, b'{"Limit": "ten"}', marks=pytest.mark.needs_native("dynamodb")),
+        ({**FORM}, b"Action=GetCallerIdentity&Version=2011-06-15&\xff\xfe=%%%"),
+        ({**FORM}, b"%%%%"),
+        ({"content-type": "application/octet-stream"}, bytes(range(256))),
+        ({**JSON10, "x-amz-target": ""}, b"{}"),
+        ({**JSON10, "x-amz-target": "."}, b"{}"),
+    ],
+)
+def test_malformed_bodies_never_500(signed_call: Callable[..., RawResponse], emulator: EmulatorServer, headers: dict[str, str], body: bytes, request: pytest.FixtureRequest) -> None:
+    marker = request.node.get_closest_marker("needs_native")
+    if marker is not None:
+        health = send(emulator.endpoint, "GET", "/_emulator/health", {}).json()
+        if marker.args[0] not in health["services"]:
+            # moto (the fallback) answers type errors in known members with a 500; the native handler validates.
+            pytest.skip(f"{marker.args[0]} is not served natively yet")
+    service = "sts" if headers.get("content-type", "").startswith("application/x-www") else ("sqs" if "SQS" in headers.get("x-amz-target", "") else "dynamodb")
+    resp = signed_call("POST", "/", service=service, headers=headers, body=body)
+    assert resp.status < 500, (resp.status, resp.body[:500])
+    assert resp.headers["x-amzn-requestid"]
+
+
+def test_malformed_auth_headers_never_500(emulator: EmulatorServer) -> None:
+    for auth in ["AWS4-HMAC-SHA256", "AWS4-HMAC-SHA256 Credential=", "AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request, SignedHeaders=, Signature=", "Bearer x"]:
+        resp = send(emulator.endpoint, "POST", "/", {**JSON10, "x-amz-target": "DynamoDB_20120810.ListTables", "authorization": auth, "x-amz-date": "20240101T000000Z"}, b"{}")
+        assert 400 <= resp.status < 500, (auth, resp.status, resp.body)

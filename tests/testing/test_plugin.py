@@ -1,0 +1,82 @@
+"""The pytest plugin as a user meets it: a tiny test file run by a separate pytest."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from emulator.testing.server import EmulatorServer
+
+EXAMPLE = textwrap.dedent(
+    '''
+    def test_sts(aws_client):
+        assert aws_client("sts").get_caller_identity()["Account"] == "000000000000"
+
+
+    def test_sqs_resource(aws_resource, aws_client):
+        queue = aws_resource("sqs").create_queue(QueueName="plugin-example")
+        queue.send_message(MessageBody="hi")
+        assert aws_client("sqs").receive_message(QueueUrl=queue.url)["Messages"][0]["Body"] == "hi"
+
+
+    def test_server_object(emulator):
+        assert emulator.endpoint.startswith("http://127.0.0.1:")
+        assert (emulator.data_dir / "keys.json").exists()
+
+
+    def test_failing_on_purpose(aws_client):
+        assert aws_client("sts").get_caller_identity()["Account"] == "999999999999"
+    '''
+)
+
+
+def readme_example() -> str:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = re.findall(r"```python\n(# test_orders.py.*?)```", readme, re.DOTALL)
+    assert len(blocks) == 1, "README's pytest example is missing"
+    return blocks[0]
+
+
+def test_plugin_fixtures_in_a_user_project(tmp_path: Path) -> None:
+    """A user's project: our example plus the README's, verbatim, in one pytest run
+    (one session-scoped server for both files)."""
+    (tmp_path / "test_example.py").write_text(EXAMPLE)
+    (tmp_path / "test_orders.py").write_text(readme_example())
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EMULATOR_", "PYTEST_"))}
+    out = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:randomly", "test_example.py", "test_orders.py"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    report = out.stdout[-4000:] + out.stderr[-3000:]
+    # All pass except the deliberately wrong assertion, so the fixtures are real.
+    assert "FAILED test_example.py::test_failing_on_purpose" in out.stdout, report
+    assert "PASSED test_orders.py::test_put_and_get" in out.stdout, report
+    summary = out.stdout.strip().splitlines()[-1]
+    assert "4 passed" in summary and "1 failed" in summary, report
+    assert out.returncode == 1
+
+
+def test_server_lifecycle(tmp_path: Path) -> None:
+    server = EmulatorServer(data_dir=tmp_path / "d")
+    with server:
+        assert server.proc is not None and server.proc.poll() is None
+        assert server.client("sts").get_caller_identity()["Account"] == "000000000000"
+        pid = server.proc.pid
+    assert server.proc is None
+    # The process group is gone: signalling it fails.
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        pass
+    else:  # pragma: no cover - a leaked server is a bug
+        raise AssertionError("server process group still alive")
+    assert (tmp_path / "d" / "keys.json").exists()  # a caller-provided data dir is kept
