@@ -1,0 +1,208 @@
+"""CloudWatch Logs (awsJson 1.1): operations only; storage and queries live in emulator.monitoring."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from emulator.context import RequestContext
+from emulator.errors import AwsError
+from emulator.handlers.base import Route, ServiceHandler, operation
+from emulator.monitoring.logs_api import token_int
+from emulator.monitoring.logstore import invalid
+from emulator.monitoring.query import encode_token
+from emulator.monitoring.service import get_monitoring
+
+if TYPE_CHECKING:
+    from emulator.runtime import Runtime
+
+
+def _tags(value: Any, name: str = "tags") -> dict[str, str]:
+    tags = dict(value or {})
+    if len(tags) > 50:
+        raise invalid(f"1 validation error detected: Value at '{name}' failed to satisfy constraint: Member must have length less than or equal to 50")
+    for k in tags:
+        if k.lower().startswith("aws:"):
+            raise invalid("Tag keys prefixed with aws: are reserved.")
+    return tags
+
+
+class LogsHandler(ServiceHandler):
+    service = "logs"
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        self.monitoring = get_monitoring(runtime)
+        self.store = self.monitoring.logs
+        self.api = self.monitoring.logs_api
+        self.filters = self.monitoring.metric_filters
+
+    async def start(self) -> None:
+        await self.monitoring.start()
+
+    async def stop(self) -> None:
+        await self.monitoring.stop()
+
+    def routes(self) -> list[Route]:
+        # the monitoring routes are mounted once, by whichever of cloudwatch/logs asks first
+        return self.monitoring.take_routes()
+
+    # ------------------------------------------------------------ groups
+    @operation("CreateLogGroup")
+    def create_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        cls = p.get("logGroupClass")
+        if cls is not None and cls not in ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY"):
+            raise invalid(f"1 validation error detected: Value '{cls}' at 'logGroupClass' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, DELIVERY]")
+        self.store.create_group(p.get("logGroupName", ""), p.get("kmsKeyId"), _tags(p.get("tags")), cls)
+        return {}
+
+    @operation("DeleteLogGroup")
+    def delete_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.store.delete_group(p.get("logGroupName", ""))
+        return {}
+
+    @operation("DescribeLogGroups")
+    def describe_log_groups(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.describe_log_groups(p)
+
+    @operation("PutRetentionPolicy")
+    def put_retention_policy(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("retentionInDays") is None:
+            raise invalid("1 validation error detected: Value null at 'retentionInDays' failed to satisfy constraint: Member must not be null")
+        self.store.set_retention(p.get("logGroupName", ""), int(p["retentionInDays"]))
+        return {}
+
+    @operation("DeleteRetentionPolicy")
+    def delete_retention_policy(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.store.set_retention(p.get("logGroupName", ""), None)
+        return {}
+
+    # ------------------------------------------------------------ tags
+    @operation("TagLogGroup")
+    def tag_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        group = self.store.get_group(p.get("logGroupName", ""))
+        self.store.set_tags(group.name, _tags({**group.tags, **_tags(p.get("tags"))}))
+        return {}
+
+    @operation("UntagLogGroup")
+    def untag_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        group = self.store.get_group(p.get("logGroupName", ""))
+        self.store.set_tags(group.name, {k: v for k, v in group.tags.items() if k not in (p.get("tags") or [])})
+        return {}
+
+    @operation("ListTagsLogGroup")
+    def list_tags_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return {"tags": self.store.get_group(p.get("logGroupName", "")).tags}
+
+    def _group_from_arn(self, arn: str) -> str:
+        if not arn.startswith("arn:aws:logs:") or ":log-group:" not in arn:
+            raise invalid(f"Invalid resource arn: {arn}" if arn else "resourceArn is required")
+        name = arn.split(":log-group:", 1)[1]
+        return name.removesuffix(":*")
+
+    @operation("TagResource")
+    def tag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        group = self.store.get_group(self._group_from_arn(p.get("resourceArn", "")))
+        self.store.set_tags(group.name, _tags({**group.tags, **_tags(p.get("tags"))}))
+        return {}
+
+    @operation("UntagResource")
+    def untag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        group = self.store.get_group(self._group_from_arn(p.get("resourceArn", "")))
+        self.store.set_tags(group.name, {k: v for k, v in group.tags.items() if k not in (p.get("tagKeys") or [])})
+        return {}
+
+    @operation("ListTagsForResource")
+    def list_tags_for_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return {"tags": self.store.get_group(self._group_from_arn(p.get("resourceArn", ""))).tags}
+
+    # ------------------------------------------------------------ streams and events
+    @operation("CreateLogStream")
+    def create_log_stream(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.store.create_stream(p.get("logGroupName", ""), p.get("logStreamName", ""))
+        return {}
+
+    @operation("DeleteLogStream")
+    def delete_log_stream(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.store.delete_stream(p.get("logGroupName", ""), p.get("logStreamName", ""))
+        return {}
+
+    @operation("DescribeLogStreams")
+    def describe_log_streams(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.describe_log_streams(p)
+
+    @operation("PutLogEvents")
+    def put_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        events = p.get("logEvents") or []
+        out = self.store.put_events(p.get("logGroupName", ""), p.get("logStreamName", ""), events)
+        rejected = out.get("rejectedLogEventsInfo", {})
+        accepted = events[rejected.get("tooOldLogEventEndIndex", 0) : rejected.get("tooNewLogEventStartIndex", len(events))]
+        self.filters.apply(self.store.get_group(p.get("logGroupName", "")), accepted)
+        return out
+
+    # ------------------------------------------------------------ metric filters
+    @operation("PutMetricFilter")
+    def put_metric_filter(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.filters.put(p.get("logGroupName", ""), p.get("filterName", ""), p.get("filterPattern", ""), p.get("metricTransformations") or [])
+        return {}
+
+    @operation("DeleteMetricFilter")
+    def delete_metric_filter(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.filters.delete(p.get("logGroupName", ""), p.get("filterName", ""))
+        return {}
+
+    @operation("DescribeMetricFilters")
+    def describe_metric_filters(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        items = self.filters.describe(p)
+        limit = int(p.get("limit") or 50)
+        if not 1 <= limit <= 50:
+            raise invalid(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 50")
+        start = token_int(p["nextToken"], "o") if p.get("nextToken") else 0
+        out: dict[str, Any] = {"metricFilters": items[start : start + limit]}
+        if start + limit < len(items):
+            out["nextToken"] = encode_token({"o": start + limit})
+        return out
+
+    @operation("TestMetricFilter")
+    def test_metric_filter(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        messages = p.get("logEventMessages") or []
+        if not messages or len(messages) > 50:
+            raise invalid("1 validation error detected: Value at 'logEventMessages' failed to satisfy constraint: Member must have length between 1 and 50")
+        return {"matches": self.filters.test(p.get("filterPattern", ""), messages)}
+
+    @operation("GetLogEvents")
+    def get_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.get_log_events(p)
+
+    @operation("FilterLogEvents")
+    def filter_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.filter_log_events(p)
+
+    # ------------------------------------------------------------ Insights
+    @operation("StartQuery")
+    def start_query(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        if p.get("queryLanguage") not in (None, "CWLI"):
+            raise AwsError("InvalidParameterException", f"Query language {p['queryLanguage']} is not supported by this emulator; use CWLI.", 400)
+        return self.api.start_query(p)
+
+    @operation("GetQueryResults")
+    def get_query_results(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.get_query_results(p)
+
+    @operation("StopQuery")
+    def stop_query(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.stop_query(p)
+
+    @operation("GetLogRecord")
+    def get_log_record(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.get_log_record(p)
+
+    @operation("GetLogGroupFields")
+    def get_log_group_fields(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.get_log_group_fields(p)
+
+    @operation("DescribeQueries")
+    def describe_queries(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.describe_queries(p)
+
+    def health(self) -> dict[str, Any]:
+        return {"state": "running"}

@@ -1,0 +1,169 @@
+"""Alarm actions: SNS-shaped HTTP webhooks, writing to a log group, and EC2
+stop/terminate/reboot on local instances (CloudWatch User Guide, "Alarm actions")."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import threading
+import urllib.request
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+log = logging.getLogger("emulator.monitoring.alarms")
+
+REGION_NAMES = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)", "us-west-1": "US West (N. California)", "us-west-2": "US West (Oregon)", "eu-west-1": "EU (Ireland)", "eu-central-1": "EU (Frankfurt)"}
+
+
+def iso(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+
+
+class AlarmActions:
+    """Mixed into AlarmManager: builds the notification and runs one action (on the actions thread pool)."""
+
+    alarms: dict[str, dict[str, Any]]
+    account_id: str
+    region: str
+    components: dict[str, Any]
+    webhooks: dict[str, str]
+    sent: list[dict[str, Any]]
+    _history: Callable[..., None]  # AlarmManager's history writer
+
+    # ------------------------------------------------------------ actions
+    def _notification(self, name: str, old_state: str, now: float) -> dict[str, Any]:
+        a = self.alarms[name]
+        msg: dict[str, Any] = {
+            "AlarmName": name,
+            "AlarmDescription": a.get("AlarmDescription"),
+            "AWSAccountId": self.account_id,
+            "AlarmConfigurationUpdatedTimestamp": iso(a["AlarmConfigurationUpdatedTimestamp"]),
+            "NewStateValue": a["StateValue"],
+            "NewStateReason": a["StateReason"],
+            "StateChangeTime": iso(now),
+            "Region": REGION_NAMES.get(self.region, self.region),
+            "AlarmArn": a["AlarmArn"],
+            "OldStateValue": old_state,
+            "OKActions": a.get("OKActions", []),
+            "AlarmActions": a.get("AlarmActions", []),
+            "InsufficientDataActions": a.get("InsufficientDataActions", []),
+        }
+        if "AlarmRule" in a:
+            msg["AlarmRule"] = a["AlarmRule"]
+        else:
+            msg["Trigger"] = {
+                "MetricName": a.get("MetricName"),
+                "Namespace": a.get("Namespace"),
+                "StatisticType": "ExtendedStatistic" if a.get("ExtendedStatistic") else "Statistic",
+                "Statistic": (a.get("Statistic") or "").upper() or None,
+                "ExtendedStatistic": a.get("ExtendedStatistic"),
+                "Unit": a.get("Unit"),
+                "Dimensions": [{"value": d["Value"], "name": d["Name"]} for d in a.get("Dimensions", [])],
+                "Period": a.get("Period"),
+                "EvaluationPeriods": a["EvaluationPeriods"],
+                "DatapointsToAlarm": a.get("DatapointsToAlarm") or a["EvaluationPeriods"],
+                "ComparisonOperator": a["ComparisonOperator"],
+                "Threshold": a["Threshold"],
+                "TreatMissingData": a.get("TreatMissingData", "missing"),
+                "EvaluateLowSampleCountPercentile": a.get("EvaluateLowSampleCountPercentile", ""),
+            }
+            if a.get("Metrics"):
+                msg["Trigger"]["Metrics"] = a["Metrics"]
+        return msg
+
+    def sns_envelope(self, topic: str, alarm: dict[str, Any]) -> dict[str, Any]:
+        """The JSON an SNS HTTP(S) subscriber receives (SNS Developer Guide, "HTTP/S notification JSON")."""
+        return {
+            "Type": "Notification",
+            "MessageId": str(uuid.uuid4()),
+            "TopicArn": topic,
+            "Subject": f'{alarm["NewStateValue"]}: "{alarm["AlarmName"]}" in {alarm["Region"]}'[:100],
+            "Message": json.dumps(alarm, default=str),
+            "Timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
+            "SignatureVersion": "1",
+            "Signature": "",
+            "SigningCertURL": "",
+            "UnsubscribeURL": "",
+        }
+
+    def _run_action(self, name: str, kind: str, action: str, message: dict[str, Any]) -> None:
+        try:
+            detail = self._execute(action, message)
+            self._history(name, kind, "Action", f"Successfully executed action {action}", {"actionState": "Succeeded", "notificationResource": action, "stateUpdateTimestamp": message["StateChangeTime"], **detail})
+        except Exception as exc:  # noqa: BLE001 - a failed action is recorded in the history
+            log.warning("alarm %s action %s failed: %s", name, action, exc)
+            self._history(name, kind, "Action", f"Failed to execute action {action}. Received error: {exc}", {"actionState": "Failed", "notificationResource": action, "error": str(exc)})
+
+    def _execute(self, action: str, message: dict[str, Any]) -> dict[str, Any]:
+        self.sent.append({"action": action, "message": message})
+        del self.sent[:-100]
+        url = None
+        if action.startswith(("http://", "https://")):
+            url = action
+        elif action.startswith("arn:aws:sns:"):
+            url = self.webhooks.get(action)
+            if url is None:
+                raise RuntimeError(f"No webhook is configured for topic {action} (set alarm_webhooks)")
+        if url is not None:
+            body = json.dumps(self.sns_envelope(action, message)).encode()
+            req = urllib.request.Request(url, data=body, method="POST", headers={"content-type": "text/plain; charset=UTF-8", "x-amz-sns-message-type": "Notification"})
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return {"httpStatus": resp.status}
+        if action.startswith("arn:aws:logs:"):
+            group = action.split(":log-group:", 1)[1] if ":log-group:" in action else ""
+            group = group.removesuffix(":*")
+            logs = self.components.get("logs")
+            if not group or logs is None:
+                raise RuntimeError(f"Invalid log group action {action}")
+            logs.put(group, "cloudwatch-alarms", json.dumps(message, default=str))
+            return {}
+        m = re.match(r"^arn:aws:automate:[^:]+:ec2:(stop|terminate|reboot|recover)$", action)
+        if m:
+            verb = m.group(1)
+            dims = {d["name"]: d["value"] for d in (message.get("Trigger") or {}).get("Dimensions", [])}
+            instance = dims.get("InstanceId")
+            if not instance:
+                raise RuntimeError("EC2 actions need an alarm on a metric with the InstanceId dimension")
+            self._ec2_action(verb, instance)
+            return {"instanceId": instance}
+        raise RuntimeError(f"Unsupported action {action}")
+
+    def _ec2_action(self, verb: str, instance: str) -> None:
+        compute = self.components.get("compute")
+        if compute is None:
+            raise RuntimeError(f"EC2 {verb} is not available: no local compute service")
+        fn = getattr(compute, f"{verb}_instances", None)
+        if fn is not None:
+            fn([instance])
+            return
+        # emulator.compute: InstanceManager.stop_instance / terminate / reboot, owned by the event loop
+        manager = getattr(compute, "manager", None)
+        method = {"stop": "stop_instance", "terminate": "terminate", "reboot": "reboot", "recover": "reboot"}[verb]
+        target = getattr(manager, method, None)
+        if target is None:
+            raise RuntimeError(f"EC2 {verb} is not available in the local compute service")
+        if instance not in getattr(manager, "instances", {}):
+            raise RuntimeError(f"The instance ID '{instance}' does not exist")
+        loop = getattr(manager, "_loop", None)
+        if loop is not None and loop.is_running():
+            done = threading.Event()
+            errors: list[BaseException] = []
+
+            def call() -> None:
+                try:
+                    target(instance)
+                except Exception as exc:  # noqa: BLE001 - handed back to the action thread
+                    errors.append(exc)
+                finally:
+                    done.set()
+
+            loop.call_soon_threadsafe(call)
+            if not done.wait(30):
+                raise RuntimeError(f"EC2 {verb} of {instance} timed out")
+            if errors:
+                raise RuntimeError(str(errors[0]))
+        else:
+            target(instance)

@@ -1,0 +1,378 @@
+"""The CloudWatch Logs store: log groups, streams and events in SQLite (``logs.db``).
+
+Events are indexed by (stream, timestamp, id) for GetLogEvents and by
+(group, timestamp, id) for FilterLogEvents and Logs Insights. Retention is
+enforced both on reads (expired events are invisible at once) and by a purge
+that deletes them (``purge()``, run by the monitoring scheduler).
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from emulator.errors import AwsError
+
+RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+GROUP_RE = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
+STREAM_RE = re.compile(r"^[^:*]{1,512}$")
+EVENT_OVERHEAD = 26  # bytes AWS adds to each event when sizing a batch (PutLogEvents quotas)
+MAX_BATCH_BYTES = 1_048_576
+MAX_BATCH_EVENTS = 10_000
+DAY_MS = 86_400_000
+
+
+def invalid(message: str) -> AwsError:
+    return AwsError("InvalidParameterException", message, 400)
+
+
+def not_found(message: str) -> AwsError:
+    return AwsError("ResourceNotFoundException", message, 400)
+
+
+@dataclass
+class Group:
+    id: int
+    name: str
+    created: int
+    retention: int | None
+    kms: str | None
+    cls: str
+    tags: dict[str, str] = field(default_factory=dict)
+    protection: bool = False
+
+
+class LogStore:
+    def __init__(self, path: Path | str, region: str, account_id: str, clock: Any = time.time) -> None:
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock
+        self.lock = threading.RLock()
+        self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS grp (
+                id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, created INTEGER NOT NULL, retention INTEGER,
+                kms TEXT, cls TEXT NOT NULL DEFAULT 'STANDARD', tags BLOB NOT NULL DEFAULT '{}', protection INTEGER NOT NULL DEFAULT 0);
+            CREATE TABLE IF NOT EXISTS stream (
+                id INTEGER PRIMARY KEY, gid INTEGER NOT NULL, name TEXT NOT NULL, created INTEGER NOT NULL,
+                first_ts INTEGER, last_ts INTEGER, last_ingest INTEGER, stored INTEGER NOT NULL DEFAULT 0,
+                UNIQUE(gid, name));
+            CREATE TABLE IF NOT EXISTS event (
+                id INTEGER PRIMARY KEY, gid INTEGER NOT NULL, sid INTEGER NOT NULL, ts INTEGER NOT NULL,
+                ingest INTEGER NOT NULL, message TEXT NOT NULL);
+            CREATE INDEX IF NOT EXISTS event_stream ON event(sid, ts, id);
+            CREATE INDEX IF NOT EXISTS event_group ON event(gid, ts, id);
+            CREATE TABLE IF NOT EXISTS metric_filter (
+                gid INTEGER NOT NULL, name TEXT NOT NULL, pattern TEXT NOT NULL, transformations BLOB NOT NULL,
+                created INTEGER NOT NULL, PRIMARY KEY (gid, name));
+            """
+        )
+        self.ingested_bytes = 0  # since start, for the cost ledger
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # ------------------------------------------------------------ groups
+    def group_arn(self, name: str) -> str:
+        return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}"
+
+    def _group_row(self, row: tuple[Any, ...]) -> Group:
+        return Group(row[0], row[1], row[2], row[3], row[4], row[5], orjson.loads(row[6]), bool(row[7]))
+
+    def get_group(self, name: str) -> Group:
+        with self.lock:
+            row = self.db.execute("SELECT id, name, created, retention, kms, cls, tags, protection FROM grp WHERE name=?", (name,)).fetchone()
+        if row is None:
+            raise not_found("The specified log group does not exist.")
+        return self._group_row(row)
+
+    def resolve_group(self, params: dict[str, Any], name_key: str = "logGroupName", ident_key: str = "logGroupIdentifier") -> Group:
+        name = params.get(name_key)
+        ident = params.get(ident_key)
+        if name and ident:
+            raise invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
+        if ident:
+            name = ident.split(":log-group:", 1)[1] if ":log-group:" in ident else ident
+            name = name.removesuffix(":*")
+        if not name:
+            raise invalid("Either logGroupName or logGroupIdentifier must be specified.")
+        return self.get_group(name)
+
+    def create_group(self, name: str, kms: str | None = None, tags: dict[str, str] | None = None, cls: str | None = None) -> None:
+        if not GROUP_RE.match(name or ""):
+            raise invalid(f"1 validation error detected: Value '{name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
+        with self.lock:
+            try:
+                self.db.execute(
+                    "INSERT INTO grp(name, created, kms, cls, tags) VALUES (?,?,?,?,?)", (name, self.now_ms(), kms, cls or "STANDARD", orjson.dumps(tags or {}))
+                )
+            except sqlite3.IntegrityError as exc:
+                raise AwsError("ResourceAlreadyExistsException", "The specified log group already exists", 400) from exc
+
+    def delete_group(self, name: str) -> None:
+        group = self.get_group(name)
+        with self.lock:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM event WHERE gid=?", (group.id,))
+            self.db.execute("DELETE FROM metric_filter WHERE gid=?", (group.id,))
+            self.db.execute("DELETE FROM stream WHERE gid=?", (group.id,))
+            self.db.execute("DELETE FROM grp WHERE id=?", (group.id,))
+            self.db.execute("COMMIT")
+
+    def list_groups(self, prefix: str | None = None, pattern: str | None = None, cls: str | None = None, after: str = "") -> Iterator[tuple[Group, int]]:
+        sql = "SELECT id, name, created, retention, kms, cls, tags, protection FROM grp WHERE name > ?"
+        args: list[Any] = [after]
+        if prefix:
+            sql += " AND substr(name, 1, ?) = ?"
+            args += [len(prefix), prefix]
+        if cls:
+            sql += " AND cls = ?"
+            args.append(cls)
+        sql += " ORDER BY name"
+        with self.lock:
+            rows = self.db.execute(sql, args).fetchall()
+        for row in rows:
+            g = self._group_row(row)
+            if pattern and pattern.lower() not in g.name.lower():
+                continue
+            with self.lock:
+                stored = self.db.execute("SELECT COALESCE(SUM(stored), 0) FROM stream WHERE gid=?", (g.id,)).fetchone()[0]
+            yield g, int(stored)
+
+    def set_retention(self, name: str, days: int | None) -> None:
+        if days is not None and days not in RETENTION_DAYS:
+            raise invalid(
+                f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: {list(RETENTION_DAYS)}"
+            )
+        group = self.get_group(name)
+        with self.lock:
+            self.db.execute("UPDATE grp SET retention=? WHERE id=?", (days, group.id))
+
+    def set_tags(self, name: str, tags: dict[str, str]) -> None:
+        group = self.get_group(name)
+        with self.lock:
+            self.db.execute("UPDATE grp SET tags=? WHERE id=?", (orjson.dumps(tags), group.id))
+
+    def cutoff_ms(self, group: Group) -> int:
+        """Events older than this are past the group's retention and invisible."""
+        return self.now_ms() - group.retention * DAY_MS if group.retention else -(2**62)
+
+    # ------------------------------------------------------------ streams
+    def create_stream(self, group_name: str, name: str) -> None:
+        if not STREAM_RE.match(name or ""):
+            raise invalid(f"1 validation error detected: Value '{name}' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*")
+        group = self.get_group(group_name)
+        with self.lock:
+            try:
+                self.db.execute("INSERT INTO stream(gid, name, created) VALUES (?,?,?)", (group.id, name, self.now_ms()))
+            except sqlite3.IntegrityError as exc:
+                raise AwsError("ResourceAlreadyExistsException", "The specified log stream already exists", 400) from exc
+
+    def stream_id(self, group: Group, name: str) -> int:
+        with self.lock:
+            row = self.db.execute("SELECT id FROM stream WHERE gid=? AND name=?", (group.id, name)).fetchone()
+        if row is None:
+            raise not_found("The specified log stream does not exist.")
+        return int(row[0])
+
+    def delete_stream(self, group_name: str, name: str) -> None:
+        group = self.get_group(group_name)
+        sid = self.stream_id(group, name)
+        with self.lock:
+            self.db.execute("BEGIN")
+            self.db.execute("DELETE FROM event WHERE sid=?", (sid,))
+            self.db.execute("DELETE FROM stream WHERE id=?", (sid,))
+            self.db.execute("COMMIT")
+
+    def list_streams(self, group: Group) -> list[dict[str, Any]]:
+        with self.lock:
+            rows = self.db.execute("SELECT name, created, first_ts, last_ts, last_ingest, stored FROM stream WHERE gid=?", (group.id,)).fetchall()
+        out = []
+        for name, created, first_ts, last_ts, last_ingest, stored in rows:
+            item: dict[str, Any] = {
+                "logStreamName": name,
+                "creationTime": created,
+                "arn": f"{self.group_arn(group.name)}:log-stream:{name}",
+                "storedBytes": 0,  # deprecated by AWS: always 0
+                "_stored": stored,
+            }
+            if first_ts is not None:
+                item.update(firstEventTimestamp=first_ts, lastEventTimestamp=last_ts, lastIngestionTime=last_ingest, uploadSequenceToken=str(49600000000000000000000000000000000000000000000000000000 + (last_ingest or 0)))
+            out.append(item)
+        return out
+
+    # ------------------------------------------------------------ events
+    def put_events(self, group_name: str, stream_name: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+        """PutLogEvents with AWS's batch rules (CloudWatch Logs API Reference, PutLogEvents)."""
+        if not events:
+            raise invalid("1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1")
+        if len(events) > MAX_BATCH_EVENTS:
+            raise invalid(f"1 validation error detected: Value at 'logEvents' failed to satisfy constraint: Member must have length less than or equal to {MAX_BATCH_EVENTS}")
+        size = sum(len(e.get("message", "").encode()) + EVENT_OVERHEAD for e in events)
+        if size > MAX_BATCH_BYTES:
+            raise invalid(f"Upload too large: {size} bytes exceeds limit of {MAX_BATCH_BYTES}")
+        group = self.get_group(group_name)
+        sid = self.stream_id(group, stream_name)
+        prev = None
+        for e in events:
+            ts = int(e["timestamp"])
+            if prev is not None and ts < prev:
+                raise invalid("Log events in a single PutLogEvents request must be in chronological order.")
+            prev = ts
+        if int(events[-1]["timestamp"]) - int(events[0]["timestamp"]) > DAY_MS:
+            raise invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
+        now = self.now_ms()
+        too_old_before = max(now - 14 * DAY_MS, self.cutoff_ms(group))
+        too_new_after = now + 2 * 3600 * 1000
+        rejected: dict[str, int] = {}
+        rows = []
+        too_new_start = None
+        too_old_end = None
+        for i, e in enumerate(events):
+            ts = int(e["timestamp"])
+            if ts < too_old_before:
+                too_old_end = i + 1  # exclusive end index of the too-old prefix
+                continue
+            if ts > too_new_after:
+                if too_new_start is None:
+                    too_new_start = i
+                continue
+            message = e.get("message", "")
+            rows.append((group.id, sid, ts, now, message))
+        if too_old_end is not None:
+            rejected["tooOldLogEventEndIndex"] = too_old_end
+        if too_new_start is not None:
+            rejected["tooNewLogEventStartIndex"] = too_new_start
+        self._insert(sid, rows)
+        out: dict[str, Any] = {"nextSequenceToken": str(49600000000000000000000000000000000000000000000000000000 + now)}
+        if rejected:
+            out["rejectedLogEventsInfo"] = rejected
+        return out
+
+    def _insert(self, sid: int, rows: list[tuple[int, int, int, int, str]]) -> None:
+        if not rows:
+            return
+        stored = sum(len(r[4].encode()) + EVENT_OVERHEAD for r in rows)
+        self.ingested_bytes += stored
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                self.db.executemany("INSERT INTO event(gid, sid, ts, ingest, message) VALUES (?,?,?,?,?)", rows)
+                lo = min(r[2] for r in rows)
+                hi = max(r[2] for r in rows)
+                self.db.execute(
+                    "UPDATE stream SET first_ts = MIN(COALESCE(first_ts, ?), ?), last_ts = MAX(COALESCE(last_ts, ?), ?), last_ingest=?, stored = stored + ? WHERE id=?",
+                    (lo, lo, hi, hi, rows[0][3], stored, sid),
+                )
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
+    def put(self, group: str, stream: str, message: str, timestamp_ms: int | None = None) -> None:
+        """For other services: append one line, creating the group and stream as needed."""
+        self.put_many(group, stream, [(self.now_ms() if timestamp_ms is None else timestamp_ms, message)])
+
+    def put_many(self, group_name: str, stream_name: str, lines: list[tuple[int, str]]) -> None:
+        if not lines:
+            return
+        try:
+            group = self.get_group(group_name)
+        except AwsError:
+            try:
+                self.create_group(group_name)
+            except AwsError as exc:
+                if exc.code != "ResourceAlreadyExistsException":
+                    raise
+            group = self.get_group(group_name)
+        try:
+            sid = self.stream_id(group, stream_name)
+        except AwsError:
+            try:
+                self.create_stream(group_name, stream_name)
+            except AwsError as exc:
+                if exc.code != "ResourceAlreadyExistsException":
+                    raise
+            sid = self.stream_id(group, stream_name)
+        now = self.now_ms()
+        self._insert(sid, [(group.id, sid, ts, now, msg) for ts, msg in lines])
+
+    def stream_events(self, sid: int, lo: tuple[int, int] | None, hi: tuple[int, int] | None, start: int | None, end: int | None, limit: int, backward: bool) -> list[tuple[int, int, int, str]]:
+        """Events of a stream with (ts, id) strictly between lo and hi, in time order; (id, ts, ingest, message)."""
+        sql = "SELECT id, ts, ingest, message FROM event WHERE sid=?"
+        args: list[Any] = [sid]
+        if lo is not None:
+            sql += " AND (ts > ? OR (ts = ? AND id > ?))"
+            args += [lo[0], lo[0], lo[1]]
+        if hi is not None:
+            sql += " AND (ts < ? OR (ts = ? AND id < ?))"
+            args += [hi[0], hi[0], hi[1]]
+        if start is not None:
+            sql += " AND ts >= ?"
+            args.append(start)
+        if end is not None:
+            sql += " AND ts < ?"
+            args.append(end)
+        sql += " ORDER BY ts DESC, id DESC" if backward else " ORDER BY ts, id"
+        sql += " LIMIT ?"
+        args.append(limit)
+        with self.lock:
+            rows = self.db.execute(sql, args).fetchall()
+        if backward:
+            rows.reverse()
+        return rows
+
+    def group_events(self, gid: int, start: int | None, end: int | None, after: tuple[int, int] | None = None, stream_ids: list[int] | None = None, batch: int = 5000) -> Iterator[tuple[int, int, int, int, str]]:
+        """Every event of a group in time order: (id, sid, ts, ingest, message), read in batches."""
+        pos = after
+        while True:
+            sql = "SELECT id, sid, ts, ingest, message FROM event WHERE gid=?"
+            args: list[Any] = [gid]
+            if pos is not None:
+                sql += " AND (ts > ? OR (ts = ? AND id > ?))"
+                args += [pos[0], pos[0], pos[1]]
+            if start is not None:
+                sql += " AND ts >= ?"
+                args.append(start)
+            if end is not None:
+                sql += " AND ts <= ?"
+                args.append(end)
+            if stream_ids is not None:
+                sql += " AND sid IN ({})".format(",".join("?" * len(stream_ids)))
+                args += stream_ids
+            sql += " ORDER BY ts, id LIMIT ?"
+            args.append(batch)
+            with self.lock:
+                rows = self.db.execute(sql, args).fetchall()
+            yield from rows
+            if len(rows) < batch:
+                return
+            pos = (rows[-1][2], rows[-1][0])
+
+    def stream_names(self, gid: int) -> dict[int, str]:
+        with self.lock:
+            return {sid: name for sid, name in self.db.execute("SELECT id, name FROM stream WHERE gid=?", (gid,))}
+
+    def purge(self) -> int:
+        """Delete events past their group's retention."""
+        deleted = 0
+        with self.lock:
+            groups = self.db.execute("SELECT id, retention FROM grp WHERE retention IS NOT NULL").fetchall()
+            for gid, days in groups:
+                deleted += self.db.execute("DELETE FROM event WHERE gid=? AND ts < ?", (gid, self.now_ms() - days * DAY_MS)).rowcount
+        return deleted
+
+    def close(self) -> None:
+        with self.lock:
+            self.db.close()

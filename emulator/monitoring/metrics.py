@@ -1,0 +1,278 @@
+"""The metric store: SQLite in the data dir (``metrics.db``), separate from DynamoDB's.
+
+Layout:
+- ``metric``: one row per (namespace, name, dimension set); dimension sets match exactly.
+- ``dp``: one row per published datum (sum/count/min/max plus the value/count
+  pairs for percentiles), indexed by (metric_id, ts) for range reads.
+
+Ingest is batched (one ``executemany`` per PutMetricData call). Roll-ups follow
+CloudWatch's retention schedule (User Guide, "Metrics retention"): sub-minute
+data for 3 hours, 1-minute data for 15 days, 5-minute data for 63 days, 1-hour
+data for 455 days; older data is aggregated to the next resolution, then dropped.
+"""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from emulator.monitoring.stats import Bucket
+
+Dims = tuple[tuple[str, str], ...]
+
+# resolution (seconds) -> how long data at that resolution is kept (seconds)
+DEFAULT_RETENTION: dict[int, int] = {1: 3 * 3600, 60: 15 * 86400, 300: 63 * 86400, 3600: 455 * 86400}
+
+
+@dataclass
+class Datum:
+    namespace: str
+    name: str
+    dims: Dims
+    ts: float  # epoch seconds
+    sum: float
+    count: float
+    min: float
+    max: float
+    values: list[float] | None = None  # flat [v, c, v, c, ...]
+    unit: str | None = None
+    resolution: int = 60
+    kind: int = 0  # 0: values known, 1: statistic set
+
+    @classmethod
+    def single(cls, namespace: str, name: str, dims: Dims, value: float, ts: float | None = None, unit: str | None = None) -> Datum:
+        return cls(namespace, name, dims, time.time() if ts is None else ts, value, 1.0, value, value, None, unit)
+
+    @classmethod
+    def stats(cls, namespace: str, name: str, dims: Dims, s: float, c: float, lo: float, hi: float, ts: float | None = None, unit: str | None = None) -> Datum:
+        return cls(namespace, name, dims, time.time() if ts is None else ts, s, c, lo, hi, None, unit, 60, 1)
+
+
+@dataclass
+class MetricRow:
+    id: int
+    namespace: str
+    name: str
+    dims: Dims
+    last_ts: float
+
+    def to_api(self) -> dict[str, Any]:
+        return {"Namespace": self.namespace, "MetricName": self.name, "Dimensions": [{"Name": k, "Value": v} for k, v in self.dims]}
+
+
+def dims_key(dims: Dims) -> str:
+    return "\x1f".join(f"{k}\x1e{v}" for k, v in dims)
+
+
+def norm_dims(dims: Iterable[dict[str, str]] | None) -> Dims:
+    return tuple(sorted((d["Name"], d["Value"]) for d in (dims or [])))
+
+
+class MetricStore:
+    def __init__(self, path: Path | str, retention: dict[int, int] | None = None) -> None:
+        self.path = str(path)
+        self.retention = dict(retention or DEFAULT_RETENTION)
+        self._lock = threading.RLock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        # Metrics are telemetry: a lost last second on power loss is acceptable (NORMAL), a slow ingest is not.
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS metric (
+                id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL,
+                dkey TEXT NOT NULL, dims BLOB NOT NULL, last_ts REAL NOT NULL DEFAULT 0,
+                UNIQUE(namespace, name, dkey));
+            CREATE TABLE IF NOT EXISTS dp (
+                metric_id INTEGER NOT NULL, ts REAL NOT NULL, res INTEGER NOT NULL,
+                sum REAL NOT NULL, cnt REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
+                vals BLOB, unit TEXT, kind INTEGER NOT NULL DEFAULT 0);
+            CREATE INDEX IF NOT EXISTS dp_metric_ts ON dp(metric_id, ts);
+            """
+        )
+        self._ids: dict[tuple[str, str, str], int] = {}
+        for mid, ns, name, dkey in self._db.execute("SELECT id, namespace, name, dkey FROM metric"):
+            self._ids[(ns, name, dkey)] = mid
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    # ------------------------------------------------------------ ingest
+    def _metric_id(self, namespace: str, name: str, dims: Dims) -> int:
+        key = (namespace, name, dims_key(dims))
+        mid = self._ids.get(key)
+        if mid is None:
+            blob = orjson.dumps([list(d) for d in dims])
+            cur = self._db.execute("INSERT OR IGNORE INTO metric(namespace, name, dkey, dims) VALUES (?,?,?,?)", (key[0], key[1], key[2], blob))
+            if cur.lastrowid and cur.rowcount:
+                mid = int(cur.lastrowid)
+            else:
+                mid = int(self._db.execute("SELECT id FROM metric WHERE namespace=? AND name=? AND dkey=?", key).fetchone()[0])
+            self._ids[key] = mid
+        return mid
+
+    def put(self, data: Sequence[Datum]) -> None:
+        if not data:
+            return
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                rows = []
+                last: dict[int, float] = {}
+                for d in data:
+                    mid = self._metric_id(d.namespace, d.name, d.dims)
+                    rows.append((mid, d.ts, d.resolution, d.sum, d.count, d.min, d.max, orjson.dumps(d.values) if d.values else None, d.unit, d.kind))
+                    if d.ts > last.get(mid, 0.0):
+                        last[mid] = d.ts
+                self._db.executemany("INSERT INTO dp(metric_id, ts, res, sum, cnt, min, max, vals, unit, kind) VALUES (?,?,?,?,?,?,?,?,?,?)", rows)
+                self._db.executemany("UPDATE metric SET last_ts=? WHERE id=? AND last_ts<?", [(ts, mid, ts) for mid, ts in last.items()])
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+
+    # ------------------------------------------------------------ reads
+    def find_id(self, namespace: str, name: str, dims: Dims) -> int | None:
+        return self._ids.get((namespace, name, dims_key(dims)))
+
+    def list_metrics(
+        self,
+        namespace: str | None = None,
+        name: str | None = None,
+        dim_filters: Sequence[tuple[str, str | None]] = (),
+        active_since: float | None = None,
+        after_id: int = 0,
+        limit: int | None = None,
+    ) -> list[MetricRow]:
+        sql = "SELECT id, namespace, name, dims, last_ts FROM metric WHERE id > ?"
+        args: list[Any] = [after_id]
+        if namespace is not None:
+            sql += " AND namespace = ?"
+            args.append(namespace)
+        if name is not None:
+            sql += " AND name = ?"
+            args.append(name)
+        if active_since is not None:
+            sql += " AND last_ts >= ?"
+            args.append(active_since)
+        sql += " ORDER BY id"
+        out: list[MetricRow] = []
+        with self._lock:
+            cursor = self._db.execute(sql, args)
+            for mid, ns, mname, blob, last_ts in cursor:
+                dims: Dims = tuple((k, v) for k, v in orjson.loads(blob))
+                if dim_filters:
+                    dmap = dict(dims)
+                    if not all(k in dmap and (v is None or dmap[k] == v) for k, v in dim_filters):
+                        continue
+                out.append(MetricRow(mid, ns, mname, dims, last_ts))
+                if limit is not None and len(out) >= limit:
+                    break
+        return out
+
+    def buckets(
+        self,
+        metric_id: int,
+        start: float,
+        end: float,
+        period: int,
+        unit: str | None = None,
+        need_values: bool = False,
+    ) -> dict[float, Bucket]:
+        """Aggregate the datapoints in [start, end) into period buckets keyed by bucket start."""
+        out: dict[float, Bucket] = {}
+        unit_sql = " AND unit IS ?" if unit is not None else ""
+        args: list[Any] = [metric_id, start, end]
+        if unit is not None:
+            args.append(unit)
+        with self._lock:
+            if not need_values:
+                # the common case is aggregated by SQLite itself: one row per bucket
+                sql = (
+                    "SELECT CAST((ts - ?) / ? AS INTEGER) AS b, SUM(sum), SUM(cnt), MIN(min), MAX(max), MAX(unit) "
+                    f"FROM dp WHERE metric_id=? AND ts>=? AND ts<?{unit_sql} GROUP BY b"
+                )
+                for b, s, c, lo, hi, u in self._db.execute(sql, [start, period, *args]):
+                    out[start + b * period] = Bucket(s, c, lo, hi, None, u)
+                return out
+            sql = f"SELECT ts, sum, cnt, min, max, vals, unit, kind FROM dp WHERE metric_id=? AND ts>=? AND ts<?{unit_sql}"
+            rows = self._db.execute(sql, args).fetchall()
+        for ts, s, c, lo, hi, vals, u, kind in rows:
+            key = start + math.floor((ts - start) / period) * period
+            bucket = out.get(key)
+            if bucket is None:
+                bucket = out[key] = Bucket(unit=u)
+            bucket.add(s, c, lo, hi, orjson.loads(vals) if vals else None, kind)
+        return out
+
+    def count_datapoints(self) -> int:
+        with self._lock:
+            return int(self._db.execute("SELECT COUNT(*) FROM dp").fetchone()[0])
+
+    def metric_count(self) -> int:
+        return len(self._ids)
+
+    # ------------------------------------------------------------ roll-ups
+    def rollup(self, now: float | None = None) -> int:
+        """Aggregate data past its resolution's retention to the next one; drop data past the last. Returns rows touched."""
+        now = time.time() if now is None else now
+        touched = 0
+        steps = sorted(self.retention.items())
+        for i, (res, keep) in enumerate(steps):
+            cutoff = now - keep
+            if i + 1 < len(steps):
+                touched += self._coarsen(res, steps[i + 1][0], cutoff)
+            else:
+                with self._lock:
+                    touched += self._db.execute("DELETE FROM dp WHERE ts < ?", (cutoff,)).rowcount
+        return touched
+
+    def _coarsen(self, below: int, to: int, cutoff: float, chunk: int = 50_000) -> int:
+        # in chunks, releasing the lock between them, so that ingest and reads are never held up for long;
+        # a bucket split over two chunks is two rows, which every read aggregates anyway
+        total = 0
+        while True:
+            done = self._coarsen_chunk(below, to, cutoff, chunk)
+            total += done
+            if done < chunk:
+                return total
+
+    def _coarsen_chunk(self, below: int, to: int, cutoff: float, chunk: int) -> int:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT rowid, metric_id, ts, sum, cnt, min, max, vals, unit, kind FROM dp WHERE res <= ? AND res < ? AND ts < ? LIMIT ?",
+                (below, to, cutoff, chunk),
+            ).fetchall()
+            if not rows:
+                return 0
+            groups: dict[tuple[int, float, str | None, int], Bucket] = {}
+            for _, mid, ts, s, c, lo, hi, vals, unit, kind in rows:
+                key = (mid, math.floor(ts / to) * to, unit, kind)
+                bucket = groups.get(key)
+                if bucket is None:
+                    bucket = groups[key] = Bucket(unit=unit)
+                bucket.add(s, c, lo, hi, orjson.loads(vals) if vals else None, kind)
+            new_rows = []
+            for (mid, ts, unit, kind), b in groups.items():
+                flat: list[float] | None = None
+                if kind == 0 and b.values:
+                    flat = [x for pair in b.values.items() for x in pair]
+                new_rows.append((mid, ts, to, b.sum, b.count, b.min, b.max, orjson.dumps(flat) if flat else None, unit, kind))
+            self._db.execute("BEGIN")
+            try:
+                self._db.executemany("DELETE FROM dp WHERE rowid = ?", [(r[0],) for r in rows])
+                self._db.executemany("INSERT INTO dp(metric_id, ts, res, sum, cnt, min, max, vals, unit, kind) VALUES (?,?,?,?,?,?,?,?,?,?)", new_rows)
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            return len(rows)

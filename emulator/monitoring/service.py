@@ -1,0 +1,276 @@
+"""The monitoring service: shared by the CloudWatch and CloudWatch Logs handlers.
+
+Settings (settings file keys, or ``EMULATOR_<KEY>`` environment variables):
+- ``alarm_interval`` (seconds, default 60): how often alarms are evaluated;
+- ``telemetry_flush`` (seconds, default 1): how often request telemetry is published;
+- ``telemetry_interval`` (seconds, default 60): host/GPU/EC2/billing sampling;
+- ``metric_retention`` (JSON/TOML table resolution -> seconds): roll-up schedule;
+- ``alarm_webhooks`` (JSON/TOML table topic ARN -> URL): SNS topics delivered as HTTP webhooks;
+- ``prices`` (see emulator.monitoring.costs).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from emulator.errors import AwsError
+from emulator.handlers.base import Route
+from emulator.monitoring import prometheus
+from emulator.monitoring.alarms import AlarmManager
+from emulator.monitoring.costs import Ledger, load_prices
+from emulator.monitoring.dashboards import Dashboards
+from emulator.monitoring.logs_api import LogsAPI
+from emulator.monitoring.logstore import LogStore
+from emulator.monitoring.metricfilters import MetricFilters
+from emulator.monitoring.metrics import DEFAULT_RETENTION, MetricStore
+from emulator.monitoring.statedb import StateDB
+from emulator.monitoring.telemetry import LogShipper, Telemetry
+from emulator.protocols.base import Request, Response
+
+if TYPE_CHECKING:
+    from emulator.context import RequestContext
+    from emulator.runtime import Runtime
+
+log = logging.getLogger("emulator.monitoring")
+
+
+def setting(runtime_extra: dict[str, Any], key: str, default: Any) -> Any:
+    env = os.environ.get("EMULATOR_" + key.upper())
+    if env is not None:
+        if isinstance(default, dict):
+            try:
+                return json.loads(env)
+            except ValueError:
+                return default
+        return type(default)(env) if default is not None else env
+    return runtime_extra.get(key, default)
+
+
+class _Task:
+    def __init__(self, name: str, interval: float, fn: Callable[[], Any]) -> None:
+        self.name = name
+        self.interval = interval
+        self.fn = fn
+        self.due = time.monotonic() + interval
+
+
+class Monitoring:
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        settings = runtime.settings
+        extra = settings.extra
+        self.dir = Path(settings.data_dir) / "monitoring"
+        self.dir.mkdir(parents=True, exist_ok=True)
+        retention = setting(extra, "metric_retention", {})
+        self.metrics = MetricStore(self.dir / "metrics.db", {**DEFAULT_RETENTION, **{int(k): int(v) for k, v in retention.items()}})
+        self.state = StateDB(self.dir / "monitoring.db")
+        self.logs = LogStore(self.dir / "logs.db", settings.region, settings.account_id)
+        self.prices = load_prices(extra)
+        self.ledger = Ledger(self.state, self.prices)
+        self.alarms = AlarmManager(
+            self.state, self.metrics, settings.region, settings.account_id, components=runtime.components, webhooks=setting(extra, "alarm_webhooks", {})
+        )
+        self.dashboards = Dashboards(self.state, settings.region, settings.account_id)
+        self.metric_filters = MetricFilters(self.logs, self.metrics)
+        self.logs_api = LogsAPI(self.logs, settings.account_id, self.metric_filters.count)
+        self.telemetry = Telemetry(self.metrics, self.ledger, settings.region)
+        self.alarm_interval = float(setting(extra, "alarm_interval", 60.0))
+        self.flush_interval = float(setting(extra, "telemetry_flush", 1.0))
+        self.collect_interval = float(setting(extra, "telemetry_interval", 60.0))
+        self.shipper = LogShipper()
+        self._starts = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._task_lock = threading.Lock()
+        self._logs_seen = 0
+        self._last_collect: float | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._routes_taken = False
+        if settings.telemetry:
+            runtime.observers.append(self.telemetry.observe)
+        runtime.components["metrics"] = self.metrics
+        runtime.components["logs"] = self.logs
+        runtime.components["alarms"] = self.alarms
+        runtime.components["monitoring"] = self
+
+    # ------------------------------------------------------------ lifecycle
+    async def start(self) -> None:
+        self._starts += 1
+        if self._starts != 1:
+            return
+        self._loop = asyncio.get_running_loop()
+        if self.runtime.settings.telemetry:
+            logging.getLogger("emulator").addHandler(self.shipper)
+        self._tasks = [
+            _Task("telemetry", self.flush_interval, self.flush),
+            _Task("alarms", self.alarm_interval, self.alarms.evaluate_all),
+            _Task("collect", self.collect_interval, self.collect),
+            _Task("retention", 3600.0, self.housekeeping),
+        ]
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._run, name="monitoring", daemon=True)
+        self._thread.start()
+        log.info(
+            "monitoring started: metrics in %s, alarms every %ss, telemetry every %ss, samples every %ss",
+            self.dir, self.alarm_interval, self.flush_interval, self.collect_interval,
+        )
+
+    async def stop(self) -> None:
+        if self._starts == 0:
+            return
+        self._starts = 0
+        self._stop.set()
+        if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 10)
+        logging.getLogger("emulator").removeHandler(self.shipper)
+        try:
+            self.flush()
+        except Exception:
+            log.exception("final telemetry flush failed")
+        self.alarms.close()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            now = time.monotonic()
+            for task in self._tasks:
+                if now >= task.due:
+                    task.due = now + task.interval
+                    try:
+                        with self._task_lock:
+                            task.fn()
+                    except Exception:
+                        log.exception("monitoring task %s failed", task.name)
+            next_due = min(t.due for t in self._tasks)
+            self._stop.wait(max(0.05, min(1.0, next_due - time.monotonic())))
+
+    # ------------------------------------------------------------ tasks
+    def flush(self) -> None:
+        self.telemetry.flush()
+        self.shipper.flush_to(self.logs)
+
+    def collect(self) -> None:
+        ingested = self.logs.ingested_bytes - self._logs_seen
+        self._logs_seen = self.logs.ingested_bytes
+        extra = {"logs/ingest_bytes": float(ingested)}
+        now = time.time()
+        elapsed = now - self._last_collect if self._last_collect is not None else 0.0
+        self._last_collect = now
+        interval_months = elapsed / (30 * 86400)
+        if interval_months > 0:
+            extra["cloudwatch/metric_months"] = self.metrics.metric_count() * interval_months
+            extra["cloudwatch/alarm_months"] = len(self.alarms.alarms) * interval_months
+            extra["cloudwatch/dashboard_months"] = len(self.state.query("SELECT name FROM dashboard")) * interval_months
+            size = self._dynamodb_bytes()
+            if size:
+                extra["dynamodb/storage_gb_months"] = size / 1e9 * interval_months
+        self.telemetry.collect(str(self.runtime.settings.data_dir), self.runtime.components.get("compute"), self.logs, self.prices.get("local", {}), extra)
+        self.telemetry.publish_charges(self.ledger.report())
+
+    def _dynamodb_bytes(self) -> float:
+        """Total TableSizeBytes of the local DynamoDB tables, read on the event loop that owns the engine."""
+        engine = self.runtime.components.get("dynamodb")
+        loop = self._loop
+        if engine is None or loop is None or not loop.is_running() or not hasattr(engine, "list_tables"):
+            return 0.0
+
+        async def measure() -> float:
+            total = 0.0
+            names = engine.list_tables({}).get("TableNames", [])
+            for name in names[:100]:
+                try:
+                    total += float(engine.describe_table({"TableName": name})["Table"].get("TableSizeBytes", 0))
+                except AwsError:
+                    continue  # deleted meanwhile
+            return total
+
+        try:
+            return asyncio.run_coroutine_threadsafe(measure(), loop).result(timeout=10)
+        except Exception:  # sizing is best effort; the cost is still reported without it
+            log.debug("DynamoDB table sizes unavailable", exc_info=True)
+            return 0.0
+
+    def housekeeping(self) -> None:
+        self.metrics.rollup()
+        self.logs.purge()
+        self.alarms.purge_history()
+
+    def run_now(self, what: str, at: float | None = None) -> None:
+        """For tests and scripts: run a periodic task at once (alarms optionally at a given time)."""
+        with self._task_lock:
+            if what == "alarms":
+                self.alarms.evaluate_all(at)
+            elif what == "collect":
+                self.flush()
+                self.collect()
+            elif what == "housekeeping":
+                self.housekeeping()
+            else:
+                self.flush()
+
+    # ------------------------------------------------------------ routes
+    def take_routes(self) -> list[Route]:
+        if self._routes_taken:
+            return []
+        self._routes_taken = True
+        return self.routes()
+
+    def routes(self) -> list[Route]:
+        return [
+            Route("/metrics", self._prometheus, ("GET",), summary="Telemetry in the Prometheus text exposition format"),
+            Route("/_emulator/usage", self._usage, ("GET",), summary="This month's usage: what it would cost on AWS, what it cost here (?month=YYYY-MM)"),
+            Route(
+                "/_emulator/monitoring/", self._control, ("POST",),
+                summary="Run a monitoring task now (loopback only): flush, collect, alarms[?time=<epoch>], housekeeping",
+            ),
+        ]
+
+    async def _prometheus(self, request: Request, ctx: RequestContext) -> Response:
+        if request.path not in ("/metrics", "/metrics/"):
+            return Response(404, {"content-type": "text/plain"}, b"not found\n")
+        text = await asyncio.get_running_loop().run_in_executor(None, prometheus.render, self.telemetry)
+        return Response(200, {"content-type": "text/plain; version=0.0.4; charset=utf-8"}, text.encode())
+
+    async def _usage(self, request: Request, ctx: RequestContext) -> Response:
+        month = request.query_one("month")
+        report = await asyncio.get_running_loop().run_in_executor(None, self.ledger.report, month)
+        return Response(200, {"content-type": "application/json"}, orjson.dumps(report))
+
+    async def _control(self, request: Request, ctx: RequestContext) -> Response:
+        # Driving the periodic tasks from tests: POST /_emulator/monitoring/{flush,collect,alarms,housekeeping}[?time=<epoch>]
+        if self.runtime.settings.auth and not _loopback(request.client_ip):
+            return Response(403, {"content-type": "application/json"}, b'{"message":"forbidden"}')
+        what = request.path.rsplit("/", 1)[-1]
+        if what not in ("flush", "collect", "alarms", "housekeeping"):
+            return Response(404, {"content-type": "application/json"}, b'{"message":"unknown task"}')
+        at = request.query_one("time")
+        await asyncio.get_running_loop().run_in_executor(None, self.run_now, what, float(at) if at else None)
+        return Response(200, {"content-type": "application/json"}, b'{"ok":true}')
+
+    def health(self) -> dict[str, Any]:
+        return {
+            "metrics": self.metrics.metric_count(),
+            "alarms": len(self.alarms.alarms),
+            "requests_observed": self.telemetry.observed,
+            "buffered": len(self.telemetry.buffer),
+        }
+
+
+def _loopback(ip: str) -> bool:
+    return ip in ("127.0.0.1", "::1", "localhost", "") or ip.startswith("127.")
+
+
+def get_monitoring(runtime: Runtime) -> Monitoring:
+    existing = runtime.components.get("monitoring")
+    if isinstance(existing, Monitoring):
+        return existing
+    return Monitoring(runtime)

@@ -1,0 +1,453 @@
+"""Built-in telemetry: no user code needed.
+
+``Telemetry.observe`` is a ``runtime.observers`` entry: it appends one tuple to
+a deque (cheap, on the request path). ``flush()`` runs off the request path on
+the monitoring thread and turns the buffer into CloudWatch metrics under AWS's
+namespaces and names (AWS/DynamoDB, AWS/Bedrock, the gateway's
+Emulator/Gateway), usage-ledger entries and Prometheus counters.
+``collect()`` samples the host (Emulator/Host), GPUs via NVML, local EC2
+instances (AWS/EC2) and publishes EstimatedCharges (Emulator/Billing).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import os
+import socket
+import threading
+import time
+from bisect import bisect_left
+from collections import defaultdict, deque
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import psutil
+
+from emulator.monitoring.costs import SERVICE_NAMES, Ledger
+from emulator.monitoring.metrics import Datum, Dims, MetricStore
+
+if TYPE_CHECKING:
+    from emulator.context import RequestContext
+    from emulator.monitoring.logstore import LogStore
+    from emulator.protocols.base import Response
+
+log = logging.getLogger("emulator.monitoring")
+
+THROTTLE_CODES = ("ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "ServiceQuotaExceededException")
+DDB_READS = {"GetItem", "BatchGetItem", "Query", "Scan", "TransactGetItems"}
+DDB_WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+_SPECIAL = frozenset({"dynamodb", "bedrock-runtime", "cloudwatch", None})
+BEDROCK_OPS = {"InvokeModel", "InvokeModelWithResponseStream", "Converse", "ConverseStream", "CountTokens"}
+
+
+class _Agg:
+    """Values of one metric in one flush, kept as value -> count for percentiles."""
+
+    __slots__ = ("unit", "values")
+
+    def __init__(self, unit: str | None) -> None:
+        self.values: dict[float, float] = defaultdict(float)
+        self.unit = unit
+
+    def add(self, v: float, c: float = 1.0) -> None:
+        self.values[v] += c
+
+
+class Telemetry:
+    def __init__(self, store: MetricStore, ledger: Ledger, region: str, clock: Any = time.time) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.region = region
+        self.clock = clock
+        self.buffer: deque[tuple[Any, ...]] = deque()
+        self.lock = threading.Lock()
+        # Prometheus: cumulative since start
+        self.requests: dict[tuple[str, str, str], float] = defaultdict(float)
+        self.latency_hist: dict[tuple[str, str], list[float]] = {}
+        self.latency_sum: dict[tuple[str, str], float] = defaultdict(float)
+        self.counters: dict[tuple[str, tuple[tuple[str, str], ...]], float] = defaultdict(float)
+        self.gauges: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+        self.observed = 0
+        self._gpu: Any = None
+        self._gpu_checked = False
+        self._last_collect: float | None = None
+        self._busy: dict[str, float] = {}
+        self._console: dict[str, str] = {}
+        self._rapl: dict[str, float] = {}
+        self.rapl_root = "/sys/class/powercap"
+        psutil.cpu_percent(None)  # prime: the next call measures since now
+
+    # ------------------------------------------------------------ request path
+    def observe(self, ctx: RequestContext, response: Response, seconds: float) -> None:
+        principal = ctx.principal.access_key_id if ctx.principal is not None else "anonymous"
+        self.buffer.append((time.time(), ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry, principal, ctx.params, response.headers, len(response.body), len(ctx.request.body)))
+
+    # ------------------------------------------------------------ flush
+    def flush(self) -> int:
+        # the monitoring thread and GET /metrics may flush at once: one at a time keeps the counters exact
+        with self.lock:
+            return self._flush()
+
+    def _flush(self) -> int:
+        items = []
+        buf = self.buffer
+        while buf:
+            try:
+                items.append(buf.popleft())
+            except IndexError:
+                break
+        if not items:
+            return 0
+        aggs: dict[tuple[str, str, Dims], _Agg] = {}
+
+        def add(ns: str, name: str, dims: Dims, value: float, unit: str | None, count: float = 1.0) -> None:
+            key = (ns, name, dims)
+            agg = aggs.get(key)
+            if agg is None:
+                agg = aggs[key] = _Agg(unit)
+            agg.values[value] += count
+
+        # Pass 1, per request and as cheap as possible: group by (service, operation, status, caller).
+        groups: dict[tuple[str | None, str | None, int, str], list[float]] = {}
+        special = []
+        for item in items:
+            service = item[1]
+            if service is None and not item[5].get("model_id"):
+                continue  # /_emulator/*, /metrics, the console: not AWS traffic
+            key = (service, item[2], item[3], item[6])
+            lats = groups.get(key)
+            if lats is None:
+                lats = groups[key] = []
+            lats.append(item[4])
+            if service in _SPECIAL:
+                special.append(item)
+        ts = items[-1][0]
+        # Pass 2, per group: the gateway metrics (shaped like AWS/ApiGateway's), Prometheus, the ledger.
+        for (service, op, status, principal), lats in groups.items():
+            service_l = service or "openai"
+            op_l = op or "-"
+            n = float(len(lats))
+            self.requests[(service_l, op_l, str(status))] += n
+            hist = self.latency_hist.get((service_l, op_l))
+            if hist is None:
+                hist = self.latency_hist[(service_l, op_l)] = [0.0] * (len(LATENCY_BUCKETS) + 1)
+            ms_counts: dict[float, float] = defaultdict(float)
+            total = 0.0
+            for sec in lats:
+                hist[bisect_left(LATENCY_BUCKETS, sec)] += 1
+                ms_counts[round(sec * 1000.0, 2)] += 1
+                total += sec
+            self.latency_sum[(service_l, op_l)] += total
+            err4 = 1.0 if 400 <= status < 500 else 0.0
+            err5 = 1.0 if status >= 500 else 0.0
+            gw_dims: tuple[Dims, ...] = ((), (("Service", service_l),), (("Operation", op_l), ("Service", service_l)))
+            for dims in gw_dims:
+                add("Emulator/Gateway", "Count", dims, 1.0, "Count", n)
+                add("Emulator/Gateway", "4XXError", dims, err4, "Count", n)
+                add("Emulator/Gateway", "5XXError", dims, err5, "Count", n)
+                agg = aggs.get(("Emulator/Gateway", "Latency", dims))
+                if agg is None:
+                    agg = aggs[("Emulator/Gateway", "Latency", dims)] = _Agg("Milliseconds")
+                for v, c in ms_counts.items():
+                    agg.values[v] += c
+            if service is not None:
+                self.ledger.add(ts, principal, _ledger_service(service), "requests", n)
+        # Pass 3: the services whose metrics need each request's details.
+        ddb_units: dict[tuple[str, str, str], float] = defaultdict(float)
+        for _ts, service, op, status, seconds, tele, principal, params, headers, out_size, in_size in special:
+            op_l = op or "-"
+            code = headers.get("x-amzn-errortype", "").split(":")[0] if status >= 400 else ""
+            if service == "dynamodb":
+                self._dynamodb(add, ddb_units, op_l, status, seconds * 1000.0, code, tele, principal, params, out_size, in_size)
+            elif service == "cloudwatch":
+                if op == "GetMetricData":
+                    self.ledger.add(ts, principal, "cloudwatch", "gmd_metrics", float(len(params.get("MetricDataQueries") or [])))
+            else:
+                self._bedrock(add, ts, op_l, status, seconds * 1000.0, code, tele, principal, params, "AWS/Bedrock" if service else "Emulator/OpenAI")
+        for (caller, unit_kind, table_name), qty in ddb_units.items():
+            self.ledger.add(ts, caller, "dynamodb", unit_kind, qty)
+            self.counters[(f"emulator_dynamodb_consumed_{'read' if unit_kind == 'rru' else 'write'}_units_total", (("table", table_name),))] += qty
+        now = self.clock()
+        data = []
+        for (ns, name, dims), agg in aggs.items():
+            vals = agg.values
+            total = sum(v * c for v, c in vals.items())
+            count = sum(vals.values())
+            flat = [x for pair in vals.items() for x in pair] if len(vals) <= 150 else None
+            data.append(Datum(ns, name, dims, now, total, count, min(vals), max(vals), flat, agg.unit, 60, 0 if flat is not None else 1))
+        self.store.put(data)
+        self.ledger.flush()
+        self.observed += len(items)
+        return len(items)
+
+    def _dynamodb(
+        self, add: Any, units: dict[tuple[str, str, str], float], op: str, status: int, ms: float, code: str,
+        tele: dict[str, Any], principal: str, params: dict[str, Any], out_size: int, in_size: int,
+    ) -> None:
+        table = tele.get("table") or params.get("TableName")
+        if not isinstance(table, str):
+            table = None
+        tdims: Dims = (("TableName", table),) if table else ()
+        opdims: Dims = (("Operation", op), *tdims)
+        if status < 400:
+            add("AWS/DynamoDB", "SuccessfulRequestLatency", opdims, round(ms, 2), "Milliseconds")
+            rcu = tele.get("consumed_read")
+            wcu = tele.get("consumed_write")
+            if rcu is None and op in DDB_READS:
+                # Approximation when the engine does not report capacity: 4 KB per read unit, halved for eventual consistency.
+                rcu = max(1, math.ceil(out_size / 4096)) * (1.0 if params.get("ConsistentRead") else 0.5)
+            if wcu is None and op in DDB_WRITES:
+                wcu = float(max(1, math.ceil(in_size / 1024)))
+            if rcu:
+                add("AWS/DynamoDB", "ConsumedReadCapacityUnits", tdims, float(rcu), "Count")
+                units[(principal, "rru", table or "")] += float(rcu)
+            if wcu:
+                add("AWS/DynamoDB", "ConsumedWriteCapacityUnits", tdims, float(wcu), "Count")
+                units[(principal, "wru", table or "")] += float(wcu)
+            return
+        if code in THROTTLE_CODES or status == 429:
+            add("AWS/DynamoDB", "ThrottledRequests", opdims, 1.0, "Count")
+        elif status >= 500:
+            add("AWS/DynamoDB", "SystemErrors", opdims, 1.0, "Count")
+        else:
+            # AWS publishes UserErrors for the account and region, without dimensions
+            add("AWS/DynamoDB", "UserErrors", (), 1.0, "Count")
+
+    def _bedrock(self, add: Any, ts: float, op: str, status: int, ms: float, code: str, tele: dict[str, Any], principal: str, params: dict[str, Any], ns: str) -> None:
+        model = tele.get("model_id") or params.get("modelId")
+        if not isinstance(model, str) or not model:
+            return
+        dims: Dims = (("ModelId", model),)
+        add(ns, "Invocations", dims, 1.0, "Count")
+        if status < 400:
+            latency = tele.get("latency_ms")
+            add(ns, "InvocationLatency", dims, float(latency if latency is not None else ms), "Milliseconds")
+            tin, tout = tele.get("input_tokens"), tele.get("output_tokens")
+            if tin is not None:
+                add(ns, "InputTokenCount", dims, float(tin), "Count")
+                self.ledger.add(ts, principal, "bedrock", f"input_tokens:{model}", float(tin))
+                self.counters[("emulator_model_tokens_total", (("direction", "input"), ("model", model)))] += float(tin)
+            if tout is not None:
+                add(ns, "OutputTokenCount", dims, float(tout), "Count")
+                self.ledger.add(ts, principal, "bedrock", f"output_tokens:{model}", float(tout))
+                self.counters[("emulator_model_tokens_total", (("direction", "output"), ("model", model)))] += float(tout)
+            if tele.get("first_byte_ms") is not None and tele.get("streamed"):
+                add(ns, "TimeToFirstToken", dims, float(tele["first_byte_ms"]), "Milliseconds")
+        elif code in THROTTLE_CODES or status == 429:
+            add(ns, "InvocationThrottles", dims, 1.0, "Count")
+        elif status >= 500:
+            add(ns, "InvocationServerErrors", dims, 1.0, "Count")
+        else:
+            add(ns, "InvocationClientErrors", dims, 1.0, "Count")
+
+    # ------------------------------------------------------------ collectors
+    def collect(self, data_dir: str, compute: Any, logs: LogStore | None, local_prices: dict[str, Any], extra_counts: dict[str, float]) -> None:
+        now = self.clock()
+        interval = (now - self._last_collect) if self._last_collect is not None else 0.0
+        self._last_collect = now
+        data: list[Datum] = []
+
+        def gauge(ns: str, name: str, dims: Dims, value: float, unit: str, prom: str | None = None, labels: tuple[tuple[str, str], ...] = ()) -> None:
+            data.append(Datum.single(ns, name, dims, float(value), now, unit))
+            if prom:
+                self.gauges[(prom, labels)] = float(value)
+
+        host = (("Host", socket.gethostname()),)
+        cpu = psutil.cpu_percent(None)
+        mem = psutil.virtual_memory()
+        gauge("Emulator/Host", "CPUUtilization", host, cpu, "Percent", "emulator_host_cpu_percent")
+        gauge("Emulator/Host", "MemoryUtilization", host, mem.percent, "Percent", "emulator_host_memory_percent")
+        gauge("Emulator/Host", "MemoryUsed", host, mem.total - mem.available, "Bytes", "emulator_host_memory_used_bytes")
+        try:
+            disk = psutil.disk_usage(data_dir)
+            gauge("Emulator/Host", "DiskSpaceUtilization", host, disk.percent, "Percent", "emulator_host_disk_percent")
+            gauge("Emulator/Host", "DiskSpaceUsed", host, disk.used, "Bytes", "emulator_host_disk_used_bytes")
+        except OSError:
+            pass
+        try:
+            proc = psutil.Process(os.getpid())
+            gauge("Emulator/Host", "ProcessMemory", host, proc.memory_info().rss, "Bytes", "emulator_process_resident_bytes")
+        except psutil.Error:
+            pass
+        gpu_watts = 0.0
+        for index, stats in self._gpu_stats():
+            dims = (("GPU", str(index)), *host)
+            labels = (("gpu", str(index)),)
+            gauge("Emulator/Host", "GPUUtilization", dims, stats["util"], "Percent", "emulator_gpu_utilization_percent", labels)
+            gauge("Emulator/Host", "GPUMemoryUsed", dims, stats["mem_used"], "Bytes", "emulator_gpu_memory_used_bytes", labels)
+            gauge("Emulator/Host", "GPUMemoryUtilization", dims, 100.0 * stats["mem_used"] / max(1, stats["mem_total"]), "Percent", "emulator_gpu_memory_percent", labels)
+            if stats.get("temp") is not None:
+                gauge("Emulator/Host", "GPUTemperature", dims, stats["temp"], "None", "emulator_gpu_temperature_celsius", labels)
+            if stats.get("watts") is not None:
+                gauge("Emulator/Host", "GPUPower", dims, stats["watts"], "None", "emulator_gpu_power_watts", labels)
+                gpu_watts += stats["watts"]
+        rapl_joules = self._rapl_joules()
+        if interval > 0:
+            hours = interval / 3600.0
+            if rapl_joules is not None:
+                # measured CPU package energy (Intel/AMD RAPL) when the kernel exposes it
+                host_kwh = rapl_joules / 3.6e6
+                gauge("Emulator/Host", "HostPower", host, rapl_joules / interval, "None", "emulator_host_power_watts")
+            else:
+                host_kwh = float(local_prices.get("host_watts", 0.0)) * hours / 1000.0
+            self.ledger.add(now, "local", "local", "host_kwh", host_kwh)
+            if gpu_watts:
+                self.ledger.add(now, "local", "local", "gpu_kwh", gpu_watts * hours / 1000.0)
+        self._ec2(compute, now, interval, data, logs)
+        for item, qty in extra_counts.items():
+            service, _, name = item.partition("/")  # "logs/ingest_bytes", "dynamodb/storage_gb_months", ...
+            self.ledger.add(now, "local", service, name, qty)
+        self.store.put(data)
+        self.ledger.flush()
+
+    def _rapl_joules(self) -> float | None:
+        """Energy of the CPU packages since the last call, from /sys/class/powercap (None when unreadable)."""
+        total = 0.0
+        readings: dict[str, float] = {}
+        try:
+            domains = sorted(p for p in Path(self.rapl_root).glob("intel-rapl:*") if p.name.count(":") == 1)
+            for domain in domains:
+                energy = float((domain / "energy_uj").read_text())
+                readings[domain.name] = energy
+                prev = self._rapl.get(domain.name)
+                if prev is not None:
+                    delta = energy - prev
+                    if delta < 0:  # the counter wrapped
+                        delta += float((domain / "max_energy_range_uj").read_text())
+                    total += delta / 1e6
+        except (OSError, ValueError):
+            return None
+        if not readings:
+            return None
+        first = not self._rapl
+        self._rapl = readings
+        return None if first else total
+
+    def publish_charges(self, report: dict[str, Any]) -> None:
+        now = self.clock()
+        data = []
+        by_name: dict[str, float] = defaultdict(float)
+        for service, info in report["by_service"].items():
+            name = SERVICE_NAMES.get(service, service)
+            by_name[name] += info["local_cost_usd"] if service == "local" else info["aws_cost_usd"]
+        for name, cost in by_name.items():
+            data.append(Datum.single("Emulator/Billing", "EstimatedCharges", (("Currency", "USD"), ("ServiceName", name)), cost, now, "None"))
+            self.gauges[("emulator_estimated_charges_usd", (("service", name),))] = cost
+        data.append(Datum.single("Emulator/Billing", "EstimatedCharges", (("Currency", "USD"),), report["aws_cost_usd"], now, "None"))
+        self.gauges[("emulator_estimated_charges_usd", (("service", "total"),))] = report["aws_cost_usd"]
+        self.gauges[("emulator_local_cost_usd", ())] = report["local_cost_usd"]
+        self.store.put(data)
+
+    def _gpu_stats(self) -> list[tuple[int, dict[str, float]]]:
+        if not self._gpu_checked:
+            self._gpu_checked = True
+            try:
+                import pynvml
+
+                pynvml.nvmlInit()
+                self._gpu = pynvml
+            except Exception:  # noqa: BLE001 - no NVIDIA driver: no GPU metrics
+                self._gpu = None
+        nv = self._gpu
+        if nv is None:
+            return []
+        out = []
+        try:
+            for i in range(nv.nvmlDeviceGetCount()):
+                h = nv.nvmlDeviceGetHandleByIndex(i)
+                util = nv.nvmlDeviceGetUtilizationRates(h)
+                mem = nv.nvmlDeviceGetMemoryInfo(h)
+                stats: dict[str, float] = {"util": float(util.gpu), "mem_used": float(mem.used), "mem_total": float(mem.total)}
+                with contextlib.suppress(nv.NVMLError):  # not every board reports temperature/power
+                    stats["temp"] = float(nv.nvmlDeviceGetTemperature(h, nv.NVML_TEMPERATURE_GPU))
+                with contextlib.suppress(nv.NVMLError):
+                    stats["watts"] = nv.nvmlDeviceGetPowerUsage(h) / 1000.0
+                out.append((i, stats))
+        except Exception:
+            log.debug("NVML query failed", exc_info=True)
+        return out
+
+    def _ec2(self, compute: Any, now: float, interval: float, data: list[Datum], logs: LogStore | None) -> None:
+        manager = getattr(compute, "manager", None)
+        instances = getattr(manager, "instances", None)
+        if not isinstance(instances, dict):
+            return
+        schedulers = getattr(manager, "schedulers", {}) or {}
+        running = 0
+        for iid, inst in list(instances.items()):
+            state = getattr(inst, "state", "")
+            console = getattr(inst, "console", "")
+            if logs is not None and isinstance(console, str) and console:
+                self._ship_console(logs, iid, console)
+            if state != "running":
+                continue
+            running += 1
+            dims: Dims = (("InstanceId", iid),)
+            sched = schedulers.get(iid)
+            pool = getattr(sched, "pool", None)
+            busy = float(getattr(pool, "busy_seconds", 0.0) or 0.0)
+            slots = float(getattr(pool, "slots", 1) or 1)
+            prev = self._busy.get(iid)
+            self._busy[iid] = busy
+            if prev is not None and interval > 0:
+                cpu = min(100.0, max(0.0, 100.0 * (busy - prev) / (interval * slots)))
+                data.append(Datum.single("AWS/EC2", "CPUUtilization", dims, cpu, now, "Percent"))
+                self.gauges[("emulator_instance_utilization_percent", (("instance", iid),))] = cpu
+            data.append(Datum.single("AWS/EC2", "StatusCheckFailed", dims, 0.0, now, "Count"))
+            if pool is not None:
+                data.append(Datum.single("AWS/EC2", "InferenceQueueDepth", dims, float(getattr(pool, "waiting", 0) or 0), now, "Count"))
+            if interval > 0:
+                itype = getattr(inst, "instance_type", "default")
+                self.ledger.add(now, getattr(inst, "requester", "") or "local", "ec2", f"instance_hours:{itype}", interval / 3600.0)
+        self.gauges[("emulator_instances_running", ())] = float(running)
+
+    def _ship_console(self, logs: LogStore, iid: str, console: str) -> None:
+        old = self._console.get(iid, "")
+        if console == old:
+            return
+        if old and console.startswith(old):
+            new = console[len(old) :]
+        elif old:
+            tail = old[-200:]
+            pos = console.rfind(tail)
+            new = console[pos + len(tail) :] if pos >= 0 else console
+        else:
+            new = console
+        self._console[iid] = console
+        lines = [line for line in new.splitlines() if line.strip()]
+        if lines:
+            now_ms = int(self.clock() * 1000)
+            logs.put_many(f"/emulator/instances/{iid}", "console", [(now_ms, line) for line in lines])
+
+
+def _ledger_service(service: str) -> str:
+    return {"bedrock-runtime": "bedrock", "dynamodbstreams": "dynamodb"}.get(service, service)
+
+
+class LogShipper(logging.Handler):
+    """Ships the server's own log records to /emulator/server (buffered, flushed with telemetry)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.buffer: deque[tuple[int, str]] = deque(maxlen=100_000)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        self.stream = f"{socket.gethostname()}-{os.getpid()}"
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.buffer.append((int(record.created * 1000), self.format(record)))
+        except Exception:  # noqa: BLE001 - logging must never raise
+            self.handleError(record)
+
+    def flush_to(self, logs: LogStore) -> None:
+        lines = []
+        while self.buffer:
+            try:
+                lines.append(self.buffer.popleft())
+            except IndexError:
+                break
+        if lines:
+            logs.put_many("/emulator/server", self.stream, lines)

@@ -1,0 +1,111 @@
+"""Unit tests of the telemetry pipeline: observer tuples -> metrics, ledger, Prometheus text; costs."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from emulator.monitoring import prometheus
+from emulator.monitoring.costs import Ledger, load_prices
+from emulator.monitoring.metrics import MetricStore
+from emulator.monitoring.statedb import StateDB
+from emulator.monitoring.telemetry import Telemetry
+
+
+@pytest.fixture
+def tele(tmp_path: Path) -> Telemetry:
+    return Telemetry(MetricStore(tmp_path / "m.db"), Ledger(StateDB(tmp_path / "s.db"), load_prices()), "us-east-1")
+
+
+def _item(service: str | None, op: str | None, status: int, seconds: float, tele: dict | None = None, params: dict | None = None, headers: dict | None = None, out: int = 100, inp: int = 100) -> tuple:
+    return (time.time(), service, op, status, seconds, tele or {}, "AKIATEST", params or {}, headers or {}, out, inp)
+
+
+def _sum(t: Telemetry, ns: str, name: str, dims: tuple) -> tuple[float, float] | None:
+    mid = t.store.find_id(ns, name, dims)
+    if mid is None:
+        return None
+    buckets = t.store.buckets(mid, 0, time.time() + 60, 10**9)
+    b = next(iter(buckets.values()))
+    return b.sum, b.count
+
+
+def test_flush_publishes_aws_shaped_metrics(tele: Telemetry) -> None:
+    for _ in range(3):
+        tele.buffer.append(_item("dynamodb", "GetItem", 200, 0.002, {"table": "t1"}, {"TableName": "t1", "ConsistentRead": True}, out=5000))
+    tele.buffer.append(_item("dynamodb", "PutItem", 200, 0.004, {"table": "t1"}, {"TableName": "t1"}, inp=2500))
+    tele.buffer.append(_item("dynamodb", "GetItem", 400, 0.001, {}, {"TableName": "t1"}, {"x-amzn-errortype": "ResourceNotFoundException"}))
+    tele.buffer.append(_item("dynamodb", "PutItem", 400, 0.001, {}, {"TableName": "t1"}, {"x-amzn-errortype": "ProvisionedThroughputExceededException"}))
+    tele.buffer.append(_item("bedrock-runtime", "Converse", 200, 0.5, {"model_id": "m", "input_tokens": 7, "output_tokens": 3, "latency_ms": 480}))
+    tele.buffer.append(_item("bedrock-runtime", "Converse", 429, 0.01, {}, {"modelId": "m"}, {"x-amzn-errortype": "ThrottlingException"}))
+    tele.buffer.append(_item(None, None, 200, 0.001))  # /_emulator/health: not counted
+    assert tele.flush() == 9
+    t1 = (("TableName", "t1"),)
+    assert _sum(tele, "AWS/DynamoDB", "ConsumedReadCapacityUnits", t1) == (6.0, 3.0)  # 5000 bytes = 2 units, strongly consistent
+    assert _sum(tele, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", t1) == (3.0, 1.0)  # 2500 bytes = 3 units
+    assert _sum(tele, "AWS/DynamoDB", "SuccessfulRequestLatency", (("Operation", "GetItem"), *t1)) == (pytest.approx(6.0), 3.0)
+    assert _sum(tele, "AWS/DynamoDB", "UserErrors", ()) == (1.0, 1.0)
+    assert _sum(tele, "AWS/DynamoDB", "ThrottledRequests", (("Operation", "PutItem"), *t1)) == (1.0, 1.0)
+    m = (("ModelId", "m"),)
+    assert _sum(tele, "AWS/Bedrock", "Invocations", m) == (2.0, 2.0)
+    assert _sum(tele, "AWS/Bedrock", "InvocationLatency", m) == (480.0, 1.0)
+    assert _sum(tele, "AWS/Bedrock", "InputTokenCount", m) == (7.0, 1.0)
+    assert _sum(tele, "AWS/Bedrock", "InvocationThrottles", m) == (1.0, 1.0)
+    assert _sum(tele, "Emulator/Gateway", "Count", ()) == (8.0, 8.0)
+    assert _sum(tele, "Emulator/Gateway", "4XXError", ()) == (3.0, 8.0)  # Average = error rate, like API Gateway
+    report = tele.ledger.report()
+    assert report["by_key"]["AKIATEST"]["services"]["dynamodb"]["items"]["rru"]["quantity"] == 6.0
+    assert report["by_service"]["bedrock"]["items"]["output_tokens:m"]["quantity"] == 3.0
+    assert report["aws_cost_usd"] > 0
+
+
+def test_prometheus_histogram_is_cumulative(tele: Telemetry) -> None:
+    for seconds in (0.0005, 0.003, 0.003, 0.2, 100.0):
+        tele.buffer.append(_item("logs", "PutLogEvents", 200, seconds))
+    text = prometheus.render(tele)
+    lines = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line and not line.startswith("#")}
+    base = 'emulator_request_duration_seconds_bucket{service="logs",operation="PutLogEvents",le="%s"}'
+    assert lines[base % "0.001"] == 1
+    assert lines[base % "0.005"] == 3
+    assert lines[base % "0.25"] == 4
+    assert lines[base % "60.0"] == 4
+    assert lines[base % "+Inf"] == 5
+    assert lines['emulator_request_duration_seconds_count{service="logs",operation="PutLogEvents"}'] == 5
+    assert lines['emulator_requests_total{service="logs",operation="PutLogEvents",status="200"}'] == 5
+
+
+def test_prices_are_configurable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EMULATOR_PRICES", '{"dynamodb": {"read_request_unit": 1.0}, "local": {"electricity_kwh": 0.5}}')
+    prices = load_prices({"prices": {"ec2": {"g5.xlarge": 2.0}}})
+    ledger = Ledger(StateDB(tmp_path / "s.db"), prices)
+    assert ledger.price("dynamodb", "rru") == 1.0
+    assert ledger.price("dynamodb", "wru") == pytest.approx(0.625 / 1_000_000)
+    assert ledger.price("ec2", "instance_hours:g5.xlarge") == 2.0
+    assert ledger.price("local", "host_kwh") == 0.5
+    assert ledger.price("bedrock", "input_tokens:meta.llama3-1-8b-instruct-v1:0") == pytest.approx(0.00022 / 1000)
+    ledger.add(time.time(), "AK", "dynamodb", "rru", 3)
+    ledger.add(time.time(), "local", "local", "host_kwh", 2)
+    report = ledger.report()
+    assert report["aws_cost_usd"] == 3.0 and report["local_cost_usd"] == 1.0 and report["savings_usd"] == 2.0
+
+
+def test_host_energy_from_rapl_when_exposed(tele: Telemetry, tmp_path: Path) -> None:
+    domain = tmp_path / "intel-rapl:0"
+    (domain / "intel-rapl:0:0").mkdir(parents=True)  # a subdomain: not counted twice
+    (domain / "max_energy_range_uj").write_text("1000000000")
+    (domain / "energy_uj").write_text("999000000")
+    (domain / "intel-rapl:0:0" / "energy_uj").write_text("5")
+    tele.rapl_root = str(tmp_path)
+    clock = [time.time()]
+    tele.clock = lambda: clock[0]
+    tele.collect(str(tmp_path), None, None, {"host_watts": 9999.0}, {})
+    (domain / "energy_uj").write_text("2600000")  # the counter wrapped: 1 J + 2.6 J = 3.6 J in 10 s
+    clock[0] += 10
+    tele.collect(str(tmp_path), None, None, {"host_watts": 9999.0}, {})
+    report = tele.ledger.report()
+    assert report["by_service"]["local"]["items"]["host_kwh"]["quantity"] == pytest.approx(3.6 / 3.6e6)  # not host_watts
+    [power] = tele.store.list_metrics(namespace="Emulator/Host", name="HostPower")
+    buckets = tele.store.buckets(power.id, 0, clock[0] + 60, 10**10)
+    assert next(iter(buckets.values())).max == pytest.approx(0.36)  # watts
