@@ -14,14 +14,14 @@ import os
 import re
 import threading
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import botocore
 import botocore.session
 from botocore.model import OperationModel, ServiceModel
 
 _DATA = os.path.join(os.path.dirname(botocore.__file__), "data")
-_META_RE = re.compile(rb'"metadata"\s*:\s*(\{.*?\n  \})', re.S)
+_META_RE = re.compile(rb'"metadata"\s*:\s*(\{.*?\n  \})', re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -109,13 +109,13 @@ _session = botocore.session.get_session()
 _model_lock = threading.Lock()
 
 
-@lru_cache(maxsize=None)
+@cache
 def service_model(name: str) -> ServiceModel:
     with _model_lock:
         return _session.get_service_model(name)
 
 
-@lru_cache(maxsize=None)
+@cache
 def operation_model(service: str, operation: str) -> OperationModel | None:
     model = service_model(service)
     if operation not in model.operation_names:
@@ -123,6 +123,6 @@ def operation_model(service: str, operation: str) -> OperationModel | None:
     return model.operation_model(operation)
 
 
-@lru_cache(maxsize=None)
+@cache
 def operations_by_lower_name(service: str) -> dict[str, str]:
     return {op.lower(): op for op in service_model(service).operation_names}

@@ -194,8 +194,10 @@ class Telemetry:
         opdims: Dims = (("Operation", op), *tdims)
         if status < 400:
             add("AWS/DynamoDB", "SuccessfulRequestLatency", opdims, round(ms, 2), "Milliseconds")
-            rcu = tele.get("consumed_read")
-            wcu = tele.get("consumed_write")
+            # The DynamoDB handler reports what the engine really consumed (as AWS computes it).
+            consumed = tele.get("consumed_capacity") or {}
+            rcu = consumed.get("read") if consumed else tele.get("consumed_read")
+            wcu = consumed.get("write") if consumed else tele.get("consumed_write")
             if rcu is None and op in DDB_READS:
                 # Approximation when the engine does not report capacity: 4 KB per read unit, halved for eventual consistency.
                 rcu = max(1, math.ceil(out_size / 4096)) * (1.0 if params.get("ConsistentRead") else 0.5)
