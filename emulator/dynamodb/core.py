@@ -10,6 +10,7 @@ import math
 import os
 import pickle
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
@@ -174,6 +175,16 @@ class EngineCore:
         self.write_hooks: list[WriteHook] = []
         self._flush_scheduled = False
         self._waiters: list[asyncio.Future[None]] = []
+        # Durable SQLite: the COMMIT itself runs on the loop (no fsync, ~30 us) and the
+        # fsync of the WAL on this one thread (it releases the GIL), so the loop keeps
+        # serving while the disk works; a request is answered once an fsync that
+        # started after its commit (or read) has finished. Every fsync covers all the
+        # groups committed before it: one fsync per disk round trip, however many
+        # requests arrive meanwhile.
+        self._offload = bool(getattr(storage, "own_sync", False))
+        self._executor: ThreadPoolExecutor | None = None
+        self._syncing = False
+        self._sync_waiters: list[asyncio.Future[None]] = []
         limit = os.environ.get("EMULATOR_DYNAMODB_ITEM_COLLECTION_LIMIT")
         self.item_collection_limit = int(limit) if limit else ITEM_COLLECTION_LIMIT
 
@@ -195,30 +206,66 @@ class EngineCore:
 
         No answer leaves before the data it reflects is durable, so a crash can
         lose only writes that were never acknowledged, and no reader sees them."""
-        if not self.storage.group_open:
-            return
         loop = asyncio.get_running_loop()
-        waiter: asyncio.Future[None] = loop.create_future()
-        self._waiters.append(waiter)
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            loop.call_soon(self._flush)
-        await waiter
+        if self.storage.group_open:
+            waiter: asyncio.Future[None] = loop.create_future()
+            self._waiters.append(waiter)
+            if not self._flush_scheduled:
+                self._flush_scheduled = True
+                loop.call_soon(self._flush)
+            await waiter
+        elif self._syncing or self._sync_waiters:
+            # Committed but maybe not yet on disk: wait for the next fsync.
+            waiter = loop.create_future()
+            self._sync_waiters.append(waiter)
+            await waiter
 
     def _flush(self) -> None:
         self._flush_scheduled = False
         waiters, self._waiters = self._waiters, []
         try:
-            self.storage.commit_group()
+            self.storage.commit_group(sync=not self._offload)
         except Exception:
             log.exception("DynamoDB group commit failed")
-            for w in waiters:
-                if not w.done():
-                    w.set_exception(AwsError("InternalServerError", "Internal server error", 500))
+            self._finish(waiters, False)
             return
+        if not self._offload:
+            self._finish(waiters, True)
+            return
+        self._sync_waiters += waiters
+        if not self._syncing:
+            self._start_sync()
+
+    def _start_sync(self) -> None:
+        batch, self._sync_waiters = self._sync_waiters, []
+        self._syncing = True
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="ddb-fsync")
+        task = asyncio.get_running_loop().run_in_executor(self._executor, self._sync)
+        task.add_done_callback(lambda t: self._synced(batch, t.result()))
+
+    def _sync(self) -> bool:
+        try:
+            self.storage.sync_wal()
+        except Exception:
+            log.exception("DynamoDB WAL fsync failed")
+            return False
+        return True
+
+    def _synced(self, batch: list[asyncio.Future[None]], ok: bool) -> None:
+        self._syncing = False
+        self._finish(batch, ok)
+        if self._sync_waiters:
+            self._start_sync()
+
+    @staticmethod
+    def _finish(waiters: list[asyncio.Future[None]], ok: bool) -> None:
         for w in waiters:
             if not w.done():
-                w.set_result(None)
+                if ok:
+                    w.set_result(None)
+                else:
+                    w.set_exception(AwsError("InternalServerError", "Internal server error", 500))
 
     # ---------------------------------------------------------- lifecycle
     def open(self) -> None:
@@ -227,6 +274,9 @@ class EngineCore:
         self.tables = TableCache(self.storage, lambda row: Table.from_meta(row.table_id, row.meta))
 
     def close(self) -> None:
+        if self._executor is not None:
+            self._executor.shutdown(wait=True)  # an fsync in flight ends first
+            self._executor = None
         self.storage.commit_group()
         self.storage.close()
 

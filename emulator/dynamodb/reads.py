@@ -219,7 +219,9 @@ class ReadOps(ItemOps):
             spk, after = self._start_key(table, idx, params["ExclusiveStartKey"])
             if spk != pk:
                 raise invalid("The provided starting key is outside query boundaries based on provided conditions")
-        rows = self.storage.query(table.table_id, idx.index_id if idx else 0, pk, lo, hi, forward, after)
+        limit = params.get("Limit")
+        first_page = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
+        rows = self.storage.query(table.table_id, idx.index_id if idx else 0, pk, lo, hi, forward, after, first_page=first_page)
         return self._collect(table, idx, rows, params, filt, proj, select)
 
     # --------------------------------------------------------------- Scan

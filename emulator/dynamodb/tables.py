@@ -306,6 +306,8 @@ class Table:
             }
         if self.table_class != "STANDARD":
             desc["TableClassSummary"] = {"TableClass": self.table_class}
+        if self.extra.get("restore_summary"):  # set by emulator/dynamodb/lifecycle/restore.py
+            desc["RestoreSummary"] = {**self.extra["restore_summary"], "RestoreInProgress": False}
         return desc
 
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,16 @@ from emulator.dynamodb.tables import Table
 
 log = logging.getLogger("emulator.dynamodb.lifecycle")
 
+# Held (shared flock) while a server runs on the data dir, so that
+# ``emulator backup restore`` can refuse to overwrite a live data dir.
+LOCK_FILE = ".emulator.lock"
+
 
 class Lifecycle:
     def __init__(self, engine: Any, settings: Any) -> None:
         from emulator.dynamodb.lifecycle.backups import Backups
+        from emulator.dynamodb.lifecycle.exports import Exports
+        from emulator.dynamodb.lifecycle.partiql import PartiQL
         from emulator.dynamodb.lifecycle.pitr import Pitr
         from emulator.dynamodb.lifecycle.streams import Streams
         from emulator.dynamodb.lifecycle.ttl import TtlSweeper
@@ -38,11 +46,16 @@ class Lifecycle:
         self.clock = now_clock
         self.ttl_interval = self.setting("ttl_interval", 30.0)
         data_dir = Path(getattr(settings, "data_dir", "."))
-        self.s3_root = Path(self.extra.get("s3_root") or data_dir / "s3")
+        self.data_dir = data_dir
+        self.s3_root = Path(self.extra.get("s3_root") or os.environ.get("EMULATOR_S3_ROOT") or data_dir / "s3")
+        self.lock_path = data_dir / LOCK_FILE
+        self._lock_fh: Any = None
         self.streams = Streams(self)
         self.pitr = Pitr(self)
         self.backups = Backups(self)
         self.ttl = TtlSweeper(self)
+        self.partiql = PartiQL(self)
+        self.exports = Exports(self)
         self._task: asyncio.Task[None] | None = None
         engine.write_hooks.append(self.on_write)
 
@@ -58,7 +71,14 @@ class Lifecycle:
         self.pitr.record(table, old, new, now)
 
     # ------------------------------------------------------------ running
+    def _hold_lock(self) -> None:
+        with contextlib.suppress(OSError):
+            self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock_fh = open(self.lock_path, "a")  # noqa: SIM115 - held open until stop()
+            fcntl.flock(self._lock_fh.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+
     async def start(self) -> None:
+        self._hold_lock()
         self.pitr.load()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="dynamodb-lifecycle")
 
@@ -68,11 +88,17 @@ class Lifecycle:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        for task in list(self.exports.tasks):
+            task.cancel()
+        if self._lock_fh is not None:
+            self._lock_fh.close()
+            self._lock_fh = None
 
     async def tick(self) -> None:
         await self.ttl.sweep()
         self.streams.housekeeping()
         self.pitr.housekeeping()
+        self.backups.housekeeping()
         await self.engine.durable()
 
     async def _run(self) -> None:

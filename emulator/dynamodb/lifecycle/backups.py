@@ -1,15 +1,21 @@
 """On-demand backups: CreateBackup, DescribeBackup, ListBackups, DeleteBackup,
 RestoreTableFromBackup.
 
-A backup is a snapshot of the table's base rows copied by one INSERT ... SELECT
-in one transaction (consistent; writes wait only for that statement), plus the
-table's metadata at that moment. Indexes are rebuilt on restore.
+A backup is a file (<data_dir>/dynamodb-backups/) holding the table's base rows
+as of one instant, copied by a separate SQLite connection reading one WAL
+snapshot in a worker thread: consistent, and writers never wait for it. The
+table's metadata at that moment is kept with it; indexes are rebuilt on restore.
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/BackupRestore.html
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import sqlite3
 import uuid
+from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.dynamodb.lifecycle import restore as restorer
@@ -21,6 +27,7 @@ if TYPE_CHECKING:
     from emulator.dynamodb.lifecycle import Lifecycle
 
 KIND = "backup"
+SYSTEM_RETENTION = 35 * 86400  # system backups of deleted tables are kept 35 days
 
 
 def backup_not_found(arn: Any) -> AwsError:
@@ -96,29 +103,88 @@ class Backups:
         return out
 
     # --------------------------------------------------------------- API
-    def create_backup(self, params: dict[str, Any]) -> dict[str, Any]:
+    @property
+    def folder(self) -> Path:
+        return self.lc.data_dir / "dynamodb-backups"
+
+    def path(self, meta: dict[str, Any]) -> str:
+        return str(self.folder / meta["file"])
+
+    async def create_backup(self, params: dict[str, Any]) -> dict[str, Any]:
         table = self._table(params.get("TableName"))
         name = params.get("BackupName")
         check_table_name(name, "backupName")
         now = self.lc.clock()
         arn = f"{table.arn}/backup/{int(now * 1000):017d}-{uuid.uuid4().hex[:8]}"
-        sid = "backup:" + arn
+        table_meta = table.to_meta()
+        file = hashlib.sha256(arn.encode()).hexdigest()[:32] + ".sqlite3"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        # Everything acknowledged so far is committed, so the snapshot holds it.
+        target = str(self.folder / file)
+        if self.storage.snapshot_in_thread:
+            count, size = await asyncio.to_thread(self.storage.snapshot_to_file, table.table_id, target)
+        else:
+            count, size = self.storage.snapshot_to_file(table.table_id, target)
+        meta = {
+            "arn": arn,
+            "name": name,
+            "created": now,
+            "size": size,
+            "count": count,
+            "file": file,
+            "table": table.name,
+            "table_meta": table_meta,
+            "type": "USER",
+            "status": "AVAILABLE",
+        }
         with self.storage.transaction():
-            count, size = self.storage.snapshot_table(sid, table.table_id)
-            meta = {
-                "arn": arn,
-                "name": name,
-                "created": now,
-                "size": size,
-                "count": count,
-                "sid": sid,
-                "table": table.name,
-                "table_meta": table.to_meta(),
-                "type": "USER",
-                "status": "AVAILABLE",
-            }
             self.storage.meta_put(KIND, arn, meta)
         return {"BackupDetails": self.details(meta)}
+
+    def system_backup(self, table_meta: dict[str, Any], rows: Iterable[tuple[bytes, bytes, bytes]], now: float) -> dict[str, Any]:
+        """A SYSTEM backup (of a table deleted while PITR was on) from saved rows."""
+        arn = f"{table_meta['arn']}/backup/{int(now * 1000):017d}-{uuid.uuid4().hex[:8]}"
+        file = hashlib.sha256(arn.encode()).hexdigest()[:32] + ".sqlite3"
+        self.folder.mkdir(parents=True, exist_ok=True)
+        path = self.folder / file
+        tmp = path.with_suffix(".tmp")
+        tmp.unlink(missing_ok=True)
+        conn = sqlite3.connect(tmp)
+        count = size = 0
+        try:
+            conn.execute("CREATE TABLE rows (pk BLOB NOT NULL, sk BLOB NOT NULL, data BLOB NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID")
+            for pk, sk, data in rows:
+                conn.execute("INSERT INTO rows VALUES (?, ?, ?, ?)", (pk, sk, data, len(data)))
+                count += 1
+                size += len(data)
+            conn.commit()
+        finally:
+            conn.close()
+        tmp.replace(path)
+        meta = {
+            "arn": arn,
+            "name": f"{table_meta['name']}$DeletedTableBackup",
+            "created": now,
+            "size": size,
+            "count": count,
+            "file": file,
+            "table": table_meta["name"],
+            "table_meta": table_meta,
+            "type": "SYSTEM",
+            "status": "AVAILABLE",
+        }
+        with self.storage.transaction():
+            self.storage.meta_put(KIND, arn, meta)
+        return meta
+
+    def housekeeping(self) -> None:
+        """Delete SYSTEM backups past their 35 days."""
+        cutoff = self.lc.clock() - SYSTEM_RETENTION
+        for arn, meta in self.storage.meta_list(KIND):
+            if meta.get("type") == "SYSTEM" and meta["created"] < cutoff:
+                with self.storage.transaction():
+                    self.storage.meta_delete(KIND, arn)
+                Path(self.path(meta)).unlink(missing_ok=True)
 
     def describe_backup(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"BackupDescription": self.description(self._meta(params.get("BackupArn")))}
@@ -126,8 +192,8 @@ class Backups:
     def delete_backup(self, params: dict[str, Any]) -> dict[str, Any]:
         meta = self._meta(params.get("BackupArn"))
         with self.storage.transaction():
-            self.storage.snapshot_delete(meta["sid"])
             self.storage.meta_delete(KIND, meta["arn"])
+        Path(self.path(meta)).unlink(missing_ok=True)
         meta["status"] = "DELETED"
         return {"BackupDescription": self.description(meta)}
 
@@ -180,7 +246,7 @@ class Backups:
         meta = self._meta(params.get("BackupArn"))
         target = params.get("TargetTableName")
         check_table_name(target, "targetTableName")
-        rows = ((r.pk, r.sk, r.data) for r in self.storage.snapshot_rows(meta["sid"]))
+        rows = ((r.pk, r.sk, r.data) for r in self.storage.file_snapshot_rows(self.path(meta)))
         summary = {
             "SourceBackupArn": meta["arn"],
             "SourceTableArn": meta["table_meta"]["arn"],

@@ -71,9 +71,12 @@ class Pitr:
 
     def state_at(self, table: Table, at: float) -> Iterator[tuple[bytes, bytes, bytes]]:
         """The table's base rows as they were at ``at``: base snapshot + replayed history."""
-        cfg = self.enabled[table.table_uuid]
+        return self.state_of(table.table_uuid, at)
+
+    def state_of(self, key: str, at: float) -> Iterator[tuple[bytes, bytes, bytes]]:
+        cfg = self.enabled[key]
         state: dict[tuple[bytes, bytes], bytes] = {(r.pk, r.sk): r.data for r in self.storage.snapshot_rows(cfg["base"])}
-        for _ts, pk, sk, data in self.storage.history_rows(table.table_uuid, at):
+        for _ts, pk, sk, data in self.storage.history_rows(key, at):
             if data is None:
                 state.pop((pk, sk), None)
             else:
@@ -122,7 +125,7 @@ class Pitr:
                     now = self.lc.clock()
                     base = f"pitr:{key}:{now}"
                     self.storage.snapshot_table(base, table.table_id)
-                    cfg = {"enabled": True, "since": now, "base": base, "days": days or self.default_days, "table": table.name}
+                    cfg = {"enabled": True, "since": now, "base": base, "days": days or self.default_days, "table": table.name, "table_meta": table.to_meta()}
                 elif days is not None:
                     cfg = {**cfg, "days": days}
                 self.storage.meta_put(KIND, key, cfg)
@@ -163,9 +166,32 @@ class Pitr:
 
     # ------------------------------------------------------- housekeeping
     def housekeeping(self) -> None:
-        """Forget the history of tables that no longer exist."""
-        live = {t.table_uuid for t in self.lc.engine.tables.values()}
+        """Forget the history of tables that no longer exist, and fold versions that
+        left the recovery window into the base snapshot (hourly at most per table)."""
+        live = {t.table_uuid: t for t in self.lc.engine.tables.values()}
+        now = self.lc.clock()
         for key, cfg in list(self.enabled.items()):
-            if key not in live:
+            table = live.get(key)
+            if table is None:
+                # DynamoDB keeps a SYSTEM backup of a deleted table that had PITR on
+                # (named <table>$DeletedTableBackup, kept 35 days): make it from the
+                # latest state, then forget the history.
+                if cfg.get("table_meta"):
+                    self.lc.backups.system_backup(cfg["table_meta"], self.state_of(key, now), now)
                 with self.storage.transaction():
                     self._drop(key, cfg)
+                continue
+            meta = table.to_meta()
+            if cfg.get("table_meta") != meta:  # keep the schema of the system backup current
+                cfg = {**cfg, "table_meta": meta}
+                with self.storage.transaction():
+                    self.storage.meta_put(KIND, key, cfg)
+                self.enabled[key] = cfg
+            cutoff = now - cfg["days"] * 86400
+            if cutoff - cfg["since"] < 3600:
+                continue
+            with self.storage.transaction():
+                self.storage.history_compact(key, cfg["base"], cutoff)
+                cfg = {**cfg, "since": cutoff}
+                self.storage.meta_put(KIND, key, cfg)
+            self.enabled[key] = cfg

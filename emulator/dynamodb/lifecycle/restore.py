@@ -116,6 +116,4 @@ async def restore(lc: Lifecycle, meta: dict[str, Any], target: Any, params: dict
         raise
     table.extra["restore_summary"] = summary
     engine.save_table(table)
-    desc = engine.describe(table)
-    desc["RestoreSummary"] = {**summary, "RestoreInProgress": False}
-    return {"TableDescription": desc}
+    return {"TableDescription": engine.describe(table)}

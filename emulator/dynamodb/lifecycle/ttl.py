@@ -73,8 +73,12 @@ class TtlSweeper:
                 if seen >= SCAN_BATCH:
                     break
             if expired:
-                deleted += self._delete(table, attr, expired, now)
-                await engine.durable()
+                # One group commit (one fsync) for the batch, not one per item.
+                engine.begin_group()
+                try:
+                    deleted += self._delete(table, attr, expired, now)
+                finally:
+                    await engine.durable()
             if seen < SCAN_BATCH or last is None:
                 break
             after = last

@@ -19,7 +19,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 
 @dataclass
@@ -94,6 +94,7 @@ class Storage(ABC):
         hi: bytes | None = None,
         forward: bool = True,
         after: bytes | None = None,
+        first_page: int | None = None,
     ) -> Iterator[Row]:
         """Rows of one partition with ``lo <= sk < hi`` (None: unbounded), in sk order
         (descending when not ``forward``), starting strictly after sk ``after`` in
@@ -129,8 +130,16 @@ class Storage(ABC):
     def begin_group(self) -> None:
         """Open a group (no-op for engines without group commit)."""
 
-    def commit_group(self) -> None:
-        """Make every transaction of the open group durable with one commit."""
+    def commit_group(self, sync: bool = True) -> None:
+        """Make every transaction of the open group durable with one commit
+        (``sync=False``, where ``own_sync``: durable only after ``sync_wal()``)."""
+
+    # Storages that flush their log themselves (``own_sync``) let the engine run the
+    # flush off the event loop; see SqliteStorage.
+    own_sync = False
+
+    def sync_wal(self) -> None:
+        """Make every commit made so far durable (only where ``own_sync``)."""
 
 
 class LifecycleStorage(ABC):
@@ -178,6 +187,48 @@ class LifecycleStorage(ABC):
     @abstractmethod
     def snapshot_rows(self, sid: str) -> Iterator[Row]: ...
 
+    # True when snapshot_to_file may run in a worker thread without blocking writers
+    # (SQLite: a separate connection reading a WAL snapshot).
+    snapshot_in_thread: bool = False
+
+    def snapshot_to_file(self, table_id: int, path: str) -> tuple[int, int]:
+        """Copy the table's base rows, as of one instant, into a new SQLite file at
+        ``path``; returns (rows, bytes). This default copies through a snapshot
+        (``snapshot_table``); engines may override it with a copy that does not block writers."""
+        import sqlite3
+        from pathlib import Path
+
+        sid = f"file:{path}"
+        count, size = self.snapshot_table(sid, table_id)
+        tmp = str(path) + ".tmp"
+        Path(tmp).unlink(missing_ok=True)
+        conn = sqlite3.connect(tmp)
+        try:
+            conn.execute("CREATE TABLE rows (pk BLOB NOT NULL, sk BLOB NOT NULL, data BLOB NOT NULL, size INTEGER NOT NULL, PRIMARY KEY (pk, sk)) WITHOUT ROWID")
+            conn.executemany("INSERT INTO rows VALUES (?, ?, ?, ?)", ((r.pk, r.sk, r.data, r.size) for r in self.snapshot_rows(sid)))
+            conn.commit()
+        finally:
+            conn.close()
+            self.snapshot_delete(sid)
+        Path(tmp).replace(path)
+        return count, size
+
+    def file_snapshot_rows(self, path: str) -> Iterator[Row]:
+        """The rows of a file written by ``snapshot_to_file``, in (pk, sk) order."""
+        import sqlite3
+
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, check_same_thread=False)
+        try:
+            cur = conn.execute("SELECT pk, sk, data, size FROM rows ORDER BY pk, sk")
+            while True:
+                rows = cur.fetchmany(1024)
+                if not rows:
+                    return
+                for pk, sk, data, size in rows:
+                    yield Row(bytes(pk), bytes(sk), bytes(data), size)
+        finally:
+            conn.close()
+
     @abstractmethod
     def snapshot_delete(self, sid: str) -> None: ...
 
@@ -192,6 +243,17 @@ class LifecycleStorage(ABC):
 
     @abstractmethod
     def history_delete(self, key: str) -> None: ...
+
+    def history_compact(self, key: str, sid: str, before: float) -> int:
+        """Fold the versions of history ``key`` older than ``before`` into snapshot ``sid``
+        (the base moves forward in time) and drop them; returns how many were folded.
+        Engines that do not override it keep the whole history (restores stay exact:
+        base + every version up to T), so 0 is a correct answer."""
+        return 0
+
+    if TYPE_CHECKING:  # every LifecycleStorage is also a Storage
+
+        def transaction(self) -> AbstractContextManager[None]: ...
 
 
 V = TypeVar("V")

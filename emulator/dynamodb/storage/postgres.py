@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -40,7 +41,7 @@ import orjson
 import psycopg
 from psycopg import errors as pgerrors
 from psycopg import sql
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from emulator.dynamodb.storage.base import LifecycleStorage, Row, Storage, TableRow
 from emulator.errors import AwsError
@@ -106,6 +107,10 @@ CREATE TABLE IF NOT EXISTS ddb_history (
     data bytea
 );
 CREATE INDEX IF NOT EXISTS ddb_history_by_key ON ddb_history (key, seq);
+CREATE TABLE IF NOT EXISTS ddb_flush (
+    id text PRIMARY KEY,
+    n bigint NOT NULL
+);
 """
 
 # Lock the item (and share-lock its table), then read it: one round trip. Each statement
@@ -154,6 +159,15 @@ def parse_spec(spec: str) -> tuple[str, dict[str, str]]:
     return conninfo, ours
 
 
+def redacted(spec: str) -> str:
+    """The URL without its password (for messages and logs)."""
+    parts = urlsplit(spec)
+    if parts.password is None:
+        return spec
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 def conflict() -> AwsError:
     return AwsError("TransactionConflictException", "Transaction is ongoing for the item", 400)
 
@@ -168,6 +182,15 @@ def _mapped() -> Iterator[None]:
         raise conflict() from exc
     except pgerrors.NoDataFound as exc:  # ddb_lock_get: the table was deleted by another process
         raise AwsError("ResourceNotFoundException", "Requested resource not found", 400) from exc
+    except pgerrors.ProgramLimitExceeded as exc:
+        # B-tree index rows are limited to ~2.7 kB: an incompressible key near DynamoDB's
+        # own limits (2 KB partition + 1 KB sort key) does not fit (docs/postgresql.md).
+        raise AwsError(
+            "ValidationException",
+            "One or more parameter values were invalid: the item's key is too large for this emulator's PostgreSQL storage "
+            "(index rows are limited to 2704 bytes; see docs/postgresql.md)",
+            400,
+        ) from exc
     except psycopg.OperationalError as exc:
         log.error("PostgreSQL storage unavailable: %s", exc)
         raise AwsError("InternalServerError", "Internal server error", 500) from exc
@@ -194,6 +217,13 @@ class PostgresStorage(Storage, LifecycleStorage):
         self._listening = False
         self._stop = threading.Event()
         self._listener: threading.Thread | None = None
+        # Group commit (see begin_group): the loop thread's transactions commit without
+        # waiting for the WAL flush; one synchronous "barrier" commit flushes them all.
+        self._glock = threading.RLock()
+        self._group_open = False
+        self._group_thread = 0
+        self._unflushed = False
+        self._token = secrets.token_hex(8)
 
     # ------------------------------------------------------------ lifecycle
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
@@ -204,6 +234,13 @@ class PostgresStorage(Storage, LifecycleStorage):
     def open(self) -> None:
         if self._pool is not None:
             return
+        try:
+            self._setup()
+            self._open_pool()
+        except (psycopg.OperationalError, PoolTimeout) as exc:
+            raise RuntimeError(f"cannot use the PostgreSQL storage at {redacted(self.spec)}: {exc}".strip()) from exc
+
+    def _setup(self) -> None:
         # Create the schema once, under a session advisory lock: concurrent
         # CREATE ... IF NOT EXISTS from two starting processes can still collide.
         with psycopg.connect(self.conninfo, autocommit=True) as conn:
@@ -216,6 +253,8 @@ class PostgresStorage(Storage, LifecycleStorage):
                 conn.execute(_LOCK_GET)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s, 0)", (SETUP_LOCK,))
+
+    def _open_pool(self) -> None:
         pool = ConnectionPool(
             self.conninfo,
             min_size=self.pool_min,
@@ -234,6 +273,12 @@ class PostgresStorage(Storage, LifecycleStorage):
             self._listener.start()
 
     def close(self) -> None:
+        if self._pool is not None:
+            self.commit_group()
+            try:
+                self._write("DELETE FROM ddb_flush WHERE id = %s", (self._token,))
+            except AwsError:
+                pass  # the database is gone: nothing to tidy
         self._stop.set()
         if self._listener is not None:
             self._listener.join(timeout=5)
@@ -307,7 +352,9 @@ class PostgresStorage(Storage, LifecycleStorage):
                     cur = conn.execute(query, params, binary=True)
                     return cur.fetchone() if one else cur.fetchall()
             except AwsError as err:
-                if in_tx or attempt or not isinstance(err.__cause__, psycopg.OperationalError):
+                cause = err.__cause__
+                # Only a lost connection (no SQLSTATE) is worth a second try.
+                if in_tx or attempt or not isinstance(cause, psycopg.OperationalError) or cause.sqlstate is not None:
                     raise
         raise AssertionError("unreachable")
 
@@ -326,30 +373,75 @@ class PostgresStorage(Storage, LifecycleStorage):
             finally:
                 local.depth -= 1
             return
-        conn = self._begin()
-        local.conn, local.depth = conn, 1
+        if self._group_open and self._group_thread != threading.get_ident():
+            # Another thread's caller expects durability when we return, and the
+            # barrier is cheap: make the open group durable first.
+            self.commit_group()
+        # Decided under the lock, held to the commit in a group: a barrier running in
+        # another thread must not close the group before our commit counts in it.
+        self._glock.acquire()
+        group = self._group_open and self._group_thread == threading.get_ident()
+        if not group:
+            self._glock.release()
         try:
+            conn = self._begin(group)
+            local.conn, local.depth = conn, 1
             try:
-                yield
-            except BaseException:
-                local.conn = None
                 try:
-                    conn.execute("ROLLBACK")
-                except psycopg.Error:
-                    pass  # a broken connection: the pool discards it
-                raise
-            local.conn = None
-            with _mapped():
-                conn.execute("COMMIT")
+                    yield
+                except BaseException:
+                    local.conn = None
+                    try:
+                        conn.execute("ROLLBACK")
+                    except psycopg.Error:
+                        pass  # a broken connection: the pool discards it
+                    raise
+                local.conn = None
+                with _mapped():
+                    conn.execute("COMMIT")
+                if group:
+                    self._unflushed = True
+            finally:
+                local.conn = None
+                self.pool.putconn(conn)
         finally:
-            local.conn = None
-            self.pool.putconn(conn)
+            if group:
+                self._glock.release()
 
-    def _begin(self) -> psycopg.Connection[Any]:
+    # ---- group commit. The handler opens a group before each write and waits for
+    # commit_group() (scheduled once per event-loop iteration) before it answers. In a
+    # group, transactions commit with synchronous_commit=off: their locks go at once,
+    # so no lock is held across requests, and other processes see the write at once.
+    # commit_group() then commits one tiny synchronous transaction; WAL is flushed in
+    # order, so its flush makes every earlier commit durable: one fsync per iteration
+    # instead of one per request. (Another process may read a write a few ms before it
+    # is durable; this process answers nothing before it is.)
+    @property
+    def group_open(self) -> bool:
+        return self._group_open
+
+    def begin_group(self) -> None:
+        with self._glock:
+            if not self._group_open and getattr(self._local, "conn", None) is None:
+                self._group_open = True
+                self._group_thread = threading.get_ident()
+
+    def commit_group(self, sync: bool = True) -> None:
+        with self._glock:
+            if not self._group_open:
+                return
+            self._group_open = False
+            if not self._unflushed:
+                return
+            self._unflushed = False
+            with self.pool.connection() as conn, _mapped():
+                conn.execute("INSERT INTO ddb_flush (id, n) VALUES (%s, 1) ON CONFLICT (id) DO UPDATE SET n = ddb_flush.n + 1", (self._token,))
+
+    def _begin(self, group: bool = False) -> psycopg.Connection[Any]:
         for attempt in (0, 1):
             conn = self.pool.getconn()
             try:
-                conn.execute("BEGIN")
+                conn.execute("BEGIN; SET LOCAL synchronous_commit TO off" if group else "BEGIN")
                 return conn
             except psycopg.OperationalError as exc:  # a stale pooled connection: safe to retry
                 self.pool.putconn(conn)
@@ -416,6 +508,7 @@ class PostgresStorage(Storage, LifecycleStorage):
         hi: bytes | None = None,
         forward: bool = True,
         after: bytes | None = None,
+        first_page: int | None = None,
     ) -> Iterator[Row]:
         base = "SELECT sk, data, size FROM ddb_items WHERE tid = %s AND idx = %s AND pk = %s"
         args: list[Any] = [table_id, index_id, pk]
@@ -428,13 +521,15 @@ class PostgresStorage(Storage, LifecycleStorage):
         order = " ORDER BY sk" if forward else " ORDER BY sk DESC"
         cursor_cond = " AND sk > %s" if forward else " AND sk < %s"
         last = after
+        page = max(1, min(_PAGE, first_page)) if first_page else _PAGE  # a Query's Limit
         while True:
-            query = base + (cursor_cond if last is not None else "") + order + f" LIMIT {_PAGE}"
+            query = base + (cursor_cond if last is not None else "") + order + f" LIMIT {page}"
             rows = self._fetch(query, args + ([last] if last is not None else []))
             for sk, data, size in rows:
                 yield Row(pk, bytes(sk), bytes(data), size)
-            if len(rows) < _PAGE:
+            if len(rows) < page:
                 return
+            page = _PAGE
             last = bytes(rows[-1][0])
 
     def scan(self, table_id: int, index_id: int, after: tuple[bytes, bytes] | None = None) -> Iterator[Row]:

@@ -48,6 +48,8 @@ def test_backup_is_a_snapshot_and_restores(ddb: Any, make_table: Callable[..., s
         assert desc["TableName"] == target
         assert desc["RestoreSummary"]["SourceBackupArn"] == details["BackupArn"]
         ddb.get_waiter("table_exists").wait(TableName=target, WaiterConfig={"Delay": 1})
+        summary = ddb.describe_table(TableName=target)["Table"]["RestoreSummary"]
+        assert summary["SourceBackupArn"] == details["BackupArn"] and summary["RestoreInProgress"] is False
         assert scan_all(ddb, target) == before
         # The GSI was rebuilt.
         got = ddb.query(TableName=target, IndexName="by-g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "g1"}})
@@ -125,3 +127,45 @@ def test_backup_errors(ddb: Any) -> None:
     with pytest.raises(ClientError) as err:
         ddb.create_backup(TableName="no-such-table-abc", BackupName="x-1")
     assert err.value.response["Error"]["Code"] == "TableNotFoundException"
+
+
+def test_backup_during_writes_is_consistent(ddb: Any, aws_client: Callable[..., Any], make_table: Callable[..., str], new_name: Callable[..., str]) -> None:
+    """Writes go on while CreateBackup runs; the backup holds every write acknowledged
+    before it was asked for, and the sequential writes it holds form a prefix."""
+    import threading
+    import time
+
+    name = make_table()
+    for i in range(200):
+        ddb.put_item(TableName=name, Item={"pk": {"S": f"base{i}"}})
+    stop = threading.Event()
+    acked: list[int] = []
+
+    def writer() -> None:
+        client = aws_client("dynamodb")
+        i = 0
+        while not stop.is_set():
+            client.put_item(TableName=name, Item={"pk": {"S": f"live{i:06d}"}})
+            acked.append(i)
+            i += 1
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        while len(acked) < 20:
+            time.sleep(0.01)
+        acked_before = len(acked)
+        arn = ddb.create_backup(TableName=name, BackupName="during")["BackupDetails"]["BackupArn"]
+    finally:
+        stop.set()
+        t.join(10)
+    target = new_name("during")
+    ddb.restore_table_from_backup(TargetTableName=target, BackupArn=arn)
+    try:
+        keys = {i["pk"]["S"] for i in scan_all(ddb, target)}
+        assert {f"base{i}" for i in range(200)} <= keys
+        live = sorted(int(k[4:]) for k in keys if k.startswith("live"))
+        assert live == list(range(len(live)))
+        assert len(live) >= acked_before
+    finally:
+        ddb.delete_table(TableName=target)

@@ -126,3 +126,73 @@ def test_pitr_replay_with_clock(env: tuple[DynamoDBEngine, Lifecycle, Clock]) ->
     assert len(state(start + 20)) == 1 and state(start + 20) != state(start)
     assert codes(lambda: lc.pitr.resolve_time(table, start - 100, False)) == "InvalidRestoreTimeException"
     assert codes(lambda: lc.pitr.resolve_time(table, clock.now + 100, False)) == "InvalidRestoreTimeException"
+
+
+def test_pitr_history_leaving_the_window_is_folded_into_the_base(env: tuple[DynamoDBEngine, Lifecycle, Clock]) -> None:
+    engine, lc, clock = env
+    lc.pitr.update_continuous_backups({"TableName": "tab1", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True, "RecoveryPeriodInDays": 1}})
+    put(engine, "a", "1")
+    put(engine, "b", "1")
+    clock.now += 3600
+    engine.delete_item({"TableName": "tab1", "Key": {"pk": {"S": "b"}}})
+    put(engine, "a", "2")
+    mid = clock.now
+    clock.now += 3600
+    put(engine, "c", "3")
+    table = engine.tables["tab1"]
+    before = {at: list(lc.pitr.state_at(table, at)) for at in (mid, clock.now)}
+    clock.now = mid + 86400 + 1800  # the first hour's versions and "mid" left the 1-day window
+    lc.pitr.housekeeping()
+    cfg = lc.pitr.enabled[table.table_uuid]
+    assert cfg["since"] == clock.now - 86400
+    assert lc.pitr.describe_for(table)["ContinuousBackupsDescription"]["PointInTimeRecoveryDescription"]["EarliestRestorableDateTime"] == round(clock.now - 86400, 3)
+    # Folding changed nothing about the states still inside the window.
+    assert list(lc.pitr.state_at(table, mid + 3600)) == before[mid + 3600]
+    assert len(list(lc.storage.history_rows(table.table_uuid, clock.now))) == 1  # only "c" is left as history
+    assert codes(lambda: lc.pitr.resolve_time(table, mid, False)) == "InvalidRestoreTimeException"
+
+
+def test_deleting_a_pitr_table_leaves_a_system_backup(env: tuple[DynamoDBEngine, Lifecycle, Clock]) -> None:
+    engine, lc, clock = env
+    put(engine, "a", "0")
+    lc.pitr.update_continuous_backups({"TableName": "tab1", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})
+    put(engine, "b", "1")
+    engine.delete_item({"TableName": "tab1", "Key": {"pk": {"S": "a"}}})
+    engine.delete_table({"TableName": "tab1"})
+    lc.pitr.housekeeping()
+    assert lc.pitr.enabled == {}
+    assert lc.backups.list_backups({"BackupType": "USER"})["BackupSummaries"] == []
+    (summary,) = lc.backups.list_backups({"BackupType": "SYSTEM"})["BackupSummaries"]
+    assert summary["BackupName"] == "tab1$DeletedTableBackup" and summary["TableName"] == "tab1"
+    desc = lc.backups.describe_backup({"BackupArn": summary["BackupArn"]})["BackupDescription"]
+    assert desc["SourceTableDetails"]["ItemCount"] == 1
+    rows = list(lc.storage.file_snapshot_rows(lc.backups.path(lc.storage.meta_get("backup", summary["BackupArn"]) or {})))
+    assert len(rows) == 1
+    clock.now += 36 * 86400
+    lc.backups.housekeeping()
+    assert lc.backups.list_backups({})["BackupSummaries"] == []
+
+
+def test_incremental_export_lines(env: tuple[DynamoDBEngine, Lifecycle, Clock]) -> None:
+    import orjson
+
+    engine, lc, clock = env
+    put(engine, "keep", "0")
+    put(engine, "gone", "0")
+    lc.pitr.update_continuous_backups({"TableName": "tab1", "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True}})
+    start = clock.now
+    clock.now += 60
+    put(engine, "keep", "1")
+    engine.delete_item({"TableName": "tab1", "Key": {"pk": {"S": "gone"}}})
+    put(engine, "new", "2")
+    put(engine, "temp", "x")
+    engine.delete_item({"TableName": "tab1", "Key": {"pk": {"S": "temp"}}})  # born and gone inside the period
+    clock.now += 60
+    table = engine.tables["tab1"]
+    lines = [orjson.loads(line) for line in lc.exports._incremental_lines(table, {"from": start, "to": clock.now, "view": "NEW_AND_OLD_IMAGES"})]
+    by_key = {rec["Keys"]["pk"]["S"]: rec for rec in lines}
+    assert set(by_key) == {"keep", "gone", "new"}
+    assert by_key["keep"]["OldImage"]["v"] == {"S": "0"} and by_key["keep"]["NewImage"]["v"] == {"S": "1"}
+    assert "NewImage" not in by_key["gone"] and by_key["gone"]["OldImage"]["v"] == {"S": "0"}
+    assert "OldImage" not in by_key["new"]
+    assert int(by_key["new"]["Metadata"]["WriteTimestampMicros"]["N"]) == int((start + 60) * 1_000_000)

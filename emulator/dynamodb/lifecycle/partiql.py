@@ -1,0 +1,352 @@
+"""PartiQL for DynamoDB: ExecuteStatement, BatchExecuteStatement, ExecuteTransaction.
+
+SELECT reads one partition when the WHERE clause has an equality on the
+partition key (of the table or the index) and scans otherwise, as DynamoDB
+does; UPDATE and DELETE need an equality on every key attribute. Writes go
+through the engine's write path, so indexes, stream records and PITR history
+follow. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-reference.html
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from emulator.dynamodb import keys as keycodec
+from emulator.dynamodb.core import Item, ItemKey, loads
+from emulator.dynamodb.expressions.ast import (
+    And,
+    Call,
+    Compare,
+    Cond,
+    Const,
+    Operand,
+    Path,
+)
+from emulator.dynamodb.expressions.condition import evaluate
+from emulator.dynamodb.expressions.projection import Projection
+from emulator.dynamodb.expressions.update import Update
+from emulator.dynamodb.lifecycle.partiql_parser import Statement, parse
+from emulator.dynamodb.tables import Index, Table
+from emulator.dynamodb.types import type_of
+from emulator.errors import AwsError
+
+if TYPE_CHECKING:
+    from emulator.dynamodb.lifecycle import Lifecycle
+
+PAGE_BYTES = 1024 * 1024  # a SELECT page reads at most 1 MB, like Query and Scan
+KEY_EQUALITY = "Where clause does not contain a mandatory equality on all key attributes"
+
+
+def invalid(message: str) -> AwsError:
+    return AwsError("ValidationException", message, 400)
+
+
+def conditional_failed() -> AwsError:
+    return AwsError("ConditionalCheckFailedException", "The conditional request failed", 400)
+
+
+def _terms(node: Cond | None) -> list[Cond]:
+    if node is None:
+        return []
+    if isinstance(node, And):
+        return _terms(node.left) + _terms(node.right)
+    return [node]
+
+
+def _equality(term: Cond) -> tuple[str, dict[str, Any]] | None:
+    if isinstance(term, Compare) and term.op == "=":
+        for a, b in ((term.left, term.right), (term.right, term.left)):
+            if isinstance(a, Path) and len(a.elements) == 1 and isinstance(b, Const):
+                return str(a.elements[0]), b.value
+    return None
+
+
+def _and(terms: list[Cond]) -> Cond | None:
+    node: Cond | None = None
+    for t in terms:
+        node = t if node is None else And(node, t)
+    return node
+
+
+@dataclass
+class WritePlan:
+    """One validated INSERT/UPDATE/DELETE, run inside a storage transaction."""
+
+    st: Statement
+    table: Table
+    key: ItemKey
+    condition: Cond | None = None
+    update: Update | None = None
+
+    def check(self, old: Item | None) -> str | None:
+        """None when the write may go ahead, else the cancellation code."""
+        if self.st.kind == "INSERT":
+            return "DuplicateItem" if old is not None else None
+        if self.st.kind == "UPDATE" and old is None:
+            return "ConditionalCheckFailed"
+        if self.condition is not None and not evaluate(self.condition, old):
+            return "ConditionalCheckFailed"
+        return None
+
+    def new_image(self, old: Item | None) -> Item | None:
+        if self.st.kind == "INSERT":
+            return dict(self.st.item or {})
+        if self.st.kind == "DELETE":
+            return None
+        assert self.update is not None and old is not None
+        return self.update.apply(old)
+
+
+class PartiQL:
+    def __init__(self, lc: Lifecycle) -> None:
+        self.lc = lc
+
+    @property
+    def engine(self) -> Any:
+        return self.lc.engine
+
+    def _table(self, st: Statement) -> tuple[Table, Index | None]:
+        table = self.engine.tables.get(st.table)
+        if table is None:
+            raise AwsError("ResourceNotFoundException", f"Requested resource not found: Table: {st.table} not found", 400)
+        index = None
+        if st.index is not None:
+            index = table.gsis.get(st.index) or table.lsis.get(st.index)
+            if index is None:
+                raise invalid(f"The table does not have the specified index: {st.index}")
+        return table, index
+
+    def _full_key(self, st: Statement, table: Table) -> tuple[ItemKey, Cond | None]:
+        """The key named by the WHERE clause's equalities, and the rest of the clause."""
+        found: dict[str, dict[str, Any]] = {}
+        rest: list[Cond] = []
+        for term in _terms(st.where):
+            eq = _equality(term)
+            if eq is not None and eq[0] in table.key_names and eq[0] not in found:
+                found[eq[0]] = eq[1]
+            else:
+                rest.append(term)
+        if set(found) != set(table.key_names):
+            raise invalid(KEY_EQUALITY)
+        return self.engine.key_from_key(table, found), _and(rest)
+
+    # ------------------------------------------------------------- SELECT
+    def select(self, st: Statement, limit: int | None, token: Any) -> dict[str, Any]:
+        table, index = self._table(st)
+        if limit is not None and (not isinstance(limit, int) or limit < 1):
+            raise invalid(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
+        hash_key, hash_type = (index.hash_key, index.hash_type) if index else (table.hash_key, table.hash_type)
+        index_id = index.index_id if index else 0
+        hv = None
+        for term in _terms(st.where):
+            eq = _equality(term)
+            if eq is not None and eq[0] == hash_key:
+                hv = eq[1]
+                break
+        after: tuple[bytes, bytes] | None = None
+        if token is not None:
+            try:
+                pk_b64, sk_b64 = orjson.loads(base64.urlsafe_b64decode(str(token).encode()))
+                after = (base64.b64decode(pk_b64), base64.b64decode(sk_b64))
+            except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+                raise invalid("The provided starting key is invalid: Invalid NextToken") from exc
+        if hv is not None:
+            if type_of(hv) != hash_type:
+                return {"Items": []}
+            pk = keycodec.encode_key_value(hv)
+            rows = self.engine.storage.query(table.table_id, index_id, pk, after=after[1] if after else None)
+        else:
+            rows = self.engine.storage.scan(table.table_id, index_id, after)
+        projection = Projection(list(st.projection)) if st.projection else None
+        items: list[Item] = []
+        seen = size = 0
+        last: tuple[bytes, bytes] | None = None
+        more = False
+        for row in rows:
+            if (limit is not None and seen >= limit) or size >= PAGE_BYTES:
+                more = True
+                break
+            seen += 1  # noqa: SIM113 - counts rows read, not items returned
+            size += row.size or len(row.data)
+            last = (row.pk, row.sk)
+            item = loads(row.data)
+            if st.where is None or evaluate(st.where, item):
+                items.append(projection.apply(item) if projection else item)
+        out: dict[str, Any] = {"Items": items}
+        if more and last is not None:
+            out["NextToken"] = base64.urlsafe_b64encode(orjson.dumps([base64.b64encode(last[0]).decode(), base64.b64encode(last[1]).decode()])).decode()
+        return out
+
+    def get_one(self, st: Statement) -> tuple[Table, Item | None]:
+        """A SELECT naming one item by its full key (batches and transactions)."""
+        table, index = self._table(st)
+        if index is not None:
+            raise invalid("Batch and transaction reads do not support index reads")
+        key, rest = self._full_key(st, table)
+        item = self.engine.get_item_raw(table, key)
+        if item is not None and rest is not None and not evaluate(rest, item):
+            item = None
+        if item is not None and st.projection:
+            item = Projection(list(st.projection)).apply(item)
+        return table, item
+
+    # ------------------------------------------------------------- writes
+    def plan(self, st: Statement) -> WritePlan:
+        table, _ = self._table(st)
+        if st.kind == "INSERT":
+            item = dict(st.item or {})
+            key = self.engine.key_from_item(table, item)
+            self.engine.check_item_size(item)
+            self.engine.check_index_keys(table, item)
+            return WritePlan(st, table, key)
+        key, rest = self._full_key(st, table)
+        plan = WritePlan(st, table, key, condition=rest)
+        if st.kind == "UPDATE":
+            sets: list[tuple[tuple[str | int, ...], Operand]] = []
+            adds: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
+            deletes: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
+            for path, operand in st.sets:
+                if str(path[0]) in table.key_names:
+                    raise invalid(f"One or more parameter values were invalid: Cannot update attribute {path[0]}. This attribute is part of the key")
+                if isinstance(operand, Call) and operand.name in ("set_add", "set_delete"):
+                    value = operand.args[1]
+                    if not isinstance(value, Const) or type_of(value.value) not in ("SS", "NS", "BS"):
+                        raise invalid(f"{operand.name} requires a set value")
+                    (adds if operand.name == "set_add" else deletes).append((path, value.value))
+                else:
+                    sets.append((path, operand))
+            for path in st.removes:
+                if str(path[0]) in table.key_names:
+                    raise invalid(f"One or more parameter values were invalid: Cannot update attribute {path[0]}. This attribute is part of the key")
+            plan.update = Update(sets, list(st.removes), adds, deletes)
+        return plan
+
+    def apply(self, plan: WritePlan, old: Item | None) -> tuple[Item | None, Item | None]:
+        new = plan.new_image(old)
+        if plan.st.kind == "DELETE" and old is None:
+            return old, None
+        if new is not None and plan.st.kind == "UPDATE":
+            self.engine.check_key_unchanged(plan.table, plan.key, new)
+            self.engine.check_item_size(new)
+            self.engine.check_index_keys(plan.table, new)
+        self.engine.write(plan.table, plan.key, old, new)
+        return old, new
+
+    @staticmethod
+    def returned(plan: WritePlan, old: Item | None, new: Item | None) -> list[Item]:
+        mode = plan.st.returning
+        if mode is None:
+            return []
+        if mode == "ALL_OLD":
+            return [old] if old else []
+        if mode == "ALL_NEW":
+            return [new] if new else []
+        assert plan.update is not None
+        attrs = plan.update.updated_attributes(old, new, which="old" if mode == "MODIFIED_OLD" else "new")
+        return [attrs] if attrs else []
+
+    def run_write(self, plan: WritePlan, on_failure: Any = None) -> list[Item]:
+        with self.engine.storage.transaction():
+            old = self.engine.get_item_raw(plan.table, plan.key)
+            code = plan.check(old)
+            if code == "DuplicateItem":
+                raise AwsError("DuplicateItemException", "Duplicate primary key exists in table", 400)
+            if code is not None:
+                err = conditional_failed()
+                if on_failure == "ALL_OLD" and old is not None:
+                    err.extra["Item"] = old
+                raise err
+            old, new = self.apply(plan, old)
+        return self.returned(plan, old, new)
+
+    # ---------------------------------------------------------------- API
+    def execute_statement(self, params: dict[str, Any]) -> dict[str, Any]:
+        st = parse(params.get("Statement"), params.get("Parameters"))
+        if st.kind == "SELECT":
+            if params.get("ConsistentRead") and st.index is not None:
+                _table, index = self._table(st)
+                if index is not None and index.kind == "GSI":
+                    raise invalid("Consistent reads are not supported on global secondary indexes")
+            return self.select(st, params.get("Limit"), params.get("NextToken"))
+        if params.get("NextToken") is not None or params.get("Limit") is not None:
+            raise invalid("NextToken and Limit are only supported for SELECT statements")
+        return {"Items": self.run_write(self.plan(st), params.get("ReturnValuesOnConditionCheckFailure"))}
+
+    def batch_execute_statement(self, params: dict[str, Any]) -> dict[str, Any]:
+        statements = params.get("Statements")
+        if not isinstance(statements, list) or not 1 <= len(statements) <= 25:
+            raise invalid("1 validation error detected: Value at 'statements' failed to satisfy constraint: Member must have length less than or equal to 25 and greater than or equal to 1")
+        parsed = [parse(s.get("Statement"), s.get("Parameters")) for s in statements]
+        kinds = {"read" if st.kind == "SELECT" else "write" for st in parsed}
+        if len(kinds) > 1:
+            raise invalid("Batch statements must be all reads or all writes")
+        responses: list[dict[str, Any]] = []
+        for spec, st in zip(statements, parsed, strict=True):
+            resp: dict[str, Any] = {"TableName": st.table}
+            try:
+                if st.kind == "SELECT":
+                    _table, item = self.get_one(st)
+                    if item is not None:
+                        resp["Item"] = item
+                else:
+                    self.run_write(self.plan(st), spec.get("ReturnValuesOnConditionCheckFailure"))
+            except AwsError as err:
+                code = {
+                    "ConditionalCheckFailedException": "ConditionalCheckFailed",
+                    "DuplicateItemException": "DuplicateItem",
+                    "ResourceNotFoundException": "ResourceNotFound",
+                    "ValidationException": "ValidationError",
+                    "ItemCollectionSizeLimitExceededException": "ItemCollectionSizeLimitExceeded",
+                }.get(err.code, "InternalServerError")
+                resp["Error"] = {"Code": code, "Message": err.message}
+                if "Item" in err.extra:
+                    resp["Error"]["Item"] = err.extra["Item"]
+            responses.append(resp)
+        return {"Responses": responses}
+
+    def execute_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
+        statements = params.get("TransactStatements")
+        if not isinstance(statements, list) or not 1 <= len(statements) <= 100:
+            raise invalid("1 validation error detected: Value at 'transactStatements' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1")
+        parsed = [parse(s.get("Statement"), s.get("Parameters")) for s in statements]
+        kinds = {"read" if st.kind == "SELECT" else "write" for st in parsed}
+        if len(kinds) > 1:
+            raise invalid("Transaction statements must be all reads or all writes")
+        if kinds == {"read"}:
+            return {"Responses": [({"Item": item} if item is not None else {}) for _t, item in (self.get_one(st) for st in parsed)]}
+        plans = [self.plan(st) for st in parsed]
+        seen: set[tuple[str, bytes, bytes]] = set()
+        for p in plans:
+            ident = (p.table.name, p.key.pk, p.key.sk)
+            if ident in seen:
+                raise invalid("Transaction request cannot include multiple operations on one item")
+            seen.add(ident)
+        with self.engine.storage.transaction():
+            olds = [self.engine.get_item_raw(p.table, p.key) for p in plans]
+            reasons: list[dict[str, Any]] = []
+            failed = False
+            for spec, p, old in zip(statements, plans, olds, strict=True):
+                code = p.check(old)
+                if code is None:
+                    reasons.append({"Code": "None"})
+                    continue
+                failed = True
+                reason: dict[str, Any] = {"Code": code, "Message": "The conditional request failed" if code == "ConditionalCheckFailed" else "Duplicate primary key exists in table"}
+                if spec.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD" and old is not None:
+                    reason["Item"] = old
+                reasons.append(reason)
+            if failed:
+                codes = ", ".join(r["Code"] for r in reasons)
+                raise AwsError(
+                    "TransactionCanceledException",
+                    f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+                    400,
+                    extra={"CancellationReasons": reasons},
+                )
+            for p, old in zip(plans, olds, strict=True):
+                self.apply(p, old)
+        return {}

@@ -1,0 +1,44 @@
+"""DynamoDB Streams (service ``dynamodbstreams``): ListStreams, DescribeStream,
+GetShardIterator, GetRecords over the records kept by emulator.dynamodb.lifecycle."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from emulator.context import RequestContext
+from emulator.errors import AwsError
+from emulator.handlers.base import ServiceHandler, operation
+
+
+class DynamoDBStreamsHandler(ServiceHandler):
+    service = "dynamodbstreams"
+
+    def _streams(self) -> Any:
+        lc = self.runtime.components.get("dynamodb_lifecycle")
+        if lc is None:
+            # Streams live in the native DynamoDB engine; without it there are none.
+            raise AwsError("InternalServerError", "DynamoDB Streams requires the native dynamodb service", 500)
+        return lc
+
+    async def _call(self, fn: Callable[[Any], Callable[[dict[str, Any]], dict[str, Any]]], params: dict[str, Any]) -> dict[str, Any]:
+        lc = self._streams()
+        out = fn(lc.streams)(params)
+        await lc.engine.durable()
+        return out
+
+    @operation("ListStreams")
+    async def list_streams(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(lambda s: s.list_streams, params)
+
+    @operation("DescribeStream")
+    async def describe_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(lambda s: s.describe_stream, params)
+
+    @operation("GetShardIterator")
+    async def get_shard_iterator(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(lambda s: s.get_shard_iterator, params)
+
+    @operation("GetRecords")
+    async def get_records(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._call(lambda s: s.get_records, params)

@@ -1,0 +1,137 @@
+"""PartiQL through the wire: ExecuteStatement, BatchExecuteStatement, ExecuteTransaction."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+
+def code(fn: Callable[[], Any]) -> str:
+    with pytest.raises(ClientError) as err:
+        fn()
+    return str(err.value.response["Error"]["Code"])
+
+
+@pytest.fixture
+def pq(ddb: Any, make_table: Callable[..., str]) -> str:
+    name = make_table(range=("sk", "N"))
+    for p in ("a", "b"):
+        for i in range(5):
+            ddb.put_item(TableName=name, Item={"pk": {"S": p}, "sk": {"N": str(i)}, "v": {"S": f"{p}{i}"}, "n": {"N": str(i * 10)}})
+    return name
+
+
+def test_select_with_key_and_filter(ddb: Any, pq: str) -> None:
+    out = ddb.execute_statement(Statement=f'SELECT * FROM "{pq}" WHERE pk = ? AND sk >= 2', Parameters=[{"S": "a"}])
+    assert [i["sk"]["N"] for i in out["Items"]] == ["2", "3", "4"]
+    out = ddb.execute_statement(Statement=f"SELECT v, n FROM \"{pq}\" WHERE pk = 'b' AND n BETWEEN 10 AND 30")
+    assert out["Items"] == [{"v": {"S": "b1"}, "n": {"N": "10"}}, {"v": {"S": "b2"}, "n": {"N": "20"}}, {"v": {"S": "b3"}, "n": {"N": "30"}}]
+    # A full scan with a filter is allowed.
+    out = ddb.execute_statement(Statement=f"SELECT * FROM \"{pq}\" WHERE begins_with(v, 'b') AND n IN [0, 40]")
+    assert sorted(i["v"]["S"] for i in out["Items"]) == ["b0", "b4"]
+    out = ddb.execute_statement(Statement=f'SELECT * FROM "{pq}" WHERE missing_attr IS MISSING')
+    assert len(out["Items"]) == 10
+
+
+def test_select_paging(ddb: Any, pq: str) -> None:
+    seen: list[str] = []
+    kwargs: dict[str, Any] = {"Statement": f'SELECT * FROM "{pq}"', "Limit": 3}
+    pages = 0
+    while True:
+        out = ddb.execute_statement(**kwargs)
+        pages += 1
+        seen.extend(i["v"]["S"] for i in out["Items"])
+        if "NextToken" not in out:
+            break
+        kwargs["NextToken"] = out["NextToken"]
+    assert sorted(seen) == sorted(f"{p}{i}" for p in "ab" for i in range(5))
+    assert pages >= 4
+
+
+def test_insert_update_delete(ddb: Any, pq: str) -> None:
+    ddb.execute_statement(Statement=f"INSERT INTO \"{pq}\" VALUE {{'pk': 'c', 'sk': 1, 'tags': <<'x', 'y'>>, 'doc': {{'k': [1, true, null]}}}}")
+    item = ddb.get_item(TableName=pq, Key={"pk": {"S": "c"}, "sk": {"N": "1"}})["Item"]
+    assert item["tags"] == {"SS": ["x", "y"]}
+    assert item["doc"] == {"M": {"k": {"L": [{"N": "1"}, {"BOOL": True}, {"NULL": True}]}}}
+    assert code(lambda: ddb.execute_statement(Statement=f"INSERT INTO \"{pq}\" VALUE {{'pk': 'c', 'sk': 1}}")) == "DuplicateItemException"
+    out = ddb.execute_statement(Statement=f"UPDATE \"{pq}\" SET v = ? REMOVE doc WHERE pk = 'c' AND sk = 1 RETURNING ALL NEW *", Parameters=[{"S": "new"}])
+    assert out["Items"][0]["v"] == {"S": "new"} and "doc" not in out["Items"][0]
+    # n is missing on c: n + 5 fails as in an UpdateExpression.
+    assert code(lambda: ddb.execute_statement(Statement=f"UPDATE \"{pq}\" SET n = n + 5 WHERE pk = 'c' AND sk = 1")) == "ValidationException"
+    ddb.execute_statement(Statement=f"UPDATE \"{pq}\" SET n = n + 5 WHERE pk = 'a' AND sk = 1")
+    assert ddb.get_item(TableName=pq, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})["Item"]["n"] == {"N": "15"}
+    # Conditions beyond the key.
+    assert code(lambda: ddb.execute_statement(Statement=f"UPDATE \"{pq}\" SET v = 'z' WHERE pk = 'a' AND sk = 1 AND n = 999")) == "ConditionalCheckFailedException"
+    assert code(lambda: ddb.execute_statement(Statement=f"UPDATE \"{pq}\" SET v = 'z' WHERE pk = 'zz' AND sk = 1")) == "ConditionalCheckFailedException"
+    ddb.execute_statement(Statement=f"DELETE FROM \"{pq}\" WHERE pk = 'a' AND sk = 0")
+    assert "Item" not in ddb.get_item(TableName=pq, Key={"pk": {"S": "a"}, "sk": {"N": "0"}})
+
+
+def test_key_equality_is_mandatory_for_writes(ddb: Any, pq: str) -> None:
+    for stmt in (f"UPDATE \"{pq}\" SET v = 'x' WHERE pk = 'a'", f"DELETE FROM \"{pq}\" WHERE pk = 'a' AND sk > 1", f"DELETE FROM \"{pq}\" WHERE v = 'a1'"):
+        with pytest.raises(ClientError) as err:
+            ddb.execute_statement(Statement=stmt)
+        assert err.value.response["Error"]["Code"] == "ValidationException"
+        assert "Where clause does not contain a mandatory equality on all key attributes" in err.value.response["Error"]["Message"]
+    assert code(lambda: ddb.execute_statement(Statement=f"UPDATE \"{pq}\" SET pk = 'x' WHERE pk = 'a' AND sk = 1")) == "ValidationException"
+    assert code(lambda: ddb.execute_statement(Statement="SELEKT * FROM foo")) == "ValidationException"
+    assert code(lambda: ddb.execute_statement(Statement='SELECT * FROM "no-such-table-pq"')) == "ResourceNotFoundException"
+    assert code(lambda: ddb.execute_statement(Statement=f'SELECT * FROM "{pq}" WHERE pk = ?')) == "ValidationException"
+
+
+def test_batch_execute(ddb: Any, pq: str) -> None:
+    out = ddb.batch_execute_statement(
+        Statements=[
+            {"Statement": f"INSERT INTO \"{pq}\" VALUE {{'pk': 'd', 'sk': 1}}"},
+            {"Statement": f"INSERT INTO \"{pq}\" VALUE {{'pk': 'a', 'sk': 1}}"},
+            {"Statement": f"UPDATE \"{pq}\" SET v = 'q' WHERE pk = 'b' AND sk = 1"},
+        ]
+    )["Responses"]
+    assert "Error" not in out[0] and out[1]["Error"]["Code"] == "DuplicateItem" and "Error" not in out[2]
+    reads = ddb.batch_execute_statement(
+        Statements=[
+            {"Statement": f'SELECT * FROM "{pq}" WHERE pk = ? AND sk = ?', "Parameters": [{"S": "b"}, {"N": "1"}]},
+            {"Statement": f"SELECT * FROM \"{pq}\" WHERE pk = 'nope' AND sk = 1"},
+        ]
+    )["Responses"]
+    assert reads[0]["Item"]["v"] == {"S": "q"} and "Item" not in reads[1]
+
+
+def test_execute_transaction(ddb: Any, pq: str) -> None:
+    ddb.execute_transaction(
+        TransactStatements=[
+            {"Statement": f"INSERT INTO \"{pq}\" VALUE {{'pk': 't', 'sk': 1}}"},
+            {"Statement": f"UPDATE \"{pq}\" SET v = 'tx' WHERE pk = 'a' AND sk = 2"},
+        ]
+    )
+    with pytest.raises(ClientError) as err:
+        ddb.execute_transaction(
+            TransactStatements=[
+                {"Statement": f"INSERT INTO \"{pq}\" VALUE {{'pk': 't', 'sk': 2}}"},
+                {"Statement": f"UPDATE \"{pq}\" SET v = 'no' WHERE pk = 'a' AND sk = 3 AND v = 'wrong'"},
+            ]
+        )
+    assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert [r["Code"] for r in err.value.response["CancellationReasons"]] == ["None", "ConditionalCheckFailed"]
+    assert "Item" not in ddb.get_item(TableName=pq, Key={"pk": {"S": "t"}, "sk": {"N": "2"}})  # rolled back
+    reads = ddb.execute_transaction(
+        TransactStatements=[{"Statement": f"SELECT * FROM \"{pq}\" WHERE pk = 'a' AND sk = 2"}, {"Statement": f"SELECT * FROM \"{pq}\" WHERE pk = 't' AND sk = 1"}]
+    )["Responses"]
+    assert reads[0]["Item"]["v"] == {"S": "tx"} and reads[1]["Item"]["pk"] == {"S": "t"}
+
+
+def test_select_from_index(ddb: Any, make_table: Callable[..., str]) -> None:
+    name = make_table(
+        extra_attrs={"g": "S"},
+        GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}],
+    )
+    for i in range(6):
+        ddb.put_item(TableName=name, Item={"pk": {"S": f"k{i}"}, "g": {"S": "even" if i % 2 == 0 else "odd"}, "other": {"N": str(i)}})
+    out = ddb.execute_statement(Statement=f"SELECT * FROM \"{name}\".\"by-g\" WHERE g = 'odd'")
+    assert sorted(i["pk"]["S"] for i in out["Items"]) == ["k1", "k3", "k5"]
+    assert all("other" not in i for i in out["Items"])  # KEYS_ONLY projection
+    assert code(lambda: ddb.execute_statement(Statement=f"SELECT * FROM \"{name}\".\"by-g\" WHERE g = 'odd'", ConsistentRead=True)) == "ValidationException"
+    assert code(lambda: ddb.execute_statement(Statement=f"SELECT * FROM \"{name}\".\"nope\"")) == "ValidationException"
