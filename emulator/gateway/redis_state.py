@@ -95,7 +95,9 @@ end
 return '0'
 """
 
-# Drops the window's entries older than ARGV window ms; shared by reserve and usage.
+# Drops the window's entries older than ``window`` ms and keeps the sum in step with
+# them (shared by reserve and usage). An empty window has a sum of 0 whatever the sum
+# key says: the keys expire separately, and a sum must never outlive its entries.
 _EXPIRE_WINDOW_LUA = """
 local function expire_window(win, amt, sumkey, now_ms, window)
   local cutoff = now_ms - window
@@ -112,6 +114,12 @@ local function expire_window(win, amt, sumkey, now_ms, window)
   end
   if #old > 0 then redis.call('ZREMRANGEBYSCORE', win, '-inf', cutoff) end
   if sum < 0 then sum = 0 end
+  if redis.call('ZCARD', win) == 0 then
+    sum = 0
+    redis.call('DEL', sumkey, amt)
+  elseif #old > 0 then
+    redis.call('SET', sumkey, sum, 'KEEPTTL')
+  end
   return sum
 end
 """
@@ -158,7 +166,6 @@ if tpm >= 0 then
       end
       k = k + 2
     end
-    redis.call('SET', KEYS[3], sum, 'PX', window + 1000)
     return {'minute', string.format('%.17g', wait)}
   end
   redis.call('ZADD', KEYS[1], now_ms, id)
