@@ -49,6 +49,8 @@ class EmulatorApp:
         self.settings = runtime.settings
         self.access_log = AccessLog(runtime.settings.data_dir / "access.log") if runtime.settings.access_log else None
         self._started = False
+        self._route_count = -1
+        self._route_prefixes: tuple[str, ...] = ()
         runtime.app = self
 
     # ------------------------------------------------------------------ ASGI
@@ -84,6 +86,13 @@ class EmulatorApp:
                 self.access_log.start()
 
     async def shutdown(self) -> None:
+        # The audit log first, while CloudWatch Logs (a service) can still take its last lines.
+        audit = self.runtime.components.get("audit")
+        if audit is not None and hasattr(audit, "stop"):
+            try:
+                await audit.stop()
+            except Exception:
+                log.exception("audit log flush failed")
         await self.runtime.stop()
         if self.access_log is not None:
             await self.access_log.stop()
@@ -194,9 +203,14 @@ class EmulatorApp:
             # Non-AWS routes first: /_emulator/health, the OpenAI API, /metrics, the console.
             if request.path == "/_emulator/health":
                 return Response(200, dict(_JSON), orjson.dumps(self.runtime.health()))
-            for route in self.runtime.routes:
-                if request.path.startswith(route.prefix) and (route.methods is None or request.method in route.methods):
-                    return await route.handler(request, ctx)
+            routes = self.runtime.routes
+            if len(routes) != self._route_count:
+                # Routes are only ever added (at startup, by services and the cluster).
+                self._route_count, self._route_prefixes = len(routes), tuple(r.prefix for r in routes)
+            if request.path.startswith(self._route_prefixes):  # one C call for the usual AWS request: no route
+                for route in routes:
+                    if request.path.startswith(route.prefix) and (route.methods is None or request.method in route.methods):
+                        return await route.handler(request, ctx)
 
             self._decompress(request)
             # 1. detect service and operation
@@ -295,7 +309,7 @@ class EmulatorApp:
         validate = self.runtime.components.get("validator")
         if validate is not None:
             validate(ctx)
-        if remote:
+        if remote and forwarder is not None:
             return dict(await forwarder.invoke(ctx))
         assert handler is not None
         fn, is_async = handler.operations[operation]

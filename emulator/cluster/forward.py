@@ -1,0 +1,239 @@
+"""The gateway's forwarding: requests for services of a remote role go over HTTP to a
+healthy instance of that role, with the internal credential and the caller's principal.
+
+AWS requests are forwarded after the chain authenticated, parsed, authorized and
+validated them (emulator/app.py calls ``forward``); the role answers in the
+service's own protocol, so its bytes pass through unchanged (streams included).
+No healthy instance -> ``ServiceUnavailable`` (503) in the service's error shape.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlencode
+
+import orjson
+
+from emulator.cluster import internal
+from emulator.cluster.discovery import Discovery
+from emulator.cluster.httpclient import HttpPool, UpstreamError
+from emulator.context import Principal, RequestContext
+from emulator.errors import AwsError
+from emulator.handlers.base import Route
+from emulator.protocols.base import Request, Response
+
+if TYPE_CHECKING:
+    from emulator.runtime import Runtime
+
+log = logging.getLogger("emulator.cluster")
+
+# botocore service name -> the role that serves it natively.
+SERVICE_ROLE: dict[str, str] = {
+    "dynamodb": "dynamodb",
+    "dynamodbstreams": "dynamodb",
+    "ec2": "compute",
+    "bedrock-runtime": "compute",
+    "cloudwatch": "monitoring",
+    "logs": "monitoring",
+}
+ROLE_SERVICES: dict[str, list[str]] = {
+    "gateway": ["iam"],
+    "dynamodb": ["dynamodb", "dynamodbstreams"],
+    "compute": ["ec2", "bedrock-runtime"],
+    "monitoring": ["cloudwatch", "logs"],
+}
+# Non-AWS surfaces of the roles: path prefix -> role.
+ROUTE_ROLE: dict[str, str] = {
+    "/v1/": "compute",
+    "/metrics": "monitoring",
+    "/_emulator/usage": "monitoring",
+    "/_emulator/monitoring/": "monitoring",
+    "/_emulator/cluster/telemetry": "monitoring",
+}
+_DROP = frozenset({*internal.INTERNAL_HEADERS, "content-encoding"})
+_JSON = {"content-type": "application/json"}
+
+
+def unavailable(role: str, service: str | None) -> AwsError:
+    what = service or role
+    return AwsError("ServiceUnavailable", f"The {what} service is unavailable: no healthy instance of the {role} role. Try again later.", 503)
+
+
+class Forwarder:
+    def __init__(self, runtime: Runtime, discovery: Discovery, secret: bytes, timeout: float) -> None:
+        self.runtime = runtime
+        self.discovery = discovery
+        self.secret = secret
+        self.pool = HttpPool(read_timeout=timeout)
+        self.forwarded = 0
+        self.failed = 0
+
+    def serves(self, service: str) -> bool:
+        return service in SERVICE_ROLE and service not in self.runtime.handlers
+
+    async def forward(self, ctx: RequestContext) -> Response:
+        """Send an authenticated, authorized AWS request to its role."""
+        assert ctx.service_name is not None
+        ctx.telemetry["forwarded"] = True
+        role = SERVICE_ROLE[ctx.service_name]
+        return await self.send(role, ctx.request, ctx.principal, ctx.service_name)
+
+    async def send(self, role: str, request: Request, principal: Principal | None, service: str | None = None) -> Response:
+        body = request.body
+        headers = {k: v for k, v in request.headers.items() if k not in _DROP}
+        headers.update(internal.sign(self.secret, request.method, request.raw_path, request.query_string, body, principal, request.client_ip))
+        headers["x-emulator-forwarded-request-id"] = request.request_id
+        target = request.raw_path + ("?" + request.query_string if request.query_string else "")
+        for url in self.discovery.candidates(role):
+            try:
+                upstream = await self.pool.request(url, request.method, target, headers, body)
+            except UpstreamError as exc:
+                self.failed += 1
+                if exc.timeout:
+                    # Busy, not dead (a long generation): neither taken out nor re-sent elsewhere.
+                    raise AwsError("GatewayTimeout", f"The {service or role} service did not answer within {self.pool.read_timeout:g} seconds.", 504) from None
+                self.discovery.mark_down(url, str(exc))
+                if exc.sent:
+                    # It may have been processed: sending it again elsewhere could run it twice.
+                    raise unavailable(role, service) from None
+                continue
+            self.forwarded += 1
+            self.discovery.mark_up(url)
+            out = {k: v for k, v in upstream.headers if k not in ("date", "server")}
+            return Response(upstream.status, out, upstream.body, upstream.stream)
+        raise unavailable(role, service)
+
+    async def invoke(self, ctx: RequestContext) -> dict[str, Any]:
+        """``app.invoke`` (the console, alarm actions) of a remote service: serialize the call as botocore
+        would, forward it, parse the answer; errors come back as AwsError."""
+        from botocore.parsers import create_parser
+        from botocore.serialize import create_serializer
+
+        op = ctx.operation
+        assert op is not None and ctx.service is not None and ctx.service_name is not None
+        protocol = _client_protocol(ctx.service)
+        wire = create_serializer(protocol, include_validation=False).serialize_to_request(ctx.params, op)
+        body = wire.get("body") or b""
+        if isinstance(body, str):
+            body = body.encode()
+        elif isinstance(body, dict):
+            body = urlencode(body).encode()
+        query = urlencode(wire.get("query_string") or {}, doseq=True)
+        headers = {k.lower(): str(v) for k, v in (wire.get("headers") or {}).items()}
+        if protocol in ("query", "ec2"):
+            headers["content-type"] = "application/x-www-form-urlencoded; charset=utf-8"
+        # The signing name picks the service on the role, as it does for a signed client request.
+        signing = ctx.service.signing_name or ctx.service.endpoint_prefix
+        headers["authorization"] = f"AWS4-HMAC-SHA256 Credential=internal/20000101/{self.runtime.settings.region}/{signing}/aws4_request, SignedHeaders=host, Signature=0"
+        path = wire.get("url_path") or "/"
+        request = Request(wire.get("method", "POST"), unquote(path), path, query, headers, body, "127.0.0.1", request_id=ctx.request_id)
+        response = await self.send(SERVICE_ROLE[ctx.service_name], request, ctx.principal, ctx.service_name)
+        raw = response.body
+        if response.stream is not None:
+            raw = b"".join([chunk async for chunk in response.stream])
+        parsed = create_parser(protocol).parse({"status_code": response.status, "headers": response.headers, "body": raw}, op.output_shape)
+        if response.status >= 300:
+            error = parsed.get("Error", {})
+            raise AwsError(error.get("Code") or "InternalFailure", error.get("Message", ""), response.status)
+        parsed.pop("ResponseMetadata", None)
+        return dict(parsed)
+
+    def health(self) -> dict[str, Any]:
+        return {"forwarded": self.forwarded, "failed": self.failed, **self.discovery.health()}
+
+    # ------------------------------------------------------------ gateway routes
+    def routes(self) -> list[Route]:
+        routes = [Route(prefix, self._route(role), summary=f"forwarded to the {role} role") for prefix, role in ROUTE_ROLE.items()]
+        routes.append(Route("/_emulator/cluster/register", self._register, ("POST",), summary="role registration (internal credential)"))
+        routes.append(Route("/_emulator/cluster/instances", self._instances, ("GET",), summary="known role instances and their health"))
+        return routes
+
+    def _route(self, role: str) -> Any:
+        async def handle(request: Request, ctx: RequestContext) -> Response:
+            try:
+                principal = self._route_principal(request, ctx)
+                ctx.telemetry["forwarded"] = True
+                return await self.send(role, request, principal)
+            except AwsError as err:
+                if request.path.startswith("/v1/"):  # the OpenAI API's error shape
+                    kind = "service_unavailable" if err.status == 503 else "invalid_request_error"
+                    doc = {"error": {"message": err.message, "type": kind, "param": None, "code": err.code}}
+                    return Response(err.status, dict(_JSON), orjson.dumps(doc))
+                return Response(err.status, dict(_JSON), orjson.dumps({"__type": err.code, "message": err.message}))
+
+        return handle
+
+    def _route_principal(self, request: Request, ctx: RequestContext) -> Principal | None:
+        """Who calls a non-AWS surface: a role (internal credential) or an OpenAI API key (Bearer)."""
+        if internal.HEADER in request.headers:
+            principal = self.internal_principal(request)
+            if principal is None:
+                raise AwsError("AccessDeniedException", "The internal credential is not valid.", 403)
+            return principal
+        if request.path.startswith("/_emulator/cluster/telemetry"):
+            raise AwsError("AccessDeniedException", "This surface accepts only the internal credential.", 403)
+        if request.path.startswith("/v1/") and self.runtime.settings.auth:
+            return self._bearer(request)
+        return None
+
+    def _bearer(self, request: Request) -> Principal:
+        # The same key store and token forms as the OpenAI API (emulator/compute/openai_routes.py).
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+        if not token:
+            raise AwsError("invalid_api_key", "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth "
+                           "(i.e. Authorization: Bearer YOUR_KEY).", 401)
+        keys = self.runtime.keys
+        found = None
+        if ":" in token:
+            key_id, _, secret = token.partition(":")
+            key = keys.get(key_id)
+            if key is not None and key.status == "Active" and hmac.compare_digest(key.secret_access_key, secret):
+                found = key
+        else:
+            found = next((k for k in keys.list() if k.status == "Active" and hmac.compare_digest(k.secret_access_key, token)), None)
+        if found is None:
+            shown = token[:3] + "****" + token[-4:] if len(token) > 8 else "*" * len(token)
+            raise AwsError("invalid_api_key", f"Incorrect API key provided: {shown}.", 401)
+        account = self.runtime.settings.account_id
+        arn = f"arn:aws:iam::{account}:root" if found.is_root else f"arn:aws:iam::{account}:user/{found.user_name}"
+        return Principal(found.access_key_id, found.user_name, arn, account, found.is_root)
+
+    def internal_principal(self, request: Request) -> Principal | None:
+        try:
+            principal, _ip = internal.verify(self.secret, request.method, request.raw_path, request.query_string, request.body, request.headers)
+        except internal.InternalAuthError:
+            return None
+        return principal or root_principal(self.runtime)
+
+    async def _register(self, request: Request, ctx: RequestContext) -> Response:
+        try:
+            internal.verify(self.secret, request.method, request.raw_path, request.query_string, request.body, request.headers)
+        except internal.InternalAuthError as exc:
+            return Response(403, dict(_JSON), orjson.dumps({"__type": "AccessDeniedException", "message": str(exc)}))
+        try:
+            doc = orjson.loads(request.body)
+            self.discovery.register(doc, float(doc.get("interval", 2.0)))
+        except (ValueError, TypeError, AttributeError) as exc:
+            return Response(400, dict(_JSON), orjson.dumps({"__type": "ValidationException", "message": str(exc)}))
+        return Response(200, dict(_JSON), orjson.dumps({"registered": True}))
+
+    async def _instances(self, request: Request, ctx: RequestContext) -> Response:
+        if self.runtime.settings.auth and request.client_ip not in ("127.0.0.1", "::1", "localhost"):
+            return Response(403, dict(_JSON), b'{"message":"forbidden"}')
+        return Response(200, dict(_JSON), orjson.dumps(self.health()))
+
+
+def _client_protocol(service: Any) -> str:
+    # What botocore's client would pick: the first protocol of the model it has a serializer for.
+    for name in service.metadata.get("protocols") or [service.protocol]:
+        if name in ("ec2", "query", "json", "rest-json", "rest-xml", "smithy-rpc-v2-cbor"):
+            return str(name)
+    return str(service.protocol)
+
+
+def root_principal(runtime: Runtime) -> Principal:
+    account = runtime.settings.account_id
+    return Principal(runtime.root_key.access_key_id, "root", f"arn:aws:iam::{account}:root", account, True)
