@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from emulator import services
 from emulator.console import html as h
 from emulator.console.sessions import COOKIE_NAME, Session, SessionStore, SignInLimiter
 from emulator.context import Principal, RequestContext
@@ -131,12 +132,23 @@ class Console:
         return mark
 
     # ------------------------------------------------------------ AWS calls
+    def _forwarded(self, service: str) -> bool:
+        # In gateway role the service runs in another process; app.invoke forwards to it.
+        forwarder = self.runtime.components.get("forwarder")
+        return forwarder is not None and bool(forwarder.serves(service))
+
     def available(self, service: str) -> bool:
-        return service in self.runtime.handlers and service not in self.runtime.handler_errors and self.runtime.app is not None
+        if self.runtime.app is None:
+            return False
+        if self._forwarded(service):
+            return True
+        return service in self.runtime.handlers and service not in self.runtime.handler_errors
 
     def has_op(self, service: str, operation: str) -> bool:
         handler = self.runtime.handlers.get(service)
-        return handler is not None and operation in handler.operations
+        if handler is None:
+            return self._forwarded(service) and operation in services.service_model(service).operation_names
+        return operation in handler.operations
 
     async def invoke(self, call: Call, service: str, operation: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         if not self.available(service):
