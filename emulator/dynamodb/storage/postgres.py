@@ -412,9 +412,9 @@ class PostgresStorage(Storage, LifecycleStorage):
     # commit_group() (scheduled once per event-loop iteration) before it answers. In a
     # group, transactions commit with synchronous_commit=off: their locks go at once,
     # so no lock is held across requests, and other processes see the write at once.
-    # commit_group() then commits one tiny synchronous transaction; WAL is flushed in
-    # order, so its flush makes every earlier commit durable: one fsync per iteration
-    # instead of one per request. (Another process may read a write a few ms before it
+    # A barrier (sync_wal, run by the engine off the event loop) then commits one tiny
+    # synchronous transaction; WAL is flushed in order, so its flush makes every earlier
+    # commit durable: one fsync per disk round trip instead of one per request. (Another process may read a write a few ms before it
     # is durable; this process answers nothing before it is.)
     @property
     def group_open(self) -> bool:
@@ -426,16 +426,31 @@ class PostgresStorage(Storage, LifecycleStorage):
                 self._group_open = True
                 self._group_thread = threading.get_ident()
 
+    # The engine runs sync_wal() (the barrier) in a worker thread, so the event loop
+    # keeps serving while PostgreSQL flushes; commit_group(sync=False) only closes the group.
+    own_sync = True
+
     def commit_group(self, sync: bool = True) -> None:
         with self._glock:
             if not self._group_open:
                 return
             self._group_open = False
+            if sync:
+                self.sync_wal()
+
+    def sync_wal(self) -> None:
+        """Make every commit made so far durable: one synchronous commit of a tiny
+        write, whose WAL flush covers every earlier (asynchronous) commit."""
+        with self._glock:
             if not self._unflushed:
                 return
             self._unflushed = False
+        try:
             with self.pool.connection() as conn, _mapped():
                 conn.execute("INSERT INTO ddb_flush (id, n) VALUES (%s, 1) ON CONFLICT (id) DO UPDATE SET n = ddb_flush.n + 1", (self._token,))
+        except BaseException:
+            self._unflushed = True  # still owed: the next barrier must not be skipped
+            raise
 
     def _begin(self, group: bool = False) -> psycopg.Connection[Any]:
         for attempt in (0, 1):
@@ -523,8 +538,9 @@ class PostgresStorage(Storage, LifecycleStorage):
         last = after
         page = max(1, min(_PAGE, first_page)) if first_page else _PAGE  # a Query's Limit
         while True:
-            query = base + (cursor_cond if last is not None else "") + order + f" LIMIT {page}"
-            rows = self._fetch(query, args + ([last] if last is not None else []))
+            # LIMIT as a parameter: one prepared statement whatever the page size.
+            query = base + (cursor_cond if last is not None else "") + order + " LIMIT %s"
+            rows = self._fetch(query, [*args, *([last] if last is not None else []), page])
             for sk, data, size in rows:
                 yield Row(pk, bytes(sk), bytes(data), size)
             if len(rows) < page:
