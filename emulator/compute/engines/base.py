@@ -1,0 +1,73 @@
+"""The engine interface. Engines are synchronous and run in worker threads.
+
+An engine has ``slots`` independent contexts; the scheduler hands each request
+one slot index, so a slot is used by one thread at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class EngineError(Exception):
+    """A failure inside the engine (bad parameters it rejected, a dead remote server)."""
+
+    def __init__(self, message: str, status: int = 500) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class GenParams:
+    max_tokens: int = 256
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+
+
+@dataclass
+class Chunk:
+    """One step of a generation: a text delta, or the final chunk with finish reason and usage."""
+
+    text: str = ""
+    finish_reason: str | None = None  # "stop" | "length" (OpenAI's words)
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+
+
+class Engine(ABC):
+    kind: str = ""
+
+    def __init__(self, slots: int = 1) -> None:
+        self.slots = max(1, slots)
+        self.loaded = False
+
+    @abstractmethod
+    def load(self) -> None:
+        """Load weights and create ``slots`` contexts (blocking; seconds)."""
+
+    @abstractmethod
+    def unload(self) -> None: ...
+
+    @abstractmethod
+    def generate(self, slot: int, prompt: str | None, messages: list[dict[str, Any]] | None, params: GenParams,
+                 cancel: threading.Event) -> Iterator[Chunk]:
+        """Stream a completion of ``prompt`` or a chat reply to ``messages``; the last chunk carries usage."""
+
+    @abstractmethod
+    def count_tokens(self, prompt: str | None, messages: list[dict[str, Any]] | None) -> int: ...
+
+    def supports_embeddings(self) -> bool:
+        return False
+
+    def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        raise EngineError("This model does not support embeddings", 400)
+
+    def health(self) -> dict[str, Any]:
+        return {"engine": self.kind, "loaded": self.loaded, "slots": self.slots}

@@ -1,0 +1,181 @@
+"""llama-cpp-python: CPU or CUDA (``n_gpu_layers`` from settings.gpu_layers).
+
+One ``Llama`` object per slot: llama.cpp contexts are not thread-safe, and the
+weights are memory-mapped, so on CPU extra slots share one copy of them.
+ctypes releases the GIL during decode, so slots really run in parallel.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from emulator.compute.engines.base import Chunk, Engine, EngineError, GenParams
+from emulator.compute.models import ModelInfo
+from emulator.compute.resources import cpu_flags
+
+log = logging.getLogger("emulator.compute")
+
+_PATCH_LOCK = threading.Lock()
+_EXTRA_BUFTS: bool | None = None  # None: llama.cpp's default
+
+
+def install_model_params_patch(extra_bufts: bool | None) -> None:
+    """Let settings decide ``use_extra_bufts`` (llama.cpp's repack / AMX weight buffers).
+
+    llama-cpp-python exposes no constructor argument for it. On hosts whose CPU
+    reports AMX but whose hypervisor does not enable the tile state, the AMX
+    matmul faults (SIGSEGV at ``ldtilecfg``) on the first decode, so "auto"
+    turns extra buffers off when the CPU has AMX.
+    """
+    global _EXTRA_BUFTS
+    import llama_cpp
+    import llama_cpp.llama as llama_module
+
+    with _PATCH_LOCK:
+        _EXTRA_BUFTS = extra_bufts
+        if getattr(llama_module.llama_cpp, "_emulator_patched", False):
+            return
+        original = llama_cpp.llama_model_default_params
+
+        def default_params() -> Any:
+            params = original()
+            if _EXTRA_BUFTS is not None and hasattr(params, "use_extra_bufts"):
+                params.use_extra_bufts = _EXTRA_BUFTS
+            return params
+
+        llama_module.llama_cpp.llama_model_default_params = default_params
+        llama_module.llama_cpp._emulator_patched = True  # type: ignore[attr-defined]
+
+
+def resolve_extra_bufts(setting: str) -> bool | None:
+    value = setting.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    return False if "amx_tile" in cpu_flags() else None
+
+
+class LlamaEngine(Engine):
+    kind = "llama.cpp"
+
+    def __init__(self, model: ModelInfo, slots: int = 1, n_ctx: int = 2048, n_threads: int = 0, gpu_layers: int = -1,
+                 extra_bufts: str = "auto", **_: Any) -> None:
+        super().__init__(slots)
+        self.model = model
+        self.n_ctx = min(n_ctx, model.context_length or n_ctx)
+        self.n_threads = n_threads or None
+        self.gpu_layers = gpu_layers
+        self.extra_bufts = extra_bufts
+        self._contexts: list[Any] = []
+        self._embedder: Any = None
+        self._formatter: Any = None
+        self._embed_lock = threading.Lock()
+
+    def load(self) -> None:
+        import llama_cpp
+        from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+        install_model_params_patch(resolve_extra_bufts(self.extra_bufts))
+        contexts = []
+        try:
+            for _ in range(self.slots):
+                contexts.append(llama_cpp.Llama(
+                    self.model.path, n_ctx=self.n_ctx, n_threads=self.n_threads, n_threads_batch=self.n_threads,
+                    n_gpu_layers=self.gpu_layers, verbose=False, embedding=False,
+                ))
+        except (ValueError, RuntimeError, OSError) as exc:
+            raise EngineError(f"failed to load {self.model.name}: {exc}") from exc
+        self._contexts = contexts
+        first = contexts[0]
+        template = first.metadata.get("tokenizer.chat_template")
+        if template:
+            eos = first._model.token_get_text(first.token_eos()) if first.token_eos() >= 0 else ""
+            bos = first._model.token_get_text(first.token_bos()) if first.token_bos() >= 0 else ""
+            self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+        self.loaded = True
+
+    def unload(self) -> None:
+        for ctx in self._contexts:
+            try:
+                ctx.close()
+            except (OSError, RuntimeError, AttributeError):  # closing a half-built context
+                log.debug("closing a llama context failed", exc_info=True)
+        self._contexts = []
+        if self._embedder is not None:
+            self._embedder.close()
+            self._embedder = None
+        self.loaded = False
+
+    def _render(self, messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
+        if self._formatter is None:
+            # No template in the GGUF: a plain transcript.
+            text = "".join(f"{m['role']}: {m.get('content') or ''}\n" for m in messages) + "assistant:"
+            return text, ["\nuser:"]
+        result = self._formatter(messages=messages)
+        stop = result.stop if isinstance(result.stop, list) else ([result.stop] if result.stop else [])
+        return result.prompt, stop
+
+    def count_tokens(self, prompt: str | None, messages: list[dict[str, Any]] | None) -> int:
+        if not self._contexts:
+            raise EngineError("model is not loaded")
+        text = prompt if messages is None else self._render(messages)[0]
+        return len(self._contexts[0].tokenize((text or "").encode("utf-8"), add_bos=False, special=True))
+
+    def generate(self, slot: int, prompt: str | None, messages: list[dict[str, Any]] | None, params: GenParams,
+                 cancel: threading.Event) -> Iterator[Chunk]:
+        llm = self._contexts[slot]
+        stop = list(params.stop)
+        if messages is not None:
+            text, template_stop = self._render(messages)
+            stop += template_stop
+        else:
+            text = prompt or ""
+        tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        if len(tokens) >= self.n_ctx:
+            raise EngineError(f"Input is too long: {len(tokens)} tokens for a context of {self.n_ctx}", 400)
+        max_tokens = min(params.max_tokens, self.n_ctx - len(tokens))
+        completion = 0
+        finish = "length"
+        stream = llm.create_completion(
+            tokens, max_tokens=max_tokens, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k,
+            stop=stop or None, seed=params.seed, stream=True,
+        )
+        try:
+            for part in stream:
+                if cancel.is_set():
+                    finish = "cancelled"
+                    break
+                choice = part["choices"][0]
+                delta = choice.get("text") or ""
+                completion += 1
+                if delta:
+                    yield Chunk(text=delta)
+                if choice.get("finish_reason"):
+                    finish = choice["finish_reason"]
+        finally:
+            close = getattr(stream, "close", None)
+            if close is not None:
+                close()
+        # The final chunk may carry a finish reason without a token; don't count it twice.
+        completion = min(completion, max_tokens)
+        yield Chunk(finish_reason=finish, prompt_tokens=len(tokens), completion_tokens=completion)
+
+    def supports_embeddings(self) -> bool:
+        return self.model.embeddings
+
+    def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
+        if not self.model.embeddings:
+            raise EngineError(f"The model {self.model.name} does not support embeddings.", 400)
+        import llama_cpp
+
+        with self._embed_lock:
+            if self._embedder is None:
+                self._embedder = llama_cpp.Llama(self.model.path, n_ctx=self.n_ctx, n_threads=self.n_threads,
+                                                 n_gpu_layers=self.gpu_layers, embedding=True, verbose=False)
+            out = self._embedder.create_embedding(texts)
+        vectors = [item["embedding"] for item in out["data"]]
+        return vectors, int(out.get("usage", {}).get("prompt_tokens", 0))

@@ -1,0 +1,127 @@
+"""Routing a request to a serving instance: shared by Bedrock Runtime and the OpenAI API.
+
+A model id may be an image id (``ami-...``), a model name, a Bedrock-style ARN
+ending in the model name, or an instance id (``i-...``) to target one
+instance. Without a running serving instance for the model, one is started on
+demand and stopped again after ``compute_idle_seconds`` of idleness.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from emulator.compute.engines.base import Chunk, EngineError, GenParams
+from emulator.compute.instances import Instance, LaunchError, NotReady
+from emulator.compute.models import ModelInfo
+from emulator.compute.scheduler import (
+    GenerationTimeout,
+    QueueFull,
+    QueueTimeout,
+    Scheduler,
+)
+from emulator.compute.service import ComputeService
+
+
+class UnknownModel(Exception):
+    pass
+
+
+# Everything a request can fail with on its way through the compute layer; the
+# Bedrock and OpenAI surfaces each map these to their own error shapes.
+INFERENCE_ERRORS: tuple[type[Exception], ...] = (UnknownModel, NotReady, LaunchError, EngineError, QueueFull, QueueTimeout, GenerationTimeout)
+
+
+@dataclass
+class Target:
+    model: ModelInfo
+    instance: Instance
+    scheduler: Scheduler
+
+
+def normalize_model_id(ident: str) -> str:
+    ident = ident.strip()
+    if ident.startswith("arn:"):
+        # arn:aws:bedrock:region:acct:foundation-model/NAME, .../inference-profile/NAME, ...
+        ident = ident.rsplit("/", 1)[-1]
+    return ident
+
+
+async def resolve(compute: ComputeService, ident: str) -> Target:
+    """Find (or start) the serving instance; raises UnknownModel, NotReady, LaunchError."""
+    ident = normalize_model_id(ident)
+    manager = compute.manager
+    if ident.startswith("i-"):
+        inst = manager.get(ident)
+        if inst is None:
+            raise UnknownModel(ident)
+        model = compute.store.get(inst.image_id) or compute.store.get(inst.model_name)
+        if model is None:
+            raise UnknownModel(ident)
+        inst, sched = await manager.serving_scheduler(instance_id=ident)
+        return Target(model, inst, sched)
+    model = compute.store.get(ident)
+    if model is None:
+        raise UnknownModel(ident)
+    inst, sched = await manager.serving_scheduler(model=model)
+    return Target(model, inst, sched)
+
+
+@dataclass
+class Generation:
+    """A started generation: its chunk iterator and, once drained, the usage."""
+
+    target: Target
+    chunks: AsyncIterator[Chunk]
+    started: float
+    first_token_at: float = 0.0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    finish_reason: str = "stop"
+    text: str = ""
+
+    async def texts(self) -> AsyncIterator[str]:
+        async for chunk in self.chunks:
+            if chunk.finish_reason is not None:
+                self.finish_reason = chunk.finish_reason
+                self.prompt_tokens = chunk.prompt_tokens
+                self.completion_tokens = chunk.completion_tokens
+                continue
+            if not self.first_token_at:
+                self.first_token_at = time.perf_counter()
+            self.text += chunk.text
+            yield chunk.text
+
+    async def collect(self) -> str:
+        async for _ in self.texts():
+            pass
+        return self.text
+
+    async def aclose(self) -> None:
+        aclose = getattr(self.chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
+    @property
+    def latency_ms(self) -> int:
+        return int((time.perf_counter() - self.started) * 1000)
+
+    @property
+    def first_byte_ms(self) -> int:
+        return int(((self.first_token_at or time.perf_counter()) - self.started) * 1000)
+
+
+async def generate(compute: ComputeService, ident: str, prompt: str | None, messages: list[dict[str, Any]] | None,
+                   params: GenParams) -> Generation:
+    started = time.perf_counter()
+    target = await resolve(compute, ident)
+    chunks = await target.scheduler.stream(prompt, messages, params)
+    return Generation(target, chunks, started)
+
+
+async def count_tokens(compute: ComputeService, ident: str, prompt: str | None, messages: list[dict[str, Any]] | None) -> int:
+    target = await resolve(compute, ident)
+    result: int = await target.scheduler.run_sync(target.scheduler.engine.count_tokens, prompt, messages)
+    return result

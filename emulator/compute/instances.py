@@ -1,0 +1,588 @@
+"""Instances: the EC2 state machine over models, persisted in the data dir.
+
+    pending(0) -> running(16) -> stopping(64) -> stopped(80)
+                       \\-> shutting-down(32) -> terminated(48)
+
+A *job* instance (UserData holds a JSON job) loads its model, runs the batch,
+writes results to its console output (and a DynamoDB table if asked), then
+stops or terminates per InstanceInitiatedShutdownBehavior. A *serving*
+instance keeps its model loaded and serves Bedrock/OpenAI requests until
+stopped. State lives in ``<data_dir>/compute/instances.json``; after a restart
+instances that were pending or running are booted again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import ipaddress
+import json
+import logging
+import os
+import secrets
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from emulator.compute.config import ComputeConfig
+from emulator.compute.engines import Engine, EngineError, create_engine
+from emulator.compute.jobs import JobError, parse_job, run_job
+from emulator.compute.ledger import InsufficientCapacity, Ledger
+from emulator.compute.models import ModelInfo, ModelStore
+from emulator.compute.resources import InstanceType, host, instance_types
+from emulator.compute.scheduler import Scheduler
+
+log = logging.getLogger("emulator.compute")
+
+STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
+CONSOLE_LIMIT = 64 * 1024  # GetConsoleOutput returns the most recent 64 KB
+
+
+def _now() -> float:
+    return time.time()
+
+
+def _gmt(ts: float) -> str:
+    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S GMT")
+
+
+def new_instance_id() -> str:
+    return "i-" + secrets.token_hex(9)[:17]
+
+
+@dataclass
+class Instance:
+    instance_id: str
+    image_id: str
+    model_name: str
+    instance_type: str
+    reservation_id: str
+    launch_time: float
+    state: str = "pending"
+    state_reason: dict[str, str] | None = None
+    state_transition_reason: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    user_data: str = ""  # base64, as stored by EC2
+    client_token: str = ""
+    shutdown_behavior: str = "stop"
+    ami_launch_index: int = 0
+    private_ip: str = ""
+    console: str = ""
+    job: dict[str, Any] | None = None
+    job_status: str = ""  # "", "running", "completed", "failed"
+    job_done: bool = False
+    on_demand: bool = False
+    terminated_at: float = 0.0
+    availability_zone: str = ""
+    requester: str = ""
+
+    @property
+    def state_code(self) -> int:
+        return STATE_CODES[self.state]
+
+    def log(self, line: str) -> None:
+        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        self.console = (self.console + f"[{stamp}] {line}\n")[-CONSOLE_LIMIT:]
+
+
+class LaunchError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+class NotReady(Exception):
+    pass
+
+
+class InstanceManager:
+    def __init__(self, data_dir: Path, store: ModelStore, ledger: Ledger, config: ComputeConfig, region: str, endpoint: str,
+                 credentials: tuple[str, str] | None = None) -> None:
+        self.path = Path(data_dir) / "compute" / "instances.json"
+        self.store = store
+        self.ledger = ledger
+        self.config = config
+        self.region = region
+        self.endpoint = endpoint
+        self.credentials = credentials
+        self.types: dict[str, InstanceType] = instance_types(config.instance_types or None)
+        self.instances: dict[str, Instance] = {}
+        self.schedulers: dict[str, Scheduler] = {}
+        self.ready: dict[str, asyncio.Event] = {}
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+        self._cancel: dict[str, threading.Event] = {}
+        self._save_lock = threading.Lock()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._janitor: asyncio.Task[None] | None = None
+        self._on_demand_lock = asyncio.Lock()
+        self._ip_counter = 10
+        self._load()
+
+    # ------------------------------------------------------------ persistence
+    def _load(self) -> None:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError):
+            log.exception("cannot read %s; starting with no instances", self.path)
+            return
+        for item in data.get("instances", []):
+            try:
+                inst = Instance(**item)
+            except TypeError:
+                continue
+            self.instances[inst.instance_id] = inst
+
+    def save(self) -> None:
+        with self._save_lock:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = self.path.with_suffix(".tmp")
+            with open(tmp, "w", encoding="utf-8") as fh:
+                json.dump({"instances": [asdict(i) for i in self.instances.values()]}, fh)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+
+    # ------------------------------------------------------------- lifecycle
+    async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        for inst in list(self.instances.values()):
+            # Interrupted transitions finish as AWS would; live instances boot again.
+            if inst.state == "stopping":
+                self._set_state(inst, "stopped")
+            elif inst.state == "shutting-down":
+                self._set_state(inst, "terminated")
+                inst.terminated_at = inst.terminated_at or _now()
+            elif inst.state in ("pending", "running"):
+                if inst.on_demand:
+                    # On-demand instances come back when a request needs them, not at startup.
+                    self._set_state(inst, "stopped", reason=("Client.InstanceInitiatedShutdown", "Client.InstanceInitiatedShutdown: Instance initiated shutdown"))
+                    continue
+                inst.log("emulator restarted: booting again")
+                try:
+                    self._reserve(inst, self._model(inst))
+                except LaunchError as err:
+                    self._set_state(inst, "stopped", reason=("Server.InsufficientInstanceCapacity", f"Server.InsufficientInstanceCapacity: {err.message}"))
+                    continue
+                self._set_state(inst, "pending")
+                self._boot(inst)
+        self.save()
+        self._janitor = asyncio.create_task(self._janitor_loop())
+
+    async def stop(self) -> None:
+        if self._janitor is not None:
+            self._janitor.cancel()
+        for ev in self._cancel.values():
+            ev.set()
+        for task in list(self._tasks.values()):
+            task.cancel()
+        for iid in list(self.schedulers):
+            self._unload(iid)
+        self.save()
+
+    async def _janitor_loop(self) -> None:
+        while True:
+            await asyncio.sleep(1.0 if self.config.idle_seconds < 30 else 5.0)
+            try:
+                self._janitor_pass()
+            except Exception:
+                log.exception("compute janitor failed")
+
+    def _janitor_pass(self) -> None:
+        now = _now()
+        changed = False
+        for inst in list(self.instances.values()):
+            if inst.state == "terminated" and inst.terminated_at and now - inst.terminated_at > self.config.terminated_visible_seconds:
+                del self.instances[inst.instance_id]
+                changed = True
+            elif inst.on_demand and inst.state == "running":
+                sched = self.schedulers.get(inst.instance_id)
+                if sched is not None and sched.active == 0 and sched.pool.waiting == 0 and now - sched.last_used > self.config.idle_seconds:
+                    inst.log(f"idle for {self.config.idle_seconds:.0f}s: stopping")
+                    self._transition(inst, "stopping", "stopped",
+                                     ("Client.InstanceInitiatedShutdown", "Client.InstanceInitiatedShutdown: Instance initiated shutdown"),
+                                     f"Client.InstanceInitiatedShutdown ({_gmt(now)})")
+        if changed:
+            self.save()
+
+    # --------------------------------------------------------------- helpers
+    def _set_state(self, inst: Instance, state: str, reason: tuple[str, str] | None = None, transition: str | None = None) -> None:
+        inst.state = state
+        if reason is not None:
+            inst.state_reason = {"Code": reason[0], "Message": reason[1]}
+        elif state in ("pending", "running"):
+            inst.state_reason = None
+        if transition is not None:
+            inst.state_transition_reason = transition
+        elif state in ("pending", "running"):
+            inst.state_transition_reason = ""
+        if state == "terminated" and not inst.terminated_at:
+            inst.terminated_at = _now()
+
+    def _model(self, inst: Instance) -> ModelInfo:
+        model = self.store.get(inst.image_id) or self.store.get(inst.model_name)
+        if model is None:
+            raise LaunchError("InvalidAMIID.NotFound", f"The image id '[{inst.image_id}]' does not exist")
+        return model
+
+    def instance_type(self, name: str) -> InstanceType:
+        itype = self.types.get(name)
+        if itype is None:
+            raise LaunchError("InvalidParameterValue", f"Invalid value '{name}' for InstanceType.")
+        return itype
+
+    def default_type(self, model: ModelInfo) -> InstanceType:
+        if self.config.default_instance_type and self.config.default_instance_type in self.types:
+            return self.types[self.config.default_instance_type]
+        need = model.memory_needed(self.config.n_ctx, self.config.slots)
+        gpu_ok = self.config.gpu_layers != 0
+        candidates = sorted(self.types.values(), key=lambda t: (not (t.is_gpu and gpu_ok), t.gpu_memory or t.memory))
+        for t in candidates:
+            if (t.gpu_memory if t.is_gpu and gpu_ok else t.memory) >= need:
+                return t
+        return candidates[-1]
+
+    def serving_type(self, model: ModelInfo) -> InstanceType:
+        """On-demand serving instances get the biggest type (all host threads on CPU): decode speed matters there."""
+        if self.config.default_instance_type and self.config.default_instance_type in self.types:
+            return self.types[self.config.default_instance_type]
+        if self.config.gpu_layers != 0 and any(t.is_gpu for t in self.types.values()):
+            return self.default_type(model)
+        return max(self.types.values(), key=lambda t: (not t.is_gpu, t.vcpus, t.memory))
+
+    def _need(self, model: ModelInfo, itype: InstanceType, slots: int | None = None) -> tuple[int, int]:
+        """(ram, vram) to reserve: on a GPU type with offload, weights and KV cache go to VRAM."""
+        slots = slots or self.config.slots
+        need = model.memory_needed(self.config.n_ctx, slots)
+        if itype.is_gpu and self.config.gpu_layers != 0:
+            # Each slot holds its own context (and on GPU, its own copy of the offloaded weights).
+            vram = need + model.size_bytes * (slots - 1)
+            return 64 * 1024 * 1024, vram
+        return need, 0
+
+    def _reserve(self, inst: Instance, model: ModelInfo) -> None:
+        itype = self.instance_type(inst.instance_type)
+        ram, vram = self._need(model, itype, 1 if inst.job is not None else None)  # job instances run one slot
+        limit = itype.gpu_memory if vram else itype.memory
+        if (vram or ram) > limit:
+            raise LaunchError("InsufficientInstanceCapacity",
+                              f"Insufficient capacity: model {model.name} needs {(vram or ram) // (1024 * 1024)} MiB, "
+                              f"more than instance type {itype.name} has ({limit // (1024 * 1024)} MiB).", 500)
+        try:
+            self.ledger.reserve(inst.instance_id, ram=ram, vram=vram, vcpus=itype.vcpus, gpu_index=itype.gpu_index)
+        except InsufficientCapacity as exc:
+            raise LaunchError(
+                "InsufficientInstanceCapacity",
+                f"We currently do not have sufficient {itype.name} capacity in the Availability Zone you requested ({self.region}a). "
+                f"Our system will be working on provisioning additional capacity. ({exc.resource}: need {exc.needed} bytes, {max(exc.free, 0)} free)",
+                500,
+            ) from None
+
+    def _next_ip(self) -> str:
+        self._ip_counter += 1
+        return str(ipaddress.IPv4Address("172.31.0.0") + self._ip_counter + len(self.instances))
+
+    # ----------------------------------------------------------- operations
+    def find_client_token(self, token: str) -> list[Instance]:
+        return sorted((i for i in self.instances.values() if token and i.client_token == token), key=lambda i: i.ami_launch_index)
+
+    def run(self, image_id: str, instance_type: str | None, count: int, min_count: int, user_data: str = "", tags: dict[str, str] | None = None,
+            client_token: str = "", shutdown_behavior: str = "stop", on_demand: bool = False, requester: str = "") -> list[Instance]:
+        model = self.store.get(image_id)
+        if model is None:
+            raise LaunchError("InvalidAMIID.NotFound", f"The image id '[{image_id}]' does not exist")
+        if instance_type:
+            itype = self.instance_type(instance_type)
+        else:
+            itype = self.serving_type(model) if on_demand else self.default_type(model)
+        job: dict[str, Any] | None = None
+        job_error = ""
+        if user_data:
+            try:
+                job = parse_job(base64.b64decode(user_data))
+            except JobError as exc:
+                job_error = str(exc)
+            except ValueError:
+                job_error = "UserData is not valid base64"
+        reservation = "r-" + secrets.token_hex(9)[:17]
+        launched: list[Instance] = []
+        for index in range(count):
+            inst = Instance(
+                instance_id=new_instance_id(), image_id=model.image_id, model_name=model.name, instance_type=itype.name,
+                reservation_id=reservation, launch_time=_now(), tags=dict(tags or {}), user_data=user_data, client_token=client_token,
+                shutdown_behavior=shutdown_behavior, ami_launch_index=index, private_ip=self._next_ip(), job=job,
+                on_demand=on_demand, availability_zone=f"{self.region}a", requester=requester,
+            )
+            try:
+                self._reserve(inst, model)
+            except LaunchError:
+                if len(launched) >= min_count:
+                    break  # MaxCount is best effort above MinCount, as EC2 does
+                for done in launched:
+                    self.ledger.release(done.instance_id)
+                raise
+            launched.append(inst)
+        for inst in launched:
+            self.instances[inst.instance_id] = inst
+            inst.log(f"launching {inst.instance_id} ({itype.name}) from {model.image_id} ({model.name})")
+            if job_error:
+                inst.job_status = "failed"
+                inst.log(f"invalid UserData: {job_error}")
+                self._fail(inst, "Client.InvalidUserData", f"Client.InvalidUserData: {job_error}")
+                continue
+            self._boot(inst)
+        self.save()
+        return launched
+
+    def _fail(self, inst: Instance, code: str, message: str) -> None:
+        self.ledger.release(inst.instance_id)
+        self._unload(inst.instance_id)
+        final = "terminated" if inst.shutdown_behavior == "terminate" else "stopped"
+        self._set_state(inst, final, reason=(code, message), transition=f"Service initiated ({_gmt(_now())})")
+        self.save()
+
+    def _boot(self, inst: Instance) -> None:
+        self.ready[inst.instance_id] = asyncio.Event()
+        cancel = threading.Event()
+        self._cancel[inst.instance_id] = cancel
+        loop = self._loop or asyncio.get_event_loop()
+        self._tasks[inst.instance_id] = loop.create_task(self._boot_task(inst, cancel))
+
+    async def _boot_task(self, inst: Instance, cancel: threading.Event) -> None:
+        iid = inst.instance_id
+        try:
+            model = self._model(inst)
+            itype = self.instance_type(inst.instance_type)
+            slots = self.config.slots if inst.job is None else 1
+            # Threads per slot: the instance's cores shared by its slots, never oversubscribed.
+            # llama.cpp's barriers spin; two busy slots with all cores each crawl on a small host.
+            threads = self.config.n_threads or max(1, min(itype.vcpus, host().cores) // slots)
+            engine: Engine = create_engine(model, slots=slots, n_ctx=self.config.n_ctx, n_threads=threads,
+                                           gpu_layers=self.config.gpu_layers if itype.is_gpu else 0, extra_bufts=self.config.extra_bufts,
+                                           timeout=self.config.request_timeout)
+            inst.log(f"loading {model.name} ({model.quantization}, {model.parameters} parameters) with {engine.kind}")
+            started = time.monotonic()
+            await asyncio.get_running_loop().run_in_executor(None, engine.load)
+            if cancel.is_set() or inst.state != "pending":
+                engine.unload()
+                return
+            sched = Scheduler(engine, self.config.queue, self.config.request_timeout, iid)
+            self.schedulers[iid] = sched
+            inst.log(f"model loaded in {time.monotonic() - started:.2f}s; {engine.slots} slot(s)")
+            self._set_state(inst, "running")
+            self.save()
+            self.ready[iid].set()
+            if inst.job is not None and not inst.job_done:
+                await self._run_job(inst, sched, cancel)
+        except asyncio.CancelledError:
+            raise
+        except (EngineError, LaunchError, OSError) as exc:
+            inst.log(f"launch failed: {exc}")
+            self._fail(inst, "Server.InternalError", f"Server.InternalError: {exc}")
+            self.ready.get(iid, asyncio.Event()).set()
+        except Exception as exc:
+            log.exception("instance %s failed", iid)
+            inst.log(f"internal error: {exc}")
+            self._fail(inst, "Server.InternalError", "Server.InternalError: Internal error on launch")
+            self.ready.get(iid, asyncio.Event()).set()
+        finally:
+            self._tasks.pop(iid, None)
+
+    async def _run_job(self, inst: Instance, sched: Scheduler, cancel: threading.Event) -> None:
+        assert inst.job is not None
+        inst.job_status = "running"
+        self.save()
+        try:
+            summary = await run_job(inst, sched, inst.job, self._dynamodb_client, cancel)
+        except JobError as exc:
+            inst.job_status = "failed"
+            inst.log(f"job failed: {exc}")
+            self.save()
+            self._shutdown_after_job(inst, ("Client.InvalidUserData", f"Client.InvalidUserData: {exc}"))
+            return
+        if cancel.is_set():
+            return
+        inst.job_status = "completed"
+        inst.job_done = True
+        inst.log(f"job completed: {summary}")
+        self._shutdown_after_job(inst, ("Client.InstanceInitiatedShutdown", "Client.InstanceInitiatedShutdown: Instance initiated shutdown"))
+
+    def _shutdown_after_job(self, inst: Instance, reason: tuple[str, str]) -> None:
+        if inst.state != "running":
+            return
+        transition = f"Client.InstanceInitiatedShutdown ({_gmt(_now())})" if reason[0].endswith("InstanceInitiatedShutdown") else f"Service initiated ({_gmt(_now())})"
+        if inst.shutdown_behavior == "terminate":
+            self._transition(inst, "shutting-down", "terminated", reason, transition)
+        else:
+            self._transition(inst, "stopping", "stopped", reason, transition)
+
+    def _dynamodb_client(self, region: str | None = None) -> Any:
+        import boto3
+        from botocore.config import Config
+
+        key, secret = self.credentials or ("", "")
+        return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name=region or self.region, aws_access_key_id=key,
+                            aws_secret_access_key=secret, config=Config(retries={"max_attempts": 3, "mode": "standard"}))
+
+    def _unload(self, iid: str) -> None:
+        sched = self.schedulers.pop(iid, None)
+        if sched is None:
+            return
+        sched.shutdown()  # cancels queued work and flags running generations
+        engine = sched.engine
+        if sched.active:
+            # Free the contexts only after the worker threads have left them (a context
+            # closed under a decode would crash the process).
+            def later() -> None:
+                sched.executor.shutdown(wait=True)
+                engine.unload()
+
+            threading.Thread(target=later, name=f"unload-{iid}", daemon=True).start()
+            return
+        engine.unload()
+
+    def _transition(self, inst: Instance, mid: str, final: str, reason: tuple[str, str] | None, transition: str) -> None:
+        iid = inst.instance_id
+        cancel = self._cancel.pop(iid, None)
+        if cancel is not None:
+            cancel.set()
+        task = self._tasks.pop(iid, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        self._set_state(inst, mid, reason=reason, transition=transition)
+        inst.log(f"{mid}")
+        self._unload(iid)
+        self.ledger.release(iid)
+        self.ready.pop(iid, None)
+        self._set_state(inst, final, reason=reason, transition=transition)
+        inst.log(final)
+        self.save()
+
+    def set_user_data(self, inst: Instance, raw: bytes) -> None:
+        """ModifyInstanceAttribute userData (instance stopped): the new job runs at the next start."""
+        if raw:
+            try:
+                job = parse_job(raw)
+            except JobError as exc:
+                raise LaunchError("InvalidParameterValue", f"UserData is not a valid job: {exc}") from None
+        else:
+            job = None
+        inst.user_data = base64.b64encode(raw).decode("ascii") if raw else ""
+        inst.job = job
+        inst.job_done = False
+        inst.job_status = ""
+        inst.log("user data replaced" + (f": {len(job['requests'])} request(s)" if job else ""))
+
+    def get(self, iid: str) -> Instance | None:
+        return self.instances.get(iid)
+
+    def stop_instance(self, iid: str) -> tuple[str, str]:
+        inst = self.instances[iid]
+        previous = inst.state
+        if inst.state in ("pending", "running"):
+            self._transition(inst, "stopping", "stopped", ("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"),
+                             f"User initiated ({_gmt(_now())})")
+        return previous, inst.state
+
+    def start_instance(self, iid: str) -> tuple[str, str]:
+        inst = self.instances[iid]
+        previous = inst.state
+        if inst.state == "stopped":
+            self._reserve(inst, self._model(inst))
+            self._set_state(inst, "pending")
+            inst.log("starting")
+            if inst.job is not None and inst.job_status == "failed":
+                inst.job_status = ""
+            self._boot(inst)
+            self.save()
+        return previous, inst.state
+
+    def reboot(self, iid: str) -> None:
+        inst = self.instances[iid]
+        if inst.state != "running":
+            return
+        inst.log("reboot requested")
+        cancel = self._cancel.pop(iid, None)
+        if cancel is not None:
+            cancel.set()
+        task = self._tasks.pop(iid, None)
+        if task is not None:
+            task.cancel()
+        self._unload(iid)
+        self._set_state(inst, "pending")
+        self._boot(inst)
+        self.save()
+
+    def terminate(self, iid: str) -> tuple[str, str]:
+        inst = self.instances[iid]
+        previous = inst.state
+        if inst.state != "terminated":
+            self._transition(inst, "shutting-down", "terminated", ("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"),
+                             f"User initiated ({_gmt(_now())})")
+        return previous, inst.state
+
+    # ------------------------------------------------------------- serving
+    def find_serving(self, model: ModelInfo) -> Instance | None:
+        """The least busy running serving instance of the model (else a pending one)."""
+        def load(inst: Instance) -> tuple[int, float]:
+            sched = self.schedulers.get(inst.instance_id)
+            if inst.state != "running" or sched is None:
+                return (1, 0.0)
+            return (0, (sched.active + sched.pool.waiting) / sched.pool.slots)
+
+        candidates = [i for i in self.instances.values()
+                      if i.image_id == model.image_id and i.job is None and i.state in ("pending", "running")]
+        return min(candidates, key=load) if candidates else None
+
+    async def serving_scheduler(self, model: ModelInfo | None = None, instance_id: str | None = None) -> tuple[Instance, Scheduler]:
+        """A running serving instance's scheduler: the given instance, or one for the model (started on demand)."""
+        if instance_id is not None:
+            inst = self.instances.get(instance_id)
+            if inst is None or inst.state in ("terminated", "shutting-down"):
+                raise LookupError(instance_id)
+            if inst.state in ("stopped", "stopping"):
+                raise NotReady(f"Instance {instance_id} is {inst.state}.")
+        else:
+            assert model is not None
+            async with self._on_demand_lock:
+                inst = self.find_serving(model)
+                if inst is None:
+                    # An on-demand instance stopped for idleness is started again before a new one is launched.
+                    stopped = [i for i in self.instances.values() if i.on_demand and i.image_id == model.image_id and i.state == "stopped"]
+                    if stopped:
+                        inst = max(stopped, key=lambda i: i.launch_time)
+                        inst.log("request arrived: starting")
+                        self.start_instance(inst.instance_id)
+                if inst is None:
+                    inst = self.run(model.image_id, None, 1, 1, tags={"emulator:on-demand": "true", "Name": f"on-demand {model.name}"}, on_demand=True)[0]
+        ready = self.ready.get(inst.instance_id)
+        if inst.state == "pending" and ready is not None:
+            try:
+                await asyncio.wait_for(ready.wait(), self.config.ready_wait)
+            except TimeoutError:
+                raise NotReady(f"Model is still loading on instance {inst.instance_id}.") from None
+        sched = self.schedulers.get(inst.instance_id)
+        if sched is None and (inst.state_reason or {}).get("Code") == "Server.InternalError":
+            # The model failed to load (bad file, unreachable remote server): not worth a retry loop.
+            raise LaunchError("Server.InternalError", (inst.state_reason or {}).get("Message", "the model failed to load"), 500)
+        if sched is None or inst.state != "running":
+            reason = (inst.state_reason or {}).get("Message", "")
+            raise NotReady(f"Instance {inst.instance_id} is {inst.state}. {reason}".strip())
+        sched.last_used = time.time()
+        return inst, sched
+
+    def health(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for inst in self.instances.values():
+            counts[inst.state] = counts.get(inst.state, 0) + 1
+        return {
+            "instances": counts,
+            "serving": {iid: s.health() for iid, s in self.schedulers.items()},
+            "ledger": self.ledger.health(),
+        }

@@ -1,0 +1,381 @@
+"""The OpenAI-compatible API under /v1/: models, chat/completions, completions, embeddings.
+
+Authentication (``Authorization: Bearer <token>``) uses the same key store as
+SigV4. The token is either ``<access key id>:<secret access key>`` or the
+secret access key alone; the key must be Active. With ``auth = false`` any
+token (or none) is accepted. Errors use OpenAI's JSON shape
+``{"error": {"message", "type", "param", "code"}}``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from emulator.compute.engines.base import EngineError, GenParams
+from emulator.compute.inference import (
+    INFERENCE_ERRORS,
+    Generation,
+    UnknownModel,
+    generate,
+    resolve,
+)
+from emulator.compute.instances import LaunchError, NotReady
+from emulator.compute.scheduler import GenerationTimeout, QueueFull, QueueTimeout
+from emulator.context import RequestContext
+from emulator.protocols.base import Request, Response
+
+if TYPE_CHECKING:
+    from emulator.compute.service import ComputeService
+    from emulator.runtime import Runtime
+
+
+OPENAI_PREFIXES = ("/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str, type_: str = "invalid_request_error", code: str | None = None,
+                 param: str | None = None, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.type = type_
+        self.code = code
+        self.param = param
+        self.headers = headers or {}
+
+    def response(self) -> Response:
+        body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
+        return Response(self.status, {"content-type": "application/json", **self.headers}, orjson.dumps(body))
+
+
+def _json(status: int, doc: Any) -> Response:
+    return Response(status, {"content-type": "application/json"}, orjson.dumps(doc))
+
+
+def map_error(exc: BaseException, model: str) -> ApiError:
+    if isinstance(exc, ApiError):
+        return exc
+    if isinstance(exc, UnknownModel):
+        return ApiError(404, f"The model `{model}` does not exist or you do not have access to it.", code="model_not_found", param="model")
+    if isinstance(exc, NotReady):
+        return ApiError(503, f"The model `{model}` is not ready: {exc}", type_="server_error", code="model_not_ready")
+    if isinstance(exc, QueueFull):
+        retry = str(int(exc.retry_after + 0.999))
+        return ApiError(429, f"Rate limit reached for {model}: the request queue is full. Please try again in {retry}s.",
+                        type_="requests", code="rate_limit_exceeded", headers={"retry-after": retry})
+    if isinstance(exc, QueueTimeout | GenerationTimeout):
+        return ApiError(408, "Request timed out.", type_="timeout", code="timeout")
+    if isinstance(exc, LaunchError):
+        return ApiError(503, f"The model `{model}` cannot be loaded: {exc.message}", type_="server_error", code="insufficient_capacity")
+    if isinstance(exc, EngineError):
+        if exc.status < 500:
+            return ApiError(400, str(exc), code="invalid_request")
+        return ApiError(500, str(exc), type_="server_error")
+    raise exc
+
+
+def _number(body: dict[str, Any], name: str, lo: float, hi: float, default: float) -> float:
+    value = body.get(name)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ApiError(400, f"Invalid type for '{name}': expected a decimal, but got a {type(value).__name__} instead.", code="invalid_type", param=name)
+    if not lo <= value <= hi:
+        raise ApiError(400, f"Invalid '{name}': decimal above maximum value. Expected a value <= {hi:g}, but got {value} instead."
+                       if value > hi else f"Invalid '{name}': decimal below minimum value. Expected a value >= {lo:g}, but got {value} instead.",
+                       code="decimal_above_max_value" if value > hi else "decimal_below_min_value", param=name)
+    return float(value)
+
+
+def gen_params(body: dict[str, Any]) -> GenParams:
+    p = GenParams(max_tokens=256, temperature=1.0, top_p=1.0)
+    max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
+    if max_tokens is not None:
+        if isinstance(max_tokens, bool) or not isinstance(max_tokens, int):
+            raise ApiError(400, "Invalid type for 'max_tokens': expected an integer.", code="invalid_type", param="max_tokens")
+        if max_tokens < 1:
+            raise ApiError(400, f"Invalid 'max_tokens': integer below minimum value. Expected a value >= 1, but got {max_tokens} instead.",
+                           code="integer_below_min_value", param="max_tokens")
+        p.max_tokens = max_tokens
+    p.temperature = _number(body, "temperature", 0, 2, 1.0)
+    p.top_p = _number(body, "top_p", 0, 1, 1.0)
+    stop = body.get("stop")
+    if stop is not None:
+        if isinstance(stop, str):
+            p.stop = [stop]
+        elif isinstance(stop, list) and all(isinstance(s, str) for s in stop) and len(stop) <= 4:
+            p.stop = list(stop)
+        else:
+            raise ApiError(400, "Invalid 'stop': expected a string or an array of up to 4 strings.", param="stop")
+    seed = body.get("seed")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ApiError(400, "Invalid type for 'seed': expected an integer.", code="invalid_type", param="seed")
+        p.seed = seed
+    n = body.get("n", 1)
+    if n not in (1, None):
+        raise ApiError(400, "Only n=1 is supported by this server.", param="n", code="unsupported_value")
+    return p
+
+
+def chat_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    msgs = body.get("messages")
+    if not isinstance(msgs, list) or not msgs:
+        raise ApiError(400, "Invalid 'messages': empty array. Expected an array with minimum length 1.", param="messages", code="empty_array")
+    out = []
+    for i, m in enumerate(msgs):
+        if not isinstance(m, dict) or m.get("role") not in ("system", "developer", "user", "assistant", "tool"):
+            raise ApiError(400, f"Invalid value for 'messages[{i}].role'.", param=f"messages[{i}].role", code="invalid_value")
+        content = m.get("content")
+        if isinstance(content, list):
+            parts = []
+            for part in content:
+                if not isinstance(part, dict) or part.get("type") != "text":
+                    raise ApiError(400, f"Invalid content part in 'messages[{i}].content': only text parts are supported by this model.",
+                                   param=f"messages[{i}].content")
+                parts.append(str(part.get("text", "")))
+            content = "".join(parts)
+        elif content is None:
+            content = ""
+        elif not isinstance(content, str):
+            raise ApiError(400, f"Invalid type for 'messages[{i}].content'.", param=f"messages[{i}].content", code="invalid_type")
+        role = "system" if m["role"] == "developer" else m["role"]
+        out.append({"role": role, "content": content})
+    return out
+
+
+class OpenAIApi:
+    def __init__(self, runtime: Runtime, compute: ComputeService) -> None:
+        self.runtime = runtime
+        self.compute = compute
+
+    # ------------------------------------------------------------------ auth
+    def _authenticate(self, request: Request) -> str:
+        if not self.runtime.settings.auth:
+            return "anonymous"
+        header = request.headers.get("authorization", "")
+        if not header.lower().startswith("bearer "):
+            raise ApiError(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth "
+                           "(i.e. Authorization: Bearer YOUR_KEY). Use '<access key id>:<secret access key>' or the secret access key.",
+                           code="invalid_api_key")
+        token = header[7:].strip()
+        keys = self.runtime.keys
+        if ":" in token:
+            key_id, _, secret = token.partition(":")
+            key = keys.get(key_id)
+            if key is not None and key.status == "Active" and hmac.compare_digest(key.secret_access_key, secret):
+                return key.access_key_id
+        else:
+            for key in keys.list():
+                if key.status == "Active" and hmac.compare_digest(key.secret_access_key, token):
+                    return key.access_key_id
+        shown = token[:3] + "*" * 4 + token[-4:] if len(token) > 8 else "*" * len(token)
+        raise ApiError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
+
+    # --------------------------------------------------------------- routing
+    async def handle(self, request: Request, ctx: RequestContext) -> Response:
+        try:
+            ctx.service_name = "openai"
+            access_key = self._authenticate(request)
+            ctx.telemetry["access_key_id"] = access_key
+            path = request.path.rstrip("/")
+            if path == "/v1/models" and request.method == "GET":
+                return self.list_models()
+            if path.startswith("/v1/models/") and request.method == "GET":
+                return self.get_model(path[len("/v1/models/"):])
+            if request.method != "POST" and path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
+                raise ApiError(405, f"Method {request.method} is not allowed for {path}; use POST.", code="method_not_allowed")
+            if path == "/v1/chat/completions":
+                return await self.chat(self._body(request), ctx)
+            if path == "/v1/completions":
+                return await self.completions(self._body(request), ctx)
+            if path == "/v1/embeddings":
+                return await self.embeddings(self._body(request), ctx)
+            raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="unknown_url")
+        except ApiError as err:
+            return err.response()
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        try:
+            body = orjson.loads(request.body or b"{}")
+        except orjson.JSONDecodeError:
+            raise ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+                           code="invalid_json") from None
+        if not isinstance(body, dict):
+            raise ApiError(400, "The JSON body of your request must be an object.", code="invalid_json")
+        if not isinstance(body.get("model"), str) or not body["model"]:
+            raise ApiError(400, "you must provide a model parameter", param="model", code="missing_required_parameter")
+        return body
+
+    # ---------------------------------------------------------------- models
+    def _model_doc(self, m: Any) -> dict[str, Any]:
+        return {"id": m.model_id, "object": "model", "created": int(m.created), "owned_by": "emulator",
+                "image_id": m.image_id, "context_length": m.context_length}
+
+    def list_models(self) -> Response:
+        return _json(200, {"object": "list", "data": [self._model_doc(m) for m in self.compute.store.list()]})
+
+    def get_model(self, ident: str) -> Response:
+        m = self.compute.store.get(ident)
+        if m is None:
+            raise ApiError(404, f"The model '{ident}' does not exist", param="model", code="model_not_found")
+        return _json(200, self._model_doc(m))
+
+    # ------------------------------------------------------------ generation
+    async def _start(self, model: str, prompt: str | None, messages: list[dict[str, Any]] | None, params: GenParams) -> Generation:
+        try:
+            return await generate(self.compute, model, prompt, messages, params)
+        except INFERENCE_ERRORS as exc:
+            raise map_error(exc, model) from None
+
+    def _telemetry(self, ctx: RequestContext, model: str, gen: Generation, streamed: bool, operation: str) -> None:
+        ctx.telemetry.update({
+            "api": "openai", "operation": operation, "model_id": model, "model": gen.target.model.name,
+            "instance_id": gen.target.instance.instance_id, "input_tokens": gen.prompt_tokens, "output_tokens": gen.completion_tokens,
+            "latency_ms": gen.latency_ms, "first_byte_ms": gen.first_byte_ms, "streamed": streamed, "finish_reason": gen.finish_reason,
+        })
+
+    @staticmethod
+    def _finish(reason: str) -> str:
+        return "length" if reason == "length" else "stop"
+
+    async def chat(self, body: dict[str, Any], ctx: RequestContext) -> Response:
+        model = body["model"]
+        if body.get("tools") or body.get("functions"):
+            raise ApiError(400, f"The model `{model}` does not support tools or function calling.", param="tools", code="unsupported_parameter")
+        if isinstance(body.get("response_format"), dict) and body["response_format"].get("type") not in (None, "text"):
+            raise ApiError(400, f"The model `{model}` supports only response_format {{'type': 'text'}}.", param="response_format", code="unsupported_parameter")
+        messages = chat_messages(body)
+        params = gen_params(body)
+        stream = bool(body.get("stream"))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
+        gen = await self._start(model, None, messages, params)
+        rid = "chatcmpl-" + uuid.uuid4().hex[:24]
+        created = int(time.time())
+        if not stream:
+            try:
+                await gen.collect()
+            except INFERENCE_ERRORS as exc:
+                raise map_error(exc, model) from None
+            self._telemetry(ctx, model, gen, False, "chat.completions")
+            return _json(200, {
+                "id": rid, "object": "chat.completion", "created": created, "model": model, "system_fingerprint": None,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": gen.text, "refusal": None}, "logprobs": None,
+                             "finish_reason": self._finish(gen.finish_reason)}],
+                "usage": {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens, "total_tokens": gen.prompt_tokens + gen.completion_tokens},
+            })
+
+        def chunk(choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
+            doc: dict[str, Any] = {"id": rid, "object": "chat.completion.chunk", "created": created, "model": model,
+                                   "system_fingerprint": None, "choices": choices}
+            if include_usage:
+                doc["usage"] = usage
+            return b"data: " + orjson.dumps(doc) + b"\n\n"
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                yield chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}])
+                async for text in gen.texts():
+                    yield chunk([{"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}])
+                yield chunk([{"index": 0, "delta": {}, "logprobs": None, "finish_reason": self._finish(gen.finish_reason)}])
+                if include_usage:
+                    yield chunk([], {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
+                                     "total_tokens": gen.prompt_tokens + gen.completion_tokens})
+                self._telemetry(ctx, model, gen, True, "chat.completions")
+                yield b"data: [DONE]\n\n"
+            except (QueueTimeout, GenerationTimeout, EngineError) as exc:
+                err = map_error(exc, model)
+                yield b"data: " + orjson.dumps({"error": {"message": err.message, "type": err.type, "param": None, "code": err.code}}) + b"\n\n"
+            finally:
+                await gen.aclose()
+
+        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"", stream=events())
+
+    async def completions(self, body: dict[str, Any], ctx: RequestContext) -> Response:
+        model = body["model"]
+        prompt = body.get("prompt", "")
+        if isinstance(prompt, list):
+            if len(prompt) != 1 or not isinstance(prompt[0], str):
+                raise ApiError(400, "Only a single string prompt is supported by this server.", param="prompt", code="unsupported_value")
+            prompt = prompt[0]
+        if not isinstance(prompt, str):
+            raise ApiError(400, "Invalid type for 'prompt': expected a string.", param="prompt", code="invalid_type")
+        params = gen_params(body)
+        if body.get("max_tokens") is None:
+            params.max_tokens = 16  # the legacy completions default
+        stream = bool(body.get("stream"))
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
+        echo = bool(body.get("echo"))
+        gen = await self._start(model, prompt, None, params)
+        rid = "cmpl-" + uuid.uuid4().hex[:24]
+        created = int(time.time())
+        if not stream:
+            try:
+                await gen.collect()
+            except INFERENCE_ERRORS as exc:
+                raise map_error(exc, model) from None
+            self._telemetry(ctx, model, gen, False, "completions")
+            return _json(200, {
+                "id": rid, "object": "text_completion", "created": created, "model": model, "system_fingerprint": None,
+                "choices": [{"index": 0, "text": (prompt if echo else "") + gen.text, "logprobs": None, "finish_reason": self._finish(gen.finish_reason)}],
+                "usage": {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens, "total_tokens": gen.prompt_tokens + gen.completion_tokens},
+            })
+
+        def chunk(choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
+            doc: dict[str, Any] = {"id": rid, "object": "text_completion", "created": created, "model": model, "system_fingerprint": None, "choices": choices}
+            if include_usage:
+                doc["usage"] = usage
+            return b"data: " + orjson.dumps(doc) + b"\n\n"
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                if echo:
+                    yield chunk([{"index": 0, "text": prompt, "logprobs": None, "finish_reason": None}])
+                async for text in gen.texts():
+                    yield chunk([{"index": 0, "text": text, "logprobs": None, "finish_reason": None}])
+                yield chunk([{"index": 0, "text": "", "logprobs": None, "finish_reason": self._finish(gen.finish_reason)}])
+                if include_usage:
+                    yield chunk([], {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
+                                     "total_tokens": gen.prompt_tokens + gen.completion_tokens})
+                self._telemetry(ctx, model, gen, True, "completions")
+                yield b"data: [DONE]\n\n"
+            except (QueueTimeout, GenerationTimeout, EngineError) as exc:
+                err = map_error(exc, model)
+                yield b"data: " + orjson.dumps({"error": {"message": err.message, "type": err.type, "param": None, "code": err.code}}) + b"\n\n"
+            finally:
+                await gen.aclose()
+
+        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"", stream=events())
+
+    async def embeddings(self, body: dict[str, Any], ctx: RequestContext) -> Response:
+        model = body["model"]
+        info = self.compute.store.get(model)
+        if info is None and not model.startswith("i-"):
+            raise map_error(UnknownModel(model), model)
+        if info is not None and not info.embeddings:
+            raise ApiError(400, f"The model `{model}` does not support embeddings.", param="model", code="model_not_supported")
+        inputs = body.get("input")
+        if isinstance(inputs, str):
+            inputs = [inputs]
+        if not isinstance(inputs, list) or not inputs or not all(isinstance(t, str) for t in inputs):
+            raise ApiError(400, "Invalid 'input': expected a string or an array of strings.", param="input")
+        started = time.perf_counter()
+        try:
+            target = await resolve(self.compute, model)
+            if not target.scheduler.engine.supports_embeddings():
+                raise ApiError(400, f"The model `{model}` does not support embeddings.", param="model", code="model_not_supported")
+            vectors, tokens = await target.scheduler.run_sync(target.scheduler.engine.embed, inputs)
+        except ApiError:
+            raise
+        except INFERENCE_ERRORS as exc:
+            raise map_error(exc, model) from None
+        ctx.telemetry.update({"api": "openai", "operation": "embeddings", "model_id": model, "input_tokens": tokens,
+                              "latency_ms": int((time.perf_counter() - started) * 1000)})
+        return _json(200, {"object": "list", "model": model, "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
+                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})

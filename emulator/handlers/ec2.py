@@ -1,0 +1,657 @@
+"""EC2 as LLM inference: models are AMIs, instances load them and run jobs or serve.
+
+Operations: RunInstances, DescribeInstances, DescribeInstanceStatus,
+Start/Stop/Reboot/TerminateInstances, GetConsoleOutput, Describe/
+ModifyInstanceAttribute, Create/Delete/DescribeTags, DescribeImages,
+DescribeInstanceTypes, DescribeRegions, DescribeAvailabilityZones.
+Instance type names are real EC2 names (the gateway validates the enum) with
+this host's figures: c7i.* are CPU shares, g6.* (g6e.*, ... per GPU) VRAM shares. Every other EC2 action answers AWS's
+``InvalidAction`` (EC2 is native here, so it does not fall back to moto).
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import re
+from collections.abc import Callable, Iterable
+from typing import Any, ClassVar
+
+from emulator.compute.instances import Instance, LaunchError
+from emulator.compute.models import ModelInfo
+from emulator.compute.service import compute_service
+from emulator.context import RequestContext
+from emulator.errors import AwsError
+from emulator.handlers.base import ServiceHandler, operation
+
+_INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+_AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
+_REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-1")
+
+
+def _ts(value: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    return [{"Key": k, "Value": v} for k, v in tags.items()]
+
+
+def _filters(params: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    out = []
+    for f in params.get("Filters") or []:
+        name = f.get("Name")
+        if not name:
+            raise AwsError("InvalidParameterValue", "The filter 'null' is invalid")
+        out.append((name, [str(v) for v in f.get("Values") or []]))
+    return out
+
+
+def _match(value: Any, patterns: list[str]) -> bool:
+    """EC2 filter values allow ``*`` and ``?`` wildcards."""
+    if value is None:
+        return False
+    values = value if isinstance(value, list | set | tuple) else [value]
+    for pattern in patterns:
+        regex = re.compile("^" + re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$", re.DOTALL)
+        if any(regex.match(str(v)) for v in values):
+            return True
+    return False
+
+
+def _page(items: list[Any], params: dict[str, Any], lo: int = 5, hi: int = 1000) -> tuple[list[Any], str | None]:
+    token = params.get("NextToken")
+    start = 0
+    if token:
+        try:
+            start = int(base64.urlsafe_b64decode(token.encode()).decode())
+        except (ValueError, UnicodeDecodeError):
+            raise AwsError("InvalidNextToken", "The specified token is invalid or expired.") from None
+    limit = params.get("MaxResults")
+    if limit is None:
+        return items[start:], None
+    if not lo <= limit <= hi:
+        raise AwsError("InvalidParameterValue", f"Value ( {limit} ) for parameter maxResults is invalid. Expecting a value between {lo} and {hi}.")
+    page = items[start : start + limit]
+    nxt = base64.urlsafe_b64encode(str(start + limit).encode()).decode() if start + limit < len(items) else None
+    return page, nxt
+
+
+class Ec2Handler(ServiceHandler):
+    service = "ec2"
+
+    def __init__(self, runtime: Any) -> None:
+        super().__init__(runtime)
+        self.compute = compute_service(runtime)
+
+    async def start(self) -> None:
+        await self.compute.start()
+
+    async def stop(self) -> None:
+        await self.compute.stop()
+
+    def health(self) -> dict[str, Any]:
+        counts = self.compute.manager.health()["instances"]
+        return {"state": "running", "instances": counts}
+
+    # ---------------------------------------------------------------- helpers
+    @property
+    def manager(self) -> Any:
+        return self.compute.manager
+
+    def _owner(self, ctx: RequestContext) -> str:
+        return ctx.account_id if ctx.principal is None else ctx.principal.account_id
+
+    def _lookup(self, ids: Iterable[str], visible_terminated: bool = True) -> list[Instance]:
+        ids = list(ids)
+        malformed = [i for i in ids if not _INSTANCE_ID.match(i)]
+        if malformed:
+            raise AwsError("InvalidInstanceID.Malformed", f'Invalid id: "{malformed[0]}"')
+        missing = [i for i in ids if self.manager.get(i) is None]
+        if missing:
+            which = ", ".join(missing)
+            plural = "s" if len(missing) > 1 else ""
+            raise AwsError("InvalidInstanceID.NotFound", f"The instance ID{plural} '{which}' do{'' if plural else 'es'} not exist")
+        return [self.manager.get(i) for i in ids]
+
+    def _describe_instance(self, inst: Instance, owner: str) -> dict[str, Any]:
+        running = inst.state in ("pending", "running")
+        out: dict[str, Any] = {
+            "InstanceId": inst.instance_id,
+            "ImageId": inst.image_id,
+            "State": {"Code": inst.state_code, "Name": inst.state},
+            "PrivateDnsName": f"ip-{inst.private_ip.replace('.', '-')}.ec2.internal" if running else "",
+            "PublicDnsName": "",
+            "StateTransitionReason": inst.state_transition_reason,
+            "AmiLaunchIndex": inst.ami_launch_index,
+            "ProductCodes": [],
+            "InstanceType": inst.instance_type,
+            "LaunchTime": _ts(inst.launch_time),
+            "Placement": {"AvailabilityZone": inst.availability_zone, "GroupName": "", "Tenancy": "default"},
+            "Monitoring": {"State": "disabled"},
+            "Architecture": "x86_64",
+            "RootDeviceType": "ebs",
+            "RootDeviceName": "/dev/xvda",
+            "BlockDeviceMappings": [],
+            "VirtualizationType": "hvm",
+            "ClientToken": inst.client_token,
+            "Tags": _tags(inst.tags),
+            "SecurityGroups": [],
+            "SourceDestCheck": True,
+            "Hypervisor": "xen",
+            "EbsOptimized": False,
+            "EnaSupport": False,
+            "NetworkInterfaces": [],
+            "PlatformDetails": "Linux/UNIX",
+            "UsageOperation": "RunInstances",
+            "BootMode": "uefi",
+            "CurrentInstanceBootMode": "uefi",
+            "CpuOptions": {"CoreCount": self._vcpus(inst), "ThreadsPerCore": 1},
+            "MetadataOptions": {"State": "applied", "HttpTokens": "required", "HttpEndpoint": "disabled"},
+        }
+        if running:
+            out["PrivateIpAddress"] = inst.private_ip
+        if inst.state_reason:
+            out["StateReason"] = dict(inst.state_reason)
+        return out
+
+    def _vcpus(self, inst: Instance) -> int:
+        itype = self.manager.types.get(inst.instance_type)
+        return itype.vcpus if itype else 1
+
+    def _visible(self) -> list[Instance]:
+        return sorted(self.manager.instances.values(), key=lambda i: (i.launch_time, i.ami_launch_index))
+
+    # ------------------------------------------------------------- instances
+    @operation("RunInstances")
+    def run_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        image_id = params.get("ImageId")
+        if not image_id:
+            raise AwsError("MissingParameter", "The request must contain the parameter ImageId")
+        if not _AMI_ID.match(image_id):
+            raise AwsError("InvalidAMIID.Malformed", f'Invalid id: "{image_id}" (expecting "ami-...")')
+        min_count, max_count = params.get("MinCount"), params.get("MaxCount")
+        if min_count is None or max_count is None:
+            raise AwsError("MissingParameter", f"The request must contain the parameter {'MinCount' if min_count is None else 'MaxCount'}")
+        if min_count < 1 or max_count < 1:
+            raise AwsError("InvalidParameterValue", f"Value ({min(min_count, max_count)}) for parameter {'minCount' if min_count < 1 else 'maxCount'} is invalid. Expected a positive integer.")
+        if min_count > max_count:
+            raise AwsError("InvalidParameterValue", "Value for parameter minCount is larger than maxCount.")
+        behavior = params.get("InstanceInitiatedShutdownBehavior") or "stop"
+        if behavior not in ("stop", "terminate"):
+            raise AwsError("InvalidParameterValue", f"Value ({behavior}) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values are: stop, terminate")
+        owner = self._owner(ctx)
+        token = params.get("ClientToken") or ""
+        if token:
+            existing = self.manager.find_client_token(token)
+            if existing:
+                # Idempotency: the same token returns the original launch (same params) or is refused.
+                if existing[0].image_id != image_id or (params.get("InstanceType") and existing[0].instance_type != params["InstanceType"]):
+                    raise AwsError("IdempotentParameterMismatch", "The client token you have provided is associated with a resource that is already deleted or a request with different parameters.")
+                return self._reservation(existing, owner)
+        if self.compute.store.get(image_id) is None:
+            raise AwsError("InvalidAMIID.NotFound", f"The image id '[{image_id}]' does not exist")
+        user_data = params.get("UserData") or ""
+        if isinstance(user_data, bytes):
+            user_data = user_data.decode("ascii", "replace")
+        tags: dict[str, str] = {}
+        for spec in params.get("TagSpecifications") or []:
+            rtype = spec.get("ResourceType")
+            if rtype not in (None, "instance"):
+                continue  # volumes / network interfaces do not exist here
+            for tag in spec.get("Tags") or []:
+                key = tag.get("Key", "")
+                if key.startswith("aws:"):
+                    raise AwsError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+                tags[key] = tag.get("Value", "")
+        try:
+            launched = self.manager.run(image_id, params.get("InstanceType"), max_count, min_count, user_data=user_data, tags=tags,
+                                        client_token=token, shutdown_behavior=behavior, requester=owner)
+        except LaunchError as err:
+            raise AwsError(err.code, err.message, err.status) from None
+        return self._reservation(launched, owner)
+
+    def _reservation(self, instances: list[Instance], owner: str) -> dict[str, Any]:
+        return {
+            "ReservationId": instances[0].reservation_id,
+            "OwnerId": owner,
+            "Groups": [],
+            "Instances": [self._describe_instance(i, owner) for i in instances],
+        }
+
+    def _instance_filter(self, name: str) -> Callable[[Instance], Any] | None:
+        getters: dict[str, Callable[[Instance], Any]] = {
+            "instance-state-name": lambda i: i.state,
+            "instance-state-code": lambda i: str(i.state_code),
+            "instance-id": lambda i: i.instance_id,
+            "image-id": lambda i: i.image_id,
+            "instance-type": lambda i: i.instance_type,
+            "tag-key": lambda i: list(i.tags),
+            "tag-value": lambda i: list(i.tags.values()),
+            "reservation-id": lambda i: i.reservation_id,
+            "availability-zone": lambda i: i.availability_zone,
+            "client-token": lambda i: i.client_token,
+            "private-ip-address": lambda i: i.private_ip,
+            "launch-index": lambda i: str(i.ami_launch_index),
+            "state-reason-code": lambda i: (i.state_reason or {}).get("Code"),
+            "architecture": lambda i: "x86_64",
+        }
+        if name.startswith("tag:"):
+            key = name[4:]
+            return lambda i: i.tags.get(key)
+        return getters.get(name)
+
+    def _select(self, params: dict[str, Any]) -> list[Instance]:
+        ids = params.get("InstanceIds") or []
+        instances = self._lookup(ids) if ids else self._visible()
+        for name, values in _filters(params):
+            getter = self._instance_filter(name)
+            if getter is None:
+                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+            instances = [i for i in instances if _match(getter(i), values)]
+        return instances
+
+    @operation("DescribeInstances")
+    def describe_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("InstanceIds") and params.get("MaxResults") is not None:
+            raise AwsError("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
+        owner = self._owner(ctx)
+        instances, token = _page(self._select(params), params)
+        reservations: dict[str, list[Instance]] = {}
+        for inst in instances:
+            reservations.setdefault(inst.reservation_id, []).append(inst)
+        out: dict[str, Any] = {"Reservations": [self._reservation(group, owner) for group in reservations.values()]}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    @operation("DescribeInstanceStatus")
+    def describe_instance_status(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ids = params.get("InstanceIds") or []
+        include_all = bool(params.get("IncludeAllInstances"))
+        instances = self._lookup(ids) if ids else self._visible()
+        if not include_all:
+            instances = [i for i in instances if i.state == "running"]
+        statuses = []
+        for inst in instances:
+            ok = inst.state == "running" and inst.instance_id in self.manager.schedulers
+            summary = "ok" if ok else ("initializing" if inst.state == "pending" else "not-applicable")
+            entry = {
+                "InstanceId": inst.instance_id,
+                "AvailabilityZone": inst.availability_zone,
+                "InstanceState": {"Code": inst.state_code, "Name": inst.state},
+                "InstanceStatus": {"Status": summary, "Details": [{"Name": "reachability", "Status": "passed" if ok else "initializing"}] if summary != "not-applicable" else []},
+                "SystemStatus": {"Status": summary, "Details": [{"Name": "reachability", "Status": "passed" if ok else "initializing"}] if summary != "not-applicable" else []},
+                "Events": [],
+            }
+            statuses.append(entry)
+        for name, values in _filters(params):
+            getters: dict[str, Callable[[dict[str, Any]], Any]] = {
+                "instance-state-name": lambda e: e["InstanceState"]["Name"],
+                "instance-state-code": lambda e: str(e["InstanceState"]["Code"]),
+                "instance-status.status": lambda e: e["InstanceStatus"]["Status"],
+                "system-status.status": lambda e: e["SystemStatus"]["Status"],
+                "availability-zone": lambda e: e["AvailabilityZone"],
+            }
+            getter = getters.get(name)
+            if getter is None:
+                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+            statuses = [e for e in statuses if _match(getter(e), values)]
+        page, token = _page(statuses, params)
+        out: dict[str, Any] = {"InstanceStatuses": page}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    def _changes(self, ids: list[str], action: Callable[[str], tuple[str, str]]) -> list[dict[str, Any]]:
+        changes = []
+        for inst in self._lookup(ids):
+            try:
+                previous, current = action(inst.instance_id)
+            except LaunchError as err:
+                raise AwsError(err.code, err.message, err.status) from None
+            changes.append({
+                "InstanceId": inst.instance_id,
+                "PreviousState": {"Code": _code(previous), "Name": previous},
+                "CurrentState": {"Code": _code(current), "Name": current},
+            })
+        return changes
+
+    def _require_ids(self, params: dict[str, Any]) -> list[str]:
+        ids = params.get("InstanceIds") or []
+        if not ids:
+            raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
+        return list(ids)
+
+    @operation("StopInstances")
+    def stop_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ids = self._require_ids(params)
+        for inst in self._lookup(ids):
+            if inst.state in ("terminated", "shutting-down"):
+                raise AwsError("IncorrectInstanceState", f"This instance '{inst.instance_id}' is not in a state from which it can be stopped.")
+        return {"StoppingInstances": self._changes(ids, self.manager.stop_instance)}
+
+    @operation("StartInstances")
+    def start_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ids = self._require_ids(params)
+        for inst in self._lookup(ids):
+            if inst.state not in ("stopped", "pending", "running"):
+                raise AwsError("IncorrectInstanceState", f"The instance '{inst.instance_id}' is not in a state from which it can be started.")
+        return {"StartingInstances": self._changes(ids, self.manager.start_instance)}
+
+    @operation("TerminateInstances")
+    def terminate_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ids = self._require_ids(params)
+        return {"TerminatingInstances": self._changes(ids, self.manager.terminate)}
+
+    @operation("RebootInstances")
+    def reboot_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        ids = self._require_ids(params)
+        for inst in self._lookup(ids):
+            if inst.state == "terminated":
+                raise AwsError("IncorrectState", f"The instance '{inst.instance_id}' is not in a state from which it can be rebooted.")
+        for inst in self._lookup(ids):
+            self.manager.reboot(inst.instance_id)
+        return {}
+
+    @operation("GetConsoleOutput")
+    def get_console_output(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        iid = params.get("InstanceId")
+        if not iid:
+            raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
+        inst = self._lookup([iid])[0]
+        return {
+            "InstanceId": inst.instance_id,
+            "Timestamp": dt.datetime.now(dt.UTC),
+            "Output": base64.b64encode(inst.console.encode("utf-8")).decode("ascii"),
+        }
+
+    # ------------------------------------------------------------- attributes
+    _ATTRIBUTES: ClassVar[dict[str, str]] = {"instanceType": "InstanceType", "userData": "UserData", "instanceInitiatedShutdownBehavior": "InstanceInitiatedShutdownBehavior",
+                   "disableApiTermination": "DisableApiTermination", "disableApiStop": "DisableApiStop", "rootDeviceName": "RootDeviceName",
+                   "ebsOptimized": "EbsOptimized", "enaSupport": "EnaSupport", "sourceDestCheck": "SourceDestCheck",
+                   "blockDeviceMapping": "BlockDeviceMappings", "productCodes": "ProductCodes", "groupSet": "Groups"}
+
+    @operation("DescribeInstanceAttribute")
+    def describe_instance_attribute(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        iid, attribute = params.get("InstanceId"), params.get("Attribute")
+        if not iid:
+            raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
+        inst = self._lookup([iid])[0]
+        values: dict[str, Any] = {
+            "instanceType": {"Value": inst.instance_type},
+            "userData": {"Value": inst.user_data} if inst.user_data else {},
+            "instanceInitiatedShutdownBehavior": {"Value": inst.shutdown_behavior},
+            "disableApiTermination": {"Value": False}, "disableApiStop": {"Value": False},
+            "rootDeviceName": {"Value": "/dev/xvda"}, "ebsOptimized": {"Value": False}, "enaSupport": {"Value": False},
+            "sourceDestCheck": {"Value": True}, "blockDeviceMapping": [], "productCodes": [], "groupSet": [],
+        }
+        if attribute not in values:
+            raise AwsError("InvalidParameterValue", f"Value ({attribute}) for parameter attribute is invalid. Unknown attribute.")
+        return {"InstanceId": inst.instance_id, self._ATTRIBUTES[attribute]: values[attribute]}
+
+    @operation("ModifyInstanceAttribute")
+    def modify_instance_attribute(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        iid = params.get("InstanceId")
+        if not iid:
+            raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
+        inst = self._lookup([iid])[0]
+        if inst.state == "terminated":
+            raise AwsError("IncorrectInstanceState", f"The instance '{iid}' is not in a state from which its attributes can be modified.")
+        attribute, value = params.get("Attribute"), params.get("Value")
+        changes: dict[str, Any] = {}
+        if attribute is not None:
+            mapping = {"instanceType": "InstanceType", "userData": "UserData", "instanceInitiatedShutdownBehavior": "InstanceInitiatedShutdownBehavior"}
+            if attribute not in mapping:
+                raise AwsError("InvalidParameterValue", f"Value ({attribute}) for parameter attribute is invalid. This attribute cannot be modified here.")
+            changes[mapping[attribute]] = value.encode() if attribute == "userData" and isinstance(value, str) else value
+        for key in ("InstanceType", "UserData", "InstanceInitiatedShutdownBehavior"):
+            if isinstance(params.get(key), dict) and "Value" in params[key]:
+                changes[key] = params[key]["Value"]
+        unsupported = [k for k in ("DisableApiTermination", "DisableApiStop", "Groups", "BlockDeviceMappings", "Kernel", "Ramdisk") if params.get(k)]
+        if unsupported:
+            raise AwsError("UnsupportedOperation", f"The attribute {unsupported[0]} cannot be modified on instances of this emulator.")
+        if not changes:
+            raise AwsError("MissingParameter", "The request must contain the parameter Attribute or one attribute value")
+        if ("InstanceType" in changes or "UserData" in changes) and inst.state != "stopped":
+            raise AwsError("IncorrectInstanceState", f"The instance '{iid}' is not in the 'stopped' state.")
+        if "InstanceType" in changes:
+            if changes["InstanceType"] not in self.manager.types:
+                raise AwsError("InvalidParameterValue", f"Invalid value '{changes['InstanceType']}' for InstanceType.")
+            inst.instance_type = changes["InstanceType"]
+        if "InstanceInitiatedShutdownBehavior" in changes:
+            behavior = changes["InstanceInitiatedShutdownBehavior"]
+            if behavior not in ("stop", "terminate"):
+                raise AwsError("InvalidParameterValue", f"Value ({behavior}) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values are: stop, terminate")
+            inst.shutdown_behavior = behavior
+        if "UserData" in changes:
+            raw = changes["UserData"] or b""
+            raw = raw if isinstance(raw, bytes) else str(raw).encode()
+            try:
+                self.manager.set_user_data(inst, raw)
+            except LaunchError as err:
+                raise AwsError(err.code, err.message, err.status) from None
+        self.manager.save()
+        return {}
+
+    # ------------------------------------------------------------------ tags
+    def _tag_targets(self, resources: list[str]) -> list[Instance]:
+        out = []
+        for rid in resources:
+            if rid.startswith("i-"):
+                out.extend(self._lookup([rid]))
+            elif rid.startswith("ami-"):
+                raise AwsError("InvalidAMIID.NotFound" if self.compute.store.get(rid) is None else "UnsupportedOperation",
+                               f"The image id '[{rid}]' does not exist" if self.compute.store.get(rid) is None else "Tags on images are read from the model file and cannot be changed.")
+            else:
+                raise AwsError("InvalidID", f"The ID '{rid}' is not valid")
+        return out
+
+    @operation("CreateTags")
+    def create_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        targets = self._tag_targets(params.get("Resources") or [])
+        tags = params.get("Tags") or []
+        for tag in tags:
+            if tag.get("Key", "").startswith("aws:"):
+                raise AwsError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+        for inst in targets:
+            for tag in tags:
+                inst.tags[tag["Key"]] = tag.get("Value", "")
+            if len(inst.tags) > 50:
+                raise AwsError("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
+        self.manager.save()
+        return {}
+
+    @operation("DeleteTags")
+    def delete_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        targets = self._tag_targets(params.get("Resources") or [])
+        tags = params.get("Tags")
+        for inst in targets:
+            if not tags:
+                inst.tags.clear()
+                continue
+            for tag in tags:
+                key = tag.get("Key")
+                # A Value given deletes the tag only if it matches (EC2 semantics).
+                if key in inst.tags and ("Value" not in tag or tag["Value"] == inst.tags[key]):
+                    del inst.tags[key]
+        self.manager.save()
+        return {}
+
+    @operation("DescribeTags")
+    def describe_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        rows: list[dict[str, str]] = []
+        for inst in self._visible():
+            for k, v in inst.tags.items():
+                rows.append({"ResourceId": inst.instance_id, "ResourceType": "instance", "Key": k, "Value": v})
+        for model in self.compute.store.list():
+            for k, v in self._image_tags(model).items():
+                rows.append({"ResourceId": model.image_id, "ResourceType": "image", "Key": k, "Value": v})
+        getters = {"resource-id": "ResourceId", "resource-type": "ResourceType", "key": "Key", "value": "Value"}
+        for name, values in _filters(params):
+            if name.startswith("tag:"):
+                key = name[4:]
+                ids = {r["ResourceId"] for r in rows if r["Key"] == key and _match(r["Value"], values)}
+                rows = [r for r in rows if r["ResourceId"] in ids]
+                continue
+            field = getters.get(name)
+            if field is None:
+                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+            rows = [r for r in rows if _match(r[field], values)]
+        page, token = _page(rows, params)
+        out: dict[str, Any] = {"Tags": page}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    # ---------------------------------------------------------------- images
+    def _image_tags(self, model: ModelInfo) -> dict[str, str]:
+        tags = {"model-id": model.model_id, "family": model.family, "engine": model.engine}
+        if model.quantization:
+            tags["quantization"] = model.quantization
+        if model.parameters:
+            tags["parameters"] = model.parameters
+        if model.context_length:
+            tags["context-length"] = str(model.context_length)
+        if model.architecture:
+            tags["architecture"] = model.architecture
+        tags["embeddings"] = "true" if model.embeddings else "false"
+        return tags
+
+    def _describe_image(self, model: ModelInfo, owner: str) -> dict[str, Any]:
+        created = dt.datetime.fromtimestamp(model.created or 0, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+        return {
+            "ImageId": model.image_id,
+            "ImageLocation": model.path or model.remote_url,
+            "State": "available",
+            "OwnerId": owner,
+            "CreationDate": created,
+            "Public": False,
+            "Architecture": "x86_64",
+            "ImageType": "machine",
+            "Name": model.name,
+            "Description": model.description,
+            "RootDeviceType": "ebs",
+            "RootDeviceName": "/dev/xvda",
+            "VirtualizationType": "hvm",
+            "Hypervisor": "xen",
+            "PlatformDetails": "Linux/UNIX",
+            "UsageOperation": "RunInstances",
+            "BlockDeviceMappings": [],
+            "EnaSupport": False,
+            "BootMode": "uefi",
+            "Tags": _tags(self._image_tags(model)),
+        }
+
+    @operation("DescribeImages")
+    def describe_images(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        owner = self._owner(ctx)
+        models = self.compute.store.list()
+        ids = params.get("ImageIds") or []
+        if ids:
+            for iid in ids:
+                if not _AMI_ID.match(iid):
+                    raise AwsError("InvalidAMIID.Malformed", f'Invalid id: "{iid}" (expecting "ami-...")')
+            known = {m.image_id for m in models}
+            missing = [i for i in ids if i not in known]
+            if missing:
+                raise AwsError("InvalidAMIID.NotFound", f"The image id '[{', '.join(missing)}]' does not exist")
+            models = [m for m in models if m.image_id in ids]
+        owners = params.get("Owners") or []
+        if owners and not any(o in ("self", owner, "emulator") for o in owners):
+            models = []
+        images = [self._describe_image(m, owner) for m in models]
+        getters: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "image-id": lambda i: i["ImageId"], "name": lambda i: i["Name"], "state": lambda i: i["State"],
+            "architecture": lambda i: i["Architecture"], "owner-id": lambda i: i["OwnerId"], "image-type": lambda i: i["ImageType"],
+            "description": lambda i: i["Description"], "tag-key": lambda i: [t["Key"] for t in i["Tags"]],
+        }
+        for name, values in _filters(params):
+            if name.startswith("tag:"):
+                key = name[4:]
+                images = [i for i in images if _match(next((t["Value"] for t in i["Tags"] if t["Key"] == key), None), values)]
+                continue
+            getter = getters.get(name)
+            if getter is None:
+                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+            images = [i for i in images if _match(getter(i), values)]
+        page, token = _page(images, params)
+        out: dict[str, Any] = {"Images": page}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    @operation("DescribeInstanceTypes")
+    def describe_instance_types(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        types = self.manager.types
+        names = params.get("InstanceTypes") or []
+        unknown = [n for n in names if n not in types]
+        if unknown:
+            raise AwsError("InvalidInstanceType", f"The following supplied instance types do not exist: [{', '.join(unknown)}]")
+        infos = [types[n].describe() for n in (names or list(types))]
+        getters: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "instance-type": lambda i: i["InstanceType"],
+            "vcpu-info.default-vcpus": lambda i: str(i["VCpuInfo"]["DefaultVCpus"]),
+            "memory-info.size-in-mib": lambda i: str(i["MemoryInfo"]["SizeInMiB"]),
+            "current-generation": lambda i: "true",
+            "processor-info.supported-architecture": lambda i: i["ProcessorInfo"]["SupportedArchitectures"],
+            "gpu-info.total-gpu-memory-in-mib": lambda i: str(i.get("GpuInfo", {}).get("TotalGpuMemoryInMiB", "")),
+        }
+        for name, values in _filters(params):
+            getter = getters.get(name)
+            if getter is None:
+                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+            infos = [i for i in infos if _match(getter(i), values)]
+        page, token = _page(infos, params, 5, 100)
+        out: dict[str, Any] = {"InstanceTypes": page}
+        if token:
+            out["NextToken"] = token
+        return out
+
+    # --------------------------------------------------------------- regions
+    @operation("DescribeRegions")
+    def describe_regions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        names = params.get("RegionNames") or []
+        endpoint = self.runtime.settings.endpoint.split("://", 1)[-1]
+        regions = sorted(set(_REGIONS) | {self.runtime.settings.region, ctx.region})
+        if names:
+            unknown = [n for n in names if n not in regions]
+            if unknown:
+                raise AwsError("InvalidParameterValue", f"Invalid region names: [{', '.join(unknown)}]")
+            regions = [r for r in regions if r in names]
+        out = [{"RegionName": r, "Endpoint": endpoint, "OptInStatus": "opt-in-not-required"} for r in regions]
+        for name, values in _filters(params):
+            field = {"region-name": "RegionName", "endpoint": "Endpoint", "opt-in-status": "OptInStatus"}.get(name)
+            if field is None:
+                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+            out = [r for r in out if _match(r[field], values)]
+        return {"Regions": out}
+
+    @operation("DescribeAvailabilityZones")
+    def describe_availability_zones(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        region = ctx.region
+        zones = [{"State": "available", "OptInStatus": "opt-in-not-required", "Messages": [], "RegionName": region,
+                  "ZoneName": f"{region}a", "ZoneId": f"{region[:2]}{region.split('-')[1][:1]}{region[-1]}-az1", "GroupName": region,
+                  "NetworkBorderGroup": region, "ZoneType": "availability-zone"}]
+        names = params.get("ZoneNames") or []
+        if names:
+            unknown = [n for n in names if n not in {z["ZoneName"] for z in zones}]
+            if unknown:
+                raise AwsError("InvalidParameterValue", f"The zone '{unknown[0]}' does not exist.")
+        ids = params.get("ZoneIds") or []
+        if ids:
+            unknown = [n for n in ids if n not in {z["ZoneId"] for z in zones}]
+            if unknown:
+                raise AwsError("InvalidParameterValue", f"The zone id '{unknown[0]}' does not exist.")
+        for name, values in _filters(params):
+            field = {"zone-name": "ZoneName", "zone-id": "ZoneId", "state": "State", "region-name": "RegionName", "zone-type": "ZoneType"}.get(name)
+            if field is None:
+                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+            zones = [z for z in zones if _match(z[field], values)]
+        return {"AvailabilityZones": zones}
+
+
+def _code(state: str) -> int:
+    from emulator.compute.instances import STATE_CODES
+
+    return STATE_CODES[state]

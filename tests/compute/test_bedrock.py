@@ -1,0 +1,215 @@
+"""Bedrock Runtime with boto3 against the real SmolLM2 model: Converse(Stream), InvokeModel(WithResponseStream), CountTokens."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.testing.server import EmulatorServer
+
+from .conftest import MODEL_ID, health, wait_for
+
+MESSAGES = [{"role": "user", "content": [{"text": "Say hi"}]}]
+
+
+def _code(err: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(err.value.response["Error"]["Code"])
+
+
+def test_converse(bedrock: Any) -> None:
+    out = bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, system=[{"text": "You are terse."}],
+                           inferenceConfig={"maxTokens": 8, "temperature": 0})
+    assert out["output"]["message"]["role"] == "assistant"
+    assert out["output"]["message"]["content"][0]["text"]
+    assert out["stopReason"] in ("max_tokens", "end_turn")
+    usage = out["usage"]
+    assert usage["inputTokens"] > 0 and 0 < usage["outputTokens"] <= 8 and usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"]
+    assert out["metrics"]["latencyMs"] >= 0
+
+
+def test_converse_is_deterministic_at_temperature_zero(bedrock: Any, image_id: str) -> None:
+    # By model id and by image id: the same model, the same greedy answer.
+    a = bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"maxTokens": 6, "temperature": 0})
+    b = bedrock.converse(modelId=image_id, messages=MESSAGES, inferenceConfig={"maxTokens": 6, "temperature": 0})
+    assert a["output"]["message"]["content"][0]["text"] == b["output"]["message"]["content"][0]["text"]
+
+
+def test_converse_stream(bedrock: Any) -> None:
+    resp = bedrock.converse_stream(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"maxTokens": 8, "temperature": 0})
+    events = list(resp["stream"])
+    kinds = [next(iter(e)) for e in events]
+    assert kinds[0] == "messageStart" and events[0]["messageStart"]["role"] == "assistant"
+    assert kinds[-3:] == ["contentBlockStop", "messageStop", "metadata"]
+    deltas = [e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e]
+    assert deltas and all(e["contentBlockDelta"]["contentBlockIndex"] == 0 for e in events if "contentBlockDelta" in e)
+    assert events[-2]["messageStop"]["stopReason"] in ("max_tokens", "end_turn")
+    meta = events[-1]["metadata"]
+    assert 0 < meta["usage"]["outputTokens"] <= 8 and "latencyMs" in meta["metrics"]
+    full = bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"maxTokens": 8, "temperature": 0})
+    assert "".join(deltas) == full["output"]["message"]["content"][0]["text"]
+
+
+def test_invoke_model_llama_titan_anthropic(bedrock: Any) -> None:
+    llama = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({"prompt": "The sky is", "max_gen_len": 5, "temperature": 0}))["body"].read())
+    assert llama["generation"] and llama["generation_token_count"] == 5 and llama["stop_reason"] == "length"
+    assert llama["prompt_token_count"] > 0
+    titan = json.loads(bedrock.invoke_model(modelId=MODEL_ID, contentType="application/json", accept="application/json",
+                                            body=json.dumps({"inputText": "Hello", "textGenerationConfig": {"maxTokenCount": 4}}))["body"].read())
+    assert titan["results"][0]["outputText"] and titan["results"][0]["completionReason"] in ("LENGTH", "FINISH")
+    assert titan["inputTextTokenCount"] > 0
+    claude = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({
+        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 5, "system": "Be brief.",
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "Hi"}]}]}))["body"].read())
+    assert claude["type"] == "message" and claude["content"][0]["type"] == "text" and claude["content"][0]["text"]
+    assert claude["stop_reason"] in ("max_tokens", "end_turn") and claude["usage"]["output_tokens"] <= 5
+    nova = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({
+        "schemaVersion": "messages-v1", "system": [{"text": "Be brief."}],
+        "messages": [{"role": "user", "content": [{"text": "Hi"}]}], "inferenceConfig": {"maxTokens": 3}}))["body"].read())
+    assert nova["output"]["message"]["content"][0]["text"] and nova["usage"]["outputTokens"] <= 3
+
+
+def test_invoke_model_with_response_stream(bedrock: Any) -> None:
+    resp = bedrock.invoke_model_with_response_stream(modelId=MODEL_ID, body=json.dumps({"prompt": "Once upon", "max_gen_len": 6}))
+    chunks = [json.loads(e["chunk"]["bytes"]) for e in resp["body"]]
+    assert "".join(c["generation"] for c in chunks)
+    last = chunks[-1]
+    assert last["stop_reason"] == "length" and last["generation_token_count"] == 6
+    assert last["amazon-bedrock-invocationMetrics"]["outputTokenCount"] == 6
+    resp = bedrock.invoke_model_with_response_stream(modelId=MODEL_ID, body=json.dumps({
+        "anthropic_version": "bedrock-2023-05-31", "max_tokens": 4, "messages": [{"role": "user", "content": "Hi"}]}))
+    types = [json.loads(e["chunk"]["bytes"])["type"] for e in resp["body"]]
+    assert types[:2] == ["message_start", "content_block_start"] and types[-3:] == ["content_block_stop", "message_delta", "message_stop"]
+
+
+def test_count_tokens(bedrock: Any) -> None:
+    conv = bedrock.count_tokens(modelId=MODEL_ID, input={"converse": {"messages": MESSAGES}})["inputTokens"]
+    used = bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"maxTokens": 1})["usage"]["inputTokens"]
+    assert conv == used
+    body = json.dumps({"prompt": "one two three", "max_gen_len": 1}).encode()
+    assert bedrock.count_tokens(modelId=MODEL_ID, input={"invokeModel": {"body": body}})["inputTokens"] >= 3
+
+
+def test_errors(bedrock: Any) -> None:
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId="no-such.model", messages=MESSAGES)
+    assert _code(err) == "ResourceNotFoundException" and err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 404
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId=MODEL_ID, messages=[{"role": "assistant", "content": [{"text": "x"}]}])
+    assert _code(err) == "ValidationException"
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"temperature": 1.5})
+    assert _code(err) == "ValidationException"
+    with pytest.raises(ClientError) as err:
+        bedrock.invoke_model(modelId=MODEL_ID, body=b"not json")
+    assert _code(err) == "ValidationException"
+    with pytest.raises(ClientError) as err:
+        bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({"anthropic_version": "bedrock-2023-05-31", "messages": [{"role": "user", "content": "x"}]}))
+    assert _code(err) == "ValidationException"  # max_tokens is required
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId=MODEL_ID, messages=[{"role": "user", "content": [{"text": "word " * 600}]}], inferenceConfig={"maxTokens": 2})
+    assert _code(err) == "ValidationException"  # longer than the context window
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId="i-0123456789abcdef0", messages=MESSAGES)
+    assert _code(err) == "ResourceNotFoundException"
+
+
+def test_telemetry_and_on_demand_instance(compute_server: EmulatorServer, bedrock: Any) -> None:
+    bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"maxTokens": 2})
+    compute = health(compute_server)["components"]["compute"]
+    assert compute["serving"], "an on-demand serving instance was started"
+    ec2 = compute_server.client("ec2")
+    on_demand = ec2.describe_instances(Filters=[{"Name": "tag:emulator:on-demand", "Values": ["true"]},
+                                                {"Name": "instance-state-name", "Values": ["running"]}])["Reservations"]
+    assert len(on_demand) == 1
+    iid = on_demand[0]["Instances"][0]["InstanceId"]
+    # An instance id addresses that instance directly.
+    out = bedrock.converse(modelId=iid, messages=MESSAGES, inferenceConfig={"maxTokens": 2})
+    assert out["usage"]["outputTokens"] <= 2
+
+
+def test_queue_full_throttles_disconnect_frees_slot_and_idle_stop(server_factory: Callable[..., EmulatorServer]) -> None:
+    server = server_factory(EMULATOR_COMPUTE_SLOTS="1", EMULATOR_COMPUTE_QUEUE="1", EMULATOR_COMPUTE_IDLE_SECONDS="2")
+    bedrock = server.client("bedrock-runtime")
+    bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"maxTokens": 1})  # load the model
+    long = [{"role": "user", "content": [{"text": "Write a long story about a dragon."}]}]
+    serving = lambda: next(iter(health(server)["components"]["compute"]["serving"].values()))
+
+    # The first stream holds the only slot (the call returns once the first token is out).
+    first = bedrock.converse_stream(modelId=MODEL_ID, messages=long, inferenceConfig={"maxTokens": 400})
+    assert serving()["in_use"] == 1
+    second: list[Any] = []
+
+    def queued() -> None:
+        resp = bedrock.converse_stream(modelId=MODEL_ID, messages=long, inferenceConfig={"maxTokens": 400})
+        second.append(next(iter(resp["stream"])))
+        resp["stream"].close()
+
+    thread = threading.Thread(target=queued)
+    thread.start()
+    wait_for(lambda: serving()["queued"] == 1)
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"maxTokens": 1})
+    assert _code(err) == "ThrottlingException"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+    assert int(err.value.response["ResponseMetadata"]["HTTPHeaders"]["retry-after"]) >= 1
+
+    # Hanging up frees the slot for the queued request; that one hangs up too.
+    first["stream"].close()
+    thread.join(60)
+    assert second == [{"messageStart": {"role": "assistant"}}]
+    wait_for(lambda: serving()["cancelled"] == 2 and serving()["in_use"] == 0)
+
+    # compute_idle_seconds=2: the on-demand instance is stopped once idle, and started again on demand.
+    wait_for(lambda: not health(server)["components"]["compute"]["serving"], timeout=30)
+    ec2 = server.client("ec2")
+    instances = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    assert [i["State"]["Name"] for i in instances] == ["stopped"]
+    assert instances[0]["StateReason"]["Code"] == "Client.InstanceInitiatedShutdown"
+    bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"maxTokens": 1})
+    again = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    assert [(i["InstanceId"], i["State"]["Name"]) for i in again] == [(instances[0]["InstanceId"], "running")]
+
+
+def test_stopped_instance_is_not_ready(ec2: Any, bedrock: Any, image_id: str) -> None:
+    from .conftest import wait_state
+
+    iid = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    wait_state(ec2, iid, "running")
+    assert bedrock.converse(modelId=iid, messages=MESSAGES, inferenceConfig={"maxTokens": 1})["usage"]["outputTokens"] == 1
+    ec2.stop_instances(InstanceIds=[iid])
+    wait_state(ec2, iid, "stopped")
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId=iid, messages=MESSAGES, inferenceConfig={"maxTokens": 1})
+    assert _code(err) == "ModelNotReadyException"
+    ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_generation_timeout(server_factory: Callable[..., EmulatorServer]) -> None:
+    # 1 s for ~480 tokens (the rest of a 512-token context) on CPU: the request times out.
+    server = server_factory(EMULATOR_COMPUTE_REQUEST_TIMEOUT="1")
+    bedrock = server.client("bedrock-runtime")
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId=MODEL_ID, messages=[{"role": "user", "content": [{"text": "Tell a very long story."}]}],
+                         inferenceConfig={"maxTokens": 2000})
+    assert _code(err) == "ModelTimeoutException"
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 408
+    serving = next(iter(health(server)["components"]["compute"]["serving"].values()))
+    assert serving["rejected"] == 0
+    wait_for(lambda: next(iter(health(server)["components"]["compute"]["serving"].values()))["in_use"] == 0)
+
+
+def test_converse_options(bedrock: Any) -> None:
+    seeded = [bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={"maxTokens": 6, "temperature": 1.0},
+                               additionalModelRequestFields={"seed": 7, "top_k": 20})["output"]["message"]["content"][0]["text"] for _ in range(2)]
+    assert seeded[0] == seeded[1]  # a fixed seed samples the same tokens
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, toolConfig={"tools": [{"toolSpec": {"name": "t", "inputSchema": {"json": {}}}}]})
+    assert _code(err) == "ValidationException"
+    with pytest.raises(ClientError) as err:
+        bedrock.converse(modelId=MODEL_ID, messages=[{"role": "user", "content": [{"image": {"format": "png", "source": {"bytes": b"x"}}}]}])
+    assert _code(err) == "ValidationException"

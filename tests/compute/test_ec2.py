@@ -1,0 +1,282 @@
+"""EC2 over the wire with boto3 (and the AWS CLI): images, types, job instances, lifecycle, errors."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.testing.server import EmulatorServer
+
+from .conftest import MODEL_ID, health, instance, wait_state
+
+
+def _error(exc: pytest.ExceptionInfo[ClientError]) -> str:
+    return str(exc.value.response["Error"]["Code"])
+
+
+def test_describe_images_lists_models_as_amis(ec2: Any, image_id: str) -> None:
+    images = ec2.describe_images()["Images"]
+    assert [i["ImageId"] for i in images] == [image_id]
+    image = images[0]
+    tags = {t["Key"]: t["Value"] for t in image["Tags"]}
+    assert image["Name"] == "SmolLM2-135M-Instruct.Q4_1" and image["State"] == "available"
+    assert tags["family"] == "smollm2" and tags["quantization"] == "Q4_1" and tags["parameters"] == "135M"
+    assert tags["context-length"] == "8192" and tags["model-id"] == MODEL_ID
+    assert ec2.describe_images(ImageIds=[image_id])["Images"][0]["ImageId"] == image_id
+    assert ec2.describe_images(Filters=[{"Name": "tag:family", "Values": ["smol*"]}])["Images"]
+    assert ec2.describe_images(Filters=[{"Name": "name", "Values": ["nothing*"]}])["Images"] == []
+    with pytest.raises(ClientError) as err:
+        ec2.describe_images(ImageIds=["ami-0123456789abcdef0"])
+    assert _error(err) == "InvalidAMIID.NotFound"
+    with pytest.raises(ClientError) as err:
+        ec2.describe_images(ImageIds=["not-an-ami"])
+    assert _error(err) == "InvalidAMIID.Malformed"
+
+
+def test_describe_instance_types_regions_zones(ec2: Any) -> None:
+    types = ec2.describe_instance_types()["InstanceTypes"]
+    names = {t["InstanceType"] for t in types}
+    assert {"c7i.large", "c7i.4xlarge"} <= names
+    xlarge = next(t for t in types if t["InstanceType"] == "c7i.4xlarge")
+    assert xlarge["VCpuInfo"]["DefaultVCpus"] == os.cpu_count()
+    assert xlarge["MemoryInfo"]["SizeInMiB"] > 1024
+    one = ec2.describe_instance_types(InstanceTypes=["c7i.large"])["InstanceTypes"]
+    assert [t["InstanceType"] for t in one] == ["c7i.large"]
+    with pytest.raises(ClientError) as err:
+        ec2.describe_instance_types(InstanceTypes=["p5.48xlarge"])
+    assert _error(err) == "InvalidInstanceType"
+    regions = {r["RegionName"] for r in ec2.describe_regions()["Regions"]}
+    assert "us-east-1" in regions
+    zones = ec2.describe_availability_zones()["AvailabilityZones"]
+    assert zones[0]["ZoneName"] == "us-east-1a" and zones[0]["State"] == "available"
+
+
+def test_job_instance_runs_to_stopped_with_output(ec2: Any, image_id: str) -> None:
+    job = {"prompts": ["The sky is", "Water is"], "max_tokens": 6, "temperature": 0}
+    res = ec2.run_instances(ImageId=image_id, InstanceType="c7i.large", MinCount=1, MaxCount=1, UserData=json.dumps(job),
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "Name", "Value": "job-1"}]}])
+    launched = res["Instances"][0]
+    assert launched["State"] == {"Code": 0, "Name": "pending"} and res["ReservationId"].startswith("r-")
+    iid = launched["InstanceId"]
+    done = wait_state(ec2, iid, "stopped")
+    assert done["State"]["Code"] == 80
+    assert done["StateReason"]["Code"] == "Client.InstanceInitiatedShutdown"
+    assert done["StateTransitionReason"].startswith("Client.InstanceInitiatedShutdown")
+    # botocore decodes the base64 Output itself (handlers.decode_console_output)
+    output = ec2.get_console_output(InstanceId=iid)["Output"]
+    results = [json.loads(line.split("RESULT ", 1)[1]) for line in output.splitlines() if "RESULT " in line]
+    assert [r["index"] for r in results] == [0, 1]
+    assert all(r["output"] and r["output_tokens"] == 6 for r in results)
+    assert "job completed" in output
+    # UserData comes back as EC2 stores it
+    attr = ec2.describe_instances(Filters=[{"Name": "tag:Name", "Values": ["job-1"]}])["Reservations"][0]["Instances"][0]
+    assert attr["InstanceId"] == iid
+
+
+def test_job_terminates_when_asked_and_writes_dynamodb(compute_server: EmulatorServer, ec2: Any, image_id: str) -> None:
+    ddb = compute_server.client("dynamodb")
+    ddb.create_table(TableName="job-results", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    job = "\n".join(json.dumps(r) for r in ({"prompt": "One", "max_tokens": 3}, {"messages": [{"role": "user", "content": "Two"}], "max_tokens": 3}))
+    job += "\n" + json.dumps({"prompt": "Three", "max_tokens": 3, "dynamodb": "job-results"})
+    # JSONL: the dynamodb key belongs to the job document, so use the object form for it.
+    doc = {"requests": [{"prompt": "One"}, {"messages": [{"role": "user", "content": "Two"}]}], "max_tokens": 3, "dynamodb": {"table": "job-results"}}
+    res = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=json.dumps(doc), InstanceInitiatedShutdownBehavior="terminate")
+    iid = res["Instances"][0]["InstanceId"]
+    done = wait_state(ec2, iid, "terminated")
+    assert done["StateReason"]["Code"] == "Client.InstanceInitiatedShutdown"
+    items = ddb.scan(TableName="job-results")["Items"]
+    assert sorted(i["id"]["S"] for i in items) == [f"{iid}-0", f"{iid}-1"]
+    assert all(i["output"]["S"] and 1 <= int(i["output_tokens"]["N"]) <= 3 for i in items)
+    assert job  # the JSONL form is parsed in test_jobs
+
+
+def test_invalid_user_data_fails_with_a_clear_reason(ec2: Any, image_id: str) -> None:
+    res = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData="#!/bin/bash\necho hello")
+    iid = res["Instances"][0]["InstanceId"]
+    done = wait_state(ec2, iid, "stopped")
+    assert done["StateReason"]["Code"] == "Client.InvalidUserData"
+    assert "JSON" in done["StateReason"]["Message"]
+
+
+def test_serving_instance_lifecycle_and_tags(ec2: Any, image_id: str) -> None:
+    token = "lifecycle-token-1"
+    res = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, ClientToken=token,
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "team", "Value": "ml"}]}])
+    iid = res["Instances"][0]["InstanceId"]
+    again = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, ClientToken=token)
+    assert again["Instances"][0]["InstanceId"] == iid  # idempotent
+    running = wait_state(ec2, iid, "running")
+    assert running["PrivateIpAddress"] and running["State"]["Code"] == 16
+    status = ec2.describe_instance_status(InstanceIds=[iid])["InstanceStatuses"]
+    assert status[0]["InstanceStatus"]["Status"] == "ok"
+
+    ec2.create_tags(Resources=[iid], Tags=[{"Key": "stage", "Value": "dev"}])
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [iid]}])["Tags"]
+    assert {(t["Key"], t["Value"]) for t in tags} == {("team", "ml"), ("stage", "dev")}
+    ec2.delete_tags(Resources=[iid], Tags=[{"Key": "stage", "Value": "other"}])  # value mismatch: kept
+    ec2.delete_tags(Resources=[iid], Tags=[{"Key": "team"}])
+    assert {t["Key"]: t["Value"] for t in instance(ec2, iid)["Tags"]} == {"stage": "dev"}
+    found = ec2.describe_instances(Filters=[{"Name": "tag-key", "Values": ["stage"]}, {"Name": "instance-state-name", "Values": ["running"]}])
+    assert iid in [i["InstanceId"] for r in found["Reservations"] for i in r["Instances"]]
+
+    stop = ec2.stop_instances(InstanceIds=[iid])["StoppingInstances"][0]
+    assert stop["PreviousState"]["Name"] == "running" and stop["CurrentState"]["Name"] in ("stopping", "stopped")
+    stopped = wait_state(ec2, iid, "stopped")
+    assert stopped["StateReason"]["Code"] == "Client.UserInitiatedShutdown"
+    assert stopped["StateTransitionReason"].startswith("User initiated (")
+    assert ec2.describe_instance_status(InstanceIds=[iid])["InstanceStatuses"] == []
+    assert ec2.describe_instance_status(InstanceIds=[iid], IncludeAllInstances=True)["InstanceStatuses"][0]["InstanceState"]["Name"] == "stopped"
+    start = ec2.start_instances(InstanceIds=[iid])["StartingInstances"][0]
+    assert start["PreviousState"]["Name"] == "stopped" and start["CurrentState"]["Name"] == "pending"
+    wait_state(ec2, iid, "running")
+    ec2.reboot_instances(InstanceIds=[iid])
+    wait_state(ec2, iid, "running")
+    term = ec2.terminate_instances(InstanceIds=[iid])["TerminatingInstances"][0]
+    assert term["CurrentState"]["Name"] in ("shutting-down", "terminated")
+    gone = wait_state(ec2, iid, "terminated")
+    assert gone["State"]["Code"] == 48  # terminated instances stay visible
+    with pytest.raises(ClientError) as err:
+        ec2.start_instances(InstanceIds=[iid])
+    assert _error(err) == "IncorrectInstanceState"
+
+
+def test_describe_instances_filters_and_paging(ec2: Any, image_id: str) -> None:
+    res = ec2.run_instances(ImageId=image_id, MinCount=3, MaxCount=3, UserData=json.dumps({"prompt": "x", "max_tokens": 1}),
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "batch", "Value": "paging"}]}])
+    ids = [i["InstanceId"] for i in res["Instances"]]
+    assert [i["AmiLaunchIndex"] for i in res["Instances"]] == [0, 1, 2]
+    filters = [{"Name": "tag:batch", "Values": ["paging"]}]
+    seen: list[str] = []
+    kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": 5}
+    page = ec2.describe_instances(**kwargs)
+    seen += [i["InstanceId"] for r in page["Reservations"] for i in r["Instances"]]
+    assert sorted(seen) == sorted(ids)
+    paginator = ec2.get_paginator("describe_instances")
+    all_ids = [i["InstanceId"] for p in paginator.paginate(PaginationConfig={"PageSize": 5}) for r in p["Reservations"] for i in r["Instances"]]
+    assert set(ids) <= set(all_ids) and len(all_ids) == len(set(all_ids))
+    by_image = ec2.describe_instances(Filters=[{"Name": "image-id", "Values": [image_id]}, *filters])
+    assert len([i for r in by_image["Reservations"] for i in r["Instances"]]) == 3
+    none = ec2.describe_instances(Filters=[{"Name": "instance-type", "Values": ["nope"]}])
+    assert none["Reservations"] == []
+    for iid in ids:
+        wait_state(ec2, iid, "stopped")
+
+
+def test_instance_errors(ec2: Any, image_id: str) -> None:
+    cases: list[tuple[Callable[[], Any], str]] = [
+        (lambda: ec2.describe_instances(InstanceIds=["i-0123456789abcdef0"]), "InvalidInstanceID.NotFound"),
+        (lambda: ec2.describe_instances(InstanceIds=["bogus"]), "InvalidInstanceID.Malformed"),
+        (lambda: ec2.stop_instances(InstanceIds=["i-0123456789abcdef0"]), "InvalidInstanceID.NotFound"),
+        (lambda: ec2.get_console_output(InstanceId="i-0123456789abcdef0"), "InvalidInstanceID.NotFound"),
+        (lambda: ec2.run_instances(ImageId="ami-0123456789abcdef0", MinCount=1, MaxCount=1), "InvalidAMIID.NotFound"),
+        (lambda: ec2.run_instances(ImageId="nope", MinCount=1, MaxCount=1), "InvalidAMIID.Malformed"),
+        (lambda: ec2.run_instances(ImageId=image_id, MinCount=2, MaxCount=1), "InvalidParameterValue"),
+        (lambda: ec2.run_instances(ImageId=image_id, InstanceType="x9.huge", MinCount=1, MaxCount=1), "InvalidParameterValue"),
+        (lambda: ec2.describe_instances(Filters=[{"Name": "no-such-filter", "Values": ["x"]}]), "InvalidParameterValue"),
+        (lambda: ec2.describe_vpcs(), "InvalidAction"),
+    ]
+    for call, code in cases:
+        with pytest.raises(ClientError) as err:
+            call()
+        assert _error(err) == code
+
+
+def test_admission_refused_with_a_tiny_ledger(server_factory: Callable[..., EmulatorServer]) -> None:
+    # Room for one SmolLM2 instance (~200 MB with two 512-token slots), not two.
+    server = server_factory(EMULATOR_COMPUTE_RAM_BYTES=str(300 * 1024 * 1024))
+    ec2 = server.client("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    first = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    with pytest.raises(ClientError) as err:
+        ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)
+    assert _error(err) == "InsufficientInstanceCapacity"
+    # MaxCount above what fits is best effort when MinCount fits... here nothing fits at all.
+    ledger = health(server)["components"]["compute"]["ledger"]
+    assert list(ledger["reservations"]) == [first]
+    ec2.terminate_instances(InstanceIds=[first])
+    wait_state(ec2, first, "terminated")
+    assert health(server)["components"]["compute"]["ledger"]["reservations"] == {}
+    second = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=2)["Instances"]
+    assert len(second) == 1  # MaxCount is best effort above MinCount
+    ec2.terminate_instances(InstanceIds=[second[0]["InstanceId"]])
+
+
+def test_instances_survive_a_restart(server_factory: Callable[..., EmulatorServer], tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    server = server_factory(data_dir=data)
+    ec2 = server.client("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    serving = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1,
+                                TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "keep", "Value": "yes"}]}])["Instances"][0]["InstanceId"]
+    job = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, UserData=json.dumps({"prompt": "Hi", "max_tokens": 2}))["Instances"][0]["InstanceId"]
+    wait_state(ec2, serving, "running")
+    wait_state(ec2, job, "stopped")
+    server.kill()
+    server.start()
+    ec2 = server.client("ec2")
+    back = wait_state(ec2, serving, "running")  # brought back
+    assert {t["Key"]: t["Value"] for t in back["Tags"]} == {"keep": "yes"}
+    assert instance(ec2, job)["State"]["Name"] == "stopped"
+    assert "RESULT" in ec2.get_console_output(InstanceId=job)["Output"]
+    br = server.client("bedrock-runtime")
+    out = br.converse(modelId=serving, messages=[{"role": "user", "content": [{"text": "Hi"}]}], inferenceConfig={"maxTokens": 3})
+    assert out["usage"]["outputTokens"] == 3
+    ec2.terminate_instances(InstanceIds=[serving])
+
+
+def test_console_output_is_base64_on_the_wire(compute_server: EmulatorServer, ec2: Any, image_id: str) -> None:
+    import base64
+
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    iid = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=json.dumps({"prompt": "A", "max_tokens": 1}))["Instances"][0]["InstanceId"]
+    wait_state(ec2, iid, "stopped")
+    body = f"Action=GetConsoleOutput&Version=2016-11-15&InstanceId={iid}"
+    req = AWSRequest("POST", compute_server.endpoint + "/", data=body, headers={"content-type": "application/x-www-form-urlencoded"})
+    SigV4Auth(Credentials(compute_server.access_key, compute_server.secret_key), "ec2", "us-east-1").add_auth(req)
+    resp = requests.post(req.url, data=body, headers=dict(req.headers), timeout=30)
+    raw = resp.text.split("<output>", 1)[1].split("</output>", 1)[0]
+    assert "RESULT" in base64.b64decode(raw).decode()
+
+
+def test_aws_cli(compute_server: EmulatorServer, image_id: str) -> None:
+    env = {**os.environ, "AWS_ACCESS_KEY_ID": compute_server.access_key, "AWS_SECRET_ACCESS_KEY": compute_server.secret_key,
+           "AWS_DEFAULT_REGION": "us-east-1", "AWS_PAGER": ""}
+    aws = [sys.executable, "-m", "awscli", "--endpoint-url", compute_server.endpoint, "--output", "json"]
+    out = subprocess.run([*aws, "ec2", "describe-images", "--image-ids", image_id], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["Images"][0]["ImageId"] == image_id
+    out = subprocess.run([*aws, "ec2", "describe-instances", "--instance-ids", "i-0123456789abcdef0"], env=env, capture_output=True, text=True, timeout=120, check=False)
+    assert out.returncode != 0 and "InvalidInstanceID.NotFound" in out.stderr
+
+
+def test_instance_attributes_and_a_new_job_on_restart(ec2: Any, image_id: str) -> None:
+    iid = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=json.dumps({"prompt": "First", "max_tokens": 1}))["Instances"][0]["InstanceId"]
+    wait_state(ec2, iid, "stopped")
+    attr = ec2.describe_instance_attribute(InstanceId=iid, Attribute="userData")
+    assert json.loads(base64.b64decode(attr["UserData"]["Value"])) == {"prompt": "First", "max_tokens": 1}
+    assert ec2.describe_instance_attribute(InstanceId=iid, Attribute="instanceType")["InstanceType"]["Value"] == "c7i.large"
+    ec2.modify_instance_attribute(InstanceId=iid, UserData={"Value": json.dumps({"prompt": "Second", "max_tokens": 2}).encode()})
+    ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "c7i.xlarge"})
+    ec2.modify_instance_attribute(InstanceId=iid, InstanceInitiatedShutdownBehavior={"Value": "terminate"})
+    ec2.start_instances(InstanceIds=[iid])
+    done = wait_state(ec2, iid, "terminated")
+    assert done["InstanceType"] == "c7i.xlarge"
+    results = [line for line in ec2.get_console_output(InstanceId=iid)["Output"].splitlines() if "RESULT " in line]
+    assert len(results) == 2 and '"output_tokens": 2' in results[-1]
+    with pytest.raises(ClientError) as err:
+        ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "c7i.large"})
+    assert _error(err) == "IncorrectInstanceState"

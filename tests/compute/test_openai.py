@@ -1,0 +1,139 @@
+"""The OpenAI-compatible API with the official openai client; the remote engine against it."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import openai
+import pytest
+from botocore.exceptions import ClientError
+
+from emulator.compute.models import ModelStore, install_default
+from emulator.testing.server import EmulatorServer, free_port
+
+from .conftest import MODEL_ID, compute_env, health
+
+
+@pytest.fixture(scope="module")
+def client(compute_server: EmulatorServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=compute_server.endpoint + "/v1", api_key=f"{compute_server.access_key}:{compute_server.secret_key}", max_retries=0)
+
+
+def test_models(client: openai.OpenAI) -> None:
+    ids = [m.id for m in client.models.list()]
+    assert ids == [MODEL_ID]
+    assert client.models.retrieve(MODEL_ID).id == MODEL_ID
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("gpt-nothing")
+
+
+def test_chat_completion(client: openai.OpenAI) -> None:
+    r = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Say hi"}],
+                                       max_tokens=8, temperature=0, seed=42)
+    assert r.object == "chat.completion" and r.choices[0].message.role == "assistant"
+    assert r.choices[0].message.content and r.choices[0].finish_reason in ("length", "stop")
+    assert r.usage is not None and 0 < r.usage.completion_tokens <= 8 and r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+
+
+def test_chat_completion_stream_matches_non_stream(client: openai.OpenAI) -> None:
+    kwargs: dict[str, Any] = {"model": MODEL_ID, "messages": [{"role": "user", "content": "Count to five"}], "max_tokens": 8, "temperature": 0}
+    full = client.chat.completions.create(**kwargs).choices[0].message.content
+    stream = client.chat.completions.create(**kwargs, stream=True, stream_options={"include_usage": True})
+    chunks = list(stream)
+    assert chunks[0].choices[0].delta.role == "assistant"
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert text == full
+    finals = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert len(finals) == 1
+    assert chunks[-1].choices == [] and chunks[-1].usage is not None and chunks[-1].usage.completion_tokens <= 8
+    plain = list(client.chat.completions.create(**kwargs, stream=True))
+    assert all(c.usage is None for c in plain)
+
+
+def test_completions_with_stop(client: openai.OpenAI) -> None:
+    r = client.completions.create(model=MODEL_ID, prompt="1, 2, 3, 4,", max_tokens=12, temperature=0, stop=[","])
+    assert r.object == "text_completion" and "," not in r.choices[0].text and r.choices[0].finish_reason == "stop"
+    parts = list(client.completions.create(model=MODEL_ID, prompt="The sky is", max_tokens=4, temperature=0, stream=True))
+    assert "".join(p.choices[0].text for p in parts if p.choices)
+
+
+def test_errors_and_auth(compute_server: EmulatorServer, client: openai.OpenAI) -> None:
+    with pytest.raises(openai.BadRequestError) as err:
+        client.embeddings.create(model=MODEL_ID, input="hello")
+    assert err.value.code == "model_not_supported"
+    with pytest.raises(openai.NotFoundError) as nf:
+        client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    assert nf.value.code == "model_not_found"
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model=MODEL_ID, messages=[], max_tokens=1)
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "x"}], temperature=3)
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "word " * 600}], max_tokens=1)
+    with pytest.raises(openai.BadRequestError):
+        client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "x"}],
+                                       tools=[{"type": "function", "function": {"name": "f", "parameters": {"type": "object"}}}])
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=compute_server.endpoint + "/v1", api_key="sk-wrong", max_retries=0).models.list()
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=compute_server.endpoint + "/v1", api_key=f"{compute_server.access_key}:wrong", max_retries=0).models.list()
+    # The secret alone is accepted too.
+    secret_only = openai.OpenAI(base_url=compute_server.endpoint + "/v1", api_key=compute_server.secret_key, max_retries=0)
+    assert secret_only.models.list().data
+    req = urllib.request.Request(compute_server.endpoint + "/v1/chat/completions", data=b"{not json",
+                                 headers={"authorization": f"Bearer {compute_server.secret_key}", "content-type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as http:
+        urllib.request.urlopen(req, timeout=30)
+    assert http.value.code == 400 and json.loads(http.value.read())["error"]["code"] == "invalid_json"
+
+
+def test_queue_full_is_429_with_retry_after(server_factory: Any) -> None:
+    server = server_factory(EMULATOR_COMPUTE_SLOTS="1", EMULATOR_COMPUTE_QUEUE="0")
+    client = openai.OpenAI(base_url=server.endpoint + "/v1", api_key=server.secret_key, max_retries=0)
+    stream = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "Tell a long story"}], max_tokens=400, stream=True)
+    next(iter(stream))
+    with pytest.raises(openai.RateLimitError) as err:
+        client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "hi"}], max_tokens=1)
+    assert int(err.value.response.headers["retry-after"]) >= 1
+    assert err.value.code == "rate_limit_exceeded"
+    stream.close()
+
+
+def test_remote_engine_serves_through_another_openai_server(models_dir: Path, tmp_path: Path) -> None:
+    """An image backed by a remote OpenAI-compatible server: here, the emulator's own /v1."""
+    port = free_port()
+    local = tmp_path / "models"
+    install_default(local)
+    server = EmulatorServer(port=port, env=compute_env(local))
+    ModelStore(local).add_remote("relay", f"http://127.0.0.1:{port}/v1", model=MODEL_ID, api_key=server.secret_key)
+    server.start()
+    try:
+        ec2 = server.client("ec2")
+        images = {i["Name"]: i for i in ec2.describe_images()["Images"]}
+        assert {t["Key"]: t["Value"] for t in images["relay"]["Tags"]}["engine"] == "remote"
+        bedrock = server.client("bedrock-runtime")
+        out = bedrock.converse(modelId="relay", messages=[{"role": "user", "content": [{"text": "Say hi"}]}], inferenceConfig={"maxTokens": 4, "temperature": 0})
+        direct = bedrock.converse(modelId=MODEL_ID, messages=[{"role": "user", "content": [{"text": "Say hi"}]}], inferenceConfig={"maxTokens": 4, "temperature": 0})
+        assert out["output"]["message"]["content"][0]["text"] == direct["output"]["message"]["content"][0]["text"]
+        assert out["usage"]["outputTokens"] == direct["usage"]["outputTokens"]
+        engines = {s["engine"] for s in health(server)["components"]["compute"]["serving"].values()}
+        assert engines == {"remote", "llama.cpp"}
+        # A remote server that is down: the instance fails to start, the caller gets a 503, not a retry loop.
+        ModelStore(local).add_remote("dead", f"http://127.0.0.1:{free_port()}/v1")
+        with pytest.raises(ClientError) as err:
+            bedrock.converse(modelId="dead", messages=[{"role": "user", "content": [{"text": "hi"}]}])
+        assert err.value.response["Error"]["Code"] == "ServiceUnavailableException"
+        failed = [i for r in ec2.describe_instances()["Reservations"] for i in r["Instances"] if i["State"]["Name"] == "stopped"]
+        assert failed and failed[0]["StateReason"]["Code"] == "Server.InternalError"
+    finally:
+        server.cleanup()
+
+
+def test_other_v1_paths_are_left_to_aws(compute_server: EmulatorServer) -> None:
+    # AWS Batch lives under /v1/ too: it must reach the AWS chain (moto here), not the OpenAI API.
+    batch = compute_server.client("batch")
+    assert batch.describe_compute_environments()["computeEnvironments"] == []
