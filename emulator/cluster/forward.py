@@ -19,6 +19,7 @@ import orjson
 from emulator.cluster import internal
 from emulator.cluster.discovery import Discovery
 from emulator.cluster.httpclient import HttpPool, UpstreamError
+from emulator.compute.openai_routes import OPENAI_PREFIXES
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import Route
@@ -45,8 +46,9 @@ ROLE_SERVICES: dict[str, list[str]] = {
     "monitoring": ["cloudwatch", "logs"],
 }
 # Non-AWS surfaces of the roles: path prefix -> role.
+# Only the OpenAI API's own paths: many AWS REST operations also live under /v1/.
 ROUTE_ROLE: dict[str, str] = {
-    "/v1/": "compute",
+    **{prefix: "compute" for prefix in OPENAI_PREFIXES},
     "/metrics": "monitoring",
     "/_emulator/usage": "monitoring",
     "/_emulator/monitoring/": "monitoring",
