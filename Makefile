@@ -41,6 +41,17 @@ run: $(STAMP)
 
 test: $(STAMP) $(NODE_STAMP) browser-deps
 	$(BIN)/pytest -q -p no:randomly --durations=15 $(PYTEST_ARGS)
+	$(MAKE) --no-print-directory test-postgres
+
+# The whole DynamoDB suite again, on the PostgreSQL engine, when a server is reachable
+# (CI machines run one on 127.0.0.1:5432; each run uses a scratch database it drops).
+TEST_POSTGRES ?= postgresql://postgres@127.0.0.1:5432/postgres
+.PHONY: test-postgres
+test-postgres: $(STAMP)
+	@if $(BIN)/python -c "import psycopg,sys; psycopg.connect('$(TEST_POSTGRES)', connect_timeout=3).close()" 2>/dev/null; then \
+	  echo "DynamoDB suite on PostgreSQL ($(TEST_POSTGRES))"; \
+	  EMULATOR_TEST_STORAGE=$(TEST_POSTGRES) $(BIN)/pytest -q -p no:randomly tests/dynamodb; \
+	else echo "no PostgreSQL at $(TEST_POSTGRES): skipping the DynamoDB suite on PostgreSQL"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check emulator tests bench
