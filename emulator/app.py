@@ -49,6 +49,7 @@ class EmulatorApp:
         self.settings = runtime.settings
         self.access_log = AccessLog(runtime.settings.data_dir / "access.log") if runtime.settings.access_log else None
         self._started = False
+        self._route_list: list[Any] | None = None
         self._route_count = -1
         self._route_prefixes: tuple[str, ...] = ()
         runtime.app = self
@@ -204,9 +205,9 @@ class EmulatorApp:
             if request.path == "/_emulator/health":
                 return Response(200, dict(_JSON), orjson.dumps(self.runtime.health()))
             routes = self.runtime.routes
-            if len(routes) != self._route_count:
+            if len(routes) != self._route_count or routes is not self._route_list:
                 # Routes are only ever added (at startup, by services and the cluster).
-                self._route_count, self._route_prefixes = len(routes), tuple(r.prefix for r in routes)
+                self._route_list, self._route_count, self._route_prefixes = routes, len(routes), tuple(r.prefix for r in routes)
             if request.path.startswith(self._route_prefixes):  # one C call for the usual AWS request: no route
                 for route in routes:
                     if request.path.startswith(route.prefix) and (route.methods is None or request.method in route.methods):

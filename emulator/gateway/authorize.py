@@ -422,15 +422,18 @@ class Authorizer:
                 ctx.params = {}
         reqs = requirements(ctx)
         if principal.is_root or (len(reqs) == 1 and reqs[0][0] in ALWAYS_ALLOWED):
-            decision = Decision(ALLOWED, reqs[0][0], reqs[0][1]) if reqs else Decision(ALLOWED, "*", "*")
+            # Fast path: root may do everything, so no policy is evaluated; the audit log
+            # still gets the action and resource (the first requirement).
+            action, resource = reqs[0] if reqs else ("*", "*")
+            ctx.telemetry["authz"] = {"action": action, "resource": resource, "decision": ALLOWED}
         else:
             policies = self.store.policy_set(principal.user_name)
             needed = policies.condition_keys(reqs[0][0]) if len(reqs) == 1 else tuple({k for action, _ in reqs for k in policies.condition_keys(action)})
             decision = self.evaluate(principal, reqs, request_context(ctx, self.hash_key, needed), policies)
-        ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
-        if not decision.allowed:
-            self.denied += 1
-            raise access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
+            ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
+            if not decision.allowed:
+                self.denied += 1
+                raise access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
         self.allowed += 1
         if self.rate_limiter is not None and self.rate_limiter.enabled:
             try:

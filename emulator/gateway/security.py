@@ -79,7 +79,8 @@ def install(runtime: Runtime) -> None:
     runtime.components["authorizer"] = Authorizer(store, limiter, hash_key, capacity)
     if extra.get("validation", True) not in (False, "false", "off", 0):
         runtime.components["validator"] = make_validator()
-    audit = AuditLog(settings.data_dir / "audit.log", runtime)
+    # Buffered in memory, written every audit_flush_seconds (config file), on a full buffer and at shutdown.
+    audit = AuditLog(settings.data_dir / "audit.log", runtime, float(extra.get("audit_flush_seconds", 0.25)))
     runtime.components["audit"] = audit
     runtime.observers.append(audit)
     from emulator.gateway.openapi import routes as openapi_routes
