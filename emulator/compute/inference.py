@@ -81,6 +81,7 @@ class Generation:
     completion_tokens: int = 0
     finish_reason: str = "stop"
     text: str = ""
+    pieces: int = 0  # text chunks received (one generated token each), for usage when stopped early
 
     async def texts(self) -> AsyncIterator[str]:
         async for chunk in self.chunks:
@@ -91,6 +92,7 @@ class Generation:
                 continue
             if not self.first_token_at:
                 self.first_token_at = time.perf_counter()
+            self.pieces += 1
             self.text += chunk.text
             yield chunk.text
 

@@ -5,10 +5,19 @@ SigV4. The token is either ``<access key id>:<secret access key>`` or the
 secret access key alone; the key must be Active. With ``auth = false`` any
 token (or none) is accepted. Errors use OpenAI's JSON shape
 ``{"error": {"message", "type", "param", "code"}}``.
+
+Authorization uses the caller's IAM policies with Bedrock's actions, exactly as
+the Bedrock Runtime API does (``emulator.gateway.authorize``): generation and
+embeddings need ``bedrock:InvokeModel`` (``bedrock:InvokeModelWithResponseStream``
+with ``stream: true``, as ConverseStream) on the model's foundation-model ARN;
+listing models needs ``bedrock:ListFoundationModels``, retrieving one
+``bedrock:GetFoundationModel``. Token quotas (``emulator.compute.quotas``) are
+shared with Bedrock Runtime: the same key's tokens per minute and per day.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import time
 import uuid
@@ -26,8 +35,12 @@ from emulator.compute.inference import (
     resolve,
 )
 from emulator.compute.instances import LaunchError, NotReady
+from emulator.compute.quotas import SettlingStream, TokenMeter, meter, model_arn
 from emulator.compute.scheduler import GenerationTimeout, QueueFull, QueueTimeout
-from emulator.context import RequestContext
+from emulator.context import Principal, RequestContext
+from emulator.errors import AwsError
+from emulator.gateway import security
+from emulator.gateway.authorize import denied_message
 from emulator.protocols.base import Request, Response
 
 if TYPE_CHECKING:
@@ -150,15 +163,51 @@ def chat_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def iam_requirement(method: str, path: str, body: dict[str, Any] | None, region: str) -> tuple[str, str]:
+    """The (IAM action, resource) an OpenAI API call needs: Bedrock's, on the model's ARN.
+
+    Generation is authorized as Bedrock authorizes Converse / ConverseStream
+    (``emulator.gateway.authorize._ACTION_ALIASES``): ``stream: true`` needs
+    bedrock:InvokeModelWithResponseStream; embeddings are bedrock:InvokeModel."""
+    path = path.rstrip("/")
+    if path == "/v1/models":
+        return "bedrock:ListFoundationModels", "*"
+    if path.startswith("/v1/models/"):
+        return "bedrock:GetFoundationModel", model_arn(path[len("/v1/models/"):], region)
+    body = body or {}
+    model = body.get("model")
+    resource = model_arn(model, region) if isinstance(model, str) and model else "*"
+    streamed = path != "/v1/embeddings" and bool(body.get("stream"))
+    return ("bedrock:InvokeModelWithResponseStream" if streamed else "bedrock:InvokeModel"), resource
+
+
 class OpenAIApi:
     def __init__(self, runtime: Runtime, compute: ComputeService) -> None:
         self.runtime = runtime
         self.compute = compute
 
     # ------------------------------------------------------------------ auth
-    def _authenticate(self, request: Request) -> str:
+    def _anonymous(self, ctx: RequestContext) -> Principal:
+        # A cluster role: the gateway authenticated the caller and passed its principal on.
+        authenticate = self.runtime.components.get("authenticator")
+        if authenticate is not None:
+            try:
+                if authenticate(ctx) and ctx.principal is not None:
+                    return ctx.principal
+            except AwsError as err:
+                raise ApiError(401, err.message, code="invalid_api_key") from None
+        account = self.runtime.settings.account_id
+        # As the AWS chain does with auth off (emulator.app): everything is allowed.
+        return Principal("anonymous", "root", f"arn:aws:iam::{account}:root", account, True)
+
+    def _principal(self, key: Any) -> Principal:
+        account = self.runtime.settings.account_id
+        arn = f"arn:aws:iam::{account}:root" if key.is_root else f"arn:aws:iam::{account}:user/{key.user_name}"
+        return Principal(key.access_key_id, key.user_name, arn, account, key.is_root)
+
+    def _authenticate(self, request: Request, ctx: RequestContext) -> Principal:
         if not self.runtime.settings.auth:
-            return "anonymous"
+            return self._anonymous(ctx)
         header = request.headers.get("authorization", "")
         if not header.lower().startswith("bearer "):
             raise ApiError(401, "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth "
@@ -170,11 +219,11 @@ class OpenAIApi:
             key_id, _, secret = token.partition(":")
             key = keys.get(key_id)
             if key is not None and key.status == "Active" and hmac.compare_digest(key.secret_access_key, secret):
-                return key.access_key_id
+                return self._principal(key)
         else:
             for key in keys.list():
                 if key.status == "Active" and hmac.compare_digest(key.secret_access_key, token):
-                    return key.access_key_id
+                    return self._principal(key)
         shown = token[:3] + "*" * 4 + token[-4:] if len(token) > 8 else "*" * len(token)
         raise ApiError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
 
@@ -182,24 +231,79 @@ class OpenAIApi:
     async def handle(self, request: Request, ctx: RequestContext) -> Response:
         try:
             ctx.service_name = "openai"
-            access_key = self._authenticate(request)
-            ctx.telemetry["access_key_id"] = access_key
+            principal = self._authenticate(request, ctx)
+            # The audit log records every authenticated call (emulator.gateway.audit).
+            ctx.principal = principal
+            ctx.telemetry["access_key_id"] = principal.access_key_id
             path = request.path.rstrip("/")
+            region = self.runtime.settings.region
             if path == "/v1/models" and request.method == "GET":
+                self._authorize(ctx, *iam_requirement(request.method, path, None, region))
                 return self.list_models()
             if path.startswith("/v1/models/") and request.method == "GET":
+                self._authorize(ctx, *iam_requirement(request.method, path, None, region))
                 return self.get_model(path[len("/v1/models/"):])
             if request.method != "POST" and path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
                 raise ApiError(405, f"Method {request.method} is not allowed for {path}; use POST.", code="method_not_allowed")
-            if path == "/v1/chat/completions":
-                return await self.chat(self._body(request), ctx)
-            if path == "/v1/completions":
-                return await self.completions(self._body(request), ctx)
-            if path == "/v1/embeddings":
-                return await self.embeddings(self._body(request), ctx)
+            if path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
+                body = self._body(request)
+                self._authorize(ctx, *iam_requirement(request.method, path, body, region))
+                if path == "/v1/chat/completions":
+                    return await self.chat(body, ctx)
+                if path == "/v1/completions":
+                    return await self.completions(body, ctx)
+                return await self.embeddings(body, ctx)
             raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="unknown_url")
         except ApiError as err:
             return err.response()
+
+    def _authorize(self, ctx: RequestContext, action: str, resource: str) -> None:
+        """The caller's IAM policies decide, as for the Bedrock API; denied -> 403 with AWS's message."""
+        principal = ctx.principal
+        decision = security.check(principal, action, resource, runtime=self.runtime)
+        ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
+        if not decision.allowed:
+            assert principal is not None
+            raise ApiError(403, denied_message(principal, decision), type_="invalid_request_error", code="AccessDeniedException")
+        limiter = self.runtime.components.get("rate_limiter")
+        if principal is not None and limiter is not None and limiter.enabled:
+            # The request rate limits of [emulator.rate_limits] apply as to the Bedrock API:
+            # service "bedrock-runtime", the operation named by the action.
+            try:
+                limiter.check(principal.access_key_id, "bedrock-runtime", action.partition(":")[2], "rest-json")
+            except AwsError as err:
+                ctx.telemetry["authz"]["throttled"] = True
+                raise ApiError(429, f"Rate limit reached for requests: {err.message}", type_="requests", code="rate_limit_exceeded",
+                               headers=err.headers) from None
+
+    async def _meter(self, ctx: RequestContext, model: str, prompt: str | None, messages: list[dict[str, Any]] | None, max_tokens: int) -> TokenMeter:
+        """Reserve the key's tokens (shared with Bedrock Runtime); over quota -> 429 + Retry-After."""
+        key = ctx.principal.access_key_id if ctx.principal is not None else "anonymous"
+        try:
+            return await meter(self.runtime, self.compute, key, model, prompt, messages, max_tokens)
+        except INFERENCE_ERRORS as exc:
+            raise map_error(exc, model) from None
+        except AwsError as err:
+            raise self._quota_error(err, key, model, max_tokens) from None
+
+    def _quota_error(self, err: AwsError, key: str, model: str, max_tokens: int) -> ApiError:
+        if err.status != 429 and err.code != "ValidationException":
+            return ApiError(err.status, err.message, type_="server_error" if err.status >= 500 else "invalid_request_error", code=err.code, headers=err.headers)
+        quotas = self.runtime.components.get("token_quotas")
+        limits = quotas.limits(key) if quotas is not None else None
+        if err.code == "ValidationException" and limits is not None and limits.tokens_per_minute is not None:
+            # OpenAI's wording for a request larger than the limit (also a 429, with type "tokens").
+            return ApiError(429, f"Request too large for {model} on tokens per min (TPM): Limit {limits.tokens_per_minute}. {err.message}",
+                            type_="tokens", code="rate_limit_exceeded")
+        retry = err.headers.get("retry-after", "1")
+        which = "tokens per min (TPM)"
+        limit = limits.tokens_per_minute if limits is not None else None
+        if quotas is not None and limits is not None and limits.tokens_per_day is not None:
+            with contextlib.suppress(Exception):  # only the wording depends on it
+                if quotas.usage(key)["day"] + max_tokens > limits.tokens_per_day:
+                    which, limit = "tokens per day (TPD)", limits.tokens_per_day
+        return ApiError(429, f"Rate limit reached for {model} on {which}: Limit {limit}. Please try again in {retry}s.",
+                        type_="tokens", code="rate_limit_exceeded", headers={"retry-after": retry})
 
     def _body(self, request: Request) -> dict[str, Any]:
         try:
@@ -228,11 +332,26 @@ class OpenAIApi:
         return _json(200, self._model_doc(m))
 
     # ------------------------------------------------------------ generation
-    async def _start(self, model: str, prompt: str | None, messages: list[dict[str, Any]] | None, params: GenParams) -> Generation:
+    async def _start(self, ctx: RequestContext, model: str, prompt: str | None, messages: list[dict[str, Any]] | None,
+                     params: GenParams) -> tuple[Generation, TokenMeter]:
+        tokens = await self._meter(ctx, model, prompt, messages, params.max_tokens)
         try:
-            return await generate(self.compute, model, prompt, messages, params)
+            return await generate(self.compute, model, prompt, messages, params), tokens
+        except INFERENCE_ERRORS as exc:
+            tokens.settle(None)
+            raise map_error(exc, model) from None
+        except BaseException:
+            tokens.settle(None)
+            raise
+
+    @staticmethod
+    async def _collect(gen: Generation, tokens: TokenMeter, model: str) -> None:
+        try:
+            await gen.collect()
         except INFERENCE_ERRORS as exc:
             raise map_error(exc, model) from None
+        finally:
+            tokens.settle(gen)
 
     def _telemetry(self, ctx: RequestContext, model: str, gen: Generation, streamed: bool, operation: str) -> None:
         ctx.telemetry.update({
@@ -255,14 +374,11 @@ class OpenAIApi:
         params = gen_params(body)
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
-        gen = await self._start(model, None, messages, params)
+        gen, tokens = await self._start(ctx, model, None, messages, params)
         rid = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         if not stream:
-            try:
-                await gen.collect()
-            except INFERENCE_ERRORS as exc:
-                raise map_error(exc, model) from None
+            await self._collect(gen, tokens, model)
             self._telemetry(ctx, model, gen, False, "chat.completions")
             return _json(200, {
                 "id": rid, "object": "chat.completion", "created": created, "model": model, "system_fingerprint": None,
@@ -295,7 +411,8 @@ class OpenAIApi:
             finally:
                 await gen.aclose()
 
-        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"", stream=events())
+        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"",
+                        stream=SettlingStream(events(), tokens, lambda: gen))
 
     async def completions(self, body: dict[str, Any], ctx: RequestContext) -> Response:
         model = body["model"]
@@ -312,14 +429,11 @@ class OpenAIApi:
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
         echo = bool(body.get("echo"))
-        gen = await self._start(model, prompt, None, params)
+        gen, tokens = await self._start(ctx, model, prompt, None, params)
         rid = "cmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         if not stream:
-            try:
-                await gen.collect()
-            except INFERENCE_ERRORS as exc:
-                raise map_error(exc, model) from None
+            await self._collect(gen, tokens, model)
             self._telemetry(ctx, model, gen, False, "completions")
             return _json(200, {
                 "id": rid, "object": "text_completion", "created": created, "model": model, "system_fingerprint": None,
@@ -351,7 +465,8 @@ class OpenAIApi:
             finally:
                 await gen.aclose()
 
-        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"", stream=events())
+        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"",
+                        stream=SettlingStream(events(), tokens, lambda: gen))
 
     async def embeddings(self, body: dict[str, Any], ctx: RequestContext) -> Response:
         model = body["model"]

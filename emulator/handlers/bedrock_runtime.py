@@ -25,6 +25,7 @@ from emulator.compute.inference import (
     generate,
 )
 from emulator.compute.instances import LaunchError, NotReady
+from emulator.compute.quotas import SettlingStream, TokenMeter, meter, quota_key
 from emulator.compute.scheduler import GenerationTimeout, QueueFull, QueueTimeout
 from emulator.compute.service import compute_service
 from emulator.context import RequestContext
@@ -269,23 +270,39 @@ class BedrockRuntimeHandler(ServiceHandler):
             "finish_reason": gen.finish_reason,
         })
 
-    async def _start(self, model_id: str, prompt: str | None, messages: list[dict[str, Any]] | None, params: GenParams) -> Generation:
+    async def _start(self, ctx: RequestContext, model_id: str, prompt: str | None, messages: list[dict[str, Any]] | None,
+                     params: GenParams) -> tuple[Generation, TokenMeter]:
+        """Reserve the key's tokens (input + max_tokens; ThrottlingException when over its
+        quotas), then start generating; the caller settles the meter with the usage."""
         _check_params(params)
         try:
-            return await generate(self.compute, model_id, prompt, messages, params)
+            tokens = await meter(self.runtime, self.compute, quota_key(ctx.principal), model_id, prompt, messages, params.max_tokens)
         except INFERENCE_ERRORS as exc:
             raise map_error(exc, model_id) from None
+        try:
+            return await generate(self.compute, model_id, prompt, messages, params), tokens
+        except INFERENCE_ERRORS as exc:
+            tokens.settle(None)
+            raise map_error(exc, model_id) from None
+        except BaseException:
+            tokens.settle(None)
+            raise
+
+    async def _collect(self, gen: Generation, tokens: TokenMeter, model_id: str) -> None:
+        try:
+            await gen.collect()
+        except INFERENCE_ERRORS as exc:
+            raise map_error(exc, model_id) from None
+        finally:
+            tokens.settle(gen)
 
     # ------------------------------------------------------------ Converse
     @operation("Converse")
     async def converse(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         model_id = params["modelId"]
         messages = converse_messages(params)
-        gen = await self._start(model_id, None, messages, converse_params(params))
-        try:
-            await gen.collect()
-        except INFERENCE_ERRORS as exc:
-            raise map_error(exc, model_id) from None
+        gen, tokens = await self._start(ctx, model_id, None, messages, converse_params(params))
+        await self._collect(gen, tokens, model_id)
         self._telemetry(ctx, model_id, gen, False)
         return {
             "output": {"message": {"role": "assistant", "content": [{"text": gen.text}]}},
@@ -298,7 +315,7 @@ class BedrockRuntimeHandler(ServiceHandler):
     async def converse_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         model_id = params["modelId"]
         messages = converse_messages(params)
-        gen = await self._start(model_id, None, messages, converse_params(params))
+        gen, tokens = await self._start(ctx, model_id, None, messages, converse_params(params))
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             try:
@@ -317,7 +334,7 @@ class BedrockRuntimeHandler(ServiceHandler):
             finally:
                 await gen.aclose()
 
-        return {"stream": events()}
+        return {"stream": SettlingStream(events(), tokens, lambda: gen)}
 
     # --------------------------------------------------------- InvokeModel
     def _check_content_type(self, params: dict[str, Any]) -> None:
@@ -333,11 +350,8 @@ class BedrockRuntimeHandler(ServiceHandler):
         model_id = params["modelId"]
         self._check_content_type(params)
         family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"")
-        gen = await self._start(model_id, prompt, messages, gp)
-        try:
-            await gen.collect()
-        except INFERENCE_ERRORS as exc:
-            raise map_error(exc, model_id) from None
+        gen, tokens = await self._start(ctx, model_id, prompt, messages, gp)
+        await self._collect(gen, tokens, model_id)
         self._telemetry(ctx, model_id, gen, False)
         return {"body": json.dumps(invoke_response(family, gen, model_id)).encode(), "contentType": "application/json"}
 
@@ -346,7 +360,7 @@ class BedrockRuntimeHandler(ServiceHandler):
         model_id = params["modelId"]
         self._check_content_type(params)
         family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"")
-        gen = await self._start(model_id, prompt, messages, gp)
+        gen, tokens = await self._start(ctx, model_id, prompt, messages, gp)
 
         def chunk(doc: dict[str, Any]) -> dict[str, Any]:
             return {"chunk": {"bytes": json.dumps(doc).encode()}}
@@ -395,7 +409,7 @@ class BedrockRuntimeHandler(ServiceHandler):
             finally:
                 await gen.aclose()
 
-        return {"body": events(), "contentType": "application/json"}
+        return {"body": SettlingStream(events(), tokens, lambda: gen), "contentType": "application/json"}
 
     # --------------------------------------------------------- CountTokens
     @operation("CountTokens")
