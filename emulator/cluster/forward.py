@@ -156,6 +156,8 @@ class Forwarder:
         async def handle(request: Request, ctx: RequestContext) -> Response:
             try:
                 principal = self._route_principal(request, ctx)
+                if request.path.startswith("/v1/") and internal.HEADER not in request.headers:
+                    self._authorize_openai(request, ctx, principal)
                 ctx.telemetry["forwarded"] = True
                 return await self.send(role, request, principal)
             except AwsError as err:
@@ -166,6 +168,28 @@ class Forwarder:
                 return Response(err.status, dict(_JSON), orjson.dumps({"__type": err.code, "message": err.message}))
 
         return handle
+
+    def _authorize_openai(self, request: Request, ctx: RequestContext, principal: Principal | None) -> None:
+        """The gateway applies IAM policies to the OpenAI API exactly as the compute role
+        would in one process (bedrock:InvokeModel* on the model's ARN): roles trust the
+        gateway's principal and do not evaluate policies themselves."""
+        if not self.runtime.settings.auth or principal is None:
+            return
+        from emulator.compute.openai_routes import iam_requirement
+        from emulator.gateway import security
+
+        body: Any = None
+        if request.body:
+            try:
+                body = orjson.loads(request.body)
+            except orjson.JSONDecodeError:
+                body = None  # the compute role answers malformed JSON with OpenAI's 400
+        action, resource = iam_requirement(request.method, request.path, body if isinstance(body, dict) else None, self.runtime.settings.region)
+        ctx.principal = principal
+        decision = security.check(principal, action, resource, runtime=self.runtime)
+        ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
+        if not decision.allowed:  # recorded first, so the audit log shows the denial
+            security.authorize(principal, action, resource, runtime=self.runtime)
 
     def _route_principal(self, request: Request, ctx: RequestContext) -> Principal | None:
         """Who calls a non-AWS surface: a role (internal credential) or an OpenAI API key (Bearer)."""

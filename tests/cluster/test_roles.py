@@ -142,6 +142,35 @@ def test_openai_api_is_forwarded_with_bearer_auth(cluster: Cluster) -> None:
     assert lines[-1] == "data: [DONE]" and len(lines) >= 2
 
 
+def test_openai_api_policies_apply_at_the_gateway(cluster: Cluster) -> None:
+    """Roles trust the gateway's principal, so the gateway evaluates IAM policies for /v1."""
+    wait_for(lambda: compute_registered(cluster), 30)
+    iam = cluster.gateway.client("iam")
+    user = f"noinfer{int(time.time() * 1000) % 10**9}"
+    iam.create_user(UserName=user)
+    iam.put_user_policy(UserName=user, PolicyName="p", PolicyDocument=json.dumps({
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"},
+            {"Effect": "Deny", "Action": "bedrock:InvokeModel", "Resource": "*"},
+        ],
+    }))
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    token = f"{key['AccessKeyId']}:{key['SecretAccessKey']}"
+    url = cluster.gateway.endpoint + "/v1/models"
+    # Listing is allowed (bedrock:ListFoundationModels); generation is explicitly denied.
+    model = wait_for(lambda: get_json_auth(url, token)["data"][0]["id"], 10)
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": "Hi"}], "max_tokens": 2}).encode()
+    req = urllib.request.Request(cluster.gateway.endpoint + "/v1/chat/completions", data=body,
+                                 headers={"authorization": f"Bearer {token}", "content-type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(req, timeout=30)
+    assert err.value.code == 403
+    doc = json.loads(err.value.read())
+    assert doc["error"]["code"] == "AccessDeniedException"
+    assert "bedrock:InvokeModel" in doc["error"]["message"] and user in doc["error"]["message"]
+
+
 def get_json_auth(url: str, token: str) -> dict[str, Any]:
     with urllib.request.urlopen(urllib.request.Request(url, headers={"authorization": f"Bearer {token}"}), timeout=10) as resp:
         data: dict[str, Any] = json.load(resp)
