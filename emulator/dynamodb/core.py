@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import pickle
+import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -33,6 +34,7 @@ Item = dict[str, Any]
 # Called inside the write transaction with (table, old item or None, new item or None).
 WriteHook = Callable[[Table, Item | None, Item | None], None]
 
+_SWITCH_INTERVAL = 0.0005  # seconds; see EngineCore._start_sync
 MAX_ITEM_SIZE = 400 * 1024
 MAX_HASH_KEY = 2048
 MAX_RANGE_KEY = 1024
@@ -241,6 +243,11 @@ class EngineCore:
         self._syncing = True
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="ddb-fsync")
+            # When the fsync returns, its thread needs the GIL back from the busy event
+            # loop, which CPython hands over only every switch interval (5 ms by
+            # default): that wait would add up to 5 ms to every write's latency.
+            if sys.getswitchinterval() > _SWITCH_INTERVAL:
+                sys.setswitchinterval(_SWITCH_INTERVAL)
         task = asyncio.get_running_loop().run_in_executor(self._executor, self._sync)
         task.add_done_callback(lambda t: self._synced(batch, t.result()))
 
@@ -326,7 +333,7 @@ class EngineCore:
                 parts.append(b"")
                 continue
             av = key[name]
-            if not isinstance(av, dict) or len(av) != 1 or type_of(av) != typ:
+            if not isinstance(av, dict) or len(av) != 1 or type_of(av) != typ or not isinstance(av[typ], str | bytes):
                 raise invalid("The provided key element does not match the schema")
             _key_value_problem(name, av, typ)
             self._check_key_size(name, av, typ, limit, name == table.hash_key)

@@ -22,6 +22,19 @@ from emulator.errors import AwsError
 RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 
 
+# Without any of these a request has no expression, legacy condition or placeholder
+# to compile or check: the common PutItem/GetItem skips that machinery.
+_PUT_EXPRESSION_PARAMS = ("ConditionExpression", "Expected", "ConditionalOperator", "ExpressionAttributeNames", "ExpressionAttributeValues")
+_GET_EXPRESSION_PARAMS = ("ProjectionExpression", "AttributesToGet", "ExpressionAttributeNames", "ExpressionAttributeValues")
+
+
+def _uses_any(params: dict[str, Any], names: tuple[str, ...]) -> bool:
+    for name in names:
+        if params.get(name) is not None:
+            return True
+    return False
+
+
 def null_member(member: str) -> AwsError:
     return invalid(f"1 validation error detected: Value null at '{member}' failed to satisfy constraint: Member must not be null")
 
@@ -131,9 +144,11 @@ class ItemOps(EngineCore):
         key = self.key_from_item(table, item)
         size = self.check_item_size(item)
         self.check_index_keys(table, item)
-        ctx = self.context(params)
-        cond = self.condition(params, ctx)
-        ctx.finish()
+        cond = None
+        if _uses_any(params, _PUT_EXPRESSION_PARAMS):
+            ctx = self.context(params)
+            cond = self.condition(params, ctx)
+            ctx.finish()
         return WriteOp("Put", table, key, item=item, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")), size=size)
 
     def compile_delete(self, table: Table, params: dict[str, Any]) -> WriteOp:
@@ -234,9 +249,11 @@ class ItemOps(EngineCore):
         if params.get("Key") is None:
             raise null_member("key")
         key = self.key_from_key(table, params["Key"])
-        ctx = self.context(params)
-        proj = self.projection(params, ctx)
-        ctx.finish()
+        proj = None
+        if _uses_any(params, _GET_EXPRESSION_PARAMS):
+            ctx = self.context(params)
+            proj = self.projection(params, ctx)
+            ctx.finish()
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         item = self.get_item_raw(table, key)
         out: dict[str, Any] = {}

@@ -15,7 +15,7 @@ from botocore.model import OperationModel, ServiceModel
 
 from emulator.errors import AwsError
 from emulator.protocols.base import Protocol, Request, Response
-from emulator.protocols.shapes import decode_json_value, json_default
+from emulator.protocols.shapes import json_decoder, json_default
 
 _OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME  # datetimes go through json_default -> epoch seconds
 
@@ -41,7 +41,8 @@ class JsonProtocol(Protocol):
         shape = operation.input_shape
         if shape is None:
             return {}
-        result: dict[str, Any] = decode_json_value(shape, data)
+        decoder = json_decoder(shape)
+        result: dict[str, Any] = decoder(data) if decoder is not None else data
         return result
 
     def content_type(self, service: ServiceModel | None) -> str:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 from botocore.model import Shape
 
@@ -108,6 +109,92 @@ def decode_json_value(shape: Shape, value: Any) -> Any:
     if t == "timestamp":
         return parse_timestamp(value)
     return value
+
+
+Decoder = Callable[[Any], Any]
+# Compiled decoders, keyed by (the service's shape resolver, shape name).
+_DECODERS: dict[tuple[Any, str], Decoder | None] = {}
+
+
+def json_decoder(shape: Shape) -> Decoder | None:
+    """``decode_json_value`` for one shape, compiled once: the same results and errors,
+    but each level knows which members can need work, and containers are copied only
+    when something in them changed (a DynamoDB item without blobs is returned as parsed).
+    None: values of this shape pass through unchanged (strings, numbers, booleans)."""
+    key = (getattr(shape, "_shape_resolver", None), shape.name)
+    if key in _DECODERS:
+        return _DECODERS[key]
+    if shape.type_name not in ("structure", "list", "map", "blob", "timestamp"):
+        _DECODERS[key] = None
+        return None
+    cell: list[Decoder] = []
+
+    def forward(value: Any) -> Any:  # stands in for the decoder while a recursive shape compiles
+        return cell[0](value)
+
+    _DECODERS[key] = forward
+    decoder = _compile(shape)
+    cell.append(decoder)
+    _DECODERS[key] = decoder
+    return decoder
+
+
+def _compile(shape: Shape) -> Decoder:
+    t = shape.type_name
+    name = shape.name
+    if t == "structure":
+        if not needs_conversion(shape):
+
+            def check_structure(value: Any) -> Any:
+                if value is not None and not isinstance(value, dict):
+                    raise AwsError("SerializationException", f"Expected an object for {name}", 400)
+                return value
+
+            return check_structure
+        members = {k: d for k, m in shape.members.items() if (d := json_decoder(m)) is not None}
+
+        def structure(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, dict):
+                raise AwsError("SerializationException", f"Expected an object for {name}", 400)
+            out = None
+            for k, v in value.items():
+                d = members.get(k)
+                if d is not None:
+                    new = d(v)
+                    if new is not v:
+                        if out is None:
+                            out = dict(value)
+                        out[k] = new
+            return value if out is None else out
+
+        return structure
+    if t in ("list", "map"):
+        is_list = t == "list"
+        inner_shape = shape.member if is_list else shape.value
+        inner = json_decoder(inner_shape) if needs_conversion(inner_shape) else None
+        kind, what = (list, "a list") if is_list else (dict, "a map")
+
+        def container(value: Any) -> Any:
+            if value is None:
+                return None
+            if not isinstance(value, kind):
+                raise AwsError("SerializationException", f"Expected {what} for {name}", 400)
+            if inner is None:
+                return value
+            out = None
+            items: Any = enumerate(value) if is_list else cast("dict[Any, Any]", value).items()
+            for k, v in items:
+                new = inner(v)
+                if new is not v:
+                    if out is None:
+                        out = list(value) if is_list else dict(value)
+                    out[k] = new
+            return value if out is None else out
+
+        return container
+    return lambda value: decode_json_value(shape, value)  # blob, timestamp
 
 
 def json_default(value: Any) -> Any:
