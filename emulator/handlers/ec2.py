@@ -274,14 +274,15 @@ class Ec2Handler(ServiceHandler):
             instances = [i for i in instances if i.state == "running"]
         statuses = []
         for inst in instances:
-            ok = inst.state == "running" and inst.instance_id in self.manager.schedulers
-            summary = "ok" if ok else ("initializing" if inst.state == "pending" else "not-applicable")
+            # Attached remote servers are "impaired" while their health probe fails (instances.status_of).
+            summary = self.manager.status_of(inst)
+            reach = {"ok": "passed", "impaired": "failed"}.get(summary, "initializing")
             entry = {
                 "InstanceId": inst.instance_id,
                 "AvailabilityZone": inst.availability_zone,
                 "InstanceState": {"Code": inst.state_code, "Name": inst.state},
-                "InstanceStatus": {"Status": summary, "Details": [{"Name": "reachability", "Status": "passed" if ok else "initializing"}] if summary != "not-applicable" else []},
-                "SystemStatus": {"Status": summary, "Details": [{"Name": "reachability", "Status": "passed" if ok else "initializing"}] if summary != "not-applicable" else []},
+                "InstanceStatus": {"Status": summary, "Details": [{"Name": "reachability", "Status": reach}] if summary != "not-applicable" else []},
+                "SystemStatus": {"Status": summary, "Details": [{"Name": "reachability", "Status": reach}] if summary != "not-applicable" else []},
                 "Events": [],
             }
             statuses.append(entry)

@@ -10,7 +10,7 @@ import json
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from emulator.compute.engines.base import Chunk, Engine, EngineError, GenParams
@@ -25,19 +25,29 @@ class RemoteEngine(Engine):
         self.model = model
         self.base = model.remote_url.rstrip("/")
         self.timeout = timeout
+        # Called (from the worker thread) when the server cannot be reached, so an attached
+        # instance turns impaired at once rather than at the next health probe.
+        self.on_unreachable: Callable[[str], None] | None = None
 
-    def _request(self, path: str, body: dict[str, Any] | None = None) -> Any:
+    def probe(self, timeout: float) -> None:
+        """The health check: GET /models within ``timeout``; raises EngineError when it fails."""
+        with self._request("/models", timeout=timeout) as resp:
+            json.loads(resp.read() or b"{}")
+
+    def _request(self, path: str, body: dict[str, Any] | None = None, timeout: float | None = None) -> Any:
         headers = {"content-type": "application/json"}
         if self.model.remote_key:
             headers["authorization"] = f"Bearer {self.model.remote_key}"
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + path, data=data, headers=headers, method="POST" if data else "GET")
         try:
-            return urllib.request.urlopen(req, timeout=self.timeout)
+            return urllib.request.urlopen(req, timeout=timeout or self.timeout)
         except urllib.error.HTTPError as exc:
             detail = exc.read().decode("utf-8", "replace")[:500]
             raise EngineError(f"remote server answered {exc.code}: {detail}", 400 if exc.code < 500 else 502) from exc
         except OSError as exc:
+            if self.on_unreachable is not None and body is not None:
+                self.on_unreachable(str(exc))
             raise EngineError(f"remote server {self.base} unreachable: {exc}", 502) from exc
 
     def load(self) -> None:
