@@ -31,4 +31,17 @@ def routes(runtime: Runtime) -> list[Route]:
     route = Route(BASE, console, None)
     if hasattr(route, "summary"):
         route.summary = "Web console (HTML pages; sign in with an access key id and secret)"
+    # /_emulator/openapi.json describes the console's entry points only: the rest are HTML
+    # pages and forms behind a signed-in session and a CSRF token, not an API.
+    html_page = {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}
+    route.openapi = {
+        BASE + "/": {"get": {
+            "summary": "The web console (redirects to the sign-in page without a session)", "operationId": "getConsole", "security": [],
+            "responses": {"200": html_page, "303": {"description": "Sign in first: redirect to the sign-in page"}},
+        }},
+        BASE + "/signin": {"get": {
+            "summary": "The console's sign-in page (access key id and secret)", "operationId": "getConsoleSignin", "security": [],
+            "responses": {"200": html_page},
+        }},
+    }
     return [route]

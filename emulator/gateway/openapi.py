@@ -9,6 +9,7 @@ APIs are not described here: they keep their own API versions and models.
 
 from __future__ import annotations
 
+import copy
 import html
 from typing import TYPE_CHECKING, Any
 
@@ -20,10 +21,138 @@ from emulator.protocols.base import Request, Response
 if TYPE_CHECKING:
     from emulator.context import RequestContext
 
-_ERROR_SCHEMA = {
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_INT = {"type": "integer"}
+
+# One error shape for the OpenAI API and the /_emulator/ endpoints: OpenAI's
+# ``{"error": {"message", "type", "param", "code"}}`` (https://platform.openai.com/docs/guides/error-codes).
+_ERROR_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"error": {"type": "object", "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "code": {"type": ["string", "null"]}}}},
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "param", "code"],
+            "properties": {"message": {"type": "string"}, "type": {"type": "string"}, "param": _NULLABLE_STRING, "code": _NULLABLE_STRING},
+        }
+    },
 }
+_USAGE = {
+    "type": "object",
+    "required": ["prompt_tokens", "completion_tokens", "total_tokens"],
+    "properties": {"prompt_tokens": _INT, "completion_tokens": _INT, "total_tokens": _INT},
+}
+_FINISH = {"type": "string", "enum": ["stop", "length"]}
+_MODEL = {
+    "type": "object",
+    "required": ["id", "object", "created", "owned_by"],
+    "properties": {
+        "id": {"type": "string"},
+        "object": {"const": "model"},
+        "created": _INT,
+        "owned_by": {"type": "string"},
+        "image_id": {"type": "string", "description": "The AMI the model file is registered as"},
+        "context_length": _INT,
+    },
+}
+_MODEL_LIST = {"type": "object", "required": ["object", "data"], "properties": {"object": {"const": "list"}, "data": {"type": "array", "items": _ref("Model")}}}
+_COMPLETION_COMMON = {"id": {"type": "string"}, "created": _INT, "model": {"type": "string"}, "system_fingerprint": _NULLABLE_STRING, "usage": _USAGE}
+_CHAT_COMPLETION = {
+    "type": "object",
+    "required": ["id", "object", "created", "model", "choices", "usage"],
+    "properties": {
+        **_COMPLETION_COMMON,
+        "object": {"const": "chat.completion"},
+        "choices": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "message", "finish_reason"],
+                "properties": {
+                    "index": _INT,
+                    "message": {
+                        "type": "object",
+                        "required": ["role", "content"],
+                        "properties": {"role": {"const": "assistant"}, "content": _NULLABLE_STRING, "refusal": _NULLABLE_STRING},
+                    },
+                    "logprobs": {"type": ["object", "null"]},
+                    "finish_reason": _FINISH,
+                },
+            },
+        },
+    },
+}
+_COMPLETION = {
+    "type": "object",
+    "required": ["id", "object", "created", "model", "choices", "usage"],
+    "properties": {
+        **_COMPLETION_COMMON,
+        "object": {"const": "text_completion"},
+        "choices": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["index", "text", "finish_reason"],
+                "properties": {"index": _INT, "text": {"type": "string"}, "logprobs": {"type": ["object", "null"]}, "finish_reason": _FINISH},
+            },
+        },
+    },
+}
+_EMBEDDINGS = {
+    "type": "object",
+    "required": ["object", "model", "data", "usage"],
+    "properties": {
+        "object": {"const": "list"},
+        "model": {"type": "string"},
+        "data": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["object", "index", "embedding"],
+                "properties": {"object": {"const": "embedding"}, "index": _INT, "embedding": {"type": "array", "items": {"type": "number"}}},
+            },
+        },
+        "usage": {"type": "object", "required": ["prompt_tokens", "total_tokens"], "properties": {"prompt_tokens": _INT, "total_tokens": _INT}},
+    },
+}
+_HEALTH = {
+    "type": "object",
+    "required": ["status", "version", "uptime_seconds", "endpoint", "region", "services", "fallback"],
+    "properties": {
+        "status": {"type": "string"},
+        "version": {"type": "string"},
+        "uptime_seconds": {"type": "number"},
+        "endpoint": {"type": "string"},
+        "region": {"type": "string"},
+        "services": {"type": "object", "additionalProperties": {"type": "object", "required": ["mode", "state"]}},
+        "fallback": {"type": "object", "properties": {"enabled": {"type": "boolean"}, "provider": {"type": "string"}, "services": {"type": "array", "items": {"type": "string"}}}},
+        "components": {"type": "object"},
+    },
+}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": _ERROR_SCHEMA,
+    "Model": _MODEL,
+    "ModelList": _MODEL_LIST,
+    "ChatCompletion": _CHAT_COMPLETION,
+    "Completion": _COMPLETION,
+    "Embeddings": _EMBEDDINGS,
+    "Health": _HEALTH,
+}
+
+
+
+def error_response(description: str) -> dict[str, Any]:
+    """A response carrying the error shape (for Route.openapi metadata of other areas)."""
+    return {"description": description, "content": {"application/json": {"schema": _ref("Error")}}}
+
+
+def json_response(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
 
 
 def _builtin_paths() -> dict[str, Any]:
@@ -32,67 +161,130 @@ def _builtin_paths() -> dict[str, Any]:
             "get": {
                 "summary": "Health of the emulator and each service",
                 "operationId": "getHealth",
-                "responses": {"200": {"description": "Status, version, uptime and per-service state", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                "security": [],
+                "responses": {"200": json_response("Status, version, uptime and per-service state", _ref("Health"))},
             }
         },
         "/_emulator/openapi.json": {
             "get": {
                 "summary": "This OpenAPI document",
                 "operationId": "getOpenApi",
-                "responses": {"200": {"description": "OpenAPI 3.1 document", "content": {"application/json": {"schema": {"type": "object"}}}}},
+                "security": [],
+                "responses": {
+                    "200": json_response("OpenAPI 3.1 document", {"type": "object", "required": ["openapi", "info", "paths"], "properties": {"openapi": {"const": "3.1.0"}}})
+                },
             }
         },
         "/_emulator/docs": {
             "get": {
                 "summary": "Human-readable API documentation",
                 "operationId": "getDocs",
+                "security": [],
                 "responses": {"200": {"description": "HTML page", "content": {"text/html": {"schema": {"type": "string"}}}}},
             }
         },
     }
 
 
-def _json_op(summary: str, op_id: str, request: dict[str, Any] | None = None) -> dict[str, Any]:
+# What the OpenAI API answers besides 200 (emulator/compute/openai_routes.py: ApiError).
+_OPENAI_ERRORS = {
+    "401": error_response("Missing or wrong API key (`invalid_api_key`)"),
+    "403": error_response("The key's IAM policies deny the Bedrock action (`AccessDeniedException`)"),
+    "429": error_response("Request rate limit, token quota or a full request queue (`rate_limit_exceeded`); see Retry-After"),
+}
+_GENERATION_ERRORS = {
+    "400": error_response("Invalid request (bad JSON, parameter type or range, prompt longer than the context)"),
+    "404": error_response("Unknown model (`model_not_found`)"),
+    "408": error_response("Queued or generating longer than the server's limit (`timeout`)"),
+    "503": error_response("The model cannot be loaded or is not ready (`insufficient_capacity`, `model_not_ready`)"),
+}
+
+
+def _json_op(summary: str, op_id: str, ok: dict[str, Any], errors: dict[str, Any], request: dict[str, Any] | None = None) -> dict[str, Any]:
     op: dict[str, Any] = {
         "summary": summary,
         "operationId": op_id,
-        "security": [{"bearer": []}, {"sigv4": []}],
-        "responses": {
-            "200": {"description": "Success (``stream: true``: text/event-stream of chunks)", "content": {"application/json": {"schema": {"type": "object"}}}},
-            "4XX": {"description": "OpenAI-style error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-        },
+        "security": [{"bearer": []}],
+        "responses": {"200": ok, **_OPENAI_ERRORS, **errors},
     }
     if request is not None:
         op["requestBody"] = {"required": True, "content": {"application/json": {"schema": request}}}
     return op
 
 
-_MESSAGES = {"type": "array", "items": {"type": "object", "required": ["role", "content"], "properties": {"role": {"type": "string"}, "content": {"type": ["string", "array"]}}}}
+# OpenAPI 3.1 (as schemathesis reads it): for text/event-stream, ``schema`` describes each event.
+_SSE_EVENT = {
+    "type": "object",
+    "required": ["data"],
+    "properties": {"data": {"type": "string", "description": "A JSON chunk (or an OpenAI error object), then the literal [DONE]"}},
+}
+
+
+def _generated(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "description": description + " (``stream: true``: text/event-stream of ``data:`` chunks ending with ``data: [DONE]``)",
+        "content": {"application/json": {"schema": schema}, "text/event-stream": {"schema": _SSE_EVENT}},
+    }
+
+
+_CONTENT_PART = {"type": "object", "required": ["type", "text"], "properties": {"type": {"const": "text"}, "text": {"type": "string"}}}
+_MESSAGES = {
+    "type": "array",
+    "minItems": 1,
+    "items": {
+        "type": "object",
+        "required": ["role"],
+        "properties": {
+            "role": {"type": "string", "enum": ["system", "developer", "user", "assistant", "tool"]},
+            "content": {"anyOf": [{"type": "string"}, {"type": "null"}, {"type": "array", "items": _CONTENT_PART}]},
+        },
+    },
+}
 _SAMPLING = {
     "max_tokens": {"type": "integer", "minimum": 1},
     "temperature": {"type": "number", "minimum": 0, "maximum": 2},
     "top_p": {"type": "number", "minimum": 0, "maximum": 1},
-    "stop": {"type": ["string", "array"]},
+    "stop": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "maxItems": 4}]},
     "stream": {"type": "boolean"},
+    "stream_options": {"type": "object", "properties": {"include_usage": {"type": "boolean"}}},
     "seed": {"type": "integer"},
+    "n": {"type": "integer", "const": 1, "description": "Only 1 is supported"},
 }
+_MODEL_ID = {"type": "string", "minLength": 1, "description": "A model id from GET /v1/models, its AMI id, or a serving instance id (i-...)"}
 
 # The OpenAI-compatible API served under /v1/ (emulator/compute/openai_routes.py).
 OPENAI_PATHS: dict[str, Any] = {
-    "/v1/models": {"get": _json_op("List the models", "listModels")},
+    "/v1/models": {"get": _json_op("List the models", "listModels", json_response("The models", _ref("ModelList")), {})},
     "/v1/models/{model}": {
-        "get": {**_json_op("Describe a model", "retrieveModel"), "parameters": [{"name": "model", "in": "path", "required": True, "schema": {"type": "string"}}]}
+        "get": {
+            **_json_op("Describe a model", "retrieveModel", json_response("The model", _ref("Model")), {"404": error_response("Unknown model (`model_not_found`)")}),
+            "parameters": [{"name": "model", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}],
+        }
     },
     "/v1/chat/completions": {
-        "post": _json_op("Chat completion", "createChatCompletion", {"type": "object", "required": ["model", "messages"], "properties": {"model": {"type": "string"}, "messages": _MESSAGES, **_SAMPLING}})
+        "post": _json_op(
+            "Chat completion", "createChatCompletion", _generated("The completion", _ref("ChatCompletion")), _GENERATION_ERRORS,
+            {"type": "object", "required": ["model", "messages"],
+             "properties": {"model": _MODEL_ID, "messages": _MESSAGES, "max_completion_tokens": {"type": "integer", "minimum": 1}, **_SAMPLING}},
+        )
     },
     "/v1/completions": {
-        "post": _json_op("Text completion", "createCompletion", {"type": "object", "required": ["model", "prompt"], "properties": {"model": {"type": "string"}, "prompt": {"type": ["string", "array"]}, **_SAMPLING}})
+        "post": _json_op(
+            "Text completion", "createCompletion", _generated("The completion", _ref("Completion")), _GENERATION_ERRORS,
+            {"type": "object", "required": ["model", "prompt"],
+             "properties": {"model": _MODEL_ID, "prompt": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1, "maxItems": 1}]},
+                            "echo": {"type": "boolean"}, **_SAMPLING}},
+        )
     },
     "/v1/embeddings": {
-        "post": _json_op("Embeddings", "createEmbedding", {"type": "object", "required": ["model", "input"], "properties": {"model": {"type": "string"}, "input": {"type": ["string", "array"]}}})
+        "post": _json_op(
+            "Embeddings", "createEmbedding", json_response("One vector per input", _ref("Embeddings")), _GENERATION_ERRORS,
+            {"type": "object", "required": ["model", "input"],
+             "properties": {"model": _MODEL_ID, "input": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}, "minItems": 1}]}}},
+        )
     },
 }
+_OPENAI_PREFIXES = ("/v1/", "/v1", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
 
 
 def _op_id(method: str, path: str) -> str:
@@ -100,14 +292,16 @@ def _op_id(method: str, path: str) -> str:
     return method.lower() + "".join(p[:1].upper() + p[1:].replace("-", "_").replace(".", "_") for p in parts)
 
 
-def document(routes: list[Route], version: str, endpoint: str) -> dict[str, Any]:
+def document(routes: list[Route], version: str, endpoint: str, auth: bool = True) -> dict[str, Any]:
     paths: dict[str, Any] = _builtin_paths()
     for route in routes:
         if route.prefix in ("/_emulator/openapi.json", "/_emulator/docs"):
             continue
-        described = route.openapi or (OPENAI_PATHS if route.prefix in ("/v1/", "/v1") else None)
+        # The OpenAI API is described in full whichever route serves it (the compute
+        # service in one process, the cluster gateway's forwarder in a cluster).
+        described = OPENAI_PATHS if route.prefix in _OPENAI_PREFIXES else route.openapi
         if described:
-            for path, item in described.items():
+            for path, item in copy.deepcopy(described).items():
                 paths.setdefault(path, {}).update(item)
             continue
         methods = route.methods or ("GET", "POST")
@@ -118,13 +312,16 @@ def document(routes: list[Route], version: str, endpoint: str) -> dict[str, Any]
             ops[method.lower()] = {
                 "summary": route.summary or f"{route.prefix} (and sub-paths)",
                 "operationId": _op_id(method, route.prefix),
-                "responses": {
-                    "200": {"description": "Success"},
-                    "4XX": {"description": "Client error", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
-                },
+                "responses": {"200": {"description": "Success"}, "4XX": error_response("Client error")},
             }
-        if ops:
-            paths.setdefault(route.prefix, {}).update(ops)
+        for method, op in ops.items():
+            paths.setdefault(route.prefix, {}).setdefault(method, op)
+    if not auth:
+        # auth = false: any token, or none, is accepted (emulator.compute.openai_routes).
+        for item in paths.values():
+            for op in item.values():
+                if op.get("security"):
+                    op["security"] = [*op["security"], {}]
     return {
         "openapi": "3.1.0",
         "info": {
@@ -136,10 +333,9 @@ def document(routes: list[Route], version: str, endpoint: str) -> dict[str, Any]
         "servers": [{"url": endpoint}],
         "paths": dict(sorted(paths.items())),
         "components": {
-            "schemas": {"Error": _ERROR_SCHEMA},
+            "schemas": _SCHEMAS,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer", "description": "An access key id and secret as `Bearer <AccessKeyId>:<Secret>` or the secret alone"},
-                "sigv4": {"type": "apiKey", "in": "header", "name": "Authorization", "description": "AWS Signature Version 4"},
             },
         },
     }
@@ -176,11 +372,11 @@ def render_docs(doc: dict[str, Any]) -> str:
 
 def routes(runtime: Any) -> list[Route]:
     async def openapi_json(request: Request, ctx: RequestContext) -> Response:
-        body = orjson.dumps(document(runtime.routes, runtime.version, runtime.settings.endpoint))
+        body = orjson.dumps(document(runtime.routes, runtime.version, runtime.settings.endpoint, runtime.settings.auth))
         return Response(200, {"content-type": "application/json"}, body)
 
     async def docs(request: Request, ctx: RequestContext) -> Response:
-        page = render_docs(document(runtime.routes, runtime.version, runtime.settings.endpoint))
+        page = render_docs(document(runtime.routes, runtime.version, runtime.settings.endpoint, runtime.settings.auth))
         return Response(200, {"content-type": "text/html; charset=utf-8"}, page.encode())
 
     return [

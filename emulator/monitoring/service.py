@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -226,11 +228,13 @@ class Monitoring:
 
     def routes(self) -> list[Route]:
         return [
-            Route("/metrics", self._prometheus, ("GET",), summary="Telemetry in the Prometheus text exposition format"),
-            Route("/_emulator/usage", self._usage, ("GET",), summary="This month's usage: what it would cost on AWS, what it cost here (?month=YYYY-MM)"),
+            Route("/metrics", self._prometheus, ("GET",), summary="Telemetry in the Prometheus text exposition format", openapi=_METRICS_DOC),
+            Route("/_emulator/usage", self._usage, ("GET",), summary="This month's usage: what it would cost on AWS, what it cost here (?month=YYYY-MM)",
+                  openapi=_USAGE_DOC),
             Route(
                 "/_emulator/monitoring/", self._control, ("POST",),
                 summary="Run a monitoring task now (loopback only): flush, collect, alarms[?time=<epoch>], housekeeping",
+                openapi=_CONTROL_DOC,
             ),
         ]
 
@@ -242,18 +246,28 @@ class Monitoring:
 
     async def _usage(self, request: Request, ctx: RequestContext) -> Response:
         month = request.query_one("month")
+        if month is not None and not _MONTH.fullmatch(month):
+            return _error(400, f"Invalid 'month': expected YYYY-MM, but got {month!r}.", "month")
         report = await asyncio.get_running_loop().run_in_executor(None, self.ledger.report, month)
         return Response(200, {"content-type": "application/json"}, orjson.dumps(report))
 
     async def _control(self, request: Request, ctx: RequestContext) -> Response:
         # Driving the periodic tasks from tests: POST /_emulator/monitoring/{flush,collect,alarms,housekeeping}[?time=<epoch>]
         if self.runtime.settings.auth and not _loopback(request.client_ip):
-            return Response(403, {"content-type": "application/json"}, b'{"message":"forbidden"}')
+            return _error(403, "The monitoring control endpoints answer only loopback clients.", None, "permission_denied")
         what = request.path.rsplit("/", 1)[-1]
         if what not in ("flush", "collect", "alarms", "housekeeping"):
-            return Response(404, {"content-type": "application/json"}, b'{"message":"unknown task"}')
+            return _error(404, f"Unknown monitoring task {what!r}: use flush, collect, alarms or housekeeping.", None, "unknown_url")
         at = request.query_one("time")
-        await asyncio.get_running_loop().run_in_executor(None, self.run_now, what, float(at) if at else None)
+        when: float | None = None
+        if at:
+            try:
+                when = float(at)
+            except ValueError:
+                when = math.nan
+            if not math.isfinite(when):
+                return _error(400, f"Invalid 'time': expected seconds since the epoch, but got {at!r}.", "time")
+        await asyncio.get_running_loop().run_in_executor(None, self.run_now, what, when)
         return Response(200, {"content-type": "application/json"}, b'{"ok":true}')
 
     def health(self) -> dict[str, Any]:
@@ -263,6 +277,50 @@ class Monitoring:
             "requests_observed": self.telemetry.observed,
             "buffered": len(self.telemetry.buffer),
         }
+
+
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+
+
+def _error(status: int, message: str, param: str | None, code: str = "invalid_value") -> Response:
+    """The error shape of the emulator's own endpoints (OpenAI's, see emulator.gateway.openapi)."""
+    body = {"error": {"message": message, "type": "invalid_request_error", "param": param, "code": code}}
+    return Response(status, {"content-type": "application/json"}, orjson.dumps(body))
+
+
+# OpenAPI descriptions of the routes (emulator.gateway.openapi, /_emulator/openapi.json).
+_METRICS_DOC: dict[str, Any] = {"/metrics": {"get": {
+    "summary": "Telemetry in the Prometheus text exposition format", "operationId": "getMetrics", "security": [],
+    "responses": {"200": {"description": "Prometheus text format 0.0.4", "content": {"text/plain": {"schema": {"type": "string"}}}}},
+}}}
+_COST = {"type": "number"}
+_USAGE_DOC: dict[str, Any] = {"/_emulator/usage": {"get": {
+    "summary": "A month's usage: what it would cost on AWS, what it cost here", "operationId": "getUsage", "security": [],
+    "parameters": [{"name": "month", "in": "query", "required": False, "description": "The month as YYYY-MM (default: this month, UTC)",
+                    "schema": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}}],
+    "responses": {
+        "200": {"description": "Costs by service and by access key", "content": {"application/json": {"schema": {
+            "type": "object",
+            "required": ["month", "currency", "aws_cost_usd", "local_cost_usd", "savings_usd", "by_service", "by_key"],
+            "properties": {"month": {"type": "string"}, "currency": {"const": "USD"}, "aws_cost_usd": _COST, "local_cost_usd": _COST,
+                           "savings_usd": _COST, "by_service": {"type": "object"}, "by_key": {"type": "object"}},
+        }}}},
+        "400": {"description": "A month not in YYYY-MM form", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+    },
+}}}
+_CONTROL_DOC: dict[str, Any] = {"/_emulator/monitoring/{task}": {"post": {
+    "summary": "Run a monitoring task now (loopback clients only; for tests and scripts)", "operationId": "runMonitoringTask", "security": [],
+    "parameters": [
+        {"name": "task", "in": "path", "required": True, "schema": {"type": "string", "enum": ["flush", "collect", "alarms", "housekeeping"]}},
+        {"name": "time", "in": "query", "required": False, "description": "alarms: evaluate as at this time (seconds since the epoch)",
+         "schema": {"type": "number"}},
+    ],
+    "responses": {
+        "200": {"description": "Done", "content": {"application/json": {"schema": {"type": "object", "required": ["ok"], "properties": {"ok": {"const": True}}}}}},
+        **{code: {"description": why, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+           for code, why in (("400", "A time that is not a finite number"), ("403", "Not a loopback client"), ("404", "Unknown task"))},
+    },
+}}}
 
 
 def _loopback(ip: str) -> bool:

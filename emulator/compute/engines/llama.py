@@ -135,6 +135,10 @@ class LlamaEngine(Engine):
         else:
             text = prompt or ""
         tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        if not tokens:
+            # An empty prompt (OpenAI accepts ""): llama.cpp cannot sample without context,
+            # so start from the beginning-of-text token, as OpenAI does with <|endoftext|>.
+            tokens = [llm.token_bos() if llm.token_bos() >= 0 else llm.token_eos()]
         if len(tokens) >= self.n_ctx:
             raise EngineError(f"Input is too long: {len(tokens)} tokens for a context of {self.n_ctx}", 400)
         max_tokens = min(params.max_tokens, self.n_ctx - len(tokens))
