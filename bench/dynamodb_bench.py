@@ -51,20 +51,21 @@ from pathlib import Path
 from typing import Any
 
 from bench import loadgen
-from bench.gateway_bench import (
+from bench.harness import (
     ACCESS_KEY,
+    OUT,
+    ROOT,
     SECRET_KEY,
-    cpu_seconds,
+    client,
     free_port,
     machine,
     pin,
+    replay,
     start,
     stop,
     wait_ready,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "out"
 PEERS = ROOT / "bench" / "peers"
 TABLE = "bench"
 WORKLOADS = ("PutItem", "GetItem", "Query", "mix")
@@ -111,17 +112,7 @@ def calls(workload: str) -> list[tuple[str, dict[str, Any]]]:
 
 
 def client_for(port: int) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        config=Config(retries={"max_attempts": 3}, max_pool_connections=4),
-    )
+    return client("dynamodb", port, max_attempts=3, max_pool_connections=4)
 
 
 def prepare(client: Any) -> None:
@@ -142,105 +133,6 @@ def prepare(client: Any) -> None:
     assert got["data"]["S"] == PAYLOAD and got["n"]["N"] == "7", got
     page = client.query(TableName=TABLE, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "q3"}}, Limit=QUERY_PAGE)
     assert page["Count"] == QUERY_PAGE and "LastEvaluatedKey" in page, page
-
-
-# --------------------------------------------------------------------------- replay
-class _ReConn(loadgen._Conn):
-    """bench.loadgen's connection, reopened when the server closes it after a response.
-
-    moto server (werkzeug) answers every request with ``Connection: close``; an SDK then
-    opens a new connection for the next request, and so does this one. The time to
-    connect counts in that request's latency."""
-
-    host = "127.0.0.1"
-    port = 0
-
-    def __init__(self, *args: Any, reopened_at: int | None = None) -> None:
-        super().__init__(*args)
-        self.closing = False
-        self.reopened_at = reopened_at
-
-    def data_received(self, data: bytes) -> None:
-        if b"\r\nconnection: close" in data[:4096].lower():
-            self.closing = True
-        super().data_received(data)
-
-    def _send(self) -> None:
-        if self.closing:
-            return  # the server is closing this connection: send on a new one
-        super()._send()
-        if self.reopened_at is not None:
-            self.sent_at, self.reopened_at = self.reopened_at, None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.closing and exc is None and not self.buf and time.perf_counter_ns() < self.s.stop_at:
-            asyncio.get_running_loop().create_task(self._reopen())
-            return
-        super().connection_lost(exc)
-
-    async def _reopen(self) -> None:
-        loop = asyncio.get_running_loop()
-        since = time.perf_counter_ns()
-        try:
-            await loop.create_connection(lambda: _ReConn(self.s, self.i, self.step, self.finished, reopened_at=since), self.host, self.port)
-        except OSError:
-            self.s.errors += 1
-            if not self.finished.done():
-                self.finished.set_result(None)
-
-
-async def _run_reconnecting(host: str, port: int, requests: list[bytes], connections: int, seconds: float, warmup: float) -> loadgen._Shared:
-    loop = asyncio.get_running_loop()
-    _ReConn.host, _ReConn.port = host, port
-    begin = time.perf_counter_ns()
-    shared = loadgen._Shared(requests, begin + int(warmup * 1e9), begin + int((warmup + seconds) * 1e9))
-    waits = []
-    for c in range(connections):
-        fut: asyncio.Future[None] = loop.create_future()
-        await loop.create_connection(lambda c=c, fut=fut: _ReConn(shared, c, connections, fut), host, port)  # type: ignore[misc]
-        waits.append(fut)
-    await asyncio.wait_for(asyncio.gather(*waits), timeout=warmup + seconds + 60)
-    return shared
-
-
-def replay_main(path: str, port: int, connections: int, seconds: float, warmup: float, name: str) -> int:
-    """``--replay``: bench.loadgen.run with reconnects, printing the Result as JSON."""
-    import uvloop
-
-    shared = uvloop.run(_run_reconnecting("127.0.0.1", port, loadgen.load(path), connections, seconds, warmup))
-    lat = sorted(shared.latencies)
-    result = loadgen.Result(
-        name=name,
-        connections=connections,
-        seconds=seconds,
-        requests=len(lat),
-        ops_per_s=len(lat) / seconds,
-        p50_ms=loadgen._pct(lat, 0.50),
-        p90_ms=loadgen._pct(lat, 0.90),
-        p99_ms=loadgen._pct(lat, 0.99),
-        max_ms=lat[-1] / 1e6 if lat else 0.0,
-        non_2xx=sum(n for status, n in shared.statuses.items() if not 200 <= status < 300),
-        errors=shared.errors,
-        statuses={str(k): v for k, v in sorted(shared.statuses.items())},
-        total_requests=shared.done,
-    )
-    print(json.dumps(asdict(result)))
-    return 0
-
-
-def replay(requests: list[bytes], port: int, connections: int, seconds: float, name: str, workdir: Path, warmup: float, pid: int) -> loadgen.Result:
-    """One run of the load generator pinned to CPU 1, with the server's CPU time."""
-    path = workdir / f"{name}.pkl"
-    loadgen.save(requests, path)
-    cmd = [*pin(1), sys.executable, "-m", "bench.dynamodb_bench", "--replay", str(path), "--port", str(port), "-c", str(connections), "--seconds", str(seconds), "--warmup", str(warmup), "--name", name]
-    cpu0 = cpu_seconds(pid)
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, timeout=seconds + warmup + 120)
-    cpu1 = cpu_seconds(pid)
-    if out.returncode != 0:
-        raise RuntimeError(f"load generator failed: {out.stderr[-2000:]}")
-    result = loadgen.Result(**json.loads(out.stdout.strip().splitlines()[-1]))
-    result.server_cpu_s = cpu1 - cpu0
-    return result
 
 
 # --------------------------------------------------------------------------- servers
@@ -296,7 +188,7 @@ def run_all(args: argparse.Namespace, work: Path, env: dict[str, str]) -> list[d
             for name in servers:
                 label = f"{name}-{workload}-c{conc}"
                 try:
-                    r = replay(requests[(name, workload)], ports[name], conc, args.seconds, label, work, args.warmup, procs[name].pid)
+                    r = replay(requests[(name, workload)], ports[name], conc, args.seconds, label, work, args.warmup, procs[name].pid, reconnect=True)
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     print(f"  !! {label} failed: {exc}", flush=True)
                     continue
@@ -467,13 +359,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--inprocess", action="store_true", help="only the emulator's CPU per request, in process (no sockets)")
     p.add_argument("--profile", action="store_true", help="with --inprocess: cProfile top functions")
     p.add_argument("-n", type=int, default=5000, help="with --inprocess: requests per workload")
-    p.add_argument("--replay", help=argparse.SUPPRESS)  # internal: the load generator process
-    p.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    p.add_argument("-c", type=int, default=16, help=argparse.SUPPRESS)
-    p.add_argument("--name", default="run", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
-    if args.replay:
-        return replay_main(args.replay, args.port, args.c, args.seconds, args.warmup, args.name)
     args.concurrency = [int(c) for c in args.concurrency.split(",")]
     args.workloads = [w for w in args.workloads.split(",") if w]
     if "before" in args.servers.split(",") and not args.before:

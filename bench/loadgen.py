@@ -232,6 +232,50 @@ class _Conn(asyncio.Protocol):
             self.finished.set_result(None)
 
 
+class ReconnectingConn(_Conn):
+    """A connection reopened when the server closes it after a response.
+
+    moto server (werkzeug) answers every request with ``Connection: close``; an SDK then
+    opens a new connection for the next request, and so does this one. The time to
+    connect counts in that request's latency."""
+
+    host = "127.0.0.1"
+    port = 0
+
+    def __init__(self, *args: Any, reopened_at: int | None = None) -> None:
+        super().__init__(*args)
+        self.closing = False
+        self.reopened_at = reopened_at
+
+    def data_received(self, data: bytes) -> None:
+        if b"\r\nconnection: close" in data[:4096].lower():
+            self.closing = True
+        super().data_received(data)
+
+    def _send(self) -> None:
+        if self.closing:
+            return  # the server is closing this connection: send on a new one
+        super()._send()
+        if self.reopened_at is not None:
+            self.sent_at, self.reopened_at = self.reopened_at, None
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.closing and exc is None and not self.buf and time.perf_counter_ns() < self.s.stop_at:
+            asyncio.get_running_loop().create_task(self._reopen())
+            return
+        super().connection_lost(exc)
+
+    async def _reopen(self) -> None:
+        loop = asyncio.get_running_loop()
+        since = time.perf_counter_ns()
+        try:
+            await loop.create_connection(lambda: ReconnectingConn(self.s, self.i, self.step, self.finished, reopened_at=since), self.host, self.port)
+        except OSError:
+            self.s.errors += 1
+            if not self.finished.done():
+                self.finished.set_result(None)
+
+
 def _pct(sorted_ns: list[int], q: float) -> float:
     if not sorted_ns:
         return 0.0
@@ -239,21 +283,26 @@ def _pct(sorted_ns: list[int], q: float) -> float:
     return sorted_ns[k] / 1e6
 
 
-async def _run(host: str, port: int, requests: Sequence[bytes], connections: int, seconds: float, warmup: float) -> _Shared:
+async def _run(host: str, port: int, requests: Sequence[bytes], connections: int, seconds: float, warmup: float, conn: type[_Conn] = _Conn) -> _Shared:
     loop = asyncio.get_running_loop()
+    if issubclass(conn, ReconnectingConn):
+        ReconnectingConn.host, ReconnectingConn.port = host, port
     start = time.perf_counter_ns()
     shared = _Shared(requests, start + int(warmup * 1e9), start + int((warmup + seconds) * 1e9))
     waits = []
     for c in range(connections):
         fut: asyncio.Future[None] = loop.create_future()
-        await loop.create_connection(lambda c=c, fut=fut: _Conn(shared, c, connections, fut), host, port)  # type: ignore[misc]
+        await loop.create_connection(lambda c=c, fut=fut: conn(shared, c, connections, fut), host, port)  # type: ignore[misc]
         waits.append(fut)
     await asyncio.wait_for(asyncio.gather(*waits), timeout=warmup + seconds + 60)
     return shared
 
 
-def run(host: str, port: int, requests: Sequence[bytes], *, connections: int = 32, seconds: float = 10.0, warmup: float = 2.0, name: str = "run") -> Result:
-    """Replay ``requests`` round-robin on ``connections`` keep-alive connections."""
+def run(
+    host: str, port: int, requests: Sequence[bytes], *, connections: int = 32, seconds: float = 10.0, warmup: float = 2.0, name: str = "run", reconnect: bool = False
+) -> Result:
+    """Replay ``requests`` round-robin on ``connections`` keep-alive connections
+    (``reconnect``: reopened when the server closes them, see ReconnectingConn)."""
     if not requests:
         raise ValueError("no requests to send")
     try:
@@ -262,7 +311,7 @@ def run(host: str, port: int, requests: Sequence[bytes], *, connections: int = 3
         runner: Any = uvloop.run
     except ImportError:  # pragma: no cover
         runner = asyncio.run
-    shared = runner(_run(host, port, requests, connections, seconds, warmup))
+    shared = runner(_run(host, port, requests, connections, seconds, warmup, ReconnectingConn if reconnect else _Conn))
     lat = sorted(shared.latencies)
     non_2xx = sum(n for status, n in shared.statuses.items() if not 200 <= status < 300)
     return Result(
@@ -292,8 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--warmup", type=float, default=2.0)
     p.add_argument("--name", default="run")
     p.add_argument("--json", action="store_true", help="print the Result as JSON")
+    p.add_argument("--reconnect", action="store_true", help="reopen connections the server closes (moto server)")
     args = p.parse_args(argv)
-    result = run(args.host, args.port, load(args.requests_file), connections=args.connections, seconds=args.seconds, warmup=args.warmup, name=args.name)
+    result = run(args.host, args.port, load(args.requests_file), connections=args.connections, seconds=args.seconds, warmup=args.warmup, name=args.name, reconnect=args.reconnect)
     print(json.dumps(asdict(result)) if args.json else result.line())
     return 0
 

@@ -22,97 +22,35 @@ import argparse
 import datetime as dt
 import json
 import os
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.error
 import urllib.request
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bench import loadgen
-
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "out"
-ACCESS_KEY = "AKIABENCHMARK0000001"
-SECRET_KEY = "bench-secret-key-00000000000000000000000"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pin(cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > cpu else []
-
-
-def wait_ready(port: int, timeout: float = 120.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_emulator/health", timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server on {port} not ready")
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")), "")
-    except OSError:
-        pass
-    return {"nproc": os.cpu_count(), "cpu": model, "python": sys.version.split()[0]}
-
-
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as fh:
-        return subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
+from bench.harness import (
+    ACCESS_KEY,
+    OUT,
+    SECRET_KEY,
+    free_port,
+    machine,
+    pin,
+    start,
+    stop,
+    wait_ready,
+)
+from bench.harness import client as _client
+from bench.harness import replay as harness_replay
 
 
 def replay(requests: list[bytes], port: int, connections: int, seconds: float, name: str, workdir: Path) -> dict[str, Any]:
     """bench.loadgen in its own process (pinned to CPU 1); returns its JSON result."""
-    path = workdir / f"{name}.pkl"
-    loadgen.save(requests, path)
-    cmd = [*pin(1), sys.executable, "-m", "bench.loadgen", str(path), "--port", str(port), "-c", str(connections), "-d", str(seconds), "--warmup", "1", "--name", name, "--json"]
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-    if out.returncode != 0:
-        raise RuntimeError(f"loadgen failed: {out.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
-    return result
-
-
-def _client(service: str, port: int) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        service,
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        config=Config(retries={"max_attempts": 1}),
-    )
+    return asdict(harness_replay(requests, port, connections, seconds, name, workdir, warmup=1.0))
 
 
 def _server(work: Path, name: str, extra_env: dict[str, str] | None = None) -> tuple[Any, int]:

@@ -33,10 +33,11 @@ from pathlib import Path
 from typing import Any
 
 from bench import loadgen
-from bench.gateway_bench import (
+from bench.harness import (
     ACCESS_KEY,
     OUT,
     SECRET_KEY,
+    client,
     free_port,
     machine,
     replay,
@@ -51,17 +52,7 @@ PARTITIONS = 50
 
 
 def _client(port: int) -> Any:
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "dynamodb",
-        endpoint_url=f"http://127.0.0.1:{port}",
-        region_name="us-east-1",
-        aws_access_key_id=ACCESS_KEY,
-        aws_secret_access_key=SECRET_KEY,
-        config=Config(retries={"max_attempts": 3}),
-    )
+    return client("dynamodb", port, max_attempts=3)
 
 
 @contextmanager

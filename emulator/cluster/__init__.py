@@ -178,11 +178,6 @@ class _Lifespan:
             await self.app(scope, receive, send)
             return
 
-        async def wrapped(message: dict[str, Any]) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                self.on_start()
-            elif message["type"] == "lifespan.shutdown.complete":
-                self.on_stop()
-            await send(message)
+        from emulator.cluster.role import lifespan_send
 
-        await self.app(scope, receive, wrapped)
+        await self.app(scope, receive, lifespan_send(send, self.on_start, self.on_stop))

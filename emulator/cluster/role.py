@@ -100,14 +100,21 @@ class RoleGuard:
         await self.app(scope, replay, send)
 
     def _lifespan_send(self, send: Send) -> Send:
-        async def wrapped(message: dict[str, Any]) -> None:
-            if message["type"] == "lifespan.startup.complete":
-                self.on_start()
-            elif message["type"] == "lifespan.shutdown.complete":
-                self.on_stop()
-            await send(message)
+        return lifespan_send(send, self.on_start, self.on_stop)
 
-        return wrapped
+
+def lifespan_send(send: Send, on_start: Callable[[], Any], on_stop: Callable[[], Any]) -> Send:
+    """``send`` for an ASGI lifespan scope that also runs ``on_start`` once the server has
+    started and ``on_stop`` once it has shut down."""
+
+    async def wrapped(message: dict[str, Any]) -> None:
+        if message["type"] == "lifespan.startup.complete":
+            on_start()
+        elif message["type"] == "lifespan.shutdown.complete":
+            on_stop()
+        await send(message)
+
+    return wrapped
 
 
 async def _deny(send: Send, status: int, code: str, message: str) -> None:

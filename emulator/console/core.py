@@ -155,6 +155,17 @@ class Console:
             raise AwsError("ServiceUnavailable", f"The {service} service is not available.", 503)
         return await self.runtime.app.invoke(service, operation, params or {}, call.principal)
 
+    async def perform(self, call: Call, service: str, operation: str, params: dict[str, Any], success: str) -> dict[str, Any] | None:
+        """One action of a form post: its result, with ``success`` flashed; None, with the
+        AWS error flashed, when it fails (the page redirects either way)."""
+        try:
+            out = await self.invoke(call, service, operation, params)
+        except AwsError as err:
+            call.session.flash("error", f"{err.code}: {err.message}")
+            return None
+        call.session.flash("ok", success)
+        return out
+
     # ------------------------------------------------------------ responses
     def html(self, call: Call, title: str, body: Any, active: str = "", status: int = 200, scripts: tuple[str, ...] = ()) -> Response:
         user = call.session.principal

@@ -20,6 +20,40 @@ BATCH_GET_BYTES = 16 * 1024 * 1024
 TOKEN_TTL = 600.0  # ClientRequestToken is idempotent for 10 minutes
 
 
+def request_items(params: dict[str, Any]) -> dict[str, Any]:
+    """The request's RequestItems (BatchGetItem, BatchWriteItem), which must name a table."""
+    request = params.get("RequestItems")
+    if not request:
+        raise invalid(
+            "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
+            if request is not None
+            else "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null"
+        )
+    return request
+
+
+def transact_entries(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The request's TransactItems, which must hold 1 to 100 entries."""
+    entries = params.get("TransactItems")
+    if not entries or len(entries) > MAX_TRANSACT:
+        raise invalid(
+            f"1 validation error detected: Value '{entries}' at 'transactItems' failed to satisfy constraint: Member must have length "
+            + ("less than or equal to 100" if entries else "greater than or equal to 1")
+        )
+    return list(entries)
+
+
+def transaction_canceled(reasons: list[dict[str, Any]]) -> AwsError:
+    """TransactionCanceledException with one cancellation reason per entry, in request order."""
+    codes = ", ".join(r["Code"] for r in reasons)
+    return AwsError(
+        "TransactionCanceledException",
+        f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
+        400,
+        extra={"CancellationReasons": reasons},
+    )
+
+
 def _duplicates() -> AwsError:
     return invalid("Provided list of item keys contains duplicates")
 
@@ -29,13 +63,7 @@ class BatchOps(ReadOps):
 
     # ------------------------------------------------------- BatchGetItem
     def batch_get_item(self, params: dict[str, Any]) -> dict[str, Any]:
-        request = params.get("RequestItems")
-        if not request:
-            raise invalid(
-                "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
-                if request is not None
-                else "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null"
-            )
+        request = request_items(params)
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         total = sum(len(spec.get("Keys") or []) for spec in request.values())
         if total > MAX_BATCH_GET:
@@ -82,13 +110,7 @@ class BatchOps(ReadOps):
 
     # ----------------------------------------------------- BatchWriteItem
     def batch_write_item(self, params: dict[str, Any]) -> dict[str, Any]:
-        request = params.get("RequestItems")
-        if not request:
-            raise invalid(
-                "1 validation error detected: Value '{}' at 'requestItems' failed to satisfy constraint: Member must have length greater than or equal to 1"
-                if request is not None
-                else "1 validation error detected: Value null at 'requestItems' failed to satisfy constraint: Member must not be null"
-            )
+        request = request_items(params)
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         metrics_wanted = params.get("ReturnItemCollectionMetrics") == "SIZE"
         total = sum(len(reqs or []) for reqs in request.values())
@@ -138,12 +160,7 @@ class BatchOps(ReadOps):
 
     # --------------------------------------------------- TransactGetItems
     def transact_get_items(self, params: dict[str, Any]) -> dict[str, Any]:
-        entries = params.get("TransactItems")
-        if not entries or len(entries) > MAX_TRANSACT:
-            raise invalid(
-                f"1 validation error detected: Value '{entries}' at 'transactItems' failed to satisfy constraint: Member must have length "
-                + ("less than or equal to 100" if entries else "greater than or equal to 1")
-            )
+        entries = transact_entries(params)
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         plan = []
         seen: set[tuple[int, bytes, bytes]] = set()
@@ -178,12 +195,7 @@ class BatchOps(ReadOps):
 
     # ------------------------------------------------- TransactWriteItems
     def transact_write_items(self, params: dict[str, Any]) -> dict[str, Any]:
-        entries = params.get("TransactItems")
-        if not entries or len(entries) > MAX_TRANSACT:
-            raise invalid(
-                f"1 validation error detected: Value '{entries}' at 'transactItems' failed to satisfy constraint: Member must have length "
-                + ("less than or equal to 100" if entries else "greater than or equal to 1")
-            )
+        entries = transact_entries(params)
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         token = params.get("ClientRequestToken")
         fingerprint = ""
@@ -248,13 +260,7 @@ class BatchOps(ReadOps):
                     continue
                 reasons.append({"Code": "None"})
             if failed:
-                codes = ", ".join(r["Code"] for r in reasons)
-                raise AwsError(
-                    "TransactionCanceledException",
-                    f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
-                    400,
-                    extra={"CancellationReasons": reasons},
-                )
+                raise transaction_canceled(reasons)
             for op, old, new in zip(ops, olds, news, strict=True):
                 cap = caps.setdefault(op.table.name, Capacity(op.table.name))
                 if op.kind == "ConditionCheck":

@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.context import RequestContext
 from emulator.errors import AwsError
-from emulator.handlers.base import Route, ServiceHandler, operation
+from emulator.handlers.base import operation
+from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring import query as mquery
 from emulator.monitoring.metrics import Datum, norm_dims
-from emulator.monitoring.service import get_monitoring
 
 if TYPE_CHECKING:
     from emulator.runtime import Runtime
@@ -56,24 +56,14 @@ def _check_value(v: Any, where: str | Callable[[], str]) -> float:
     return f
 
 
-class CloudWatchHandler(ServiceHandler):
+class CloudWatchHandler(MonitoringHandler):
     service = "cloudwatch"
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
-        self.monitoring = get_monitoring(runtime)
         self.store = self.monitoring.metrics
         self.alarms = self.monitoring.alarms
         self.dashboards = self.monitoring.dashboards
-
-    async def start(self) -> None:
-        await self.monitoring.start()
-
-    async def stop(self) -> None:
-        await self.monitoring.stop()
-
-    def routes(self) -> list[Route]:
-        return self.monitoring.take_routes()
 
     def health(self) -> dict[str, Any]:
         return {"state": "running", **self.monitoring.health()}

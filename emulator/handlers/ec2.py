@@ -15,7 +15,7 @@ import base64
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from emulator.compute.instances import Instance, LaunchError
 from emulator.compute.models import ModelInfo
@@ -31,6 +31,9 @@ _REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu
 
 def _ts(value: float) -> dt.datetime:
     return dt.datetime.fromtimestamp(value, dt.UTC)
+
+
+T = TypeVar("T")
 
 
 def _tags(tags: dict[str, str]) -> list[dict[str, str]]:
@@ -75,6 +78,36 @@ def _page(items: list[Any], params: dict[str, Any], lo: int = 5, hi: int = 1000)
     page = items[start : start + limit]
     nxt = base64.urlsafe_b64encode(str(start + limit).encode()).decode() if start + limit < len(items) else None
     return page, nxt
+
+
+def _filtered(items: list[T], params: dict[str, Any], getter: Callable[[str], Callable[[T], Any] | None]) -> list[T]:
+    """The ``items`` that pass every filter of the request; ``getter`` maps a filter
+    name to the value it tests (None: a filter name this call does not know)."""
+    for name, values in _filters(params):
+        get = getter(name)
+        if get is None:
+            raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
+        items = [i for i in items if _match(get(i), values)]
+    return items
+
+
+def _field(fields: dict[str, str]) -> Callable[[str], Callable[[dict[str, Any]], Any] | None]:
+    """A ``_filtered`` getter for filters that each test one field of a response dict."""
+
+    def getter(name: str) -> Callable[[dict[str, Any]], Any] | None:
+        key = fields.get(name)
+        return None if key is None else lambda row: row[key]
+
+    return getter
+
+
+def _paged(key: str, items: list[Any], params: dict[str, Any], lo: int = 5, hi: int = 1000) -> dict[str, Any]:
+    """A Describe* response: one page of ``items`` under ``key``, and NextToken while more remain."""
+    page, token = _page(items, params, lo, hi)
+    out: dict[str, Any] = {key: page}
+    if token:
+        out["NextToken"] = token
+    return out
 
 
 class Ec2Handler(ServiceHandler):
@@ -243,13 +276,7 @@ class Ec2Handler(ServiceHandler):
 
     def _select(self, params: dict[str, Any]) -> list[Instance]:
         ids = params.get("InstanceIds") or []
-        instances = self._lookup(ids) if ids else self._visible()
-        for name, values in _filters(params):
-            getter = self._instance_filter(name)
-            if getter is None:
-                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
-            instances = [i for i in instances if _match(getter(i), values)]
-        return instances
+        return _filtered(self._lookup(ids) if ids else self._visible(), params, self._instance_filter)
 
     @operation("DescribeInstances")
     def describe_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -286,23 +313,14 @@ class Ec2Handler(ServiceHandler):
                 "Events": [],
             }
             statuses.append(entry)
-        for name, values in _filters(params):
-            getters: dict[str, Callable[[dict[str, Any]], Any]] = {
-                "instance-state-name": lambda e: e["InstanceState"]["Name"],
-                "instance-state-code": lambda e: str(e["InstanceState"]["Code"]),
-                "instance-status.status": lambda e: e["InstanceStatus"]["Status"],
-                "system-status.status": lambda e: e["SystemStatus"]["Status"],
-                "availability-zone": lambda e: e["AvailabilityZone"],
-            }
-            getter = getters.get(name)
-            if getter is None:
-                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
-            statuses = [e for e in statuses if _match(getter(e), values)]
-        page, token = _page(statuses, params)
-        out: dict[str, Any] = {"InstanceStatuses": page}
-        if token:
-            out["NextToken"] = token
-        return out
+        getters: dict[str, Callable[[dict[str, Any]], Any]] = {
+            "instance-state-name": lambda e: e["InstanceState"]["Name"],
+            "instance-state-code": lambda e: str(e["InstanceState"]["Code"]),
+            "instance-status.status": lambda e: e["InstanceStatus"]["Status"],
+            "system-status.status": lambda e: e["SystemStatus"]["Status"],
+            "availability-zone": lambda e: e["AvailabilityZone"],
+        }
+        return _paged("InstanceStatuses", _filtered(statuses, params, getters.get), params)
 
     def _changes(self, ids: list[str], action: Callable[[str], tuple[str, str]]) -> list[dict[str, Any]]:
         changes = []
@@ -499,11 +517,7 @@ class Ec2Handler(ServiceHandler):
             if field is None:
                 raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
             rows = [r for r in rows if _match(r[field], values)]
-        page, token = _page(rows, params)
-        out: dict[str, Any] = {"Tags": page}
-        if token:
-            out["NextToken"] = token
-        return out
+        return _paged("Tags", rows, params)
 
     # ---------------------------------------------------------------- images
     def _image_tags(self, model: ModelInfo) -> dict[str, str]:
@@ -567,20 +581,14 @@ class Ec2Handler(ServiceHandler):
             "architecture": lambda i: i["Architecture"], "owner-id": lambda i: i["OwnerId"], "image-type": lambda i: i["ImageType"],
             "description": lambda i: i["Description"], "tag-key": lambda i: [t["Key"] for t in i["Tags"]],
         }
-        for name, values in _filters(params):
+
+        def image_filter(name: str) -> Callable[[dict[str, Any]], Any] | None:
             if name.startswith("tag:"):
                 key = name[4:]
-                images = [i for i in images if _match(next((t["Value"] for t in i["Tags"] if t["Key"] == key), None), values)]
-                continue
-            getter = getters.get(name)
-            if getter is None:
-                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
-            images = [i for i in images if _match(getter(i), values)]
-        page, token = _page(images, params)
-        out: dict[str, Any] = {"Images": page}
-        if token:
-            out["NextToken"] = token
-        return out
+                return lambda i: next((t["Value"] for t in i["Tags"] if t["Key"] == key), None)
+            return getters.get(name)
+
+        return _paged("Images", _filtered(images, params, image_filter), params)
 
     @operation("DescribeInstanceTypes")
     def describe_instance_types(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -598,16 +606,7 @@ class Ec2Handler(ServiceHandler):
             "processor-info.supported-architecture": lambda i: i["ProcessorInfo"]["SupportedArchitectures"],
             "gpu-info.total-gpu-memory-in-mib": lambda i: str(i.get("GpuInfo", {}).get("TotalGpuMemoryInMiB", "")),
         }
-        for name, values in _filters(params):
-            getter = getters.get(name)
-            if getter is None:
-                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
-            infos = [i for i in infos if _match(getter(i), values)]
-        page, token = _page(infos, params, 5, 100)
-        out: dict[str, Any] = {"InstanceTypes": page}
-        if token:
-            out["NextToken"] = token
-        return out
+        return _paged("InstanceTypes", _filtered(infos, params, getters.get), params, 5, 100)
 
     # --------------------------------------------------------------- regions
     @operation("DescribeRegions")
@@ -621,12 +620,7 @@ class Ec2Handler(ServiceHandler):
                 raise AwsError("InvalidParameterValue", f"Invalid region names: [{', '.join(unknown)}]")
             regions = [r for r in regions if r in names]
         out = [{"RegionName": r, "Endpoint": endpoint, "OptInStatus": "opt-in-not-required"} for r in regions]
-        for name, values in _filters(params):
-            field = {"region-name": "RegionName", "endpoint": "Endpoint", "opt-in-status": "OptInStatus"}.get(name)
-            if field is None:
-                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
-            out = [r for r in out if _match(r[field], values)]
-        return {"Regions": out}
+        return {"Regions": _filtered(out, params, _field({"region-name": "RegionName", "endpoint": "Endpoint", "opt-in-status": "OptInStatus"}))}
 
     @operation("DescribeAvailabilityZones")
     def describe_availability_zones(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -644,12 +638,8 @@ class Ec2Handler(ServiceHandler):
             unknown = [n for n in ids if n not in {z["ZoneId"] for z in zones}]
             if unknown:
                 raise AwsError("InvalidParameterValue", f"The zone id '{unknown[0]}' does not exist.")
-        for name, values in _filters(params):
-            field = {"zone-name": "ZoneName", "zone-id": "ZoneId", "state": "State", "region-name": "RegionName", "zone-type": "ZoneType"}.get(name)
-            if field is None:
-                raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
-            zones = [z for z in zones if _match(z[field], values)]
-        return {"AvailabilityZones": zones}
+        fields = {"zone-name": "ZoneName", "zone-id": "ZoneId", "state": "State", "region-name": "RegionName", "zone-type": "ZoneType"}
+        return {"AvailabilityZones": _filtered(zones, params, _field(fields))}
 
 
 def _code(state: str) -> int:

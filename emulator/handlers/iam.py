@@ -8,6 +8,8 @@ Policies are evaluated by the gateway's authorizer (emulator/gateway/authorize.p
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from emulator.context import RequestContext
@@ -119,32 +121,33 @@ class IamHandler(ServiceHandler):
 
     @operation("TagUser")
     def tag_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        store = self.store
-        with store._lock:
-            store._sync()
-            user = store.users.get(params["UserName"])
-            if user is None:
-                raise no_such_entity(f"The user with name {params['UserName']} cannot be found.")
+        with self._stored_user(params["UserName"]) as user:
             tags = {t["Key"]: t["Value"] for t in user.get("Tags", [])}
             tags.update({t["Key"]: t.get("Value", "") for t in params.get("Tags") or []})
             if len(tags) > 50:
                 raise AwsError("LimitExceeded", "Cannot exceed quota for TagsPerUser: 50", 409)
             user["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
-            store._save()
         return {}
 
     @operation("UntagUser")
     def untag_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        with self._stored_user(params["UserName"]) as user:
+            drop = set(params.get("TagKeys") or [])
+            user["Tags"] = [t for t in user.get("Tags", []) if t["Key"] not in drop]
+        return {}
+
+    @contextmanager
+    def _stored_user(self, name: str) -> Iterator[dict[str, Any]]:
+        """The stored record of user ``name``, to edit in place: saved when the block
+        ends without an error, under the store's lock throughout."""
         store = self.store
         with store._lock:
             store._sync()
-            user = store.users.get(params["UserName"])
+            user = store.users.get(name)
             if user is None:
-                raise no_such_entity(f"The user with name {params['UserName']} cannot be found.")
-            drop = set(params.get("TagKeys") or [])
-            user["Tags"] = [t for t in user.get("Tags", []) if t["Key"] not in drop]
+                raise no_such_entity(f"The user with name {name} cannot be found.")
+            yield user
             store._save()
-        return {}
 
     @operation("ListUserTags")
     def list_user_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -6,11 +6,11 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.context import RequestContext
 from emulator.errors import AwsError
-from emulator.handlers.base import Route, ServiceHandler, operation
+from emulator.handlers.base import operation
+from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring.logs_api import token_int
 from emulator.monitoring.logstore import invalid
 from emulator.monitoring.query import encode_token
-from emulator.monitoring.service import get_monitoring
 
 if TYPE_CHECKING:
     from emulator.runtime import Runtime
@@ -26,25 +26,14 @@ def _tags(value: Any, name: str = "tags") -> dict[str, str]:
     return tags
 
 
-class LogsHandler(ServiceHandler):
+class LogsHandler(MonitoringHandler):
     service = "logs"
 
     def __init__(self, runtime: Runtime) -> None:
         super().__init__(runtime)
-        self.monitoring = get_monitoring(runtime)
         self.store = self.monitoring.logs
         self.api = self.monitoring.logs_api
         self.filters = self.monitoring.metric_filters
-
-    async def start(self) -> None:
-        await self.monitoring.start()
-
-    async def stop(self) -> None:
-        await self.monitoring.stop()
-
-    def routes(self) -> list[Route]:
-        # the monitoring routes are mounted once, by whichever of cloudwatch/logs asks first
-        return self.monitoring.take_routes()
 
     # ------------------------------------------------------------ groups
     @operation("CreateLogGroup")
@@ -203,6 +192,3 @@ class LogsHandler(ServiceHandler):
     @operation("DescribeQueries")
     def describe_queries(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         return self.api.describe_queries(p)
-
-    def health(self) -> dict[str, Any]:
-        return {"state": "running"}

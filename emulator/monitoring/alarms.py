@@ -255,19 +255,7 @@ class AlarmManager(AlarmActions):
             old = self.alarms.get(name)
             if old is not None and self.kinds.get(name) != "MetricAlarm":
                 raise _bad(f"An alarm named {name} already exists as a composite alarm.", "ResourceConflict")
-            body: dict[str, Any] = {
-                "AlarmName": name,
-                "AlarmArn": self.arn(name),
-                "AlarmDescription": p.get("AlarmDescription"),
-                "AlarmConfigurationUpdatedTimestamp": now,
-                "ActionsEnabled": p.get("ActionsEnabled", True),
-                "OKActions": p.get("OKActions") or [],
-                "AlarmActions": p.get("AlarmActions") or [],
-                "InsufficientDataActions": p.get("InsufficientDataActions") or [],
-                "StateValue": old["StateValue"] if old else "INSUFFICIENT_DATA",
-                "StateReason": old["StateReason"] if old else "Unchecked: Initial alarm creation",
-                "StateUpdatedTimestamp": old["StateUpdatedTimestamp"] if old else now,
-                "StateTransitionedTimestamp": old.get("StateTransitionedTimestamp", now) if old else now,
+            body = self._configuration(name, p, old, now) | {
                 "MetricName": p.get("MetricName"),
                 "Namespace": p.get("Namespace"),
                 "Statistic": p.get("Statistic"),
@@ -282,13 +270,10 @@ class AlarmManager(AlarmActions):
                 "TreatMissingData": p.get("TreatMissingData"),
                 "EvaluateLowSampleCountPercentile": p.get("EvaluateLowSampleCountPercentile"),
                 "Metrics": metrics,
-                "_tags": (old or {}).get("_tags", {}) | self._tags(p.get("Tags")),
             }
             if old and old.get("StateReasonData"):
                 body["StateReasonData"] = old["StateReasonData"]
-            self.alarms[name] = {k: v for k, v in body.items() if v is not None}
-            self.kinds[name] = "MetricAlarm"
-            self._save(name)
+            self._store(name, "MetricAlarm", body)
             self._history(name, "MetricAlarm", "ConfigurationUpdate", f'Alarm "{name}" {"updated" if old else "created"}', {"version": "1.0", "type": "Update" if old else "Create", "updatedAlarm": self.public(name)})
 
     def put_composite_alarm(self, p: dict[str, Any]) -> None:
@@ -311,30 +296,39 @@ class AlarmManager(AlarmActions):
             if old is not None and self.kinds.get(name) != "CompositeAlarm":
                 raise _bad(f"An alarm named {name} already exists as a metric alarm.", "ResourceConflict")
             now = self.clock()
-            body = {
-                "AlarmName": name,
-                "AlarmArn": self.arn(name),
-                "AlarmDescription": p.get("AlarmDescription"),
+            body = self._configuration(name, p, old, now) | {
                 "AlarmRule": rule_text,
-                "AlarmConfigurationUpdatedTimestamp": now,
-                "ActionsEnabled": p.get("ActionsEnabled", True),
-                "OKActions": p.get("OKActions") or [],
-                "AlarmActions": p.get("AlarmActions") or [],
-                "InsufficientDataActions": p.get("InsufficientDataActions") or [],
-                "StateValue": old["StateValue"] if old else "INSUFFICIENT_DATA",
-                "StateReason": old["StateReason"] if old else "Unchecked: Initial alarm creation",
-                "StateUpdatedTimestamp": old["StateUpdatedTimestamp"] if old else now,
-                "StateTransitionedTimestamp": old.get("StateTransitionedTimestamp", now) if old else now,
                 "ActionsSuppressor": p.get("ActionsSuppressor"),
                 "ActionsSuppressorWaitPeriod": p.get("ActionsSuppressorWaitPeriod"),
                 "ActionsSuppressorExtensionPeriod": p.get("ActionsSuppressorExtensionPeriod"),
-                "_tags": (old or {}).get("_tags", {}) | self._tags(p.get("Tags")),
             }
-            self.alarms[name] = {k: v for k, v in body.items() if v is not None}
-            self.kinds[name] = "CompositeAlarm"
-            self._save(name)
+            self._store(name, "CompositeAlarm", body)
             self._history(name, "CompositeAlarm", "ConfigurationUpdate", f'Alarm "{name}" {"updated" if old else "created"}', {"version": "1.0", "type": "Update" if old else "Create"})
         self.evaluate_composites()
+
+    def _configuration(self, name: str, p: dict[str, Any], old: dict[str, Any] | None, now: float) -> dict[str, Any]:
+        """The fields every alarm kind has: the request's settings and tags, and the
+        state an update keeps (PutMetricAlarm/PutCompositeAlarm leave the state as it is)."""
+        return {
+            "AlarmName": name,
+            "AlarmArn": self.arn(name),
+            "AlarmDescription": p.get("AlarmDescription"),
+            "AlarmConfigurationUpdatedTimestamp": now,
+            "ActionsEnabled": p.get("ActionsEnabled", True),
+            "OKActions": p.get("OKActions") or [],
+            "AlarmActions": p.get("AlarmActions") or [],
+            "InsufficientDataActions": p.get("InsufficientDataActions") or [],
+            "StateValue": old["StateValue"] if old else "INSUFFICIENT_DATA",
+            "StateReason": old["StateReason"] if old else "Unchecked: Initial alarm creation",
+            "StateUpdatedTimestamp": old["StateUpdatedTimestamp"] if old else now,
+            "StateTransitionedTimestamp": old.get("StateTransitionedTimestamp", now) if old else now,
+            "_tags": (old or {}).get("_tags", {}) | self._tags(p.get("Tags")),
+        }
+
+    def _store(self, name: str, kind: str, body: dict[str, Any]) -> None:
+        self.alarms[name] = {k: v for k, v in body.items() if v is not None}
+        self.kinds[name] = kind
+        self._save(name)
 
     def _reaches(self, refs: list[str], target: str) -> bool:
         stack, seen = list(refs), set()

@@ -21,13 +21,8 @@ from emulator.testing.server import EmulatorServer
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
-    with storage_args() as extra_args:
-        server = EmulatorServer(extra_args=extra_args)
-        server.start()
-        try:
-            yield server
-        finally:
-            server.cleanup()
+    with storage_args() as extra_args, EmulatorServer(extra_args=extra_args) as server:
+        yield server
 
 
 @contextmanager
@@ -46,15 +41,11 @@ def storage_args() -> Iterator[list[str]]:
 
 @pytest.fixture(scope="session")
 def aws_client(emulator: EmulatorServer) -> Callable[..., Any]:
-    def make(service: str, **kwargs: Any) -> Any:
-        return emulator.client(service, **kwargs)
-
-    return make
+    """``aws_client("dynamodb", **kwargs)``: a boto3 client of the session's server."""
+    return emulator.client
 
 
 @pytest.fixture(scope="session")
 def aws_resource(emulator: EmulatorServer) -> Callable[..., Any]:
-    def make(service: str, **kwargs: Any) -> Any:
-        return emulator.resource(service, **kwargs)
-
-    return make
+    """``aws_resource("dynamodb", **kwargs)``: a boto3 resource of the session's server."""
+    return emulator.resource

@@ -12,20 +12,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from emulator.testing.wait import wait_for
+
 from .conftest import Cluster, role_server
 
 MESSAGES = [{"role": "user", "content": [{"text": "Say hi."}]}]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.2) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def get_json(url: str) -> dict[str, Any]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 
 from emulator.compute.models import default_model_source, install_default
 from emulator.testing.server import EmulatorServer
+from emulator.testing.wait import wait_for
 
 MODEL_ID = "smollm2-135m-instruct.q4-1"
 
@@ -91,18 +91,6 @@ def health(server: EmulatorServer) -> dict[str, Any]:
     with urllib.request.urlopen(server.endpoint + "/_emulator/health", timeout=10) as resp:
         data: dict[str, Any] = json.load(resp)
     return data
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60.0, interval: float = 0.1) -> Any:
-    """Poll until predicate() is truthy; a bound on waiting, not a timing assertion."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout}s")
-        time.sleep(interval)
 
 
 def instance(ec2: Any, instance_id: str) -> dict[str, Any]:

@@ -28,8 +28,9 @@ from emulator.compute.attach import (
 from emulator.compute.config import ComputeConfig
 from emulator.settings import load_settings
 from emulator.testing.server import EmulatorServer
+from emulator.testing.wait import wait_for
 
-from .conftest import MODEL_ID, health, instance, wait_for, wait_state
+from .conftest import MODEL_ID, health, instance, wait_state
 
 MESSAGES = [{"role": "user", "content": [{"text": "Say hi"}]}]
 REMOTE_TYPE = "inf2.xlarge"

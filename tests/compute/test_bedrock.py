@@ -11,8 +11,9 @@ import pytest
 from botocore.exceptions import ClientError
 
 from emulator.testing.server import EmulatorServer
+from emulator.testing.wait import wait_for
 
-from .conftest import MODEL_ID, health, wait_for
+from .conftest import MODEL_ID, health
 
 MESSAGES = [{"role": "user", "content": [{"text": "Say hi"}]}]
 

@@ -60,6 +60,22 @@ def test_describe_instance_types_regions_zones(ec2: Any) -> None:
     assert zones[0]["ZoneName"] == "us-east-1a" and zones[0]["State"] == "available"
 
 
+def test_describe_filters_on_types_regions_zones(ec2: Any) -> None:
+    large = ec2.describe_instance_types(Filters=[{"Name": "instance-type", "Values": ["c7i.l*"]}])["InstanceTypes"]
+    assert [t["InstanceType"] for t in large] == ["c7i.large"]
+    page = ec2.describe_instance_types(MaxResults=5)
+    assert len(page["InstanceTypes"]) <= 5
+    regions = ec2.describe_regions(Filters=[{"Name": "region-name", "Values": ["eu-*"]}])["Regions"]
+    assert {r["RegionName"] for r in regions} == {"eu-west-1", "eu-central-1"}
+    zones = ec2.describe_availability_zones(Filters=[{"Name": "zone-name", "Values": ["*a"]}, {"Name": "state", "Values": ["available"]}])["AvailabilityZones"]
+    assert [z["ZoneName"] for z in zones] == ["us-east-1a"]
+    assert ec2.describe_availability_zones(Filters=[{"Name": "zone-type", "Values": ["local-zone"]}])["AvailabilityZones"] == []
+    for call in (ec2.describe_regions, ec2.describe_availability_zones, ec2.describe_instance_types, ec2.describe_instance_status, ec2.describe_images):
+        with pytest.raises(ClientError) as err:
+            call(Filters=[{"Name": "no-such-filter", "Values": ["x"]}])
+        assert _error(err) == "InvalidParameterValue" and "The filter 'no-such-filter' is invalid" in str(err.value)
+
+
 def test_job_instance_runs_to_stopped_with_output(ec2: Any, image_id: str) -> None:
     job = {"prompts": ["The sky is", "Water is"], "max_tokens": 6, "temperature": 0}
     res = ec2.run_instances(ImageId=image_id, InstanceType="c7i.large", MinCount=1, MaxCount=1, UserData=json.dumps(job),

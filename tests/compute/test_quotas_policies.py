@@ -24,8 +24,9 @@ from emulator.compute.openai_routes import iam_requirement
 from emulator.compute.quotas import SettlingStream, TokenMeter
 from emulator.gateway.ratelimit import QuotaLimits, TokenQuotas
 from emulator.testing.server import ACCESS_KEY, EmulatorServer
+from emulator.testing.wait import wait_for
 
-from .conftest import MODEL_ID, wait_for
+from .conftest import MODEL_ID
 
 TPM = 60
 ROOT_TPD = 120

@@ -140,3 +140,63 @@ def test_llama_engine_parallel_slots_and_errors() -> None:
         assert engine.count_tokens("hello world", None) >= 2
     finally:
         engine.unload()
+
+
+class CountingEngine(GatedEngine):
+    """Yields tokens as fast as it can and counts how many it has produced."""
+
+    kind = "counting"
+
+    def __init__(self, slots: int) -> None:
+        super().__init__(slots)
+        self.produced = 0
+
+    def generate(self, slot: int, prompt: str | None, messages: list[dict[str, Any]] | None, params: GenParams,
+                 cancel: threading.Event) -> Iterator[Chunk]:
+        for n in range(params.max_tokens):
+            if cancel.is_set():
+                yield Chunk(finish_reason="cancelled", prompt_tokens=1, completion_tokens=n)
+                return
+            self.produced += 1
+            yield Chunk(text=f"t{n} ")
+        yield Chunk(finish_reason="length", prompt_tokens=1, completion_tokens=params.max_tokens)
+
+
+def test_first_token_is_handed_over_before_the_next_is_computed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Time to first token: the worker waits until the consumer has taken the first chunk
+    and asks for the next before computing more (bounded by _HANDOFF_WAIT)."""
+    import sys
+
+    import emulator.compute.scheduler as scheduler_module
+
+    monkeypatch.setattr(scheduler_module, "_HANDOFF_WAIT", 30.0)  # so that only the hand-over can release it here
+
+    async def main() -> None:
+        engine = CountingEngine(slots=1)
+        sched = Scheduler(engine, queue_max=0, timeout=30)
+        assert sys.getswitchinterval() <= scheduler_module.SWITCH_INTERVAL
+        stream = await sched.stream("p", None, GenParams(max_tokens=5))
+        await asyncio.sleep(0.05)
+        assert engine.produced == 1  # without the hand-over the engine would have run to the end
+        texts = [c.text async for c in stream if c.finish_reason is None]
+        assert texts == [f"t{n} " for n in range(5)]
+        assert engine.produced == 5
+        for _ in range(100):
+            if sched.pool.in_use == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert sched.pool.in_use == 0
+
+        # A consumer that closes the stream after the first chunk releases the worker at once.
+        engine.produced = 0
+        stream = await sched.stream("p", None, GenParams(max_tokens=50))
+        await stream.aclose()  # type: ignore[attr-defined]
+        for _ in range(300):
+            if sched.pool.in_use == 0:
+                break
+            await asyncio.sleep(0.01)
+        assert sched.pool.in_use == 0
+        assert engine.produced <= 2
+        sched.shutdown()
+
+    asyncio.run(main())

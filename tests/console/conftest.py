@@ -58,12 +58,8 @@ def emulator() -> Iterator[EmulatorServer]:
     """The console tests' own server (overrides the plugin's shared one for this folder), so
     that resources other areas' tests leave behind (policies, tiny ledgers, instances) and the
     tables, users and alarms these tests create never meet."""
-    server = EmulatorServer()
-    server.start()
-    try:
+    with EmulatorServer() as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture(scope="session")

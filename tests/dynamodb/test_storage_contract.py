@@ -18,14 +18,9 @@ ENGINES = ["sqlite", "postgres"]
 @pytest.fixture(scope="module")
 def postgres_database() -> Iterator[str]:
     """A scratch PostgreSQL database for this module (each test gets a schema in it)."""
-    from emulator.dynamodb.storage.postgres import scratch_database
+    from .postgres.pg import scratch_url
 
-    from .postgres.pg import server_url, unavailable
-
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    with scratch_database(server_url()) as url:
+    with scratch_url() as url:
         yield url
 
 

@@ -4,7 +4,6 @@ flushed every 0.2 s and alarms evaluated only when a test asks
 
 from __future__ import annotations
 
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -13,16 +12,13 @@ import pytest
 from botocore import serialize
 
 from emulator.testing.server import EmulatorServer
+from emulator.testing.wait import poll
 
 
 @pytest.fixture(scope="package")
 def mon() -> Iterator[EmulatorServer]:
-    server = EmulatorServer(env={"EMULATOR_TELEMETRY_FLUSH": "0.2", "EMULATOR_ALARM_INTERVAL": "100000", "EMULATOR_TELEMETRY_INTERVAL": "100000"})
-    server.start()
-    try:
+    with EmulatorServer(env={"EMULATOR_TELEMETRY_FLUSH": "0.2", "EMULATOR_ALARM_INTERVAL": "100000", "EMULATOR_TELEMETRY_INTERVAL": "100000"}) as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 def control(server: EmulatorServer, task: str, at: float | None = None) -> None:
@@ -53,11 +49,5 @@ def logs(mon: EmulatorServer) -> Any:
 
 
 def wait_for(fn: Callable[[], Any], timeout: float = 10.0, interval: float = 0.1) -> Any:
-    deadline = time.time() + timeout
-    while True:
-        value = fn()
-        if value:
-            return value
-        if time.time() > deadline:
-            return value
-        time.sleep(interval)
+    """fn()'s first truthy value; its last value when time runs out (the callers assert, with their own message)."""
+    return poll(fn, timeout, interval)

@@ -12,12 +12,8 @@ from emulator.testing.server import EmulatorServer
 
 @pytest.fixture(scope="module")
 def sec_server() -> Iterator[EmulatorServer]:
-    server = EmulatorServer()
-    server.start()
-    try:
+    with EmulatorServer() as server:
         yield server
-    finally:
-        server.cleanup()
 
 
 @pytest.fixture(scope="module")

@@ -30,6 +30,22 @@ def test_user_lifecycle_and_errors(sec_server: EmulatorServer) -> None:
     assert error_code(lambda: iam.get_user(UserName="carol")) == "NoSuchEntity"
 
 
+def test_user_tags(sec_server: EmulatorServer) -> None:
+    iam = sec_server.client("iam")
+    iam.create_user(UserName="tagged", Tags=[{"Key": "team", "Value": "a"}])
+    iam.tag_user(UserName="tagged", Tags=[{"Key": "team", "Value": "b"}, {"Key": "env", "Value": "dev"}])
+    assert iam.list_user_tags(UserName="tagged")["Tags"] == [{"Key": "team", "Value": "b"}, {"Key": "env", "Value": "dev"}]
+    iam.untag_user(UserName="tagged", TagKeys=["team"])
+    assert iam.list_user_tags(UserName="tagged")["Tags"] == [{"Key": "env", "Value": "dev"}]
+    too_many = error_of(lambda: iam.tag_user(UserName="tagged", Tags=[{"Key": f"k{i}", "Value": "v"} for i in range(50)]))
+    assert (too_many["Code"], too_many["HTTPStatusCode"]) == ("LimitExceeded", 409)
+    assert iam.list_user_tags(UserName="tagged")["Tags"] == [{"Key": "env", "Value": "dev"}]  # nothing saved on error
+    for call in (lambda: iam.tag_user(UserName="nosuch", Tags=[{"Key": "k", "Value": "v"}]), lambda: iam.untag_user(UserName="nosuch", TagKeys=["k"])):
+        missing = error_of(call)
+        assert (missing["Code"], missing["HTTPStatusCode"], missing["Message"]) == ("NoSuchEntity", 404, "The user with name nosuch cannot be found.")
+    iam.delete_user(UserName="tagged")
+
+
 def test_policies_attach_detach_inline_and_versions(sec_server: EmulatorServer) -> None:
     iam = sec_server.client("iam")
     iam.create_user(UserName="dave")

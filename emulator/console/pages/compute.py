@@ -169,11 +169,7 @@ def register(console: Console) -> None:
         if what not in ops:
             call.session.flash("error", f"Unknown action {what!r}.")
         else:
-            try:
-                await c.invoke(call, "ec2", ops[what], {"InstanceIds": [iid]})
-                call.session.flash("ok", f"{ops[what]} {iid}: requested.")
-            except AwsError as err:
-                call.session.flash("error", f"{err.code}: {err.message}")
+            await c.perform(call, "ec2", ops[what], {"InstanceIds": [iid]}, f"{ops[what]} {iid}: requested.")
         back = call.f("back")
         return c.redirect(h.url("/compute/instance", id=iid) if back == "instance" else h.url("/compute"))
 

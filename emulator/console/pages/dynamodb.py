@@ -104,11 +104,7 @@ def register(console: Console) -> None:
     @console.page("POST", "/dynamodb/delete-table")
     async def delete_table(c: Console, call: Call) -> Response:
         name = call.f("name")
-        try:
-            await c.invoke(call, "dynamodb", "DeleteTable", {"TableName": name})
-            call.session.flash("ok", f"Table {name} is being deleted.")
-        except AwsError as err:
-            call.session.flash("error", f"{err.code}: {err.message}")
+        await c.perform(call, "dynamodb", "DeleteTable", {"TableName": name}, f"Table {name} is being deleted.")
         return c.redirect(h.url("/dynamodb"))
 
     @console.page("GET", "/dynamodb/table")

@@ -75,11 +75,7 @@ def register(console: Console) -> None:
 
     @console.page("POST", "/keys/create-user")
     async def create_user(c: Console, call: Call) -> Response:
-        try:
-            await c.invoke(call, "iam", "CreateUser", {"UserName": call.f("user")})
-            call.session.flash("ok", f"User {call.f('user')} created.")
-        except AwsError as err:
-            call.session.flash("error", f"{err.code}: {err.message}")
+        await c.perform(call, "iam", "CreateUser", {"UserName": call.f("user")}, f"User {call.f('user')} created.")
         return c.redirect(h.url("/keys"))
 
     @console.page("POST", "/keys/create-key")
@@ -100,18 +96,11 @@ def register(console: Console) -> None:
 
     @console.page("POST", "/keys/update")
     async def update_key(c: Console, call: Call) -> Response:
-        try:
-            await c.invoke(call, "iam", "UpdateAccessKey", {"UserName": call.f("user"), "AccessKeyId": call.f("key"), "Status": call.f("status")})
-            call.session.flash("ok", f"Key {call.f('key')} is now {call.f('status')}.")
-        except AwsError as err:
-            call.session.flash("error", f"{err.code}: {err.message}")
+        params = {"UserName": call.f("user"), "AccessKeyId": call.f("key"), "Status": call.f("status")}
+        await c.perform(call, "iam", "UpdateAccessKey", params, f"Key {call.f('key')} is now {call.f('status')}.")
         return c.redirect(h.url("/keys"))
 
     @console.page("POST", "/keys/delete")
     async def delete_key(c: Console, call: Call) -> Response:
-        try:
-            await c.invoke(call, "iam", "DeleteAccessKey", {"UserName": call.f("user"), "AccessKeyId": call.f("key")})
-            call.session.flash("ok", f"Key {call.f('key')} deleted.")
-        except AwsError as err:
-            call.session.flash("error", f"{err.code}: {err.message}")
+        await c.perform(call, "iam", "DeleteAccessKey", {"UserName": call.f("user"), "AccessKeyId": call.f("key")}, f"Key {call.f('key')} deleted.")
         return c.redirect(h.url("/keys"))

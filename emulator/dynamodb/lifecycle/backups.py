@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.dynamodb.lifecycle import restore as restorer
-from emulator.dynamodb.lifecycle.common import epoch, table_not_found, wire_time
+from emulator.dynamodb.lifecycle.common import epoch, named_table, wire_time
 from emulator.dynamodb.tables import Table, check_table_name
 from emulator.errors import AwsError
 
@@ -40,13 +40,7 @@ class Backups:
         self.storage = lc.storage
 
     def _table(self, name: Any) -> Table:
-        if isinstance(name, str) and name.startswith("arn:"):
-            name = name.split(":table/", 1)[-1]
-        table = self.lc.engine.tables.get(name) if isinstance(name, str) else None
-        if table is None:
-            check_table_name(name)
-            raise table_not_found(name)
-        return table
+        return named_table(self.lc.engine.tables, name)
 
     def _meta(self, arn: Any) -> dict[str, Any]:
         meta = self.storage.meta_get(KIND, arn) if isinstance(arn, str) else None

@@ -6,9 +6,10 @@ import contextvars
 import datetime as dt
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from emulator.dynamodb.tables import Table, check_table_name
 from emulator.errors import AwsError
 
 Clock = Callable[[], float]
@@ -60,3 +61,15 @@ def now_clock() -> float:
 
 def table_not_found(name: Any) -> AwsError:
     return AwsError("TableNotFoundException", f"Table not found: {name}", 400)
+
+
+def named_table(tables: Mapping[str, Table], name: Any) -> Table:
+    """The table a backup or PITR request names (a name or a table ARN); the backup
+    APIs answer TableNotFoundException where the data plane says ResourceNotFound."""
+    if isinstance(name, str) and name.startswith("arn:"):
+        name = name.split(":table/", 1)[-1]
+    table = tables.get(name) if isinstance(name, str) else None
+    if table is None:
+        check_table_name(name)
+        raise table_not_found(name)
+    return table

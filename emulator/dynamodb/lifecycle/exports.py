@@ -29,6 +29,7 @@ import orjson
 
 from emulator.dynamodb.core import Item, ItemKey, loads
 from emulator.dynamodb.lifecycle.common import epoch, iso, table_not_found, wire_time
+from emulator.dynamodb.lifecycle.restore import created_table
 from emulator.dynamodb.tables import Table
 from emulator.dynamodb.types import normalize_item, validate_item
 from emulator.errors import AwsError
@@ -381,12 +382,7 @@ class Exports:
         if isinstance(name, str) and name in self.lc.engine.tables:
             raise AwsError("ResourceInUseException", f"Table already exists: {name}", 400)
         engine = self.lc.engine
-        engine.begin_group()
-        try:
-            engine.create_table(create)
-        finally:
-            await engine.durable()
-        table = engine.tables[create["TableName"]]
+        table = await created_table(engine, create)
         now = self.lc.clock()
         import_id = f"{int(now * 1000):014d}-{uuid.uuid4().hex[:8]}"
         meta: dict[str, Any] = {

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from emulator.dynamodb import keys as keycodec
+from emulator.dynamodb.batch import transaction_canceled
 from emulator.dynamodb.core import Item, ItemKey, loads
 from emulator.dynamodb.expressions.ast import (
     And,
@@ -340,13 +341,7 @@ class PartiQL:
                     reason["Item"] = old
                 reasons.append(reason)
             if failed:
-                codes = ", ".join(r["Code"] for r in reasons)
-                raise AwsError(
-                    "TransactionCanceledException",
-                    f"Transaction cancelled, please refer cancellation reasons for specific reasons [{codes}]",
-                    400,
-                    extra={"CancellationReasons": reasons},
-                )
+                raise transaction_canceled(reasons)
             for p, old in zip(plans, olds, strict=True):
                 self.apply(p, old)
         return {}

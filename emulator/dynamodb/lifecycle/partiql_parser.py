@@ -341,8 +341,6 @@ class Parser:
             self.op(",")
             b = self.operand()
             self.op(")")
-            if fn in ("set_add", "set_delete"):
-                return Call(fn, (a, b))
             return Call(fn, (a, b))
         left = self.operand()
         if self.is_op("+", "-"):

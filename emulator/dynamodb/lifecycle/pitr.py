@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.dynamodb.core import Item, dumps
 from emulator.dynamodb.lifecycle import restore as restorer
-from emulator.dynamodb.lifecycle.common import epoch, iso, table_not_found, wire_time
+from emulator.dynamodb.lifecycle.common import epoch, iso, named_table, wire_time
 from emulator.dynamodb.tables import Table, check_table_name
 from emulator.errors import AwsError
 
@@ -47,13 +47,7 @@ class Pitr:
 
     # ------------------------------------------------------------ helpers
     def _table(self, name: Any) -> Table:
-        if isinstance(name, str) and name.startswith("arn:"):
-            name = name.split(":table/", 1)[-1]
-        table = self.lc.engine.tables.get(name) if isinstance(name, str) else None
-        if table is None:
-            check_table_name(name)
-            raise table_not_found(name)
-        return table
+        return named_table(self.lc.engine.tables, name)
 
     def window(self, cfg: dict[str, Any]) -> tuple[float, float]:
         now = self.lc.clock()

@@ -17,6 +17,17 @@ if TYPE_CHECKING:
 CHUNK = 2000  # items per transaction; the event loop runs other requests between chunks
 
 
+async def created_table(engine: Any, create: dict[str, Any]) -> Table:
+    """The table ``create`` (CreateTable input) makes, once its creation is durable."""
+    engine.begin_group()
+    try:
+        engine.create_table(create)
+    finally:
+        await engine.durable()
+    table: Table = engine.tables[create["TableName"]]
+    return table
+
+
 def _index_spec(idx: Any, provisioned: bool) -> dict[str, Any]:
     spec: dict[str, Any] = {"IndexName": idx.name, "KeySchema": idx.key_schema(), "Projection": idx.projection()}
     if provisioned and idx.kind == "GSI":
@@ -100,12 +111,7 @@ async def restore(lc: Lifecycle, meta: dict[str, Any], target: Any, params: dict
     if isinstance(target, str) and target in engine.tables:
         raise AwsError("TableAlreadyExistsException", f"Table already exists: {target}", 400)
     create = create_params(meta, target, params)
-    engine.begin_group()
-    try:
-        engine.create_table(create)
-    finally:
-        await engine.durable()
-    table = engine.tables[create["TableName"]]
+    table = await created_table(engine, create)
     try:
         await fill(lc, table, rows)
     except BaseException:

@@ -16,10 +16,13 @@ transaction.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
+
+# Rows fetched per statement while iterating a range.
+PAGE = 256
 
 
 @dataclass
@@ -41,6 +44,10 @@ class Storage(ABC):
     """Abstract storage; implementations: SqliteStorage (and later PostgreSQL)."""
 
     name: str = ""
+    # The SQL driver's parameter mark: "?" (sqlite3) or "%s" (psycopg).
+    param_mark: str = "?"
+    # Rows read per statement by ``scan`` (a full-index read favours larger pages).
+    scan_page: int = PAGE
     # True when other emulator processes may use the same storage at once (PostgreSQL):
     # the engine's table cache then follows catalog_version() (see TableCache).
     shared: bool = False
@@ -52,6 +59,10 @@ class Storage(ABC):
 
     @abstractmethod
     def open(self) -> None: ...
+
+    @abstractmethod
+    def _select(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        """Run one read statement (with ``param_mark`` placeholders) and return all its rows."""
 
     @abstractmethod
     def close(self) -> None: ...
@@ -84,7 +95,6 @@ class Storage(ABC):
     def delete(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bool:
         """Delete a row; True if it existed."""
 
-    @abstractmethod
     def query(
         self,
         table_id: int,
@@ -99,10 +109,52 @@ class Storage(ABC):
         """Rows of one partition with ``lo <= sk < hi`` (None: unbounded), in sk order
         (descending when not ``forward``), starting strictly after sk ``after`` in
         that direction."""
+        mark = self.param_mark
+        base = f"SELECT sk, data, size FROM ddb_items WHERE tid = {mark} AND idx = {mark} AND pk = {mark}"
+        args: list[Any] = [table_id, index_id, pk]
+        if lo is not None:
+            base += f" AND sk >= {mark}"
+            args.append(lo)
+        if hi is not None:
+            base += f" AND sk < {mark}"
+            args.append(hi)
+        order = " ORDER BY sk" if forward else " ORDER BY sk DESC"
+        cursor_cond = f" AND sk > {mark}" if forward else f" AND sk < {mark}"
+        last = after
+        # The caller's hint (a Query's Limit): a 20-item page need not read 256 rows.
+        page = max(1, min(PAGE, first_page)) if first_page else PAGE
+        while True:
+            # LIMIT as a parameter: one prepared statement whatever the page size.
+            sql = base + (cursor_cond if last is not None else "") + order + f" LIMIT {mark}"
+            rows = self._select(sql, [*args, *([last] if last is not None else []), page])
+            for sk, data, size in rows:
+                yield Row(pk, bytes(sk), bytes(data), size)
+            if len(rows) < page:
+                return
+            page = PAGE
+            last = bytes(rows[-1][0])
 
-    @abstractmethod
     def scan(self, table_id: int, index_id: int, after: tuple[bytes, bytes] | None = None) -> Iterator[Row]:
         """All rows of one index in (pk, sk) order, strictly after ``after``."""
+        mark = self.param_mark
+        yield from self._keyset(f"SELECT pk, sk, data, size FROM ddb_items WHERE tid = {mark} AND idx = {mark}", [table_id, index_id], after, self.scan_page)
+
+    def _keyset(self, base: str, args: list[Any], after: tuple[bytes, bytes] | None, page: int) -> Iterator[Row]:
+        """The rows ``base`` selects (pk, sk, data, size) in (pk, sk) order, strictly
+        after ``after``, read ``page`` rows per statement (keyset pagination)."""
+        mark = self.param_mark
+        last = after
+        while True:
+            if last is None:
+                sql, params = base, args
+            else:
+                sql, params = base + f" AND (pk, sk) > ({mark}, {mark})", [*args, last[0], last[1]]
+            rows = self._select(sql + f" ORDER BY pk, sk LIMIT {page}", params)
+            for pk, sk, data, size in rows:
+                yield Row(bytes(pk), bytes(sk), bytes(data), size)
+            if len(rows) < page:
+                return
+            last = (bytes(rows[-1][0]), bytes(rows[-1][1]))
 
     @abstractmethod
     def delete_index(self, table_id: int, index_id: int) -> None:
@@ -184,8 +236,9 @@ class LifecycleStorage(ABC):
     def snapshot_table(self, sid: str, table_id: int) -> tuple[int, int]:
         """Copy every base-table row into snapshot ``sid``; returns (rows, bytes)."""
 
-    @abstractmethod
-    def snapshot_rows(self, sid: str) -> Iterator[Row]: ...
+    def snapshot_rows(self, sid: str) -> Iterator[Row]:
+        mark = self.param_mark
+        yield from self._keyset(f"SELECT pk, sk, data, size FROM ddb_snapshots WHERE sid = {mark}", [sid], None, PAGE * 4)
 
     # True when snapshot_to_file may run in a worker thread without blocking writers
     # (SQLite: a separate connection reading a WAL snapshot).
@@ -237,9 +290,20 @@ class LifecycleStorage(ABC):
     def history_append(self, key: str, ts: float, pk: bytes, sk: bytes, data: bytes | None) -> None:
         """Record the item ``(pk, sk)`` of history ``key`` as ``data`` (None: deleted) at ``ts``."""
 
-    @abstractmethod
     def history_rows(self, key: str, until: float) -> Iterator[tuple[float, bytes, bytes, bytes | None]]:
         """Versions with ts <= ``until`` in commit order."""
+        mark = self.param_mark
+        sql = f"SELECT seq, ts, pk, sk, data FROM ddb_history WHERE key = {mark} AND seq > {mark} ORDER BY seq LIMIT {mark}"
+        last = 0
+        page = PAGE * 4
+        while True:
+            rows = self._select(sql, (key, last, page))
+            for seq, ts, pk, sk, data in rows:
+                last = int(seq)
+                if ts <= until:
+                    yield float(ts), bytes(pk), bytes(sk), None if data is None else bytes(data)
+            if len(rows) < page:
+                return
 
     @abstractmethod
     def history_delete(self, key: str) -> None: ...
@@ -252,8 +316,13 @@ class LifecycleStorage(ABC):
         return 0
 
     if TYPE_CHECKING:  # every LifecycleStorage is also a Storage
+        param_mark: str
 
         def transaction(self) -> AbstractContextManager[None]: ...
+
+        def _select(self, sql: str, params: Sequence[Any]) -> list[Any]: ...
+
+        def _keyset(self, base: str, args: list[Any], after: tuple[bytes, bytes] | None, page: int) -> Iterator[Row]: ...
 
 
 V = TypeVar("V")

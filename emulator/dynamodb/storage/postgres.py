@@ -32,7 +32,7 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -43,7 +43,12 @@ from psycopg import errors as pgerrors
 from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from emulator.dynamodb.storage.base import LifecycleStorage, Row, Storage, TableRow
+from emulator.dynamodb.storage.base import (
+    PAGE,
+    LifecycleStorage,
+    Storage,
+    TableRow,
+)
 from emulator.errors import AwsError
 
 log = logging.getLogger("emulator.dynamodb.postgres")
@@ -54,7 +59,6 @@ TABLE_LOCK = 1684172897  # b"ddba"
 STREAM_LOCK = 1684172898
 SETUP_LOCK = 1684172899
 
-_PAGE = 256  # rows fetched per statement while iterating a range
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ddb_catalog (
@@ -199,6 +203,8 @@ def _mapped() -> Iterator[None]:
 class PostgresStorage(Storage, LifecycleStorage):
     name = "postgresql"
     shared = True
+    param_mark = "%s"
+    scan_page = PAGE * 4
 
     def __init__(self, spec: str) -> None:
         self.spec = spec
@@ -358,6 +364,9 @@ class PostgresStorage(Storage, LifecycleStorage):
                     raise
         raise AssertionError("unreachable")
 
+    def _select(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        return list(self._fetch(sql, params))
+
     def _write(self, query: str, params: Any = ()) -> int:
         """One write statement: in the open transaction, else on its own (autocommit)."""
         with self._conn() as conn, _mapped():
@@ -514,59 +523,6 @@ class PostgresStorage(Storage, LifecycleStorage):
     def delete(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bool:
         return self._write("DELETE FROM ddb_items WHERE tid = %s AND idx = %s AND pk = %s AND sk = %s", (table_id, index_id, pk, sk)) > 0
 
-    def query(
-        self,
-        table_id: int,
-        index_id: int,
-        pk: bytes,
-        lo: bytes | None = None,
-        hi: bytes | None = None,
-        forward: bool = True,
-        after: bytes | None = None,
-        first_page: int | None = None,
-    ) -> Iterator[Row]:
-        base = "SELECT sk, data, size FROM ddb_items WHERE tid = %s AND idx = %s AND pk = %s"
-        args: list[Any] = [table_id, index_id, pk]
-        if lo is not None:
-            base += " AND sk >= %s"
-            args.append(lo)
-        if hi is not None:
-            base += " AND sk < %s"
-            args.append(hi)
-        order = " ORDER BY sk" if forward else " ORDER BY sk DESC"
-        cursor_cond = " AND sk > %s" if forward else " AND sk < %s"
-        last = after
-        page = max(1, min(_PAGE, first_page)) if first_page else _PAGE  # a Query's Limit
-        while True:
-            # LIMIT as a parameter: one prepared statement whatever the page size.
-            query = base + (cursor_cond if last is not None else "") + order + " LIMIT %s"
-            rows = self._fetch(query, [*args, *([last] if last is not None else []), page])
-            for sk, data, size in rows:
-                yield Row(pk, bytes(sk), bytes(data), size)
-            if len(rows) < page:
-                return
-            page = _PAGE
-            last = bytes(rows[-1][0])
-
-    def scan(self, table_id: int, index_id: int, after: tuple[bytes, bytes] | None = None) -> Iterator[Row]:
-        yield from self._keyset(
-            "SELECT pk, sk, data, size FROM ddb_items WHERE tid = %s AND idx = %s", [table_id, index_id], after, _PAGE * 4
-        )
-
-    def _keyset(self, base: str, args: list[Any], after: tuple[bytes, bytes] | None, page: int) -> Iterator[Row]:
-        last = after
-        while True:
-            if last is None:
-                query, params = base, args
-            else:
-                query, params = base + " AND (pk, sk) > (%s, %s)", [*args, last[0], last[1]]
-            rows = self._fetch(query + f" ORDER BY pk, sk LIMIT {page}", params)
-            for pk, sk, data, size in rows:
-                yield Row(bytes(pk), bytes(sk), bytes(data), size)
-            if len(rows) < page:
-                return
-            last = (bytes(rows[-1][0]), bytes(rows[-1][1]))
-
     def delete_index(self, table_id: int, index_id: int) -> None:
         self._write("DELETE FROM ddb_items WHERE tid = %s AND idx = %s", (table_id, index_id))
 
@@ -628,26 +584,11 @@ class PostgresStorage(Storage, LifecycleStorage):
             row = conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM ddb_snapshots WHERE sid = %s", (sid,)).fetchone()
         return (int(row[0]), int(row[1])) if row else (0, 0)
 
-    def snapshot_rows(self, sid: str) -> Iterator[Row]:
-        yield from self._keyset("SELECT pk, sk, data, size FROM ddb_snapshots WHERE sid = %s", [sid], None, _PAGE * 4)
-
     def snapshot_delete(self, sid: str) -> None:
         self._write("DELETE FROM ddb_snapshots WHERE sid = %s", (sid,))
 
     def history_append(self, key: str, ts: float, pk: bytes, sk: bytes, data: bytes | None) -> None:
         self._write("INSERT INTO ddb_history (key, ts, pk, sk, data) VALUES (%s, %s, %s, %s, %s)", (key, ts, pk, sk, data))
-
-    def history_rows(self, key: str, until: float) -> Iterator[tuple[float, bytes, bytes, bytes | None]]:
-        last = 0
-        page = _PAGE * 4
-        while True:
-            rows = self._fetch("SELECT seq, ts, pk, sk, data FROM ddb_history WHERE key = %s AND seq > %s ORDER BY seq LIMIT %s", (key, last, page))
-            for seq, ts, pk, sk, data in rows:
-                last = int(seq)
-                if ts <= until:
-                    yield float(ts), bytes(pk), bytes(sk), None if data is None else bytes(data)
-            if len(rows) < page:
-                return
 
     def history_delete(self, key: str) -> None:
         self._write("DELETE FROM ddb_history WHERE key = %s", (key,))

@@ -10,14 +10,19 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from emulator.dynamodb.storage.base import LifecycleStorage, Row, Storage, TableRow
+from emulator.dynamodb.storage.base import (
+    PAGE,
+    LifecycleStorage,
+    Storage,
+    TableRow,
+)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ddb_tables (
@@ -70,12 +75,12 @@ CREATE TABLE IF NOT EXISTS ddb_history (
 CREATE INDEX IF NOT EXISTS ddb_history_by_key ON ddb_history (key, seq);
 """
 
-_PAGE = 256  # rows fetched per statement step while iterating a range
-
 
 class SqliteStorage(Storage, LifecycleStorage):
     name = "sqlite"
     snapshot_in_thread = True
+    param_mark = "?"
+    scan_page = PAGE
 
     def __init__(self, path: Path | str, synchronous: str = "FULL") -> None:
         self.path = str(path)
@@ -235,6 +240,10 @@ class SqliteStorage(Storage, LifecycleStorage):
             self.conn.execute("DELETE FROM ddb_tables WHERE id = ?", (table_id,))
 
     # ---------------------------------------------------------------- rows
+    def _select(self, sql: str, params: Sequence[Any]) -> list[Any]:
+        with self._lock:
+            return self.conn.execute(sql, params).fetchall()
+
     def get(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bytes | None:
         with self._lock:
             row = self.conn.execute(
@@ -253,61 +262,6 @@ class SqliteStorage(Storage, LifecycleStorage):
         with self.transaction():
             cur = self.conn.execute("DELETE FROM ddb_items WHERE tid = ? AND idx = ? AND pk = ? AND sk = ?", (table_id, index_id, pk, sk))
             return cur.rowcount > 0
-
-    def query(
-        self,
-        table_id: int,
-        index_id: int,
-        pk: bytes,
-        lo: bytes | None = None,
-        hi: bytes | None = None,
-        forward: bool = True,
-        after: bytes | None = None,
-        first_page: int | None = None,
-    ) -> Iterator[Row]:
-        base = "SELECT sk, data, size FROM ddb_items WHERE tid = ? AND idx = ? AND pk = ?"
-        args: list[Any] = [table_id, index_id, pk]
-        if lo is not None:
-            base += " AND sk >= ?"
-            args.append(lo)
-        if hi is not None:
-            base += " AND sk < ?"
-            args.append(hi)
-        order = " ORDER BY sk" if forward else " ORDER BY sk DESC"
-        cursor_cond = " AND sk > ?" if forward else " AND sk < ?"
-        last = after
-        # The caller's hint (a Query's Limit): a 20-item page need not read 256 rows.
-        page = max(1, min(_PAGE, first_page)) if first_page else _PAGE
-        while True:
-            sql = base + (cursor_cond if last is not None else "") + order + f" LIMIT {page}"
-            params = args + ([last] if last is not None else [])
-            with self._lock:
-                rows = self.conn.execute(sql, params).fetchall()
-            for sk, data, size in rows:
-                yield Row(pk, bytes(sk), bytes(data), size)
-            if len(rows) < page:
-                return
-            last = bytes(rows[-1][0])
-            page = _PAGE
-
-    def scan(self, table_id: int, index_id: int, after: tuple[bytes, bytes] | None = None) -> Iterator[Row]:
-        base = "SELECT pk, sk, data, size FROM ddb_items WHERE tid = ? AND idx = ?"
-        last = after
-        params: list[Any]
-        while True:
-            if last is None:
-                sql, params = base, [table_id, index_id]
-            else:
-                sql = base + " AND (pk, sk) > (?, ?)"
-                params = [table_id, index_id, last[0], last[1]]
-            sql += f" ORDER BY pk, sk LIMIT {_PAGE}"
-            with self._lock:
-                rows = self.conn.execute(sql, params).fetchall()
-            for pk, sk, data, size in rows:
-                yield Row(bytes(pk), bytes(sk), bytes(data), size)
-            if len(rows) < _PAGE:
-                return
-            last = (bytes(rows[-1][0]), bytes(rows[-1][1]))
 
     def delete_index(self, table_id: int, index_id: int) -> None:
         with self.transaction():
@@ -379,22 +333,6 @@ class SqliteStorage(Storage, LifecycleStorage):
             row = self.conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM ddb_snapshots WHERE sid = ?", (sid,)).fetchone()
         return int(row[0]), int(row[1])
 
-    def snapshot_rows(self, sid: str) -> Iterator[Row]:
-        last: tuple[bytes, bytes] | None = None
-        params: list[Any]
-        while True:
-            if last is None:
-                sql, params = "SELECT pk, sk, data, size FROM ddb_snapshots WHERE sid = ?", [sid]
-            else:
-                sql, params = "SELECT pk, sk, data, size FROM ddb_snapshots WHERE sid = ? AND (pk, sk) > (?, ?)", [sid, last[0], last[1]]
-            with self._lock:
-                rows = self.conn.execute(sql + f" ORDER BY pk, sk LIMIT {_PAGE * 4}", params).fetchall()
-            for pk, sk, data, size in rows:
-                yield Row(bytes(pk), bytes(sk), bytes(data), size)
-            if len(rows) < _PAGE * 4:
-                return
-            last = (bytes(rows[-1][0]), bytes(rows[-1][1]))
-
     def snapshot_to_file(self, table_id: int, path: str) -> tuple[int, int]:
         # A separate connection reads one WAL snapshot of the committed data (readers
         # never block the writer) and writes only the attached snapshot file.
@@ -426,20 +364,6 @@ class SqliteStorage(Storage, LifecycleStorage):
     def history_append(self, key: str, ts: float, pk: bytes, sk: bytes, data: bytes | None) -> None:
         with self.transaction():
             self.conn.execute("INSERT INTO ddb_history (key, ts, pk, sk, data) VALUES (?, ?, ?, ?, ?)", (key, ts, pk, sk, data))
-
-    def history_rows(self, key: str, until: float) -> Iterator[tuple[float, bytes, bytes, bytes | None]]:
-        last = 0
-        while True:
-            with self._lock:
-                rows = self.conn.execute(
-                    f"SELECT seq, ts, pk, sk, data FROM ddb_history WHERE key = ? AND seq > ? ORDER BY seq LIMIT {_PAGE * 4}", (key, last)
-                ).fetchall()
-            for seq, ts, pk, sk, data in rows:
-                last = int(seq)
-                if ts <= until:
-                    yield float(ts), bytes(pk), bytes(sk), None if data is None else bytes(data)
-            if len(rows) < _PAGE * 4:
-                return
 
     def history_compact(self, key: str, sid: str, before: float) -> int:
         with self.transaction():

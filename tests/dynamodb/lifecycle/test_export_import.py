@@ -17,12 +17,8 @@ from emulator.testing.server import EmulatorServer
 
 @pytest.fixture(scope="module")
 def server() -> Iterator[EmulatorServer]:
-    srv = EmulatorServer()
-    srv.start()
-    try:
+    with EmulatorServer() as srv:
         yield srv
-    finally:
-        srv.cleanup()
 
 
 def wait(fn: Callable[[], dict[str, Any]], key: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import pytest
 
 from emulator.testing.server import EmulatorServer
 
-from ..postgres.pg import server_url, unavailable
+from ..postgres.pg import scratch_url
 from .test_backups import (
     test_backup_during_writes_is_consistent,
     test_backup_is_a_snapshot_and_restores,
@@ -38,18 +38,8 @@ __all__ = [
 
 @pytest.fixture(scope="module")
 def pg_server() -> Iterator[EmulatorServer]:
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    from emulator.dynamodb.storage.postgres import scratch_database
-
-    with scratch_database(server_url(), prefix="emulator_lifecycle") as url:
-        server = EmulatorServer(extra_args=["--storage", url])
-        server.start()
-        try:
-            yield server
-        finally:
-            server.cleanup()
+    with scratch_url(prefix="emulator_lifecycle") as url, EmulatorServer(extra_args=["--storage", url]) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

@@ -15,17 +15,12 @@ import pytest
 
 from emulator.testing.server import EmulatorServer
 
-from .pg import server_url, unavailable
+from .pg import scratch_url
 
 
 @pytest.fixture(scope="package")
 def pg_url() -> Iterator[str]:
-    reason = unavailable()
-    if reason:
-        pytest.skip(reason)
-    from emulator.dynamodb.storage.postgres import scratch_database
-
-    with scratch_database(server_url()) as url:
+    with scratch_url() as url:
         yield url
 
 
@@ -49,18 +44,12 @@ def emulator(pg_servers: tuple[EmulatorServer, EmulatorServer]) -> EmulatorServe
 
 @pytest.fixture(scope="package")
 def aws_client(emulator: EmulatorServer) -> Callable[..., Any]:
-    def make(service: str, **kwargs: Any) -> Any:
-        return emulator.client(service, **kwargs)
-
-    return make
+    return emulator.client
 
 
 @pytest.fixture(scope="package")
 def aws_resource(emulator: EmulatorServer) -> Callable[..., Any]:
-    def make(service: str, **kwargs: Any) -> Any:
-        return emulator.resource(service, **kwargs)
-
-    return make
+    return emulator.resource
 
 
 @pytest.fixture(scope="package")

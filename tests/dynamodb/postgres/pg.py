@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 import psycopg
+import pytest
 
 DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -29,6 +32,19 @@ def unavailable() -> str | None:
     except psycopg.Error as exc:
         return f"no PostgreSQL at {server_url()} (set EMULATOR_TEST_POSTGRES): {exc}".strip()
     return None
+
+
+@contextmanager
+def scratch_url(prefix: str = "emulator_test") -> Iterator[str]:
+    """The URL of a scratch database on the test server, dropped afterwards; skips the
+    test (or fixture) when there is no PostgreSQL to use."""
+    reason = unavailable()
+    if reason:
+        pytest.skip(reason)
+    from emulator.dynamodb.storage.postgres import scratch_database
+
+    with scratch_database(server_url(), prefix=prefix) as url:
+        yield url
 
 
 def with_schema(url: str, prefix: str = "t") -> str:
