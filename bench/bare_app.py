@@ -26,7 +26,7 @@ def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
     args = p.parse_args()
-    uvicorn.run(app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", log_level="warning", lifespan="off", timeout_keep_alive=75)
+    uvicorn.run(app, host="127.0.0.1", port=args.port, loop="uvloop", http="httptools", log_level="warning", access_log=False, lifespan="off", timeout_keep_alive=75)
 
 
 if __name__ == "__main__":

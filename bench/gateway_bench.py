@@ -17,100 +17,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
 import urllib.request
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
 
 from bench import loadgen
-
-ROOT = Path(__file__).resolve().parents[1]
-OUT = ROOT / "bench" / "out"
-ACCESS_KEY = "AKIABENCHMARK0000001"
-SECRET_KEY = "bench-secret-key-00000000000000000000000"
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def pin(cpu: int) -> list[str]:
-    return ["taskset", "-c", str(cpu)] if shutil.which("taskset") and (os.cpu_count() or 1) > cpu else []
-
-
-def wait_ready(port: int, path: str = "/_emulator/health", timeout: float = 120.0) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=1):
-                return
-        except urllib.error.HTTPError:
-            return  # it answers
-        except OSError:
-            time.sleep(0.1)
-    raise RuntimeError(f"server on {port} not ready")
-
-
-def machine() -> dict[str, Any]:
-    model = ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return {"nproc": os.cpu_count(), "cpu": model, "python": sys.version.split()[0]}
-
-
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with open(log, "wb") as fh:
-        return subprocess.Popen(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        os.killpg(proc.pid, 15)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, 9)
-            proc.wait()
-
-
-def cpu_seconds(pid: int) -> float:
-    import psutil
-
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
-
-
-def replay(
-    requests: list[bytes], port: int, connections: int, seconds: float, name: str, workdir: Path, warmup: float = 2.0, pid: int | None = None
-) -> loadgen.Result:
-    """One loadgen run pinned to CPU 1 (``python -m bench.loadgen``). With ``pid``, also the
-    server's CPU time per request, which -- unlike ops/s -- holds up when other work
-    shares the machine."""
-    path = workdir / f"{name}.pkl"
-    loadgen.save(requests, path)
-    cmd = [*pin(1), sys.executable, "-m", "bench.loadgen", str(path), "--port", str(port), "-c", str(connections), "-d", str(seconds), "--warmup", str(warmup), "--name", name, "--json"]
-    cpu0 = cpu_seconds(pid) if pid else 0.0
-    out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False)
-    cpu1 = cpu_seconds(pid) if pid else 0.0
-    if out.returncode != 0:
-        raise RuntimeError(f"loadgen failed: {out.stderr[-3000:]}")
-    result = loadgen.Result(**json.loads(out.stdout.strip().splitlines()[-1]))
-    result.server_cpu_s = cpu1 - cpu0 if pid else None
-    return result
+from bench.harness import (
+    ACCESS_KEY,
+    OUT,
+    SECRET_KEY,
+    client,
+    free_port,
+    machine,
+    pin,
+    replay,
+    start,
+    stop,
+    wait_ready,
+)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,9 +49,6 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="alternating chain/bare runs; the median is reported")
     p.add_argument("--services", default=None, help="EMULATOR services for the chain server (default: all)")
     args = p.parse_args(argv)
-
-    import boto3
-    from botocore.config import Config
 
     OUT.mkdir(parents=True, exist_ok=True)
     rounds: dict[str, list[loadgen.Result]] = {}
@@ -144,17 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             wait_ready(bare_port, "/")
             health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{chain_port}/_emulator/health").read())
             native = "dynamodb" in health["services"]
-            client = boto3.client(
-                "dynamodb",
-                endpoint_url=f"http://127.0.0.1:{chain_port}",
-                region_name="us-east-1",
-                aws_access_key_id=ACCESS_KEY,
-                aws_secret_access_key=SECRET_KEY,
-                config=Config(retries={"max_attempts": 1}),
-            )
-            check = client.describe_limits()  # the real thing answers
+            ddb = client("dynamodb", chain_port)
+            check = ddb.describe_limits()  # the real thing answers
             assert "AccountMaxReadCapacityUnits" in check, check
-            requests = loadgen.capture(client, [("DescribeLimits", {})] * args.requests)
+            requests = loadgen.capture(ddb, [("DescribeLimits", {})] * args.requests)
             chain_name = "chain" if native else "chain-moto-fallback"
             for _ in range(args.rounds):
                 rounds.setdefault(chain_name, []).append(replay(requests, chain_port, args.connections, args.seconds, chain_name, work, args.warmup, procs[0].pid))

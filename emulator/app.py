@@ -52,6 +52,7 @@ class EmulatorApp:
         self._route_list: list[Any] | None = None
         self._route_count = -1
         self._route_prefixes: tuple[str, ...] = ()
+        self._principals: dict[tuple[str, str, bool, str], Principal] = {}
         runtime.app = self
 
     # ------------------------------------------------------------------ ASGI
@@ -352,8 +353,16 @@ class EmulatorApp:
         key, parsed = sigv4.verify(ctx.request, self.runtime.keys, ctx.protocol)
         ctx.region = parsed.region
         account = self.settings.account_id
-        arn = f"arn:aws:iam::{account}:root" if key.is_root else f"arn:aws:iam::{account}:user/{key.user_name}"
-        ctx.principal = Principal(key.access_key_id, key.user_name, arn, account, key.is_root)
+        # One Principal per key identity, shared by its requests (nothing mutates one).
+        ident = (key.access_key_id, key.user_name, key.is_root, account)
+        principal = self._principals.get(ident)
+        if principal is None:
+            arn = f"arn:aws:iam::{account}:root" if key.is_root else f"arn:aws:iam::{account}:user/{key.user_name}"
+            principal = Principal(key.access_key_id, key.user_name, arn, account, key.is_root)
+            if len(self._principals) >= 1024:
+                self._principals.clear()
+            self._principals[ident] = principal
+        ctx.principal = principal
 
     async def _fallback(self, ctx: RequestContext) -> Response:
         fallback = self.runtime.fallback

@@ -15,9 +15,18 @@ import time
 from calendar import timegm
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 from urllib.parse import quote, unquote
 
 from emulator.errors import AwsError
+
+try:  # CPython's own SHA-256: for short inputs cheaper than OpenSSL 3's (no EVP fetch per object)
+    from _sha256 import sha256 as _sha256  # type: ignore[import-not-found]  # Python 3.11
+except ImportError:  # pragma: no cover - 3.12+ renamed it; any sha256 constructor works
+    try:
+        from _sha2 import sha256 as _sha256  # type: ignore[import-not-found,no-redef]
+    except ImportError:
+        _sha256 = hashlib.sha256
 from emulator.gateway.keys import AccessKey, KeyStore
 from emulator.protocols.base import Request
 
@@ -59,8 +68,19 @@ class ParsedAuth:
 def _parse(request: Request, protocol: str | None) -> ParsedAuth:
     auth = request.headers.get("authorization")
     if auth:
-        if not auth.startswith(ALGORITHM + " "):
+        if not auth.startswith(_PREFIX):
             raise AwsError(_code("signature", protocol), f"Unsupported authorization type: {auth.split(' ', 1)[0]}", 400)
+        # Fast path: every SDK sends "..., Signature=<hex>" last. What precedes the signature
+        # is the same for every request of one key, day, region, service and header set, so
+        # it is parsed once (cached); only the signature is new each time.
+        head, sep, sig = auth.rpartition("Signature=")
+        if sep and "," not in sig:
+            cached = _auth_head(head)
+            if cached is not None:
+                amz_date = request.headers.get("x-amz-date") or ""
+                if amz_date:
+                    parts, names, _ = cached
+                    return ParsedAuth(parts[0], parts[1], parts[2], parts[3], names, sig.strip(), amz_date, False)
         fields: dict[str, str] = {}
         for part in auth[len(ALGORITHM) + 1 :].split(","):
             name, _, value = part.strip().partition("=")
@@ -115,6 +135,28 @@ def _parse(request: Request, protocol: str | None) -> ParsedAuth:
                 raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is 604800", 400)
         return ParsedAuth(cred[0], cred[1], cred[2], cred[3], signed, sig, amz_date, True, expires)
     raise AwsError(_code("missing", protocol), "Request is missing Authentication Token", 403)
+
+
+_PREFIX = ALGORITHM + " "
+
+
+@lru_cache(maxsize=1024)
+def _auth_head(head: str) -> tuple[tuple[str, ...], list[str], str] | None:
+    """(credential parts, signed header names, their ';' join) of an Authorization header's
+    part before ``Signature=``; None when it is not complete and well formed (the generic
+    parse then raises AWS's error). The list is shared: never mutated by callers."""
+    fields: dict[str, str] = {}
+    for part in head[len(_PREFIX) :].split(","):
+        name, _, value = part.strip().partition("=")
+        if name:
+            fields[name] = value
+    if set(fields) != {"Credential", "SignedHeaders"}:
+        return None
+    cred = tuple(fields["Credential"].split("/"))
+    if len(cred) != 5 or cred[4] != "aws4_request":
+        return None
+    signed = fields["SignedHeaders"].split(";")
+    return cred, signed, ";".join(signed)
 
 
 def _http_date_to_amz(value: str) -> str:
@@ -185,8 +227,9 @@ def canonical_query(query_string: str, presigned: bool) -> str:
 
 def _canonical_headers(request: Request, signed: list[str]) -> str:
     get = request.headers.get
-    # Trimall: strip, and collapse inner runs of blanks to one space.
-    return "".join(f"{name}:{' '.join(get(name, '').split())}\n" for name in signed)
+    # Trimall: strip, and collapse inner runs of blanks to one space (a list, not a
+    # generator: str.join builds a list anyway).
+    return "".join([f"{name}:{' '.join(get(name, '').split())}\n" for name in signed])
 
 
 @lru_cache(maxsize=256)
@@ -197,21 +240,31 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
     return hmac.new(k, b"aws4_request", hashlib.sha256).digest()
 
 
+@lru_cache(maxsize=256)
+def _key_and_scope(secret: str, date: str, region: str, service: str) -> tuple[Any, Any, str]:
+    """HMAC-SHA256 keyed with the day's signing key, as its two hash states after the padded
+    key (RFC 2104), and the credential scope. Copying those states is cheaper per request
+    than ``hmac.digest``, which (OpenSSL 3) sets up a keyed context for every call."""
+    key = signing_key(secret, date, region, service).ljust(64, b"\0")
+    inner = _sha256(bytes(b ^ 0x36 for b in key))
+    outer = _sha256(bytes(b ^ 0x5C for b in key))
+    return inner, outer, f"{date}/{region}/{service}/aws4_request"
+
+
 def _signature(request: Request, parsed: ParsedAuth, secret: str, payload_hash: str) -> str:
-    creq = "\n".join(
-        (
-            request.method.upper(),
-            canonical_uri(request.raw_path, parsed.service),
-            canonical_query(request.query_string, parsed.presigned),
-            _canonical_headers(request, parsed.signed_headers),
-            ";".join(parsed.signed_headers),
-            payload_hash,
-        )
+    query = request.query_string
+    creq = (
+        f"{request.method.upper()}\n{canonical_uri(request.raw_path, parsed.service)}\n"
+        f"{canonical_query(query, parsed.presigned) if query else ''}\n"
+        f"{_canonical_headers(request, parsed.signed_headers)}\n{';'.join(parsed.signed_headers)}\n{payload_hash}"
     )
-    scope = f"{parsed.date}/{parsed.region}/{parsed.service}/aws4_request"
+    inner, outer, scope = _key_and_scope(secret, parsed.date, parsed.region, parsed.service)
     sts = f"{ALGORITHM}\n{parsed.amz_date}\n{scope}\n{hashlib.sha256(creq.encode('utf-8')).hexdigest()}"
-    key = signing_key(secret, parsed.date, parsed.region, parsed.service)
-    return hmac.digest(key, sts.encode("utf-8"), "sha256").hex()  # one-shot C path
+    h = inner.copy()
+    h.update(sts.encode("utf-8"))
+    mac = outer.copy()
+    mac.update(h.digest())
+    return str(mac.hexdigest())
 
 
 def _fmt(epoch: float) -> str:

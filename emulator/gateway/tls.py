@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import ipaddress
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,18 @@ def uvicorn_tls_options(settings: Any) -> dict[str, Any]:
     return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
 
 
+if sys.version_info < (3, 12):
+    # Python 3.11's asyncio.current_task is a Python function around these two C calls;
+    # 3.12+ implements it in C.
+    from _asyncio import _current_tasks  # type: ignore[attr-defined]
+
+    def _current_task() -> asyncio.Task[Any] | None:
+        return _current_tasks.get(asyncio.get_running_loop())  # type: ignore[no-any-return]
+
+else:  # pragma: no cover
+    _current_task = asyncio.current_task
+
+
 def _error(status: int, code: str, message: str) -> tuple[dict[str, Any], dict[str, Any]]:
     body = orjson.dumps({"__type": code, "message": message})
     start = {"type": "http.response.start", "status": status, "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()), (b"connection", b"close")]}
@@ -134,7 +147,7 @@ class _Guard:
             await send(start)
             await send(body)
             return
-        task = asyncio.current_task()
+        task = _current_task()
         if task is None:  # pragma: no cover - ASGI servers run each request in a task
             await self.app(scope, receive, send)
             return

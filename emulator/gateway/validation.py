@@ -355,6 +355,23 @@ _OPERATIONS: dict[tuple[str, str], Checker | None] = {}
 
 
 def checker_for(operation: OperationModel) -> Checker | None:
+    # By model object first (the chain's models are cached, one per operation): skips
+    # botocore's service_name property and the tuple key on every request.
+    try:
+        return _BY_MODEL[operation]
+    except KeyError:
+        pass
+    fn = _checker_for(operation)
+    if len(_BY_MODEL) >= 4096:
+        _BY_MODEL.clear()
+    _BY_MODEL[operation] = fn
+    return fn
+
+
+_BY_MODEL: dict[OperationModel, Checker | None] = {}
+
+
+def _checker_for(operation: OperationModel) -> Checker | None:
     service = operation.service_model.service_name
     key = (service, operation.name)
     if key in _OPERATIONS:

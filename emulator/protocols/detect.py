@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from botocore.model import OperationModel
 
@@ -36,16 +36,31 @@ def credential_scope(request: Request) -> tuple[str, str, str, str] | None:
     """(access key, date, region, service) from the Authorization header or presigned query."""
     auth = request.headers.get("authorization")
     if auth:
-        m = _SCOPE_RE.search(auth)
-        if m:
-            return m.group(1), m.group(2), m.group(3), m.group(4)
-        return None
+        # The scope lies before "Signature=", the one part that changes per request: that
+        # prefix is the cache key (bounded), so the regex runs once per key/day/header set.
+        i = auth.rfind("Signature=")
+        scope = _scope_of(auth[:i] if i > 0 else auth)
+        if scope is None and i > 0:  # Signature= before Credential= (unusual order): uncached
+            m = _SCOPE_RE.search(auth)
+            return (m.group(1), m.group(2), m.group(3), m.group(4)) if m else None
+        return scope
     cred = request.query_one("X-Amz-Credential")
     if cred:
         parts = cred.split("/")
         if len(parts) == 5:
             return parts[0], parts[1], parts[2], parts[3]
     return None
+
+
+@lru_cache(maxsize=1024)
+def _scope_of(auth: str) -> tuple[str, str, str, str] | None:
+    m = _SCOPE_RE.search(auth)
+    return (m.group(1), m.group(2), m.group(3), m.group(4)) if m else None
+
+
+# X-Amz-Target -> (service, operation or None): the service index and botocore's models
+# are fixed for the process, so a target resolves the same way every time (bounded).
+_TARGETS: dict[str, tuple[str, str | None]] = {}
 
 
 def _query_protocol(info: services.ServiceInfo) -> str:
@@ -69,11 +84,18 @@ def detect(request: Request) -> Detected:
 
     # 2. X-Amz-Target
     target = request.headers.get("x-amz-target")
+    if target:
+        hit = _TARGETS.get(target)
+        if hit is not None:
+            return Detected(hit[0], hit[1], "json", signing, region)
     if target and "." in target:
         prefix, _, op = target.rpartition(".")
         info = idx.by_target_prefix.get(prefix)
         if info is not None:
-            return Detected(info.name, _op(info.name, op), "json", signing, region)
+            if len(_TARGETS) >= 4096:
+                _TARGETS.clear()
+            hit = _TARGETS[target] = (info.name, _op(info.name, op))
+            return Detected(hit[0], hit[1], "json", signing, region)
         raise AwsError("UnknownOperationException", f"Unknown operation {target}", 400)
 
     # 3. query / ec2: Action + Version
