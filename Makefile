@@ -36,10 +36,17 @@ browser-deps: $(STAMP)
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-dejavu-core >/dev/null; }
 	@$(BIN)/python -c "import playwright" 2>/dev/null || $(BIN)/pip install -q playwright
 
+# `docker-compose config` checks docker-compose.yml without a Docker engine (Debian's
+# docker-compose package); installed only when missing and apt is at hand.
+.PHONY: compose-deps
+compose-deps:
+	@command -v docker-compose >/dev/null 2>&1 || ! command -v apt-get >/dev/null 2>&1 || { SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; } || echo "docker-compose not installed: the compose file is checked by schema only"
+
 run: $(STAMP)
 	$(BIN)/emulator serve --host $(HOST) --port $(PORT) --data-dir $(DATA)
 
-test: $(STAMP) $(NODE_STAMP) browser-deps
+test: $(STAMP) $(NODE_STAMP) browser-deps compose-deps
 	$(BIN)/pytest -q -p no:randomly --durations=15 $(PYTEST_ARGS)
 	$(MAKE) --no-print-directory test-postgres
 
