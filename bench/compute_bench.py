@@ -7,7 +7,11 @@ greedy settings for every path, in the same run:
 
 1. single-stream decode tokens/s and time to first token (TTFT):
    llama-cpp-python called directly in this process, Bedrock ConverseStream
-   (boto3) and OpenAI streaming chat completions (openai client);
+   (boto3) and OpenAI streaming chat completions (openai client), and the same
+   two requests from a raw HTTP client (http.client; the ConverseStream one
+   signed with SigV4 before the clock starts, event-stream frames split by their
+   length prefix), which leaves out the client libraries' own costs: what the
+   server adds is raw TTFT minus direct TTFT;
 2. aggregate decode tokens/s with 1, 2 and 4 concurrent OpenAI streams.
 
 Tokens are counted as streamed text chunks (one per generated token). Results go
@@ -18,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import http.client
 import json
 import os
 import statistics
@@ -98,6 +103,68 @@ def openai_stream(client: Any, model: str, tokens: int) -> tuple[float, float, i
     return first - start, (n - 1) / (last - first) if n > 1 else 0.0, n, start, last
 
 
+def raw_openai_stream(port: int, api_key: str, model: str, tokens: int, runs: int) -> list[tuple[float, float, int]]:
+    """OpenAI streaming chat completions over http.client: TTFT is the first SSE line with content."""
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": tokens,
+                       "temperature": 0, "stream": True}).encode()
+    out = []
+    for _ in range(runs + 1):
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.connect()
+        start = time.perf_counter()
+        first = last = 0.0
+        n = 0
+        conn.request("POST", "/v1/chat/completions", body, {"Authorization": "Bearer " + api_key, "Content-Type": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.read()
+        for line in resp:  # http.client undoes the chunked transfer encoding
+            if line.startswith(b"data: ") and b'"content":"' in line and b'"content":""' not in line:
+                now = time.perf_counter()
+                first = first or now
+                last = now
+                n += 1
+        conn.close()
+        out.append((first - start, (n - 1) / (last - first) if n > 1 else 0.0, n))
+    return out[1:]
+
+
+def raw_converse_stream(port: int, access_key: str, secret_key: str, model: str, tokens: int, runs: int) -> list[tuple[float, float, int]]:
+    """ConverseStream over http.client, signed before the clock starts; TTFT is the first contentBlockDelta frame."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    body = json.dumps({"messages": [{"role": "user", "content": [{"text": PROMPT}]}],
+                       "inferenceConfig": {"maxTokens": tokens, "temperature": 0}}).encode()
+    path = f"/model/{model}/converse-stream"
+    out = []
+    for _ in range(runs + 1):
+        req = AWSRequest("POST", f"http://127.0.0.1:{port}{path}", data=body, headers={"Content-Type": "application/json"})
+        SigV4Auth(Credentials(access_key, secret_key), "bedrock", "us-east-1").add_auth(req)
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        conn.connect()
+        start = time.perf_counter()
+        first = last = 0.0
+        n = 0
+        conn.request("POST", path, body, dict(req.headers.items()))
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.read()
+        buf = b""
+        while data := resp.read1(65536):
+            buf += data
+            # Each event-stream message starts with its total length (4 bytes, big-endian).
+            while len(buf) >= 4 and len(buf) >= (total := int.from_bytes(buf[:4], "big")):
+                frame, buf = buf[:total], buf[total:]
+                if b"contentBlockDelta" in frame:
+                    now = time.perf_counter()
+                    first = first or now
+                    last = now
+                    n += 1
+        conn.close()
+        out.append((first - start, (n - 1) / (last - first) if n > 1 else 0.0, n))
+    return out[1:]
+
+
 def summarize(rows: list[tuple[float, float, int]]) -> dict[str, float]:
     return {"ttft_ms": round(statistics.median(r[0] for r in rows) * 1000, 1),
             "decode_tok_s": round(statistics.median(r[1] for r in rows), 1),
@@ -138,6 +205,10 @@ def main() -> int:
             rows = [openai_stream(oa, model, args.tokens)[:3] for _ in range(args.runs)]
             results["openai_stream"] = summarize(rows)
             print("OpenAI streaming:", results["openai_stream"], flush=True)
+            results["raw_converse_stream"] = summarize(raw_converse_stream(server.port, server.access_key, server.secret_key, model, args.tokens, args.runs))
+            print("ConverseStream, raw HTTP:", results["raw_converse_stream"], flush=True)
+            results["raw_openai_stream"] = summarize(raw_openai_stream(server.port, f"{server.access_key}:{server.secret_key}", model, args.tokens, args.runs))
+            print("OpenAI streaming, raw HTTP:", results["raw_openai_stream"], flush=True)
             aggregate = {}
             for streams in (1, 2, 4):
                 done: list[tuple[float, float, int, float, float]] = []
@@ -169,7 +240,9 @@ def main() -> int:
             "| path | TTFT (ms) | decode tokens/s |", "| --- | --- | --- |",
             f"| llama-cpp-python in-process | {d['ttft_ms']} | {d['decode_tok_s']} |",
             f"| Bedrock ConverseStream (boto3) | {b['ttft_ms']} | {b['decode_tok_s']} |",
-            f"| OpenAI streaming (openai client) | {o['ttft_ms']} | {o['decode_tok_s']} |", "",
+            f"| OpenAI streaming (openai client) | {o['ttft_ms']} | {o['decode_tok_s']} |",
+            f"| ConverseStream, raw HTTP client | {results['raw_converse_stream']['ttft_ms']} | {results['raw_converse_stream']['decode_tok_s']} |",
+            f"| OpenAI streaming, raw HTTP client | {results['raw_openai_stream']['ttft_ms']} | {results['raw_openai_stream']['decode_tok_s']} |", "",
             "Aggregate decode tokens/s, concurrent OpenAI streams (4 slots): "
             + ", ".join(f"{k} stream{'s' if k != '1' else ''}: {v}" for k, v in results["aggregate_tok_s"].items()), "",
         ]

@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 import orjson
 
@@ -237,12 +238,15 @@ class OpenAIApi:
             ctx.telemetry["access_key_id"] = principal.access_key_id
             path = request.path.rstrip("/")
             region = self.runtime.settings.region
-            if path == "/v1/models" and request.method == "GET":
-                self._authorize(ctx, *iam_requirement(request.method, path, None, region))
+            # The model id comes from the raw path: an id of "/" (%2F) is an id, not a trailing slash.
+            raw = request.raw_path.removesuffix("/")
+            if raw == "/v1/models" and request.method == "GET":
+                self._authorize(ctx, *iam_requirement(request.method, raw, None, region))
                 return self.list_models()
-            if path.startswith("/v1/models/") and request.method == "GET":
-                self._authorize(ctx, *iam_requirement(request.method, path, None, region))
-                return self.get_model(path[len("/v1/models/"):])
+            if raw.startswith("/v1/models/") and request.method == "GET":
+                ident = unquote(raw[len("/v1/models/"):])
+                self._authorize(ctx, "bedrock:GetFoundationModel", model_arn(ident, region))
+                return self.get_model(ident)
             if request.method != "POST" and path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
                 raise ApiError(405, f"Method {request.method} is not allowed for {path}; use POST.", code="method_not_allowed")
             if path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):

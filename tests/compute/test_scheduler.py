@@ -200,3 +200,34 @@ def test_first_token_is_handed_over_before_the_next_is_computed(monkeypatch: pyt
         sched.shutdown()
 
     asyncio.run(main())
+
+
+class AcceptingEngine(GatedEngine):
+    """Accepts the request at once (ACCEPTED), then yields tokens through the gate."""
+
+    kind = "accepting"
+
+    def generate(self, slot: int, prompt: str | None, messages: list[dict[str, Any]] | None, params: GenParams,
+                 cancel: threading.Event) -> Iterator[Chunk]:
+        from emulator.compute.engines.base import ACCEPTED
+
+        yield ACCEPTED
+        yield from super().generate(slot, prompt, messages, params, cancel)
+
+
+def test_stream_starts_once_the_engine_accepts() -> None:
+    """A streaming response can send its headers while the prompt is processed; ACCEPTED never reaches the consumer."""
+    from emulator.compute.engines.base import ACCEPTED
+
+    async def main() -> None:
+        engine = AcceptingEngine(slots=1)
+        sched = Scheduler(engine, queue_max=0, timeout=30)
+        stream = await asyncio.wait_for(sched.stream("p", None, GenParams(max_tokens=2)), 10)  # no token released yet
+        engine.gate.release(2)
+        chunks = [c async for c in stream]
+        assert all(c is not ACCEPTED for c in chunks)
+        assert [c.text for c in chunks if c.finish_reason is None] == ["t0 ", "t1 "]
+        assert chunks[-1].finish_reason == "length"
+        sched.shutdown()
+
+    asyncio.run(main())

@@ -41,6 +41,15 @@ class Chunk:
     completion_tokens: int = 0
 
 
+# An engine may yield this (the object itself) before its first token, once it has
+# accepted the request (the prompt fits the context) and before it processes the
+# prompt: a streaming response then sends its headers and first event while the
+# model reads the prompt, and the client's own set-up overlaps with it instead of
+# adding to the time to first token. Errors before it are HTTP errors; later ones
+# end the stream, as errors after the first token always did.
+ACCEPTED = Chunk()
+
+
 class Engine(ABC):
     kind: str = ""
 

@@ -12,7 +12,13 @@ import threading
 from collections.abc import Iterator
 from typing import Any
 
-from emulator.compute.engines.base import Chunk, Engine, EngineError, GenParams
+from emulator.compute.engines.base import (
+    ACCEPTED,
+    Chunk,
+    Engine,
+    EngineError,
+    GenParams,
+)
 from emulator.compute.models import ModelInfo
 from emulator.compute.resources import cpu_flags
 
@@ -142,6 +148,7 @@ class LlamaEngine(Engine):
         if len(tokens) >= self.n_ctx:
             raise EngineError(f"Input is too long: {len(tokens)} tokens for a context of {self.n_ctx}", 400)
         max_tokens = min(params.max_tokens, self.n_ctx - len(tokens))
+        yield ACCEPTED
         completion = 0
         finish = "length"
         stream = llm.create_completion(
