@@ -21,7 +21,7 @@ import contextlib
 import hmac
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -368,6 +368,41 @@ class OpenAIApi:
     def _finish(reason: str) -> str:
         return "length" if reason == "length" else "stop"
 
+    def _event_stream(
+        self, ctx: RequestContext, gen: Generation, tokens: Any, model: str, rid: str, created: int, obj: str, operation: str,
+        include_usage: bool, *, first: dict[str, Any] | None, piece: Callable[[str], dict[str, Any]], last: dict[str, Any],
+    ) -> Response:
+        """Server-sent events for chat and legacy completions: the two differ only in the
+        object name and in how a choice carries text (``delta`` vs ``text``)."""
+
+        def chunk(choice: dict[str, Any] | None, finish: str | None = None, usage: dict[str, Any] | None = None) -> bytes:
+            choices = [] if choice is None else [{"index": 0, **choice, "logprobs": None, "finish_reason": finish}]
+            doc: dict[str, Any] = {"id": rid, "object": obj, "created": created, "model": model, "system_fingerprint": None, "choices": choices}
+            if include_usage:
+                doc["usage"] = usage
+            return b"data: " + orjson.dumps(doc) + b"\n\n"
+
+        async def events() -> AsyncIterator[bytes]:
+            try:
+                if first is not None:
+                    yield chunk(first)
+                async for text in gen.texts():
+                    yield chunk(piece(text))
+                yield chunk(last, self._finish(gen.finish_reason))
+                if include_usage:
+                    yield chunk(None, usage={"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
+                                             "total_tokens": gen.prompt_tokens + gen.completion_tokens})
+                self._telemetry(ctx, model, gen, True, operation)
+                yield b"data: [DONE]\n\n"
+            except (QueueTimeout, GenerationTimeout, EngineError) as exc:
+                err = map_error(exc, model)
+                yield b"data: " + orjson.dumps({"error": {"message": err.message, "type": err.type, "param": None, "code": err.code}}) + b"\n\n"
+            finally:
+                await gen.aclose()
+
+        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"",
+                        stream=SettlingStream(events(), tokens, lambda: gen))
+
     async def chat(self, body: dict[str, Any], ctx: RequestContext) -> Response:
         model = body["model"]
         if body.get("tools") or body.get("functions"):
@@ -391,32 +426,12 @@ class OpenAIApi:
                 "usage": {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens, "total_tokens": gen.prompt_tokens + gen.completion_tokens},
             })
 
-        def chunk(choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
-            doc: dict[str, Any] = {"id": rid, "object": "chat.completion.chunk", "created": created, "model": model,
-                                   "system_fingerprint": None, "choices": choices}
-            if include_usage:
-                doc["usage"] = usage
-            return b"data: " + orjson.dumps(doc) + b"\n\n"
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                yield chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "logprobs": None, "finish_reason": None}])
-                async for text in gen.texts():
-                    yield chunk([{"index": 0, "delta": {"content": text}, "logprobs": None, "finish_reason": None}])
-                yield chunk([{"index": 0, "delta": {}, "logprobs": None, "finish_reason": self._finish(gen.finish_reason)}])
-                if include_usage:
-                    yield chunk([], {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
-                                     "total_tokens": gen.prompt_tokens + gen.completion_tokens})
-                self._telemetry(ctx, model, gen, True, "chat.completions")
-                yield b"data: [DONE]\n\n"
-            except (QueueTimeout, GenerationTimeout, EngineError) as exc:
-                err = map_error(exc, model)
-                yield b"data: " + orjson.dumps({"error": {"message": err.message, "type": err.type, "param": None, "code": err.code}}) + b"\n\n"
-            finally:
-                await gen.aclose()
-
-        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"",
-                        stream=SettlingStream(events(), tokens, lambda: gen))
+        return self._event_stream(
+            ctx, gen, tokens, model, rid, created, "chat.completion.chunk", "chat.completions", include_usage,
+            first={"delta": {"role": "assistant", "content": ""}},
+            piece=lambda text: {"delta": {"content": text}},
+            last={"delta": {}},
+        )
 
     async def completions(self, body: dict[str, Any], ctx: RequestContext) -> Response:
         model = body["model"]
@@ -445,32 +460,12 @@ class OpenAIApi:
                 "usage": {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens, "total_tokens": gen.prompt_tokens + gen.completion_tokens},
             })
 
-        def chunk(choices: list[dict[str, Any]], usage: dict[str, Any] | None = None) -> bytes:
-            doc: dict[str, Any] = {"id": rid, "object": "text_completion", "created": created, "model": model, "system_fingerprint": None, "choices": choices}
-            if include_usage:
-                doc["usage"] = usage
-            return b"data: " + orjson.dumps(doc) + b"\n\n"
-
-        async def events() -> AsyncIterator[bytes]:
-            try:
-                if echo:
-                    yield chunk([{"index": 0, "text": prompt, "logprobs": None, "finish_reason": None}])
-                async for text in gen.texts():
-                    yield chunk([{"index": 0, "text": text, "logprobs": None, "finish_reason": None}])
-                yield chunk([{"index": 0, "text": "", "logprobs": None, "finish_reason": self._finish(gen.finish_reason)}])
-                if include_usage:
-                    yield chunk([], {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
-                                     "total_tokens": gen.prompt_tokens + gen.completion_tokens})
-                self._telemetry(ctx, model, gen, True, "completions")
-                yield b"data: [DONE]\n\n"
-            except (QueueTimeout, GenerationTimeout, EngineError) as exc:
-                err = map_error(exc, model)
-                yield b"data: " + orjson.dumps({"error": {"message": err.message, "type": err.type, "param": None, "code": err.code}}) + b"\n\n"
-            finally:
-                await gen.aclose()
-
-        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"",
-                        stream=SettlingStream(events(), tokens, lambda: gen))
+        return self._event_stream(
+            ctx, gen, tokens, model, rid, created, "text_completion", "completions", include_usage,
+            first={"text": prompt} if echo else None,
+            piece=lambda text: {"text": text},
+            last={"text": ""},
+        )
 
     async def embeddings(self, body: dict[str, Any], ctx: RequestContext) -> Response:
         model = body["model"]
