@@ -83,6 +83,14 @@ def _num_str(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else str(value)
 
 
+def _check_length(n: int, lo: int | None, hi: int | None, value: Any, path: str, problems: list[Problem]) -> None:
+    """AWS's length constraint wording, shared by strings, blobs, lists and maps."""
+    if lo is not None and n < lo:
+        problems.append(("value", value, path, f"Member must have length greater than or equal to {lo}"))
+    if hi is not None and n > hi:
+        problems.append(("value", value, path, f"Member must have length less than or equal to {hi}"))
+
+
 class _Compiler:
     def __init__(self, service: str) -> None:
         self.service = service
@@ -163,11 +171,7 @@ class _Compiler:
         def check(value: Any, path: str, problems: list[Problem]) -> None:
             if not isinstance(value, list | tuple):
                 raise _type_error(value, path, "list")
-            n = len(value)
-            if lo is not None and n < lo:
-                problems.append(("value", value, path, f"Member must have length greater than or equal to {lo}"))
-            if hi is not None and n > hi:
-                problems.append(("value", value, path, f"Member must have length less than or equal to {hi}"))
+            _check_length(len(value), lo, hi, value, path, problems)
             if inner is not None:
                 for i, item in enumerate(value, 1):
                     if item is not None:
@@ -183,11 +187,7 @@ class _Compiler:
         def check(value: Any, path: str, problems: list[Problem]) -> None:
             if not isinstance(value, dict):
                 raise _type_error(value, path, "map")
-            n = len(value)
-            if lo is not None and n < lo:
-                problems.append(("value", value, path, f"Member must have length greater than or equal to {lo}"))
-            if hi is not None and n > hi:
-                problems.append(("value", value, path, f"Member must have length less than or equal to {hi}"))
+            _check_length(len(value), lo, hi, value, path, problems)
             if key_fn is not None or value_fn is not None:
                 for k, v in value.items():
                     if key_fn is not None:
@@ -208,11 +208,7 @@ class _Compiler:
         def check(value: Any, path: str, problems: list[Problem]) -> None:
             if not isinstance(value, str):
                 raise _type_error(value, path, "string")
-            n = len(value)
-            if lo is not None and n < lo:
-                problems.append(("value", value, path, f"Member must have length greater than or equal to {lo}"))
-            if hi is not None and n > hi:
-                problems.append(("value", value, path, f"Member must have length less than or equal to {hi}"))
+            _check_length(len(value), lo, hi, value, path, problems)
             if regex is not None and regex.fullmatch(value) is None:
                 problems.append(("value", value, path, f"Member must satisfy regular expression pattern: {pattern}"))
             if enum_set is not None and value not in enum_set:
@@ -245,11 +241,7 @@ class _Compiler:
                     value = value.encode()
                 else:
                     raise _type_error(value, path, "blob")
-            n = len(value)
-            if lo is not None and n < lo:
-                problems.append(("value", value, path, f"Member must have length greater than or equal to {lo}"))
-            if hi is not None and n > hi:
-                problems.append(("value", value, path, f"Member must have length less than or equal to {hi}"))
+            _check_length(len(value), lo, hi, value, path, problems)
 
         return check
 
