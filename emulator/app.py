@@ -48,6 +48,8 @@ class EmulatorApp:
         self.runtime = runtime
         self.settings = runtime.settings
         self.access_log = AccessLog(runtime.settings.data_dir / "access.log") if runtime.settings.access_log else None
+        if self.access_log is not None:
+            runtime.recorder.consumers.append(self.access_log)
         self._started = False
         self._route_list: list[Any] | None = None
         self._route_count = -1
@@ -84,11 +86,12 @@ class EmulatorApp:
             self._started = True
             services.index()  # build the routing index before the first request
             await self.runtime.start()
-            if self.access_log is not None:
-                self.access_log.start()
+            self.runtime.recorder.start()
 
     async def shutdown(self) -> None:
-        # The audit log first, while CloudWatch Logs (a service) can still take its last lines.
+        # The last request records, then the audit log, while CloudWatch Logs (a service) can
+        # still take its last lines.
+        self.runtime.recorder.stop()
         audit = self.runtime.components.get("audit")
         if audit is not None and hasattr(audit, "stop"):
             try:
@@ -158,10 +161,10 @@ class EmulatorApp:
         for observer in self.runtime.observers:
             try:
                 observer(ctx, response, elapsed)
-            except Exception:  # telemetry never breaks a request
+            except Exception:  # bookkeeping never breaks a request
                 log.exception("observer failed")
-        if self.access_log is not None:
-            self.access_log.record(ctx, response.status, elapsed)
+        # Audit, access log, telemetry: in batches, off the request path.
+        self.runtime.recorder.add(ctx, response, elapsed)
 
     async def _send(self, response: Response, send: Send, receive: Receive | None = None) -> None:
         header_list = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]

@@ -16,6 +16,7 @@ from emulator import __version__
 from emulator.context import RequestContext
 from emulator.gateway.fallback import MotoFallback
 from emulator.gateway.keys import AccessKey, KeyStore
+from emulator.gateway.recorder import Recorder
 from emulator.handlers.base import Route, ServiceHandler
 from emulator.protocols.base import Response
 from emulator.settings import Settings
@@ -33,7 +34,8 @@ NATIVE_HANDLERS: dict[str, str] = {
     "iam": "emulator.handlers.iam:IamHandler",
 }
 
-# Called after every request with (ctx, response, seconds); must be cheap (telemetry batches).
+# Called after every request with (ctx, response, seconds), on the request path: for what must
+# happen before the next request (capacity charging). Everything else is a recorder consumer.
 Observer = Callable[[RequestContext, Response, float], None]
 
 
@@ -49,6 +51,9 @@ class Runtime:
         self.handler_errors: dict[str, str] = {}
         self.fallback = MotoFallback(settings.account_id) if settings.fallback else None
         self.observers: list[Observer] = []
+        # Bookkeeping that needs every request but not before the next one (audit, access
+        # log, telemetry): batched off the request path (emulator/gateway/recorder.py).
+        self.recorder = Recorder(float(settings.extra.get("records_flush_seconds", 0.05)))
         self.routes: list[Route] = []
         # Shared objects registered by services for each other (e.g. "metrics", "ledger").
         self.components: dict[str, Any] = {}

@@ -130,8 +130,7 @@ def _install_role(runtime: Runtime, app: Any, secret: bytes, telemetry_flush: fl
 
         runtime.components["authorizer"] = check_capacity
     audit = runtime.components.get("audit")
-    if audit in runtime.observers:
-        runtime.observers.remove(audit)
+    runtime.recorder.remove(audit)
     runtime.components["authenticator"] = lambda ctx: role_mod.principal_from_headers(runtime, ctx)
     # Non-AWS surfaces (the OpenAI API) were authenticated by the gateway too.
     settings.auth = False

@@ -82,11 +82,24 @@ class RequestCounter:
         # (monotonic time, instance id, output tokens, decode seconds)
         self.generations: deque[tuple[float, str, int, float]] = deque(maxlen=10_000)
 
+    def consume(self, records: list[Any]) -> None:
+        """A batch from the request recorder: (ctx, response, seconds, epoch)."""
+        # Monotonic time of each answer, from its epoch time and this batch's offset.
+        offset = time.monotonic() - time.time()
+        self.times.extend([epoch + offset for _ctx, _response, _seconds, epoch in records])
+        self.total += len(records)
+        for ctx, _response, seconds, epoch in records:
+            tel = ctx.telemetry
+            if tel:
+                self._generation(tel, seconds, epoch + offset)
+
     def __call__(self, ctx: RequestContext, response: Response, elapsed: float) -> None:
         now = time.monotonic()
         self.times.append(now)
         self.total += 1
-        tel = ctx.telemetry
+        self._generation(ctx.telemetry, elapsed, now)
+
+    def _generation(self, tel: dict[str, Any], elapsed: float, now: float) -> None:
         instance, tokens = tel.get("instance_id"), tel.get("output_tokens")
         if instance and isinstance(tokens, int) and tokens > 0:
             latency = float(tel.get("latency_ms") or elapsed * 1000)
@@ -116,7 +129,7 @@ class Console:
         self.sessions = SessionStore()
         self.signin_limiter = SignInLimiter()
         self.counter = RequestCounter()
-        runtime.observers.append(self.counter)
+        runtime.recorder.consumers.append(self.counter)
         self.pages: dict[tuple[str, str], PageFn] = {}
         self.prefix_pages: list[tuple[str, str, PageFn]] = []
         from emulator.console import pages

@@ -208,8 +208,8 @@ class EngineCore:
 
         No answer leaves before the data it reflects is durable, so a crash can
         lose only writes that were never acknowledged, and no reader sees them."""
-        loop = asyncio.get_running_loop()
         if self.storage.group_open:
+            loop = asyncio.get_running_loop()
             waiter: asyncio.Future[None] = loop.create_future()
             self._waiters.append(waiter)
             if not self._flush_scheduled:
@@ -218,7 +218,7 @@ class EngineCore:
             await waiter
         elif self._syncing or self._sync_waiters:
             # Committed but maybe not yet on disk: wait for the next fsync.
-            waiter = loop.create_future()
+            waiter = asyncio.get_running_loop().create_future()
             self._sync_waiters.append(waiter)
             await waiter
 

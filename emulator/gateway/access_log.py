@@ -8,7 +8,7 @@ import itertools
 import secrets
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -30,8 +30,9 @@ def new_request_id() -> str:
 
 
 class AccessLog:
-    """Buffers one tuple per request; ``flush`` (every ``flush_interval`` seconds, on a
-    full buffer and at shutdown) turns them into JSON lines, off the request path."""
+    """One JSON line per request. In a server it consumes the request recorder's batches
+    (emulator/gateway/recorder.py); ``record`` buffers one tuple and ``flush`` (every
+    ``flush_interval`` seconds once started, on a full buffer and at shutdown) writes them."""
 
     def __init__(self, path: Path, flush_interval: float = 0.5) -> None:
         self.path = path
@@ -74,8 +75,22 @@ class AccessLog:
         if len(buf) >= 5000:
             self.flush()
 
+    def consume(self, records: list[Any]) -> None:
+        """A batch of answered requests from the recorder: (ctx, response, seconds, epoch)."""
+        entries = []
+        add = entries.append
+        for ctx, response, elapsed, epoch in records:
+            principal = ctx.principal
+            request = ctx.request
+            operation = ctx.operation
+            add((epoch, ctx.request_id, request.client_ip, request.method, request.path, ctx.service_name, operation.name if operation is not None else None, principal.access_key_id if principal is not None else None, response.status, elapsed, ctx.native))
+        self._write(entries)
+
     def flush(self) -> None:
         entries, self._buffer = self._buffer, []
+        self._write(entries)
+
+    def _write(self, entries: list[Any]) -> None:
         if not entries:
             return
         data = b"".join(

@@ -5,9 +5,11 @@ service is running, to the CloudWatch Logs group ``/emulator/audit``. Records
 who (key, user, source IP), what (action, resource), the authorization
 decision and the HTTP status; never secrets, signatures or request bodies.
 
-It is a runtime observer: called after the response is sent, it only appends
-a tuple to a buffer; a background task (every ``flush_interval`` seconds, on a
-full buffer, at server shutdown and at exit) formats and writes it out.
+In a server it is a consumer of the request recorder (emulator/gateway/recorder.py):
+it gets the answered requests in batches, off the request path, and formats and
+writes each batch at once. Used directly as an observer (``audit(ctx, response,
+seconds)``) it appends a tuple to a buffer that a background task (every
+``flush_interval`` seconds, on a full buffer, at shutdown and at exit) writes out.
 """
 
 from __future__ import annotations
@@ -136,6 +138,21 @@ class AuditLog:
         if task is None or task.done() or len(buf) >= 2000:
             self._kick()
 
+    def consume(self, records: list[Any]) -> None:
+        """A batch of answered requests from the recorder: (ctx, response, seconds, epoch)."""
+        entries: list[_Entry | dict[str, Any]] = []
+        add = entries.append
+        for ctx, response, elapsed, epoch in records:
+            principal = ctx.principal
+            if principal is None:
+                continue  # unauthenticated: the access log has it
+            operation = ctx.operation
+            add((epoch, ctx.request_id, principal, ctx.request.client_ip, ctx.service_name, operation.name if operation is not None else None, ctx.telemetry.get("authz"), response.status, elapsed))
+        if entries:
+            with self._lock:
+                self._flushed += len(entries)
+                self._write(entries)
+
     def record(self, record: dict[str, Any]) -> None:
         """Buffer a ready-made record (same fields as ``format_entry``'s)."""
         self._buffer.append(record)
@@ -161,16 +178,19 @@ class AuditLog:
             if not entries:
                 return
             self._flushed += len(entries)
-            line = self._writer.line
-            lines = [line(e) for e in entries]
-            try:
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-                with os.fdopen(fd, "ab") as fh:
-                    fh.write(("\n".join(lines) + "\n").encode())
-            except OSError:
-                log.exception("cannot write the audit log")
-            self._to_cloudwatch(lines)
+            self._write(entries)
+
+    def _write(self, entries: list[_Entry | dict[str, Any]]) -> None:
+        line = self._writer.line
+        lines = [line(e) for e in entries]
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            with os.fdopen(fd, "ab") as fh:
+                fh.write(("\n".join(lines) + "\n").encode())
+        except OSError:
+            log.exception("cannot write the audit log")
+        self._to_cloudwatch(lines)
 
     def _to_cloudwatch(self, lines: list[str]) -> None:
         """Forward to CloudWatch Logs through the monitoring service's log store, if running."""

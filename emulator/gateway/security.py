@@ -82,7 +82,7 @@ def install(runtime: Runtime) -> None:
     # Buffered in memory, written every audit_flush_seconds (config file), on a full buffer and at shutdown.
     audit = AuditLog(settings.data_dir / "audit.log", runtime, float(extra.get("audit_flush_seconds", 0.25)))
     runtime.components["audit"] = audit
-    runtime.observers.append(audit)
+    runtime.recorder.consumers.append(audit)
     from emulator.gateway.openapi import routes as openapi_routes
 
     runtime.routes.extend(openapi_routes(runtime))

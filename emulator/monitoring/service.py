@@ -99,7 +99,8 @@ class Monitoring:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._routes_taken = False
         if settings.telemetry:
-            runtime.observers.append(self.telemetry.observe)
+            runtime.recorder.consumers.append(self.telemetry)
+            self.telemetry.drain = runtime.recorder.flush
         runtime.components["metrics"] = self.metrics
         runtime.components["logs"] = self.logs
         runtime.components["alarms"] = self.alarms

@@ -63,6 +63,8 @@ class Telemetry:
         self.region = region
         self.clock = clock
         self.buffer: deque[tuple[Any, ...]] = deque()
+        # Set by the monitoring service to the request recorder's flush (requests not yet handed over).
+        self.drain: Any = None
         self.lock = threading.Lock()
         # Prometheus: cumulative since start
         self.requests: dict[tuple[str, str, str], float] = defaultdict(float)
@@ -85,8 +87,24 @@ class Telemetry:
         principal = ctx.principal.access_key_id if ctx.principal is not None else "anonymous"
         self.buffer.append((time.time(), ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry, principal, ctx.params, response.headers, len(response.body), len(ctx.request.body)))
 
+    def consume(self, records: list[Any]) -> None:
+        """A batch from the request recorder (emulator/gateway/recorder.py): (ctx, response, seconds, epoch)."""
+        self.buffer.extend(
+            [
+                (
+                    epoch, ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry,
+                    ctx.principal.access_key_id if ctx.principal is not None else "anonymous",
+                    ctx.params, response.headers, len(response.body), len(ctx.request.body),
+                )
+                for ctx, response, seconds, epoch in records
+            ]
+        )
+
     # ------------------------------------------------------------ flush
     def flush(self) -> int:
+        drain = self.drain
+        if drain is not None:
+            drain()  # the requests answered so far, still in the recorder
         # the monitoring thread and GET /metrics may flush at once: one at a time keeps the counters exact
         with self.lock:
             return self._flush()

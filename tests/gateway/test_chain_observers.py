@@ -123,9 +123,9 @@ def test_audit_flushes_periodically(tmp_path: Path) -> None:
 
 
 def test_audit_shutdown_flushes_through_the_wire(tmp_path: Path) -> None:
-    # A flush interval of an hour: only the shutdown flush can write the call.
+    # Request records handed over once an hour: only the shutdown flush can write the call.
     config = tmp_path / "emulator.toml"
-    config.write_text("audit_flush_seconds = 3600\n")
+    config.write_text("records_flush_seconds = 3600\n")
     server = EmulatorServer(data_dir=tmp_path / "data", extra_args=["--config", str(config), "--services", "dynamodb"]).start()
     try:
         server.client("dynamodb").describe_limits()
