@@ -112,6 +112,7 @@ async def _cpu_us(app: Any, scope: dict[str, Any], receive: Any, send: Any, n: i
 async def _flush_all(app: Any) -> None:
     """Write out what the request path buffered (audit, access log, telemetry), so the
     CPU measured includes it: a served process does the same work in its flushes."""
+    app.runtime.recorder.flush()
     components = app.runtime.components
     for name in ("audit",):
         comp = components.get(name)

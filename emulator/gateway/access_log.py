@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import itertools
+import os
 import secrets
 import time
 from pathlib import Path
@@ -77,7 +78,7 @@ class AccessLog:
 
     def consume(self, records: list[Any]) -> None:
         """A batch of answered requests from the recorder: (ctx, response, seconds, epoch)."""
-        entries = []
+        entries: list[Any] = []
         add = entries.append
         for ctx, response, elapsed, epoch in records:
             principal = ctx.principal
@@ -112,8 +113,12 @@ class AccessLog:
             + b"\n"
             for t, rid, ip, method, path, service, op, key, status, elapsed, native in entries
         )
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.path, "ab") as fh:
+        try:
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        except FileNotFoundError:  # the folder first (not per batch: a mkdir cost more than the write)
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+        with os.fdopen(fd, "ab") as fh:
             fh.write(data)
 
     async def _run(self) -> None:

@@ -184,8 +184,11 @@ class AuditLog:
         line = self._writer.line
         lines = [line(e) for e in entries]
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            except FileNotFoundError:  # the folder first (a mkdir per batch cost more than the write)
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
             with os.fdopen(fd, "ab") as fh:
                 fh.write(("\n".join(lines) + "\n").encode())
         except OSError:

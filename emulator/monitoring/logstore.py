@@ -8,6 +8,8 @@ that deletes them (``purge()``, run by the monitoring scheduler).
 
 from __future__ import annotations
 
+import functools
+import logging
 import re
 import sqlite3
 import threading
@@ -28,6 +30,16 @@ EVENT_OVERHEAD = 26  # bytes AWS adds to each event when sizing a batch (PutLogE
 MAX_BATCH_BYTES = 1_048_576
 MAX_BATCH_EVENTS = 10_000
 DAY_MS = 86_400_000
+CHECKPOINT_SECONDS = 1.0  # the monitoring thread checkpoints the WAL this often
+
+log = logging.getLogger("emulator.monitoring")
+
+_CHUNK = 200  # rows per INSERT statement (5 parameters each; SQLite allows 32,766)
+
+
+@functools.lru_cache(maxsize=64)
+def _insert_sql(rows: int) -> str:
+    return "INSERT INTO event(gid, sid, ts, ingest, message) VALUES " + ",".join(["(?,?,?,?,?)"] * rows)
 
 
 def invalid(message: str) -> AwsError:
@@ -59,6 +71,15 @@ class LogStore:
         self.db = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
+        # No automatic checkpoint: it runs inside the COMMIT that crosses 1,000 WAL pages, on
+        # the event loop (audit batches, PutLogEvents), and stalled it for 10-20 ms. The
+        # monitoring thread calls checkpoint() every second on a connection of its own; a
+        # write that finds none for CHECKPOINT_SECONDS * 30 (no monitoring thread) runs one.
+        self.db.execute("PRAGMA wal_autocheckpoint=0")
+        self.path = str(path)
+        self._ckpt_conn: sqlite3.Connection | None = None
+        self._ckpt_lock = threading.Lock()
+        self._ckpt_last = time.monotonic()
         self.db.executescript(
             """
             CREATE TABLE IF NOT EXISTS grp (
@@ -260,15 +281,35 @@ class LogStore:
             out["rejectedLogEventsInfo"] = rejected
         return out
 
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file (PASSIVE: never blocks a writer)."""
+        with self._ckpt_lock:
+            self._ckpt_last = time.monotonic()
+            if self.path == ":memory:":
+                return
+            try:
+                if self._ckpt_conn is None:
+                    self._ckpt_conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+                self._ckpt_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            except sqlite3.Error:
+                log.warning("CloudWatch Logs WAL checkpoint failed; retried later", exc_info=True)
+
     def _insert(self, sid: int, rows: list[tuple[int, int, int, int, str]]) -> None:
         if not rows:
             return
+        if time.monotonic() - self._ckpt_last > CHECKPOINT_SECONDS * 30:
+            self.checkpoint()
         stored = sum(len(r[4].encode()) + EVENT_OVERHEAD for r in rows)
         self.ingested_bytes += stored
         with self.lock:
             self.db.execute("BEGIN")
             try:
-                self.db.executemany("INSERT INTO event(gid, sid, ts, ingest, message) VALUES (?,?,?,?,?)", rows)
+                # Multi-row INSERTs of up to _CHUNK rows: the sqlite3 module releases the GIL
+                # around every statement it steps, i.e. per row with executemany, and each
+                # release is a hand-off when another thread waits for the GIL.
+                for i in range(0, len(rows), _CHUNK):
+                    chunk = rows[i : i + _CHUNK]
+                    self.db.execute(_insert_sql(len(chunk)), [v for row in chunk for v in row])
                 lo = min(r[2] for r in rows)
                 hi = max(r[2] for r in rows)
                 self.db.execute(
@@ -374,5 +415,9 @@ class LogStore:
         return deleted
 
     def close(self) -> None:
+        with self._ckpt_lock:
+            if self._ckpt_conn is not None:
+                self._ckpt_conn.close()
+                self._ckpt_conn = None
         with self.lock:
             self.db.close()

@@ -32,7 +32,7 @@ from emulator.monitoring.alarms import AlarmManager
 from emulator.monitoring.costs import Ledger, load_prices
 from emulator.monitoring.dashboards import Dashboards
 from emulator.monitoring.logs_api import LogsAPI
-from emulator.monitoring.logstore import LogStore
+from emulator.monitoring.logstore import CHECKPOINT_SECONDS, LogStore
 from emulator.monitoring.metricfilters import MetricFilters
 from emulator.monitoring.metrics import DEFAULT_RETENTION, MetricStore
 from emulator.monitoring.statedb import StateDB
@@ -115,10 +115,11 @@ class Monitoring:
         if self.runtime.settings.telemetry:
             logging.getLogger("emulator").addHandler(self.shipper)
         self._tasks = [
-            _Task("telemetry", self.flush_interval, self.flush),
+            _Task("telemetry", self.flush_interval, lambda: self.flush(drain=False)),
             _Task("alarms", self.alarm_interval, self.alarms.evaluate_all),
             _Task("collect", self.collect_interval, self.collect),
             _Task("retention", 3600.0, self.housekeeping),
+            _Task("checkpoint", CHECKPOINT_SECONDS, self.logs.checkpoint),
         ]
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="monitoring", daemon=True)
@@ -157,8 +158,8 @@ class Monitoring:
             self._stop.wait(max(0.05, min(1.0, next_due - time.monotonic())))
 
     # ------------------------------------------------------------ tasks
-    def flush(self) -> None:
-        self.telemetry.flush()
+    def flush(self, drain: bool = True) -> None:
+        self.telemetry.flush(drain)
         self.shipper.flush_to(self.logs)
 
     def collect(self) -> None:

@@ -66,6 +66,9 @@ class Telemetry:
         # Set by the monitoring service to the request recorder's flush (requests not yet handed over).
         self.drain: Any = None
         self.lock = threading.Lock()
+        self._emit_lock = threading.Lock()  # datapoints written in flush order
+        # Aggregated since the last emit: (namespace, metric, dims) -> values.
+        self._aggs: dict[tuple[str, str, Dims], _Agg] = {}
         # Prometheus: cumulative since start
         self.requests: dict[tuple[str, str, str], float] = defaultdict(float)
         self.latency_hist: dict[tuple[str, str], list[float]] = {}
@@ -88,9 +91,13 @@ class Telemetry:
         self.buffer.append((time.time(), ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry, principal, ctx.params, response.headers, len(response.body), len(ctx.request.body)))
 
     def consume(self, records: list[Any]) -> None:
-        """A batch from the request recorder (emulator/gateway/recorder.py): (ctx, response, seconds, epoch)."""
-        self.buffer.extend(
-            [
+        """A batch from the request recorder (emulator/gateway/recorder.py): (ctx, response, seconds, epoch).
+
+        Aggregated at once, in the recorder's small batches on the event loop; the periodic
+        flush on the monitoring thread then only writes the aggregates. Aggregating a whole
+        second of requests there held the GIL for tens of milliseconds, which the event
+        loop waited out (p99 latency; bench/RESULTS.md, gateway fourth round)."""
+        items = [
                 (
                     epoch, ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry,
                     ctx.principal.access_key_id if ctx.principal is not None else "anonymous",
@@ -98,28 +105,39 @@ class Telemetry:
                 )
                 for ctx, response, seconds, epoch in records
             ]
-        )
+        with self.lock:
+            self._aggregate(items)
 
     # ------------------------------------------------------------ flush
-    def flush(self) -> int:
-        drain = self.drain
-        if drain is not None:
-            drain()  # the requests answered so far, still in the recorder
-        # the monitoring thread and GET /metrics may flush at once: one at a time keeps the counters exact
-        with self.lock:
-            return self._flush()
+    def flush(self, drain: bool = True) -> int:
+        """Aggregate the buffered requests into metrics. ``drain``: first take the requests the
+        recorder still holds (readers want every answered request; the periodic flush on the
+        monitoring thread does not wait for them: the event loop hands them over anyway)."""
+        if drain and self.drain is not None:
+            self.drain()
+        # The monitoring thread, GET /metrics and the event loop's batches may meet here: the
+        # lock keeps the counters exact; the datapoints are written outside it, so that the
+        # loop's next batch never waits for the metric store.
+        with self._emit_lock:
+            with self.lock:
+                items = []
+                buf = self.buffer
+                while buf:
+                    try:
+                        items.append(buf.popleft())
+                    except IndexError:
+                        break
+                self._aggregate(items)
+                aggs, self._aggs = self._aggs, {}
+            self._emit(aggs)
+        return len(items)
 
-    def _flush(self) -> int:
-        items = []
-        buf = self.buffer
-        while buf:
-            try:
-                items.append(buf.popleft())
-            except IndexError:
-                break
+    def _aggregate(self, items: list[tuple[Any, ...]]) -> None:
+        """Fold requests into the pending aggregates, Prometheus counters and the usage ledger."""
         if not items:
-            return 0
-        aggs: dict[tuple[str, str, Dims], _Agg] = {}
+            return
+        aggs = self._aggs
+        self.observed += len(items)
 
         def add(ns: str, name: str, dims: Dims, value: float, unit: str | None, count: float = 1.0) -> None:
             key = (ns, name, dims)
@@ -188,18 +206,20 @@ class Telemetry:
         for (caller, unit_kind, table_name), qty in ddb_units.items():
             self.ledger.add(ts, caller, "dynamodb", unit_kind, qty)
             self.counters[(f"emulator_dynamodb_consumed_{'read' if unit_kind == 'rru' else 'write'}_units_total", (("table", table_name),))] += qty
-        now = self.clock()
-        data = []
-        for (ns, name, dims), agg in aggs.items():
-            vals = agg.values
-            total = sum(v * c for v, c in vals.items())
-            count = sum(vals.values())
-            flat = [x for pair in vals.items() for x in pair] if len(vals) <= 150 else None
-            data.append(Datum(ns, name, dims, now, total, count, min(vals), max(vals), flat, agg.unit, 60, 0 if flat is not None else 1))
-        self.store.put(data)
+
+    def _emit(self, aggs: dict[tuple[str, str, Dims], _Agg]) -> None:
+        """Write aggregates as datapoints (one per metric and flush)."""
+        if aggs:
+            now = self.clock()
+            data = []
+            for (ns, name, dims), agg in aggs.items():
+                vals = agg.values
+                total = sum(v * c for v, c in vals.items())
+                count = sum(vals.values())
+                flat = [x for pair in vals.items() for x in pair] if len(vals) <= 150 else None
+                data.append(Datum(ns, name, dims, now, total, count, min(vals), max(vals), flat, agg.unit, 60, 0 if flat is not None else 1))
+            self.store.put(data)
         self.ledger.flush()
-        self.observed += len(items)
-        return len(items)
 
     def _dynamodb(
         self, add: Any, units: dict[tuple[str, str, str], float], op: str, status: int, ms: float, code: str,

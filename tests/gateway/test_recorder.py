@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from typing import Any
@@ -30,23 +31,28 @@ class _Broken:
         raise RuntimeError("broken consumer")
 
 
-def test_records_reach_every_consumer_in_order_on_the_thread() -> None:
+def test_records_reach_every_consumer_in_order_from_the_loop() -> None:
     rec = Recorder(interval=0.01)
     first, second = _Sink(), _Sink()
     rec.consumers += [first, _Broken(), second]  # a failing consumer does not stop the others
-    rec.start()
-    try:
+
+    async def run() -> None:
+        rec.start()
         for i in range(500):
             rec.add(_ctx(i), Response(200 + i % 2), 0.001)
-        deadline = time.monotonic() + 5
-        while sum(len(b) for b in second.batches) < 500 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
+        # 256 were handed over at once (a full batch); the timer takes the rest.
+        assert sum(len(b) for b in second.batches) == 256
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if sum(len(b) for b in second.batches) == 500:
+                break
         rec.stop()
+
+    asyncio.run(run())
     for sink in (first, second):
         ids = [r[0].request_id for batch in sink.batches for r in batch]
         assert ids == [f"r{i}" for i in range(500)]
-        assert sink.threads == {"request-records"}
+        assert sink.threads == {threading.current_thread().name}
     record = first.batches[0][0]
     assert record[1].status == 200 and record[2] == 0.001 and abs(record[3] - time.time()) < 60
     assert rec.health() == {"recorded": 500, "waiting": 0}
@@ -56,7 +62,6 @@ def test_stop_and_flush_hand_over_what_waits() -> None:
     rec = Recorder(interval=3600)
     sink = _Sink()
     rec.consumers.append(sink)
-    rec.start()
     rec.add(_ctx(1), Response(200), 0.0)
     assert rec.flush() == 1 and rec.flush() == 0
     rec.add(_ctx(2), Response(500), 0.0)
@@ -64,17 +69,14 @@ def test_stop_and_flush_hand_over_what_waits() -> None:
     assert [r[0].request_id for batch in sink.batches for r in batch] == ["r1", "r2"]
 
 
-def test_a_full_batch_wakes_the_thread_early() -> None:
-    rec = Recorder(interval=3600, max_batch=10)
+def test_another_thread_may_flush() -> None:
+    # The monitoring thread's readers (GET /metrics) hand over what waits before they read.
+    rec = Recorder(interval=3600)
     sink = _Sink()
     rec.consumers.append(sink)
-    rec.start()
-    try:
-        for i in range(10):
-            rec.add(_ctx(i), Response(200), 0.0)
-        deadline = time.monotonic() + 5
-        while not sink.batches and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert sum(len(b) for b in sink.batches) == 10
-    finally:
-        rec.stop()
+    for i in range(10):
+        rec.add(_ctx(i), Response(200), 0.0)
+    worker = threading.Thread(target=rec.flush, name="reader")
+    worker.start()
+    worker.join()
+    assert sink.threads == {"reader"} and sum(len(b) for b in sink.batches) == 10
