@@ -7,11 +7,9 @@ contiguous and in sort-key order, and a Query is an index range scan.
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,10 +23,6 @@ from emulator.dynamodb.storage.base import (
     Storage,
     TableRow,
 )
-
-log = logging.getLogger("emulator.dynamodb")
-
-CHECKPOINT_SECONDS = 1.0  # the WAL is copied into the database file at most this often (own_sync)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ddb_tables (
@@ -107,14 +101,6 @@ class SqliteStorage(Storage, LifecycleStorage):
         self.own_sync = self.synchronous == "FULL" and self.path != ":memory:" and not self.path.startswith("file:")
         self._wal_fd: int | None = None
         self._wal_lock = threading.Lock()
-        # Checkpoints (copying the WAL into the database file, with an fsync of each) run on a
-        # thread of their own, on a connection of their own, at most every CHECKPOINT_SECONDS:
-        # SQLite's automatic checkpoint runs inside the COMMIT that crosses 1,000 WAL pages,
-        # i.e. on the event loop, and stalled every request for 10-20 ms (p99 latency,
-        # bench/RESULTS.md). A PASSIVE checkpoint never blocks the writer.
-        self._ckpt_conn: sqlite3.Connection | None = None
-        self._ckpt_thread: threading.Thread | None = None
-        self._ckpt_last = 0.0
 
     # ------------------------------------------------------------ lifecycle
     def open(self) -> None:
@@ -123,19 +109,11 @@ class SqliteStorage(Storage, LifecycleStorage):
         conn.execute(f"PRAGMA synchronous={'NORMAL' if self.own_sync else self.synchronous}")
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
-        if self.own_sync:
-            conn.execute("PRAGMA wal_autocheckpoint=0")  # see _checkpoint
         conn.executescript(_SCHEMA)
         conn.executescript(_LIFECYCLE_SCHEMA)
         self._conn = conn
 
     def close(self) -> None:
-        thread = self._ckpt_thread
-        if thread is not None:
-            thread.join()
-        if self._ckpt_conn is not None:
-            self._ckpt_conn.close()
-            self._ckpt_conn = None
         if self._conn is not None:
             with self._lock:
                 self.commit_group()
@@ -237,22 +215,6 @@ class SqliteStorage(Storage, LifecycleStorage):
                     os.close(fd)
                 fd = self._wal_fd = os.open(path, os.O_RDONLY)
             os.fdatasync(fd)
-        now = time.monotonic()
-        if now - self._ckpt_last >= CHECKPOINT_SECONDS and (self._ckpt_thread is None or not self._ckpt_thread.is_alive()):
-            self._ckpt_last = now
-            self._ckpt_thread = threading.Thread(target=self._checkpoint, name="ddb-checkpoint", daemon=True)
-            self._ckpt_thread.start()
-
-    def _checkpoint(self) -> None:
-        """Copy committed WAL frames into the database (PASSIVE: around the writer, never blocking it)."""
-        try:
-            if self._ckpt_conn is None:
-                conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA synchronous=NORMAL")  # in WAL mode: fsync of the WAL and the database file per checkpoint
-                self._ckpt_conn = conn
-            self._ckpt_conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-        except sqlite3.Error:
-            log.warning("DynamoDB WAL checkpoint failed; retried later", exc_info=True)
 
     # -------------------------------------------------------------- tables
     def list_tables(self) -> list[TableRow]:
