@@ -42,13 +42,13 @@ _Entry = tuple[float, str, "Principal", str, "str | None", "str | None", "dict[s
 
 
 def _iso_ms(epoch: float, _cache: dict[int, str] = {}) -> str:  # noqa: B006 - a deliberate per-second memo
-    whole = int(epoch)
+    whole, frac = divmod(int(epoch * 1000), 1000)
     prefix = _cache.get(whole)
     if prefix is None:
         if len(_cache) > 64:
             _cache.clear()
         prefix = _cache[whole] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(whole))
-    return f"{prefix}.{int((epoch - whole) * 1000):03d}Z"
+    return f"{prefix}.{frac:03d}Z"
 
 
 def format_entry(entry: _Entry) -> dict[str, Any]:
@@ -89,6 +89,9 @@ class _LineWriter:
 
     def __init__(self) -> None:
         self._middle: dict[tuple[Any, ...], str] = {}
+        # A batch holds ~15 calls per millisecond: the time text of the last one is reused.
+        self._ms = -1
+        self._iso = ""
 
     def line(self, entry: _Entry | dict[str, Any]) -> str:
         if isinstance(entry, dict):
@@ -109,7 +112,10 @@ class _LineWriter:
                 self._middle.clear()
             self._middle[key] = middle
         latency = int(elapsed * 1_000_000 + 0.5) / 1000
-        return f'{{"time":"{_iso_ms(epoch)}","request_id":{orjson.dumps(request_id).decode()},{middle},"latency_ms":{latency!r}}}'
+        ms = int(epoch * 1000)
+        if ms != self._ms:
+            self._ms, self._iso = ms, _iso_ms(epoch)
+        return f'{{"time":"{self._iso}","request_id":{orjson.dumps(request_id).decode()},{middle},"latency_ms":{latency!r}}}'
 
 
 class AuditLog:
