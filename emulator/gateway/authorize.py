@@ -89,7 +89,29 @@ def _partiql(statement: Any, region: str, account: str) -> Requirement:
     return action, _ddb_table(table, region, account) if table != "*" else "*"
 
 
+_DDB_MULTI = frozenset({"BatchGetItem", "BatchWriteItem", "TransactWriteItems", "TransactGetItems", "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
+# (op, table, index, region, account) -> requirements, for the one-table operations: the data
+# plane asks the same few questions over and over (one ARN format per request otherwise).
+_ddb_memo: dict[tuple[str, Any, Any, str, str], list[Requirement]] = {}
+
+
 def dynamodb_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
+    if op not in _DDB_MULTI:
+        table = params.get("TableName")
+        if type(table) is str and table:
+            index = params.get("IndexName")
+            key = (op, table, index if type(index) is str else None, region, account)
+            found = _ddb_memo.get(key)
+            if found is None:
+                found = _dynamodb_requirements(op, params, region, account)
+                if len(_ddb_memo) >= 4096:
+                    _ddb_memo.clear()
+                _ddb_memo[key] = found
+            return found
+    return _dynamodb_requirements(op, params, region, account)
+
+
+def _dynamodb_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
     action = f"dynamodb:{op}"
     if op in ("BatchGetItem", "BatchWriteItem"):
         tables = params.get("RequestItems") or {}

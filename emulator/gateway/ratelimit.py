@@ -475,9 +475,20 @@ class CapacityLimiter:
             return [t for t in items if isinstance(t, str)]
         return []
 
+    def _provisioned(self, names: list[str]) -> bool:
+        """Whether any of the tables is PROVISIONED: the only ones with buckets. On-demand
+        tables (the usual case) then cost the request path no lock and no clock read."""
+        tables = self._tables()
+        if not isinstance(tables, dict):
+            return False
+        for name in names:
+            if getattr(tables.get(name), "billing_mode", "") == "PROVISIONED":
+                return True
+        return False
+
     def check(self, operation: str, params: dict[str, Any]) -> None:
         kind = self.kind(operation)
-        if kind is None:
+        if kind is None or not self._provisioned(self.table_names(params)):
             return
         with self._lock:
             now = self.clock()
@@ -497,7 +508,7 @@ class CapacityLimiter:
         if kind is None or not ok:
             return
         names = self.table_names(params)
-        if not names:
+        if not names or not self._provisioned(names):
             return
         with self._lock:
             now = self.clock()
