@@ -399,6 +399,15 @@ class EngineCore:
         data = self.storage.get(table.table_id, 0, key.pk, key.sk)
         return None if data is None else loads(data)
 
+    def get_item_sized(self, table: Table, key: ItemKey) -> tuple[Item | None, int]:
+        """The item (None when missing) and its size as DynamoDB counts it (0 when missing)."""
+        row = self.storage.get_sized(table.table_id, 0, key.pk, key.sk)
+        if row is None:
+            return None, 0
+        item = loads(row[0])
+        size = row[1]
+        return item, item_size(item) if size is None else size
+
     # ------------------------------------------------------------ writing
     def write(
         self,
@@ -409,6 +418,7 @@ class EngineCore:
         capacity: Capacity | None = None,
         factor: float = 1.0,
         new_size: int | None = None,
+        old_size: int | None = None,
     ) -> None:
         """Replace ``old`` by ``new`` (None: delete) in the base table and every
         index. Must run inside ``storage.transaction()``."""
@@ -423,7 +433,10 @@ class EngineCore:
                 new_size = item_size(new)
             st.put(tid, 0, key.pk, key.sk, dumps(new), new_size)
         if capacity is not None:
-            old_size = item_size(old) if old is not None else 0
+            if old is None:
+                old_size = 0
+            elif old_size is None:
+                old_size = item_size(old)
             capacity.write += write_units(max(old_size, new_size)) * factor
         for idx in table.indexes:
             okey = self.index_row_key(table, idx, old, key) if old is not None else None

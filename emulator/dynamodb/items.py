@@ -16,7 +16,7 @@ from emulator.dynamodb.core import (
     read_units,
 )
 from emulator.dynamodb.tables import Table, invalid, params_invalid
-from emulator.dynamodb.types import equals, item_size, normalize_item, validate_item
+from emulator.dynamodb.types import equals, normalize_item, validate_item
 from emulator.errors import AwsError
 
 RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
@@ -215,14 +215,14 @@ class ItemOps(EngineCore):
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         cap = Capacity(op.table.name)
         with self.storage.transaction():
-            old = self.get_item_raw(op.table, op.key)
+            old, old_size = self.get_item_sized(op.table, op.key)
             if op.condition is not None and not op.condition.evaluate(old):
                 raise conditional_failed(old, op.on_failure)
             new = op.new_image(self, old)
             if op.kind == "Delete" and old is None:
                 cap.write += 1.0  # deleting a missing item still costs one unit
             else:
-                self.write(op.table, op.key, old, new, cap, new_size=op.size)
+                self.write(op.table, op.key, old, new, cap, new_size=op.size, old_size=old_size)
         return self._write_output(op, params, rv, old, new, cap, rcc)
 
     # -------------------------------------------------------- operations
@@ -255,11 +255,11 @@ class ItemOps(EngineCore):
             proj = self.projection(params, ctx)
             ctx.finish()
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
-        item = self.get_item_raw(table, key)
+        item, size = self.get_item_sized(table, key)
         out: dict[str, Any] = {}
         if item is not None:
             out["Item"] = proj.apply(item) if proj is not None else item
-        cap = Capacity(table.name, read=read_units(item_size(item) if item else 0, bool(params.get("ConsistentRead"))))
+        cap = Capacity(table.name, read=read_units(size, bool(params.get("ConsistentRead"))))
         if rcc:
             out["ConsumedCapacity"] = cap.render(rcc)
         return out

@@ -87,6 +87,12 @@ class Storage(ABC):
     @abstractmethod
     def get(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bytes | None: ...
 
+    def get_sized(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> tuple[bytes, int | None] | None:
+        """A row and the item size stored with it by ``put`` (None: not known here; the
+        engine then computes it). Saves walking the item to meter its capacity."""
+        data = self.get(table_id, index_id, pk, sk)
+        return None if data is None else (data, None)
+
     @abstractmethod
     def put(self, table_id: int, index_id: int, pk: bytes, sk: bytes, data: bytes, size: int = 0) -> None:
         """Insert or replace a row."""

@@ -251,6 +251,13 @@ class SqliteStorage(Storage, LifecycleStorage):
             ).fetchone()
         return None if row is None else bytes(row[0])
 
+    def get_sized(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> tuple[bytes, int | None] | None:
+        with self._lock:
+            row = self.conn.execute(
+                "SELECT data, size FROM ddb_items WHERE tid = ? AND idx = ? AND pk = ? AND sk = ?", (table_id, index_id, pk, sk)
+            ).fetchone()
+        return None if row is None else (bytes(row[0]), row[1])
+
     def put(self, table_id: int, index_id: int, pk: bytes, sk: bytes, data: bytes, size: int = 0) -> None:
         with self.transaction():
             self.conn.execute(
