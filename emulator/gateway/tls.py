@@ -147,6 +147,13 @@ class _Guard:
             await send(start)
             await send(body)
             return
+        # The usual small request is whole before the app runs: uvicorn's request cycle (the
+        # receive callable's object) then has more_body False, its first receive() cannot
+        # wait, and there is nothing to time. Other servers, or a body still on its way,
+        # take the timed path.
+        if getattr(getattr(receive, "__self__", None), "more_body", None) is False:
+            await self.app(scope, receive, send)
+            return
         task = _current_task()
         if task is None:  # pragma: no cover - ASGI servers run each request in a task
             await self.app(scope, receive, send)

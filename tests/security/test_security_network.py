@@ -7,6 +7,7 @@ import os
 import ssl
 import subprocess
 import sys
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -179,3 +180,27 @@ def test_body_timeout_does_not_apply_after_the_body() -> None:
 
     asyncio.run(guard(app, body_timeout=0.05)({"type": "http", "headers": []}, receive, send))
     assert sent[0]["status"] == 200
+
+
+def test_slow_body_gets_408_through_the_wire(tmp_path: Path) -> None:
+    # A whole request skips the timer (the guard's fast path); a body that stops coming
+    # still gets 408 from the real server.
+    import socket
+
+    server = EmulatorServer(data_dir=tmp_path, extra_args=["--services", "dynamodb"], env={"EMULATOR_BODY_TIMEOUT": "1"}).start()
+    try:
+        assert "AccountMaxReadCapacityUnits" in server.client("dynamodb").describe_limits()
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            head = (
+                "POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                "X-Amz-Target: DynamoDB_20120810.DescribeLimits\r\nContent-Length: 100\r\n\r\n{"
+            )
+            sock.sendall(head.encode())
+            started = time.monotonic()
+            answer = sock.recv(65536).decode("latin-1")
+            assert answer.startswith("HTTP/1.1 408"), answer
+            assert "RequestTimeout" in answer
+            assert 0.5 < time.monotonic() - started < 8
+        assert "AccountMaxReadCapacityUnits" in server.client("dynamodb").describe_limits()
+    finally:
+        server.stop()
