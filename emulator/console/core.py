@@ -81,6 +81,8 @@ class RequestCounter:
         self.total = 0
         # (monotonic time, instance id, output tokens, decode seconds)
         self.generations: deque[tuple[float, str, int, float]] = deque(maxlen=10_000)
+        # The request recorder's flush: readers first take the requests answered so far.
+        self.drain: Callable[[], Any] | None = None
 
     def consume(self, records: list[Any]) -> None:
         """A batch from the request recorder: (ctx, response, seconds, epoch)."""
@@ -109,6 +111,8 @@ class RequestCounter:
 
     def tokens_per_second(self, instance_id: str, window: float = 60.0) -> float | None:
         """Decode speed of the instance's generations that finished in the last ``window`` seconds."""
+        if self.drain is not None:
+            self.drain()
         now = time.monotonic()
         recent = [(t, s) for when, iid, t, s in self.generations if iid == instance_id and now - when <= window]
         if not recent:
@@ -116,6 +120,8 @@ class RequestCounter:
         return sum(t for t, _ in recent) / sum(s for _, s in recent)
 
     def rate(self, window: float = 5.0) -> float:
+        if self.drain is not None:
+            self.drain()
         now = time.monotonic()
         while self.times and now - self.times[0] > 60.0:
             self.times.popleft()
@@ -130,6 +136,7 @@ class Console:
         self.signin_limiter = SignInLimiter()
         self.counter = RequestCounter()
         runtime.recorder.consumers.append(self.counter)
+        self.counter.drain = runtime.recorder.flush
         self.pages: dict[tuple[str, str], PageFn] = {}
         self.prefix_pages: list[tuple[str, str, PageFn]] = []
         from emulator.console import pages
