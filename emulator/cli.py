@@ -62,7 +62,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from emulator.gateway.tls import guard, uvicorn_tls_options
 
     tls_options = uvicorn_tls_options(settings)
-    asgi_app: Any = create_app(runtime)
+    emulator_app = create_app(runtime)
+    emulator_app.freeze_gc = True  # see EmulatorApp.freeze_gc
+    asgi_app: Any = emulator_app
     if settings.role:
         asgi_app = cluster.install(runtime, asgi_app)
     app = guard(asgi_app, settings.max_header_bytes, settings.body_timeout)
