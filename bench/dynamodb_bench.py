@@ -283,7 +283,7 @@ def load_average() -> str:
 
 
 # --------------------------------------------------------------------------- in-process
-async def _inprocess(n: int, profile: bool, workloads: list[str]) -> None:
+async def _inprocess(n: int, profile: bool, workloads: list[str], concurrency: int = 1) -> None:
     """CPU per request through the whole ASGI chain (no sockets, no uvicorn)."""
     import cProfile
     import pstats
@@ -335,13 +335,14 @@ async def _inprocess(n: int, profile: bool, workloads: list[str]) -> None:
         if prof:
             prof.enable()
         t0 = time.process_time()
-        await call(batch)
+        # Concurrent callers, as at the server's concurrency: writes then share group commits.
+        await asyncio.gather(*(call(batch[i::concurrency]) for i in range(concurrency)))
         cpu = time.process_time() - t0
         if prof:
             prof.disable()
             print(f"--- {workload}")
             pstats.Stats(prof).sort_stats("tottime").print_stats(25)
-        print(f"{workload}: {cpu / n * 1e6:.1f} us CPU/request in process ({n} requests)", flush=True)
+        print(f"{workload}: {cpu / n * 1e6:.1f} us CPU/request in process ({n} requests, {concurrency} at a time)", flush=True)
     await app.shutdown()
     shutil.rmtree(tmp, ignore_errors=True)
 
@@ -364,7 +365,9 @@ def main(argv: list[str] | None = None) -> int:
     if "before" in args.servers.split(",") and not args.before:
         p.error("server 'before' needs --before DIR")
     if args.inprocess:
-        asyncio.run(_inprocess(args.n, args.profile, args.workloads))
+        # --concurrency's first value: callers at a time (the default list means one).
+        inproc_conc = args.concurrency[0] if args.concurrency != [1, 16, 64] else 1
+        asyncio.run(_inprocess(args.n, args.profile, args.workloads, inproc_conc))
         return 0
 
     OUT.mkdir(parents=True, exist_ok=True)
