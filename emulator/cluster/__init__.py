@@ -90,7 +90,7 @@ def _install_gateway(runtime: Runtime, app: Any, secret: bytes, telemetry_flush:
     if settings.telemetry:
         client = role_mod.InternalClient(lambda: discovery.candidates("monitoring"), secret)
         sink = role_mod.TelemetrySink(runtime, client, telemetry_flush, 0.0, skip_forwarded=True)
-        runtime.observers.append(sink.observe)
+        runtime.recorder.consumers.append(sink)
         runtime.components["cluster_telemetry"] = sink
 
     def start() -> None:
@@ -142,7 +142,7 @@ def _install_role(runtime: Runtime, app: Any, secret: bytes, telemetry_flush: fl
         # Samples (host, GPU, EC2 instances) come from the compute role, where the GPU and instances are;
         # the monitoring role samples its own host; the dynamodb role ships request telemetry only.
         sink = role_mod.TelemetrySink(runtime, client, telemetry_flush, telemetry_interval if role == "compute" else 0.0, skip_forwarded=False)
-        runtime.observers.append(sink.observe)
+        runtime.recorder.consumers.append(sink)
         runtime.components["cluster_telemetry"] = sink
     compute = runtime.components.get("compute")
     if compute is not None:

@@ -306,6 +306,13 @@ class TelemetrySink:
             return
         self.telemetry.observe(ctx, response, seconds)
 
+    def consume(self, records: list[Any]) -> None:
+        """A batch from the request recorder, aggregated at once (see Telemetry.consume)."""
+        if self.skip_forwarded:
+            records = [r for r in records if not r[0].telemetry.get("forwarded")]
+        if records:
+            self.telemetry.consume(records)
+
     def start(self) -> None:
         if self.runtime.settings.telemetry:
             # The process's own log lines go to /emulator/server, as in one process.
