@@ -53,7 +53,7 @@ class Runtime:
         self.observers: list[Observer] = []
         # Bookkeeping that needs every request but not before the next one (audit, access
         # log, telemetry): batched off the request path (emulator/gateway/recorder.py).
-        self.recorder = Recorder(float(settings.extra.get("records_flush_seconds", 0.05)))
+        self.recorder = Recorder(float(settings.extra.get("records_flush_seconds", 0.02)))
         self.routes: list[Route] = []
         # Shared objects registered by services for each other (e.g. "metrics", "ledger").
         self.components: dict[str, Any] = {}
