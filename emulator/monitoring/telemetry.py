@@ -98,13 +98,13 @@ class Telemetry:
         second of requests there held the GIL for tens of milliseconds, which the event
         loop waited out (p99 latency; bench/RESULTS.md, gateway fourth round)."""
         items = [
-                (
-                    epoch, ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry,
-                    ctx.principal.access_key_id if ctx.principal is not None else "anonymous",
-                    ctx.params, response.headers, len(response.body), len(ctx.request.body),
-                )
-                for ctx, response, seconds, epoch in records
-            ]
+            (
+                epoch, ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry,
+                ctx.principal.access_key_id if ctx.principal is not None else "anonymous",
+                ctx.params, response.headers, len(response.body), len(ctx.request.body),
+            )
+            for ctx, response, seconds, epoch in records
+        ]
         with self.lock:
             self._aggregate(items)
 
