@@ -110,17 +110,10 @@ async def _cpu_us(app: Any, scope: dict[str, Any], receive: Any, send: Any, n: i
 
 
 async def _flush_all(app: Any) -> None:
-    """Write out what the request path buffered (audit, access log, telemetry), so the
-    CPU measured includes it: a served process does the same work in its flushes."""
+    """Hand over and write out what the request path recorded (audit, access log, telemetry),
+    so the CPU measured includes it: a served process does the same work in its batches."""
     app.runtime.recorder.flush()
-    components = app.runtime.components
-    for name in ("audit",):
-        comp = components.get(name)
-        if comp is not None:
-            comp.flush()
-    if app.access_log is not None:
-        app.access_log.flush()
-    monitoring = components.get("monitoring")
+    monitoring = app.runtime.components.get("monitoring")
     if monitoring is not None and hasattr(monitoring, "flush"):
         monitoring.flush()
 

@@ -58,9 +58,9 @@ class EmulatorApp:
         self._principals: dict[tuple[str, str, bool, str], Principal] = {}
         # `emulator serve` sets this: after startup, the objects alive then (botocore's service
         # models, handlers, caches: ~50,000) move to the GC's permanent generation, so that a
-        # full collection no longer walks them: one took 9-17 ms on the event loop with them,
-        # ~0 without. Full collections are rare under CPython's heuristics, so the benchmarks
-        # show no difference; it bounds the worst pause.
+        # full collection no longer walks them (`python -m bench.gc_pause`: 14-31 ms on the
+        # event loop with them, ~0 without). Full collections are rare under CPython's
+        # heuristics, so the throughput benchmarks show no difference; it bounds the worst pause.
         self.freeze_gc = False
         runtime.app = self
 
@@ -109,8 +109,6 @@ class EmulatorApp:
             except Exception:
                 log.exception("audit log flush failed")
         await self.runtime.stop()
-        if self.access_log is not None:
-            await self.access_log.stop()
 
     async def _read_body(self, receive: Receive, limit: int) -> bytes:
         chunks = []

@@ -300,14 +300,9 @@ class TelemetrySink:
         self._lock = threading.Lock()
         self._last_collect = time.monotonic()
 
-    def observe(self, ctx: RequestContext, response: Response, seconds: float) -> None:
-        # The gateway's own telemetry covers what it serves itself; forwarded calls are counted by their role.
-        if self.skip_forwarded and ctx.telemetry.get("forwarded"):
-            return
-        self.telemetry.observe(ctx, response, seconds)
-
     def consume(self, records: list[Any]) -> None:
         """A batch from the request recorder, aggregated at once (see Telemetry.consume)."""
+        # The gateway's own telemetry covers what it serves itself; forwarded calls are counted by their role.
         if self.skip_forwarded:
             records = [r for r in records if not r[0].telemetry.get("forwarded")]
         if records:

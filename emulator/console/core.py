@@ -73,7 +73,7 @@ PageFn = Callable[["Console", Call], Awaitable[Response]]
 
 
 class RequestCounter:
-    """A runtime observer: requests over the last minute (the requests/s gauge) and, from the
+    """A request-recorder consumer: requests over the last minute (the requests/s gauge) and, from the
     telemetry inference handlers leave in ``ctx.telemetry``, recent decode speed per instance."""
 
     def __init__(self) -> None:
@@ -94,12 +94,6 @@ class RequestCounter:
             tel = ctx.telemetry
             if tel:
                 self._generation(tel, seconds, epoch + offset)
-
-    def __call__(self, ctx: RequestContext, response: Response, elapsed: float) -> None:
-        now = time.monotonic()
-        self.times.append(now)
-        self.total += 1
-        self._generation(ctx.telemetry, elapsed, now)
 
     def _generation(self, tel: dict[str, Any], elapsed: float, now: float) -> None:
         instance, tokens = tel.get("instance_id"), tel.get("output_tokens")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import itertools
 import os
 import secrets
@@ -32,27 +30,15 @@ def new_request_id() -> str:
 
 class AccessLog:
     """One JSON line per request. In a server it consumes the request recorder's batches
-    (emulator/gateway/recorder.py); ``record`` buffers one tuple and ``flush`` (every
-    ``flush_interval`` seconds once started, on a full buffer and at shutdown) writes them."""
+    (emulator/gateway/recorder.py); used directly, ``record`` buffers one tuple and ``flush``
+    (or a full buffer) writes them."""
 
-    def __init__(self, path: Path, flush_interval: float = 0.5) -> None:
+    def __init__(self, path: Path) -> None:
         self.path = path
-        self.flush_interval = flush_interval
         # (epoch seconds, request id, client ip, method, path, service, operation,
         #  access key id, status, seconds, native)
         self._buffer: list[tuple[float, str, str, str, str, str | None, str | None, str | None, int, float, bool]] = []
-        self._task: asyncio.Task[None] | None = None
         self._middles: dict[tuple[Any, ...], str] = {}
-
-    def start(self) -> None:
-        self._task = asyncio.get_running_loop().create_task(self._run())
-
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-        self.flush()
 
     def record(self, ctx: RequestContext, status: int, elapsed: float) -> None:
         principal = ctx.principal
@@ -116,8 +102,3 @@ class AccessLog:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         with os.fdopen(fd, "ab") as fh:
             fh.write(data)
-
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self.flush_interval)
-            self.flush()

@@ -73,3 +73,22 @@ class ServiceHandler:
 
     def health(self) -> dict[str, Any]:
         return {"state": "running"}
+
+
+class ComputeHandler(ServiceHandler):
+    """A handler over the shared compute service (EC2, Bedrock Runtime and its OpenAI API):
+    the first handler started starts it; stopping one stops it (server shutdown)."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        from emulator.compute.service import (
+            compute_service,  # only the compute handlers need it
+        )
+
+        self.compute = compute_service(runtime)
+
+    async def start(self) -> None:
+        await self.compute.start()
+
+    async def stop(self) -> None:
+        await self.compute.stop()

@@ -27,10 +27,9 @@ from emulator.compute.inference import (
 from emulator.compute.instances import LaunchError, NotReady
 from emulator.compute.quotas import SettlingStream, TokenMeter, meter, quota_key
 from emulator.compute.scheduler import GenerationTimeout, QueueFull, QueueTimeout
-from emulator.compute.service import compute_service
 from emulator.context import RequestContext
 from emulator.errors import AwsError
-from emulator.handlers.base import Route, ServiceHandler, operation
+from emulator.handlers.base import ComputeHandler, Route, operation
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "cancelled": "end_turn"}
 
@@ -239,18 +238,8 @@ def invoke_response(family: str, gen: Generation, model_id: str) -> dict[str, An
             "stop_reason": "length" if gen.finish_reason == "length" else "stop"}
 
 
-class BedrockRuntimeHandler(ServiceHandler):
+class BedrockRuntimeHandler(ComputeHandler):
     service = "bedrock-runtime"
-
-    def __init__(self, runtime: Any) -> None:
-        super().__init__(runtime)
-        self.compute = compute_service(runtime)
-
-    async def start(self) -> None:
-        await self.compute.start()
-
-    async def stop(self) -> None:
-        await self.compute.stop()
 
     def routes(self) -> list[Route]:
         from emulator.compute.openai_routes import OPENAI_PREFIXES, OpenAIApi

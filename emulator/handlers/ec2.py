@@ -19,10 +19,9 @@ from typing import Any, ClassVar, TypeVar
 
 from emulator.compute.instances import Instance, LaunchError
 from emulator.compute.models import ModelInfo
-from emulator.compute.service import compute_service
 from emulator.context import RequestContext
 from emulator.errors import AwsError
-from emulator.handlers.base import ServiceHandler, operation
+from emulator.handlers.base import ComputeHandler, operation
 
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 _AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
@@ -110,18 +109,8 @@ def _paged(key: str, items: list[Any], params: dict[str, Any], lo: int = 5, hi: 
     return out
 
 
-class Ec2Handler(ServiceHandler):
+class Ec2Handler(ComputeHandler):
     service = "ec2"
-
-    def __init__(self, runtime: Any) -> None:
-        super().__init__(runtime)
-        self.compute = compute_service(runtime)
-
-    async def start(self) -> None:
-        await self.compute.start()
-
-    async def stop(self) -> None:
-        await self.compute.stop()
 
     def health(self) -> dict[str, Any]:
         counts = self.compute.manager.health()["instances"]

@@ -1,10 +1,10 @@
 """Built-in telemetry: no user code needed.
 
-``Telemetry.observe`` is a ``runtime.observers`` entry: it appends one tuple to
-a deque (cheap, on the request path). ``flush()`` runs off the request path on
-the monitoring thread and turns the buffer into CloudWatch metrics under AWS's
-namespaces and names (AWS/DynamoDB, AWS/Bedrock, the gateway's
-Emulator/Gateway), usage-ledger entries and Prometheus counters.
+``Telemetry.consume`` takes the request recorder's batches (emulator/gateway/recorder.py)
+and folds them into aggregates; ``flush()`` (the monitoring thread, every second, and
+readers such as GET /metrics) writes those as CloudWatch metrics under AWS's namespaces
+and names (AWS/DynamoDB, AWS/Bedrock, the gateway's Emulator/Gateway), usage-ledger
+entries and Prometheus counters.
 ``collect()`` samples the host (Emulator/Host), GPUs via NVML, local EC2
 instances (AWS/EC2) and publishes EstimatedCharges (Emulator/Billing).
 """
@@ -29,9 +29,7 @@ from emulator.monitoring.costs import SERVICE_NAMES, Ledger
 from emulator.monitoring.metrics import Datum, Dims, MetricStore
 
 if TYPE_CHECKING:
-    from emulator.context import RequestContext
     from emulator.monitoring.logstore import LogStore
-    from emulator.protocols.base import Response
 
 log = logging.getLogger("emulator.monitoring")
 
@@ -85,11 +83,7 @@ class Telemetry:
         self.rapl_root = "/sys/class/powercap"
         psutil.cpu_percent(None)  # prime: the next call measures since now
 
-    # ------------------------------------------------------------ request path
-    def observe(self, ctx: RequestContext, response: Response, seconds: float) -> None:
-        principal = ctx.principal.access_key_id if ctx.principal is not None else "anonymous"
-        self.buffer.append((time.time(), ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry, principal, ctx.params, response.headers, len(response.body), len(ctx.request.body)))
-
+    # ------------------------------------------------------------ requests
     def consume(self, records: list[Any]) -> None:
         """A batch from the request recorder (emulator/gateway/recorder.py): (ctx, response, seconds, epoch).
 
