@@ -184,15 +184,15 @@ def run_all(args: argparse.Namespace, work: Path, env: dict[str, str]) -> list[d
         peers = [n for n in names if n != "bare"]
         cells = [("GetItem", c, ["bare"]) for c in args.concurrency if "bare" in names]
         cells += [(w, c, peers) for w in args.workloads for c in args.concurrency]
-        for workload, conc, servers in cells:
-            for name in servers:
-                label = f"{name}-{workload}-c{conc}"
+        for (workload, conc, servers), round_no in ((cell, k) for cell in cells for k in range(args.rounds)):
+            for name in servers if round_no % 2 == 0 else servers[::-1]:
+                label = f"{name}-{workload}-c{conc}" + (f"-r{round_no + 1}" if args.rounds > 1 else "")
                 try:
                     r = replay(requests[(name, workload)], ports[name], conc, args.seconds, label, work, args.warmup, procs[name].pid, reconnect=True)
                 except (RuntimeError, subprocess.TimeoutExpired) as exc:
                     print(f"  !! {label} failed: {exc}", flush=True)
                     continue
-                rows.append({"server": name, "workload": workload, "concurrency": conc, **asdict(r), "cpu_us_per_request": r.cpu_us_per_request})
+                rows.append({"server": name, "workload": workload, "concurrency": conc, "round": round_no, **asdict(r), "cpu_us_per_request": r.cpu_us_per_request})
                 print(f"  {r.line()}", flush=True)
                 if r.non_2xx or r.errors:
                     print(f"  !! {label}: statuses {r.statuses}, errors {r.errors}; log: {(work / f'{name}.log').read_text()[-2000:]}", flush=True)
@@ -203,8 +203,23 @@ def run_all(args: argparse.Namespace, work: Path, env: dict[str, str]) -> list[d
 
 
 # --------------------------------------------------------------------------- report
+def _median_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[str, Any]]:
+    """Per (server, workload, concurrency): the round with the median ops/s."""
+    groups: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
+    for r in rows:
+        groups.setdefault((r["server"], r["workload"], r["concurrency"]), []).append(r)
+    return {k: sorted(g, key=lambda r: r["ops_per_s"])[(len(g) - 1) // 2] for k, g in groups.items()}
+
+
+def _ratio(rows: list[dict[str, Any]], workload: str, conc: int, peer: str) -> float | None:
+    """Median over rounds of emulator ops/s ÷ peer ops/s, each round's pair measured back to back."""
+    ops = {(r["server"], r.get("round", 0)): r["ops_per_s"] for r in rows if r["workload"] == workload and r["concurrency"] == conc}
+    ratios = sorted(ops[("emulator", k)] / ops[(peer, k)] for (s, k) in ops if s == "emulator" and ops.get((peer, k)))
+    return ratios[(len(ratios) - 1) // 2] if ratios else None
+
+
 def table(rows: list[dict[str, Any]], concurrency: list[int], workloads: list[str]) -> str:
-    by = {(r["server"], r["workload"], r["concurrency"]): r for r in rows}
+    by = _median_rows(rows)
     present = {r["server"] for r in rows}
     servers = [s for s in ("emulator", "before", "dynalite", "moto") if s in present]
     lines = [
@@ -227,10 +242,11 @@ def table(rows: list[dict[str, Any]], concurrency: list[int], workloads: list[st
                 cells.append(f"{r['ops_per_s']:,.0f}{bad} ({r['p50_ms']:.1f} / {r['p99_ms']:.1f})")
                 cpu.append(f"{r['cpu_us_per_request']:.0f}" if r.get("cpu_us_per_request") else "–")
             for peer in ("dynalite", "moto"):
-                cells.append(f"{ops['emulator'] / ops[peer]:.1f}×" if ops.get("emulator") and ops.get(peer) else "–")
+                ratio = _ratio(rows, w, c, peer)
+                cells.append(f"{ratio:.1f}×" if ratio is not None else "–")
             cells.append(" / ".join(cpu))
             lines.append("| " + " | ".join(cells) + " |")
-    bare = [r for r in rows if r["server"] == "bare"]
+    bare = sorted((r for k, r in by.items() if k[0] == "bare"), key=lambda r: r["concurrency"])
     if bare:
         lines.append("")
         lines.append(
@@ -245,6 +261,13 @@ def section_text(report: dict[str, Any], text: str) -> str:
     m = report["machine"]
     before, after = report["load_average"]
     seconds = next((r["seconds"] for r in report["rows"]), 0)
+    rounds = 1 + max((r.get("round", 0) for r in report["rows"]), default=0)
+    rounds_text = (
+        f" Each cell was measured {rounds} times, the servers back to back in alternating order: a row shows each server's median round "
+        "(ops/s, latency, CPU) and the median of the per-round ratios."
+        if rounds > 1
+        else ""
+    )
     return (
         "## DynamoDB data plane vs dynalite and moto — `python -m bench.dynamodb_bench`\n\n"
         f"Command: `{report['command']}` — {report['when']}; machine: `nproc` = {m['nproc']}, `{m['cpu']}` (/proc/cpuinfo), Python {m['python']}; "
@@ -258,7 +281,7 @@ def section_text(report: dict[str, Any], text: str) -> str:
         "authorizer, validator, audit/access logs, telemetry, SQLite with `synchronous=FULL`: every answer waits for its fsync). "
         "**before**: the same command from the older copy of the package given with `--before` (the text after the table says which). **dynalite** 3.2 (bench/peers/package.json, `npm install` there) "
         "with `--path DIR` (LevelDB on disk, no fsync per write). **moto** `moto_server` (in memory). Server CPU = the server process's "
-        "user+system CPU seconds (psutil, all threads) over the cell divided by the requests it answered. Full data: bench/out/dynamodb.json.\n\n"
+        "user+system CPU seconds (psutil, all threads) over the cell divided by the requests it answered." + rounds_text + " Full data: bench/out/dynamodb.json.\n\n"
         + text
     )
 
@@ -351,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--seconds", type=float, default=3.0)
     p.add_argument("--warmup", type=float, default=0.5)
+    p.add_argument("--rounds", type=int, default=1, help="measure each cell this many times, the servers back to back in alternating order; the table shows the median")
     p.add_argument("--concurrency", default="1,16,64")
     p.add_argument("--workloads", default=",".join(WORKLOADS))
     p.add_argument("--servers", default="bare,emulator,dynalite,moto", help="any of bare, emulator, before, dynalite, moto")
