@@ -283,6 +283,7 @@ class EmulatorApp:
             if validate is not None:
                 validate(ctx)
             # 6. dispatch
+            ctx.raw_json = protocol.raw_json
             fn, is_async = entry
             output = await fn(ctx, ctx.params) if is_async else fn(ctx, ctx.params)
             if output is None:

@@ -36,6 +36,9 @@ class RequestContext:
     principal: Principal | None = None
     params: dict[str, Any] = field(default_factory=dict)
     native: bool = True
+    # Set from the protocol: the output will be encoded by orjson, so it may hold
+    # orjson.Fragment values (JSON encoded already, e.g. DynamoDB items as stored).
+    raw_json: bool = False
     # Filled by handlers for telemetry (e.g. DynamoDB table name, consumed capacity).
     telemetry: dict[str, Any] = field(default_factory=dict)
 

@@ -16,6 +16,8 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
+
 from emulator.dynamodb import keys as keycodec
 from emulator.dynamodb.storage.base import Storage, TableCache
 from emulator.dynamodb.tables import (
@@ -46,14 +48,34 @@ def not_found(message: str = "Requested resource not found") -> AwsError:
 
 
 def dumps(item: Item) -> bytes:
-    # Items are nested dict/list/str/bytes/bool: pickle is the fastest exact codec
-    # for them (bytes stay bytes), and the data file is only ever written by us.
-    return pickle.dumps(item, protocol=5)
+    """The stored form of an item (or a stream/history record).
+
+    JSON (orjson) when the value holds only what JSON can hold exactly: dicts, lists, str,
+    bool, None -- every item without B or BS attributes (numbers are kept as text). Those
+    bytes are also the item as the JSON protocol sends it, so reads can put them into a
+    response unparsed (``raw_item``). Anything else (bytes: B and BS values) is pickled;
+    pickle keeps bytes as bytes, and the data file is only ever written by us. The first
+    byte tells the two apart: ``{`` for JSON, 0x80 for pickle (rows written before JSON was
+    used are all pickles).
+    """
+    try:
+        return orjson.dumps(item)
+    except TypeError:  # bytes (B, BS), or anything else JSON cannot carry
+        return pickle.dumps(item, protocol=5)
 
 
 def loads(data: bytes) -> Item:
+    if data[:1] == b"{":
+        json_item: Item = orjson.loads(data)
+        return json_item
     item: Item = pickle.loads(data)
     return item
+
+
+def raw_item(data: bytes) -> Item | orjson.Fragment:
+    """A stored item as output: the stored JSON itself when it is JSON (orjson embeds a
+    Fragment as it is, so the item is neither decoded nor encoded again), else the item."""
+    return orjson.Fragment(data) if data[:1] == b"{" else loads(data)
 
 
 @dataclass
@@ -407,6 +429,16 @@ class EngineCore:
         item = loads(row[0])
         size = row[1]
         return item, item_size(item) if size is None else size
+
+    def get_raw_item_sized(self, table: Table, key: ItemKey) -> tuple[Item | orjson.Fragment | None, int]:
+        """As ``get_item_sized``, the item as ``raw_item`` gives it."""
+        row = self.storage.get_sized(table.table_id, 0, key.pk, key.sk)
+        if row is None:
+            return None, 0
+        data, size = row
+        if size is None:
+            return self.get_item_sized(table, key)
+        return raw_item(data), size
 
     # ------------------------------------------------------------ writing
     def write(

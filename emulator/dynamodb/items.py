@@ -244,7 +244,9 @@ class ItemOps(EngineCore):
         op = self.compile_update(table, params)
         return self.run_write(op, params, rv)
 
-    def get_item(self, params: dict[str, Any]) -> dict[str, Any]:
+    def get_item(self, params: dict[str, Any], raw: bool = False) -> dict[str, Any]:
+        """``raw``: the item may come out as stored JSON (``raw_item``), for callers that
+        encode the output with orjson; else it is a dict."""
         table = self.table(params.get("TableName"))
         if params.get("Key") is None:
             raise null_member("key")
@@ -255,10 +257,15 @@ class ItemOps(EngineCore):
             proj = self.projection(params, ctx)
             ctx.finish()
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
-        item, size = self.get_item_sized(table, key)
+        found: Any
+        if raw and proj is None:
+            found, size = self.get_raw_item_sized(table, key)
+        else:
+            item, size = self.get_item_sized(table, key)
+            found = proj.apply(item) if item is not None and proj is not None else item
         out: dict[str, Any] = {}
-        if item is not None:
-            out["Item"] = proj.apply(item) if proj is not None else item
+        if found is not None:
+            out["Item"] = found
         cap = Capacity(table.name, read=read_units(size, bool(params.get("ConsistentRead"))))
         if rcc:
             out["ConsumedCapacity"] = cap.render(rcc)

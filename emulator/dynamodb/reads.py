@@ -14,6 +14,7 @@ from emulator.dynamodb.core import (
     Item,
     check_return_consumed,
     loads,
+    raw_item,
     read_units,
 )
 from emulator.dynamodb.items import ItemOps
@@ -127,6 +128,7 @@ class ReadOps(ItemOps):
         proj: Any,
         select: str,
         segment: tuple[int, int] | None = None,
+        raw: bool = False,
     ) -> dict[str, Any]:
         limit = _check_limit(params.get("Limit"))
         consistent = bool(params.get("ConsistentRead"))
@@ -138,12 +140,25 @@ class ReadOps(ItemOps):
             and idx.projected is not None
             and (select == "ALL_ATTRIBUTES" or filt is not None or (proj is not None and not set(proj.top_level_names) <= idx.projected))
         )
-        items: list[Item] = []
+        items: list[Any] = []
         scanned = count = size = 0
         last: Item | None = None
+        last_data = b""
         stopped = False
+        # Whole items out, nothing to evaluate: with ``raw`` they go out as stored (see raw_item).
+        passthrough = raw and filt is None and not fetch_base and select in ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES")
         for row in rows:
             if segment is not None and zlib.crc32(row.pk) % segment[1] != segment[0]:
+                continue
+            if passthrough:
+                scanned += 1
+                count += 1
+                size += row.size
+                last_data = row.data
+                items.append(raw_item(row.data))
+                if (limit is not None and scanned >= limit) or size >= PAGE_BYTES:
+                    stopped = True
+                    break
                 continue
             item = loads(row.data)
             scanned += 1
@@ -168,6 +183,8 @@ class ReadOps(ItemOps):
         out: dict[str, Any] = {"Count": count, "ScannedCount": scanned}
         if select != "COUNT":
             out["Items"] = items
+        if passthrough and stopped:
+            last = loads(last_data)  # only the last item's key attributes are needed
         if stopped and last is not None:
             out["LastEvaluatedKey"] = self._last_key(table, idx, last)
         cap = Capacity(table.name)
@@ -181,7 +198,9 @@ class ReadOps(ItemOps):
         return out
 
     # -------------------------------------------------------------- Query
-    def query(self, params: dict[str, Any]) -> dict[str, Any]:
+    def query(self, params: dict[str, Any], raw: bool = False) -> dict[str, Any]:
+        """``raw``: whole items may come out as stored JSON (``raw_item``), for callers that
+        encode the output with orjson; else every item is a dict."""
         table = self.table(params.get("TableName"))
         idx = self._index_for(table, params)
         hash_key, hash_type = (idx.hash_key, idx.hash_type) if idx else (table.hash_key, table.hash_type)
@@ -222,10 +241,11 @@ class ReadOps(ItemOps):
         limit = params.get("Limit")
         first_page = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
         rows = self.storage.query(table.table_id, idx.index_id if idx else 0, pk, lo, hi, forward, after, first_page=first_page)
-        return self._collect(table, idx, rows, params, filt, proj, select)
+        return self._collect(table, idx, rows, params, filt, proj, select, raw=raw)
 
     # --------------------------------------------------------------- Scan
-    def scan(self, params: dict[str, Any]) -> dict[str, Any]:
+    def scan(self, params: dict[str, Any], raw: bool = False) -> dict[str, Any]:
+        """``raw``: as for ``query``."""
         table = self.table(params.get("TableName"))
         idx = self._index_for(table, params)
         ctx = self.context(params)
@@ -258,4 +278,4 @@ class ReadOps(ItemOps):
         if params.get("ExclusiveStartKey") is not None:
             after = self._start_key(table, idx, params["ExclusiveStartKey"])
         rows = self.storage.scan(table.table_id, idx.index_id if idx else 0, after)
-        return self._collect(table, idx, rows, params, filt, proj, select, seg)
+        return self._collect(table, idx, rows, params, filt, proj, select, seg, raw=raw)

@@ -62,6 +62,17 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
         await self.engine.durable()
         return out
 
+    # Items leave as stored (JSON, see emulator.dynamodb.core.raw_item) where the protocol
+    # embeds pre-encoded JSON: a 20-item Query page is then neither decoded nor re-encoded.
+    def _raw_get_item(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.engine.get_item(params, raw=True)
+
+    def _raw_query(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.engine.query(params, raw=True)
+
+    def _raw_scan(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.engine.scan(params, raw=True)
+
     @staticmethod
     def _metered(ctx: RequestContext, fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         """Run ``fn`` and leave what it consumed in ``ctx.telemetry["consumed_capacity"]``
@@ -149,7 +160,7 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     @operation("GetItem")
     async def get_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.telemetry["table"] = params.get("TableName")
-        return await self._read(ctx, self.engine.get_item, params)
+        return await self._read(ctx, self.engine.get_item if not ctx.raw_json else self._raw_get_item, params)
 
     @operation("UpdateItem")
     async def update_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -164,12 +175,12 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     @operation("Query")
     async def query(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.telemetry["table"] = params.get("TableName")
-        return await self._read(ctx, self.engine.query, params)
+        return await self._read(ctx, self.engine.query if not ctx.raw_json else self._raw_query, params)
 
     @operation("Scan")
     async def scan(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ctx.telemetry["table"] = params.get("TableName")
-        return await self._read(ctx, self.engine.scan, params)
+        return await self._read(ctx, self.engine.scan if not ctx.raw_json else self._raw_scan, params)
 
     @operation("BatchGetItem")
     async def batch_get_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

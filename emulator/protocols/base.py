@@ -75,6 +75,9 @@ class Protocol(ABC):
     """One wire format. Subclasses implement parse/serialize/serialize_error."""
 
     name: str = ""
+    # True when serialize() encodes outputs with orjson: values may then be orjson.Fragment
+    # (JSON encoded already), which it embeds as they are (see RequestContext.raw_json).
+    raw_json: bool = False
 
     def parse(self, request: Request, operation: OperationModel) -> dict[str, Any]:
         raise AwsError("InternalFailure", f"protocol {self.name} cannot parse requests", 500)

@@ -26,6 +26,7 @@ def dumps(value: Any) -> bytes:
 
 class JsonProtocol(Protocol):
     name = "json"
+    raw_json = True
 
     def parse(self, request: Request, operation: OperationModel) -> dict[str, Any]:
         body = request.body
