@@ -71,11 +71,12 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_times(pid: int) -> tuple[float, float]:
+    """(user, system) CPU seconds of the process, all its threads."""
     import psutil
 
     times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+    return float(times.user), float(times.system)
 
 
 def client(service: str, port: int, max_attempts: int = 1, **config: Any) -> Any:
@@ -113,11 +114,12 @@ def replay(
     cmd = [*pin(1), sys.executable, "-m", "bench.loadgen", str(path), "--port", str(port), "-c", str(connections), "-d", str(seconds), "--warmup", str(warmup), "--name", name, "--json"]
     if reconnect:
         cmd.append("--reconnect")
-    cpu0 = cpu_seconds(pid) if pid else 0.0
+    cpu0 = cpu_times(pid) if pid else (0.0, 0.0)
     out = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, check=False, timeout=seconds + warmup + 120)
-    cpu1 = cpu_seconds(pid) if pid else 0.0
+    cpu1 = cpu_times(pid) if pid else (0.0, 0.0)
     if out.returncode != 0:
         raise RuntimeError(f"loadgen failed: {out.stderr[-3000:]}")
     result = loadgen.Result(**json.loads(out.stdout.strip().splitlines()[-1]))
-    result.server_cpu_s = cpu1 - cpu0 if pid else None
+    result.server_cpu_s = sum(cpu1) - sum(cpu0) if pid else None
+    result.server_sys_s = cpu1[1] - cpu0[1] if pid else None
     return result

@@ -124,6 +124,7 @@ class Result:
     statuses: dict[str, int]
     total_requests: int = 0  # including the warm-up
     server_cpu_s: float | None = None  # CPU seconds the server spent over the whole run, when known
+    server_sys_s: float | None = None  # the part of server_cpu_s spent in the kernel (system time)
 
     @property
     def cpu_us_per_request(self) -> float | None:
@@ -136,6 +137,7 @@ class Result:
             f"{self.name}: {self.ops_per_s:,.0f} ops/s  p50 {self.p50_ms:.2f} ms  p99 {self.p99_ms:.2f} ms  "
             f"({self.requests} requests, {self.connections} conns, {self.seconds:.1f} s, non-2xx {self.non_2xx}, errors {self.errors})"
             + (f"  server CPU {self.cpu_us_per_request:.1f} us/request" if self.cpu_us_per_request is not None else "")
+            + (f" ({self.server_sys_s / self.total_requests * 1e6:.1f} in the kernel)" if self.server_sys_s is not None and self.total_requests else "")
         )
 
 
