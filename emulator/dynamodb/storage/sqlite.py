@@ -80,9 +80,10 @@ CREATE INDEX IF NOT EXISTS ddb_history_by_key ON ddb_history (key, seq);
 # ~(page size - 12) * 64/255 - 23 bytes of a row in the page and moves the rest to overflow
 # pages: ~1,000 bytes with SQLite's default 4 KiB pages, so a 1 KB item already took an extra
 # overflow page to read and to write. 16 KiB pages keep rows of up to ~4 KB (one DynamoDB read
-# unit) in place. Measured on 1 KB items (bench/RESULTS.md, DynamoDB): a 20-item range read ~23
-# -> ~15 us, a point read ~7.5 -> ~5.7 us, an overwrite ~16 -> ~9 us, half the WAL bytes; items
-# of 200 bytes cost the same CPU either way (their WAL grows: each dirty page is written whole).
+# unit) in place. SQLite alone, 1 KB items (bench/RESULTS.md, DynamoDB): a 20-item range read
+# ~23 -> ~15 us, a point read ~7.5 -> ~5.7 us, an overwrite ~14-25 -> ~9 us; 3 KB items
+# (which 8 KiB pages would still spill) ~15 -> ~10 us an overwrite; 200-byte items the same
+# either way.
 PAGE_SIZE = 16384
 
 # An upsert, not INSERT OR REPLACE: REPLACE deletes the old row and inserts the new one (two
