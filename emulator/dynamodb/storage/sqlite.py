@@ -80,10 +80,10 @@ CREATE INDEX IF NOT EXISTS ddb_history_by_key ON ddb_history (key, seq);
 # ~(page size - 12) * 64/255 - 23 bytes of a row in the page and moves the rest to overflow
 # pages: ~1,000 bytes with SQLite's default 4 KiB pages, so a 1 KB item already took an extra
 # overflow page to read and to write. 16 KiB pages keep rows of up to ~4 KB (one DynamoDB read
-# unit) in place. SQLite alone, 1 KB items (bench/RESULTS.md, DynamoDB): a 20-item range read
-# ~23 -> ~15 us, a point read ~7.5 -> ~5.7 us, an overwrite ~14-25 -> ~9 us; 3 KB items
-# (which 8 KiB pages would still spill) ~15 -> ~10 us an overwrite; 200-byte items the same
-# either way.
+# unit) in place. `python -m bench.sqlite_layout` (this storage class alone, CPU per operation):
+# 1.1 KB items, 4 KiB -> 16 KiB pages: a 20-item range read 65 -> 48 us, a point read 7.8 ->
+# 6.0 us, an overwrite 17 -> 13 us; 3 KB items (which 8 KiB pages still spill) 70 -> 62, 8.2 ->
+# 6.6 and 18 -> 14 us; 200-byte items the same with any page size.
 PAGE_SIZE = 16384
 
 # An upsert, not INSERT OR REPLACE: REPLACE deletes the old row and inserts the new one (two
