@@ -80,7 +80,7 @@ def create_params(meta: dict[str, Any], target: str, params: dict[str, Any]) -> 
 
 
 async def fill(lc: Lifecycle, table: Table, rows: Iterable[tuple[bytes, bytes, bytes]]) -> tuple[int, int]:
-    """Write saved base rows ``(pk, sk, pickled item)`` into ``table`` (and its indexes)."""
+    """Write saved base rows ``(pk, sk, stored item: see core.dumps)`` into ``table`` (and its indexes)."""
     engine = lc.engine
     count = size = 0
     batch: list[tuple[bytes, bytes, bytes]] = []
