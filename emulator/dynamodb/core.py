@@ -411,7 +411,10 @@ class EngineCore:
         return {k: v for k, v in item.items() if k in idx.projected}
 
     def check_item_size(self, item: Item) -> int:
-        size = item_size(item)
+        return self.check_size(item_size(item))
+
+    @staticmethod
+    def check_size(size: int) -> int:
         if size > MAX_ITEM_SIZE:
             raise invalid("Item size has exceeded the maximum allowed size")
         return size

@@ -16,7 +16,7 @@ from emulator.dynamodb.core import (
     read_units,
 )
 from emulator.dynamodb.tables import Table, invalid, params_invalid
-from emulator.dynamodb.types import equals, normalize_item, validate_item
+from emulator.dynamodb.types import equals, normalized_sized_item, validate_item
 from emulator.errors import AwsError
 
 RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
@@ -67,10 +67,15 @@ def check_on_failure(value: Any) -> str:
 
 
 def new_item(item: Any, where: str = "Item") -> Item:
+    return new_item_sized(item, where)[0]
+
+
+def new_item_sized(item: Any, where: str = "Item") -> tuple[Item, int]:
+    """The validated, normalized item and its size as DynamoDB counts it."""
     if item is None:
         raise null_member(where[0].lower() + where[1:])
     validate_item(item, where=where)
-    return normalize_item(item)
+    return normalized_sized_item(item)
 
 
 @dataclass
@@ -140,9 +145,9 @@ class ItemOps(EngineCore):
                 raise params_invalid(f"Cannot update attribute {name}. This attribute is part of the key")
 
     def compile_put(self, table: Table, params: dict[str, Any], where: str = "Item") -> WriteOp:
-        item = new_item(params.get("Item"), where)
+        item, size = new_item_sized(params.get("Item"), where)
         key = self.key_from_item(table, item)
-        size = self.check_item_size(item)
+        self.check_size(size)
         self.check_index_keys(table, item)
         cond = None
         if _uses_any(params, _PUT_EXPRESSION_PARAMS):

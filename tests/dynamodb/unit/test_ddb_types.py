@@ -238,3 +238,32 @@ def test_item_size() -> None:
 def test_normalize_item() -> None:
     item: dict = {"n": {"N": "1.50"}, "ns": {"NS": ["1e1"]}, "m": {"M": {"x": {"L": [{"N": "-0"}]}}}}
     assert types.normalize_item(item) == {"n": {"N": "1.5"}, "ns": {"NS": ["10"]}, "m": {"M": {"x": {"L": [{"N": "0"}]}}}}
+
+
+# --------------------------------------------------------------------------- one walk for both
+
+_numbers = st.sampled_from(["0", "-0", "1", "10", "1.50", "-12.5e3", "0.000100", "1E+5", "99999999999999999999999999999999999999", "-1e-130"])
+_names = st.text(min_size=1, max_size=4)
+_scalar = st.one_of(
+    st.text(max_size=6).map(lambda s: {"S": s}),
+    _numbers.map(lambda n: {"N": n}),
+    st.binary(max_size=4).map(lambda b: {"B": b}),
+    st.booleans().map(lambda b: {"BOOL": b}),
+    st.just({"NULL": True}),
+    st.lists(st.text(max_size=4), min_size=1, max_size=3, unique=True).map(lambda v: {"SS": v}),
+    st.lists(st.sampled_from(["1", "2.5", "-3", "4e2"]), min_size=1, max_size=3, unique=True).map(lambda v: {"NS": v}),
+    st.lists(st.binary(min_size=1, max_size=3), min_size=1, max_size=3, unique=True).map(lambda v: {"BS": v}),
+)
+_value = st.recursive(
+    _scalar,
+    lambda inner: st.one_of(st.lists(inner, max_size=3).map(lambda v: {"L": v}), st.dictionaries(_names, inner, max_size=3).map(lambda v: {"M": v})),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(_names, _value, min_size=1, max_size=5))
+def test_normalized_sized_item_is_normalize_then_size(item: dict) -> None:  # type: ignore[type-arg]
+    types.validate_item(item)
+    normalized, size = types.normalized_sized_item(item)
+    assert normalized == types.normalize_item(item)
+    assert size == types.item_size(types.normalize_item(item))
