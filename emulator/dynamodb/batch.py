@@ -62,7 +62,8 @@ class BatchOps(ReadOps):
     _tokens: dict[str, tuple[float, str, dict[str, Any]]]
 
     # ------------------------------------------------------- BatchGetItem
-    def batch_get_item(self, params: dict[str, Any]) -> dict[str, Any]:
+    def batch_get_item(self, params: dict[str, Any], raw: bool = False) -> dict[str, Any]:
+        """``raw``: whole items may come out as stored JSON (``raw_item``), as for ``query``."""
         request = request_items(params)
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         total = sum(len(spec.get("Keys") or []) for spec in request.values())
@@ -81,7 +82,7 @@ class BatchOps(ReadOps):
             if len({(k.pk, k.sk) for k in parsed}) != len(parsed):
                 raise _duplicates()
             plan.append((name, table, spec, parsed, proj))
-        responses: dict[str, list[Item]] = {}
+        responses: dict[str, list[Any]] = {}
         unprocessed: dict[str, Any] = {}
         consumed = []
         size = 0
@@ -95,12 +96,16 @@ class BatchOps(ReadOps):
                     left["Keys"] = [spec["Keys"][j] for j in range(i, len(parsed))]
                     unprocessed[name] = left
                     break
-                item = self.get_item_raw(table, key)
-                isize = item_size(item) if item is not None else 0
+                found: Any
+                if raw and proj is None:
+                    found, isize = self.get_raw_item_sized(table, key)
+                else:
+                    item, isize = self.get_item_sized(table, key)
+                    found = proj.apply(item) if item is not None and proj is not None else item
                 size += isize
                 cap.read += read_units(isize, consistent)
-                if item is not None:
-                    out.append(proj.apply(item) if proj is not None else item)
+                if found is not None:
+                    out.append(found)
             if rcc:
                 consumed.append(cap.render(rcc))
         result: dict[str, Any] = {"Responses": responses, "UnprocessedKeys": unprocessed}

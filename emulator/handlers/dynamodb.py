@@ -73,6 +73,9 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     def _raw_scan(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.engine.scan(params, raw=True)
 
+    def _raw_batch_get_item(self, params: dict[str, Any]) -> dict[str, Any]:
+        return self.engine.batch_get_item(params, raw=True)
+
     @staticmethod
     def _metered(ctx: RequestContext, fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         """Run ``fn`` and leave what it consumed in ``ctx.telemetry["consumed_capacity"]``
@@ -184,7 +187,7 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
 
     @operation("BatchGetItem")
     async def batch_get_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return await self._read(ctx, self.engine.batch_get_item, params)
+        return await self._read(ctx, self.engine.batch_get_item if not ctx.raw_json else self._raw_batch_get_item, params)
 
     @operation("BatchWriteItem")
     async def batch_write_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -139,3 +139,16 @@ def test_scan_and_get_item_are_the_same_raw_or_not(engine: DynamoDBEngine) -> No
         assert _wire(raw)["Item"] == _wire({"i": item})["i"]
     missing = {"TableName": "codec", "Key": {"pk": {"S": "p"}, "sk": {"S": "nope"}}}
     assert engine.get_item(dict(missing), raw=True) == engine.get_item(dict(missing)) == {}
+
+
+def test_batch_get_item_is_the_same_raw_or_not(engine: DynamoDBEngine) -> None:
+    items = _seed(engine)
+    keys = [{"pk": it["pk"], "sk": it["sk"]} for it in items] + [{"pk": {"S": "p"}, "sk": {"S": "missing"}}]
+    for extra in ({}, {"ProjectionExpression": "sk, b"}, {"ConsistentRead": True}):
+        params = {"RequestItems": {"codec": {"Keys": keys, **extra}}, "ReturnConsumedCapacity": "TOTAL"}
+        raw, plain = engine.batch_get_item(dict(params), raw=True), engine.batch_get_item(dict(params))
+        assert _wire(raw) == _wire(plain)
+        assert len(_wire(raw)["Responses"]["codec"]) == len(items)
+        assert any(isinstance(i, orjson.Fragment) for i in raw["Responses"]["codec"]) == (not extra.get("ProjectionExpression"))
+    whole = _wire(engine.batch_get_item({"RequestItems": {"codec": {"Keys": keys}}}, raw=True))["Responses"]["codec"]
+    assert sorted(whole, key=lambda i: i["sk"]["S"]) == _wire({"i": items})["i"]
