@@ -96,12 +96,7 @@ class BatchOps(ReadOps):
                     left["Keys"] = [spec["Keys"][j] for j in range(i, len(parsed))]
                     unprocessed[name] = left
                     break
-                found: Any
-                if raw and proj is None:
-                    found, isize = self.get_raw_item_sized(table, key)
-                else:
-                    item, isize = self.get_item_sized(table, key)
-                    found = proj.apply(item) if item is not None and proj is not None else item
+                found, isize = self.read_item(table, key, proj, raw)
                 size += isize
                 cap.read += read_units(isize, consistent)
                 if found is not None:

@@ -433,15 +433,19 @@ class EngineCore:
         size = row[1]
         return item, item_size(item) if size is None else size
 
-    def get_raw_item_sized(self, table: Table, key: ItemKey) -> tuple[Item | orjson.Fragment | None, int]:
-        """As ``get_item_sized``, the item as ``raw_item`` gives it."""
+    def read_item(self, table: Table, key: ItemKey, proj: Any = None, raw: bool = False) -> tuple[Any, int]:
+        """The item as a read answers it (None when missing) and its stored size (0 when
+        missing): projected by ``proj`` when given; else, with ``raw``, as ``raw_item`` gives it."""
         row = self.storage.get_sized(table.table_id, 0, key.pk, key.sk)
         if row is None:
             return None, 0
         data, size = row
+        if raw and proj is None and size is not None:
+            return raw_item(data), size
+        item = loads(data)
         if size is None:
-            return self.get_item_sized(table, key)
-        return raw_item(data), size
+            size = item_size(item)
+        return (proj.apply(item) if proj is not None else item), size
 
     # ------------------------------------------------------------ writing
     def write(

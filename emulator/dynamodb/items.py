@@ -262,12 +262,7 @@ class ItemOps(EngineCore):
             proj = self.projection(params, ctx)
             ctx.finish()
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
-        found: Any
-        if raw and proj is None:
-            found, size = self.get_raw_item_sized(table, key)
-        else:
-            item, size = self.get_item_sized(table, key)
-            found = proj.apply(item) if item is not None and proj is not None else item
+        found, size = self.read_item(table, key, proj, raw)
         out: dict[str, Any] = {}
         if found is not None:
             out["Item"] = found
