@@ -29,6 +29,7 @@ import statistics
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -103,29 +104,56 @@ def openai_stream(client: Any, model: str, tokens: int) -> tuple[float, float, i
     return first - start, (n - 1) / (last - first) if n > 1 else 0.0, n, start, last
 
 
-def raw_openai_stream(port: int, api_key: str, model: str, tokens: int, runs: int) -> list[tuple[float, float, int]]:
-    """OpenAI streaming chat completions over http.client: TTFT is the first SSE line with content."""
-    body = json.dumps({"model": model, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": tokens,
-                       "temperature": 0, "stream": True}).encode()
+def _raw_stream(port: int, path: str, body: bytes, headers: Callable[[], dict[str, str]], tokens: Callable[[http.client.HTTPResponse], Iterator[None]], runs: int) -> list[tuple[float, float, int]]:
+    """``runs`` streaming requests over http.client (after one warm-up): TTFT from just before
+    the request is sent to the first token ``tokens`` yields, decode speed from first to last.
+    ``headers`` is called before the clock starts (signing is the client's work, not the server's)."""
     out = []
     for _ in range(runs + 1):
+        head = headers()
         conn = http.client.HTTPConnection("127.0.0.1", port)
         conn.connect()
         start = time.perf_counter()
         first = last = 0.0
         n = 0
-        conn.request("POST", "/v1/chat/completions", body, {"Authorization": "Bearer " + api_key, "Content-Type": "application/json"})
+        conn.request("POST", path, body, head)
         resp = conn.getresponse()
         assert resp.status == 200, resp.read()
-        for line in resp:  # http.client undoes the chunked transfer encoding
-            if line.startswith(b"data: ") and b'"content":"' in line and b'"content":""' not in line:
-                now = time.perf_counter()
-                first = first or now
-                last = now
-                n += 1
+        for _token in tokens(resp):
+            now = time.perf_counter()
+            first = first or now
+            last = now
+            n += 1
         conn.close()
         out.append((first - start, (n - 1) / (last - first) if n > 1 else 0.0, n))
     return out[1:]
+
+
+def _sse_tokens(resp: http.client.HTTPResponse) -> Iterator[None]:
+    """One per server-sent event line with content (http.client undoes the chunked encoding)."""
+    for line in resp:
+        if line.startswith(b"data: ") and b'"content":"' in line and b'"content":""' not in line:
+            yield None
+
+
+def _event_stream_tokens(resp: http.client.HTTPResponse) -> Iterator[None]:
+    """One per contentBlockDelta event-stream message."""
+    buf = b""
+    while data := resp.read1(65536):
+        buf += data
+        # Each event-stream message starts with its total length (4 bytes, big-endian).
+        while len(buf) >= 4 and len(buf) >= (total := int.from_bytes(buf[:4], "big")):
+            frame, buf = buf[:total], buf[total:]
+            if b"contentBlockDelta" in frame:
+                yield None
+
+
+def raw_openai_stream(port: int, api_key: str, model: str, tokens: int, runs: int) -> list[tuple[float, float, int]]:
+    """OpenAI streaming chat completions over http.client: TTFT is the first SSE line with content."""
+    body = json.dumps({"model": model, "messages": [{"role": "user", "content": PROMPT}], "max_tokens": tokens,
+                       "temperature": 0, "stream": True}).encode()
+    headers = {"Authorization": "Bearer " + api_key, "Content-Type": "application/json"}
+    return _raw_stream(port, "/v1/chat/completions", body, lambda: headers, _sse_tokens, runs)
 
 
 def raw_converse_stream(port: int, access_key: str, secret_key: str, model: str, tokens: int, runs: int) -> list[tuple[float, float, int]]:
@@ -137,32 +165,13 @@ def raw_converse_stream(port: int, access_key: str, secret_key: str, model: str,
     body = json.dumps({"messages": [{"role": "user", "content": [{"text": PROMPT}]}],
                        "inferenceConfig": {"maxTokens": tokens, "temperature": 0}}).encode()
     path = f"/model/{model}/converse-stream"
-    out = []
-    for _ in range(runs + 1):
+
+    def signed() -> dict[str, str]:
         req = AWSRequest("POST", f"http://127.0.0.1:{port}{path}", data=body, headers={"Content-Type": "application/json"})
         SigV4Auth(Credentials(access_key, secret_key), "bedrock", "us-east-1").add_auth(req)
-        conn = http.client.HTTPConnection("127.0.0.1", port)
-        conn.connect()
-        start = time.perf_counter()
-        first = last = 0.0
-        n = 0
-        conn.request("POST", path, body, dict(req.headers.items()))
-        resp = conn.getresponse()
-        assert resp.status == 200, resp.read()
-        buf = b""
-        while data := resp.read1(65536):
-            buf += data
-            # Each event-stream message starts with its total length (4 bytes, big-endian).
-            while len(buf) >= 4 and len(buf) >= (total := int.from_bytes(buf[:4], "big")):
-                frame, buf = buf[:total], buf[total:]
-                if b"contentBlockDelta" in frame:
-                    now = time.perf_counter()
-                    first = first or now
-                    last = now
-                    n += 1
-        conn.close()
-        out.append((first - start, (n - 1) / (last - first) if n > 1 else 0.0, n))
-    return out[1:]
+        return dict(req.headers.items())
+
+    return _raw_stream(port, path, body, signed, _event_stream_tokens, runs)
 
 
 def summarize(rows: list[tuple[float, float, int]]) -> dict[str, float]:

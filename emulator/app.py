@@ -99,15 +99,9 @@ class EmulatorApp:
                 gc.freeze()
 
     async def shutdown(self) -> None:
-        # The last request records, then the audit log, while CloudWatch Logs (a service) can
+        # The last request records (audit log included) while CloudWatch Logs (a service) can
         # still take its last lines.
         self.runtime.recorder.stop()
-        audit = self.runtime.components.get("audit")
-        if audit is not None and hasattr(audit, "stop"):
-            try:
-                await audit.stop()
-            except Exception:
-                log.exception("audit log flush failed")
         await self.runtime.stop()
 
     async def _read_body(self, receive: Receive, limit: int) -> bytes:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -20,6 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from emulator.compute.engines.base import ACCEPTED, Chunk, Engine, GenParams
+from emulator.threads import shorten_switch_interval
 
 
 class QueueFull(Exception):
@@ -38,19 +38,7 @@ class GenerationTimeout(Exception):
 
 _END = object()
 
-# CPython hands the GIL to a waiting thread only when the holder blocks or after the
-# switch interval (5 ms by default). A generation thread runs Python between its
-# ctypes calls, so the event loop, woken by call_soon_threadsafe, could wait up to
-# 5 ms for the GIL before it can send a token: measured, 2-5 ms added to the time to
-# first token. 0.5 ms caps that wait (the DynamoDB engine sets the same value for its
-# fsync thread); the decode itself runs in C without the GIL, so tokens/s is unchanged.
-SWITCH_INTERVAL = 0.0005
 _HANDOFF_WAIT = 0.05  # seconds a generation thread waits for the loop to take its first chunk
-
-
-def shorten_switch_interval() -> None:
-    if sys.getswitchinterval() > SWITCH_INTERVAL:
-        sys.setswitchinterval(SWITCH_INTERVAL)
 
 
 class ChunkStream:

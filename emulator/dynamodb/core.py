@@ -9,7 +9,6 @@ import logging
 import math
 import os
 import pickle
-import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -29,6 +28,7 @@ from emulator.dynamodb.tables import (
 )
 from emulator.dynamodb.types import item_size, type_of
 from emulator.errors import AwsError
+from emulator.threads import shorten_switch_interval
 
 log = logging.getLogger("emulator.dynamodb")
 
@@ -36,7 +36,6 @@ Item = dict[str, Any]
 # Called inside the write transaction with (table, old item or None, new item or None).
 WriteHook = Callable[[Table, Item | None, Item | None], None]
 
-_SWITCH_INTERVAL = 0.0005  # seconds; see EngineCore._start_sync
 MAX_ITEM_SIZE = 400 * 1024
 MAX_HASH_KEY = 2048
 MAX_RANGE_KEY = 1024
@@ -265,11 +264,8 @@ class EngineCore:
         self._syncing = True
         if self._executor is None:
             self._executor = ThreadPoolExecutor(1, thread_name_prefix="ddb-fsync")
-            # When the fsync returns, its thread needs the GIL back from the busy event
-            # loop, which CPython hands over only every switch interval (5 ms by
-            # default): that wait would add up to 5 ms to every write's latency.
-            if sys.getswitchinterval() > _SWITCH_INTERVAL:
-                sys.setswitchinterval(_SWITCH_INTERVAL)
+            # When the fsync returns, its thread needs the GIL back from the busy event loop.
+            shorten_switch_interval()
         task = asyncio.get_running_loop().run_in_executor(self._executor, self._sync)
         task.add_done_callback(lambda t: self._synced(batch, t.result()))
 
@@ -426,12 +422,8 @@ class EngineCore:
 
     def get_item_sized(self, table: Table, key: ItemKey) -> tuple[Item | None, int]:
         """The item (None when missing) and its size as DynamoDB counts it (0 when missing)."""
-        row = self.storage.get_sized(table.table_id, 0, key.pk, key.sk)
-        if row is None:
-            return None, 0
-        item = loads(row[0])
-        size = row[1]
-        return item, item_size(item) if size is None else size
+        item, size = self.read_item(table, key)
+        return item, size
 
     def read_item(self, table: Table, key: ItemKey, proj: Any = None, raw: bool = False) -> tuple[Any, int]:
         """The item as a read answers it (None when missing) and its stored size (0 when

@@ -5,15 +5,10 @@ from __future__ import annotations
 import itertools
 import os
 import secrets
-import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
-
-if TYPE_CHECKING:
-    from emulator.context import RequestContext
-
 
 # Request ids: UUID-shaped like AWS's x-amzn-RequestId, unique per server process
 # (a random 78-bit prefix) and across its requests (a 48-bit counter from a random
@@ -29,76 +24,47 @@ def new_request_id() -> str:
 
 
 class AccessLog:
-    """One JSON line per request. In a server it consumes the request recorder's batches
-    (emulator/gateway/recorder.py); used directly, ``record`` buffers one tuple and ``flush``
-    (or a full buffer) writes them."""
+    """One JSON line per request, written in the request recorder's batches
+    (emulator/gateway/recorder.py)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        # (epoch seconds, request id, client ip, method, path, service, operation,
-        #  access key id, status, seconds, native)
-        self._buffer: list[tuple[float, str, str, str, str, str | None, str | None, str | None, int, float, bool]] = []
         self._middles: dict[tuple[Any, ...], str] = {}
-
-    def record(self, ctx: RequestContext, status: int, elapsed: float) -> None:
-        principal = ctx.principal
-        request = ctx.request
-        operation = ctx.operation
-        buf = self._buffer
-        buf.append(
-            (
-                time.time(),
-                ctx.request_id,
-                request.client_ip,
-                request.method,
-                request.path,
-                ctx.service_name,
-                operation.name if operation is not None else None,
-                principal.access_key_id if principal is not None else None,
-                status,
-                elapsed,
-                ctx.native,
-            )
-        )
-        if len(buf) >= 5000:
-            self.flush()
 
     def consume(self, records: list[Any]) -> None:
         """A batch of answered requests from the recorder: (ctx, response, seconds, epoch)."""
-        entries: list[Any] = []
-        add = entries.append
-        for ctx, response, elapsed, epoch in records:
-            principal = ctx.principal
-            request = ctx.request
-            operation = ctx.operation
-            add((epoch, ctx.request_id, request.client_ip, request.method, request.path, ctx.service_name, operation.name if operation is not None else None, principal.access_key_id if principal is not None else None, response.status, elapsed, ctx.native))
-        self._write(entries)
-
-    def flush(self) -> None:
-        entries, self._buffer = self._buffer, []
-        self._write(entries)
-
-    def _write(self, entries: list[Any]) -> None:
-        if not entries:
+        if not records:
             return
         # The fields between the request id and the latency repeat from call to call: their
         # JSON is cached (bounded), so a line is one dict lookup and one string format.
         middles = self._middles
         lines = []
-        for t, rid, ip, method, path, service, op, key, status, elapsed, native in entries:
-            mkey = (ip, method, path, service, op, key, status)
+        for ctx, response, elapsed, epoch in records:
+            principal = ctx.principal
+            request = ctx.request
+            operation = ctx.operation
+            key = principal.access_key_id if principal is not None else None
+            op = operation.name if operation is not None else None
+            mkey = (request.client_ip, request.method, request.path, ctx.service_name, op, key, response.status)
             middle = middles.get(mkey)
             if middle is None:
                 if len(middles) >= 4096:
                     middles.clear()
-                middle = middles[mkey] = orjson.dumps({"client_ip": ip, "method": method, "path": path, "service": service, "operation": op, "access_key_id": key, "status": status}).decode()[1:-1]
+                middle = middles[mkey] = orjson.dumps(
+                    {"client_ip": request.client_ip, "method": request.method, "path": request.path, "service": ctx.service_name, "operation": op, "access_key_id": key, "status": response.status}
+                ).decode()[1:-1]
             latency = int(elapsed * 1_000_000 + 0.5) / 1000
-            lines.append(f'{{"time":{float(t)!r},"request_id":{orjson.dumps(rid).decode()},{middle},"latency_ms":{latency!r},"native":{"true" if native else "false"}}}\n')
-        data = "".join(lines).encode()
-        try:
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        except FileNotFoundError:  # the folder first (not per batch: a mkdir cost more than the write)
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
-        with os.fdopen(fd, "ab") as fh:
-            fh.write(data)
+            lines.append(f'{{"time":{float(epoch)!r},"request_id":{orjson.dumps(ctx.request_id).decode()},{middle},"latency_ms":{latency!r},"native":{"true" if ctx.native else "false"}}}\n')
+        append_file(self.path, "".join(lines).encode(), 0o644)
+
+
+def append_file(path: Path, data: bytes, mode: int) -> None:
+    """Append ``data`` to ``path``, created with ``mode`` (and its folder) when missing.
+    The folder is made only when the open fails: a mkdir per batch cost more than the write."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
+    with os.fdopen(fd, "ab") as fh:
+        fh.write(data)

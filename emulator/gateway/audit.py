@@ -5,39 +5,34 @@ service is running, to the CloudWatch Logs group ``/emulator/audit``. Records
 who (key, user, source IP), what (action, resource), the authorization
 decision and the HTTP status; never secrets, signatures or request bodies.
 
-In a server it is a consumer of the request recorder (emulator/gateway/recorder.py):
-it gets the answered requests in batches, off the request path, and formats and
-writes each batch at once. Used directly as an observer (``audit(ctx, response,
-seconds)``) it appends a tuple to a buffer that a background task (every
-``flush_interval`` seconds, on a full buffer, at shutdown and at exit) writes out.
+It is a consumer of the request recorder (emulator/gateway/recorder.py): it gets
+the answered requests in batches, off the request path, and formats and writes each
+batch at once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import atexit
-import contextlib
 import logging
 import os
-import threading
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from emulator.gateway.access_log import append_file
+
 if TYPE_CHECKING:
-    from emulator.context import Principal, RequestContext
-    from emulator.protocols.base import Response
+    from emulator.context import Principal
 
 log = logging.getLogger("emulator.audit")
 
 AUDIT_GROUP = "/emulator/audit"
 
 
-# One buffered call: (epoch seconds, request id, principal, source ip, service,
-# operation, authz decision dict or None, HTTP status, seconds). Formatting and
-# serialization happen in ``flush``, off the request path.
+# One answered call: (epoch seconds, request id, principal, source ip, service,
+# operation, authz decision dict or None, HTTP status, seconds), formatted in the
+# recorder's batches, off the request path.
 _Entry = tuple[float, str, "Principal", str, "str | None", "str | None", "dict[str, Any] | None", int, float]
 
 
@@ -93,9 +88,7 @@ class _LineWriter:
         self._ms = -1
         self._iso = ""
 
-    def line(self, entry: _Entry | dict[str, Any]) -> str:
-        if isinstance(entry, dict):
-            return orjson.dumps(entry).decode()
+    def line(self, entry: _Entry) -> str:
         epoch, request_id, principal, source_ip, service, operation, authz, status, elapsed = entry
         if authz is None:
             authz = _EMPTY
@@ -119,34 +112,16 @@ class _LineWriter:
 
 
 class AuditLog:
-    def __init__(self, path: Path, runtime: Any = None, flush_interval: float = 0.25) -> None:
+    def __init__(self, path: Path, runtime: Any = None) -> None:
         self.path = Path(path)
         self.runtime = runtime
-        self.flush_interval = flush_interval
-        # list.append is atomic under the GIL; flush swaps the list under the lock.
-        self._buffer: list[_Entry | dict[str, Any]] = []
-        self._lock = threading.Lock()
-        self._task: asyncio.Task[None] | None = None
         self._stream = f"{os.getpid()}-{int(time.time())}"
-        self._flushed = 0  # records written by earlier flushes
+        self._written = 0
         self._writer = _LineWriter()
-        atexit.register(self.flush)
-
-    def __call__(self, ctx: RequestContext, response: Response, elapsed: float) -> None:
-        # The request path: one tuple appended, nothing formatted (bench/RESULTS.md, gateway overhead).
-        principal = ctx.principal
-        if principal is None:
-            return  # unauthenticated: the access log has it
-        operation = ctx.operation
-        buf = self._buffer
-        buf.append((time.time(), ctx.request_id, principal, ctx.request.client_ip, ctx.service_name, operation.name if operation is not None else None, ctx.telemetry.get("authz"), response.status, elapsed))
-        task = self._task
-        if task is None or task.done() or len(buf) >= 2000:
-            self._kick()
 
     def consume(self, records: list[Any]) -> None:
         """A batch of answered requests from the recorder: (ctx, response, seconds, epoch)."""
-        entries: list[_Entry | dict[str, Any]] = []
+        entries: list[_Entry] = []
         add = entries.append
         for ctx, response, elapsed, epoch in records:
             principal = ctx.principal
@@ -154,49 +129,20 @@ class AuditLog:
                 continue  # unauthenticated: the access log has it
             operation = ctx.operation
             add((epoch, ctx.request_id, principal, ctx.request.client_ip, ctx.service_name, operation.name if operation is not None else None, ctx.telemetry.get("authz"), response.status, elapsed))
-        if entries:
-            with self._lock:
-                self._flushed += len(entries)
-                self._write(entries)
-
-    def record(self, record: dict[str, Any]) -> None:
-        """Buffer a ready-made record (same fields as ``format_entry``'s)."""
-        self._buffer.append(record)
-        self._kick()
-
-    def _kick(self) -> None:
-        if len(self._buffer) >= 2000:
-            self.flush()
-        elif self._task is None or self._task.done():  # first call, or its loop has ended
-            try:
-                self._task = asyncio.get_running_loop().create_task(self._run())
-            except RuntimeError:
-                self.flush()  # no event loop (direct use): write at once
+        if entries:  # the recorder hands over one batch at a time
+            self._written += len(entries)
+            self._write(entries)
 
     @property
     def records(self) -> int:
-        """Calls recorded since start (written or still buffered)."""
-        return self._flushed + len(self._buffer)
+        """Calls written since start."""
+        return self._written
 
-    def flush(self) -> None:
-        with self._lock:
-            entries, self._buffer = self._buffer, []
-            if not entries:
-                return
-            self._flushed += len(entries)
-            self._write(entries)
-
-    def _write(self, entries: list[_Entry | dict[str, Any]]) -> None:
+    def _write(self, entries: list[_Entry]) -> None:
         line = self._writer.line
         lines = [line(e) for e in entries]
         try:
-            try:
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            except FileNotFoundError:  # the folder first (a mkdir per batch cost more than the write)
-                self.path.parent.mkdir(parents=True, exist_ok=True)
-                fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-            with os.fdopen(fd, "ab") as fh:
-                fh.write(("\n".join(lines) + "\n").encode())
+            append_file(self.path, ("\n".join(lines) + "\n").encode(), 0o600)
         except OSError:
             log.exception("cannot write the audit log")
         self._to_cloudwatch(lines)
@@ -219,24 +165,6 @@ class AuditLog:
                         put(AUDIT_GROUP, self._stream, line, now)
         except Exception:  # the audit file has it; CloudWatch is best effort
             log.debug("audit forwarding to CloudWatch Logs failed", exc_info=True)
-
-    async def _run(self) -> None:
-        try:
-            while True:
-                await asyncio.sleep(self.flush_interval)
-                self.flush()
-        except asyncio.CancelledError:
-            self.flush()
-            raise
-
-    async def stop(self) -> None:
-        """Cancel the periodic flush and write what is buffered (server shutdown)."""
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self.flush()
 
     def health(self) -> dict[str, Any]:
         return {"records": self.records, "path": str(self.path)}

@@ -79,9 +79,8 @@ def install(runtime: Runtime) -> None:
     runtime.components["authorizer"] = Authorizer(store, limiter, hash_key, capacity)
     if extra.get("validation", True) not in (False, "false", "off", 0):
         runtime.components["validator"] = make_validator()
-    # Fed by the request recorder (batches every records_flush_seconds, config file); records
-    # handed to it directly (``audit.record``) are written every audit_flush_seconds.
-    audit = AuditLog(settings.data_dir / "audit.log", runtime, float(extra.get("audit_flush_seconds", 0.25)))
+    # Fed by the request recorder (batches every records_flush_seconds, config file).
+    audit = AuditLog(settings.data_dir / "audit.log", runtime)
     runtime.components["audit"] = audit
     runtime.recorder.consumers.append(audit)
     from emulator.gateway.openapi import routes as openapi_routes

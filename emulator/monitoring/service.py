@@ -277,7 +277,7 @@ class Monitoring:
             "metrics": self.metrics.metric_count(),
             "alarms": len(self.alarms.alarms),
             "requests_observed": self.telemetry.observed,
-            "buffered": len(self.telemetry.buffer),
+            "buffered": self.telemetry.pending,  # counted, not yet written as datapoints
         }
 
 

@@ -60,13 +60,13 @@ class Telemetry:
         self.ledger = ledger
         self.region = region
         self.clock = clock
-        self.buffer: deque[tuple[Any, ...]] = deque()
         # Set by the monitoring service to the request recorder's flush (requests not yet handed over).
         self.drain: Any = None
         self.lock = threading.Lock()
         self._emit_lock = threading.Lock()  # datapoints written in flush order
-        # Aggregated since the last emit: (namespace, metric, dims) -> values.
+        # Aggregated since the last emit: (namespace, metric, dims) -> values; and how many requests.
         self._aggs: dict[tuple[str, str, Dims], _Agg] = {}
+        self.pending = 0
         # Prometheus: cumulative since start
         self.requests: dict[tuple[str, str, str], float] = defaultdict(float)
         self.latency_hist: dict[tuple[str, str], list[float]] = {}
@@ -91,22 +91,27 @@ class Telemetry:
         flush on the monitoring thread then only writes the aggregates. Aggregating a whole
         second of requests there held the GIL for tens of milliseconds, which the event
         loop waited out (p99 latency; bench/RESULTS.md, gateway fourth round)."""
-        items = [
+        self.aggregate([
             (
                 epoch, ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry,
                 ctx.principal.access_key_id if ctx.principal is not None else "anonymous",
                 ctx.params, response.headers, len(response.body), len(ctx.request.body),
             )
             for ctx, response, seconds, epoch in records
-        ]
+        ])
+
+    def aggregate(self, items: list[tuple[Any, ...]]) -> None:
+        """Fold requests, as (epoch, service, operation, status, seconds, ctx.telemetry, caller,
+        params, response headers, response bytes, request bytes), into the pending metrics."""
         with self.lock:
             self._aggregate(items)
 
     # ------------------------------------------------------------ flush
     def flush(self, drain: bool = True) -> int:
-        """Aggregate the buffered requests into metrics. ``drain``: first take the requests the
-        recorder still holds (readers want every answered request; the periodic flush on the
-        monitoring thread does not wait for them: the event loop hands them over anyway)."""
+        """Write the pending aggregates as metrics; returns how many requests they hold.
+        ``drain``: first take the requests the recorder still holds (readers want every answered
+        request; the periodic flush on the monitoring thread does not wait for them: the event
+        loop hands them over anyway)."""
         if drain and self.drain is not None:
             self.drain()
         # The monitoring thread, GET /metrics and the event loop's batches may meet here: the
@@ -114,17 +119,10 @@ class Telemetry:
         # loop's next batch never waits for the metric store.
         with self._emit_lock:
             with self.lock:
-                items = []
-                buf = self.buffer
-                while buf:
-                    try:
-                        items.append(buf.popleft())
-                    except IndexError:
-                        break
-                self._aggregate(items)
                 aggs, self._aggs = self._aggs, {}
+                count, self.pending = self.pending, 0
             self._emit(aggs)
-        return len(items)
+        return count
 
     def _aggregate(self, items: list[tuple[Any, ...]]) -> None:
         """Fold requests into the pending aggregates, Prometheus counters and the usage ledger."""
@@ -132,6 +130,7 @@ class Telemetry:
             return
         aggs = self._aggs
         self.observed += len(items)
+        self.pending += len(items)
 
         def add(ns: str, name: str, dims: Dims, value: float, unit: str | None, count: float = 1.0) -> None:
             key = (ns, name, dims)

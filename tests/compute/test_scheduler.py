@@ -19,6 +19,7 @@ from emulator.compute.scheduler import (
     QueueTimeout,
     Scheduler,
 )
+from emulator.threads import SWITCH_INTERVAL
 
 from .conftest import model_path
 
@@ -174,7 +175,7 @@ def test_first_token_is_handed_over_before_the_next_is_computed(monkeypatch: pyt
     async def main() -> None:
         engine = CountingEngine(slots=1)
         sched = Scheduler(engine, queue_max=0, timeout=30)
-        assert sys.getswitchinterval() <= scheduler_module.SWITCH_INTERVAL
+        assert sys.getswitchinterval() <= SWITCH_INTERVAL
         stream = await sched.stream("p", None, GenParams(max_tokens=5))
         await asyncio.sleep(0.05)
         assert engine.produced == 1  # without the hand-over the engine would have run to the end

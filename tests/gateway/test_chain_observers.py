@@ -1,8 +1,8 @@
 """The chain's per-request bookkeeping: audit log, access log, header/body guard.
 
 These parts were reworked to cost little on the request path (bench/RESULTS.md,
-gateway overhead): the audit and access logs buffer tuples and format in their
-flush, the guard's slow-body timeout is one sweeper per loop. These tests pin
+gateway overhead): the audit and access logs format the request recorder's batches
+with cached pieces, the guard's slow-body timeout is one sweeper per loop. These tests pin
 down that nothing was lost: every call is still written, field for field as before.
 """
 
@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from emulator.context import Principal, RequestContext
 from emulator.gateway.access_log import AccessLog
 from emulator.gateway.audit import AuditLog, _LineWriter, format_entry
+from emulator.gateway.recorder import Recorder
 from emulator.gateway.tls import guard
 from emulator.protocols.base import Request, Response
 from emulator.testing.server import EmulatorServer
@@ -86,18 +87,15 @@ def test_format_entry_fields() -> None:
     assert format_entry((0.0, "r", ROOT, "", None, None, None, 500, 0.0))["decision"] == "allow"
 
 
-def test_audit_observer_buffers_and_flush_writes_every_call(tmp_path: Path) -> None:
-    audit = AuditLog(tmp_path / "audit.log", flush_interval=3600)
+def _records(*ctxs: RequestContext, status: int = 200) -> list[Any]:
+    """What the request recorder hands its consumers: (ctx, response, seconds, epoch)."""
+    return [(ctx, Response(status), 0.001, time.time()) for ctx in ctxs]
 
-    async def calls() -> None:
-        for i in range(3):
-            audit(_ctx(authz={"action": "dynamodb:DescribeLimits", "resource": "*", "decision": "allow"}, request_id=f"r{i}"), Response(200), 0.001)
-        audit(_ctx(principal=None), Response(403), 0.001)  # unauthenticated: not audited
-        assert not (tmp_path / "audit.log").exists()  # nothing written on the request path
-        assert audit.records == 3
-        await audit.stop()  # server shutdown writes what is buffered
 
-    asyncio.run(calls())
+def test_audit_writes_every_authenticated_call(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.log")
+    calls = [_ctx(authz={"action": "dynamodb:DescribeLimits", "resource": "*", "decision": "allow"}, request_id=f"r{i}") for i in range(3)]
+    audit.consume(_records(*calls) + _records(_ctx(principal=None), status=403))  # unauthenticated: not audited
     lines = [json.loads(line) for line in (tmp_path / "audit.log").read_text().splitlines()]
     assert [r["request_id"] for r in lines] == ["r0", "r1", "r2"]
     assert lines[0]["action"] == "dynamodb:DescribeLimits" and lines[0]["operation"] == "DescribeLimits"
@@ -106,17 +104,21 @@ def test_audit_observer_buffers_and_flush_writes_every_call(tmp_path: Path) -> N
     assert audit.health()["records"] == 3
 
 
-def test_audit_flushes_periodically(tmp_path: Path) -> None:
-    audit = AuditLog(tmp_path / "audit.log", flush_interval=0.02)
+def test_audit_is_written_by_the_recorders_batches(tmp_path: Path) -> None:
+    audit = AuditLog(tmp_path / "audit.log")
+    recorder = Recorder(0.02)
+    recorder.consumers.append(audit)
 
     async def calls() -> None:
-        audit(_ctx(), Response(200), 0.001)
+        recorder.start()
+        recorder.add(_ctx(), Response(200), 0.001)
+        assert not (tmp_path / "audit.log").exists()  # nothing written on the request path
         for _ in range(100):
             await asyncio.sleep(0.01)
             if (tmp_path / "audit.log").exists():
                 break
         assert (tmp_path / "audit.log").exists()
-        await audit.stop()
+        recorder.stop()
 
     asyncio.run(calls())
     assert len((tmp_path / "audit.log").read_text().splitlines()) == 1
@@ -141,12 +143,9 @@ def test_audit_shutdown_flushes_through_the_wire(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------ access log
-def test_access_log_formats_in_flush(tmp_path: Path) -> None:
+def test_access_log_writes_each_batch(tmp_path: Path) -> None:
     log = AccessLog(tmp_path / "access.log")
-    log.record(_ctx(request_id="a1"), 200, 0.0015)
-    log.record(_ctx(principal=None, request_id="a2"), 403, 0.0004)
-    assert not (tmp_path / "access.log").exists()
-    log.flush()
+    log.consume([(_ctx(request_id="a1"), Response(200), 0.0015, time.time()), (_ctx(principal=None, request_id="a2"), Response(403), 0.0004, time.time())])
     lines = [json.loads(line) for line in (tmp_path / "access.log").read_text().splitlines()]
     assert [r["request_id"] for r in lines] == ["a1", "a2"]
     assert lines[0] | {"time": 0} == {
@@ -274,6 +273,6 @@ def test_routes_added_after_first_request_are_served(tmp_path: Path, path: str) 
         app.runtime.routes.append(Route("/_emulator/late-route", late, ("GET",)))
         await app(scope, receive, send)
         assert sent[0]["status"] == 200 and sent[1]["body"] == b"late"
-        await app.runtime.components["audit"].stop()
+        app.runtime.recorder.stop()  # hands the calls to the audit and access logs
 
     asyncio.run(run())

@@ -34,13 +34,13 @@ def _sum(t: Telemetry, ns: str, name: str, dims: tuple) -> tuple[float, float] |
 
 def test_flush_publishes_aws_shaped_metrics(tele: Telemetry) -> None:
     for _ in range(3):
-        tele.buffer.append(_item("dynamodb", "GetItem", 200, 0.002, {"table": "t1"}, {"TableName": "t1", "ConsistentRead": True}, out=5000))
-    tele.buffer.append(_item("dynamodb", "PutItem", 200, 0.004, {"table": "t1"}, {"TableName": "t1"}, inp=2500))
-    tele.buffer.append(_item("dynamodb", "GetItem", 400, 0.001, {}, {"TableName": "t1"}, {"x-amzn-errortype": "ResourceNotFoundException"}))
-    tele.buffer.append(_item("dynamodb", "PutItem", 400, 0.001, {}, {"TableName": "t1"}, {"x-amzn-errortype": "ProvisionedThroughputExceededException"}))
-    tele.buffer.append(_item("bedrock-runtime", "Converse", 200, 0.5, {"model_id": "m", "input_tokens": 7, "output_tokens": 3, "latency_ms": 480}))
-    tele.buffer.append(_item("bedrock-runtime", "Converse", 429, 0.01, {}, {"modelId": "m"}, {"x-amzn-errortype": "ThrottlingException"}))
-    tele.buffer.append(_item(None, None, 200, 0.001))  # /_emulator/health: not counted
+        tele.aggregate([_item("dynamodb", "GetItem", 200, 0.002, {"table": "t1"}, {"TableName": "t1", "ConsistentRead": True}, out=5000)])
+    tele.aggregate([_item("dynamodb", "PutItem", 200, 0.004, {"table": "t1"}, {"TableName": "t1"}, inp=2500)])
+    tele.aggregate([_item("dynamodb", "GetItem", 400, 0.001, {}, {"TableName": "t1"}, {"x-amzn-errortype": "ResourceNotFoundException"})])
+    tele.aggregate([_item("dynamodb", "PutItem", 400, 0.001, {}, {"TableName": "t1"}, {"x-amzn-errortype": "ProvisionedThroughputExceededException"})])
+    tele.aggregate([_item("bedrock-runtime", "Converse", 200, 0.5, {"model_id": "m", "input_tokens": 7, "output_tokens": 3, "latency_ms": 480})])
+    tele.aggregate([_item("bedrock-runtime", "Converse", 429, 0.01, {}, {"modelId": "m"}, {"x-amzn-errortype": "ThrottlingException"})])
+    tele.aggregate([_item(None, None, 200, 0.001)])  # /_emulator/health: not counted
     assert tele.flush() == 9
     t1 = (("TableName", "t1"),)
     assert _sum(tele, "AWS/DynamoDB", "ConsumedReadCapacityUnits", t1) == (6.0, 3.0)  # 5000 bytes = 2 units, strongly consistent
@@ -63,7 +63,7 @@ def test_flush_publishes_aws_shaped_metrics(tele: Telemetry) -> None:
 
 def test_prometheus_histogram_is_cumulative(tele: Telemetry) -> None:
     for seconds in (0.0005, 0.003, 0.003, 0.2, 100.0):
-        tele.buffer.append(_item("logs", "PutLogEvents", 200, seconds))
+        tele.aggregate([_item("logs", "PutLogEvents", 200, seconds)])
     text = prometheus.render(tele)
     lines = {line.rsplit(" ", 1)[0]: float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line and not line.startswith("#")}
     base = 'emulator_request_duration_seconds_bucket{service="logs",operation="PutLogEvents",le="%s"}'

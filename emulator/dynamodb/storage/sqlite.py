@@ -88,8 +88,9 @@ PAGE_SIZE = 16384
 
 # An upsert, not INSERT OR REPLACE: REPLACE deletes the old row and inserts the new one (two
 # B-tree edits, often a page rebalance with ~1 KB rows); an upsert rewrites the row in place.
-# Overwriting 1 KB items cost ~29 us a write with REPLACE and ~11 us as an upsert (bench/RESULTS.md,
-# DynamoDB). SQLite has upserts since 3.24 (2018); older libraries keep REPLACE.
+# In process, PutItem overwriting 1 KB items took 212-287 us with REPLACE and 197-202 us as an
+# upsert (bench/RESULTS.md, DynamoDB, storage round). SQLite has upserts since 3.24 (2018);
+# older libraries keep REPLACE.
 _PUT_ITEM = (
     "INSERT INTO ddb_items (tid, idx, pk, sk, data, size) VALUES (?, ?, ?, ?, ?, ?) "
     "ON CONFLICT (tid, idx, pk, sk) DO UPDATE SET data = excluded.data, size = excluded.size"
