@@ -120,6 +120,9 @@ def test_dynamodb_bad_item_json_shows_error(page: Any, emulator: EmulatorServer,
 def _wait_state(page: Any, instance_id: str, state: str, timeout: float = 120.0) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
+        # Wait out the navigation the last click started: reloading in the middle of it can
+        # find the page swapped ("Not attached to an active page").
+        page.wait_for_load_state()
         page.reload()
         badge = page.locator(f'[data-instance-state="{instance_id}"] .badge').first.inner_text()
         if badge == state:
