@@ -30,6 +30,7 @@ from emulator.protocols import get_protocol
 from emulator.protocols.base import Request, Response
 from emulator.protocols.detect import detect
 from emulator.runtime import Runtime
+from emulator.uvicorn_send import send_whole
 
 log = logging.getLogger("emulator")
 
@@ -169,6 +170,8 @@ class EmulatorApp:
         self.runtime.recorder.add(ctx, response, elapsed)
 
     async def _send(self, response: Response, send: Send, receive: Receive | None = None) -> None:
+        if response.stream is None and send_whole(send, response.status, response.headers, response.body):
+            return  # one socket write (emulator/uvicorn_send.py)
         header_list = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
         if response.stream is None:
             header_list.append((b"content-length", str(len(response.body)).encode()))

@@ -1,0 +1,46 @@
+"""The app tests/test_uvicorn_send.py serves: ``python tests/uvicorn_send_app.py PORT``.
+
+Every request is answered with its path as the body: paths under ``/std`` through
+plain ASGI messages (``/std/outcomes``: what send_whole returned since the last
+such call, as JSON), every other path through send_whole, falling back to the
+plain messages where it declines. ``/bad-header`` carries a header value with CR LF."""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any
+
+import uvicorn
+
+from emulator.uvicorn_send import send_whole
+
+outcomes: list[bool] = []
+
+
+async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body"):
+        pass
+    path = scope["path"]
+    body = path.encode()
+    if path == "/std/outcomes":
+        body = json.dumps(outcomes).encode()
+        outcomes.clear()
+    headers = {"content-type": "text/plain", "x-path": path}
+    if path == "/bad-header":
+        headers["x-bad"] = "a\r\nx-injected: 1"
+    if not path.startswith("/std"):
+        taken = send_whole(send, 200, headers, body)
+        outcomes.append(taken)
+        if taken:
+            return
+    raw = [(k.encode(), v.encode()) for k, v in headers.items()] + [(b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+if __name__ == "__main__":
+    # As `emulator serve` runs it: uvloop, httptools, no uvicorn access log.
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools", log_level="warning", access_log=False, lifespan="off")
