@@ -29,8 +29,9 @@ log = logging.getLogger("emulator.audit")
 
 AUDIT_GROUP = "/emulator/audit"
 # Lines wait this long for CloudWatch Logs (CloudTrail takes minutes): one insert
-# transaction a second instead of one per 20 ms batch. Measured: forwarding every batch
-# cost ~10 µs of CPU per request in `bench.gateway_bench` (bench/RESULTS.md, gateway sixth round).
+# transaction a second instead of one per 20 ms batch. The copy costs ~8 µs of CPU per
+# request in `bench.gateway_bench`, mostly per row, which this does not change
+# (bench/RESULTS.md, gateway sixth round).
 CLOUDWATCH_SECONDS = 1.0
 CLOUDWATCH_MAX_LINES = 20_000
 
