@@ -42,6 +42,9 @@ _ATTRIBUTES = (
 # read as two good lines, so the line count is checked too.
 _HEADER_BLOCK = re.compile(rb'(?:[^\x00-\x1f\x7f()<>@,;:\[\]={} \t\\"]+: [^\x00-\x08\x0a-\x1f\x7f]*\r\n)*')
 
+# Bodies up to this size are joined to the head (one buffer: uvloop's quickest write).
+_JOIN_LIMIT = 64 * 1024
+
 _known: dict[type, bool] = {}
 _defaults: tuple[Any, bytes] = (None, b"")
 
@@ -84,9 +87,11 @@ def send_whole(send: Any, status: int, headers: dict[str, str], body: bytes) -> 
     keep_alive = cycle.keep_alive
     cycle.response_started = True
     cycle.waiting_for_100_continue = False
-    cycle.transport.write(
-        b"".join((line, _default_block(cycle.default_headers), block, b"content-length: %d\r\n" % len(body), b"\r\n" if keep_alive else b"connection: close\r\n\r\n", body))
-    )
+    head = (line, _default_block(cycle.default_headers), block, b"content-length: %d\r\n" % len(body), b"\r\n" if keep_alive else b"connection: close\r\n\r\n")
+    if len(body) <= _JOIN_LIMIT:
+        cycle.transport.write(b"".join((*head, body)))
+    else:  # no copy of a large body: uvloop hands both buffers to one writev
+        cycle.transport.writelines((b"".join(head), body))
     cycle.response_complete = True
     cycle.message_event.set()
     if not keep_alive:

@@ -108,6 +108,15 @@ def test_keep_alive_and_pipelined_requests(served: int) -> None:
     assert not closed  # kept alive
 
 
+def test_large_body_then_the_next_request(served: int) -> None:
+    port = served
+    _outcomes(port)
+    (big, small), closed = _exchange(port, _get("/big") + _get("/after"), 2)
+    assert big[2] == bytes(range(256)) * 4096 and big[1]["content-length"] == str(1024 * 1024)
+    assert small[2] == b"/after" and not closed
+    assert _outcomes(port) == [True, True]
+
+
 def test_connection_close(served: int) -> None:
     port = served
     _outcomes(port)

@@ -3,7 +3,7 @@
 Every request is answered with its path as the body: paths under ``/std`` through
 plain ASGI messages (``/std/outcomes``: what send_whole returned since the last
 such call, as JSON), every other path through send_whole, falling back to the
-plain messages where it declines. ``/bad-header`` carries a header value with CR LF."""
+plain messages where it declines. ``/bad-header`` carries a header value with CR LF; ``/big`` answers 1 MiB."""
 
 from __future__ import annotations
 
@@ -25,6 +25,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         pass
     path = scope["path"]
     body = path.encode()
+    if path.startswith("/big"):
+        body = bytes(range(256)) * 4096  # 1 MiB: written without joining it to the head
     if path == "/std/outcomes":
         body = json.dumps(outcomes).encode()
         outcomes.clear()
