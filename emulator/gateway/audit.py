@@ -28,12 +28,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("emulator.audit")
 
 AUDIT_GROUP = "/emulator/audit"
-# Lines wait this long for CloudWatch Logs (CloudTrail takes minutes): one insert
-# transaction a second instead of one per 20 ms batch. The copy costs ~8 µs of CPU per
-# request in `bench.gateway_bench`, mostly per row, which this does not change
-# (bench/RESULTS.md, gateway sixth round).
-CLOUDWATCH_SECONDS = 1.0
-CLOUDWATCH_MAX_LINES = 20_000
 
 
 # One answered call: (epoch seconds, request id, principal, source ip, service,
@@ -124,9 +118,6 @@ class AuditLog:
         self._stream = f"{os.getpid()}-{int(time.time())}"
         self._written = 0
         self._writer = _LineWriter()
-        # (epoch ms, line) for CloudWatch Logs, and the monotonic time the first one came.
-        self._pending: list[tuple[int, str]] = []
-        self._pending_since = 0.0
 
     def consume(self, records: list[Any]) -> None:
         """A batch of answered requests from the recorder: (ctx, response, seconds, epoch)."""
@@ -154,31 +145,20 @@ class AuditLog:
             append_file(self.path, ("\n".join(lines) + "\n").encode(), 0o600)
         except OSError:
             log.exception("cannot write the audit log")
-        if self._logs() is None:
-            return
-        if not self._pending:
-            self._pending_since = time.monotonic()
-        self._pending.extend([(int(e[0] * 1000), text) for e, text in zip(entries, lines)])
-        if len(self._pending) >= CLOUDWATCH_MAX_LINES:
-            self.forward(True)
+        self._to_cloudwatch(entries, lines)
 
-    def _logs(self) -> Any:
-        return self.runtime.components.get("logs") if self.runtime is not None else None
-
-    def forward(self, final: bool = True) -> None:
-        """Hand the waiting lines to CloudWatch Logs (the monitoring service's log store, if
-        running): when ``final`` or once they have waited CLOUDWATCH_SECONDS. The request
-        recorder calls this after every batch (a hook) and when the server stops."""
-        pending = self._pending
-        if not pending or (not final and time.monotonic() - self._pending_since < CLOUDWATCH_SECONDS):
-            return
-        self._pending = []
-        logs = self._logs()
+    def _to_cloudwatch(self, entries: list[_Entry], lines: list[str]) -> None:
+        """Forward the batch to CloudWatch Logs through the monitoring service's log store, if
+        running; each line with its call's time. Batch by batch (the recorder's, 20 ms): the
+        insert costs ~2-3 µs a line on the event loop, and a second's worth of lines at once
+        (~12,000 under bench.gateway_bench) stalled it for 34-46 ms (bench/RESULTS.md, gateway
+        sixth round)."""
+        logs = self.runtime.components.get("logs") if self.runtime is not None else None
         if logs is None:
             return
         try:
             # put_many creates the group and stream on first use.
-            logs.put_many(AUDIT_GROUP, self._stream, pending)
+            logs.put_many(AUDIT_GROUP, self._stream, [(int(e[0] * 1000), text) for e, text in zip(entries, lines)])
         except Exception:  # the audit file has it; CloudWatch is best effort
             log.debug("audit forwarding to CloudWatch Logs failed", exc_info=True)
 

@@ -15,10 +15,7 @@ for every row, and a thread contending with the loop for the GIL then pays two
 hand-offs per row (~6 µs per request measured); the batches are small enough
 (``interval`` 20 ms: a few hundred records, ~2 ms) not to show in p99 latency.
 Consumers that must act before the next request (DynamoDB capacity charging)
-stay in ``runtime.observers``, which the chain calls per request. A consumer that
-holds records longer than one batch (the audit log forwards to CloudWatch Logs once
-a second) adds a hook to ``hooks``: it runs after every batch, also when no request
-came, and once more with ``final=True`` when the server stops.
+stay in ``runtime.observers``, which the chain calls per request.
 """
 
 from __future__ import annotations
@@ -44,16 +41,11 @@ class Consumer(Protocol):
     def consume(self, records: list[Record]) -> None: ...
 
 
-class Hook(Protocol):
-    def __call__(self, final: bool) -> None: ...
-
-
 class Recorder:
     def __init__(self, interval: float = 0.02, max_batch: int = 256) -> None:
         self.interval = interval
         self.max_batch = max_batch
         self.consumers: list[Consumer] = []
-        self.hooks: list[Hook] = []
         self._buffer: deque[Record] = deque()
         self._lock = threading.Lock()  # one batch at a time, in arrival order
         self._timer: asyncio.TimerHandle | None = None
@@ -74,29 +66,19 @@ class Recorder:
         Readers call this before reading what the consumers keep (GET /metrics,
         a telemetry flush, server shutdown), so they see every answered request."""
         with self._lock:
-            return self._hand_over()
-
-    def _hand_over(self) -> int:
-        buf = self._buffer
-        n = len(buf)
-        if not n:
-            return 0
-        popleft = buf.popleft
-        batch = [popleft() for _ in range(n)]
-        self.recorded += n
-        for consumer in self.consumers:
-            try:
-                consumer.consume(batch)
-            except Exception:  # bookkeeping never takes the server down
-                log.exception("request record consumer %r failed", consumer)
-        return n
-
-    def _run_hooks(self, final: bool) -> None:
-        for hook in self.hooks:
-            try:
-                hook(final)
-            except Exception:
-                log.exception("request record hook %r failed", hook)
+            buf = self._buffer
+            n = len(buf)
+            if not n:
+                return 0
+            popleft = buf.popleft
+            batch = [popleft() for _ in range(n)]
+            self.recorded += n
+            for consumer in self.consumers:
+                try:
+                    consumer.consume(batch)
+                except Exception:  # bookkeeping never takes the server down
+                    log.exception("request record consumer %r failed", consumer)
+            return n
 
     def _tick(self) -> None:
         loop = self._loop
@@ -104,11 +86,8 @@ class Recorder:
             return
         # Another thread flushing (telemetry drain): it hands these over; skip this tick.
         if self._lock.acquire(blocking=False):
-            try:
-                self._hand_over()
-                self._run_hooks(False)
-            finally:
-                self._lock.release()
+            self._lock.release()
+            self.flush()
         self._timer = loop.call_later(self.interval, self._tick)
 
     def start(self) -> None:
@@ -123,9 +102,7 @@ class Recorder:
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
-        with self._lock:
-            self._hand_over()
-            self._run_hooks(True)
+        self.flush()
 
     def remove(self, consumer: Any) -> None:
         if consumer in self.consumers:

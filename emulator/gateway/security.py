@@ -83,7 +83,6 @@ def install(runtime: Runtime) -> None:
     audit = AuditLog(settings.data_dir / "audit.log", runtime)
     runtime.components["audit"] = audit
     runtime.recorder.consumers.append(audit)
-    runtime.recorder.hooks.append(audit.forward)
     from emulator.gateway.openapi import routes as openapi_routes
 
     runtime.routes.extend(openapi_routes(runtime))

@@ -20,8 +20,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from emulator.context import Principal, RequestContext
-from emulator.errors import AwsError
-from emulator.gateway import audit as audit_module
 from emulator.gateway.access_log import AccessLog
 from emulator.gateway.audit import AUDIT_GROUP, AuditLog, _LineWriter, format_entry
 from emulator.gateway.recorder import Recorder
@@ -128,36 +126,16 @@ def test_audit_is_written_by_the_recorders_batches(tmp_path: Path) -> None:
     assert len((tmp_path / "audit.log").read_text().splitlines()) == 1
 
 
-def test_audit_reaches_cloudwatch_logs_once_a_second_and_at_stop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_audit_reaches_cloudwatch_logs_with_each_batch(tmp_path: Path) -> None:
     store = LogStore(tmp_path / "logs.db", "us-east-1", "000000000000")
     audit = AuditLog(tmp_path / "audit.log", SimpleNamespace(components={"logs": store}))
-    monkeypatch.setattr(audit_module, "CLOUDWATCH_SECONDS", 0.2)
-
-    def events() -> list[tuple[int, str]]:
-        try:
-            group = store.get_group(AUDIT_GROUP)
-        except AwsError:
-            return []
-        return [(ts, message) for _id, _sid, ts, _ingest, message in store.group_events(group.id, None, None)]
-
     records = _records(*[_ctx(request_id=f"r{i}") for i in range(3)])
     audit.consume(records)
-    assert len((tmp_path / "audit.log").read_text().splitlines()) == 3  # the file at once
-    audit.forward(False)
-    assert events() == []  # CloudWatch Logs once the lines have waited CLOUDWATCH_SECONDS
-    time.sleep(0.25)
-    audit.forward(False)
-    got = events()
+    group = store.get_group(AUDIT_GROUP)
+    got = [(ts, message) for _id, _sid, ts, _ingest, message in store.group_events(group.id, None, None)]
     assert [json.loads(m)["request_id"] for _, m in got] == ["r0", "r1", "r2"]
     assert [ts for ts, _ in got] == [int(r[3] * 1000) for r in records]  # each call's own time
     assert [m for _, m in got] == (tmp_path / "audit.log").read_text().splitlines()
-    # Through the recorder: its hook forwards what waits when the server stops.
-    recorder = Recorder(3600)
-    recorder.consumers.append(audit)
-    recorder.hooks.append(audit.forward)
-    recorder.add(_ctx(request_id="last"), Response(200), 0.001)
-    recorder.stop()
-    assert json.loads(events()[-1][1])["request_id"] == "last"
 
 
 def test_audit_shutdown_flushes_through_the_wire(tmp_path: Path) -> None:

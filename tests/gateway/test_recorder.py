@@ -80,19 +80,3 @@ def test_another_thread_may_flush() -> None:
     worker.start()
     worker.join()
     assert sink.threads == {"reader"} and sum(len(b) for b in sink.batches) == 10
-
-
-def test_hooks_run_after_every_batch_without_requests_and_at_stop() -> None:
-    rec = Recorder(interval=0.01)
-    calls: list[tuple[bool, str]] = []
-    rec.hooks.append(lambda final: calls.append((final, threading.current_thread().name)))
-
-    async def run() -> None:
-        rec.start()
-        await asyncio.sleep(0.1)  # no request at all: the hook still runs
-        assert len(calls) >= 3 and not any(final for final, _ in calls)
-        rec.stop()
-
-    asyncio.run(run())
-    assert calls[-1][0] is True and [final for final, _ in calls].count(True) == 1
-    assert {name for _, name in calls} == {threading.current_thread().name}
