@@ -174,7 +174,8 @@ class EmulatorApp:
             return  # one socket write (emulator/uvicorn_send.py)
         header_list = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
         if response.stream is None:
-            header_list.append((b"content-length", str(len(response.body)).encode()))
+            if "content-length" not in response.headers:  # a HEAD answer may carry its GET's
+                header_list.append((b"content-length", str(len(response.body)).encode()))
             await send({"type": "http.response.start", "status": response.status, "headers": header_list})
             await send({"type": "http.response.body", "body": response.body})
             return

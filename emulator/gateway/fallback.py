@@ -120,5 +120,8 @@ class MotoFallback:
             close = getattr(chunks, "close", None)
             if close:
                 close()
-        headers = {k.lower(): v for k, v in status_holder.get("headers", []) if k.lower() not in ("content-length", "server", "date", "connection")}
+        # The server sets Content-Length from the body, except for HEAD, where it is the size
+        # of what a GET would answer (S3 HeadObject's ContentLength).
+        dropped = ("server", "date", "connection") if request.method == "HEAD" else ("content-length", "server", "date", "connection")
+        headers = {k.lower(): v for k, v in status_holder.get("headers", []) if k.lower() not in dropped}
         return Response(status_holder.get("status", 500), headers, body)

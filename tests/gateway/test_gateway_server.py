@@ -84,6 +84,22 @@ def test_fallback_sqs(emulator: EmulatorServer) -> None:
     assert info.value.response["Error"]["Code"] in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist")
 
 
+def test_fallback_s3_objects_get_head_and_range(emulator: EmulatorServer) -> None:
+    s3 = emulator.client("s3")
+    s3.create_bucket(Bucket="gateway-fallback-objects")
+    data = bytes(range(256)) * 4096 * 3  # 3 MiB: over the one-write path's join limit
+    s3.put_object(Bucket="gateway-fallback-objects", Key="blob", Body=data)
+    assert s3.get_object(Bucket="gateway-fallback-objects", Key="blob")["Body"].read() == data
+    # HEAD answers the GET's Content-Length, with no body.
+    head = s3.head_object(Bucket="gateway-fallback-objects", Key="blob")
+    assert head["ContentLength"] == len(data)
+    part = s3.get_object(Bucket="gateway-fallback-objects", Key="blob", Range="bytes=10-19")
+    assert part["ResponseMetadata"]["HTTPStatusCode"] == 206 and part["Body"].read() == data[10:20]
+    with pytest.raises(ClientError) as info:
+        s3.head_object(Bucket="gateway-fallback-objects", Key="missing")
+    assert info.value.response["Error"]["Code"] == "404"
+
+
 def test_fallback_request_id_is_ours(emulator: EmulatorServer) -> None:
     resp = emulator.client("sqs").list_queues()
     assert resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"] == resp["ResponseMetadata"]["RequestId"]
