@@ -24,7 +24,7 @@ import orjson
 from emulator import services
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
-from emulator.gateway import sigv4
+from emulator.gateway import sigv2, sigv4
 from emulator.gateway.access_log import AccessLog, new_request_id
 from emulator.protocols import get_protocol
 from emulator.protocols.base import Request, Response
@@ -360,8 +360,11 @@ class EmulatorApp:
         if not self.settings.auth:
             ctx.principal = Principal("anonymous", "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
             return
-        key, parsed = sigv4.verify(ctx.request, self.runtime.keys, ctx.protocol)
-        ctx.region = parsed.region
+        if ctx.request.query_string and sigv2.is_presigned_v2(ctx.request):  # S3 presigned URLs, boto3's default
+            key = sigv2.verify_presigned(ctx.request, self.runtime.keys)
+        else:
+            key, parsed = sigv4.verify(ctx.request, self.runtime.keys, ctx.protocol)
+            ctx.region = parsed.region
         account = self.settings.account_id
         # One Principal per key identity, shared by its requests (nothing mutates one).
         ident = (key.access_key_id, key.user_name, key.is_root, account)

@@ -4,8 +4,9 @@ Order (most specific first):
 1. smithy-rpc-v2-cbor path ``/service/<Service>/operation/<Op>``;
 2. ``X-Amz-Target: <targetPrefix>.<Op>`` (json 1.0/1.1, also CloudWatch's json+query-mode);
 3. ``Action``/``Version`` in a form body or query string (query and ec2);
-4. REST: the SigV4 credential scope's service name picks the candidate
-   services, then the operation whose ``requestUri`` template matches the path.
+4. REST: the SigV4 credential scope's service name (S3 for a SigV2 presigned URL)
+   picks the candidate services, then the operation whose ``requestUri`` template
+   matches the path.
 """
 
 from __future__ import annotations
@@ -72,6 +73,8 @@ def detect(request: Request) -> Detected:
     scope = credential_scope(request)
     signing = scope[3] if scope else None
     region = scope[2] if scope else None
+    if scope is None and request.query_string and "AWSAccessKeyId=" in request.query_string and "Signature=" in request.query_string:
+        signing = "s3"  # Signature Version 2 presigned URLs are S3's alone (emulator/gateway/sigv2.py)
 
     # 1. smithy-rpc-v2-cbor
     path = request.path

@@ -120,6 +120,51 @@ def test_presigned_url_tampered_or_expired(emulator: EmulatorServer) -> None:
     assert "Signature expired" in resp.text
 
 
+def test_s3_presigned_urls_of_signature_version_2(emulator: EmulatorServer) -> None:
+    # boto3 presigns S3 URLs with Signature Version 2 by default (AWSAccessKeyId, Signature, Expires).
+    s3 = client(emulator, "s3")
+    s3.create_bucket(Bucket="sigv2-presigned")
+    s3.put_object(Bucket="sigv2-presigned", Key="dir/a b.txt", Body=b"hello")
+    params = {"Bucket": "sigv2-presigned", "Key": "dir/a b.txt"}
+    url = s3.generate_presigned_url("get_object", Params=params, ExpiresIn=300)
+    assert "AWSAccessKeyId=" in url and "X-Amz-Signature" not in url
+    resp = requests.get(url, timeout=30)
+    assert resp.status_code == 200 and resp.content == b"hello"
+    # A signed sub-resource (a response header override) is part of the signature.
+    typed = s3.generate_presigned_url("get_object", Params={**params, "ResponseContentType": "text/x-test"}, ExpiresIn=300)
+    resp = requests.get(typed, timeout=30)
+    assert resp.status_code == 200 and resp.headers["content-type"] == "text/x-test"
+    # An upload with a signed Content-Type, then a HEAD with its own URL.
+    put = s3.generate_presigned_url("put_object", Params={"Bucket": "sigv2-presigned", "Key": "up", "ContentType": "text/plain"}, ExpiresIn=300)
+    resp = requests.put(put, data=b"uploaded", headers={"content-type": "text/plain"}, timeout=30)
+    assert resp.status_code == 200, resp.text
+    head = s3.generate_presigned_url("head_object", Params={"Bucket": "sigv2-presigned", "Key": "up"}, ExpiresIn=300)
+    resp = requests.head(head, timeout=30)
+    assert resp.status_code == 200 and resp.headers["content-length"] == "8"
+    # The verb is signed: the GET URL does not serve a DELETE.
+    assert requests.delete(url, timeout=30).status_code == 403
+    assert s3.get_object(Bucket="sigv2-presigned", Key="dir/a b.txt")["Body"].read() == b"hello"
+
+
+def test_s3_presigned_urls_of_signature_version_2_refused(emulator: EmulatorServer) -> None:
+    s3 = client(emulator, "s3")
+    s3.create_bucket(Bucket="sigv2-refused")
+    s3.put_object(Bucket="sigv2-refused", Key="k", Body=b"x")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "sigv2-refused", "Key": "k"}, ExpiresIn=300)
+
+    def code(target: str) -> tuple[int, str]:
+        resp = requests.get(target, timeout=30)
+        return resp.status_code, resp.text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in resp.text else resp.text
+
+    assert code(url.replace("/k?", "/other?")) == (403, "SignatureDoesNotMatch")
+    assert code(url.replace(f"AWSAccessKeyId={emulator.access_key}", "AWSAccessKeyId=AKIANOSUCHKEY0000000")) == (403, "InvalidAccessKeyId")
+    with mock.patch("botocore.auth.time.time", return_value=time.time() - 3600):
+        old = s3.generate_presigned_url("get_object", Params={"Bucket": "sigv2-refused", "Key": "k"}, ExpiresIn=60)
+    status, text = code(old)
+    assert (status, text) == (403, "AccessDenied")
+    assert "Request has expired" in requests.get(old, timeout=30).text
+
+
 def test_unsigned_payload(emulator: EmulatorServer) -> None:
     body = form(Action="GetCallerIdentity", Version="2011-06-15")
     resp = signed(emulator, "POST", "/", service="sts", headers={**FORM, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, body=body)
