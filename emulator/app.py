@@ -363,7 +363,13 @@ class EmulatorApp:
         if ctx.request.query_string and sigv2.is_presigned_v2(ctx.request):  # S3 presigned URLs, boto3's default
             key = sigv2.verify_presigned(ctx.request, self.runtime.keys)
         else:
-            key, parsed = sigv4.verify(ctx.request, self.runtime.keys, ctx.protocol)
+            try:
+                key, parsed = sigv4.verify(ctx.request, self.runtime.keys, ctx.protocol)
+            except AwsError as err:
+                # S3 (its model signs as "s3"/"s3v4") words these refusals its own way.
+                if ctx.service is not None and ctx.service.metadata.get("signatureVersion") in ("s3", "s3v4"):
+                    raise sigv4.as_s3_error(err) from None
+                raise
             ctx.region = parsed.region
         account = self.settings.account_id
         # One Principal per key identity, shared by its requests (nothing mutates one).

@@ -34,6 +34,7 @@ class ServiceInfo:
     signing_name: str
     endpoint_prefix: str
     json_version: str | None
+    signature_version: str | None = None  # the model's metadata.signatureVersion ("v4", "s3v4", "s3", ...)
 
 
 class ServiceIndex:
@@ -64,6 +65,7 @@ class ServiceIndex:
                     signing_name=meta.get("signingName") or meta.get("endpointPrefix") or name,
                     endpoint_prefix=meta.get("endpointPrefix", name),
                     json_version=meta.get("jsonVersion"),
+                    signature_version=meta.get("signatureVersion"),
                 )
                 self.by_name[name] = info
                 if info.target_prefix:

@@ -52,6 +52,24 @@ def _code(kind: str, protocol: str | None) -> str:
     return _CODES[kind].get(protocol or "", _DEFAULT[kind])
 
 
+def as_s3_error(err: AwsError) -> AwsError:
+    """The same refusal as S3 words it (S3 answers in its own codes, all 403):
+    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"""
+    if err.code == _DEFAULT["unknown_key"]:
+        return AwsError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403)
+    if err.code == _DEFAULT["missing"]:
+        return AwsError("AccessDenied", "Access Denied", 403)
+    if err.code == _DEFAULT["signature"]:
+        if err.message.startswith("Signature expired") and err.message.endswith(" sec.)"):
+            return AwsError("AccessDenied", "Request has expired", 403)  # a presigned URL past X-Amz-Expires
+        if err.message.startswith(("Signature expired", "Signature not yet current")):
+            return AwsError("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.", 403)
+        if err.message.startswith("The request signature we calculated"):
+            return AwsError("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.", 403)
+        return AwsError("AccessDenied", err.message, 403)
+    return err
+
+
 @dataclass
 class ParsedAuth:
     access_key_id: str

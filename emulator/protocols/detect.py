@@ -4,8 +4,8 @@ Order (most specific first):
 1. smithy-rpc-v2-cbor path ``/service/<Service>/operation/<Op>``;
 2. ``X-Amz-Target: <targetPrefix>.<Op>`` (json 1.0/1.1, also CloudWatch's json+query-mode);
 3. ``Action``/``Version`` in a form body or query string (query and ec2);
-4. REST: the SigV4 credential scope's service name (S3 for a SigV2 presigned URL)
-   picks the candidate services, then the operation whose ``requestUri`` template
+4. REST: the SigV4 credential scope's service name (for a SigV2 presigned URL, the
+   service whose model signs that way) picks the candidate services, then the operation whose ``requestUri`` template
    matches the path.
 """
 
@@ -74,7 +74,9 @@ def detect(request: Request) -> Detected:
     signing = scope[3] if scope else None
     region = scope[2] if scope else None
     if scope is None and request.query_string and "AWSAccessKeyId=" in request.query_string and "Signature=" in request.query_string:
-        signing = "s3"  # Signature Version 2 presigned URLs are S3's alone (emulator/gateway/sigv2.py)
+        # A Signature Version 2 presigned URL (emulator/gateway/sigv2.py): the REST service
+        # whose model signs that way (signatureVersion "s3").
+        signing = _v2_query_signing_name()
 
     # 1. smithy-rpc-v2-cbor
     path = request.path
@@ -127,6 +129,14 @@ def detect(request: Request) -> Detected:
         if cands:
             raise AwsError("UnknownOperationException", f"Unknown operation {request.method} {path} for service {signing}", 404)
     raise AwsError("UnknownOperationException", f"No AWS service or operation matches {request.method} {path}", 404)
+
+
+@cache
+def _v2_query_signing_name() -> str | None:
+    for info in services.index().by_name.values():
+        if info.protocol.startswith("rest") and info.signature_version == "s3":
+            return info.signing_name
+    return None
 
 
 def _op(service: str, op: str) -> str | None:

@@ -165,6 +165,27 @@ def test_s3_presigned_urls_of_signature_version_2_refused(emulator: EmulatorServ
     assert "Request has expired" in requests.get(old, timeout=30).text
 
 
+def test_s3_refusals_in_s3_words(emulator: EmulatorServer) -> None:
+    # S3 has its own codes for what other services call UnrecognizedClientException,
+    # InvalidSignatureException and "Signature expired" (all 403).
+    client(emulator, "s3").create_bucket(Bucket="s3-refusals")
+    wrong = client(emulator, "s3", aws_secret_access_key="not-the-secret")
+    assert error_of(lambda: wrong.list_objects_v2(Bucket="s3-refusals"))[:2] == ("SignatureDoesNotMatch", 403)
+    unknown = client(emulator, "s3", aws_access_key_id="AKIANOSUCHKEY0000000")
+    assert error_of(lambda: unknown.list_objects_v2(Bucket="s3-refusals"))[:2] == ("InvalidAccessKeyId", 403)
+    s3 = client(emulator, "s3")
+    past = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(minutes=30)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=past):
+        assert error_of(lambda: s3.list_objects_v2(Bucket="s3-refusals"))[:2] == ("RequestTimeTooSkewed", 403)
+    v4 = client(emulator, "s3", config=Config(signature_version="s3v4", retries={"max_attempts": 1}))
+    with mock.patch("botocore.auth.get_current_datetime", return_value=past):
+        url = v4.generate_presigned_url("list_objects_v2", Params={"Bucket": "s3-refusals"}, ExpiresIn=60)
+    resp = requests.get(url, timeout=30)
+    assert resp.status_code == 403 and "<Code>AccessDenied</Code>" in resp.text and "Request has expired" in resp.text
+    # Other services keep theirs.
+    assert error_of(lambda: client(emulator, "dynamodb", aws_secret_access_key="not-the-secret").list_tables())[:2] == ("InvalidSignatureException", 403)
+
+
 def test_unsigned_payload(emulator: EmulatorServer) -> None:
     body = form(Action="GetCallerIdentity", Version="2011-06-15")
     resp = signed(emulator, "POST", "/", service="sts", headers={**FORM, "x-amz-content-sha256": "UNSIGNED-PAYLOAD"}, body=body)
