@@ -5,8 +5,8 @@ Order (most specific first):
 2. ``X-Amz-Target: <targetPrefix>.<Op>`` (json 1.0/1.1, also CloudWatch's json+query-mode);
 3. ``Action``/``Version`` in a form body or query string (query and ec2);
 4. REST: the SigV4 credential scope's service name (for a SigV2 presigned URL, the
-   service whose model signs that way) picks the candidate services, then the operation whose ``requestUri`` template
-   matches the path.
+   service whose model signs that way) picks the candidate services, then the
+   operation whose ``requestUri`` template matches the path.
 """
 
 from __future__ import annotations
