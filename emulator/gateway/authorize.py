@@ -19,6 +19,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
 
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
@@ -228,7 +229,45 @@ def iam_requirements(op: str, params: dict[str, Any], region: str, account: str)
     return [(action, "*")]
 
 
+# S3 operations whose IAM action has another name (the Service Authorization Reference,
+# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html);
+# the others are authorized as their own name (s3:GetObject, s3:PutBucketPolicy, ...).
+_S3_ACTIONS = {
+    "ListBuckets": "ListAllMyBuckets",
+    "ListObjects": "ListBucket",
+    "ListObjectsV2": "ListBucket",
+    "HeadBucket": "ListBucket",
+    "ListObjectVersions": "ListBucketVersions",
+    "HeadObject": "GetObject",
+    "CopyObject": "PutObject",
+    "DeleteObjects": "DeleteObject",
+    "CreateMultipartUpload": "PutObject",
+    "UploadPart": "PutObject",
+    "UploadPartCopy": "PutObject",
+    "CompleteMultipartUpload": "PutObject",
+    "ListMultipartUploads": "ListBucketMultipartUploads",
+    "ListParts": "ListMultipartUploadParts",
+}
+
+
+def s3_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
+    """S3's resources: the bucket, or the object (``arn:aws:s3:::bucket/key``); a copy also
+    reads its source (s3:GetObject on it)."""
+    action = "s3:" + _S3_ACTIONS.get(op, op)
+    bucket, key = params.get("Bucket"), params.get("Key")
+    if not isinstance(bucket, str) or not bucket:
+        return [(action, "*")]
+    reqs = [(action, f"arn:aws:s3:::{bucket}/{key}" if isinstance(key, str) and key else f"arn:aws:s3:::{bucket}")]
+    source = params.get("CopySource")
+    if isinstance(source, str) and source:
+        # "bucket/key" or "/bucket/key", URL-encoded, maybe with "?versionId=...".
+        path = unquote(source.split("?", 1)[0].lstrip("/"))
+        reqs.append(("s3:GetObject", f"arn:aws:s3:::{path}"))
+    return reqs
+
+
 RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]]] = {
+    "s3": s3_requirements,
     "dynamodb": dynamodb_requirements,
     "dynamodbstreams": dynamodb_requirements,
     "ec2": ec2_requirements,
@@ -383,6 +422,8 @@ def denied_message(principal: Principal, decision: Decision) -> str:
 
 
 def access_denied(protocol: str | None, service_model: Any, message: str) -> AwsError:
+    if service_model is not None and service_model.metadata.get("signatureVersion") in ("s3", "s3v4"):
+        return AwsError("AccessDenied", message, 403)  # S3's code for it
     if protocol == "ec2":
         return AwsError("UnauthorizedOperation", f"You are not authorized to perform this operation. {message}", 403)
     if protocol == "query" or (service_model is not None and "awsQueryCompatible" in service_model.metadata):

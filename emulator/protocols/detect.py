@@ -121,7 +121,7 @@ def detect(request: Request) -> Detected:
     if signing:
         for info in idx.by_signing_name.get(signing, []):
             if info.protocol.startswith("rest"):
-                rest_op = match_rest_operation(info.name, request.method, request.raw_path.split("?", 1)[0], request.query)
+                rest_op = match_rest_operation(info.name, request.method, request.raw_path.split("?", 1)[0], request.query, request.headers)
                 if rest_op is not None:
                     return Detected(info.name, rest_op, info.protocol, signing, region)
         # JSON services addressed without a target: unknown operation.
@@ -178,12 +178,34 @@ def _query_service(signing: str | None, version: str | None) -> services.Service
 _LABEL_RE = re.compile(r"\{([^}]+)\}")
 
 
+def _required_wire(op: OperationModel) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The names of the headers and query parameters the operation's input requires."""
+    shape = op.input_shape
+    if shape is None:
+        return (), ()
+    required = set(shape.required_members)
+    headers, query = [], []
+    for name, member in shape.members.items():
+        where, wire = member.serialization.get("location"), member.serialization.get("name")
+        if name in required and wire:
+            if where == "header":
+                headers.append(wire.lower())
+            elif where == "querystring":
+                query.append(wire)
+    return tuple(headers), tuple(query)
+
+
 @cache
-def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], int, str]]:
+def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], int, str, tuple[tuple[str, ...], tuple[str, ...]]]]:
+    """(method, path pattern, rank, operation[?query discriminators], (required headers,
+    required query parameters)), most specific first. Operations on one path tell apart by
+    what they require: S3's PutObject, CopyObject (x-amz-copy-source), UploadPart
+    (partNumber, uploadId) and UploadPartCopy (all three)."""
     model = services.service_model(service)
     routes = []
     for name in model.operation_names:
-        http = model.operation_model(name).http
+        op_model = model.operation_model(name)
+        http = op_model.http
         uri = http.get("requestUri", "/")
         path, _, query = uri.partition("?")
         pattern = "^"
@@ -200,13 +222,13 @@ def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], int, str]]:
         literal_len += len(tail)
         pattern += re.escape(tail).rstrip("/") + "/?$" if tail not in ("", "/") or pos == 0 else re.escape(tail) + "$"
         # Query-string discriminators in requestUri (e.g. "?tagging") must be present.
-        routes.append((http.get("method", "POST"), re.compile(pattern), literal_len * 10 + (5 if query else 0), name + ("?" + query if query else "")))
-    routes.sort(key=lambda r: -r[2])
+        routes.append((http.get("method", "POST"), re.compile(pattern), literal_len * 10 + (5 if query else 0), name + ("?" + query if query else ""), _required_wire(op_model)))
+    routes.sort(key=lambda r: (-r[2], -len(r[4][0]) - len(r[4][1])))
     return routes
 
 
-def match_rest_operation(service: str, method: str, path: str, query: dict[str, list[str]] | None = None) -> str | None:
-    for meth, pattern, _, name in _rest_routes(service):
+def match_rest_operation(service: str, method: str, path: str, query: dict[str, list[str]] | None = None, headers: dict[str, str] | None = None) -> str | None:
+    for meth, pattern, _, name, needs in _rest_routes(service):
         if meth != method:
             continue
         if pattern.match(path):
@@ -215,6 +237,11 @@ def match_rest_operation(service: str, method: str, path: str, query: dict[str, 
                 keys = [p.split("=")[0] for p in q.split("&")]
                 if query is None or not all(k in query for k in keys):
                     continue
+            need_headers, need_query = needs
+            if need_headers and headers is not None and not all(h in headers for h in need_headers):
+                continue
+            if need_query and query is not None and not all(k in query for k in need_query):
+                continue
             return op
     return None
 

@@ -175,3 +175,34 @@ def test_check_api_for_other_surfaces(sec_server: EmulatorServer) -> None:
     with pytest.raises(Exception) as info:
         security.authorize(bob, "bedrock:InvokeModelWithResponseStream", resource, runtime=runtime)
     assert getattr(info.value, "code", None) == "AccessDeniedException" and info.value.status == 403  # type: ignore[attr-defined]
+
+
+def test_s3_policies_on_buckets_and_objects(sec_server: EmulatorServer, users: Users) -> None:
+    """S3 (served by the moto fallback) is authorized on its own IAM actions and ARNs:
+    s3:ListBucket for ListObjectsV2, s3:GetObject for HeadObject, the object's ARN
+    arn:aws:s3:::bucket/key, s3:PutObject for a copy plus s3:GetObject on its source."""
+    root = sec_server.client("s3")
+    for bucket in ("sec-s3-pub", "sec-s3-private"):
+        root.create_bucket(Bucket=bucket)
+    root.put_object(Bucket="sec-s3-pub", Key="o", Body=b"z")
+    root.put_object(Bucket="sec-s3-private", Key="secret", Body=b"s")
+    users.create(
+        "s3user",
+        {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": ["arn:aws:s3:::sec-s3-pub", "arn:aws:s3:::sec-s3-pub/*"]},
+        {"Effect": "Allow", "Action": "s3:PutObject", "Resource": "arn:aws:s3:::sec-s3-pub/uploads/*"},
+    )
+    s3 = users.client("s3user", "s3")
+    assert s3.get_object(Bucket="sec-s3-pub", Key="o")["Body"].read() == b"z"
+    assert s3.head_object(Bucket="sec-s3-pub", Key="o")["ContentLength"] == 1
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="sec-s3-pub")["Contents"]] == ["o"]
+    s3.put_object(Bucket="sec-s3-pub", Key="uploads/a", Body=b"1")
+    s3.copy_object(Bucket="sec-s3-pub", Key="uploads/copy", CopySource="sec-s3-pub/o")
+    denied = error_of(lambda: s3.put_object(Bucket="sec-s3-pub", Key="elsewhere", Body=b"1"))
+    assert (denied["Code"], denied["HTTPStatusCode"]) == ("AccessDenied", 403)
+    assert "s3:PutObject on resource: arn:aws:s3:::sec-s3-pub/elsewhere" in denied["Message"]
+    # A copy needs s3:GetObject on its source too.
+    copy = error_of(lambda: s3.copy_object(Bucket="sec-s3-pub", Key="uploads/leak", CopySource="sec-s3-private/secret"))
+    assert "s3:GetObject on resource: arn:aws:s3:::sec-s3-private/secret" in copy["Message"]
+    assert error_code(lambda: s3.list_objects_v2(Bucket="sec-s3-private")) == "AccessDenied"
+    assert error_code(lambda: s3.get_object(Bucket="sec-s3-private", Key="secret")) == "AccessDenied"
+    assert error_code(lambda: s3.list_buckets()) == "AccessDenied"  # s3:ListAllMyBuckets
