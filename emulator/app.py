@@ -360,16 +360,12 @@ class EmulatorApp:
         if not self.settings.auth:
             ctx.principal = Principal("anonymous", "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
             return
-        if ctx.request.query_string and sigv2.is_presigned_v2(ctx.request):  # S3 presigned URLs, boto3's default
+        if sigv2.is_presigned_v2(ctx.request):  # S3 presigned URLs, boto3's default
             key = sigv2.verify_presigned(ctx.request, self.runtime.keys)
         else:
-            try:
-                key, parsed = sigv4.verify(ctx.request, self.runtime.keys, ctx.protocol)
-            except AwsError as err:
-                # S3 (its model signs as "s3"/"s3v4") words these refusals its own way.
-                if ctx.service is not None and ctx.service.metadata.get("signatureVersion") in ("s3", "s3v4"):
-                    raise sigv4.as_s3_error(err) from None
-                raise
+            # S3 words its refusals its own way: the "s3" error family of sigv4.
+            family = "s3" if services.signs_like_s3(ctx.service) else ctx.protocol
+            key, parsed = sigv4.verify(ctx.request, self.runtime.keys, family)
             ctx.region = parsed.region
         account = self.settings.account_id
         # One Principal per key identity, shared by its requests (nothing mutates one).

@@ -15,6 +15,7 @@ import re
 import threading
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import botocore
 import botocore.session
@@ -105,6 +106,11 @@ def index() -> ServiceIndex:
             if _index is None:
                 _index = ServiceIndex()
     return _index
+
+
+def signs_like_s3(model: Any) -> bool:
+    """S3 (its model signs as "s3"/"s3v4"): it words errors, refusals and XML its own way."""
+    return model is not None and model.metadata.get("signatureVersion") in ("s3", "s3v4")
 
 
 _session = botocore.session.get_session()

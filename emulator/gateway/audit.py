@@ -150,9 +150,8 @@ class AuditLog:
     def _to_cloudwatch(self, entries: list[_Entry], lines: list[str]) -> None:
         """Forward the batch to CloudWatch Logs through the monitoring service's log store, if
         running; each line with its call's time. Batch by batch (the recorder's, 20 ms): the
-        insert costs ~2-3 µs a line on the event loop, and a second's worth of lines at once
-        (~12,000 under bench.gateway_bench) stalled it for 34-46 ms (bench/RESULTS.md, gateway
-        sixth round)."""
+        insert runs on the event loop, and holding a second's worth of lines for one insert
+        stalled it far longer under load (bench/RESULTS.md, gateway sixth round)."""
         logs = self.runtime.components.get("logs") if self.runtime is not None else None
         if logs is None:
             return

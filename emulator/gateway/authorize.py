@@ -25,6 +25,7 @@ from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.gateway.policy import ALLOWED, EXPLICIT_DENY, Decision, PolicySet
 from emulator.protocols import get_protocol
+from emulator.services import signs_like_s3
 
 if TYPE_CHECKING:
     from emulator.gateway.iam_store import IamStore
@@ -422,7 +423,7 @@ def denied_message(principal: Principal, decision: Decision) -> str:
 
 
 def access_denied(protocol: str | None, service_model: Any, message: str) -> AwsError:
-    if service_model is not None and service_model.metadata.get("signatureVersion") in ("s3", "s3v4"):
+    if signs_like_s3(service_model):
         return AwsError("AccessDenied", message, 403)  # S3's code for it
     if protocol == "ec2":
         return AwsError("UnauthorizedOperation", f"You are not authorized to perform this operation. {message}", 403)

@@ -35,7 +35,10 @@ MAX_SKEW_SECONDS = 15 * 60
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 STREAMING_PAYLOADS = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
 
-# Error codes differ by protocol family, as AWS answers them.
+# Error codes differ by protocol family, as AWS answers them. Kinds: "missing" (no
+# signature), "unknown_key", "signature" (a malformed or refused signature), and three
+# that only S3 tells apart from "signature": "mismatch", "skew" (the clock), "expired"
+# (a presigned URL past X-Amz-Expires).
 _CODES = {
     "missing": {"query": "MissingAuthenticationToken", "ec2": "AuthFailure"},
     "unknown_key": {"query": "InvalidClientTokenId", "ec2": "AuthFailure"},
@@ -46,28 +49,28 @@ _DEFAULT = {
     "unknown_key": "UnrecognizedClientException",
     "signature": "InvalidSignatureException",
 }
+# The family "s3" (services.signs_like_s3): S3's own codes and texts, all 403 (None: the
+# message as raised). https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html
+_S3: dict[str, tuple[str, str | None]] = {
+    "missing": ("AccessDenied", "Access Denied"),
+    "unknown_key": ("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records."),
+    "signature": ("AccessDenied", None),
+    "mismatch": ("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method."),
+    "skew": ("RequestTimeTooSkewed", "The difference between the request time and the current time is too large."),
+    "expired": ("AccessDenied", "Request has expired"),
+}
 
 
 def _code(kind: str, protocol: str | None) -> str:
+    kind = kind if kind in _DEFAULT else "signature"
     return _CODES[kind].get(protocol or "", _DEFAULT[kind])
 
 
-def as_s3_error(err: AwsError) -> AwsError:
-    """The same refusal as S3 words it (S3 answers in its own codes, all 403):
-    https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html"""
-    if err.code == _DEFAULT["unknown_key"]:
-        return AwsError("InvalidAccessKeyId", "The AWS Access Key Id you provided does not exist in our records.", 403)
-    if err.code == _DEFAULT["missing"]:
-        return AwsError("AccessDenied", "Access Denied", 403)
-    if err.code == _DEFAULT["signature"]:
-        if err.message.startswith("Signature expired") and err.message.endswith(" sec.)"):
-            return AwsError("AccessDenied", "Request has expired", 403)  # a presigned URL past X-Amz-Expires
-        if err.message.startswith(("Signature expired", "Signature not yet current")):
-            return AwsError("RequestTimeTooSkewed", "The difference between the request time and the current time is too large.", 403)
-        if err.message.startswith("The request signature we calculated"):
-            return AwsError("SignatureDoesNotMatch", "The request signature we calculated does not match the signature you provided. Check your key and signing method.", 403)
-        return AwsError("AccessDenied", err.message, 403)
-    return err
+def _refusal(kind: str, protocol: str | None, message: str, status: int) -> AwsError:
+    if protocol == "s3":
+        code, text = _S3[kind]
+        return AwsError(code, text or message, 403)
+    return AwsError(_code(kind, protocol), message, status)
 
 
 @dataclass
@@ -87,7 +90,7 @@ def _parse(request: Request, protocol: str | None) -> ParsedAuth:
     auth = request.headers.get("authorization")
     if auth:
         if not auth.startswith(_PREFIX):
-            raise AwsError(_code("signature", protocol), f"Unsupported authorization type: {auth.split(' ', 1)[0]}", 400)
+            raise _refusal("signature", protocol, f"Unsupported authorization type: {auth.split(' ', 1)[0]}", 400)
         # Fast path: every SDK sends "..., Signature=<hex>" last. What precedes the signature
         # is the same for every request of one key, day, region, service and header set, so
         # it is parsed once (cached); only the signature is new each time.
@@ -152,7 +155,7 @@ def _parse(request: Request, protocol: str | None) -> ParsedAuth:
             if expires > 604800:
                 raise AwsError("AuthorizationQueryParametersError", "X-Amz-Expires must be less than a week (in seconds) that is 604800", 400)
         return ParsedAuth(cred[0], cred[1], cred[2], cred[3], signed, sig, amz_date, True, expires)
-    raise AwsError(_code("missing", protocol), "Request is missing Authentication Token", 403)
+    raise _refusal("missing", protocol, "Request is missing Authentication Token", 403)
 
 
 _PREFIX = ALGORITHM + " "
@@ -294,28 +297,30 @@ def verify(request: Request, keys: KeyStore, protocol: str | None = None, now: f
     parsed = _parse(request, protocol)
     key = keys.get(parsed.access_key_id)
     if key is None or key.status != "Active":
-        raise AwsError(_code("unknown_key", protocol), "The security token included in the request is invalid.", 400 if protocol not in ("query", "ec2") else 403)
+        raise _refusal("unknown_key", protocol, "The security token included in the request is invalid.", 400 if protocol not in ("query", "ec2") else 403)
 
     now = time.time() if now is None else now
     signed_at = _amz_to_epoch(parsed.amz_date)
     if parsed.presigned and parsed.expires is not None and now > signed_at + parsed.expires:
-        raise AwsError(_code("signature", protocol), f"Signature expired: {parsed.amz_date} is now earlier than {_fmt(now - parsed.expires)} ({_fmt(now)} - {parsed.expires} sec.)", 403)
+        raise _refusal("expired", protocol, f"Signature expired: {parsed.amz_date} is now earlier than {_fmt(now - parsed.expires)} ({_fmt(now)} - {parsed.expires} sec.)", 403)
     if signed_at < now - MAX_SKEW_SECONDS and not parsed.presigned:
-        raise AwsError(
-            _code("signature", protocol),
+        raise _refusal(
+            "skew",
+            protocol,
             f"Signature expired: {parsed.amz_date} is now earlier than {_fmt(now - MAX_SKEW_SECONDS)} ({_fmt(now)} - 15 min.)",
             403,
         )
     if signed_at > now + MAX_SKEW_SECONDS:
-        raise AwsError(
-            _code("signature", protocol),
+        raise _refusal(
+            "skew",
+            protocol,
             f"Signature not yet current: {parsed.amz_date} is still later than {_fmt(now + MAX_SKEW_SECONDS)} ({_fmt(now)} + 15 min.)",
             403,
         )
     if parsed.date != parsed.amz_date[:8]:
-        raise AwsError(_code("signature", protocol), f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{parsed.date}' != '{parsed.amz_date[:8]}', from '{parsed.amz_date}'.", 403)
+        raise _refusal("signature", protocol, f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{parsed.date}' != '{parsed.amz_date[:8]}', from '{parsed.amz_date}'.", 403)
     if "host" not in parsed.signed_headers:
-        raise AwsError(_code("signature", protocol), "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.", 403)
+        raise _refusal("signature", protocol, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.", 403)
 
     declared = request.headers.get("x-amz-content-sha256")
     body_hash = hashlib.sha256(request.body if request.wire_body is None else request.wire_body).hexdigest()
@@ -327,8 +332,9 @@ def verify(request: Request, keys: KeyStore, protocol: str | None = None, now: f
     for payload_hash in candidates:
         if hmac.compare_digest(_signature(request, parsed, key.secret_access_key, payload_hash), parsed.signature):
             return key, parsed
-    raise AwsError(
-        _code("signature", protocol),
+    raise _refusal(
+        "mismatch",
+        protocol,
         "The request signature we calculated does not match the signature you provided. "
         "Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
         403,

@@ -28,6 +28,7 @@ from emulator.protocols.xml import (
     parse_document,
     text_element,
 )
+from emulator.services import signs_like_s3
 
 
 class RestXmlProtocol(RestProtocol):
@@ -70,7 +71,7 @@ class RestXmlProtocol(RestProtocol):
     def serialize_error(self, error: AwsError, service: ServiceModel | None, request: Request | None, request_id: str) -> Response:
         extra = "".join(text_element(k, str(v)) for k, v in error.extra.items() if not isinstance(v, dict | list))
         inner = f"{text_element('Code', error.code)}{text_element('Message', error.message)}{extra}"
-        if service is not None and service.metadata.get("signatureVersion") in ("s3", "s3v4"):
+        if signs_like_s3(service):
             body = f'<?xml version="1.0" encoding="UTF-8"?>\n<Error>{inner}{text_element("RequestId", request_id)}</Error>'
         else:
             ns = service.metadata.get("xmlNamespace") if service is not None else None
