@@ -26,8 +26,10 @@ from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.gateway import sigv2, sigv4
 from emulator.gateway.access_log import AccessLog, new_request_id
+from emulator.gateway.fallback import NotServed
+from emulator.handlers.base import Delegate, ServiceHandler
 from emulator.protocols import get_protocol
-from emulator.protocols.base import Request, Response
+from emulator.protocols.base import Protocol, Request, Response
 from emulator.protocols.detect import detect
 from emulator.runtime import Runtime
 from emulator.uvicorn_send import send_whole
@@ -265,11 +267,7 @@ class EmulatorApp:
                 return await self._fallback(ctx)
             entry = handler.operations.get(found.operation)
             if entry is None:
-                raise AwsError(
-                    "UnknownOperationException" if found.protocol not in ("query", "ec2") else "InvalidAction",
-                    f"The operation {found.operation} is not supported by this emulator's {found.service} service.",
-                    400,
-                )
+                return await self._not_native(ctx, handler, protocol)
             # 3. parse
             assert ctx.operation is not None
             ctx.params = protocol.parse(request, ctx.operation)
@@ -283,7 +281,10 @@ class EmulatorApp:
             # 6. dispatch
             ctx.raw_json = protocol.raw_json
             fn, is_async = entry
-            output = await fn(ctx, ctx.params) if is_async else fn(ctx, ctx.params)
+            try:
+                output = await fn(ctx, ctx.params) if is_async else fn(ctx, ctx.params)
+            except Delegate:  # the request concerns moto's resources, not this service's own
+                return await self._fallback(ctx)
             if output is None:
                 output = {}
             # 7. serialize
@@ -379,6 +380,27 @@ class EmulatorApp:
             self._principals[ident] = principal
         ctx.principal = principal
 
+    async def _not_native(self, ctx: RequestContext, handler: ServiceHandler, protocol: Protocol) -> Response:
+        """An operation of a native service that its handler does not implement: moto serves it
+        when the handler allows it for requests naming none of its own resources
+        (``ServiceHandler.owned_members``); otherwise AWS's error for it."""
+        assert ctx.operation is not None
+        owned = handler.owned_members
+        fallback = self.runtime.fallback
+        if owned is not None and fallback is not None and fallback.supports(handler.service):
+            ctx.params = protocol.parse(ctx.request, ctx.operation)
+            if owned.isdisjoint(ctx.params):
+                if (authorize := self.runtime.components.get("authorizer")) is not None:
+                    authorize(ctx)
+                return await self._fallback(ctx)
+            names = ", ".join(sorted(owned.intersection(ctx.params)))
+            raise AwsError("UnsupportedOperation", f"The operation {ctx.operation.name} is not supported by this emulator's {handler.service} service for its own resources ({names}).", 400)
+        raise AwsError(
+            "UnknownOperationException" if ctx.protocol not in ("query", "ec2") else "InvalidAction",
+            f"The operation {ctx.operation.name} is not supported by this emulator's {handler.service} service.",
+            400,
+        )
+
     async def _fallback(self, ctx: RequestContext) -> Response:
         fallback = self.runtime.fallback
         assert ctx.service_name is not None
@@ -386,7 +408,15 @@ class EmulatorApp:
             raise self._unknown_operation(ctx) if ctx.protocol in ("query", "ec2") else AwsError(
                 "UnknownOperationException", f"The service {ctx.service_name} is not served by this emulator.", 400
             )
-        return await fallback.dispatch(ctx.request)
+        try:
+            return await fallback.dispatch(ctx.request)
+        except NotServed:
+            # Neither native nor implemented by moto: AWS's unknown-operation error, naming it.
+            raise AwsError(
+                "InvalidAction" if ctx.protocol in ("query", "ec2") else "UnknownOperationException",
+                f"The operation {ctx.operation_name} is not supported by this emulator's {ctx.service_name} service (it is not native and its moto fallback does not implement it).",
+                400,
+            ) from None
 
     def _error_response(self, ctx: RequestContext, err: AwsError) -> Response:
         protocol = get_protocol(ctx.protocol or _guess_protocol(ctx.request))

@@ -102,6 +102,9 @@ class Runtime:
                 services[name] = {"mode": "native", "state": "failed", "error": self.handler_errors[name]}
             else:
                 services[name] = {"mode": "native", **handler.health()}
+                if handler.owned_members is not None and self.fallback is not None:
+                    # Operations it does not implement, on resources other than its own, go to moto.
+                    services[name]["other_operations"] = "fallback"
         return {
             "status": "ok",
             "version": self.version,

@@ -19,6 +19,10 @@ from emulator.protocols.base import Request, Response
 DEFAULT_ACCOUNT_ID = "000000000000"
 
 
+class NotServed(Exception):
+    """moto has the service but not this operation (it raises NotImplementedError)."""
+
+
 class MotoFallback:
     def __init__(self, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
         # moto reads MOTO_ACCOUNT_ID on every request (moto.core.responses,
@@ -113,7 +117,10 @@ class MotoFallback:
             status_holder["headers"] = headers
             return lambda data: None
 
-        chunks = self._wsgi()(environ, start_response)
+        try:
+            chunks = self._wsgi()(environ, start_response)
+        except NotImplementedError as exc:  # moto: "The <action> action has not been implemented"
+            raise NotServed(str(exc)) from None
         try:
             body = b"".join(chunks)
         finally:

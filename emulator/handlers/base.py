@@ -49,8 +49,20 @@ class Route:
     openapi: dict[str, Any] = field(default_factory=dict)
 
 
+class Delegate(Exception):
+    """Raised by a native operation for a request that concerns none of its service's own
+    resources (e.g. EC2 CreateTags on a VPC): the moto fallback serves it instead."""
+
+
 class ServiceHandler:
     service: ClassVar[str] = ""
+    # Operations this service does not implement are served by the moto fallback when the
+    # request carries none of these input members, which name the service's own resources
+    # (EC2: instances and images are native; VPCs, security groups and key pairs are moto's).
+    # A request that does carry one gets UnsupportedOperation: moto does not know those
+    # resources and would answer as if they did not exist. None: no fallback at all, every
+    # operation concerns the native data (DynamoDB tables).
+    owned_members: ClassVar[frozenset[str] | None] = None
 
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime

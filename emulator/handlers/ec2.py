@@ -5,8 +5,10 @@ Start/Stop/Reboot/TerminateInstances, GetConsoleOutput, Describe/
 ModifyInstanceAttribute, Create/Delete/DescribeTags, DescribeImages,
 DescribeInstanceTypes, DescribeRegions, DescribeAvailabilityZones.
 Instance type names are real EC2 names (the gateway validates the enum) with
-this host's figures: c7i.* are CPU shares, g6.* (g6e.*, ... per GPU) VRAM shares. Every other EC2 action answers AWS's
-``InvalidAction`` (EC2 is native here, so it does not fall back to moto).
+this host's figures: c7i.* are CPU shares, g6.* (g6e.*, ... per GPU) VRAM shares. Every other EC2
+action (VPCs, subnets, security groups, key pairs, volumes, ...) is served by the moto fallback
+unless it names an instance or an image (``Ec2Handler.owned_members``): those answer
+``UnsupportedOperation``. Tags of moto's resources are moto's (``Delegate``).
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from emulator.compute.instances import Instance, LaunchError
 from emulator.compute.models import ModelInfo
 from emulator.context import RequestContext
 from emulator.errors import AwsError
-from emulator.handlers.base import ComputeHandler, operation
+from emulator.handlers.base import ComputeHandler, Delegate, operation
 
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 _AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
@@ -109,8 +111,16 @@ def _paged(key: str, items: list[Any], params: dict[str, Any], lo: int = 5, hi: 
     return out
 
 
+_NATIVE_PREFIXES = ("i-", "ami-")  # instances and images are this service's; any other id is moto's
+_NATIVE_TYPES = ("instance", "image")
+
+
 class Ec2Handler(ComputeHandler):
     service = "ec2"
+    # Everything else EC2 has (VPCs, subnets, security groups, key pairs, volumes, ...) is served
+    # by the moto fallback, so that scripts creating a key pair or a security group before
+    # RunInstances work; operations naming an instance or an image are this handler's.
+    owned_members = frozenset({"InstanceId", "InstanceIds", "ImageId", "ImageIds", "SourceImageId"})
 
     def health(self) -> dict[str, Any]:
         counts = self.compute.manager.health()["instances"]
@@ -455,8 +465,15 @@ class Ec2Handler(ComputeHandler):
                 raise AwsError("InvalidID", f"The ID '{rid}' is not valid")
         return out
 
+    @staticmethod
+    def _foreign(resources: list[str]) -> bool:
+        """Tags of resources that are all moto's (VPCs, security groups, ...): moto keeps them."""
+        return bool(resources) and not any(rid.startswith(_NATIVE_PREFIXES) for rid in resources)
+
     @operation("CreateTags")
     def create_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        if self._foreign(params.get("Resources") or []):
+            raise Delegate
         targets = self._tag_targets(params.get("Resources") or [])
         tags = params.get("Tags") or []
         for tag in tags:
@@ -472,6 +489,8 @@ class Ec2Handler(ComputeHandler):
 
     @operation("DeleteTags")
     def delete_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        if self._foreign(params.get("Resources") or []):
+            raise Delegate
         targets = self._tag_targets(params.get("Resources") or [])
         tags = params.get("Tags")
         for inst in targets:
@@ -488,6 +507,12 @@ class Ec2Handler(ComputeHandler):
 
     @operation("DescribeTags")
     def describe_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        # Filtered to moto's resources only (Terraform reads a VPC's tags by its id): moto answers.
+        # Otherwise the tags of instances and images (moto's resources carry theirs in their own
+        # Describe* answers).
+        for name, values in _filters(params):
+            if (name == "resource-id" and self._foreign(values)) or (name == "resource-type" and values and not set(values) & set(_NATIVE_TYPES)):
+                raise Delegate
         rows: list[dict[str, str]] = []
         for inst in self._visible():
             for k, v in inst.tags.items():

@@ -199,7 +199,7 @@ def test_instance_errors(ec2: Any, image_id: str) -> None:
         (lambda: ec2.run_instances(ImageId=image_id, MinCount=2, MaxCount=1), "InvalidParameterValue"),
         (lambda: ec2.run_instances(ImageId=image_id, InstanceType="x9.huge", MinCount=1, MaxCount=1), "InvalidParameterValue"),
         (lambda: ec2.describe_instances(Filters=[{"Name": "no-such-filter", "Values": ["x"]}]), "InvalidParameterValue"),
-        (lambda: ec2.describe_vpcs(), "InvalidAction"),
+        (lambda: ec2.monitor_instances(InstanceIds=["i-0123456789abcdef0"]), "UnsupportedOperation"),
     ]
     for call, code in cases:
         with pytest.raises(ClientError) as err:

@@ -100,6 +100,46 @@ def test_fallback_s3_objects_get_head_and_range(emulator: EmulatorServer) -> Non
     assert info.value.response["Error"]["Code"] == "404"
 
 
+def test_operation_moto_does_not_implement_is_an_aws_error(emulator: EmulatorServer) -> None:
+    # moto raises NotImplementedError for actions it lacks; that was a 500 InternalFailure.
+    with pytest.raises(ClientError) as info:
+        emulator.client("sts").decode_authorization_message(EncodedMessage="abc")
+    err = info.value.response
+    assert err["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert err["Error"]["Code"] == "InvalidAction"
+    assert "DecodeAuthorizationMessage" in err["Error"]["Message"]
+
+
+def test_native_service_other_operations_fall_back(emulator: EmulatorServer) -> None:
+    """EC2 is native for instances and images; its other operations (key pairs, VPCs, security
+    groups, their tags) are moto's, as a script preparing RunInstances needs them."""
+    ec2 = emulator.client("ec2")
+    key = ec2.create_key_pair(KeyName="gateway-fallback-key")
+    assert key["KeyMaterial"].startswith("-----BEGIN")
+    assert [k["KeyName"] for k in ec2.describe_key_pairs(KeyNames=["gateway-fallback-key"])["KeyPairs"]] == ["gateway-fallback-key"]
+    vpc = ec2.describe_vpcs()["Vpcs"][0]["VpcId"]
+    group = ec2.create_security_group(GroupName="gateway-fallback-sg", Description="test", VpcId=vpc)["GroupId"]
+    assert group.startswith("sg-")
+    ec2.create_tags(Resources=[group], Tags=[{"Key": "team", "Value": "x"}])
+    tags = ec2.describe_tags(Filters=[{"Name": "resource-id", "Values": [group]}])["Tags"]
+    assert [(t["ResourceType"], t["Key"], t["Value"]) for t in tags] == [("security-group", "team", "x")]
+    # Instances and images stay native: their tags are not moto's ...
+    images = ec2.describe_images()["Images"]
+    assert images and all(i["ImageId"].startswith("ami-") for i in images)
+    image_tags = ec2.describe_tags(Filters=[{"Name": "resource-type", "Values": ["image"]}])["Tags"]
+    assert {t["ResourceId"] for t in image_tags} == {i["ImageId"] for i in images}
+    # ... and operations on them that the native service lacks are refused, not guessed by moto.
+    with pytest.raises(ClientError) as info:
+        ec2.attach_volume(Device="/dev/sdf", InstanceId="i-0123456789abcdef0", VolumeId="vol-0123456789abcdef0")
+    assert info.value.response["Error"]["Code"] == "UnsupportedOperation"
+    assert "AttachVolume" in info.value.response["Error"]["Message"]
+    # moto lacks this one: AWS's unknown-action error naming it, not a 500.
+    with pytest.raises(ClientError) as info:
+        ec2.describe_instance_event_windows()
+    assert info.value.response["Error"]["Code"] == "InvalidAction"
+    assert "DescribeInstanceEventWindows" in info.value.response["Error"]["Message"]
+
+
 def test_fallback_request_id_is_ours(emulator: EmulatorServer) -> None:
     resp = emulator.client("sqs").list_queues()
     assert resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"] == resp["ResponseMetadata"]["RequestId"]
@@ -119,6 +159,9 @@ def test_health(emulator: EmulatorServer) -> None:
     assert health["uptime_seconds"] >= 0
     for name, info in health["services"].items():
         assert info["mode"] == "native", name
+    # EC2's operations beyond instances and images fall back; DynamoDB's never do.
+    assert health["services"]["ec2"]["other_operations"] == "fallback"
+    assert "other_operations" not in health["services"]["dynamodb"]
     fallback = health["fallback"]
     assert fallback["enabled"] is True
     assert {"sts", "sqs", "s3", "lambda"} <= set(fallback["services"])
