@@ -89,6 +89,9 @@ class Instance:
     requester: str = ""
     remote_url: str = ""  # set on an attached remote server (attach.py)
     attach_source: str = ""  # "cli" or "settings" for attached servers
+    # KeyName, SubnetId, VpcId, SecurityGroups as RunInstances resolved them against the moto
+    # fallback's key pairs, subnets and security groups (handlers/ec2.py); shown by DescribeInstances.
+    network: dict[str, Any] = field(default_factory=dict)
 
     @property
     def state_code(self) -> int:
@@ -320,7 +323,8 @@ class InstanceManager:
         return sorted((i for i in self.instances.values() if token and i.client_token == token), key=lambda i: i.ami_launch_index)
 
     def run(self, image_id: str, instance_type: str | None, count: int, min_count: int, user_data: str = "", tags: dict[str, str] | None = None,
-            client_token: str = "", shutdown_behavior: str = "stop", on_demand: bool = False, requester: str = "") -> list[Instance]:
+            client_token: str = "", shutdown_behavior: str = "stop", on_demand: bool = False, requester: str = "",
+            network: dict[str, Any] | None = None) -> list[Instance]:
         model = self.store.get(image_id)
         if model is None:
             raise LaunchError("InvalidAMIID.NotFound", f"The image id '[{image_id}]' does not exist")
@@ -347,7 +351,7 @@ class InstanceManager:
                 instance_id=new_instance_id(), image_id=model.image_id, model_name=model.name, instance_type=itype.name,
                 reservation_id=reservation, launch_time=_now(), tags=dict(tags or {}), user_data=user_data, client_token=client_token,
                 shutdown_behavior=shutdown_behavior, ami_launch_index=index, private_ip=self._next_ip(), job=job,
-                on_demand=on_demand, availability_zone=f"{self.region}a", requester=requester,
+                on_demand=on_demand, availability_zone=f"{self.region}a", requester=requester, network=dict(network or {}),
             )
             try:
                 self._reserve(inst, model)

@@ -71,6 +71,13 @@ class MotoFallback:
     def supports(self, service: str) -> bool:
         return service in self.served()
 
+    def backend(self, service: str, region: str) -> Any:
+        """moto's in-memory backend of a service (e.g. "ec2") in this account and ``region``: what
+        a native handler checks references against (RunInstances' key pair, subnet, groups)."""
+        from moto.backends import get_backend
+
+        return get_backend(service)[self.account_id][region]  # type: ignore[call-overload]
+
     async def dispatch(self, request: Request) -> Response:
         return await asyncio.to_thread(self._call, request)
 

@@ -181,6 +181,8 @@ class Ec2Handler(ComputeHandler):
             "CpuOptions": {"CoreCount": self._vcpus(inst), "ThreadsPerCore": 1},
             "MetadataOptions": {"State": "applied", "HttpTokens": "required", "HttpEndpoint": "disabled"},
         }
+        if inst.network:
+            out.update(inst.network)
         if running:
             out["PrivateIpAddress"] = inst.private_ip
         if inst.state_reason:
@@ -236,12 +238,56 @@ class Ec2Handler(ComputeHandler):
                 if key.startswith("aws:"):
                     raise AwsError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
                 tags[key] = tag.get("Value", "")
+        network = self._network(ctx, params)
         try:
             launched = self.manager.run(image_id, params.get("InstanceType"), max_count, min_count, user_data=user_data, tags=tags,
-                                        client_token=token, shutdown_behavior=behavior, requester=owner)
+                                        client_token=token, shutdown_behavior=behavior, requester=owner, network=network)
         except LaunchError as err:
             raise AwsError(err.code, err.message, err.status) from None
         return self._reservation(launched, owner)
+
+    def _network(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """RunInstances' KeyName, SubnetId, SecurityGroupIds and SecurityGroups, checked against the
+        key pairs, subnets and security groups that the moto fallback keeps (where CreateKeyPair,
+        CreateSubnet and CreateSecurityGroup went), with EC2's errors for missing ones."""
+        key_name = params.get("KeyName")
+        subnet_id = params.get("SubnetId")
+        group_ids = params.get("SecurityGroupIds") or []
+        group_names = params.get("SecurityGroups") or []
+        if not (key_name or subnet_id or group_ids or group_names):
+            return {}
+        fallback = self.runtime.fallback
+        if fallback is None:
+            raise AwsError("UnsupportedOperation", "KeyName, SubnetId and security groups refer to resources of the moto fallback, which is off (setting fallback).")
+        backend = fallback.backend("ec2", ctx.region)
+        out: dict[str, Any] = {}
+        if key_name:
+            if not any(pair.key_name == key_name for pair in list(backend.key_pairs.values())):
+                raise AwsError("InvalidKeyPair.NotFound", f"The key pair '{key_name}' does not exist")
+            out["KeyName"] = key_name
+        vpc_id = None
+        if subnet_id:
+            subnet = next((zone[subnet_id] for zone in list(backend.subnets.values()) if subnet_id in zone), None)
+            if subnet is None:
+                raise AwsError("InvalidSubnetID.NotFound", f"The subnet ID '{subnet_id}' does not exist")
+            vpc_id = subnet.vpc_id
+            out["SubnetId"], out["VpcId"] = subnet.id, vpc_id
+        groups = []
+        for group_id in group_ids:
+            group = backend.get_security_group_from_id(group_id)
+            if group is None:
+                raise AwsError("InvalidGroup.NotFound", f"The security group '{group_id}' does not exist")
+            if vpc_id is not None and group.vpc_id != vpc_id:
+                raise AwsError("InvalidParameter", f"Security group {group_id} and subnet {subnet_id} belong to different networks.")
+            groups.append({"GroupId": group.id, "GroupName": group.name})
+        for name in group_names:
+            group = backend.get_security_group_from_name(name, vpc_id)
+            if group is None:
+                raise AwsError("InvalidGroup.NotFound", f"The security group '{name}' does not exist")
+            groups.append({"GroupId": group.id, "GroupName": group.name})
+        if groups:
+            out["SecurityGroups"] = groups
+        return out
 
     def _reservation(self, instances: list[Instance], owner: str) -> dict[str, Any]:
         return {
@@ -267,6 +313,11 @@ class Ec2Handler(ComputeHandler):
             "launch-index": lambda i: str(i.ami_launch_index),
             "state-reason-code": lambda i: (i.state_reason or {}).get("Code"),
             "architecture": lambda i: "x86_64",
+            "key-name": lambda i: i.network.get("KeyName"),
+            "subnet-id": lambda i: i.network.get("SubnetId"),
+            "vpc-id": lambda i: i.network.get("VpcId"),
+            "instance.group-id": lambda i: [g["GroupId"] for g in i.network.get("SecurityGroups", [])],
+            "instance.group-name": lambda i: [g["GroupName"] for g in i.network.get("SecurityGroups", [])],
         }
         if name.startswith("tag:"):
             key = name[4:]

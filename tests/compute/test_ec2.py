@@ -188,6 +188,36 @@ def test_describe_instances_filters_and_paging(ec2: Any, image_id: str) -> None:
         wait_state(ec2, iid, "stopped")
 
 
+def test_run_instances_with_key_pair_subnet_and_security_group(ec2: Any, image_id: str) -> None:
+    """What a boto3 launch script prepares first (key pair, subnet, security group) comes from the
+    moto fallback; RunInstances checks those references and DescribeInstances shows them."""
+    ec2.create_key_pair(KeyName="ec2-net-key")
+    vpc = ec2.create_vpc(CidrBlock="10.42.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.42.1.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="ec2-net-sg", Description="inference", VpcId=vpc)["GroupId"]
+    job = json.dumps({"prompt": "x", "max_tokens": 1})
+    launched = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=job, KeyName="ec2-net-key", SubnetId=subnet, SecurityGroupIds=[group])
+    inst = launched["Instances"][0]
+    assert (inst["KeyName"], inst["SubnetId"], inst["VpcId"]) == ("ec2-net-key", subnet, vpc)
+    assert inst["SecurityGroups"] == [{"GroupId": group, "GroupName": "ec2-net-sg"}]
+    for name, value in (("key-name", "ec2-net-key"), ("subnet-id", subnet), ("vpc-id", vpc), ("instance.group-id", group), ("instance.group-name", "ec2-net-sg")):
+        found = ec2.describe_instances(Filters=[{"Name": name, "Values": [value]}])["Reservations"]
+        assert [i["InstanceId"] for r in found for i in r["Instances"]] == [inst["InstanceId"]], name
+    other_vpc_group = ec2.create_security_group(GroupName="ec2-net-other", Description="elsewhere")["GroupId"]  # the default VPC
+    cases = [
+        ({"KeyName": "no-such-key"}, "InvalidKeyPair.NotFound"),
+        ({"SubnetId": "subnet-0123456789abcdef0"}, "InvalidSubnetID.NotFound"),
+        ({"SecurityGroupIds": ["sg-0123456789abcdef0"]}, "InvalidGroup.NotFound"),
+        ({"SecurityGroups": ["no-such-group"]}, "InvalidGroup.NotFound"),
+        ({"SubnetId": subnet, "SecurityGroupIds": [other_vpc_group]}, "InvalidParameter"),
+    ]
+    for extra, code in cases:
+        with pytest.raises(ClientError) as err:
+            ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=job, **extra)
+        assert _error(err) == code, extra
+    wait_state(ec2, inst["InstanceId"], "stopped")
+
+
 def test_instance_errors(ec2: Any, image_id: str) -> None:
     cases: list[tuple[Callable[[], Any], str]] = [
         (lambda: ec2.describe_instances(InstanceIds=["i-0123456789abcdef0"]), "InvalidInstanceID.NotFound"),
