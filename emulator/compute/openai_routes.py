@@ -135,7 +135,48 @@ def gen_params(body: dict[str, Any]) -> GenParams:
     n = body.get("n", 1)
     if n not in (1, None):
         raise ApiError(400, "Only n=1 is supported by this server.", param="n", code="unsupported_value")
+    p.presence_penalty = _number(body, "presence_penalty", -2, 2, 0.0)
+    p.frequency_penalty = _number(body, "frequency_penalty", -2, 2, 0.0)
+    # Refused rather than ignored: a client asking for them would get an answer without them.
+    for name in ("logprobs", "top_logprobs", "logit_bias"):
+        if body.get(name) not in (None, False, 0, {}):
+            raise ApiError(400, f"'{name}' is not supported by this server.", param=name, code="unsupported_parameter")
     return p
+
+
+def response_format(body: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """OpenAI's ``response_format`` for a chat completion, checked as OpenAI checks it; None for text."""
+    fmt = body.get("response_format")
+    if fmt is None:
+        return None
+    if not isinstance(fmt, dict) or not isinstance(fmt.get("type"), str):
+        raise ApiError(400, "Invalid type for 'response_format': expected an object with a string 'type'.", param="response_format", code="invalid_type")
+    kind = fmt["type"]
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        words: list[str] = []
+        for m in messages:
+            content = m.get("content")
+            if isinstance(content, str):
+                words.append(content)
+            elif isinstance(content, list):
+                words.extend(str(part.get("text", "")) for part in content if isinstance(part, dict))
+        if "json" not in " ".join(words).lower():
+            raise ApiError(400, "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.", param="messages")
+        return {"type": "json_object"}
+    if kind == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict):
+            raise ApiError(400, "Missing required parameter: 'response_format.json_schema'.", param="response_format.json_schema", code="missing_required_parameter")
+        name = spec.get("name")
+        if not isinstance(name, str) or not name:
+            raise ApiError(400, "Missing required parameter: 'response_format.json_schema.name'.", param="response_format.json_schema.name", code="missing_required_parameter")
+        schema = spec.get("schema", {})
+        if not isinstance(schema, dict):
+            raise ApiError(400, "Invalid type for 'response_format.json_schema.schema': expected an object.", param="response_format.json_schema.schema", code="invalid_type")
+        return {"type": "json_schema", "json_schema": {"name": name, "schema": schema, "strict": bool(spec.get("strict"))}}
+    raise ApiError(400, f"Invalid value: '{kind}'. Supported values are: 'text', 'json_object', and 'json_schema'.", param="response_format.type", code="invalid_value")
 
 
 def chat_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
@@ -407,10 +448,9 @@ class OpenAIApi:
         model = body["model"]
         if body.get("tools") or body.get("functions"):
             raise ApiError(400, f"The model `{model}` does not support tools or function calling.", param="tools", code="unsupported_parameter")
-        if isinstance(body.get("response_format"), dict) and body["response_format"].get("type") not in (None, "text"):
-            raise ApiError(400, f"The model `{model}` supports only response_format {{'type': 'text'}}.", param="response_format", code="unsupported_parameter")
         messages = chat_messages(body)
         params = gen_params(body)
+        params.response_format = response_format(body, messages)
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
         gen, tokens = await self._start(ctx, model, None, messages, params)

@@ -29,6 +29,11 @@ class GenParams:
     top_k: int = 40
     stop: list[str] = field(default_factory=list)
     seed: int | None = None
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    # Structured output: OpenAI's response_format ({"type": "json_object"} or a "json_schema"),
+    # which a local engine turns into a llama.cpp grammar and a remote one passes on.
+    response_format: dict[str, Any] | None = None
 
 
 @dataclass

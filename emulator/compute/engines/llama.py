@@ -7,6 +7,8 @@ ctypes releases the GIL during decode, so slots really run in parallel.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 import threading
 from collections.abc import Iterator
@@ -63,6 +65,46 @@ def resolve_extra_bufts(setting: str) -> bool | None:
     if value in ("0", "false", "no", "off"):
         return False
     return False if "amx_tile" in cpu_flags() else None
+
+
+@functools.lru_cache(maxsize=64)
+def _schema_grammar(schema_json: str) -> str:
+    from llama_cpp.llama_grammar import json_schema_to_gbnf
+
+    return str(json_schema_to_gbnf(schema_json))
+
+
+_GOOD_GRAMMARS: set[str] = set()  # grammars llama.cpp has parsed once (bounded below)
+
+
+def grammar(response_format: dict[str, Any], vocab: Any) -> Any:
+    """The llama.cpp grammar that holds sampling to OpenAI's ``response_format``: any JSON
+    object for "json_object", the schema's JSON for "json_schema" (llama-cpp-python's
+    converter). A schema it cannot express is a 400 before the request takes a slot.
+
+    The converter can emit text that llama.cpp cannot parse (``{"enum": []}`` gives an empty
+    rule); llama.cpp then returns no sampler, and llama-cpp-python would add that NULL to its
+    chain and crash the process. So each new grammar is parsed once here first."""
+    import llama_cpp
+    from llama_cpp.llama_grammar import JSON_GBNF, LlamaGrammar
+
+    spec = response_format.get("json_schema") or {}
+    if response_format.get("type") == "json_object":
+        text = JSON_GBNF
+    else:
+        try:
+            text = _schema_grammar(json.dumps(spec.get("schema") or {}, sort_keys=True))
+        except Exception as exc:  # noqa: BLE001 - the converter raises bare Exceptions, KeyErrors, ValueErrors
+            raise EngineError(f"Invalid schema for response_format '{spec.get('name', '')}': {exc}", 400) from None
+    if text not in _GOOD_GRAMMARS:
+        sampler = llama_cpp.llama_sampler_init_grammar(vocab, text.encode("utf-8"), b"root")
+        if not sampler:
+            raise EngineError(f"Invalid schema for response_format '{spec.get('name', '')}': it allows no JSON value", 400)
+        llama_cpp.llama_sampler_free(sampler)
+        if len(_GOOD_GRAMMARS) >= 256:
+            _GOOD_GRAMMARS.clear()
+        _GOOD_GRAMMARS.add(text)
+    return LlamaGrammar.from_string(text, verbose=False)
 
 
 class LlamaEngine(Engine):
@@ -148,12 +190,14 @@ class LlamaEngine(Engine):
         if len(tokens) >= self.n_ctx:
             raise EngineError(f"Input is too long: {len(tokens)} tokens for a context of {self.n_ctx}", 400)
         max_tokens = min(params.max_tokens, self.n_ctx - len(tokens))
+        constraint = grammar(params.response_format, llm._model.vocab) if params.response_format else None
         yield ACCEPTED
         completion = 0
         finish = "length"
         stream = llm.create_completion(
             tokens, max_tokens=max_tokens, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k,
-            stop=stop or None, seed=params.seed, stream=True,
+            stop=stop or None, seed=params.seed, stream=True, presence_penalty=params.presence_penalty,
+            frequency_penalty=params.frequency_penalty, grammar=constraint,
         )
         try:
             for part in stream:

@@ -72,6 +72,12 @@ class RemoteEngine(Engine):
             body["stop"] = params.stop
         if params.seed is not None:
             body["seed"] = params.seed
+        if params.presence_penalty:
+            body["presence_penalty"] = params.presence_penalty
+        if params.frequency_penalty:
+            body["frequency_penalty"] = params.frequency_penalty
+        if params.response_format and messages is not None:
+            body["response_format"] = params.response_format
         if messages is not None:
             body["messages"] = messages
             path = "/chat/completions"
