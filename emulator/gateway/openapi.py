@@ -249,6 +249,8 @@ _SAMPLING = {
     "stream_options": {"type": "object", "properties": {"include_usage": {"type": "boolean"}}},
     "seed": {"type": "integer"},
     "n": {"type": "integer", "const": 1, "description": "Only 1 is supported"},
+    "presence_penalty": {"type": "number", "minimum": -2, "maximum": 2},
+    "frequency_penalty": {"type": "number", "minimum": -2, "maximum": 2},
 }
 _MODEL_ID = {"type": "string", "minLength": 1, "description": "A model id from GET /v1/models, its AMI id, or a serving instance id (i-...)"}
 
@@ -265,7 +267,11 @@ OPENAI_PATHS: dict[str, Any] = {
         "post": _json_op(
             "Chat completion", "createChatCompletion", _generated("The completion", _ref("ChatCompletion")), _GENERATION_ERRORS,
             {"type": "object", "required": ["model", "messages"],
-             "properties": {"model": _MODEL_ID, "messages": _MESSAGES, "max_completion_tokens": {"type": "integer", "minimum": 1}, **_SAMPLING}},
+             "properties": {"model": _MODEL_ID, "messages": _MESSAGES, "max_completion_tokens": {"type": "integer", "minimum": 1}, **_SAMPLING,
+                            "response_format": {
+                                "type": "object", "required": ["type"],
+                                "description": "Structured output: json_object (the messages must mention JSON) or json_schema {name, schema}",
+                                "properties": {"type": {"type": "string", "enum": ["text", "json_object", "json_schema"]}, "json_schema": {"type": "object"}}}}},
         )
     },
     "/v1/completions": {
