@@ -49,7 +49,8 @@ if TYPE_CHECKING:
     from emulator.runtime import Runtime
 
 
-OPENAI_PREFIXES = ("/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+OPENAI_PREFIXES = ("/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
+_GENERATION_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
 
 
 class ApiError(Exception):
@@ -225,8 +226,13 @@ def iam_requirement(method: str, path: str, body: dict[str, Any] | None, region:
 
 class OpenAIApi:
     def __init__(self, runtime: Runtime, compute: ComputeService) -> None:
+        from emulator.compute.openai_responses import (
+            ResponsesApi,  # it builds on this module
+        )
+
         self.runtime = runtime
         self.compute = compute
+        self.responses = ResponsesApi(self)
 
     # ------------------------------------------------------------------ auth
     def _anonymous(self, ctx: RequestContext) -> Principal:
@@ -288,15 +294,22 @@ class OpenAIApi:
                 ident = unquote(raw[len("/v1/models/"):])
                 self._authorize(ctx, "bedrock:GetFoundationModel", model_arn(ident, region))
                 return self.get_model(ident)
-            if request.method != "POST" and path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
+            if raw.startswith("/v1/responses/") and request.method in ("GET", "DELETE"):
+                # A stored response: the caller needs what reading or creating one needs.
+                self._authorize(ctx, "bedrock:InvokeModel", "*")
+                ident = unquote(raw[len("/v1/responses/"):])
+                return self.responses.retrieve(ident) if request.method == "GET" else self.responses.delete(ident)
+            if request.method != "POST" and path in _GENERATION_PATHS:
                 raise ApiError(405, f"Method {request.method} is not allowed for {path}; use POST.", code="method_not_allowed")
-            if path in ("/v1/chat/completions", "/v1/completions", "/v1/embeddings"):
+            if path in _GENERATION_PATHS:
                 body = self._body(request)
                 self._authorize(ctx, *iam_requirement(request.method, path, body, region))
                 if path == "/v1/chat/completions":
                     return await self.chat(body, ctx)
                 if path == "/v1/completions":
                     return await self.completions(body, ctx)
+                if path == "/v1/responses":
+                    return await self.responses.create(body, ctx)
                 return await self.embeddings(body, ctx)
             raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="unknown_url")
         except ApiError as err:

@@ -119,6 +119,20 @@ _EMBEDDINGS = {
         "usage": {"type": "object", "required": ["prompt_tokens", "total_tokens"], "properties": {"prompt_tokens": _INT, "total_tokens": _INT}},
     },
 }
+_RESPONSE = {
+    "type": "object",
+    "required": ["id", "object", "created_at", "status", "model", "output"],
+    "properties": {
+        "id": {"type": "string"},
+        "object": {"const": "response"},
+        "created_at": _INT,
+        "status": {"type": "string", "enum": ["completed", "incomplete", "in_progress"]},
+        "model": {"type": "string"},
+        "output": {"type": "array", "items": {"type": "object", "required": ["type", "id", "role", "content"]}},
+        "usage": {"type": ["object", "null"]},
+        "incomplete_details": {"type": ["object", "null"]},
+    },
+}
 _HEALTH = {
     "type": "object",
     "required": ["status", "version", "uptime_seconds", "endpoint", "region", "services", "fallback"],
@@ -141,6 +155,7 @@ _SCHEMAS: dict[str, Any] = {
     "ChatCompletion": _CHAT_COMPLETION,
     "Completion": _COMPLETION,
     "Embeddings": _EMBEDDINGS,
+    "Response": _RESPONSE,
     "Health": _HEALTH,
 }
 
@@ -290,7 +305,30 @@ OPENAI_PATHS: dict[str, Any] = {
         )
     },
 }
-_OPENAI_PREFIXES = ("/v1/", "/v1", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+_RESPONSE_ID = [{"name": "response_id", "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}]
+OPENAI_PATHS["/v1/responses"] = {
+    "post": _json_op(
+        "Create a model response (the Responses API; text input and output)", "createResponse",
+        {"description": "The response (``stream: true``: text/event-stream of typed ``response.*`` events)",
+         "content": {"application/json": {"schema": _ref("Response")}, "text/event-stream": {"schema": _SSE_EVENT}}},
+        _GENERATION_ERRORS,
+        {"type": "object", "required": ["model", "input"],
+         "properties": {"model": _MODEL_ID,
+                        "input": {"anyOf": [{"type": "string"}, {"type": "array", "minItems": 1, "items": {
+                            "type": "object", "required": ["role", "content"],
+                            "properties": {"role": {"type": "string", "enum": ["user", "assistant", "system", "developer"]}, "content": {"type": "string"}}}}]},
+                        "instructions": {"type": "string"}, "max_output_tokens": {"type": "integer", "minimum": 1},
+                        "temperature": _SAMPLING["temperature"], "top_p": _SAMPLING["top_p"], "stream": {"type": "boolean"},
+                        "store": {"type": "boolean"}, "previous_response_id": {"type": "string"}}},
+    )
+}
+OPENAI_PATHS["/v1/responses/{response_id}"] = {
+    "get": {**_json_op("A stored response", "getResponse", json_response("The response", _ref("Response")),
+                       {"404": error_response("No stored response with this id")}), "parameters": _RESPONSE_ID},
+    "delete": {**_json_op("Delete a stored response", "deleteResponse", json_response("Deleted", {"type": "object", "required": ["id", "deleted"]}),
+                          {"404": error_response("No stored response with this id")}), "parameters": _RESPONSE_ID},
+}
+_OPENAI_PREFIXES = ("/v1/", "/v1", "/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
 
 
 def _op_id(method: str, path: str) -> str:

@@ -104,6 +104,48 @@ def test_unsupported_or_invalid_options_are_refused(client: openai.OpenAI, kwarg
     assert message in err.value.message
 
 
+def test_responses_api(client: openai.OpenAI) -> None:
+    """client.responses: text in and out, streamed events, previous_response_id, parse()."""
+    first = client.responses.create(model=MODEL_ID, input="Say hi", max_output_tokens=8, temperature=0)
+    assert first.object == "response" and first.id.startswith("resp_")
+    assert first.status == "incomplete" and first.incomplete_details is not None and first.incomplete_details.reason == "max_output_tokens"
+    assert first.output_text and first.usage is not None and first.usage.output_tokens == 8
+    assert first.usage.total_tokens == first.usage.input_tokens + first.usage.output_tokens
+    events = list(client.responses.create(model=MODEL_ID, input="Say hi", max_output_tokens=8, temperature=0, stream=True))
+    kinds = [e.type for e in events]
+    assert kinds[:4] == ["response.created", "response.in_progress", "response.output_item.added", "response.content_part.added"]
+    assert kinds[-4:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done", "response.incomplete"]
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+    assert "".join(e.delta for e in events if e.type == "response.output_text.delta") == first.output_text
+    # A follow-up carries the stored conversation (instructions are not carried over, as OpenAI's).
+    second = client.responses.create(model=MODEL_ID, input=[{"role": "user", "content": "Again"}], previous_response_id=first.id,
+                                     instructions="Be brief.", max_output_tokens=4)
+    assert second.previous_response_id == first.id and second.usage is not None and second.usage.input_tokens > first.usage.input_tokens
+    assert client.responses.retrieve(first.id).output_text == first.output_text
+    client.responses.delete(first.id)
+    with pytest.raises(openai.NotFoundError):
+        client.responses.retrieve(first.id)
+    from pydantic import BaseModel
+
+    class Weather(BaseModel):
+        city: str
+        temp: int
+
+    parsed = client.responses.parse(model=MODEL_ID, input="The weather in Paris?", text_format=Weather, max_output_tokens=60, temperature=0)
+    assert parsed.status == "completed" and isinstance(parsed.output_parsed, Weather)
+    for kwargs, message in [
+        ({"tools": [{"type": "web_search"}]}, "'tools' is not supported by this server."),
+        ({"input": [{"type": "function_call_output", "call_id": "c", "output": "x"}]}, "Input items of type 'function_call_output' are not supported"),
+        ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "http://x"}]}]}, "Content parts of type 'input_image' are not supported"),
+        ({"previous_response_id": "resp_unknown"}, "Response with id 'resp_unknown' not found."),
+        ({"max_output_tokens": 0}, "Invalid 'max_output_tokens': integer below minimum value."),
+    ]:
+        call: dict[str, Any] = {"model": MODEL_ID, "input": "hi", "max_output_tokens": 2, **kwargs}
+        with pytest.raises(openai.BadRequestError) as err:
+            client.responses.create(**call)
+        assert message in err.value.message, kwargs
+
+
 def test_penalties_are_accepted(client: openai.OpenAI) -> None:
     r = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "hi"}], max_tokens=4, presence_penalty=1.5, frequency_penalty=-0.5)
     assert r.choices[0].message.content is not None

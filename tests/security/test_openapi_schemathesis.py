@@ -39,11 +39,11 @@ from emulator.testing.server import ACCESS_KEY, EmulatorServer
 MODEL_ID = "smollm2-135m-instruct.q4-1"
 MAX_TOKENS = 2
 EXAMPLES = 25
-GENERATION_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings")
+GENERATION_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
 # The surfaces item 7 of the security issue names; the document must describe each.
 REQUIRED = {
     ("/v1/models", "get"), ("/v1/models/{model}", "get"), ("/v1/chat/completions", "post"), ("/v1/completions", "post"),
-    ("/v1/embeddings", "post"), ("/_emulator/health", "get"), ("/_emulator/usage", "get"), ("/metrics", "get"),
+    ("/v1/embeddings", "post"), ("/v1/responses", "post"), ("/_emulator/health", "get"), ("/_emulator/usage", "get"), ("/metrics", "get"),
     ("/_emulator/openapi.json", "get"), ("/_emulator/docs", "get"),
 }
 CHECKS = [not_a_server_error, status_code_conformance, response_schema_conformance]
@@ -138,11 +138,14 @@ def _bounded(case: Any) -> None:
     body = case.body
     if case.path in GENERATION_PATHS and isinstance(body, dict) and isinstance(body.get("model"), str):
         body["model"] = MODEL_ID
-        for name in ("max_tokens", "max_completion_tokens"):
+        for name in ("max_tokens", "max_completion_tokens", "max_output_tokens"):
             value = body.get(name)
             if isinstance(value, int) and not isinstance(value, bool) and value > MAX_TOKENS:
                 body[name] = MAX_TOKENS
-        if body.get("max_tokens") is None and body.get("max_completion_tokens") is None:
+        if case.path == "/v1/responses":
+            if body.get("max_output_tokens") is None:
+                body["max_output_tokens"] = MAX_TOKENS
+        elif body.get("max_tokens") is None and body.get("max_completion_tokens") is None:
             body["max_tokens"] = MAX_TOKENS
 
 

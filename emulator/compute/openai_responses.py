@@ -1,0 +1,217 @@
+"""OpenAI's Responses API (``POST /v1/responses``), the one the openai client's
+``client.responses.create`` calls, over the same generation path as chat completions.
+
+Text input and output: ``input`` as a string or as messages (``input_text`` / ``output_text``
+parts), ``instructions``, ``max_output_tokens``, ``temperature``, ``top_p``, ``text.format``
+(structured output, as ``response_format`` in chat), ``stream`` (the typed server-sent events:
+``response.created`` ... ``response.output_text.delta`` ... ``response.completed``), and
+``previous_response_id`` with ``GET``/``DELETE /v1/responses/{id}`` over the responses kept in
+memory (``store``, the default; the last ``KEPT`` of them, until the server stops).
+Tools, images, files and reasoning items are refused with a 400 naming them.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from emulator.compute.engines.base import EngineError
+from emulator.compute.openai_routes import (
+    ApiError,
+    gen_params,
+    map_error,
+    response_format,
+)
+from emulator.compute.quotas import SettlingStream
+from emulator.compute.scheduler import GenerationTimeout, QueueTimeout
+from emulator.protocols.base import Response
+
+if TYPE_CHECKING:
+    from emulator.compute.openai_routes import OpenAIApi
+    from emulator.context import RequestContext
+
+KEPT = 1000  # stored responses, for previous_response_id and GET (in memory)
+_ROLES = ("user", "assistant", "system", "developer")
+_TEXT_PARTS = ("input_text", "output_text", "text")
+
+
+def _error(status: int, message: str, param: str | None = None, code: str | None = None) -> ApiError:
+    return ApiError(status, message, param=param, code=code)
+
+
+def _messages(value: Any) -> list[dict[str, Any]]:
+    """``input`` as chat messages (role, text content)."""
+    if isinstance(value, str):
+        return [{"role": "user", "content": value}]
+    if not isinstance(value, list) or not value:
+        raise _error(400, "Invalid 'input': expected a string or a non-empty array of input items.", "input", "invalid_type")
+    out = []
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise _error(400, f"Invalid type for 'input[{i}]': expected an object.", f"input[{i}]", "invalid_type")
+        kind = item.get("type", "message")
+        if kind != "message" or item.get("role") not in _ROLES:
+            raise _error(400, f"Input items of type '{kind}' are not supported by this server; only messages with role user, assistant, system or developer.",
+                         f"input[{i}]", "unsupported_value")
+        content = item.get("content")
+        if isinstance(content, list):
+            texts = []
+            for j, part in enumerate(content):
+                if not isinstance(part, dict) or part.get("type") not in _TEXT_PARTS or not isinstance(part.get("text"), str):
+                    shown = part.get("type") if isinstance(part, dict) else type(part).__name__
+                    raise _error(400, f"Content parts of type '{shown}' are not supported by this server; only input_text and output_text.",
+                                 f"input[{i}].content[{j}]", "unsupported_value")
+                texts.append(part["text"])
+            content = "".join(texts)
+        if not isinstance(content, str):
+            raise _error(400, f"Invalid type for 'input[{i}].content': expected a string or an array of content parts.", f"input[{i}].content", "invalid_type")
+        out.append({"role": item["role"], "content": content})
+    return out
+
+
+def _text_format(body: dict[str, Any], messages: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """``text.format`` as given (echoed in the response) and as chat's response_format."""
+    text = body.get("text")
+    fmt = text.get("format") if isinstance(text, dict) else None
+    if fmt is None:
+        return {"type": "text"}, None
+    if not isinstance(fmt, dict):
+        raise _error(400, "Invalid type for 'text.format': expected an object.", "text.format", "invalid_type")
+    if fmt.get("type") == "json_schema":  # flat here: {type, name, schema, strict}
+        spec = {k: fmt[k] for k in ("name", "schema", "strict") if k in fmt}
+        chat_fmt = response_format({"response_format": {"type": "json_schema", "json_schema": spec}}, messages)
+    else:
+        chat_fmt = response_format({"response_format": fmt}, messages)
+    return fmt, chat_fmt
+
+
+class ResponsesApi:
+    def __init__(self, api: OpenAIApi) -> None:
+        self.api = api
+        self._kept: OrderedDict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
+
+    # ------------------------------------------------------------ stored responses
+    def _keep(self, doc: dict[str, Any], conversation: list[dict[str, Any]]) -> None:
+        self._kept[doc["id"]] = (doc, conversation)
+        while len(self._kept) > KEPT:
+            self._kept.popitem(last=False)
+
+    def _stored(self, response_id: str, param: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        kept = self._kept.get(response_id)
+        if kept is None:
+            raise _error(404 if param is None else 400, f"Response with id '{response_id}' not found.", param)
+        return kept
+
+    def retrieve(self, response_id: str) -> Response:
+        return _json(200, self._stored(response_id)[0])
+
+    def delete(self, response_id: str) -> Response:
+        self._stored(response_id)
+        del self._kept[response_id]
+        return _json(200, {"id": response_id, "object": "response", "deleted": True})
+
+    # ------------------------------------------------------------ create
+    async def create(self, body: dict[str, Any], ctx: RequestContext) -> Response:
+        model = body["model"]
+        for name in ("tools", "reasoning", "include", "prompt", "conversation", "background"):
+            if body.get(name) not in (None, [], {}, False):
+                raise _error(400, f"'{name}' is not supported by this server.", name, "unsupported_parameter")
+        if body.get("tool_choice") not in (None, "auto", "none"):
+            raise _error(400, "'tool_choice' is not supported by this server.", "tool_choice", "unsupported_parameter")
+        history: list[dict[str, Any]] = []
+        previous = body.get("previous_response_id")
+        if previous is not None:
+            if not isinstance(previous, str):
+                raise _error(400, "Invalid type for 'previous_response_id': expected a string.", "previous_response_id", "invalid_type")
+            history = list(self._stored(previous, "previous_response_id")[1])
+        messages = history + _messages(body.get("input"))
+        instructions = body.get("instructions")
+        if instructions is not None and not isinstance(instructions, str):
+            raise _error(400, "Invalid type for 'instructions': expected a string.", "instructions", "invalid_type")
+        prompt = ([{"role": "system", "content": instructions}] if instructions else []) + messages
+        sampling: dict[str, Any] = {k: body[k] for k in ("temperature", "top_p", "seed") if k in body}
+        if body.get("max_output_tokens") is not None:
+            sampling["max_tokens"] = body["max_output_tokens"]
+        try:
+            params = gen_params(sampling)
+        except ApiError as err:  # the same checks as chat's, named as here
+            if err.param == "max_tokens":
+                raise _error(400, err.message.replace("'max_tokens'", "'max_output_tokens'"), "max_output_tokens", err.code) from None
+            raise
+        fmt, params.response_format = _text_format(body, prompt)
+        store = body.get("store", True) is not False
+        gen, tokens = await self.api._start(ctx, model, None, prompt, params)
+        rid = "resp_" + uuid.uuid4().hex
+        mid = "msg_" + uuid.uuid4().hex
+        created = int(time.time())
+        base: dict[str, Any] = {
+            "id": rid, "object": "response", "created_at": created, "status": "in_progress", "background": False, "error": None,
+            "incomplete_details": None, "instructions": instructions, "max_output_tokens": body.get("max_output_tokens"), "model": model,
+            "output": [], "parallel_tool_calls": True, "previous_response_id": previous, "reasoning": {"effort": None, "summary": None},
+            "store": store, "temperature": params.temperature, "text": {"format": fmt}, "tool_choice": "auto", "tools": [],
+            "top_p": params.top_p, "truncation": "disabled", "usage": None, "user": None, "metadata": body.get("metadata") or {},
+        }
+
+        def finished(text: str) -> dict[str, Any]:
+            done = gen.finish_reason != "length"
+            doc = dict(base)
+            doc["status"] = "completed" if done else "incomplete"
+            doc["incomplete_details"] = None if done else {"reason": "max_output_tokens"}
+            doc["output"] = [{"id": mid, "type": "message", "status": doc["status"], "role": "assistant",
+                              "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}]
+            doc["usage"] = {"input_tokens": gen.prompt_tokens, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": gen.completion_tokens,
+                            "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": gen.prompt_tokens + gen.completion_tokens}
+            if store:
+                self._keep(doc, [*messages, {"role": "assistant", "content": text}])
+            return doc
+
+        if not body.get("stream"):
+            await self.api._collect(gen, tokens, model)
+            self.api._telemetry(ctx, model, gen, False, "responses")
+            return _json(200, finished(gen.text))
+
+        async def events() -> AsyncIterator[bytes]:
+            seq = 0
+
+            def event(kind: str, **fields: Any) -> bytes:
+                nonlocal seq
+                data = orjson.dumps({"type": kind, "sequence_number": seq, **fields})
+                seq += 1
+                return b"event: " + kind.encode() + b"\ndata: " + data + b"\n\n"
+
+            where = {"item_id": mid, "output_index": 0, "content_index": 0}
+            try:
+                yield event("response.created", response=base)
+                yield event("response.in_progress", response=base)
+                yield event("response.output_item.added", output_index=0,
+                            item={"id": mid, "type": "message", "status": "in_progress", "role": "assistant", "content": []})
+                yield event("response.content_part.added", **where, part={"type": "output_text", "text": "", "annotations": [], "logprobs": []})
+                pieces = []
+                async for piece in gen.texts():
+                    pieces.append(piece)
+                    yield event("response.output_text.delta", **where, delta=piece, logprobs=[])
+                text = "".join(pieces)
+                doc = finished(text)
+                part = doc["output"][0]["content"][0]
+                yield event("response.output_text.done", **where, text=text, logprobs=[])
+                yield event("response.content_part.done", **where, part=part)
+                yield event("response.output_item.done", output_index=0, item=doc["output"][0])
+                self.api._telemetry(ctx, model, gen, True, "responses")
+                yield event("response.completed" if doc["status"] == "completed" else "response.incomplete", response=doc)
+            except (QueueTimeout, GenerationTimeout, EngineError) as exc:
+                err = map_error(exc, model)
+                yield event("error", code=err.code, message=err.message, param=None)
+            finally:
+                await gen.aclose()
+
+        return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"",
+                        stream=SettlingStream(events(), tokens, lambda: gen))
+
+
+def _json(status: int, doc: dict[str, Any]) -> Response:
+    return Response(status, {"content-type": "application/json"}, orjson.dumps(doc))
