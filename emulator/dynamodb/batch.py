@@ -54,6 +54,14 @@ def transaction_canceled(reasons: list[dict[str, Any]]) -> AwsError:
     )
 
 
+# PutItem's refusals of an item's key attributes, which a BatchWriteItem PutRequest words as
+# "The provided key element does not match the schema".
+_PUT_KEY_PROBLEMS = (
+    "One or more parameter values were invalid: Missing the key ",
+    "One or more parameter values were invalid: Type mismatch for key ",
+)
+
+
 def _duplicates() -> AwsError:
     return invalid("Provided list of item keys contains duplicates")
 
@@ -78,6 +86,8 @@ class BatchOps(ReadOps):
             ctx = self.context(spec)
             proj = self.projection(spec, ctx)
             ctx.finish()
+            if proj is not None:
+                self.check_key_paths(table, proj.paths)
             parsed = [self.key_from_key(table, k) for k in keys]
             if len({(k.pk, k.sk) for k in parsed}) != len(parsed):
                 raise _duplicates()
@@ -114,11 +124,14 @@ class BatchOps(ReadOps):
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         metrics_wanted = params.get("ReturnItemCollectionMetrics") == "SIZE"
         total = sum(len(reqs or []) for reqs in request.values())
-        if total > MAX_BATCH_WRITE or any(not reqs for reqs in request.values()):
+        if any(not reqs or len(reqs) > MAX_BATCH_WRITE for reqs in request.values()):
             raise invalid(
                 "1 validation error detected: Value at 'requestItems' failed to satisfy constraint: Map value must satisfy constraint: "
                 "[Member must have length less than or equal to 25, Member must have length greater than or equal to 1]"
             )
+        if total > MAX_BATCH_WRITE:
+            # 25 requests in all, across the tables.
+            raise invalid("Too many items requested for the BatchWriteItem call")
         ops: list[WriteOp] = []
         seen: set[tuple[int, bytes, bytes]] = set()
         for name, reqs in request.items():
@@ -128,7 +141,13 @@ class BatchOps(ReadOps):
                 if (put is None) == (delete is None):
                     raise invalid("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes" if put and delete else "1 validation error detected: WriteRequest must contain exactly one of PutRequest or DeleteRequest")
                 if put is not None:
-                    op = self.compile_put(table, {"Item": put.get("Item")})
+                    try:
+                        op = self.compile_put(table, {"Item": put.get("Item")})
+                    except AwsError as exc:
+                        # PutItem's "Missing the key ..." and "Type mismatch for key ..." read differently here.
+                        if exc.message.startswith(_PUT_KEY_PROBLEMS):
+                            raise invalid("The provided key element does not match the schema") from None
+                        raise
                 else:
                     op = self.compile_delete(table, {"Key": delete.get("Key")})
                 ident = (table.table_id, op.key.pk, op.key.sk)
@@ -179,6 +198,8 @@ class BatchOps(ReadOps):
             ctx = self.context(get)
             proj = self.projection(get, ctx)
             ctx.finish()
+            if proj is not None:
+                self.check_key_paths(table, proj.paths)
             plan.append((table, key, proj))
         responses = []
         caps: dict[str, Capacity] = {}

@@ -3,6 +3,7 @@ pieces batches and transactions reuse (request compilation, return values)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,9 @@ RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 # Without any of these a request has no expression, legacy condition or placeholder
 # to compile or check: the common PutItem/GetItem skips that machinery.
 _PUT_EXPRESSION_PARAMS = ("ConditionExpression", "Expected", "ConditionalOperator", "ExpressionAttributeNames", "ExpressionAttributeValues")
+# The expressions that take ExpressionAttributeValues, named when values come without them.
+_CONDITION_VALUES = ("ConditionExpression",)
+_UPDATE_VALUES = ("UpdateExpression", "ConditionExpression")
 _GET_EXPRESSION_PARAMS = ("ProjectionExpression", "AttributesToGet", "ExpressionAttributeNames", "ExpressionAttributeValues")
 
 
@@ -138,6 +142,25 @@ class ItemOps(EngineCore):
             return ex.projection_from_attributes(names)
         return None
 
+    @staticmethod
+    def check_key_paths(table: Table, paths: Iterable[Sequence[Any]]) -> None:
+        """Refuse document paths into key attributes (``pk.x``, ``gsi_key[0]``) as DynamoDB does.
+
+        ``paths``: element tuples of a projection, filter or update. The table's keys are
+        checked first, then the global and the local secondary indexes' keys.
+        """
+        nested = {str(p[0]) for p in paths if len(p) > 1}
+        if not nested:
+            return
+        for name in table.key_names:
+            if name in nested:
+                raise invalid(f"Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: Key: {name}")
+        index_keys: list[str | None] = [k for g in table.gsis.values() for k in (g.hash_key, g.range_key)]
+        index_keys += [lsi.range_key for lsi in table.lsis.values()]
+        for index_key in index_keys:
+            if index_key is not None and index_key in nested:
+                raise invalid(f"Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: IndexKey: {index_key}")
+
     def check_key_unchanged(self, table: Table, key: ItemKey, new: Item) -> None:
         for name in table.key_names:
             av = new.get(name)
@@ -153,7 +176,7 @@ class ItemOps(EngineCore):
         if _uses_any(params, _PUT_EXPRESSION_PARAMS):
             ctx = self.context(params)
             cond = self.condition(params, ctx)
-            ctx.finish()
+            ctx.finish(_CONDITION_VALUES)
         return WriteOp("Put", table, key, item=item, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")), size=size)
 
     def compile_delete(self, table: Table, params: dict[str, Any]) -> WriteOp:
@@ -162,7 +185,7 @@ class ItemOps(EngineCore):
         key = self.key_from_key(table, params["Key"])
         ctx = self.context(params)
         cond = self.condition(params, ctx)
-        ctx.finish()
+        ctx.finish(_CONDITION_VALUES)
         return WriteOp("Delete", table, key, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")))
 
     def compile_update(self, table: Table, params: dict[str, Any]) -> WriteOp:
@@ -170,7 +193,7 @@ class ItemOps(EngineCore):
             raise null_member("key")
         key = self.key_from_key(table, params["Key"])
         ctx = self.context(params)
-        ex.check_no_mixing(params, ("AttributeUpdates",), ("UpdateExpression",))
+        ex.check_no_mixing(params, ("AttributeUpdates", "Expected", "ConditionalOperator"), _UPDATE_VALUES)
         update = None
         if params.get("UpdateExpression") is not None:
             update = ex.compile_update(params["UpdateExpression"], ctx)
@@ -180,8 +203,9 @@ class ItemOps(EngineCore):
             for name in table.key_names:
                 if name in update.changed_attributes:
                     raise params_invalid(f"Cannot update attribute {name}. This attribute is part of the key")
+            self.check_key_paths(table, update.changed_paths)
         cond = self.condition(params, ctx)
-        ctx.finish()
+        ctx.finish(_UPDATE_VALUES)
         return WriteOp("Update", table, key, update=update, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")))
 
     def compile_condition_check(self, table: Table, params: dict[str, Any]) -> WriteOp:
@@ -192,7 +216,7 @@ class ItemOps(EngineCore):
         key = self.key_from_key(table, params["Key"])
         ctx = self.context(params)
         cond = ex.compile_condition(params["ConditionExpression"], ctx, "ConditionExpression")
-        ctx.finish()
+        ctx.finish(_CONDITION_VALUES)
         return WriteOp("ConditionCheck", table, key, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")))
 
     # ------------------------------------------------------------ output
@@ -261,6 +285,8 @@ class ItemOps(EngineCore):
             ctx = self.context(params)
             proj = self.projection(params, ctx)
             ctx.finish()
+            if proj is not None:
+                self.check_key_paths(table, proj.paths)
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         found, size = self.read_item(table, key, proj, raw)
         out: dict[str, Any] = {}

@@ -206,8 +206,9 @@ class ReadOps(ItemOps):
         hash_key, hash_type = (idx.hash_key, idx.hash_type) if idx else (table.hash_key, table.hash_type)
         range_key, range_type = (idx.range_key, idx.range_type) if idx else (table.range_key, table.range_type)
         ctx = self.context(params)
-        ex.check_no_mixing(params, ("KeyConditions",), ("KeyConditionExpression",))
-        ex.check_no_mixing(params, ("QueryFilter", "ConditionalOperator"), ("FilterExpression",))
+        ex.check_no_mixing(
+            params, ("AttributesToGet", "QueryFilter", "ConditionalOperator", "KeyConditions"), ("ProjectionExpression", "FilterExpression", "KeyConditionExpression")
+        )
         if params.get("KeyConditionExpression") is not None:
             kc = ex.compile_key_condition(params["KeyConditionExpression"], ctx, hash_key, range_key, hash_type=hash_type, range_type=range_type)
         elif params.get("KeyConditions") is not None:
@@ -220,7 +221,7 @@ class ReadOps(ItemOps):
         elif params.get("QueryFilter"):
             filt = ex.condition_from_filter(params["QueryFilter"], params.get("ConditionalOperator"))
         proj = self.projection(params, ctx)
-        ctx.finish()
+        ctx.finish(("FilterExpression", "KeyConditionExpression"))
         select = self._select(params, idx, proj)
         _check_limit(params.get("Limit"))
         if type_of(kc.hash_value) != hash_type:
@@ -236,8 +237,20 @@ class ReadOps(ItemOps):
         after = None
         if params.get("ExclusiveStartKey") is not None:
             spk, after = self._start_key(table, idx, params["ExclusiveStartKey"])
+            if not kc.range_matches(params["ExclusiveStartKey"].get(range_key) if range_key else None):
+                raise invalid("The provided starting key does not match the range key predicate")
             if spk != pk:
                 raise invalid("The provided starting key is outside query boundaries based on provided conditions")
+        if proj is not None:
+            self.check_key_paths(table, proj.paths)
+        if filt is not None:
+            # A Query's filter may not name the key attributes of the table or index queried.
+            names = filt.top_level_names
+            for key_name in (hash_key, range_key):
+                if key_name is not None and key_name in names:
+                    which = "Filter Expression" if params.get("FilterExpression") is not None else "QueryFilter"
+                    raise invalid(f"{which} can only contain non-primary key attributes: Primary key attribute: {key_name}")
+            self.check_key_paths(table, ex.condition_paths(filt.ast))
         limit = params.get("Limit")
         first_page = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
         rows = self.storage.query(table.table_id, idx.index_id if idx else 0, pk, lo, hi, forward, after, first_page=first_page)
@@ -249,14 +262,14 @@ class ReadOps(ItemOps):
         table = self.table(params.get("TableName"))
         idx = self._index_for(table, params)
         ctx = self.context(params)
-        ex.check_no_mixing(params, ("ScanFilter", "ConditionalOperator"), ("FilterExpression",))
+        ex.check_no_mixing(params, ("AttributesToGet", "ScanFilter", "ConditionalOperator"), ("ProjectionExpression", "FilterExpression"))
         filt = None
         if params.get("FilterExpression") is not None:
             filt = ex.compile_condition(params["FilterExpression"], ctx, "FilterExpression")
         elif params.get("ScanFilter"):
             filt = ex.condition_from_filter(params["ScanFilter"], params.get("ConditionalOperator"))
         proj = self.projection(params, ctx)
-        ctx.finish()
+        ctx.finish(("FilterExpression",))
         select = self._select(params, idx, proj)
         _check_limit(params.get("Limit"))
         segment = params.get("Segment")
@@ -274,6 +287,10 @@ class ReadOps(ItemOps):
             if segment >= total:
                 raise invalid(f"The Segment parameter is zero-based and must be less than parameter TotalSegments: Segment: {segment} is not less than TotalSegments: {total}")
             seg = (segment, total)
+        if proj is not None:
+            self.check_key_paths(table, proj.paths)
+        if filt is not None:
+            self.check_key_paths(table, ex.condition_paths(filt.ast))
         after = None
         if params.get("ExclusiveStartKey") is not None:
             after = self._start_key(table, idx, params["ExclusiveStartKey"])

@@ -50,11 +50,25 @@ def test_batch_limits_and_duplicates(ddb: Any, make_table: Any) -> None:
     with pytest.raises(ClientError) as exc:
         ddb.batch_get_item(RequestItems={a: {"Keys": [_k(1), _k(1)]}})
     assert _err(exc) == ("ValidationException", "Provided list of item keys contains duplicates")
-    # A bad item anywhere in the batch fails the whole batch; nothing is written.
+    # A bad item anywhere in the batch fails the whole batch; nothing is written. A PutRequest's
+    # key problems read as a key's, not as PutItem's "Type mismatch for key ..." or "Missing the key ...".
     with pytest.raises(ClientError) as exc:
         ddb.batch_write_item(RequestItems={a: [{"PutRequest": {"Item": _k("ok")}}, {"PutRequest": {"Item": {"pk": {"N": "1"}}}}]})
-    assert _err(exc) == ("ValidationException", "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N")
+    assert _err(exc) == ("ValidationException", "The provided key element does not match the schema")
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_write_item(RequestItems={a: [{"PutRequest": {"Item": _k("ok")}}, {"PutRequest": {"Item": {"v": {"S": "1"}}}}]})
+    assert _err(exc) == ("ValidationException", "The provided key element does not match the schema")
     assert "Item" not in ddb.get_item(TableName=a, Key=_k("ok"))
+    # Other problems of the item keep PutItem's words.
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_write_item(RequestItems={a: [{"PutRequest": {"Item": {"pk": {"S": ""}}}}]})
+    assert _err(exc) == ("ValidationException", "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: pk")
+    # At most 25 requests in all, whatever the tables.
+    b = make_table()
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_write_item(RequestItems={a: [{"PutRequest": {"Item": _k(i)}} for i in range(20)], b: [{"PutRequest": {"Item": _k(i)}} for i in range(6)]})
+    assert _err(exc) == ("ValidationException", "Too many items requested for the BatchWriteItem call")
+    assert ddb.scan(TableName=b, Select="COUNT")["Count"] == 0
 
 
 def test_transact_write_all_or_nothing(ddb: Any, make_table: Any) -> None:

@@ -173,3 +173,109 @@ def test_resource_api(aws_resource: Any, table: str) -> None:
     assert got["price"] == Decimal("9.99")
     assert got["tags"] == {"a", "b"}
     assert got["doc"] == {"k": [Decimal(1), "two"]}
+
+
+def test_legacy_and_expression_parameters_never_mix(ddb: Any, table: str) -> None:
+    # Any legacy parameter beside any expression is refused, naming them all (not only
+    # Expected beside ConditionExpression or AttributeUpdates beside UpdateExpression).
+    ddb.put_item(TableName=table, Item={**K, "v": {"N": "1"}})
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(
+            TableName=table, Key=K, Expected={"v": {"Value": {"N": "1"}}}, UpdateExpression="SET w = :w", ExpressionAttributeValues={":w": {"N": "2"}}
+        )
+    assert _err(exc) == (
+        "ValidationException",
+        "Can not use both expression and non-expression parameters in the same request: Non-expression parameters: {Expected} Expression parameters: {UpdateExpression}",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(
+            TableName=table,
+            Key=K,
+            AttributeUpdates={"w": {"Action": "PUT", "Value": {"N": "2"}}},
+            ConditionExpression="v = :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+    assert _err(exc)[1].endswith("Non-expression parameters: {AttributeUpdates} Expression parameters: {ConditionExpression}")
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(
+            TableName=table,
+            Key=K,
+            AttributeUpdates={"w": {"Action": "PUT", "Value": {"N": "2"}}},
+            Expected={"v": {"Value": {"N": "1"}}},
+            UpdateExpression="SET w = :one",
+            ConditionExpression="v = :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+        )
+    assert _err(exc)[1].endswith("Non-expression parameters: {AttributeUpdates, Expected} Expression parameters: {UpdateExpression, ConditionExpression}")
+    # Nothing was written.
+    assert ddb.get_item(TableName=table, Key=K)["Item"] == {**K, "v": {"N": "1"}}
+
+
+def test_placeholders_without_expressions(ddb: Any, table: str) -> None:
+    # Values name the operation's expressions that would use them; names don't.
+    with pytest.raises(ClientError) as exc:
+        ddb.put_item(TableName=table, Item=K, ExpressionAttributeValues={":v": {"N": "1"}})
+    assert _err(exc) == ("ValidationException", "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null")
+    with pytest.raises(ClientError) as exc:
+        ddb.delete_item(TableName=table, Key=K, Expected={"v": {"Exists": False}}, ExpressionAttributeValues={":v": {"N": "1"}})
+    assert _err(exc) == ("ValidationException", "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null")
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(TableName=table, Key=K, AttributeUpdates={"w": {"Action": "PUT", "Value": {"N": "2"}}}, ExpressionAttributeValues={":v": {"N": "1"}})
+    assert _err(exc) == (
+        "ValidationException",
+        "ExpressionAttributeValues can only be specified when using expressions: UpdateExpression and ConditionExpression are null",
+    )
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(TableName=table, Key=K, ExpressionAttributeNames={"#v": "v"}, ExpressionAttributeValues={":v": {"N": "1"}})
+    assert _err(exc) == ("ValidationException", "ExpressionAttributeNames can only be specified when using expressions")
+    assert "Item" not in ddb.get_item(TableName=table, Key=K)
+
+
+def test_condition_operands_must_be_distinct(ddb: Any, table: str) -> None:
+    ddb.put_item(TableName=table, Item={**K, "n": {"N": "1"}, "s": {"S": "x"}, "l": {"L": [{"N": "1"}]}, "m": {"M": {"a": {"N": "1"}}}})
+
+    def refused(cond: str, names: dict[str, str] | None = None) -> str:
+        extra: dict[str, Any] = {"ExpressionAttributeNames": names} if names else {}
+        with pytest.raises(ClientError) as exc:
+            ddb.delete_item(TableName=table, Key=K, ConditionExpression=cond, **extra)
+        code, message = _err(exc)
+        assert code == "ValidationException"
+        return message
+
+    prefix = "Invalid ConditionExpression: The first operand must be distinct from the remaining operands for this operator or function; "
+    assert refused("n = n") == prefix + "operator: =, first operand: [n]"
+    assert refused("n <> n") == prefix + "operator: <>, first operand: [n]"
+    assert refused("#n < n", {"#n": "n"}) == prefix + "operator: <, first operand: [n]"
+    assert refused("m.a >= m.a") == prefix + "operator: >=, first operand: [m, a]"
+    assert refused("l[0] = l[0]") == prefix + "operator: =, first operand: [l, [0]]"
+    assert refused("begins_with(s, s)") == prefix + "operator: begins_with, first operand: [s]"
+    assert refused("contains(l, l)") == prefix + "operator: contains, first operand: [l]"
+    # Different paths, or a path and a value, are fine.
+    with pytest.raises(ClientError) as exc:
+        ddb.delete_item(TableName=table, Key=K, ConditionExpression="m.a = n AND n < s")
+    assert _err(exc)[0] == "ConditionalCheckFailedException"
+    assert "Item" in ddb.get_item(TableName=table, Key=K)
+
+
+def test_paths_into_key_attributes_refused(ddb: Any, make_table: Any) -> None:
+    name = make_table(
+        range=("sk", "S"),
+        extra_attrs={"g": "S"},
+        GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}],
+    )
+    ddb.put_item(TableName=name, Item={**K, "g": {"S": "x"}, "m": {"M": {"a": {"N": "1"}}}})
+    message = "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: "
+    with pytest.raises(ClientError) as exc:
+        ddb.get_item(TableName=name, Key=K, ProjectionExpression="m, pk.x")
+    assert _err(exc) == ("ValidationException", message + "Key: pk")
+    with pytest.raises(ClientError) as exc:
+        ddb.get_item(TableName=name, Key=K, ProjectionExpression="sk[0]")
+    assert _err(exc) == ("ValidationException", message + "Key: sk")
+    with pytest.raises(ClientError) as exc:
+        ddb.batch_get_item(RequestItems={name: {"Keys": [K], "ProjectionExpression": "g.y"}})
+    assert _err(exc) == ("ValidationException", message + "IndexKey: g")
+    with pytest.raises(ClientError) as exc:
+        ddb.update_item(TableName=name, Key=K, UpdateExpression="REMOVE g.y")
+    assert _err(exc) == ("ValidationException", message + "IndexKey: g")
+    # Paths into other attributes are fine.
+    assert ddb.get_item(TableName=name, Key=K, ProjectionExpression="m.a, g")["Item"] == {"m": {"M": {"a": {"N": "1"}}}, "g": {"S": "x"}}

@@ -164,7 +164,7 @@ def test_boto3_paginators_and_batch_writer(ddb: Any, aws_resource: Any, make_tab
     table = aws_resource("dynamodb").Table(name)
     with table.batch_writer() as writer:
         for i in range(60):
-            writer.put_item(Item={"pk": "p" if i % 2 else "q", "sk": i})
+            writer.put_item(Item={"pk": "p" if i % 2 else "q", "sk": i, "v": i})
     pages = list(ddb.get_paginator("query").paginate(TableName=name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "p"}}, PaginationConfig={"PageSize": 7}))
     assert len(pages) == 5
     assert [int(i["sk"]["N"]) for p in pages for i in p["Items"]] == list(range(1, 60, 2))
@@ -172,5 +172,84 @@ def test_boto3_paginators_and_batch_writer(ddb: Any, aws_resource: Any, make_tab
     assert total == 60
     from boto3.dynamodb.conditions import Attr, Key
 
-    got = table.query(KeyConditionExpression=Key("pk").eq("q") & Key("sk").between(10, 20), FilterExpression=Attr("sk").gt(14))
+    # (A Query's filter may not name key attributes.)
+    got = table.query(KeyConditionExpression=Key("pk").eq("q") & Key("sk").between(10, 20), FilterExpression=Attr("v").gt(14))
     assert [int(i["sk"]) for i in got["Items"]] == [16, 18, 20]
+
+
+def test_query_filter_cannot_name_key_attributes(ddb: Any, numbers: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p", {**P, ":n": {"N": "1"}}, FilterExpression="n = :n")
+    assert _err(exc) == ("ValidationException", "Filter Expression can only contain non-primary key attributes: Primary key attribute: n")
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p", P, FilterExpression="attribute_exists(pk)")
+    assert _err(exc) == ("ValidationException", "Filter Expression can only contain non-primary key attributes: Primary key attribute: pk")
+    with pytest.raises(ClientError) as exc:
+        ddb.query(
+            TableName=numbers,
+            KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}},
+            QueryFilter={"n": {"ComparisonOperator": "GT", "AttributeValueList": [{"N": "1"}]}},
+        )
+    assert _err(exc) == ("ValidationException", "QueryFilter can only contain non-primary key attributes: Primary key attribute: n")
+    # Scan filters may name them.
+    assert ddb.scan(TableName=numbers, FilterExpression="n > :n", ExpressionAttributeValues={":n": {"N": "10"}})["Count"] == 2
+
+
+def test_query_start_key_must_match_the_range_condition(ddb: Any, numbers: str) -> None:
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p AND n < :n", {**P, ":n": {"N": "2"}}, ExclusiveStartKey={"pk": {"S": "p"}, "n": {"N": "5"}})
+    assert _err(exc) == ("ValidationException", "The provided starting key does not match the range key predicate")
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p AND n BETWEEN :a AND :b", {**P, ":a": {"N": "0"}, ":b": {"N": "2"}}, ExclusiveStartKey={"pk": {"S": "p"}, "n": {"N": "-2.5"}})
+    assert _err(exc) == ("ValidationException", "The provided starting key does not match the range key predicate")
+    out = _q(ddb, numbers, "pk = :p AND n < :n", {**P, ":n": {"N": "2"}}, ExclusiveStartKey={"pk": {"S": "p"}, "n": {"N": "0"}})
+    assert _ns(out) == ["1", "1.5"]
+
+
+def test_legacy_and_expression_parameters_never_mix(ddb: Any, numbers: str) -> None:
+    prefix = "Can not use both expression and non-expression parameters in the same request: "
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p", P, AttributesToGet=["n"])
+    assert _err(exc) == ("ValidationException", prefix + "Non-expression parameters: {AttributesToGet} Expression parameters: {KeyConditionExpression}")
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p", P, QueryFilter={"odd": {"ComparisonOperator": "EQ", "AttributeValueList": [{"BOOL": True}]}}, ProjectionExpression="n")
+    assert _err(exc) == ("ValidationException", prefix + "Non-expression parameters: {QueryFilter} Expression parameters: {ProjectionExpression, KeyConditionExpression}")
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=numbers, AttributesToGet=["n"], FilterExpression="odd = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
+    assert _err(exc) == ("ValidationException", prefix + "Non-expression parameters: {AttributesToGet} Expression parameters: {FilterExpression}")
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=numbers, ProjectionExpression="n", ScanFilter={"odd": {"ComparisonOperator": "EQ", "AttributeValueList": [{"BOOL": True}]}})
+    assert _err(exc) == ("ValidationException", prefix + "Non-expression parameters: {ScanFilter} Expression parameters: {ProjectionExpression}")
+    # KeyConditions without a KeyConditionExpression may come with the other expressions.
+    out = ddb.query(
+        TableName=numbers,
+        KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}},
+        FilterExpression="odd = :t",
+        ProjectionExpression="n",
+        ExpressionAttributeValues={":t": {"BOOL": True}},
+    )
+    assert _ns(out) == ["-2.5", "1", "2", "100"]
+    # A ProjectionExpression takes no values.
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=numbers, ProjectionExpression="n", ExpressionAttributeValues={":t": {"BOOL": True}})
+    assert _err(exc) == ("ValidationException", "ExpressionAttributeValues can only be specified when using expressions: FilterExpression is null")
+    with pytest.raises(ClientError) as exc:
+        ddb.query(
+            TableName=numbers,
+            KeyConditions={"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}},
+            ExpressionAttributeValues={":t": {"BOOL": True}},
+        )
+    assert _err(exc) == (
+        "ValidationException",
+        "ExpressionAttributeValues can only be specified when using expressions: FilterExpression and KeyConditionExpression are null",
+    )
+
+
+def test_filter_and_projection_paths_into_keys_refused(ddb: Any, numbers: str) -> None:
+    message = "Key attributes must be scalars; list random access '[]' and map lookup '.' are not allowed: "
+    with pytest.raises(ClientError) as exc:
+        ddb.scan(TableName=numbers, FilterExpression="pk.x = :v", ExpressionAttributeValues={":v": {"S": "p"}})
+    assert _err(exc) == ("ValidationException", message + "Key: pk")
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, numbers, "pk = :p", P, ProjectionExpression="odd, n[0]")
+    assert _err(exc) == ("ValidationException", message + "Key: n")

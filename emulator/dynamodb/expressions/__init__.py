@@ -13,7 +13,7 @@ from __future__ import annotations
 from emulator.dynamodb import types
 
 from .ast import Const, Path, invalid
-from .condition import Condition
+from .condition import Condition, condition_paths
 from .context import ExpressionContext, resolve_condition, resolve_operand, resolve_path
 from .keycond import KeyCondition, key_condition_from_ast
 from .legacy import (
@@ -44,6 +44,7 @@ __all__ = [
     "compile_update",
     "condition_from_expected",
     "condition_from_filter",
+    "condition_paths",
     "get_path",
     "key_condition_from_legacy",
     "projection_from_attributes",
@@ -55,6 +56,7 @@ def compile_condition(text: str, ctx: ExpressionContext, kind: str = "ConditionE
     """A ConditionExpression or FilterExpression (``kind`` names it in error messages)."""
     node = resolve_condition(parse_condition(text, kind), ctx, kind)
     ctx.compiled += 1
+    ctx.compiled_with_values += 1
     return Condition(node)
 
 
@@ -74,6 +76,7 @@ def compile_key_condition(
     kind = "KeyConditionExpression"
     node = resolve_condition(parse_condition(text, kind), ctx, kind)
     ctx.compiled += 1
+    ctx.compiled_with_values += 1
     return key_condition_from_ast(node, hash_key, range_key, hash_type=hash_type, range_type=range_type)
 
 
@@ -116,6 +119,7 @@ def compile_update(text: str, ctx: ExpressionContext) -> Update:
             raise invalid(kind, f"Incorrect operand type for operator or function; operator: DELETE, operand type: {_LONG_TYPE_NAMES[types.type_of(value.value)]}")
         deletes.append((resolve_path(path, ctx, kind).elements, value.value))
     ctx.compiled += 1
+    ctx.compiled_with_values += 1
     return Update(sets, removes, adds, deletes, kind=kind)
 
 

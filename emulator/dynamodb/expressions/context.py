@@ -33,6 +33,7 @@ from .ast import (
     ValueRef,
     av_display,
     invalid,
+    path_display,
 )
 
 # "The maximum length of any single expression attribute name or expression attribute value is 255 bytes."
@@ -82,6 +83,8 @@ class ExpressionContext:
         self.used_names: set[str] = set()
         self.used_values: set[str] = set()
         self.compiled = 0
+        # Compiled expressions that can use values: all but ProjectionExpression.
+        self.compiled_with_values = 0
 
     def name(self, placeholder: str, kind: str) -> str:
         if placeholder not in self.names:
@@ -98,21 +101,20 @@ class ExpressionContext:
     def finish(self, expression_params: Sequence[str] | None = None) -> None:
         """Raise for placeholders no expression of the request used (call after compiling them all).
 
-        ``expression_params`` names the operation's expression parameters (e.g.
-        ``("UpdateExpression", "ConditionExpression")``) for DynamoDB's wording when
-        placeholders come without any expression: "...: UpdateExpression and
-        ConditionExpression are null".
+        ``expression_params`` names the operation's expressions that take values (e.g.
+        ``("UpdateExpression", "ConditionExpression")``; never ProjectionExpression): when
+        given, values without any of them are refused in DynamoDB's words, "...: UpdateExpression
+        and ConditionExpression are null", even beside a ProjectionExpression.
         """
-        if self.compiled == 0:
-            suffix = ""
-            if expression_params:
+        if self.compiled == 0 and self.names:
+            raise _invalid("ExpressionAttributeNames can only be specified when using expressions")
+        if self.values and expression_params:
+            if self.compiled_with_values == 0:
                 params = list(expression_params)
                 joined = params[0] if len(params) == 1 else ", ".join(params[:-1]) + " and " + params[-1]
-                suffix = f": {joined} {'is' if len(params) == 1 else 'are'} null"
-            if self.names:
-                raise _invalid(f"ExpressionAttributeNames can only be specified when using expressions{suffix}")
-            if self.values:
-                raise _invalid(f"ExpressionAttributeValues can only be specified when using expressions{suffix}")
+                raise _invalid(f"ExpressionAttributeValues can only be specified when using expressions: {joined} {'is' if len(params) == 1 else 'are'} null")
+        elif self.compiled == 0 and self.values:
+            raise _invalid("ExpressionAttributeValues can only be specified when using expressions")
         unused_names = sorted(set(self.names) - self.used_names)
         if unused_names:
             raise _invalid(f"Value provided in ExpressionAttributeNames unused in expressions: keys: {{{', '.join(unused_names)}}}")
@@ -180,9 +182,16 @@ def _check_ordered_constant(op: str, node: Operand, kind: str) -> None:
         raise _operand_type_error(kind, op, node.value)
 
 
+def _check_distinct(op: str, first: Operand, second: Operand, kind: str) -> None:
+    # "a = a", "begins_with(a, #a)" with #a naming a: DynamoDB refuses a path compared with itself.
+    if isinstance(first, Path) and first == second:
+        raise invalid(kind, f"The first operand must be distinct from the remaining operands for this operator or function; operator: {op}, first operand: {path_display(first.elements)}")
+
+
 def resolve_condition(node: Cond, ctx: ExpressionContext, kind: str) -> Cond:
     if isinstance(node, Compare):
         left, right = resolve_operand(node.left, ctx, kind), resolve_operand(node.right, ctx, kind)
+        _check_distinct(node.op, left, right, kind)
         if node.op not in ("=", "<>"):
             _check_ordered_constant(node.op, left, kind)
             _check_ordered_constant(node.op, right, kind)
@@ -214,6 +223,8 @@ def resolve_condition(node: Cond, ctx: ExpressionContext, kind: str) -> Cond:
     if isinstance(node, Not):
         return Not(resolve_condition(node.operand, ctx, kind))
     if isinstance(node, Call):
+        if len(node.args) == 2:
+            _check_distinct(node.name, resolve_operand(node.args[0], ctx, kind), resolve_operand(node.args[1], ctx, kind), kind)
         resolved = resolve_operand(node, ctx, kind)
         assert isinstance(resolved, Call)
         return resolved

@@ -242,10 +242,19 @@ def projection_from_attributes(names: list[str]) -> Projection:
 
 
 def check_no_mixing(params: dict[str, Any], legacy: Sequence[str], expression: Sequence[str]) -> None:
-    """Refuse requests that mix legacy and expression parameters, in DynamoDB's words."""
-    used_legacy = [name for name in legacy if params.get(name) is not None]
+    """Refuse requests that mix legacy and expression parameters, in DynamoDB's words.
+
+    ``legacy`` and ``expression`` list all of the operation's parameters of each kind:
+    DynamoDB refuses any legacy parameter beside any expression (AttributeUpdates beside
+    a ConditionExpression too), naming all of both. Query's KeyConditions is the
+    exception: without a KeyConditionExpression it may come with the other expressions.
+    """
     used_expression = [name for name in expression if params.get(name) is not None]
-    if used_legacy and used_expression:
+    if not used_expression:
+        return
+    keyconditions_alone = params.get("KeyConditionExpression") is None
+    used_legacy = [name for name in legacy if params.get(name) is not None and not (name == "KeyConditions" and keyconditions_alone)]
+    if used_legacy:
         raise _invalid(
             "Can not use both expression and non-expression parameters in the same request: "
             f"Non-expression parameters: {{{', '.join(used_legacy)}}} Expression parameters: {{{', '.join(used_expression)}}}"

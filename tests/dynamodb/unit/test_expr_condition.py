@@ -240,10 +240,16 @@ def test_placeholders_without_expressions() -> None:
     assert ctx_error(lambda: ctx.finish(["ConditionExpression"])) == (
         "ExpressionAttributeValues can only be specified when using expressions: ConditionExpression is null"
     )
-    ctx = ExpressionContext({"#n": "n"}, None)
     assert ctx_error(lambda: ctx.finish(("UpdateExpression", "ConditionExpression"))) == (
-        "ExpressionAttributeNames can only be specified when using expressions: UpdateExpression and ConditionExpression are null"
+        "ExpressionAttributeValues can only be specified when using expressions: UpdateExpression and ConditionExpression are null"
     )
+    # Names get no such suffix.
+    ctx = ExpressionContext({"#n": "n"}, None)
+    assert ctx_error(lambda: ctx.finish(("UpdateExpression", "ConditionExpression"))) == "ExpressionAttributeNames can only be specified when using expressions"
+    # A ProjectionExpression uses names but takes no values.
+    ctx = ExpressionContext({"#n": "n"}, {":v": S("x")})
+    compile_projection("#n", ctx)
+    assert ctx_error(lambda: ctx.finish(["FilterExpression"])) == "ExpressionAttributeValues can only be specified when using expressions: FilterExpression is null"
 
 
 def test_invalid_placeholder_keys_and_values() -> None:
