@@ -300,17 +300,28 @@ class CloudWatchHandler(MonitoringHandler):
     @operation("TagResource")
     def tag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         tags = {t["Key"]: t["Value"] for t in p.get("Tags") or []}
+        dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))
+        if dashboard is not None:
+            self.dashboards.set_tags(dashboard, {**self.dashboards.tags_for(dashboard), **tags})
+            return {}
         self.alarms.tag(p.get("ResourceARN", ""), tags)
         return {}
 
     @operation("UntagResource")
     def untag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.alarms.untag(p.get("ResourceARN", ""), p.get("TagKeys") or [])
+        keys = p.get("TagKeys") or []
+        dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))
+        if dashboard is not None:
+            self.dashboards.set_tags(dashboard, {k: v for k, v in self.dashboards.tags_for(dashboard).items() if k not in keys})
+            return {}
+        self.alarms.untag(p.get("ResourceARN", ""), keys)
         return {}
 
     @operation("ListTagsForResource")
     def list_tags_for_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return {"Tags": [{"Key": k, "Value": v} for k, v in self.alarms.tags_for(p.get("ResourceARN", "")).items()]}
+        dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))
+        tags = self.dashboards.tags_for(dashboard) if dashboard is not None else self.alarms.tags_for(p.get("ResourceARN", ""))
+        return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
     # ------------------------------------------------------------ dashboards
     @operation("PutDashboard")
@@ -319,7 +330,8 @@ class CloudWatchHandler(MonitoringHandler):
             raise AwsError("InvalidParameterInput", "The parameter DashboardName is required.", 400)
         if p.get("DashboardBody") is None:
             raise AwsError("InvalidParameterInput", "The parameter DashboardBody is required.", 400)
-        return {"DashboardValidationMessages": self.dashboards.put(p["DashboardName"], p["DashboardBody"])}
+        tags = {t["Key"]: t["Value"] for t in p.get("Tags") or []}
+        return {"DashboardValidationMessages": self.dashboards.put(p["DashboardName"], p["DashboardBody"], tags)}
 
     @operation("GetDashboard")
     def get_dashboard(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,11 @@ def _bad(message: str, code: str = "ValidationError") -> AwsError:
     return AwsError(code, message, 400)
 
 
+def _alarm_period(period: int) -> bool:
+    """An alarm's Period: "Valid values are 10, 20, 30, and any multiple of 60" (1 and 5, valid for reads, are not)."""
+    return period in (10, 20, 30) or (period >= 60 and period % 60 == 0)
+
+
 # ------------------------------------------------------------------ composite rules
 _RULE_TOKEN = re.compile(r'\s*(?:(\()|(\))|(AND|OR|NOT|TRUE|FALSE)\b|(ALARM|OK|INSUFFICIENT_DATA)\s*\(\s*("(?:[^"\\]|\\.)*"|[^)]*?)\s*\))')
 
@@ -234,7 +239,7 @@ class AlarmManager(AlarmActions):
             if sum(1 for q in queries if q.return_data) != 1:
                 raise _bad("Exactly one element of the metrics list should return data.")
             period = max(q.period for q in queries)
-            if not mquery.valid_period(period):
+            if not _alarm_period(period):
                 raise _bad("The Period of the metrics list must be set, and be 10, 20, 30 or a multiple of 60.")
         else:
             if not p.get("MetricName") or not p.get("Namespace"):
@@ -245,10 +250,13 @@ class AlarmManager(AlarmActions):
             if ext and not mquery.valid_stat(ext):
                 raise _bad(f"The value {ext} for parameter ExtendedStatistic is not supported.", "InvalidParameterValue")
             period = int(p.get("Period") or 0)
-            if not mquery.valid_period(period):
+            if not _alarm_period(period):
                 raise _bad("The parameter Period must be 10, 20, 30 or a multiple of 60.", "InvalidParameterValue")
         if period * n > 7 * 86400:
             raise _bad("The evaluation period (Period * EvaluationPeriods) must not exceed one week (604800 seconds).")
+        if period < 3600 and period * n > 86400:
+            # PutMetricAlarm, Period: "For alarms with a period of less than one hour (3,600 seconds), the total evaluation period can't be longer than one day"
+            raise _bad("The evaluation period (Period * EvaluationPeriods) must not exceed one day (86400 seconds) for a Period of less than one hour.")
         self._check_actions(p)
         now = self.clock()
         with self.lock:
@@ -322,7 +330,8 @@ class AlarmManager(AlarmActions):
             "StateReason": old["StateReason"] if old else "Unchecked: Initial alarm creation",
             "StateUpdatedTimestamp": old["StateUpdatedTimestamp"] if old else now,
             "StateTransitionedTimestamp": old.get("StateTransitionedTimestamp", now) if old else now,
-            "_tags": (old or {}).get("_tags", {}) | self._tags(p.get("Tags")),
+            # "If you are using this operation to update an existing alarm, any tags you specify in this parameter are ignored."
+            "_tags": old.get("_tags", {}) if old else self._tags(p.get("Tags")),
         }
 
     def _store(self, name: str, kind: str, body: dict[str, Any]) -> None:
@@ -437,18 +446,20 @@ class AlarmManager(AlarmActions):
 
     def delete(self, names: list[str]) -> None:
         with self.lock:
-            missing = [n for n in names if n not in self.alarms]
-            if missing:
-                raise AwsError("ResourceNotFound", f"{len(missing)} of the alarms specified for deletion were not found: {', '.join(missing)}", 404)
-            for name in names:
+            missing = [n for n in dict.fromkeys(names) if n not in self.alarms]
+            found = [n for n in dict.fromkeys(names) if n in self.alarms]
+            for name in found:
                 for other, alarm in self.alarms.items():
                     if other not in names and "AlarmRule" in alarm and name in rule_alarms(parse_rule(alarm["AlarmRule"])):
                         raise AwsError("ResourceConflict", f"Alarm {name} is referenced by the composite alarm {other}; delete the composite alarm first.", 409)
-            for name in names:
+            # "If you specify any incorrect alarm names, the alarms you specify with correct names are still deleted."
+            for name in found:
                 del self.alarms[name]
                 kind = self.kinds.pop(name)
                 self.db.execute("DELETE FROM alarm WHERE name=?", (name,))
                 self._history(name, kind, "ConfigurationUpdate", f'Alarm "{name}" deleted', {"version": "1.0", "type": "Delete"})
+            if missing:
+                raise AwsError("ResourceNotFound", f"{len(missing)} of the alarms specified for deletion were not found: {', '.join(missing)}", 404)
 
     def set_actions_enabled(self, names: list[str], enabled: bool) -> None:
         with self.lock:
@@ -472,7 +483,7 @@ class AlarmManager(AlarmActions):
         if p.get("EndDate"):
             sql += " AND ts<=?"
             args.append(p["EndDate"].timestamp())
-        types = p.get("AlarmTypes") or ["MetricAlarm", "CompositeAlarm"]
+        types = p.get("AlarmTypes") or ["MetricAlarm"]  # "If you omit this parameter, only metric alarms are returned."
         sql += " AND kind IN ({})".format(",".join("?" * len(types)))
         args.extend(types)
         sql += " ORDER BY ts %s, id %s" % (("ASC", "ASC") if p.get("ScanBy") == "TimestampAscending" else ("DESC", "DESC"))

@@ -87,7 +87,7 @@ class Dashboards:
     def arn(self, name: str) -> str:
         return f"arn:aws:cloudwatch::{self.account_id}:dashboard/{name}"
 
-    def put(self, name: str, body: str) -> list[dict[str, str]]:
+    def put(self, name: str, body: str, tags: dict[str, str] | None = None) -> list[dict[str, str]]:
         if not _NAME_RE.match(name or ""):
             raise AwsError("InvalidParameterInput", "The value for field DashboardName contains invalid characters. It can only contain alphanumerics, dash (-) and underscore (_).", 400)
         if len(body.encode()) > MAX_BODY:
@@ -100,7 +100,12 @@ class Dashboards:
                 400,
                 extra={"dashboardValidationMessages": errors},
             )
-        self.db.execute("INSERT OR REPLACE INTO dashboard(name, body, modified) VALUES (?,?,?)", (name, body, time.time()))
+        with self.db.lock:
+            exists = bool(self.db.query("SELECT 1 FROM dashboard WHERE name=?", (name,)))
+            self.db.execute("INSERT OR REPLACE INTO dashboard(name, body, modified) VALUES (?,?,?)", (name, body, time.time()))
+            if not exists:
+                # Tags count only when the dashboard is created; an update ignores them (PutDashboard, Tags)
+                self.db.execute("INSERT OR REPLACE INTO dashboard_tag(name, tags) VALUES (?,?)", (name, json.dumps(tags or {})))
         return warnings
 
     def get(self, name: str) -> dict[str, Any]:
@@ -130,6 +135,26 @@ class Dashboards:
             raise AwsError("InvalidParameterValue", "The parameter DashboardNames is required.", 400)
         existing = {r[0] for r in self.db.query("SELECT name FROM dashboard WHERE name IN ({})".format(",".join("?" * len(names))), names)}
         missing = [n for n in names if n not in existing]
+        # "the operation attempts to delete as many dashboards as possible"
+        self.db.executemany("DELETE FROM dashboard WHERE name=?", [(n,) for n in names if n in existing])
+        self.db.executemany("DELETE FROM dashboard_tag WHERE name=?", [(n,) for n in names if n in existing])
         if missing:
             raise AwsError("ResourceNotFound", f"The specified dashboard does not exist. [{', '.join(missing)}]", 404)
-        self.db.executemany("DELETE FROM dashboard WHERE name=?", [(n,) for n in names])
+
+    # ------------------------------------------------------------ tags (TagResource & co. with a dashboard ARN)
+    def name_from_arn(self, arn: str) -> str | None:
+        """The dashboard an ARN names (``None`` when it is not a dashboard ARN); ResourceNotFoundException when there is none."""
+        prefix = f"arn:aws:cloudwatch::{self.account_id}:dashboard/"
+        if not arn.startswith("arn:aws:cloudwatch:") or ":dashboard/" not in arn:
+            return None
+        name = arn.split(":dashboard/", 1)[1]
+        if not arn.startswith(prefix) or not self.db.query("SELECT 1 FROM dashboard WHERE name=?", (name,)):
+            raise AwsError("ResourceNotFoundException", f"Resource {arn} does not exist.", 404)
+        return name
+
+    def tags_for(self, name: str) -> dict[str, str]:
+        rows = self.db.query("SELECT tags FROM dashboard_tag WHERE name=?", (name,))
+        return dict(json.loads(rows[0][0])) if rows else {}
+
+    def set_tags(self, name: str, tags: dict[str, str]) -> None:
+        self.db.execute("INSERT OR REPLACE INTO dashboard_tag(name, tags) VALUES (?,?)", (name, json.dumps(tags)))

@@ -107,7 +107,7 @@ def _compile_terms(text: str) -> Matcher:
 # ------------------------------------------------------------------ JSON
 _JSON_TOKEN = re.compile(
     r'\s*(?:(?P<sel>\$(?:\.[A-Za-z0-9_\-@*]+|\[\d+\]|\[\*\])*)|(?P<op>&&|\|\||!=|<=|>=|=|<|>|\(|\))'
-    r'|(?P<kw>IS\s+NULL|IS\s+TRUE|IS\s+FALSE|NOT\s+EXISTS)\b|(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![^\s)&|])'
+    r'|(?P<kw>IS\s+NULL|IS\s+TRUE|IS\s+FALSE|NOT\s+EXISTS)\b|(?P<str>"(?:[^"\\]|\\.)*")|(?P<rx>%(?:[^%\\]|\\.)+%)|(?P<num>-?\d+(?:\.\d+)?(?:[eE][-+]?\d+)?)(?![^\s)&|])'
     r"|(?P<bare>[^\s()&|=!<>\"]+))"
 )
 
@@ -139,6 +139,11 @@ def _compare(actual: Any, op: str, value: Any, is_string: bool) -> bool:
         return False
     if isinstance(actual, list):
         return any(_compare(a, op, value, is_string) for a in actual)
+    if isinstance(value, re.Pattern):  # { $.level = %ERROR|WARN% }
+        if not isinstance(actual, str | int | float) or isinstance(actual, bool):
+            return False
+        found = value.search(str(actual)) is not None
+        return found if op == "=" else not found
     if op in ("=", "!="):
         if isinstance(value, float) and not is_string:
             if isinstance(actual, bool) or not isinstance(actual, int | float):
@@ -236,6 +241,8 @@ def _compile_json(body: str) -> Extractor:
             val = float(vtext)
         elif vkind == "bare":
             val = vtext
+        elif vkind == "rx" and op in ("=", "!="):
+            val = re.compile(vtext[1:-1])
         else:
             raise ValueError("expected a value")
         if op in ("<", ">", "<=", ">=") and not isinstance(val, float):
@@ -314,7 +321,10 @@ def _field_matcher(spec: str) -> tuple[str, Callable[[str], bool] | None]:
                     continue
                 raise ValueError(f"bad field {part}")
             name = name or m.group(1)
-            conds.append((m.group(2), m.group(3)))
+            raw = m.group(3)
+            if len(raw) > 2 and raw.startswith("%") and raw.endswith("%"):
+                re.compile(raw[1:-1])  # a bad expression is an invalid pattern, not a failure when matching
+            conds.append((m.group(2), raw))
         alternatives.append(conds)
     if name is None:
         raise ValueError("field needs a name")
@@ -332,6 +342,11 @@ def _field_matcher(spec: str) -> tuple[str, Callable[[str], bool] | None]:
 def _cmp_field(value: str, op: str, raw: str) -> bool:
     quoted = raw.startswith('"') and raw.endswith('"') and len(raw) >= 2
     target = raw[1:-1] if quoted else raw
+    if not quoted and len(raw) > 2 and raw.startswith("%") and raw.endswith("%"):  # [ip, method = %GET|PUT%, ...]
+        if op not in ("=", "!="):
+            return False
+        found = re.search(raw[1:-1], value) is not None
+        return found if op == "=" else not found
     number: float | None = None
     if not quoted:
         try:

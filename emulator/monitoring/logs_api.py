@@ -157,12 +157,14 @@ class LogsAPI:
             first, last = events[0], events[-1]
             fwd = f"f/{last[1]:013d}-{last[0]}"
             bwd = f"b/{first[1]:013d}-{first[0]}"
-        else:
+        elif token:
             # no more events: AWS hands back the token that was passed in
-            here = token or "f/0000000000000-0"
-            pos = here.partition("/")[2]
-            fwd = f"f/{pos}" if token else "f/9999999999999-0"
-            bwd = f"b/{pos}" if token else "b/0000000000000-0"
+            pos = token.partition("/")[2]
+            fwd, bwd = f"f/{pos}", f"b/{pos}"
+        else:
+            # nothing yet: reading forward from here returns the events that arrive later (a tail polls so)
+            fwd = f"f/{max(start or 0, 0):013d}-0"
+            bwd = "b/0000000000000-0"
         return {"events": out, "nextForwardToken": fwd, "nextBackwardToken": bwd}
 
     def filter_log_events(self, p: dict[str, Any]) -> dict[str, Any]:

@@ -252,11 +252,13 @@ class LogStore:
             if prev is not None and ts < prev:
                 raise invalid("Log events in a single PutLogEvents request must be in chronological order.")
             prev = ts
-        if int(events[-1]["timestamp"]) - int(events[0]["timestamp"]) > DAY_MS:
-            raise invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
         now = self.now_ms()
         too_old_before = max(now - 14 * DAY_MS, self.cutoff_ms(group))
         too_new_after = now + 2 * 3600 * 1000
+        # the 24-hour limit applies to the valid events only: too old and too new ones are rejected, not counted
+        valid = [int(e["timestamp"]) for e in events if too_old_before <= int(e["timestamp"]) <= too_new_after]
+        if valid and valid[-1] - valid[0] > DAY_MS:
+            raise invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
         rejected: dict[str, int] = {}
         rows = []
         too_new_start = None

@@ -228,8 +228,10 @@ class Evaluator:
             if len(args) != 3 or args[0][0] != "str" or args[1][0] != "str":
                 raise MathError("SEARCH takes 3 arguments: SEARCH(' {Namespace, DimensionName} SearchTerm', 'Statistic', Period)")
             period = self.eval(args[2])
-            if not isinstance(period, float):
+            if not isinstance(period, float) or not math.isfinite(period):
                 raise MathError("SEARCH period must be a number")
+            if int(period) != period or not (int(period) in (1, 5, 10, 20, 30) or (period >= 60 and int(period) % 60 == 0)):
+                raise MathError("SEARCH period must be 1, 5, 10, 20, 30, or any multiple of 60")
             return self.search(args[0][1], args[1][1], int(period))
         if name == "FILL":
             if len(args) != 2:

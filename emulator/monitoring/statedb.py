@@ -24,6 +24,7 @@ class StateDB:
                 type TEXT NOT NULL, summary TEXT NOT NULL, data TEXT NOT NULL);
             CREATE INDEX IF NOT EXISTS alarm_history_ts ON alarm_history(ts);
             CREATE TABLE IF NOT EXISTS dashboard (name TEXT PRIMARY KEY, body TEXT NOT NULL, modified REAL NOT NULL);
+            CREATE TABLE IF NOT EXISTS dashboard_tag (name TEXT PRIMARY KEY, tags BLOB NOT NULL);
             CREATE TABLE IF NOT EXISTS usage (
                 month TEXT NOT NULL, principal TEXT NOT NULL, service TEXT NOT NULL, item TEXT NOT NULL,
                 quantity REAL NOT NULL, PRIMARY KEY (month, principal, service, item));

@@ -320,3 +320,93 @@ def test_unsupported_operation_is_an_error(cw: Any) -> None:
     with pytest.raises(ClientError) as err:
         cw.describe_anomaly_detectors()
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_delete_alarms_deletes_the_named_ones_that_exist(cw: Any) -> None:
+    # DeleteAlarms: "If you specify any incorrect alarm names, the alarms you specify with correct names are still deleted."
+    name = f"del-{uuid.uuid4().hex[:6]}"
+    cw.put_metric_alarm(AlarmName=name, Namespace="N", MetricName="M", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    with pytest.raises(ClientError) as err:
+        cw.delete_alarms(AlarmNames=[name + "-missing", name])
+    assert _code(err) == "ResourceNotFound"
+    assert cw.describe_alarms(AlarmNames=[name])["MetricAlarms"] == []
+
+
+def test_alarm_period_and_evaluation_range(cw: Any) -> None:
+    name = f"per-{uuid.uuid4().hex[:6]}"
+    base = {"AlarmName": name, "Namespace": "N", "MetricName": "M", "Statistic": "Sum", "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"}
+    # Period: "Valid values are 10, 20, 30, and any multiple of 60" (1 and 5 are for reading metrics only)
+    for period in (1, 5):
+        with pytest.raises(ClientError) as err:
+            cw.put_metric_alarm(**base, Period=period, EvaluationPeriods=1)
+        assert _code(err) == "InvalidParameterValue", period
+    # under an hour's Period, Period * EvaluationPeriods may not exceed a day
+    with pytest.raises(ClientError) as err:
+        cw.put_metric_alarm(**base, Period=60, EvaluationPeriods=1441)
+    assert _code(err) == "ValidationError"
+    cw.put_metric_alarm(**base, Period=60, EvaluationPeriods=1440)
+    cw.put_metric_alarm(**base, Period=10, EvaluationPeriods=3)
+    cw.delete_alarms(AlarmNames=[name])
+
+
+def test_search_with_an_invalid_period_is_a_validation_error(cw: Any) -> None:
+    start = _now() - dt.timedelta(minutes=10)
+    for period in (0, 61):
+        with pytest.raises(ClientError) as err:
+            cw.get_metric_data(MetricDataQueries=[{"Id": "s", "Expression": f"SEARCH('{{N,D}} MetricName=\"M\"', 'Sum', {period})"}], StartTime=start, EndTime=_now())
+        assert _code(err) == "ValidationError", period
+
+
+def test_delete_dashboards_deletes_as_many_as_possible(cw: Any) -> None:
+    # DeleteDashboards: "If there is an error during this call, the operation attempts to delete as many dashboards as possible."
+    name = f"dash-{uuid.uuid4().hex[:6]}"
+    cw.put_dashboard(DashboardName=name, DashboardBody=json.dumps({"widgets": [{"type": "text", "properties": {"markdown": "x"}}]}))
+    with pytest.raises(ClientError) as err:
+        cw.delete_dashboards(DashboardNames=[name + "-missing", name])
+    assert _code(err) == "ResourceNotFound"
+    assert cw.list_dashboards(DashboardNamePrefix=name)["DashboardEntries"] == []
+
+
+def test_dashboard_tags(client: Any) -> None:
+    name = f"dash-{uuid.uuid4().hex[:6]}"
+    body = json.dumps({"widgets": [{"type": "text", "properties": {"markdown": "x"}}]})
+    client.put_dashboard(DashboardName=name, DashboardBody=body, Tags=[{"Key": "team", "Value": "a"}])
+    arn = client.get_dashboard(DashboardName=name)["DashboardArn"]
+    assert client.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "team", "Value": "a"}]
+    # PutDashboard on an existing dashboard ignores Tags
+    client.put_dashboard(DashboardName=name, DashboardBody=body, Tags=[{"Key": "other", "Value": "b"}])
+    assert client.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "team", "Value": "a"}]
+    client.tag_resource(ResourceARN=arn, Tags=[{"Key": "env", "Value": "dev"}, {"Key": "team", "Value": "b"}])
+    client.untag_resource(ResourceARN=arn, TagKeys=["env"])
+    assert client.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "team", "Value": "b"}]
+    with pytest.raises(ClientError) as err:
+        client.list_tags_for_resource(ResourceARN=arn + "x")
+    assert _code(err) == "ResourceNotFoundException"
+    client.delete_dashboards(DashboardNames=[name])
+    with pytest.raises(ClientError) as err:
+        client.tag_resource(ResourceARN=arn, Tags=[{"Key": "k", "Value": "v"}])
+    assert _code(err) == "ResourceNotFoundException"
+
+
+def test_put_metric_alarm_update_ignores_tags(cw: Any) -> None:
+    # PutMetricAlarm, Tags: "If you are using this operation to update an existing alarm, any tags you specify in this parameter are ignored."
+    name = f"tag-{uuid.uuid4().hex[:6]}"
+    base = {"AlarmName": name, "Namespace": "N", "MetricName": "M", "Statistic": "Sum", "Period": 60, "EvaluationPeriods": 1, "Threshold": 1.0, "ComparisonOperator": "GreaterThanThreshold"}
+    cw.put_metric_alarm(**base, Tags=[{"Key": "team", "Value": "a"}])
+    cw.put_metric_alarm(**base, Tags=[{"Key": "env", "Value": "dev"}])
+    arn = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"][0]["AlarmArn"]
+    assert cw.list_tags_for_resource(ResourceARN=arn)["Tags"] == [{"Key": "team", "Value": "a"}]
+    cw.delete_alarms(AlarmNames=[name])
+
+
+def test_describe_alarm_history_returns_metric_alarms_unless_asked(cw: Any) -> None:
+    # DescribeAlarmHistory, AlarmTypes: "If you omit this parameter, only metric alarms are returned."
+    prefix = f"h{uuid.uuid4().hex[:6]}-"
+    cw.put_metric_alarm(AlarmName=prefix + "m", Namespace="N", MetricName="M", Statistic="Sum", Period=60, EvaluationPeriods=1, Threshold=1.0, ComparisonOperator="GreaterThanThreshold")
+    cw.put_composite_alarm(AlarmName=prefix + "c", AlarmRule=f'ALARM("{prefix}m")')
+    assert cw.describe_alarm_history(AlarmName=prefix + "c")["AlarmHistoryItems"] == []
+    assert cw.describe_alarm_history(AlarmName=prefix + "m")["AlarmHistoryItems"]
+    items = cw.describe_alarm_history(AlarmName=prefix + "c", AlarmTypes=["CompositeAlarm"])["AlarmHistoryItems"]
+    assert items and {i["AlarmType"] for i in items} == {"CompositeAlarm"}
+    cw.delete_alarms(AlarmNames=[prefix + "c"])
+    cw.delete_alarms(AlarmNames=[prefix + "m"])

@@ -285,3 +285,53 @@ def test_metric_filters_publish_metrics(logs: Any, cw: Any) -> None:
         logs.delete_metric_filter(logGroupName=name, filterName="bytes")
     assert _code(err) == "ResourceNotFoundException"
     assert len(logs.describe_metric_filters(logGroupName=name)["metricFilters"]) == 2
+
+
+def test_put_log_events_span_counts_the_valid_events_only(logs: Any) -> None:
+    # PutLogEvents: "For valid events (within 14 days in the past to 2 hours in future), the time span in a single batch cannot exceed 24 hours."
+    name = _group(logs)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    now = _now_ms()
+    events = [{"timestamp": now - 15 * 86400 * 1000, "message": "too old"}, {"timestamp": now, "message": "ok"}, {"timestamp": now + 3 * 3600 * 1000, "message": "too new"}]
+    out = logs.put_log_events(logGroupName=name, logStreamName="s", logEvents=events)
+    assert out["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 1, "tooNewLogEventStartIndex": 2}
+    assert [e["message"] for e in logs.get_log_events(logGroupName=name, logStreamName="s")["events"]] == ["ok"]
+
+
+def test_get_log_events_forward_token_of_an_empty_read_sees_later_events(logs: Any) -> None:
+    # a tail polls with nextForwardToken: events put after an empty answer come with the next call
+    name = _group(logs)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    now = _now_ms()
+    head = logs.get_log_events(logGroupName=name, logStreamName="s", startFromHead=True)
+    tail = logs.get_log_events(logGroupName=name, logStreamName="s")
+    assert head["events"] == [] and tail["events"] == []
+    later = logs.get_log_events(logGroupName=name, logStreamName="s", startTime=now + 60_000, startFromHead=True)
+    logs.put_log_events(logGroupName=name, logStreamName="s", logEvents=[{"timestamp": now, "message": "first"}, {"timestamp": now + 120_000, "message": "second"}])
+    assert [e["message"] for e in logs.get_log_events(logGroupName=name, logStreamName="s", nextToken=head["nextForwardToken"])["events"]] == ["first", "second"]
+    assert [e["message"] for e in logs.get_log_events(logGroupName=name, logStreamName="s", nextToken=tail["nextForwardToken"])["events"]] == ["first", "second"]
+    # from a startTime: only what is at or after it
+    assert [e["message"] for e in logs.get_log_events(logGroupName=name, logStreamName="s", nextToken=later["nextForwardToken"])["events"]] == ["second"]
+
+
+def test_filter_patterns_with_regular_expressions_in_values(logs: Any) -> None:
+    # User Guide, "Using regular expressions in filter patterns": %regex% in JSON property and space-delimited field values
+    messages = ['{"level": "WARN", "code": 503}', '{"level": "INFO", "code": 200}', "10.0.0.1 GET /index.html 404", "10.0.0.2 POST /api 200"]
+
+    def matches(pattern: str) -> list[int]:
+        return [m["eventNumber"] for m in logs.test_metric_filter(filterPattern=pattern, logEventMessages=messages)["matches"]]
+
+    assert matches("{ $.level = %ERROR|WARN% }") == [1]
+    assert matches("{ $.level != %ERROR|WARN% }") == [2]
+    assert matches("{ $.code = %^5% }") == [1]
+    assert matches("[ip, method, path = %index%, status]") == [3]
+    assert matches("[ip, method = %GET|PUT%, path, status != %^2%]") == [3]
+    for bad in ("{ $.level = %[% }", "[ip, method = %(%, path, status]"):
+        with pytest.raises(ClientError) as err:
+            logs.test_metric_filter(filterPattern=bad, logEventMessages=messages)
+        assert _code(err) == "InvalidParameterException", bad
+    name = _group(logs)
+    logs.create_log_stream(logGroupName=name, logStreamName="s")
+    now = _now_ms()
+    logs.put_log_events(logGroupName=name, logStreamName="s", logEvents=[{"timestamp": now + i, "message": m} for i, m in enumerate(messages)])
+    assert [e["message"] for e in logs.filter_log_events(logGroupName=name, filterPattern="{ $.level = %ERROR|WARN% }")["events"]] == [messages[0]]
