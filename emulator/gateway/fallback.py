@@ -14,9 +14,26 @@ import sys
 import threading
 from typing import Any
 
+from emulator.context import Principal
 from emulator.protocols.base import Request, Response
 
 DEFAULT_ACCOUNT_ID = "000000000000"
+
+
+def caller_identity(principal: Principal, iam_store: Any = None) -> dict[str, str]:
+    """STS GetCallerIdentity for the key that signed the request.
+
+    moto answers it from its own IAM backend, which never sees the emulator's keys (IAM is
+    native), so it would name its placeholder ``user/moto`` for every caller. AWS names the
+    root user ``UserId`` = the account, ``arn:aws:iam::<account>:root``; an IAM user by its
+    unique id (AIDA...) and user ARN (with its path)."""
+    account = principal.account_id
+    if principal.is_root:
+        return {"UserId": account, "Account": account, "Arn": f"arn:aws:iam::{account}:root"}
+    user: dict[str, Any] = {}
+    if iam_store is not None and iam_store.has_user(principal.user_name):
+        user = iam_store.get_user(principal.user_name)
+    return {"UserId": str(user.get("UserId") or principal.access_key_id), "Account": account, "Arn": str(user.get("Arn") or principal.arn)}
 
 
 class NotServed(Exception):

@@ -37,7 +37,7 @@ def is_presigned_v2(request: Request) -> bool:
     return "AWSAccessKeyId=" in request.query_string and "authorization" not in request.headers and request.query_one("X-Amz-Algorithm") is None
 
 
-def string_to_sign(request: Request, expires: str) -> str:
+def string_to_sign(request: Request, expires: str, resource: str | None = None) -> str:
     query = request.query
 
     def signed_value(name: str) -> str:
@@ -49,7 +49,8 @@ def string_to_sign(request: Request, expires: str) -> str:
         amz = {name: value.strip() for name, value in request.headers.items() if name.startswith("x-amz-")}
     lines = [request.method.upper(), signed_value("content-md5"), signed_value("content-type"), expires]
     lines += [f"{name}:{amz[name]}" for name in sorted(amz)]
-    resource = request.raw_path or "/"
+    if resource is None:
+        resource = _resources(request)[0]
     subresources = []
     for pair in request.query_string.split("&"):
         name, eq, value = pair.partition("=")
@@ -59,6 +60,17 @@ def string_to_sign(request: Request, expires: str) -> str:
         subresources.sort(key=lambda item: item[0])
         resource += "?" + "&".join(text for _, text in subresources)
     return "\n".join(lines) + "\n" + resource
+
+
+def _resources(request: Request) -> list[str]:
+    """The resource paths a client may have signed: the path-style path, also for a
+    virtual-hosted-style request (botocore's ``auth_path``: the bucket from the Host header
+    goes first), and for a bucket alone both "/bucket" and "/bucket/" (botocore signs the
+    latter, the URL has the former)."""
+    path = (request.raw_path if request.route_path is None else request.route_path) or "/"
+    if path.count("/") == 1 and len(path) > 1:
+        return [path, path + "/"]
+    return [path]
 
 
 def verify_presigned(request: Request, keys: KeyStore, now: float | None = None) -> AccessKey:
@@ -79,11 +91,12 @@ def verify_presigned(request: Request, keys: KeyStore, now: float | None = None)
         raise AwsError("AccessDenied", f"Invalid date (should be seconds since epoch): {expires}", 403) from exc
     if (time.time() if now is None else now) > expires_at:
         raise AwsError("AccessDenied", "Request has expired", 403)
-    digest = hmac.new(key.secret_access_key.encode(), string_to_sign(request, expires).encode("utf-8"), hashlib.sha1).digest()
-    if not hmac.compare_digest(base64.b64encode(digest).decode(), signature):
-        raise AwsError(
-            "SignatureDoesNotMatch",
-            "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
-            403,
-        )
-    return key
+    for resource in _resources(request):
+        digest = hmac.new(key.secret_access_key.encode(), string_to_sign(request, expires, resource).encode("utf-8"), hashlib.sha1).digest()
+        if hmac.compare_digest(base64.b64encode(digest).decode(), signature):
+            return key
+    raise AwsError(
+        "SignatureDoesNotMatch",
+        "The request signature we calculated does not match the signature you provided. Check your key and signing method.",
+        403,
+    )

@@ -36,6 +36,11 @@ class Request:
     # The body as received when a Content-Encoding (gzip) was decoded into ``body``;
     # SigV4 hashes the bytes the client signed, i.e. these. None: ``body`` is as received.
     wire_body: bytes | None = None
+    # The path-style path ("/bucket" + raw_path) of a virtual-hosted-style S3 request, whose
+    # bucket is in the Host header (protocols/detect.py sets it): the operation and its URI
+    # labels are matched against it, and SigV2 signs it. For an S3 POST-policy upload, the
+    # object's path once its form is verified (gateway/post_policy.py). None: ``raw_path``.
+    route_path: str | None = None
 
     @cached_property
     def query(self) -> dict[str, list[str]]:

@@ -11,6 +11,7 @@ Order (most specific first):
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from functools import cache, lru_cache
@@ -118,17 +119,83 @@ def detect(request: Request) -> Detected:
         return Detected(info.name, _op(info.name, action), _query_protocol(info), signing, region)
 
     # 4. REST protocols by signing name and path template
+    if scope is None and request.method == "POST" and request.content_type == "multipart/form-data":
+        post = _post_object(request)
+        if post is not None:
+            return post
     if signing:
+        rest_service: services.ServiceInfo | None = None
         for info in idx.by_signing_name.get(signing, []):
             if info.protocol.startswith("rest"):
-                rest_op = match_rest_operation(info.name, request.method, request.raw_path.split("?", 1)[0], request.query, request.headers)
+                route = request.raw_path.split("?", 1)[0]
+                if info.signature_version in ("s3", "s3v4"):
+                    bucket = virtual_host_bucket(request.headers.get("host", ""))
+                    if bucket is not None:  # https://bucket.host/key: the path-style /bucket/key
+                        route = request.route_path = "/" + bucket + route
+                rest_op = match_rest_operation(info.name, request.method, route, request.query, request.headers)
                 if rest_op is not None:
                     return Detected(info.name, rest_op, info.protocol, signing, region)
+                rest_service = rest_service or info
+        if rest_service is not None:
+            # The service is known, the operation is not: its error in the service's own
+            # protocol (XML for S3), which its SDKs can read.
+            return Detected(rest_service.name, None, rest_service.protocol, signing, region)
         # JSON services addressed without a target: unknown operation.
         cands = idx.by_signing_name.get(signing, [])
         if cands:
             raise AwsError("UnknownOperationException", f"Unknown operation {request.method} {path} for service {signing}", 404)
     raise AwsError("UnknownOperationException", f"No AWS service or operation matches {request.method} {path}", 404)
+
+
+_IPV4_HOST_RE = re.compile(r"((25[0-5]|2[0-4][0-9]|[01]?[0-9][0-9]?)(\.|$)){4}")
+_S3_PATH_STYLE_HOST_RE = re.compile(r"s3[.\-](?:(?:dualstack|fips)[.\-])?[^.]*\.amazonaws\.(?:com|com\.cn|eu)|s3\.amazonaws\.com$")
+_S3_VIRTUAL_HOST_RE = re.compile(r"(.+)\.s3(.*)\.amazonaws.com")
+
+
+@lru_cache(maxsize=1024)
+def virtual_host_bucket(host: str) -> str | None:
+    """The bucket named by a virtual-hosted-style S3 Host header (``bucket.localhost:4566``,
+    ``bucket.s3.us-east-1.amazonaws.com``), or None for a path-style request.
+
+    The rule is moto's (moto.s3.responses.S3Response.subdomain_based_buckets and
+    moto.s3.utils.bucket_name_from_url), which serves S3 behind the gateway: both must read the
+    same bucket from a request, or the operation authorized would not be the one served.
+    Path-style: no host, ``localhost*``, ``localstack*``, ``host.docker.internal``, a name
+    without a dot, ``*.svc.cluster.local``, an IP address, ``s3.amazonaws.com`` and the
+    regional ``s3.<region>.amazonaws.com`` endpoints."""
+    if not host or os.environ.get("S3_IGNORE_SUBDOMAIN_BUCKETNAME", "") in ("1", "true"):
+        return None
+    custom = os.environ.get("MOTO_S3_CUSTOM_ENDPOINTS")
+    if custom and any(host in endpoint for endpoint in custom.split(",")):
+        return None
+    if host.startswith(("localhost", "localstack", "host.docker.internal", "[")) or "." not in host:
+        return None
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    if name.endswith(".svc.cluster.local") or _IPV4_HOST_RE.match(name) or _S3_PATH_STYLE_HOST_RE.match(host):
+        return None
+    domain = host.removeprefix("www.")
+    if "amazonaws.com" in domain:
+        m = _S3_VIRTUAL_HOST_RE.search(domain)
+        return m.group(1) if m else None
+    return domain.split(".", 1)[0]
+
+
+def _post_object(request: Request) -> Detected | None:
+    """An S3 browser-based upload (``POST /bucket``, multipart form, a signed POST policy in
+    the fields: emulator/gateway/post_policy.py). The model has no operation for it; it
+    writes an object as PutObject does, and IAM authorizes it as s3:PutObject."""
+    for info in services.index().by_name.values():
+        if info.protocol.startswith("rest") and info.signature_version == "s3":
+            route = request.raw_path
+            bucket = virtual_host_bucket(request.headers.get("host", ""))
+            if bucket is not None:
+                route = request.route_path = "/" + bucket + route
+            if _BUCKET_ONLY_RE.fullmatch(route) and "PutObject" in services.service_model(info.name).operation_names:
+                return Detected(info.name, "PutObject", info.protocol, info.signing_name)
+    return None
+
+
+_BUCKET_ONLY_RE = re.compile(r"/[^/]+/?")
 
 
 @cache
@@ -220,7 +287,10 @@ def _rest_routes(service: str) -> list[tuple[str, re.Pattern[str], int, str, tup
             pos = m.end()
         tail = path[pos:]
         literal_len += len(tail)
-        pattern += re.escape(tail).rstrip("/") + "/?$" if tail not in ("", "/") or pos == 0 else re.escape(tail) + "$"
+        # A trailing '/' is optional, after a label too: the JS SDK v3 addresses an S3 bucket
+        # path-style as "/bucket/" (CreateBucket, ListObjectsV2, DeleteObjects, ...). A greedy
+        # label ({Key+}) needs one character at least, so "/bucket/" stays a bucket request.
+        pattern += re.escape(tail.rstrip("/")) + "/?$"
         # Query-string discriminators in requestUri (e.g. "?tagging") must be present.
         routes.append((http.get("method", "POST"), re.compile(pattern), literal_len * 10 + (5 if query else 0), name + ("?" + query if query else ""), _required_wire(op_model)))
     routes.sort(key=lambda r: (-r[2], -len(r[4][0]) - len(r[4][1])))

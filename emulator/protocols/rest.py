@@ -130,7 +130,7 @@ class RestProtocol(Protocol):
         labels: dict[str, str] = {}
         if any(m.serialization.get("location") == "uri" for m in shape.members.values()):
             pattern, names = uri_pattern(operation.http.get("requestUri", "/"))
-            m = pattern.match(request.raw_path)
+            m = pattern.match(request.raw_path if request.route_path is None else request.route_path)
             if m is None:
                 raise AwsError("ValidationException", f"The request path {request.path} does not match {operation.http.get('requestUri')}", 400)
             labels = {name: unquote(value) for name, value in zip(names, m.groups(), strict=True)}

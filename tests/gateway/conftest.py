@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import socket
+from collections.abc import Callable, Iterator
 from typing import Any
+from unittest import mock
 
 import pytest
 
@@ -19,3 +21,18 @@ def signed_call(emulator: EmulatorServer) -> Callable[..., RawResponse]:
         return signed(emulator, method, path, **kwargs)
 
     return call
+
+
+@pytest.fixture
+def resolve_localhost_subdomains() -> Iterator[None]:
+    """``bucket.localhost`` resolves to 127.0.0.1 in this process, as it does on systems with
+    systemd-resolved: S3's virtual-hosted-style requests to a local endpoint."""
+    real = socket.getaddrinfo
+
+    def getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(host, str) and host.endswith(".localhost"):
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)
+
+    with mock.patch("socket.getaddrinfo", getaddrinfo):
+        yield

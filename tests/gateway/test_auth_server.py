@@ -218,3 +218,93 @@ def test_cli_keys_apply_to_a_running_server(tmp_path: Any) -> None:
             time.sleep(0.2)
         # The root key still works.
         assert server.client("sts").get_caller_identity()["Account"] == "000000000000"
+
+
+# --- S3 presigned POST (browser-based uploads) ------------------------------------------
+
+
+@pytest.mark.parametrize("signature_version", ["s3", "s3v4"])
+def test_s3_presigned_post(emulator: EmulatorServer, signature_version: str) -> None:
+    # generate_presigned_post signs a POST policy (V2 by default, V4 with s3v4); the upload is
+    # a multipart form with no Authorization header. It was an UnknownOperationException.
+    s3 = client(emulator, "s3")
+    signer = client(emulator, "s3", config=Config(signature_version=signature_version))
+    bucket = f"presigned-post-{signature_version}"
+    s3.create_bucket(Bucket=bucket)
+    post = signer.generate_presigned_post(bucket, "up/${filename}", Fields={"Content-Type": "image/png"}, Conditions=[{"Content-Type": "image/png"}, ["content-length-range", 1, 1000]], ExpiresIn=300)
+    data = bytes(range(256)) + b"\r\n--not-a-boundary\r\n"
+    resp = requests.post(post["url"], data=post["fields"], files={"file": ("pic.png", data)}, timeout=30)
+    assert resp.status_code == 204, resp.text
+    got = s3.get_object(Bucket=bucket, Key="up/pic.png")  # S3 fills in ${filename}
+    assert got["Body"].read() == data and got["ContentType"] == "image/png"
+
+    def refused(fields: dict[str, str], content: bytes = b"x") -> tuple[int, str]:
+        r = requests.post(post["url"], data=fields, files={"file": ("a.png", content)}, timeout=30)
+        return r.status_code, r.text.split("<Code>", 1)[1].split("</Code>", 1)[0] if "<Code>" in r.text else r.text
+
+    assert refused(post["fields"], b"x" * 2000) == (400, "EntityTooLarge")
+    assert refused({**post["fields"], "Content-Type": "text/html"}) == (403, "AccessDenied")  # a condition fails
+    assert refused({**post["fields"], "extra": "1"}) == (403, "AccessDenied")  # a field no condition covers
+    assert refused({**post["fields"], "policy": post["fields"]["policy"][:-4] + "AAA="}) == (403, "SignatureDoesNotMatch")
+    expired = signer.generate_presigned_post(bucket, "late", ExpiresIn=-10)
+    resp = requests.post(expired["url"], data=expired["fields"], files={"file": ("a", b"x")}, timeout=30)
+    assert resp.status_code == 403 and "Policy expired" in resp.text
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="late")
+
+
+def test_s3_presigned_post_is_authorized_as_put_object(emulator: EmulatorServer) -> None:
+    iam = client(emulator, "iam")
+    iam.create_user(UserName="post-reader")
+    iam.put_user_policy(UserName="post-reader", PolicyName="read", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="post-reader")["AccessKey"]
+    client(emulator, "s3").create_bucket(Bucket="presigned-post-authz")
+    reader = client(emulator, "s3", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    post = reader.generate_presigned_post("presigned-post-authz", "k", ExpiresIn=300)
+    resp = requests.post(post["url"], data=post["fields"], files={"file": ("a", b"x")}, timeout=30)
+    assert resp.status_code == 403 and "<Code>AccessDenied</Code>" in resp.text and "s3:PutObject" in resp.text
+
+
+# --- S3 virtual-hosted-style addressing -------------------------------------------------
+
+
+@pytest.mark.parametrize("signature_version", ["s3", "s3v4"])
+def test_s3_presigned_urls_virtual_hosted_style(emulator: EmulatorServer, resolve_localhost_subdomains: Any, signature_version: str) -> None:
+    # SigV2 signs the path-style resource (/bucket/key) whatever the addressing; it was
+    # checked against the path as sent (/key): SignatureDoesNotMatch.
+    endpoint = emulator.endpoint.replace("127.0.0.1", "localhost")
+    s3 = client(emulator, "s3", endpoint_url=endpoint, config=Config(signature_version=signature_version, s3={"addressing_style": "virtual"}))
+    bucket = f"vhost-presigned-{signature_version.replace('3', 'x')}"
+    client(emulator, "s3").create_bucket(Bucket=bucket)
+    client(emulator, "s3").put_object(Bucket=bucket, Key="dir/k", Body=b"hello")
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "dir/k"}, ExpiresIn=300)
+    assert url.startswith(f"http://{bucket}.localhost:")
+    resp = requests.get(url, timeout=30)
+    assert resp.status_code == 200 and resp.content == b"hello", resp.text
+    listing = s3.generate_presigned_url("list_objects_v2", Params={"Bucket": bucket}, ExpiresIn=300)
+    resp = requests.get(listing, timeout=30)
+    assert resp.status_code == 200 and "<Key>dir/k</Key>" in resp.text, resp.text
+
+
+def test_s3_presigned_v2_url_of_a_bucket_path_style(emulator: EmulatorServer) -> None:
+    # botocore signs a bucket's resource as "/bucket/" while the URL path is "/bucket".
+    s3 = client(emulator, "s3")
+    s3.create_bucket(Bucket="sigv2-bucket-url")
+    s3.put_object(Bucket="sigv2-bucket-url", Key="k", Body=b"x")
+    url = s3.generate_presigned_url("list_objects_v2", Params={"Bucket": "sigv2-bucket-url"}, ExpiresIn=300)
+    assert "AWSAccessKeyId=" in url
+    resp = requests.get(url, timeout=30)
+    assert resp.status_code == 200 and "<Key>k</Key>" in resp.text, resp.text
+
+
+# --- STS GetCallerIdentity --------------------------------------------------------------
+
+
+def test_sts_get_caller_identity_names_the_signer(emulator: EmulatorServer) -> None:
+    # moto answered "arn:aws:sts::<account>:user/moto" (UserId AKIAIOSFODNN7EXAMPLE) for every key.
+    root = client(emulator, "sts").get_caller_identity()
+    assert (root["UserId"], root["Account"], root["Arn"]) == ("000000000000", "000000000000", "arn:aws:iam::000000000000:root")
+    iam = client(emulator, "iam")
+    user = iam.create_user(UserName="whoami-user", Path="/team/")["User"]
+    key = iam.create_access_key(UserName="whoami-user")["AccessKey"]
+    ident = client(emulator, "sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"]).get_caller_identity()
+    assert (ident["UserId"], ident["Account"], ident["Arn"]) == (user["UserId"], "000000000000", "arn:aws:iam::000000000000:user/team/whoami-user")

@@ -308,3 +308,46 @@ def test_malformed_auth_headers_never_500(emulator: EmulatorServer) -> None:
     for auth in ["AWS4-HMAC-SHA256", "AWS4-HMAC-SHA256 Credential=", "AWS4-HMAC-SHA256 Credential=a/b/c/d/aws4_request, SignedHeaders=, Signature=", "Bearer x"]:
         resp = send(emulator.endpoint, "POST", "/", {**JSON10, "x-amz-target": "DynamoDB_20120810.ListTables", "authorization": auth, "x-amz-date": "20240101T000000Z"}, b"{}")
         assert 400 <= resp.status < 500, (auth, resp.status, resp.body)
+
+
+# --- S3 addressing ----------------------------------------------------------------------
+
+
+def test_s3_bucket_path_with_a_trailing_slash(emulator: EmulatorServer) -> None:
+    # The JS SDK v3 addresses a bucket path-style as "/bucket/" (CreateBucket, ListObjectsV2,
+    # DeleteObjects...): that matched no operation (UnknownOperationException, in JSON).
+    s3 = emulator.client("s3", config=NO_RETRY)
+
+    def add_slash(request: Any, **_: Any) -> None:
+        url, _, query = request.url.partition("?")
+        if url.count("/") == 3:  # http://host:port/bucket
+            request.url = url + "/" + ("?" + query if query else "")
+
+    s3.meta.events.register("before-sign.s3", add_slash)
+    s3.create_bucket(Bucket="trailing-slash-bucket")
+    s3.put_object(Bucket="trailing-slash-bucket", Key="k", Body=b"x")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="trailing-slash-bucket")["Contents"]] == ["k"]
+    assert s3.delete_objects(Bucket="trailing-slash-bucket", Delete={"Objects": [{"Key": "k"}]})["Deleted"] == [{"Key": "k"}]
+    assert s3.head_bucket(Bucket="trailing-slash-bucket")["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+@pytest.mark.usefixtures("resolve_localhost_subdomains")
+def test_s3_virtual_hosted_style(emulator: EmulatorServer) -> None:
+    # bucket.localhost:port/key: the operation was matched against "/key" (HeadBucket and
+    # DeleteObjects on "/" matched nothing: 404).
+    endpoint = emulator.endpoint.replace("127.0.0.1", "localhost")
+    s3 = emulator.client("s3", endpoint_url=endpoint, config=Config(s3={"addressing_style": "virtual"}, retries={"max_attempts": 1}))
+    s3.create_bucket(Bucket="virtual-hosted")
+    assert s3.head_bucket(Bucket="virtual-hosted")["ResponseMetadata"]["HTTPStatusCode"] == 200
+    s3.put_object(Bucket="virtual-hosted", Key="a/b.txt", Body=b"hello")
+    assert s3.get_object(Bucket="virtual-hosted", Key="a/b.txt")["Body"].read() == b"hello"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="virtual-hosted")["Contents"]] == ["a/b.txt"]
+    assert s3.delete_objects(Bucket="virtual-hosted", Delete={"Objects": [{"Key": "a/b.txt"}]})["Deleted"] == [{"Key": "a/b.txt"}]
+    assert "Contents" not in emulator.client("s3").list_objects_v2(Bucket="virtual-hosted")
+
+
+def test_s3_unknown_operation_is_an_xml_error(signed_call: Callable[..., RawResponse]) -> None:
+    # S3's SDKs read XML errors; a JSON one was "XML parse error: unexpected content" in the JS SDK.
+    resp = signed_call("PATCH", "/some-bucket/key", service="s3")
+    assert resp.status == 400
+    assert resp.body.startswith(b"<?xml") and error_code(resp) == "UnknownOperationException"
