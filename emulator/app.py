@@ -361,13 +361,14 @@ class EmulatorApp:
         if not self.settings.auth:
             ctx.principal = Principal("anonymous", "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
             return
+        s3 = services.signs_like_s3(ctx.service)
         if sigv2.is_presigned_v2(ctx.request):  # S3 presigned URLs, boto3's default
             key = sigv2.verify_presigned(ctx.request, self.runtime.keys)
-        elif services.signs_like_s3(ctx.service) and post_policy.is_post_upload(ctx.request):  # S3 presigned POST
+        elif s3 and post_policy.is_post_upload(ctx.request):  # S3 presigned POST
             key = post_policy.authenticate(ctx.request, self.runtime.keys)
         else:
             # S3 words its refusals its own way: the "s3" error family of sigv4.
-            family = "s3" if services.signs_like_s3(ctx.service) else ctx.protocol
+            family = "s3" if s3 else ctx.protocol
             key, parsed = sigv4.verify(ctx.request, self.runtime.keys, family)
             ctx.region = parsed.region
         account = self.settings.account_id
