@@ -395,6 +395,7 @@ class EmulatorApp:
             if owned.isdisjoint(ctx.params):
                 if (authorize := self.runtime.components.get("authorizer")) is not None:
                     authorize(ctx)
+                handler.before_fallback(ctx, ctx.params)
                 return await self._fallback(ctx)
             names = ", ".join(sorted(owned.intersection(ctx.params)))
             raise AwsError("UnsupportedOperation", f"The operation {ctx.operation.name} is not supported by this emulator's {handler.service} service for its own resources ({names}).", 400)

@@ -73,6 +73,11 @@ class ServiceHandler:
                 bound = getattr(self, member.__name__)
                 self.operations[op] = (bound, inspect.iscoroutinefunction(member))
 
+    def before_fallback(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        """Called before an operation this service does not implement goes to moto (see
+        ``owned_members``): a handler may hand moto what the request refers to (IAM: a
+        customer-managed policy being attached to a role)."""
+
     async def start(self) -> None:
         """Called once when the server starts (open storage, start schedulers)."""
 

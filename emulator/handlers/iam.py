@@ -63,6 +63,32 @@ def _policy_out(policy: dict[str, Any]) -> dict[str, Any]:
 
 class IamHandler(ServiceHandler):
     service = "iam"
+    # Users, their access keys and policies are native (the gateway authenticates and authorizes
+    # with them). Roles, groups, instance profiles and the rest are moto's, so that services of
+    # the fallback find the roles they are given (Lambda's CreateFunction checks its role).
+    owned_members = frozenset({"UserName", "AccessKeyId"})
+
+    def before_fallback(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        """A customer-managed policy attached to one of moto's roles or groups: moto gets a copy
+        (same ARN and document) first, or it would answer that the policy does not exist."""
+        arn = params.get("PolicyArn")
+        fallback = self.runtime.fallback
+        if not isinstance(arn, str) or fallback is None:
+            return
+        if not arn.startswith(f"arn:aws:iam::{self.runtime.settings.account_id}:policy/"):
+            return  # AWS-managed policies: moto has its own copies
+        backend = fallback.backend("iam", "aws")
+        if arn in backend.managed_policies:
+            return
+        try:
+            policy = self.store.describe_policy(arn)
+        except AwsError:
+            return  # not ours either: moto answers NoSuchEntity
+        document = self.store.policy_version(arn, policy["DefaultVersionId"])["Document"]
+        copy = backend.create_policy(description=policy.get("Description") or "", path=policy["Path"], policy_document=document,
+                                     policy_name=policy["PolicyName"], tags=[])
+        if copy.arn != arn:  # never: both build arn:aws:iam::<account>:policy<path><name>
+            del backend.managed_policies[copy.arn]
 
     @property
     def store(self) -> IamStore:

@@ -140,6 +140,39 @@ def test_native_service_other_operations_fall_back(emulator: EmulatorServer) -> 
     assert "DescribeInstanceEventWindows" in info.value.response["Error"]["Message"]
 
 
+def test_iam_roles_fall_back_for_the_services_that_need_them(emulator: EmulatorServer) -> None:
+    """IAM users, keys and policies are native; roles are moto's, where a fallback service such
+    as Lambda looks its role up (CreateFunction refused every role before: CreateRole was an
+    unknown operation)."""
+    import io
+    import json
+    import zipfile
+
+    iam = emulator.client("iam")
+    trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]}
+    role = iam.create_role(RoleName="gateway-fallback-role", AssumeRolePolicyDocument=json.dumps(trust))["Role"]
+    assert iam.get_role(RoleName="gateway-fallback-role")["Role"]["Arn"] == role["Arn"]
+    # A customer-managed policy (native) and an AWS-managed one attach to the role.
+    doc = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}]}
+    mine = iam.create_policy(PolicyName="gateway-fallback-logs", PolicyDocument=json.dumps(doc))["Policy"]["Arn"]
+    aws_managed = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    for arn in (mine, aws_managed):
+        iam.attach_role_policy(RoleName="gateway-fallback-role", PolicyArn=arn)
+    attached = iam.list_attached_role_policies(RoleName="gateway-fallback-role")["AttachedPolicies"]
+    assert {p["PolicyArn"] for p in attached} == {mine, aws_managed}
+    assert iam.get_policy(PolicyArn=mine)["Policy"]["PolicyName"] == "gateway-fallback-logs"  # still the native one
+    code = io.BytesIO()
+    with zipfile.ZipFile(code, "w") as zf:
+        zf.writestr("handler.py", "def handler(event, context):\n    return event\n")
+    fn = emulator.client("lambda").create_function(FunctionName="gateway-fallback-fn", Runtime="python3.12", Role=role["Arn"],
+                                                    Handler="handler.handler", Code={"ZipFile": code.getvalue()})
+    assert fn["Role"] == role["Arn"]
+    # Operations on native users stay native; those the native service lacks are refused.
+    with pytest.raises(ClientError) as info:
+        iam.add_user_to_group(GroupName="any", UserName="nobody")
+    assert info.value.response["Error"]["Code"] == "UnsupportedOperation"
+
+
 def test_fallback_request_id_is_ours(emulator: EmulatorServer) -> None:
     resp = emulator.client("sqs").list_queues()
     assert resp["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"] == resp["ResponseMetadata"]["RequestId"]
@@ -161,6 +194,7 @@ def test_health(emulator: EmulatorServer) -> None:
         assert info["mode"] == "native", name
     # EC2's operations beyond instances and images fall back; DynamoDB's never do.
     assert health["services"]["ec2"]["other_operations"] == "fallback"
+    assert health["services"]["iam"]["other_operations"] == "fallback"
     assert "other_operations" not in health["services"]["dynamodb"]
     fallback = health["fallback"]
     assert fallback["enabled"] is True
