@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hmac
 import logging
 import time
 import uuid
@@ -27,6 +28,7 @@ from emulator.errors import AwsError
 from emulator.gateway import post_policy, sigv2, sigv4
 from emulator.gateway.access_log import AccessLog, new_request_id
 from emulator.gateway.fallback import NotServed, caller_identity
+from emulator.gateway.sessions import SessionKeys
 from emulator.handlers.base import Delegate, ServiceHandler
 from emulator.protocols import get_protocol
 from emulator.protocols.base import Protocol, Request, Response
@@ -59,6 +61,7 @@ class EmulatorApp:
         self._route_count = -1
         self._route_prefixes: tuple[str, ...] = ()
         self._principals: dict[tuple[str, str, bool, str], Principal] = {}
+        self._keys: Any = None  # the key store, with STS session keys when sessions are kept (_signing_keys)
         # `emulator serve` sets this: after startup, the objects alive then (botocore's service
         # models, handlers, caches: ~50,000) move to the GC's permanent generation, so that a
         # full collection no longer walks them (`python -m bench.gc_pause`: 14-31 ms on the
@@ -362,16 +365,24 @@ class EmulatorApp:
             ctx.principal = Principal("anonymous", "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
             return
         s3 = services.signs_like_s3(ctx.service)
+        family = "s3" if s3 else ctx.protocol  # S3 words its refusals its own way: the "s3" error family of sigv4
+        keys = self._signing_keys()
         if sigv2.is_presigned_v2(ctx.request):  # S3 presigned URLs, boto3's default
-            key = sigv2.verify_presigned(ctx.request, self.runtime.keys)
+            key = sigv2.verify_presigned(ctx.request, keys)
         elif s3 and post_policy.is_post_upload(ctx.request):  # S3 presigned POST
-            key = post_policy.authenticate(ctx.request, self.runtime.keys)
+            key = post_policy.authenticate(ctx.request, keys)
         else:
-            # S3 words its refusals its own way: the "s3" error family of sigv4.
-            family = "s3" if s3 else ctx.protocol
-            key, parsed = sigv4.verify(ctx.request, self.runtime.keys, family)
+            key, parsed = sigv4.verify(ctx.request, keys, family)
             ctx.region = parsed.region
         account = self.settings.account_id
+        if key.access_key_id.startswith("ASIA") and isinstance(keys, SessionKeys):
+            # STS temporary credentials: the request must carry the session's token.
+            session = keys.sessions.get(key.access_key_id)
+            token = ctx.request.headers.get("x-amz-security-token") or ctx.request.query_one("X-Amz-Security-Token")
+            if session is None or not token or not hmac.compare_digest(token, session.token):
+                raise sigv4.invalid_token(family)
+            ctx.principal = Principal(key.access_key_id, key.user_name, session.arn, account, key.is_root)
+            return
         # One Principal per key identity, shared by its requests (nothing mutates one).
         ident = (key.access_key_id, key.user_name, key.is_root, account)
         principal = self._principals.get(ident)
@@ -382,6 +393,15 @@ class EmulatorApp:
                 self._principals.clear()
             self._principals[ident] = principal
         ctx.principal = principal
+
+    def _signing_keys(self) -> Any:
+        """The keys a signature may come from: the key store, and STS sessions' keys when the
+        security layer keeps sessions (emulator/gateway/sessions.py)."""
+        keys = self._keys
+        if keys is None:
+            sessions = self.runtime.components.get("sessions")
+            keys = self._keys = SessionKeys(self.runtime.keys, sessions) if sessions is not None else self.runtime.keys
+        return keys
 
     async def _not_native(self, ctx: RequestContext, handler: ServiceHandler, protocol: Protocol) -> Response:
         """An operation of a native service that its handler does not implement: moto serves it
@@ -408,10 +428,10 @@ class EmulatorApp:
     async def _fallback(self, ctx: RequestContext) -> Response:
         fallback = self.runtime.fallback
         assert ctx.service_name is not None
-        if ctx.service_name == "sts" and ctx.operation_name == "GetCallerIdentity" and ctx.principal is not None and ctx.operation is not None:
-            # Who signed: the gateway knows, moto does not (emulator/gateway/fallback.py).
-            identity = caller_identity(ctx.principal, self.runtime.components.get("iam_store"))
-            return get_protocol(ctx.protocol or "query").serialize(ctx.operation, identity, ctx.request)
+        if ctx.service_name == "sts" and ctx.principal is not None and ctx.operation is not None:
+            answer = self._sts(ctx, ctx.principal)
+            if answer is not None:
+                return get_protocol(ctx.protocol or "query").serialize(ctx.operation, answer, ctx.request)
         if fallback is None or not fallback.supports(ctx.service_name):
             raise self._unknown_operation(ctx) if ctx.protocol in ("query", "ec2") else AwsError(
                 "UnknownOperationException", f"The service {ctx.service_name} is not served by this emulator.", 400
@@ -425,6 +445,30 @@ class EmulatorApp:
                 f"The operation {ctx.operation_name} is not supported by this emulator's {ctx.service_name} service (it is not native and its moto fallback does not implement it).",
                 400,
             ) from None
+
+    def _sts(self, ctx: RequestContext, principal: Principal) -> dict[str, Any] | None:
+        """The STS operations about who signed, which the gateway answers itself: moto never
+        sees the emulator's keys (GetCallerIdentity) and its credentials would not sign
+        (AssumeRole, GetSessionToken: emulator/gateway/sessions.py)."""
+        op = ctx.operation_name
+        sessions = self.runtime.components.get("sessions")
+        iam_store = self.runtime.components.get("iam_store")
+        if op == "GetCallerIdentity":
+            session = sessions.get(principal.access_key_id) if sessions is not None and principal.access_key_id.startswith("ASIA") else None
+            if session is not None:
+                return {"UserId": session.user_id, "Account": principal.account_id, "Arn": session.arn}
+            return caller_identity(principal, iam_store)
+        if sessions is None or op not in ("AssumeRole", "GetSessionToken"):
+            return None
+        if not ctx.params:
+            assert ctx.operation is not None
+            ctx.params = get_protocol(ctx.protocol or "query").parse(ctx.request, ctx.operation)
+        if op == "GetSessionToken":
+            return sessions.session_token(principal, ctx.params, caller_identity(principal, iam_store)["UserId"])
+        fallback = self.runtime.fallback
+        if fallback is None:
+            raise AwsError("AccessDenied", "AssumeRole needs the moto fallback, where roles live; it is off (setting fallback).", 403)
+        return sessions.assume_role(principal, ctx.params, fallback.backend("iam", "aws"))
 
     def _error_response(self, ctx: RequestContext, err: AwsError) -> Response:
         protocol = get_protocol(ctx.protocol or _guess_protocol(ctx.request))

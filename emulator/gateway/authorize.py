@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from collections.abc import Callable, Collection
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
@@ -267,7 +268,16 @@ def s3_requirements(op: str, params: dict[str, Any], region: str, account: str) 
     return reqs
 
 
+def sts_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
+    """AssumeRole is authorized on the role (and then by its trust policy: gateway/sessions.py)."""
+    role = params.get("RoleArn")
+    if op in ("AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity") and isinstance(role, str) and role:
+        return [(f"sts:{op}", role)]
+    return []
+
+
 RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]]] = {
+    "sts": sts_requirements,
     "s3": s3_requirements,
     "dynamodb": dynamodb_requirements,
     "dynamodbstreams": dynamodb_requirements,
@@ -280,8 +290,9 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]
 
 
 # Actions IAM never denies (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html:
-# "No permissions are required to perform this operation").
-ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity"})
+# "No permissions are required to perform this operation"; API_GetSessionToken.html: "No
+# permissions are required for users to perform this operation").
+ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity", "sts:GetSessionToken"})
 
 _IAM_CALLER_DEFAULT = frozenset({"GetUser", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey", "GetAccessKeyLastUsed"})
 
@@ -438,9 +449,13 @@ def access_denied(protocol: str | None, service_model: Any, message: str) -> Aws
 class Authorizer:
     """``runtime.components["authorizer"]``: authorize (and rate-limit) one request."""
 
-    def __init__(self, store: IamStore, rate_limiter: Any = None, hash_key: Callable[[str, str], str | None] | None = None, capacity: Any = None) -> None:
+    def __init__(self, store: IamStore, rate_limiter: Any = None, hash_key: Callable[[str, str], str | None] | None = None, capacity: Any = None,
+                 sessions: Any = None, fallback: Any = None) -> None:
         self.store = store
         self.capacity = capacity
+        self.sessions = sessions  # STS sessions (gateway/sessions.py): assumed roles are authorized with the role's policies
+        self.fallback = fallback  # where the roles live (moto's IAM)
+        self._role_sets: dict[str, tuple[float, PolicySet]] = {}
         self.rate_limiter = rate_limiter
         self.hash_key = hash_key
         self.denied = 0
@@ -452,7 +467,7 @@ class Authorizer:
             action, resource = reqs[0] if reqs else ("*", "*")
             return Decision(ALLOWED, action, resource)
         if policies is None:
-            policies = self.store.policy_set(principal.user_name)
+            policies = self.policies(principal)
         variables = {"aws:username": principal.user_name, "aws:userid": principal.user_name, "aws:principalarn": principal.arn} if policies.uses_variables else None
         result: Decision | None = None
         for action, resource in reqs:
@@ -465,6 +480,22 @@ class Authorizer:
             return result
         action, resource = reqs[0] if reqs else ("*", "*")
         return Decision(ALLOWED, action, resource)
+
+    def policies(self, principal: Principal) -> PolicySet:
+        """The statements that apply to a principal: a user's (attached and inline), or for an
+        assumed-role session the role's, as moto holds them (re-read at most once a second)."""
+        if not principal.user_name.startswith("assumed-role/"):
+            return self.store.policy_set(principal.user_name)
+        session = self.sessions.get(principal.access_key_id) if self.sessions is not None else None
+        if session is None or session.role_arn is None or self.fallback is None:
+            return PolicySet.from_documents([])
+        now = time.monotonic()
+        cached = self._role_sets.get(session.role_arn)
+        if cached is None or now - cached[0] > 1.0:
+            if len(self._role_sets) > 1024:
+                self._role_sets.clear()
+            cached = self._role_sets[session.role_arn] = (now, self.sessions.role_policies(session, self.fallback.backend("iam", "aws")))
+        return cached[1]
 
     def check(self, principal: Principal | None, action: str, resource: str | list[str] = "*", context: dict[str, Any] | None = None) -> Decision:
         """The decision for a principal, an action and resource(s); for non-AWS routes (the OpenAI API)."""
@@ -491,7 +522,7 @@ class Authorizer:
             action, resource = reqs[0] if reqs else ("*", "*")
             ctx.telemetry["authz"] = {"action": action, "resource": resource, "decision": ALLOWED}
         else:
-            policies = self.store.policy_set(principal.user_name)
+            policies = self.policies(principal)
             needed = policies.condition_keys(reqs[0][0]) if len(reqs) == 1 else tuple({k for action, _ in reqs for k in policies.condition_keys(action)})
             decision = self.evaluate(principal, reqs, request_context(ctx, self.hash_key, needed), policies)
             ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}

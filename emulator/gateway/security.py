@@ -29,6 +29,7 @@ from emulator.gateway.ratelimit import (
     Reservation,
     make_limits,
 )
+from emulator.gateway.sessions import Sessions
 from emulator.gateway.validation import make_validator
 
 if TYPE_CHECKING:
@@ -76,7 +77,9 @@ def install(runtime: Runtime) -> None:
     runtime.components["iam_store"] = store
     runtime.components["rate_limiter"] = limiter
     runtime.components["token_quotas"] = quotas
-    runtime.components["authorizer"] = Authorizer(store, limiter, hash_key, capacity)
+    sessions = Sessions(settings.account_id)
+    runtime.components["sessions"] = sessions  # STS temporary credentials (emulator/gateway/sessions.py)
+    runtime.components["authorizer"] = Authorizer(store, limiter, hash_key, capacity, sessions=sessions, fallback=runtime.fallback)
     if extra.get("validation", True) not in (False, "false", "off", 0):
         runtime.components["validator"] = make_validator()
     # Fed by the request recorder (batches every records_flush_seconds, config file).

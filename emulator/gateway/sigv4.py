@@ -73,6 +73,11 @@ def _refusal(kind: str, protocol: str | None, message: str, status: int) -> AwsE
     return AwsError(_code(kind, protocol), message, status)
 
 
+def invalid_token(protocol: str | None) -> AwsError:
+    """A session key (STS) whose token is missing or not its own: AWS's refusal of an unknown key."""
+    return _refusal("unknown_key", protocol, "The security token included in the request is invalid.", 400 if protocol not in ("query", "ec2") else 403)
+
+
 @dataclass
 class ParsedAuth:
     access_key_id: str
