@@ -49,9 +49,23 @@ def normalize_model_id(ident: str) -> str:
     return ident
 
 
+# Cross-Region (system-defined) inference profile ids: the Region group, a dot, the model id.
+_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "jp.", "au.", "ca.", "global.")
+
+
+def strip_profile(ident: str) -> str:
+    """``us.anthropic.claude-...`` -> ``anthropic.claude-...`` (a cross-Region inference profile's model)."""
+    for prefix in _PROFILE_PREFIXES:
+        if ident.startswith(prefix) and "." in ident[len(prefix):]:
+            return ident[len(prefix):]
+    return ident
+
+
 async def resolve(compute: ComputeService, ident: str) -> Target:
     """Find (or start) the serving instance; raises UnknownModel, NotReady, LaunchError."""
     ident = normalize_model_id(ident)
+    if compute.store.get(ident) is None:
+        ident = strip_profile(ident)
     manager = compute.manager
     if ident.startswith("i-"):
         inst = manager.get(ident)
@@ -80,6 +94,7 @@ class Generation:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     finish_reason: str = "stop"
+    stop_sequence: str | None = None  # the request's stop sequence that ended the text
     text: str = ""
     pieces: int = 0  # text chunks received (one generated token each), for usage when stopped early
 
@@ -87,6 +102,7 @@ class Generation:
         async for chunk in self.chunks:
             if chunk.finish_reason is not None:
                 self.finish_reason = chunk.finish_reason
+                self.stop_sequence = chunk.stop_sequence
                 self.prompt_tokens = chunk.prompt_tokens
                 self.completion_tokens = chunk.completion_tokens
                 continue

@@ -23,6 +23,8 @@ from emulator.compute.inference import (
     UnknownModel,
     count_tokens,
     generate,
+    normalize_model_id,
+    strip_profile,
 )
 from emulator.compute.instances import LaunchError, NotReady
 from emulator.compute.quotas import SettlingStream, TokenMeter, meter, quota_key
@@ -32,6 +34,17 @@ from emulator.errors import AwsError
 from emulator.handlers.base import ComputeHandler, Route, operation
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "cancelled": "end_turn"}
+
+# additionalModelRequestFields the local engines honour; any other key is one the model's
+# request schema would reject, as Bedrock does (never silently dropped).
+_EXTRA_FIELDS = ("top_k", "seed")
+
+
+def stop_reason(gen: Generation) -> str:
+    """Converse's (and Nova's, Anthropic's) stop reason: end_turn, max_tokens or stop_sequence."""
+    if gen.stop_sequence is not None:
+        return "stop_sequence"
+    return _STOP_REASONS.get(gen.finish_reason, "end_turn")
 
 
 def _validation(message: str) -> AwsError:
@@ -83,11 +96,31 @@ def _params_from_inference_config(cfg: dict[str, Any] | None) -> GenParams:
     return p
 
 
+def _malformed(detail: str) -> AwsError:
+    return _validation(f"Malformed input request: {detail}, please reformat your input and try again.")
+
+
+def _model_errors(detail: str) -> AwsError:
+    """A model's own request validation failing under Converse (Bedrock wraps the model's words)."""
+    return _validation(f"The model returned the following errors: Malformed input request: {detail}, please reformat your input and try again.")
+
+
+def _no_guardrails() -> AwsError:
+    # The emulator has no guardrails (the Bedrock control plane's CreateGuardrail is not served),
+    # so every identifier is one that does not exist.
+    return _validation("The guardrail identifier or version provided in the request does not exist.")
+
+
 def _text_of(blocks: list[dict[str, Any]], where: str) -> str:
     parts = []
-    for block in blocks or []:
+    for j, block in enumerate(blocks or []):
         if "text" in block:
+            if where.startswith("messages") and not str(block["text"]).strip():
+                raise _validation(f"The text field in the ContentBlock object at {where}.content.{j} is blank. Add text to the text field, and try again.")
             parts.append(block["text"])
+        elif isinstance(block.get("guardContent"), dict) and "text" in block["guardContent"]:
+            # Without a guardrail, guard content is ordinary text for the model.
+            parts.append(str((block["guardContent"]["text"] or {}).get("text", "")))
         elif any(k in block for k in ("image", "document", "video", "toolUse", "toolResult")):
             kind = next(k for k in ("image", "document", "video", "toolUse", "toolResult") if k in block)
             raise _validation(f"This model doesn't support the {kind} content block that you provided in {where}.")
@@ -97,9 +130,14 @@ def _text_of(blocks: list[dict[str, Any]], where: str) -> str:
 def converse_params(params: dict[str, Any]) -> GenParams:
     if params.get("toolConfig"):
         raise _validation("This model doesn't support tool use.")
+    if params.get("guardrailConfig"):
+        raise _no_guardrails()
     gp = _params_from_inference_config(params.get("inferenceConfig"))
     extra = params.get("additionalModelRequestFields")
     if isinstance(extra, dict):
+        unknown = [k for k in extra if k not in _EXTRA_FIELDS]
+        if unknown:
+            raise _model_errors(f"#: extraneous key [{unknown[0]}] is not permitted")
         # Model-specific fields Bedrock passes through (Llama/Mistral/Anthropic spellings).
         try:
             if extra.get("top_k") is not None:
@@ -116,20 +154,48 @@ def converse_messages(params: dict[str, Any]) -> list[dict[str, Any]]:
     if not messages:
         raise _validation("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
     out: list[dict[str, Any]] = []
-    system = "".join(s.get("text", "") for s in params.get("system") or [])
+    system = _text_of(params.get("system") or [], "system")
     if system:
         out.append({"role": "system", "content": system})
-    if messages[0].get("role") != "user":
-        raise _validation("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
     for i, msg in enumerate(messages):
         role = msg.get("role")
         if role not in ("user", "assistant"):
             raise _validation(f"1 validation error detected: Value '{role}' at 'messages.{i + 1}.member.role' failed to satisfy constraint: Member must satisfy enum value set: [user, assistant]")
-        out.append({"role": role, "content": _text_of(msg.get("content") or [], f"messages.{i + 1}")})
+    if messages[0].get("role") != "user":
+        raise _validation("A conversation must start with a user message. Try again with a conversation that starts with a user message.")
+    for i, msg in enumerate(messages):
+        if i and msg["role"] == messages[i - 1]["role"]:
+            raise _validation("A conversation must alternate between user and assistant roles. Make sure the conversation alternates between user and assistant roles and try again.")
+        if not msg.get("content"):
+            raise _validation(f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again.")
+        out.append({"role": msg["role"], "content": _text_of(msg["content"], f"messages.{i}")})
     return out
 
 
+_ANTHROPIC_KEYS = ("anthropic_version", "max_tokens", "messages", "system", "stop_sequences", "temperature", "top_p", "top_k")
+# Keys of Anthropic's Bedrock schema that need what a local model lacks: refused, not dropped.
+_ANTHROPIC_UNSUPPORTED = {"tools": "tool use", "tool_choice": "tool use", "thinking": "extended thinking", "anthropic_beta": "beta features"}
+
+# Model id prefixes (after any ARN and cross-Region inference profile prefix) naming the body format.
+_FAMILY_PREFIXES = (("anthropic.", "anthropic"), ("meta.", "llama"), ("mistral.", "mistral"), ("amazon.titan-text", "titan"),
+                    ("amazon.nova", "nova"), ("cohere.command-r", "cohere"))
+
+
+def family_of(model_id: str) -> str | None:
+    ident = strip_profile(normalize_model_id(model_id))
+    return next((family for prefix, family in _FAMILY_PREFIXES if ident.startswith(prefix)), None)
+
+
 def _anthropic_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    if "anthropic_version" not in body:
+        raise _malformed("#: required key [anthropic_version] not found")
+    if "max_tokens" not in body:
+        raise _malformed("#: required key [max_tokens] not found")
+    for key in body:
+        if key in _ANTHROPIC_UNSUPPORTED:
+            raise _validation(f"This model doesn't support {_ANTHROPIC_UNSUPPORTED[key]}.")
+        if key not in _ANTHROPIC_KEYS:
+            raise _malformed(f"#: extraneous key [{key}] is not permitted")
     out: list[dict[str, Any]] = []
     system = body.get("system")
     if isinstance(system, list):
@@ -144,74 +210,142 @@ def _anthropic_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
             raise _validation(f"messages.{i}.role: Input should be 'user' or 'assistant'")
         content = m.get("content")
         if isinstance(content, list):
-            content = "".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")
+            for block in content:
+                kind = block.get("type") if isinstance(block, dict) else None
+                if kind != "text":
+                    raise _validation(f"This model doesn't support the {kind} content block that you provided in messages.{i}.")
+            content = "".join(b.get("text", "") for b in content)
         if not isinstance(content, str):
             raise _validation(f"messages.{i}.content: Input should be a valid string or list of content blocks")
         out.append({"role": m["role"], "content": content})
     return out
 
 
-def parse_invoke_body(raw: bytes) -> tuple[str, str | None, list[dict[str, Any]] | None, GenParams]:
-    """(family, prompt, messages, params) from an InvokeModel body."""
+def _cohere_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Cohere Command R(+): ``message``, ``chat_history`` [{role USER|CHATBOT|SYSTEM, message}], ``preamble``."""
+    if not isinstance(body.get("message"), str):
+        raise _malformed("#/message: expected type: String")
+    out: list[dict[str, Any]] = []
+    if body.get("preamble"):
+        out.append({"role": "system", "content": str(body["preamble"])})
+    roles = {"USER": "user", "CHATBOT": "assistant", "SYSTEM": "system"}
+    for i, turn in enumerate(body.get("chat_history") or []):
+        if not isinstance(turn, dict) or turn.get("role") not in roles:
+            raise _malformed(f"#/chat_history/{i}/role: {(turn or {}).get('role') if isinstance(turn, dict) else turn} is not a valid enum value")
+        out.append({"role": roles[turn["role"]], "content": str(turn.get("message", ""))})
+    out.append({"role": "user", "content": body["message"]})
+    return out
+
+
+def _sniff(body: dict[str, Any]) -> str:
+    """The body's family when the model id does not name one (a local model's name)."""
+    if "anthropic_version" in body:
+        return "anthropic"
+    if "messages" in body:
+        if "inferenceConfig" in body or "schemaVersion" in body or "max_tokens" not in body:
+            return "nova"
+        return "anthropic"
+    if "inputText" in body:
+        return "titan"
+    if "message" in body:
+        return "cohere"
+    if "prompt" in body and "max_gen_len" not in body and any(k in body for k in ("max_tokens", "top_k", "stop")):
+        return "mistral"
+    return "llama"
+
+
+def _check_range(p: GenParams, max_field: str, temperature_max: float = 1.0) -> None:
+    if p.max_tokens < 1:
+        raise _malformed(f"#/{max_field}: {p.max_tokens} is not greater or equal to 1")
+    if not 0 <= p.temperature <= temperature_max:
+        raise _malformed(f"#/temperature: {p.temperature:g} is not {'greater' if p.temperature < 0 else 'less'} or equal to {0 if p.temperature < 0 else temperature_max:g}")
+    if not 0 <= p.top_p <= 1:
+        raise _malformed(f"#/top_p: {p.top_p:g} is not {'greater' if p.top_p < 0 else 'less'} or equal to {0 if p.top_p < 0 else 1}")
+
+
+def parse_invoke_body(raw: bytes, model_id: str = "") -> tuple[str, str | None, list[dict[str, Any]] | None, GenParams]:
+    """(family, prompt, messages, params) from an InvokeModel body; the family is the one the
+    model id names (``anthropic.``, ``meta.``, ``mistral.``, ...), else the body's own."""
     try:
         body = json.loads(raw or b"{}")
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise _validation("Malformed input request, please reformat your input and try again.") from None
     if not isinstance(body, dict):
         raise _validation("Malformed input request: expected a JSON object, please reformat your input and try again.")
+    family = family_of(model_id) or _sniff(body)
     p = GenParams(max_tokens=512)
     try:
-        if "messages" in body and "anthropic_version" not in body and ("inferenceConfig" in body or "schemaVersion" in body or "max_tokens" not in body):
+        if family == "nova":
             # Amazon Nova (messages-v1): content blocks {"text"}, system [{"text"}], inferenceConfig.
             cfg = body.get("inferenceConfig") or {}
             p.max_tokens = int(cfg.get("maxTokens", cfg.get("max_new_tokens", 512)))
             p.temperature = float(cfg.get("temperature", 0.7))
             p.top_p = float(cfg.get("topP", cfg.get("top_p", 0.9)))
             p.stop = list(cfg.get("stopSequences") or [])
-            if not isinstance(body["messages"], list):
-                raise _validation("Malformed input request: #/messages: expected type: JSONArray, please reformat your input and try again.")
+            if not isinstance(body.get("messages"), list):
+                raise _malformed("#/messages: expected type: JSONArray")
+            _check_range(p, "inferenceConfig/maxTokens")
             return "nova", None, converse_messages({"messages": body["messages"], "system": body.get("system")}), p
-        if "anthropic_version" in body or "messages" in body:
-            if "max_tokens" not in body:
-                raise _validation("Malformed input request: #: required key [max_tokens] not found, please reformat your input and try again.")
+        if family == "anthropic":
+            messages = _anthropic_messages(body)
             p.max_tokens = int(body["max_tokens"])
             p.temperature = float(body.get("temperature", 1.0))
             p.top_p = float(body.get("top_p", p.top_p))
             p.top_k = int(body.get("top_k", p.top_k))
             p.stop = list(body.get("stop_sequences") or [])
-            return "anthropic", None, _anthropic_messages(body), p
-        if "inputText" in body:
+            _check_range(p, "max_tokens")
+            return "anthropic", None, messages, p
+        if family == "titan":
             cfg = body.get("textGenerationConfig") or {}
             p.max_tokens = int(cfg.get("maxTokenCount", 512))
             p.temperature = float(cfg.get("temperature", 0.7))
             p.top_p = float(cfg.get("topP", 0.9))
             p.stop = list(cfg.get("stopSequences") or [])
-            if not isinstance(body["inputText"], str):
-                raise _validation("Malformed input request: #/inputText: expected type: String, please reformat your input and try again.")
+            if not isinstance(body.get("inputText"), str):
+                raise _malformed("#/inputText: expected type: String" if "inputText" in body else "#: required key [inputText] not found")
+            _check_range(p, "textGenerationConfig/maxTokenCount")
             return "titan", body["inputText"], None, p
-        if "prompt" in body:
-            if not isinstance(body["prompt"], str):
-                raise _validation("Malformed input request: #/prompt: expected type: String, please reformat your input and try again.")
-            p.max_tokens = int(body.get("max_gen_len") or body.get("max_tokens") or 512)
-            p.temperature = float(body.get("temperature", 0.5))
-            p.top_p = float(body.get("top_p", 0.9))
-            if body.get("stop"):
-                p.stop = [body["stop"]] if isinstance(body["stop"], str) else list(body["stop"])
+        if family == "cohere":
+            messages = _cohere_messages(body)
+            p.max_tokens = int(body.get("max_tokens", 512))
+            p.temperature = float(body.get("temperature", 0.3))
+            p.top_p = float(body.get("p", 0.75))
+            if body.get("k") is not None:
+                p.top_k = int(body["k"])
+            p.stop = list(body.get("stop_sequences") or [])
             if body.get("seed") is not None:
                 p.seed = int(body["seed"])
-            return "llama", body["prompt"], None, p
-    except (TypeError, ValueError):
+            _check_range(p, "max_tokens")
+            return "cohere", None, messages, p
+        if "prompt" not in body:
+            raise _malformed("#: required key [prompt] not found")
+        if not isinstance(body["prompt"], str):
+            raise _malformed("#/prompt: expected type: String")
+        if family == "mistral":
+            p.max_tokens = int(body.get("max_tokens", 512))
+            p.temperature = float(body.get("temperature", 0.7))
+            p.top_p = float(body.get("top_p", 1.0))
+            if body.get("top_k") is not None:
+                p.top_k = int(body["top_k"])
+            max_field = "max_tokens"
+        else:
+            p.max_tokens = int(body["max_gen_len"] if body.get("max_gen_len") is not None else body.get("max_tokens", 512))
+            p.temperature = float(body.get("temperature", 0.5))
+            p.top_p = float(body.get("top_p", 0.9))
+            max_field = "max_gen_len"
+        if body.get("stop"):
+            p.stop = [body["stop"]] if isinstance(body["stop"], str) else list(body["stop"])
+        if body.get("seed") is not None:
+            p.seed = int(body["seed"])
+        _check_range(p, max_field)
+        return family, body["prompt"], None, p
+    except (TypeError, ValueError, AttributeError):
         raise _validation("Malformed input request, please reformat your input and try again.") from None
-    raise _validation("Malformed input request: #: required key [prompt] not found, please reformat your input and try again.")
 
 
 def _check_params(p: GenParams) -> None:
     if p.max_tokens < 1:
-        raise _validation("Malformed input request: #/max_gen_len: 0 is not greater or equal to 1, please reformat your input and try again.")
-    if not 0 <= p.temperature <= 2:
-        raise _validation("Malformed input request: #/temperature: must be between 0 and 1, please reformat your input and try again.")
-    if not 0 <= p.top_p <= 1:
-        raise _validation("Malformed input request: #/top_p: must be between 0 and 1, please reformat your input and try again.")
+        raise _validation("1 validation error detected: Value at 'inferenceConfig.maxTokens' failed to satisfy constraint: Member must have value greater than or equal to 1")
 
 
 def _metrics(gen: Generation) -> dict[str, int]:
@@ -219,21 +353,40 @@ def _metrics(gen: Generation) -> dict[str, int]:
             "invocationLatency": gen.latency_ms, "firstByteLatency": gen.first_byte_ms}
 
 
-def invoke_response(family: str, gen: Generation, model_id: str) -> dict[str, Any]:
+def _titan_reason(gen: Generation) -> str:
+    return "STOP_CRITERIA_MET" if gen.stop_sequence is not None else "LENGTH" if gen.finish_reason == "length" else "FINISH"
+
+
+def _cohere_reason(gen: Generation) -> str:
+    return "MAX_TOKENS" if gen.finish_reason == "length" else "COMPLETE"
+
+
+def _cohere_response(gen: Generation, messages: list[dict[str, Any]], generation_id: str) -> dict[str, Any]:
+    roles = {"user": "USER", "assistant": "CHATBOT"}
+    history = [{"role": roles[m["role"]], "message": m["content"]} for m in messages if m["role"] in roles]
+    return {"response_id": str(uuid.uuid4()), "text": gen.text, "generation_id": generation_id,
+            "chat_history": [*history, {"role": "CHATBOT", "message": gen.text}], "finish_reason": _cohere_reason(gen)}
+
+
+def invoke_response(family: str, gen: Generation, model_id: str, messages: list[dict[str, Any]] | None = None) -> dict[str, Any]:
     if family == "nova":
         return {"output": {"message": {"role": "assistant", "content": [{"text": gen.text}]}},
-                "stopReason": _STOP_REASONS.get(gen.finish_reason, "end_turn"),
+                "stopReason": stop_reason(gen),
                 "usage": {"inputTokens": gen.prompt_tokens, "outputTokens": gen.completion_tokens, "totalTokens": gen.prompt_tokens + gen.completion_tokens}}
     if family == "anthropic":
         return {
             "id": "msg_bdrk_" + uuid.uuid4().hex[:24], "type": "message", "role": "assistant", "model": gen.target.model.name,
-            "content": [{"type": "text", "text": gen.text}], "stop_reason": _STOP_REASONS.get(gen.finish_reason, "end_turn"),
-            "stop_sequence": None, "usage": {"input_tokens": gen.prompt_tokens, "output_tokens": gen.completion_tokens},
+            "content": [{"type": "text", "text": gen.text}], "stop_reason": stop_reason(gen),
+            "stop_sequence": gen.stop_sequence, "usage": {"input_tokens": gen.prompt_tokens, "output_tokens": gen.completion_tokens},
         }
     if family == "titan":
         return {"inputTextTokenCount": gen.prompt_tokens, "results": [{
             "tokenCount": gen.completion_tokens, "outputText": gen.text,
-            "completionReason": "LENGTH" if gen.finish_reason == "length" else "FINISH"}]}
+            "completionReason": _titan_reason(gen)}]}
+    if family == "mistral":
+        return {"outputs": [{"text": gen.text, "stop_reason": "length" if gen.finish_reason == "length" else "stop"}]}
+    if family == "cohere":
+        return _cohere_response(gen, messages or [], str(uuid.uuid4()))
     return {"generation": gen.text, "prompt_token_count": gen.prompt_tokens, "generation_token_count": gen.completion_tokens,
             "stop_reason": "length" if gen.finish_reason == "length" else "stop"}
 
@@ -295,7 +448,7 @@ class BedrockRuntimeHandler(ComputeHandler):
         self._telemetry(ctx, model_id, gen, False)
         return {
             "output": {"message": {"role": "assistant", "content": [{"text": gen.text}]}},
-            "stopReason": _STOP_REASONS.get(gen.finish_reason, "end_turn"),
+            "stopReason": stop_reason(gen),
             "usage": {"inputTokens": gen.prompt_tokens, "outputTokens": gen.completion_tokens, "totalTokens": gen.prompt_tokens + gen.completion_tokens},
             "metrics": {"latencyMs": gen.latency_ms},
         }
@@ -312,7 +465,7 @@ class BedrockRuntimeHandler(ComputeHandler):
                 async for text in gen.texts():
                     yield {"contentBlockDelta": {"delta": {"text": text}, "contentBlockIndex": 0}}
                 yield {"contentBlockStop": {"contentBlockIndex": 0}}
-                yield {"messageStop": {"stopReason": _STOP_REASONS.get(gen.finish_reason, "end_turn")}}
+                yield {"messageStop": {"stopReason": stop_reason(gen)}}
                 yield {"metadata": {
                     "usage": {"inputTokens": gen.prompt_tokens, "outputTokens": gen.completion_tokens, "totalTokens": gen.prompt_tokens + gen.completion_tokens},
                     "metrics": {"latencyMs": gen.latency_ms},
@@ -338,17 +491,21 @@ class BedrockRuntimeHandler(ComputeHandler):
     async def invoke_model(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         model_id = params["modelId"]
         self._check_content_type(params)
-        family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"")
+        if params.get("guardrailIdentifier") or params.get("guardrailVersion"):
+            raise _no_guardrails()
+        family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"", model_id)
         gen, tokens = await self._start(ctx, model_id, prompt, messages, gp)
         await self._collect(gen, tokens, model_id)
         self._telemetry(ctx, model_id, gen, False)
-        return {"body": json.dumps(invoke_response(family, gen, model_id)).encode(), "contentType": "application/json"}
+        return {"body": json.dumps(invoke_response(family, gen, model_id, messages)).encode(), "contentType": "application/json"}
 
     @operation("InvokeModelWithResponseStream")
     async def invoke_model_with_response_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         model_id = params["modelId"]
         self._check_content_type(params)
-        family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"")
+        if params.get("guardrailIdentifier") or params.get("guardrailVersion"):
+            raise _no_guardrails()
+        family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"", model_id)
         gen, tokens = await self._start(ctx, model_id, prompt, messages, gp)
 
         def chunk(doc: dict[str, Any]) -> dict[str, Any]:
@@ -364,7 +521,7 @@ class BedrockRuntimeHandler(ComputeHandler):
                     async for text in gen.texts():
                         yield chunk({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}})
                     yield chunk({"type": "content_block_stop", "index": 0})
-                    yield chunk({"type": "message_delta", "delta": {"stop_reason": _STOP_REASONS.get(gen.finish_reason, "end_turn"), "stop_sequence": None},
+                    yield chunk({"type": "message_delta", "delta": {"stop_reason": stop_reason(gen), "stop_sequence": gen.stop_sequence},
                                  "usage": {"output_tokens": gen.completion_tokens}})
                     yield chunk({"type": "message_stop", "amazon-bedrock-invocationMetrics": _metrics(gen)})
                 elif family == "nova":
@@ -372,7 +529,7 @@ class BedrockRuntimeHandler(ComputeHandler):
                     async for text in gen.texts():
                         yield chunk({"contentBlockDelta": {"delta": {"text": text}, "contentBlockIndex": 0}})
                     yield chunk({"contentBlockStop": {"contentBlockIndex": 0}})
-                    yield chunk({"messageStop": {"stopReason": _STOP_REASONS.get(gen.finish_reason, "end_turn")}})
+                    yield chunk({"messageStop": {"stopReason": stop_reason(gen)}})
                     yield chunk({"metadata": {"usage": {"inputTokens": gen.prompt_tokens, "outputTokens": gen.completion_tokens},
                                               "metrics": {}, "trace": {}}, "amazon-bedrock-invocationMetrics": _metrics(gen)})
                 elif family == "titan":
@@ -382,8 +539,20 @@ class BedrockRuntimeHandler(ComputeHandler):
                         yield chunk({"outputText": text, "index": 0, "totalOutputTextTokenCount": count, "completionReason": None,
                                      "inputTextTokenCount": None})
                     yield chunk({"outputText": "", "index": 0, "totalOutputTextTokenCount": gen.completion_tokens,
-                                 "completionReason": "LENGTH" if gen.finish_reason == "length" else "FINISH",
+                                 "completionReason": _titan_reason(gen),
                                  "inputTextTokenCount": gen.prompt_tokens, "amazon-bedrock-invocationMetrics": _metrics(gen)})
+                elif family == "mistral":
+                    async for text in gen.texts():
+                        yield chunk({"outputs": [{"text": text, "stop_reason": None}]})
+                    yield chunk({"outputs": [{"text": "", "stop_reason": "length" if gen.finish_reason == "length" else "stop"}],
+                                 "amazon-bedrock-invocationMetrics": _metrics(gen)})
+                elif family == "cohere":
+                    generation_id = str(uuid.uuid4())
+                    yield chunk({"is_finished": False, "event_type": "stream-start", "generation_id": generation_id})
+                    async for text in gen.texts():
+                        yield chunk({"is_finished": False, "event_type": "text-generation", "text": text})
+                    yield chunk({"is_finished": True, "event_type": "stream-end", "response": _cohere_response(gen, messages or [], generation_id),
+                                 "finish_reason": _cohere_reason(gen), "amazon-bedrock-invocationMetrics": _metrics(gen)})
                 else:
                     count = 0
                     async for text in gen.texts():
@@ -410,7 +579,7 @@ class BedrockRuntimeHandler(ComputeHandler):
         if "converse" in source:
             messages = converse_messages(source["converse"])
         elif "invokeModel" in source:
-            _, prompt, messages, _ = parse_invoke_body(source["invokeModel"].get("body") or b"")
+            _, prompt, messages, _ = parse_invoke_body(source["invokeModel"].get("body") or b"", model_id)
         else:
             raise _validation("The input must contain either invokeModel or converse.")
         started = time.perf_counter()

@@ -214,3 +214,121 @@ def test_converse_options(bedrock: Any) -> None:
     with pytest.raises(ClientError) as err:
         bedrock.converse(modelId=MODEL_ID, messages=[{"role": "user", "content": [{"image": {"format": "png", "source": {"bytes": b"x"}}}]}])
     assert _code(err) == "ValidationException"
+
+
+def _stop_inside(text: str) -> tuple[str, str]:
+    """A stop sequence the greedy answer ``text`` contains, and the text before it."""
+    stop = text[len(text) // 2:len(text) // 2 + 2]
+    return stop, text[:text.index(stop)]
+
+
+def test_stop_sequence_stop_reason(bedrock: Any) -> None:
+    greedy = {"maxTokens": 8, "temperature": 0}
+    full = bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig=greedy)["output"]["message"]["content"][0]["text"]
+    assert len(full) >= 4
+    stop, before = _stop_inside(full)
+    out = bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={**greedy, "stopSequences": [stop]})
+    assert out["stopReason"] == "stop_sequence"
+    assert out["output"]["message"]["content"][0]["text"] == before
+    events = list(bedrock.converse_stream(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={**greedy, "stopSequences": [stop]})["stream"])
+    assert "".join(e["contentBlockDelta"]["delta"]["text"] for e in events if "contentBlockDelta" in e) == before
+    assert [e["messageStop"]["stopReason"] for e in events if "messageStop" in e] == ["stop_sequence"]
+    # Without the stop sequence hit, the reasons stay end_turn / max_tokens.
+    assert bedrock.converse(modelId=MODEL_ID, messages=MESSAGES, inferenceConfig={**greedy, "stopSequences": ["\x07"]})["stopReason"] == "max_tokens"
+
+    claude = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 8, "temperature": 0, "messages": [{"role": "user", "content": "Say hi"}]}
+    full = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps(claude))["body"].read())["content"][0]["text"]
+    stop, before = _stop_inside(full)
+    body = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({**claude, "stop_sequences": [stop]}))["body"].read())
+    assert (body["stop_reason"], body["stop_sequence"], body["content"][0]["text"]) == ("stop_sequence", stop, before)
+    chunks = [json.loads(e["chunk"]["bytes"]) for e in bedrock.invoke_model_with_response_stream(
+        modelId=MODEL_ID, body=json.dumps({**claude, "stop_sequences": [stop]}))["body"]]
+    delta = next(c for c in chunks if c["type"] == "message_delta")["delta"]
+    assert delta == {"stop_reason": "stop_sequence", "stop_sequence": stop}
+
+    titan = {"inputText": "The sky is", "textGenerationConfig": {"maxTokenCount": 8, "temperature": 0}}
+    full = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps(titan))["body"].read())["results"][0]["outputText"]
+    stop, before = _stop_inside(full)
+    titan["textGenerationConfig"]["stopSequences"] = [stop]
+    result = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps(titan))["body"].read())["results"][0]
+    assert (result["completionReason"], result["outputText"]) == ("STOP_CRITERIA_MET", before)
+
+
+def test_converse_message_rules(bedrock: Any) -> None:
+    def refused(messages: list[dict[str, Any]], **extra: Any) -> str:
+        with pytest.raises(ClientError) as err:
+            bedrock.converse(modelId=MODEL_ID, messages=messages, inferenceConfig={"maxTokens": 1}, **extra)
+        assert _code(err) == "ValidationException"
+        return str(err.value.response["Error"]["Message"])
+
+    hi = {"role": "user", "content": [{"text": "Hi"}]}
+    assert refused([hi, hi]) == ("A conversation must alternate between user and assistant roles. "
+                                 "Make sure the conversation alternates between user and assistant roles and try again.")
+    assert refused([{"role": "user", "content": []}]) == (
+        "The content field in the Message object at messages.0 is empty. Add a ContentBlock object to the content field and try again.")
+    assert refused([{"role": "user", "content": [{"text": " "}]}]) == (
+        "The text field in the ContentBlock object at messages.0.content.0 is blank. Add text to the text field, and try again.")
+    assert refused([{"role": "system", "content": [{"text": "x"}]}]).startswith("1 validation error detected: Value 'system' at 'messages.1.member.role'")
+    # Not supported here: refused, never ignored.
+    assert refused([hi], guardrailConfig={"guardrailIdentifier": "gr1abc", "guardrailVersion": "1"}) == (
+        "The guardrail identifier or version provided in the request does not exist.")
+    assert "extraneous key [thinking]" in refused([hi], additionalModelRequestFields={"thinking": {"type": "enabled"}})
+    with pytest.raises(ClientError) as err:
+        bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({"prompt": "Hi", "max_gen_len": 1}), guardrailIdentifier="gr1abc", guardrailVersion="1")
+    assert _code(err) == "ValidationException"
+    # Guard content without a guardrail is text for the model.
+    guarded = bedrock.converse(modelId=MODEL_ID, messages=[{"role": "user", "content": [{"guardContent": {"text": {"text": "Hi"}}}]}],
+                               inferenceConfig={"maxTokens": 1})
+    assert guarded["usage"]["inputTokens"] == bedrock.converse(modelId=MODEL_ID, messages=[hi], inferenceConfig={"maxTokens": 1})["usage"]["inputTokens"]
+
+
+def test_invoke_model_mistral_cohere_shapes(bedrock: Any) -> None:
+    mistral = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({"prompt": "<s>[INST] Hi [/INST]", "max_tokens": 3}))["body"].read())
+    assert list(mistral) == ["outputs"] and mistral["outputs"][0]["text"] and mistral["outputs"][0]["stop_reason"] == "length"
+    chunks = [json.loads(e["chunk"]["bytes"]) for e in bedrock.invoke_model_with_response_stream(
+        modelId=MODEL_ID, body=json.dumps({"prompt": "<s>[INST] Hi [/INST]", "max_tokens": 2}))["body"]]
+    assert all(list(c["outputs"][0]) == ["text", "stop_reason"] for c in chunks)
+    assert chunks[-1]["outputs"][0]["stop_reason"] == "length" and chunks[-1]["amazon-bedrock-invocationMetrics"]["outputTokenCount"] == 2
+
+    command_r = {"message": "Hi", "chat_history": [{"role": "USER", "message": "Hello"}, {"role": "CHATBOT", "message": "Hey!"}],
+                 "preamble": "Be brief.", "max_tokens": 3}
+    out = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps(command_r))["body"].read())
+    assert out["text"] and out["finish_reason"] in ("MAX_TOKENS", "COMPLETE") and out["generation_id"] and out["response_id"]
+    assert [t["role"] for t in out["chat_history"]] == ["USER", "CHATBOT", "USER", "CHATBOT"]
+    chunks = [json.loads(e["chunk"]["bytes"]) for e in bedrock.invoke_model_with_response_stream(modelId=MODEL_ID, body=json.dumps(command_r))["body"]]
+    assert chunks[0]["event_type"] == "stream-start" and chunks[-1]["event_type"] == "stream-end"
+    assert chunks[-1]["is_finished"] and chunks[-1]["finish_reason"] in ("MAX_TOKENS", "COMPLETE")
+    assert "".join(c["text"] for c in chunks if c["event_type"] == "text-generation") == chunks[-1]["response"]["text"]
+
+    with pytest.raises(ClientError) as err:
+        bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({"prompt": "Hi", "max_gen_len": 0}))
+    assert err.value.response["Error"]["Message"] == "Malformed input request: #/max_gen_len: 0 is not greater or equal to 1, please reformat your input and try again."
+
+
+def test_aws_model_ids(server_factory: Callable[..., EmulatorServer], tmp_path: Any) -> None:
+    """A model registered under an AWS model id: inference profile ids reach it, and InvokeModel
+    holds bodies to the format that id names, as Bedrock does."""
+    from .conftest import model_path
+
+    models = tmp_path / "models"
+    models.mkdir()
+    haiku = "anthropic.claude-3-haiku-20240307-v1:0"
+    (models / f"{haiku}.gguf").symlink_to(model_path())
+    bedrock = server_factory(EMULATOR_MODELS_DIR=str(models)).client("bedrock-runtime")
+    for model_id in (f"us.{haiku}", f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.{haiku}"):
+        assert bedrock.converse(modelId=model_id, messages=MESSAGES, inferenceConfig={"maxTokens": 1})["usage"]["outputTokens"] == 1
+
+    def refused(body: dict[str, Any]) -> str:
+        with pytest.raises(ClientError) as err:
+            bedrock.invoke_model(modelId=haiku, body=json.dumps(body))
+        assert _code(err) == "ValidationException"
+        return str(err.value.response["Error"]["Message"])
+
+    claude = {"anthropic_version": "bedrock-2023-05-31", "max_tokens": 2, "messages": [{"role": "user", "content": "Hi"}]}
+    assert json.loads(bedrock.invoke_model(modelId=haiku, body=json.dumps(claude))["body"].read())["type"] == "message"
+    assert refused({"prompt": "Hi", "max_gen_len": 2}) == "Malformed input request: #: required key [anthropic_version] not found, please reformat your input and try again."
+    assert refused({**claude, "stream": True}) == "Malformed input request: #: extraneous key [stream] is not permitted, please reformat your input and try again."
+    assert refused({**claude, "max_tokens": 0}) == "Malformed input request: #/max_tokens: 0 is not greater or equal to 1, please reformat your input and try again."
+    assert refused({**claude, "tools": [{"name": "t", "input_schema": {"type": "object"}}]}) == "This model doesn't support tool use."
+    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}
+    assert "image content block" in refused({**claude, "messages": [{"role": "user", "content": [image]}]})

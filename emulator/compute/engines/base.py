@@ -44,6 +44,7 @@ class Chunk:
     finish_reason: str | None = None  # "stop" | "length" (OpenAI's words)
     prompt_tokens: int = 0
     completion_tokens: int = 0
+    stop_sequence: str | None = None  # the caller's stop sequence that ended the text (finish_reason "stop")
 
 
 # An engine may yield this (the object itself) before its first token, once it has

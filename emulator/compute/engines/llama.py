@@ -176,7 +176,10 @@ class LlamaEngine(Engine):
     def generate(self, slot: int, prompt: str | None, messages: list[dict[str, Any]] | None, params: GenParams,
                  cancel: threading.Event) -> Iterator[Chunk]:
         llm = self._contexts[slot]
-        stop = list(params.stop)
+        # The caller's stop sequences are matched here, not by llama.cpp, to tell which one
+        # ended the text (Bedrock's "stop_sequence"); the template's own go to llama.cpp.
+        user_stops = [s for s in params.stop if s]
+        stop: list[str] = []
         if messages is not None:
             text, template_stop = self._render(messages)
             stop += template_stop
@@ -194,6 +197,8 @@ class LlamaEngine(Engine):
         yield ACCEPTED
         completion = 0
         finish = "length"
+        matched: str | None = None
+        pending = ""  # text held back while it may be the start of a stop sequence
         stream = llm.create_completion(
             tokens, max_tokens=max_tokens, temperature=params.temperature, top_p=params.top_p, top_k=params.top_k,
             stop=stop or None, seed=params.seed, stream=True, presence_penalty=params.presence_penalty,
@@ -207,6 +212,18 @@ class LlamaEngine(Engine):
                 choice = part["choices"][0]
                 delta = choice.get("text") or ""
                 completion += 1
+                if user_stops and delta:
+                    pending += delta
+                    hits = [(pending.find(s), s) for s in user_stops if s in pending]
+                    if hits:
+                        at, matched = min(hits)
+                        if at:
+                            yield Chunk(text=pending[:at])
+                        pending = ""
+                        finish = "stop"
+                        break
+                    keep = max((n for s in user_stops for n in range(1, len(s)) if pending.endswith(s[:n])), default=0)
+                    delta, pending = pending[:len(pending) - keep], pending[len(pending) - keep:]
                 if delta:
                     yield Chunk(text=delta)
                 if choice.get("finish_reason"):
@@ -215,9 +232,11 @@ class LlamaEngine(Engine):
             close = getattr(stream, "close", None)
             if close is not None:
                 close()
+        if pending and finish != "cancelled":
+            yield Chunk(text=pending)
         # The final chunk may carry a finish reason without a token; don't count it twice.
         completion = min(completion, max_tokens)
-        yield Chunk(finish_reason=finish, prompt_tokens=len(tokens), completion_tokens=completion)
+        yield Chunk(finish_reason=finish, prompt_tokens=len(tokens), completion_tokens=completion, stop_sequence=matched)
 
     def supports_embeddings(self) -> bool:
         return self.model.embeddings
