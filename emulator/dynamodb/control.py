@@ -143,13 +143,33 @@ class ControlPlane(EngineCore):
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
             )
 
+        before = self.describe(table) if deletes else {}
         try:
             self._apply_update(table, params, billing, pt, updates, deletes, new_index, attrs, new_stream, now)
         except BaseException:
             # Storage rolled back: drop the half-changed in-memory view too.
             self._reload_table(table.name)
             raise
-        return {"TableDescription": self.describe(self.tables[table.name])}
+        desc = self.describe(self.tables[table.name])
+        # The change is done at once (DescribeTable says ACTIVE from now on, which is
+        # what waiters and polling loops expect), but the answer reads as AWS's does:
+        # the table UPDATING, a new index CREATING (not yet backfilled, empty), a
+        # deleted one still listed as DELETING.
+        if changed or pt is not None or gsi_updates or stream is not None:
+            desc["TableStatus"] = "UPDATING"
+        gsis = desc.get("GlobalSecondaryIndexes", [])
+        for gsi in gsis:
+            if new_index is not None and gsi["IndexName"] == new_index.name:
+                gsi.update(IndexStatus="CREATING", Backfilling=False, IndexSizeBytes=0, ItemCount=0)
+            elif any(spec.get("IndexName") == gsi["IndexName"] for spec in updates):
+                gsi["IndexStatus"] = "UPDATING"
+        deleted = {spec.get("IndexName") for spec in deletes}
+        for gsi in before.get("GlobalSecondaryIndexes", []):
+            if gsi["IndexName"] in deleted:
+                gsis.append({**gsi, "IndexStatus": "DELETING"})
+        if gsis:
+            desc["GlobalSecondaryIndexes"] = gsis
+        return {"TableDescription": desc}
 
     def _reload_table(self, name: str) -> None:
         for row in self.storage.list_tables():

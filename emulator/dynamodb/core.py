@@ -170,7 +170,7 @@ def _units(read: float, write: float) -> dict[str, float]:
 
 def read_units(size: int, consistent: bool) -> float:
     """Reads are billed per 4 KB (rounded up); eventually consistent reads cost half."""
-    units = max(1, math.ceil(size / 4096))
+    units = float(max(1, math.ceil(size / 4096)))
     return units if consistent else units / 2
 
 

@@ -57,6 +57,22 @@ def test_index_write_units(ddb: Any, gsi_table: str) -> None:
     assert out["ConsumedCapacity"][0]["CapacityUnits"] == 2.0
 
 
+def test_strongly_consistent_read_units_are_doubles(ddb: Any, make_table: Any) -> None:
+    """AWS sends every capacity figure as a double (1.0, never 1): code that checks
+    the type or formats it ("%.1f" works either way, but json/str output does not)."""
+    name = make_table()
+    ddb.put_item(TableName=name, Item={"pk": {"S": "a"}})
+    outs = [
+        ddb.get_item(TableName=name, Key={"pk": {"S": "a"}}, ConsistentRead=True, ReturnConsumedCapacity="TOTAL"),
+        ddb.scan(TableName=name, ConsistentRead=True, ReturnConsumedCapacity="TOTAL"),
+        ddb.query(TableName=name, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "a"}}, ConsistentRead=True, ReturnConsumedCapacity="TOTAL"),
+    ]
+    for out in outs:
+        cc = out["ConsumedCapacity"]
+        assert cc["ReadCapacityUnits"] == 1.0 and isinstance(cc["ReadCapacityUnits"], float), cc
+        assert isinstance(cc["CapacityUnits"], float), cc
+
+
 def test_query_units_sum_item_sizes(ddb: Any, make_table: Any) -> None:
     name = make_table(range=("sk", "N"))
     for i in range(10):

@@ -167,13 +167,47 @@ def test_update_table_billing_throughput_and_gsi_backfill(ddb: Any, make_table: 
     desc = ddb.update_table(TableName=name, BillingMode="PAY_PER_REQUEST")["TableDescription"]
     assert desc["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
     desc = ddb.update_table(TableName=name, GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by-color"}}])["TableDescription"]
-    assert "GlobalSecondaryIndexes" not in desc
+    assert [(g["IndexName"], g["IndexStatus"]) for g in desc["GlobalSecondaryIndexes"]] == [("by-color", "DELETING")]
+    assert "GlobalSecondaryIndexes" not in ddb.describe_table(TableName=name)["Table"]
     with pytest.raises(ClientError) as exc:
         ddb.query(TableName=name, IndexName="by-color", KeyConditionExpression="color = :c", ExpressionAttributeValues={":c": {"S": "red"}})
     assert _code(exc) == ("ValidationException", "The table does not have the specified index: by-color")
     desc = ddb.update_table(TableName=name, StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})["TableDescription"]
     assert desc["StreamSpecification"] == {"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"}
     assert desc["LatestStreamArn"].startswith(desc["TableArn"] + "/stream/")
+
+
+def test_update_table_answer_shows_the_change_in_progress(ddb: Any, make_table: Any) -> None:
+    """UpdateTable answers as AWS does (table UPDATING, a new index CREATING and not yet
+    backfilled); DescribeTable shows the finished state at once."""
+    name = make_table()
+    ddb.put_item(TableName=name, Item={"pk": {"S": "a"}, "color": {"S": "red"}})
+    desc = ddb.update_table(
+        TableName=name,
+        AttributeDefinitions=[{"AttributeName": "color", "AttributeType": "S"}],
+        GlobalSecondaryIndexUpdates=[
+            {"Create": {"IndexName": "by-color", "KeySchema": [{"AttributeName": "color", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}}
+        ],
+    )["TableDescription"]
+    assert desc["TableStatus"] == "UPDATING"
+    (gsi,) = desc["GlobalSecondaryIndexes"]
+    assert (gsi["IndexStatus"], gsi["Backfilling"], gsi["ItemCount"], gsi["IndexSizeBytes"]) == ("CREATING", False, 0, 0)
+    table = ddb.describe_table(TableName=name)["Table"]
+    assert table["TableStatus"] == "ACTIVE"
+    assert [(g["IndexStatus"], g["ItemCount"]) for g in table["GlobalSecondaryIndexes"]] == [("ACTIVE", 1)]
+    assert "Backfilling" not in table["GlobalSecondaryIndexes"][0]
+    ddb.get_waiter("table_exists").wait(TableName=name, WaiterConfig={"Delay": 1, "MaxAttempts": 3})
+    units = {"ReadCapacityUnits": 1, "WriteCapacityUnits": 1}
+    desc = ddb.update_table(
+        TableName=name,
+        BillingMode="PROVISIONED",
+        ProvisionedThroughput=units,
+        GlobalSecondaryIndexUpdates=[{"Update": {"IndexName": "by-color", "ProvisionedThroughput": units}}],
+    )["TableDescription"]
+    assert desc["TableStatus"] == "UPDATING"
+    assert ddb.describe_table(TableName=name)["Table"]["TableStatus"] == "ACTIVE"
+    # Only deletion protection: nothing to wait for.
+    assert ddb.update_table(TableName=name, DeletionProtectionEnabled=False)["TableDescription"]["TableStatus"] == "ACTIVE"
 
 
 def test_terraform_lifecycle(ddb: Any, new_name: Any) -> None:

@@ -10,13 +10,14 @@ follow. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-refe
 from __future__ import annotations
 
 import base64
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from emulator.dynamodb import keys as keycodec
-from emulator.dynamodb.batch import transaction_canceled
+from emulator.dynamodb.batch import TOKEN_TTL, transaction_canceled
 from emulator.dynamodb.core import Item, ItemKey, loads
 from emulator.dynamodb.expressions.ast import (
     And,
@@ -39,6 +40,7 @@ if TYPE_CHECKING:
     from emulator.dynamodb.lifecycle import Lifecycle
 
 PAGE_BYTES = 1024 * 1024  # a SELECT page reads at most 1 MB, like Query and Scan
+TOKEN_PREFIX = "ExecuteTransaction:"  # ExecuteTransaction's ClientRequestTokens, apart from TransactWriteItems'
 KEY_EQUALITY = "Where clause does not contain a mandatory equality on all key attributes"
 
 
@@ -66,6 +68,11 @@ def _equality(term: Cond) -> tuple[str, dict[str, Any]] | None:
     return None
 
 
+def _only_in_transactions(statements: list[Statement]) -> None:
+    if any(st.kind == "EXISTS" for st in statements):
+        raise invalid("EXISTS is only supported in ExecuteTransaction")
+
+
 def _and(terms: list[Cond]) -> Cond | None:
     node: Cond | None = None
     for t in terms:
@@ -87,7 +94,7 @@ class WritePlan:
         """None when the write may go ahead, else the cancellation code."""
         if self.st.kind == "INSERT":
             return "DuplicateItem" if old is not None else None
-        if self.st.kind == "UPDATE" and old is None:
+        if self.st.kind in ("UPDATE", "EXISTS") and old is None:
             return "ConditionalCheckFailed"
         if self.condition is not None and not evaluate(self.condition, old):
             return "ConditionalCheckFailed"
@@ -155,11 +162,12 @@ class PartiQL:
                 after = (base64.b64decode(pk_b64), base64.b64decode(sk_b64))
             except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
                 raise invalid("The provided starting key is invalid: Invalid NextToken") from exc
+        forward = self._order(st, hash_key, index.range_key if index else table.range_key, hv is not None)
         if hv is not None:
             if type_of(hv) != hash_type:
                 return {"Items": []}
             pk = keycodec.encode_key_value(hv)
-            rows = self.engine.storage.query(table.table_id, index_id, pk, after=after[1] if after else None)
+            rows = self.engine.storage.query(table.table_id, index_id, pk, forward=forward, after=after[1] if after else None)
         else:
             rows = self.engine.storage.scan(table.table_id, index_id, after)
         projection = Projection(list(st.projection)) if st.projection else None
@@ -181,6 +189,25 @@ class PartiQL:
         if more and last is not None:
             out["NextToken"] = base64.urlsafe_b64encode(orjson.dumps([base64.b64encode(last[0]).decode(), base64.b64encode(last[1]).decode()])).decode()
         return out
+
+    @staticmethod
+    def _order(st: Statement, hash_key: str, range_key: str | None, one_partition: bool) -> bool:
+        """The direction an ORDER BY asks for (True: ascending sort key). DynamoDB
+        orders only by the key attributes of the table or index read, and only
+        within the partition the WHERE clause names."""
+        if not st.order_by:
+            return True
+        if st.where is None:
+            raise invalid("Must have WHERE clause in the statement when using ORDER BY clause.")
+        forward = True
+        for attr, ascending in st.order_by:
+            if attr == range_key:
+                forward = ascending
+            elif attr != hash_key:
+                raise invalid(f"Order by is only supported on key attributes: {attr} is not a key attribute")
+        if not one_partition:
+            raise invalid("Must have WHERE clause in the statement with a hash key equality condition when using ORDER BY clause.")
+        return forward
 
     def get_one(self, st: Statement) -> tuple[Table, Item | None]:
         """A SELECT naming one item by its full key (batches and transactions)."""
@@ -226,14 +253,22 @@ class PartiQL:
             plan.update = Update(sets, list(st.removes), adds, deletes)
         return plan
 
-    def apply(self, plan: WritePlan, old: Item | None) -> tuple[Item | None, Item | None]:
+    def new_image(self, plan: WritePlan, old: Item | None) -> Item | None:
+        """The item after the write, checked as the engine checks UpdateItem's."""
         new = plan.new_image(old)
-        if plan.st.kind == "DELETE" and old is None:
-            return old, None
         if new is not None and plan.st.kind == "UPDATE":
             self.engine.check_key_unchanged(plan.table, plan.key, new)
             self.engine.check_item_size(new)
             self.engine.check_index_keys(plan.table, new)
+        return new
+
+    def apply(self, plan: WritePlan, old: Item | None, new: Item | None = None, computed: bool = False) -> tuple[Item | None, Item | None]:
+        if plan.st.kind == "EXISTS":
+            return old, old
+        if not computed:
+            new = self.new_image(plan, old)
+        if plan.st.kind == "DELETE" and old is None:
+            return old, None
         self.engine.write(plan.table, plan.key, old, new)
         return old, new
 
@@ -267,6 +302,7 @@ class PartiQL:
     # ---------------------------------------------------------------- API
     def execute_statement(self, params: dict[str, Any]) -> dict[str, Any]:
         st = parse(params.get("Statement"), params.get("Parameters"))
+        _only_in_transactions([st])
         if st.kind == "SELECT":
             if params.get("ConsistentRead") and st.index is not None:
                 _table, index = self._table(st)
@@ -282,6 +318,7 @@ class PartiQL:
         if not isinstance(statements, list) or not 1 <= len(statements) <= 25:
             raise invalid("1 validation error detected: Value at 'statements' failed to satisfy constraint: Member must have length less than or equal to 25 and greater than or equal to 1")
         parsed = [parse(s.get("Statement"), s.get("Parameters")) for s in statements]
+        _only_in_transactions(parsed)
         kinds = {"read" if st.kind == "SELECT" else "write" for st in parsed}
         if len(kinds) > 1:
             raise invalid("Batch statements must be all reads or all writes")
@@ -313,12 +350,35 @@ class PartiQL:
         statements = params.get("TransactStatements")
         if not isinstance(statements, list) or not 1 <= len(statements) <= 100:
             raise invalid("1 validation error detected: Value at 'transactStatements' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1")
+        token = params.get("ClientRequestToken")
+        fingerprint = ""
+        if token is not None:
+            if not isinstance(token, str) or not 1 <= len(token) <= 36:
+                raise invalid(f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36")
+            # Same rules as TransactWriteItems: a repeat within 10 minutes is answered
+            # without running again; other statements under the token are refused.
+            fingerprint = repr({k: v for k, v in params.items() if k not in ("ClientRequestToken", "ReturnConsumedCapacity")})
+            cached = self.engine._token_lookup(TOKEN_PREFIX + token)
+            if cached is not None:
+                if cached[1] != fingerprint:
+                    raise AwsError(
+                        "IdempotentParameterMismatchException",
+                        "Request has been previously submitted with a different set of parameters for the same idempotency token",
+                        400,
+                    )
+                return dict(cached[2])
         parsed = [parse(s.get("Statement"), s.get("Parameters")) for s in statements]
         kinds = {"read" if st.kind == "SELECT" else "write" for st in parsed}
         if len(kinds) > 1:
             raise invalid("Transaction statements must be all reads or all writes")
         if kinds == {"read"}:
             return {"Responses": [({"Item": item} if item is not None else {}) for _t, item in (self.get_one(st) for st in parsed)]}
+        out = self._write_transaction(statements, parsed)
+        if token is not None:
+            self.engine._tokens[TOKEN_PREFIX + token] = (time.monotonic() + TOKEN_TTL, fingerprint, out)
+        return out
+
+    def _write_transaction(self, statements: list[dict[str, Any]], parsed: list[Statement]) -> dict[str, Any]:
         plans = [self.plan(st) for st in parsed]
         seen: set[tuple[str, bytes, bytes]] = set()
         for p in plans:
@@ -329,10 +389,19 @@ class PartiQL:
         with self.engine.storage.transaction():
             olds = [self.engine.get_item_raw(p.table, p.key) for p in plans]
             reasons: list[dict[str, Any]] = []
+            news: list[Item | None] = []
             failed = False
             for spec, p, old in zip(statements, plans, olds, strict=True):
                 code = p.check(old)
+                news.append(None)
                 if code is None:
+                    try:
+                        news[-1] = self.new_image(p, old) if p.st.kind != "EXISTS" else old
+                    except AwsError as err:
+                        # As in TransactWriteItems: a write that cannot be made cancels the lot.
+                        reasons.append({"Code": "ValidationError", "Message": err.message})
+                        failed = True
+                        continue
                     reasons.append({"Code": "None"})
                     continue
                 failed = True
@@ -342,6 +411,6 @@ class PartiQL:
                 reasons.append(reason)
             if failed:
                 raise transaction_canceled(reasons)
-            for p, old in zip(plans, olds, strict=True):
-                self.apply(p, old)
+            for p, old, new in zip(plans, olds, news, strict=True):
+                self.apply(p, old, new, computed=True)
         return {}

@@ -78,7 +78,7 @@ def tokenize(text: str) -> list[Tok]:
 
 @dataclass
 class Statement:
-    kind: str  # SELECT | INSERT | UPDATE | DELETE
+    kind: str  # SELECT | INSERT | UPDATE | DELETE | EXISTS
     table: str
     index: str | None = None
     projection: list[tuple[str | int, ...]] | None = None  # None: *
@@ -87,6 +87,7 @@ class Statement:
     sets: list[tuple[tuple[str | int, ...], Operand]] = field(default_factory=list)
     removes: list[tuple[str | int, ...]] = field(default_factory=list)
     returning: str | None = None  # ALL_OLD | MODIFIED_OLD | ALL_NEW | MODIFIED_NEW
+    order_by: list[tuple[str, bool]] = field(default_factory=list)  # SELECT: (key attribute, ascending)
 
 
 class Parser:
@@ -133,6 +134,13 @@ class Parser:
     def statement(self) -> Statement:
         if self.is_kw("SELECT"):
             st = self.select()
+        elif self.is_kw("EXISTS"):
+            # EXISTS(SELECT ...): a transaction's condition check on one item.
+            self.next()
+            self.op("(")
+            st = self.select()
+            self.op(")")
+            st.kind = "EXISTS"
         elif self.is_kw("INSERT"):
             st = self.insert()
         elif self.is_kw("UPDATE"):
@@ -172,6 +180,18 @@ class Parser:
         if self.is_kw("WHERE"):
             self.next()
             st.where = self.cond()
+        if self.is_kw("ORDER"):
+            self.next()
+            self.kw("BY")
+            while True:
+                attr = self.name()
+                ascending = True
+                if self.is_kw("ASC", "DESC"):
+                    ascending = self.next().text.upper() == "ASC"
+                st.order_by.append((attr, ascending))
+                if not self.is_op(","):
+                    break
+                self.next()
         return st
 
     def insert(self) -> Statement:

@@ -51,6 +51,28 @@ def test_select_paging(ddb: Any, pq: str) -> None:
     assert pages >= 4
 
 
+def test_select_order_by_sort_key(ddb: Any, pq: str) -> None:
+    """ORDER BY on the key attributes, within the partition the WHERE clause names."""
+    out = ddb.execute_statement(Statement=f"SELECT sk FROM \"{pq}\" WHERE pk = 'a' ORDER BY sk DESC")
+    assert [i["sk"]["N"] for i in out["Items"]] == ["4", "3", "2", "1", "0"]
+    out = ddb.execute_statement(Statement=f'SELECT sk FROM "{pq}" WHERE pk = ? AND sk < 3 ORDER BY pk, sk ASC', Parameters=[{"S": "b"}])
+    assert [i["sk"]["N"] for i in out["Items"]] == ["0", "1", "2"]
+    # Paging keeps the order.
+    seen: list[str] = []
+    kwargs: dict[str, Any] = {"Statement": f"SELECT sk FROM \"{pq}\" WHERE pk = 'a' ORDER BY sk DESC", "Limit": 2}
+    while True:
+        out = ddb.execute_statement(**kwargs)
+        seen.extend(i["sk"]["N"] for i in out["Items"])
+        if "NextToken" not in out:
+            break
+        kwargs["NextToken"] = out["NextToken"]
+    assert seen == ["4", "3", "2", "1", "0"]
+    with pytest.raises(ClientError) as err:
+        ddb.execute_statement(Statement=f'SELECT * FROM "{pq}" ORDER BY sk DESC')
+    assert err.value.response["Error"]["Message"] == "Must have WHERE clause in the statement when using ORDER BY clause."
+    assert code(lambda: ddb.execute_statement(Statement=f"SELECT * FROM \"{pq}\" WHERE pk = 'a' ORDER BY v")) == "ValidationException"
+
+
 def test_insert_update_delete(ddb: Any, pq: str) -> None:
     ddb.execute_statement(Statement=f"INSERT INTO \"{pq}\" VALUE {{'pk': 'c', 'sk': 1, 'tags': <<'x', 'y'>>, 'doc': {{'k': [1, true, null]}}}}")
     item = ddb.get_item(TableName=pq, Key={"pk": {"S": "c"}, "sk": {"N": "1"}})["Item"]
@@ -121,6 +143,55 @@ def test_execute_transaction(ddb: Any, pq: str) -> None:
         TransactStatements=[{"Statement": f"SELECT * FROM \"{pq}\" WHERE pk = 'a' AND sk = 2"}, {"Statement": f"SELECT * FROM \"{pq}\" WHERE pk = 't' AND sk = 1"}]
     )["Responses"]
     assert reads[0]["Item"]["v"] == {"S": "tx"} and reads[1]["Item"]["pk"] == {"S": "t"}
+
+
+def test_execute_transaction_exists_condition(ddb: Any, pq: str) -> None:
+    """EXISTS(SELECT ...) is ExecuteTransaction's condition check."""
+    ddb.execute_transaction(
+        TransactStatements=[
+            {"Statement": f"EXISTS(SELECT * FROM \"{pq}\" WHERE pk = 'a' AND sk = 1 AND v = 'a1')"},
+            {"Statement": f"UPDATE \"{pq}\" SET v = 'checked' WHERE pk = 'b' AND sk = 1"},
+        ]
+    )
+    assert ddb.get_item(TableName=pq, Key={"pk": {"S": "b"}, "sk": {"N": "1"}})["Item"]["v"] == {"S": "checked"}
+    for check in ("pk = 'a' AND sk = 1 AND v = 'other'", "pk = 'nobody' AND sk = 1"):
+        with pytest.raises(ClientError) as err:
+            ddb.execute_transaction(
+                TransactStatements=[
+                    {"Statement": f'EXISTS(SELECT * FROM "{pq}" WHERE {check})'},
+                    {"Statement": f"UPDATE \"{pq}\" SET v = 'no' WHERE pk = 'b' AND sk = 2"},
+                ]
+            )
+        assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
+        assert [r["Code"] for r in err.value.response["CancellationReasons"]] == ["ConditionalCheckFailed", "None"]
+    assert ddb.get_item(TableName=pq, Key={"pk": {"S": "b"}, "sk": {"N": "2"}})["Item"]["v"] == {"S": "b2"}
+    assert code(lambda: ddb.execute_statement(Statement=f"EXISTS(SELECT * FROM \"{pq}\" WHERE pk = 'a' AND sk = 1)")) == "ValidationException"
+
+
+def test_execute_transaction_client_request_token(ddb: Any, pq: str) -> None:
+    statements = [{"Statement": f"UPDATE \"{pq}\" SET n = n + 1 WHERE pk = 'a' AND sk = 1"}]
+    ddb.execute_transaction(TransactStatements=statements, ClientRequestToken="pq-token-1")
+    ddb.execute_transaction(TransactStatements=statements, ClientRequestToken="pq-token-1")  # a retry: not run twice
+    assert ddb.get_item(TableName=pq, Key={"pk": {"S": "a"}, "sk": {"N": "1"}})["Item"]["n"] == {"N": "11"}
+    with pytest.raises(ClientError) as err:
+        ddb.execute_transaction(TransactStatements=[{"Statement": f"UPDATE \"{pq}\" SET n = 0 WHERE pk = 'a' AND sk = 1"}], ClientRequestToken="pq-token-1")
+    assert err.value.response["Error"]["Code"] == "IdempotentParameterMismatchException"
+
+
+def test_execute_transaction_write_that_cannot_be_made_cancels(ddb: Any, pq: str) -> None:
+    with pytest.raises(ClientError) as err:
+        ddb.execute_transaction(
+            TransactStatements=[
+                {"Statement": f"INSERT INTO \"{pq}\" VALUE {{'pk': 'new', 'sk': 1}}"},
+                {"Statement": f"UPDATE \"{pq}\" SET v = v + 1 WHERE pk = 'a' AND sk = 1"},  # v is a string
+            ]
+        )
+    assert err.value.response["Error"]["Code"] == "TransactionCanceledException"
+    assert err.value.response["CancellationReasons"] == [
+        {"Code": "None"},
+        {"Code": "ValidationError", "Message": "An operand in the update expression has an incorrect data type"},
+    ]
+    assert "Item" not in ddb.get_item(TableName=pq, Key={"pk": {"S": "new"}, "sk": {"N": "1"}})
 
 
 def test_select_from_index(ddb: Any, make_table: Callable[..., str]) -> None:
