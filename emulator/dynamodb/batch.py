@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from emulator.dynamodb.core import Capacity, Item, check_return_consumed, read_units
@@ -60,6 +61,23 @@ _PUT_KEY_PROBLEMS = (
     "One or more parameter values were invalid: Missing the key ",
     "One or more parameter values were invalid: Type mismatch for key ",
 )
+
+
+def idempotent(lookup: Callable[[str], Any], token: Any, params: dict[str, Any], prefix: str = "") -> tuple[str, dict[str, Any] | None]:
+    """ClientRequestToken idempotency (TransactWriteItems, PartiQL's ExecuteTransaction): the
+    request's fingerprint, and the first answer when the token was used in the last 10 minutes
+    for the same request; the token with another request is refused."""
+    if token is None:
+        return "", None
+    if not isinstance(token, str) or not 1 <= len(token) <= 36:
+        raise invalid(f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36")
+    fingerprint = repr({k: v for k, v in params.items() if k not in ("ClientRequestToken", "ReturnConsumedCapacity")})
+    cached = lookup(prefix + token)
+    if cached is None:
+        return fingerprint, None
+    if cached[1] != fingerprint:
+        raise AwsError("IdempotentParameterMismatchException", "Request has been previously submitted with a different set of parameters for the same idempotency token", 400)
+    return fingerprint, dict(cached[2])
 
 
 def _duplicates() -> AwsError:
@@ -219,20 +237,9 @@ class BatchOps(ReadOps):
         entries = transact_entries(params)
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         token = params.get("ClientRequestToken")
-        fingerprint = ""
-        if token is not None:
-            if not isinstance(token, str) or not 1 <= len(token) <= 36:
-                raise invalid(f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36")
-            fingerprint = repr({k: v for k, v in params.items() if k not in ("ClientRequestToken", "ReturnConsumedCapacity")})
-            cached = self._token_lookup(token)
-            if cached is not None:
-                if cached[1] != fingerprint:
-                    raise AwsError(
-                        "IdempotentParameterMismatchException",
-                        "Request has been previously submitted with a different set of parameters for the same idempotency token",
-                        400,
-                    )
-                return dict(cached[2])
+        fingerprint, replay = idempotent(self._token_lookup, token, params)
+        if replay is not None:
+            return replay
         ops: list[WriteOp] = []
         seen: set[tuple[int, bytes, bytes]] = set()
         for entry in entries:

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from emulator.dynamodb import keys as keycodec
-from emulator.dynamodb.batch import TOKEN_TTL, transaction_canceled
+from emulator.dynamodb.batch import TOKEN_TTL, idempotent, transaction_canceled
 from emulator.dynamodb.core import Item, ItemKey, loads
 from emulator.dynamodb.expressions.ast import (
     And,
@@ -351,22 +351,11 @@ class PartiQL:
         if not isinstance(statements, list) or not 1 <= len(statements) <= 100:
             raise invalid("1 validation error detected: Value at 'transactStatements' failed to satisfy constraint: Member must have length less than or equal to 100 and greater than or equal to 1")
         token = params.get("ClientRequestToken")
-        fingerprint = ""
-        if token is not None:
-            if not isinstance(token, str) or not 1 <= len(token) <= 36:
-                raise invalid(f"1 validation error detected: Value '{token}' at 'clientRequestToken' failed to satisfy constraint: Member must have length less than or equal to 36")
-            # Same rules as TransactWriteItems: a repeat within 10 minutes is answered
-            # without running again; other statements under the token are refused.
-            fingerprint = repr({k: v for k, v in params.items() if k not in ("ClientRequestToken", "ReturnConsumedCapacity")})
-            cached = self.engine._token_lookup(TOKEN_PREFIX + token)
-            if cached is not None:
-                if cached[1] != fingerprint:
-                    raise AwsError(
-                        "IdempotentParameterMismatchException",
-                        "Request has been previously submitted with a different set of parameters for the same idempotency token",
-                        400,
-                    )
-                return dict(cached[2])
+        # Same rules as TransactWriteItems: a repeat within 10 minutes is answered without
+        # running again; other statements under the token are refused.
+        fingerprint, replay = idempotent(self.engine._token_lookup, token, params, TOKEN_PREFIX)
+        if replay is not None:
+            return replay
         parsed = [parse(s.get("Statement"), s.get("Parameters")) for s in statements]
         kinds = {"read" if st.kind == "SELECT" else "write" for st in parsed}
         if len(kinds) > 1:
