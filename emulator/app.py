@@ -377,10 +377,12 @@ class EmulatorApp:
         account = self.settings.account_id
         if key.access_key_id.startswith("ASIA") and isinstance(keys, SessionKeys):
             # STS temporary credentials: the request must carry the session's token.
-            session = keys.sessions.get(key.access_key_id)
+            session = keys.sessions.get(key.access_key_id, expired=True)
             token = ctx.request.headers.get("x-amz-security-token") or ctx.request.query_one("X-Amz-Security-Token")
             if session is None or not token or not hmac.compare_digest(token, session.token):
                 raise sigv4.invalid_token(family)
+            if keys.sessions.get(key.access_key_id) is None:
+                raise sigv4.expired_token(family)
             ctx.principal = Principal(key.access_key_id, key.user_name, session.arn, account, key.is_root)
             return
         # One Principal per key identity, shared by its requests (nothing mutates one).

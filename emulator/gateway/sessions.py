@@ -37,6 +37,7 @@ from emulator.gateway.policy import PolicySet
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 _UNSUPPORTED = ("Policy", "PolicyArns", "SerialNumber", "TokenCode", "Tags", "TransitiveTagKeys", "SourceIdentity", "ProvidedContexts")
 MAX_SESSIONS = 10_000
+KEPT_EXPIRED = 86_400.0  # seconds an expired session still answers ExpiredToken
 
 
 @dataclass
@@ -115,12 +116,19 @@ class Sessions:
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
 
-    def get(self, access_key_id: str) -> Session | None:
+    def get(self, access_key_id: str, expired: bool = False) -> Session | None:
+        """The live session of a key; with ``expired``, also one that has expired (kept a day,
+        so that its requests get ExpiredToken rather than an unknown key)."""
         session = self._sessions.get(access_key_id)
-        if session is not None and session.expires <= self.clock():
-            with self._lock:
-                self._sessions.pop(access_key_id, None)
+        if session is None:
             return None
+        now = self.clock()
+        if session.expires <= now:
+            if now - session.expires > KEPT_EXPIRED:
+                with self._lock:
+                    self._sessions.pop(access_key_id, None)
+                return None
+            return session if expired else None
         return session
 
     def _issue(self, user_name: str, seconds: int, arn: str, user_id: str, role_arn: str | None) -> tuple[Session, dict[str, Any]]:
@@ -128,8 +136,8 @@ class Sessions:
         session = Session(key, secrets.token_urlsafe(96), self.clock() + seconds, arn, user_id, role_arn)
         with self._lock:
             now = self.clock()
-            if len(self._sessions) >= MAX_SESSIONS:  # expired ones first, then the oldest
-                for kid in [k for k, s in self._sessions.items() if s.expires <= now] or list(self._sessions)[: MAX_SESSIONS // 10]:
+            if len(self._sessions) >= MAX_SESSIONS:  # long-expired ones first, then the oldest
+                for kid in [k for k, s in self._sessions.items() if s.expires <= now - KEPT_EXPIRED] or list(self._sessions)[: MAX_SESSIONS // 10]:
                     del self._sessions[kid]
             self._sessions[key.access_key_id] = session
         credentials = {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key, "SessionToken": session.token,
@@ -195,7 +203,9 @@ class SessionKeys:
 
     def get(self, access_key_id: str) -> AccessKey | None:
         if access_key_id.startswith("ASIA"):
-            session = self.sessions.get(access_key_id)
+            # An expired session's key still verifies its signature; the gateway then answers
+            # ExpiredToken (emulator.app), which SDKs take as "refresh the credentials".
+            session = self.sessions.get(access_key_id, expired=True)
             return session.key if session is not None else None
         key: AccessKey | None = self.keys.get(access_key_id)
         return key

@@ -78,6 +78,15 @@ def invalid_token(protocol: str | None) -> AwsError:
     return _refusal("unknown_key", protocol, "The security token included in the request is invalid.", 400 if protocol not in ("query", "ec2") else 403)
 
 
+def expired_token(protocol: str | None) -> AwsError:
+    """A session key (STS) past its expiration. SDKs refresh assumed-role credentials on this code."""
+    if protocol == "s3":
+        return AwsError("ExpiredToken", "The provided token has expired.", 400)
+    if protocol in ("query", "ec2"):
+        return AwsError("ExpiredToken", "The security token included in the request is expired", 403)
+    return AwsError("ExpiredTokenException", "The security token included in the request is expired", 400)
+
+
 @dataclass
 class ParsedAuth:
     access_key_id: str
