@@ -217,6 +217,8 @@ def logs_requirements(op: str, params: dict[str, Any], region: str, account: str
 
 def iam_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
     action = f"iam:{op}"
+    if op == "SimulatePrincipalPolicy" and isinstance(params.get("PolicySourceArn"), str):
+        return [(action, params["PolicySourceArn"])]
     arn = params.get("PolicyArn")
     user = params.get("UserName")
     if isinstance(user, str) and user:
@@ -370,11 +372,57 @@ def leading_keys(op: str, params: dict[str, Any], hash_key: str | None) -> list[
     return values
 
 
-def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | None] | None = None, needed: Collection[str] | None = None) -> dict[str, Any]:
+_UPDATE_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
+_UPDATE_PATH = re.compile(r"(?:^|,)\s*([#\w\-]+)")
+
+
+def update_attributes(params: dict[str, Any]) -> list[str]:
+    """The top-level attributes an UpdateItem writes (UpdateExpression's SET, REMOVE, ADD and
+    DELETE targets, or AttributeUpdates): what dynamodb:Attributes holds for it."""
+    names: list[str] = []
+    expr = params.get("UpdateExpression")
+    if isinstance(expr, str):
+        names_map = params.get("ExpressionAttributeNames") or {}
+        parts = _UPDATE_CLAUSE.split(expr)
+        for clause, body in zip(parts[1::2], parts[2::2]):
+            if clause.upper() == "SET":
+                # "a = :v, b = if_not_exists(b, :z) + :w": the targets are the left of each "=".
+                targets = [t.split("=", 1)[0] for t in _split_top(body) if "=" in t]
+            else:
+                targets = _split_top(body)
+            for t in targets:
+                m = _UPDATE_PATH.match(t.strip())
+                if m:
+                    head = m.group(1)
+                    names.append(str(names_map.get(head, head)))
+    elif isinstance(params.get("AttributeUpdates"), dict):
+        names = list(params["AttributeUpdates"])
+    return list(dict.fromkeys(names))
+
+
+def _split_top(text: str) -> list[str]:
+    """Split on the commas outside parentheses."""
+    out, depth, start = [], 0, 0
+    for i, ch in enumerate(text):
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return [p for p in out if p.strip()]
+
+
+def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | None] | None = None, needed: Collection[str] | None = None,
+                    identity: dict[str, str] | None = None) -> dict[str, Any]:
     """Global and service condition keys (lower-cased, as IAM compares them).
 
     ``needed``: only the keys some candidate statement's condition reads (None: all);
-    on the hot path this is usually empty or one key, so nothing else is computed."""
+    on the hot path this is usually empty or one key, so nothing else is computed.
+    ``identity``: the principal's keys (``Authorizer.identity``); without it they are
+    derived from the principal alone."""
     want = (lambda k: True) if needed is None else needed.__contains__
     out: dict[str, Any] = {}
     if needed is not None and not needed:
@@ -392,7 +440,9 @@ def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | No
     if want("aws:useragent"):
         out["aws:useragent"] = ctx.request.headers.get("user-agent", "")
     principal = ctx.principal
-    if principal is not None:
+    if identity is not None:
+        out.update(identity)
+    elif principal is not None:
         out["aws:username"] = principal.user_name
         out["aws:principalarn"] = principal.arn
         out["aws:principalaccount"] = principal.account_id
@@ -415,6 +465,8 @@ def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | No
                 attrs = list(params["AttributesToGet"])
             elif isinstance(params.get("Item"), dict):
                 attrs = list(params["Item"])
+            elif op == "UpdateItem":
+                attrs = update_attributes(params)
             if attrs:
                 out["dynamodb:attributes"] = attrs
         for key, cond in (("Select", "dynamodb:select"), ("ReturnValues", "dynamodb:returnvalues"), ("ReturnConsumedCapacity", "dynamodb:returnconsumedcapacity")):
@@ -456,6 +508,7 @@ class Authorizer:
         self.sessions = sessions  # STS sessions (gateway/sessions.py): assumed roles are authorized with the role's policies
         self.fallback = fallback  # where the roles live (moto's IAM)
         self._role_sets: dict[str, tuple[float, PolicySet]] = {}
+        self._identities: dict[tuple[str, str, int], dict[str, str]] = {}
         self.rate_limiter = rate_limiter
         self.hash_key = hash_key
         self.denied = 0
@@ -468,7 +521,12 @@ class Authorizer:
             return Decision(ALLOWED, action, resource)
         if policies is None:
             policies = self.policies(principal)
-        variables = {"aws:username": principal.user_name, "aws:userid": principal.user_name, "aws:principalarn": principal.arn} if policies.uses_variables else None
+        variables: dict[str, Any] | None = None
+        if policies.uses_variables:
+            # Any single-valued key of the request may be a variable (request_context was
+            # asked for those the policies read); the principal's own keys always are.
+            variables = {k: v for k in policies.variable_keys if isinstance(v := context.get(k), str)}
+            variables.update(self.identity(principal))
         result: Decision | None = None
         for action, resource in reqs:
             d = policies.evaluate(action, resource, context, variables)
@@ -480,6 +538,38 @@ class Authorizer:
             return result
         action, resource = reqs[0] if reqs else ("*", "*")
         return Decision(ALLOWED, action, resource)
+
+    def identity(self, principal: Principal) -> dict[str, str]:
+        """The principal's global condition keys, as AWS sets them
+        (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html):
+        for an IAM user aws:username, aws:userid (its unique AIDA... id) and aws:PrincipalArn
+        (with the user's path); for an assumed-role session aws:userid is
+        ``<role id>:<session name>``, aws:PrincipalArn the role's ARN and there is no aws:username.
+        A user's tags are its aws:PrincipalTag/<key> keys."""
+        cache_key = (principal.access_key_id, principal.user_name, self.store.version)
+        found = self._identities.get(cache_key)
+        if found is not None:
+            return found
+        found = {"aws:principalaccount": principal.account_id}
+        session = self.sessions.get(principal.access_key_id) if self.sessions is not None and principal.access_key_id.startswith("ASIA") else None
+        if principal.user_name.startswith("assumed-role/"):
+            found["aws:principaltype"] = "AssumedRole"
+            if session is not None:
+                found["aws:userid"] = session.user_id
+                if session.role_arn:
+                    found["aws:principalarn"] = session.role_arn
+        else:
+            user = self.store.users.get(principal.user_name)
+            found["aws:principaltype"] = "Account" if principal.is_root else "User"
+            found["aws:username"] = principal.user_name
+            found["aws:userid"] = str(user["UserId"]) if user is not None else principal.user_name
+            found["aws:principalarn"] = str(user["Arn"]) if user is not None else principal.arn
+            for tag in user.get("Tags") or [] if user is not None else []:
+                found[f"aws:principaltag/{str(tag['Key']).lower()}"] = str(tag.get("Value", ""))
+        if len(self._identities) >= 1024:
+            self._identities.clear()
+        self._identities[cache_key] = found
+        return found
 
     def policies(self, principal: Principal) -> PolicySet:
         """The statements that apply to a principal: a user's (attached and inline), or for an
@@ -523,8 +613,11 @@ class Authorizer:
             ctx.telemetry["authz"] = {"action": action, "resource": resource, "decision": ALLOWED}
         else:
             policies = self.policies(principal)
-            needed = policies.condition_keys(reqs[0][0]) if len(reqs) == 1 else tuple({k for action, _ in reqs for k in policies.condition_keys(action)})
-            decision = self.evaluate(principal, reqs, request_context(ctx, self.hash_key, needed), policies)
+            needed: Collection[str] = policies.condition_keys(reqs[0][0]) if len(reqs) == 1 else tuple({k for action, _ in reqs for k in policies.condition_keys(action)})
+            if policies.uses_variables:
+                needed = policies.variable_keys.union(needed)
+            context = request_context(ctx, self.hash_key, needed, self.identity(principal)) if needed else {}
+            decision = self.evaluate(principal, reqs, context, policies)
             ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
             if not decision.allowed:
                 self.denied += 1

@@ -331,6 +331,20 @@ class IamStore:
         self.get_user(user)
         return sorted(self.inline.get(user, {}))
 
+    def user_policy_documents(self, user: str) -> list[tuple[str, str, str]]:
+        """(name, PolicySourceType, document) of each policy of ``user``, as the authorizer
+        evaluates them: the attached ones ("aws-managed"/"user-managed"), then the inline
+        ones ("user"). Unknown user: NoSuchEntity."""
+        self.get_user(user)
+        out: list[tuple[str, str, str]] = []
+        for arn in self.attached.get(user, []):
+            policy = self._policy(arn)
+            if policy is not None:
+                kind = "aws-managed" if arn.startswith("arn:aws:iam::aws:policy/") else "user-managed"
+                out.append((policy["PolicyName"], kind, policy["Versions"][policy["DefaultVersionId"]]["Document"]))
+        out.extend((name, "user", doc) for name, doc in self.inline.get(user, {}).items())
+        return out
+
     # ------------------------------------------------------------ evaluation
     def policy_set(self, user: str) -> PolicySet:
         """Every statement that applies to ``user`` (attached + inline), compiled and cached."""

@@ -7,10 +7,14 @@ allows, otherwise the request is implicitly denied.
 
 Supported: ``Version``, ``Statement`` (object or list), ``Sid``, ``Effect``,
 ``Action``/``NotAction`` and ``Resource``/``NotResource`` with ``*``/``?``
-wildcards, the ``${aws:username}`` policy variable, and a ``Condition`` subset:
+wildcards, policy variables (``${aws:username}``, any single-valued key the
+request has, defaults ``${key, 'value'}``, ``${*}``/``${?}``/``${$}``; in
+``2012-10-17`` documents only, as on AWS), and a ``Condition`` subset:
 String{Equals,NotEquals,EqualsIgnoreCase,NotEqualsIgnoreCase,Like,NotLike},
-IpAddress/NotIpAddress, Date{Equals,NotEquals,LessThan,LessThanEquals,GreaterThan,GreaterThanEquals},
-Numeric*, Bool, Null, the ``...IfExists`` suffix and the ``ForAllValues:``/``ForAnyValue:`` set prefixes.
+Arn{Equals,Like,NotEquals,NotLike}, IpAddress/NotIpAddress,
+Date{Equals,NotEquals,LessThan,LessThanEquals,GreaterThan,GreaterThanEquals},
+Numeric*, Bool, BinaryEquals, Null, the ``...IfExists`` suffix and the
+``ForAllValues:``/``ForAnyValue:`` set prefixes.
 """
 
 from __future__ import annotations
@@ -35,6 +39,11 @@ EXPLICIT_DENY = "explicit_deny"
 IMPLICIT_DENY = "implicit_deny"
 
 _VERSIONS = ("2012-10-17", "2008-10-17")
+# Policy variables exist only in documents of this version; in others ``${...}`` is literal text.
+_VARIABLES_VERSION = "2012-10-17"
+# What ``${*}`` and ``${?}`` become in a pattern that is matched as a glob: a literal ``*``/``?``.
+_LITERAL_STAR = "\x01"
+_LITERAL_QMARK = "\x02"
 
 
 def malformed(message: str) -> AwsError:
@@ -50,6 +59,10 @@ def _glob(pattern: str, ignore_case: bool) -> re.Pattern[str]:
             out.append(".*")
         elif ch == "?":
             out.append(".")
+        elif ch == _LITERAL_STAR:
+            out.append(r"\*")
+        elif ch == _LITERAL_QMARK:
+            out.append(r"\?")
         else:
             out.append(re.escape(ch))
     return re.compile("".join(out) + r"\Z", re.DOTALL | (re.IGNORECASE if ignore_case else 0))
@@ -70,6 +83,18 @@ def resource_matches(pattern: str, resource: str) -> bool:
         return True
     if "*" not in pattern and "?" not in pattern:
         return pattern == resource
+    return _arn_match(pattern, resource)
+
+
+def _substituted_matches(pattern: str, resource: str) -> bool:
+    """``resource_matches`` for a pattern out of ``substitute(..., glob=True)``, whose
+    ``${*}``/``${?}`` stand for a literal ``*``/``?`` (the glob keeps them literal)."""
+    if _LITERAL_STAR in pattern or _LITERAL_QMARK in pattern:
+        return _arn_match(pattern, resource)
+    return resource_matches(pattern, resource)
+
+
+def _arn_match(pattern: str, resource: str) -> bool:
     if pattern.startswith("arn:") and resource.startswith("arn:"):
         pp = pattern.split(":", 5)
         rp = resource.split(":", 5)
@@ -92,21 +117,35 @@ def _as_list(value: Any, what: str) -> list[Any]:
     raise malformed(f"Syntax errors in policy. {what} must be a string or a list of strings.")
 
 
-_VAR_RE = re.compile(r"\$\{([^}]+)\}")
+# ${name} or ${name, 'default'} (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.html).
+_VAR_RE = re.compile(r"\$\{\s*([^},']+?)\s*(?:,\s*'([^']*)'\s*)?\}")
 
 
-def substitute(text: str, variables: dict[str, Any]) -> str:
-    """Policy variables (``${aws:username}``); an unknown variable leaves the text unmatched."""
+def variable_names(text: str) -> list[str]:
+    """The (lower-cased) keys that the policy variables in ``text`` read."""
+    if "${" not in text:
+        return []
+    return [m.group(1).lower() for m in _VAR_RE.finditer(text) if m.group(1) not in ("*", "?", "$")]
+
+
+def substitute(text: str, variables: dict[str, Any], glob: bool = False) -> str:
+    """Policy variables (``${aws:username}``, ``${aws:username, 'default'}``); keys are
+    case-insensitive (``variables`` holds them lower-cased). A variable without a value
+    and without a default leaves the text unmatched. ``${*}``, ``${?}`` and ``${$}`` are
+    the literal characters: with ``glob`` (the text is matched as a wildcard pattern)
+    ``*`` and ``?`` become markers that ``_glob`` matches literally."""
     if "${" not in text:
         return text
 
     def repl(m: re.Match[str]) -> str:
         name = m.group(1)
         if name in ("*", "?", "$"):
+            if glob and name != "$":
+                return _LITERAL_STAR if name == "*" else _LITERAL_QMARK
             return name
-        value = variables.get(name)
-        if value is None:
-            value = variables.get(name.lower())
+        value = variables.get(name.lower())
+        if value is None or isinstance(value, list | tuple):
+            value = m.group(2)
         return "\x00" if value is None else str(value)
 
     return _VAR_RE.sub(repl, text)
@@ -169,6 +208,8 @@ _MATCHERS: dict[str, tuple[Callable[[Any, str], bool], bool]] = {
     "IpAddress": (_ip_match, False),
     "NotIpAddress": (_ip_match, True),
     "Bool": (lambda v, p: _bool_str(v) == p.lower(), False),
+    # Binary values are compared as their base-64 text, as policies and contexts hold them.
+    "BinaryEquals": (lambda v, p: str(v) == p, False),
     "NumericEquals": (lambda v, p: _cmp_num(v, p, lambda a, b: a == b), False),
     "NumericNotEquals": (lambda v, p: _cmp_num(v, p, lambda a, b: a == b), True),
     "NumericLessThan": (lambda v, p: _cmp_num(v, p, lambda a, b: a < b), False),
@@ -194,6 +235,9 @@ def _cmp_date(v: Any, p: str, op: Callable[[dt.datetime, dt.datetime], bool]) ->
     return a is not None and b is not None and op(a, b)
 
 
+_GLOB_OPERATORS = frozenset({"StringLike", "StringNotLike", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike"})
+
+
 @dataclass(frozen=True)
 class Condition:
     operator: str  # as written, e.g. "ForAllValues:StringEquals"
@@ -202,6 +246,12 @@ class Condition:
     base: str
     qualifier: str  # "", "ForAllValues", "ForAnyValue"
     if_exists: bool
+    name: str = ""  # the key as written (for the policy simulator's MissingContextValues)
+
+    @property
+    def globs(self) -> bool:
+        """Whether the operator matches its values as wildcard patterns."""
+        return self.base in _GLOB_OPERATORS
 
     def evaluate(self, context: dict[str, Any], variables: dict[str, Any]) -> bool:
         present = self.key in context and context[self.key] is not None
@@ -209,7 +259,7 @@ class Condition:
             want = self.values[0].lower() == "true" if self.values else True
             return (not present) == want
         match, negated = _MATCHERS[self.base]
-        values = [substitute(v, variables) for v in self.values] if variables else self.values
+        values = [substitute(v, variables, self.base in _GLOB_OPERATORS) for v in self.values] if variables else self.values
         if not present:
             if self.if_exists:
                 return True
@@ -254,7 +304,7 @@ def _parse_conditions(block: Any) -> tuple[Condition, ...]:
         for key, values in keys.items():
             vals = values if isinstance(values, list) else [values]
             strs = tuple(_bool_str(v) if isinstance(v, bool) else str(v) for v in vals)
-            out.append(Condition(operator, key.lower(), strs, base, qualifier, if_exists))
+            out.append(Condition(operator, key.lower(), strs, base, qualifier, if_exists, key))
     return tuple(out)
 
 
@@ -268,20 +318,29 @@ class Statement:
     not_resources: bool
     conditions: tuple[Condition, ...]
     sid: str | None = None
+    variables: bool = True  # the document's Version has policy variables (2012-10-17)
 
     def matches_action(self, action: str) -> bool:
         hit = any(action_matches(p, action) for p in self.actions)
         return not hit if self.not_actions else hit
 
     def matches_resource(self, resource: str, variables: dict[str, Any]) -> bool:
-        if variables:
-            hit = any(resource_matches(substitute(p, variables), resource) for p in self.resources)
+        if variables and self.variables:
+            hit = any(_substituted_matches(substitute(p, variables, True), resource) for p in self.resources)
         else:
             hit = any(resource_matches(p, resource) for p in self.resources)
         return not hit if self.not_resources else hit
 
     def matches_conditions(self, context: dict[str, Any], variables: dict[str, Any]) -> bool:
+        if not self.variables:
+            variables = {}
         return all(c.evaluate(context, variables) for c in self.conditions)
+
+    def variable_names(self) -> list[str]:
+        """The keys read by the policy variables of this statement (none before 2012-10-17)."""
+        if not self.variables:
+            return []
+        return [n for text in (*self.resources, *(v for c in self.conditions for v in c.values)) for n in variable_names(text)]
 
 
 def parse_document(document: str | dict[str, Any]) -> list[Statement]:
@@ -330,6 +389,7 @@ def parse_document(document: str | dict[str, Any]) -> list[Statement]:
                 not_resources="NotResource" in s,
                 conditions=_parse_conditions(s.get("Condition")),
                 sid=s.get("Sid"),
+                variables=version == _VARIABLES_VERSION,
             )
         )
     return out
@@ -376,8 +436,17 @@ class PolicySet:
         """Whether any resource or condition value holds a ``${...}`` policy variable."""
         found = self.__dict__.get("_uses_variables")
         if found is None:
-            found = any("${" in r for s in self.statements for r in s.resources) or any("${" in v for s in self.statements for c in s.conditions for v in c.values)
+            found = any(s.variables and (any("${" in r for r in s.resources) or any("${" in v for c in s.conditions for v in c.values)) for s in self.statements)
             self.__dict__["_uses_variables"] = found
+        return found
+
+    @property
+    def variable_keys(self) -> frozenset[str]:
+        """The (lower-cased) keys that the policy variables of these statements read."""
+        found = self.__dict__.get("_variable_keys")
+        if found is None:
+            found = frozenset(n for s in self.statements for n in s.variable_names())
+            self.__dict__["_variable_keys"] = found
         return found
 
     @classmethod

@@ -8,6 +8,7 @@ Policies are evaluated by the gateway's authorizer (emulator/gateway/authorize.p
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -19,6 +20,14 @@ from emulator.gateway.iam_store import (
     decode_document,
     encode_document,
     no_such_entity,
+)
+from emulator.gateway.simulate import (
+    Source,
+    context_from_entries,
+    context_keys,
+    invalid_input,
+    load_source,
+    simulate,
 )
 from emulator.handlers.base import ServiceHandler, operation
 
@@ -309,6 +318,68 @@ class IamHandler(ServiceHandler):
     @operation("ListUserPolicies")
     def list_user_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return _paginate(self.store.user_policy_names(params["UserName"]), params, "PolicyNames")
+
+    # -------------------------------------------------------- policy simulator
+    @operation("SimulatePrincipalPolicy")
+    def simulate_principal_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """The policies of a user (or of one of moto's roles or groups), plus PolicyInputList,
+        evaluated by the gateway's own engine (emulator/gateway/simulate.py)."""
+        sources = self._principal_sources(params["PolicySourceArn"])
+        sources.extend(self._input_sources(params.get("PolicyInputList"), "PolicyInputList"))
+        return self._simulate(sources, params)
+
+    @operation("SimulateCustomPolicy")
+    def simulate_custom_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._simulate(self._input_sources(params["PolicyInputList"], "PolicyInputList"), params)
+
+    @operation("GetContextKeysForPrincipalPolicy")
+    def get_context_keys_for_principal_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        sources = self._principal_sources(params["PolicySourceArn"])
+        sources.extend(self._input_sources(params.get("PolicyInputList"), "PolicyInputList"))
+        return {"ContextKeyNames": context_keys(sources)}
+
+    @operation("GetContextKeysForCustomPolicy")
+    def get_context_keys_for_custom_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return {"ContextKeyNames": context_keys(self._input_sources(params["PolicyInputList"], "PolicyInputList"))}
+
+    def _simulate(self, sources: list[Source], params: dict[str, Any]) -> dict[str, Any]:
+        if not params.get("ActionNames"):
+            raise invalid_input("ActionNames must contain at least one action.")
+        boundary = self._input_sources(params["PermissionsBoundaryPolicyInputList"], "PermissionsBoundaryPolicyInputList") if params.get("PermissionsBoundaryPolicyInputList") else None
+        context = context_from_entries(params.get("ContextEntries"))
+        results = simulate(sources, list(params["ActionNames"]), list(params.get("ResourceArns") or []), context, boundary)
+        return _paginate(results, params, "EvaluationResults")
+
+    def _input_sources(self, documents: list[str] | None, what: str) -> list[Source]:
+        return [load_source(f"{what}.{i}", None, decode_document(doc)) for i, doc in enumerate(documents or [], start=1)]
+
+    def _principal_sources(self, arn: str) -> list[Source]:
+        """The policies of the user, role or group ``arn`` names (NoSuchEntity if there is none)."""
+        parts = arn.split(":", 5)
+        if len(parts) != 6 or parts[0] != "arn" or parts[2] != "iam" or "/" not in parts[5]:
+            raise invalid_input(f"Invalid ARN: {arn}")
+        kind, _, rest = parts[5].partition("/")
+        name = rest.rsplit("/", 1)[-1]
+        account = self.runtime.settings.account_id
+        if kind == "user":
+            if parts[4] != account or not self.store.has_user(name) or self.store.get_user(name)["Arn"] != arn:
+                raise no_such_entity(f"The user with name {name} cannot be found.")
+            return [load_source(pname, ptype, decode_document(doc)) for pname, ptype, doc in self.store.user_policy_documents(name)]
+        fallback = self.runtime.fallback
+        if kind not in ("role", "group") or fallback is None or parts[4] != account:
+            raise no_such_entity(f"The {kind} with name {name} cannot be found.")
+        backend = fallback.backend("iam", "aws")
+        try:
+            entity = backend.get_role_by_arn(arn) if kind == "role" else backend.get_group(name)
+        except Exception as exc:
+            raise no_such_entity(f"The {kind} with name {name} cannot be found.") from exc
+        sources = []
+        for policy_arn, policy in entity.managed_policies.items():
+            doc = policy.document if isinstance(policy.document, str) else json.dumps(policy.document)
+            sources.append(load_source(policy.name, "aws-managed" if policy_arn.startswith("arn:aws:iam::aws:policy/") else "user-managed", decode_document(doc)))
+        for pname, doc in entity.policies.items():
+            sources.append(load_source(pname, kind, decode_document(doc if isinstance(doc, str) else json.dumps(doc))))
+        return sources
 
     def health(self) -> dict[str, Any]:
         store = self.store
