@@ -307,10 +307,11 @@ class InstanceManager:
         try:
             self.ledger.reserve(inst.instance_id, ram=ram, vram=vram, vcpus=itype.vcpus, gpu_index=itype.gpu_index)
         except InsufficientCapacity as exc:
+            unit = "" if exc.resource == "vCPUs" else " bytes"
             raise LaunchError(
                 "InsufficientInstanceCapacity",
                 f"We currently do not have sufficient {itype.name} capacity in the Availability Zone you requested ({self.region}a). "
-                f"Our system will be working on provisioning additional capacity. ({exc.resource}: need {exc.needed} bytes, {max(exc.free, 0)} free)",
+                f"Our system will be working on provisioning additional capacity. ({exc.resource}: need {exc.needed}{unit}, {max(exc.free, 0)} free)",
                 500,
             ) from None
 

@@ -17,8 +17,10 @@ import base64
 import datetime as dt
 import re
 from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any, ClassVar, TypeVar
 
+from emulator import services
 from emulator.compute.instances import Instance, LaunchError
 from emulator.compute.models import ModelInfo
 from emulator.context import RequestContext
@@ -51,6 +53,15 @@ def _filters(params: dict[str, Any]) -> list[tuple[str, list[str]]]:
     return out
 
 
+def _text(value: Any) -> str:
+    """A response value as EC2 filters compare it: booleans as ``true``/``false``, times as ISO 8601."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        return value.strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    return str(value)
+
+
 def _match(value: Any, patterns: list[str]) -> bool:
     """EC2 filter values allow ``*`` and ``?`` wildcards."""
     if value is None:
@@ -58,9 +69,57 @@ def _match(value: Any, patterns: list[str]) -> bool:
     values = value if isinstance(value, list | set | tuple) else [value]
     for pattern in patterns:
         regex = re.compile("^" + re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$", re.DOTALL)
-        if any(regex.match(str(v)) for v in values):
+        if any(v is not None and regex.match(_text(v)) for v in values):
             return True
     return False
+
+
+@cache
+def _documented_filters(operation: str) -> frozenset[str]:
+    """The filter names botocore documents for an EC2 Describe* call: valid names that an
+    instance or image here has no value for match nothing (as on EC2), rather than being refused."""
+    model = services.operation_model("ec2", operation)
+    shape = model.input_shape if model is not None else None
+    member = shape.members.get("Filters") if shape is not None else None
+    doc = getattr(member, "documentation", "") or ""
+    names = re.findall(r"<code>([a-z0-9.:-]+)</code> ?- ", doc)
+    # DescribeImages' scan-result filter documents its values (low, high, ...) the same way
+    return frozenset(n for n in names if not n.endswith(":") and n not in ("informational", "low", "medium", "high", "critical"))
+
+
+def _check_tags(tags: list[dict[str, Any]]) -> None:
+    """EC2's limits on tag keys and values (CreateTags, TagSpecifications)."""
+    for tag in tags:
+        key, value = tag.get("Key", ""), tag.get("Value", "") or ""
+        if key.startswith("aws:"):
+            raise AwsError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+        if not key:
+            raise AwsError("InvalidParameterValue", "Tag key cannot be empty")
+        if len(key) > 128:
+            raise AwsError("InvalidParameterValue", "Tag key exceeds the maximum length of 128 characters")
+        if len(value) > 256:
+            raise AwsError("InvalidParameterValue", "Tag value exceeds the maximum length of 256 characters")
+
+
+def _dry_run(params: dict[str, Any]) -> None:
+    """DryRun=True: the caller passed authorization (the gateway checked it) and the request its
+    checks, so EC2's answer is DryRunOperation, and nothing is changed."""
+    if params.get("DryRun"):
+        raise AwsError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", 412)
+
+
+def _path(row: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of a response dict; through lists, every element's value."""
+    value: Any = row
+    for key in path.split("."):
+        if isinstance(value, list):
+            value = [v.get(key) for v in value if isinstance(v, dict)]
+            value = [x for v in value for x in (v if isinstance(v, list) else [v]) if x is not None]
+        elif isinstance(value, dict):
+            value = value.get(key)
+        else:
+            return None
+    return value
 
 
 def _page(items: list[Any], params: dict[str, Any], lo: int = 5, hi: int = 1000) -> tuple[list[Any], str | None]:
@@ -81,12 +140,16 @@ def _page(items: list[Any], params: dict[str, Any], lo: int = 5, hi: int = 1000)
     return page, nxt
 
 
-def _filtered(items: list[T], params: dict[str, Any], getter: Callable[[str], Callable[[T], Any] | None]) -> list[T]:
+def _filtered(items: list[T], params: dict[str, Any], getter: Callable[[str], Callable[[T], Any] | None], operation: str = "") -> list[T]:
     """The ``items`` that pass every filter of the request; ``getter`` maps a filter
-    name to the value it tests (None: a filter name this call does not know)."""
+    name to the value it tests (None: a filter name this call does not know). A name that
+    ``operation`` documents but ``getter`` does not know is valid and matches nothing."""
     for name, values in _filters(params):
         get = getter(name)
         if get is None:
+            if operation and name in _documented_filters(operation):
+                items = []
+                continue
             raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
         items = [i for i in items if _match(get(i), values)]
     return items
@@ -110,6 +173,36 @@ def _paged(key: str, items: list[Any], params: dict[str, Any], lo: int = 5, hi: 
         out["NextToken"] = token
     return out
 
+
+# Filters that test a field of the DescribeInstances (Images, InstanceTypes) answer: filter name -> path.
+_INSTANCE_PATHS = {
+    "dns-name": "PublicDnsName", "private-dns-name": "PrivateDnsName", "ip-address": "PublicIpAddress", "platform": "Platform",
+    "platform-details": "PlatformDetails", "usage-operation": "UsageOperation", "root-device-type": "RootDeviceType",
+    "root-device-name": "RootDeviceName", "tenancy": "Placement.Tenancy", "hypervisor": "Hypervisor", "virtualization-type": "VirtualizationType",
+    "monitoring-state": "Monitoring.State", "launch-time": "LaunchTime", "reason": "StateTransitionReason",
+    "state-reason-message": "StateReason.Message", "ebs-optimized": "EbsOptimized", "ena-support": "EnaSupport", "boot-mode": "BootMode",
+    "current-instance-boot-mode": "CurrentInstanceBootMode", "source-dest-check": "SourceDestCheck", "product-code": "ProductCodes.ProductCodeId",
+    "metadata-options.http-tokens": "MetadataOptions.HttpTokens", "metadata-options.http-endpoint": "MetadataOptions.HttpEndpoint",
+    "metadata-options.state": "MetadataOptions.State",
+}
+_IMAGE_PATHS = {
+    "is-public": "Public", "root-device-type": "RootDeviceType", "root-device-name": "RootDeviceName", "virtualization-type": "VirtualizationType",
+    "hypervisor": "Hypervisor", "platform": "Platform", "creation-date": "CreationDate", "ena-support": "EnaSupport",
+    "manifest-location": "ImageLocation", "kernel-id": "KernelId", "ramdisk-id": "RamdiskId", "product-code": "ProductCodes.ProductCodeId",
+}
+_TYPE_PATHS = {
+    "auto-recovery-supported": "AutoRecoverySupported", "bare-metal": "BareMetal", "burstable-performance-supported": "BurstablePerformanceSupported",
+    "current-generation": "CurrentGeneration", "dedicated-hosts-supported": "DedicatedHostsSupported", "free-tier-eligible": "FreeTierEligible",
+    "hibernation-supported": "HibernationSupported", "hypervisor": "Hypervisor", "instance-storage-supported": "InstanceStorageSupported",
+    "supported-boot-mode": "SupportedBootModes", "supported-root-device-type": "SupportedRootDeviceTypes",
+    "supported-usage-class": "SupportedUsageClasses", "supported-virtualization-type": "SupportedVirtualizationTypes",
+    "vcpu-info.default-cores": "VCpuInfo.DefaultCores", "vcpu-info.default-threads-per-core": "VCpuInfo.DefaultThreadsPerCore",
+    "vcpu-info.valid-cores": "VCpuInfo.ValidCores", "vcpu-info.valid-threads-per-core": "VCpuInfo.ValidThreadsPerCore",
+    "ebs-info.ebs-optimized-support": "EbsInfo.EbsOptimizedSupport", "ebs-info.encryption-support": "EbsInfo.EncryptionSupport",
+    "ebs-info.nvme-support": "EbsInfo.NvmeSupport", "network-info.ena-support": "NetworkInfo.EnaSupport",
+    "network-info.ipv6-supported": "NetworkInfo.Ipv6Supported", "network-info.maximum-network-interfaces": "NetworkInfo.MaximumNetworkInterfaces",
+    "network-info.ipv4-addresses-per-interface": "NetworkInfo.Ipv4AddressesPerInterface", "network-info.network-performance": "NetworkInfo.NetworkPerformance",
+}
 
 _NATIVE_PREFIXES = ("i-", "ami-")  # instances and images are this service's; any other id is moto's
 _NATIVE_TYPES = ("instance", "image")
@@ -147,7 +240,8 @@ class Ec2Handler(ComputeHandler):
         return [self.manager.get(i) for i in ids]
 
     def _describe_instance(self, inst: Instance, owner: str) -> dict[str, Any]:
-        running = inst.state in ("pending", "running")
+        # A VPC instance keeps its private address while stopped; a terminated one has none.
+        running = inst.state != "terminated" and bool(inst.private_ip)
         out: dict[str, Any] = {
             "InstanceId": inst.instance_id,
             "ImageId": inst.image_id,
@@ -214,37 +308,85 @@ class Ec2Handler(ComputeHandler):
         behavior = params.get("InstanceInitiatedShutdownBehavior") or "stop"
         if behavior not in ("stop", "terminate"):
             raise AwsError("InvalidParameterValue", f"Value ({behavior}) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values are: stop, terminate")
+        self._refuse_unsupported_launch(ctx, params)
         owner = self._owner(ctx)
         token = params.get("ClientToken") or ""
-        if token:
+        if len(token) > 64:
+            raise AwsError("InvalidParameterValue", f"Value ({token}) for parameter clientToken is invalid. Length exceeds maximum of 64 characters.")
+        user_data = params.get("UserData") or ""
+        if isinstance(user_data, bytes):
+            user_data = user_data.decode("ascii", "replace")
+        if token and not params.get("DryRun"):
             existing = self.manager.find_client_token(token)
             if existing:
                 # Idempotency: the same token returns the original launch (same params) or is refused.
-                if existing[0].image_id != image_id or (params.get("InstanceType") and existing[0].instance_type != params["InstanceType"]):
+                if (existing[0].image_id != image_id or (params.get("InstanceType") and existing[0].instance_type != params["InstanceType"])
+                        or not min_count <= len(existing) <= max_count or existing[0].user_data != user_data):
                     raise AwsError("IdempotentParameterMismatch", "The client token you have provided is associated with a resource that is already deleted or a request with different parameters.")
                 return self._reservation(existing, owner)
         if self.compute.store.get(image_id) is None:
             raise AwsError("InvalidAMIID.NotFound", f"The image id '[{image_id}]' does not exist")
-        user_data = params.get("UserData") or ""
-        if isinstance(user_data, bytes):
-            user_data = user_data.decode("ascii", "replace")
+        if params.get("InstanceType"):
+            try:
+                self.manager.instance_type(params["InstanceType"])
+            except LaunchError as err:
+                raise AwsError(err.code, err.message, err.status) from None
         tags: dict[str, str] = {}
         for spec in params.get("TagSpecifications") or []:
             rtype = spec.get("ResourceType")
+            if rtype in ("volume", "network-interface", "spot-instances-request", "elastic-gpu"):
+                # Instances here have no volumes, interfaces or spot requests: their tags would go nowhere.
+                raise AwsError("UnsupportedOperation", f"Instances of this emulator have no {rtype} resources to tag.")
             if rtype not in (None, "instance"):
-                continue  # volumes / network interfaces do not exist here
+                raise AwsError("InvalidParameterValue", f"'{rtype}' is not a valid taggable resource type for this operation.")
+            _check_tags(spec.get("Tags") or [])
             for tag in spec.get("Tags") or []:
-                key = tag.get("Key", "")
-                if key.startswith("aws:"):
-                    raise AwsError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
-                tags[key] = tag.get("Value", "")
+                tags[tag.get("Key", "")] = tag.get("Value", "")
+        if len(tags) > 50:
+            raise AwsError("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
         network = self._network(ctx, params)
+        _dry_run(params)
         try:
             launched = self.manager.run(image_id, params.get("InstanceType"), max_count, min_count, user_data=user_data, tags=tags,
                                         client_token=token, shutdown_behavior=behavior, requester=owner, network=network)
         except LaunchError as err:
             raise AwsError(err.code, err.message, err.status) from None
         return self._reservation(launched, owner)
+
+    # RunInstances members with the value each may have here (what DescribeInstances shows): any
+    # other value asks for something these instances do not do, so the launch is refused.
+    _LAUNCH_DEFAULTS: ClassVar[dict[str, Callable[[Any], bool]]] = {
+        "Monitoring": lambda v: not v.get("Enabled"),
+        "DisableApiTermination": lambda v: not v,
+        "DisableApiStop": lambda v: not v,
+        "EbsOptimized": lambda v: not v,
+        "MetadataOptions": lambda v: all(v.get(k) in (None, want) for k, want in (("HttpTokens", "required"), ("HttpEndpoint", "disabled")))
+        and set(v) <= {"HttpTokens", "HttpEndpoint"},
+        # Options that tools (Terraform's aws_instance among them) send switched off: what these instances are.
+        "HibernationOptions": lambda v: not v.get("Configured"),
+        "EnclaveOptions": lambda v: not v.get("Enabled"),
+        "MaintenanceOptions": lambda v: v.get("AutoRecovery") in (None, "default"),
+        "PrivateDnsNameOptions": lambda v: v.get("HostnameType") in (None, "ip-name") and not v.get("EnableResourceNameDnsARecord") and not v.get("EnableResourceNameDnsAAAARecord"),
+    }
+
+    def _refuse_unsupported_launch(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        handled = {"ImageId", "InstanceType", "MinCount", "MaxCount", "UserData", "TagSpecifications", "ClientToken", "DryRun",
+                   "InstanceInitiatedShutdownBehavior", "KeyName", "SubnetId", "SecurityGroupIds", "SecurityGroups", "Placement"}
+        placement = params.get("Placement") or {}
+        zone = placement.get("AvailabilityZone")
+        if zone and zone != f"{ctx.region}a":
+            raise AwsError("InvalidParameterValue", f"Invalid availability zone: [{zone}]")
+        extra = sorted(k for k, v in placement.items() if k not in ("AvailabilityZone", "Tenancy") and v not in (None, "", []))
+        if placement.get("Tenancy") not in (None, "default"):
+            extra.insert(0, "Tenancy")
+        if extra:
+            raise AwsError("UnsupportedOperation", f"The parameter Placement.{extra[0]} is not supported by this emulator's instances.")
+        for name, value in params.items():
+            if name in handled or value is None or value in ("", [], {}):
+                continue
+            accepts = self._LAUNCH_DEFAULTS.get(name)
+            if accepts is None or not accepts(value):
+                raise AwsError("UnsupportedOperation", f"The parameter {name} is not supported by this emulator's instances.")
 
     def _network(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         """RunInstances' KeyName, SubnetId, SecurityGroupIds and SecurityGroups, checked against the
@@ -322,11 +464,16 @@ class Ec2Handler(ComputeHandler):
         if name.startswith("tag:"):
             key = name[4:]
             return lambda i: i.tags.get(key)
+        if name == "owner-id":
+            return lambda i: i.requester or None
+        path = _INSTANCE_PATHS.get(name)
+        if path is not None:
+            return lambda i: _path(self._describe_instance(i, ""), path)
         return getters.get(name)
 
     def _select(self, params: dict[str, Any]) -> list[Instance]:
         ids = params.get("InstanceIds") or []
-        return _filtered(self._lookup(ids) if ids else self._visible(), params, self._instance_filter)
+        return _filtered(self._lookup(ids) if ids else self._visible(), params, self._instance_filter, "DescribeInstances")
 
     @operation("DescribeInstances")
     def describe_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -334,6 +481,7 @@ class Ec2Handler(ComputeHandler):
             raise AwsError("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
         owner = self._owner(ctx)
         instances, token = _page(self._select(params), params)
+        _dry_run(params)
         reservations: dict[str, list[Instance]] = {}
         for inst in instances:
             reservations.setdefault(inst.reservation_id, []).append(inst)
@@ -347,6 +495,7 @@ class Ec2Handler(ComputeHandler):
         ids = params.get("InstanceIds") or []
         include_all = bool(params.get("IncludeAllInstances"))
         instances = self._lookup(ids) if ids else self._visible()
+        _dry_run(params)
         if not include_all:
             instances = [i for i in instances if i.state == "running"]
         statuses = []
@@ -369,8 +518,10 @@ class Ec2Handler(ComputeHandler):
             "instance-status.status": lambda e: e["InstanceStatus"]["Status"],
             "system-status.status": lambda e: e["SystemStatus"]["Status"],
             "availability-zone": lambda e: e["AvailabilityZone"],
+            "instance-status.reachability": lambda e: _path(e, "InstanceStatus.Details.Status"),
+            "system-status.reachability": lambda e: _path(e, "SystemStatus.Details.Status"),
         }
-        return _paged("InstanceStatuses", _filtered(statuses, params, getters.get), params)
+        return _paged("InstanceStatuses", _filtered(statuses, params, getters.get, "DescribeInstanceStatus"), params)
 
     def _changes(self, ids: list[str], action: Callable[[str], tuple[str, str]]) -> list[dict[str, Any]]:
         changes = []
@@ -387,13 +538,18 @@ class Ec2Handler(ComputeHandler):
         return changes
 
     def _require_ids(self, params: dict[str, Any]) -> list[str]:
+        """The request's instance ids, all existing; DryRun stops here (before any state check)."""
         ids = params.get("InstanceIds") or []
         if not ids:
             raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
+        self._lookup(ids)
+        _dry_run(params)
         return list(ids)
 
     @operation("StopInstances")
     def stop_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("Hibernate"):
+            raise AwsError("UnsupportedOperation", "Instances of this emulator cannot hibernate: they are not configured for hibernation.")
         ids = self._require_ids(params)
         for inst in self._lookup(ids):
             if inst.state in ("terminated", "shutting-down"):
@@ -429,6 +585,7 @@ class Ec2Handler(ComputeHandler):
         if not iid:
             raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
         inst = self._lookup([iid])[0]
+        _dry_run(params)
         return {
             "InstanceId": inst.instance_id,
             "Timestamp": dt.datetime.now(dt.UTC),
@@ -439,7 +596,8 @@ class Ec2Handler(ComputeHandler):
     _ATTRIBUTES: ClassVar[dict[str, str]] = {"instanceType": "InstanceType", "userData": "UserData", "instanceInitiatedShutdownBehavior": "InstanceInitiatedShutdownBehavior",
                    "disableApiTermination": "DisableApiTermination", "disableApiStop": "DisableApiStop", "rootDeviceName": "RootDeviceName",
                    "ebsOptimized": "EbsOptimized", "enaSupport": "EnaSupport", "sourceDestCheck": "SourceDestCheck",
-                   "blockDeviceMapping": "BlockDeviceMappings", "productCodes": "ProductCodes", "groupSet": "Groups"}
+                   "blockDeviceMapping": "BlockDeviceMappings", "productCodes": "ProductCodes", "groupSet": "Groups",
+                   "kernel": "KernelId", "ramdisk": "RamdiskId", "sriovNetSupport": "SriovNetSupport", "enclaveOptions": "EnclaveOptions"}
 
     @operation("DescribeInstanceAttribute")
     def describe_instance_attribute(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -447,6 +605,7 @@ class Ec2Handler(ComputeHandler):
         if not iid:
             raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
         inst = self._lookup([iid])[0]
+        _dry_run(params)
         values: dict[str, Any] = {
             "instanceType": {"Value": inst.instance_type},
             "userData": {"Value": inst.user_data} if inst.user_data else {},
@@ -454,6 +613,7 @@ class Ec2Handler(ComputeHandler):
             "disableApiTermination": {"Value": False}, "disableApiStop": {"Value": False},
             "rootDeviceName": {"Value": "/dev/xvda"}, "ebsOptimized": {"Value": False}, "enaSupport": {"Value": False},
             "sourceDestCheck": {"Value": True}, "blockDeviceMapping": [], "productCodes": [], "groupSet": [],
+            "kernel": {}, "ramdisk": {}, "sriovNetSupport": {}, "enclaveOptions": {"Enabled": False},  # HVM, no kernel/ramdisk ids
         }
         if attribute not in values:
             raise AwsError("InvalidParameterValue", f"Value ({attribute}) for parameter attribute is invalid. Unknown attribute.")
@@ -465,8 +625,6 @@ class Ec2Handler(ComputeHandler):
         if not iid:
             raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
         inst = self._lookup([iid])[0]
-        if inst.state == "terminated":
-            raise AwsError("IncorrectInstanceState", f"The instance '{iid}' is not in a state from which its attributes can be modified.")
         attribute, value = params.get("Attribute"), params.get("Value")
         changes: dict[str, Any] = {}
         if attribute is not None:
@@ -477,11 +635,22 @@ class Ec2Handler(ComputeHandler):
         for key in ("InstanceType", "UserData", "InstanceInitiatedShutdownBehavior"):
             if isinstance(params.get(key), dict) and "Value" in params[key]:
                 changes[key] = params[key]["Value"]
-        unsupported = [k for k in ("DisableApiTermination", "DisableApiStop", "Groups", "BlockDeviceMappings", "Kernel", "Ramdisk") if params.get(k)]
+        # Boolean attributes are fixed here: setting one to the value it has is a no-op, anything else is refused.
+        fixed = {"DisableApiTermination": False, "DisableApiStop": False, "SourceDestCheck": True, "EbsOptimized": False, "EnaSupport": False,
+                 "EnclaveOptions": False}
+        for key, current in fixed.items():
+            given = params.get(key)
+            if isinstance(given, dict) and given.get("Value", given.get("Enabled")) == current:
+                changes[key] = current
+        unsupported = [k for k in ("DisableApiTermination", "DisableApiStop", "SourceDestCheck", "EbsOptimized", "EnaSupport", "EnclaveOptions",
+                                   "SriovNetSupport", "Groups", "BlockDeviceMappings", "Kernel", "Ramdisk") if params.get(k) and k not in changes]
         if unsupported:
             raise AwsError("UnsupportedOperation", f"The attribute {unsupported[0]} cannot be modified on instances of this emulator.")
         if not changes:
             raise AwsError("MissingParameter", "The request must contain the parameter Attribute or one attribute value")
+        _dry_run(params)
+        if inst.state == "terminated":
+            raise AwsError("IncorrectInstanceState", f"The instance '{iid}' is not in a state from which its attributes can be modified.")
         if ("InstanceType" in changes or "UserData" in changes) and inst.state != "stopped":
             raise AwsError("IncorrectInstanceState", f"The instance '{iid}' is not in the 'stopped' state.")
         if "InstanceType" in changes:
@@ -527,14 +696,14 @@ class Ec2Handler(ComputeHandler):
             raise Delegate
         targets = self._tag_targets(params.get("Resources") or [])
         tags = params.get("Tags") or []
-        for tag in tags:
-            if tag.get("Key", "").startswith("aws:"):
-                raise AwsError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+        _check_tags(tags)
+        new = {tag["Key"]: tag.get("Value", "") or "" for tag in tags}
+        # All or nothing: no resource gets a tag when one of them would exceed the limit.
+        if any(len(inst.tags | new) > 50 for inst in targets):
+            raise AwsError("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
+        _dry_run(params)
         for inst in targets:
-            for tag in tags:
-                inst.tags[tag["Key"]] = tag.get("Value", "")
-            if len(inst.tags) > 50:
-                raise AwsError("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
+            inst.tags.update(new)
         self.manager.save()
         return {}
 
@@ -544,6 +713,10 @@ class Ec2Handler(ComputeHandler):
             raise Delegate
         targets = self._tag_targets(params.get("Resources") or [])
         tags = params.get("Tags")
+        for tag in tags or []:
+            if (tag.get("Key") or "").startswith("aws:"):
+                raise AwsError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+        _dry_run(params)
         for inst in targets:
             if not tags:
                 inst.tags.clear()
@@ -582,7 +755,9 @@ class Ec2Handler(ComputeHandler):
             if field is None:
                 raise AwsError("InvalidParameterValue", f"The filter '{name}' is invalid")
             rows = [r for r in rows if _match(r[field], values)]
-        return _paged("Tags", rows, params)
+        page = _paged("Tags", rows, params)
+        _dry_run(params)
+        return page
 
     # ---------------------------------------------------------------- images
     def _image_tags(self, model: ModelInfo) -> dict[str, str]:
@@ -626,6 +801,7 @@ class Ec2Handler(ComputeHandler):
     @operation("DescribeImages")
     def describe_images(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         owner = self._owner(ctx)
+        _dry_run(params)
         models = self.compute.store.list()
         ids = params.get("ImageIds") or []
         if ids:
@@ -651,9 +827,12 @@ class Ec2Handler(ComputeHandler):
             if name.startswith("tag:"):
                 key = name[4:]
                 return lambda i: next((t["Value"] for t in i["Tags"] if t["Key"] == key), None)
+            path = _IMAGE_PATHS.get(name)
+            if path is not None:
+                return lambda i: _path(i, path)
             return getters.get(name)
 
-        return _paged("Images", _filtered(images, params, image_filter), params)
+        return _paged("Images", _filtered(images, params, image_filter, "DescribeImages"), params)
 
     @operation("DescribeInstanceTypes")
     def describe_instance_types(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -662,6 +841,7 @@ class Ec2Handler(ComputeHandler):
         unknown = [n for n in names if n not in types]
         if unknown:
             raise AwsError("InvalidInstanceType", f"The following supplied instance types do not exist: [{', '.join(unknown)}]")
+        _dry_run(params)
         infos = [types[n].describe() for n in (names or list(types))]
         getters: dict[str, Callable[[dict[str, Any]], Any]] = {
             "instance-type": lambda i: i["InstanceType"],
@@ -671,13 +851,21 @@ class Ec2Handler(ComputeHandler):
             "processor-info.supported-architecture": lambda i: i["ProcessorInfo"]["SupportedArchitectures"],
             "gpu-info.total-gpu-memory-in-mib": lambda i: str(i.get("GpuInfo", {}).get("TotalGpuMemoryInMiB", "")),
         }
-        return _paged("InstanceTypes", _filtered(infos, params, getters.get), params, 5, 100)
+
+        def type_filter(name: str) -> Callable[[dict[str, Any]], Any] | None:
+            path = _TYPE_PATHS.get(name)
+            return (lambda i: _path(i, path)) if path is not None else getters.get(name)
+
+        return _paged("InstanceTypes", _filtered(infos, params, type_filter, "DescribeInstanceTypes"), params, 5, 100)
 
     # --------------------------------------------------------------- regions
     @operation("DescribeRegions")
     def describe_regions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        _dry_run(params)
         names = params.get("RegionNames") or []
-        endpoint = self.runtime.settings.endpoint.split("://", 1)[-1]
+        # AWS names each region's host (ec2.us-west-2.amazonaws.com); here one endpoint serves every
+        # region: the host the client reached it at, else the configured one.
+        endpoint = ctx.request.headers.get("host") or self.runtime.settings.endpoint.split("://", 1)[-1]
         regions = sorted(set(_REGIONS) | {self.runtime.settings.region, ctx.region})
         if names:
             unknown = [n for n in names if n not in regions]
@@ -685,10 +873,11 @@ class Ec2Handler(ComputeHandler):
                 raise AwsError("InvalidParameterValue", f"Invalid region names: [{', '.join(unknown)}]")
             regions = [r for r in regions if r in names]
         out = [{"RegionName": r, "Endpoint": endpoint, "OptInStatus": "opt-in-not-required"} for r in regions]
-        return {"Regions": _filtered(out, params, _field({"region-name": "RegionName", "endpoint": "Endpoint", "opt-in-status": "OptInStatus"}))}
+        return {"Regions": _filtered(out, params, _field({"region-name": "RegionName", "endpoint": "Endpoint", "opt-in-status": "OptInStatus"}), "DescribeRegions")}
 
     @operation("DescribeAvailabilityZones")
     def describe_availability_zones(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        _dry_run(params)
         region = ctx.region
         zones = [{"State": "available", "OptInStatus": "opt-in-not-required", "Messages": [], "RegionName": region,
                   "ZoneName": f"{region}a", "ZoneId": f"{region[:2]}{region.split('-')[1][:1]}{region[-1]}-az1", "GroupName": region,
@@ -703,8 +892,9 @@ class Ec2Handler(ComputeHandler):
             unknown = [n for n in ids if n not in {z["ZoneId"] for z in zones}]
             if unknown:
                 raise AwsError("InvalidParameterValue", f"The zone id '{unknown[0]}' does not exist.")
-        fields = {"zone-name": "ZoneName", "zone-id": "ZoneId", "state": "State", "region-name": "RegionName", "zone-type": "ZoneType"}
-        return {"AvailabilityZones": _filtered(zones, params, _field(fields))}
+        fields = {"zone-name": "ZoneName", "zone-id": "ZoneId", "state": "State", "region-name": "RegionName", "zone-type": "ZoneType",
+                  "group-name": "GroupName", "opt-in-status": "OptInStatus"}
+        return {"AvailabilityZones": _filtered(zones, params, _field(fields), "DescribeAvailabilityZones")}
 
 
 def _code(state: str) -> int:

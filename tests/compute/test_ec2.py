@@ -326,3 +326,152 @@ def test_instance_attributes_and_a_new_job_on_restart(ec2: Any, image_id: str) -
     with pytest.raises(ClientError) as err:
         ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "c7i.large"})
     assert _error(err) == "IncorrectInstanceState"
+
+
+def _ids(answer: dict[str, Any]) -> list[str]:
+    return [i["InstanceId"] for r in answer["Reservations"] for i in r["Instances"]]
+
+
+def test_dry_run_answers_dry_run_operation_and_changes_nothing(compute_server: EmulatorServer, ec2: Any, image_id: str) -> None:
+    before = _ids(ec2.describe_instances())
+    with pytest.raises(ClientError) as err:
+        ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, DryRun=True)
+    assert _error(err) == "DryRunOperation" and err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 412
+    assert err.value.response["Error"]["Message"] == "Request would have succeeded, but DryRun flag is set."
+    assert _ids(ec2.describe_instances()) == before  # nothing launched
+    iid = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=json.dumps({"prompt": "A", "max_tokens": 1}))["Instances"][0]["InstanceId"]
+    wait_state(ec2, iid, "stopped")
+    calls: list[Callable[[], Any]] = [
+        lambda: ec2.start_instances(InstanceIds=[iid], DryRun=True),
+        lambda: ec2.terminate_instances(InstanceIds=[iid], DryRun=True),
+        lambda: ec2.stop_instances(InstanceIds=[iid], DryRun=True),
+        lambda: ec2.reboot_instances(InstanceIds=[iid], DryRun=True),
+        lambda: ec2.create_tags(Resources=[iid], Tags=[{"Key": "dry", "Value": "run"}], DryRun=True),
+        lambda: ec2.modify_instance_attribute(InstanceId=iid, InstanceType={"Value": "c7i.xlarge"}, DryRun=True),
+        lambda: ec2.describe_instances(DryRun=True),
+        lambda: ec2.describe_instance_status(DryRun=True),
+        lambda: ec2.describe_images(DryRun=True),
+        lambda: ec2.describe_instance_types(DryRun=True),
+        lambda: ec2.describe_regions(DryRun=True),
+        lambda: ec2.get_console_output(InstanceId=iid, DryRun=True),
+    ]
+    for call in calls:
+        with pytest.raises(ClientError) as err:
+            call()
+        assert _error(err) == "DryRunOperation"
+    after = instance(ec2, iid)
+    assert after["State"]["Name"] == "stopped" and after["InstanceType"] == "c7i.large" and not after.get("Tags")
+    with pytest.raises(ClientError) as err:
+        ec2.stop_instances(InstanceIds=["i-0123456789abcdef0"], DryRun=True)
+    assert _error(err) == "InvalidInstanceID.NotFound"
+    # A caller without the permission learns that instead (the gateway's authorization runs first).
+    iam = compute_server.client("iam")
+    iam.create_user(UserName="ec2-dry-run-reader")
+    iam.put_user_policy(UserName="ec2-dry-run-reader", PolicyName="read", PolicyDocument=json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}]}))
+    key = iam.create_access_key(UserName="ec2-dry-run-reader")["AccessKey"]
+    reader = compute_server.client("ec2", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    with pytest.raises(ClientError) as err:
+        reader.stop_instances(InstanceIds=[iid], DryRun=True)
+    assert _error(err) == "UnauthorizedOperation"
+    with pytest.raises(ClientError) as err:
+        reader.describe_instances(DryRun=True)
+    assert _error(err) == "DryRunOperation"
+    ec2.terminate_instances(InstanceIds=[iid])
+
+
+def test_tags_are_all_or_nothing_within_ec2_limits(ec2: Any, image_id: str) -> None:
+    iid = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=json.dumps({"prompt": "A", "max_tokens": 1}),
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "first", "Value": "1"}]}])["Instances"][0]["InstanceId"]
+    with pytest.raises(ClientError) as err:
+        ec2.create_tags(Resources=[iid], Tags=[{"Key": f"k{n}", "Value": "v"} for n in range(50)])
+    assert _error(err) == "TagLimitExceeded"
+    assert instance(ec2, iid)["Tags"] == [{"Key": "first", "Value": "1"}]  # none of the 50 was added
+    for tag, message in (({"Key": "k" * 129, "Value": "v"}, "Tag key exceeds the maximum length of 128 characters"),
+                         ({"Key": "k", "Value": "v" * 257}, "Tag value exceeds the maximum length of 256 characters")):
+        with pytest.raises(ClientError) as err:
+            ec2.create_tags(Resources=[iid], Tags=[tag])
+        assert _error(err) == "InvalidParameterValue" and err.value.response["Error"]["Message"] == message
+        with pytest.raises(ClientError) as err:
+            ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, TagSpecifications=[{"ResourceType": "instance", "Tags": [tag]}])
+        assert _error(err) == "InvalidParameterValue"
+    ec2.create_tags(Resources=[iid], Tags=[{"Key": f"k{n}", "Value": "v"} for n in range(49)])
+    assert len(instance(ec2, iid)["Tags"]) == 50
+    wait_state(ec2, iid, "stopped")
+
+
+def test_run_instances_refuses_what_its_instances_cannot_do(ec2: Any, image_id: str) -> None:
+    refused: list[tuple[dict[str, Any], str]] = [
+        ({"BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 20}}]}, "UnsupportedOperation"),
+        ({"Monitoring": {"Enabled": True}}, "UnsupportedOperation"),
+        ({"InstanceMarketOptions": {"MarketType": "spot"}}, "UnsupportedOperation"),
+        ({"IamInstanceProfile": {"Name": "inference"}}, "UnsupportedOperation"),
+        ({"DisableApiTermination": True}, "UnsupportedOperation"),
+        ({"LaunchTemplate": {"LaunchTemplateName": "inference"}}, "UnsupportedOperation"),
+        ({"Placement": {"AvailabilityZone": "us-east-1b"}}, "InvalidParameterValue"),
+        ({"Placement": {"Tenancy": "dedicated"}}, "UnsupportedOperation"),
+        ({"TagSpecifications": [{"ResourceType": "volume", "Tags": [{"Key": "a", "Value": "b"}]}]}, "UnsupportedOperation"),
+        ({"TagSpecifications": [{"ResourceType": "vpc", "Tags": [{"Key": "a", "Value": "b"}]}]}, "InvalidParameterValue"),
+        ({"ClientToken": "t" * 65}, "InvalidParameterValue"),
+        ({"InstanceType": "x9.huge"}, "InvalidParameterValue"),
+    ]
+    for extra, code in refused:
+        with pytest.raises(ClientError) as err:
+            ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, DryRun=True, **extra)
+        assert _error(err) == code, extra
+    # What these instances are anyway is accepted.
+    switched_off: dict[str, Any] = {  # as Terraform's aws_instance sends them
+        "HibernationOptions": {"Configured": False}, "EnclaveOptions": {"Enabled": False}, "MaintenanceOptions": {"AutoRecovery": "default"},
+        "PrivateDnsNameOptions": {"HostnameType": "ip-name", "EnableResourceNameDnsARecord": False, "EnableResourceNameDnsAAAARecord": False},
+    }
+    for extra in ({"Monitoring": {"Enabled": False}}, {"Placement": {"AvailabilityZone": "us-east-1a", "Tenancy": "default"}}, {"DisableApiTermination": False}, switched_off):
+        with pytest.raises(ClientError) as err:
+            ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, DryRun=True, **extra)
+        assert _error(err) == "DryRunOperation", extra
+    with pytest.raises(ClientError) as err:
+        ec2.stop_instances(InstanceIds=["i-0123456789abcdef0"], Hibernate=True)
+    assert _error(err) == "UnsupportedOperation"
+    # The same ClientToken with other parameters is a mismatch, not the first launch again.
+    job = json.dumps({"prompt": "A", "max_tokens": 1})
+    first = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=job, ClientToken="mismatch-token")["Instances"][0]["InstanceId"]
+    for extra in ({"MinCount": 2, "MaxCount": 2, "UserData": job}, {"MinCount": 1, "MaxCount": 1, "UserData": json.dumps({"prompt": "B"})}):
+        with pytest.raises(ClientError) as err:
+            ec2.run_instances(ImageId=image_id, ClientToken="mismatch-token", **extra)
+        assert _error(err) == "IdempotentParameterMismatch", extra
+    wait_state(ec2, first, "stopped")
+
+
+def test_documented_filters_attributes_and_addresses(compute_server: EmulatorServer, ec2: Any, image_id: str) -> None:
+    res = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=json.dumps({"prompt": "A", "max_tokens": 1}),
+                            TagSpecifications=[{"ResourceType": "instance", "Tags": [{"Key": "suite", "Value": "filters"}]}])
+    iid = res["Instances"][0]["InstanceId"]
+    stopped = wait_state(ec2, iid, "stopped")
+    # A stopped (VPC) instance keeps its private address and DNS name.
+    assert stopped["PrivateIpAddress"] == res["Instances"][0]["PrivateIpAddress"] and stopped["PrivateDnsName"].startswith("ip-")
+    mine = [{"Name": "tag:suite", "Values": ["filters"]}]
+    for name, value, found in (("root-device-type", "ebs", [iid]), ("tenancy", "default", [iid]), ("owner-id", res["OwnerId"], [iid]),
+                               ("monitoring-state", "disabled", [iid]), ("ebs-optimized", "false", [iid]), ("launch-time", "20*", [iid]),
+                               ("platform", "windows", []), ("spot-instance-request-id", "*", []), ("network-interface.subnet-id", "*", [])):
+        assert _ids(ec2.describe_instances(Filters=[{"Name": name, "Values": [value]}, *mine])) == found, name
+    for name, value, count in (("root-device-type", "ebs", 1), ("virtualization-type", "hvm", 1), ("is-public", "false", 1), ("owner-alias", "amazon", 0)):
+        assert len(ec2.describe_images(Filters=[{"Name": name, "Values": [value]}])["Images"]) == count, name
+    types = ec2.describe_instance_types(Filters=[{"Name": "bare-metal", "Values": ["false"]}, {"Name": "supported-usage-class", "Values": ["on-demand"]}])
+    assert {"c7i.large"} <= {t["InstanceType"] for t in types["InstanceTypes"]}
+    assert ec2.describe_instance_types(Filters=[{"Name": "network-info.efa-supported", "Values": ["true"]}])["InstanceTypes"] == []
+    assert ec2.describe_instance_status(IncludeAllInstances=True, Filters=[{"Name": "event.code", "Values": ["system-reboot"]}])["InstanceStatuses"] == []
+    with pytest.raises(ClientError) as err:
+        ec2.describe_tags(Filters=[{"Name": "tag-key", "Values": ["suite"]}])  # not a DescribeTags filter
+    assert _error(err) == "InvalidParameterValue"
+    attrs = {a: ec2.describe_instance_attribute(InstanceId=iid, Attribute=a) for a in ("kernel", "ramdisk", "sriovNetSupport", "enclaveOptions")}
+    assert attrs["kernel"]["KernelId"] == {} and attrs["ramdisk"]["RamdiskId"] == {} and attrs["sriovNetSupport"]["SriovNetSupport"] == {}
+    assert attrs["enclaveOptions"]["EnclaveOptions"] == {"Enabled": False}
+    ec2.modify_instance_attribute(InstanceId=iid, DisableApiTermination={"Value": False})  # what it is already: a no-op
+    for kwargs in ({"DisableApiTermination": {"Value": True}}, {"SourceDestCheck": {"Value": False}}):
+        with pytest.raises(ClientError) as err:
+            ec2.modify_instance_attribute(InstanceId=iid, **kwargs)
+        assert _error(err) == "UnsupportedOperation", kwargs
+    # DescribeRegions names the endpoint the client reached, as AWS names each region's host.
+    local = compute_server.client("ec2", endpoint_url=compute_server.endpoint.replace("127.0.0.1", "localhost"))
+    assert {r["Endpoint"] for r in local.describe_regions()["Regions"]} == {f"localhost:{compute_server.port}"}
+    ec2.terminate_instances(InstanceIds=[iid])
+    assert "PrivateIpAddress" not in wait_state(ec2, iid, "terminated")
