@@ -1,12 +1,16 @@
 """Gateway overhead: a trivial native operation through the whole chain vs a bare app.
 
-    python -m bench.gateway_bench [--seconds 10] [--connections 32]
+    python -m bench.gateway_bench [--seconds 10] [--connections 32] [--before DIR]
 
 * chain: ``emulator serve`` (all services, auth on, access log on), DynamoDB
   ``DescribeLimits`` signed by boto3 -- detect -> SigV4 -> parse -> authorize ->
   validate -> dispatch -> serialize -> observers/access log;
 * bare: bench/bare_app.py, a raw ASGI app answering ``{}`` under the same uvicorn
   settings (uvloop, httptools), sent the very same bytes.
+
+* before (with ``--before DIR``): the chain served from DIR, an older copy of the
+  emulator package, for before/after numbers in the same run (its CPU per request is
+  printed beside the chain's; the ratio stays chain / bare).
 
 Each server is pinned to CPU 0 and the load generator to CPU 1 (``taskset``), one
 after the other in the same run. Results go to stdout and bench/out/gateway.json.
@@ -17,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -48,10 +53,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=1000, help="distinct pre-signed requests")
     p.add_argument("--rounds", type=int, default=3, help="alternating chain/bare runs; the median is reported")
     p.add_argument("--services", default=None, help="EMULATOR services for the chain server (default: all)")
+    p.add_argument("--before", help="also serve the chain from DIR, an older copy of the emulator package (python -m finds the cwd's package first)")
     args = p.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
     rounds: dict[str, list[loadgen.Result]] = {}
+    before: list[loadgen.Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         env = dict(os.environ, EMULATOR_ROOT_ACCESS_KEY_ID=ACCESS_KEY, EMULATOR_ROOT_SECRET_ACCESS_KEY=SECRET_KEY, PYTHONUNBUFFERED="1")
@@ -63,9 +70,16 @@ def main(argv: list[str] | None = None) -> int:
         # Both servers share CPU 0 but only one is under load at a time; alternating the
         # runs spreads any drift in the machine's load over both.
         procs = [start(cmd, env, work / "chain.log"), start([*pin(0), sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)], env, work / "bare.log")]
+        before_port = free_port() if args.before else None
+        if args.before:
+            before_cmd = [*cmd[: cmd.index("--port") + 1], str(before_port), "--data-dir", str(work / "before-data"), *cmd[cmd.index("--data-dir") + 2 :]]
+            with open(work / "before.log", "wb") as fh:
+                procs.append(subprocess.Popen(before_cmd, env=env, cwd=args.before, stdout=fh, stderr=subprocess.STDOUT, start_new_session=True))
         try:
             wait_ready(chain_port)
             wait_ready(bare_port, "/")
+            if before_port is not None:
+                wait_ready(before_port)
             health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{chain_port}/_emulator/health").read())
             native = "dynamodb" in health["services"]
             ddb = client("dynamodb", chain_port)
@@ -76,6 +90,8 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.rounds):
                 rounds.setdefault(chain_name, []).append(replay(requests, chain_port, args.connections, args.seconds, chain_name, work, args.warmup, procs[0].pid))
                 rounds.setdefault("bare", []).append(replay(requests, bare_port, args.connections, args.seconds, "bare", work, args.warmup, procs[1].pid))
+                if before_port is not None:
+                    before.append(replay(requests, before_port, args.connections, args.seconds, "before", work, args.warmup, procs[2].pid))
         finally:
             for proc in procs:
                 stop(proc)
@@ -103,6 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     (OUT / "gateway.json").write_text(json.dumps(report, indent=2))
     for name, rs in rounds.items():
         print(f"{name} rounds (ops/s): {[round(r.ops_per_s) for r in rs]}")
+    if before:
+        cpu = {name: [round(r.cpu_us_per_request or 0, 1) for r in rs] for name, rs in (*rounds.items(), ("before", before))}
+        print("server CPU us/request by round: " + "; ".join(f"{name} {vals} (median {sorted(vals)[len(vals) // 2]})" for name, vals in cpu.items()))
+        report["before"] = {"dir": args.before, "cpu_us_per_request": cpu["before"], "ops_per_s": [round(r.ops_per_s) for r in before]}
+        (OUT / "gateway.json").write_text(json.dumps(report, indent=2))
     for r in results:
         print(r.line())
     print(f"chain / bare = {ratio:.2f} (ops/s, median round)")

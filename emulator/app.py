@@ -381,7 +381,7 @@ class EmulatorApp:
             token = ctx.request.headers.get("x-amz-security-token") or ctx.request.query_one("X-Amz-Security-Token")
             if session is None or not token or not hmac.compare_digest(token, session.token):
                 raise sigv4.invalid_token(family)
-            if keys.sessions.get(key.access_key_id) is None:
+            if session.expires <= keys.sessions.clock():
                 raise sigv4.expired_token(family)
             ctx.principal = Principal(key.access_key_id, key.user_name, session.arn, account, key.is_root)
             return
@@ -420,12 +420,15 @@ class EmulatorApp:
                 handler.before_fallback(ctx, ctx.params)
                 return await self._fallback(ctx)
             names = ", ".join(sorted(owned.intersection(ctx.params)))
-            raise AwsError("UnsupportedOperation", f"The operation {ctx.operation.name} is not supported by this emulator's {handler.service} service for its own resources ({names}).", 400)
-        raise AwsError(
-            "UnknownOperationException" if ctx.protocol not in ("query", "ec2") else "InvalidAction",
-            f"The operation {ctx.operation.name} is not supported by this emulator's {handler.service} service.",
-            400,
-        )
+            raise self._not_supported(ctx, f" for its own resources ({names})", "UnsupportedOperation")
+        raise self._not_supported(ctx)
+
+    @staticmethod
+    def _not_supported(ctx: RequestContext, why: str = "", code: str | None = None) -> AwsError:
+        """An operation this emulator does not serve, named in the protocol's unknown-operation
+        error (``code`` overrides it)."""
+        code = code or ("InvalidAction" if ctx.protocol in ("query", "ec2") else "UnknownOperationException")
+        return AwsError(code, f"The operation {ctx.operation_name} is not supported by this emulator's {ctx.service_name} service{why}.", 400)
 
     async def _fallback(self, ctx: RequestContext) -> Response:
         fallback = self.runtime.fallback
@@ -442,11 +445,7 @@ class EmulatorApp:
             return await fallback.dispatch(ctx.request)
         except NotServed:
             # Neither native nor implemented by moto: AWS's unknown-operation error, naming it.
-            raise AwsError(
-                "InvalidAction" if ctx.protocol in ("query", "ec2") else "UnknownOperationException",
-                f"The operation {ctx.operation_name} is not supported by this emulator's {ctx.service_name} service (it is not native and its moto fallback does not implement it).",
-                400,
-            ) from None
+            raise self._not_supported(ctx, " (it is not native and its moto fallback does not implement it)") from None
 
     def _sts(self, ctx: RequestContext, principal: Principal) -> dict[str, Any] | None:
         """The STS operations about who signed, which the gateway answers itself: moto never

@@ -23,6 +23,7 @@ import orjson
 from emulator.compute.engines.base import EngineError
 from emulator.compute.openai_routes import (
     ApiError,
+    _json,
     gen_params,
     map_error,
     response_format,
@@ -211,7 +212,3 @@ class ResponsesApi:
 
         return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"",
                         stream=SettlingStream(events(), tokens, lambda: gen))
-
-
-def _json(status: int, doc: dict[str, Any]) -> Response:
-    return Response(status, {"content-type": "application/json"}, orjson.dumps(doc))

@@ -49,7 +49,7 @@ class MotoFallback:
         self.account_id = account_id
         os.environ["MOTO_ACCOUNT_ID"] = account_id
         # AWS-managed policies (AWSLambdaBasicExecutionRole, ...) in moto's IAM, where roles
-        # live (handlers/iam.py): attaching one to a role is the usual first step. ~0.2 s, once.
+        # live (handlers/iam.py): attaching one to a role is the usual first step. Loaded once.
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         self._app: Any = None
         self._lock = threading.Lock()

@@ -131,7 +131,8 @@ class Sessions:
             return session if expired else None
         return session
 
-    def _issue(self, user_name: str, seconds: int, arn: str, user_id: str, role_arn: str | None) -> tuple[Session, dict[str, Any]]:
+    def _issue(self, user_name: str, seconds: int, arn: str, user_id: str, role_arn: str | None) -> dict[str, Any]:
+        """A new session's key; its STS ``Credentials``."""
         key = AccessKey(_id("ASIA"), secrets.token_urlsafe(30)[:40], user_name, "Active", self.clock())
         session = Session(key, secrets.token_urlsafe(96), self.clock() + seconds, arn, user_id, role_arn)
         with self._lock:
@@ -140,9 +141,8 @@ class Sessions:
                 for kid in [k for k, s in self._sessions.items() if s.expires <= now - KEPT_EXPIRED] or list(self._sessions)[: MAX_SESSIONS // 10]:
                     del self._sessions[kid]
             self._sessions[key.access_key_id] = session
-        credentials = {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key, "SessionToken": session.token,
-                       "Expiration": dt.datetime.fromtimestamp(session.expires, dt.UTC)}
-        return session, credentials
+        return {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key, "SessionToken": session.token,
+                "Expiration": dt.datetime.fromtimestamp(session.expires, dt.UTC)}
 
     # ------------------------------------------------------------ STS operations
     def assume_role(self, caller: Principal, params: dict[str, Any], iam_backend: Any) -> dict[str, Any]:
@@ -167,7 +167,7 @@ class Sessions:
             raise _validation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
         arn = f"arn:aws:sts::{self.account_id}:assumed-role/{role.name}/{session_name}"
         user_id = f"{role.id}:{session_name}"
-        _, credentials = self._issue(f"assumed-role/{role.name}/{session_name}", seconds, arn, user_id, role.arn)
+        credentials = self._issue(f"assumed-role/{role.name}/{session_name}", seconds, arn, user_id, role.arn)
         return {"Credentials": credentials, "AssumedRoleUser": {"AssumedRoleId": user_id, "Arn": arn}, "PackedPolicySize": 0}
 
     def session_token(self, caller: Principal, params: dict[str, Any], user_id: str) -> dict[str, Any]:
@@ -177,7 +177,7 @@ class Sessions:
         if caller.user_name.startswith("assumed-role/"):
             raise AwsError("AccessDenied", "Cannot call GetSessionToken with session credentials", 403)
         seconds = _duration(params, 900, 3600 if caller.is_root else 129600, 3600 if caller.is_root else 43200)
-        _, credentials = self._issue(caller.user_name, seconds, caller.arn, user_id, None)
+        credentials = self._issue(caller.user_name, seconds, caller.arn, user_id, None)
         return {"Credentials": credentials}
 
     # ------------------------------------------------------------ authorization
@@ -209,6 +209,3 @@ class SessionKeys:
             return session.key if session is not None else None
         key: AccessKey | None = self.keys.get(access_key_id)
         return key
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.keys, name)

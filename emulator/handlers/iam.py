@@ -94,10 +94,9 @@ class IamHandler(ServiceHandler):
         except AwsError:
             return  # not ours either: moto answers NoSuchEntity
         document = self.store.policy_version(arn, policy["DefaultVersionId"])["Document"]
-        copy = backend.create_policy(description=policy.get("Description") or "", path=policy["Path"], policy_document=document,
-                                     policy_name=policy["PolicyName"], tags=[])
-        if copy.arn != arn:  # never: both build arn:aws:iam::<account>:policy<path><name>
-            del backend.managed_policies[copy.arn]
+        # Same ARN: moto builds it as we do, arn:aws:iam::<account>:policy<path><name>.
+        backend.create_policy(description=policy.get("Description") or "", path=policy["Path"], policy_document=document,
+                              policy_name=policy["PolicyName"], tags=[])
 
     @property
     def store(self) -> IamStore:
