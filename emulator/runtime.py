@@ -78,6 +78,9 @@ class Runtime:
         from emulator.console import routes as console_routes
 
         self.routes.extend(console_routes(self))
+        from emulator.gateway.reset import reset_routes
+
+        self.routes.extend(reset_routes(self))
         self.routes.sort(key=lambda r: -len(r.prefix))
 
     async def start(self) -> None:
@@ -94,6 +97,39 @@ class Runtime:
                 await handler.stop()
             except Exception:
                 log.exception("service %s failed to stop", handler.service)
+
+    def resettable(self) -> list[str]:
+        """Service names ``reset`` takes: the native services and those moto serves."""
+        names = set(self.handlers)
+        if self.fallback is not None:
+            names |= self.fallback.served()
+        if "sessions" in self.components:
+            names.add("sts")
+        return sorted(names)
+
+    async def reset(self, names: list[str] | None = None) -> list[str]:
+        """Forget the resources of the named services (all when None), as a new account has
+        none: tables, instances, metrics, logs, IAM users, moto's state, STS sessions. The
+        root key, the access log, the audit log and the usage ledger stay: they belong to
+        the server, not to the account. Returns the names reset, sorted."""
+        known = self.resettable()
+        wanted = set(known) if names is None else set(names)
+        unknown = sorted(wanted - set(known))
+        if unknown:
+            raise ValueError(f"cannot reset {', '.join(unknown)}: not a service of this server (it serves {', '.join(known)})")
+        for name, handler in self.handlers.items():
+            if name in wanted:
+                await handler.reset()
+        sessions = self.components.get("sessions")
+        if sessions is not None and "sts" in wanted:
+            sessions.reset()
+        if self.fallback is not None:
+            # Native services with operations moto serves (EC2's VPCs, IAM's roles) have state there too.
+            only_native = {name for name, h in self.handlers.items() if h.owned_members is None}
+            moto_names = wanted - only_native if names is not None else None
+            if moto_names is None or moto_names:
+                self.fallback.reset(moto_names)
+        return sorted(wanted)
 
     def health(self) -> dict[str, Any]:
         services: dict[str, Any] = {}

@@ -403,7 +403,14 @@ class InstanceManager:
                                            timeout=self.config.request_timeout)
             inst.log(f"loading {model.name} ({model.quantization}, {model.parameters} parameters) with {engine.kind}")
             started = time.monotonic()
-            await asyncio.get_running_loop().run_in_executor(None, engine.load)
+            load = asyncio.get_running_loop().run_in_executor(None, engine.load)
+            try:
+                await asyncio.shield(load)
+            except asyncio.CancelledError:
+                # Stopped, terminated or reset while loading: no one waits for the load (it cannot
+                # be interrupted); what it loaded is freed when it ends.
+                load.add_done_callback(lambda _: engine.unload())
+                raise
             if cancel.is_set() or inst.state != "pending":
                 engine.unload()
                 return
@@ -494,10 +501,56 @@ class InstanceManager:
         inst.log(f"{mid}")
         self._unload(iid)
         self.ledger.release(iid)
-        self.ready.pop(iid, None)
+        self._wake(iid)
         self._set_state(inst, final, reason=reason, transition=transition)
         inst.log(final)
         self.save()
+
+    def _wake(self, iid: str) -> None:
+        """Requests waiting for the instance's model to load stop waiting (it never will): they
+        find it stopped or terminated and fail at once, not after ``ready_wait``."""
+        ready = self.ready.pop(iid, None)
+        if ready is not None:
+            ready.set()
+
+    async def reset(self) -> None:
+        """Forget every instance, as a new account has none (``POST /_emulator/reset``).
+
+        Boots and jobs are cancelled without waiting for a model load to end, engines unloaded
+        (requests in flight fail), reservations released, and instances.json rewritten so that
+        a restart brings none back. Attached remote servers are the operator's set-up, not the
+        account's: they come back as fresh running instances, as at start. The images (the
+        model store) stay: they are what a new account sees."""
+        for cancel in self._cancel.values():
+            cancel.set()
+        self._cancel.clear()
+        tasks = list(self._tasks.values())
+        self._tasks.clear()
+        for task in tasks:
+            task.cancel()
+        for iid, inst in list(self.instances.items()):
+            self._unload(iid)
+            self.ledger.release(iid)
+            # Requests holding the object (waiting for its load) see it terminated.
+            self._set_state(inst, "terminated", reason=("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"))
+            self._wake(iid)
+        for iid in list(self.schedulers):  # none left, unless one outlived its instance
+            self._unload(iid)
+        self.instances.clear()
+        self.ready.clear()
+        self.remote_status.clear()
+        self._remote_checked.clear()
+        self._terminated_settings.clear()  # terminated settings attachments come back, as at a restart
+        self._ip_counter = 10
+        try:
+            self._sync_attachments()
+        except Exception:
+            log.exception("cannot attach the remote servers")
+        self.save()
+        if tasks:
+            # Cancelled tasks end at their next await (a load is not waited for): the reset
+            # answers with no boot of the old instances still running.
+            await asyncio.wait(tasks, timeout=5.0)
 
     def set_user_data(self, inst: Instance, raw: bytes) -> None:
         """ModifyInstanceAttribute userData (instance stopped): the new job runs at the next start."""

@@ -108,6 +108,10 @@ class ResponsesApi:
             raise _error(404 if param is None else 400, f"Response with id '{response_id}' not found.", param)
         return kept
 
+    def clear(self) -> None:
+        """Forget every stored response (``POST /_emulator/reset``)."""
+        self._kept.clear()
+
     def retrieve(self, response_id: str) -> Response:
         return _json(200, self._stored(response_id)[0])
 

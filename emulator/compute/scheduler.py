@@ -18,7 +18,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from emulator.compute.engines.base import ACCEPTED, Chunk, Engine, GenParams
+from emulator.compute.engines.base import (
+    ACCEPTED,
+    Chunk,
+    Engine,
+    EngineError,
+    GenParams,
+)
 from emulator.threads import shorten_switch_interval
 
 
@@ -140,6 +146,13 @@ class SlotPool:
     def count_cancelled(self) -> None:
         self.cancelled += 1
 
+    def close(self, error: Callable[[], BaseException]) -> None:
+        """Fail every queued request with a new ``error()``: their instance is gone, no slot will come."""
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(error())
+
     def release(self, slot: int, seconds: float | None = None) -> None:
         if seconds is not None:
             self.completed += 1
@@ -164,11 +177,18 @@ class Scheduler:
         self.engine = engine
         self.pool = SlotPool(engine.slots, queue_max, timeout)
         self.timeout = timeout
+        self.name = name
         self.executor = ThreadPoolExecutor(max_workers=engine.slots + 1, thread_name_prefix=f"infer-{name}")
         shorten_switch_interval()
         self.last_used = time.time()
         self.active = 0
         self._cancels: set[threading.Event] = set()
+        self.closed = False  # set by shutdown(): the instance stopped, requests in flight end with gone()
+
+    def gone(self) -> EngineError:
+        """The error of a request whose instance stopped, terminated or was reset under it: an
+        error, not a truncated answer that would look complete, and never a wait for a timeout."""
+        return EngineError(f"Instance {self.name or 'of the model'} was stopped or terminated before the request finished.", 503)
 
     async def stream(self, prompt: str | None, messages: list[dict[str, Any]] | None, params: GenParams) -> AsyncIterator[Chunk]:
         """Take a slot, start generating and wait for the first chunk (or the engine's
@@ -180,6 +200,8 @@ class Scheduler:
         """
         started = time.monotonic()
         self.last_used = time.time()
+        if self.closed:
+            raise self.gone()
         slot = await self.pool.acquire()
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -205,6 +227,10 @@ class Scheduler:
                         loop.call_soon_threadsafe(queue.put_nowait, chunk)
                         continue
                     if chunk.finish_reason == "cancelled":
+                        if self.closed:
+                            # Cancelled by shutdown(), not by the client: the request fails.
+                            loop.call_soon_threadsafe(queue.put_nowait, self.gone())
+                            return
                         loop.call_soon_threadsafe(self.pool.count_cancelled)
                     loop.call_soon_threadsafe(queue.put_nowait, chunk)
                     if first:
@@ -217,16 +243,27 @@ class Scheduler:
             except BaseException as exc:  # noqa: BLE001 - handed to the consumer and raised there
                 loop.call_soon_threadsafe(queue.put_nowait, exc)
             finally:
-                loop.call_soon_threadsafe(queue.put_nowait, _END)
                 # The slot is freed by the worker, so a consumer that vanished without
-                # closing the generator cannot leak it.
-                loop.call_soon_threadsafe(finished)
+                # closing the generator cannot leak it. One callback, slot first: two
+                # callbacks could run in different loop iterations, and a consumer that saw
+                # _END would find its slot still taken (health, the next request's queueing).
+                loop.call_soon_threadsafe(_finish, queue)
+
+        def _finish(q: asyncio.Queue[Any]) -> None:
+            finished()
+            q.put_nowait(_END)
+
+        def dropped(future: Any) -> None:
+            # shutdown() cancels work not yet started: its finally never runs, so end it here.
+            if future.cancelled() and not loop.is_closed():
+                loop.call_soon_threadsafe(queue.put_nowait, self.gone())
+                loop.call_soon_threadsafe(_finish, queue)
 
         try:
-            self.executor.submit(work)
+            self.executor.submit(work).add_done_callback(dropped)
         except RuntimeError:  # executor shut down (instance stopping)
             finished()
-            raise
+            raise self.gone() from None
 
         async def next_item() -> Any:
             remaining = self.timeout - (time.monotonic() - started)
@@ -263,6 +300,10 @@ class Scheduler:
         return await asyncio.get_running_loop().run_in_executor(self.executor, fn, *args)
 
     def shutdown(self) -> None:
+        """The instance stops: running generations end with gone() at their next token, queued
+        requests at once, later ones before taking a slot. Called on the event loop."""
+        self.closed = True  # before the cancels, so a worker that sees its cancel sees this too
+        self.pool.close(self.gone)
         for cancel in list(self._cancels):
             cancel.set()
         self.executor.shutdown(wait=False, cancel_futures=True)

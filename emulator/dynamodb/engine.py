@@ -13,10 +13,26 @@ from typing import Any
 
 from emulator.dynamodb.batch import BatchOps
 from emulator.dynamodb.control import ControlPlane
-from emulator.dynamodb.storage.base import Storage
+from emulator.dynamodb.storage.base import Storage, TableCache
 
 
 class DynamoDBEngine(BatchOps, ControlPlane):
     def __init__(self, storage: Storage, region: str = "us-east-1", account_id: str = "000000000000") -> None:
         super().__init__(storage, region, account_id)
+        # ClientRequestTokens of TransactWriteItems and ExecuteTransaction (prefixed).
         self._tokens: dict[str, tuple[float, str, dict[str, Any]]] = {}
+        # Bumped by every reset: work that awaits between reading a table and writing it
+        # (restores, backups) compares it to know its table went away with the account.
+        self.generation = 0
+
+    def reset(self) -> None:
+        """Forget every table, item, index, stream record, snapshot and idempotency
+        token (POST /_emulator/reset). Run it in a group (begin_group) and await
+        ``durable()`` before answering, as any write. Callable any number of times."""
+        self.storage.reset()
+        self._tokens.clear()
+        self.generation += 1
+        if isinstance(self.tables, TableCache):
+            self.tables.reload()  # empty now; for a shared storage, also in step with its catalog
+        else:
+            self.tables.clear()  # not yet opened

@@ -514,6 +514,11 @@ class Authorizer:
         self.denied = 0
         self.allowed = 0
 
+    def forget_roles(self) -> None:
+        """Drop the roles' policies read from moto (kept a second per role ARN): after a reset a
+        role made again under the same name must not be authorized with the old one's."""
+        self._role_sets.clear()
+
     def evaluate(self, principal: Principal, reqs: list[Requirement], context: dict[str, Any], policies: PolicySet | None = None) -> Decision:
         """Every (action, resource) must be allowed; the first refusal is the answer."""
         if principal.is_root or principal.user_name == "root":

@@ -49,11 +49,14 @@ class MotoFallback:
         self.account_id = account_id
         os.environ["MOTO_ACCOUNT_ID"] = account_id
         # AWS-managed policies (AWSLambdaBasicExecutionRole, ...) in moto's IAM, where roles
-        # live (handlers/iam.py): attaching one to a role is the usual first step. Loaded once.
+        # live (handlers/iam.py): attaching one to a role is the usual first step. Each new IAM
+        # backend loads them: the first, and the first after a reset (MotoFallback.reset).
         os.environ.setdefault("MOTO_IAM_LOAD_MANAGED_POLICIES", "true")
         self._app: Any = None
         self._lock = threading.Lock()
         self._supported: set[str] | None = None
+        # botocore service name -> the moto packages holding its state (_moto_packages).
+        self._packages: dict[str, frozenset[str]] = {}
 
     def _wsgi(self) -> Any:
         if self._app is None:
@@ -88,6 +91,37 @@ class MotoFallback:
             self._supported = supported
         return frozenset(self._supported)
 
+    def _moto_packages(self) -> dict[str, frozenset[str]]:
+        """botocore service name -> the moto packages (``moto.<package>``) holding its state.
+
+        moto's own name for a service (as ``moto.backends.get_backend`` derives it: "lambda"
+        is "awslambda", "acm-pca" "acmpca") when that package exists. A name without one
+        (docdb, neptune, s3outposts, lambda-web...) has its requests served by the packages
+        whose host patterns match its endpoint, but a package that is some other service's own
+        stays that service's alone: "keep s3" must keep S3's buckets whatever "s3outposts"
+        says, so DocumentDB's and Neptune's clusters, moto's RDS ones, are reset with "rds"."""
+        if not self._packages:
+            from moto.backend_index import backend_url_patterns
+            from moto.backends import ALT_SERVICE_NAMES, list_of_moto_modules
+
+            from emulator import services
+
+            modules = set(list_of_moto_modules())
+            landing: dict[str, set[str]] = {}
+            for name in self.served():
+                url = f"https://{services.index().by_name[name].endpoint_prefix}.us-east-1.amazonaws.com"
+                landing[name] = {package for package, pattern in backend_url_patterns if pattern.match(url)}
+            safe = {name: name.replace("-", "") for name in landing}
+            own = {name: s for name, s in safe.items() if s in modules}  # "sqs", "acmpca"
+            owned = set(own.values())
+            for name, s in safe.items():  # "lambda" -> "awslambda"; not "neptune" -> "rds", which is "rds"'s
+                package = ALT_SERVICE_NAMES.get(s, "")
+                if name not in own and package in modules and package not in owned:
+                    own[name] = package
+            owned = set(own.values())
+            self._packages = {name: frozenset({own[name]} if name in own else found - owned) for name, found in landing.items()}
+        return self._packages
+
     def supports(self, service: str) -> bool:
         return service in self.served()
 
@@ -97,6 +131,51 @@ class MotoFallback:
         from moto.backends import get_backend
 
         return get_backend(service)[self.account_id][region]  # type: ignore[call-overload]
+
+    def reset(self, services: set[str] | None) -> None:
+        """Forget the state of moto's backends: all of them (None), or those serving the named
+        botocore services (``POST /_emulator/reset``, before every test of the pytest plugin).
+
+        moto's own reset (/moto-api/reset: ``BackendDict.reset``) re-creates every instantiated
+        region backend and then drops it anyway, so it pays each backend's ``__init__`` twice:
+        IAM's parses ~1,300 AWS managed policies (~60 ms), EC2's its AMIs and instance types
+        (~150 ms). Here the backends are only dropped: moto creates one again, empty, on the
+        next request that needs it (BackendDict.__getitem__), and a new IAM backend loads the
+        managed policies again (MOTO_IAM_LOAD_MANAGED_POLICIES), so they stay attachable. Only
+        instantiated ones are visited (``BackendDict._instances``): a reset with nothing to do
+        costs microseconds, however many services moto has."""
+        from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
+        from moto.core.model_instances import model_data
+
+        packages: set[str] | None = None
+        if services is not None:
+            by_name = self._moto_packages()
+            packages = set().union(*(by_name.get(name, frozenset()) for name in services))
+        # moto's lock: held while it creates a backend, so that none is half made while dropped.
+        # A request running meanwhile keeps the backend it already holds and writes to it, lost.
+        with backend_lock:
+            for backends in list(BackendDict._instances):  # type: ignore[misc]  # as moto itself reads it
+                package = backends.backend.__module__.split(".")[1]  # moto.<package>.models
+                if packages is not None and package not in packages:
+                    continue
+                for account in backends.values():
+                    for backend in account.values():
+                        if type(backend).reset is not BaseBackend.reset:
+                            # Its own clean-up: S3 closes its keys' temporary files and frees the
+                            # bucket names (s3_backends.bucket_accounts); Batch stops its job threads.
+                            backend.reset()
+                backends.clear()
+                BackendDict._instances.remove(backends)  # type: ignore[misc]
+                # Organizations' map of member accounts, which moto's reset forgets to clear:
+                # it would refuse CreateOrganization to an account of a dropped organization.
+                master_accounts = getattr(backends, "master_accounts", None)
+                if isinstance(master_accounts, dict):
+                    master_accounts.clear()
+            # moto keeps every model object it ever made in its class's ``instances_tracked``
+            # (for its dashboard), so without this the memory of every reset test stays.
+            for package in list(model_data) if packages is None else packages:
+                for model in model_data.get(package, {}).values():
+                    model.instances_tracked = []  # type: ignore[attr-defined]
 
     async def dispatch(self, request: Request) -> Response:
         return await asyncio.to_thread(self._call, request)

@@ -17,11 +17,14 @@ import string
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from emulator.errors import AwsError
 from emulator.gateway.policy import PolicySet, parse_document
+
+if TYPE_CHECKING:
+    from emulator.gateway.keys import KeyStore
 
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -147,6 +150,17 @@ class IamStore:
         self._mtime_ns = self._stat()
         self._sets.clear()
         self.version += 1
+
+    def clear(self, keys: KeyStore) -> None:
+        """Forget every user (with its keys in ``keys``), policy, attachment and inline policy:
+        the IAM of a new account (``POST /_emulator/reset``)."""
+        with self._lock:
+            self._sync()  # users another process (``emulator iam create-user``) added go too
+            keys.delete_users_keys(set(self.users))  # never "root": create_user refuses the name
+            if self.users or self.policies or self.attached or self.inline:
+                # New dicts rather than clear(): a reader iterating the old ones is not disturbed.
+                self.users, self.policies, self.attached, self.inline = {}, {}, {}, {}
+                self._save()  # also drops the compiled PolicySets and bumps version (the authorizer's cache key)
 
     # ------------------------------------------------------------------ users
     def user_arn(self, name: str, path: str = "/") -> str:

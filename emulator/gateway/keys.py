@@ -162,6 +162,18 @@ class KeyStore:
             self._save()
             return True
 
+    def delete_users_keys(self, users: set[str]) -> int:
+        """Delete every key of these users with one write of the file (``delete`` writes, with
+        an fsync, per key: ~5 ms each). Returns how many went."""
+        with self._lock:
+            self._refresh_locked()  # keys another process (``emulator keys create``) added
+            doomed = [kid for kid, key in self._keys.items() if key.user_name in users]
+            for kid in doomed:
+                del self._keys[kid]  # refused from the next request on
+            if doomed:
+                self._save()
+            return len(doomed)
+
     def set_status(self, access_key_id: str, status: str) -> bool:
         with self._lock:
             self._refresh_locked()

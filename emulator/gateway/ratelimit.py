@@ -442,6 +442,12 @@ class CapacityLimiter:
         self._lock = threading.Lock()
         self.throttled = 0
 
+    def reset(self) -> None:
+        """Forget every table's buckets (``POST /_emulator/reset``): they are kept by table name,
+        and a table made again under an old name must not inherit the old one's debt."""
+        with self._lock:
+            self._buckets.clear()
+
     @staticmethod
     def kind(operation: str) -> str | None:
         if operation in _DDB_READS:

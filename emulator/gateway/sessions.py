@@ -131,6 +131,14 @@ class Sessions:
             return session if expired else None
         return session
 
+    def reset(self) -> None:
+        """Forget every session (``POST /_emulator/reset``): their keys become unknown, so a
+        request signed with one gets the error for a key that never existed
+        (InvalidClientTokenId, UnrecognizedClientException), not ExpiredToken, which SDKs
+        would answer by refreshing the credentials of a role that is gone too."""
+        with self._lock:
+            self._sessions.clear()
+
     def _issue(self, user_name: str, seconds: int, arn: str, user_id: str, role_arn: str | None) -> dict[str, Any]:
         """A new session's key; its STS ``Credentials``."""
         key = AccessKey(_id("ASIA"), secrets.token_urlsafe(30)[:40], user_name, "Active", self.clock())

@@ -84,6 +84,12 @@ class ServiceHandler:
     async def stop(self) -> None:
         """Called once on shutdown."""
 
+    async def reset(self) -> None:
+        """Forget every resource of this service, leaving it as a new account finds it
+        (``POST /_emulator/reset``, the pytest plugin's per-test isolation). Every native
+        service implements it; handlers sharing an engine must tolerate being called twice."""
+        raise NotImplementedError(f"{self.service} cannot be reset")
+
     def routes(self) -> list[Route]:
         """Extra non-AWS routes this service serves."""
         return []

@@ -14,7 +14,7 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.compute.engines.base import EngineError, GenParams
 from emulator.compute.inference import (
@@ -32,6 +32,9 @@ from emulator.compute.scheduler import GenerationTimeout, QueueFull, QueueTimeou
 from emulator.context import RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import ComputeHandler, Route, operation
+
+if TYPE_CHECKING:
+    from emulator.compute.openai_routes import OpenAIApi
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "cancelled": "end_turn"}
 
@@ -393,13 +396,21 @@ def invoke_response(family: str, gen: Generation, model_id: str, messages: list[
 
 class BedrockRuntimeHandler(ComputeHandler):
     service = "bedrock-runtime"
+    _openai: OpenAIApi | None = None  # the OpenAI API mounted by routes(); reset() forgets its stored responses
 
     def routes(self) -> list[Route]:
         from emulator.compute.openai_routes import OPENAI_PREFIXES, OpenAIApi
 
         api = OpenAIApi(self.runtime, self.compute)
+        self._openai = api
         # Only OpenAI's own paths: 900+ AWS REST operations (Batch, MSK, AppSync, ...) live under /v1/ too.
         return [Route(prefix, api.handle) for prefix in OPENAI_PREFIXES]
+
+    async def reset(self) -> None:
+        """The account's state here is the Responses API's stored responses. The instances
+        serving the models are EC2's: they stay (``keep=["ec2"]``) unless EC2 is reset too."""
+        if self._openai is not None:
+            self._openai.responses.clear()
 
     def health(self) -> dict[str, Any]:
         return {"state": "running", "models": len(self.compute.store.list())}

@@ -68,6 +68,10 @@ class CloudWatchHandler(MonitoringHandler):
     def health(self) -> dict[str, Any]:
         return {"state": "running", **self.monitoring.health()}
 
+    async def reset(self) -> None:
+        # Sync on the event loop on purpose: no CloudWatch operation can interleave (see Monitoring.reset_cloudwatch).
+        self.monitoring.reset_cloudwatch()
+
     # ------------------------------------------------------------ metrics
     @operation("PutMetricData")
     def put_metric_data(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:

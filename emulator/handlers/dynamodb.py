@@ -36,6 +36,15 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
         await self.lifecycle.stop()
         self.engine.close()
 
+    async def reset(self) -> None:
+        # Everything the engine and its lifecycle keep (emulator.dynamodb.lifecycle.Lifecycle.reset).
+        await self.lifecycle.reset()
+        # The gateway's provisioned-capacity buckets are kept by table name: a new table
+        # of the same name must not inherit an old one's debt.
+        capacity = self.runtime.components.get("dynamodb_capacity")
+        if capacity is not None:
+            capacity.reset()
+
     def health(self) -> dict[str, Any]:
         return self.engine.health()
 

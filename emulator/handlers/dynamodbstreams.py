@@ -27,6 +27,18 @@ class DynamoDBStreamsHandler(ServiceHandler):
         await lc.engine.durable()
         return out
 
+    async def reset(self) -> None:
+        # The streams live in the DynamoDB engine; resetting dynamodb resets them too (this
+        # then finds nothing left). Alone, this drops every stream record, not the tables.
+        lc = self.runtime.components.get("dynamodb_lifecycle")
+        if lc is None:
+            return  # no native DynamoDB: no streams
+        lc.engine.begin_group()
+        try:
+            lc.streams.reset()
+        finally:
+            await lc.engine.durable()
+
     @operation("ListStreams")
     async def list_streams(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._call(lambda s: s.list_streams, params)

@@ -219,6 +219,12 @@ class Ec2Handler(ComputeHandler):
         counts = self.compute.manager.health()["instances"]
         return {"state": "running", "instances": counts}
 
+    async def reset(self) -> None:
+        """Every instance goes, terminated ones, their tags and client tokens with them (all live
+        in the instance records), and the ledger is free again. Images are the model store,
+        which a new account sees too; VPCs, key pairs and security groups are moto's (its reset)."""
+        await self.manager.reset()
+
     # ---------------------------------------------------------------- helpers
     @property
     def manager(self) -> Any:

@@ -98,6 +98,23 @@ class IamHandler(ServiceHandler):
         backend.create_policy(description=policy.get("Description") or "", path=policy["Path"], policy_document=document,
                               policy_name=policy["PolicyName"], tags=[])
 
+    async def reset(self) -> None:
+        """Forget the account's IAM (``POST /_emulator/reset``): users with their access keys,
+        tags, attached and inline policies, and customer managed policies with their versions;
+        and moto's roles, groups and instance profiles.
+
+        Keys that stay: root keys (user "root": the runtime's root key, which the reset itself is
+        signed with, and others made by ``emulator keys create``), and keys that
+        ``emulator keys create --user NAME`` made for a NAME that is no IAM user. Those are the
+        operator's, made outside the account's IAM API, like the root key, and the key store
+        cannot tell a root key made by the CLI from one made by CreateAccessKey as root.
+        Every key of an IAM user goes with the user, whoever made it."""
+        self.store.clear(self.runtime.keys)
+        # Roles, groups and instance profiles: Runtime.reset hands "iam" to moto's reset too.
+        authorizer = self.runtime.components.get("authorizer")
+        if authorizer is not None:
+            authorizer.forget_roles()
+
     @property
     def store(self) -> IamStore:
         store: IamStore = self.runtime.components["iam_store"]

@@ -35,6 +35,10 @@ class LogsHandler(MonitoringHandler):
         self.api = self.monitoring.logs_api
         self.filters = self.monitoring.metric_filters
 
+    async def reset(self) -> None:
+        # Sync on the event loop on purpose: no Logs operation or audit write can interleave (see Monitoring.reset_logs).
+        self.monitoring.reset_logs()
+
     # ------------------------------------------------------------ groups
     @operation("CreateLogGroup")
     def create_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,7 @@ class AlarmActions:
     webhooks: dict[str, str]
     sent: list[dict[str, Any]]
     _history: Callable[..., None]  # AlarmManager's history writer
+    _generation: int  # AlarmManager's reset count
 
     # ------------------------------------------------------------ actions
     def _notification(self, name: str, old_state: str, now: float) -> dict[str, Any]:
@@ -89,12 +90,20 @@ class AlarmActions:
             "UnsubscribeURL": "",
         }
 
-    def _run_action(self, name: str, kind: str, action: str, message: dict[str, Any]) -> None:
+    def _run_action(self, name: str, kind: str, action: str, message: dict[str, Any], generation: int | None = None) -> None:
+        # ``generation``: the reset count when the action was queued; an alarm forgotten since
+        # (POST /_emulator/reset) neither acts nor writes history into the new account.
+        if generation is not None and generation != self._generation:
+            return
         try:
             detail = self._execute(action, message)
+            if generation is not None and generation != self._generation:
+                return
             self._history(name, kind, "Action", f"Successfully executed action {action}", {"actionState": "Succeeded", "notificationResource": action, "stateUpdateTimestamp": message["StateChangeTime"], **detail})
         except Exception as exc:  # noqa: BLE001 - a failed action is recorded in the history
             log.warning("alarm %s action %s failed: %s", name, action, exc)
+            if generation is not None and generation != self._generation:
+                return
             self._history(name, kind, "Action", f"Failed to execute action {action}. Received error: {exc}", {"actionState": "Failed", "notificationResource": action, "error": str(exc)})
 
     def _execute(self, action: str, message: dict[str, Any]) -> dict[str, Any]:

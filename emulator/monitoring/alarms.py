@@ -181,9 +181,21 @@ class AlarmManager(AlarmActions):
             self.kinds[name] = kind
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alarm-actions")
         self.sent: list[dict[str, Any]] = []  # the last notifications, for health/debugging
+        # Bumped by reset(): an action queued before it is not run, and one running records no history.
+        self._generation = 0
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+    def reset(self) -> None:
+        """Forget every alarm (metric and composite) and its history (POST /_emulator/reset).
+        Under the lock, so that an evaluation in progress finds its alarm gone and stops."""
+        with self.lock:
+            self._generation += 1
+            self.alarms.clear()
+            self.kinds.clear()
+            self.sent.clear()
+            self.db.clear("alarm", "alarm_history")
 
     def arn(self, name: str) -> str:
         return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
@@ -576,7 +588,7 @@ class AlarmManager(AlarmActions):
             key = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}[state]
             for action in alarm.get(key, []):
                 message = self._notification(name, old_state, now)
-                self._pool.submit(self._run_action, name, kind, action, message)
+                self._pool.submit(self._run_action, name, kind, action, message, self._generation)
         return True
 
     # ------------------------------------------------------------ evaluation

@@ -87,6 +87,10 @@ class Dashboards:
     def arn(self, name: str) -> str:
         return f"arn:aws:cloudwatch::{self.account_id}:dashboard/{name}"
 
+    def reset(self) -> None:
+        """Forget every dashboard and its tags (POST /_emulator/reset)."""
+        self.db.clear("dashboard", "dashboard_tag")
+
     def put(self, name: str, body: str, tags: dict[str, str] | None = None) -> list[dict[str, str]]:
         if not _NAME_RE.match(name or ""):
             raise AwsError("InvalidParameterInput", "The value for field DashboardName contains invalid characters. It can only contain alphanumerics, dash (-) and underscore (_).", 400)

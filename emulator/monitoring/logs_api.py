@@ -331,5 +331,13 @@ class LogsAPI:
         fields = [{"name": k, "percent": round(100 * v / total)} for k, v in sorted(counts.items())] if total else []
         return {"logGroupFields": fields}
 
+    def reset(self) -> None:
+        """Forget every Insights query (POST /_emulator/reset); those still running are
+        cancelled, so they stop reading the store and are never listed again."""
+        with self._qlock:
+            for state in self.queries.values():
+                state["cancel"].set()
+            self.queries.clear()
+
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)

@@ -142,6 +142,20 @@ class LogStore:
             except sqlite3.IntegrityError as exc:
                 raise AwsError("ResourceAlreadyExistsException", "The specified log group already exists", 400) from exc
 
+    def reset(self) -> None:
+        """Forget every log group, stream, event and metric filter (POST /_emulator/reset).
+        DELETE without WHERE is SQLite's truncate: fast at any size. Under the lock, so that
+        a put_many in progress (audit, server log, alarm actions) lands wholly before it."""
+        with self.lock:
+            self.db.execute("BEGIN")
+            try:
+                for table in ("event", "metric_filter", "stream", "grp"):
+                    self.db.execute(f"DELETE FROM {table}")
+                self.db.execute("COMMIT")
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+
     def delete_group(self, name: str) -> None:
         group = self.get_group(name)
         with self.lock:
@@ -341,26 +355,29 @@ class LogStore:
     def put_many(self, group_name: str, stream_name: str, lines: list[tuple[int, str]]) -> None:
         if not lines:
             return
-        try:
-            group = self.get_group(group_name)
-        except AwsError:
+        # All under the (reentrant) lock: a reset between looking the group up and inserting
+        # would leave events under a deleted group's id, which the next group created reuses.
+        with self.lock:
             try:
-                self.create_group(group_name)
-            except AwsError as exc:
-                if exc.code != "ResourceAlreadyExistsException":
-                    raise
-            group = self.get_group(group_name)
-        try:
-            sid = self.stream_id(group, stream_name)
-        except AwsError:
+                group = self.get_group(group_name)
+            except AwsError:
+                try:
+                    self.create_group(group_name)
+                except AwsError as exc:
+                    if exc.code != "ResourceAlreadyExistsException":
+                        raise
+                group = self.get_group(group_name)
             try:
-                self.create_stream(group_name, stream_name)
-            except AwsError as exc:
-                if exc.code != "ResourceAlreadyExistsException":
-                    raise
-            sid = self.stream_id(group, stream_name)
-        now = self.now_ms()
-        self._insert(sid, [(group.id, sid, ts, now, msg) for ts, msg in lines])
+                sid = self.stream_id(group, stream_name)
+            except AwsError:
+                try:
+                    self.create_stream(group_name, stream_name)
+                except AwsError as exc:
+                    if exc.code != "ResourceAlreadyExistsException":
+                        raise
+                sid = self.stream_id(group, stream_name)
+            now = self.now_ms()
+            self._insert(sid, [(group.id, sid, ts, now, msg) for ts, msg in lines])
 
     def stream_events(self, sid: int, lo: tuple[int, int] | None, hi: tuple[int, int] | None, start: int | None, end: int | None, limit: int, backward: bool) -> list[tuple[int, int, int, str]]:
         """Events of a stream with (ts, id) strictly between lo and hi, in time order; (id, ts, ingest, message)."""

@@ -41,6 +41,12 @@ class MetricFilters:
         self._cache: dict[int, list[tuple[str, Extractor, list[dict[str, Any]]]]] = {}
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        """Drop the compiled filters (the rows go with the log store's reset): group ids are
+        reused once the tables are empty, and a new group must not inherit an old one's filters."""
+        with self._lock:
+            self._cache.clear()
+
     def _load(self, gid: int) -> list[tuple[str, Extractor, list[dict[str, Any]]]]:
         with self._lock:
             cached = self._cache.get(gid)

@@ -140,6 +140,21 @@ class MetricStore:
                 self._db.execute("ROLLBACK")
                 raise
 
+    def reset(self) -> None:
+        """Forget every metric and datapoint (POST /_emulator/reset). Under the lock, so a put
+        in progress lands before (and is forgotten) or after, never half; the id cache goes
+        too, or a put would point datapoints at a metric row that no longer exists."""
+        with self._lock:
+            self._db.execute("BEGIN")
+            try:
+                self._db.execute("DELETE FROM dp")  # no WHERE: SQLite's truncate, fast at any size
+                self._db.execute("DELETE FROM metric")
+                self._db.execute("COMMIT")
+            except BaseException:
+                self._db.execute("ROLLBACK")
+                raise
+            self._ids.clear()
+
     # ------------------------------------------------------------ reads
     def find_id(self, namespace: str, name: str, dims: Dims) -> int | None:
         return self._ids.get((namespace, name, dims_key(dims)))

@@ -143,6 +143,33 @@ class Monitoring:
             log.exception("final telemetry flush failed")
         self.alarms.close()
 
+    # ------------------------------------------------------------ reset (POST /_emulator/reset)
+    # Each service forgets only its own state, so either may be reset alone, or both in any
+    # order. Called on the event loop, where the handlers' operations and the audit log's
+    # writes run, so that none of them interleaves; the monitoring thread's tasks meet the
+    # engines' locks. The usage ledger, Prometheus counters and ingest counts stay: they are
+    # the server's history, not the account's.
+
+    def reset_cloudwatch(self) -> None:
+        """Metrics and datapoints (the user's and the emulator's own), pending telemetry
+        aggregates, alarms with their history, and dashboards."""
+        # Requests answered before the reset reach the ledger and Prometheus now; the
+        # datapoints they make are dropped with the rest just below.
+        self.runtime.recorder.flush()
+        self.telemetry.reset()  # also empties the metric store
+        self.alarms.reset()
+        self.dashboards.reset()
+
+    def reset_logs(self) -> None:
+        """Log groups (with /emulator/audit, /emulator/server and instance console groups:
+        they are written again from the next record on), streams, events, metric filters
+        and Insights queries; server log lines not yet shipped are dropped."""
+        self.runtime.recorder.flush()  # audit records of earlier calls land now and go below
+        self.shipper.discard()
+        self.logs_api.reset()
+        self.logs.reset()
+        self.metric_filters.reset()
+
     def _run(self) -> None:
         while not self._stop.is_set():
             now = time.monotonic()

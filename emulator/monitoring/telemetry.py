@@ -124,6 +124,17 @@ class Telemetry:
             self._emit(aggs)
         return count
 
+    def reset(self) -> None:
+        """Forget the account's metrics (POST /_emulator/reset): the aggregates not yet written
+        and the metric store. Under the emit lock, so that a flush in progress writes its
+        datapoints before the store is emptied, never after. The Prometheus counters, gauges
+        and the usage ledger stay: they are the server's own history, not the account's."""
+        with self._emit_lock:
+            with self.lock:
+                self._aggs = {}
+                self.pending = 0
+            self.store.reset()
+
     def _aggregate(self, items: list[tuple[Any, ...]]) -> None:
         """Fold requests into the pending aggregates, Prometheus counters and the usage ledger."""
         if not items:
@@ -468,6 +479,7 @@ class LogShipper(logging.Handler):
         self.buffer: deque[tuple[int, str]] = deque(maxlen=100_000)
         self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         self.stream = f"{socket.gethostname()}-{os.getpid()}"
+        self._flush_lock = threading.Lock()  # discard() waits for lines already taken to be written
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -476,11 +488,18 @@ class LogShipper(logging.Handler):
             self.handleError(record)
 
     def flush_to(self, logs: LogStore) -> None:
-        lines = []
-        while self.buffer:
-            try:
-                lines.append(self.buffer.popleft())
-            except IndexError:
-                break
-        if lines:
-            logs.put_many("/emulator/server", self.stream, lines)
+        with self._flush_lock:
+            lines = []
+            while self.buffer:
+                try:
+                    lines.append(self.buffer.popleft())
+                except IndexError:
+                    break
+            if lines:
+                logs.put_many("/emulator/server", self.stream, lines)
+
+    def discard(self) -> None:
+        """Drop the lines not yet shipped (a reset of CloudWatch Logs). A flush in progress
+        finishes first, so its lines land before the log store is emptied, not after it."""
+        with self._flush_lock:
+            self.buffer.clear()

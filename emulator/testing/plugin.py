@@ -4,7 +4,12 @@
         ddb = aws_client("dynamodb")
         ddb.create_table(...)
 
-``emulator`` is one real server per test session (free port, temporary data dir).
+``emulator`` is one real server per test session (free port, temporary data dir). Every
+test that uses it starts with an empty account, as under moto's ``mock_aws``: the server is
+reset (``POST /_emulator/reset``) before the test, in milliseconds, instead of being
+restarted. ini options: ``emulator_isolation = session`` shares state across the session
+instead; ``emulator_keep = ec2`` leaves those services alone (a model instance started once
+serves every test). A test marked ``@pytest.mark.emulator_shared_state`` is not reset.
 """
 
 from __future__ import annotations
@@ -17,6 +22,34 @@ from typing import Any
 import pytest
 
 from emulator.testing.server import EmulatorServer
+
+_USES = frozenset({"emulator", "aws_client", "aws_resource"})
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addini("emulator_isolation", "test (default): each test that uses the emulator starts with an empty account; "
+                  "session: tests share the session's state", default="test")
+    parser.addini("emulator_keep", "services the per-test reset leaves alone, e.g. ec2 (keep model instances)", type="args", default=[])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "emulator_shared_state: do not reset the emulator before this test")
+
+
+@pytest.fixture(autouse=True)
+def _emulator_isolation(request: pytest.FixtureRequest) -> None:
+    """Reset before (not after) each test: a failing test's state stays for inspection, and
+    the next test starts clean whatever the last one did. Autouse, so it runs before the
+    test's own function-scoped fixtures, which then create their resources on the empty account."""
+    if _USES.isdisjoint(request.fixturenames) or request.node.get_closest_marker("emulator_shared_state") is not None:
+        return
+    mode = str(request.config.getini("emulator_isolation")).strip().lower()
+    if mode == "session":
+        return
+    if mode != "test":
+        raise pytest.UsageError(f"emulator_isolation must be 'test' or 'session', not {mode!r}")
+    server: EmulatorServer = request.getfixturevalue("emulator")
+    server.reset(keep=list(request.config.getini("emulator_keep")) or None)
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -9,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any, Self
@@ -104,6 +106,24 @@ class EmulatorServer:
         self.stop()
         if self._tmp is not None:
             self._tmp.cleanup()
+
+    def reset(self, services: list[str] | None = None, keep: list[str] | None = None) -> list[str]:
+        """Forget every resource (of ``services`` only, or all but ``keep``): an empty account,
+        as at start. The server, its root key and a loaded model stay. Returns what was reset."""
+        body: dict[str, Any] = {}
+        if services is not None:
+            body["services"] = services
+        if keep:
+            body["keep"] = keep
+        req = urllib.request.Request(
+            self.endpoint + "/_emulator/reset", data=json.dumps(body).encode(), method="POST",
+            headers={"authorization": f"Bearer {self.access_key}:{self.secret_key}", "content-type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(req, timeout=120) as resp:
+                return list(json.loads(resp.read())["reset"])
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"reset failed ({exc.code}): {exc.read().decode(errors='replace')}") from None
 
     def client_kwargs(self) -> dict[str, Any]:
         return {

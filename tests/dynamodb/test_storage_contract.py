@@ -189,3 +189,40 @@ def test_sqlite_query_and_scan_are_primary_key_range_searches(tmp_path: Path) ->
             assert "SCAN" not in detail
     finally:
         st.close()
+
+
+def test_reset_forgets_everything_and_reuses_no_id(storage: Storage) -> None:
+    from emulator.dynamodb.storage.base import LifecycleStorage
+
+    assert isinstance(storage, LifecycleStorage)
+    tid = storage.create_table("t", {"x": 1})
+    storage.create_table("u", {})
+    storage.put(tid, 0, b"p", b"s", b"item", 4)
+    storage.put(tid, 1, b"i", b"s", b"index row", 9)
+    storage.meta_put("backup", "arn", {"a": 1})
+    seq = storage.stream_append("stream", 1.0, b"record")
+    storage.snapshot_table("snap", tid)
+    storage.history_append("hist", 1.0, b"p", b"s", b"version")
+    version = storage.catalog_version(fresh=True)
+    storage.reset()
+    # Twice in a row (both DynamoDB handlers may reset), the second in a group commit.
+    storage.begin_group()
+    storage.reset()
+    storage.commit_group()
+    assert storage.list_tables() == []
+    assert storage.get(tid, 0, b"p", b"s") is None
+    assert storage.count(tid, 0) == (0, 0)
+    assert storage.count(tid, 1) == (0, 0)
+    assert storage.meta_list("backup") == []
+    assert storage.stream_bounds("stream") == (None, None)
+    assert list(storage.snapshot_rows("snap")) == []
+    assert list(storage.history_rows("hist", 1e12)) == []
+    if storage.shared:  # other processes' table caches must notice
+        assert storage.catalog_version(fresh=True) > version
+    # Ids go on: a task still holding an old table id cannot reach a new table.
+    assert storage.create_table("t", {}) > tid
+    assert storage.stream_append("stream", 2.0, b"record") > seq
+    storage.close()
+    storage.open()
+    assert [t.name for t in storage.list_tables()] == ["t"]
+    assert storage.get(tid, 0, b"p", b"s") is None

@@ -195,6 +195,9 @@ def test_api_conforms_to_its_document(api_schema: Any, identities: dict[str, Any
     assert len(operations) >= len(REQUIRED)
     if identity != "root":  # only the OpenAI API authenticates callers
         operations = [op for op in operations if op.path.startswith("/v1/")]
+    # POST /_emulator/reset would forget the users this module made (tests/gateway/test_reset.py
+    # covers it, and test_reset_conforms_to_its_document below its documented answers).
+    operations = [op for op in operations if op.path != "/_emulator/reset"]
     ran = 0
     seen: list[int] = []
     for operation in operations:
@@ -210,6 +213,19 @@ def test_api_conforms_to_its_document(api_schema: Any, identities: dict[str, Any
     assert ran >= 5, f"only {ran} operations were exercised"
     if mode == "positive":
         assert must_see in seen, sorted(set(seen))
+
+
+def test_reset_conforms_to_its_document(tmp_path: Path) -> None:
+    """POST /_emulator/reset on a server of its own (a reset forgets this module's users):
+    documented answers for valid and invalid data."""
+    with EmulatorServer(data_dir=tmp_path, extra_args=["--services", "dynamodb"]) as server:
+        schema = schemathesis.openapi.from_url(server.endpoint + "/_emulator/openapi.json")
+        operation = next(result.ok() for result in schema.get_all_operations() if result.ok().path == "/_emulator/reset")
+        bearer = {"Authorization": f"Bearer {server.access_key}:{server.secret_key}"}
+        seen: list[int] = []
+        for mode in ("positive", "negative"):
+            _run(operation, schemathesis.GenerationMode(mode), bearer, 15, None, seen)
+        assert {200, 400} <= set(seen), sorted(set(seen))
 
 
 def _call(server: EmulatorServer, method: str, path: str, headers: dict[str, str] | None = None, body: Any = None) -> tuple[int, Any]:

@@ -80,3 +80,58 @@ def test_server_lifecycle(tmp_path: Path) -> None:
     else:  # pragma: no cover - a leaked server is a bug
         raise AssertionError("server process group still alive")
     assert (tmp_path / "d" / "keys.json").exists()  # a caller-provided data dir is kept
+
+
+ISOLATION = textwrap.dedent(
+    '''
+    import pytest
+
+    TABLE = dict(TableName="tbl", BillingMode="PAY_PER_REQUEST",
+                 AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                 KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+
+
+    def test_one(aws_client):
+        aws_client("dynamodb").create_table(**TABLE)
+        aws_client("sqs").create_queue(QueueName="q")
+
+
+    def test_two(aws_client):
+        ddb = aws_client("dynamodb")
+        assert ddb.list_tables()["TableNames"] == []
+        ddb.create_table(**TABLE)  # the same name again: the account is new
+        assert [u.rsplit("/", 1)[-1] for u in aws_client("sqs").list_queues().get("QueueUrls", [])] == QUEUES_AFTER_RESET
+
+
+    @pytest.mark.emulator_shared_state
+    def test_three(aws_client):
+        assert aws_client("dynamodb").list_tables()["TableNames"] == ["tbl"]
+    '''
+)
+
+
+def _run_project(tmp_path: Path, ini: str, queues_after_reset: list[str]) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "pytest.ini").write_text("[pytest]\n" + ini)
+    (tmp_path / "test_isolation.py").write_text(ISOLATION.replace("QUEUES_AFTER_RESET", repr(queues_after_reset)))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EMULATOR_", "PYTEST_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:randomly", "test_isolation.py"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
+    )
+
+
+def test_each_test_starts_with_an_empty_account(tmp_path: Path) -> None:
+    """The default, like moto's mock_aws: every test sees a new account; ``emulator_keep``
+    spares some services and the marker spares one test."""
+    out = _run_project(tmp_path, "emulator_keep = sqs\n", ["q"])
+    assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-3000:]
+    assert "3 passed" in out.stdout.strip().splitlines()[-1]
+
+
+def test_session_isolation_shares_state(tmp_path: Path) -> None:
+    out = _run_project(tmp_path, "emulator_isolation = session\n", ["q"])
+    # test_two finds test_one's table: its list_tables assertion fails, the rest pass.
+    assert "FAILED test_isolation.py::test_two" in out.stdout, out.stdout[-4000:]
+    assert "PASSED test_isolation.py::test_three" in out.stdout, out.stdout[-4000:]
+    bad = _run_project(tmp_path, "emulator_isolation = sometimes\n", [])
+    assert bad.returncode != 0 and "emulator_isolation must be 'test' or 'session'" in bad.stdout + bad.stderr

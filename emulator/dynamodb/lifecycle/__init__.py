@@ -94,6 +94,31 @@ class Lifecycle:
             self._lock_fh.close()
             self._lock_fh = None
 
+    async def reset(self) -> None:
+        """Back to a new account (POST /_emulator/reset): the engine's reset (tables, items,
+        stream records, snapshots, history, every metadata record) and what the lifecycle
+        keeps beside it: running exports/imports, its caches, backup files. Idempotent."""
+        # An export or import still running would, when it ends, write its record (an
+        # import: items too) into the new account. Cancelled, it writes nothing more.
+        tasks = list(self.exports.tasks)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        engine = self.engine
+        engine.begin_group()
+        try:
+            engine.reset()
+            # With no await in between: a TTL/housekeeping pass must never see PITR settings
+            # of tables that are gone (it would save them as SYSTEM backups) or known streams.
+            self.pitr.enabled.clear()
+            self.streams.forget()
+            trash = self.backups.detach_files()
+        finally:
+            await engine.durable()
+        # The backup files go only once no committed record names them any more.
+        if trash:
+            await asyncio.to_thread(self.backups.remove_detached)
+
     async def tick(self) -> None:
         await self.ttl.sweep()
         self.streams.housekeeping()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterable
@@ -19,7 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.dynamodb.lifecycle import restore as restorer
-from emulator.dynamodb.lifecycle.common import epoch, named_table, wire_time
+from emulator.dynamodb.lifecycle.common import (
+    epoch,
+    named_table,
+    table_not_found,
+    wire_time,
+)
 from emulator.dynamodb.tables import Table, check_table_name
 from emulator.errors import AwsError
 
@@ -104,6 +110,24 @@ class Backups:
     def path(self, meta: dict[str, Any]) -> str:
         return str(self.folder / meta["file"])
 
+    # ------------------------------------------------------------- reset
+    @property
+    def _detached_prefix(self) -> str:
+        return f".{self.folder.name}.reset-"
+
+    def detach_files(self) -> bool:
+        """Move every backup file aside, in one rename (a backup made right after the reset
+        starts a new folder, so removing these later cannot touch it). True if there are
+        files to remove (``remove_detached``, once the reset is durable)."""
+        if self.folder.exists():
+            self.folder.rename(self.folder.with_name(self._detached_prefix + uuid.uuid4().hex[:12]))
+        return any(self.lc.data_dir.glob(self._detached_prefix + "*"))
+
+    def remove_detached(self) -> None:
+        """Delete folders ``detach_files`` moved aside (also those a crash mid-reset left)."""
+        for path in self.lc.data_dir.glob(self._detached_prefix + "*"):
+            shutil.rmtree(path, ignore_errors=True)
+
     async def create_backup(self, params: dict[str, Any]) -> dict[str, Any]:
         table = self._table(params.get("TableName"))
         name = params.get("BackupName")
@@ -115,10 +139,15 @@ class Backups:
         self.folder.mkdir(parents=True, exist_ok=True)
         # Everything acknowledged so far is committed, so the snapshot holds it.
         target = str(self.folder / file)
+        generation = self.lc.engine.generation
         if self.storage.snapshot_in_thread:
             count, size = await asyncio.to_thread(self.storage.snapshot_to_file, table.table_id, target)
         else:
             count, size = self.storage.snapshot_to_file(table.table_id, target)
+        if self.lc.engine.generation != generation:
+            # A reset ran while the copy was made: the table is gone, and so must its backup be.
+            Path(target).unlink(missing_ok=True)
+            raise table_not_found(table.name)
         meta = {
             "arn": arn,
             "name": name,

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from emulator.dynamodb.core import ItemKey, loads
+from emulator.dynamodb.core import ItemKey, loads, not_found
 from emulator.dynamodb.tables import Table
 from emulator.errors import AwsError
 
@@ -22,9 +22,12 @@ async def created_table(engine: Any, create: dict[str, Any]) -> Table:
     engine.begin_group()
     try:
         engine.create_table(create)
+        generation = engine.generation
     finally:
         await engine.durable()
-    table: Table = engine.tables[create["TableName"]]
+    table: Table | None = engine.tables.get(create["TableName"])
+    if table is None or engine.generation != generation:
+        raise not_found()  # a reset took the new table away meanwhile
     return table
 
 
@@ -84,9 +87,12 @@ async def fill(lc: Lifecycle, table: Table, rows: Iterable[tuple[bytes, bytes, b
     engine = lc.engine
     count = size = 0
     batch: list[tuple[bytes, bytes, bytes]] = []
+    generation = engine.generation
 
     def flush() -> None:
         nonlocal count, size
+        if engine.generation != generation:
+            raise not_found()  # a reset between two chunks: the table is gone, write no rows for it
         with engine.storage.transaction():
             for pk, sk, data in batch:
                 item = loads(data)

@@ -115,6 +115,21 @@ class Streams:
             rec["userIdentity"] = dict(identity)
         self.storage.stream_append(arn, now, dumps(rec))
 
+    # --------------------------------------------------------------- reset
+    def forget(self) -> None:
+        """Drop the cache of registered streams (their records went with a storage reset)."""
+        self._known.clear()
+
+    def reset(self) -> None:
+        """DynamoDB Streams reset on its own: every stream record and stream record-keeping
+        goes; the tables (the dynamodb service's) stay, and a table whose stream is
+        enabled shows it again, empty, from its next write or Streams call."""
+        with self.storage.transaction():
+            for arn, _meta in self.storage.meta_list(KIND):
+                self.storage.stream_trim(arn, 2**62)
+                self.storage.meta_delete(KIND, arn)
+        self.forget()
+
     # ------------------------------------------------------------ metadata
     def sync(self) -> None:
         """Register the current stream of every table (one may have no records yet)."""

@@ -83,6 +83,13 @@ class Storage(ABC):
     def delete_table(self, table_id: int) -> None:
         """Delete the table's metadata and all its rows (every index)."""
 
+    @abstractmethod
+    def reset(self) -> None:
+        """Delete every table, every row and every lifecycle record (stream records,
+        snapshots, history, metadata records): the store as a new account finds it, in
+        one transaction (POST /_emulator/reset). Ids are not reused afterwards: a task
+        still holding an old table id must not write into a new table."""
+
     # ---- rows
     @abstractmethod
     def get(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bytes | None: ...

@@ -75,6 +75,9 @@ CREATE TABLE IF NOT EXISTS ddb_history (
 CREATE INDEX IF NOT EXISTS ddb_history_by_key ON ddb_history (key, seq);
 """
 
+# Every table of both schemas above: what reset() empties.
+_RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
+
 
 # Items live inside the primary key's B-tree (WITHOUT ROWID), where SQLite keeps at most
 # ~(page size - 12) * 64/255 - 23 bytes of a row in the page and moves the rest to overflow
@@ -263,6 +266,15 @@ class SqliteStorage(Storage, LifecycleStorage):
         with self.transaction():
             self.conn.execute("DELETE FROM ddb_items WHERE tid = ?", (table_id,))
             self.conn.execute("DELETE FROM ddb_tables WHERE id = ?", (table_id,))
+
+    def reset(self) -> None:
+        # An unqualified DELETE empties a table without visiting its rows; the freed pages
+        # go to the file's free list and are reused, so repeated resets do not grow the file.
+        # AUTOINCREMENT (sqlite_sequence) is left alone: table ids and stream sequence
+        # numbers keep growing, so nothing still holding an old id reaches a new table.
+        with self.transaction():
+            for name in _RESET_TABLES:
+                self.conn.execute(f"DELETE FROM {name}")
 
     # ---------------------------------------------------------------- rows
     def _select(self, sql: str, params: Sequence[Any]) -> list[Any]:
