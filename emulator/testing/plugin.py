@@ -36,19 +36,43 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "emulator_shared_state: do not reset the emulator before this test")
 
 
+# Environment variables that would send the SDKs elsewhere or sign with other credentials.
+_FOREIGN_ENV = ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_SECURITY_TOKEN", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
+                "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN")
+
+
 @pytest.fixture(autouse=True)
-def _emulator_isolation(request: pytest.FixtureRequest) -> None:
-    """Reset before (not after) each test: a failing test's state stays for inspection, and
-    the next test starts clean whatever the last one did. Autouse, so it runs before the
-    test's own function-scoped fixtures, which then create their resources on the empty account."""
-    if _USES.isdisjoint(request.fixturenames) or request.node.get_closest_marker("emulator_shared_state") is not None:
+def _emulator_isolation(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """For a test that uses the emulator: point every AWS SDK at it and start from an empty account.
+
+    The environment (AWS_ENDPOINT_URL, the key pair, the region) is what makes the code under
+    test work unchanged: its own ``boto3.client("sqs")``, an ``aws`` or Node.js subprocess,
+    all reach the emulator, as moto's mock_aws catches them in process. boto3's default
+    session is dropped too, since it keeps the credentials it resolved first.
+
+    Reset before (not after) each test: a failing test's state stays for inspection, and the
+    next test starts clean whatever the last one did. Autouse, so it runs before the test's
+    own function-scoped fixtures, which then create their resources on the empty account."""
+    if _USES.isdisjoint(request.fixturenames):
+        return
+    server: EmulatorServer = request.getfixturevalue("emulator")
+    for name in _FOREIGN_ENV:
+        monkeypatch.delenv(name, raising=False)
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
+    try:
+        import boto3
+    except ImportError:  # pragma: no cover - boto3 comes with the package
+        pass
+    else:
+        monkeypatch.setattr(boto3, "DEFAULT_SESSION", None)
+    if request.node.get_closest_marker("emulator_shared_state") is not None:
         return
     mode = str(request.config.getini("emulator_isolation")).strip().lower()
     if mode == "session":
         return
     if mode != "test":
         raise pytest.UsageError(f"emulator_isolation must be 'test' or 'session', not {mode!r}")
-    server: EmulatorServer = request.getfixturevalue("emulator")
     server.reset(keep=list(request.config.getini("emulator_keep")) or None)
 
 

@@ -125,6 +125,17 @@ class EmulatorServer:
         except urllib.error.HTTPError as exc:
             raise RuntimeError(f"reset failed ({exc.code}): {exc.read().decode(errors='replace')}") from None
 
+    def environment(self) -> dict[str, str]:
+        """The variables that point the AWS SDKs and the CLI at this server (boto3 >= 1.28,
+        the JS SDK v3, ``aws``): ``subprocess.run(cmd, env={**os.environ, **s.environment()})``."""
+        return {
+            "AWS_ENDPOINT_URL": self.endpoint,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_REGION": self.region,
+        }
+
     def client_kwargs(self) -> dict[str, Any]:
         return {
             "endpoint_url": self.endpoint,

@@ -59,7 +59,7 @@ def test_plugin_fixtures_in_a_user_project(tmp_path: Path) -> None:
     report = out.stdout[-4000:] + out.stderr[-3000:]
     # All pass except the deliberately wrong assertion, so the fixtures are real.
     assert "FAILED test_example.py::test_failing_on_purpose" in out.stdout, report
-    assert "PASSED test_orders.py::test_put_and_get" in out.stdout, report
+    assert "PASSED test_orders.py::test_save_order" in out.stdout, report
     summary = out.stdout.strip().splitlines()[-1]
     assert "4 passed" in summary and "1 failed" in summary, report
     assert out.returncode == 1
@@ -84,6 +84,11 @@ def test_server_lifecycle(tmp_path: Path) -> None:
 
 ISOLATION = textwrap.dedent(
     '''
+    import os
+    import subprocess
+    import sys
+
+    import boto3
     import pytest
 
     TABLE = dict(TableName="tbl", BillingMode="PAY_PER_REQUEST",
@@ -101,11 +106,20 @@ ISOLATION = textwrap.dedent(
         assert ddb.list_tables()["TableNames"] == []
         ddb.create_table(**TABLE)  # the same name again: the account is new
         assert [u.rsplit("/", 1)[-1] for u in aws_client("sqs").list_queues().get("QueueUrls", [])] == QUEUES_AFTER_RESET
+        # Code under test, unchanged: no endpoint or keys given, in process and in a subprocess.
+        assert boto3.client("dynamodb").list_tables()["TableNames"] == ["tbl"]
+        code = "import boto3; print(boto3.client('dynamodb').list_tables()['TableNames'])"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == "['tbl']"
 
 
     @pytest.mark.emulator_shared_state
     def test_three(aws_client):
         assert aws_client("dynamodb").list_tables()["TableNames"] == ["tbl"]
+
+
+    def test_four_without_the_emulator():
+        assert "AWS_ENDPOINT_URL" not in os.environ  # set only for tests that use it
     '''
 )
 
@@ -113,7 +127,7 @@ ISOLATION = textwrap.dedent(
 def _run_project(tmp_path: Path, ini: str, queues_after_reset: list[str]) -> subprocess.CompletedProcess[str]:
     (tmp_path / "pytest.ini").write_text("[pytest]\n" + ini)
     (tmp_path / "test_isolation.py").write_text(ISOLATION.replace("QUEUES_AFTER_RESET", repr(queues_after_reset)))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("EMULATOR_", "PYTEST_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("EMULATOR_", "PYTEST_", "AWS_"))}
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-rA", "-p", "no:cacheprovider", "-p", "no:randomly", "test_isolation.py"],
         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300, check=False,
@@ -125,7 +139,7 @@ def test_each_test_starts_with_an_empty_account(tmp_path: Path) -> None:
     spares some services and the marker spares one test."""
     out = _run_project(tmp_path, "emulator_keep = sqs\n", ["q"])
     assert out.returncode == 0, out.stdout[-4000:] + out.stderr[-3000:]
-    assert "3 passed" in out.stdout.strip().splitlines()[-1]
+    assert "4 passed" in out.stdout.strip().splitlines()[-1]
 
 
 def test_session_isolation_shares_state(tmp_path: Path) -> None:
