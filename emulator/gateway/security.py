@@ -77,7 +77,7 @@ def install(runtime: Runtime) -> None:
     runtime.components["iam_store"] = store
     runtime.components["rate_limiter"] = limiter
     runtime.components["token_quotas"] = quotas
-    sessions = Sessions(settings.account_id)
+    sessions = Sessions(settings.account_id, data_dir=settings.data_dir)
     runtime.components["sessions"] = sessions  # STS temporary credentials (emulator/gateway/sessions.py)
     runtime.components["authorizer"] = Authorizer(store, limiter, hash_key, capacity, sessions=sessions, fallback=runtime.fallback)
     if extra.get("validation", True) not in (False, "false", "off", 0):

@@ -13,30 +13,38 @@ token (``X-Amz-Security-Token``, a header or a presigned URL's query parameter).
 * GetSessionToken: a session of the caller itself, with its own policies.
 
 Session policies (``Policy``, ``PolicyArns``), MFA and tags on sessions are refused with a
-ValidationError rather than ignored. Sessions live in memory: a restart ends them (AWS's
-last until they expire).
+ValidationError rather than ignored.
+
+Sessions outlive a restart, as AWS's last until they expire: each new one is appended (and
+fsynced before the credentials are answered) to ``<data_dir>/sessions.jsonl``, its secret and
+token encrypted with the key store's master key (emulator/gateway/keys.py, SecretBox). Another
+gateway process on the same data dir finds a session it does not know in that file too.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import os
 import re
 import secrets
 import threading
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import orjson
 
 from emulator.context import Principal
 from emulator.errors import AwsError
-from emulator.gateway.keys import AccessKey
+from emulator.gateway.keys import AccessKey, SecretBox
 from emulator.gateway.policy import PolicySet
 
 _SESSION_NAME = re.compile(r"^[\w+=,.@-]{2,64}$")
 _UNSUPPORTED = ("Policy", "PolicyArns", "SerialNumber", "TokenCode", "Tags", "TransitiveTagKeys", "SourceIdentity", "ProvidedContexts")
 MAX_SESSIONS = 10_000
+log = logging.getLogger("emulator.sessions")
 KEPT_EXPIRED = 86_400.0  # seconds an expired session still answers ExpiredToken
 
 
@@ -109,17 +117,107 @@ def _duration(params: dict[str, Any], lo: int, hi: int, default: int) -> int:
     return int(seconds)
 
 
+class _Journal:
+    """``sessions.jsonl``: one line per session issued, appended and fsynced; a line ``{}``
+    after a reset forgets every line before it. Rewritten without the long-expired ones when
+    they are most of it."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = Path(data_dir) / "sessions.jsonl"
+        self._box = SecretBox(Path(data_dir) / "master.key")
+        self.offset = 0  # bytes of the file read so far
+
+    def read_new(self) -> list[Session | None]:
+        """Sessions in lines appended since the last read (None: forget the ones before)."""
+        try:
+            size = os.stat(self.path).st_size
+        except FileNotFoundError:
+            size = 0
+        if size == self.offset:
+            return []  # the usual case for an unknown key: one stat
+        out: list[Session | None] = []
+        if size < self.offset:  # rewritten by a reset or a compaction: read it again from the start
+            self.offset = 0
+            out.append(None)
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(self.offset)
+                data = fh.read()
+        except FileNotFoundError:
+            return out
+        end = data.rfind(b"\n") + 1  # a line still being written by another process waits
+        self.offset += end
+        for line in data[:end].splitlines():
+            try:
+                item = orjson.loads(line)
+                if not item:
+                    out.append(None)
+                    continue
+                key = AccessKey(item["id"], self._box.decrypt(item["secret"]), item["user"], "Active", item["created"])
+                out.append(Session(key, self._box.decrypt(item["token"]), item["expires"], item["arn"], item["user_id"], item.get("role_arn")))
+            except Exception as exc:  # noqa: BLE001 - a torn or foreign line: skip it, keep the rest
+                log.warning("sessions.jsonl: skipped an unreadable line (%s)", type(exc).__name__)
+        return out
+
+    def _line(self, session: Session | None) -> bytes:
+        if session is None:
+            return b"{}\n"
+        key = session.key
+        return orjson.dumps({"id": key.access_key_id, "secret": self._box.encrypt(key.secret_access_key), "user": key.user_name,
+                             "created": key.created, "token": self._box.encrypt(session.token), "expires": session.expires,
+                             "arn": session.arn, "user_id": session.user_id, "role_arn": session.role_arn}) + b"\n"
+
+    def append(self, session: Session | None) -> None:
+        fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(fd, self._line(session))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+    def rewrite(self, sessions: list[Session]) -> None:
+        tmp = self.path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(b"".join(self._line(s) for s in sessions))
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, self.path)
+        self.offset = self.path.stat().st_size
+
+
 class Sessions:
-    def __init__(self, account_id: str, clock: Any = time.time) -> None:
+    def __init__(self, account_id: str, clock: Any = time.time, data_dir: Path | None = None) -> None:
         self.account_id = account_id
         self.clock = clock
         self._sessions: dict[str, Session] = {}
         self._lock = threading.Lock()
+        self._journal = _Journal(data_dir) if data_dir is not None else None
+        if self._journal is not None:
+            with self._lock:
+                self._catch_up()
+                live = [s for s in self._sessions.values() if s.expires > self.clock() - KEPT_EXPIRED]
+                if self._journal.offset and len(live) < len(self._sessions) // 2 + 1:
+                    self._sessions = {s.key.access_key_id: s for s in live}
+                    self._journal.rewrite(live)
+
+    def _catch_up(self) -> None:
+        """Sessions other processes (or this one, before a restart) wrote. Under the lock."""
+        assert self._journal is not None
+        for session in self._journal.read_new():
+            if session is None:
+                self._sessions.clear()
+            else:
+                self._sessions[session.key.access_key_id] = session
 
     def get(self, access_key_id: str, expired: bool = False) -> Session | None:
         """The live session of a key; with ``expired``, also one that has expired (kept a day,
         so that its requests get ExpiredToken rather than an unknown key)."""
         session = self._sessions.get(access_key_id)
+        if session is None and self._journal is not None:
+            with self._lock:  # an unknown ASIA key: perhaps another gateway's new session
+                self._catch_up()
+            session = self._sessions.get(access_key_id)
         if session is None:
             return None
         now = self.clock()
@@ -138,6 +236,8 @@ class Sessions:
         would answer by refreshing the credentials of a role that is gone too."""
         with self._lock:
             self._sessions.clear()
+            if self._journal is not None:
+                self._journal.rewrite([])
 
     def _issue(self, user_name: str, seconds: int, arn: str, user_id: str, role_arn: str | None) -> dict[str, Any]:
         """A new session's key; its STS ``Credentials``."""
@@ -149,6 +249,9 @@ class Sessions:
                 for kid in [k for k, s in self._sessions.items() if s.expires <= now - KEPT_EXPIRED] or list(self._sessions)[: MAX_SESSIONS // 10]:
                     del self._sessions[kid]
             self._sessions[key.access_key_id] = session
+            if self._journal is not None:
+                # On disk before the credentials are answered: they sign requests after a restart.
+                self._journal.append(session)
         return {"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key, "SessionToken": session.token,
                 "Expiration": dt.datetime.fromtimestamp(session.expires, dt.UTC)}
 

@@ -102,3 +102,63 @@ def test_expired_session_gets_expired_token_through_the_chain() -> None:
     finally:
         asyncio.set_event_loop(None)
         loop.close()
+
+
+def test_sessions_outlive_a_restart_and_reach_other_processes(tmp_path: Any) -> None:
+    clock = Clock()
+    first = Sessions("000000000000", clock, data_dir=tmp_path)
+    creds = first.session_token(USER, {"DurationSeconds": 900}, "AIDAALICE")["Credentials"]
+    kid = creds["AccessKeyId"]
+    journal = tmp_path / "sessions.jsonl"
+    assert journal.stat().st_mode & 0o777 == 0o600
+    text = journal.read_text()
+    assert kid in text and creds["SecretAccessKey"] not in text and creds["SessionToken"] not in text  # encrypted at rest
+    # A restart (a new object on the same data dir) knows it, with its secret, token and expiry.
+    again = Sessions("000000000000", clock, data_dir=tmp_path)
+    session = again.get(kid)
+    assert session is not None and session.key.secret_access_key == creds["SecretAccessKey"] and session.token == creds["SessionToken"]
+    assert session.expires == clock.now + 900 and session.arn == USER.arn
+    # Another process's new session is found when its key first shows up.
+    later = again.session_token(USER, {"DurationSeconds": 900}, "AIDAALICE")["Credentials"]["AccessKeyId"]
+    assert first.get(later) is not None
+    # A line still being written (no newline yet) is neither read nor lost.
+    with open(journal, "ab") as fh:
+        fh.write(b'{"id": "ASIATORN')
+    assert first.get("ASIATORN") is None
+    # A reset empties the file; the other process forgets too once it looks again.
+    first.reset()
+    assert first.get(kid) is None and again.get("ASIAUNKNOWN") is None and again.get(kid) is None
+    # Long-expired sessions are dropped when a restart finds them most of the file.
+    kept = first.session_token(USER, {"DurationSeconds": 900}, "AIDAALICE")["Credentials"]["AccessKeyId"]
+    for _ in range(3):
+        first.session_token(USER, {"DurationSeconds": 900}, "AIDAALICE")
+    clock.now += 900 + KEPT_EXPIRED + 1
+    fresh = first.session_token(USER, {"DurationSeconds": 900}, "AIDAALICE")["Credentials"]["AccessKeyId"]
+    compacted = Sessions("000000000000", clock, data_dir=tmp_path)
+    assert compacted.get(fresh) is not None and compacted.get(kept, expired=True) is None
+    assert journal.read_text().count("\n") == 1
+
+
+def test_session_credentials_work_after_kill_9(tmp_path: Any) -> None:
+    from emulator.testing.server import EmulatorServer
+
+    server = EmulatorServer(data_dir=tmp_path / "d", extra_args=["--services", "iam"])
+    with server:
+        iam = server.client("iam")
+        iam.create_user(UserName="alice")
+        iam.put_user_policy(UserName="alice", PolicyName="all", PolicyDocument='{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}')
+        key = iam.create_access_key(UserName="alice")["AccessKey"]
+        alice = server.client("sts", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+        creds = alice.get_session_token()["Credentials"]
+        server.kill()
+        server.start()
+        sts = server.client("sts", aws_access_key_id=creds["AccessKeyId"], aws_secret_access_key=creds["SecretAccessKey"],
+                            aws_session_token=creds["SessionToken"])
+        assert sts.get_caller_identity()["Arn"] == "arn:aws:iam::000000000000:user/alice"
+        server.reset(services=["sts"])
+        try:
+            sts.get_caller_identity()
+        except Exception as exc:  # noqa: BLE001 - botocore's ClientError, asserted by its code
+            assert getattr(exc, "response", {}).get("Error", {}).get("Code") in ("InvalidClientTokenId", "UnrecognizedClientException")
+        else:
+            raise AssertionError("a reset session still signs")
