@@ -118,7 +118,7 @@ class Runtime:
         if unknown:
             raise ValueError(f"cannot reset {', '.join(unknown)}: not a service of this server (it serves {', '.join(known)})")
         for name, handler in self.handlers.items():
-            if name in wanted:
+            if name in wanted and name not in self.handler_errors:  # a service that failed to start holds nothing
                 await handler.reset()
         sessions = self.components.get("sessions")
         if sessions is not None and "sts" in wanted:

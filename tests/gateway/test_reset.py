@@ -192,3 +192,14 @@ def test_reset_timing(server: EmulatorServer, capsys: pytest.CaptureFixture[str]
               f"\nreset, SQS+S3+IAM state: {busy_best[0] * 1000:.1f} ms round trip, {busy_best[1] * 1000:.1f} ms server side"
               f" (worst of 5: {max(b[0] for b in busy) * 1000:.1f} ms)")
     assert idle[1] < 0.05 and busy_best[1] < 0.5
+
+
+def test_reset_skips_a_service_that_failed_to_start(tmp_path: Any) -> None:
+    """DynamoDB on a PostgreSQL that does not answer fails at start; the others serve, and a
+    reset resets them instead of failing on the one that holds nothing."""
+    with EmulatorServer(data_dir=tmp_path, extra_args=["--services", "dynamodb,iam", "--storage", "postgresql://postgres@127.0.0.1:1/none"]) as s:
+        health = json.loads(urllib.request.urlopen(s.endpoint + "/_emulator/health", timeout=10).read())
+        assert health["services"]["dynamodb"]["state"] == "failed"
+        s.client("iam").create_user(UserName="temp")
+        assert "dynamodb" in s.reset()
+        assert s.client("iam").list_users()["Users"] == []
