@@ -442,7 +442,7 @@ class EmulatorApp:
                 "UnknownOperationException", f"The service {ctx.service_name} is not served by this emulator.", 400
             )
         try:
-            return await fallback.dispatch(ctx.request)
+            return await fallback.dispatch(ctx.request, ctx.service_name, ctx.operation_name)
         except NotServed:
             # Neither native nor implemented by moto: AWS's unknown-operation error, naming it.
             raise self._not_supported(ctx, " (it is not native and its moto fallback does not implement it)") from None

@@ -49,7 +49,11 @@ class Runtime:
         self.root_key: AccessKey = self.keys.ensure_root(settings.root_access_key_id, settings.root_secret_access_key)
         self.handlers: dict[str, ServiceHandler] = {}
         self.handler_errors: dict[str, str] = {}
-        self.fallback = MotoFallback(settings.account_id) if settings.fallback else None
+        self.fallback = (
+            MotoFallback(settings.account_id, settings.data_dir / "fallback" if settings.fallback_persistence else None)
+            if settings.fallback
+            else None
+        )
         self.observers: list[Observer] = []
         # Bookkeeping that needs every request but not before the next one (audit, access
         # log, telemetry): batched off the request path (emulator/gateway/recorder.py).
@@ -84,6 +88,8 @@ class Runtime:
         self.routes.sort(key=lambda r: -len(r.prefix))
 
     async def start(self) -> None:
+        if self.fallback is not None:
+            self.fallback.start()  # moto's saved state, back before any request or handler needs it
         for name, handler in self.handlers.items():
             try:
                 await handler.start()
@@ -97,6 +103,8 @@ class Runtime:
                 await handler.stop()
             except Exception:
                 log.exception("service %s failed to stop", handler.service)
+        if self.fallback is not None:
+            self.fallback.stop()  # the last writes' snapshots
 
     def resettable(self) -> list[str]:
         """Service names ``reset`` takes: the native services and those moto serves."""

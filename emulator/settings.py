@@ -23,6 +23,9 @@ class Settings:
     account_id: str = "000000000000"
     services: list[str] = field(default_factory=lambda: list(ALL_SERVICES))
     fallback: bool = True  # serve non-native services through moto
+    # Save moto's state (S3 objects, SQS queues...) in data_dir/fallback, so that it survives a
+    # restart (emulator/gateway/fallback_state.py); False keeps it in memory only.
+    fallback_persistence: bool = True
     auth: bool = True  # verify SigV4 signatures
     root_access_key_id: str | None = None
     root_secret_access_key: str | None = None

@@ -3,18 +3,23 @@
 Requests reach moto only after our own SigV4 verification; moto's werkzeug
 dispatcher is a WSGI app, so it runs in a worker thread off the event loop.
 Native handlers always win: this is consulted only when none exists.
+moto keeps its state in memory; with the setting fallback_persistence (on by default) it is
+saved in ``<data_dir>/fallback`` and loaded back at start (fallback_state.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import io
 import os
 import sys
 import threading
+from pathlib import Path
 from typing import Any
 
 from emulator.context import Principal
+from emulator.gateway.fallback_state import LONG_POLLS, FallbackState, is_write
 from emulator.protocols.base import Request, Response
 
 DEFAULT_ACCOUNT_ID = "000000000000"
@@ -41,7 +46,7 @@ class NotServed(Exception):
 
 
 class MotoFallback:
-    def __init__(self, account_id: str = DEFAULT_ACCOUNT_ID) -> None:
+    def __init__(self, account_id: str = DEFAULT_ACCOUNT_ID, state_dir: str | Path | None = None) -> None:
         # moto reads MOTO_ACCOUNT_ID on every request (moto.core.responses,
         # get_current_account, highest priority), so setting it here -- before
         # moto is imported -- makes fallback services (queue URLs, ARNs,
@@ -57,6 +62,29 @@ class MotoFallback:
         self._supported: set[str] | None = None
         # botocore service name -> the moto packages holding its state (_moto_packages).
         self._packages: dict[str, frozenset[str]] = {}
+        # botocore service name -> the moto packages whose host patterns match its endpoint.
+        self._landing: dict[str, frozenset[str]] = {}
+        # Durable snapshots of moto's state, one file per package in ``state_dir``
+        # (emulator/gateway/fallback_state.py); None keeps moto in memory only.
+        self._state = FallbackState(Path(state_dir)) if state_dir is not None else None
+        self._started = False
+        self._start_lock = threading.Lock()
+
+    def start(self) -> None:
+        """Load the saved state back into moto (before its first request) and start saving.
+        Called by Runtime.start; on first use otherwise."""
+        if self._started:
+            return
+        with self._start_lock:
+            if not self._started:
+                if self._state is not None:
+                    self._state.start()
+                self._started = True
+
+    def stop(self) -> None:
+        """Write what is not on disk yet (the last writes' snapshots)."""
+        if self._state is not None and self._started:
+            self._state.stop()
 
     def _wsgi(self) -> Any:
         if self._app is None:
@@ -119,6 +147,7 @@ class MotoFallback:
                 if name not in own and package in modules and package not in owned:
                     own[name] = package
             owned = set(own.values())
+            self._landing = {name: frozenset(found) for name, found in landing.items()}
             self._packages = {name: frozenset({own[name]} if name in own else found - owned) for name, found in landing.items()}
         return self._packages
 
@@ -130,6 +159,7 @@ class MotoFallback:
         a native handler checks references against (RunInstances' key pair, subnet, groups)."""
         from moto.backends import get_backend
 
+        self.start()
         return get_backend(service)[self.account_id][region]  # type: ignore[call-overload]
 
     def reset(self, services: set[str] | None) -> None:
@@ -143,7 +173,16 @@ class MotoFallback:
         next request that needs it (BackendDict.__getitem__), and a new IAM backend loads the
         managed policies again (MOTO_IAM_LOAD_MANAGED_POLICIES), so they stay attachable. Only
         instantiated ones are visited (``BackendDict._instances``): a reset with nothing to do
-        costs microseconds, however many services moto has."""
+        costs microseconds, however many services moto has.
+
+        Their snapshots are deleted too (all of them for None), so that a restart does not bring
+        them back; no snapshot runs meanwhile, so none in flight writes one back afterwards."""
+        self.start()
+        state = self._state
+        with state.paused() if state is not None else contextlib.nullcontext():
+            self._reset(services)
+
+    def _reset(self, services: set[str] | None) -> None:
         from moto.core.base_backend import BackendDict, BaseBackend, backend_lock
         from moto.core.model_instances import model_data
 
@@ -151,6 +190,8 @@ class MotoFallback:
         if services is not None:
             by_name = self._moto_packages()
             packages = set().union(*(by_name.get(name, frozenset()) for name in services))
+        if self._state is not None:
+            self._state.forget(packages)
         # moto's lock: held while it creates a backend, so that none is half made while dropped.
         # A request running meanwhile keeps the backend it already holds and writes to it, lost.
         with backend_lock:
@@ -177,8 +218,38 @@ class MotoFallback:
                 for model in model_data.get(package, {}).values():
                     model.instances_tracked = []  # type: ignore[attr-defined]
 
-    async def dispatch(self, request: Request) -> Response:
-        return await asyncio.to_thread(self._call, request)
+    async def dispatch(self, request: Request, service: str | None = None, operation: str | None = None) -> Response:
+        """moto's answer to a request of the botocore ``service`` and ``operation`` (None: unknown,
+        then every moto package counts as possibly changed).
+
+        With persistence, a request that may change state (fallback_state.is_write) is answered
+        once a snapshot of its packages taken after moto answered is on disk (group commit)."""
+        self.start()
+        state = self._state
+        if state is None:
+            return await asyncio.to_thread(self._call, request)
+        own = self._written_packages(service)
+        write = is_write(request.method, request.query_string, operation)
+        locked = state.lock_set(own, (service, operation) in LONG_POLLS)
+
+        def call() -> tuple[Response, list[tuple[str, int]]]:
+            with state.shared(locked):
+                response = self._call(request)
+            return response, state.mark(state.dirty_set(own)) if write else []
+
+        response, tickets = await asyncio.to_thread(call)
+        if tickets:
+            await state.wait(tickets)
+        return response
+
+    def _written_packages(self, service: str | None) -> frozenset[str] | None:
+        """The moto packages a request of ``service`` may change: its own (_moto_packages), or,
+        for a name without one (docdb and neptune are served by moto's rds, and the gateway may
+        name an RDS request either), those serving its endpoint. None when unknown: all."""
+        if service is None:
+            return None
+        own = self._moto_packages().get(service)
+        return own or self._landing.get(service) or None
 
     def _call(self, request: Request) -> Response:
         host = request.headers.get("host", "localhost")
