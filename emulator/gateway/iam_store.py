@@ -10,6 +10,9 @@ the compiled ``PolicySet`` of each user that the authorizer evaluates.
 from __future__ import annotations
 
 import copy
+import datetime as dt
+import functools
+import hashlib
 import json
 import os
 import secrets
@@ -33,52 +36,56 @@ def new_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_ID_ALPHABET) for _ in range(17))
 
 
-def _doc(statements: list[dict[str, Any]]) -> str:
-    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+AWS_POLICY_PREFIX = "arn:aws:iam::aws:policy/"
 
-
-# A few AWS managed policies, so that attaching the usual ones works as on AWS.
-AWS_MANAGED: dict[str, tuple[str, str]] = {
-    "AdministratorAccess": ("Provides full access to AWS services and resources.", _doc([{"Effect": "Allow", "Action": "*", "Resource": "*"}])),
-    "PowerUserAccess": (
-        "Provides full access to AWS services and resources, but does not allow management of Users and groups.",
-        _doc([{"Effect": "Allow", "NotAction": ["iam:*", "organizations:*", "account:*"], "Resource": "*"}]),
-    ),
-    "ReadOnlyAccess": (
-        "Provides read-only access to AWS services and resources.",
-        _doc([{"Effect": "Allow", "Action": ["*:Describe*", "*:Get*", "*:List*", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect", "logs:FilterLogEvents", "logs:StartQuery", "cloudwatch:GetMetricData"], "Resource": "*"}]),
-    ),
-    "AmazonDynamoDBFullAccess": ("Provides full access to Amazon DynamoDB.", _doc([{"Effect": "Allow", "Action": ["dynamodb:*", "cloudwatch:*"], "Resource": "*"}])),
-    "AmazonDynamoDBReadOnlyAccess": (
-        "Provides read only access to Amazon DynamoDB.",
-        _doc([{"Effect": "Allow", "Action": ["dynamodb:BatchGetItem", "dynamodb:Describe*", "dynamodb:List*", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:PartiQLSelect", "dynamodb:GetRecords", "dynamodb:GetShardIterator"], "Resource": "*"}]),
-    ),
-    "AmazonEC2FullAccess": ("Provides full access to Amazon EC2.", _doc([{"Effect": "Allow", "Action": ["ec2:*", "cloudwatch:*"], "Resource": "*"}])),
-    "AmazonEC2ReadOnlyAccess": ("Provides read only access to Amazon EC2.", _doc([{"Effect": "Allow", "Action": ["ec2:Describe*", "cloudwatch:Describe*", "cloudwatch:Get*", "cloudwatch:List*"], "Resource": "*"}])),
-    "AmazonBedrockFullAccess": ("Provides full access to Amazon Bedrock.", _doc([{"Effect": "Allow", "Action": "bedrock:*", "Resource": "*"}])),
-    "CloudWatchFullAccess": ("Provides full access to CloudWatch.", _doc([{"Effect": "Allow", "Action": ["cloudwatch:*", "logs:*"], "Resource": "*"}])),
-    "CloudWatchLogsFullAccess": ("Provides full access to CloudWatch Logs.", _doc([{"Effect": "Allow", "Action": "logs:*", "Resource": "*"}])),
-    "IAMFullAccess": ("Provides full access to IAM.", _doc([{"Effect": "Allow", "Action": "iam:*", "Resource": "*"}])),
-    "IAMReadOnlyAccess": ("Provides read only access to IAM.", _doc([{"Effect": "Allow", "Action": ["iam:Get*", "iam:List*"], "Resource": "*"}])),
+# AWS's descriptions of the usual ones (moto's copy of the catalog has none).
+_AWS_DESCRIPTIONS = {
+    "AdministratorAccess": "Provides full access to AWS services and resources.",
+    "PowerUserAccess": "Provides full access to AWS services and resources, but does not allow management of Users and groups.",
+    "ReadOnlyAccess": "Provides read-only access to AWS services and resources.",
+    "AmazonDynamoDBFullAccess": "Provides full access to Amazon DynamoDB via the AWS Management Console.",
+    "AmazonDynamoDBReadOnlyAccess": "Provides read only access to Amazon DynamoDB via the AWS Management Console.",
+    "AmazonEC2FullAccess": "Provides full access to Amazon EC2 via the AWS Management Console.",
+    "AmazonEC2ReadOnlyAccess": "Provides read only access to Amazon EC2 via the AWS Management Console.",
+    "AmazonBedrockFullAccess": "Provides full access to Amazon Bedrock.",
+    "CloudWatchFullAccess": "Provides full access to CloudWatch.",
+    "CloudWatchLogsFullAccess": "Provides full access to CloudWatch Logs",
+    "IAMFullAccess": "Provides full access to IAM via the AWS Management Console.",
+    "IAMReadOnlyAccess": "Provides read only access to IAM via the AWS Management Console.",
 }
-_AWS_MANAGED_CREATED = 1423000000.0  # AdministratorAccess's CreateDate on AWS (2015-02-06)
 
 
-def _aws_managed_record(name: str) -> dict[str, Any]:
-    desc, doc = AWS_MANAGED[name]
-    return {
-        "PolicyName": name,
-        "PolicyId": "ANPA" + name.upper()[:17].ljust(17, "X"),
-        "Arn": f"arn:aws:iam::aws:policy/{name}",
-        "Path": "/",
-        "Description": desc,
-        "CreateDate": _AWS_MANAGED_CREATED,
-        "UpdateDate": _AWS_MANAGED_CREATED,
-        "DefaultVersionId": "v1",
-        "Versions": {"v1": {"Document": doc, "CreateDate": _AWS_MANAGED_CREATED}},
-        "IsAttachable": True,
-        "Tags": [],
-    }
+def _epoch(text: str) -> float:
+    return dt.datetime.fromisoformat(text).timestamp()
+
+
+@functools.cache
+def aws_managed_policies() -> dict[str, dict[str, Any]]:
+    """ARN -> record of every AWS managed policy, with AWS's documents, paths and version ids,
+    from the copy of AWS's catalog that moto ships (moto/iam/aws_managed_policies.py, ~1,600
+    policies; moto's IAM, where roles live, holds the same ones). Parsed once, when first
+    needed (~0.3 s)."""
+    from moto.iam.aws_managed_policies import aws_managed_policies_data
+
+    out: dict[str, dict[str, Any]] = {}
+    for name, item in json.loads(aws_managed_policies_data).items():
+        arn = f"arn:aws:iam::aws:policy{item.get('Path') or '/'}{name}"
+        created, updated = _epoch(item["CreateDate"]), _epoch(item.get("UpdateDate") or item["CreateDate"])
+        version = item.get("DefaultVersionId") or "v1"
+        out[arn] = {
+            "PolicyName": name,
+            "PolicyId": "ANPA" + hashlib.sha1(arn.encode()).hexdigest().upper()[:17],
+            "Arn": arn,
+            "Path": item.get("Path") or "/",
+            "Description": _AWS_DESCRIPTIONS.get(name),
+            "CreateDate": created,
+            "UpdateDate": updated,
+            "DefaultVersionId": version,
+            "Versions": {version: {"Document": json.dumps(item["Document"]), "CreateDate": updated}},
+            "IsAttachable": True,
+            "Tags": [],
+        }
+    return out
 
 
 def no_such_entity(message: str) -> AwsError:
@@ -234,10 +241,8 @@ class IamStore:
 
     def _policy(self, arn: str) -> dict[str, Any] | None:
         policy = self.policies.get(arn)
-        if policy is None and arn.startswith("arn:aws:iam::aws:policy/"):
-            name = arn.rsplit("/", 1)[-1]
-            if name in AWS_MANAGED:
-                return _aws_managed_record(name)
+        if policy is None and arn.startswith(AWS_POLICY_PREFIX):
+            return aws_managed_policies().get(arn)
         return policy
 
     def attachment_count(self, arn: str) -> int:
@@ -264,7 +269,7 @@ class IamStore:
     def list_policies(self, scope: str = "All", only_attached: bool = False, path_prefix: str = "/") -> list[dict[str, Any]]:
         arns: list[str] = []
         if scope in ("All", "AWS"):
-            arns.extend(f"arn:aws:iam::aws:policy/{n}" for n in AWS_MANAGED)
+            arns.extend(aws_managed_policies())
         if scope in ("All", "Local"):
             arns.extend(self.policies)
         out = []

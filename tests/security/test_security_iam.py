@@ -182,3 +182,27 @@ def test_validation_through_the_wire(sec_server: EmulatorServer) -> None:
     err = error_of(lambda: ddb.get_item(TableName="a!b", Key={"pk": {"S": "x"}}))
     assert (err["Code"], err["HTTPStatusCode"]) == ("ValidationException", 400)
     assert err["Message"] == "1 validation error detected: Value 'a!b' at 'tableName' failed to satisfy constraint: Member must satisfy regular expression pattern: [a-zA-Z0-9_.-]+"
+
+
+def test_every_aws_managed_policy_with_its_real_document(sec_server: EmulatorServer) -> None:
+    """AWS's catalog of managed policies (the copy moto ships, which moto's roles use too): their
+    paths, documents and default versions, attachable to users and enforced."""
+    iam = sec_server.client("iam")
+    lambda_basic = "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+    policy = iam.get_policy(PolicyArn=lambda_basic)["Policy"]
+    assert (policy["PolicyName"], policy["Path"]) == ("AWSLambdaBasicExecutionRole", "/service-role/")
+    assert policy["PolicyId"].startswith("ANPA") and len(policy["PolicyId"]) == 21
+    version = iam.get_policy_version(PolicyArn=lambda_basic, VersionId=policy["DefaultVersionId"])["PolicyVersion"]
+    actions = {a for s in version["Document"]["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "logs:PutLogEvents" in actions
+    arns: list[str] = []
+    for page in iam.get_paginator("list_policies").paginate(Scope="AWS"):
+        arns += [p["Arn"] for p in page["Policies"]]
+    assert len(arns) > 1000 and lambda_basic in arns
+    # A policy outside the handful the emulator once wrote by hand: SQS read-only.
+    users = Users(sec_server)
+    users.create("sqs-reader", managed=["arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess"])
+    sqs = users.client("sqs-reader", "sqs")
+    assert error_code(lambda: sqs.list_queues()) is None
+    assert error_code(lambda: sqs.create_queue(QueueName="not-allowed")) == "AccessDenied"
+    assert error_code(lambda: iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/NoSuchManagedPolicy")) == "NoSuchEntity"
