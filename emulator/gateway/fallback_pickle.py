@@ -125,6 +125,20 @@ def _reduce_constructed(base: type, pickler: Any, obj: Any) -> Any:
     return (_construct, (type(obj), base, reduced[1]), *reduced[2:])
 
 
+def _reduce_raw_dict(pickler: Any, obj: Any) -> Any:
+    """A moto dict subclass whose ``items`` or ``__setitem__`` is not dict's (S3's
+    ``_VersionedKeyStore``: ``items()`` gives each key's latest version only and ``__setitem__``
+    appends a version): pickle's own reduce goes through both and would keep only the latest
+    versions. Written and loaded as the plain dict it is underneath."""
+    return _new_object, (type(obj),), (dict(dict.items(obj)), getattr(obj, "__dict__", None) or {}), None, None, _set_raw_dict
+
+
+def _set_raw_dict(obj: Any, state: tuple[dict[Any, Any], dict[str, Any]]) -> None:
+    items, attrs = state
+    dict.update(obj, items)
+    obj.__dict__.update(attrs)
+
+
 def _reduce_rlock(pickler: Any, obj: Any) -> Any:
     return _thread.RLock, ()
 
@@ -273,6 +287,8 @@ def _reducer_for(cls: type) -> Callable[[Any, Any], Any] | None:
         if cls.__module__ == "moto.iam.models" and cls.__name__ == "IAMBackend":
             return lambda pickler, obj: _reduce_reference(pickler, obj) if id(obj) in pickler.references else _reduce_iam_backend(pickler, obj)
         return _reduce_reference
+    if issubclass(cls, dict) and cls.__module__.startswith("moto.") and (cls.items is not dict.items or cls.__setitem__ is not dict.__setitem__):
+        return _reduce_raw_dict
     if cls.__module__.startswith("cryptography"):
         return _crypto_reducer(cls)
     if cls.__module__ == "moto.s3.models":
@@ -301,6 +317,8 @@ class Blobs:
 
     def save(self, key: Any) -> str | None:
         """The name of the key's body, written if new; None if it cannot be read (deleted)."""
+        if getattr(key, "disposed", False):
+            return None  # its buffer is closed: moto's own __getstate__ copes with that
         try:
             etag = str(key.etag).strip('"')
         except ValueError:  # its buffer is closed: a deleted key still referenced somewhere
@@ -314,13 +332,19 @@ class Blobs:
             return name
         self.directory.mkdir(parents=True, exist_ok=True)
         temporary = self.directory / f".{name}.tmp"
-        with key.lock, open(temporary, "wb") as fh:
-            buffer = key._value_buffer
-            buffer.seek(0)
-            while block := buffer.read(_BLOB_CHUNK):
-                fh.write(block)
-            fh.flush()
-            os.fsync(fh.fileno())
+        try:
+            with key.lock, open(temporary, "wb") as fh:
+                buffer = key._value_buffer
+                buffer.seek(0)
+                while block := buffer.read(_BLOB_CHUNK):
+                    fh.write(block)
+                fh.flush()
+                os.fsync(fh.fileno())
+        except ValueError:  # closed meanwhile (deleted by a call running unlocked)
+            self.named.discard(name)
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            return None
         os.replace(temporary, path)
         self.written = True
         return name

@@ -254,3 +254,28 @@ def test_s3_bodies_are_files_of_their_own(tmp_path: Path) -> None:
         assert len(list(blobs.iterdir())) == 1
         server.reset(services=["s3"])
         assert list(blobs.iterdir()) == []
+
+
+def test_s3_versions_and_multipart_survive(tmp_path: Path) -> None:
+    data_dir = tmp_path / "d"
+    part = b"p" * (5 * 1024 * 1024)
+    with EmulatorServer(data_dir=data_dir, extra_args=["--services", "dynamodb"]) as server:
+        s3 = server.client("s3")
+        s3.create_bucket(Bucket="versioned")
+        s3.put_bucket_versioning(Bucket="versioned", VersioningConfiguration={"Status": "Enabled"})
+        first = s3.put_object(Bucket="versioned", Key="doc", Body=b"one")["VersionId"]
+        s3.put_object(Bucket="versioned", Key="doc", Body=b"two")
+        s3.delete_object(Bucket="versioned", Key="doc")  # a delete marker on top
+        upload = s3.create_multipart_upload(Bucket="versioned", Key="big")["UploadId"]
+        etags = [s3.upload_part(Bucket="versioned", Key="big", UploadId=upload, PartNumber=n, Body=part)["ETag"] for n in (1, 2)]
+        s3.complete_multipart_upload(Bucket="versioned", Key="big", UploadId=upload,
+                                     MultipartUpload={"Parts": [{"ETag": e, "PartNumber": n} for n, e in zip((1, 2), etags, strict=True)]})
+        server.kill()
+        server.start()
+        s3 = server.client("s3")
+        versions = s3.list_object_versions(Bucket="versioned", Prefix="doc")
+        assert len(versions["Versions"]) == 2 and len(versions["DeleteMarkers"]) == 1
+        assert s3.get_object(Bucket="versioned", Key="doc", VersionId=first)["Body"].read() == b"one"
+        with pytest.raises(ClientError):
+            s3.get_object(Bucket="versioned", Key="doc")
+        assert s3.get_object(Bucket="versioned", Key="big")["Body"].read() == part + part
