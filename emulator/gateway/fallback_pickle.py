@@ -3,8 +3,11 @@
 The standard (C) ``pickle``, with a ``reducer_override`` for what moto keeps that pickle
 refuses (locks, conditions, ``defaultdict``s of lambdas, cryptography keys), for references to
 *other* packages' backends (written as references, resolved against the live backends at
-load), for S3's object bodies (files of their own, named by content) and, for IAM, persistent
-ids for the ~1,300 AWS managed policies every IAM backend loads anew.
+load), for the model objects of other packages that a package shares (an SQS queue's Lambda
+event source mappings, a CloudFormation stack's resources: written as where they live in their
+own package, so that both share one object again once loaded), for S3's object bodies (files of
+their own, named by content) and, for IAM, persistent ids for the ~1,300 AWS managed policies
+every IAM backend loads anew.
 """
 
 from __future__ import annotations
@@ -137,6 +140,27 @@ def _set_raw_dict(obj: Any, state: tuple[dict[Any, Any], dict[str, Any]]) -> Non
     items, attrs = state
     dict.update(obj, items)
     obj.__dict__.update(attrs)
+
+
+_DOCKER_CLIENT = "_DockerModel__docker_client"
+
+
+def _reduce_docker_model(pickler: Any, obj: Any) -> Any:
+    """A moto ``DockerModel`` (a Lambda function): without its Docker client, made again on
+    demand (``docker_client`` makes one when it is None). moto's own ``LambdaFunction.__getstate__``
+    drops the attribute altogether, and a function loaded so fails every Invoke (and every SQS
+    send to a queue with an event source mapping) with an AttributeError instead of reaching
+    Docker."""
+    getstate = getattr(obj, "__getstate__", None)
+    state = getstate() if getstate is not None else obj.__dict__
+    if not isinstance(state, dict):
+        return NotImplemented
+    return _new_object, (type(obj),), {k: v for k, v in state.items() if k != _DOCKER_CLIENT}, None, None, _set_docker_state
+
+
+def _set_docker_state(obj: Any, state: dict[str, Any]) -> None:
+    obj.__dict__.update(state)
+    obj.__dict__[_DOCKER_CLIENT] = None
 
 
 def _reduce_rlock(pickler: Any, obj: Any) -> Any:
@@ -291,12 +315,145 @@ def _reducer_for(cls: type) -> Callable[[Any, Any], Any] | None:
         return _reduce_raw_dict
     if cls.__module__.startswith("cryptography"):
         return _crypto_reducer(cls)
+    from moto.utilities.docker_utilities import DockerModel
+
+    if issubclass(cls, DockerModel):
+        return _reduce_docker_model
     if cls.__module__ == "moto.s3.models":
         from moto.s3.models import FakeKey
 
         if issubclass(cls, FakeKey):
             return _reduce_s3_key
     return None
+
+
+# --- objects of other packages -----------------------------------------------------------------
+
+# moto's packages that hold no backend state of their own (their classes are everyone's).
+_SHARED_PACKAGES = frozenset({"core", "utilities", "moto_api", "settings", "backends"})
+_WALK_DEPTH = 6
+_CLASS_PACKAGES: dict[type, str | None] = {}
+
+
+def _class_package(cls: type) -> str | None:
+    """The moto package a model class belongs to (``moto.awslambda.models`` -> "awslambda")."""
+    found = _CLASS_PACKAGES.get(cls, _UNKNOWN)
+    if found is _UNKNOWN:
+        parts = cls.__module__.split(".")
+        found = parts[1] if len(parts) > 2 and parts[0] == "moto" and parts[1] not in _SHARED_PACKAGES else None
+        _CLASS_PACKAGES[cls] = found
+    return found  # type: ignore[return-value]
+
+
+def _index_package(package: str, instances: list[Any]) -> dict[int, tuple[Any, ...]]:
+    """id -> where it lives (module, attribute, account, region, steps) of the model objects
+    in a package's backends, breadth first (the shortest path), ``_WALK_DEPTH`` steps deep."""
+    from moto.core.base_backend import AccountSpecificBackend, BackendDict, BaseBackend
+
+    found: dict[int, tuple[Any, ...]] = {}
+    seen: set[int] = set()
+    queue: collections.deque[tuple[Any, tuple[Any, ...], tuple[tuple[str, Any], ...]]] = collections.deque()
+    for backends in instances:
+        if package_of(backends) != package:
+            continue
+        module, attr = locate(backends)
+        for account, account_backends in list(dict.items(backends)):
+            for region, backend in list(dict.items(account_backends)):
+                seen.add(id(backend))
+                root = (module, attr, account, region)
+                for name, value in list(getattr(backend, "__dict__", {}).items()):
+                    queue.append((value, root, (("a", name),)))
+    while queue:
+        value, root, steps = queue.popleft()
+        if id(value) in seen or isinstance(value, str | bytes | int | float | bool | type(None)):
+            continue
+        seen.add(id(value))
+        if isinstance(value, BackendDict | AccountSpecificBackend | BaseBackend):
+            continue
+        if _class_package(type(value)) is not None and hasattr(value, "__dict__"):
+            found[id(value)] = (*root, steps)
+        if len(steps) >= _WALK_DEPTH:
+            continue
+        if isinstance(value, dict):
+            for key, item in list(dict.items(value)):
+                if isinstance(key, str | int | tuple):
+                    queue.append((item, root, (*steps, ("k", key))))
+        elif isinstance(value, list | tuple):
+            for position, item in enumerate(list(value)):
+                queue.append((item, root, (*steps, ("i", position))))
+        elif _class_package(type(value)) is not None and isinstance(getattr(value, "__dict__", None), dict):
+            for name, item in list(value.__dict__.items()):
+                queue.append((item, root, (*steps, ("a", name))))
+    return found
+
+
+def _reduce_foreign(pickler: Any, obj: Any) -> Any:
+    """A model object of another package (an SQS queue's Lambda event source mapping, a
+    CloudFormation stack's SQS queue): written as where it lives in its own package, resolved at
+    load against the live (restored) object, so that the two packages share it again as they
+    did. Written by value the old way, it would load as a copy that the owner's later changes
+    (UpdateEventSourceMapping) never reach. Its state goes along, for a load that does not find
+    it (deleted meanwhile, or its package's snapshot older)."""
+    owner = _class_package(type(obj))
+    if owner is None or owner == pickler.package or not pickler.instances:
+        return NotImplemented
+    # The index of a package is kept while it has no new write (an EC2 one takes ~0.3 s); a
+    # path found is checked to lead to this very object, so a stale one is never written.
+    version = pickler.versions.get(owner, 0)
+    cached = pickler.indexes.get(owner)
+    if cached is None or cached[0] != version:
+        cached = pickler.indexes[owner] = (version, _index_package(owner, pickler.instances))
+    where = cached[1].get(id(obj))
+    if where is None or _follow(*where) is not obj:
+        return NotImplemented
+    getstate = getattr(obj, "__getstate__", None)
+    state = getstate() if getstate is not None else obj.__dict__
+    if not isinstance(state, dict):
+        return NotImplemented
+    return _resolve_object, (type(obj), *where), {k: v for k, v in state.items() if k != _DOCKER_CLIENT}, None, None, _set_foreign_state
+
+
+def _follow(module: str, attr: str, account: str, region: str, steps: tuple[tuple[str, Any], ...]) -> Any:
+    """The object at the end of an ``_index_package`` path; None if there is none. Makes no
+    backend on the way (a BackendDict's ``[]`` would); at load, restores its package first."""
+    loading = current_loading()
+    if loading is not None and loading.owner is not None:
+        loading.owner.restore_package(module.split(".")[1])
+    try:
+        value: Any = dict.get(dict.get(getattr(importlib.import_module(module), attr), account, {}), region)
+        for kind, step in steps:
+            if kind == "a":
+                value = value.__dict__[step]
+            elif kind == "k":
+                value = dict.__getitem__(value, step)
+            else:
+                value = value[step]
+    except (KeyError, IndexError, AttributeError, TypeError, LookupError):
+        return None
+    return value
+
+
+def _resolve_object(cls: Any, module: str, attr: str, account: str, region: str, steps: tuple[tuple[str, Any], ...]) -> Any:
+    value = _follow(module, attr, account, region, steps)
+    if type(value) is cls:
+        return value
+    value = cls.__new__(cls)  # gone: made again from the state written with it
+    loading = current_loading()
+    if loading is not None:
+        loading.remade[id(value)] = value
+    return value
+
+
+def _set_foreign_state(obj: Any, state: dict[str, Any]) -> None:
+    loading = current_loading()
+    if loading is not None and loading.remade.pop(id(obj), None) is not obj:
+        return  # the live object: its own package's state is the one
+    if hasattr(type(obj), "__setstate__"):
+        obj.__setstate__(state)
+    else:
+        obj.__dict__.update(state)
+    if _reducer_for(type(obj)) is _reduce_docker_model:
+        obj.__dict__[_DOCKER_CLIENT] = None
 
 
 BLOBS = "s3-blobs"
@@ -402,6 +559,10 @@ class SnapshotPickler(pickle.Pickler):
         self.references = references
         self.types: set[type] = set()  # the classes written (a new one: the snapshot is loaded back once)
         self.blobs: Blobs | None = None  # S3's: object bodies go to files of their own
+        self.package: str | None = None  # the package pickled: other packages' model objects are references
+        self.instances: list[Any] = []  # every BackendDict (where those objects are looked up)
+        self.versions: dict[str, int] = {}  # package -> its writes so far (FallbackState's marks)
+        self.indexes: dict[str, tuple[int, dict[int, tuple[Any, ...]]]] = {}  # package -> (version, _index_package), kept across snapshots
 
     def reducer_override(self, obj: Any) -> Any:
         cls = type(obj)
@@ -409,6 +570,10 @@ class SnapshotPickler(pickle.Pickler):
         reducer = _REDUCERS.get(cls, _UNKNOWN)
         if reducer is _UNKNOWN:
             reducer = _REDUCERS[cls] = _reducer_for(cls)
+        if (reducer is None or reducer is _reduce_docker_model) and self.package is not None and _class_package(cls) not in (None, self.package):
+            foreign = _reduce_foreign(self, obj)
+            if foreign is not NotImplemented:
+                return foreign
         if reducer is None:
             return NotImplemented
         return reducer(self, obj)
@@ -434,6 +599,7 @@ class Loading:
         self.owner = owner
         self.blob_dir = blob_dir  # where S3 object bodies are (Blobs)
         self._aws: dict[tuple[str, str], dict[str, Any]] = {}
+        self.remade: dict[int, Any] = {}  # objects of other packages not found live, made anew (_resolve_object)
 
     def aws_policies(self, account: str, region: str) -> dict[str, Any]:
         key = (account, region)

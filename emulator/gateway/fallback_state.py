@@ -66,13 +66,18 @@ LONG_POLLS = frozenset({("sqs", "ReceiveMessage")})
 # Packages whose writes change other packages' state too (moto delivers in-process): SNS
 # publishes to SQS queues, S3 notifies SQS/SNS/EventBridge/Lambda (only when a bucket has a
 # notification configuration), EventBridge sends to its targets, Firehose writes to S3, ...
+# EventBridge's CreateConnection keeps its auth parameters as a Secrets Manager secret; Kinesis's
+# PutRecord(s) writes CloudWatch metrics; Lambda's CreateEventSourceMapping registers the mapping
+# on the Kinesis stream (or DynamoDB table) too; Secrets Manager's rotation invokes Lambda.
 FAN_OUT: dict[str, tuple[str, ...]] = {
     "sns": ("sqs", "awslambda"),
     "s3": ("sqs", "sns", "events", "awslambda"),
-    "events": ("sqs", "sns", "logs", "stepfunctions", "awslambda", "kinesis", "firehose"),
+    "events": ("sqs", "sns", "logs", "stepfunctions", "awslambda", "kinesis", "firehose", "secretsmanager"),
     "firehose": ("s3",),
     "ses": ("sns", "s3"),
-    "awslambda": ("sqs", "sns", "logs"),
+    "awslambda": ("sqs", "sns", "logs", "kinesis", "dynamodb"),
+    "kinesis": ("cloudwatch", "awslambda"),
+    "secretsmanager": ("awslambda",),
 }
 # Packages that create or tag resources of any other: their writes dirty every instantiated package.
 EVERYTHING = frozenset({"cloudformation", "resourcegroupstaggingapi"})
@@ -177,6 +182,7 @@ class FallbackState:
         self._verified: dict[str, set[type]] = {}
         self._trial = Loading(None, self.directory / BLOBS)  # its fresh IAM policies are kept between trials
         self._blobs: Blobs | None = None  # S3's bodies of the snapshot being taken (under _mutex)
+        self._indexes: dict[str, tuple[int, dict[int, tuple[Any, ...]]]] = {}  # fallback_pickle._index_package, by package (under _mutex)
 
     # -- lifecycle --
 
@@ -505,6 +511,10 @@ class FallbackState:
                 }
                 buffer = io.BytesIO()
                 pickler = IamPickler(buffer, references, policies) if policies else SnapshotPickler(buffer, references)
+                pickler.package, pickler.instances = package, instances
+                with self._cond:
+                    pickler.versions = dict(self._seq)
+                pickler.indexes = self._indexes  # other packages' model objects are references (fallback_pickle._reduce_foreign)
                 if package == "s3":
                     pickler.blobs = self._blobs = Blobs(self.directory / BLOBS)
                 pickler.dump(payload)

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from moto.utilities.docker_utilities import DockerModel
 
 from emulator.testing.server import EmulatorServer
 
@@ -279,3 +280,81 @@ def test_s3_versions_and_multipart_survive(tmp_path: Path) -> None:
         with pytest.raises(ClientError):
             s3.get_object(Bucket="versioned", Key="doc")
         assert s3.get_object(Bucket="versioned", Key="big")["Body"].read() == part + part
+
+
+def _zip(source: str) -> bytes:
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("index.py", source)
+    return buffer.getvalue()
+
+
+def test_objects_shared_between_packages_stay_shared(tmp_path: Path) -> None:
+    """An SQS queue holds its Lambda event source mappings (the very objects Lambda's backend
+    keeps): written by value into SQS's snapshot, they came back as copies that Lambda's later
+    UpdateEventSourceMapping never reached, so a mapping disabled after a restart still
+    consumed the queue's messages. And moto's LambdaFunction pickles without its Docker client
+    attribute: every invoke after a restart (an SQS send to a mapped queue too) failed with an
+    AttributeError (InternalFailure). And writes of a package into another's state that did not
+    mark the other dirty (never saved)."""
+    data_dir = tmp_path / "d"
+    with EmulatorServer(data_dir=data_dir, extra_args=["--services", "dynamodb"]) as server:
+        iam, awslambda, sqs = server.client("iam"), server.client("lambda"), server.client("sqs")
+        role = iam.create_role(RoleName="esm-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+        awslambda.create_function(FunctionName="esm-fn", Runtime="python3.11", Role=role, Handler="index.handler",
+                                  Code={"ZipFile": _zip("def handler(event, context):\n    return 1\n")})
+        queue = sqs.create_queue(QueueName="esm-queue")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        uuid = awslambda.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName="esm-fn", BatchSize=5)["UUID"]
+        before = awslambda.get_function_configuration(FunctionName="esm-fn")
+        # Writes of one package into another's state (fallback_state.FAN_OUT): an EventBridge
+        # connection's secret, a Kinesis stream's CloudWatch metrics.
+        events, kinesis, cloudwatch = server.client("events"), server.client("kinesis"), server.client("cloudwatch")
+        events.create_connection(Name="conn", AuthorizationType="API_KEY", AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})
+        kinesis.create_stream(StreamName="metered", ShardCount=1)
+        kinesis.put_record(StreamName="metered", Data=b"record", PartitionKey="p")
+        secrets = [s["Name"] for s in server.client("secretsmanager").list_secrets()["SecretList"]]
+        assert len(secrets) == 1 and secrets[0].startswith("events!connection/conn/")
+        metrics = sorted(m["MetricName"] for m in cloudwatch.list_metrics(Namespace="AWS/Kinesis")["Metrics"])
+        assert metrics == ["IncomingBytes", "IncomingRecords"]
+        server.kill()
+
+        server.start()
+        awslambda, sqs = server.client("lambda"), server.client("sqs")
+        assert [s["Name"] for s in server.client("secretsmanager").list_secrets()["SecretList"]] == secrets
+        assert sorted(m["MetricName"] for m in server.client("cloudwatch").list_metrics(Namespace="AWS/Kinesis")["Metrics"]) == metrics
+        after = awslambda.get_function_configuration(FunctionName="esm-fn")
+        assert {k: v for k, v in after.items() if k != "ResponseMetadata"} == {k: v for k, v in before.items() if k != "ResponseMetadata"}
+        assert awslambda.get_event_source_mapping(UUID=uuid)["State"] == "Enabled"
+        awslambda.update_event_source_mapping(UUID=uuid, Enabled=False)
+        sqs.send_message(QueueUrl=queue, MessageBody="for the client")  # no mapping consumes it now
+        received = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, MessageSystemAttributeNames=["ApproximateReceiveCount"])["Messages"]
+        assert [(m["Body"], m["Attributes"]["ApproximateReceiveCount"]) for m in received] == [("for the client", "1")]
+
+
+
+
+class LambdaLike(DockerModel):
+    """As moto's LambdaFunction: a DockerModel whose __getstate__ drops the Docker client."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.name = "f"
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "_DockerModel__docker_client"}
+
+
+def test_docker_models_load_with_a_client_to_make() -> None:
+    from emulator.gateway.fallback_pickle import (
+        Loading,
+        SnapshotPickler,
+        SnapshotUnpickler,
+    )
+
+    buffer = io.BytesIO()
+    SnapshotPickler(buffer, {}).dump(LambdaLike())
+    back = SnapshotUnpickler(io.BytesIO(buffer.getvalue()), Loading(None)).load()
+    assert back.name == "f" and back._DockerModel__docker_client is None  # docker_client makes one on demand
