@@ -19,7 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from emulator.context import Principal
-from emulator.gateway.fallback_state import LONG_POLLS, FallbackState, is_write
+from emulator.gateway.fallback_state import (
+    LONG_POLLS,
+    FallbackState,
+    is_write,
+    s3_logs_reads,
+)
 from emulator.protocols.base import Request, Response
 
 DEFAULT_ACCOUNT_ID = "000000000000"
@@ -229,7 +234,7 @@ class MotoFallback:
         if state is None:
             return await asyncio.to_thread(self._call, request)
         own = self._written_packages(service)
-        write = is_write(request.method, request.query_string, operation)
+        write = is_write(request.method, request.query_string, operation) or (service == "s3" and s3_logs_reads())
         locked = state.lock_set(own, (service, operation) in LONG_POLLS)
 
         def call() -> tuple[Response, list[tuple[str, int]]]:

@@ -358,3 +358,21 @@ def test_docker_models_load_with_a_client_to_make() -> None:
     SnapshotPickler(buffer, {}).dump(LambdaLike())
     back = SnapshotUnpickler(io.BytesIO(buffer.getvalue()), Loading(None)).load()
     assert back.name == "f" and back._DockerModel__docker_client is None  # docker_client makes one on demand
+
+
+def test_s3_access_logs_written_by_reads_survive(tmp_path: Path) -> None:
+    data_dir = tmp_path / "d"
+    with EmulatorServer(data_dir=data_dir, extra_args=["--services", "dynamodb"]) as server:
+        s3 = server.client("s3")
+        s3.create_bucket(Bucket="logged")
+        s3.create_bucket(Bucket="log-target")
+        s3.put_bucket_acl(Bucket="log-target", GrantWrite="uri=http://acs.amazonaws.com/groups/s3/LogDelivery",
+                          GrantReadACP="uri=http://acs.amazonaws.com/groups/s3/LogDelivery")
+        s3.put_bucket_logging(Bucket="logged", BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "log-target", "TargetPrefix": "logs/"}})
+        s3.put_object(Bucket="logged", Key="k", Body=b"x")
+        s3.get_object(Bucket="logged", Key="k")["Body"].read()  # a read: moto writes a log object for it
+        before = sorted(o["Key"] for o in s3.list_objects_v2(Bucket="log-target").get("Contents", []))
+        server.kill()
+        server.start()
+        after = sorted(o["Key"] for o in server.client("s3").list_objects_v2(Bucket="log-target").get("Contents", []))
+        assert before and set(before) <= set(after)
