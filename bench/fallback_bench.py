@@ -2,7 +2,7 @@
 
     python -m bench.fallback_bench [--calls 300] [--rounds 2]
 
-Two ``emulator serve`` processes (only DynamoDB native, so S3, SQS and EC2's key pairs are
+Two ``emulator serve`` processes (all services: S3, SQS and EC2's key pairs are
 moto's), one with the default ``fallback_persistence = true`` (every write answered once the
 package's snapshot is on disk, emulator/gateway/fallback_state.py), one with it off (moto in
 memory, as before), both pinned to CPU 0, the client (boto3, one call at a time) on CPU 1.
@@ -11,7 +11,8 @@ The servers alternate by round. Per operation: median and p90 latency, and the d
 * ``PutObject``  -- 1 KiB objects into one bucket, over 50 keys (S3: metadata snapshot, one
   body file per new content);
 * ``SendMessage`` -- to one queue (the queue grows by ``calls`` messages per round);
-* ``CreateKeyPair`` -- EC2 through moto (EC2's snapshot is its whole backend, ~1-2 MB).
+* ``CreateKeyPair`` -- EC2 through moto (EC2's snapshot is its whole moto backend; with the native EC2
+  serving images, without moto's catalogue of public AMIs).
 
 Results go to stdout and bench/out/fallback.json.
 """
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
         procs = []
         for name, on in (("persistent", "true"), ("memory", "false")):
             ports[name] = free_port()
-            cmd = [*pin(0), sys.executable, "-m", "emulator", "serve", "--port", str(ports[name]), "--data-dir", str(work / name), "--services", "dynamodb"]
+            cmd = [*pin(0), sys.executable, "-m", "emulator", "serve", "--port", str(ports[name]), "--data-dir", str(work / name)]
             procs.append(start(cmd, {**env, "EMULATOR_FALLBACK_PERSISTENCE": on}, work / f"{name}.log"))
         try:
             for port in ports.values():

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -79,6 +80,11 @@ class Runtime:
             handler: ServiceHandler = getattr(module, cls_name)(self)
             self.handlers[name] = handler
             self.routes.extend(handler.routes())
+        if "ec2" in self.handlers and self.fallback is not None:
+            # Images are the native EC2's (they are models): moto's catalogue of ~700 public AMIs
+            # and their snapshots (~1.2 MB) would only be pickled with every save of moto's EC2
+            # state (VPCs, key pairs). Read by moto when its EC2 backend is first made.
+            os.environ.setdefault("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
         from emulator.console import routes as console_routes
 
         self.routes.extend(console_routes(self))
