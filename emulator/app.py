@@ -32,7 +32,7 @@ from emulator.gateway.sessions import SessionKeys
 from emulator.handlers.base import Delegate, ServiceHandler
 from emulator.protocols import get_protocol
 from emulator.protocols.base import Protocol, Request, Response
-from emulator.protocols.detect import detect
+from emulator.protocols.detect import credential_scope, detect
 from emulator.runtime import Runtime
 from emulator.uvicorn_send import send_whole
 
@@ -339,6 +339,9 @@ class EmulatorApp:
         wire = request.body
         if encoding not in ("gzip", "deflate"):
             return
+        scope = credential_scope(request)
+        if scope is not None and scope[3] == "s3":
+            return  # S3's Content-Encoding describes the object, stored as sent (a .gz upload)
         limit = self.settings.max_body_bytes
         try:
             # Bounded: the size limit applies to the decoded body too (a 64 KiB gzip bomb

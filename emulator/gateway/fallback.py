@@ -232,14 +232,14 @@ class MotoFallback:
         self.start()
         state = self._state
         if state is None:
-            return await asyncio.to_thread(self._call, request)
+            return await asyncio.to_thread(self._call, request, service)
         own = self._written_packages(service)
         write = is_write(request.method, request.query_string, operation) or (service == "s3" and s3_logs_reads())
         locked = state.lock_set(own, (service, operation) in LONG_POLLS)
 
         def call() -> tuple[Response, list[tuple[str, int]]]:
             with state.shared(locked):
-                response = self._call(request)
+                response = self._call(request, service)
             return response, state.mark(state.dirty_set(own)) if write else []
 
         response, tickets = await asyncio.to_thread(call)
@@ -256,7 +256,12 @@ class MotoFallback:
         own = self._moto_packages().get(service)
         return own or self._landing.get(service) or None
 
-    def _call(self, request: Request) -> Response:
+    def _call(self, request: Request, service: str | None = None) -> Response:
+        # The gateway decodes a gzip/deflate Content-Encoding (app._decompress); for S3 that
+        # header describes the object, stored as sent (a PutObject of a .gz file with
+        # Content-Encoding: gzip keeps its bytes and its ContentEncoding), so moto gets the wire body.
+        wire = request.wire_body if service == "s3" else None
+        body = request.body if wire is None else wire
         host = request.headers.get("host", "localhost")
         server_name, _, port = host.partition(":")
         environ = {
@@ -270,19 +275,22 @@ class MotoFallback:
             "SERVER_PROTOCOL": "HTTP/1.1",
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": request.scheme,
-            "wsgi.input": io.BytesIO(request.body),
+            "wsgi.input": io.BytesIO(body),
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
-            "CONTENT_LENGTH": str(len(request.body)),
+            "CONTENT_LENGTH": str(len(body)),
             "REMOTE_ADDR": request.client_ip or "127.0.0.1",
         }
         if "content-type" in request.headers:
             environ["CONTENT_TYPE"] = request.headers["content-type"]
-        decoded = request.wire_body is not None  # the gateway already decoded Content-Encoding
+        decoded = request.wire_body is not None and wire is None  # the gateway decoded Content-Encoding
         for name, value in request.headers.items():
-            if name in ("content-type", "content-length") or (decoded and name == "content-encoding"):
+            # Transfer-Encoding: the server already de-chunked the body, whose length is
+            # CONTENT_LENGTH; with "chunked" werkzeug ignores that length and reads an empty
+            # body (a JS SDK PutObject of a stream, aws-chunked, stored 0 bytes).
+            if name in ("content-type", "content-length", "transfer-encoding") or (decoded and name == "content-encoding"):
                 continue
             environ["HTTP_" + name.upper().replace("-", "_")] = value
         if "authorization" not in request.headers:

@@ -33,7 +33,10 @@ from emulator.protocols.base import Request
 ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 15 * 60
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
-STREAMING_PAYLOADS = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
+# aws-chunked S3 uploads: the seed signature signs this value as the payload hash (the
+# chunks' own signatures are not checked). "...-PAYLOAD-TRAILER": signed chunks and a checksum
+# trailer, what the AWS SDK for Java v2 sends over plain HTTP.
+STREAMING_PAYLOADS = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
 
 # Error codes differ by protocol family, as AWS answers them. Kinds: "missing" (no
 # signature), "unknown_key", "signature" (a malformed or refused signature), and three
