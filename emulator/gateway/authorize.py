@@ -296,7 +296,9 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]
 # permissions are required for users to perform this operation").
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity", "sts:GetSessionToken"})
 
-_IAM_CALLER_DEFAULT = frozenset({"GetUser", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey", "GetAccessKeyLastUsed"})
+_IAM_CALLER_DEFAULT = frozenset({"GetUser", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey", "GetAccessKeyLastUsed",
+                                 "GetLoginProfile", "DeleteLoginProfile", "ListMFADevices", "ListSSHPublicKeys", "ListSigningCertificates",
+                                 "ListServiceSpecificCredentials"})
 
 
 def requirements(ctx: RequestContext) -> list[Requirement]:

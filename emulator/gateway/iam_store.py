@@ -189,6 +189,30 @@ class IamStore:
             raise no_such_entity(f"The user with name {name} cannot be found.")
         return copy.deepcopy(user)
 
+    def update_user(self, name: str, new_name: str | None, new_path: str | None, keys: KeyStore) -> None:
+        """UpdateUser: a new path (the ARN follows) and/or a new name, under which the user's
+        access keys, attached and inline policies go too."""
+        with self._lock:
+            self._sync()
+            user = self.users.get(name)
+            if user is None:
+                raise no_such_entity(f"The user with name {name} cannot be found.")
+            if new_name and new_name != name:
+                if new_name in self.users or new_name == "root":
+                    raise AwsError("EntityAlreadyExists", f"User with name {new_name} already exists.", 409)
+                keys.rename_user(name, new_name)
+                self.users[new_name] = self.users.pop(name)
+                user["UserName"] = new_name
+                if name in self.attached:
+                    self.attached[new_name] = self.attached.pop(name)
+                if name in self.inline:
+                    self.inline[new_name] = self.inline.pop(name)
+                name = new_name
+            if new_path:
+                user["Path"] = new_path
+            user["Arn"] = self.user_arn(name, user["Path"])
+            self._save()
+
     def has_user(self, name: str) -> bool:
         return name in self.users
 
@@ -281,6 +305,74 @@ class IamStore:
                 continue
             out.append(info)
         return sorted(out, key=lambda p: p["PolicyName"].lower())
+
+    def _own_policy(self, arn: str) -> dict[str, Any]:
+        """A customer managed policy, to change (under the lock): AWS managed ones cannot be."""
+        policy = self.policies.get(arn)
+        if policy is None:
+            if self._policy(arn) is not None:
+                raise AwsError("AccessDenied", "AWS managed policies cannot be modified.", 403)
+            raise no_such_entity(f"Policy {arn} was not found.")
+        return policy
+
+    def list_policy_versions(self, arn: str) -> list[dict[str, Any]]:
+        """Every version of a policy, newest first (as IAM lists them), without documents."""
+        policy = self._policy(arn)
+        if policy is None:
+            raise no_such_entity(f"Policy {arn} was not found.")
+        ids = sorted(policy["Versions"], key=lambda v: int(v[1:]), reverse=True)
+        return [{k: v for k, v in self.policy_version(arn, vid).items() if k != "Document"} for vid in ids]
+
+    def create_policy_version(self, arn: str, document: str, set_as_default: bool) -> dict[str, Any]:
+        parse_document(document)
+        with self._lock:
+            self._sync()
+            policy = self._own_policy(arn)
+            versions = policy["Versions"]
+            if len(versions) >= 5:
+                raise AwsError("LimitExceeded", "A managed policy can have up to 5 versions. Before you create a new version, you must delete an existing version.", 409)
+            now = time.time()
+            version_id = f"v{max(int(v[1:]) for v in versions) + 1}"
+            versions[version_id] = {"Document": document, "CreateDate": now}
+            if set_as_default:
+                policy["DefaultVersionId"] = version_id
+                policy["UpdateDate"] = now
+            self._save()  # drops the compiled PolicySets: the new default applies at once
+            return self.policy_version(arn, version_id)
+
+    def set_default_policy_version(self, arn: str, version_id: str) -> None:
+        with self._lock:
+            self._sync()
+            policy = self._own_policy(arn)
+            if version_id not in policy["Versions"]:
+                raise no_such_entity(f"Policy {arn} version {version_id} does not exist or is not attachable.")
+            policy["DefaultVersionId"] = version_id
+            policy["UpdateDate"] = time.time()
+            self._save()
+
+    def delete_policy_version(self, arn: str, version_id: str) -> None:
+        with self._lock:
+            self._sync()
+            policy = self._own_policy(arn)
+            if version_id not in policy["Versions"]:
+                raise no_such_entity(f"Policy {arn} version {version_id} does not exist or is not attachable.")
+            if version_id == policy["DefaultVersionId"]:
+                raise AwsError("DeleteConflict", "Cannot delete the default version of a policy.", 409)
+            del policy["Versions"][version_id]
+            self._save()
+
+    def tag_policy(self, arn: str, add: list[dict[str, str]], remove: list[str]) -> None:
+        with self._lock:
+            self._sync()
+            policy = self._own_policy(arn)
+            tags = {t["Key"]: t["Value"] for t in policy.get("Tags") or []}
+            tags.update({t["Key"]: t.get("Value", "") for t in add})
+            for key in remove:
+                tags.pop(key, None)
+            if len(tags) > 50:
+                raise AwsError("LimitExceeded", "Cannot exceed quota for TagsPerPolicy: 50", 409)
+            policy["Tags"] = [{"Key": k, "Value": v} for k, v in tags.items()]
+            self._save()
 
     def delete_policy(self, arn: str) -> None:
         with self._lock:

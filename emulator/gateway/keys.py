@@ -174,6 +174,18 @@ class KeyStore:
                 self._save()
             return len(doomed)
 
+    def rename_user(self, old: str, new: str) -> int:
+        """Move every key of user ``old`` to user ``new`` (IAM's UpdateUser NewUserName), with one
+        write of the file. Returns how many moved."""
+        with self._lock:
+            self._refresh_locked()
+            moved = [key for key in self._keys.values() if key.user_name == old]
+            for key in moved:
+                key.user_name = new
+            if moved:
+                self._save()
+            return len(moved)
+
     def set_status(self, access_key_id: str, status: str) -> bool:
         with self._lock:
             self._refresh_locked()

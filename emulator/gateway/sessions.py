@@ -300,8 +300,10 @@ class Sessions:
             return PolicySet.from_documents([])
         docs = [doc if isinstance(doc, str) else orjson.dumps(doc).decode() for doc in role.policies.values()]
         for policy in role.managed_policies.values():
-            doc = policy.document
-            docs.append(doc if isinstance(doc, str) else orjson.dumps(doc).decode())
+            # moto keeps a managed policy's documents in its versions (ManagedPolicy has no .document).
+            doc = next((v.document for v in policy.versions if v.version_id == policy.default_version_id), None)
+            if doc is not None:
+                docs.append(doc if isinstance(doc, str) else orjson.dumps(doc).decode())
         return PolicySet.from_documents(docs)
 
 

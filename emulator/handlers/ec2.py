@@ -377,7 +377,8 @@ class Ec2Handler(ComputeHandler):
 
     def _refuse_unsupported_launch(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         handled = {"ImageId", "InstanceType", "MinCount", "MaxCount", "UserData", "TagSpecifications", "ClientToken", "DryRun",
-                   "InstanceInitiatedShutdownBehavior", "KeyName", "SubnetId", "SecurityGroupIds", "SecurityGroups", "Placement"}
+                   "InstanceInitiatedShutdownBehavior", "KeyName", "SubnetId", "SecurityGroupIds", "SecurityGroups", "Placement",
+                   "IamInstanceProfile"}
         placement = params.get("Placement") or {}
         zone = placement.get("AvailabilityZone")
         if zone and zone != f"{ctx.region}a":
@@ -402,13 +403,23 @@ class Ec2Handler(ComputeHandler):
         subnet_id = params.get("SubnetId")
         group_ids = params.get("SecurityGroupIds") or []
         group_names = params.get("SecurityGroups") or []
-        if not (key_name or subnet_id or group_ids or group_names):
+        profile_spec = {k: v for k, v in (params.get("IamInstanceProfile") or {}).items() if k in ("Arn", "Name") and v}
+        if not (key_name or subnet_id or group_ids or group_names or profile_spec):
             return {}
         fallback = self.runtime.fallback
         if fallback is None:
-            raise AwsError("UnsupportedOperation", "KeyName, SubnetId and security groups refer to resources of the moto fallback, which is off (setting fallback).")
+            raise AwsError("UnsupportedOperation", "KeyName, SubnetId, security groups and instance profiles refer to resources of the moto fallback, which is off (setting fallback).")
         backend = fallback.backend("ec2", ctx.region)
         out: dict[str, Any] = {}
+        if profile_spec:
+            # Shown by DescribeInstances (Terraform's aws_instance reads it back); the instance
+            # has no metadata service (HttpEndpoint disabled), so no credentials come of it.
+            profiles = list(fallback.backend("iam", "aws").instance_profiles.values())
+            field, wanted = ("Arn", profile_spec["Arn"]) if "Arn" in profile_spec else ("Name", profile_spec["Name"])
+            profile = next((p for p in profiles if (p.arn if field == "Arn" else p.name) == wanted), None)
+            if profile is None or ("Name" in profile_spec and profile.name != profile_spec["Name"]):
+                raise AwsError("InvalidParameterValue", f"Value ({wanted}) for parameter iamInstanceProfile.{field.lower()} is invalid. Invalid IAM Instance Profile {'ARN' if field == 'Arn' else 'name'}")
+            out["IamInstanceProfile"] = {"Arn": profile.arn, "Id": profile.id}
         if key_name:
             if not any(pair.key_name == key_name for pair in list(backend.key_pairs.values())):
                 raise AwsError("InvalidKeyPair.NotFound", f"The key pair '{key_name}' does not exist")
@@ -463,6 +474,8 @@ class Ec2Handler(ComputeHandler):
             "architecture": lambda i: "x86_64",
             "key-name": lambda i: i.network.get("KeyName"),
             "subnet-id": lambda i: i.network.get("SubnetId"),
+            "iam-instance-profile.arn": lambda i: (i.network.get("IamInstanceProfile") or {}).get("Arn"),
+            "iam-instance-profile.id": lambda i: (i.network.get("IamInstanceProfile") or {}).get("Id"),
             "vpc-id": lambda i: i.network.get("VpcId"),
             "instance.group-id": lambda i: [g["GroupId"] for g in i.network.get("SecurityGroups", [])],
             "instance.group-name": lambda i: [g["GroupName"] for g in i.network.get("SecurityGroups", [])],
@@ -618,7 +631,8 @@ class Ec2Handler(ComputeHandler):
             "instanceInitiatedShutdownBehavior": {"Value": inst.shutdown_behavior},
             "disableApiTermination": {"Value": False}, "disableApiStop": {"Value": False},
             "rootDeviceName": {"Value": "/dev/xvda"}, "ebsOptimized": {"Value": False}, "enaSupport": {"Value": False},
-            "sourceDestCheck": {"Value": True}, "blockDeviceMapping": [], "productCodes": [], "groupSet": [],
+            "sourceDestCheck": {"Value": True}, "blockDeviceMapping": [], "productCodes": [],
+            "groupSet": [{"GroupId": g["GroupId"]} for g in inst.network.get("SecurityGroups", [])],
             "kernel": {}, "ramdisk": {}, "sriovNetSupport": {}, "enclaveOptions": {"Enabled": False},  # HVM, no kernel/ramdisk ids
         }
         if attribute not in values:
@@ -648,8 +662,11 @@ class Ec2Handler(ComputeHandler):
             given = params.get(key)
             if isinstance(given, dict) and given.get("Value", given.get("Enabled")) == current:
                 changes[key] = current
+        if params.get("Groups"):
+            # Terraform's aws_instance changes vpc_security_group_ids this way.
+            changes["Groups"] = self._groups_for(ctx, inst, params["Groups"])
         unsupported = [k for k in ("DisableApiTermination", "DisableApiStop", "SourceDestCheck", "EbsOptimized", "EnaSupport", "EnclaveOptions",
-                                   "SriovNetSupport", "Groups", "BlockDeviceMappings", "Kernel", "Ramdisk") if params.get(k) and k not in changes]
+                                   "SriovNetSupport", "BlockDeviceMappings", "Kernel", "Ramdisk") if params.get(k) and k not in changes]
         if unsupported:
             raise AwsError("UnsupportedOperation", f"The attribute {unsupported[0]} cannot be modified on instances of this emulator.")
         if not changes:
@@ -668,6 +685,8 @@ class Ec2Handler(ComputeHandler):
             if behavior not in ("stop", "terminate"):
                 raise AwsError("InvalidParameterValue", f"Value ({behavior}) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values are: stop, terminate")
             inst.shutdown_behavior = behavior
+        if "Groups" in changes:
+            inst.network["SecurityGroups"] = changes["Groups"]
         if "UserData" in changes:
             raw = changes["UserData"] or b""
             raw = raw if isinstance(raw, bytes) else str(raw).encode()
@@ -677,6 +696,23 @@ class Ec2Handler(ComputeHandler):
                 raise AwsError(err.code, err.message, err.status) from None
         self.manager.save()
         return {}
+
+    def _groups_for(self, ctx: RequestContext, inst: Instance, group_ids: list[str]) -> list[dict[str, str]]:
+        """ModifyInstanceAttribute's Groups: security groups of moto's, in the instance's VPC."""
+        fallback = self.runtime.fallback
+        if fallback is None:
+            raise AwsError("UnsupportedOperation", "Security groups are resources of the moto fallback, which is off (setting fallback).")
+        backend = fallback.backend("ec2", ctx.region)
+        vpc_id = inst.network.get("VpcId")  # None: launched without a subnet, any group goes (as at RunInstances)
+        groups = []
+        for group_id in group_ids:
+            group = backend.get_security_group_from_id(group_id)
+            if group is None:
+                raise AwsError("InvalidGroup.NotFound", f"The security group '{group_id}' does not exist")
+            if vpc_id is not None and group.vpc_id != vpc_id:
+                raise AwsError("InvalidGroup.NotFound", f"The security group '{group_id}' does not exist in VPC '{vpc_id}'")
+            groups.append({"GroupId": group.id, "GroupName": group.name})
+        return groups
 
     # ------------------------------------------------------------------ tags
     def _tag_targets(self, resources: list[str]) -> list[Instance]:

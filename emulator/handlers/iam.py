@@ -170,6 +170,44 @@ class IamHandler(ServiceHandler):
         self.store.delete_user(name, has_keys)
         return {}
 
+    @operation("UpdateUser")
+    def update_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """A new path (the ARN follows) and/or a new name: keys and policies move with the user."""
+        self.store.update_user(params["UserName"], params.get("NewUserName"), params.get("NewPath"), self.runtime.keys)
+        return {}
+
+    # Credentials other than access keys: this emulator has none of them, so every user has none.
+    # Terraform's aws_iam_user (force_destroy) lists and deletes them before DeleteUser.
+    @operation("GetLoginProfile")
+    def get_login_profile(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        name = self._target_user(ctx, params)
+        self.store.get_user(name)
+        raise no_such_entity(f"Login Profile for User {name} cannot be found.")
+
+    @operation("DeleteLoginProfile")
+    def delete_login_profile(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self.get_login_profile(ctx, params)
+
+    def _no_credentials(self, ctx: RequestContext, params: dict[str, Any], key: str, paged: bool = True) -> dict[str, Any]:
+        self._require_user(self._target_user(ctx, params))
+        return {key: [], "IsTruncated": False} if paged else {key: []}
+
+    @operation("ListSSHPublicKeys")
+    def list_ssh_public_keys(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._no_credentials(ctx, params, "SSHPublicKeys")
+
+    @operation("ListMFADevices")
+    def list_mfa_devices(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._no_credentials(ctx, params, "MFADevices")
+
+    @operation("ListSigningCertificates")
+    def list_signing_certificates(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._no_credentials(ctx, params, "Certificates")
+
+    @operation("ListServiceSpecificCredentials")
+    def list_service_specific_credentials(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._no_credentials(ctx, params, "ServiceSpecificCredentials", paged=False)
+
     @operation("TagUser")
     def tag_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         with self._stored_user(params["UserName"]) as user:
@@ -277,13 +315,65 @@ class IamHandler(ServiceHandler):
         version["CreateDate"] = _ts(version["CreateDate"])
         return {"PolicyVersion": version}
 
+    def _sync_fallback_copy(self, arn: str) -> None:
+        """moto's copy of a customer managed policy (made when it was attached to one of moto's
+        roles: ``before_fallback``) takes the policy's default document, which is what sessions
+        of those roles are authorized with."""
+        fallback = self.runtime.fallback
+        if fallback is None:
+            return
+        copy = fallback.backend("iam", "aws").managed_policies.get(arn)
+        if copy is None:
+            return
+        from moto.iam.models import PolicyVersion
+
+        info = self.store.describe_policy(arn)
+        version = self.store.policy_version(arn, info["DefaultVersionId"])
+        copy.versions = [PolicyVersion(arn, version["Document"], True, version["VersionId"])]
+        copy.default_version_id = version["VersionId"]
+        authorizer = self.runtime.components.get("authorizer")
+        if authorizer is not None:
+            authorizer.forget_roles()
+
     @operation("ListPolicyVersions")
     def list_policy_versions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        info = self.store.describe_policy(params["PolicyArn"])
-        version = self.store.policy_version(params["PolicyArn"], info["DefaultVersionId"])
+        versions = self.store.list_policy_versions(params["PolicyArn"])
+        for version in versions:
+            version["CreateDate"] = _ts(version["CreateDate"])
+        return _paginate(versions, params, "Versions")
+
+    @operation("CreatePolicyVersion")
+    def create_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        version = self.store.create_policy_version(params["PolicyArn"], decode_document(params["PolicyDocument"]), bool(params.get("SetAsDefault")))
+        self._sync_fallback_copy(params["PolicyArn"])
         version.pop("Document")
         version["CreateDate"] = _ts(version["CreateDate"])
-        return _paginate([version], params, "Versions")
+        return {"PolicyVersion": version}
+
+    @operation("SetDefaultPolicyVersion")
+    def set_default_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.store.set_default_policy_version(params["PolicyArn"], params["VersionId"])
+        self._sync_fallback_copy(params["PolicyArn"])
+        return {}
+
+    @operation("DeletePolicyVersion")
+    def delete_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.store.delete_policy_version(params["PolicyArn"], params["VersionId"])
+        return {}
+
+    @operation("TagPolicy")
+    def tag_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.store.tag_policy(params["PolicyArn"], params.get("Tags") or [], [])
+        return {}
+
+    @operation("UntagPolicy")
+    def untag_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        self.store.tag_policy(params["PolicyArn"], [], params.get("TagKeys") or [])
+        return {}
+
+    @operation("ListPolicyTags")
+    def list_policy_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return _paginate(self.store.describe_policy(params["PolicyArn"]).get("Tags") or [], params, "Tags")
 
     @operation("ListPolicies")
     def list_policies(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

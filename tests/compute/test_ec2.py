@@ -218,6 +218,50 @@ def test_run_instances_with_key_pair_subnet_and_security_group(ec2: Any, image_i
     wait_state(ec2, inst["InstanceId"], "stopped")
 
 
+def test_run_instances_with_iam_instance_profile(compute_server: EmulatorServer, ec2: Any, image_id: str) -> None:
+    """Terraform's aws_instance with iam_instance_profile: RunInstances names the profile (moto's
+    IAM), DescribeInstances shows its Arn and Id; an unknown profile is InvalidParameterValue."""
+    iam = compute_server.client("iam")
+    trust = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
+    iam.create_role(RoleName="ec2-profile-role", AssumeRolePolicyDocument=trust)
+    profile = iam.create_instance_profile(InstanceProfileName="ec2-profile")["InstanceProfile"]
+    iam.add_role_to_instance_profile(InstanceProfileName="ec2-profile", RoleName="ec2-profile-role")
+    job = json.dumps({"prompt": "x", "max_tokens": 1})
+    want = {"Arn": profile["Arn"], "Id": profile["InstanceProfileId"]}
+    by_name = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=job, IamInstanceProfile={"Name": "ec2-profile"})["Instances"][0]
+    by_arn = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=job, IamInstanceProfile={"Arn": profile["Arn"]})["Instances"][0]
+    assert by_name["IamInstanceProfile"] == want and instance(ec2, by_arn["InstanceId"])["IamInstanceProfile"] == want
+    found = ec2.describe_instances(Filters=[{"Name": "iam-instance-profile.arn", "Values": [profile["Arn"]]}])["Reservations"]
+    assert sorted(i["InstanceId"] for r in found for i in r["Instances"]) == sorted([by_name["InstanceId"], by_arn["InstanceId"]])
+    for spec, message in (({"Name": "no-such-profile"}, "Value (no-such-profile) for parameter iamInstanceProfile.name is invalid. Invalid IAM Instance Profile name"),
+                          ({"Arn": profile["Arn"] + "x"}, f"Value ({profile['Arn']}x) for parameter iamInstanceProfile.arn is invalid. Invalid IAM Instance Profile ARN")):
+        with pytest.raises(ClientError) as err:
+            ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=job, IamInstanceProfile=spec)
+        assert (_error(err), err.value.response["Error"]["Message"]) == ("InvalidParameterValue", message)
+    for iid in (by_name["InstanceId"], by_arn["InstanceId"]):
+        wait_state(ec2, iid, "stopped")
+
+
+def test_modify_instance_security_groups(ec2: Any, image_id: str) -> None:
+    """Terraform's aws_instance changes vpc_security_group_ids with ModifyInstanceAttribute Groups."""
+    vpc = ec2.create_vpc(CidrBlock="10.43.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.43.1.0/24")["Subnet"]["SubnetId"]
+    first = ec2.create_security_group(GroupName="ec2-groups-a", Description="a", VpcId=vpc)["GroupId"]
+    second = ec2.create_security_group(GroupName="ec2-groups-b", Description="b", VpcId=vpc)["GroupId"]
+    elsewhere = ec2.create_security_group(GroupName="ec2-groups-c", Description="c")["GroupId"]  # the default VPC
+    job = json.dumps({"prompt": "x", "max_tokens": 1})
+    iid = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=job, SubnetId=subnet, SecurityGroupIds=[first])["Instances"][0]["InstanceId"]
+    ec2.modify_instance_attribute(InstanceId=iid, Groups=[first, second])
+    assert instance(ec2, iid)["SecurityGroups"] == [{"GroupId": first, "GroupName": "ec2-groups-a"}, {"GroupId": second, "GroupName": "ec2-groups-b"}]
+    assert ec2.describe_instance_attribute(InstanceId=iid, Attribute="groupSet")["Groups"] == [{"GroupId": first}, {"GroupId": second}]
+    for groups in (["sg-0123456789abcdef0"], [elsewhere]):
+        with pytest.raises(ClientError) as err:
+            ec2.modify_instance_attribute(InstanceId=iid, Groups=groups)
+        assert _error(err) == "InvalidGroup.NotFound", groups
+    assert [g["GroupId"] for g in instance(ec2, iid)["SecurityGroups"]] == [first, second]
+    wait_state(ec2, iid, "stopped")
+
+
 def test_instance_errors(ec2: Any, image_id: str) -> None:
     cases: list[tuple[Callable[[], Any], str]] = [
         (lambda: ec2.describe_instances(InstanceIds=["i-0123456789abcdef0"]), "InvalidInstanceID.NotFound"),
@@ -405,7 +449,7 @@ def test_run_instances_refuses_what_its_instances_cannot_do(ec2: Any, image_id: 
         ({"BlockDeviceMappings": [{"DeviceName": "/dev/xvda", "Ebs": {"VolumeSize": 20}}]}, "UnsupportedOperation"),
         ({"Monitoring": {"Enabled": True}}, "UnsupportedOperation"),
         ({"InstanceMarketOptions": {"MarketType": "spot"}}, "UnsupportedOperation"),
-        ({"IamInstanceProfile": {"Name": "inference"}}, "UnsupportedOperation"),
+        ({"IamInstanceProfile": {"Name": "inference"}}, "InvalidParameterValue"),  # no such profile (a real one is accepted)
         ({"DisableApiTermination": True}, "UnsupportedOperation"),
         ({"LaunchTemplate": {"LaunchTemplateName": "inference"}}, "UnsupportedOperation"),
         ({"Placement": {"AvailabilityZone": "us-east-1b"}}, "InvalidParameterValue"),

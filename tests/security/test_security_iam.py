@@ -46,6 +46,79 @@ def test_user_tags(sec_server: EmulatorServer) -> None:
     iam.delete_user(UserName="tagged")
 
 
+def test_user_path_update_and_terraform_force_destroy_listing(sec_server: EmulatorServer) -> None:
+    """Terraform's aws_iam_user: UpdateUser on a path change; with force_destroy, the user's other
+    credentials are listed (none here) and the login profile is deleted (NoSuchEntity, tolerated)."""
+    iam = sec_server.client("iam")
+    iam.create_user(UserName="tf-user", Path="/")
+    iam.update_user(UserName="tf-user", NewPath="/ops/")
+    user = iam.get_user(UserName="tf-user")["User"]
+    assert (user["Path"], user["Arn"]) == ("/ops/", "arn:aws:iam::000000000000:user/ops/tf-user")
+    iam.create_user(UserName="tf-other")
+    taken = error_of(lambda: iam.update_user(UserName="tf-user", NewUserName="tf-other"))
+    assert (taken["Code"], taken["HTTPStatusCode"], taken["Message"]) == ("EntityAlreadyExists", 409, "User with name tf-other already exists.")
+    iam.delete_user(UserName="tf-other")
+    # A rename (Terraform changes the name in place) takes the keys and policies along.
+    key = iam.create_access_key(UserName="tf-user")["AccessKey"]
+    iam.put_user_policy(UserName="tf-user", PolicyName="p", PolicyDocument=json.dumps(DOC))
+    iam.attach_user_policy(UserName="tf-user", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.update_user(UserName="tf-user", NewUserName="tf-renamed")
+    assert iam.get_user(UserName="tf-renamed")["User"]["Arn"] == "arn:aws:iam::000000000000:user/ops/tf-renamed"
+    assert [k["AccessKeyId"] for k in iam.list_access_keys(UserName="tf-renamed")["AccessKeyMetadata"]] == [key["AccessKeyId"]]
+    assert iam.list_user_policies(UserName="tf-renamed")["PolicyNames"] == ["p"]
+    assert [p["PolicyName"] for p in iam.list_attached_user_policies(UserName="tf-renamed")["AttachedPolicies"]] == ["ReadOnlyAccess"]
+    assert error_code(lambda: iam.get_user(UserName="tf-user")) == "NoSuchEntity"
+    as_user = sec_server.client("iam", aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"])
+    assert as_user.get_user()["User"]["UserName"] == "tf-renamed"  # the key signs as the renamed user
+    iam.delete_access_key(UserName="tf-renamed", AccessKeyId=key["AccessKeyId"])
+    iam.delete_user_policy(UserName="tf-renamed", PolicyName="p")
+    iam.detach_user_policy(UserName="tf-renamed", PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess")
+    iam.update_user(UserName="tf-renamed", NewUserName="tf-user", NewPath="/ops/")
+    assert iam.list_ssh_public_keys(UserName="tf-user")["SSHPublicKeys"] == []
+    assert iam.list_mfa_devices(UserName="tf-user")["MFADevices"] == []
+    assert iam.list_signing_certificates(UserName="tf-user")["Certificates"] == []
+    assert iam.list_service_specific_credentials(UserName="tf-user")["ServiceSpecificCredentials"] == []
+    for call in (lambda: iam.get_login_profile(UserName="tf-user"), lambda: iam.delete_login_profile(UserName="tf-user")):
+        missing = error_of(call)
+        assert (missing["Code"], missing["HTTPStatusCode"], missing["Message"]) == ("NoSuchEntity", 404, "Login Profile for User tf-user cannot be found.")
+    iam.delete_user(UserName="tf-user")
+    for call in (lambda: iam.list_mfa_devices(UserName="tf-user"), lambda: iam.update_user(UserName="tf-user", NewPath="/x/"),
+                 lambda: iam.get_login_profile(UserName="tf-user")):
+        missing = error_of(call)
+        assert (missing["Code"], missing["Message"]) == ("NoSuchEntity", "The user with name tf-user cannot be found.")
+
+
+def test_policy_versions_and_tags_as_terraform_updates_them(sec_server: EmulatorServer) -> None:
+    """aws_iam_policy: tags read with ListPolicyTags, a changed document is a new default
+    version (CreatePolicyVersion), old versions are listed and deleted before DeletePolicy."""
+    iam = sec_server.client("iam")
+    arn = iam.create_policy(PolicyName="tf-versions", PolicyDocument=json.dumps(DOC), Tags=[{"Key": "env", "Value": "a"}])["Policy"]["Arn"]
+    iam.tag_policy(PolicyArn=arn, Tags=[{"Key": "team", "Value": "b"}])
+    iam.untag_policy(PolicyArn=arn, TagKeys=["env"])
+    assert iam.list_policy_tags(PolicyArn=arn)["Tags"] == [{"Key": "team", "Value": "b"}]
+    changed = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:Get*", "Resource": "*"}]}
+    created = iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(changed), SetAsDefault=True)["PolicyVersion"]
+    assert (created["VersionId"], created["IsDefaultVersion"], "Document" in created) == ("v2", True, False)
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["DefaultVersionId"] == "v2"
+    assert iam.get_policy_version(PolicyArn=arn, VersionId="v2")["PolicyVersion"]["Document"] == changed
+    assert [(v["VersionId"], v["IsDefaultVersion"]) for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]] == [("v2", True), ("v1", False)]
+    conflict = error_of(lambda: iam.delete_policy_version(PolicyArn=arn, VersionId="v2"))
+    assert (conflict["Code"], conflict["HTTPStatusCode"]) == ("DeleteConflict", 409)
+    for _ in range(3):
+        iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(DOC))
+    full = error_of(lambda: iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(DOC)))
+    assert (full["Code"], full["HTTPStatusCode"]) == ("LimitExceeded", 409)
+    iam.set_default_policy_version(PolicyArn=arn, VersionId="v5")
+    for version in ("v1", "v2", "v3", "v4"):
+        iam.delete_policy_version(PolicyArn=arn, VersionId=version)
+    assert [v["VersionId"] for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]] == ["v5"]
+    assert error_code(lambda: iam.delete_policy_version(PolicyArn=arn, VersionId="v1")) == "NoSuchEntity"
+    managed = error_of(lambda: iam.create_policy_version(PolicyArn="arn:aws:iam::aws:policy/ReadOnlyAccess", PolicyDocument=json.dumps(DOC)))
+    assert (managed["Code"], managed["HTTPStatusCode"]) == ("AccessDenied", 403)
+    iam.delete_policy(PolicyArn=arn)
+    assert error_code(lambda: iam.list_policy_tags(PolicyArn=arn)) == "NoSuchEntity"
+
+
 def test_policies_attach_detach_inline_and_versions(sec_server: EmulatorServer) -> None:
     iam = sec_server.client("iam")
     iam.create_user(UserName="dave")

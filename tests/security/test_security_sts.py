@@ -54,6 +54,29 @@ def test_assume_role_session_is_authorized_with_the_role_policies(sec_server: Em
     assert "AccountMaxReadCapacityUnits" in ddb.describe_limits()
 
 
+def test_assume_role_session_with_attached_managed_policies(sec_server: EmulatorServer, users: Users) -> None:
+    """A role with managed policies attached (Terraform's aws_iam_role_policy_attachment): an AWS
+    managed one and a customer managed one (native, copied to moto on attach), whose new default
+    version (aws_iam_policy updated: CreatePolicyVersion) applies to the session."""
+    account = sec_server.client("sts").get_caller_identity()["Account"]
+    users.create("sts-managed", ALLOW_ASSUME)
+    iam = sec_server.client("iam")
+    role = iam.create_role(RoleName="sts-managed-role", AssumeRolePolicyDocument=_trust({"AWS": f"arn:aws:iam::{account}:root"}))["Role"]
+    iam.attach_role_policy(RoleName="sts-managed-role", PolicyArn="arn:aws:iam::aws:policy/AmazonSQSReadOnlyAccess")
+    allow = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:ListTables", "Resource": "*"}]}
+    arn = iam.create_policy(PolicyName="sts-managed-tables", PolicyDocument=json.dumps(allow))["Policy"]["Arn"]
+    iam.attach_role_policy(RoleName="sts-managed-role", PolicyArn=arn)
+    creds = users.client("sts-managed", "sts").assume_role(RoleArn=role["Arn"], RoleSessionName="managed")["Credentials"]
+    _session_client(sec_server, "sqs", creds).list_queues()  # allowed by the AWS managed policy (was an InternalFailure)
+    ddb = _session_client(sec_server, "dynamodb", creds)
+    assert "TableNames" in ddb.list_tables()
+    deny = {"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Action": "dynamodb:ListTables", "Resource": "*"}]}
+    iam.create_policy_version(PolicyArn=arn, PolicyDocument=json.dumps(deny), SetAsDefault=True)
+    assert error_code(lambda: ddb.list_tables()) == "AccessDeniedException"
+    iam.set_default_policy_version(PolicyArn=arn, VersionId="v1")
+    assert "TableNames" in ddb.list_tables()
+
+
 def test_assume_role_refusals(sec_server: EmulatorServer, users: Users) -> None:
     account = sec_server.client("sts").get_caller_identity()["Account"]
     users.create("sts-caller", ALLOW_ASSUME)
