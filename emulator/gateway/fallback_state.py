@@ -609,26 +609,24 @@ def _register(backend: Any) -> None:
                 registry[cls].add(weakref.ref(backend))
 
 
-def s3_logs_reads() -> bool:
-    """Whether any S3 bucket has server access logging on: moto then writes a log object for
-    every call, reads included, so an S3 read is a write to save."""
+def _any_bucket(attribute: str) -> bool:
+    """Whether any of moto's S3 buckets has a non-empty ``attribute``."""
     models = sys.modules.get("moto.s3.models")
     if models is None:
         return False
     for account_backends in list(dict.values(models.s3_backends)):
         for backend in list(dict.values(account_backends)):
-            if any(bucket.logging for bucket in list(backend.buckets.values())):
+            if any(getattr(bucket, attribute) for bucket in list(backend.buckets.values())):
                 return True
     return False
+
+
+def s3_logs_reads() -> bool:
+    """Whether any S3 bucket has server access logging on: moto then writes a log object for
+    every call, reads included, so an S3 read is a write to save."""
+    return _any_bucket("logging")
 
 
 def _s3_notifies() -> bool:
     """Whether any S3 bucket has a notification configuration (its writes reach other packages)."""
-    models = sys.modules.get("moto.s3.models")
-    if models is None:
-        return False
-    for account_backends in list(dict.values(models.s3_backends)):
-        for backend in list(dict.values(account_backends)):
-            if any(bucket.notification_configuration for bucket in list(backend.buckets.values())):
-                return True
-    return False
+    return _any_bucket("notification_configuration")
