@@ -18,7 +18,6 @@ shared with Bedrock Runtime: the same key's tokens per minute and per day.
 from __future__ import annotations
 
 import contextlib
-import hmac
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -262,16 +261,9 @@ class OpenAIApi:
                            "(i.e. Authorization: Bearer YOUR_KEY). Use '<access key id>:<secret access key>' or the secret access key.",
                            code="invalid_api_key")
         token = header[7:].strip()
-        keys = self.runtime.keys
-        if ":" in token:
-            key_id, _, secret = token.partition(":")
-            key = keys.get(key_id)
-            if key is not None and key.status == "Active" and hmac.compare_digest(key.secret_access_key, secret):
-                return self._principal(key)
-        else:
-            for key in keys.list():
-                if key.status == "Active" and hmac.compare_digest(key.secret_access_key, token):
-                    return self._principal(key)
+        key = self.runtime.keys.from_bearer(token)
+        if key is not None:
+            return self._principal(key)
         shown = token[:3] + "*" * 4 + token[-4:] if len(token) > 8 else "*" * len(token)
         raise ApiError(401, f"Incorrect API key provided: {shown}.", code="invalid_api_key")
 

@@ -173,12 +173,11 @@ class MotoFallback:
 
         moto's own reset (/moto-api/reset: ``BackendDict.reset``) re-creates every instantiated
         region backend and then drops it anyway, so it pays each backend's ``__init__`` twice:
-        IAM's parses ~1,300 AWS managed policies (~60 ms), EC2's its AMIs and instance types
-        (~150 ms). Here the backends are only dropped: moto creates one again, empty, on the
+        IAM's parses ~1,300 AWS managed policies, EC2's its AMIs and instance types. Here the backends are only dropped: moto creates one again, empty, on the
         next request that needs it (BackendDict.__getitem__), and a new IAM backend loads the
         managed policies again (MOTO_IAM_LOAD_MANAGED_POLICIES), so they stay attachable. Only
         instantiated ones are visited (``BackendDict._instances``): a reset with nothing to do
-        costs microseconds, however many services moto has.
+        does no work, however many services moto has (its cost: ``python -m bench.reset_bench``).
 
         Their snapshots are deleted too (all of them for None), so that a restart does not bring
         them back; no snapshot runs meanwhile, so none in flight writes one back afterwards."""
@@ -257,9 +256,10 @@ class MotoFallback:
         return own or self._landing.get(service) or None
 
     def _call(self, request: Request, service: str | None = None) -> Response:
-        # The gateway decodes a gzip/deflate Content-Encoding (app._decompress); for S3 that
-        # header describes the object, stored as sent (a PutObject of a .gz file with
-        # Content-Encoding: gzip keeps its bytes and its ContentEncoding), so moto gets the wire body.
+        # For S3 a Content-Encoding describes the object, stored as sent (a PutObject of a .gz
+        # file keeps its bytes and its ContentEncoding). app._decompress leaves SigV4-signed S3
+        # bodies alone; one it decoded anyway (a SigV2 presigned URL, which names no service)
+        # reaches moto as it came on the wire.
         wire = request.wire_body if service == "s3" else None
         body = request.body if wire is None else wire
         host = request.headers.get("host", "localhost")

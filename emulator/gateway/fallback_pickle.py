@@ -397,7 +397,7 @@ def _reduce_foreign(pickler: Any, obj: Any) -> Any:
     owner = _class_package(type(obj))
     if owner is None or owner == pickler.package or not pickler.instances:
         return NotImplemented
-    # The index of a package is kept while it has no new write (an EC2 one takes ~0.3 s); a
+    # The index of a package is kept while it has no new write (it walks the whole package); a
     # path found is checked to lead to this very object, so a stale one is never written.
     version = pickler.versions.get(owner, 0)
     cached = pickler.indexes.get(owner)
@@ -550,9 +550,8 @@ _REDUCERS: dict[type, Any] = {}
 
 class SnapshotPickler(pickle.Pickler):
     """C pickle plus ``reducer_override``, called only for objects that are not of a builtin
-    atomic or container type: it costs next to nothing (EC2's backends: 7.6 ms against 8.1 ms
-    for plain pickle, measured), where a ``persistent_id`` -- called for every object, ints and
-    strings included -- triples the time (23 ms)."""
+    atomic or container type, where a ``persistent_id`` is called for every object, ints and
+    strings included (so only IAM's pickler, which needs one, pays for it)."""
 
     def __init__(self, file: io.BytesIO, references: dict[int, tuple[Any, ...]]) -> None:
         super().__init__(file, protocol=pickle.HIGHEST_PROTOCOL)

@@ -64,7 +64,7 @@ def aws_managed_policies() -> dict[str, dict[str, Any]]:
     """ARN -> record of every AWS managed policy, with AWS's documents, paths and version ids,
     from the copy of AWS's catalog that moto ships (moto/iam/aws_managed_policies.py, ~1,600
     policies; moto's IAM, where roles live, holds the same ones). Parsed once, when first
-    needed (~0.3 s)."""
+    needed, not at start."""
     from moto.iam.aws_managed_policies import aws_managed_policies_data
 
     out: dict[str, dict[str, Any]] = {}

@@ -6,6 +6,7 @@ On first start a root key pair is generated. ``EMULATOR_ROOT_ACCESS_KEY_ID`` /
 
 from __future__ import annotations
 
+import hmac
 import json
 import os
 import secrets
@@ -164,7 +165,7 @@ class KeyStore:
 
     def delete_users_keys(self, users: set[str]) -> int:
         """Delete every key of these users with one write of the file (``delete`` writes, with
-        an fsync, per key: ~5 ms each). Returns how many went."""
+        an fsync, per key). Returns how many went."""
         with self._lock:
             self._refresh_locked()  # keys another process (``emulator keys create``) added
             doomed = [kid for kid, key in self._keys.items() if key.user_name in users]
@@ -195,6 +196,20 @@ class KeyStore:
             key.status = status
             self._save()
             return True
+
+    def from_bearer(self, token: str) -> AccessKey | None:
+        """The active key a ``Bearer`` token names: ``<access key id>:<secret access key>``, or
+        the secret alone (the OpenAI API's keys, ``POST /_emulator/reset``). None if none."""
+        if ":" in token:
+            key_id, _, secret = token.partition(":")
+            key = self.get(key_id)
+            if key is not None and key.status == "Active" and hmac.compare_digest(key.secret_access_key, secret):
+                return key
+            return None
+        for key in self.list():
+            if key.status == "Active" and hmac.compare_digest(key.secret_access_key, token):
+                return key
+        return None
 
     def list(self) -> list[AccessKey]:
         return sorted(self._keys.values(), key=lambda k: k.created)

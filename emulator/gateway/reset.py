@@ -12,7 +12,6 @@ can grant. Body (optional): ``{"services": ["dynamodb", "sqs"]}`` resets only th
 
 from __future__ import annotations
 
-import hmac
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -37,9 +36,8 @@ def _is_root(runtime: Runtime, request: Request) -> bool:
     header = request.headers.get("authorization", "")
     if not header.lower().startswith("bearer "):
         return False
-    key_id, _, secret = header[7:].strip().partition(":")
-    root = runtime.root_key
-    return hmac.compare_digest(key_id, root.access_key_id) and hmac.compare_digest(secret, root.secret_access_key)
+    key = runtime.keys.from_bearer(header[7:].strip())
+    return key is not None and key.is_root
 
 
 def _names(body: Any, field: str) -> list[str] | None:

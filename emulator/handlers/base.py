@@ -8,6 +8,7 @@ they must be quick (microseconds to a few milliseconds); anything long is async.
 
 from __future__ import annotations
 
+import abc
 import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -54,7 +55,7 @@ class Delegate(Exception):
     resources (e.g. EC2 CreateTags on a VPC): the moto fallback serves it instead."""
 
 
-class ServiceHandler:
+class ServiceHandler(abc.ABC):
     service: ClassVar[str] = ""
     # Operations this service does not implement are served by the moto fallback when the
     # request carries none of these input members, which name the service's own resources
@@ -84,11 +85,12 @@ class ServiceHandler:
     async def stop(self) -> None:
         """Called once on shutdown."""
 
+    @abc.abstractmethod
     async def reset(self) -> None:
         """Forget every resource of this service, leaving it as a new account finds it
-        (``POST /_emulator/reset``, the pytest plugin's per-test isolation). Every native
-        service implements it; handlers sharing an engine must tolerate being called twice."""
-        raise NotImplementedError(f"{self.service} cannot be reset")
+        (``POST /_emulator/reset``, the pytest plugin's per-test isolation). Abstract: a
+        service without it cannot be built. Handlers sharing an engine must tolerate being
+        called twice."""
 
     def routes(self) -> list[Route]:
         """Extra non-AWS routes this service serves."""

@@ -431,14 +431,8 @@ class Ec2Handler(ComputeHandler):
                 raise AwsError("InvalidSubnetID.NotFound", f"The subnet ID '{subnet_id}' does not exist")
             vpc_id = subnet.vpc_id
             out["SubnetId"], out["VpcId"] = subnet.id, vpc_id
-        groups = []
-        for group_id in group_ids:
-            group = backend.get_security_group_from_id(group_id)
-            if group is None:
-                raise AwsError("InvalidGroup.NotFound", f"The security group '{group_id}' does not exist")
-            if vpc_id is not None and group.vpc_id != vpc_id:
-                raise AwsError("InvalidParameter", f"Security group {group_id} and subnet {subnet_id} belong to different networks.")
-            groups.append({"GroupId": group.id, "GroupName": group.name})
+        groups = _groups_by_id(backend, group_ids, vpc_id, lambda group_id: AwsError(
+            "InvalidParameter", f"Security group {group_id} and subnet {subnet_id} belong to different networks."))
         for name in group_names:
             group = backend.get_security_group_from_name(name, vpc_id)
             if group is None:
@@ -704,15 +698,8 @@ class Ec2Handler(ComputeHandler):
             raise AwsError("UnsupportedOperation", "Security groups are resources of the moto fallback, which is off (setting fallback).")
         backend = fallback.backend("ec2", ctx.region)
         vpc_id = inst.network.get("VpcId")  # None: launched without a subnet, any group goes (as at RunInstances)
-        groups = []
-        for group_id in group_ids:
-            group = backend.get_security_group_from_id(group_id)
-            if group is None:
-                raise AwsError("InvalidGroup.NotFound", f"The security group '{group_id}' does not exist")
-            if vpc_id is not None and group.vpc_id != vpc_id:
-                raise AwsError("InvalidGroup.NotFound", f"The security group '{group_id}' does not exist in VPC '{vpc_id}'")
-            groups.append({"GroupId": group.id, "GroupName": group.name})
-        return groups
+        return _groups_by_id(backend, group_ids, vpc_id, lambda group_id: AwsError(
+            "InvalidGroup.NotFound", f"The security group '{group_id}' does not exist in VPC '{vpc_id}'"))
 
     # ------------------------------------------------------------------ tags
     def _tag_targets(self, resources: list[str]) -> list[Instance]:
@@ -943,3 +930,17 @@ def _code(state: str) -> int:
     from emulator.compute.instances import STATE_CODES
 
     return STATE_CODES[state]
+
+
+def _groups_by_id(backend: Any, group_ids: list[str], vpc_id: str | None, other_vpc: Callable[[str], AwsError]) -> list[dict[str, str]]:
+    """moto's security groups by id, each in ``vpc_id`` when one is given (``other_vpc`` says
+    how the calling operation words a group of another VPC)."""
+    groups = []
+    for group_id in group_ids:
+        group = backend.get_security_group_from_id(group_id)
+        if group is None:
+            raise AwsError("InvalidGroup.NotFound", f"The security group '{group_id}' does not exist")
+        if vpc_id is not None and group.vpc_id != vpc_id:
+            raise other_vpc(group_id)
+        groups.append({"GroupId": group.id, "GroupName": group.name})
+    return groups

@@ -8,7 +8,6 @@ gateway STS sessions, so these tests cover the moto reset, the sessions' and IAM
 from __future__ import annotations
 
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -163,35 +162,6 @@ def test_reset_route_errors(server: EmulatorServer, body: bytes, authorization: 
     got, doc = _post(server, body, _root(server) if authorization == "root" else authorization)
     assert got == status
     assert doc["error"]["message"]
-
-
-def test_reset_timing(server: EmulatorServer, capsys: pytest.CaptureFixture[str]) -> None:
-    """Milliseconds, since it runs before every test: what the report quotes."""
-    server.reset()
-
-    def timed() -> tuple[float, float]:
-        started = time.perf_counter()
-        status, doc = _post(server, b"{}", _root(server))
-        assert status == 200
-        return time.perf_counter() - started, float(doc["seconds"])
-
-    idle = min(timed() for _ in range(5))
-    sqs, s3, iam = server.client("sqs"), server.client("s3"), server.client("iam")
-    busy = []
-    for i in range(5):
-        sqs.create_queue(QueueName=f"t-{i}")
-        s3.create_bucket(Bucket=f"timing-{i}")
-        s3.put_object(Bucket=f"timing-{i}", Key="k", Body=b"x" * 1024)
-        iam.create_user(UserName=f"timing-{i}")
-        iam.create_access_key(UserName=f"timing-{i}")
-        iam.create_role(RoleName=f"timing-{i}", AssumeRolePolicyDocument=_doc({"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}))
-        busy.append(timed())
-    busy_best = min(busy)
-    with capsys.disabled():
-        print(f"\nreset, nothing to do: {idle[0] * 1000:.1f} ms round trip, {idle[1] * 1000:.1f} ms server side"
-              f"\nreset, SQS+S3+IAM state: {busy_best[0] * 1000:.1f} ms round trip, {busy_best[1] * 1000:.1f} ms server side"
-              f" (worst of 5: {max(b[0] for b in busy) * 1000:.1f} ms)")
-    assert idle[1] < 0.05 and busy_best[1] < 0.5
 
 
 def test_reset_skips_a_service_that_failed_to_start(tmp_path: Any) -> None:

@@ -43,6 +43,9 @@ class ScriptedHandler(ServiceHandler):
         for op in services.service_model(service).operation_names:
             self.operations[op] = (self._make(op), True)
 
+    async def reset(self) -> None:
+        self.calls.clear()
+
     def _make(self, op: str) -> Callable[[RequestContext, dict[str, Any]], Any]:
         async def run(ctx: RequestContext, params: dict[str, Any]) -> Any:
             self.calls.append((op, params))
