@@ -25,9 +25,17 @@ import orjson
 from emulator import services
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
-from emulator.gateway import post_policy, sigv2, sigv4
+from emulator.gateway import post_policy, s3_payload, sigv2, sigv4
 from emulator.gateway.access_log import AccessLog, new_request_id
 from emulator.gateway.fallback import NotServed, caller_identity
+from emulator.gateway.keys import AccessKey
+from emulator.gateway.s3_anonymous import (
+    anonymous_principal,
+    authorize_anonymous,
+    detect_anonymous,
+    is_anonymous,
+    is_anonymous_request,
+)
 from emulator.gateway.sessions import SessionKeys
 from emulator.handlers.base import Delegate, ServiceHandler
 from emulator.protocols import get_protocol
@@ -230,7 +238,14 @@ class EmulatorApp:
 
             self._decompress(request)
             # 1. detect service and operation
-            found = detect(request)
+            try:
+                found = detect(request)
+            except AwsError as err:
+                # Unsigned, and no service's: S3's when it names a bucket (public objects).
+                anonymous = detect_anonymous(request, self.runtime, err)
+                if anonymous is None:
+                    raise
+                found = anonymous
             ctx.service_name = found.service
             ctx.protocol = found.protocol
             ctx.service = services.service_model(found.service)
@@ -244,7 +259,7 @@ class EmulatorApp:
             protocol = get_protocol(found.protocol)
 
             # 2. authenticate (before parse, so that anonymous callers learn nothing)
-            self._authenticate(ctx)
+            signer = self._authenticate(ctx)
 
             if handler is None:
                 forwarder = self.runtime.components.get("forwarder")
@@ -256,6 +271,8 @@ class EmulatorApp:
                         check = self.runtime.components.get(step)
                         if check is not None:
                             check(ctx)
+                    if found.service == "s3":
+                        s3_payload.check(request, signer)  # aws-chunked, Content-MD5, x-amz-checksum-*
                     return await forwarder.forward(ctx)
                 if found.protocol == "json" and ctx.operation is not None:
                     # moto answers malformed JSON bodies with a 500; AWS's front end rejects
@@ -265,8 +282,13 @@ class EmulatorApp:
                     if validate is not None:
                         validate(ctx)
                 # Services served by moto are authorized too (issue: security).
-                if (fallback_authorize := self.runtime.components.get("authorizer")) is not None:
+                if is_anonymous(ctx.principal):  # no credentials: what the bucket makes public
+                    authorize_anonymous(ctx, self.runtime)
+                elif (fallback_authorize := self.runtime.components.get("authorizer")) is not None:
                     fallback_authorize(ctx)
+                if found.service == "s3":
+                    # Decoded and checked here (chunk signatures, checksums): moto checks neither.
+                    s3_payload.check(request, signer)
                 return await self._fallback(ctx)
             entry = handler.operations.get(found.operation)
             if entry is None:
@@ -359,24 +381,31 @@ class EmulatorApp:
             return AwsError("InvalidAction", f"The action or operation requested is invalid for service {ctx.service_name}. Verify that the action is typed correctly.", 400)
         return AwsError("UnknownOperationException", f"Unknown operation for service {ctx.service_name}", 400)
 
-    def _authenticate(self, ctx: RequestContext) -> None:
+    def _authenticate(self, ctx: RequestContext) -> tuple[AccessKey, sigv4.ParsedAuth] | None:
+        """Set ``ctx.principal``; return the key and parsed signature of a SigV4 request (an S3
+        aws-chunked body's chunk signatures chain on it: gateway/s3_payload.py), else None."""
         # Cluster roles (emulator/cluster): the internal credential of the gateway or a role.
         authenticate = self.runtime.components.get("authenticator")
         if authenticate is not None and authenticate(ctx):
-            return
+            return None
         if not self.settings.auth:
             ctx.principal = Principal("anonymous", "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
-            return
+            return None
         s3 = services.signs_like_s3(ctx.service)
         family = "s3" if s3 else ctx.protocol  # S3 words its refusals its own way: the "s3" error family of sigv4
         keys = self._signing_keys()
+        signer: tuple[AccessKey, sigv4.ParsedAuth] | None = None
         if sigv2.is_presigned_v2(ctx.request):  # S3 presigned URLs, boto3's default
             key = sigv2.verify_presigned(ctx.request, keys)
         elif s3 and post_policy.is_post_upload(ctx.request):  # S3 presigned POST
             key = post_policy.authenticate(ctx.request, keys)
+        elif s3 and is_anonymous_request(ctx):  # no credentials at all: S3's anonymous principal
+            ctx.principal = anonymous_principal(self.settings.account_id)
+            return None
         else:
             key, parsed = sigv4.verify(ctx.request, keys, family)
             ctx.region = parsed.region
+            signer = (key, parsed)
         account = self.settings.account_id
         if key.access_key_id.startswith("ASIA") and isinstance(keys, SessionKeys):
             # STS temporary credentials: the request must carry the session's token.
@@ -387,7 +416,7 @@ class EmulatorApp:
             if session.expires <= keys.sessions.clock():
                 raise sigv4.expired_token(family)
             ctx.principal = Principal(key.access_key_id, key.user_name, session.arn, account, key.is_root)
-            return
+            return signer
         # One Principal per key identity, shared by its requests (nothing mutates one).
         ident = (key.access_key_id, key.user_name, key.is_root, account)
         principal = self._principals.get(ident)
@@ -398,6 +427,7 @@ class EmulatorApp:
                 self._principals.clear()
             self._principals[ident] = principal
         ctx.principal = principal
+        return signer
 
     def _signing_keys(self) -> Any:
         """The keys a signature may come from: the key store, and STS sessions' keys when the

@@ -28,6 +28,9 @@ from emulator.gateway.fallback_state import (
 from emulator.protocols.base import Request, Response
 
 DEFAULT_ACCOUNT_ID = "000000000000"
+# What moto sees of an S3 request that came without credentials: its service, S3, and that the
+# gateway authorized it (gateway/s3_anonymous.py); no client can send it (no such key).
+S3_UNSIGNED_AUTHORIZATION = "AWS4-HMAC-SHA256 Credential=anonymous/19700101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=anonymous"
 
 
 def caller_identity(principal: Principal, iam_store: Any = None) -> dict[str, str]:
@@ -82,6 +85,9 @@ class MotoFallback:
             return
         with self._start_lock:
             if not self._started:
+                from emulator.gateway.s3_payload import patch_moto_checksums
+
+                patch_moto_checksums()
                 if self._state is not None:
                     self._state.start()
                 self._started = True
@@ -300,6 +306,11 @@ class MotoFallback:
             credential = request.query_one("X-Amz-Credential")
             if credential:
                 environ["HTTP_AUTHORIZATION"] = f"AWS4-HMAC-SHA256 Credential={credential}, SignedHeaders=host, Signature=presigned"
+            elif service == "s3" and request.query_one("Signature") is None:
+                # No credentials at all (the gateway let an anonymous principal in:
+                # gateway/s3_anonymous.py): moto would guess an unsigned request's service from
+                # its path and body (a key ending in /.well-known/jwks.json goes to Cognito).
+                environ["HTTP_AUTHORIZATION"] = S3_UNSIGNED_AUTHORIZATION
         status_holder: dict[str, Any] = {}
 
         def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:

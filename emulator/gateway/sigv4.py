@@ -34,8 +34,8 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 MAX_SKEW_SECONDS = 15 * 60
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 # aws-chunked S3 uploads: the seed signature signs this value as the payload hash (the
-# chunks' own signatures are not checked). "...-PAYLOAD-TRAILER": signed chunks and a checksum
-# trailer, what the AWS SDK for Java v2 sends over plain HTTP.
+# chunks' own signatures, chained on it, are checked by gateway/s3_payload.py). "...-PAYLOAD-TRAILER":
+# signed chunks and a checksum trailer, what the AWS SDK for Java v2 sends over plain HTTP.
 STREAMING_PAYLOADS = ("STREAMING-AWS4-HMAC-SHA256-PAYLOAD", "STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER", "STREAMING-UNSIGNED-PAYLOAD-TRAILER")
 
 # Error codes differ by protocol family, as AWS answers them. Kinds: "missing" (no
