@@ -27,6 +27,7 @@ from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.gateway import post_policy, s3_payload, sigv2, sigv4
 from emulator.gateway.access_log import AccessLog, new_request_id
+from emulator.gateway.cors import Cors
 from emulator.gateway.fallback import NotServed, caller_identity
 from emulator.gateway.keys import AccessKey
 from emulator.gateway.s3_anonymous import (
@@ -69,6 +70,7 @@ class EmulatorApp:
         self._route_count = -1
         self._route_prefixes: tuple[str, ...] = ()
         self._principals: dict[tuple[str, str, bool, str], Principal] = {}
+        self.cors = Cors(runtime)  # browsers: preflights and CORS headers (emulator/gateway/cors.py)
         self._keys: Any = None  # the key store, with STS session keys when sessions are kept (_signing_keys)
         # `emulator serve` sets this: after startup, the objects alive then (botocore's service
         # models, handlers, caches: ~50,000) move to the GC's permanent generation, so that a
@@ -164,7 +166,10 @@ class EmulatorApp:
         ctx = RequestContext(request_id=request_id, request=request, started=started)
         try:
             request.body = await self._read_body(receive, self.settings.max_body_bytes)
-            response = await self.handle(ctx)
+            if "origin" in headers or request.method == "OPTIONS":  # CORS: browsers' requests
+                response = await self.cors.serve(ctx, self.handle)
+            else:
+                response = await self.handle(ctx)
         except ConnectionAbortedError:
             return
         except BodyTooLarge:

@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--peer", dest="peers", action="append", help="gateway: a role instance, ROLE=http://host:port (repeatable)")
     serve.add_argument("--gateway-url", dest="gateway_url", action="append", help="role: the gateway to register with (repeatable)")
     serve.add_argument("--advertise-url", dest="advertise_url", help="role: the URL the gateway reaches this process at")
+    serve.add_argument("--cors-origin", dest="cors_origins", action="append", help="an origin browsers may call the services but S3 from (repeatable or comma-separated; default any: *)")
     serve.add_argument("--redis", dest="redis", help="redis:// URL: share the gateway's rate limits and token quotas (and the cluster registry) with other gateways")
     serve.set_defaults(func=cmd_serve)
 

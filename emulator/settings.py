@@ -57,6 +57,10 @@ class Settings:
     tls_self_signed: bool = False
     max_header_bytes: int = 64 * 1024
     body_timeout: float = 60.0
+    # CORS (emulator/gateway/cors.py): the origins browsers may call the services but S3 from
+    # ("*": any; entries may hold one "*" wildcard, e.g. "https://*.example.com"). S3 follows
+    # each bucket's CORS configuration.
+    cors_origins: list[str] = field(default_factory=lambda: ["*"])
     extra: dict[str, Any] = field(default_factory=dict)
 
     @property

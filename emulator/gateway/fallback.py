@@ -101,11 +101,15 @@ class MotoFallback:
         if self._app is None:
             with self._lock:
                 if self._app is None:
+                    from moto.moto_server import werkzeug_app
                     from moto.moto_server.werkzeug_app import (
                         DomainDispatcherApplication,
                         create_backend_app,
                     )
 
+                    # No flask-cors wildcard on every answer: CORS is the gateway's
+                    # (emulator/gateway/cors.py), S3's from each bucket's configuration.
+                    werkzeug_app.DISABLE_GLOBAL_CORS = True
                     self._app = DomainDispatcherApplication(create_backend_app)
         return self._app
 
