@@ -6,6 +6,7 @@ import time
 from typing import Any
 
 from emulator.dynamodb.core import EngineCore, ItemKey, dumps, loads, not_found
+from emulator.dynamodb.policies import ResourcePolicies, check_policy, new_revision
 from emulator.dynamodb.tables import (
     MAX_GSIS,
     Table,
@@ -23,6 +24,8 @@ from emulator.errors import AwsError
 
 
 class ControlPlane(EngineCore):
+    resource_policies: ResourcePolicies
+
     # ------------------------------------------------------------ helpers
     def _counts(self, table: Table) -> dict[int, tuple[int, int]]:
         out = {0: self.storage.count(table.table_id, 0)}
@@ -45,13 +48,21 @@ class ControlPlane(EngineCore):
     # -------------------------------------------------------------- tables
     def create_table(self, params: dict[str, Any], region: str | None = None) -> dict[str, Any]:
         table = build_table(params, 0, region or self.region, self.account_id)
+        text = params.get("ResourcePolicy")
+        # Checked as PutResourcePolicy checks it, before anything is created.
+        policy = check_policy(text, table.arn, "table", table.arn) if text is not None else None
         if table.name in self.tables:
             raise AwsError("ResourceInUseException", f"Table already exists: {table.name}", 400)
         try:
-            table.table_id = self.storage.create_table(table.name, table.to_meta())
+            with self.storage.transaction():  # the table and its policy, or neither
+                table.table_id = self.storage.create_table(table.name, table.to_meta())
+                if policy is not None:
+                    self.storage.policy_put(table.table_id, table.arn, str(text), new_revision(None))
         except KeyError as exc:
             raise AwsError("ResourceInUseException", f"Table already exists: {table.name}", 400) from exc
         self.tables[table.name] = table
+        if policy is not None:
+            self.resource_policies.set(table.arn, policy)
         # Tables are usable at once; AWS reports CREATING in the CreateTable answer
         # and ACTIVE from DescribeTable on, which is what waiters expect.
         return {"TableDescription": self.describe(table, "CREATING")}
@@ -61,8 +72,9 @@ class ControlPlane(EngineCore):
         if table.deletion_protection:
             raise invalid("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
         desc = self.describe(table, "DELETING")
-        self.storage.delete_table(table.table_id)
+        self.storage.delete_table(table.table_id)  # its resource-based policies too
         self.tables.pop(table.name, None)
+        self.resource_policies.forget_table(table.arn)
         return {"TableDescription": desc}
 
     def describe_table(self, params: dict[str, Any]) -> dict[str, Any]:

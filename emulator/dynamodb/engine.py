@@ -13,12 +13,15 @@ from typing import Any
 
 from emulator.dynamodb.batch import BatchOps
 from emulator.dynamodb.control import ControlPlane
+from emulator.dynamodb.policies import PolicyOperations, ResourcePolicies
 from emulator.dynamodb.storage.base import Storage, TableCache
 
 
-class DynamoDBEngine(BatchOps, ControlPlane):
+class DynamoDBEngine(BatchOps, ControlPlane, PolicyOperations):
     def __init__(self, storage: Storage, region: str = "us-east-1", account_id: str = "000000000000") -> None:
         super().__init__(storage, region, account_id)
+        # Resource-based policies by ARN, parsed: read by the gateway's authorizer.
+        self.resource_policies = ResourcePolicies(storage)
         # ClientRequestTokens of TransactWriteItems and ExecuteTransaction (prefixed).
         self._tokens: dict[str, tuple[float, str, dict[str, Any]]] = {}
         # Bumped by every reset: work that awaits between reading a table and writing it
@@ -30,9 +33,14 @@ class DynamoDBEngine(BatchOps, ControlPlane):
         token (POST /_emulator/reset). Run it in a group (begin_group) and await
         ``durable()`` before answering, as any write. Callable any number of times."""
         self.storage.reset()
+        self.resource_policies.clear()
         self._tokens.clear()
         self.generation += 1
         if isinstance(self.tables, TableCache):
             self.tables.reload()  # empty now; for a shared storage, also in step with its catalog
         else:
             self.tables.clear()  # not yet opened
+
+    def open(self) -> None:
+        super().open()
+        self.resource_policies.load()

@@ -6,7 +6,10 @@ Actions are ``<iam prefix>:<Operation>`` (``dynamodb:PutItem``,
 documents for each action in the Service Authorization Reference
 (https://docs.aws.amazon.com/service-authorization/latest/reference/).
 
-The root key may do everything. Every decision is stored in
+The root key may do everything, but for what a resource-based policy explicitly denies it
+(DynamoDB tables and streams: emulator/dynamodb/policies.py). A resource-based policy also
+allows: a caller is allowed when its identity-based policies or the resource's policy allow
+(emulator/gateway/resource_policy.py). Every decision is stored in
 ``ctx.telemetry["authz"]`` for the audit log.
 
 Other surfaces (the OpenAI API under ``/v1``) call ``check(principal, action,
@@ -25,6 +28,7 @@ from urllib.parse import unquote
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.gateway.policy import ALLOWED, EXPLICIT_DENY, Decision, PolicySet
+from emulator.gateway.resource_policy import Caller, ResourcePolicy, caller_of, combine
 from emulator.protocols import get_protocol
 from emulator.services import signs_like_s3
 
@@ -101,7 +105,7 @@ _ddb_memo: dict[tuple[str, Any, Any, str, str], list[Requirement]] = {}
 def dynamodb_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
     if op not in _DDB_MULTI:
         table = params.get("TableName")
-        if type(table) is str and table:
+        if type(table) is str and table and op != "CreateTable":
             index = params.get("IndexName")
             key = (op, table, index if type(index) is str else None, region, account)
             found = _ddb_memo.get(key)
@@ -135,6 +139,10 @@ def _dynamodb_requirements(op: str, params: dict[str, Any], region: str, account
     table = params.get("TableName")
     if isinstance(table, str) and table:
         arn = _ddb_table(table, region, account)
+        if op == "CreateTable":
+            # "You need to specify the CreateTable and PutResourcePolicy IAM actions for authorizing
+            # a user to create a table with a resource-based policy" (CreateTable's ResourcePolicy).
+            return [(action, arn), ("dynamodb:PutResourcePolicy", arn)] if params.get("ResourcePolicy") is not None else [(action, arn)]
         index = params.get("IndexName")
         if isinstance(index, str) and index:
             arn = f"{arn}/index/{index}"
@@ -143,6 +151,14 @@ def _dynamodb_requirements(op: str, params: dict[str, Any], region: str, account
         value = params.get(key)
         if isinstance(value, str) and value:
             return [(action, value)]
+    table_arn = params.get("TableArn")
+    if op == "ExportTableToPointInTime" and isinstance(table_arn, str) and table_arn:
+        return [(action, table_arn)]  # on the table (so its resource-based policy governs it too)
+    iterator = params.get("ShardIterator")
+    if op == "GetRecords" and isinstance(iterator, str) and iterator.startswith("arn:") and "|" in iterator:
+        # GetRecords acts on the stream its iterator was issued for (the emulator's iterators
+        # start with the stream ARN: emulator/dynamodb/lifecycle/streams.py).
+        return [(action, iterator.split("|", 1)[0])]
     return [(action, "*")]
 
 
@@ -290,6 +306,9 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]
     "iam": iam_requirements,
 }
 
+
+# The services whose resources may have resource-based policies the gateway enforces.
+_GOVERNED_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
 
 # Actions IAM never denies (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html:
 # "No permissions are required to perform this operation"; API_GetSessionToken.html: "No
@@ -479,11 +498,11 @@ def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | No
 
 # ------------------------------------------------------------------ errors
 def denied_message(principal: Principal, decision: Decision) -> str:
-    why = (
-        "with an explicit deny in an identity-based policy"
-        if decision.decision == EXPLICIT_DENY
-        else f"because no identity-based policy allows the {decision.action} action"
-    )
+    kind = "a resource-based" if decision.source == "resource" else "an identity-based"
+    if decision.decision == EXPLICIT_DENY:
+        why = f"with an explicit deny in {kind} policy"
+    else:
+        why = f"because no {kind.removeprefix('a ').removeprefix('an ')} policy allows the {decision.action} action"
     return f"User: {principal.arn} is not authorized to perform: {decision.action} on resource: {decision.resource} {why}"
 
 
@@ -511,8 +530,12 @@ class Authorizer:
         self.fallback = fallback  # where the roles live (moto's IAM)
         self._role_sets: dict[str, tuple[float, PolicySet]] = {}
         self._identities: dict[tuple[str, str, int], dict[str, str]] = {}
+        self._callers: dict[str, Caller] = {}  # principal ARN -> as resource-based policies name it
         self.rate_limiter = rate_limiter
         self.hash_key = hash_key
+        # Resource-based policies (emulator.dynamodb.policies.ResourcePolicies), set by the
+        # DynamoDB service when signatures are checked; None: there are none to consult.
+        self.resource_policies: Any = None
         self.denied = 0
         self.allowed = 0
 
@@ -545,6 +568,75 @@ class Authorizer:
             return result
         action, resource = reqs[0] if reqs else ("*", "*")
         return Decision(ALLOWED, action, resource)
+
+    @staticmethod
+    def _variables(policies: PolicySet, context: dict[str, Any], identity: dict[str, str]) -> dict[str, Any] | None:
+        if not policies.uses_variables:
+            return None
+        variables: dict[str, Any] = {k: v for k in policies.variable_keys if isinstance(v := context.get(k), str)}
+        variables.update(identity)
+        return variables
+
+    def decide(self, ctx: RequestContext, principal: Principal, reqs: list[Requirement], governed: list[tuple[str, ResourcePolicy] | None]) -> Decision:
+        """The decision when resource-based policies govern some of the resources (``governed``:
+        for each requirement None, or the resource as its policy names it and the policy), joined
+        with the caller's identity-based policies as emulator.gateway.resource_policy.combine
+        says. The root user needs no Allow, but a Deny of a resource-based policy applies to it,
+        except for dynamodb:DeleteResourcePolicy: "the root principal in your Amazon Web Services
+        account can perform DeleteResourcePolicy requests, even if your resource-based policy
+        explicitly denies the root principal's access"."""
+        is_root = principal.is_root or principal.user_name == "root"
+        identity = self.identity(principal)
+        caller = self._callers.get(principal.arn)
+        if caller is None or caller.identity is not identity:
+            if len(self._callers) >= 1024:
+                self._callers.clear()
+            caller = self._callers[principal.arn] = caller_of(principal.arn, principal.account_id, is_root, identity)
+        policies = None if is_root else self.policies(principal)
+        sets = [(g[0], g[1].for_caller(caller)) if g is not None else None for g in governed]
+        needed: set[str] = set()
+        for (action, _), found in zip(reqs, sets):
+            for ps in (policies, found[1] if found is not None else None):
+                if ps is not None:
+                    needed.update(ps.condition_keys(action))
+                    if ps.uses_variables:
+                        needed.update(ps.variable_keys)
+        context = request_context(ctx, self.hash_key, needed, identity) if needed else {}
+        refusal: Decision | None = None
+        for (action, resource), found in zip(reqs, sets):
+            if policies is None:
+                mine = Decision(ALLOWED, action, resource)
+            else:
+                mine = policies.evaluate(action, resource, context, self._variables(policies, context, identity))
+            theirs = None
+            if found is not None and not (is_root and action == "dynamodb:DeleteResourcePolicy"):
+                theirs = found[1].evaluate(action, found[0], context, self._variables(found[1], context, identity))
+            parts = resource.split(":", 5)
+            same_account = len(parts) < 6 or parts[4] in ("", principal.account_id)
+            decision = combine(action, resource, mine, theirs, same_account)
+            if decision.decision == EXPLICIT_DENY:
+                return decision
+            if not decision.allowed and refusal is None:
+                refusal = decision
+        if refusal is not None:
+            return refusal
+        action, resource = reqs[0] if reqs else ("*", "*")
+        return Decision(ALLOWED, action, resource)
+
+    def would_allow(self, ctx: RequestContext, reqs: list[Requirement], replacing: dict[str, ResourcePolicy]) -> bool:
+        """Whether ctx's caller would be allowed ``reqs`` if the resources named in ``replacing``
+        had those policies (PutResourcePolicy's check against locking oneself out)."""
+        principal = ctx.principal
+        if principal is None:
+            return True
+        rp = self.resource_policies
+        if rp is None:
+            return True
+        current = rp.current()
+        for arn, policy in replacing.items():
+            current = rp.with_policy(arn, policy)
+        governed = [rp.governing(current, resource) for _, resource in reqs]
+        return self.decide(ctx, principal, reqs, governed).allowed
 
     def identity(self, principal: Principal) -> dict[str, str]:
         """The principal's global condition keys, as AWS sets them
@@ -613,7 +705,25 @@ class Authorizer:
             except Exception:  # noqa: BLE001 - moto answers a request our parser cannot read; authorize on "*"
                 ctx.params = {}
         reqs = requirements(ctx)
-        if principal.is_root or (len(reqs) == 1 and reqs[0][0] in ALWAYS_ALLOWED):
+        governed: list[tuple[str, ResourcePolicy] | None] | None = None
+        rp = self.resource_policies
+        if rp is not None and ctx.service_name in _GOVERNED_SERVICES:
+            # Without any resource-based policy this is one attribute read; with some, one
+            # dict lookup per resource (its table's or stream's policy).
+            current = rp.current() if rp.shared else rp.policies
+            if current:
+                for _, resource in reqs:
+                    key = rp.key_of(resource)
+                    if key is not None and key[0] in current:
+                        governed = [rp.governing(current, r) for _, r in reqs]
+                        break
+        if governed is not None:
+            decision = self.decide(ctx, principal, reqs, governed)
+            ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
+            if not decision.allowed:
+                self.denied += 1
+                raise access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
+        elif principal.is_root or (len(reqs) == 1 and reqs[0][0] in ALWAYS_ALLOWED):
             # Fast path: root may do everything, so no policy is evaluated; the audit log
             # still gets the action and resource (the first requirement).
             action, resource = reqs[0] if reqs else ("*", "*")

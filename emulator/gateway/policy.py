@@ -411,6 +411,9 @@ class Decision:
     action: str
     resource: str
     statement: Statement | None = None
+    # Which policy decided: "identity" (the caller's) or "resource" (the resource's own policy,
+    # emulator/gateway/resource_policy.py): the access-denied message tells them apart.
+    source: str = "identity"
 
     @property
     def allowed(self) -> bool:

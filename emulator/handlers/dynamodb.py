@@ -8,6 +8,7 @@ from typing import Any
 from emulator.context import RequestContext
 from emulator.dynamodb.core import USAGE, Capacity
 from emulator.dynamodb.engine import DynamoDBEngine
+from emulator.dynamodb.policies import KeepsAccess
 from emulator.dynamodb.storage import open_storage
 from emulator.dynamodb.wire import compile_checker
 from emulator.handlers.base import ServiceHandler, operation
@@ -31,8 +32,16 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     async def start(self) -> None:
         self.engine.open()
         await self.lifecycle.start()
+        # Resource-based policies take part in authorization (emulator/gateway/authorize.py)
+        # wherever signatures are checked, once the storage that keeps them is open.
+        authorizer = self.runtime.components.get("authorizer")
+        if authorizer is not None and hasattr(authorizer, "resource_policies") and self.runtime.settings.auth:
+            authorizer.resource_policies = self.engine.resource_policies
 
     async def stop(self) -> None:
+        authorizer = self.runtime.components.get("authorizer")
+        if authorizer is not None and getattr(authorizer, "resource_policies", None) is self.engine.resource_policies:
+            authorizer.resource_policies = None
         await self.lifecycle.stop()
         self.engine.close()
 
@@ -158,6 +167,28 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     @operation("DescribeTimeToLive")
     async def describe_time_to_live(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._read(ctx, self.engine.describe_time_to_live, params)
+
+    # ---------------------------------------------- resource-based policies
+    def _keeps_access(self, ctx: RequestContext) -> KeepsAccess | None:
+        """Whether the caller would still be allowed dynamodb:PutResourcePolicy with a new
+        policy in place (PutResourcePolicy's ConfirmRemoveSelfResourceAccess)."""
+        authorizer = self.runtime.components.get("authorizer")
+        if authorizer is None or not self.runtime.settings.auth or ctx.principal is None:
+            return None
+        return lambda arn, policy: bool(authorizer.would_allow(ctx, [("dynamodb:PutResourcePolicy", arn)], {arn: policy}))
+
+    @operation("PutResourcePolicy")
+    async def put_resource_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        keeps_access = self._keeps_access(ctx)
+        return await self._write(ctx, lambda p: self.engine.put_resource_policy(p, keeps_access), params)
+
+    @operation("GetResourcePolicy")
+    async def get_resource_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.get_resource_policy, params)
+
+    @operation("DeleteResourcePolicy")
+    async def delete_resource_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.delete_resource_policy, params)
 
     @operation("DescribeContinuousBackups")
     async def describe_continuous_backups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

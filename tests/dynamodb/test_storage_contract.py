@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from emulator.dynamodb.storage import Storage, open_storage
+from emulator.dynamodb.storage import PolicyRow, Storage, open_storage
+from emulator.errors import AwsError
 
 ENGINES = ["sqlite", "postgres"]
 
@@ -165,6 +166,48 @@ def test_group_is_committed_before_another_threads_transaction(storage: Storage)
     assert storage.get(tid, 0, b"thread", b"") == b"2"
 
 
+def test_resource_policies(storage: Storage) -> None:
+    """One policy per ARN (a table's or its stream's); replaced in place, rolled back with
+    their transaction, kept across a reopen, gone with their table."""
+    tid = storage.create_table("t", {})
+    other = storage.create_table("u", {})
+    arn = "arn:aws:dynamodb:us-east-1:000000000000:table/t"
+    stream = arn + "/stream/2024-01-01T00:00:00.000"
+    other_arn = "arn:aws:dynamodb:us-east-1:000000000000:table/u"
+    assert storage.policy_get(arn) is None
+    assert storage.policy_list() == []
+    version = storage.catalog_version(fresh=True)
+    storage.policy_put(tid, arn, '{"v": 1}', "1")
+    if storage.shared:  # other processes' authorizers must notice
+        assert storage.catalog_version(fresh=True) > version
+    storage.policy_put(tid, stream, '{"s": 1}', "2")
+    storage.policy_put(other, other_arn, "{}", "3")
+    storage.policy_put(tid, arn, '{"v": 2}', "4")  # replaced
+    assert storage.policy_get(arn) == PolicyRow(tid, arn, '{"v": 2}', "4")
+    assert storage.policy_list() == [PolicyRow(tid, arn, '{"v": 2}', "4"), PolicyRow(tid, stream, '{"s": 1}', "2"), PolicyRow(other, other_arn, "{}", "3")]
+    with pytest.raises(RuntimeError), storage.transaction():
+        assert storage.policy_get(arn) is not None  # a read-check-write, as PutResourcePolicy does
+        storage.policy_put(tid, arn, '{"v": 3}', "5")
+        assert storage.policy_delete(stream) is True
+        raise RuntimeError("rolled back")
+    assert storage.policy_get(arn) == PolicyRow(tid, arn, '{"v": 2}', "4")
+    assert storage.policy_get(stream) is not None
+    with pytest.raises(AwsError) as info:
+        storage.policy_put(10**6, arn + "x", "{}", "1")  # no such table
+    assert info.value.code == "ResourceNotFoundException"
+    assert storage.policy_get(arn + "x") is None
+    storage.close()
+    storage.open()
+    assert storage.policy_get(stream) == PolicyRow(tid, stream, '{"s": 1}', "2")
+    assert storage.policy_delete(stream) is True
+    assert storage.policy_delete(stream) is False
+    storage.policy_put(tid, stream, '{"s": 2}', "6")
+    storage.delete_table(tid)  # takes its policies along, the table's and its stream's
+    assert storage.policy_get(arn) is None
+    assert storage.policy_get(stream) is None
+    assert [p.arn for p in storage.policy_list()] == [other_arn]
+
+
 def test_sqlite_query_and_scan_are_primary_key_range_searches(tmp_path: Path) -> None:
     """A Query is a range scan of one partition in key order, never a table scan."""
     from emulator.dynamodb.storage.sqlite import SqliteStorage
@@ -203,6 +246,7 @@ def test_reset_forgets_everything_and_reuses_no_id(storage: Storage) -> None:
     seq = storage.stream_append("stream", 1.0, b"record")
     storage.snapshot_table("snap", tid)
     storage.history_append("hist", 1.0, b"p", b"s", b"version")
+    storage.policy_put(tid, "arn:aws:dynamodb:us-east-1:000000000000:table/t", "{}", "1")
     version = storage.catalog_version(fresh=True)
     storage.reset()
     # Twice in a row (both DynamoDB handlers may reset), the second in a group commit.
@@ -217,6 +261,7 @@ def test_reset_forgets_everything_and_reuses_no_id(storage: Storage) -> None:
     assert storage.stream_bounds("stream") == (None, None)
     assert list(storage.snapshot_rows("snap")) == []
     assert list(storage.history_rows("hist", 1e12)) == []
+    assert storage.policy_list() == []
     if storage.shared:  # other processes' table caches must notice
         assert storage.catalog_version(fresh=True) > version
     # Ids go on: a task still holding an old table id cannot reach a new table.

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from emulator.dynamodb.storage.base import Row, Storage, TableRow
+from emulator.dynamodb.storage.base import PolicyRow, Row, Storage, TableRow
 
-__all__ = ["Row", "Storage", "TableRow", "open_storage"]
+__all__ = ["PolicyRow", "Row", "Storage", "TableRow", "open_storage"]
 
 
 def open_storage(spec: str, data_dir: Path, synchronous: str = "FULL") -> Storage:

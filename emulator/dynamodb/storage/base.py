@@ -33,6 +33,17 @@ class TableRow:
 
 
 @dataclass
+class PolicyRow:
+    """A resource-based policy (emulator/dynamodb/policies.py) of a table or of its stream:
+    ``arn`` is the resource it is attached to, ``table_id`` the table it goes away with."""
+
+    table_id: int
+    arn: str
+    policy: str
+    revision: str
+
+
+@dataclass
 class Row:
     pk: bytes
     sk: bytes
@@ -81,14 +92,35 @@ class Storage(ABC):
 
     @abstractmethod
     def delete_table(self, table_id: int) -> None:
-        """Delete the table's metadata and all its rows (every index)."""
+        """Delete the table's metadata, all its rows (every index) and its resource-based
+        policies (the table's and its streams')."""
 
     @abstractmethod
     def reset(self) -> None:
-        """Delete every table, every row and every lifecycle record (stream records,
-        snapshots, history, metadata records): the store as a new account finds it, in
-        one transaction (POST /_emulator/reset). Ids are not reused afterwards: a task
-        still holding an old table id must not write into a new table."""
+        """Delete every table, every row, every resource-based policy and every lifecycle
+        record (stream records, snapshots, history, metadata records): the store as a new
+        account finds it, in one transaction (POST /_emulator/reset). Ids are not reused
+        afterwards: a task still holding an old table id must not write into a new table."""
+
+    # ---- resource-based policies (one per table or stream ARN). A change is a catalog
+    # change: shared storages bump catalog_version(), so other processes reload them.
+    @abstractmethod
+    def policy_get(self, arn: str) -> PolicyRow | None:
+        """The policy attached to ``arn``. Inside a transaction, shared storages also lock
+        ``arn`` until it ends, so a read-check-write (ExpectedRevisionId) is atomic."""
+
+    @abstractmethod
+    def policy_put(self, table_id: int, arn: str, policy: str, revision: str) -> None:
+        """Attach (or replace) the policy of ``arn``, a resource of table ``table_id``.
+        Raises AwsError ResourceNotFoundException when the table no longer exists."""
+
+    @abstractmethod
+    def policy_delete(self, arn: str) -> bool:
+        """Detach the policy of ``arn``; True if there was one."""
+
+    @abstractmethod
+    def policy_list(self) -> list[PolicyRow]:
+        """Every policy, ordered by ARN."""
 
     # ---- rows
     @abstractmethod

@@ -46,6 +46,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from emulator.dynamodb.storage.base import (
     PAGE,
     LifecycleStorage,
+    PolicyRow,
     Storage,
     TableRow,
 )
@@ -58,6 +59,7 @@ log = logging.getLogger("emulator.dynamodb.postgres")
 TABLE_LOCK = 1684172897  # b"ddba"
 STREAM_LOCK = 1684172898
 SETUP_LOCK = 1684172899
+POLICY_LOCK = 1684172900
 
 
 _SCHEMA = """
@@ -111,6 +113,13 @@ CREATE TABLE IF NOT EXISTS ddb_history (
     data bytea
 );
 CREATE INDEX IF NOT EXISTS ddb_history_by_key ON ddb_history (key, seq);
+CREATE TABLE IF NOT EXISTS ddb_policies (
+    arn text COLLATE "C" PRIMARY KEY,
+    tid integer NOT NULL,
+    policy text NOT NULL,
+    revision text NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ddb_policies_by_table ON ddb_policies (tid);
 CREATE TABLE IF NOT EXISTS ddb_flush (
     id text PRIMARY KEY,
     n bigint NOT NULL
@@ -119,7 +128,7 @@ CREATE TABLE IF NOT EXISTS ddb_flush (
 
 # What reset() empties: every table above but ddb_catalog (the version only grows) and
 # ddb_flush (the durability barriers of running processes, not account data).
-_RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
+_RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_policies", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
 
 # Lock the item (and share-lock its table), then read it: one round trip. Each statement
 # of a VOLATILE plpgsql function takes a fresh snapshot under READ COMMITTED, so the
@@ -505,6 +514,7 @@ class PostgresStorage(Storage, LifecycleStorage):
         with self.transaction(), self._conn() as conn, _mapped():
             conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (TABLE_LOCK, table_id))
             conn.execute("DELETE FROM ddb_items WHERE tid = %s", (table_id,))
+            conn.execute("DELETE FROM ddb_policies WHERE tid = %s", (table_id,))
             conn.execute("DELETE FROM ddb_tables WHERE id = %s", (table_id,))
             self._bump(conn)
 
@@ -520,6 +530,42 @@ class PostgresStorage(Storage, LifecycleStorage):
             for name in _RESET_TABLES:
                 conn.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(name)))
             self._bump(conn)  # other processes' table caches reload (and find none)
+
+    # ------------------------------------------------ resource-based policies
+    def policy_get(self, arn: str) -> PolicyRow | None:
+        if getattr(self._local, "conn", None) is not None:
+            # In a transaction: hold the ARN until it ends, so that another process's
+            # conditional update (ExpectedRevisionId) waits and then reads what we wrote.
+            self._write("SELECT pg_advisory_xact_lock(%s, %s)", (POLICY_LOCK, _int4(arn)))
+        row = self._fetch("SELECT tid, arn, policy, revision FROM ddb_policies WHERE arn = %s", (arn,), one=True)
+        return None if row is None else PolicyRow(int(row[0]), row[1], row[2], row[3])
+
+    def policy_put(self, table_id: int, arn: str, policy: str, revision: str) -> None:
+        with self.transaction(), self._conn() as conn, _mapped():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (POLICY_LOCK, _int4(arn)))
+            # Shared: waits for a DeleteTable of another process (exclusive), which then
+            # took the table and its policies away: no policy outlives its table.
+            conn.execute("SELECT pg_advisory_xact_lock_shared(%s, %s)", (TABLE_LOCK, table_id))
+            if conn.execute("SELECT 1 FROM ddb_tables WHERE id = %s", (table_id,)).fetchone() is None:
+                raise AwsError("ResourceNotFoundException", "Requested resource not found", 400)
+            conn.execute(
+                "INSERT INTO ddb_policies (arn, tid, policy, revision) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (arn) DO UPDATE SET tid = EXCLUDED.tid, policy = EXCLUDED.policy, revision = EXCLUDED.revision",
+                (arn, table_id, policy, revision),
+            )
+            self._bump(conn)
+
+    def policy_delete(self, arn: str) -> bool:
+        with self.transaction(), self._conn() as conn, _mapped():
+            conn.execute("SELECT pg_advisory_xact_lock(%s, %s)", (POLICY_LOCK, _int4(arn)))
+            found = conn.execute("DELETE FROM ddb_policies WHERE arn = %s", (arn,)).rowcount > 0
+            if found:
+                self._bump(conn)
+            return found
+
+    def policy_list(self) -> list[PolicyRow]:
+        rows = self._fetch('SELECT tid, arn, policy, revision FROM ddb_policies ORDER BY arn COLLATE "C"')
+        return [PolicyRow(int(r[0]), r[1], r[2], r[3]) for r in rows]
 
     # ---------------------------------------------------------------- rows
     def get(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bytes | None:

@@ -20,9 +20,11 @@ import orjson
 from emulator.dynamodb.storage.base import (
     PAGE,
     LifecycleStorage,
+    PolicyRow,
     Storage,
     TableRow,
 )
+from emulator.errors import AwsError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ddb_tables (
@@ -39,6 +41,13 @@ CREATE TABLE IF NOT EXISTS ddb_items (
     size INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (tid, idx, pk, sk)
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS ddb_policies (
+    arn TEXT PRIMARY KEY,
+    tid INTEGER NOT NULL,
+    policy TEXT NOT NULL,
+    revision TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS ddb_policies_by_table ON ddb_policies (tid);
 """
 
 # Side tables of the data lifecycle (streams, backups, PITR): see LifecycleStorage.
@@ -76,7 +85,7 @@ CREATE INDEX IF NOT EXISTS ddb_history_by_key ON ddb_history (key, seq);
 """
 
 # Every table of both schemas above: what reset() empties.
-_RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
+_RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_policies", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
 
 
 # Items live inside the primary key's B-tree (WITHOUT ROWID), where SQLite keeps at most
@@ -265,6 +274,7 @@ class SqliteStorage(Storage, LifecycleStorage):
     def delete_table(self, table_id: int) -> None:
         with self.transaction():
             self.conn.execute("DELETE FROM ddb_items WHERE tid = ?", (table_id,))
+            self.conn.execute("DELETE FROM ddb_policies WHERE tid = ?", (table_id,))
             self.conn.execute("DELETE FROM ddb_tables WHERE id = ?", (table_id,))
 
     def reset(self) -> None:
@@ -275,6 +285,35 @@ class SqliteStorage(Storage, LifecycleStorage):
         with self.transaction():
             for name in _RESET_TABLES:
                 self.conn.execute(f"DELETE FROM {name}")
+
+    # ------------------------------------------------ resource-based policies
+    # One connection, one writer at a time (BEGIN IMMEDIATE): a read-check-write inside
+    # transaction() is atomic without further locks.
+    def policy_get(self, arn: str) -> PolicyRow | None:
+        with self._lock:
+            row = self.conn.execute("SELECT tid, arn, policy, revision FROM ddb_policies WHERE arn = ?", (arn,)).fetchone()
+        return None if row is None else PolicyRow(int(row[0]), row[1], row[2], row[3])
+
+    def policy_put(self, table_id: int, arn: str, policy: str, revision: str) -> None:
+        with self.transaction():
+            if self.conn.execute("SELECT 1 FROM ddb_tables WHERE id = ?", (table_id,)).fetchone() is None:
+                raise AwsError("ResourceNotFoundException", "Requested resource not found", 400)
+            self.conn.execute(
+                "INSERT INTO ddb_policies (arn, tid, policy, revision) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (arn) DO UPDATE SET tid = excluded.tid, policy = excluded.policy, revision = excluded.revision"
+                if sqlite3.sqlite_version_info >= (3, 24)
+                else "INSERT OR REPLACE INTO ddb_policies (arn, tid, policy, revision) VALUES (?, ?, ?, ?)",
+                (arn, table_id, policy, revision),
+            )
+
+    def policy_delete(self, arn: str) -> bool:
+        with self.transaction():
+            return self.conn.execute("DELETE FROM ddb_policies WHERE arn = ?", (arn,)).rowcount > 0
+
+    def policy_list(self) -> list[PolicyRow]:
+        with self._lock:
+            rows = self.conn.execute("SELECT tid, arn, policy, revision FROM ddb_policies ORDER BY arn").fetchall()
+        return [PolicyRow(int(r[0]), r[1], r[2], r[3]) for r in rows]
 
     # ---------------------------------------------------------------- rows
     def _select(self, sql: str, params: Sequence[Any]) -> list[Any]:
