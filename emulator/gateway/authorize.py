@@ -7,8 +7,9 @@ documents for each action in the Service Authorization Reference
 (https://docs.aws.amazon.com/service-authorization/latest/reference/).
 
 The root key may do everything, but for what a resource-based policy explicitly denies it
-(DynamoDB tables and streams: emulator/dynamodb/policies.py). A resource-based policy also
-allows: a caller is allowed when its identity-based policies or the resource's policy allow
+(DynamoDB tables and streams: emulator/dynamodb/policies.py; S3 bucket policies, read from
+moto's buckets: emulator/gateway/s3_policy.py). A resource-based policy also allows: a caller
+is allowed when its identity-based policies or the resource's policy allow
 (emulator/gateway/resource_policy.py). Every decision is stored in
 ``ctx.telemetry["authz"]`` for the audit log.
 
@@ -27,6 +28,7 @@ from urllib.parse import unquote
 
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
+from emulator.gateway import s3_policy
 from emulator.gateway.policy import ALLOWED, EXPLICIT_DENY, Decision, PolicySet
 from emulator.gateway.resource_policy import Caller, ResourcePolicy, caller_of, combine
 from emulator.protocols import get_protocol
@@ -270,10 +272,22 @@ _S3_ACTIONS = {
 }
 
 
+# A versionId names one version: its own action (list_amazons3.html).
+_S3_VERSIONED = {
+    "s3:GetObject": "s3:GetObjectVersion", "s3:GetObjectAcl": "s3:GetObjectVersionAcl", "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
+    "s3:DeleteObject": "s3:DeleteObjectVersion", "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
+    "s3:PutObjectTagging": "s3:PutObjectVersionTagging", "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
+    "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
+}
+
+
 def s3_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
     """S3's resources: the bucket, or the object (``arn:aws:s3:::bucket/key``); a copy also
-    reads its source (s3:GetObject on it)."""
+    reads its source (s3:GetObject on it). A request for one version of an object
+    (``versionId``) needs the version's action (s3:GetObjectVersion, s3:DeleteObjectVersion, ...)."""
     action = "s3:" + _S3_ACTIONS.get(op, op)
+    if params.get("VersionId"):
+        action = _S3_VERSIONED.get(action, action)
     bucket, key = params.get("Bucket"), params.get("Key")
     if not isinstance(bucket, str) or not bucket:
         return [(action, "*")]
@@ -307,8 +321,18 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]
 }
 
 
-# The services whose resources may have resource-based policies the gateway enforces.
+# The services whose resources may have resource-based policies the gateway enforces (and S3's
+# bucket policies: s3_policy.governed).
 _GOVERNED_SERVICES = frozenset({"dynamodb", "dynamodbstreams"})
+# S3 operations that no bucket policy governs: they act on the account, not on a bucket.
+_S3_UNGOVERNED = frozenset({"ListBuckets", "CreateBucket", "ListDirectoryBuckets"})
+# What a resource-based policy cannot deny the root user of the resource's account:
+# DynamoDB's "the root principal in your Amazon Web Services account can perform
+# DeleteResourcePolicy requests, even if your resource-based policy explicitly denies the root
+# principal's access"; S3's "the root principal of the bucket owner's account can perform the
+# GetBucketPolicy, PutBucketPolicy, and DeleteBucketPolicy API actions, even if their bucket
+# policy explicitly denies the root principal's access" (API_PutBucketPolicy.html).
+_ROOT_KEEPS = frozenset({"dynamodb:DeleteResourcePolicy", "s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
 
 # Actions IAM never denies (https://docs.aws.amazon.com/STS/latest/APIReference/API_GetCallerIdentity.html:
 # "No permissions are required to perform this operation"; API_GetSessionToken.html: "No
@@ -460,6 +484,10 @@ def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | No
         out["aws:requestedregion"] = ctx.region
     if want("aws:useragent"):
         out["aws:useragent"] = ctx.request.headers.get("user-agent", "")
+    if want("aws:referer") and "referer" in ctx.request.headers:
+        out["aws:referer"] = ctx.request.headers["referer"]
+    if ctx.service_name == "s3" and (needed is None or any(k.startswith(("s3:", "aws:resourceaccount")) for k in needed)):
+        out.update(s3_policy.request_keys(ctx, needed))
     principal = ctx.principal
     if identity is not None:
         out.update(identity)
@@ -498,12 +526,17 @@ def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | No
 
 # ------------------------------------------------------------------ errors
 def denied_message(principal: Principal, decision: Decision) -> str:
+    """IAM's words for a refusal; S3 quotes the resource ("Troubleshoot access denied (403
+    Forbidden) errors in Amazon S3": ``User: arn:aws:iam::111122223333:user/MaryMajor is not
+    authorized to perform: s3:GetObject on resource: "arn:aws:s3:::amzn-s3-demo-bucket1/object-name"
+    with an explicit deny in a resource-based policy``)."""
     kind = "a resource-based" if decision.source == "resource" else "an identity-based"
     if decision.decision == EXPLICIT_DENY:
         why = f"with an explicit deny in {kind} policy"
     else:
         why = f"because no {kind.removeprefix('a ').removeprefix('an ')} policy allows the {decision.action} action"
-    return f"User: {principal.arn} is not authorized to perform: {decision.action} on resource: {decision.resource} {why}"
+    resource = f'"{decision.resource}"' if decision.action.startswith("s3:") else decision.resource
+    return f"User: {principal.arn} is not authorized to perform: {decision.action} on resource: {resource} {why}"
 
 
 def access_denied(protocol: str | None, service_model: Any, message: str) -> AwsError:
@@ -582,9 +615,7 @@ class Authorizer:
         for each requirement None, or the resource as its policy names it and the policy), joined
         with the caller's identity-based policies as emulator.gateway.resource_policy.combine
         says. The root user needs no Allow, but a Deny of a resource-based policy applies to it,
-        except for dynamodb:DeleteResourcePolicy: "the root principal in your Amazon Web Services
-        account can perform DeleteResourcePolicy requests, even if your resource-based policy
-        explicitly denies the root principal's access"."""
+        except for the actions of _ROOT_KEEPS (its own policy's management)."""
         is_root = principal.is_root or principal.user_name == "root"
         identity = self.identity(principal)
         caller = self._callers.get(principal.arn)
@@ -601,7 +632,7 @@ class Authorizer:
                     needed.update(ps.condition_keys(action))
                     if ps.uses_variables:
                         needed.update(ps.variable_keys)
-        context = request_context(ctx, self.hash_key, needed, identity) if needed else {}
+        context = self._context(ctx, needed, identity, reqs) if needed else {}
         refusal: Decision | None = None
         for (action, resource), found in zip(reqs, sets):
             if policies is None:
@@ -609,7 +640,7 @@ class Authorizer:
             else:
                 mine = policies.evaluate(action, resource, context, self._variables(policies, context, identity))
             theirs = None
-            if found is not None and not (is_root and action == "dynamodb:DeleteResourcePolicy"):
+            if found is not None and not (is_root and action in _ROOT_KEEPS):
                 theirs = found[1].evaluate(action, found[0], context, self._variables(found[1], context, identity))
             parts = resource.split(":", 5)
             same_account = len(parts) < 6 or parts[4] in ("", principal.account_id)
@@ -622,6 +653,44 @@ class Authorizer:
             return refusal
         action, resource = reqs[0] if reqs else ("*", "*")
         return Decision(ALLOWED, action, resource)
+
+    def _governed(self, ctx: RequestContext, reqs: list[Requirement]) -> list[tuple[str, ResourcePolicy] | None] | None:
+        """The resource-based policies that govern the request's resources (None: none does)."""
+        service = ctx.service_name
+        if service == "s3":
+            if self.fallback is None or ctx.operation_name in _S3_UNGOVERNED:
+                return None
+            # One lookup per bucket named (moto's bucket and its policy text); a policy is parsed
+            # once per text.
+            owner = ctx.principal.account_id if ctx.principal is not None else ctx.account_id
+            return s3_policy.governed(self.fallback, ctx.region, owner, reqs)
+        rp = self.resource_policies
+        if rp is not None and service in _GOVERNED_SERVICES:
+            # Without any resource-based policy this is one attribute read; with some, one
+            # dict lookup per resource (its table's or stream's policy).
+            current = rp.current() if rp.shared else rp.policies
+            if current:
+                for _, resource in reqs:
+                    key = rp.key_of(resource)
+                    if key is not None and key[0] in current:
+                        return [rp.governing(current, r) for _, r in reqs]
+        return None
+
+    def _decision(self, ctx: RequestContext, principal: Principal, reqs: list[Requirement]) -> Decision:
+        governed = self._governed(ctx, reqs)
+        if governed is not None:
+            return self.decide(ctx, principal, reqs, governed)
+        if principal.is_root or (len(reqs) == 1 and reqs[0][0] in ALWAYS_ALLOWED):
+            # Fast path: root may do everything, so no policy is evaluated; the audit log
+            # still gets the action and resource (the first requirement).
+            action, resource = reqs[0] if reqs else ("*", "*")
+            return Decision(ALLOWED, action, resource)
+        policies = self.policies(principal)
+        needed: Collection[str] = policies.condition_keys(reqs[0][0]) if len(reqs) == 1 else tuple({k for action, _ in reqs for k in policies.condition_keys(action)})
+        if policies.uses_variables:
+            needed = policies.variable_keys.union(needed)
+        context = self._context(ctx, needed, self.identity(principal), reqs) if needed else {}
+        return self.evaluate(principal, reqs, context, policies)
 
     def would_allow(self, ctx: RequestContext, reqs: list[Requirement], replacing: dict[str, ResourcePolicy]) -> bool:
         """Whether ctx's caller would be allowed ``reqs`` if the resources named in ``replacing``
@@ -637,6 +706,43 @@ class Authorizer:
             current = rp.with_policy(arn, policy)
         governed = [rp.governing(current, resource) for _, resource in reqs]
         return self.decide(ctx, principal, reqs, governed).allowed
+
+    def _context(self, ctx: RequestContext, needed: Collection[str], identity: dict[str, str], reqs: list[Requirement]) -> dict[str, Any]:
+        """request_context, and the keys read from moto's state: S3's of the object of the first
+        requirement (s3_policy.stored_keys) and aws:PrincipalOrgID."""
+        context = request_context(ctx, self.hash_key, needed, identity)
+        if ctx.service_name == "s3" and reqs and s3_policy.wants_stored_keys(ctx, needed):
+            resource = reqs[0][1]
+            name, key = s3_policy.split_arn(resource)
+            if key is not None and resource.startswith(s3_policy.S3_ARN):
+                backend = s3_policy.s3_backend(self.fallback, ctx.region)
+                own = name == ctx.params.get("Bucket") and key == ctx.params.get("Key")
+                version = ctx.params.get("VersionId") if own else None
+                context.update(s3_policy.stored_keys(ctx, backend, s3_policy.bucket_of(backend, name), key, version))
+        if "aws:principalorgid" in needed:
+            org = self._organization(ctx.account_id if ctx.principal is None else ctx.principal.account_id)
+            if org is not None:
+                context["aws:principalorgid"] = org
+        return context
+
+    def _organization(self, account: str) -> str | None:
+        """The id of the organization (moto's Organizations) the account belongs to, or None."""
+        if self.fallback is None:
+            return None
+        try:
+            from moto.organizations.models import organizations_backends
+
+            backend = self.fallback.backend("organizations", "aws")
+            org = getattr(backend, "org", None)
+            if org is None:
+                master = organizations_backends.master_accounts.get(account)
+                if master is None:
+                    return None
+                org = getattr(organizations_backends[master[0]][master[1]], "org", None)
+            found = getattr(org, "id", None)
+            return found if isinstance(found, str) else None
+        except Exception:  # noqa: BLE001 - no Organizations backend: in no organization
+            return None
 
     def identity(self, principal: Principal) -> dict[str, str]:
         """The principal's global condition keys, as AWS sets them
@@ -657,9 +763,15 @@ class Authorizer:
                 found["aws:userid"] = session.user_id
                 if session.role_arn:
                     found["aws:principalarn"] = session.role_arn
+        elif principal.is_root or principal.user_name == "root":
+            # The root user: no aws:username; aws:userid is the account (reference_policies_variables.html,
+            # "Principal key values").
+            found["aws:principaltype"] = "Account"
+            found["aws:userid"] = principal.account_id
+            found["aws:principalarn"] = f"arn:aws:iam::{principal.account_id}:root"
         else:
             user = self.store.users.get(principal.user_name)
-            found["aws:principaltype"] = "Account" if principal.is_root else "User"
+            found["aws:principaltype"] = "User"
             found["aws:username"] = principal.user_name
             found["aws:userid"] = str(user["UserId"]) if user is not None else principal.user_name
             found["aws:principalarn"] = str(user["Arn"]) if user is not None else principal.arn
@@ -698,47 +810,25 @@ class Authorizer:
         principal = ctx.principal
         if principal is None:
             return
-        if not ctx.native and not ctx.params and not principal.is_root and ctx.operation is not None:
+        if ctx.service_name == "s3" and not ctx.params:
+            # S3's resources are in the request line (no body parse): root needs them too when
+            # a bucket policy governs the bucket.
+            ctx.params = s3_policy.request_params(ctx)
+        elif not ctx.native and not ctx.params and not principal.is_root and ctx.operation is not None:
             # A moto-served call that the chain did not parse: parse it for its resources.
             try:
                 ctx.params = get_protocol(ctx.protocol or "json").parse(ctx.request, ctx.operation)
             except Exception:  # noqa: BLE001 - moto answers a request our parser cannot read; authorize on "*"
                 ctx.params = {}
         reqs = requirements(ctx)
-        governed: list[tuple[str, ResourcePolicy] | None] | None = None
-        rp = self.resource_policies
-        if rp is not None and ctx.service_name in _GOVERNED_SERVICES:
-            # Without any resource-based policy this is one attribute read; with some, one
-            # dict lookup per resource (its table's or stream's policy).
-            current = rp.current() if rp.shared else rp.policies
-            if current:
-                for _, resource in reqs:
-                    key = rp.key_of(resource)
-                    if key is not None and key[0] in current:
-                        governed = [rp.governing(current, r) for _, r in reqs]
-                        break
-        if governed is not None:
-            decision = self.decide(ctx, principal, reqs, governed)
-            ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
-            if not decision.allowed:
-                self.denied += 1
-                raise access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
-        elif principal.is_root or (len(reqs) == 1 and reqs[0][0] in ALWAYS_ALLOWED):
-            # Fast path: root may do everything, so no policy is evaluated; the audit log
-            # still gets the action and resource (the first requirement).
-            action, resource = reqs[0] if reqs else ("*", "*")
-            ctx.telemetry["authz"] = {"action": action, "resource": resource, "decision": ALLOWED}
-        else:
-            policies = self.policies(principal)
-            needed: Collection[str] = policies.condition_keys(reqs[0][0]) if len(reqs) == 1 else tuple({k for action, _ in reqs for k in policies.condition_keys(action)})
-            if policies.uses_variables:
-                needed = policies.variable_keys.union(needed)
-            context = request_context(ctx, self.hash_key, needed, self.identity(principal)) if needed else {}
-            decision = self.evaluate(principal, reqs, context, policies)
-            ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
-            if not decision.allowed:
-                self.denied += 1
-                raise access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
+        decision = self._decision(ctx, principal, reqs)
+        ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
+        if not decision.allowed:
+            self.denied += 1
+            raise access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
+        if ctx.service_name == "s3" and ctx.operation_name == "DeleteObjects" and self.fallback is not None:
+            # moto asks about each key: the same decision, for s3:DeleteObject on the key.
+            s3_policy.object_check(lambda action, resource: self._decision(ctx, principal, [(action, resource)]).allowed)
         self.allowed += 1
         if self.rate_limiter is not None and self.rate_limiter.enabled:
             try:

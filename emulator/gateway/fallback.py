@@ -86,8 +86,10 @@ class MotoFallback:
         with self._start_lock:
             if not self._started:
                 from emulator.gateway.s3_payload import patch_moto_checksums
+                from emulator.gateway.s3_policy import install_moto_hook
 
                 patch_moto_checksums()
+                install_moto_hook()  # the gateway decides S3 bucket policies, not moto
                 if self._state is not None:
                     self._state.start()
                 self._started = True

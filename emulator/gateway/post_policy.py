@@ -196,6 +196,7 @@ def authenticate(request: Request, keys: KeyStore, now: float | None = None) -> 
     bucket = unquote(path.strip("/"))
     key, form = verify(request, bucket, keys, now)
     request.route_path = f"/{quote(bucket)}/{quote(form.fields['key'], safe='/~')}"
+    request.post_fields = form.fields
     _substitute_filename(request, form)
     return key
 

@@ -88,7 +88,9 @@ def caller_of(principal_arn: str, account: str, is_root: bool, identity: dict[st
     return Caller(frozenset(arns), account, is_root, identity)
 
 
-def _principals(value: Any, where: str) -> Principals:
+def principals_of(value: Any, where: str, kinds: tuple[str, ...] = _PRINCIPAL_KINDS) -> Principals:
+    """The principals a ``Principal``/``NotPrincipal`` element names (``kinds``: the principal
+    types the service accepts; S3 also has ``CanonicalUser``). Raises InvalidPolicy."""
     if value == "*":
         return Principals(anyone=True)
     if not isinstance(value, dict) or not value:
@@ -97,7 +99,7 @@ def _principals(value: Any, where: str) -> Principals:
     aws: set[str] = set()
     others: set[str] = set()
     for kind, names in value.items():
-        if kind not in _PRINCIPAL_KINDS:
+        if kind not in kinds:
             raise InvalidPolicy(f"Invalid principal in policy: unsupported principal type {kind}")
         listed = names if isinstance(names, list) else [names]
         if not listed or not all(isinstance(n, str) and n for n in listed):
@@ -196,7 +198,7 @@ def parse_resource_policy(text: Any, owner: str | None = None) -> tuple[Resource
         if ("Principal" in s) == ("NotPrincipal" in s):
             raise InvalidPolicy("Missing required field Principal" if "Principal" not in s else "A Statement must not contain both Principal and NotPrincipal")
         negated = "NotPrincipal" in s
-        principals = _principals(s["NotPrincipal" if negated else "Principal"], "NotPrincipal" if negated else "Principal")
+        principals = principals_of(s["NotPrincipal" if negated else "Principal"], "NotPrincipal" if negated else "Principal")
         doc = {"Version": version or "2008-10-17", "Statement": [{k: v for k, v in s.items() if k not in ("Principal", "NotPrincipal")}]}
         try:
             parsed = parse_document(doc)

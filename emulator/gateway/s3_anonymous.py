@@ -30,18 +30,14 @@ path names an existing bucket (``/bucket``, ``/bucket/key``) or its Host does
 (``bucket.localhost``, ``bucket.s3.<region>.amazonaws.com``: protocols/detect.py's rule for
 virtual-hosted-style requests). Any other unsigned request keeps its error. Everything here
 is read from moto's S3 backend (the state it persists and loads back: fallback_state.py);
-nothing is written.
+nothing is written. The bucket policy, its condition keys and the reading of moto's state are
+shared with the signed callers' decisions (gateway/s3_policy.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
-
-import orjson
 
 from emulator import services
 from emulator.context import Principal, RequestContext
@@ -52,8 +48,19 @@ from emulator.gateway.policy import (
     EXPLICIT_DENY,
     IMPLICIT_DENY,
     PolicySet,
-    Statement,
-    parse_document,
+)
+from emulator.gateway.s3_policy import (
+    ANONYMOUS_CALLER,
+    bucket_of,
+    object_check,
+    object_of,
+    partition_of,
+    policy_of,
+    request_params,
+    s3_backend,
+    split_arn,
+    stored_keys,
+    wants_stored_keys,
 )
 from emulator.protocols.base import Request
 from emulator.protocols.detect import (
@@ -139,26 +146,15 @@ def detect_anonymous(request: Request, runtime: Runtime, error: AwsError) -> Det
 
 
 # ------------------------------------------------------------------ moto's state
-def _partition(runtime: Runtime) -> str:
-    from moto.utilities.utils import get_partition
-
-    return str(get_partition(runtime.settings.region))
-
-
 def _s3(runtime: Runtime) -> Any:
-    fallback = runtime.fallback
-    if fallback is None:
-        return None
     try:
-        return fallback.backend("s3", _partition(runtime))
+        return s3_backend(runtime.fallback, runtime.settings.region)
     except Exception:  # noqa: BLE001 - no S3 backend: nothing is public
         return None
 
 
 def _bucket(runtime: Runtime, name: str) -> Any:
-    backend = _s3(runtime)
-    buckets = getattr(backend, "buckets", None)
-    return buckets.get(name) if isinstance(buckets, dict) else None
+    return bucket_of(_s3(runtime), name)
 
 
 def _account_block(runtime: Runtime) -> Any:
@@ -167,26 +163,9 @@ def _account_block(runtime: Runtime) -> Any:
     if fallback is None:
         return None
     try:
-        return getattr(fallback.backend("s3control", _partition(runtime)), "public_access_block", None)
+        return getattr(fallback.backend("s3control", partition_of(runtime.settings.region)), "public_access_block", None)
     except Exception:  # noqa: BLE001 - no s3control backend: no account-level block
         return None
-
-
-def _object(bucket: Any, key: str, version_id: str | None) -> Any:
-    """The object (a moto FakeKey), or None when the key (version) does not exist or is a
-    delete marker."""
-    from moto.s3.models import FakeKey
-
-    keys = bucket.keys
-    found: Any = None
-    if version_id is None:
-        found = keys.get(key)
-    else:
-        for version in keys.getlist(key, default=[]) or []:
-            if str(version.version_id) == version_id:
-                found = version
-                break
-    return found if isinstance(found, FakeKey) else None
 
 
 def _acls_disabled(bucket: Any) -> bool:
@@ -207,111 +186,6 @@ def _grants_all_users(acl: Any, permission: str) -> bool:
     return False
 
 
-# ------------------------------------------------------------------ the bucket policy
-# Keys whose fixed values make a statement non-public (the S3 user guide, "The meaning of
-# 'public'"), lower-cased.
-_FIXED_KEYS = frozenset({
-    "aws:sourcearn", "aws:sourcevpc", "aws:sourcevpce", "aws:sourceaccount", "aws:sourceowner", "aws:sourceorgid", "aws:sourceorgpaths",
-    "aws:principalorgid", "aws:principalorgpaths", "aws:principalaccount", "aws:principalarn", "aws:userid",
-    "s3:dataaccesspointarn", "s3:dataaccesspointaccount",
-})
-_FIXED_OPERATORS = frozenset({"StringEquals", "StringEqualsIgnoreCase", "StringLike", "ArnEquals", "ArnLike"})
-
-
-def _strings(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, list):
-        return [str(v) for v in value]
-    return [] if value is None else [str(value)]
-
-
-def _names_everyone(who: Any) -> bool:
-    if who == "*":
-        return True
-    return isinstance(who, dict) and "*" in _strings(who.get("AWS"))
-
-
-def _applies_to_anonymous(statement: dict[str, Any]) -> bool:
-    if "Principal" in statement:
-        return _names_everyone(statement["Principal"])
-    if "NotPrincipal" in statement:
-        return not _names_everyone(statement["NotPrincipal"])
-    return False
-
-
-def _narrow_network(text: str) -> bool:
-    try:
-        net = ipaddress.ip_network(text.strip(), strict=False)
-    except ValueError:
-        return False
-    return net.prefixlen >= (8 if net.version == 4 else 32)
-
-
-def _limited(condition: Any) -> bool:
-    """Whether a condition block holds the statement to fixed sources (a non-public statement)."""
-    if not isinstance(condition, dict):
-        return False
-    for operator, keys in condition.items():
-        qualifier, _, base = str(operator).rpartition(":")
-        if qualifier or base.endswith("IfExists") or not isinstance(keys, dict):
-            continue  # absent keys pass ...IfExists; set operators do not fix one value
-        for key, raw in keys.items():
-            values = _strings(raw)
-            name = str(key).lower()
-            if not values:
-                continue
-            if name == "aws:sourceip" and base == "IpAddress" and all(_narrow_network(v) for v in values):
-                return True
-            if name in _FIXED_KEYS and base in _FIXED_OPERATORS and not any("*" in v or "?" in v for v in values):
-                return True
-    return False
-
-
-@dataclass(frozen=True)
-class _BucketPolicy:
-    statements: PolicySet  # the statements that apply to the anonymous principal, Principal removed
-    public: bool  # an Allow for everyone that no fixed-value condition limits
-
-
-_DENY_ALL = parse_document({"Statement": [{"Effect": "Deny", "Action": "*", "Resource": "*"}]})
-
-
-@lru_cache(maxsize=256)
-def _compile(policy: bytes | None) -> _BucketPolicy:
-    if not policy:
-        return _BucketPolicy(PolicySet([]), False)
-    try:
-        document = orjson.loads(policy)
-    except orjson.JSONDecodeError:
-        return _BucketPolicy(PolicySet([]), False)
-    if not isinstance(document, dict):
-        return _BucketPolicy(PolicySet([]), False)
-    version = document.get("Version")
-    raw = document.get("Statement")
-    kept: list[Statement] = []
-    public = False
-    for statement in raw if isinstance(raw, list) else [raw]:
-        if not isinstance(statement, dict) or not _applies_to_anonymous(statement):
-            continue
-        body = {k: v for k, v in statement.items() if k not in ("Principal", "NotPrincipal")}
-        wrapper: dict[str, Any] = {"Statement": [body]}
-        if version is not None:
-            wrapper["Version"] = version
-        try:
-            parsed = parse_document(wrapper)
-        except AwsError:
-            # A statement this engine cannot read: a Deny refuses (never more access than AWS
-            # gives), an Allow allows nothing.
-            if statement.get("Effect") == "Deny":
-                kept.extend(_DENY_ALL)
-            continue
-        kept.extend(parsed)
-        if statement.get("Effect") == "Allow" and not _limited(statement.get("Condition")):
-            public = True
-    return _BucketPolicy(PolicySet(kept), public)
-
-
 # ------------------------------------------------------------------ authorization
 # IAM actions that the ACL of the object grants (acl-overview.html, "Mapping of ACL permissions
 # and access policy permissions"), and those the bucket's ACL grants.
@@ -325,26 +199,7 @@ _BUCKET_ACL = {
     "s3:PutObject": "WRITE",
     "s3:GetBucketAcl": "READ_ACP", "s3:PutBucketAcl": "WRITE_ACP",
 }
-# A versionId names one version: its own action (list_amazons3.html).
-_VERSIONED = {
-    "s3:GetObject": "s3:GetObjectVersion", "s3:GetObjectAcl": "s3:GetObjectVersionAcl", "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
-    "s3:DeleteObject": "s3:DeleteObjectVersion", "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
-    "s3:PutObjectTagging": "s3:PutObjectVersionTagging", "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
-    "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
-}
-_LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
-
-
-def _split(route: str) -> tuple[str, str | None]:
-    path = route.split("?", 1)[0].lstrip("/")
-    bucket, sep, key = path.partition("/")
-    return unquote(bucket), (unquote(key) if sep and key else None)
-
-
-def _resource(arn: str) -> tuple[str, str | None]:
-    path = arn.split(":::", 1)[1] if ":::" in arn else arn
-    bucket, sep, key = path.partition("/")
-    return bucket, (key if sep and key else None)
+_NO_POLICY = PolicySet([])
 
 
 class _Evaluation:
@@ -353,6 +208,7 @@ class _Evaluation:
     def __init__(self, ctx: RequestContext, runtime: Runtime) -> None:
         self.ctx = ctx
         self.runtime = runtime
+        self.owner = runtime.fallback.account_id if runtime.fallback is not None else ctx.account_id
         self.backend = _s3(runtime)
         account = _account_block(runtime)
         self.account_ignore_acls = bool(getattr(account, "ignore_public_acls", False))
@@ -362,58 +218,33 @@ class _Evaluation:
 
     def _context(self, policy: PolicySet, action: str, bucket: Any, key: str | None) -> dict[str, Any]:
         if self._base is None:
-            request = self.ctx.request
-            base = request_context(self.ctx, None, None, {"aws:principaltype": "Anonymous"})
-            referer = request.headers.get("referer")
-            if referer is not None:
-                base["aws:referer"] = referer
-            for name, value in request.headers.items():
-                if name.startswith("x-amz-"):
-                    base["s3:" + name] = value
-            if self.version_id is not None:
-                base["s3:versionid"] = self.version_id
-            if self.ctx.operation_name in _LIST_OPERATIONS:
-                base["s3:prefix"] = request.query_one("prefix") or ""
-                for param in ("delimiter", "max-keys"):
-                    given = request.query_one(param)
-                    if given is not None:
-                        base["s3:" + param] = given
-            self._base = base
-        wanted = policy.condition_keys(action)
-        if key is None or not any(k.startswith("s3:existingobjecttag/") for k in wanted):
+            self._base = request_context(self.ctx, None, None, {"aws:principaltype": "Anonymous"})
+        if key is None or not wants_stored_keys(self.ctx, policy.condition_keys(action)):
             return self._base
-        context = dict(self._base)
-        found = _object(bucket, key, self.version_id)
-        if found is not None and self.backend is not None:
-            try:
-                tags = self.backend.get_object_tagging(found).get("Tags") or []
-            except Exception:  # noqa: BLE001 - no tags
-                tags = []
-            for tag in tags:
-                context[f"s3:existingobjecttag/{str(tag.get('Key', '')).lower()}"] = str(tag.get("Value", ""))
-        return context
+        return self._base | stored_keys(self.ctx, self.backend, bucket, key, self.version_id)
 
     def decide(self, action: str, arn: str) -> str:
         """ALLOWED, EXPLICIT_DENY or IMPLICIT_DENY for the anonymous principal."""
         if self.backend is None:
             return IMPLICIT_DENY
-        name, key = _resource(arn)
+        name, key = split_arn(arn)
         bucket = self.backend.buckets.get(name)
         if bucket is None:
             return ALLOWED  # S3 tells anyone that a bucket does not exist (NoSuchBucket): moto's answer
         block = getattr(bucket, "public_access_block", None)
         ignore_acls = self.account_ignore_acls or bool(getattr(block, "ignore_public_acls", False))
         restrict = self.account_restrict or bool(getattr(block, "restrict_public_buckets", False))
-        policy = _compile(bucket.policy)
-        if restrict and policy.public:
+        found = policy_of(bucket, self.owner)
+        if restrict and found is not None and found.public:
             return IMPLICIT_DENY  # only the account's principals and AWS services may use a public bucket
+        statements = found.policy.for_caller(ANONYMOUS_CALLER) if found is not None else _NO_POLICY
         acls = not ignore_acls and not _acls_disabled(bucket)
-        decision = self._policy(policy, action, arn, bucket, key)
+        decision = self._policy(statements, action, arn, bucket, key)
         if decision == EXPLICIT_DENY:
             return decision
-        if key is not None and action in ("s3:GetObject", "s3:GetObjectVersion") and _object(bucket, key, self.version_id) is None:
+        if key is not None and action in ("s3:GetObject", "s3:GetObjectVersion") and object_of(bucket, key, self.version_id) is None:
             # No such key: 404 NoSuchKey for who may list the bucket, 403 for the others.
-            listing = self._policy(policy, "s3:ListBucket", arn.split("/", 1)[0], bucket, None)
+            listing = self._policy(statements, "s3:ListBucket", arn.split("/", 1)[0], bucket, None)
             if listing == ALLOWED or (listing == IMPLICIT_DENY and acls and _grants_all_users(bucket.acl, "READ")):
                 return ALLOWED
             return IMPLICIT_DENY
@@ -422,16 +253,15 @@ class _Evaluation:
         if acls:
             permission = _OBJECT_ACL.get(action)
             if permission is not None and key is not None:
-                found = _object(bucket, key, self.version_id)
-                if found is not None and _grants_all_users(found.acl, permission):
+                obj = object_of(bucket, key, self.version_id)
+                if obj is not None and _grants_all_users(obj.acl, permission):
                     return ALLOWED
             permission = _BUCKET_ACL.get(action)
             if permission is not None and _grants_all_users(bucket.acl, permission):
                 return ALLOWED
         return IMPLICIT_DENY
 
-    def _policy(self, policy: _BucketPolicy, action: str, arn: str, bucket: Any, key: str | None) -> str:
-        statements = policy.statements
+    def _policy(self, statements: PolicySet, action: str, arn: str, bucket: Any, key: str | None) -> str:
         if not statements.statements:
             return IMPLICIT_DENY
         return statements.evaluate(action, arn, self._context(statements, action, bucket, key)).decision
@@ -440,53 +270,12 @@ class _Evaluation:
 def authorize_anonymous(ctx: RequestContext, runtime: Runtime) -> None:
     """Allow the anonymous request or raise 403 AccessDenied "Access Denied"; the decision goes
     to the audit log (``ctx.telemetry["authz"]``)."""
-    request = ctx.request
-    bucket, key = _split(request.route_path if request.route_path is not None else request.raw_path)
-    params: dict[str, Any] = {"Bucket": bucket}
-    if key is not None:
-        params["Key"] = key
-    operation = ctx.operation_name or ""
-    source = request.headers.get("x-amz-copy-source")
-    if source and operation in ("CopyObject", "UploadPartCopy"):
-        params["CopySource"] = source
-    reqs = s3_requirements(operation, params, ctx.region, ctx.account_id)
-    if reqs and "versionId" in request.query:
-        action, resource = reqs[0]
-        reqs[0] = (_VERSIONED.get(action, action), resource)
+    reqs = s3_requirements(ctx.operation_name or "", request_params(ctx), ctx.region, ctx.account_id)
     evaluation = _Evaluation(ctx, runtime)
     for action, resource in reqs:
         decision = evaluation.decide(action, resource)
         ctx.telemetry["authz"] = {"action": action, "resource": resource, "decision": decision}
         if decision != ALLOWED:
             raise access_denied()
-    _hook_moto()
-
-
-# ------------------------------------------------------------------ moto
-_hooked = False
-
-
-def _hook_moto() -> None:
-    """moto checks anonymous object requests itself: the bucket policy, read without condition
-    keys (so that a statement with a Condition refuses), then the object's ACL. The gateway has
-    decided as AWS does by then, so for the requests it let in without credentials (which reach
-    moto with fallback.S3_UNSIGNED_AUTHORIZATION) moto's bucket check allows."""
-    global _hooked
-    if _hooked:
-        return
-    from flask import has_request_context
-    from flask import request as flask_request
-    from moto.iam.access_control import PermissionResult
-    from moto.s3.models import FakeBucket
-
-    from emulator.gateway.fallback import S3_UNSIGNED_AUTHORIZATION
-
-    original = FakeBucket.get_permission
-
-    def get_permission(self: Any, action: str, resource: str) -> Any:
-        if has_request_context() and flask_request.headers.get("Authorization") == S3_UNSIGNED_AUTHORIZATION:
-            return PermissionResult.PERMITTED
-        return original(self, action, resource)
-
-    FakeBucket.get_permission = get_permission  # type: ignore[method-assign]
-    _hooked = True
+    if ctx.operation_name == "DeleteObjects":
+        object_check(lambda action, resource: evaluation.decide(action, resource) == ALLOWED)

@@ -41,6 +41,9 @@ class Request:
     # labels are matched against it, and SigV2 signs it. For an S3 POST-policy upload, the
     # object's path once its form is verified (gateway/post_policy.py). None: ``raw_path``.
     route_path: str | None = None
+    # The form fields of a verified S3 POST-policy upload (lower-cased names): the request's
+    # x-amz-* values and ACL for bucket-policy conditions (gateway/s3_policy.py).
+    post_fields: dict[str, str] | None = None
 
     @cached_property
     def query(self) -> dict[str, list[str]]:

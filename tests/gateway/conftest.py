@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
@@ -36,3 +37,17 @@ def resolve_localhost_subdomains() -> Iterator[None]:
 
     with mock.patch("socket.getaddrinfo", getaddrinfo):
         yield
+
+
+@pytest.fixture
+def s3(server: EmulatorServer) -> Any:
+    """An S3 client of the module's ``server``, signed with the root key."""
+    return server.client("s3")
+
+
+@pytest.fixture
+def bucket(s3: Any) -> str:
+    """A new bucket of the module's ``server``."""
+    name = f"gw-{uuid.uuid4().hex[:12]}"
+    s3.create_bucket(Bucket=name)
+    return name

@@ -36,18 +36,6 @@ def server() -> Iterator[EmulatorServer]:
         yield srv
 
 
-@pytest.fixture
-def s3(server: EmulatorServer) -> Any:
-    return server.client("s3")
-
-
-@pytest.fixture
-def bucket(s3: Any) -> str:
-    name = f"anon-{uuid.uuid4().hex[:12]}"
-    s3.create_bucket(Bucket=name)
-    return name
-
-
 def anon(server: EmulatorServer, method: str, path: str, headers: dict[str, str] | None = None, body: bytes | None = None) -> tuple[int, dict[str, str], bytes]:
     """An HTTP request with no credentials at all."""
     conn = HTTPConnection("127.0.0.1", server.port, timeout=10)

@@ -199,10 +199,10 @@ def test_s3_policies_on_buckets_and_objects(sec_server: EmulatorServer, users: U
     s3.copy_object(Bucket="sec-s3-pub", Key="uploads/copy", CopySource="sec-s3-pub/o")
     denied = error_of(lambda: s3.put_object(Bucket="sec-s3-pub", Key="elsewhere", Body=b"1"))
     assert (denied["Code"], denied["HTTPStatusCode"]) == ("AccessDenied", 403)
-    assert "s3:PutObject on resource: arn:aws:s3:::sec-s3-pub/elsewhere" in denied["Message"]
+    assert 's3:PutObject on resource: "arn:aws:s3:::sec-s3-pub/elsewhere"' in denied["Message"]  # S3 quotes the resource
     # A copy needs s3:GetObject on its source too.
     copy = error_of(lambda: s3.copy_object(Bucket="sec-s3-pub", Key="uploads/leak", CopySource="sec-s3-private/secret"))
-    assert "s3:GetObject on resource: arn:aws:s3:::sec-s3-private/secret" in copy["Message"]
+    assert 's3:GetObject on resource: "arn:aws:s3:::sec-s3-private/secret"' in copy["Message"]
     assert error_code(lambda: s3.list_objects_v2(Bucket="sec-s3-private")) == "AccessDenied"
     assert error_code(lambda: s3.get_object(Bucket="sec-s3-private", Key="secret")) == "AccessDenied"
     assert error_code(lambda: s3.list_buckets()) == "AccessDenied"  # s3:ListAllMyBuckets
