@@ -25,7 +25,7 @@ import orjson
 from emulator import services
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
-from emulator.gateway import post_policy, s3_payload, sigv2, sigv4
+from emulator.gateway import fallback_checks, post_policy, s3_payload, sigv2, sigv4
 from emulator.gateway.access_log import AccessLog, new_request_id
 from emulator.gateway.cors import Cors
 from emulator.gateway.fallback import NotServed, caller_identity
@@ -279,13 +279,10 @@ class EmulatorApp:
                     if found.service == "s3":
                         s3_payload.check(request, signer)  # aws-chunked, Content-MD5, x-amz-checksum-*
                     return await forwarder.forward(ctx)
-                if found.protocol == "json" and ctx.operation is not None:
-                    # moto answers malformed JSON bodies with a 500; AWS's front end rejects
-                    # them (SerializationException / ValidationException) before the service.
-                    ctx.params = protocol.parse(request, ctx.operation)
-                    validate = self.runtime.components.get("validator")
-                    if validate is not None:
-                        validate(ctx)
+                # moto answers malformed or out-of-range input with a 500 (or accepts it); AWS's
+                # front ends refuse it before the service: the shapes' constraints, for every
+                # protocol (emulator/gateway/fallback_checks.py).
+                fallback_checks.validate(ctx, protocol, self.runtime.components.get("validator"))
                 # Services served by moto are authorized too (issue: security).
                 if is_anonymous(ctx.principal):  # no credentials: what the bucket makes public
                     authorize_anonymous(ctx, self.runtime)
@@ -294,6 +291,7 @@ class EmulatorApp:
                 if found.service == "s3":
                     # Decoded and checked here (chunk signatures, checksums): moto checks neither.
                     s3_payload.check(request, signer)
+                fallback_checks.check(ctx)  # the operation's content, as the service checks it
                 return await self._fallback(ctx)
             entry = handler.operations.get(found.operation)
             if entry is None:
@@ -453,9 +451,12 @@ class EmulatorApp:
         if owned is not None and fallback is not None and fallback.supports(handler.service):
             ctx.params = protocol.parse(ctx.request, ctx.operation)
             if owned.isdisjoint(ctx.params):
+                if (validate := self.runtime.components.get("validator")) is not None:
+                    validate(ctx)  # as the native operations are (moto would take any value)
                 if (authorize := self.runtime.components.get("authorizer")) is not None:
                     authorize(ctx)
                 handler.before_fallback(ctx, ctx.params)
+                fallback_checks.check(ctx)
                 return await self._fallback(ctx)
             names = ", ".join(sorted(owned.intersection(ctx.params)))
             raise self._not_supported(ctx, f" for its own resources ({names})", "UnsupportedOperation")

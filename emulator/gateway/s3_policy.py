@@ -24,6 +24,7 @@ from __future__ import annotations
 import calendar
 import contextvars
 import ipaddress
+import re
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -235,6 +236,115 @@ def compile_policy(text: bytes | str, owner: str) -> BucketPolicy:
         if not deny and _applies_to_anonymous(statement) and not _limited(statement.get("Condition")):
             public = True
     return BucketPolicy(ResourcePolicy(empty.policy.text, statements, owner), public)
+
+
+# ------------------------------------------------------------------ PutBucketPolicy
+MAX_POLICY_BYTES = 20 * 1024  # a bucket policy's size limit (S3 user guide, "Bucket policies")
+_S3_RESOURCE = re.compile(r"arn:aws[a-z-]*:s3:::([^/]*)(?:/.*)?", re.DOTALL)
+_S3_ACTION = re.compile(r"s3:[A-Za-z0-9*?]+", re.IGNORECASE)
+
+
+def _malformed(message: str) -> AwsError:
+    return AwsError("MalformedPolicy", message, 400)
+
+
+def check_bucket_policy(text: bytes | str, bucket: str) -> None:
+    """Refuse a bucket policy as S3's PutBucketPolicy does (``400 MalformedPolicy``), so that
+    what moto stores is a policy S3 would have stored: JSON whose first character is ``{``; a
+    Statement (object or non-empty list) of objects, each with Effect Allow or Deny, Principal
+    or NotPrincipal (``*`` or the principal types S3 knows), Action or NotAction
+    (``*`` or ``s3:...``), Resource or NotResource naming this bucket or its objects, and a
+    Condition block that emulator/gateway/policy.py can read. The messages are S3's where they
+    are known ("Policies must be valid JSON and the first byte must be '{'", "Missing required
+    field Principal", "Invalid principal in policy", "Policy has invalid action", "Policy has
+    invalid resource", "Invalid effect: ...")."""
+    raw = text.encode("utf-8") if isinstance(text, str) else bytes(text)
+    if len(raw) > MAX_POLICY_BYTES:
+        raise _malformed(f"Policy exceeds the maximum allowed document size: {len(raw)} bytes, of {MAX_POLICY_BYTES}.")
+    try:
+        document = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        document = None
+    if not raw.lstrip().startswith(b"{") or not isinstance(document, dict):
+        raise _malformed("Policies must be valid JSON and the first byte must be '{'")
+    version = document.get("Version")
+    if version is not None and version not in ("2012-10-17", "2008-10-17"):
+        raise _malformed(f"Invalid policy syntax: Version must be 2012-10-17 or 2008-10-17, not {version!r}.")
+    if "Statement" not in document:
+        raise _malformed("Missing required field Statement")
+    raw_statements = document["Statement"]
+    statements = raw_statements if isinstance(raw_statements, list) else [raw_statements]
+    if not statements:
+        raise _malformed("Could not parse the policy: Statement is empty!")
+    for statement in statements:
+        _check_statement(statement, bucket, version)
+
+
+def _check_statement(statement: Any, bucket: str, version: Any) -> None:
+    if not isinstance(statement, dict):
+        raise _malformed("Invalid policy syntax: each Statement must be a JSON object.")
+    if "Effect" not in statement:
+        raise _malformed("Missing required field Effect")
+    if statement["Effect"] not in ("Allow", "Deny"):
+        raise _malformed(f"Invalid effect: {statement['Effect']}")
+    if "Principal" not in statement and "NotPrincipal" not in statement:
+        raise _malformed("Missing required field Principal")
+    if "Principal" in statement and "NotPrincipal" in statement:
+        raise _malformed("Invalid policy syntax: a Statement has either Principal or NotPrincipal, not both.")
+    if not _principal_shape(statement.get("Principal", statement.get("NotPrincipal"))):
+        raise _malformed("Invalid principal in policy")
+    if "Action" not in statement and "NotAction" not in statement:
+        raise _malformed("Missing required field Action")
+    for action in _policy_strings(statement.get("Action", statement.get("NotAction"))):
+        if action != "*" and _S3_ACTION.fullmatch(action) is None:
+            raise _malformed("Policy has invalid action")
+    if "Resource" not in statement and "NotResource" not in statement:
+        raise _malformed("Missing required field Resource")
+    for resource in _policy_strings(statement.get("Resource", statement.get("NotResource"))):
+        found = _S3_RESOURCE.fullmatch(resource) if resource != "*" else None
+        if resource != "*" and (found is None or not _bucket_matches(found.group(1), bucket)):
+            raise _malformed("Policy has invalid resource")
+    body = {k: v for k, v in statement.items() if k not in ("Principal", "NotPrincipal")}
+    try:
+        parse_document({"Version": version or "2008-10-17", "Statement": [body]})
+    except AwsError as exc:  # its Condition block, say: the parser tells what is wrong
+        raise _malformed(exc.message) from None
+
+
+# An "AWS" principal: "*", an account, an ARN (users, roles, sessions, CloudFront's origin
+# access identities: arn:aws:iam::cloudfront:user/...) or a unique id (AIDA..., AROA...).
+_AWS_PRINCIPAL = re.compile(r"\*|\d{12}|arn:aws[a-z-]*:(?:iam|sts)::[^:]+:.+|[A-Z0-9]{16,128}", re.DOTALL)
+
+
+def _principal_shape(value: Any) -> bool:
+    """Whether a Principal element is one S3 can read: "*", or {type: name or names} with the
+    types S3 knows; the names' existence is not checked (the emulator has one account)."""
+    if value == "*":
+        return True
+    if not isinstance(value, dict) or not value:
+        return False
+    for kind, names in value.items():
+        listed = names if isinstance(names, list) else [names]
+        if kind not in _PRINCIPAL_KINDS or not listed or not all(isinstance(n, str) and n for n in listed):
+            return False
+        if kind == "AWS" and not all(_AWS_PRINCIPAL.fullmatch(n) for n in listed):
+            return False
+    return True
+
+
+def _policy_strings(value: Any) -> list[str]:
+    items = value if isinstance(value, list) else [value]
+    if not items or not all(isinstance(item, str) and item for item in items):
+        raise _malformed("Invalid policy syntax: Action and Resource must be strings or lists of strings.")
+    return items
+
+
+def _bucket_matches(pattern: str, bucket: str) -> bool:
+    """Whether a resource's bucket part (wildcards allowed) names ``bucket``."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern == bucket
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, bucket, re.DOTALL) is not None
 
 
 # bucket name -> (the policy text it was compiled from, the policy)

@@ -1,0 +1,338 @@
+"""moto's functions wrapped where only moto's state tells that a request is wrong.
+
+emulator/gateway/fallback_checks.py refuses bad input before moto sees it; what depends on
+moto's state (an upload id, a change set's name, a pagination token moto keeps) is checked
+here, inside moto, just before the function that would fail on it: with AWS's error and before
+anything is changed (moto would raise a KeyError or a TypeError, the gateway would answer 500,
+and some of them after a half-done change). ``install`` runs once, when the fallback starts
+(MotoFallback.start); each wrapper cites the AWS behaviour it gives.
+
+Some are fixes of moto failing on *valid* input, not checks: KMS ReplicateKey named by its key
+ARN (moto looked the ARN up as a key id), Secrets Manager GetRandomPassword when
+ExcludeCharacters removes every character of one included type (moto picked a required
+character from nothing), EventBridge targets whose InputTemplate is text or that give a
+standard queue a MessageGroupId (every matching PutEvents failed). And a CloudFormation
+resource that moto cannot create fails its stack, as on AWS, instead of the call
+(``_cloudformation_failures``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import logging
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from emulator.errors import AwsError
+
+log = logging.getLogger(__name__)
+_installed = False
+_lock = threading.Lock()
+
+
+def _before(owner: type, name: str, check: Callable[[Any, dict[str, Any]], None]) -> None:
+    """Run ``check(self, arguments)`` (arguments by parameter name) before ``owner.name``."""
+    original = getattr(owner, name)
+    signature = inspect.signature(original)
+
+    @functools.wraps(original)
+    def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        check(self, bound.arguments)
+        return original(self, *args, **kwargs)
+
+    setattr(owner, name, wrapper)
+
+
+def install() -> None:
+    global _installed
+    with _lock:
+        if _installed:
+            return
+        _s3()
+        _kms()
+        _events()
+        _awslambda()
+        _ecr()
+        _cloudformation()
+        _secretsmanager()
+        _installed = True
+
+
+# ------------------------------------------------------------------ S3
+def _s3() -> None:
+    from moto.s3.exceptions import InvalidContinuationToken, NoSuchUpload
+    from moto.s3.models import S3Backend
+
+    def upload_exists(backend: Any, a: dict[str, Any]) -> None:
+        """UploadPart, UploadPartCopy, CompleteMultipartUpload of an upload id that is not one
+        (moto: KeyError). S3: ``404 NoSuchUpload``."""
+        bucket = backend.get_bucket(a.get("bucket_name") or a.get("dest_bucket_name"))
+        if a["multipart_id"] not in bucket.multiparts:
+            raise NoSuchUpload(upload_id=a["multipart_id"])
+
+    for name in ("upload_part", "upload_part_copy", "complete_multipart_upload", "is_truncated"):
+        _before(S3Backend, name, upload_exists)
+
+    def known_token(backend: Any, a: dict[str, Any]) -> None:
+        """ListObjectsV2 with a ContinuationToken that no listing handed out (moto: TypeError).
+        S3: ``InvalidArgument: The continuation token provided is incorrect``."""
+        token = a.get("continuation_token")
+        if token and token not in getattr(backend, "_pagination_tokens", {}) and not a.get("start_after"):
+            raise InvalidContinuationToken()
+
+    _before(S3Backend, "list_objects_v2", known_token)
+
+    def valid_policy(backend: Any, a: dict[str, Any]) -> None:
+        """PutBucketPolicy: S3 checks the policy (400 MalformedPolicy: s3_policy.py) of a
+        bucket that exists (else 404 NoSuchBucket, which get_bucket raises); moto stored any."""
+        from emulator.gateway.s3_policy import check_bucket_policy
+
+        backend.get_bucket(a["bucket_name"])
+        check_bucket_policy(a["policy"], a["bucket_name"])
+
+    _before(S3Backend, "put_bucket_policy", valid_policy)
+
+
+# ------------------------------------------------------------------ KMS
+def _kms() -> None:
+    from moto.kms.models import KmsBackend
+    from moto.kms.responses import KmsResponse
+
+    def key_exists(response: Any, a: dict[str, Any]) -> None:
+        """CreateGrant and ListGrants of a key that does not exist (moto: KeyError): moto's
+        own check, as its other operations make it: ``NotFoundException: Invalid keyId x`` or
+        ``Key '<arn>' does not exist``."""
+        key_id = response._get_param("KeyId")
+        if isinstance(key_id, str):
+            response._validate_cmk_id(key_id)
+
+    _before(KmsResponse, "create_grant", key_exists)
+    _before(KmsResponse, "list_grants", key_exists)
+
+    original = KmsBackend.replicate_key
+
+    @functools.wraps(original)
+    def replicate_key(self: Any, key_id: str, replica_region: str) -> Any:
+        """ReplicateKey names its key by id or ARN (moto looked the ARN up as an id: KeyError);
+        only a multi-Region key can be replicated (moto: AttributeError). KMS:
+        ``UnsupportedOperationException``."""
+        key_id = self.get_key_id(key_id)
+        key = self.keys.get(key_id)
+        if key is not None and not key.multi_region:
+            raise AwsError("UnsupportedOperationException", f"{key.arn} is not a multi-Region key. Only multi-Region keys can be replicated.", 400)
+        return original(self, key_id, replica_region)
+
+    KmsBackend.replicate_key = replicate_key  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ EventBridge
+def _events() -> None:
+    from moto.events.exceptions import InvalidEventPatternException
+    from moto.events.models import EventPatternParser
+
+    def an_object(parser: Any, a: dict[str, Any]) -> None:
+        """An event pattern is a JSON object (moto: AttributeError on a list). EventBridge:
+        ``InvalidEventPatternException: Event pattern is not valid. Reason: Filter is not an object``."""
+        if not isinstance(a["pattern"], dict):
+            raise InvalidEventPatternException(reason="Filter is not an object")
+
+    _before(EventPatternParser, "_validate_event_pattern", an_object)
+    _events_text_input()
+
+
+def _events_text_input() -> None:
+    """An InputTransformer's InputTemplate that is not JSON is text, delivered as it is
+    (https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-transform-target-input.html:
+    ``"<instance> is in state <state>"``); moto parsed every template as JSON, so every PutEvents
+    matching such a target failed (JSONDecodeError): a bug on valid input, fixed here for the
+    targets moto delivers to (SQS queues, CloudWatch Logs log groups). And a standard queue
+    target with SqsParameters (MessageGroupId) failed every delivery (KeyError)."""
+    import json
+
+    from jsonpath_ng.ext import parse as json_path
+    from moto.events import utils
+    from moto.events.models import Rule
+
+    parse: Callable[..., Any] = utils.EventTemplateParser.parse
+
+    def parse_text(input_template: str | None, input_paths_map: dict[str, Any], event: Any) -> Any:
+        try:
+            return parse(input_template=input_template, input_paths_map=input_paths_map, event=event)
+        except json.JSONDecodeError:
+            text = input_template or ""
+            for name, path in (input_paths_map or {}).items():
+                found = json_path(path).find(event)
+                value = utils.EventTemplateParser._stringify(found[0].value) if found else None
+                if value:
+                    text = text.replace(f"<{name}>", value)
+            return text.replace("<aws.events.event.json>", json.dumps(event))
+
+    utils.EventTemplateParser.parse = staticmethod(parse_text)  # type: ignore[method-assign,assignment]
+
+    to_sqs, to_logs = Rule._send_to_sqs_queue, Rule._send_to_cw_log_group
+
+    def send_to_sqs(self: Any, resource_id: str, event: Any, group_id: str | None = None) -> None:
+        if group_id and not resource_id.endswith(".fifo"):
+            # SqsParameters' MessageGroupId with a standard queue: moto looked the queue's
+            # ContentBasedDeduplication up (KeyError: a standard queue has none); the message
+            # goes to the queue, as EventBridge sends it.
+            group_id = None
+        if not isinstance(event, str):
+            return to_sqs(self, resource_id, event, group_id)
+        from moto.sqs import sqs_backends
+
+        sqs_backends[self.account_id][self.region_name].send_message(queue_name=resource_id, message_body=event, group_id=group_id)
+        return None
+
+    def send_to_logs(self: Any, name: str, event: Any) -> None:
+        if not isinstance(event, str):
+            return to_logs(self, name, event)
+        from moto.core.utils import unix_time_millis
+        from moto.logs import logs_backends
+        from moto.moto_api._internal import mock_random
+
+        backend = logs_backends[self.account_id][self.region_name]
+        stream = str(mock_random.uuid4())
+        backend.create_log_stream(name, stream)
+        backend.put_log_events(name, stream, [{"timestamp": unix_time_millis(), "message": event}])
+        return None
+
+    Rule._send_to_sqs_queue = send_to_sqs  # type: ignore[method-assign]
+    Rule._send_to_cw_log_group = send_to_logs  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ Lambda
+def _awslambda() -> None:
+    """moto's Lambda raises ``ValueError("InvalidParameterValueException", message)`` where it
+    means that error (a BatchSize over the event source's maximum, UpdateFunctionCode from a
+    bucket that does not exist), and nothing turns it into one: it is here, in every handler."""
+    from moto.awslambda.exceptions import LambdaClientError
+    from moto.awslambda.responses import LambdaResponse
+
+    def handler(original: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(original)
+        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
+            try:
+                return original(self, *args, **kwargs)
+            except ValueError as exc:
+                if len(exc.args) == 2 and all(isinstance(x, str) for x in exc.args) and exc.args[0].endswith("Exception"):
+                    raise LambdaClientError(exc.args[0], exc.args[1]) from None
+                raise
+
+        return wrapper
+
+    for name, member in list(vars(LambdaResponse).items()):
+        if not name.startswith("_") and inspect.isfunction(member):
+            setattr(LambdaResponse, name, handler(member))
+
+
+# ------------------------------------------------------------------ ECR
+def _ecr() -> None:
+    from moto.ecr.exceptions import RepositoryNotFoundException
+    from moto.ecr.models import ECRBackend
+
+    def repository_exists(backend: Any, a: dict[str, Any]) -> None:
+        """PutImage to a repository that does not exist (moto: a bare Exception). ECR:
+        ``RepositoryNotFoundException``."""
+        if a["repository_name"] not in backend.repositories:
+            raise RepositoryNotFoundException(a["repository_name"], backend.account_id)
+
+    _before(ECRBackend, "put_image", repository_exists)
+
+
+# ------------------------------------------------------------------ CloudFormation
+def _cloudformation() -> None:
+    from moto.cloudformation.models import CloudFormationBackend
+    from moto.cloudformation.responses import CloudFormationResponse
+
+    def change_set_exists(backend: Any, a: dict[str, Any]) -> None:
+        """ExecuteChangeSet and DeleteChangeSet of a change set that does not exist (moto:
+        UnboundLocalError). CloudFormation: ``404 ChangeSetNotFound``."""
+        name = a["change_set_name"]
+        if name not in backend.change_sets and not any(cs.change_set_name == name for cs in backend.change_sets.values()):
+            raise AwsError("ChangeSetNotFound", f"ChangeSet [{name}] does not exist", 404)
+
+    _before(CloudFormationBackend, "execute_change_set", change_set_exists)
+    _before(CloudFormationBackend, "delete_change_set", change_set_exists)
+
+    def known_token(response: Any, a: dict[str, Any]) -> None:
+        """DescribeStacks' NextToken is the id of the last stack of the previous page (moto:
+        ValueError on another). CloudFormation refuses a token it did not issue."""
+        token = response._get_param("NextToken")
+        if token:
+            stacks = response.cloudformation_backend.describe_stacks(response._get_param("StackName"))
+            if token not in [stack.stack_id for stack in stacks]:
+                raise AwsError("ValidationError", "Invalid NextToken", 400)
+
+    _before(CloudFormationResponse, "describe_stacks", known_token)
+    _cloudformation_failures()
+
+
+def _cloudformation_failures() -> None:
+    """A resource that cannot be created fails the stack, not the CreateStack call: CloudFormation
+    creates resources after it answered, and a provider's error (a property of the wrong type,
+    say) shows as CREATE_FAILED and a rollback (DescribeStacks, DescribeStackEvents). moto creates
+    them during the call, and an exception of its resource code (ValueError on VisibilityTimeout
+    "abc") became a 500 with the stack left CREATE_IN_PROGRESS. Here the stack fails and is
+    rolled back instead, with the error as the event's reason; the exception is logged with its
+    traceback, so a moto bug on a valid template stays visible. moto's own client errors (its
+    ValidationError...) still answer the call, as before."""
+    from moto.cloudformation.models import Stack
+    from moto.core.exceptions import ServiceException
+    from werkzeug.exceptions import HTTPException
+
+    original = Stack.create_resources
+
+    @functools.wraps(original)
+    def create_resources(self: Any) -> None:
+        try:
+            original(self)
+        except (ServiceException, HTTPException, AwsError):
+            raise
+        except Exception as exc:
+            log.warning("CloudFormation stack %s: creating its resources failed; rolled back", self.name, exc_info=True)
+            self.status = "CREATE_FAILED"
+            self._add_stack_event("CREATE_FAILED", resource_status_reason=f"Resource creation failed: {type(exc).__name__}: {exc}")
+            self.status = "ROLLBACK_IN_PROGRESS"
+            self._add_stack_event("ROLLBACK_IN_PROGRESS", resource_status_reason="The following resource(s) failed to create. Rollback requested by user.")
+            try:
+                self.resource_map.delete()
+                self.status = "ROLLBACK_COMPLETE"
+            except Exception:
+                log.warning("CloudFormation stack %s: rolling back failed", self.name, exc_info=True)
+                self.status = "ROLLBACK_FAILED"
+            self._add_stack_event(self.status)
+
+    Stack.create_resources = create_resources  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ Secrets Manager
+def _secretsmanager() -> None:
+    import string
+
+    from moto.secretsmanager import models
+
+    original = models.random_password
+    classes = (("exclude_lowercase", string.ascii_lowercase), ("exclude_uppercase", string.ascii_uppercase),
+               ("exclude_numbers", string.digits), ("exclude_punctuation", string.punctuation))
+
+    @functools.wraps(original)
+    def random_password(password_length: int, exclude_characters: str, exclude_numbers: bool, exclude_punctuation: bool,
+                        exclude_uppercase: bool, exclude_lowercase: bool, include_space: bool, require_each_included_type: bool) -> str:
+        """A character type whose every character ExcludeCharacters removes is excluded: moto
+        required one character of it anyway, picked from nothing (IndexError), for a request
+        that AWS serves. (When nothing is left at all, fallback_checks refused it.)"""
+        flags = {"exclude_lowercase": exclude_lowercase, "exclude_uppercase": exclude_uppercase,
+                 "exclude_numbers": exclude_numbers, "exclude_punctuation": exclude_punctuation}
+        removed = set(exclude_characters or "")
+        for flag, characters in classes:
+            if not flags[flag] and set(characters) <= removed:
+                flags[flag] = True
+        return original(password_length, exclude_characters, flags["exclude_numbers"], flags["exclude_punctuation"],
+                        flags["exclude_uppercase"], flags["exclude_lowercase"], include_space, require_each_included_type)
+
+    models.random_password = random_password

@@ -1,0 +1,402 @@
+"""Bad input to the services moto serves gets AWS's error (code, status, message), never a 500,
+and the refused call changes nothing (emulator/gateway/fallback_checks.py, fallback_patches.py,
+cfn_template.py; S3 bucket policies: s3_policy.check_bucket_policy). Through the wire with
+boto3, against real servers; the server log must show no "unhandled error" at all.
+
+``test_the_whole_probe`` runs tests/gateway/fallback_probe.py (some 950 requests of bad input
+over S3, SQS, SNS, SSM, Secrets Manager, KMS, EventBridge, Kinesis, Lambda, Step Functions,
+Route 53, ECR, CloudFormation, Organizations) against a server of its own."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import fallback_probe
+import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
+from fallback_probe import SFN_TRUST, TRUST, lambda_zip
+
+from emulator.testing.server import EmulatorServer
+
+ACCOUNT = "000000000000"
+ONE_TRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer() as srv:
+        yield srv
+
+
+@pytest.fixture(autouse=True)
+def _no_unhandled_errors(server: EmulatorServer) -> Iterator[None]:
+    """Whatever a test sends, the server answers it without an unhandled error."""
+    yield
+    assert fallback_probe.unhandled(server) == []
+
+
+def client(server: EmulatorServer, service: str) -> Any:
+    return server.client(service, config=ONE_TRY)
+
+
+def refused(call: Callable[[], Any], code: str, status: int | None = 400) -> str:
+    """Run ``call``: it must fail with ``code`` and ``status`` (None: moto's, not checked here);
+    returns the message."""
+    with pytest.raises(ClientError) as caught:
+        call()
+    response = caught.value.response
+    assert response["Error"]["Code"] == code, response
+    assert status is None or response["ResponseMetadata"]["HTTPStatusCode"] == status, response
+    return str(response["Error"].get("Message", ""))
+
+
+# ------------------------------------------------------------------ the whole sweep
+def test_the_whole_probe() -> None:
+    with EmulatorServer() as probe_server:
+        outcomes = list(fallback_probe.run(probe_server))
+        assert len(outcomes) == len(fallback_probe.CASES)
+        errors = [f"{o.case.label}: {o.status} {o.code}" for o in outcomes if o.status >= 500]
+        assert errors == []
+        assert fallback_probe.unhandled(probe_server) == []
+
+
+# ------------------------------------------------------------------ S3
+POLICY_STATEMENT = {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::{b}/*"}
+
+
+def _policy(bucket: str, *statements: dict[str, Any], version: str = "2012-10-17") -> str:
+    return json.dumps({"Version": version, "Statement": [json.loads(json.dumps(s).replace("{b}", bucket)) for s in statements]})
+
+
+@pytest.mark.parametrize(("policy", "message"), [
+    ("not json", "Policies must be valid JSON and the first byte must be '{'"),
+    ("[1]", "Policies must be valid JSON and the first byte must be '{'"),
+    ('{"Version": "2012-10-17"}', "Missing required field Statement"),
+    ('{"Statement": []}', "Could not parse the policy: Statement is empty!"),
+    ({k: v for k, v in POLICY_STATEMENT.items() if k != "Principal"}, "Missing required field Principal"),
+    ({**POLICY_STATEMENT, "Resource": "arn:aws:s3:::another-bucket/*"}, "Policy has invalid resource"),
+    ({**POLICY_STATEMENT, "Resource": "arn:aws:sqs:us-east-1:000000000000:q"}, "Policy has invalid resource"),
+    ({**POLICY_STATEMENT, "Effect": "Maybe"}, "Invalid effect: Maybe"),
+    ({**POLICY_STATEMENT, "Action": "sqs:SendMessage"}, "Policy has invalid action"),
+    ({**POLICY_STATEMENT, "Principal": {"AWS": "not-a-principal"}}, "Invalid principal in policy"),
+    ({**POLICY_STATEMENT, "Principal": {"Bogus": "x"}}, "Invalid principal in policy"),
+    ({k: v for k, v in POLICY_STATEMENT.items() if k != "Action"}, "Missing required field Action"),
+    ({k: v for k, v in POLICY_STATEMENT.items() if k != "Resource"}, "Missing required field Resource"),
+])
+def test_put_bucket_policy_refuses_what_s3_refuses(server: EmulatorServer, policy: Any, message: str) -> None:
+    s3 = client(server, "s3")
+    bucket = "bp-refused"
+    s3.create_bucket(Bucket=bucket)
+    kept = _policy(bucket, POLICY_STATEMENT)
+    s3.put_bucket_policy(Bucket=bucket, Policy=kept)
+    text = policy if isinstance(policy, str) else _policy(bucket, policy)
+    assert refused(lambda: s3.put_bucket_policy(Bucket=bucket, Policy=text), "MalformedPolicy") == message
+    assert s3.get_bucket_policy(Bucket=bucket)["Policy"] == kept  # the refused one changed nothing
+
+
+def test_put_bucket_policy_stores_nothing_when_refused(server: EmulatorServer) -> None:
+    s3 = client(server, "s3")
+    s3.create_bucket(Bucket="bp-none")
+    refused(lambda: s3.put_bucket_policy(Bucket="bp-none", Policy="not json"), "MalformedPolicy")
+    refused(lambda: s3.get_bucket_policy(Bucket="bp-none"), "NoSuchBucketPolicy", 404)
+    # A bucket that does not exist is S3's NoSuchBucket first, whatever the policy.
+    refused(lambda: s3.put_bucket_policy(Bucket="bp-no-such-bucket", Policy="not json"), "NoSuchBucket", 404)
+
+
+def test_put_bucket_policy_accepts_what_s3_accepts(server: EmulatorServer) -> None:
+    s3 = client(server, "s3")
+    bucket = "bp-accepted"
+    s3.create_bucket(Bucket=bucket)
+    valid = [
+        _policy(bucket, POLICY_STATEMENT),
+        _policy(bucket, POLICY_STATEMENT, version="2008-10-17"),
+        _policy(bucket, {"Sid": "OAI", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::cloudfront:user/CloudFront Origin Access Identity E2QWRUHAPOMQZL"},
+                         "Action": ["s3:GetObject"], "Resource": ["arn:aws:s3:::{b}/*"]}),
+        _policy(bucket, {"Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject", "Resource": "arn:aws:s3:::{b}/logs/*",
+                         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": "arn:aws:s3:::*"}}}),
+        _policy(bucket, {"Effect": "Deny", "NotPrincipal": {"AWS": [ACCOUNT, f"arn:aws:iam::{ACCOUNT}:root"]}, "NotAction": "s3:Get*",
+                         "Resource": ["arn:aws:s3:::{b}", "arn:aws:s3:::{b}/*"]}),
+        _policy(bucket, {"Effect": "Deny", "Principal": "*", "Action": "s3:*", "Resource": "arn:aws:s3:::bp-*/*",
+                         "Condition": {"Bool": {"aws:SecureTransport": "false"}}}),
+        _policy(bucket, {"Effect": "Allow", "Principal": {"CanonicalUser": "79a59df900b949e55d96a1e698fbacedfd6e09d98eacf8f8d5218e7cd47ef2be"},
+                         "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::{b}"}),
+    ]
+    for text in valid:
+        s3.put_bucket_policy(Bucket=bucket, Policy=text)
+        assert s3.get_bucket_policy(Bucket=bucket)["Policy"] == text
+
+
+def test_s3_invalid_canned_acl(server: EmulatorServer) -> None:
+    s3 = client(server, "s3")
+    s3.create_bucket(Bucket="acl-bucket")
+    refused(lambda: s3.put_object(Bucket="acl-bucket", Key="k", Body=b"x", ACL="bogus"), "InvalidArgument")  # type: ignore[arg-type]
+    refused(lambda: s3.head_object(Bucket="acl-bucket", Key="k"), "404", 404)  # not stored
+    s3.put_object(Bucket="acl-bucket", Key="k", Body=b"x", ACL="public-read")
+    refused(lambda: s3.put_object_acl(Bucket="acl-bucket", Key="k", ACL="bogus"), "InvalidArgument")  # type: ignore[arg-type]
+    refused(lambda: s3.put_bucket_acl(Bucket="acl-bucket", ACL="bogus"), "InvalidArgument")  # type: ignore[arg-type]
+    grants = s3.get_object_acl(Bucket="acl-bucket", Key="k")["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") for g in grants)  # public-read kept
+
+
+def test_s3_listings_and_copies(server: EmulatorServer) -> None:
+    s3 = client(server, "s3")
+    s3.create_bucket(Bucket="list-bucket")
+    for key in ("a", "b", "c"):
+        s3.put_object(Bucket="list-bucket", Key=key, Body=b"x")
+    assert refused(lambda: s3.list_objects_v2(Bucket="list-bucket", MaxKeys=-1), "InvalidArgument") == "Provided max-keys not an integer or within integer range"
+    refused(lambda: s3.list_objects(Bucket="list-bucket", MaxKeys=-5), "InvalidArgument")
+    assert refused(lambda: s3.list_objects_v2(Bucket="list-bucket", ContinuationToken="garbage"), "InvalidArgument") == "The continuation token provided is incorrect"
+    page = s3.list_objects_v2(Bucket="list-bucket", MaxKeys=2)  # a token it handed out still works
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket="list-bucket", ContinuationToken=page["NextContinuationToken"])["Contents"]] == ["c"]
+    assert refused(lambda: s3.copy_object(Bucket="list-bucket", Key="copy", CopySource="no-slash"), "InvalidArgument") == "Invalid copy source object key"
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket="list-bucket")["Contents"]) == ["a", "b", "c"]
+
+
+def test_s3_multipart_upload_that_does_not_exist(server: EmulatorServer) -> None:
+    s3 = client(server, "s3")
+    s3.create_bucket(Bucket="mp-bucket")
+    refused(lambda: s3.upload_part(Bucket="mp-bucket", Key="k", UploadId="garbage", PartNumber=1, Body=b"x"), "NoSuchUpload", 404)
+    refused(lambda: s3.complete_multipart_upload(Bucket="mp-bucket", Key="k", UploadId="garbage",
+                                                 MultipartUpload={"Parts": [{"ETag": "x", "PartNumber": 1}]}), "NoSuchUpload", 404)
+    assert "Contents" not in s3.list_objects_v2(Bucket="mp-bucket")
+
+
+def test_s3_notification_filter_rule_name(server: EmulatorServer) -> None:
+    s3, sqs = client(server, "s3"), client(server, "sqs")
+    s3.create_bucket(Bucket="notify-bucket")
+    queue = sqs.create_queue(QueueName="notify-queue")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    config = {"QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "bogus", "Value": "x"}]}}}]}
+    message = refused(lambda: s3.put_bucket_notification_configuration(Bucket="notify-bucket", NotificationConfiguration=config), "InvalidArgument")
+    assert message == "filter rule name must be either prefix or suffix"
+    assert "QueueConfigurations" not in s3.get_bucket_notification_configuration(Bucket="notify-bucket")
+
+
+# ------------------------------------------------------------------ SQS
+def test_sqs_attributes(server: EmulatorServer) -> None:
+    sqs = client(server, "sqs")
+    queue = sqs.create_queue(QueueName="attr-queue", Attributes={"VisibilityTimeout": "45"})["QueueUrl"]
+
+    def attributes() -> dict[str, str]:
+        return dict(sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["All"])["Attributes"])
+
+    before = attributes()
+    for name, value in [("Policy", "not json"), ("Policy", "[1]"), ("VisibilityTimeout", "abc"), ("VisibilityTimeout", "43201"),
+                        ("MessageRetentionPeriod", "x"), ("MaximumMessageSize", "10"), ("DelaySeconds", "901"),
+                        ("ReceiveMessageWaitTimeSeconds", "21"), ("KmsDataKeyReusePeriodSeconds", "abc"), ("SqsManagedSseEnabled", "maybe")]:
+        message = refused(lambda n=name, v=value: sqs.set_queue_attributes(QueueUrl=queue, Attributes={n: v}), "InvalidAttributeValue")
+        assert message == f"Invalid value for the parameter {name}."
+    message = refused(lambda: sqs.set_queue_attributes(QueueUrl=queue, Attributes={"RedrivePolicy": "not json"}), "InvalidParameterValue")
+    assert message == "Value not json for parameter RedrivePolicy is invalid. Reason: Redrive policy is not a valid JSON map."
+    redrive = json.dumps({"deadLetterTargetArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:attr-queue", "maxReceiveCount": "x"})
+    assert "Invalid value for maxReceiveCount: x" in refused(lambda: sqs.set_queue_attributes(QueueUrl=queue, Attributes={"RedrivePolicy": redrive}), "InvalidParameterValue")
+    refused(lambda: sqs.set_queue_attributes(QueueUrl=queue, Attributes={"RedriveAllowPolicy": "not json"}), "InvalidParameterValue")
+    # A queue's type is fixed at creation.
+    assert refused(lambda: sqs.set_queue_attributes(QueueUrl=queue, Attributes={"FifoQueue": "true"}), "InvalidAttributeName") == "Unknown Attribute FifoQueue."
+    refused(lambda: sqs.set_queue_attributes(QueueUrl=queue, Attributes={"ContentBasedDeduplication": "true"}), "InvalidAttributeName")
+    assert attributes() == before
+    sqs.send_message(QueueUrl=queue, MessageBody="still standard", DelaySeconds=0)
+    # Valid values pass.
+    sqs.set_queue_attributes(QueueUrl=queue, Attributes={"VisibilityTimeout": "0", "MaximumMessageSize": "1048576", "Policy": "", "RedrivePolicy": ""})
+    assert attributes()["VisibilityTimeout"] == "0"
+
+
+def test_sqs_create_queue_refused_creates_nothing(server: EmulatorServer) -> None:
+    sqs = client(server, "sqs")
+    refused(lambda: sqs.create_queue(QueueName="never-queue", Attributes={"Policy": "not json"}), "InvalidAttributeValue")
+    refused(lambda: sqs.create_queue(QueueName="never-queue", Attributes={"VisibilityTimeout": "abc"}), "InvalidAttributeValue")
+    refused(lambda: sqs.create_queue(QueueName="never-queue.fifo", Attributes={"FifoQueue": "maybe"}), "InvalidAttributeValue")
+    refused(lambda: sqs.get_queue_url(QueueName="never-queue"), "AWS.SimpleQueueService.NonExistentQueue")
+
+
+# ------------------------------------------------------------------ SNS
+def test_sns(server: EmulatorServer) -> None:
+    sns, sqs = client(server, "sns"), client(server, "sqs")
+    assert refused(lambda: sns.create_topic(Name="never-topic", Attributes={"Policy": "not json"}), "InvalidParameter").startswith("Invalid parameter: Policy Error")
+    assert all(not t["TopicArn"].endswith(":never-topic") for t in sns.list_topics()["Topics"])
+    topic = sns.create_topic(Name="sns-topic")["TopicArn"]
+    policy = sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"]
+    refused(lambda: sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue="not json"), "InvalidParameter")
+    assert sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"] == policy
+    for call in (lambda: sns.get_topic_attributes(TopicArn="garbage"), lambda: sns.delete_topic(TopicArn="garbage"),
+                 lambda: sns.set_topic_attributes(TopicArn="garbage", AttributeName="DisplayName", AttributeValue="x")):
+        assert refused(call, "InvalidParameter") == "Invalid parameter: TopicArn"
+    queue = sqs.create_queue(QueueName="sns-queue")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    refused(lambda: sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"FilterPolicy": "not json"}), "InvalidParameter")
+    refused(lambda: sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"FilterPolicy": '{"a": "b"}'}), "InvalidParameter")
+    refused(lambda: sns.subscribe(TopicArn=topic, Protocol="bogus", Endpoint="x"), "InvalidParameter")
+    refused(lambda: sns.subscribe(TopicArn=topic, Protocol="http", Endpoint="not a url"), "InvalidParameter")
+    assert sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"] == []  # none half-made
+    subscription = sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn, Attributes={"FilterPolicy": '{"a": ["b"]}'})["SubscriptionArn"]
+    refused(lambda: sns.set_subscription_attributes(SubscriptionArn=subscription, AttributeName="FilterPolicy", AttributeValue="[1]"), "InvalidParameter")
+    assert sns.get_subscription_attributes(SubscriptionArn=subscription)["Attributes"]["FilterPolicy"] == '{"a": ["b"]}'
+    message = refused(lambda: sns.publish(Message="x"), "InvalidParameter")
+    assert message == "Invalid parameter: TopicArn or TargetArn Reason: no value for required parameter"
+    refused(lambda: sns.publish(TargetArn="garbage", Message="x"), "InvalidParameter")
+    assert refused(lambda: sns.list_topics(NextToken="garbage"), "InvalidParameter") == "Invalid parameter: NextToken"
+    sns.publish(TopicArn=topic, Message="x", MessageAttributes={"a": {"DataType": "String", "StringValue": "b"}})
+
+
+# ------------------------------------------------------------------ SSM, Secrets Manager, KMS
+def test_ssm(server: EmulatorServer) -> None:
+    ssm = client(server, "ssm")
+    for call in (lambda: ssm.describe_parameters(NextToken="garbage"), lambda: ssm.get_parameters_by_path(Path="/", NextToken="garbage")):
+        assert refused(call, "InvalidNextToken") == "The specified token is not valid."
+    refused(lambda: ssm.create_document(Name="never-doc", Content="[1]", DocumentType="Command"), "InvalidDocumentContent")
+    refused(lambda: ssm.describe_document(Name="never-doc"), "InvalidDocument")
+
+
+def test_secretsmanager(server: EmulatorServer) -> None:
+    sm = client(server, "secretsmanager")
+    refused(lambda: sm.create_secret(Name="never-secret", SecretString="s", AddReplicaRegions=[{"Region": "bogus-1"}]), "InvalidParameterException")
+    refused(lambda: sm.describe_secret(SecretId="never-secret"), "ResourceNotFoundException", None)
+    refused(lambda: sm.get_random_password(ExcludeNumbers=True, ExcludePunctuation=True, ExcludeUppercase=True, ExcludeLowercase=True), "InvalidParameterException")
+    # Valid: every digit excluded by name (moto picked a required digit from nothing).
+    password = sm.get_random_password(PasswordLength=30, ExcludeCharacters="0123456789")["RandomPassword"]
+    assert len(password) == 30 and not any(c.isdigit() for c in password)
+    refused(lambda: sm.list_secrets(NextToken="garbage"), "InvalidNextTokenException")
+
+
+def test_kms(server: EmulatorServer) -> None:
+    kms = client(server, "kms")
+    key = kms.create_key()["KeyMetadata"]
+    assert refused(lambda: kms.create_grant(KeyId="garbage", GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:root", Operations=["Encrypt"]), "NotFoundException") == "Invalid keyId garbage"
+    refused(lambda: kms.list_grants(KeyId="garbage"), "NotFoundException")
+    kms.create_grant(KeyId=key["Arn"], GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:root", Operations=["Encrypt"])
+    assert kms.list_grants(KeyId=key["KeyId"])["Grants"][0]["Operations"] == ["Encrypt"]
+    refused(lambda: kms.replicate_key(KeyId=key["KeyId"], ReplicaRegion="us-west-2"), "UnsupportedOperationException")
+    # Valid: a multi-Region key named by its ARN (moto looked the ARN up as a key id).
+    mrk = kms.create_key(MultiRegion=True)["KeyMetadata"]
+    replica = kms.replicate_key(KeyId=mrk["Arn"], ReplicaRegion="us-west-2")["ReplicaKeyMetadata"]
+    assert replica["KeyId"] == mrk["KeyId"] and ":us-west-2:" in replica["Arn"]
+
+
+# ------------------------------------------------------------------ EventBridge
+def test_events(server: EmulatorServer) -> None:
+    events, sqs = client(server, "events"), client(server, "sqs")
+    message = refused(lambda: events.put_rule(Name="never-rule", EventPattern="[1]"), "InvalidEventPatternException")
+    assert message == "Event pattern is not valid. Reason: Filter is not an object"
+    refused(lambda: events.describe_rule(Name="never-rule"), "ResourceNotFoundException")
+    events.put_rule(Name="ev-rule", EventPattern=json.dumps({"source": ["probe"]}))
+    queue = sqs.create_queue(QueueName="ev-queue")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    for target in ({"Input": "not json"}, {"InputPath": "garbage"}, {"Input": "{}", "InputPath": "$.detail"},
+                   {"InputTransformer": {"InputPathsMap": {"a": "garbage"}, "InputTemplate": "<a>"}}):
+        refused(lambda t=target: events.put_targets(Rule="ev-rule", Targets=[{"Id": "t", "Arn": queue_arn, **t}]), "ValidationException")
+    assert events.list_targets_by_rule(Rule="ev-rule")["Targets"] == []
+    # Valid: a text template (moto parsed every template as JSON), and MessageGroupId for a standard queue.
+    events.put_targets(Rule="ev-rule", Targets=[
+        {"Id": "text", "Arn": queue_arn, "InputTransformer": {"InputPathsMap": {"v": "$.detail.v"}, "InputTemplate": "value is <v>"}},
+        {"Id": "group", "Arn": queue_arn, "SqsParameters": {"MessageGroupId": "g"}},
+    ])
+    assert events.put_events(Entries=[{"Source": "probe", "DetailType": "d", "Detail": json.dumps({"v": "seven"})}])["FailedEntryCount"] == 0
+    bodies = sorted(m["Body"] for m in sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", []))
+    assert "value is seven" in bodies and len(bodies) == 2
+
+
+# ------------------------------------------------------------------ Kinesis
+def test_kinesis(server: EmulatorServer) -> None:
+    kinesis = client(server, "kinesis")
+    refused(lambda: kinesis.create_stream(StreamName="never-stream"), "ValidationException")
+    refused(lambda: kinesis.describe_stream_summary(StreamName="never-stream"), "ResourceNotFoundException")
+    kinesis.create_stream(StreamName="kin-stream", ShardCount=1)
+    message = refused(lambda: kinesis.get_shard_iterator(StreamName="kin-stream", ShardId="shardId-000000000000", ShardIteratorType="AT_SEQUENCE_NUMBER"),
+                      "InvalidArgumentException")
+    assert message.endswith("Request specified AT_SEQUENCE_NUMBER and no StartingSequenceNumber.")
+    assert refused(lambda: kinesis.get_records(ShardIterator="garbage"), "InvalidArgumentException") == "Invalid ShardIterator."
+    kinesis.put_record(StreamName="kin-stream", Data=b"one", PartitionKey="p")
+    iterator = kinesis.get_shard_iterator(StreamName="kin-stream", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]] == [b"one"]
+
+
+# ------------------------------------------------------------------ Lambda (REST-JSON: shapes checked now)
+def test_lambda(server: EmulatorServer) -> None:
+    iam, lam, s3 = client(server, "iam"), client(server, "lambda"), client(server, "s3")
+    role = iam.create_role(RoleName="lam-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    common = {"Runtime": "python3.12", "Role": role, "Handler": "index.handler"}
+    refused(lambda: lam.create_function(FunctionName="never-fn", Code={}, **common), "InvalidParameterValueException")
+    refused(lambda: lam.create_function(FunctionName="never-fn", Code={"ZipFile": lambda_zip()}, Layers=["garbage"], **common), "ValidationException")
+    message = refused(lambda: lam.create_function(FunctionName="never-fn", Code={"ZipFile": lambda_zip()}, **{**common, "Runtime": "bogus"}), "ValidationException")
+    assert message.startswith("1 validation error detected: Value 'bogus' at 'runtime' failed to satisfy constraint: Member must satisfy enum value set:")
+    refused(lambda: lam.get_function(FunctionName="never-fn"), "ResourceNotFoundException", 404)
+    lam.create_function(FunctionName="lam-fn", Code={"ZipFile": lambda_zip()}, **common)
+    assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["lam-fn"]  # no half-made function breaks the listing
+    message = refused(lambda: lam.update_function_code(FunctionName="lam-fn", S3Bucket="no-such-bucket-lam", S3Key="k.zip"), "InvalidParameterValueException")
+    assert "NoSuchBucket" in message
+    s3.create_bucket(Bucket="lam-code")
+    sqs = client(server, "sqs")
+    queue = sqs.create_queue(QueueName="lam-queue")["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    refused(lambda: lam.create_event_source_mapping(FunctionName="lam-fn", EventSourceArn=queue_arn, BatchSize=100000), "ValidationException")
+    assert lam.list_event_source_mappings(FunctionName="lam-fn")["EventSourceMappings"] == []
+
+
+# ------------------------------------------------------------------ Step Functions, Route 53, ECR
+def test_stepfunctions_route53_ecr(server: EmulatorServer) -> None:
+    sfn, r53, ecr = client(server, "stepfunctions"), client(server, "route53"), client(server, "ecr")
+    refused(lambda: sfn.describe_state_machine_alias(stateMachineAliasArn="garbage"), "InvalidArn")
+    zones = r53.list_hosted_zones()["HostedZones"]
+    refused(lambda: r53.create_hosted_zone(Name="", CallerReference="r53-empty"), "InvalidDomainName")
+    refused(lambda: r53.create_hosted_zone(Name="bad..name", CallerReference="r53-bad"), "InvalidDomainName")
+    assert r53.list_hosted_zones()["HostedZones"] == zones
+    refused(lambda: r53.list_hosted_zones(MaxItems="abc"), "InvalidInput")
+    ecr.create_repository(repositoryName="ecr-repo")
+    refused(lambda: ecr.put_image(repositoryName="ecr-repo", imageManifest="not json", imageTag="t"), "InvalidParameterException")
+    refused(lambda: ecr.put_image(repositoryName="never-repo", imageManifest="{}", imageTag="t"), "RepositoryNotFoundException")
+    assert ecr.list_images(repositoryName="ecr-repo")["imageIds"] == []
+    sfn_role = client(server, "iam").create_role(RoleName="sfn-role", AssumeRolePolicyDocument=SFN_TRUST)["Role"]["Arn"]
+    sfn.create_state_machine(name="sfn-ok", definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}), roleArn=sfn_role)
+
+
+# ------------------------------------------------------------------ CloudFormation (query: shapes checked now)
+QUEUE_TEMPLATE = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "cfn-ok-queue"}}}})
+
+
+@pytest.mark.parametrize(("template", "message"), [
+    ("not: [valid", "Template format error: YAML not well-formed. (line 1, column 12)"),
+    ('{"Resources": ', "Template format error: JSON not well-formed. (line 1, column 15)"),
+    ("[1]", "Template format error: unsupported structure."),
+    ("{}", "Template format error: At least one Resources member must be defined."),
+    (json.dumps({"Resources": {"A": {}}}), "Template format error: [/Resources/A] Every Resources object must contain a Type member."),
+    (json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Ref": "Nothing"}}}}}),
+     "Template format error: Unresolved resource dependencies [Nothing] in the Resources block of the template"),
+    (json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue"}}, "Outputs": {"O": {"Value": {"Fn::GetAtt": ["Nothing", "Arn"]}}}}),
+     "Template error: instance of Fn::GetAtt references undefined resource Nothing"),
+    (json.dumps({"Conditions": {"C": {"Fn::Equals": [1]}}, "Resources": {"Q": {"Type": "AWS::SQS::Queue", "Condition": "C"}}}),
+     "Template error: every Fn::Equals object requires a list of 2 string parameters."),
+    (json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": {"Fn::FindInMap": ["M", "a", "b"]}}}}}),
+     "Template error: Unable to get mapping for M::a::b"),
+])
+def test_cloudformation_template_errors(server: EmulatorServer, template: str, message: str) -> None:
+    cfn = client(server, "cloudformation")
+    assert refused(lambda: cfn.create_stack(StackName="cfn-never", TemplateBody=template), "ValidationError") == message
+    refused(lambda: cfn.describe_stacks(StackName="cfn-never"), "ValidationError")  # no stack was stored
+    refused(lambda: cfn.create_change_set(StackName="cfn-never", ChangeSetName="cs", TemplateBody=template, ChangeSetType="CREATE"), "ValidationError")
+
+
+def test_cloudformation(server: EmulatorServer) -> None:
+    cfn, sqs = client(server, "cloudformation"), client(server, "sqs")
+    number = json.dumps({"Parameters": {"P": {"Type": "Number"}}, "Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})
+    assert refused(lambda: cfn.create_stack(StackName="cfn-p", TemplateBody=number, Parameters=[{"ParameterKey": "P", "ParameterValue": "abc"}]),
+                   "ValidationError") == "Parameter 'P' must be a number."
+    refused(lambda: cfn.create_stack(StackName="cfn-n", TemplateBody=QUEUE_TEMPLATE, NotificationARNs=["garbage"]), "ValidationError")
+    message = refused(lambda: cfn.create_stack(StackName="cfn-e", TemplateBody=QUEUE_TEMPLATE, OnFailure="BOGUS"), "ValidationError")  # type: ignore[arg-type]
+    assert message.startswith("1 validation error detected: Value 'BOGUS' at 'onFailure' failed to satisfy constraint: Member must satisfy enum value set:")
+    assert all(s["StackName"] not in ("cfn-p", "cfn-n", "cfn-e") for s in cfn.describe_stacks()["Stacks"])
+    cfn.create_stack(StackName="cfn-ok", TemplateBody=QUEUE_TEMPLATE)
+    refused(lambda: cfn.update_stack(StackName="cfn-ok", TemplateBody=QUEUE_TEMPLATE, UsePreviousTemplate=True), "ValidationError")
+    refused(lambda: cfn.describe_stacks(NextToken="garbage"), "ValidationError")
+    refused(lambda: cfn.list_exports(NextToken="garbage"), "ValidationError")
+    assert refused(lambda: cfn.execute_change_set(ChangeSetName="cfn-missing", StackName="cfn-ok"), "ChangeSetNotFound", 404) == "ChangeSet [cfn-missing] does not exist"
+    refused(lambda: cfn.delete_change_set(ChangeSetName="cfn-missing", StackName="cfn-ok"), "ChangeSetNotFound", 404)
+    # A resource that cannot be created fails the stack (rolled back), not the call.
+    bad = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "cfn-bad-queue", "VisibilityTimeout": "abc"}}}})
+    cfn.create_stack(StackName="cfn-bad", TemplateBody=bad)
+    assert cfn.describe_stacks(StackName="cfn-bad")["Stacks"][0]["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED")
+    reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="cfn-bad")["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
+    assert reasons and "ValueError" in reasons[0]
+    refused(lambda: sqs.get_queue_url(QueueName="cfn-bad-queue"), "AWS.SimpleQueueService.NonExistentQueue")
