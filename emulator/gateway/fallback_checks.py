@@ -89,8 +89,8 @@ def validate(ctx: RequestContext, protocol: Protocol, validator: Callable[[Reque
 def _ambiguous(service: str) -> bool:
     """Whether a query service shares its signing name and API version with another, so that a
     request does not tell which it is for (RDS, DocumentDB and Neptune: "rds", 2014-10-31; the
-    gateway names them by the first, and DocumentDB's CreateDBInstance requires what RDS's does
-    not): its requests are not checked against a shape that may not be theirs."""
+    gateway names them RDS, and DocumentDB's CreateDBInstance requires what RDS's does not): its
+    requests are not checked against a shape that may not be theirs."""
     from emulator import services
 
     info = services.index().by_name.get(service)

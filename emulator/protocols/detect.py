@@ -231,7 +231,9 @@ def _query_service(signing: str | None, version: str | None) -> services.Service
     if version:
         exact = [i for i in cands if i.api_version == version]
         if exact:
-            return exact[0]
+            # RDS, DocumentDB and Neptune share "rds" and 2014-10-31, and a request does not say
+            # which client sent it: RDS's model (the others' operations are RDS's) names it.
+            return next((i for i in exact if i.name == signing), exact[0])
     if cands:
         return cands[0]
     if version and not signing:

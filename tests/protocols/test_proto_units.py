@@ -218,6 +218,16 @@ def test_detect_rest_label_with_encoded_slash() -> None:
     assert get_protocol("rest-json").parse(req, _op("bedrock-runtime", "Converse"))["modelId"].endswith("inference-profile/x.y")
 
 
+def test_detect_query_services_sharing_a_signing_name() -> None:
+    """RDS, DocumentDB and Neptune sign as "rds" with API version 2014-10-31: the request is
+    RDS's (it was named DocumentDB's, the first of the three by name, and validated against
+    DocumentDB's model, which refused a valid RDS CreateDBInstance)."""
+    req = build_request(_op("rds", "CreateDBInstance"), {"DBInstanceIdentifier": "db1", "DBInstanceClass": "db.t3.micro", "Engine": "postgres"}, "query")
+    req.headers["authorization"] = "AWS4-HMAC-SHA256 Credential=AKIA/20240101/us-east-1/rds/aws4_request, SignedHeaders=host, Signature=x"
+    found = detect(req)
+    assert (found.service, found.operation) == ("rds", "CreateDBInstance")
+
+
 # ------------------------------------------------------------------ event streams in other protocols
 def _stream_model(protocol: str) -> Any:
     from botocore.model import ServiceModel
