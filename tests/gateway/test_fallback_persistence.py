@@ -41,7 +41,7 @@ class Ordered(OrderedDict):  # type: ignore[type-arg]
 
 def _snapshots(data_dir: Path) -> list[str]:
     directory = data_dir / "fallback"
-    return sorted(p.name for p in directory.glob("*.pickle")) if directory.is_dir() else []
+    return sorted(p.name for p in directory.glob("*.db")) if directory.is_dir() else []
 
 
 def test_state_survives_kill_9(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_state_survives_kill_9(tmp_path: Path) -> None:
         iam.attach_role_policy(RoleName="persist-role", PolicyArn=LAMBDA_BASIC)
         server.kill()  # right after the last acknowledged write
 
-        assert {"s3.pickle", "sqs.pickle", "sns.pickle", "ssm.pickle", "secretsmanager.pickle", "kms.pickle", "ec2.pickle", "iam.pickle"} <= set(_snapshots(data_dir))
+        assert {"s3.db", "sqs.db", "sns.db", "ssm.db", "secretsmanager.db", "kms.db", "ec2.db", "iam.db"} <= set(_snapshots(data_dir))
 
         server.start()
         got = s3.get_object(Bucket="persist-bucket", Key="dir/object.txt")
@@ -139,8 +139,8 @@ def test_managed_policies_and_reset(tmp_path: Path) -> None:
         assert sqs.get_queue_url(QueueName="reset-queue")["QueueUrl"] == queue
 
         server.reset(services=["s3"])
-        assert "s3.pickle" not in _snapshots(data_dir)
-        assert {"iam.pickle", "sqs.pickle"} <= set(_snapshots(data_dir))
+        assert "s3.db" not in _snapshots(data_dir)
+        assert {"iam.db", "sqs.db"} <= set(_snapshots(data_dir))
         server.reset()
         assert _snapshots(data_dir) == []
         server.kill()
@@ -169,19 +169,23 @@ def test_unreadable_snapshot_is_moved_aside(tmp_path: Path) -> None:
     data_dir = tmp_path / "d"
     directory = data_dir / "fallback"
     directory.mkdir(parents=True)
-    (directory / "sqs.pickle").write_bytes(b"not a pickle at all")
+    (directory / "sqs.pickle").write_bytes(b"not a pickle at all")  # the format before
     (directory / "s3.pickle").write_bytes(pickle.dumps({"format": 1, "package": "s3", "dicts": []})[:-4])  # torn
+    (directory / "kms.db").write_bytes(b"not a database at all")
     (directory / ".sns.pickle.tmp").write_bytes(b"half a temporary file")
     with EmulatorServer(data_dir=data_dir) as server:
-        sqs, s3 = server.client("sqs"), server.client("s3")
+        sqs, s3, kms = server.client("sqs"), server.client("s3"), server.client("kms")
         assert sqs.list_queues().get("QueueUrls", []) == []
         assert s3.list_buckets()["Buckets"] == []
+        assert kms.list_keys()["Keys"] == []
         sqs.create_queue(QueueName="fresh-queue")
         names = sorted(p.name for p in directory.iterdir())
-        assert [n for n in names if n.startswith("sqs.pickle.corrupt-")] and [n for n in names if n.startswith("s3.pickle.corrupt-")]
-        assert "sqs.pickle" in names and "s3.pickle" not in names and ".sns.pickle.tmp" not in names
+        for aside in ("sqs.pickle.corrupt-", "s3.pickle.corrupt-", "kms.db.corrupt-"):
+            assert [n for n in names if n.startswith(aside)], names
+        assert "sqs.db" in names and "s3.db" not in names and "kms.db" not in names, names
+        assert not [n for n in names if n.endswith((".pickle", ".tmp"))], names
         log = server.log_path.read_text()
-        assert "snapshot of sqs" in log and "snapshot of s3" in log
+        assert "snapshot of sqs" in log and "snapshot of s3" in log and "snapshot of kms" in log
 
 
 def test_pickler_handles_what_moto_keeps() -> None:
@@ -243,7 +247,7 @@ def test_s3_bodies_are_files_of_their_own(tmp_path: Path) -> None:
         s3.put_object(Bucket="blob-bucket", Key="small", Body=b"v2")  # the old body goes
         blobs = data_dir / "fallback" / "s3-blobs"
         assert len(list(blobs.iterdir())) == 2
-        assert (data_dir / "fallback" / "s3.pickle").stat().st_size < len(big) // 4
+        assert (data_dir / "fallback" / "s3.db").stat().st_size < len(big) // 4
         server.kill()
         server.start()
         s3 = server.client("s3")
