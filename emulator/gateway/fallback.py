@@ -85,13 +85,14 @@ class MotoFallback:
             return
         with self._start_lock:
             if not self._started:
-                from emulator.gateway import fallback_patches
+                from emulator.gateway import fallback_patches, fallback_speed
                 from emulator.gateway.s3_payload import patch_moto_checksums
                 from emulator.gateway.s3_policy import install_moto_hook
 
                 patch_moto_checksums()
                 install_moto_hook()  # the gateway decides S3 bucket policies, not moto
                 fallback_patches.install()  # AWS's errors where moto's state shows bad input
+                fallback_speed.install()  # where moto's cost grows with its state for nothing
                 if self._state is not None:
                     self._state.start()
                 self._started = True
