@@ -292,6 +292,9 @@ class EmulatorApp:
                     # Decoded and checked here (chunk signatures, checksums): moto checks neither.
                     s3_payload.check(request, signer)
                 fallback_checks.check(ctx)  # the operation's content, as the service checks it
+                if (output := fallback_checks.answer(ctx)) is not None:  # one moto lacks
+                    assert ctx.operation is not None
+                    return protocol.serialize(ctx.operation, output, request)
                 return await self._fallback(ctx)
             entry = handler.operations.get(found.operation)
             if entry is None:

@@ -11,10 +11,19 @@ answers each with a 4xx and changes nothing. Three layers refuse such requests f
    validator and wording (emulator/gateway/validation.py), for every protocol but rest-xml:
    S3 words its errors its own way and Route 53 checks XML bodies against a schema
    (``Invalid XML ; cvc-...``), so for them only the checks below apply;
-2. ``check``: per-operation checks of content (``CHECKS``), each citing AWS's behaviour;
+2. ``check``: per-operation checks of content (``CHECKS``), each citing AWS's behaviour. They
+   also refuse what moto would silently *accept* but AWS refuses (a policy that is not JSON, a
+   state machine definition that is not valid States Language, a lifecycle rule with negative
+   days), which a user would otherwise learn only when deploying to AWS. Services with many
+   checks have a module of their own, registering into ``CHECKS`` when imported (the end of
+   this module): fallback_checks_s3.py, fallback_checks_stepfunctions.py,
+   fallback_checks_route53.py;
 3. emulator/gateway/fallback_patches.py: where only moto's state can tell (an upload id, a
    change set's name, whether the bucket whose policy is put exists: S3's MalformedPolicy
    checks are there), moto's own function is wrapped to raise AWS's error before it fails.
+
+An operation that moto does not implement and that reads no state may be answered here
+(``ANSWERS``, ``answer``: ValidateStateMachineDefinition, with CreateStateMachine's checks).
 
 A check never refuses what AWS accepts: where moto fails on *valid* input, that is a bug of
 moto, fixed (or reported) in fallback_patches.py, not hidden here as a 4xx.
@@ -29,7 +38,6 @@ import logging
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 import orjson
 
@@ -47,10 +55,25 @@ Check = Callable[["RequestContext"], None]
 CHECKS: dict[tuple[str, str], list[Check]] = {}
 
 
+Answer = Callable[["RequestContext"], dict[str, Any]]
+# (botocore service name, operation) -> the function that answers it: operations that moto does
+# not implement and that read no state (ValidateStateMachineDefinition), answered with the
+# same checks as the operations they mirror. Returns the operation's output.
+ANSWERS: dict[tuple[str, str], Answer] = {}
+
+
 def _on(service: str, *operations: str) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
         for operation in operations:
             CHECKS.setdefault((service, operation), []).append(fn)
+        return fn
+
+    return register
+
+
+def answers(service: str, operation: str) -> Callable[[Answer], Answer]:
+    def register(fn: Answer) -> Answer:
+        ANSWERS[(service, operation)] = fn
         return fn
 
     return register
@@ -120,6 +143,12 @@ def check(ctx: RequestContext) -> None:
             fn(ctx)
 
 
+def answer(ctx: RequestContext) -> dict[str, Any] | None:
+    """The output of an operation answered here instead of by moto (``ANSWERS``), else None."""
+    fn = ANSWERS.get((ctx.service_name or "", ctx.operation_name or ""))
+    return None if fn is None else fn(ctx)
+
+
 # ------------------------------------------------------------------ helpers
 def _json(text: Any) -> tuple[bool, Any]:
     """(parsed?, value) of a JSON text."""
@@ -146,6 +175,33 @@ def _integer(value: Any) -> int | None:
     return None
 
 
+def _policy_problem(text: Any, principal: bool) -> str | None:
+    """Why a policy document (JSON text, IAM's grammar) cannot be one, else None: it is a JSON
+    object whose Statement (an object or a non-empty list of them) has statements with an
+    Effect of Allow or Deny, an Action (or NotAction) and, in a resource-based policy
+    (``principal``), a Principal (or NotPrincipal)."""
+    ok, document = _json(text)
+    if not ok:
+        return "The policy is not valid JSON."
+    if not isinstance(document, dict):
+        return "The policy must be a JSON object."
+    statements = document.get("Statement")
+    if isinstance(statements, dict):
+        statements = [statements]
+    if not isinstance(statements, list) or not statements:
+        return "The policy must contain at least one Statement."
+    for statement in statements:
+        if not isinstance(statement, dict):
+            return "Each Statement must be a JSON object."
+        if statement.get("Effect") not in ("Allow", "Deny"):
+            return "The Effect of a Statement must be Allow or Deny."
+        if "Action" not in statement and "NotAction" not in statement:
+            return "A Statement must contain an Action or NotAction."
+        if principal and "Principal" not in statement and "NotPrincipal" not in statement:
+            return "A Statement must contain a Principal or NotPrincipal."
+    return None
+
+
 def _next_token(code: str, message: str) -> Check:
     """A check that the request's NextToken is one moto hands out (a decimal offset): AWS
     answers a token it did not issue with the service's invalid-token error."""
@@ -156,83 +212,6 @@ def _next_token(code: str, message: str) -> Check:
             raise AwsError(code, message, 400)
 
     return check_token
-
-
-# ------------------------------------------------------------------ S3
-# The canned ACLs (S3's x-amz-acl header; botocore's BucketCannedACL/ObjectCannedACL enums):
-# S3 refuses another with InvalidArgument naming the header.
-_CANNED_ACLS = frozenset({
-    "private", "public-read", "public-read-write", "authenticated-read", "aws-exec-read",
-    "bucket-owner-read", "bucket-owner-full-control", "log-delivery-write",
-})
-_INT_MAX = 2147483647
-
-
-def _s3_argument(name: str, value: str, message: str) -> AwsError:
-    """S3's InvalidArgument error, which names the argument and its value."""
-    return AwsError("InvalidArgument", message, 400, extra={"ArgumentName": name, "ArgumentValue": value})
-
-
-@_on("s3", "PutObject", "PutObjectAcl", "PutBucketAcl", "CreateBucket", "CopyObject", "CreateMultipartUpload")
-def _s3_canned_acl(ctx: RequestContext) -> None:
-    acl = ctx.request.headers.get("x-amz-acl")
-    if acl is not None and acl not in _CANNED_ACLS:
-        raise _s3_argument("x-amz-acl", acl, f"The canned ACL '{acl}' is not valid; it must be one of: {', '.join(sorted(_CANNED_ACLS))}.")
-
-
-_S3_MAXIMA = {"ListObjects": "max-keys", "ListObjectsV2": "max-keys", "ListObjectVersions": "max-keys", "ListMultipartUploads": "max-uploads"}
-
-
-@_on("s3", *_S3_MAXIMA)
-def _s3_max_keys(ctx: RequestContext) -> None:
-    """S3: ``InvalidArgument: Provided max-keys not an integer or within integer range``."""
-    name = _S3_MAXIMA[ctx.operation_name or ""]
-    value = ctx.request.query_one(name) if ctx.request.query_string else None
-    if value is not None and not (_digits(value) and int(value) <= _INT_MAX):
-        raise _s3_argument(name, value, f"Provided {name} not an integer or within integer range")
-
-
-@_on("s3", "CopyObject", "UploadPartCopy")
-def _s3_copy_source(ctx: RequestContext) -> None:
-    """x-amz-copy-source is ``bucket/key`` (URL-encoded, maybe ``?versionId=``) or an access
-    point's ARN; S3 refuses one without a key with InvalidArgument naming the header."""
-    source = ctx.request.headers.get("x-amz-copy-source")
-    if source is None:
-        return
-    path = unquote(source.split("?", 1)[0]).lstrip("/")
-    if path.startswith("arn:"):
-        return
-    bucket, _, key = path.partition("/")
-    if not bucket:
-        raise _s3_argument("x-amz-copy-source", source, "Invalid copy source bucket name")
-    if not key:
-        raise _s3_argument("x-amz-copy-source", source, "Invalid copy source object key")
-
-
-@_on("s3", "PutBucketNotificationConfiguration", "PutBucketNotification")
-def _s3_notification_filters(ctx: RequestContext) -> None:
-    """A filter rule's Name is ``prefix`` or ``suffix`` (the FilterRuleName enum); S3:
-    ``InvalidArgument: filter rule name must be either prefix or suffix`` (FilterRule.Name).
-    (The deprecated PutBucketNotification has the same request line: the body is read as the
-    current operation's.)"""
-    from emulator import services
-    from emulator.protocols import get_protocol
-
-    operation = services.operation_model("s3", "PutBucketNotificationConfiguration")
-    if operation is None:
-        return
-    try:
-        params = get_protocol("rest-xml").parse(ctx.request, operation)
-    except AwsError:
-        return  # malformed XML: moto answers MalformedXML
-    config = params.get("NotificationConfiguration") or {}
-    for kind in ("TopicConfigurations", "QueueConfigurations", "LambdaFunctionConfigurations"):
-        for item in config.get(kind) or []:
-            rules = (((item or {}).get("Filter") or {}).get("Key") or {}).get("FilterRules") or []
-            for rule in rules:
-                name = str((rule or {}).get("Name", ""))
-                if name not in ("prefix", "suffix"):
-                    raise _s3_argument("FilterRule.Name", name, "filter rule name must be either prefix or suffix")
 
 
 # ------------------------------------------------------------------ SQS
@@ -433,6 +412,39 @@ def _sns_set_subscription_attributes(ctx: RequestContext) -> None:
         _sns_filter_policy(ctx.params.get("AttributeValue"), None, False)  # its scope is the subscription's: moto checks the rest
 
 
+_SNS_JSON_ATTRIBUTES = ("DeliveryPolicy", "RedrivePolicy")
+
+
+def _sns_attribute(name: Any, value: Any) -> None:
+    """DeliveryPolicy (of a topic or a subscription) and RedrivePolicy (of a subscription) are
+    JSON objects; RawMessageDelivery is true or false. moto stored any text (and a delivery to
+    the subscription later failed on it)."""
+    if not isinstance(value, str) or not value:
+        return
+    if name in _SNS_JSON_ATTRIBUTES:
+        try:
+            policy = orjson.loads(value)
+        except orjson.JSONDecodeError as exc:
+            raise AwsError("InvalidParameter", f"Invalid parameter: {name}: failed to parse JSON. {exc}", 400) from None
+        if not isinstance(policy, dict):
+            raise AwsError("InvalidParameter", f"Invalid parameter: {name}: the policy must be a JSON object", 400)
+    elif name == "RawMessageDelivery" and value.lower() not in ("true", "false"):
+        raise AwsError("InvalidParameter", f"Invalid parameter: Attributes Reason: RawMessageDelivery: Invalid value [{value}]. Must be true or false.", 400)
+
+
+@_on("sns", "CreateTopic", "Subscribe")
+def _sns_attributes(ctx: RequestContext) -> None:
+    attributes = ctx.params.get("Attributes")
+    if isinstance(attributes, dict):
+        for name, value in attributes.items():
+            _sns_attribute(name, value)
+
+
+@_on("sns", "SetTopicAttributes", "SetSubscriptionAttributes")
+def _sns_set_attribute(ctx: RequestContext) -> None:
+    _sns_attribute(ctx.params.get("AttributeName"), ctx.params.get("AttributeValue"))
+
+
 _on("sns", "ListTopics", "ListSubscriptions", "ListSubscriptionsByTopic")(_next_token("InvalidParameter", "Invalid parameter: NextToken"))
 
 
@@ -513,6 +525,68 @@ def _secretsmanager_password(ctx: RequestContext) -> None:
         raise AwsError("InvalidParameterException", "No characters are left to make a password of: every character type, or every character of the included types, is excluded.", 400)
 
 
+@_on("secretsmanager", "CreateSecret", "PutSecretValue", "UpdateSecret")
+def _secretsmanager_value(ctx: RequestContext) -> None:
+    """A secret's value is a string or binary, not both (Secrets Manager:
+    InvalidParameterException; moto stored both)."""
+    if ctx.params.get("SecretString") is not None and ctx.params.get("SecretBinary") is not None:
+        raise AwsError("InvalidParameterException", "You can't specify both a binary secret value and a string secret value in the same secret.", 400)
+
+
+@_on("secretsmanager", "PutResourcePolicy")
+def _secretsmanager_policy(ctx: RequestContext) -> None:
+    """A secret's resource policy: Secrets Manager answers one that is not a policy document
+    with ``MalformedPolicyDocumentException: This resource policy contains a syntax error.``"""
+    if _policy_problem(ctx.params.get("ResourcePolicy"), principal=True) is not None:
+        raise AwsError("MalformedPolicyDocumentException", "This resource policy contains a syntax error.", 400)
+
+
+# ------------------------------------------------------------------ KMS
+@_on("kms", "CreateKey", "PutKeyPolicy", "ReplicateKey")
+def _kms_policy(ctx: RequestContext) -> None:
+    """A key policy is a policy document whose statements name their principals: KMS answers
+    another with ``MalformedPolicyDocumentException`` (moto stored any text, and every later
+    GetKeyPolicy returned it)."""
+    policy = ctx.params.get("Policy")
+    if policy is None:
+        return
+    problem = _policy_problem(policy, principal=True)
+    if problem is not None:
+        raise AwsError("MalformedPolicyDocumentException", f"The key policy is not valid. {problem}", 400)
+
+
+# The key usages each key spec allows (KMS developer guide, "Key spec reference").
+_KMS_USAGES = {
+    "SYMMETRIC_DEFAULT": ("ENCRYPT_DECRYPT",),
+    "RSA_2048": ("ENCRYPT_DECRYPT", "SIGN_VERIFY"), "RSA_3072": ("ENCRYPT_DECRYPT", "SIGN_VERIFY"), "RSA_4096": ("ENCRYPT_DECRYPT", "SIGN_VERIFY"),
+    "ECC_NIST_P256": ("SIGN_VERIFY", "KEY_AGREEMENT"), "ECC_NIST_P384": ("SIGN_VERIFY", "KEY_AGREEMENT"), "ECC_NIST_P521": ("SIGN_VERIFY", "KEY_AGREEMENT"),
+    "ECC_SECG_P256K1": ("SIGN_VERIFY",), "ECC_NIST_EDWARDS25519": ("SIGN_VERIFY",),
+    "ML_DSA_44": ("SIGN_VERIFY",), "ML_DSA_65": ("SIGN_VERIFY",), "ML_DSA_87": ("SIGN_VERIFY",),
+    "SM2": ("ENCRYPT_DECRYPT", "SIGN_VERIFY", "KEY_AGREEMENT"),
+    "HMAC_224": ("GENERATE_VERIFY_MAC",), "HMAC_256": ("GENERATE_VERIFY_MAC",), "HMAC_384": ("GENERATE_VERIFY_MAC",), "HMAC_512": ("GENERATE_VERIFY_MAC",),
+}
+
+
+@_on("kms", "CreateKey")
+def _kms_key_usage(ctx: RequestContext) -> None:
+    """A key spec and a key usage given together go together (an HMAC key makes MACs, an ECC
+    key signs...): KMS refuses another pair with ValidationException; moto made the key."""
+    spec = ctx.params.get("KeySpec") or ctx.params.get("CustomerMasterKeySpec")
+    usage = ctx.params.get("KeyUsage")
+    allowed = _KMS_USAGES.get(spec) if isinstance(spec, str) else None
+    if usage is not None and allowed is not None and usage not in allowed:
+        raise AwsError("ValidationException", f"KeyUsage {usage} is not compatible with KeySpec {spec}", 400)
+
+
+@_on("kms", "ScheduleKeyDeletion")
+def _kms_deletion_window(ctx: RequestContext) -> None:
+    """A waiting period of 7 to 30 days (botocore's model says 1 to 365)."""
+    days = ctx.params.get("PendingWindowInDays")
+    if isinstance(days, int) and not 7 <= days <= 30:
+        bound = "greater than or equal to 7" if days < 7 else "less than or equal to 30"
+        raise AwsError("ValidationException", f"1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: Member must have value {bound}", 400)
+
+
 # ------------------------------------------------------------------ EventBridge
 def _json_path(value: Any) -> bool:
     return isinstance(value, str) and value.startswith("$")
@@ -537,6 +611,29 @@ def _events_targets(ctx: RequestContext) -> None:
         for key, path in paths.items():
             if not _json_path(path):
                 raise AwsError("ValidationException", f"Parameter InputPathsMap is not valid. Reason: the value '{path}' of key '{key}' is not a valid JSON path.", 400)
+
+
+@_on("events", "PutPermission")
+def _events_permission(ctx: RequestContext) -> None:
+    """An event bus policy (Policy, instead of Action, Principal and StatementId): a JSON policy
+    whose statements each have a Sid (RemovePermission names them), an Effect, a Principal, an
+    Action and a Resource. moto checked only that it was JSON, and failed (500) on the rest."""
+    policy = ctx.params.get("Policy")
+    if not isinstance(policy, str) or not policy:
+        return
+    ok, document = _json(policy)
+    if not ok or not isinstance(document, dict):
+        raise AwsError("ValidationException", "This policy contains invalid Json", 400)
+    problem = _policy_problem(policy, principal=True)
+    if problem is None:
+        statements = document["Statement"] if isinstance(document["Statement"], list) else [document["Statement"]]
+        for statement in statements:
+            missing = [name for name in ("Sid", "Principal", "Action", "Resource") if name not in statement]
+            if missing:
+                problem = f"A Statement must contain a {missing[0]}."
+                break
+    if problem is not None:
+        raise AwsError("ValidationException", f"This policy is not valid. {problem}", 400)
 
 
 # ------------------------------------------------------------------ Kinesis
@@ -591,36 +688,53 @@ def _lambda_code(ctx: RequestContext) -> None:
         raise AwsError("InvalidParameterValueException", "Code must name the function's code: a ZipFile, an S3Bucket and S3Key, or an ImageUri.", 400)
 
 
-# ------------------------------------------------------------------ Step Functions
-_ALIAS_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:stateMachine:[^:]+:[^:]+")
+def _lambda_zip(data: Any) -> None:
+    """A .zip file's bytes: Lambda answers other bytes with ``InvalidParameterValueException:
+    Could not unzip uploaded file. Please check your file, then try to upload again.``"""
+    import io
+    import zipfile
+
+    if isinstance(data, str):
+        try:
+            data = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            data = b""
+    if isinstance(data, bytes | bytearray) and data and not zipfile.is_zipfile(io.BytesIO(data)):
+        raise AwsError("InvalidParameterValueException", "Could not unzip uploaded file. Please check your file, then try to upload again.", 400)
 
 
-@_on("stepfunctions", "DescribeStateMachineAlias", "UpdateStateMachineAlias", "DeleteStateMachineAlias")
-def _sfn_alias_arn(ctx: RequestContext) -> None:
-    arn = ctx.params.get("stateMachineAliasArn")
-    if isinstance(arn, str) and _ALIAS_ARN.fullmatch(arn) is None:
-        raise AwsError("InvalidArn", f"Invalid State Machine Alias Arn: '{arn}'", 400)
+@_on("lambda", "CreateFunction", "UpdateFunctionCode", "PublishLayerVersion")
+def _lambda_zip_file(ctx: RequestContext) -> None:
+    p = ctx.params
+    holder = p.get("Code") if ctx.operation_name == "CreateFunction" else p.get("Content") if ctx.operation_name == "PublishLayerVersion" else p
+    if isinstance(holder, dict):
+        _lambda_zip(holder.get("ZipFile"))
 
 
-# ------------------------------------------------------------------ Route 53
-@_on("route53", "CreateHostedZone")
-def _route53_zone_name(ctx: RequestContext) -> None:
-    """A hosted zone's name is a domain name: labels of 1 to 63 characters, 255 in all."""
-    name = ctx.params.get("Name")
-    if not isinstance(name, str):
-        return
-    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
-    if not name.strip(".") or len(name.rstrip(".")) > 255 or any(not label or len(label) > 63 for label in labels):
-        raise AwsError("InvalidDomainName", f"The domain name '{name}' is not valid.", 400)
+@_on("lambda", "CreateFunction", "UpdateFunctionConfiguration")
+def _lambda_limits(ctx: RequestContext) -> None:
+    """A timeout of 900 seconds at most, and a function name (not an ARN) of 64 characters at
+    most: Lambda's ValidationException (botocore's model allows more of both)."""
+    timeout = ctx.params.get("Timeout")
+    if isinstance(timeout, int) and timeout > 900:
+        raise AwsError("ValidationException", f"1 validation error detected: Value '{timeout}' at 'timeout' failed to satisfy constraint: Member must have value less than or equal to 900", 400)
+    name = ctx.params.get("FunctionName")
+    if ctx.operation_name == "CreateFunction" and isinstance(name, str) and ":" not in name and len(name) > 64:
+        raise AwsError("ValidationException", f"1 validation error detected: Value '{name}' at 'functionName' failed to satisfy constraint: Member must have length less than or equal to 64", 400)
 
 
-@_on("route53", "ListHostedZones", "ListHostedZonesByName", "ListResourceRecordSets", "ListHealthChecks",
-     "ListReusableDelegationSets", "ListTrafficPolicies", "ListHostedZonesByVPC", "ListQueryLoggingConfigs", "ListCidrCollections")
-def _route53_max_items(ctx: RequestContext) -> None:
-    for name in ("MaxItems", "MaxResults"):
-        value = ctx.params.get(name)
-        if value is not None and not _digits(value):
-            raise AwsError("InvalidInput", f"Invalid value '{value}' for {name}: it must be a whole number.", 400)
+_LAMBDA_PRINCIPAL = re.compile(r"\*|\d{12}|arn:aws[a-z-]*:[a-z]+::\d{12}:\S+|[a-z0-9.-]+\.[a-z0-9.-]+")
+
+
+@_on("lambda", "AddPermission", "AddLayerVersionPermission")
+def _lambda_principal(ctx: RequestContext) -> None:
+    """Who a function's (or layer's) permission is for: ``*``, an account id, an IAM ARN, or a
+    service principal (``s3.amazonaws.com``). Lambda: ``InvalidParameterValueException: The
+    provided principal was invalid. Please check the principal and try again.`` (A duplicate
+    StatementId: fallback_patches.py.)"""
+    principal = ctx.params.get("Principal")
+    if isinstance(principal, str) and _LAMBDA_PRINCIPAL.fullmatch(principal) is None:
+        raise AwsError("InvalidParameterValueException", "The provided principal was invalid. Please check the principal and try again.", 400)
 
 
 # ------------------------------------------------------------------ ECR
@@ -654,4 +768,53 @@ def _cfn_notification_arns(ctx: RequestContext) -> None:
             raise AwsError("ValidationError", f"Notification ARN {arn} is not a valid SNS topic ARN.", 400)
 
 
+_STACK_NAME = re.compile(r"[a-zA-Z][-a-zA-Z0-9]*")
+
+
+@_on("cloudformation", "CreateStack", "CreateChangeSet", "CreateStackSet")
+def _cfn_stack_name(ctx: RequestContext) -> None:
+    """A new stack's name: a letter, then letters, digits and hyphens, 128 characters at most
+    (CloudFormation's ValidationError; moto created ``my_stack``, which AWS refuses)."""
+    member, field = ("StackSetName", "stackSetName") if ctx.operation_name == "CreateStackSet" else ("StackName", "stackName")
+    name = ctx.params.get(member)
+    if not isinstance(name, str) or name.startswith("arn:") or (ctx.operation_name == "CreateChangeSet" and ctx.params.get("ChangeSetType") != "CREATE"):
+        return
+    prefix = f"1 validation error detected: Value '{name}' at '{field}' failed to satisfy constraint: Member must "
+    if _STACK_NAME.fullmatch(name) is None:
+        raise AwsError("ValidationError", prefix + "satisfy regular expression pattern: [a-zA-Z][-a-zA-Z0-9]*|arn:[-a-zA-Z0-9:/._+]*", 400)
+    if len(name) > 128:
+        raise AwsError("ValidationError", prefix + "have length less than or equal to 128", 400)
+
+
 _on("cloudformation", "ListExports")(_next_token("ValidationError", "Invalid NextToken"))
+
+
+# ------------------------------------------------------------------ Organizations
+# The policy types whose content is an IAM-grammar policy document (a Statement); the others
+# (tag, backup, AI services opt-out, chat applications, declarative policies) are JSON objects
+# of their own grammar.
+_ORG_STATEMENT_POLICIES = ("SERVICE_CONTROL_POLICY", "RESOURCE_CONTROL_POLICY")
+
+
+@_on("organizations", "CreatePolicy", "UpdatePolicy")
+def _organizations_policy(ctx: RequestContext) -> None:
+    """Organizations: ``MalformedPolicyDocumentException: The provided policy document doesn't
+    meet the requirements of the specified policy type.`` (UpdatePolicy does not name the type:
+    its content must be a JSON object.)"""
+    content = ctx.params.get("Content")
+    if content is None:
+        return
+    ok, document = _json(content)
+    malformed = not ok or not isinstance(document, dict)
+    if not malformed and ctx.params.get("Type") in _ORG_STATEMENT_POLICIES:
+        malformed = _policy_problem(content, principal=False) is not None
+    if malformed:
+        raise AwsError("MalformedPolicyDocumentException", "The provided policy document doesn't meet the requirements of the specified policy type.", 400)
+
+
+# The checks of services that have a module of their own (registered when it is imported).
+from emulator.gateway import (  # noqa: F401
+    fallback_checks_route53,
+    fallback_checks_s3,
+    fallback_checks_stepfunctions,
+)

@@ -59,6 +59,8 @@ def install() -> None:
         _ecr()
         _cloudformation()
         _secretsmanager()
+        _stepfunctions()
+        _route53()
         _installed = True
 
 
@@ -95,6 +97,100 @@ def _s3() -> None:
         check_bucket_policy(a["policy"], a["bucket_name"])
 
     _before(S3Backend, "put_bucket_policy", valid_policy)
+
+    def destinations_exist(backend: Any, a: dict[str, Any]) -> None:
+        """PutBucketNotificationConfiguration: S3 checks each destination (it sends it a test
+        event) and refuses the configuration when one does not exist: ``400 InvalidArgument:
+        Unable to validate the following destination configurations``, each named by its ARN
+        (ArgumentName1, ArgumentValue1...). moto stored any ARN of the right service."""
+        backend.get_bucket(a["bucket_name"])
+        config = a["notification_config"] or {}
+        failed: dict[str, Any] = {}
+        for kind, key, exists in (("QueueConfiguration", "Queue", _queue_exists), ("TopicConfiguration", "Topic", _topic_exists),
+                                  ("CloudFunctionConfiguration", "CloudFunction", _function_exists)):
+            items = config.get(kind) or []
+            for item in items if isinstance(items, list) else [items]:
+                arn = item.get(key) if isinstance(item, dict) else None
+                if isinstance(arn, str) and arn not in failed.values() and not exists(arn):
+                    n = len(failed) // 2 + 1
+                    failed[f"ArgumentName{n}"] = arn
+                    failed[f"ArgumentValue{n}"] = f"The destination {_DESTINATIONS[key]} does not exist"
+        if failed:
+            raise AwsError("InvalidArgument", "Unable to validate the following destination configurations", 400, extra=failed)
+
+    _before(S3Backend, "put_bucket_notification_configuration", destinations_exist)
+
+    def lock_keeps_versioning(backend: Any, a: dict[str, Any]) -> None:
+        """A bucket with Object Lock keeps versioning enabled: S3 refuses to suspend it with
+        ``409 InvalidBucketState`` (moto suspended it)."""
+        bucket = backend.get_bucket(a["bucket_name"])
+        if a["status"] != "Enabled" and getattr(bucket, "object_lock_enabled", False):
+            raise AwsError("InvalidBucketState", "An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.", 409)
+
+    _before(S3Backend, "put_bucket_versioning", lock_keeps_versioning)
+    _s3_keep_on_failure()
+
+
+def _s3_keep_on_failure() -> None:
+    """moto's FakeBucket.set_lifecycle and set_cors empty the bucket's rules, then check the new
+    ones and raise (MalformedXML, InvalidRequest) half-way: a refused PutBucketLifecycleConfiguration
+    or PutBucketCors deleted the configuration the bucket had. S3 changes nothing when it
+    refuses one; here the previous rules are put back."""
+    from moto.s3.models import FakeBucket
+
+    for name, attribute in (("set_lifecycle", "rules"), ("set_cors", "cors")):
+        original = getattr(FakeBucket, name)
+
+        def keeping(self: Any, rules: Any, _original: Callable[..., Any] = original, _attribute: str = attribute) -> None:
+            previous = list(getattr(self, _attribute))
+            try:
+                _original(self, rules)
+            except BaseException:
+                setattr(self, _attribute, previous)
+                raise
+
+        setattr(FakeBucket, name, functools.wraps(original)(keeping))
+
+
+_DESTINATIONS = {"Queue": "queue", "Topic": "topic", "CloudFunction": "Lambda function"}
+
+
+def _arn_parts(arn: str) -> tuple[str, str, str] | None:
+    """(region, account, resource) of an ARN, None if it is not one."""
+    parts = arn.split(":", 5)
+    return (parts[3], parts[4], parts[5]) if len(parts) == 6 and parts[0] == "arn" else None
+
+
+def _queue_exists(arn: str) -> bool:
+    from moto.sqs.models import sqs_backends
+
+    parts = _arn_parts(arn)
+    try:
+        return parts is not None and parts[2] in sqs_backends[parts[1]][parts[0]].queues
+    except KeyError:  # a region moto has no backend for
+        return False
+
+
+def _topic_exists(arn: str) -> bool:
+    from moto.sns.models import sns_backends
+
+    parts = _arn_parts(arn)
+    try:
+        return parts is not None and arn in sns_backends[parts[1]][parts[0]].topics
+    except KeyError:
+        return False
+
+
+def _function_exists(arn: str) -> bool:
+    from moto.awslambda.models import lambda_backends
+    from moto.core.exceptions import ServiceException
+    from werkzeug.exceptions import HTTPException
+
+    parts = _arn_parts(arn)
+    try:
+        return parts is not None and lambda_backends[parts[1]][parts[0]].get_function(arn) is not None
+    except (KeyError, ServiceException, HTTPException):  # moto's UnknownFunctionException is an HTTPException
+        return False
 
 
 # ------------------------------------------------------------------ KMS
@@ -142,6 +238,23 @@ def _events() -> None:
 
     _before(EventPatternParser, "_validate_event_pattern", an_object)
     _events_text_input()
+    _events_policy_statement()
+
+
+def _events_policy_statement() -> None:
+    """PutPermission's Policy may give its Statement as one object rather than a list, as any
+    policy may (moto iterated over the object's keys: TypeError on valid input)."""
+    from moto.events.models import EventBus
+
+    original = EventBus.add_policy
+
+    @functools.wraps(original)
+    def add_policy(self: Any, policy: dict[str, Any]) -> None:
+        if isinstance(policy.get("Statement"), dict):
+            policy = {**policy, "Statement": [policy["Statement"]]}
+        original(self, policy)
+
+    EventBus.add_policy = add_policy  # type: ignore[method-assign]
 
 
 def _events_text_input() -> None:
@@ -228,6 +341,33 @@ def _awslambda() -> None:
     for name, member in list(vars(LambdaResponse).items()):
         if not name.startswith("_") and inspect.isfunction(member):
             setattr(LambdaResponse, name, handler(member))
+    _lambda_statement_ids()
+
+
+def _lambda_statement_ids() -> None:
+    """AddPermission with a StatementId that the policy (of the function, version or alias)
+    already has: Lambda answers ``409 ResourceConflictException: The statement id (x) provided
+    already exists. Please provide a new statement id, or remove the existing statement.``;
+    moto added a second statement of that id (and RemovePermission then removed one)."""
+    import json
+
+    from moto.awslambda.models import LayerVersion
+    from moto.awslambda.policy import Policy
+
+    def unique_sid(policy: Any, a: dict[str, Any]) -> None:
+        try:
+            sid = json.loads(a["raw"]).get("StatementId")
+        except (TypeError, ValueError, AttributeError):
+            return
+        parent = policy.parent
+        base = parent.arn if isinstance(parent, LayerVersion) else parent.function_arn
+        resource = f"{base}:{a['qualifier']}" if a.get("qualifier") else base
+        for statement in policy.statements:
+            if sid is not None and statement.get("Sid") == sid and statement.get("Resource", base) == resource:
+                raise AwsError("ResourceConflictException",
+                               f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement.", 409)
+
+    _before(Policy, "add_statement", unique_sid)
 
 
 # ------------------------------------------------------------------ ECR
@@ -336,3 +476,52 @@ def _secretsmanager() -> None:
                         flags["exclude_uppercase"], flags["exclude_lowercase"], include_space, require_each_included_type)
 
     models.random_password = random_password
+
+
+# ------------------------------------------------------------------ Step Functions
+def _stepfunctions() -> None:
+    from moto.stepfunctions.exceptions import StateMachineDoesNotExist
+    from moto.stepfunctions.models import StepFunctionBackend
+
+    def same_machine(backend: Any, a: dict[str, Any]) -> None:
+        """CreateStateMachine is idempotent for the same name, definition and role; another
+        definition or role under a name in use is ``StateMachineAlreadyExists`` (moto returned
+        the existing machine, unchanged, as if it had been created)."""
+        backend._validate_name(a["name"])
+        backend._validate_role_arn(a["roleArn"])
+        arn = f"arn:{_partition(backend.region_name)}:states:{backend.region_name}:{backend.account_id}:stateMachine:{a['name']}"
+        try:
+            machine = backend.describe_state_machine(arn)
+        except StateMachineDoesNotExist:
+            return
+        if machine.definition != a["definition"] or machine.roleArn != a["roleArn"]:
+            raise AwsError("StateMachineAlreadyExists", f"State Machine Already Exists: '{arn}'", 400)
+
+    _before(StepFunctionBackend, "create_state_machine", same_machine)
+
+
+def _partition(region: str) -> str:
+    from moto.utilities.utils import get_partition
+
+    return str(get_partition(region))
+
+
+# ------------------------------------------------------------------ Route 53
+def _route53() -> None:
+    from moto.route53.models import Route53Backend
+
+    def no_cname_at_apex(backend: Any, a: dict[str, Any]) -> None:
+        """A CNAME record set cannot be the zone's own name (DNS: the apex has its SOA and NS
+        records). Route 53: ``InvalidChangeBatch: [RRSet of type CNAME with DNS name
+        example.com. is not permitted at apex in zone example.com.]``; moto created it."""
+        zone = backend.get_hosted_zone(a["zoneid"])
+        apex = zone.name.rstrip(".").lower()
+        for change in a["change_list"] or []:
+            rrset = change.get("ResourceRecordSet") if isinstance(change, dict) else None
+            if not isinstance(rrset, dict) or change.get("Action") not in ("CREATE", "UPSERT") or rrset.get("Type") != "CNAME":
+                continue
+            name = rrset.get("Name")
+            if isinstance(name, str) and name.rstrip(".").lower() == apex:
+                raise AwsError("InvalidChangeBatch", f"[RRSet of type CNAME with DNS name {apex}. is not permitted at apex in zone {apex}.]", 400)
+
+    _before(Route53Backend, "change_resource_record_sets", no_cname_at_apex)

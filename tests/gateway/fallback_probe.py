@@ -22,7 +22,7 @@ import re
 import sys
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.config import Config
@@ -51,10 +51,21 @@ class Case:
     operation: str  # boto3's method name
     params: dict[str, Any]
     note: str = ""
+    # The error code AWS answers, where the emulator gives it too (checked by
+    # tests/gateway/test_fallback_input.py): a case fixed stays fixed.
+    expected: str = ""
+    # AWS accepts this input too (a 2xx answer is right, not bad input silently accepted).
+    valid: bool = False
 
     @property
     def label(self) -> str:
         return f"{self.service}.{self.operation}" + (f" [{self.note}]" if self.note else "")
+
+    def expect(self, code: str) -> Case:
+        return replace(self, expected=code)
+
+    def accepted_by_aws(self) -> Case:
+        return replace(self, valid=True)
 
 
 @dataclass
@@ -63,6 +74,16 @@ class Outcome:
     status: int
     code: str
     message: str
+
+    @property
+    def accepted(self) -> bool:
+        """Bad input answered with a 2xx (``Case.valid``: AWS accepts it too)."""
+        return 0 < self.status < 300 and not self.case.valid
+
+    @property
+    def missed(self) -> bool:
+        """AWS's error code, known for this case (``Case.expected``), was not the answer."""
+        return bool(self.case.expected) and self.code != self.case.expected
 
 
 def C(service: str, operation: str, note: str = "", **params: Any) -> Case:
@@ -86,19 +107,31 @@ CASES: list[Case] = [
     C("s3", "put_bucket_policy", "bad effect", Bucket="$BUCKET", Policy=_policy({**S3_STATEMENT, "Effect": "Maybe"})),
     C("s3", "put_bucket_policy", "bad version", Bucket="$BUCKET", Policy=json.dumps({"Version": "2020-01-01", "Statement": [S3_STATEMENT]})),
     C("s3", "put_bucket_policy", "missing bucket", Bucket="probe-no-such-bucket", Policy=_policy(S3_STATEMENT)),
-    C("s3", "put_bucket_lifecycle_configuration", "negative days", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": -1}}]}),
-    C("s3", "put_bucket_lifecycle_configuration", "bad status", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Maybe", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]}),
-    C("s3", "put_bucket_lifecycle_configuration", "no action", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}}]}),
-    C("s3", "put_bucket_cors", "bad method", Bucket="$BUCKET", CORSConfiguration={"CORSRules": [{"AllowedMethods": ["FOO"], "AllowedOrigins": ["*"]}]}),
-    C("s3", "put_bucket_cors", "no rules", Bucket="$BUCKET", CORSConfiguration={"CORSRules": []}),
-    C("s3", "put_bucket_tagging", "duplicate keys", Bucket="$BUCKET", Tagging={"TagSet": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]}),
+    C("s3", "put_bucket_lifecycle_configuration", "negative days", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": -1}}]}).expect("InvalidArgument"),
+    C("s3", "put_bucket_lifecycle_configuration", "bad status", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Maybe", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}]}).expect("MalformedXML"),
+    C("s3", "put_bucket_lifecycle_configuration", "no action", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}}]}).expect("InvalidRequest"),
+    C("s3", "put_bucket_lifecycle_configuration", "zero days", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 0}}]}).expect("InvalidArgument"),
+    C("s3", "put_bucket_lifecycle_configuration", "date and days", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1, "Date": "2030-01-01T00:00:00Z"}}]}).expect("MalformedXML"),
+    C("s3", "put_bucket_lifecycle_configuration", "date not midnight", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Date": "2030-01-01T12:00:00Z"}}]}).expect("InvalidArgument"),
+    C("s3", "put_bucket_lifecycle_configuration", "duplicate ids", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}}] * 2}).expect("InvalidArgument"),
+    C("s3", "put_bucket_lifecycle_configuration", "1001 rules", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": f"r{i}", "Status": "Enabled", "Filter": {"Prefix": ""}, "Expiration": {"Days": 1}} for i in range(1001)]}).expect("MalformedXML"),
+    C("s3", "put_bucket_lifecycle_configuration", "noncurrent zero", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "NoncurrentVersionExpiration": {"NoncurrentDays": 0}}]}).expect("InvalidArgument"),
+    C("s3", "put_bucket_lifecycle_configuration", "abort zero", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 0}}]}).expect("InvalidArgument"),
+    C("s3", "put_bucket_lifecycle_configuration", "bad storage class", Bucket="$BUCKET", LifecycleConfiguration={"Rules": [{"ID": "r", "Status": "Enabled", "Filter": {"Prefix": ""}, "Transitions": [{"Days": 30, "StorageClass": "BOGUS"}]}]}).expect("MalformedXML"),
+    C("s3", "put_bucket_cors", "bad method", Bucket="$BUCKET", CORSConfiguration={"CORSRules": [{"AllowedMethods": ["FOO"], "AllowedOrigins": ["*"]}]}).expect("InvalidRequest"),
+    C("s3", "put_bucket_cors", "no rules", Bucket="$BUCKET", CORSConfiguration={"CORSRules": []}).expect("MalformedXML"),
+    C("s3", "put_bucket_cors", "two wildcards", Bucket="$BUCKET", CORSConfiguration={"CORSRules": [{"AllowedMethods": ["GET"], "AllowedOrigins": ["https://*.*.example.com"]}]}).expect("InvalidRequest"),
+    C("s3", "put_bucket_tagging", "duplicate keys", Bucket="$BUCKET", Tagging={"TagSet": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]}).expect("InvalidTag"),
     C("s3", "put_bucket_tagging", "empty key", Bucket="$BUCKET", Tagging={"TagSet": [{"Key": "", "Value": "1"}]}),
-    C("s3", "put_bucket_versioning", "bad status", Bucket="$BUCKET", VersioningConfiguration={"Status": "Bogus"}),
+    C("s3", "put_bucket_tagging", "51 tags", Bucket="$BUCKET", Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(51)]}).expect("InvalidTag"),
+    C("s3", "put_bucket_tagging", "long value", Bucket="$BUCKET", Tagging={"TagSet": [{"Key": "k", "Value": "v" * 257}]}).expect("InvalidTag"),
+    C("s3", "put_bucket_versioning", "bad status", Bucket="$BUCKET", VersioningConfiguration={"Status": "Bogus"}).expect("MalformedXML"),
+    C("s3", "put_bucket_versioning", "bad mfa delete", Bucket="$BUCKET", VersioningConfiguration={"Status": "Enabled", "MFADelete": "Bogus"}).expect("MalformedXML"),
     C("s3", "put_object", "bad storage class", Bucket="$BUCKET", Key="k", Body=b"x", StorageClass="BOGUS"),
     C("s3", "put_object", "bad acl", Bucket="$BUCKET", Key="k", Body=b"x", ACL="bogus"),
     C("s3", "put_object", "bad sse", Bucket="$BUCKET", Key="k", Body=b"x", ServerSideEncryption="bogus"),
     C("s3", "put_object", "bad kms key", Bucket="$BUCKET", Key="k", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId="not-a-key"),
-    C("s3", "put_object", "bad tagging", Bucket="$BUCKET", Key="k", Body=b"x", Tagging="a=1&a=2"),
+    C("s3", "put_object", "bad tagging", Bucket="$BUCKET", Key="k", Body=b"x", Tagging="a=1&a=2").expect("InvalidTag"),
     C("s3", "put_object", "bad lock mode", Bucket="$BUCKET", Key="k", Body=b"x", ObjectLockMode="BOGUS"),
     C("s3", "put_object_acl", "bad acl", Bucket="$BUCKET", Key="$OBJECT", ACL="bogus"),
     C("s3", "put_bucket_acl", "bad acl", Bucket="$BUCKET", ACL="bogus"),
@@ -115,7 +148,9 @@ CASES: list[Case] = [
     C("s3", "list_objects", "negative max keys", Bucket="$BUCKET", MaxKeys=-5),
     C("s3", "list_object_versions", "negative max keys", Bucket="$BUCKET", MaxKeys=-5),
     C("s3", "list_multipart_uploads", "negative max", Bucket="$BUCKET", MaxUploads=-1),
-    C("s3", "put_bucket_notification_configuration", "unknown queue", Bucket="$BUCKET", NotificationConfiguration={"QueueConfigurations": [{"QueueArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:missing", "Events": ["s3:ObjectCreated:*"]}]}),
+    C("s3", "put_bucket_notification_configuration", "unknown queue", Bucket="$BUCKET", NotificationConfiguration={"QueueConfigurations": [{"QueueArn": f"arn:aws:sqs:us-east-1:{ACCOUNT}:missing", "Events": ["s3:ObjectCreated:*"]}]}).expect("InvalidArgument"),
+    C("s3", "put_bucket_notification_configuration", "unknown topic", Bucket="$BUCKET", NotificationConfiguration={"TopicConfigurations": [{"TopicArn": MISSING_ARN, "Events": ["s3:ObjectCreated:*"]}]}).expect("InvalidArgument"),
+    C("s3", "put_bucket_notification_configuration", "unknown function", Bucket="$BUCKET", NotificationConfiguration={"LambdaFunctionConfigurations": [{"LambdaFunctionArn": f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:probe-missing", "Events": ["s3:ObjectCreated:*"]}]}).expect("InvalidArgument"),
     C("s3", "put_bucket_notification_configuration", "bad event", Bucket="$BUCKET", NotificationConfiguration={"QueueConfigurations": [{"QueueArn": "$QUEUE_ARN", "Events": ["s3:Bogus"]}]}),
     C("s3", "put_bucket_notification_configuration", "bad arn", Bucket="$BUCKET", NotificationConfiguration={"TopicConfigurations": [{"TopicArn": "garbage", "Events": ["s3:ObjectCreated:*"]}]}),
     C("s3", "put_bucket_notification_configuration", "bad filter", Bucket="$BUCKET", NotificationConfiguration={"QueueConfigurations": [{"QueueArn": "$QUEUE_ARN", "Events": ["s3:ObjectCreated:*"], "Filter": {"Key": {"FilterRules": [{"Name": "bogus", "Value": "x"}]}}}]}),
@@ -128,10 +163,10 @@ CASES: list[Case] = [
     C("s3", "put_object_lock_configuration", "bad mode", Bucket="$BUCKET", ObjectLockConfiguration={"ObjectLockEnabled": "Enabled", "Rule": {"DefaultRetention": {"Mode": "BOGUS", "Days": 1}}}),
     C("s3", "put_object_retention", "bucket without lock", Bucket="$BUCKET", Key="$OBJECT", Retention={"Mode": "GOVERNANCE"}),
     C("s3", "put_object_legal_hold", "bad status", Bucket="$BUCKET", Key="$OBJECT", LegalHold={"Status": "BOGUS"}),
-    C("s3", "create_bucket", "bad name", Bucket="Probe_Bad_Name"),
+    C("s3", "create_bucket", "bad name", Bucket="Probe_Bad_Name").expect("InvalidBucketName"),
     C("s3", "create_bucket", "short name", Bucket="ab"),
-    C("s3", "create_bucket", "ip name", Bucket="192.168.1.1"),
-    C("s3", "create_bucket", "bad location", Bucket="probe-loc-bucket", CreateBucketConfiguration={"LocationConstraint": "bogus-region-1"}),
+    C("s3", "create_bucket", "ip name", Bucket="192.168.1.1").expect("InvalidBucketName"),
+    C("s3", "create_bucket", "bad location", Bucket="probe-loc-bucket", CreateBucketConfiguration={"LocationConstraint": "bogus-region-1"}).expect("InvalidLocationConstraint"),
     C("s3", "copy_object", "bad source", Bucket="$BUCKET", Key="copy", CopySource="no-slash"),
     C("s3", "copy_object", "missing source", Bucket="$BUCKET", Key="copy", CopySource="$BUCKET/probe-missing"),
     C("s3", "copy_object", "bad directive", Bucket="$BUCKET", Key="copy", CopySource="$BUCKET/$OBJECT", MetadataDirective="BOGUS"),
@@ -149,7 +184,8 @@ CASES: list[Case] = [
     C("s3", "put_bucket_replication", "bad role", Bucket="$BUCKET", ReplicationConfiguration={"Role": "garbage", "Rules": [{"Status": "Enabled", "Destination": {"Bucket": "arn:aws:s3:::probe-no-such-bucket"}}]}),
     C("s3", "put_bucket_accelerate_configuration", "bad status", Bucket="$BUCKET", AccelerateConfiguration={"Status": "Bogus"}),
     C("s3", "put_bucket_request_payment", "bad payer", Bucket="$BUCKET", RequestPaymentConfiguration={"Payer": "Bogus"}),
-    C("s3", "put_object_tagging", "too many tags", Bucket="$BUCKET", Key="$OBJECT", Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]}),
+    C("s3", "put_object_tagging", "too many tags", Bucket="$BUCKET", Key="$OBJECT", Tagging={"TagSet": [{"Key": f"k{i}", "Value": "v"} for i in range(11)]}).expect("BadRequest"),
+    C("s3", "put_object_tagging", "duplicate keys", Bucket="$BUCKET", Key="$OBJECT", Tagging={"TagSet": [{"Key": "a", "Value": "1"}, {"Key": "a", "Value": "2"}]}).expect("InvalidTag"),
     C("s3", "get_bucket_policy", "none set", Bucket="$BUCKET2"),
     C("s3", "restore_object", "not archived", Bucket="$BUCKET", Key="$OBJECT", RestoreRequest={"Days": 1}),
     C("s3", "get_object_attributes", "bad attribute", Bucket="$BUCKET", Key="$OBJECT", ObjectAttributes=["Bogus"]),
@@ -233,7 +269,7 @@ CASES: list[Case] = [
     C("sqs", "cancel_message_move_task", "bad handle", TaskHandle="garbage"),
     # ------------------------------------------------------------------ SNS (query)
     C("sns", "create_topic", "policy not json", Name="probe-t-policy", Attributes={"Policy": "not json"}),
-    C("sns", "create_topic", "delivery not json", Name="probe-t-delivery", Attributes={"DeliveryPolicy": "not json"}),
+    C("sns", "create_topic", "delivery not json", Name="probe-t-delivery", Attributes={"DeliveryPolicy": "not json"}).expect("InvalidParameter"),
     C("sns", "create_topic", "bad name", Name="probe topic!"),
     C("sns", "create_topic", "empty name", Name=""),
     C("sns", "create_topic", "long name", Name="t" * 257),
@@ -241,7 +277,7 @@ CASES: list[Case] = [
     C("sns", "create_topic", "fifo maybe", Name="probe-t.fifo", Attributes={"FifoTopic": "maybe"}),
     C("sns", "create_topic", "bad tags", Name="probe-t-tags", Tags=[{"Key": "", "Value": "v"}]),
     C("sns", "set_topic_attributes", "policy not json", TopicArn="$TOPIC", AttributeName="Policy", AttributeValue="not json"),
-    C("sns", "set_topic_attributes", "delivery not json", TopicArn="$TOPIC", AttributeName="DeliveryPolicy", AttributeValue="not json"),
+    C("sns", "set_topic_attributes", "delivery not json", TopicArn="$TOPIC", AttributeName="DeliveryPolicy", AttributeValue="not json").expect("InvalidParameter"),
     C("sns", "set_topic_attributes", "unknown attribute", TopicArn="$TOPIC", AttributeName="Bogus", AttributeValue="x"),
     C("sns", "set_topic_attributes", "bad arn", TopicArn="garbage", AttributeName="DisplayName", AttributeValue="x"),
     C("sns", "set_topic_attributes", "missing topic", TopicArn=MISSING_ARN, AttributeName="DisplayName", AttributeValue="x"),
@@ -258,15 +294,15 @@ CASES: list[Case] = [
     C("sns", "subscribe", "filter not json", TopicArn="$TOPIC", Protocol="sqs", Endpoint="$QUEUE_ARN", Attributes={"FilterPolicy": "not json"}),
     C("sns", "subscribe", "filter bad shape", TopicArn="$TOPIC", Protocol="sqs", Endpoint="$QUEUE_ARN", Attributes={"FilterPolicy": json.dumps({"a": "b"})}),
     C("sns", "subscribe", "filter scope bogus", TopicArn="$TOPIC", Protocol="sqs", Endpoint="$QUEUE_ARN", Attributes={"FilterPolicyScope": "Bogus"}),
-    C("sns", "subscribe", "raw maybe", TopicArn="$TOPIC", Protocol="sqs", Endpoint="$QUEUE_ARN", Attributes={"RawMessageDelivery": "maybe"}),
-    C("sns", "subscribe", "redrive not json", TopicArn="$TOPIC", Protocol="sqs", Endpoint="$QUEUE_ARN", Attributes={"RedrivePolicy": "not json"}),
+    C("sns", "subscribe", "raw maybe", TopicArn="$TOPIC", Protocol="sqs", Endpoint="$QUEUE_ARN", Attributes={"RawMessageDelivery": "maybe"}).expect("InvalidParameter"),
+    C("sns", "subscribe", "redrive not json", TopicArn="$TOPIC", Protocol="sqs", Endpoint="$QUEUE_ARN", Attributes={"RedrivePolicy": "not json"}).expect("InvalidParameter"),
     C("sns", "subscribe", "unknown attribute", TopicArn="$TOPIC", Protocol="sqs", Endpoint="$QUEUE_ARN", Attributes={"Bogus": "1"}),
     C("sns", "set_subscription_attributes", "filter not json", SubscriptionArn="$SUB", AttributeName="FilterPolicy", AttributeValue="not json"),
     C("sns", "set_subscription_attributes", "filter bad shape", SubscriptionArn="$SUB", AttributeName="FilterPolicy", AttributeValue="[1]"),
     C("sns", "set_subscription_attributes", "filter deep", SubscriptionArn="$SUB", AttributeName="FilterPolicy", AttributeValue=json.dumps({"a": [{"numeric": ["<", "x"]}]})),
-    C("sns", "set_subscription_attributes", "raw maybe", SubscriptionArn="$SUB", AttributeName="RawMessageDelivery", AttributeValue="maybe"),
-    C("sns", "set_subscription_attributes", "redrive not json", SubscriptionArn="$SUB", AttributeName="RedrivePolicy", AttributeValue="not json"),
-    C("sns", "set_subscription_attributes", "delivery not json", SubscriptionArn="$SUB", AttributeName="DeliveryPolicy", AttributeValue="not json"),
+    C("sns", "set_subscription_attributes", "raw maybe", SubscriptionArn="$SUB", AttributeName="RawMessageDelivery", AttributeValue="maybe").expect("InvalidParameter"),
+    C("sns", "set_subscription_attributes", "redrive not json", SubscriptionArn="$SUB", AttributeName="RedrivePolicy", AttributeValue="not json").expect("InvalidParameter"),
+    C("sns", "set_subscription_attributes", "delivery not json", SubscriptionArn="$SUB", AttributeName="DeliveryPolicy", AttributeValue="not json").expect("InvalidParameter"),
     C("sns", "set_subscription_attributes", "unknown attribute", SubscriptionArn="$SUB", AttributeName="Bogus", AttributeValue="x"),
     C("sns", "set_subscription_attributes", "bad arn", SubscriptionArn="garbage", AttributeName="RawMessageDelivery", AttributeValue="true"),
     C("sns", "get_subscription_attributes", "bad arn", SubscriptionArn="garbage"),
@@ -372,16 +408,17 @@ CASES: list[Case] = [
     C("ssm", "put_resource_policy", "not json", ResourceArn=f"arn:aws:ssm:us-east-1:{ACCOUNT}:parameter/$PARAM", Policy="not json"),
     # ------------------------------------------------------------------ Secrets Manager (json)
     C("secretsmanager", "create_secret", "bad name", Name="probe secret!", SecretString="s"),
-    C("secretsmanager", "create_secret", "both values", Name="probe-s-both", SecretString="s", SecretBinary=b"b"),
+    C("secretsmanager", "create_secret", "both values", Name="probe-s-both", SecretString="s", SecretBinary=b"b").expect("InvalidParameterException"),
     C("secretsmanager", "create_secret", "bad kms", Name="probe-s-kms", SecretString="s", KmsKeyId="garbage"),
     C("secretsmanager", "create_secret", "bad replica region", Name="probe-s-rep", SecretString="s", AddReplicaRegions=[{"Region": "bogus-1"}]),
     C("secretsmanager", "create_secret", "exists", Name="$SECRET", SecretString="s"),
     C("secretsmanager", "create_secret", "bad tags", Name="probe-s-tags", SecretString="s", Tags=[{"Key": "aws:x", "Value": "v"}]),
     C("secretsmanager", "create_secret", "bad token", Name="probe-s-token", SecretString="s", ClientRequestToken="short"),
-    C("secretsmanager", "put_resource_policy", "not json", SecretId="$SECRET", ResourcePolicy="not json"),
-    C("secretsmanager", "put_resource_policy", "json array", SecretId="$SECRET", ResourcePolicy="[1]"),
-    C("secretsmanager", "put_resource_policy", "no statement", SecretId="$SECRET", ResourcePolicy="{}"),
-    C("secretsmanager", "put_resource_policy", "public", SecretId="$SECRET", ResourcePolicy=_policy({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})),
+    C("secretsmanager", "put_resource_policy", "not json", SecretId="$SECRET", ResourcePolicy="not json").expect("MalformedPolicyDocumentException"),
+    C("secretsmanager", "put_resource_policy", "json array", SecretId="$SECRET", ResourcePolicy="[1]").expect("MalformedPolicyDocumentException"),
+    C("secretsmanager", "put_resource_policy", "no statement", SecretId="$SECRET", ResourcePolicy="{}").expect("MalformedPolicyDocumentException"),
+    C("secretsmanager", "put_resource_policy", "public", SecretId="$SECRET", ResourcePolicy=_policy({"Effect": "Allow", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})).accepted_by_aws(),
+    C("secretsmanager", "put_resource_policy", "no principal", SecretId="$SECRET", ResourcePolicy=_policy({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})).expect("MalformedPolicyDocumentException"),
     C("secretsmanager", "validate_resource_policy", "not json", ResourcePolicy="not json"),
     C("secretsmanager", "validate_resource_policy", "json array", ResourcePolicy="[1]"),
     C("secretsmanager", "rotate_secret", "bad lambda arn", SecretId="$SECRET", RotationLambdaARN="garbage"),
@@ -394,7 +431,7 @@ CASES: list[Case] = [
     C("secretsmanager", "get_secret_value", "malformed arn", SecretId="arn:aws:secretsmanager:garbage"),
     C("secretsmanager", "describe_secret", "malformed arn", SecretId="arn:aws:secretsmanager:garbage"),
     C("secretsmanager", "put_secret_value", "no value", SecretId="$SECRET"),
-    C("secretsmanager", "put_secret_value", "both values", SecretId="$SECRET", SecretString="a", SecretBinary=b"b"),
+    C("secretsmanager", "put_secret_value", "both values", SecretId="$SECRET", SecretString="a", SecretBinary=b"b").expect("InvalidParameterException"),
     C("secretsmanager", "put_secret_value", "bad stages", SecretId="$SECRET", SecretString="a", VersionStages=[]),
     C("secretsmanager", "update_secret", "bad kms", SecretId="$SECRET", KmsKeyId="garbage"),
     C("secretsmanager", "update_secret_version_stage", "missing version", SecretId="$SECRET", VersionStage="AWSCURRENT", MoveToVersionId="garbage-but-long-enough-for-the-model-0000"),
@@ -417,17 +454,18 @@ CASES: list[Case] = [
     C("secretsmanager", "batch_get_secret_value", "bad filter", Filters=[{"Key": "bogus", "Values": ["x"]}]),  # type: ignore[list-item]
     C("secretsmanager", "stop_replication_to_replica", "not a replica", SecretId="$SECRET"),
     # ------------------------------------------------------------------ KMS (json)
-    C("kms", "create_key", "policy not json", Policy="not json"),
-    C("kms", "create_key", "policy json array", Policy="[1]"),
-    C("kms", "create_key", "policy no statement", Policy="{}"),
-    C("kms", "create_key", "hmac for encryption", KeySpec="HMAC_256", KeyUsage="ENCRYPT_DECRYPT"),
-    C("kms", "create_key", "rsa for mac", KeySpec="RSA_2048", KeyUsage="GENERATE_VERIFY_MAC"),
-    C("kms", "create_key", "symmetric for signing", KeySpec="SYMMETRIC_DEFAULT", KeyUsage="SIGN_VERIFY"),
-    C("kms", "create_key", "external with spec", Origin="EXTERNAL", KeySpec="RSA_2048"),
+    C("kms", "create_key", "policy not json", Policy="not json").expect("MalformedPolicyDocumentException"),
+    C("kms", "create_key", "policy json array", Policy="[1]").expect("MalformedPolicyDocumentException"),
+    C("kms", "create_key", "policy no statement", Policy="{}").expect("MalformedPolicyDocumentException"),
+    C("kms", "create_key", "hmac for encryption", KeySpec="HMAC_256", KeyUsage="ENCRYPT_DECRYPT").expect("ValidationException"),
+    C("kms", "create_key", "rsa for mac", KeySpec="RSA_2048", KeyUsage="GENERATE_VERIFY_MAC").expect("ValidationException"),
+    C("kms", "create_key", "symmetric for signing", KeySpec="SYMMETRIC_DEFAULT", KeyUsage="SIGN_VERIFY").expect("ValidationException"),
+    C("kms", "create_key", "external with spec", Origin="EXTERNAL", KeySpec="RSA_2048").accepted_by_aws(),
     C("kms", "create_key", "custom store missing", Origin="AWS_CLOUDHSM", CustomKeyStoreId="cks-1234567890abcdef0"),
     C("kms", "create_key", "bad tags", Tags=[{"TagKey": "aws:x", "TagValue": "v"}]),
-    C("kms", "put_key_policy", "not json", KeyId="$KEY", PolicyName="default", Policy="not json"),
-    C("kms", "put_key_policy", "json array", KeyId="$KEY", PolicyName="default", Policy="[1]"),
+    C("kms", "put_key_policy", "not json", KeyId="$KEY", PolicyName="default", Policy="not json").expect("MalformedPolicyDocumentException"),
+    C("kms", "put_key_policy", "json array", KeyId="$KEY", PolicyName="default", Policy="[1]").expect("MalformedPolicyDocumentException"),
+    C("kms", "put_key_policy", "no principal", KeyId="$KEY", PolicyName="default", Policy=_policy({"Effect": "Allow", "Action": "kms:*", "Resource": "*"})).expect("MalformedPolicyDocumentException"),
     C("kms", "put_key_policy", "bad name", KeyId="$KEY", PolicyName="bogus", Policy=_policy({"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "kms:*", "Resource": "*"})),
     C("kms", "get_key_policy", "bad name", KeyId="$KEY", PolicyName="bogus"),
     C("kms", "encrypt", "garbage key", KeyId="garbage", Plaintext=b"x"),
@@ -471,8 +509,8 @@ CASES: list[Case] = [
     C("kms", "enable_key_rotation", "period too short", KeyId="$KEY", RotationPeriodInDays=10),
     C("kms", "enable_key_rotation", "garbage key", KeyId="garbage"),
     C("kms", "get_key_rotation_status", "garbage key", KeyId="garbage"),
-    C("kms", "schedule_key_deletion", "window 1", KeyId="$KEY", PendingWindowInDays=1),
-    C("kms", "schedule_key_deletion", "window 40", KeyId="$KEY", PendingWindowInDays=40),
+    C("kms", "schedule_key_deletion", "window 1", KeyId="$KEY", PendingWindowInDays=1).expect("ValidationException"),
+    C("kms", "schedule_key_deletion", "window 40", KeyId="$KEY", PendingWindowInDays=40).expect("ValidationException"),
     C("kms", "cancel_key_deletion", "not pending", KeyId="$KEY"),
     C("kms", "create_grant", "garbage grantee", KeyId="$KEY", GranteePrincipal="garbage", Operations=["Encrypt"]),
     C("kms", "create_grant", "garbage key", KeyId="garbage", GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:root", Operations=["Encrypt"]),
@@ -530,7 +568,10 @@ CASES: list[Case] = [
     C("events", "test_event_pattern", "event not json", EventPattern=json.dumps({"source": ["x"]}), Event="not json"),
     C("events", "test_event_pattern", "event missing fields", EventPattern=json.dumps({"source": ["x"]}), Event=json.dumps({"source": "x"})),
     C("events", "test_event_pattern", "event array", EventPattern=json.dumps({"source": ["x"]}), Event="[1]"),
-    C("events", "put_permission", "policy not json", Policy="not json"),
+    C("events", "put_permission", "policy not json", Policy="not json").expect("ValidationException"),
+    C("events", "put_permission", "policy array", Policy="[1]").expect("ValidationException"),
+    C("events", "put_permission", "policy no statement", Policy="{}").expect("ValidationException"),
+    C("events", "put_permission", "statement without sid", Policy=_policy({"Effect": "Allow", "Principal": {"AWS": ACCOUNT}, "Action": "events:PutEvents", "Resource": "$BUS_ARN"})).expect("ValidationException"),
     C("events", "put_permission", "bad action", Action="bogus", Principal="*", StatementId="s1"),
     C("events", "put_permission", "bad principal", Action="events:PutEvents", Principal="garbage", StatementId="s2"),
     C("events", "put_permission", "missing bus", EventBusName="probe-missing", Action="events:PutEvents", Principal=ACCOUNT, StatementId="s3"),
@@ -627,12 +668,12 @@ CASES: list[Case] = [
     C("lambda", "create_function", "missing role", FunctionName="probe-f-3", Runtime="python3.12", Role=f"arn:aws:iam::{ACCOUNT}:role/probe-missing", Handler="index.handler", Code={"ZipFile": "$ZIP"}),
     C("lambda", "create_function", "empty handler", FunctionName="probe-f-4", Runtime="python3.12", Role="$ROLE", Handler="", Code={"ZipFile": "$ZIP"}),
     C("lambda", "create_function", "timeout 0", FunctionName="probe-f-5", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": "$ZIP"}, Timeout=0),
-    C("lambda", "create_function", "timeout 1000", FunctionName="probe-f-6", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": "$ZIP"}, Timeout=1000),
+    C("lambda", "create_function", "timeout 1000", FunctionName="probe-f-6", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": "$ZIP"}, Timeout=1000).expect("ValidationException"),
     C("lambda", "create_function", "memory 1", FunctionName="probe-f-7", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": "$ZIP"}, MemorySize=1),
     C("lambda", "create_function", "memory huge", FunctionName="probe-f-8", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": "$ZIP"}, MemorySize=100000),
     C("lambda", "create_function", "bad name", FunctionName="probe f!", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": "$ZIP"}),
-    C("lambda", "create_function", "long name", FunctionName="f" * 100, Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": "$ZIP"}),
-    C("lambda", "create_function", "not a zip", FunctionName="probe-f-9", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": b"not a zip"}),
+    C("lambda", "create_function", "long name", FunctionName="f" * 100, Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": "$ZIP"}).expect("ValidationException"),
+    C("lambda", "create_function", "not a zip", FunctionName="probe-f-9", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": b"not a zip"}).expect("InvalidParameterValueException"),
     C("lambda", "create_function", "no code", FunctionName="probe-f-10", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={}),
     C("lambda", "create_function", "missing s3 code", FunctionName="probe-f-11", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"S3Bucket": "probe-no-such-bucket", "S3Key": "k.zip"}),
     C("lambda", "create_function", "bad architecture", FunctionName="probe-f-12", Runtime="python3.12", Role="$ROLE", Handler="index.handler", Code={"ZipFile": "$ZIP"}, Architectures=["bogus"]),
@@ -650,17 +691,18 @@ CASES: list[Case] = [
     C("lambda", "update_function_configuration", "bad runtime", FunctionName="$FUNC", Runtime="bogus"),
     C("lambda", "update_function_configuration", "bad role", FunctionName="$FUNC", Role="garbage"),
     C("lambda", "update_function_configuration", "missing", FunctionName="probe-missing", Timeout=3),
-    C("lambda", "update_function_code", "not a zip", FunctionName="$FUNC", ZipFile=b"not a zip"),
+    C("lambda", "update_function_code", "not a zip", FunctionName="$FUNC", ZipFile=b"not a zip").expect("InvalidParameterValueException"),
     C("lambda", "update_function_code", "nothing", FunctionName="$FUNC"),
     C("lambda", "update_function_code", "missing s3", FunctionName="$FUNC", S3Bucket="probe-no-such-bucket", S3Key="k.zip"),
     C("lambda", "add_permission", "bad action", FunctionName="$FUNC", StatementId="s1", Action="bogus", Principal="s3.amazonaws.com"),
     C("lambda", "add_permission", "empty principal", FunctionName="$FUNC", StatementId="s2", Action="lambda:InvokeFunction", Principal=""),
     C("lambda", "add_permission", "bad source arn", FunctionName="$FUNC", StatementId="s3", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com", SourceArn="garbage"),
-    C("lambda", "add_permission", "duplicate", FunctionName="$FUNC", StatementId="$PERMISSION", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com"),
+    C("lambda", "add_permission", "duplicate", FunctionName="$FUNC", StatementId="$PERMISSION", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com").expect("ResourceConflictException"),
     C("lambda", "add_permission", "bad statement id", FunctionName="$FUNC", StatementId="bad id!", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com"),
     C("lambda", "add_permission", "missing function", FunctionName="probe-missing", StatementId="s4", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com"),
     C("lambda", "add_permission", "bad qualifier", FunctionName="$FUNC", StatementId="s5", Action="lambda:InvokeFunction", Principal="s3.amazonaws.com", Qualifier="bogus"),
     C("lambda", "add_permission", "bad url auth", FunctionName="$FUNC", StatementId="s6", Action="lambda:InvokeFunctionUrl", Principal="*", FunctionUrlAuthType="BOGUS"),
+    C("lambda", "add_permission", "bad principal", FunctionName="$FUNC", StatementId="s7", Action="lambda:InvokeFunction", Principal="garbage").expect("InvalidParameterValueException"),
     C("lambda", "remove_permission", "missing", FunctionName="$FUNC", StatementId="probe-missing"),
     C("lambda", "get_policy", "none", FunctionName="$FUNC2"),
     C("lambda", "get_function", "malformed arn", FunctionName="arn:aws:lambda:garbage"),
@@ -698,7 +740,7 @@ CASES: list[Case] = [
     C("lambda", "delete_alias", "missing", FunctionName="$FUNC", Name="probe-missing"),
     C("lambda", "publish_version", "bad sha", FunctionName="$FUNC", CodeSha256="garbage"),
     C("lambda", "publish_version", "bad revision", FunctionName="$FUNC", RevisionId="garbage"),
-    C("lambda", "publish_layer_version", "not a zip", LayerName="probe-layer", Content={"ZipFile": b"not a zip"}),
+    C("lambda", "publish_layer_version", "not a zip", LayerName="probe-layer", Content={"ZipFile": b"not a zip"}).expect("InvalidParameterValueException"),
     C("lambda", "publish_layer_version", "no content", LayerName="probe-layer2", Content={}),
     C("lambda", "publish_layer_version", "bad runtime", LayerName="probe-layer3", Content={"ZipFile": "$ZIP"}, CompatibleRuntimes=["bogus"]),
     C("lambda", "get_layer_version", "missing", LayerName="probe-missing", VersionNumber=1),
@@ -724,16 +766,23 @@ CASES: list[Case] = [
     C("lambda", "put_function_code_signing_config", "bad arn", FunctionName="$FUNC", CodeSigningConfigArn="garbage"),
     C("lambda", "get_function_concurrency", "missing", FunctionName="probe-missing"),
     # ------------------------------------------------------------------ Step Functions (json)
-    C("stepfunctions", "create_state_machine", "definition not json", name="probe-sm-1", definition="not json", roleArn="$SFN_ROLE"),
-    C("stepfunctions", "create_state_machine", "definition empty object", name="probe-sm-2", definition="{}", roleArn="$SFN_ROLE"),
-    C("stepfunctions", "create_state_machine", "definition array", name="probe-sm-3", definition="[1]", roleArn="$SFN_ROLE"),
-    C("stepfunctions", "create_state_machine", "missing start state", name="probe-sm-4", definition=json.dumps({"StartAt": "X", "States": {"P": {"Type": "Pass", "End": True}}}), roleArn="$SFN_ROLE"),
-    C("stepfunctions", "create_state_machine", "bad state type", name="probe-sm-5", definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Bogus", "End": True}}}), roleArn="$SFN_ROLE"),
+    C("stepfunctions", "create_state_machine", "definition not json", name="probe-sm-1", definition="not json", roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "definition empty object", name="probe-sm-2", definition="{}", roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "definition array", name="probe-sm-3", definition="[1]", roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "missing start state", name="probe-sm-4", definition=json.dumps({"StartAt": "X", "States": {"P": {"Type": "Pass", "End": True}}}), roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "bad state type", name="probe-sm-5", definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Bogus", "End": True}}}), roleArn="$SFN_ROLE").expect("InvalidDefinition"),
     C("stepfunctions", "create_state_machine", "bad role", name="probe-sm-6", definition=PASS_MACHINE, roleArn="garbage"),
     C("stepfunctions", "create_state_machine", "bad name", name="probe sm!", definition=PASS_MACHINE, roleArn="$SFN_ROLE"),
-    C("stepfunctions", "create_state_machine", "exists other definition", name="$SM_NAME", definition=json.dumps({"StartAt": "Q", "States": {"Q": {"Type": "Pass", "End": True}}}), roleArn="$SFN_ROLE"),
-    C("stepfunctions", "create_state_machine", "bad logging", name="probe-sm-7", definition=PASS_MACHINE, roleArn="$SFN_ROLE", loggingConfiguration={"level": "ALL", "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": "garbage"}}]}),
+    C("stepfunctions", "create_state_machine", "exists other definition", name="$SM_NAME", definition=json.dumps({"StartAt": "Q", "States": {"Q": {"Type": "Pass", "End": True}}}), roleArn="$SFN_ROLE").expect("StateMachineAlreadyExists"),
+    C("stepfunctions", "create_state_machine", "bad logging", name="probe-sm-7", definition=PASS_MACHINE, roleArn="$SFN_ROLE", loggingConfiguration={"level": "ALL", "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": "garbage"}}]}).expect("InvalidLoggingConfiguration"),
     C("stepfunctions", "create_state_machine", "bad tags", name="probe-sm-8", definition=PASS_MACHINE, roleArn="$SFN_ROLE", tags=[{"key": "", "value": "v"}]),
+    C("stepfunctions", "create_state_machine", "next names no state", name="probe-sm-9", definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Nowhere"}}}), roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "task without resource", name="probe-sm-10", definition=json.dumps({"StartAt": "T", "States": {"T": {"Type": "Task", "End": True}}}), roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "choice without choices", name="probe-sm-11", definition=json.dumps({"StartAt": "C", "States": {"C": {"Type": "Choice", "Default": "E"}, "E": {"Type": "Succeed"}}}), roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "unreachable state", name="probe-sm-12", definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}, "Q": {"Type": "Pass", "End": True}}}), roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "no transition", name="probe-sm-13", definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass"}}}), roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "no terminal state", name="probe-sm-14", definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "Next": "Q"}, "Q": {"Type": "Pass", "Next": "P"}}}), roleArn="$SFN_ROLE").expect("InvalidDefinition"),
+    C("stepfunctions", "create_state_machine", "bad branch", name="probe-sm-15", definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Parallel", "Branches": [{"StartAt": "X", "States": {}}], "End": True}}}), roleArn="$SFN_ROLE").expect("InvalidDefinition"),
     C("stepfunctions", "start_execution", "bad arn", stateMachineArn="garbage"),
     C("stepfunctions", "start_execution", "missing machine", stateMachineArn=f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:probe-missing"),
     C("stepfunctions", "start_execution", "input not json", stateMachineArn="$SM", input="not json"),
@@ -746,10 +795,10 @@ CASES: list[Case] = [
     C("stepfunctions", "describe_state_machine", "bad arn", stateMachineArn="garbage"),
     C("stepfunctions", "describe_state_machine", "missing", stateMachineArn=f"arn:aws:states:us-east-1:{ACCOUNT}:stateMachine:probe-missing"),
     C("stepfunctions", "describe_state_machine_for_execution", "bad arn", executionArn="garbage"),
-    C("stepfunctions", "update_state_machine", "definition not json", stateMachineArn="$SM", definition="not json"),
-    C("stepfunctions", "update_state_machine", "definition bad", stateMachineArn="$SM", definition="{}"),
-    C("stepfunctions", "update_state_machine", "bad role", stateMachineArn="$SM", roleArn="garbage"),
-    C("stepfunctions", "update_state_machine", "nothing", stateMachineArn="$SM"),
+    C("stepfunctions", "update_state_machine", "definition not json", stateMachineArn="$SM", definition="not json").expect("InvalidDefinition"),
+    C("stepfunctions", "update_state_machine", "definition bad", stateMachineArn="$SM", definition="{}").expect("InvalidDefinition"),
+    C("stepfunctions", "update_state_machine", "bad role", stateMachineArn="$SM", roleArn="garbage").expect("InvalidArn"),
+    C("stepfunctions", "update_state_machine", "nothing", stateMachineArn="$SM").expect("MissingRequiredParameter"),
     C("stepfunctions", "update_state_machine", "bad arn", stateMachineArn="garbage", definition=PASS_MACHINE),
     C("stepfunctions", "delete_state_machine", "bad arn", stateMachineArn="garbage"),
     C("stepfunctions", "send_task_success", "garbage token", taskToken="garbage", output="{}"),
@@ -772,7 +821,8 @@ CASES: list[Case] = [
     C("stepfunctions", "describe_activity", "missing", activityArn=f"arn:aws:states:us-east-1:{ACCOUNT}:activity:probe-missing"),
     C("stepfunctions", "get_activity_task", "bad arn", activityArn="garbage"),
     C("stepfunctions", "delete_activity", "bad arn", activityArn="garbage"),
-    C("stepfunctions", "validate_state_machine_definition", "not json", definition="not json"),
+    C("stepfunctions", "validate_state_machine_definition", "not json", definition="not json").accepted_by_aws(),
+    C("stepfunctions", "validate_state_machine_definition", "bad type", definition=PASS_MACHINE, type="BOGUS").expect("ValidationException"),
     C("stepfunctions", "publish_state_machine_version", "bad arn", stateMachineArn="garbage"),
     C("stepfunctions", "create_state_machine_alias", "bad routing", name="probe-sm-alias", routingConfiguration=[{"stateMachineVersionArn": "garbage", "weight": 100}]),
     C("stepfunctions", "describe_state_machine_alias", "bad arn", stateMachineAliasArn="garbage"),
@@ -786,18 +836,19 @@ CASES: list[Case] = [
     C("route53", "create_hosted_zone", "bad vpc region", Name="probe-private2.example.", CallerReference="probe-ref-4", VPC={"VPCRegion": "bogus-1", "VPCId": "vpc-12345678"}),
     C("route53", "create_hosted_zone", "bad delegation set", Name="probe-ds.example.", CallerReference="probe-ref-5", DelegationSetId="garbage"),
     C("route53", "change_resource_record_sets", "bad action", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "BOGUS", "ResourceRecordSet": {"Name": "a.$ZONE_NAME", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}),
-    C("route53", "change_resource_record_sets", "bad type", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "a.$ZONE_NAME", "Type": "BOGUS", "TTL": 60, "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}),
+    C("route53", "change_resource_record_sets", "bad type", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "a.$ZONE_NAME", "Type": "BOGUS", "TTL": 60, "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}).expect("InvalidInput"),
     C("route53", "change_resource_record_sets", "negative ttl", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "b.$ZONE_NAME", "Type": "A", "TTL": -1, "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}),
     C("route53", "change_resource_record_sets", "no records", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "c.$ZONE_NAME", "Type": "A", "TTL": 60, "ResourceRecords": []}}]}),
-    C("route53", "change_resource_record_sets", "no ttl", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "c2.$ZONE_NAME", "Type": "A", "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}),
+    C("route53", "change_resource_record_sets", "no ttl", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "c2.$ZONE_NAME", "Type": "A", "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}).expect("InvalidInput"),
     C("route53", "change_resource_record_sets", "outside zone", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "elsewhere.example.org.", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}),
-    C("route53", "change_resource_record_sets", "cname at apex", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "$ZONE_NAME", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "x.example.org."}]}}]}),
-    C("route53", "change_resource_record_sets", "bad ip", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "d.$ZONE_NAME", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "not-an-ip"}]}}]}),
+    C("route53", "change_resource_record_sets", "cname at apex", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "$ZONE_NAME", "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": "x.example.org."}]}}]}).expect("InvalidChangeBatch"),
+    C("route53", "change_resource_record_sets", "bad ip", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "d.$ZONE_NAME", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "not-an-ip"}]}}]}).expect("InvalidChangeBatch"),
+    C("route53", "change_resource_record_sets", "bad ipv6", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "d6.$ZONE_NAME", "Type": "AAAA", "TTL": 60, "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}).expect("InvalidChangeBatch"),
     C("route53", "change_resource_record_sets", "bad mx", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "e.$ZONE_NAME", "Type": "MX", "TTL": 60, "ResourceRecords": [{"Value": "garbage"}]}}]}),
     C("route53", "change_resource_record_sets", "delete missing", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "DELETE", "ResourceRecordSet": {"Name": "missing.$ZONE_NAME", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}),
     C("route53", "change_resource_record_sets", "create existing", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "www.$ZONE_NAME", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}),
     C("route53", "change_resource_record_sets", "alias to missing", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "f.$ZONE_NAME", "Type": "A", "AliasTarget": {"HostedZoneId": "Z000000000000", "DNSName": "x.example.org.", "EvaluateTargetHealth": False}}}]}),
-    C("route53", "change_resource_record_sets", "alias and records", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "g.$ZONE_NAME", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "1.2.3.4"}], "AliasTarget": {"HostedZoneId": "$ZONE", "DNSName": "www.$ZONE_NAME", "EvaluateTargetHealth": False}}}]}),
+    C("route53", "change_resource_record_sets", "alias and records", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "g.$ZONE_NAME", "Type": "A", "TTL": 60, "ResourceRecords": [{"Value": "1.2.3.4"}], "AliasTarget": {"HostedZoneId": "$ZONE", "DNSName": "www.$ZONE_NAME", "EvaluateTargetHealth": False}}}]}).expect("InvalidInput"),
     C("route53", "change_resource_record_sets", "weight without id", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "h.$ZONE_NAME", "Type": "A", "TTL": 60, "Weight": 10, "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}),
     C("route53", "change_resource_record_sets", "bad failover", HostedZoneId="$ZONE", ChangeBatch={"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "i.$ZONE_NAME", "Type": "A", "TTL": 60, "SetIdentifier": "x", "Failover": "BOGUS", "ResourceRecords": [{"Value": "1.2.3.4"}]}}]}),
     C("route53", "change_resource_record_sets", "no changes", HostedZoneId="$ZONE", ChangeBatch={"Changes": []}),
@@ -930,8 +981,9 @@ CASES: list[Case] = [
     C("cloudformation", "create_stack", "template array", StackName="probe-st-3", TemplateBody="[1]"),
     C("cloudformation", "create_stack", "resource without type", StackName="probe-st-4", TemplateBody=json.dumps({"Resources": {"A": {}}})),
     C("cloudformation", "create_stack", "unknown resource type", StackName="probe-st-5", TemplateBody=json.dumps({"Resources": {"A": {"Type": "AWS::Bogus::Thing"}}})),
-    C("cloudformation", "create_stack", "bad name", StackName="1bad name", TemplateBody=TEMPLATE),
-    C("cloudformation", "create_stack", "long name", StackName="s" * 200, TemplateBody=TEMPLATE),
+    C("cloudformation", "create_stack", "bad name", StackName="1bad name", TemplateBody=TEMPLATE).expect("ValidationError"),
+    C("cloudformation", "create_stack", "long name", StackName="s" * 200, TemplateBody=TEMPLATE).expect("ValidationError"),
+    C("cloudformation", "create_stack", "underscore name", StackName="probe_stack", TemplateBody=TEMPLATE).expect("ValidationError"),
     C("cloudformation", "create_stack", "unknown parameter", StackName="probe-st-6", TemplateBody=TEMPLATE, Parameters=[{"ParameterKey": "Bogus", "ParameterValue": "x"}]),
     C("cloudformation", "create_stack", "missing parameter", StackName="probe-st-7", TemplateBody=json.dumps({"Parameters": {"P": {"Type": "String"}}, "Resources": {"Q": {"Type": "AWS::SQS::Queue"}}})),
     C("cloudformation", "create_stack", "bad parameter type", StackName="probe-st-8", TemplateBody=json.dumps({"Parameters": {"P": {"Type": "Number"}}, "Resources": {"Q": {"Type": "AWS::SQS::Queue"}}}), Parameters=[{"ParameterKey": "P", "ParameterValue": "abc"}]),
@@ -998,13 +1050,14 @@ CASES: list[Case] = [
     C("cloudformation", "describe_type", "bad type", Type="RESOURCE", TypeName="AWS::Bogus::Thing"),
     C("cloudformation", "estimate_template_cost", "garbage", TemplateBody="not: [valid"),
     # ------------------------------------------------------------------ Organizations (json)
-    C("organizations", "describe_organization", "none yet"),
-    C("organizations", "create_policy", "content not json", Content="not json", Description="d", Name="probe-pol-1", Type="SERVICE_CONTROL_POLICY"),
-    C("organizations", "create_policy", "content array", Content="[1]", Description="d", Name="probe-pol-2", Type="SERVICE_CONTROL_POLICY"),
-    C("organizations", "create_policy", "content no statement", Content="{}", Description="d", Name="probe-pol-3", Type="SERVICE_CONTROL_POLICY"),
-    C("organizations", "create_policy", "tag policy not json", Content="not json", Description="d", Name="probe-pol-4", Type="TAG_POLICY"),
+    C("organizations", "describe_organization", "none yet").accepted_by_aws(),
+    C("organizations", "create_policy", "content not json", Content="not json", Description="d", Name="probe-pol-1", Type="SERVICE_CONTROL_POLICY").expect("MalformedPolicyDocumentException"),
+    C("organizations", "create_policy", "content array", Content="[1]", Description="d", Name="probe-pol-2", Type="SERVICE_CONTROL_POLICY").expect("MalformedPolicyDocumentException"),
+    C("organizations", "create_policy", "content no statement", Content="{}", Description="d", Name="probe-pol-3", Type="SERVICE_CONTROL_POLICY").expect("MalformedPolicyDocumentException"),
+    C("organizations", "create_policy", "tag policy not json", Content="not json", Description="d", Name="probe-pol-4", Type="TAG_POLICY").expect("MalformedPolicyDocumentException"),
     C("organizations", "create_policy", "type not enabled", Content=json.dumps({"tags": {}}), Description="d", Name="probe-pol-5", Type="TAG_POLICY"),
-    C("organizations", "update_policy", "content not json", PolicyId="$ORG_POLICY", Content="not json"),
+    C("organizations", "update_policy", "content not json", PolicyId="$ORG_POLICY", Content="not json").expect("MalformedPolicyDocumentException"),
+    C("organizations", "update_policy", "content array", PolicyId="$ORG_POLICY", Content="[1]").expect("MalformedPolicyDocumentException"),
     C("organizations", "update_policy", "missing", PolicyId="p-0000probe", Content="{}"),
     C("organizations", "describe_policy", "missing", PolicyId="p-0000probe"),
     C("organizations", "attach_policy", "missing target", PolicyId="$ORG_POLICY", TargetId="ou-0000-00000000"),
@@ -1225,16 +1278,23 @@ def unhandled_errors(server: EmulatorServer) -> list[tuple[str, str]]:
 def main(argv: list[str]) -> int:
     services = set(argv) or None
     with EmulatorServer() as server:
-        failures = 0
+        failures = accepted = missed = 0
         for outcome in run(server, services):
-            mark = "500!" if outcome.status >= 500 else ("ok  " if 0 < outcome.status < 300 else ("cli " if not outcome.status else "    "))
+            # 500!: a server error; BAD!: not AWS's known error; acc: bad input accepted; ok: accepted,
+            # as AWS accepts it; cli: refused by botocore before it was sent; blank: refused.
+            mark = ("500!" if outcome.status >= 500 else "BAD!" if outcome.missed else "acc " if outcome.accepted
+                    else "ok  " if 0 < outcome.status < 300 else "cli " if not outcome.status else "    ")
             failures += outcome.status >= 500
-            print(f"{mark} {outcome.status} {outcome.case.label}: {outcome.code} {outcome.message[:160]}")
+            accepted += outcome.accepted
+            missed += outcome.missed
+            expected = f" (AWS: {outcome.case.expected})" if outcome.missed else ""
+            print(f"{mark} {outcome.status} {outcome.case.label}: {outcome.code} {outcome.message[:160]}{expected}")
         lines = unhandled(server)
-        print(f"\n{failures} answers >= 500; {len(lines)} unhandled errors in the server log")
+        print(f"\n{failures} answers >= 500; {len(lines)} unhandled errors in the server log; "
+              f"{missed} answers other than AWS's known error; {accepted} bad inputs accepted")
         for where, error in unhandled_errors(server):
             print(f"- {where}: {error}")
-        return 1 if failures or lines else 0
+        return 1 if failures or lines or missed else 0
 
 
 if __name__ == "__main__":
