@@ -3,7 +3,7 @@ package costs what changed plus a small skeleton (emulator/gateway/fallback_stat
 
 A snapshot pickles a package's whole state. Most of it, by volume, is a few kinds of objects
 that a package holds by the thousand: SQS's messages, S3's objects (their metadata; the bodies
-are files of their own, fallback_pickle.Blobs). Those are *leaves*: in the package's pickle (the
+are files of their own, fallback_blobs.Blobs). Those are *leaves*: in the package's pickle (the
 *skeleton*) each is a reference, ``_leaf(<leaf id>)``, and its own pickle is a row of the
 package's database (emulator/gateway/fallback_store.py), written when it is new or changed and
 deleted when no longer referenced. A snapshot then pickles the skeleton (one short reference

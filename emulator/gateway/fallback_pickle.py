@@ -19,6 +19,15 @@ The leaf references go through ``reducer_override``, which this pickler had alre
 once per object that is not of a builtin type (ints, strings, dicts, lists... never reach it),
 so the leaf check adds one set lookup to what ran anyway; a ``dispatch_table`` would save that
 lookup but not the Python call each leaf costs either way.
+
+This module holds the picklers, every reducer and, next to each, the function its pickles name
+for the load (``_new_object``, ``_set_s3_key_state``, ``_leaf``, ``_resolve``...). Those
+functions are written into every snapshot by this module's path, so they stay here: a
+snapshot written before still loads, and a snapshot is the same bytes as before (the audit
+compares leaves byte for byte). What neither writes nor is named in a snapshot is apart:
+the load in progress and the unpickler (fallback_loading.py), S3's body files
+(fallback_blobs.py), where moto's objects live (fallback_locations.py). Their public names are
+importable from here as before.
 """
 
 from __future__ import annotations
@@ -26,54 +35,50 @@ from __future__ import annotations
 import _thread
 import array
 import collections
-import contextlib
 import copy
 import copyreg
 import functools
-import hashlib
 import importlib
 import io
 import itertools
-import os
 import pickle
-import sys
 import threading
 import weakref
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from emulator.gateway.fallback_blobs import BLOB_CHUNK, BLOBS, Blobs
+from emulator.gateway.fallback_loading import (
+    Loading,
+    SnapshotUnpickler,
+    current_loading,
+    fresh_aws_policies,
+    load_context,
+)
+from emulator.gateway.fallback_locations import (
+    class_package,
+    follow,
+    index_package,
+    locate,
+    package_of,
+)
 
 if TYPE_CHECKING:
     from emulator.gateway.fallback_leaves import LeafPlan
-    from emulator.gateway.fallback_state import FallbackState
 
-
-def package_of(backends: Any) -> str:
-    """The moto package (``moto.<package>.models``) of a BackendDict."""
-    return str(backends.backend.__module__.split(".")[1])
-
-
-
-_LOCATIONS: dict[int, tuple[str, str]] = {}  # id(BackendDict) -> (module, attribute); they live forever
-
-
-def locate(backends: Any) -> tuple[str, str]:
-    """The module attribute holding a BackendDict (``("moto.s3.models", "s3_backends")``)."""
-    found = _LOCATIONS.get(id(backends))
-    if found is not None:
-        return found
-    package = package_of(backends)
-    names = [f"moto.{package}.models", backends.backend.__module__, f"moto.{package}"]
-    names += sorted(name for name in list(sys.modules) if name.startswith(f"moto.{package}."))
-    for name in dict.fromkeys(names):
-        module = sys.modules.get(name)
-        if module is None:
-            continue
-        for attr, value in list(vars(module).items()):
-            if value is backends:
-                _LOCATIONS[id(backends)] = (name, attr)
-                return name, attr
-    raise LookupError(f"moto's {backends.service_name} backends are no module's attribute")
+__all__ = [
+    "BLOBS",
+    "Blobs",
+    "IamPickler",
+    "Loading",
+    "SnapshotPickler",
+    "SnapshotUnpickler",
+    "Unpersistable",
+    "current_loading",
+    "load_context",
+    "locate",
+    "package_of",
+]
 
 
 def _new_event(is_set: bool) -> threading.Event:
@@ -302,7 +307,7 @@ def _new_object(cls: Any) -> Any:
 def _set_iam_state(obj: Any, state: dict[str, Any]) -> None:
     account, region, counts, ids, count = state.pop(_AWS_POLICIES)
     loading = current_loading()
-    aws = loading.aws_policies(account, region) if loading is not None else _fresh_aws_policies(account, region)
+    aws = loading.aws_policies(account, region) if loading is not None else fresh_aws_policies(account, region)
     policies = list(aws.values())
     if len(policies) == count and ids:
         for policy, policy_id in zip(policies, ids.split(","), strict=True):
@@ -314,11 +319,6 @@ def _set_iam_state(obj: Any, state: dict[str, Any]) -> None:
     obj.aws_managed_policies = policies
     obj.managed_policies = {**aws, **state["managed_policies"]}
 
-
-def _fresh_aws_policies(account: str, region: str) -> dict[str, Any]:
-    from moto.iam.models import IAMBackend
-
-    return {p.arn: p for p in IAMBackend(region, account_id=account).aws_managed_policies}
 
 
 def _crypto_reducer(cls: type) -> Callable[[Any, Any], Any] | None:
@@ -396,63 +396,6 @@ def _reducer_for(cls: type) -> Callable[[Any, Any], Any] | None:
 
 # --- objects of other packages -----------------------------------------------------------------
 
-# moto's packages that hold no backend state of their own (their classes are everyone's).
-_SHARED_PACKAGES = frozenset({"core", "utilities", "moto_api", "settings", "backends"})
-_WALK_DEPTH = 6
-_CLASS_PACKAGES: dict[type, str | None] = {}
-
-
-def _class_package(cls: type) -> str | None:
-    """The moto package a model class belongs to (``moto.awslambda.models`` -> "awslambda")."""
-    found = _CLASS_PACKAGES.get(cls, _UNKNOWN)
-    if found is _UNKNOWN:
-        parts = cls.__module__.split(".")
-        found = parts[1] if len(parts) > 2 and parts[0] == "moto" and parts[1] not in _SHARED_PACKAGES else None
-        _CLASS_PACKAGES[cls] = found
-    return found  # type: ignore[return-value]
-
-
-def _index_package(package: str, instances: list[Any]) -> dict[int, tuple[Any, ...]]:
-    """id -> where it lives (module, attribute, account, region, steps) of the model objects
-    in a package's backends, breadth first (the shortest path), ``_WALK_DEPTH`` steps deep."""
-    from moto.core.base_backend import AccountSpecificBackend, BackendDict, BaseBackend
-
-    found: dict[int, tuple[Any, ...]] = {}
-    seen: set[int] = set()
-    queue: collections.deque[tuple[Any, tuple[Any, ...], tuple[tuple[str, Any], ...]]] = collections.deque()
-    for backends in instances:
-        if package_of(backends) != package:
-            continue
-        module, attr = locate(backends)
-        for account, account_backends in list(dict.items(backends)):
-            for region, backend in list(dict.items(account_backends)):
-                seen.add(id(backend))
-                root = (module, attr, account, region)
-                for name, value in list(getattr(backend, "__dict__", {}).items()):
-                    queue.append((value, root, (("a", name),)))
-    while queue:
-        value, root, steps = queue.popleft()
-        if id(value) in seen or isinstance(value, str | bytes | int | float | bool | type(None)):
-            continue
-        seen.add(id(value))
-        if isinstance(value, BackendDict | AccountSpecificBackend | BaseBackend):
-            continue
-        if _class_package(type(value)) is not None and hasattr(value, "__dict__"):
-            found[id(value)] = (*root, steps)
-        if len(steps) >= _WALK_DEPTH:
-            continue
-        if isinstance(value, dict):
-            for key, item in list(dict.items(value)):
-                if isinstance(key, str | int | tuple):
-                    queue.append((item, root, (*steps, ("k", key))))
-        elif isinstance(value, list | tuple):
-            for position, item in enumerate(list(value)):
-                queue.append((item, root, (*steps, ("i", position))))
-        elif _class_package(type(value)) is not None and isinstance(getattr(value, "__dict__", None), dict):
-            for name, item in list(value.__dict__.items()):
-                queue.append((item, root, (*steps, ("a", name))))
-    return found
-
 
 def _reduce_foreign(pickler: Any, obj: Any) -> Any:
     """A model object of another package (an SQS queue's Lambda event source mapping, a
@@ -461,7 +404,7 @@ def _reduce_foreign(pickler: Any, obj: Any) -> Any:
     did. Written by value the old way, it would load as a copy that the owner's later changes
     (UpdateEventSourceMapping) never reach. Its state goes along, for a load that does not find
     it (deleted meanwhile, or its package's snapshot older)."""
-    owner = _class_package(type(obj))
+    owner = class_package(type(obj))
     if owner is None or owner == pickler.package or not pickler.instances:
         return NotImplemented
     # The index of a package is kept while it has no new write (it walks the whole package); a
@@ -469,9 +412,9 @@ def _reduce_foreign(pickler: Any, obj: Any) -> Any:
     version = pickler.versions.get(owner, 0)
     cached = pickler.indexes.get(owner)
     if cached is None or cached[0] != version:
-        cached = pickler.indexes[owner] = (version, _index_package(owner, pickler.instances))
+        cached = pickler.indexes[owner] = (version, index_package(owner, pickler.instances))
     where = cached[1].get(id(obj))
-    if where is None or _follow(*where) is not obj:
+    if where is None or follow(*where) is not obj:
         return NotImplemented
     getstate = getattr(obj, "__getstate__", None)
     state = getstate() if getstate is not None else obj.__dict__
@@ -480,28 +423,8 @@ def _reduce_foreign(pickler: Any, obj: Any) -> Any:
     return _resolve_object, (type(obj), *where), {k: v for k, v in state.items() if k != _DOCKER_CLIENT}, None, None, _set_foreign_state
 
 
-def _follow(module: str, attr: str, account: str, region: str, steps: tuple[tuple[str, Any], ...]) -> Any:
-    """The object at the end of an ``_index_package`` path; None if there is none. Makes no
-    backend on the way (a BackendDict's ``[]`` would); at load, restores its package first."""
-    loading = current_loading()
-    if loading is not None and loading.owner is not None:
-        loading.owner.restore_package(module.split(".")[1])
-    try:
-        value: Any = dict.get(dict.get(getattr(importlib.import_module(module), attr), account, {}), region)
-        for kind, step in steps:
-            if kind == "a":
-                value = value.__dict__[step]
-            elif kind == "k":
-                value = dict.__getitem__(value, step)
-            else:
-                value = value[step]
-    except (KeyError, IndexError, AttributeError, TypeError, LookupError):
-        return None
-    return value
-
-
 def _resolve_object(cls: Any, module: str, attr: str, account: str, region: str, steps: tuple[tuple[str, Any], ...]) -> Any:
-    value = _follow(module, attr, account, region, steps)
+    value = follow(module, attr, account, region, steps)
     if type(value) is cls:
         return value
     value = cls.__new__(cls)  # gone: made again from the state written with it
@@ -521,81 +444,6 @@ def _set_foreign_state(obj: Any, state: dict[str, Any]) -> None:
         obj.__dict__.update(state)
     if _reducer_for(type(obj)) is _reduce_docker_model:
         obj.__dict__[_DOCKER_CLIENT] = None
-
-
-BLOBS = "s3-blobs"
-_BLOB_CHUNK = 16 * 1024 * 1024
-
-
-def _etag_of(key: Any) -> str:
-    """A key's ETag, as its ``etag`` property, without setting it on the key when not computed
-    yet (that would mark the leaf changed, fallback_leaves, and write it again)."""
-    etag = key.__dict__.get("_etag")
-    if etag is None:
-        digest = hashlib.md5(usedforsecurity=False)
-        with key.lock:
-            buffer = key._value_buffer
-            buffer.seek(0)
-            while block := buffer.read(_BLOB_CHUNK):
-                digest.update(block)
-        return digest.hexdigest()
-    return str(etag).strip('"')
-
-
-class Blobs:
-    """S3 object bodies, one file each (``<dir>/s3-blobs/<etag>-<size>``), written once: a
-    snapshot of S3 then holds only the objects' metadata, so a PutObject re-writes kilobytes,
-    not every byte the account stored. Named by content (ETag and size), so an object copied or
-    kept across snapshots is written once; the files no snapshot names any more are deleted
-    after the snapshot that dropped them is on disk."""
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.named: set[str] = set()  # the bodies the snapshot being taken refers to
-        self.written = False  # a new file since the directory was last fsynced
-
-    def save(self, key: Any) -> str | None:
-        """The name of the key's body, written if new; None if it cannot be read (deleted)."""
-        if getattr(key, "disposed", False):
-            return None  # its buffer is closed: moto's own __getstate__ copes with that
-        try:
-            etag = _etag_of(key)
-        except ValueError:  # its buffer is closed: a deleted key still referenced somewhere
-            return None
-        name = f"{etag}-{int(key.contentsize or 0)}"
-        if not all(c.isalnum() or c == "-" for c in name):
-            return None
-        self.named.add(name)
-        path = self.directory / name
-        if path.exists():
-            return name
-        self.directory.mkdir(parents=True, exist_ok=True)
-        temporary = self.directory / f".{name}.tmp"
-        try:
-            with key.lock, open(temporary, "wb") as fh:
-                buffer = key._value_buffer
-                buffer.seek(0)
-                while block := buffer.read(_BLOB_CHUNK):
-                    fh.write(block)
-                fh.flush()
-                os.fsync(fh.fileno())
-        except ValueError:  # closed meanwhile (deleted by a call running unlocked)
-            self.named.discard(name)
-            with contextlib.suppress(OSError):
-                temporary.unlink()
-            return None
-        os.replace(temporary, path)
-        self.written = True
-        return name
-
-    def collect(self) -> None:
-        """Delete the bodies the last snapshot (on disk now) does not name."""
-        if not self.directory.is_dir():
-            return
-        for path in self.directory.iterdir():
-            if path.name not in self.named:
-                with contextlib.suppress(OSError):
-                    path.unlink()
 
 
 def _reduce_s3_key(pickler: Any, key: Any) -> Any:
@@ -626,7 +474,7 @@ def _set_s3_key_state(key: Any, state: dict[str, Any]) -> None:
         key._value_buffer.close()  # disposed
     else:
         with open(loading.blob_dir / name, "rb") as fh:
-            while block := fh.read(_BLOB_CHUNK):
+            while block := fh.read(BLOB_CHUNK):
                 key._value_buffer.write(block)
     key.lock = threading.Lock()
 
@@ -657,7 +505,7 @@ class SnapshotPickler(pickle.Pickler):
         self.package: str | None = None  # the package pickled: other packages' model objects are references
         self.instances: list[Any] = []  # every BackendDict (where those objects are looked up)
         self.versions: dict[str, int] = {}  # package -> its writes so far (FallbackState's marks)
-        self.indexes: dict[str, tuple[int, dict[int, tuple[Any, ...]]]] = {}  # package -> (version, _index_package), kept across snapshots
+        self.indexes: dict[str, tuple[int, dict[int, tuple[Any, ...]]]] = {}  # package -> (version, fallback_locations.index_package), kept across snapshots
 
     def reducer_override(self, obj: Any) -> Any:
         cls = type(obj)
@@ -679,7 +527,7 @@ class SnapshotPickler(pickle.Pickler):
         reducer = _REDUCERS.get(cls, _UNKNOWN)
         if reducer is _UNKNOWN:
             reducer = _REDUCERS[cls] = _reducer_for(cls)
-        if (reducer is None or reducer is _reduce_docker_model) and self.package is not None and _class_package(cls) not in (None, self.package):
+        if (reducer is None or reducer is _reduce_docker_model) and self.package is not None and class_package(cls) not in (None, self.package):
             foreign = _reduce_foreign(self, obj)
             if foreign is not NotImplemented:
                 return foreign
@@ -784,9 +632,6 @@ def _string_set(sid: int) -> set[str | None]:
     return loading.string_set(sid)
 
 
-class _TrialLeaf:
-    """A leaf in a trial load (FallbackState._verify): what it refers to is not loaded."""
-
 
 class IamPickler(SnapshotPickler):
     """IAM's: AWS managed policies (attached to roles, groups, users) are persistent ids,
@@ -799,68 +644,6 @@ class IamPickler(SnapshotPickler):
     def persistent_id(self, obj: Any) -> Any:
         return self.policies.get(id(obj))
 
-
-class Loading:
-    """What a load in progress shares: the fresh IAM backends' AWS managed policies, and the
-    owner that restores another package first when a reference to it is met."""
-
-    def __init__(self, owner: FallbackState | None, blob_dir: Path | None = None) -> None:
-        self.owner = owner
-        self.blob_dir = blob_dir  # where S3 object bodies are (Blobs)
-        self._aws: dict[tuple[str, str], dict[str, Any]] = {}
-        self.remade: dict[int, Any] = {}  # objects of other packages not found live, made anew (_resolve_object)
-        self.leaf_source: Callable[[int], bytes | None] | None = None  # a leaf's row; None: a trial load
-        self.leaves: dict[int, Any] = {}  # the leaves loaded, by id
-        self.live: dict[int, Any] | None = None  # leaves to use as they are (the audit's reload)
-        self.set_source: Callable[[int], list[str | None]] | None = None  # a string set's rows; None: a trial load
-        self.sets: dict[int, set[str | None]] = {}  # the string sets loaded, by id
-
-    def string_set(self, sid: int) -> set[str | None]:
-        found = self.sets.get(sid)
-        if found is None:
-            found = self.sets[sid] = set(self.set_source(sid)) if self.set_source is not None else set()
-        return found
-
-    def leaf(self, lid: int) -> Any:
-        found = self.leaves.get(lid)
-        if found is not None:
-            return found
-        if self.live is not None and lid in self.live:
-            return self.live[lid]
-        if self.leaf_source is None:
-            found = self.leaves[lid] = _TrialLeaf()
-            return found
-        data = self.leaf_source(lid)
-        if data is None:
-            raise pickle.UnpicklingError(f"leaf {lid} is not in the snapshot")
-        obj = pickle.loads(data)
-        self.leaves[lid] = obj
-        return obj
-
-    def aws_policies(self, account: str, region: str) -> dict[str, Any]:
-        key = (account, region)
-        if key not in self._aws:
-            self._aws[key] = _fresh_aws_policies(account, region)
-        return self._aws[key]
-
-
-_LOAD = threading.local()
-
-
-def current_loading() -> Loading | None:
-    stack = getattr(_LOAD, "stack", None)
-    return stack[-1] if stack else None
-
-
-@contextlib.contextmanager
-def load_context(owner: FallbackState | None, context: Loading | None = None) -> Iterator[Loading]:
-    stack = _LOAD.__dict__.setdefault("stack", [])
-    context = context or Loading(owner, owner.directory / BLOBS if owner is not None else None)
-    stack.append(context)
-    try:
-        yield context
-    finally:
-        stack.pop()
 
 
 def _resolve(kind: str, module: str, attr: str, *key: str) -> Any:
@@ -876,20 +659,6 @@ def _resolve(kind: str, module: str, attr: str, *key: str) -> Any:
         return backends[key[0]]
     return backends[key[0]][key[1]]
 
-
-class SnapshotUnpickler(pickle.Unpickler):
-    def __init__(self, file: io.BytesIO, loading: Loading) -> None:
-        super().__init__(file)
-        self.current_loading = loading
-
-    def persistent_load(self, pid: Any) -> Any:
-        if isinstance(pid, tuple) and len(pid) == 4 and pid[0] == "aws-managed-policy":
-            _, account, region, arn = pid
-            policies = self.current_loading.aws_policies(account, region)
-            if arn in policies:
-                return policies[arn]
-            raise pickle.UnpicklingError(f"AWS managed policy {arn} is not one moto loads")
-        raise pickle.UnpicklingError(f"unknown persistent id {pid!r}")
 
 
 class Unpersistable(Exception):

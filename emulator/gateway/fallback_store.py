@@ -62,7 +62,7 @@ class PackageStore:
             self.conn.close()
             raise
         if created:
-            _fsync_dir(path.parent)  # the new file's name is on disk too
+            fsync_dir(path.parent)  # the new file's name is on disk too
 
     def close(self) -> None:
         self.conn.close()  # the last connection: SQLite checkpoints the WAL and deletes it
@@ -159,7 +159,7 @@ def files(path: Path) -> list[Path]:
     return [path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")]
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
         os.fsync(fd)
