@@ -22,7 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -552,6 +552,21 @@ def access_denied(protocol: str | None, service_model: Any, message: str) -> Aws
 
 
 # ------------------------------------------------------------------ authorizer
+def conclude(reqs: list[Requirement], decisions: Iterable[Decision]) -> Decision:
+    """Every (action, resource) must be allowed: the first explicit Deny is the answer (the
+    decisions are taken lazily: none after it), else the first refusal, else an Allow."""
+    refusal: Decision | None = None
+    for decision in decisions:
+        if decision.decision == EXPLICIT_DENY:
+            return decision
+        if not decision.allowed and refusal is None:
+            refusal = decision
+    if refusal is not None:
+        return refusal
+    action, resource = reqs[0] if reqs else ("*", "*")
+    return Decision(ALLOWED, action, resource)
+
+
 class Authorizer:
     """``runtime.components["authorizer"]``: authorize (and rate-limit) one request."""
 
@@ -590,17 +605,7 @@ class Authorizer:
             # asked for those the policies read); the principal's own keys always are.
             variables = {k: v for k in policies.variable_keys if isinstance(v := context.get(k), str)}
             variables.update(self.identity(principal))
-        result: Decision | None = None
-        for action, resource in reqs:
-            d = policies.evaluate(action, resource, context, variables)
-            if d.decision == EXPLICIT_DENY:
-                return d
-            if not d.allowed and result is None:
-                result = d
-        if result is not None:
-            return result
-        action, resource = reqs[0] if reqs else ("*", "*")
-        return Decision(ALLOWED, action, resource)
+        return conclude(reqs, (policies.evaluate(action, resource, context, variables) for action, resource in reqs))
 
     @staticmethod
     def _variables(policies: PolicySet, context: dict[str, Any], identity: dict[str, str]) -> dict[str, Any] | None:
@@ -633,26 +638,21 @@ class Authorizer:
                     if ps.uses_variables:
                         needed.update(ps.variable_keys)
         context = self._context(ctx, needed, identity, reqs) if needed else {}
-        refusal: Decision | None = None
-        for (action, resource), found in zip(reqs, sets):
-            if policies is None:
-                mine = Decision(ALLOWED, action, resource)
-            else:
-                mine = policies.evaluate(action, resource, context, self._variables(policies, context, identity))
-            theirs = None
-            if found is not None and not (is_root and action in _ROOT_KEEPS):
-                theirs = found[1].evaluate(action, found[0], context, self._variables(found[1], context, identity))
-            parts = resource.split(":", 5)
-            same_account = len(parts) < 6 or parts[4] in ("", principal.account_id)
-            decision = combine(action, resource, mine, theirs, same_account)
-            if decision.decision == EXPLICIT_DENY:
-                return decision
-            if not decision.allowed and refusal is None:
-                refusal = decision
-        if refusal is not None:
-            return refusal
-        action, resource = reqs[0] if reqs else ("*", "*")
-        return Decision(ALLOWED, action, resource)
+        return conclude(reqs, (self._joined(principal, is_root, policies, found, action, resource, context, identity) for (action, resource), found in zip(reqs, sets)))
+
+    def _joined(self, principal: Principal, is_root: bool, policies: PolicySet | None, found: tuple[str, PolicySet] | None,
+                action: str, resource: str, context: dict[str, Any], identity: dict[str, str]) -> Decision:
+        """One requirement's decision: the caller's identity policies joined with the resource's."""
+        if policies is None:
+            mine = Decision(ALLOWED, action, resource)
+        else:
+            mine = policies.evaluate(action, resource, context, self._variables(policies, context, identity))
+        theirs = None
+        if found is not None and not (is_root and action in _ROOT_KEEPS):
+            theirs = found[1].evaluate(action, found[0], context, self._variables(found[1], context, identity))
+        parts = resource.split(":", 5)
+        same_account = len(parts) < 6 or parts[4] in ("", principal.account_id)
+        return combine(action, resource, mine, theirs, same_account)
 
     def _governed(self, ctx: RequestContext, reqs: list[Requirement]) -> list[tuple[str, ResourcePolicy] | None] | None:
         """The resource-based policies that govern the request's resources (None: none does)."""
