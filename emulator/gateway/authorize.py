@@ -283,7 +283,8 @@ _S3_VERSIONED = {
 
 def s3_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
     """S3's resources: the bucket, or the object (``arn:aws:s3:::bucket/key``); a copy also
-    reads its source (s3:GetObject on it). A request for one version of an object
+    reads its source (s3:GetObject on it); a write that sets the new object's ACL needs
+    s3:PutObjectAcl too. A request for one version of an object
     (``versionId``) needs the version's action (s3:GetObjectVersion, s3:DeleteObjectVersion, ...)."""
     action = "s3:" + _S3_ACTIONS.get(op, op)
     if params.get("VersionId"):
@@ -297,6 +298,8 @@ def s3_requirements(op: str, params: dict[str, Any], region: str, account: str) 
         # "bucket/key" or "/bucket/key", URL-encoded, maybe with "?versionId=...".
         path = unquote(source.split("?", 1)[0].lstrip("/"))
         reqs.append(("s3:GetObject", f"arn:aws:s3:::{path}"))
+    if op in s3_policy.ACL_ON_WRITE and any(params.get(member) for member in s3_policy.ACL_MEMBERS):
+        reqs.append(("s3:PutObjectAcl", reqs[0][1]))  # the new object's ACL is set too
     return reqs
 
 

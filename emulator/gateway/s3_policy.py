@@ -110,6 +110,16 @@ def split_arn(arn: str) -> tuple[str, str | None]:
     return bucket, (key if sep and key else None)
 
 
+# Writes that may set the new object's ACL (x-amz-acl, x-amz-grant-*): with one, they need
+# s3:PutObjectAcl too (API_PutObject.html: "To successfully change the objects ACL of your
+# PutObject request, you must have the s3:PutObjectAcl"; the same for CopyObject and
+# CreateMultipartUpload).
+ACL_ON_WRITE = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload"})
+ACL_MEMBERS = ("ACL", "GrantFullControl", "GrantRead", "GrantReadACP", "GrantWriteACP")
+_GRANT_HEADERS = (("x-amz-grant-full-control", "GrantFullControl"), ("x-amz-grant-read", "GrantRead"),
+                  ("x-amz-grant-read-acp", "GrantReadACP"), ("x-amz-grant-write-acp", "GrantWriteACP"))
+
+
 def request_params(ctx: RequestContext) -> dict[str, Any]:
     """What S3's IAM resources are made of, read from the request line and headers (no body
     parse): ``Bucket``, ``Key``, ``CopySource`` and ``VersionId``."""
@@ -122,6 +132,14 @@ def request_params(ctx: RequestContext) -> dict[str, Any]:
     source = request.headers.get("x-amz-copy-source")
     if source and ctx.operation_name in ("CopyObject", "UploadPartCopy"):
         params["CopySource"] = source
+    if ctx.operation_name in ACL_ON_WRITE:
+        headers = request.headers
+        acl = headers.get("x-amz-acl")
+        if acl:
+            params["ACL"] = acl
+        for header, member in _GRANT_HEADERS:
+            if header in headers:
+                params[member] = headers[header]
     if request.query_string:
         version = request.query_one("versionId")
         if version:

@@ -383,3 +383,22 @@ def test_enforcement_survives_a_restart(tmp_path: Path) -> None:
         denied(lambda: s3.put_object(Bucket="bp-restart", Key="plain", Body=b"x"))
         s3.put_object(Bucket="bp-restart", Key="sealed", Body=b"x", ServerSideEncryption="AES256")
         assert s3.get_object(Bucket="bp-restart", Key="sealed")["Body"].read() == b"x"
+
+
+def test_a_write_that_sets_an_acl_needs_put_object_acl_too(server: EmulatorServer, s3: Any, bucket: str) -> None:
+    """PutObject/CopyObject/CreateMultipartUpload with x-amz-acl or x-amz-grant-* need
+    s3:PutObjectAcl besides their own action (API_PutObject.html)."""
+    put_only = {"Effect": "Allow", "Action": ["s3:PutObject", "s3:GetObject"], "Resource": f"arn:aws:s3:::{bucket}/*"}
+    arn, writer = user(server, unique("acl-writer"), put_only)
+    writer.put_object(Bucket=bucket, Key="acl/plain", Body=b"x")
+    message = denied(lambda: writer.put_object(Bucket=bucket, Key="acl/public", Body=b"x", ACL="public-read"))
+    assert "s3:PutObjectAcl" in message and arn in message
+    denied(lambda: writer.put_object(Bucket=bucket, Key="acl/granted", Body=b"x", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"'))
+    denied(lambda: writer.create_multipart_upload(Bucket=bucket, Key="acl/mpu", ACL="public-read"))
+    denied(lambda: writer.copy_object(Bucket=bucket, Key="acl/copy", CopySource={"Bucket": bucket, "Key": "acl/plain"}, ACL="public-read"))
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="acl/").get("Contents", [])] == ["acl/plain"]
+    with_acl = {"Effect": "Allow", "Action": ["s3:PutObject", "s3:PutObjectAcl"], "Resource": f"arn:aws:s3:::{bucket}/*"}
+    _, acl_writer = user(server, unique("acl-writer2"), with_acl)
+    acl_writer.put_object(Bucket=bucket, Key="acl/public", Body=b"x", ACL="public-read")
+    grants = s3.get_object_acl(Bucket=bucket, Key="acl/public")["Grants"]
+    assert any(g["Grantee"].get("URI", "").endswith("/AllUsers") for g in grants)
