@@ -64,7 +64,7 @@ import orjson
 from emulator import services
 from emulator.context import RequestContext
 from emulator.errors import AwsError
-from emulator.gateway.s3_anonymous import _bucket
+from emulator.gateway.s3_policy import moto_serves_s3, runtime_bucket
 from emulator.protocols import get_protocol
 from emulator.protocols.base import Request, Response
 from emulator.protocols.detect import virtual_host_bucket
@@ -301,10 +301,7 @@ class Cors:
         """(bucket name, key, moto's bucket or None) for a request to S3. A preflight is S3's
         only when it names an existing bucket (nothing else tells); None otherwise."""
         runtime = self.runtime
-        if "s3" in runtime.handlers:
-            return None
-        fallback = runtime.fallback
-        if fallback is None or not fallback.supports("s3"):
+        if not moto_serves_s3(runtime):
             return None
         route = request.route_path
         if route is None:
@@ -320,7 +317,7 @@ class Cors:
         name = unquote(name)
         if not name:
             return None
-        bucket = _bucket(runtime, name)
+        bucket = runtime_bucket(runtime, name)
         if bucket is None and preflight:
             # No telling it is S3's: a path naming no bucket, or a Host with a dot that names
             # the emulator itself (emulator.example.test: S3's virtual-hosted rule reads a bucket).

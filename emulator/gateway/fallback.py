@@ -85,14 +85,6 @@ class MotoFallback:
             return
         with self._start_lock:
             if not self._started:
-                from emulator.gateway import fallback_patches, fallback_speed
-                from emulator.gateway.s3_payload import patch_moto_checksums
-                from emulator.gateway.s3_policy import install_moto_hook
-
-                patch_moto_checksums()
-                install_moto_hook()  # the gateway decides S3 bucket policies, not moto
-                fallback_patches.install()  # AWS's errors where moto's state shows bad input
-                fallback_speed.install()  # where moto's cost grows with its state for nothing
                 if self._state is not None:
                     self._state.start()
                 self._started = True
@@ -106,6 +98,16 @@ class MotoFallback:
         if self._app is None:
             with self._lock:
                 if self._app is None:
+                    # Changes to moto's code, made before its first request (not at start: they
+                    # import about ten moto packages, which a server that never calls moto skips).
+                    from emulator.gateway import fallback_patches, fallback_speed
+                    from emulator.gateway.s3_payload import patch_moto_checksums
+                    from emulator.gateway.s3_policy import install_moto_hook
+
+                    patch_moto_checksums()
+                    install_moto_hook()  # the gateway decides S3 bucket policies, not moto
+                    fallback_patches.install()  # AWS's errors where moto's state shows bad input
+                    fallback_speed.install()  # where moto's cost grows with its state for nothing
                     from moto.moto_server import werkzeug_app
                     from moto.moto_server.werkzeug_app import (
                         DomainDispatcherApplication,

@@ -30,7 +30,7 @@ log = logging.getLogger("emulator.fallback")
 
 AUDIT_ENV = "EMULATOR_FALLBACK_AUDIT"
 AUDIT_IDLE_S = 60.0
-_AUDIT_CHUNK = 256  # leaves pickled per hold of the package's lock (S3: ~30 µs a leaf)
+_AUDIT_CHUNK = 256  # leaves pickled per hold of the package's lock (a write waits for one chunk at most)
 
 
 def audit_setting() -> float | None:

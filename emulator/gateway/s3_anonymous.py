@@ -51,13 +51,14 @@ from emulator.gateway.policy import (
 )
 from emulator.gateway.s3_policy import (
     ANONYMOUS_CALLER,
-    bucket_of,
+    moto_serves_s3,
     object_check,
     object_of,
     partition_of,
     policy_of,
     request_params,
-    s3_backend,
+    runtime_bucket,
+    runtime_s3_backend,
     split_arn,
     stored_keys,
     wants_stored_keys,
@@ -120,11 +121,10 @@ def detect_anonymous(request: Request, runtime: Runtime, error: AwsError) -> Det
     it addresses an existing bucket; None otherwise (the request keeps its error)."""
     if error.code != "UnknownOperationException" or error.status != 404 or not is_unsigned(request):
         return None
-    if request.headers.get("x-amz-target") or "s3" in runtime.handlers:
+    if request.headers.get("x-amz-target") or not moto_serves_s3(runtime):
         return None
-    fallback = runtime.fallback
     info = services.index().by_name.get("s3")
-    if fallback is None or info is None or not fallback.supports("s3"):
+    if info is None:
         return None
     route = request.raw_path.split("?", 1)[0] or "/"
     host_bucket = virtual_host_bucket(request.headers.get("host", ""))
@@ -135,7 +135,7 @@ def detect_anonymous(request: Request, runtime: Runtime, error: AwsError) -> Det
         name = unquote(route[1:].split("/", 1)[0])
     if not name:
         return None
-    bucket = _bucket(runtime, name)
+    bucket = runtime_bucket(runtime, name)
     if bucket is None:
         return None
     if host_bucket is not None:
@@ -146,17 +146,6 @@ def detect_anonymous(request: Request, runtime: Runtime, error: AwsError) -> Det
 
 
 # ------------------------------------------------------------------ moto's state
-def _s3(runtime: Runtime) -> Any:
-    try:
-        return s3_backend(runtime.fallback, runtime.settings.region)
-    except Exception:  # noqa: BLE001 - no S3 backend: nothing is public
-        return None
-
-
-def _bucket(runtime: Runtime, name: str) -> Any:
-    return bucket_of(_s3(runtime), name)
-
-
 def _account_block(runtime: Runtime) -> Any:
     """The account's S3 Block Public Access settings (s3control PutPublicAccessBlock), or None."""
     fallback = runtime.fallback
@@ -209,7 +198,7 @@ class _Evaluation:
         self.ctx = ctx
         self.runtime = runtime
         self.owner = runtime.fallback.account_id if runtime.fallback is not None else ctx.account_id
-        self.backend = _s3(runtime)
+        self.backend = runtime_s3_backend(runtime)
         account = _account_block(runtime)
         self.account_ignore_acls = bool(getattr(account, "ignore_public_acls", False))
         self.account_restrict = bool(getattr(account, "restrict_public_buckets", False))

@@ -18,7 +18,7 @@ checksum as the ``x-amz-checksum-<algorithm>`` header with ``x-amz-sdk-checksum-
 which is what makes moto store it (GetObject with ChecksumMode=ENABLED returns it).
 
 CRC32C and CRC64/NVME come from ``anycrc`` and the xxHash checksums from ``xxhash`` (C
-extensions, GB/s); CRC32 from zlib, the SHA and MD5 digests from hashlib.
+extensions); CRC32 from zlib, the SHA and MD5 digests from hashlib.
 """
 
 from __future__ import annotations

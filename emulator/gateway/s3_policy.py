@@ -45,6 +45,7 @@ from emulator.gateway.resource_policy import (
 
 if TYPE_CHECKING:
     from emulator.context import RequestContext
+    from emulator.runtime import Runtime
 
 S3_ARN = "arn:aws:s3:::"
 _PRINCIPAL_KINDS = ("AWS", "Service", "Federated", "CanonicalUser")
@@ -84,6 +85,24 @@ def s3_backend(fallback: Any, region: str) -> Any:
 def bucket_of(backend: Any, name: str) -> Any:
     buckets = getattr(backend, "buckets", None)
     return buckets.get(name) if isinstance(buckets, dict) else None
+
+
+def moto_serves_s3(runtime: Runtime) -> bool:
+    """Whether S3 is moto's here (no native S3 handler, the fallback on)."""
+    return "s3" not in runtime.handlers and runtime.fallback is not None and bool(runtime.fallback.supports("s3"))
+
+
+def runtime_s3_backend(runtime: Runtime) -> Any:
+    """moto's S3 backend of the runtime's account and region, or None."""
+    try:
+        return s3_backend(runtime.fallback, runtime.settings.region)
+    except Exception:  # noqa: BLE001 - no S3 backend: no bucket
+        return None
+
+
+def runtime_bucket(runtime: Runtime, name: str) -> Any:
+    """moto's bucket of that name, or None."""
+    return bucket_of(runtime_s3_backend(runtime), name)
 
 
 def object_of(bucket: Any, key: str, version_id: str | None) -> Any:

@@ -31,6 +31,13 @@ from botocore.exceptions import ClientError, ParamValidationError
 from emulator.testing.server import EmulatorServer
 
 ACCOUNT = "000000000000"
+# One attempt: a retried 500 would be sent twice (and moto may have stored half of it).
+ONE_TRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
+
+
+def client(server: EmulatorServer, service: str) -> Any:
+    """A boto3 client of ``server`` that does not retry."""
+    return server.client(service, config=ONE_TRY)
 TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 SFN_TRUST = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"Service": "states.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 PASS_MACHINE = json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}})

@@ -15,12 +15,9 @@ import fallback_probe
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
-from fallback_probe import SFN_TRUST, TRUST, lambda_zip
+from fallback_probe import ACCOUNT, SFN_TRUST, TRUST, client, lambda_zip
 
 from emulator.testing.server import EmulatorServer
-
-ACCOUNT = "000000000000"
-ONE_TRY = Config(retries={"total_max_attempts": 1, "mode": "standard"})
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +32,6 @@ def _no_unhandled_errors(server: EmulatorServer) -> Iterator[None]:
     assert fallback_probe.unhandled(server) == []
 
 
-def client(server: EmulatorServer, service: str) -> Any:
-    return server.client(service, config=ONE_TRY)
 
 
 def refused(call: Callable[[], Any], code: str, status: int | None = 400) -> dict[str, Any]:
