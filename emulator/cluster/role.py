@@ -272,9 +272,9 @@ class RemoteLogs:
     def __init__(self, sink: TelemetrySink) -> None:
         self.sink = sink
 
-    def put_many(self, group_name: str, stream_name: str, lines: list[tuple[int, str]]) -> None:
+    def put_many(self, group_name: str, stream_name: str, lines: list[tuple[int, str]], region: str | None = None) -> None:
         if lines:
-            self.sink.logs.append([group_name, stream_name, [list(x) for x in lines]])
+            self.sink.logs.append([group_name, stream_name, [list(x) for x in lines], region])
 
 
 class TelemetrySink:
@@ -359,7 +359,7 @@ class TelemetrySink:
 
 
 def _datum_doc(d: Any) -> list[Any]:
-    return [d.namespace, d.name, [list(x) for x in d.dims], d.ts, d.sum, d.count, d.min, d.max, d.values, d.unit, d.resolution, d.kind]
+    return [d.namespace, d.name, [list(x) for x in d.dims], d.ts, d.sum, d.count, d.min, d.max, d.values, d.unit, d.resolution, d.kind, d.region]
 
 
 def telemetry_route(runtime: Runtime) -> Route:
@@ -372,10 +372,12 @@ def telemetry_route(runtime: Runtime) -> Route:
             return Response(503, {"content-type": "application/json"}, b'{"__type":"ServiceUnavailable","message":"monitoring is not running"}')
         try:
             doc = orjson.loads(request.body)
-            data = [Datum(ns, name, tuple((str(k), str(v)) for k, v in dims), float(ts), float(s), float(c), float(lo), float(hi), vals, unit, int(res), int(kind))
-                    for ns, name, dims, ts, s, c, lo, hi, vals, unit, res, kind in doc.get("metrics", [])]
+            # The region (13th, 4th) travels with each datapoint and log batch; "" or none: the default region.
+            data = [Datum(ns, name, tuple((str(k), str(v)) for k, v in dims), float(ts), float(s), float(c), float(lo), float(hi), vals, unit, int(res), int(kind),
+                          str(region[0] or "") if region else "")
+                    for ns, name, dims, ts, s, c, lo, hi, vals, unit, res, kind, *region in doc.get("metrics", [])]
             usage = [(float(ts), str(p), str(s), str(i), float(q)) for ts, p, s, i, q in doc.get("usage", [])]
-            logs = [(str(g), str(st), [(int(ts), str(line)) for ts, line in lines]) for g, st, lines in doc.get("logs", [])]
+            logs = [(str(g), str(st), [(int(ts), str(line)) for ts, line in lines], str(r[0]) if r and r[0] else None) for g, st, lines, *r in doc.get("logs", [])]
         except (ValueError, TypeError) as exc:
             return Response(400, {"content-type": "application/json"}, orjson.dumps({"__type": "ValidationException", "message": str(exc)}))
 
@@ -385,8 +387,8 @@ def telemetry_route(runtime: Runtime) -> Route:
             for row in usage:
                 monitoring.ledger.add(*row)
             monitoring.ledger.flush()
-            for group, stream, lines in logs:
-                monitoring.logs.put_many(group, stream, lines)
+            for group, stream, lines, log_region in logs:
+                monitoring.logs.put_many(group, stream, lines, log_region)
 
         await asyncio.get_running_loop().run_in_executor(None, store)
         return Response(200, {"content-type": "application/json"}, b'{"ok":true}')

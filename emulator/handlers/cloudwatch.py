@@ -2,7 +2,8 @@
 
 One implementation serves all three protocols; the protocol layer turns these
 dicts into the wire format. Metric storage, metric math, alarms and dashboards
-live in emulator.monitoring.
+live in emulator.monitoring. Metrics and alarms are regional (the request's
+region, ``ctx.region``); dashboards are global, as on AWS.
 """
 
 from __future__ import annotations
@@ -88,14 +89,14 @@ class CloudWatchHandler(MonitoringHandler):
         now = time.time()
         data = []
         for i, d in enumerate(items, 1):
-            data.append(self._datum(ns, d, "MetricData.member.", i, now))
+            data.append(self._datum(ns, d, "MetricData.member.", i, now, ctx.region))
         for e, entity in enumerate(p.get("EntityMetricData") or [], 1):
             for i, d in enumerate(entity.get("MetricData") or [], 1):
-                data.append(self._datum(ns, d, f"EntityMetricData.member.{e}.MetricData.member.", i, now))
+                data.append(self._datum(ns, d, f"EntityMetricData.member.{e}.MetricData.member.", i, now, ctx.region))
         self.store.put(data)
         return {}
 
-    def _datum(self, ns: str, d: dict[str, Any], prefix: str, index: int, now: float) -> Datum:
+    def _datum(self, ns: str, d: dict[str, Any], prefix: str, index: int, now: float, region: str) -> Datum:
         name = d.get("MetricName")
         where = f"{prefix}{index}"
         if not name:
@@ -141,7 +142,7 @@ class CloudWatchHandler(MonitoringHandler):
         dims_t = norm_dims(dims)
         if has_value:
             v = _check_value(d["Value"], lambda: f"{where}.Value")
-            return Datum(ns, name, dims_t, ts, v, 1.0, v, v, None, unit, res, 0)
+            return Datum(ns, name, dims_t, ts, v, 1.0, v, v, None, unit, res, 0, region)
         if has_stats:
             sv = d["StatisticValues"]
             for key in ("SampleCount", "Sum", "Minimum", "Maximum"):
@@ -156,7 +157,7 @@ class CloudWatchHandler(MonitoringHandler):
                 raise invalid(f"The parameter {where}.StatisticValues.Maximum must be greater than {where}.StatisticValues.Minimum.")
             total = _check_value(sv["Sum"], f"{where}.StatisticValues.Sum")
             # a set whose values are all equal is as good as values for percentiles
-            return Datum(ns, name, dims_t, ts, total, count, lo, hi, None, unit, res, 0 if lo == hi else 1)
+            return Datum(ns, name, dims_t, ts, total, count, lo, hi, None, unit, res, 0 if lo == hi else 1, region)
         if has_values:
             values = d.get("Values") or []
             counts = d.get("Counts")
@@ -176,7 +177,7 @@ class CloudWatchHandler(MonitoringHandler):
             total = sum(v * c for v, c in merged.items())
             count = sum(merged.values())
             flat = [x for pair in merged.items() for x in pair]
-            return Datum(ns, name, dims_t, ts, total, count, min(merged), max(merged), flat, unit, res, 0)
+            return Datum(ns, name, dims_t, ts, total, count, min(merged), max(merged), flat, unit, res, 0, region)
         raise combination(f"At least one of the parameters {where}.Value, {where}.StatisticValues, or {where}.Values must be specified.")
 
     @operation("GetMetricStatistics")
@@ -212,7 +213,7 @@ class CloudWatchHandler(MonitoringHandler):
             raise invalid(f"The value {unit} for parameter Unit is invalid.")
         dims = norm_dims(p.get("Dimensions"))
         points = await asyncio.get_running_loop().run_in_executor(
-            None, mquery.statistics_datapoints, self.store, p["Namespace"], p["MetricName"], dims, start, end, period, stats, ext, unit
+            None, mquery.statistics_datapoints, self.store, p["Namespace"], p["MetricName"], dims, start, end, period, stats, ext, unit, ctx.region
         )
         return {"Label": p["MetricName"], "Datapoints": points}
 
@@ -222,7 +223,7 @@ class CloudWatchHandler(MonitoringHandler):
             raise missing("The parameters StartTime and EndTime are required.")
         if p.get("ScanBy") not in (None, "TimestampDescending", "TimestampAscending"):
             raise invalid(f"The value {p['ScanBy']} for parameter ScanBy is invalid.")
-        return await asyncio.get_running_loop().run_in_executor(None, mquery.get_metric_data, self.store, p)
+        return await asyncio.get_running_loop().run_in_executor(None, mquery.get_metric_data, self.store, p, ctx.region)
 
     @operation("ListMetrics")
     def list_metrics(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -242,7 +243,7 @@ class CloudWatchHandler(MonitoringHandler):
         after = 0
         if p.get("NextToken"):
             after = mquery.token_int(p["NextToken"], "after")
-        rows = self.store.list_metrics(p.get("Namespace"), p.get("MetricName"), filters, since, after, 501)
+        rows = self.store.list_metrics(p.get("Namespace"), p.get("MetricName"), filters, since, after, 501, ctx.region)
         out: dict[str, Any] = {"Metrics": [r.to_api() for r in rows[:500]]}
         if len(rows) > 500:
             out["NextToken"] = mquery.encode_token({"after": rows[499].id})
@@ -251,53 +252,53 @@ class CloudWatchHandler(MonitoringHandler):
     # ------------------------------------------------------------ alarms
     @operation("PutMetricAlarm")
     def put_metric_alarm(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.alarms.put_metric_alarm(p)
+        self.alarms.put_metric_alarm(p, ctx.region)
         return {}
 
     @operation("PutCompositeAlarm")
     def put_composite_alarm(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.alarms.put_composite_alarm(p)
+        self.alarms.put_composite_alarm(p, ctx.region)
         return {}
 
     @operation("DescribeAlarms")
     def describe_alarms(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.alarms.describe(p)
+        return self.alarms.describe(p, ctx.region)
 
     @operation("DescribeAlarmsForMetric")
     def describe_alarms_for_metric(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("MetricName") or not p.get("Namespace"):
             raise missing("The parameters MetricName and Namespace are required.")
-        return {"MetricAlarms": self.alarms.describe_for_metric(p)}
+        return {"MetricAlarms": self.alarms.describe_for_metric(p, ctx.region)}
 
     @operation("DeleteAlarms")
     def delete_alarms(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         names = p.get("AlarmNames") or []
         if len(names) > 100:
             raise invalid("The collection AlarmNames must not have a size greater than 100.")
-        self.alarms.delete(names)
+        self.alarms.delete(names, ctx.region)
         return {}
 
     @operation("SetAlarmState")
     def set_alarm_state(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         if not p.get("StateReason"):
             raise missing("The parameter StateReason is required.")
-        self.alarms.set_state(p.get("AlarmName", ""), p.get("StateValue", ""), p["StateReason"], p.get("StateReasonData"))
+        self.alarms.set_state(p.get("AlarmName", ""), p.get("StateValue", ""), p["StateReason"], p.get("StateReasonData"), ctx.region)
         return {}
 
     @operation("DescribeAlarmHistory")
     def describe_alarm_history(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("HistoryItemType") not in (None, "ConfigurationUpdate", "StateUpdate", "Action", "AlarmContributorStateUpdate", "AlarmContributorAction"):
             raise invalid(f"The value {p['HistoryItemType']} for parameter HistoryItemType is invalid.")
-        return self.alarms.history(p)
+        return self.alarms.history(p, ctx.region)
 
     @operation("EnableAlarmActions")
     def enable_alarm_actions(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.alarms.set_actions_enabled(p.get("AlarmNames") or [], True)
+        self.alarms.set_actions_enabled(p.get("AlarmNames") or [], True, ctx.region)
         return {}
 
     @operation("DisableAlarmActions")
     def disable_alarm_actions(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.alarms.set_actions_enabled(p.get("AlarmNames") or [], False)
+        self.alarms.set_actions_enabled(p.get("AlarmNames") or [], False, ctx.region)
         return {}
 
     # ------------------------------------------------------------ tags
@@ -308,7 +309,7 @@ class CloudWatchHandler(MonitoringHandler):
         if dashboard is not None:
             self.dashboards.set_tags(dashboard, {**self.dashboards.tags_for(dashboard), **tags})
             return {}
-        self.alarms.tag(p.get("ResourceARN", ""), tags)
+        self.alarms.tag(p.get("ResourceARN", ""), tags, ctx.region)
         return {}
 
     @operation("UntagResource")
@@ -318,13 +319,13 @@ class CloudWatchHandler(MonitoringHandler):
         if dashboard is not None:
             self.dashboards.set_tags(dashboard, {k: v for k, v in self.dashboards.tags_for(dashboard).items() if k not in keys})
             return {}
-        self.alarms.untag(p.get("ResourceARN", ""), keys)
+        self.alarms.untag(p.get("ResourceARN", ""), keys, ctx.region)
         return {}
 
     @operation("ListTagsForResource")
     def list_tags_for_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))
-        tags = self.dashboards.tags_for(dashboard) if dashboard is not None else self.alarms.tags_for(p.get("ResourceARN", ""))
+        tags = self.dashboards.tags_for(dashboard) if dashboard is not None else self.alarms.tags_for(p.get("ResourceARN", ""), ctx.region)
         return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
 
     # ------------------------------------------------------------ dashboards

@@ -1,4 +1,6 @@
-"""CloudWatch Logs (awsJson 1.1): operations only; storage and queries live in emulator.monitoring."""
+"""CloudWatch Logs (awsJson 1.1): operations only; storage and queries live in emulator.monitoring.
+
+Everything is regional: each operation acts on the request's region (``ctx.region``)."""
 
 from __future__ import annotations
 
@@ -45,107 +47,106 @@ class LogsHandler(MonitoringHandler):
         cls = p.get("logGroupClass")
         if cls is not None and cls not in ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY"):
             raise invalid(f"1 validation error detected: Value '{cls}' at 'logGroupClass' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, DELIVERY]")
-        self.store.create_group(p.get("logGroupName", ""), p.get("kmsKeyId"), _tags(p.get("tags")), cls)
+        self.store.create_group(p.get("logGroupName", ""), p.get("kmsKeyId"), _tags(p.get("tags")), cls, ctx.region)
         return {}
 
     @operation("DeleteLogGroup")
     def delete_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.store.delete_group(p.get("logGroupName", ""))
+        self.store.delete_group(p.get("logGroupName", ""), ctx.region)
         return {}
 
     @operation("DescribeLogGroups")
     def describe_log_groups(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.api.describe_log_groups(p)
+        return self.api.describe_log_groups(p, ctx.region)
 
     @operation("PutRetentionPolicy")
     def put_retention_policy(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("retentionInDays") is None:
             raise invalid("1 validation error detected: Value null at 'retentionInDays' failed to satisfy constraint: Member must not be null")
-        self.store.set_retention(p.get("logGroupName", ""), int(p["retentionInDays"]))
+        self.store.set_retention(p.get("logGroupName", ""), int(p["retentionInDays"]), ctx.region)
         return {}
 
     @operation("DeleteRetentionPolicy")
     def delete_retention_policy(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.store.set_retention(p.get("logGroupName", ""), None)
+        self.store.set_retention(p.get("logGroupName", ""), None, ctx.region)
         return {}
 
     # ------------------------------------------------------------ tags
     @operation("TagLogGroup")
     def tag_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        group = self.store.get_group(p.get("logGroupName", ""))
-        self.store.set_tags(group.name, _tags({**group.tags, **_tags(p.get("tags"))}))
+        group = self.store.get_group(p.get("logGroupName", ""), ctx.region)
+        self.store.set_tags(group.name, _tags({**group.tags, **_tags(p.get("tags"))}), ctx.region)
         return {}
 
     @operation("UntagLogGroup")
     def untag_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        group = self.store.get_group(p.get("logGroupName", ""))
-        self.store.set_tags(group.name, {k: v for k, v in group.tags.items() if k not in (p.get("tags") or [])})
+        group = self.store.get_group(p.get("logGroupName", ""), ctx.region)
+        self.store.set_tags(group.name, {k: v for k, v in group.tags.items() if k not in (p.get("tags") or [])}, ctx.region)
         return {}
 
     @operation("ListTagsLogGroup")
     def list_tags_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return {"tags": self.store.get_group(p.get("logGroupName", "")).tags}
+        return {"tags": self.store.get_group(p.get("logGroupName", ""), ctx.region).tags}
 
-    def _group_from_arn(self, arn: str) -> str:
+    def _group_from_arn(self, arn: str, region: str) -> str:
         if not arn.startswith("arn:aws:logs:") or ":log-group:" not in arn:
             raise invalid(f"Invalid resource arn: {arn}" if arn else "resourceArn is required")
-        name = arn.split(":log-group:", 1)[1]
-        return name.removesuffix(":*")
+        return self.store.name_from_arn(arn, region)  # another region's group is not found here
 
     @operation("TagResource")
     def tag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        group = self.store.get_group(self._group_from_arn(p.get("resourceArn", "")))
-        self.store.set_tags(group.name, _tags({**group.tags, **_tags(p.get("tags"))}))
+        group = self.store.get_group(self._group_from_arn(p.get("resourceArn", ""), ctx.region), ctx.region)
+        self.store.set_tags(group.name, _tags({**group.tags, **_tags(p.get("tags"))}), ctx.region)
         return {}
 
     @operation("UntagResource")
     def untag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        group = self.store.get_group(self._group_from_arn(p.get("resourceArn", "")))
-        self.store.set_tags(group.name, {k: v for k, v in group.tags.items() if k not in (p.get("tagKeys") or [])})
+        group = self.store.get_group(self._group_from_arn(p.get("resourceArn", ""), ctx.region), ctx.region)
+        self.store.set_tags(group.name, {k: v for k, v in group.tags.items() if k not in (p.get("tagKeys") or [])}, ctx.region)
         return {}
 
     @operation("ListTagsForResource")
     def list_tags_for_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return {"tags": self.store.get_group(self._group_from_arn(p.get("resourceArn", ""))).tags}
+        return {"tags": self.store.get_group(self._group_from_arn(p.get("resourceArn", ""), ctx.region), ctx.region).tags}
 
     # ------------------------------------------------------------ streams and events
     @operation("CreateLogStream")
     def create_log_stream(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.store.create_stream(p.get("logGroupName", ""), p.get("logStreamName", ""))
+        self.store.create_stream(p.get("logGroupName", ""), p.get("logStreamName", ""), ctx.region)
         return {}
 
     @operation("DeleteLogStream")
     def delete_log_stream(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.store.delete_stream(p.get("logGroupName", ""), p.get("logStreamName", ""))
+        self.store.delete_stream(p.get("logGroupName", ""), p.get("logStreamName", ""), ctx.region)
         return {}
 
     @operation("DescribeLogStreams")
     def describe_log_streams(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.api.describe_log_streams(p)
+        return self.api.describe_log_streams(p, ctx.region)
 
     @operation("PutLogEvents")
     def put_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         events = p.get("logEvents") or []
-        out = self.store.put_events(p.get("logGroupName", ""), p.get("logStreamName", ""), events)
+        out = self.store.put_events(p.get("logGroupName", ""), p.get("logStreamName", ""), events, ctx.region)
         rejected = out.get("rejectedLogEventsInfo", {})
         accepted = events[rejected.get("tooOldLogEventEndIndex", 0) : rejected.get("tooNewLogEventStartIndex", len(events))]
-        self.filters.apply(self.store.get_group(p.get("logGroupName", "")), accepted)
+        self.filters.apply(self.store.get_group(p.get("logGroupName", ""), ctx.region), accepted)
         return out
 
     # ------------------------------------------------------------ metric filters
     @operation("PutMetricFilter")
     def put_metric_filter(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.filters.put(p.get("logGroupName", ""), p.get("filterName", ""), p.get("filterPattern", ""), p.get("metricTransformations") or [])
+        self.filters.put(p.get("logGroupName", ""), p.get("filterName", ""), p.get("filterPattern", ""), p.get("metricTransformations") or [], ctx.region)
         return {}
 
     @operation("DeleteMetricFilter")
     def delete_metric_filter(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.filters.delete(p.get("logGroupName", ""), p.get("filterName", ""))
+        self.filters.delete(p.get("logGroupName", ""), p.get("filterName", ""), ctx.region)
         return {}
 
     @operation("DescribeMetricFilters")
     def describe_metric_filters(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        items = self.filters.describe(p)
+        items = self.filters.describe(p, ctx.region)
         limit = int(p.get("limit") or 50)
         if not 1 <= limit <= 50:
             raise invalid(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 50")
@@ -164,35 +165,35 @@ class LogsHandler(MonitoringHandler):
 
     @operation("GetLogEvents")
     def get_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.api.get_log_events(p)
+        return self.api.get_log_events(p, ctx.region)
 
     @operation("FilterLogEvents")
     def filter_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.api.filter_log_events(p)
+        return self.api.filter_log_events(p, ctx.region)
 
     # ------------------------------------------------------------ Insights
     @operation("StartQuery")
     def start_query(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("queryLanguage") not in (None, "CWLI"):
             raise AwsError("InvalidParameterException", f"Query language {p['queryLanguage']} is not supported by this emulator; use CWLI.", 400)
-        return self.api.start_query(p)
+        return self.api.start_query(p, ctx.region)
 
     @operation("GetQueryResults")
     def get_query_results(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.api.get_query_results(p)
+        return self.api.get_query_results(p, ctx.region)
 
     @operation("StopQuery")
     def stop_query(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.api.stop_query(p)
+        return self.api.stop_query(p, ctx.region)
 
     @operation("GetLogRecord")
     def get_log_record(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.api.get_log_record(p)
+        return self.api.get_log_record(p, ctx.region)
 
     @operation("GetLogGroupFields")
     def get_log_group_fields(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.api.get_log_group_fields(p)
+        return self.api.get_log_group_fields(p, ctx.region)
 
     @operation("DescribeQueries")
     def describe_queries(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        return self.api.describe_queries(p)
+        return self.api.describe_queries(p, ctx.region)

@@ -6,6 +6,13 @@ runtime) the shared pieces and registers them in ``runtime.components``:
 and ``put_many(group, stream, [(ts_ms, message)])`` for other services),
 ``"alarms"`` and ``"monitoring"``.
 
+Regions: metrics, alarms (with their history) and log groups (with streams, events,
+metric filters and Insights queries) are regional, as on AWS: each API call acts on its
+request's region, and ``put``/``put_many``/``Datum`` take a ``region`` (default: the
+default region, ``settings.region``). Dashboards are global. The emulator's own metrics
+go to the region of the request or resource that made them; the host's, the charges, the
+audit log (``/emulator/audit``) and the server log to the default region.
+
 Files in the data dir: ``monitoring/metrics.db`` (datapoints), ``monitoring/logs.db``
 (log groups, streams, events, metric filters), ``monitoring/monitoring.db``
 (alarms, alarm history, dashboards, the usage ledger).

@@ -23,7 +23,7 @@ def iso(ts: float) -> str:
 
 
 class AlarmActions:
-    """Mixed into AlarmManager: builds the notification and runs one action (on the actions thread pool)."""
+    """Mixed into RegionAlarms (emulator.monitoring.alarms): builds the notification and runs one action (on the actions thread pool)."""
 
     alarms: dict[str, dict[str, Any]]
     account_id: str
@@ -31,8 +31,12 @@ class AlarmActions:
     components: dict[str, Any]
     webhooks: dict[str, str]
     sent: list[dict[str, Any]]
-    _history: Callable[..., None]  # AlarmManager's history writer
-    _generation: int  # AlarmManager's reset count
+    _history: Callable[..., None]  # RegionAlarms' history writer
+
+    @property
+    def _generation(self) -> int:
+        """The manager's reset count (RegionAlarms)."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------ actions
     def _notification(self, name: str, old_state: str, now: float) -> dict[str, Any]:
@@ -127,7 +131,9 @@ class AlarmActions:
             logs = self.components.get("logs")
             if not group or logs is None:
                 raise RuntimeError(f"Invalid log group action {action}")
-            logs.put(group, "cloudwatch-alarms", json.dumps(message, default=str))
+            # The log group of the ARN's region (the alarm's own when the ARN leaves it out).
+            region = action.split(":")[3] or self.region
+            logs.put(group, "cloudwatch-alarms", json.dumps(message, default=str), region=region)
             return {}
         m = re.match(r"^arn:aws:automate:[^:]+:ec2:(stop|terminate|reboot|recover)$", action)
         if m:

@@ -13,7 +13,6 @@ import datetime as dt
 import json
 import logging
 import math
-import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ import orjson
 from emulator.errors import AwsError
 from emulator.monitoring import query as mquery
 from emulator.monitoring.alarm_actions import AlarmActions, iso
+from emulator.monitoring.alarm_rules import eval_rule, parse_rule, rule_alarms
 from emulator.monitoring.metrics import MetricStore, norm_dims
 from emulator.monitoring.statedb import StateDB
 
@@ -49,113 +49,14 @@ def _alarm_period(period: int) -> bool:
     return period in (10, 20, 30) or (period >= 60 and period % 60 == 0)
 
 
-# ------------------------------------------------------------------ composite rules
-_RULE_TOKEN = re.compile(r'\s*(?:(\()|(\))|(AND|OR|NOT|TRUE|FALSE)\b|(ALARM|OK|INSUFFICIENT_DATA)\s*\(\s*("(?:[^"\\]|\\.)*"|[^)]*?)\s*\))')
-
-
-def parse_rule(rule: str) -> Any:
-    """AlarmRule grammar: ALARM(x) | OK(x) | INSUFFICIENT_DATA(x) | TRUE | FALSE, AND/OR/NOT, parentheses."""
-    if len(rule) > 10240:
-        raise _bad("The AlarmRule must not be longer than 10240 characters.")
-    try:
-        return _parse_rule(rule)
-    except RecursionError as exc:
-        raise _bad("The AlarmRule is nested too deeply.") from exc
-
-
-def _parse_rule(rule: str) -> Any:
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    text = rule.strip()
-    while pos < len(text):
-        m = _RULE_TOKEN.match(text, pos)
-        if not m or m.end() == pos:
-            raise _bad(f"Unexpected token in AlarmRule at position {pos}: {text[pos:pos + 20]!r}")
-        pos = m.end()
-        if m.group(1):
-            tokens.append(("(", ""))
-        elif m.group(2):
-            tokens.append((")", ""))
-        elif m.group(3):
-            tokens.append((m.group(3), ""))
-        else:
-            name = m.group(5).strip()
-            if name.startswith('"'):
-                name = name[1:-1].replace('\\"', '"')
-            tokens.append(("STATE", f"{m.group(4)}\x00{name}"))
-    i = 0
-
-    def peek() -> str | None:
-        return tokens[i][0] if i < len(tokens) else None
-
-    def expr() -> Any:
-        nonlocal i
-        left = term()
-        while peek() == "OR":
-            i += 1
-            left = ("OR", left, term())
-        return left
-
-    def term() -> Any:
-        nonlocal i
-        left = factor()
-        while peek() == "AND":
-            i += 1
-            left = ("AND", left, factor())
-        return left
-
-    def factor() -> Any:
-        nonlocal i
-        if i >= len(tokens):
-            raise _bad("Unexpected end of AlarmRule")
-        kind, value = tokens[i]
-        i += 1
-        if kind == "NOT":
-            return ("NOT", factor())
-        if kind == "(":
-            node = expr()
-            if peek() != ")":
-                raise _bad("Missing ')' in AlarmRule")
-            i += 1
-            return node
-        if kind in ("TRUE", "FALSE"):
-            return (kind,)
-        if kind == "STATE":
-            state, _, name = value.partition("\x00")
-            return ("STATE", state, name)
-        raise _bad(f"Unexpected token {kind} in AlarmRule")
-
-    node = expr()
-    if i != len(tokens):
-        raise _bad("Unexpected trailing tokens in AlarmRule")
-    return node
-
-
-def rule_alarms(node: Any) -> list[str]:
-    if node[0] == "STATE":
-        return [node[2]]
-    if node[0] in ("AND", "OR"):
-        return rule_alarms(node[1]) + rule_alarms(node[2])
-    if node[0] == "NOT":
-        return rule_alarms(node[1])
-    return []
-
-
-def eval_rule(node: Any, states: dict[str, str]) -> bool:
-    kind = node[0]
-    if kind == "STATE":
-        return states.get(node[2]) == node[1]
-    if kind == "AND":
-        return eval_rule(node[1], states) and eval_rule(node[2], states)
-    if kind == "OR":
-        return eval_rule(node[1], states) or eval_rule(node[2], states)
-    if kind == "NOT":
-        return not eval_rule(node[1], states)
-    return kind == "TRUE"
-
-
 # ------------------------------------------------------------------ the manager
-class AlarmManager(AlarmActions):
+class AlarmManager:
+    """The alarms of every region. CloudWatch alarms are regional (ARN
+    arn:aws:cloudwatch:REGION:ACCOUNT:alarm:NAME): each region has its own names, composite
+    rules that refer to its own alarms, its own history, evaluated on its own metrics. Each
+    operation takes the request's region (None: ``region``, the default region); the
+    alarms of one region live in a RegionAlarms."""
+
     def __init__(
         self,
         db: StateDB,
@@ -173,40 +74,148 @@ class AlarmManager(AlarmActions):
         self.clock = clock
         self.components = components if components is not None else {}
         self.webhooks = webhooks or {}
-        self.lock = threading.RLock()
-        self.alarms: dict[str, dict[str, Any]] = {}
-        self.kinds: dict[str, str] = {}
-        for name, kind, body in db.query("SELECT name, kind, body FROM alarm"):
-            self.alarms[name] = orjson.loads(body)
-            self.kinds[name] = kind
+        self.lock = threading.RLock()  # one for every region: evaluation and the API meet here
+        self._regions: dict[str, RegionAlarms] = {}
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="alarm-actions")
         self.sent: list[dict[str, Any]] = []  # the last notifications, for health/debugging
         # Bumped by reset(): an action queued before it is not run, and one running records no history.
         self._generation = 0
+        for row_region, name, kind, body in db.query("SELECT region, name, kind, body FROM alarm"):
+            regional = self.in_region(row_region, create=True)
+            regional.alarms[name] = orjson.loads(body)
+            regional.kinds[name] = kind
+
+    def in_region(self, region: str | None, create: bool = False) -> RegionAlarms:
+        """The alarms of ``region``. A region is kept once an alarm is created in it
+        (``create``); until then reads get an empty one, so that calls naming any region
+        do not pile up state."""
+        region = region or self.region
+        regional = self._regions.get(region)
+        if regional is None:
+            if not create:
+                return RegionAlarms(self, region)
+            with self.lock:
+                regional = self._regions.setdefault(region, RegionAlarms(self, region))
+        return regional
+
+    @property
+    def alarms(self) -> dict[str, dict[str, Any]]:
+        """The default region's alarms by name."""
+        return self.in_region(None).alarms
+
+    def count(self) -> int:
+        """Alarms in every region (the usage ledger's alarm-months)."""
+        with self.lock:
+            return sum(len(r.alarms) for r in self._regions.values())
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
 
     def reset(self) -> None:
-        """Forget every alarm (metric and composite) and its history (POST /_emulator/reset).
-        Under the lock, so that an evaluation in progress finds its alarm gone and stops."""
+        """Forget every alarm (metric and composite) of every region and its history (POST
+        /_emulator/reset). Under the lock, so that an evaluation in progress finds its alarm
+        gone and stops."""
         with self.lock:
             self._generation += 1
-            self.alarms.clear()
-            self.kinds.clear()
+            for regional in self._regions.values():
+                regional.alarms.clear()
+                regional.kinds.clear()
             self.sent.clear()
             self.db.clear("alarm", "alarm_history")
+
+    def purge_history(self, now: float | None = None) -> int:
+        """CloudWatch keeps alarm history for 30 days."""
+        now = self.clock() if now is None else now
+        return int(self.db.execute("DELETE FROM alarm_history WHERE ts < ?", (now - 30 * 86400,)).rowcount)
+
+    def evaluate_all(self, now: float | None = None) -> None:
+        with self.lock:
+            regions = list(self._regions.values())
+        for regional in regions:
+            regional.evaluate_all(now)
+
+    # ------------------------------------------------------------ the API, in the request's region
+    def arn(self, name: str, region: str | None = None) -> str:
+        return self.in_region(region).arn(name)
+
+    def put_metric_alarm(self, p: dict[str, Any], region: str | None = None) -> None:
+        self.in_region(region, create=True).put_metric_alarm(p)
+
+    def put_composite_alarm(self, p: dict[str, Any], region: str | None = None) -> None:
+        self.in_region(region, create=True).put_composite_alarm(p)
+
+    def describe(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        return self.in_region(region).describe(p)
+
+    def describe_for_metric(self, p: dict[str, Any], region: str | None = None) -> list[dict[str, Any]]:
+        return self.in_region(region).describe_for_metric(p)
+
+    def delete(self, names: list[str], region: str | None = None) -> None:
+        self.in_region(region).delete(names)
+
+    def set_actions_enabled(self, names: list[str], enabled: bool, region: str | None = None) -> None:
+        self.in_region(region).set_actions_enabled(names, enabled)
+
+    def history(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        return self.in_region(region).history(p)
+
+    def tags_for(self, arn: str, region: str | None = None) -> dict[str, str]:
+        return self.in_region(region).tags_for(arn)
+
+    def tag(self, arn: str, tags: dict[str, str], region: str | None = None) -> None:
+        self.in_region(region).tag(arn, tags)
+
+    def untag(self, arn: str, keys: list[str], region: str | None = None) -> None:
+        self.in_region(region).untag(arn, keys)
+
+    def set_state(self, name: str, state: str, reason: str, reason_data: str | None, region: str | None = None) -> None:
+        self.in_region(region).set_state(name, state, reason, reason_data)
+
+    def _notification(self, name: str, old_state: str, now: float, region: str | None = None) -> dict[str, Any]:
+        return self.in_region(region)._notification(name, old_state, now)
+
+    def _run_action(self, name: str, kind: str, action: str, message: dict[str, Any], generation: int | None = None, region: str | None = None) -> None:
+        self.in_region(region)._run_action(name, kind, action, message, generation)
+
+
+class RegionAlarms(AlarmActions):
+    """The alarms of one region; the database, metric store, lock and actions pool are the manager's."""
+
+    def __init__(self, manager: AlarmManager, region: str) -> None:
+        self.manager = manager
+        self.db = manager.db
+        self.store = manager.store
+        self.region = region
+        self.account_id = manager.account_id
+        self.components = manager.components
+        self.webhooks = manager.webhooks
+        self.lock = manager.lock
+        self._pool = manager._pool
+        self.sent = manager.sent
+        self.alarms: dict[str, dict[str, Any]] = {}
+        self.kinds: dict[str, str] = {}
+
+    def clock(self) -> float:
+        return self.manager.clock()
+
+    @property
+    def _generation(self) -> int:
+        return self.manager._generation
 
     def arn(self, name: str) -> str:
         return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
 
     def _save(self, name: str) -> None:
-        self.db.execute("INSERT OR REPLACE INTO alarm(name, kind, body) VALUES (?,?,?)", (name, self.kinds[name], orjson.dumps(self.alarms[name], default=str)))
+        self.db.execute(
+            "INSERT OR REPLACE INTO alarm(region, name, kind, body) VALUES (?,?,?,?)",
+            (self.region, name, self.kinds[name], orjson.dumps(self.alarms[name], default=str)),
+        )
 
     def _history(self, name: str, kind: str, type_: str, summary: str, data: dict[str, Any] | str, ts: float | None = None) -> None:
         text = data if isinstance(data, str) else json.dumps(data)
         self.db.execute(
-            "INSERT INTO alarm_history(name, kind, ts, type, summary, data) VALUES (?,?,?,?,?,?)", (name, kind, self.clock() if ts is None else ts, type_, summary, text)
+            "INSERT INTO alarm_history(region, name, kind, ts, type, summary, data) VALUES (?,?,?,?,?,?,?)",
+            (self.region, name, kind, self.clock() if ts is None else ts, type_, summary, text),
         )
 
     # ------------------------------------------------------------ validation helpers
@@ -468,7 +477,7 @@ class AlarmManager(AlarmActions):
             for name in found:
                 del self.alarms[name]
                 kind = self.kinds.pop(name)
-                self.db.execute("DELETE FROM alarm WHERE name=?", (name,))
+                self.db.execute("DELETE FROM alarm WHERE region=? AND name=?", (self.region, name))
                 self._history(name, kind, "ConfigurationUpdate", f'Alarm "{name}" deleted', {"version": "1.0", "type": "Delete"})
             if missing:
                 raise AwsError("ResourceNotFound", f"{len(missing)} of the alarms specified for deletion were not found: {', '.join(missing)}", 404)
@@ -481,8 +490,8 @@ class AlarmManager(AlarmActions):
                     self._save(name)
 
     def history(self, p: dict[str, Any]) -> dict[str, Any]:
-        sql = "SELECT id, name, kind, ts, type, summary, data FROM alarm_history WHERE 1=1"
-        args: list[Any] = []
+        sql = "SELECT id, name, kind, ts, type, summary, data FROM alarm_history WHERE region=?"
+        args: list[Any] = [self.region]
         if p.get("AlarmName"):
             sql += " AND name=?"
             args.append(p["AlarmName"])
@@ -511,11 +520,6 @@ class AlarmManager(AlarmActions):
         if start + limit < len(rows):
             out["NextToken"] = mquery.encode_token({"o": start + limit})
         return out
-
-    def purge_history(self, now: float | None = None) -> int:
-        """CloudWatch keeps alarm history for 30 days."""
-        now = self.clock() if now is None else now
-        return int(self.db.execute("DELETE FROM alarm_history WHERE ts < ?", (now - 30 * 86400,)).rowcount)
 
     # ------------------------------------------------------------ tags
     def tags_for(self, arn: str) -> dict[str, str]:
@@ -619,12 +623,14 @@ class AlarmManager(AlarmActions):
         end = math.floor(now / period) * period  # only complete periods are evaluated
         start = end - n * period
         if alarm.get("Metrics"):
-            results = mquery.evaluate(self.store, queries, start, end)
+            results = mquery.evaluate(self.store, queries, start, end, self.region)
             series = results[0][1][0].series if results and results[0][1] else {}
             stat_label = None
         else:
             stat_label = str(alarm.get("Statistic") or alarm.get("ExtendedStatistic"))
-            series = mquery.stat_series(self.store, alarm["Namespace"], alarm["MetricName"], norm_dims(alarm.get("Dimensions")), stat_label, period, start, end, alarm.get("Unit"))
+            series = mquery.stat_series(
+                self.store, alarm["Namespace"], alarm["MetricName"], norm_dims(alarm.get("Dimensions")), stat_label, period, start, end, alarm.get("Unit"), self.region
+            )
         check, words = OPERATORS[alarm["ComparisonOperator"]]
         threshold = float(alarm["Threshold"])
         treat = alarm.get("TreatMissingData", "missing")

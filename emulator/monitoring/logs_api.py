@@ -1,4 +1,7 @@
-"""CloudWatch Logs operations over the log store (the handler stays dict in -> dict out)."""
+"""CloudWatch Logs operations over the log store (the handler stays dict in -> dict out).
+
+Every operation is of the request's region (``region``; None: the store's default region):
+its log groups, and the Insights queries started in it."""
 
 from __future__ import annotations
 
@@ -54,7 +57,7 @@ class LogsAPI:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="logs-insights")
 
     # ------------------------------------------------------------ groups
-    def describe_log_groups(self, p: dict[str, Any]) -> dict[str, Any]:
+    def describe_log_groups(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
         prefix, pattern = p.get("logGroupNamePrefix"), p.get("logGroupNamePattern")
         if prefix and pattern:
             raise invalid("LogGroup name prefix and LogGroup name pattern are mutually exclusive parameters.")
@@ -65,8 +68,9 @@ class LogsAPI:
         idents = p.get("logGroupIdentifiers")
         out: list[dict[str, Any]] = []
         more = False
-        for group, stored in self.store.list_groups(prefix, pattern, p.get("logGroupClass"), after):
-            if idents and group.name not in idents and self.store.group_arn(group.name) not in idents:
+        for group, stored in self.store.list_groups(prefix, pattern, p.get("logGroupClass"), after, region):
+            arn = self.store.group_arn(group.name, group.region)
+            if idents and group.name not in idents and arn not in idents and arn + ":*" not in idents:
                 continue
             if len(out) >= limit:
                 more = True
@@ -75,8 +79,8 @@ class LogsAPI:
                 "logGroupName": group.name,
                 "creationTime": group.created,
                 "metricFilterCount": self.filter_count(group.id),
-                "arn": self.store.group_arn(group.name) + ":*",
-                "logGroupArn": self.store.group_arn(group.name),
+                "arn": arn + ":*",
+                "logGroupArn": arn,
                 "storedBytes": stored,
                 "logGroupClass": group.cls,
                 "deletionProtectionEnabled": group.protection,
@@ -91,8 +95,8 @@ class LogsAPI:
             result["nextToken"] = encode_token({"after": out[-1]["logGroupName"]})
         return result
 
-    def describe_log_streams(self, p: dict[str, Any]) -> dict[str, Any]:
-        group = self.store.resolve_group(p)
+    def describe_log_streams(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        group = self.store.resolve_group(p, region=region)
         prefix = p.get("logStreamNamePrefix")
         order = p.get("orderBy", "LogStreamName")
         if order not in ("LogStreamName", "LastEventTime"):
@@ -115,8 +119,8 @@ class LogsAPI:
         return result
 
     # ------------------------------------------------------------ events
-    def get_log_events(self, p: dict[str, Any]) -> dict[str, Any]:
-        group = self.store.resolve_group(p)
+    def get_log_events(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        group = self.store.resolve_group(p, region=region)
         sid = self.store.stream_id(group, p.get("logStreamName", ""))
         limit = _limit(p.get("limit"), 10_000, 10_000, "limit")
         start, end = p.get("startTime"), p.get("endTime")
@@ -167,8 +171,8 @@ class LogsAPI:
             bwd = "b/0000000000000-0"
         return {"events": out, "nextForwardToken": fwd, "nextBackwardToken": bwd}
 
-    def filter_log_events(self, p: dict[str, Any]) -> dict[str, Any]:
-        group = self.store.resolve_group(p)
+    def filter_log_events(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        group = self.store.resolve_group(p, region=region)
         names, prefix = p.get("logStreamNames"), p.get("logStreamNamePrefix")
         if names and prefix:
             raise invalid("logStreamNames and logStreamNamePrefix are mutually exclusive parameters.")
@@ -206,7 +210,7 @@ class LogsAPI:
         return result
 
     # ------------------------------------------------------------ Insights
-    def start_query(self, p: dict[str, Any]) -> dict[str, Any]:
+    def start_query(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
         given = [k for k in ("logGroupName", "logGroupNames", "logGroupIdentifiers") if p.get(k)]
         if len(given) != 1:
             raise invalid("Exactly one of logGroupName, logGroupNames or logGroupIdentifiers must be specified." if given else "Log group name(s) or identifier(s) must be specified.")
@@ -214,7 +218,7 @@ class LogsAPI:
         names = [raw] if isinstance(raw, str) else list(raw or [])
         groups = []
         for name in names:
-            groups.append(self.store.resolve_group({"logGroupIdentifier": name}))
+            groups.append(self.store.resolve_group({"logGroupIdentifier": name}, region=region))
         start, end = int(p["startTime"]), int(p["endTime"])
         if end < start:
             raise invalid("End time should not be before the start time")
@@ -223,6 +227,7 @@ class LogsAPI:
         qid = str(uuid.uuid4())
         state: dict[str, Any] = {
             "queryId": qid,
+            "region": region or self.store.region,
             "queryString": p.get("queryString", ""),
             "status": "Scheduled",
             "createTime": int(time.time() * 1000),
@@ -268,14 +273,19 @@ class LogsAPI:
             state["status"] = "Failed"
             state["error"] = str(exc)
 
-    def get_query_results(self, p: dict[str, Any]) -> dict[str, Any]:
+    def _query(self, p: dict[str, Any], region: str | None) -> dict[str, Any] | None:
+        """A query started in ``region``: a query id of another region's is unknown here."""
         state = self.queries.get(p.get("queryId", ""))
+        return state if state is not None and state["region"] == (region or self.store.region) else None
+
+    def get_query_results(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        state = self._query(p, region)
         if state is None:
             raise AwsError("ResourceNotFoundException", "Query does not exist.", 400)
         return {"queryLanguage": "CWLI", "results": state["results"], "statistics": state["statistics"], "status": state["status"]}
 
-    def stop_query(self, p: dict[str, Any]) -> dict[str, Any]:
-        state = self.queries.get(p.get("queryId", ""))
+    def stop_query(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        state = self._query(p, region)
         if state is None:
             raise AwsError("ResourceNotFoundException", "Query does not exist.", 400)
         if state["status"] in ("Complete", "Failed", "Cancelled", "Timeout"):
@@ -284,9 +294,12 @@ class LogsAPI:
         state["status"] = "Cancelled"
         return {"success": True}
 
-    def describe_queries(self, p: dict[str, Any]) -> dict[str, Any]:
+    def describe_queries(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
         out = []
+        region = region or self.store.region
         for q in sorted(self.queries.values(), key=lambda q: -q["createTime"]):
+            if q["region"] != region:
+                continue
             if p.get("logGroupName") and q["logGroupName"] != p["logGroupName"]:
                 continue
             if p.get("status") and q["status"] != p["status"]:
@@ -294,13 +307,13 @@ class LogsAPI:
             out.append({"queryId": q["queryId"], "queryString": q["queryString"], "status": q["status"], "createTime": q["createTime"], "logGroupName": q["logGroupName"], "queryLanguage": "CWLI"})
         return {"queries": out[: int(p.get("maxResults") or 1000)]}
 
-    def get_log_record(self, p: dict[str, Any]) -> dict[str, Any]:
+    def get_log_record(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
         """The fields of one event, by the @ptr an Insights query returned."""
         ptr = p.get("logRecordPointer") or ""
         group_name, _, eid_s = ptr.rpartition("/")
         if not group_name or not eid_s.isdigit():
             raise invalid("The specified logRecordPointer is invalid.")
-        group = self.store.get_group(group_name)
+        group = self.store.get_group(group_name, region)
         with self.store.lock:
             row = self.store.db.execute("SELECT id, sid, ts, ingest, message FROM event WHERE id=? AND gid=?", (int(eid_s), group.id)).fetchone()
         if row is None or row[2] < self.store.cutoff_ms(group):
@@ -312,9 +325,9 @@ class LogsAPI:
         out["@ingestionTime"] = str(ingest)
         return {"logRecord": out}
 
-    def get_log_group_fields(self, p: dict[str, Any]) -> dict[str, Any]:
+    def get_log_group_fields(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
         """Field names of a sample of the group's recent events, with the percentage of events having each."""
-        group = self.store.resolve_group(p)
+        group = self.store.resolve_group(p, region=region)
         t = p.get("time")
         end = int(t) * 1000 if t else None
         start = (end - 15 * 60 * 1000) if end is not None else max(self.store.cutoff_ms(group), self.store.now_ms() - 15 * 60 * 1000)

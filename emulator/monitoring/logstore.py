@@ -4,6 +4,12 @@ Events are indexed by (stream, timestamp, id) for GetLogEvents and by
 (group, timestamp, id) for FilterLogEvents and Logs Insights. Retention is
 enforced both on reads (expired events are invisible at once) and by a purge
 that deletes them (``purge()``, run by the monitoring scheduler).
+
+Log groups are regional (arn:aws:logs:REGION:ACCOUNT:log-group:NAME): a group's name is
+unique within its region, and every operation takes the request's region (None: the
+store's default region, ``settings.region``, where the emulator's own groups live).
+Streams, events and metric filters belong to a group by its id. A file written before
+groups had a region is migrated on open: its groups belong to the default region.
 """
 
 from __future__ import annotations
@@ -60,6 +66,39 @@ class Group:
     cls: str
     tags: dict[str, str] = field(default_factory=dict)
     protection: bool = False
+    region: str = ""
+
+
+_GROUP_TABLE = """
+    CREATE TABLE IF NOT EXISTS grp (
+        id INTEGER PRIMARY KEY, region TEXT NOT NULL, name TEXT NOT NULL, created INTEGER NOT NULL, retention INTEGER,
+        kms TEXT, cls TEXT NOT NULL DEFAULT 'STANDARD', tags BLOB NOT NULL DEFAULT '{}', protection INTEGER NOT NULL DEFAULT 0,
+        UNIQUE(region, name));
+"""
+_GROUP_COLUMNS = "id, name, created, retention, kms, cls, tags, protection, region"
+
+
+def _migrate(db: sqlite3.Connection, region: str) -> None:
+    """A ``grp`` table of the layout without regions becomes the regional one, its groups in
+    ``region`` under the same ids (streams, events and filters refer to them). One
+    transaction: a crash leaves the old layout, migrated again on the next open."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(grp)")]
+    if not columns or "region" in columns:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE grp RENAME TO grp_unregioned")
+        db.execute(_GROUP_TABLE)
+        db.execute(
+            "INSERT INTO grp(id, region, name, created, retention, kms, cls, tags, protection) "
+            "SELECT id, ?, name, created, retention, kms, cls, tags, protection FROM grp_unregioned",
+            (region,),
+        )
+        db.execute("DROP TABLE grp_unregioned")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 class LogStore:
@@ -81,11 +120,10 @@ class LogStore:
         self._ckpt_conn: sqlite3.Connection | None = None
         self._ckpt_lock = threading.Lock()
         self._ckpt_last = time.monotonic()
+        _migrate(self.db, region)
         self.db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS grp (
-                id INTEGER PRIMARY KEY, name TEXT UNIQUE NOT NULL, created INTEGER NOT NULL, retention INTEGER,
-                kms TEXT, cls TEXT NOT NULL DEFAULT 'STANDARD', tags BLOB NOT NULL DEFAULT '{}', protection INTEGER NOT NULL DEFAULT 0);
+            _GROUP_TABLE
+            + """
             CREATE TABLE IF NOT EXISTS stream (
                 id INTEGER PRIMARY KEY, gid INTEGER NOT NULL, name TEXT NOT NULL, created INTEGER NOT NULL,
                 first_ts INTEGER, last_ts INTEGER, last_ingest INTEGER, stored INTEGER NOT NULL DEFAULT 0,
@@ -106,38 +144,50 @@ class LogStore:
         return int(self.clock() * 1000)
 
     # ------------------------------------------------------------ groups
-    def group_arn(self, name: str) -> str:
-        return f"arn:aws:logs:{self.region}:{self.account_id}:log-group:{name}"
+    def group_arn(self, name: str, region: str | None = None) -> str:
+        return f"arn:aws:logs:{region or self.region}:{self.account_id}:log-group:{name}"
 
     def _group_row(self, row: tuple[Any, ...]) -> Group:
-        return Group(row[0], row[1], row[2], row[3], row[4], row[5], orjson.loads(row[6]), bool(row[7]))
+        return Group(row[0], row[1], row[2], row[3], row[4], row[5], orjson.loads(row[6]), bool(row[7]), row[8])
 
-    def get_group(self, name: str) -> Group:
+    def get_group(self, name: str, region: str | None = None) -> Group:
         with self.lock:
-            row = self.db.execute("SELECT id, name, created, retention, kms, cls, tags, protection FROM grp WHERE name=?", (name,)).fetchone()
+            row = self.db.execute(f"SELECT {_GROUP_COLUMNS} FROM grp WHERE region=? AND name=?", (region or self.region, name)).fetchone()
         if row is None:
             raise not_found("The specified log group does not exist.")
         return self._group_row(row)
 
-    def resolve_group(self, params: dict[str, Any], name_key: str = "logGroupName", ident_key: str = "logGroupIdentifier") -> Group:
+    def name_from_arn(self, arn: str, region: str | None = None) -> str:
+        """The group name of a log group ARN (``...:log-group:NAME`` or ``...:log-group:NAME:*``).
+        An endpoint serves its own region's groups only: an ARN of another region (or
+        account) names a group that does not exist here."""
+        name = arn.split(":log-group:", 1)[1].removesuffix(":*")
+        parts = arn.split(":", 5)
+        if len(parts) < 6 or parts[3] != (region or self.region) or parts[4] != self.account_id:
+            raise not_found("The specified log group does not exist.")
+        return name
+
+    def resolve_group(self, params: dict[str, Any], name_key: str = "logGroupName", ident_key: str = "logGroupIdentifier", region: str | None = None) -> Group:
         name = params.get(name_key)
         ident = params.get(ident_key)
         if name and ident:
             raise invalid("LogGroup name and LogGroup ARN are mutually exclusive parameters.")
         if ident:
-            name = ident.split(":log-group:", 1)[1] if ":log-group:" in ident else ident
-            name = name.removesuffix(":*")
+            name = self.name_from_arn(ident, region) if ident.startswith("arn:") and ":log-group:" in ident else ident
         if not name:
             raise invalid("Either logGroupName or logGroupIdentifier must be specified.")
-        return self.get_group(name)
+        return self.get_group(name, region)
 
-    def create_group(self, name: str, kms: str | None = None, tags: dict[str, str] | None = None, cls: str | None = None) -> None:
+    def create_group(
+        self, name: str, kms: str | None = None, tags: dict[str, str] | None = None, cls: str | None = None, region: str | None = None
+    ) -> None:
         if not GROUP_RE.match(name or ""):
             raise invalid(f"1 validation error detected: Value '{name}' at 'logGroupName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\.\\-_/#A-Za-z0-9]+")
         with self.lock:
             try:
                 self.db.execute(
-                    "INSERT INTO grp(name, created, kms, cls, tags) VALUES (?,?,?,?,?)", (name, self.now_ms(), kms, cls or "STANDARD", orjson.dumps(tags or {}))
+                    "INSERT INTO grp(region, name, created, kms, cls, tags) VALUES (?,?,?,?,?,?)",
+                    (region or self.region, name, self.now_ms(), kms, cls or "STANDARD", orjson.dumps(tags or {})),
                 )
             except sqlite3.IntegrityError as exc:
                 raise AwsError("ResourceAlreadyExistsException", "The specified log group already exists", 400) from exc
@@ -156,8 +206,8 @@ class LogStore:
                 self.db.execute("ROLLBACK")
                 raise
 
-    def delete_group(self, name: str) -> None:
-        group = self.get_group(name)
+    def delete_group(self, name: str, region: str | None = None) -> None:
+        group = self.get_group(name, region)
         with self.lock:
             self.db.execute("BEGIN")
             self.db.execute("DELETE FROM event WHERE gid=?", (group.id,))
@@ -166,9 +216,11 @@ class LogStore:
             self.db.execute("DELETE FROM grp WHERE id=?", (group.id,))
             self.db.execute("COMMIT")
 
-    def list_groups(self, prefix: str | None = None, pattern: str | None = None, cls: str | None = None, after: str = "") -> Iterator[tuple[Group, int]]:
-        sql = "SELECT id, name, created, retention, kms, cls, tags, protection FROM grp WHERE name > ?"
-        args: list[Any] = [after]
+    def list_groups(
+        self, prefix: str | None = None, pattern: str | None = None, cls: str | None = None, after: str = "", region: str | None = None
+    ) -> Iterator[tuple[Group, int]]:
+        sql = f"SELECT {_GROUP_COLUMNS} FROM grp WHERE region = ? AND name > ?"
+        args: list[Any] = [region or self.region, after]
         if prefix:
             sql += " AND substr(name, 1, ?) = ?"
             args += [len(prefix), prefix]
@@ -186,17 +238,17 @@ class LogStore:
                 stored = self.db.execute("SELECT COALESCE(SUM(stored), 0) FROM stream WHERE gid=?", (g.id,)).fetchone()[0]
             yield g, int(stored)
 
-    def set_retention(self, name: str, days: int | None) -> None:
+    def set_retention(self, name: str, days: int | None, region: str | None = None) -> None:
         if days is not None and days not in RETENTION_DAYS:
             raise invalid(
                 f"1 validation error detected: Value '{days}' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set: {list(RETENTION_DAYS)}"
             )
-        group = self.get_group(name)
+        group = self.get_group(name, region)
         with self.lock:
             self.db.execute("UPDATE grp SET retention=? WHERE id=?", (days, group.id))
 
-    def set_tags(self, name: str, tags: dict[str, str]) -> None:
-        group = self.get_group(name)
+    def set_tags(self, name: str, tags: dict[str, str], region: str | None = None) -> None:
+        group = self.get_group(name, region)
         with self.lock:
             self.db.execute("UPDATE grp SET tags=? WHERE id=?", (orjson.dumps(tags), group.id))
 
@@ -205,10 +257,10 @@ class LogStore:
         return self.now_ms() - group.retention * DAY_MS if group.retention else -(2**62)
 
     # ------------------------------------------------------------ streams
-    def create_stream(self, group_name: str, name: str) -> None:
+    def create_stream(self, group_name: str, name: str, region: str | None = None) -> None:
         if not STREAM_RE.match(name or ""):
             raise invalid(f"1 validation error detected: Value '{name}' at 'logStreamName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*")
-        group = self.get_group(group_name)
+        group = self.get_group(group_name, region)
         with self.lock:
             try:
                 self.db.execute("INSERT INTO stream(gid, name, created) VALUES (?,?,?)", (group.id, name, self.now_ms()))
@@ -222,8 +274,8 @@ class LogStore:
             raise not_found("The specified log stream does not exist.")
         return int(row[0])
 
-    def delete_stream(self, group_name: str, name: str) -> None:
-        group = self.get_group(group_name)
+    def delete_stream(self, group_name: str, name: str, region: str | None = None) -> None:
+        group = self.get_group(group_name, region)
         sid = self.stream_id(group, name)
         with self.lock:
             self.db.execute("BEGIN")
@@ -239,7 +291,7 @@ class LogStore:
             item: dict[str, Any] = {
                 "logStreamName": name,
                 "creationTime": created,
-                "arn": f"{self.group_arn(group.name)}:log-stream:{name}",
+                "arn": f"{self.group_arn(group.name, group.region)}:log-stream:{name}",
                 "storedBytes": 0,  # deprecated by AWS: always 0
                 "_stored": stored,
             }
@@ -249,7 +301,7 @@ class LogStore:
         return out
 
     # ------------------------------------------------------------ events
-    def put_events(self, group_name: str, stream_name: str, events: list[dict[str, Any]]) -> dict[str, Any]:
+    def put_events(self, group_name: str, stream_name: str, events: list[dict[str, Any]], region: str | None = None) -> dict[str, Any]:
         """PutLogEvents with AWS's batch rules (CloudWatch Logs API Reference, PutLogEvents)."""
         if not events:
             raise invalid("1 validation error detected: Value '[]' at 'logEvents' failed to satisfy constraint: Member must have length greater than or equal to 1")
@@ -258,7 +310,7 @@ class LogStore:
         size = sum(len(e.get("message", "").encode()) + EVENT_OVERHEAD for e in events)
         if size > MAX_BATCH_BYTES:
             raise invalid(f"Upload too large: {size} bytes exceeds limit of {MAX_BATCH_BYTES}")
-        group = self.get_group(group_name)
+        group = self.get_group(group_name, region)
         sid = self.stream_id(group, stream_name)
         prev = None
         for e in events:
@@ -348,30 +400,32 @@ class LogStore:
                 self.db.execute("ROLLBACK")
                 raise
 
-    def put(self, group: str, stream: str, message: str, timestamp_ms: int | None = None) -> None:
+    def put(self, group: str, stream: str, message: str, timestamp_ms: int | None = None, region: str | None = None) -> None:
         """For other services: append one line, creating the group and stream as needed."""
-        self.put_many(group, stream, [(self.now_ms() if timestamp_ms is None else timestamp_ms, message)])
+        self.put_many(group, stream, [(self.now_ms() if timestamp_ms is None else timestamp_ms, message)], region)
 
-    def put_many(self, group_name: str, stream_name: str, lines: list[tuple[int, str]]) -> None:
+    def put_many(self, group_name: str, stream_name: str, lines: list[tuple[int, str]], region: str | None = None) -> None:
+        """For other services: append lines to a group of ``region`` (None: the default
+        region, e.g. the audit log's and the server log's groups), created as needed."""
         if not lines:
             return
         # All under the (reentrant) lock: a reset between looking the group up and inserting
         # would leave events under a deleted group's id, which the next group created reuses.
         with self.lock:
             try:
-                group = self.get_group(group_name)
+                group = self.get_group(group_name, region)
             except AwsError:
                 try:
-                    self.create_group(group_name)
+                    self.create_group(group_name, region=region)
                 except AwsError as exc:
                     if exc.code != "ResourceAlreadyExistsException":
                         raise
-                group = self.get_group(group_name)
+                group = self.get_group(group_name, region)
             try:
                 sid = self.stream_id(group, stream_name)
             except AwsError:
                 try:
-                    self.create_stream(group_name, stream_name)
+                    self.create_stream(group_name, stream_name, region)
                 except AwsError as exc:
                     if exc.code != "ResourceAlreadyExistsException":
                         raise

@@ -1,5 +1,8 @@
 """Metric filters: log events matching a filter pattern become CloudWatch metrics
-(Logs API Reference, PutMetricFilter; User Guide, "Creating metrics from log events using filters")."""
+(Logs API Reference, PutMetricFilter; User Guide, "Creating metrics from log events using filters").
+
+A filter belongs to a log group, so to the group's region, and its metrics are published
+in that region."""
 
 from __future__ import annotations
 
@@ -59,8 +62,8 @@ class MetricFilters:
             self._cache[gid] = loaded
         return loaded
 
-    def put(self, group_name: str, name: str, pattern: str, transformations: list[dict[str, Any]]) -> None:
-        group = self.store.get_group(group_name)
+    def put(self, group_name: str, name: str, pattern: str, transformations: list[dict[str, Any]], region: str | None = None) -> None:
+        group = self.store.get_group(group_name, region)
         if not _NAME_RE.match(name or ""):
             raise invalid(f"1 validation error detected: Value '{name}' at 'filterName' failed to satisfy constraint: Member must satisfy regular expression pattern: [^:*]*")
         compile_extractor(pattern)  # InvalidParameterException on a bad pattern
@@ -87,8 +90,8 @@ class MetricFilters:
         with self._lock:
             self._cache.pop(group.id, None)
 
-    def delete(self, group_name: str, name: str) -> None:
-        group = self.store.get_group(group_name)
+    def delete(self, group_name: str, name: str, region: str | None = None) -> None:
+        group = self.store.get_group(group_name, region)
         with self.store.lock:
             deleted = self.store.db.execute("DELETE FROM metric_filter WHERE gid=? AND name=?", (group.id, name)).rowcount
         if not deleted:
@@ -100,11 +103,11 @@ class MetricFilters:
         with self.store.lock:
             return int(self.store.db.execute("SELECT COUNT(*) FROM metric_filter WHERE gid=?", (gid,)).fetchone()[0])
 
-    def describe(self, p: dict[str, Any]) -> list[dict[str, Any]]:
-        sql = "SELECT g.name, f.name, f.pattern, f.transformations, f.created FROM metric_filter f JOIN grp g ON g.id = f.gid WHERE 1=1"
-        args: list[Any] = []
+    def describe(self, p: dict[str, Any], region: str | None = None) -> list[dict[str, Any]]:
+        sql = "SELECT g.name, f.name, f.pattern, f.transformations, f.created FROM metric_filter f JOIN grp g ON g.id = f.gid WHERE g.region = ?"
+        args: list[Any] = [region or self.store.region]
         if p.get("logGroupName"):
-            group = self.store.get_group(p["logGroupName"])
+            group = self.store.get_group(p["logGroupName"], region)
             sql += " AND f.gid = ?"
             args.append(group.id)
         if p.get("filterNamePrefix"):
@@ -139,7 +142,7 @@ class MetricFilters:
                     if found is None:
                         default = t.get("defaultValue")
                         if default is not None:
-                            data.append(Datum.single(t["metricNamespace"], t["metricName"], (), float(default), ts, t.get("unit")))
+                            data.append(Datum.single(t["metricNamespace"], t["metricName"], (), float(default), ts, t.get("unit"), group.region))
                         continue
                     value = self._value(found, str(t["metricValue"]))
                     if value is None:
@@ -151,7 +154,7 @@ class MetricFilters:
                             break
                         dims.append((dname, str(dvalue)[:1024]))
                     else:
-                        data.append(Datum.single(t["metricNamespace"], t["metricName"], tuple(sorted(dims)), value, ts, t.get("unit")))
+                        data.append(Datum.single(t["metricNamespace"], t["metricName"], tuple(sorted(dims)), value, ts, t.get("unit"), group.region))
         self.metrics.put(data)
         return len(data)
 

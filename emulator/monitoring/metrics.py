@@ -1,7 +1,10 @@
 """The metric store: SQLite in the data dir (``metrics.db``), separate from DynamoDB's.
 
 Layout:
-- ``metric``: one row per (namespace, name, dimension set); dimension sets match exactly.
+- ``metric``: one row per (region, namespace, name, dimension set); dimension sets match
+  exactly. CloudWatch is regional: the same metric in two regions is two metrics. A file
+  written before metrics had a region is migrated on open: its rows belong to the
+  store's default region (``settings.region``).
 - ``dp``: one row per published datum (sum/count/min/max plus the value/count
   pairs for percentiles), indexed by (metric_id, ts) for range reads.
 
@@ -46,14 +49,17 @@ class Datum:
     unit: str | None = None
     resolution: int = 60
     kind: int = 0  # 0: values known, 1: statistic set
+    region: str = ""  # "": the store's default region
 
     @classmethod
-    def single(cls, namespace: str, name: str, dims: Dims, value: float, ts: float | None = None, unit: str | None = None) -> Datum:
-        return cls(namespace, name, dims, time.time() if ts is None else ts, value, 1.0, value, value, None, unit)
+    def single(cls, namespace: str, name: str, dims: Dims, value: float, ts: float | None = None, unit: str | None = None, region: str = "") -> Datum:
+        return cls(namespace, name, dims, time.time() if ts is None else ts, value, 1.0, value, value, None, unit, 60, 0, region)
 
     @classmethod
-    def stats(cls, namespace: str, name: str, dims: Dims, s: float, c: float, lo: float, hi: float, ts: float | None = None, unit: str | None = None) -> Datum:
-        return cls(namespace, name, dims, time.time() if ts is None else ts, s, c, lo, hi, None, unit, 60, 1)
+    def stats(
+        cls, namespace: str, name: str, dims: Dims, s: float, c: float, lo: float, hi: float, ts: float | None = None, unit: str | None = None, region: str = ""
+    ) -> Datum:
+        return cls(namespace, name, dims, time.time() if ts is None else ts, s, c, lo, hi, None, unit, 60, 1, region)
 
 
 @dataclass
@@ -63,6 +69,7 @@ class MetricRow:
     name: str
     dims: Dims
     last_ts: float
+    region: str = ""
 
     def to_api(self) -> dict[str, Any]:
         return {"Namespace": self.namespace, "MetricName": self.name, "Dimensions": [{"Name": k, "Value": v} for k, v in self.dims]}
@@ -76,21 +83,52 @@ def norm_dims(dims: Iterable[dict[str, str]] | None) -> Dims:
     return tuple(sorted((d["Name"], d["Value"]) for d in (dims or [])))
 
 
+_METRIC_TABLE = """
+    CREATE TABLE IF NOT EXISTS metric (
+        id INTEGER PRIMARY KEY, region TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
+        dkey TEXT NOT NULL, dims BLOB NOT NULL, last_ts REAL NOT NULL DEFAULT 0,
+        UNIQUE(region, namespace, name, dkey));
+"""
+
+
+def _migrate(db: sqlite3.Connection, region: str) -> None:
+    """A ``metric`` table of the layout without regions becomes the regional one; its rows
+    (and so their datapoints, by the same ids) belong to ``region``. One transaction: a
+    crash leaves the old layout, migrated again on the next open."""
+    columns = [row[1] for row in db.execute("PRAGMA table_info(metric)")]
+    if not columns or "region" in columns:
+        return
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        db.execute("ALTER TABLE metric RENAME TO metric_unregioned")
+        db.execute(_METRIC_TABLE)
+        db.execute(
+            "INSERT INTO metric(id, region, namespace, name, dkey, dims, last_ts) "
+            "SELECT id, ?, namespace, name, dkey, dims, last_ts FROM metric_unregioned",
+            (region,),
+        )
+        db.execute("DROP TABLE metric_unregioned")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
+
+
 class MetricStore:
-    def __init__(self, path: Path | str, retention: dict[int, int] | None = None) -> None:
+    def __init__(self, path: Path | str, retention: dict[int, int] | None = None, default_region: str = "us-east-1") -> None:
         self.path = str(path)
         self.retention = dict(retention or DEFAULT_RETENTION)
+        # Where data without a region goes: the emulator's own metrics and rows of old files.
+        self.default_region = default_region
         self._lock = threading.RLock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
         self._db.execute("PRAGMA journal_mode=WAL")
         # Metrics are telemetry: a lost last second on power loss is acceptable (NORMAL), a slow ingest is not.
         self._db.execute("PRAGMA synchronous=NORMAL")
+        _migrate(self._db, default_region)
         self._db.executescript(
-            """
-            CREATE TABLE IF NOT EXISTS metric (
-                id INTEGER PRIMARY KEY, namespace TEXT NOT NULL, name TEXT NOT NULL,
-                dkey TEXT NOT NULL, dims BLOB NOT NULL, last_ts REAL NOT NULL DEFAULT 0,
-                UNIQUE(namespace, name, dkey));
+            _METRIC_TABLE
+            + """
             CREATE TABLE IF NOT EXISTS dp (
                 metric_id INTEGER NOT NULL, ts REAL NOT NULL, res INTEGER NOT NULL,
                 sum REAL NOT NULL, cnt REAL NOT NULL, min REAL NOT NULL, max REAL NOT NULL,
@@ -98,25 +136,25 @@ class MetricStore:
             CREATE INDEX IF NOT EXISTS dp_metric_ts ON dp(metric_id, ts);
             """
         )
-        self._ids: dict[tuple[str, str, str], int] = {}
-        for mid, ns, name, dkey in self._db.execute("SELECT id, namespace, name, dkey FROM metric"):
-            self._ids[(ns, name, dkey)] = mid
+        self._ids: dict[tuple[str, str, str, str], int] = {}
+        for mid, region, ns, name, dkey in self._db.execute("SELECT id, region, namespace, name, dkey FROM metric"):
+            self._ids[(region, ns, name, dkey)] = mid
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
     # ------------------------------------------------------------ ingest
-    def _metric_id(self, namespace: str, name: str, dims: Dims) -> int:
-        key = (namespace, name, dims_key(dims))
+    def _metric_id(self, region: str, namespace: str, name: str, dims: Dims) -> int:
+        key = (region, namespace, name, dims_key(dims))
         mid = self._ids.get(key)
         if mid is None:
             blob = orjson.dumps([list(d) for d in dims])
-            cur = self._db.execute("INSERT OR IGNORE INTO metric(namespace, name, dkey, dims) VALUES (?,?,?,?)", (key[0], key[1], key[2], blob))
+            cur = self._db.execute("INSERT OR IGNORE INTO metric(region, namespace, name, dkey, dims) VALUES (?,?,?,?,?)", (*key, blob))
             if cur.lastrowid and cur.rowcount:
                 mid = int(cur.lastrowid)
             else:
-                mid = int(self._db.execute("SELECT id FROM metric WHERE namespace=? AND name=? AND dkey=?", key).fetchone()[0])
+                mid = int(self._db.execute("SELECT id FROM metric WHERE region=? AND namespace=? AND name=? AND dkey=?", key).fetchone()[0])
             self._ids[key] = mid
         return mid
 
@@ -128,8 +166,9 @@ class MetricStore:
             try:
                 rows = []
                 last: dict[int, float] = {}
+                default = self.default_region
                 for d in data:
-                    mid = self._metric_id(d.namespace, d.name, d.dims)
+                    mid = self._metric_id(d.region or default, d.namespace, d.name, d.dims)
                     rows.append((mid, d.ts, d.resolution, d.sum, d.count, d.min, d.max, orjson.dumps(d.values) if d.values else None, d.unit, d.kind))
                     if d.ts > last.get(mid, 0.0):
                         last[mid] = d.ts
@@ -156,8 +195,9 @@ class MetricStore:
             self._ids.clear()
 
     # ------------------------------------------------------------ reads
-    def find_id(self, namespace: str, name: str, dims: Dims) -> int | None:
-        return self._ids.get((namespace, name, dims_key(dims)))
+    def find_id(self, namespace: str, name: str, dims: Dims, region: str | None = None) -> int | None:
+        """The metric's id in ``region`` (None: the default region)."""
+        return self._ids.get((region or self.default_region, namespace, name, dims_key(dims)))
 
     def list_metrics(
         self,
@@ -167,9 +207,12 @@ class MetricStore:
         active_since: float | None = None,
         after_id: int = 0,
         limit: int | None = None,
+        region: str | None = None,
     ) -> list[MetricRow]:
-        sql = "SELECT id, namespace, name, dims, last_ts FROM metric WHERE id > ?"
-        args: list[Any] = [after_id]
+        """The metrics of ``region`` (None: the default region)."""
+        region = region or self.default_region
+        sql = "SELECT id, namespace, name, dims, last_ts FROM metric WHERE id > ? AND region = ?"
+        args: list[Any] = [after_id, region]
         if namespace is not None:
             sql += " AND namespace = ?"
             args.append(namespace)
@@ -189,7 +232,7 @@ class MetricStore:
                     dmap = dict(dims)
                     if not all(k in dmap and (v is None or dmap[k] == v) for k, v in dim_filters):
                         continue
-                out.append(MetricRow(mid, ns, mname, dims, last_ts))
+                out.append(MetricRow(mid, ns, mname, dims, last_ts, region))
                 if limit is not None and len(out) >= limit:
                     break
         return out

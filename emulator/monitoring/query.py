@@ -1,4 +1,7 @@
-"""Reading metrics: GetMetricStatistics, GetMetricData (MetricStat and metric math), SEARCH."""
+"""Reading metrics: GetMetricStatistics, GetMetricData (MetricStat and metric math), SEARCH.
+
+Every read is of one region's metrics (``region``; None: the store's default region), as
+each CloudWatch endpoint answers with its own region's data."""
 
 from __future__ import annotations
 
@@ -36,8 +39,10 @@ def align(start: float, period: int) -> float:
     return math.floor(start / step) * step
 
 
-def stat_series(store: MetricStore, namespace: str, name: str, dims: Dims, stat: str, period: int, start: float, end: float, unit: str | None = None) -> Series:
-    mid = store.find_id(namespace, name, dims)
+def stat_series(
+    store: MetricStore, namespace: str, name: str, dims: Dims, stat: str, period: int, start: float, end: float, unit: str | None = None, region: str | None = None
+) -> Series:
+    mid = store.find_id(namespace, name, dims, region)
     if mid is None:
         return {}
     buckets = store.buckets(mid, start, end, period, unit, need_values=stat not in STANDARD)
@@ -50,9 +55,10 @@ def stat_series(store: MetricStore, namespace: str, name: str, dims: Dims, stat:
 
 
 def statistics_datapoints(
-    store: MetricStore, namespace: str, name: str, dims: Dims, start: float, end: float, period: int, stats: Sequence[str], ext: Sequence[str], unit: str | None
+    store: MetricStore, namespace: str, name: str, dims: Dims, start: float, end: float, period: int, stats: Sequence[str], ext: Sequence[str], unit: str | None,
+    region: str | None = None,
 ) -> list[dict[str, Any]]:
-    mid = store.find_id(namespace, name, dims)
+    mid = store.find_id(namespace, name, dims, region)
     if mid is None:
         return []
     start = align(start, period)
@@ -81,7 +87,7 @@ def statistics_datapoints(
 _SCHEMA_RE = re.compile(r"^\s*\{([^}]*)\}\s*")
 
 
-def search(store: MetricStore, expression: str, stat: str, period: int, start: float, end: float) -> list[Labelled]:
+def search(store: MetricStore, expression: str, stat: str, period: int, start: float, end: float, region: str | None = None) -> list[Labelled]:
     """SEARCH(' {Namespace, Dim1, Dim2} MetricName="X" term', 'Average', 300): the common forms."""
     if not valid_stat(stat):
         raise MathError(f"Invalid statistic {stat}")
@@ -116,7 +122,7 @@ def search(store: MetricStore, expression: str, stat: str, period: int, start: f
             free.append(term)
         skip_next_not = False
     out: list[Labelled] = []
-    for row in store.list_metrics(namespace=namespace, active_since=start - 14 * 86400):
+    for row in store.list_metrics(namespace=namespace, active_since=start - 14 * 86400, region=region):
         dmap = dict(row.dims)
         if schema_dims is not None and sorted(dmap) != sorted(schema_dims):
             continue
@@ -133,7 +139,7 @@ def search(store: MetricStore, expression: str, stat: str, period: int, start: f
             ok = False
         if not ok:
             continue
-        series = stat_series(store, row.namespace, row.name, row.dims, stat, period, start, end)
+        series = stat_series(store, row.namespace, row.name, row.dims, stat, period, start, end, region=region)
         label = " ".join([*(v for _, v in row.dims), row.name])
         out.append(Labelled(label, series))
     return out
@@ -199,7 +205,7 @@ def prepare(queries: list[dict[str, Any]], default_period: int | None = None) ->
     return out
 
 
-def evaluate(store: MetricStore, queries: list[_Query], start: float, end: float) -> list[tuple[_Query, list[Labelled]]]:
+def evaluate(store: MetricStore, queries: list[_Query], start: float, end: float, region: str | None = None) -> list[tuple[_Query, list[Labelled]]]:
     """Run every query; returns, for each ReturnData query, its labelled series."""
     by_id = {q.id: q for q in queries}
     stat_periods = [q.period for q in queries if q.node is None]
@@ -220,7 +226,9 @@ def evaluate(store: MetricStore, queries: list[_Query], start: float, end: float
             ms = q.raw["MetricStat"]
             metric = ms["Metric"]
             qstart = align(start, q.period)
-            result = stat_series(store, metric["Namespace"], metric["MetricName"], norm_dims(metric.get("Dimensions")), ms["Stat"], q.period, qstart, end, ms.get("Unit"))
+            result = stat_series(
+                store, metric["Namespace"], metric["MetricName"], norm_dims(metric.get("Dimensions")), ms["Stat"], q.period, qstart, end, ms.get("Unit"), region
+            )
             labels[qid] = q.raw.get("Label") or metric["MetricName"]
             props[qid] = {
                 "MetricName": metric["MetricName"], "Namespace": metric["Namespace"], "Period": str(q.period), "Stat": ms["Stat"],
@@ -240,7 +248,7 @@ def evaluate(store: MetricStore, queries: list[_Query], start: float, end: float
                         out.append(Labelled(labels.get(other.id, other.id), series))
                 return out
 
-            evaluator = mathexpr.Evaluator(value_of, grid, period, metrics, lambda e, s, p: search(store, e, s, p, align(start, p), end))
+            evaluator = mathexpr.Evaluator(value_of, grid, period, metrics, lambda e, s, p: search(store, e, s, p, align(start, p), end, region))
             try:
                 result = evaluator.eval(q.node)
             except RecursionError as exc:
@@ -317,7 +325,7 @@ def token_int(token: str, key: str) -> int:
     return value
 
 
-def get_metric_data(store: MetricStore, params: dict[str, Any]) -> dict[str, Any]:
+def get_metric_data(store: MetricStore, params: dict[str, Any], region: str | None = None) -> dict[str, Any]:
     start = params["StartTime"].timestamp()
     end = params["EndTime"].timestamp()
     if end <= start:
@@ -328,7 +336,7 @@ def get_metric_data(store: MetricStore, params: dict[str, Any]) -> dict[str, Any
     offset = 0
     if params.get("NextToken"):
         offset = token_int(params["NextToken"], "o")
-    results = evaluate(store, queries, start, end)
+    results = evaluate(store, queries, start, end, region)
     out: list[dict[str, Any]] = []
     position = 0  # datapoints before this result, across the whole answer
     budget = max_points

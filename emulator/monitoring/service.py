@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from emulator.errors import AwsError
 from emulator.handlers.base import Route
 from emulator.monitoring import prometheus
 from emulator.monitoring.alarms import AlarmManager
@@ -74,8 +73,11 @@ class Monitoring:
         self.dir = Path(settings.data_dir) / "monitoring"
         self.dir.mkdir(parents=True, exist_ok=True)
         retention = setting(extra, "metric_retention", {})
-        self.metrics = MetricStore(self.dir / "metrics.db", {**DEFAULT_RETENTION, **{int(k): int(v) for k, v in retention.items()}})
-        self.state = StateDB(self.dir / "monitoring.db")
+        # Metrics, alarms and log groups are regional; what has no region of its own (the
+        # emulator's host metrics, the audit and server logs, data files of the layout
+        # without regions) belongs to the default region.
+        self.metrics = MetricStore(self.dir / "metrics.db", {**DEFAULT_RETENTION, **{int(k): int(v) for k, v in retention.items()}}, settings.region)
+        self.state = StateDB(self.dir / "monitoring.db", settings.region)
         self.logs = LogStore(self.dir / "logs.db", settings.region, settings.account_id)
         self.prices = load_prices(extra)
         self.ledger = Ledger(self.state, self.prices)
@@ -199,7 +201,7 @@ class Monitoring:
         interval_months = elapsed / (30 * 86400)
         if interval_months > 0:
             extra["cloudwatch/metric_months"] = self.metrics.metric_count() * interval_months
-            extra["cloudwatch/alarm_months"] = len(self.alarms.alarms) * interval_months
+            extra["cloudwatch/alarm_months"] = self.alarms.count() * interval_months
             extra["cloudwatch/dashboard_months"] = len(self.state.query("SELECT name FROM dashboard")) * interval_months
             size = self._dynamodb_bytes()
             if size:
@@ -211,18 +213,11 @@ class Monitoring:
         """Total TableSizeBytes of the local DynamoDB tables, read on the event loop that owns the engine."""
         engine = self.runtime.components.get("dynamodb")
         loop = self._loop
-        if engine is None or loop is None or not loop.is_running() or not hasattr(engine, "list_tables"):
+        if engine is None or loop is None or not loop.is_running() or not hasattr(engine, "tables_size_bytes"):
             return 0.0
 
         async def measure() -> float:
-            total = 0.0
-            names = engine.list_tables({}).get("TableNames", [])
-            for name in names[:100]:
-                try:
-                    total += float(engine.describe_table({"TableName": name})["Table"].get("TableSizeBytes", 0))
-                except AwsError:
-                    continue  # deleted meanwhile
-            return total
+            return float(engine.tables_size_bytes())  # every region's tables
 
         try:
             return asyncio.run_coroutine_threadsafe(measure(), loop).result(timeout=10)
@@ -302,7 +297,7 @@ class Monitoring:
     def health(self) -> dict[str, Any]:
         return {
             "metrics": self.metrics.metric_count(),
-            "alarms": len(self.alarms.alarms),
+            "alarms": self.alarms.count(),
             "requests_observed": self.telemetry.observed,
             "buffered": self.telemetry.pending,  # counted, not yet written as datapoints
         }

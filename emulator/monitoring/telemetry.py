@@ -7,6 +7,11 @@ and names (AWS/DynamoDB, AWS/Bedrock, the gateway's Emulator/Gateway), usage-led
 entries and Prometheus counters.
 ``collect()`` samples the host (Emulator/Host), GPUs via NVML, local EC2
 instances (AWS/EC2) and publishes EstimatedCharges (Emulator/Billing).
+
+Regions: a request's metrics go to the request's region (the SigV4 scope, ``ctx.region``;
+a DynamoDB table named by its ARN: the ARN's), an instance's to the instance's region;
+what belongs to no region of the API (the host, the charges, the OpenAI API's calls) to
+the default region, ``settings.region``.
 """
 
 from __future__ import annotations
@@ -64,8 +69,8 @@ class Telemetry:
         self.drain: Any = None
         self.lock = threading.Lock()
         self._emit_lock = threading.Lock()  # datapoints written in flush order
-        # Aggregated since the last emit: (namespace, metric, dims) -> values; and how many requests.
-        self._aggs: dict[tuple[str, str, Dims], _Agg] = {}
+        # Aggregated since the last emit: (region, namespace, metric, dims) -> values; and how many requests.
+        self._aggs: dict[tuple[str, str, str, Dims], _Agg] = {}
         self.pending = 0
         # Prometheus: cumulative since start
         self.requests: dict[tuple[str, str, str], float] = defaultdict(float)
@@ -95,14 +100,14 @@ class Telemetry:
             (
                 epoch, ctx.service_name, ctx.operation_name, response.status, seconds, ctx.telemetry,
                 ctx.principal.access_key_id if ctx.principal is not None else "anonymous",
-                ctx.params, response.headers, len(response.body), len(ctx.request.body),
+                ctx.params, response.headers, len(response.body), len(ctx.request.body), ctx.region,
             )
             for ctx, response, seconds, epoch in records
         ])
 
     def aggregate(self, items: list[tuple[Any, ...]]) -> None:
         """Fold requests, as (epoch, service, operation, status, seconds, ctx.telemetry, caller,
-        params, response headers, response bytes, request bytes), into the pending metrics."""
+        params, response headers, response bytes, request bytes, region), into the pending metrics."""
         with self.lock:
             self._aggregate(items)
 
@@ -143,21 +148,21 @@ class Telemetry:
         self.observed += len(items)
         self.pending += len(items)
 
-        def add(ns: str, name: str, dims: Dims, value: float, unit: str | None, count: float = 1.0) -> None:
-            key = (ns, name, dims)
+        def add(region: str, ns: str, name: str, dims: Dims, value: float, unit: str | None, count: float = 1.0) -> None:
+            key = (region, ns, name, dims)
             agg = aggs.get(key)
             if agg is None:
                 agg = aggs[key] = _Agg(unit)
             agg.values[value] += count
 
-        # Pass 1, per request and as cheap as possible: group by (service, operation, status, caller).
-        groups: dict[tuple[str | None, str | None, int, str], list[float]] = {}
+        # Pass 1, per request and as cheap as possible: group by (service, operation, status, caller, region).
+        groups: dict[tuple[str | None, str | None, int, str, str], list[float]] = {}
         special = []
         for item in items:
             service = item[1]
             if service is None and not item[5].get("model_id"):
                 continue  # /_emulator/*, /metrics, the console: not AWS traffic
-            key = (service, item[2], item[3], item[6])
+            key = (service, item[2], item[3], item[6], item[11])
             lats = groups.get(key)
             if lats is None:
                 lats = groups[key] = []
@@ -166,7 +171,10 @@ class Telemetry:
                 special.append(item)
         ts = items[-1][0]
         # Pass 2, per group: the gateway metrics (shaped like AWS/ApiGateway's), Prometheus, the ledger.
-        for (service, op, status, principal), lats in groups.items():
+        default_region = self.region
+        for (service, op, status, principal, req_region), lats in groups.items():
+            # The OpenAI API is signed with no region: its calls belong to the default one.
+            region = req_region if service is not None else default_region
             service_l = service or "openai"
             op_l = op or "-"
             n = float(len(lats))
@@ -185,57 +193,66 @@ class Telemetry:
             err5 = 1.0 if status >= 500 else 0.0
             gw_dims: tuple[Dims, ...] = ((), (("Service", service_l),), (("Operation", op_l), ("Service", service_l)))
             for dims in gw_dims:
-                add("Emulator/Gateway", "Count", dims, 1.0, "Count", n)
-                add("Emulator/Gateway", "4XXError", dims, err4, "Count", n)
-                add("Emulator/Gateway", "5XXError", dims, err5, "Count", n)
-                agg = aggs.get(("Emulator/Gateway", "Latency", dims))
+                add(region, "Emulator/Gateway", "Count", dims, 1.0, "Count", n)
+                add(region, "Emulator/Gateway", "4XXError", dims, err4, "Count", n)
+                add(region, "Emulator/Gateway", "5XXError", dims, err5, "Count", n)
+                agg = aggs.get((region, "Emulator/Gateway", "Latency", dims))
                 if agg is None:
-                    agg = aggs[("Emulator/Gateway", "Latency", dims)] = _Agg("Milliseconds")
+                    agg = aggs[(region, "Emulator/Gateway", "Latency", dims)] = _Agg("Milliseconds")
                 for v, c in ms_counts.items():
                     agg.values[v] += c
             if service is not None:
                 self.ledger.add(ts, principal, _ledger_service(service), "requests", n)
         # Pass 3: the services whose metrics need each request's details.
         ddb_units: dict[tuple[str, str, str], float] = defaultdict(float)
-        for _ts, service, op, status, seconds, tele, principal, params, headers, out_size, in_size in special:
+        for _ts, service, op, status, seconds, tele, principal, params, headers, out_size, in_size, region in special:
             op_l = op or "-"
             code = headers.get("x-amzn-errortype", "").split(":")[0] if status >= 400 else ""
             if service == "dynamodb":
-                self._dynamodb(add, ddb_units, op_l, status, seconds * 1000.0, code, tele, principal, params, out_size, in_size)
+                self._dynamodb(add, ddb_units, op_l, status, seconds * 1000.0, code, tele, principal, params, out_size, in_size, region)
             elif service == "cloudwatch":
                 if op == "GetMetricData":
                     self.ledger.add(ts, principal, "cloudwatch", "gmd_metrics", float(len(params.get("MetricDataQueries") or [])))
+            elif service:
+                self._bedrock(add, ts, op_l, status, seconds * 1000.0, code, tele, principal, params, "AWS/Bedrock", region)
             else:
-                self._bedrock(add, ts, op_l, status, seconds * 1000.0, code, tele, principal, params, "AWS/Bedrock" if service else "Emulator/OpenAI")
+                self._bedrock(add, ts, op_l, status, seconds * 1000.0, code, tele, principal, params, "Emulator/OpenAI", default_region)
         for (caller, unit_kind, table_name), qty in ddb_units.items():
             self.ledger.add(ts, caller, "dynamodb", unit_kind, qty)
             self.counters[(f"emulator_dynamodb_consumed_{'read' if unit_kind == 'rru' else 'write'}_units_total", (("table", table_name),))] += qty
 
-    def _emit(self, aggs: dict[tuple[str, str, Dims], _Agg]) -> None:
-        """Write aggregates as datapoints (one per metric and flush)."""
+    def _emit(self, aggs: dict[tuple[str, str, str, Dims], _Agg]) -> None:
+        """Write aggregates as datapoints (one per metric, region and flush)."""
         if aggs:
             now = self.clock()
             data = []
-            for (ns, name, dims), agg in aggs.items():
+            for (region, ns, name, dims), agg in aggs.items():
                 vals = agg.values
                 total = sum(v * c for v, c in vals.items())
                 count = sum(vals.values())
                 flat = [x for pair in vals.items() for x in pair] if len(vals) <= 150 else None
-                data.append(Datum(ns, name, dims, now, total, count, min(vals), max(vals), flat, agg.unit, 60, 0 if flat is not None else 1))
+                data.append(Datum(ns, name, dims, now, total, count, min(vals), max(vals), flat, agg.unit, 60, 0 if flat is not None else 1, region))
             self.store.put(data)
         self.ledger.flush()
 
     def _dynamodb(
         self, add: Any, units: dict[tuple[str, str, str], float], op: str, status: int, ms: float, code: str,
-        tele: dict[str, Any], principal: str, params: dict[str, Any], out_size: int, in_size: int,
+        tele: dict[str, Any], principal: str, params: dict[str, Any], out_size: int, in_size: int, region: str,
     ) -> None:
         table = tele.get("table") or params.get("TableName")
         if not isinstance(table, str):
             table = None
+        elif table.startswith("arn:"):
+            # A table named by its ARN (arn:aws:dynamodb:REGION:ACCOUNT:table/NAME): the
+            # metrics are the table's, in its region, under its name.
+            parts = table.split(":", 5)
+            if len(parts) == 6 and parts[5].startswith("table/"):
+                region = parts[3] or region
+                table = parts[5][len("table/"):].split("/", 1)[0] or None
         tdims: Dims = (("TableName", table),) if table else ()
         opdims: Dims = (("Operation", op), *tdims)
         if status < 400:
-            add("AWS/DynamoDB", "SuccessfulRequestLatency", opdims, round(ms, 2), "Milliseconds")
+            add(region, "AWS/DynamoDB", "SuccessfulRequestLatency", opdims, round(ms, 2), "Milliseconds")
             # The DynamoDB handler reports what the engine really consumed (as AWS computes it).
             consumed = tele.get("consumed_capacity") or {}
             rcu = consumed.get("read") if consumed else tele.get("consumed_read")
@@ -246,46 +263,46 @@ class Telemetry:
             if wcu is None and op in DDB_WRITES:
                 wcu = float(max(1, math.ceil(in_size / 1024)))
             if rcu:
-                add("AWS/DynamoDB", "ConsumedReadCapacityUnits", tdims, float(rcu), "Count")
+                add(region, "AWS/DynamoDB", "ConsumedReadCapacityUnits", tdims, float(rcu), "Count")
                 units[(principal, "rru", table or "")] += float(rcu)
             if wcu:
-                add("AWS/DynamoDB", "ConsumedWriteCapacityUnits", tdims, float(wcu), "Count")
+                add(region, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", tdims, float(wcu), "Count")
                 units[(principal, "wru", table or "")] += float(wcu)
             return
         if code in THROTTLE_CODES or status == 429:
-            add("AWS/DynamoDB", "ThrottledRequests", opdims, 1.0, "Count")
+            add(region, "AWS/DynamoDB", "ThrottledRequests", opdims, 1.0, "Count")
         elif status >= 500:
-            add("AWS/DynamoDB", "SystemErrors", opdims, 1.0, "Count")
+            add(region, "AWS/DynamoDB", "SystemErrors", opdims, 1.0, "Count")
         else:
             # AWS publishes UserErrors for the account and region, without dimensions
-            add("AWS/DynamoDB", "UserErrors", (), 1.0, "Count")
+            add(region, "AWS/DynamoDB", "UserErrors", (), 1.0, "Count")
 
-    def _bedrock(self, add: Any, ts: float, op: str, status: int, ms: float, code: str, tele: dict[str, Any], principal: str, params: dict[str, Any], ns: str) -> None:
+    def _bedrock(self, add: Any, ts: float, op: str, status: int, ms: float, code: str, tele: dict[str, Any], principal: str, params: dict[str, Any], ns: str, region: str) -> None:
         model = tele.get("model_id") or params.get("modelId")
         if not isinstance(model, str) or not model:
             return
         dims: Dims = (("ModelId", model),)
-        add(ns, "Invocations", dims, 1.0, "Count")
+        add(region, ns, "Invocations", dims, 1.0, "Count")
         if status < 400:
             latency = tele.get("latency_ms")
-            add(ns, "InvocationLatency", dims, float(latency if latency is not None else ms), "Milliseconds")
+            add(region, ns, "InvocationLatency", dims, float(latency if latency is not None else ms), "Milliseconds")
             tin, tout = tele.get("input_tokens"), tele.get("output_tokens")
             if tin is not None:
-                add(ns, "InputTokenCount", dims, float(tin), "Count")
+                add(region, ns, "InputTokenCount", dims, float(tin), "Count")
                 self.ledger.add(ts, principal, "bedrock", f"input_tokens:{model}", float(tin))
                 self.counters[("emulator_model_tokens_total", (("direction", "input"), ("model", model)))] += float(tin)
             if tout is not None:
-                add(ns, "OutputTokenCount", dims, float(tout), "Count")
+                add(region, ns, "OutputTokenCount", dims, float(tout), "Count")
                 self.ledger.add(ts, principal, "bedrock", f"output_tokens:{model}", float(tout))
                 self.counters[("emulator_model_tokens_total", (("direction", "output"), ("model", model)))] += float(tout)
             if tele.get("first_byte_ms") is not None and tele.get("streamed"):
-                add(ns, "TimeToFirstToken", dims, float(tele["first_byte_ms"]), "Milliseconds")
+                add(region, ns, "TimeToFirstToken", dims, float(tele["first_byte_ms"]), "Milliseconds")
         elif code in THROTTLE_CODES or status == 429:
-            add(ns, "InvocationThrottles", dims, 1.0, "Count")
+            add(region, ns, "InvocationThrottles", dims, 1.0, "Count")
         elif status >= 500:
-            add(ns, "InvocationServerErrors", dims, 1.0, "Count")
+            add(region, ns, "InvocationServerErrors", dims, 1.0, "Count")
         else:
-            add(ns, "InvocationClientErrors", dims, 1.0, "Count")
+            add(region, ns, "InvocationClientErrors", dims, 1.0, "Count")
 
     # ------------------------------------------------------------ collectors
     def collect(self, data_dir: str, compute: Any, logs: LogStore | None, local_prices: dict[str, Any], extra_counts: dict[str, float]) -> None:
@@ -421,11 +438,13 @@ class Telemetry:
             return
         schedulers = getattr(manager, "schedulers", {}) or {}
         running = 0
+        home = getattr(manager, "region", None)
         for iid, inst in list(instances.items()):
             state = getattr(inst, "state", "")
             console = getattr(inst, "console", "")
+            region = instance_region(inst, home if isinstance(home, str) else self.region)
             if logs is not None and isinstance(console, str) and console:
-                self._ship_console(logs, iid, console)
+                self._ship_console(logs, iid, console, region)
             if state != "running":
                 continue
             running += 1
@@ -438,17 +457,17 @@ class Telemetry:
             self._busy[iid] = busy
             if prev is not None and interval > 0:
                 cpu = min(100.0, max(0.0, 100.0 * (busy - prev) / (interval * slots)))
-                data.append(Datum.single("AWS/EC2", "CPUUtilization", dims, cpu, now, "Percent"))
+                data.append(Datum.single("AWS/EC2", "CPUUtilization", dims, cpu, now, "Percent", region))
                 self.gauges[("emulator_instance_utilization_percent", (("instance", iid),))] = cpu
-            data.append(Datum.single("AWS/EC2", "StatusCheckFailed", dims, 0.0, now, "Count"))
+            data.append(Datum.single("AWS/EC2", "StatusCheckFailed", dims, 0.0, now, "Count", region))
             if pool is not None:
-                data.append(Datum.single("AWS/EC2", "InferenceQueueDepth", dims, float(getattr(pool, "waiting", 0) or 0), now, "Count"))
+                data.append(Datum.single("AWS/EC2", "InferenceQueueDepth", dims, float(getattr(pool, "waiting", 0) or 0), now, "Count", region))
             if interval > 0:
                 itype = getattr(inst, "instance_type", "default")
                 self.ledger.add(now, getattr(inst, "requester", "") or "local", "ec2", f"instance_hours:{itype}", interval / 3600.0)
         self.gauges[("emulator_instances_running", ())] = float(running)
 
-    def _ship_console(self, logs: LogStore, iid: str, console: str) -> None:
+    def _ship_console(self, logs: LogStore, iid: str, console: str, region: str) -> None:
         old = self._console.get(iid, "")
         if console == old:
             return
@@ -464,7 +483,19 @@ class Telemetry:
         lines = [line for line in new.splitlines() if line.strip()]
         if lines:
             now_ms = int(self.clock() * 1000)
-            logs.put_many(f"/emulator/instances/{iid}", "console", [(now_ms, line) for line in lines])
+            logs.put_many(f"/emulator/instances/{iid}", "console", [(now_ms, line) for line in lines], region)
+
+
+def instance_region(inst: Any, default: str) -> str:
+    """An instance's region: its own ``region`` if it has one, else its Availability
+    Zone's (the zone's name is the region's plus a letter: us-east-1a), else ``default``."""
+    region = getattr(inst, "region", None)
+    if isinstance(region, str) and region:
+        return region
+    zone = getattr(inst, "availability_zone", None)
+    if isinstance(zone, str) and len(zone) > 1 and zone[-1].isalpha() and zone[-2].isdigit():
+        return zone[:-1]
+    return default
 
 
 def _ledger_service(service: str) -> str:

@@ -32,9 +32,11 @@ class Clock:
 class FakeLogs:
     def __init__(self) -> None:
         self.lines: list[tuple[str, str, str]] = []
+        self.regions: list[str | None] = []
 
-    def put(self, group: str, stream: str, message: str) -> None:
+    def put(self, group: str, stream: str, message: str, timestamp_ms: int | None = None, region: str | None = None) -> None:
         self.lines.append((group, stream, message))
+        self.regions.append(region)
 
 
 class FakeCompute:

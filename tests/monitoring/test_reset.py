@@ -224,8 +224,8 @@ def test_alarm_action_queued_before_reset_does_nothing(tmp_path: Path) -> None:
     calls: list[Any] = []
 
     class Logs:
-        def put(self, *args: Any) -> None:
-            calls.append(args)
+        def put(self, *args: Any, **kwargs: Any) -> None:
+            calls.append((*args, kwargs))
 
     store = MetricStore(tmp_path / "metrics.db")
     mgr = AlarmManager(StateDB(tmp_path / "monitoring.db"), store, "us-east-1", "123456789012", components={"logs": Logs()})

@@ -19,12 +19,15 @@ def tele(tmp_path: Path) -> Telemetry:
     return Telemetry(MetricStore(tmp_path / "m.db"), Ledger(StateDB(tmp_path / "s.db"), load_prices()), "us-east-1")
 
 
-def _item(service: str | None, op: str | None, status: int, seconds: float, tele: dict | None = None, params: dict | None = None, headers: dict | None = None, out: int = 100, inp: int = 100) -> tuple:
-    return (time.time(), service, op, status, seconds, tele or {}, "AKIATEST", params or {}, headers or {}, out, inp)
+def _item(
+    service: str | None, op: str | None, status: int, seconds: float, tele: dict | None = None, params: dict | None = None, headers: dict | None = None,
+    out: int = 100, inp: int = 100, region: str = "us-east-1",
+) -> tuple:
+    return (time.time(), service, op, status, seconds, tele or {}, "AKIATEST", params or {}, headers or {}, out, inp, region)
 
 
-def _sum(t: Telemetry, ns: str, name: str, dims: tuple) -> tuple[float, float] | None:
-    mid = t.store.find_id(ns, name, dims)
+def _sum(t: Telemetry, ns: str, name: str, dims: tuple, region: str | None = None) -> tuple[float, float] | None:
+    mid = t.store.find_id(ns, name, dims, region)
     if mid is None:
         return None
     buckets = t.store.buckets(mid, 0, time.time() + 60, 10**9)
@@ -109,3 +112,26 @@ def test_host_energy_from_rapl_when_exposed(tele: Telemetry, tmp_path: Path) -> 
     [power] = tele.store.list_metrics(namespace="Emulator/Host", name="HostPower")
     buckets = tele.store.buckets(power.id, 0, clock[0] + 60, 10**10)
     assert next(iter(buckets.values())).max == pytest.approx(0.36)  # watts
+
+
+def test_metrics_go_to_the_requests_region(tele: Telemetry) -> None:
+    arn = "arn:aws:dynamodb:ap-south-1:000000000000:table/t2"
+    tele.aggregate([
+        _item("dynamodb", "PutItem", 200, 0.002, {"table": "t1"}, {"TableName": "t1"}, inp=100, region="eu-west-1"),
+        _item("dynamodb", "PutItem", 200, 0.002, {"table": arn}, {"TableName": arn}, inp=100, region="eu-west-1"),
+        _item("logs", "PutLogEvents", 200, 0.001, region="eu-west-1"),
+        _item("logs", "PutLogEvents", 200, 0.001),
+        _item(None, None, 200, 0.5, {"model_id": "m", "input_tokens": 1}, region="ignored"),  # the OpenAI API: the default region
+    ])
+    tele.flush()
+    t1 = (("TableName", "t1"),)
+    assert _sum(tele, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", t1, "eu-west-1") == (1.0, 1.0)
+    assert _sum(tele, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", t1) is None
+    # a table named by its ARN: its own region and name
+    assert _sum(tele, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", (("TableName", "t2"),), "ap-south-1") == (1.0, 1.0)
+    svc = (("Service", "logs"),)
+    assert _sum(tele, "Emulator/Gateway", "Count", svc, "eu-west-1") == (1.0, 1.0)
+    assert _sum(tele, "Emulator/Gateway", "Count", svc, "us-east-1") == (1.0, 1.0)
+    assert _sum(tele, "Emulator/OpenAI", "Invocations", (("ModelId", "m"),), "us-east-1") == (1.0, 1.0)
+    assert _sum(tele, "Emulator/Gateway", "Count", (("Service", "openai"),), "us-east-1") == (1.0, 1.0)
+    assert tele.requests[("logs", "PutLogEvents", "200")] == 2.0  # Prometheus: every region together
