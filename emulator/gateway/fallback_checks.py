@@ -16,8 +16,11 @@ answers each with a 4xx and changes nothing. Three layers refuse such requests f
    state machine definition that is not valid States Language, a lifecycle rule with negative
    days), which a user would otherwise learn only when deploying to AWS. Services with many
    checks have a module of their own, registering into ``CHECKS`` when imported (the end of
-   this module): fallback_checks_s3.py, fallback_checks_stepfunctions.py,
-   fallback_checks_route53.py;
+   this module): fallback_checks_<service>.py (S3, Step Functions, Route 53, SQS, SNS, SSM,
+   KMS, EventBridge, Lambda, CloudFormation, Organizations). Where only moto's state tells
+   (a key that is disabled, a caller reference already used), a check reads it
+   (``moto_backend``) and refuses only what it finds wrong: a lookup that fails leaves the
+   request to moto;
 3. emulator/gateway/fallback_patches.py: where only moto's state can tell (an upload id, a
    change set's name, whether the bucket whose policy is put exists: S3's MalformedPolicy
    checks are there), moto's own function is wrapped to raise AWS's error before it fails.
@@ -200,6 +203,20 @@ def _policy_problem(text: Any, principal: bool) -> str | None:
         if principal and "Principal" not in statement and "NotPrincipal" not in statement:
             return "A Statement must contain a Principal or NotPrincipal."
     return None
+
+
+def moto_backend(ctx: RequestContext, service: str, region: str | None = None, account: str | None = None) -> Any:
+    """moto's backend of ``service`` for the request's account and region (or those an ARN
+    names), to check a reference against moto's state before moto sees the request; None when
+    moto has none there (the check then leaves the request to moto). Only read, never changed."""
+    import os
+
+    from moto.backends import get_backend
+
+    try:
+        return get_backend(service)[account or os.environ.get("MOTO_ACCOUNT_ID") or ctx.account_id][region or ctx.region]  # type: ignore[call-overload]
+    except (KeyError, ValueError):
+        return None
 
 
 def _next_token(code: str, message: str) -> Check:
@@ -814,7 +831,16 @@ def _organizations_policy(ctx: RequestContext) -> None:
 
 # The checks of services that have a module of their own (registered when it is imported).
 from emulator.gateway import (  # noqa: F401
+    fallback_checks_cloudformation,
+    fallback_checks_events,
+    fallback_checks_kms,
+    fallback_checks_lambda,
+    fallback_checks_organizations,
     fallback_checks_route53,
     fallback_checks_s3,
+    fallback_checks_secretsmanager,
+    fallback_checks_sns,
+    fallback_checks_sqs,
+    fallback_checks_ssm,
     fallback_checks_stepfunctions,
 )

@@ -97,3 +97,64 @@ def _route53_changes(ctx: RequestContext) -> None:
                     problems.append(f"Invalid Resource Record: 'FATAL problem: {code} (Value is not a valid {version} address) encountered with '{value}''")
     if problems:
         raise AwsError("InvalidChangeBatch", "[" + ", ".join(problems) + "]", 400)
+
+
+def _enumeration(value: Any, allowed: tuple[str, ...]) -> AwsError:
+    """Route 53's schema error for a value outside an enumeration."""
+    return AwsError(
+        "InvalidInput",
+        f"Invalid XML ; cvc-enumeration-valid: Value '{value}' is not facet-valid with respect to enumeration "
+        f"'[{', '.join(allowed)}]'. It must be a value from the enumeration.",
+        400,
+    )
+
+
+_FAILOVER = ("PRIMARY", "SECONDARY")
+# The members of a record set that make it one of several records of the same name and type
+# (a routing policy): each such record needs its SetIdentifier.
+_ROUTING = ("Weight", "Region", "GeoLocation", "Failover", "MultiValueAnswer", "CidrRoutingConfig", "GeoProximityLocation")
+
+
+@_on("route53", "ChangeResourceRecordSets")
+def _route53_routing(ctx: RequestContext) -> None:
+    """A Failover of PRIMARY or SECONDARY (schema); a record of a routing policy has a
+    SetIdentifier (``InvalidInput: Invalid request: Missing field 'SetIdentifier' in Change
+    with [...]``)."""
+    for change in (ctx.params.get("ChangeBatch") or {}).get("Changes") or []:
+        rrset = change.get("ResourceRecordSet") if isinstance(change, dict) else None
+        if not isinstance(rrset, dict):
+            continue
+        if rrset.get("Failover") is not None and rrset["Failover"] not in _FAILOVER:
+            raise _enumeration(rrset["Failover"], _FAILOVER)
+        if rrset.get("SetIdentifier") is None and any(rrset.get(name) is not None for name in _ROUTING):
+            raise AwsError("InvalidInput", f"Invalid request: Missing field 'SetIdentifier' in {_change_text(change.get('Action'), rrset)}", 400)
+
+
+@_on("route53", "ListResourceRecordSets", "TestDNSAnswer")
+def _route53_record_type(ctx: RequestContext) -> None:
+    kind = ctx.params.get("StartRecordType", ctx.params.get("RecordType"))
+    if kind is not None and kind not in _RR_TYPES:
+        raise _enumeration(kind, _RR_TYPES)
+
+
+_HEALTH_CHECK_TYPES = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP", "CALCULATED", "CLOUDWATCH_METRIC", "RECOVERY_CONTROL")
+
+
+@_on("route53", "CreateHealthCheck")
+def _route53_health_check(ctx: RequestContext) -> None:
+    """A health check's Type (schema enumeration) and FailureThreshold (1 to 10: schema,
+    ``cvc-maxInclusive-valid``)."""
+    config = ctx.params.get("HealthCheckConfig")
+    if not isinstance(config, dict):
+        return
+    kind = config.get("Type")
+    if kind is not None and kind not in _HEALTH_CHECK_TYPES:
+        raise _enumeration(kind, _HEALTH_CHECK_TYPES)
+    threshold = config.get("FailureThreshold")
+    if isinstance(threshold, int) and not 1 <= threshold <= 10:
+        facet, bound = ("maxInclusive", 10) if threshold > 10 else ("minInclusive", 1)
+        raise AwsError(
+            "InvalidInput",
+            f"Invalid XML ; cvc-{facet}-valid: Value '{threshold}' is not facet-valid with respect to {facet} '{bound}' for type 'FailureThreshold'.",
+            400,
+        )

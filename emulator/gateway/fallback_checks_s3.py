@@ -11,6 +11,7 @@ S3 allows, and the mistake shows only once deployed to AWS.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import ipaddress
 import re
 from typing import TYPE_CHECKING, Any
@@ -288,3 +289,138 @@ def _s3_tagging_header(ctx: RequestContext) -> None:
     header = ctx.request.headers.get("x-amz-tagging")
     if header:
         _tag_set(parse_qsl(header, keep_blank_values=True), _OBJECT_TAGS, False)
+
+
+# ------------------------------------------------------------------ enums S3 checks (botocore's model)
+@functools.cache
+def _enum(shape: str) -> frozenset[str]:
+    """The values of one of S3's enum shapes (botocore's model)."""
+    from emulator import services
+
+    operation = services.operation_model("s3", "PutObject")
+    model = operation.service_model if operation is not None else None
+    return frozenset(model.shape_for(shape).enum) if model is not None else frozenset()
+
+
+def _enum_member(value: Any, shape: str) -> None:
+    """A value of a body's enum member that is not one: S3's schema refuses it (MalformedXML)."""
+    if value is not None and _enum(shape) and value not in _enum(shape):
+        raise _malformed()
+
+
+@_on("s3", "PutObject", "CopyObject", "CreateMultipartUpload")
+def _s3_sse_header(ctx: RequestContext) -> None:
+    """x-amz-server-side-encryption names an encryption S3 has (AES256, aws:kms...)."""
+    value = ctx.request.headers.get("x-amz-server-side-encryption")
+    if value is not None and _enum("ServerSideEncryption") and value not in _enum("ServerSideEncryption"):
+        raise _s3_argument("x-amz-server-side-encryption", value, "The encryption method specified is not supported")
+
+
+_GRANT_HEADERS = ("x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control")
+# One grantee of a grant header: id="...", uri="...", emailAddress="..." (quotes optional).
+_GRANTEE = re.compile(r'\s*(id|uri|emailAddress)=("[^"]*"|[^",]*)\s*')
+
+
+@_on("s3", "PutBucketAcl", "PutObjectAcl", "PutObject", "CopyObject", "CreateMultipartUpload", "CreateBucket")
+def _s3_grant_headers(ctx: RequestContext) -> None:
+    """Each x-amz-grant-* header is a comma-separated list of ``type=value`` grantees; S3:
+    ``InvalidArgument: Argument format not recognized`` naming the header."""
+    for header in _GRANT_HEADERS:
+        value = ctx.request.headers.get(header)
+        if value is not None and any(_GRANTEE.fullmatch(part) is None for part in value.split(",")):
+            raise _s3_argument(header, value, "Argument format not recognized")
+
+
+@_on("s3", "GetObject", "HeadObject")
+def _s3_part_number(ctx: RequestContext) -> None:
+    value = ctx.request.query_one("partNumber") if ctx.request.query_string else None
+    if value is not None and not (_digits(value) and 1 <= int(value) <= 10000):
+        raise _s3_argument("partNumber", value, "Part number must be an integer between 1 and 10000, inclusive")
+
+
+@_on("s3", "ListObjects", "ListObjectsV2", "ListObjectVersions", "ListMultipartUploads")
+def _s3_encoding_type(ctx: RequestContext) -> None:
+    value = ctx.request.query_one("encoding-type") if ctx.request.query_string else None
+    if value is not None and value not in _enum("EncodingType"):
+        raise _s3_argument("encoding-type", value, "Invalid Encoding Method specified in Request")
+
+
+@_on("s3", "GetObjectAttributes")
+def _s3_object_attributes(ctx: RequestContext) -> None:
+    value = ctx.request.headers.get("x-amz-object-attributes")
+    if value is not None and any(name.strip() not in _enum("ObjectAttributes") for name in value.split(",")):
+        raise _s3_argument("x-amz-object-attributes", value, "Invalid attribute name specified.")
+
+
+# The headers of a copy that change something of the object (its metadata is replaced with
+# REPLACE): S3 refuses a copy of an object onto itself without one of them.
+_COPY_CHANGES = ("x-amz-storage-class", "x-amz-website-redirect-location", "x-amz-server-side-encryption",
+                 "x-amz-server-side-encryption-aws-kms-key-id", "x-amz-server-side-encryption-customer-algorithm",
+                 "x-amz-tagging-directive", "x-amz-checksum-algorithm")
+
+
+@_on("s3", "CopyObject")
+def _s3_copy_directives(ctx: RequestContext) -> None:
+    """x-amz-metadata-directive and x-amz-tagging-directive are COPY or REPLACE
+    (``InvalidArgument: Unknown metadata directive.``); an object is not copied onto itself
+    unchanged (``InvalidRequest``: moto copied it, and a user learns on AWS only)."""
+    from emulator.gateway.s3_policy import request_params
+
+    headers = ctx.request.headers
+    for header, what in (("x-amz-metadata-directive", "metadata"), ("x-amz-tagging-directive", "tagging")):
+        value = headers.get(header)
+        if value is not None and value not in ("COPY", "REPLACE"):
+            raise _s3_argument(header, value, f"Unknown {what} directive.")
+    source = headers.get("x-amz-copy-source")
+    if source is None or "versionId=" in source or headers.get("x-amz-metadata-directive") == "REPLACE" or any(h in headers for h in _COPY_CHANGES):
+        return
+    target = request_params(ctx)
+    if unquote(source.split("?", 1)[0]).lstrip("/") == f"{target.get('Bucket')}/{target.get('Key')}":
+        raise AwsError(
+            "InvalidRequest",
+            "This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, "
+            "storage class, website redirect location or encryption attributes.",
+            400,
+        )
+
+
+# ------------------------------------------------------------------ bucket configurations' enums
+@_on("s3", "PutBucketEncryption")
+def _s3_encryption(ctx: RequestContext) -> None:
+    config = _payload(ctx, "PutBucketEncryption")
+    for rule in (config or {}).get("Rules") or [] if isinstance(config, dict) else []:
+        default = (rule or {}).get("ApplyServerSideEncryptionByDefault") if isinstance(rule, dict) else None
+        if isinstance(default, dict):
+            _enum_member(default.get("SSEAlgorithm"), "ServerSideEncryption")
+
+
+@_on("s3", "PutBucketWebsite")
+def _s3_website(ctx: RequestContext) -> None:
+    """A website has an index document unless it redirects every request (``InvalidArgument``);
+    a redirect's Protocol is http or https (the schema: MalformedXML)."""
+    config = _payload(ctx, "PutBucketWebsite")
+    if not isinstance(config, dict):
+        return
+    redirect = config.get("RedirectAllRequestsTo")
+    if redirect is None and not (config.get("IndexDocument") or {}).get("Suffix"):
+        raise AwsError("InvalidArgument", "A value for IndexDocument Suffix must be provided if RedirectAllRequestsTo is empty", 400)
+    if isinstance(redirect, dict):
+        _enum_member(redirect.get("Protocol"), "Protocol")
+    for rule in config.get("RoutingRules") or []:
+        if isinstance(rule, dict) and isinstance(rule.get("Redirect"), dict):
+            _enum_member(rule["Redirect"].get("Protocol"), "Protocol")
+
+
+@_on("s3", "PutBucketOwnershipControls")
+def _s3_ownership(ctx: RequestContext) -> None:
+    config = _payload(ctx, "PutBucketOwnershipControls")
+    for rule in config.get("Rules") or [] if isinstance(config, dict) else []:
+        if isinstance(rule, dict):
+            _enum_member(rule.get("ObjectOwnership"), "ObjectOwnership")
+
+
+@_on("s3", "PutBucketRequestPayment")
+def _s3_request_payment(ctx: RequestContext) -> None:
+    config = _payload(ctx, "PutBucketRequestPayment")
+    if isinstance(config, dict):
+        _enum_member(config.get("Payer"), "Payer")

@@ -262,3 +262,16 @@ def _sfn_logging(ctx: RequestContext) -> None:
         arn = ((destination or {}).get("cloudWatchLogsLogGroup") or {}).get("logGroupArn") if isinstance(destination, dict) else None
         if not isinstance(arn, str) or _LOG_GROUP_ARN.fullmatch(arn) is None:
             raise AwsError("InvalidLoggingConfiguration", f"Invalid Logging Configuration: Log Destination not a valid CloudWatch Logs log group ARN: {arn}", 400)
+
+
+_RESOURCE_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:(stateMachine|activity|execution|express|mapRun|stateMachineAlias):.+")
+_MAP_RUN_ARN = re.compile(r"arn:aws[a-z-]*:states:[a-z0-9-]+:\d{12}:mapRun:.+")
+
+
+@_on("stepfunctions", "TagResource", "UntagResource", "ListTagsForResource", "DescribeMapRun", "UpdateMapRun")
+def _sfn_resource_arn(ctx: RequestContext) -> None:
+    """A resource named by an ARN that is not one of Step Functions' resources: ``InvalidArn``."""
+    arn = ctx.params.get("resourceArn", ctx.params.get("mapRunArn"))
+    pattern = _MAP_RUN_ARN if "mapRunArn" in ctx.params else _RESOURCE_ARN
+    if isinstance(arn, str) and pattern.fullmatch(arn) is None:
+        raise AwsError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {arn}'", 400)

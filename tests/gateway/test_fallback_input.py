@@ -399,3 +399,44 @@ def test_cloudformation(server: EmulatorServer) -> None:
     reasons = [e.get("ResourceStatusReason", "") for e in cfn.describe_stack_events(StackName="cfn-bad")["StackEvents"] if e["ResourceStatus"] == "CREATE_FAILED"]
     assert reasons and "ValueError" in reasons[0]
     refused(lambda: sqs.get_queue_url(QueueName="cfn-bad-queue"), "AWS.SimpleQueueService.NonExistentQueue")
+
+
+# ------------------------------------------------------------------ refused as AWS refuses; what AWS accepts still passes
+def test_checks_that_read_moto_state_and_requests(server: EmulatorServer) -> None:
+    """The checks of fallback_checks_<service>.py: AWS's error for the wrong input, and the
+    right input next to it still served."""
+    s3, kms, ssm, events = client(server, "s3"), client(server, "kms"), client(server, "ssm"), client(server, "events")
+    s3.create_bucket(Bucket="chk-bucket")
+    s3.put_object(Bucket="chk-bucket", Key="k", Body=b"x")
+    message = refused(lambda: s3.copy_object(Bucket="chk-bucket", Key="k", CopySource="chk-bucket/k"), "InvalidRequest")
+    assert message.startswith("This copy request is illegal because it is trying to copy an object to itself")
+    s3.copy_object(Bucket="chk-bucket", Key="k", CopySource="chk-bucket/k", MetadataDirective="REPLACE", Metadata={"a": "b"})
+    assert s3.head_object(Bucket="chk-bucket", Key="k")["Metadata"] == {"a": "b"}
+    refused(lambda: s3.put_object(Bucket="chk-bucket", Key="k2", Body=b"x", ServerSideEncryption="bogus"), "InvalidArgument")  # type: ignore[arg-type]
+    s3.put_object(Bucket="chk-bucket", Key="k2", Body=b"x", ServerSideEncryption="AES256")
+    refused(lambda: s3.get_object(Bucket="chk-bucket", Key="k2", PartNumber=0), "InvalidArgument")
+    assert s3.get_object(Bucket="chk-bucket", Key="k2", Range="bytes=abc")["Body"].read() == b"x"  # an unreadable range is ignored
+    s3.put_bucket_acl(Bucket="chk-bucket", GrantRead='uri="http://acs.amazonaws.com/groups/global/AllUsers"')
+    refused(lambda: s3.put_bucket_acl(Bucket="chk-bucket", GrantRead="bogus=x"), "InvalidArgument")
+
+    key = kms.create_key()["KeyMetadata"]
+    kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")
+    kms.disable_key(KeyId=key["KeyId"])
+    assert refused(lambda: kms.encrypt(KeyId=key["Arn"], Plaintext=b"x"), "DisabledException") == f"{key['Arn']} is disabled."
+    assert refused(lambda: kms.cancel_key_deletion(KeyId=key["KeyId"]), "KMSInvalidStateException") == f"{key['Arn']} is not pending deletion."
+    signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    refused(lambda: kms.encrypt(KeyId=signing, Plaintext=b"x"), "InvalidKeyUsageException")
+    kms.get_public_key(KeyId=signing)
+
+    ssm.put_parameter(Name="/chk/a.b-c_d", Value="42", Type="String", AllowedPattern=r"^\d+$")
+    refused(lambda: ssm.put_parameter(Name="/chk/x", Value="abc", Type="String", AllowedPattern=r"^\d+$"), "ParameterPatternMismatchException")
+    refused(lambda: ssm.put_parameter(Name="chk bad", Value="v", Type="String"), "ValidationException")
+    refused(lambda: ssm.get_parameter(Name="/chk/x"), "ParameterNotFound")
+
+    valid = json.dumps({"source": ["a"], "detail": {"n": [{"numeric": [">", 0, "<=", 5]}], "s": [{"prefix": "x"}, {"anything-but": ["y"]}]}})
+    events.put_rule(Name="chk-rule", EventPattern=valid)
+    message = refused(lambda: events.put_rule(Name="chk-rule", EventPattern=json.dumps({"source": [{"bogus": 1}]})), "InvalidEventPatternException")
+    assert message == "Event pattern is not valid. Reason: Unrecognized match type bogus"
+    assert json.loads(events.describe_rule(Name="chk-rule")["EventPattern"]) == json.loads(valid)  # the refused one changed nothing
+    events.put_rule(Name="chk-cron", ScheduleExpression="cron(0 12 * * ? *)")
+    refused(lambda: events.put_rule(Name="chk-cron", ScheduleExpression="cron(0 12 * *)"), "ValidationException")

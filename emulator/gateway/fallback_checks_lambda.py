@@ -1,0 +1,107 @@
+"""Lambda: requests refused as Lambda refuses them, before moto sees them
+(emulator/gateway/fallback_checks.py has the checks of code, limits and principals). moto
+published versions whatever CodeSha256 and RevisionId said, stored event filter patterns that
+are not JSON, reserved any concurrency and listed the versions of functions that do not exist.
+The function is read from moto's state (``moto_backend``); one that cannot be read is left to
+moto.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from emulator.errors import AwsError
+from emulator.gateway.fallback_checks import _on, moto_backend
+
+if TYPE_CHECKING:
+    from emulator.context import RequestContext
+
+# An account's concurrency (Lambda's default quota), of which 100 stay unreserved.
+_ACCOUNT_CONCURRENCY = 1000
+_UNRESERVED_MINIMUM = 100
+
+
+def _function(ctx: RequestContext) -> Any:
+    """moto's function that FunctionName names (its $LATEST), None if moto has none (or the
+    lookup fails: moto answers)."""
+    name = ctx.params.get("FunctionName")
+    backend = moto_backend(ctx, "lambda")
+    if not isinstance(name, str) or backend is None:
+        return None
+    from moto.core.exceptions import ServiceException
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        return backend.get_function(name)
+    except (KeyError, ServiceException, HTTPException):  # moto's UnknownFunctionException (an HTTPException) and the like
+        return None
+
+
+@_on("lambda", "ListVersionsByFunction")
+def _lambda_versions(ctx: RequestContext) -> None:
+    """Lambda: ``ResourceNotFoundException: Function not found: <arn>`` (moto listed none)."""
+    name = ctx.params.get("FunctionName")
+    if not isinstance(name, str) or ":" in name or moto_backend(ctx, "lambda") is None:
+        return
+    if _function(ctx) is None:
+        import os
+
+        account = os.environ.get("MOTO_ACCOUNT_ID") or ctx.account_id
+        raise AwsError("ResourceNotFoundException", f"Function not found: arn:aws:lambda:{ctx.region}:{account}:function:{name}", 404)
+
+
+@_on("lambda", "PublishVersion")
+def _lambda_publish_version(ctx: RequestContext) -> None:
+    """CodeSha256 and RevisionId, when given, are those of $LATEST: Lambda publishes nothing
+    else (``InvalidParameterValueException``, ``PreconditionFailedException``)."""
+    sha, revision = ctx.params.get("CodeSha256"), ctx.params.get("RevisionId")
+    if sha is None and revision is None:
+        return
+    function = _function(ctx)
+    if function is None:
+        return
+    current = getattr(function, "code_sha_256", None)
+    if isinstance(sha, str) and isinstance(current, str) and current and sha != current:
+        raise AwsError(
+            "InvalidParameterValueException",
+            f"CodeSHA256 ({sha}) is different from current CodeSHA256 in $LATEST ({current}). Please try again with the CodeSHA256 in $LATEST.",
+            400,
+        )
+    latest = getattr(function, "revision_id", None)
+    if isinstance(revision, str) and isinstance(latest, str) and revision != latest:
+        raise AwsError(
+            "PreconditionFailedException",
+            "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
+            412,
+        )
+
+
+@_on("lambda", "CreateEventSourceMapping", "UpdateEventSourceMapping")
+def _lambda_filter_patterns(ctx: RequestContext) -> None:
+    """Each filter's pattern is a JSON object (an event pattern): ``InvalidParameterValueException:
+    Invalid filter pattern definition.``"""
+    for event_filter in (ctx.params.get("FilterCriteria") or {}).get("Filters") or []:
+        pattern = event_filter.get("Pattern") if isinstance(event_filter, dict) else None
+        if not isinstance(pattern, str):
+            continue
+        try:
+            document = orjson.loads(pattern)
+        except orjson.JSONDecodeError:
+            document = None
+        if not isinstance(document, dict):
+            raise AwsError("InvalidParameterValueException", "Invalid filter pattern definition.", 400)
+
+
+@_on("lambda", "PutFunctionConcurrency")
+def _lambda_concurrency(ctx: RequestContext) -> None:
+    """A function reserves at most the account's concurrency less the 100 that stay
+    unreserved."""
+    value = ctx.params.get("ReservedConcurrentExecutions")
+    if isinstance(value, int) and value > _ACCOUNT_CONCURRENCY - _UNRESERVED_MINIMUM:
+        raise AwsError(
+            "InvalidParameterValueException",
+            f"Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{_UNRESERVED_MINIMUM}].",
+            400,
+        )

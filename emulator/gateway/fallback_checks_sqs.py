@@ -1,0 +1,81 @@
+"""SQS: messages and receive parameters refused as SQS refuses them, before moto sees them
+(emulator/gateway/fallback_checks.py; queue attributes are checked there). moto sent a
+message with an empty body, a Number attribute that is not a number, and received with a
+negative visibility timeout; SQS answers each with a 400.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from emulator.errors import AwsError
+from emulator.gateway.fallback_checks import _on
+
+if TYPE_CHECKING:
+    from emulator.context import RequestContext
+
+# A Number attribute: SQS accepts up to 38 digits of precision, with a sign, a decimal point
+# and an exponent ("Number ... can contain up to 38 digits of precision"). Leading and
+# trailing spaces are not part of a number.
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
+def _invalid(message: str) -> AwsError:
+    return AwsError("InvalidParameterValue", message, 400)
+
+
+def _attributes(attributes: Any) -> None:
+    """Each message attribute has a value of its type; a Number's is a number. SQS:
+    ``InvalidParameterValue`` with the wording of each (moto's MessageAttributesInvalid had
+    the first; it sent a Number attribute of any text)."""
+    if not isinstance(attributes, dict):
+        return
+    for name, value in attributes.items():
+        if not isinstance(value, dict):
+            continue
+        kind = value.get("DataType")
+        if not isinstance(kind, str) or not kind:
+            continue  # moto answers a missing type
+        base = kind.split(".", 1)[0]
+        given = value.get("StringValue") if base in ("String", "Number") else value.get("BinaryValue")
+        if base in ("String", "Number", "Binary") and (given is None or given == "" or given == b""):
+            raise _invalid(f"The message attribute '{name}' must contain non-empty message attribute value for message attribute type '{kind}'.")
+        if base == "Number" and isinstance(given, str) and _NUMBER.fullmatch(given) is None:
+            raise _invalid(f"Can't cast the value of message (user) attribute '{name}' to a number.")
+
+
+@_on("sqs", "SendMessage")
+def _sqs_send_message(ctx: RequestContext) -> None:
+    """A message has a body of one character at least: SQS answers an empty one as a missing
+    parameter (``MissingParameter: The request must contain the parameter MessageBody.``)."""
+    if ctx.params.get("MessageBody") == "":
+        raise AwsError("MissingParameter", "The request must contain the parameter MessageBody.", 400)
+    _attributes(ctx.params.get("MessageAttributes"))
+
+
+@_on("sqs", "SendMessageBatch")
+def _sqs_send_message_batch(ctx: RequestContext) -> None:
+    for entry in ctx.params.get("Entries") or []:
+        if isinstance(entry, dict):
+            _attributes(entry.get("MessageAttributes"))
+
+
+@_on("sqs", "ReceiveMessage", "ChangeMessageVisibility")
+def _sqs_visibility(ctx: RequestContext) -> None:
+    """A visibility timeout is 0 to 43,200 seconds (12 hours); botocore's model types it as
+    any integer. (The upper bound of ChangeMessageVisibility counts from when the message was
+    received: moto checks it.)"""
+    timeout = ctx.params.get("VisibilityTimeout")
+    if isinstance(timeout, int) and not isinstance(timeout, bool) and timeout < 0:
+        raise _invalid(f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.")
+    if ctx.operation_name == "ReceiveMessage" and isinstance(timeout, int) and timeout > 43200:
+        raise _invalid(f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.")
+
+
+@_on("sqs", "ListQueues", "ListDeadLetterSourceQueues")
+def _sqs_max_results(ctx: RequestContext) -> None:
+    """MaxResults is 1 to 1,000 (botocore's model gives no range)."""
+    value = ctx.params.get("MaxResults")
+    if isinstance(value, int) and not 1 <= value <= 1000:
+        raise _invalid(f"Value {value} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000.")
