@@ -61,6 +61,7 @@ def install() -> None:
         _secretsmanager()
         _stepfunctions()
         _route53()
+        _kinesis()
         _installed = True
 
 
@@ -223,6 +224,26 @@ def _kms() -> None:
         return original(self, key_id, replica_region)
 
     KmsBackend.replicate_key = replicate_key  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ Kinesis
+
+
+def _kinesis() -> None:
+    from moto.kinesis.models import KinesisBackend
+
+    original = KinesisBackend.get_shard_iterator
+
+    @functools.wraps(original)
+    def get_shard_iterator(self: Any, stream_arn: str | None, stream_name: str | None, *args: Any, **kwargs: Any) -> Any:
+        """GetShardIterator names its stream by StreamName or StreamARN (newer SDKs and the
+        CLI send the ARN). moto wrote the given name into the iterator, None for an ARN, so the
+        next GetRecords failed with "Stream None ... not found"."""
+        if not stream_name and stream_arn:
+            stream_name = self.describe_stream(stream_arn=stream_arn, stream_name=None).stream_name
+        return original(self, stream_arn, stream_name, *args, **kwargs)
+
+    KinesisBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
 
 
 # ------------------------------------------------------------------ EventBridge

@@ -310,6 +310,11 @@ def test_kinesis(server: EmulatorServer) -> None:
     kinesis.put_record(StreamName="kin-stream", Data=b"one", PartitionKey="p")
     iterator = kinesis.get_shard_iterator(StreamName="kin-stream", ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
     assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]] == [b"one"]
+    # By the stream's ARN (newer SDKs, the CLI): the iterator must name the stream for GetRecords.
+    arn = kinesis.describe_stream_summary(StreamName="kin-stream")["StreamDescriptionSummary"]["StreamARN"]
+    iterator = kinesis.get_shard_iterator(StreamARN=arn, ShardId="shardId-000000000000", ShardIteratorType="TRIM_HORIZON")["ShardIterator"]
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator, StreamARN=arn)["Records"]] == [b"one"]
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]] == [b"one"]
 
 
 # ------------------------------------------------------------------ Lambda (REST-JSON: shapes checked now)
