@@ -126,7 +126,7 @@ def _install_role(runtime: Runtime, app: Any, secret: bytes, telemetry_flush: fl
         # Provisioned-throughput throttling needs the tables, which live here, not in the gateway.
         def check_capacity(ctx: Any) -> None:
             if ctx.service_name == "dynamodb" and ctx.native:
-                capacity.check(ctx.operation_name or "", ctx.params)
+                capacity.check(ctx.operation_name or "", ctx.params, ctx.region)
 
         runtime.components["authorizer"] = check_capacity
     audit = runtime.components.get("audit")

@@ -5,8 +5,17 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from emulator.dynamodb.core import EngineCore, ItemKey, dumps, loads, not_found
+from emulator.dynamodb.core import (
+    EngineCore,
+    ItemKey,
+    dumps,
+    loads,
+    not_found,
+    ref_name,
+    split_table_arn,
+)
 from emulator.dynamodb.policies import ResourcePolicies, check_policy, new_revision
+from emulator.dynamodb.storage.base import TableCache
 from emulator.dynamodb.tables import (
     MAX_GSIS,
     Table,
@@ -37,30 +46,31 @@ class ControlPlane(EngineCore):
         return table.describe(self._counts(table), status)
 
     def _table_for_control(self, name: Any) -> Table:
-        if isinstance(name, str) and name.startswith("arn:"):
-            name = name.split(":table/", 1)[-1]
-        table = self.tables.get(name) if isinstance(name, str) else None
+        table = self.find_table(name)
         if table is None:
+            name = ref_name(name)
             check_table_name(name)
             raise not_found(f"Requested resource not found: Table: {name} not found")
         return table
 
     # -------------------------------------------------------------- tables
     def create_table(self, params: dict[str, Any], region: str | None = None) -> dict[str, Any]:
-        table = build_table(params, 0, region or self.region, self.account_id)
+        """A table of ``region`` (default: the request's): the same name may exist in other
+        regions, each an independent table (as on AWS)."""
+        table = build_table(params, 0, region or self.current_region(), self.account_id)
         text = params.get("ResourcePolicy")
         # Checked as PutResourcePolicy checks it, before anything is created.
         policy = check_policy(text, table.arn, "table", table.arn) if text is not None else None
-        if table.name in self.tables:
+        if table.key in self.tables:
             raise AwsError("ResourceInUseException", f"Table already exists: {table.name}", 400)
         try:
             with self.storage.transaction():  # the table and its policy, or neither
-                table.table_id = self.storage.create_table(table.name, table.to_meta())
+                table.table_id = self.storage.create_table(table.region, table.name, table.to_meta())
                 if policy is not None:
                     self.storage.policy_put(table.table_id, table.arn, str(text), new_revision(None))
         except KeyError as exc:
             raise AwsError("ResourceInUseException", f"Table already exists: {table.name}", 400) from exc
-        self.tables[table.name] = table
+        self.tables[table.key] = table
         if policy is not None:
             self.resource_policies.set(table.arn, policy)
         # Tables are usable at once; AWS reports CREATING in the CreateTable answer
@@ -73,12 +83,20 @@ class ControlPlane(EngineCore):
             raise invalid("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
         desc = self.describe(table, "DELETING")
         self.storage.delete_table(table.table_id)  # its resource-based policies too
-        self.tables.pop(table.name, None)
+        self.tables.pop(table.key, None)
         self.resource_policies.forget_table(table.arn)
         return {"TableDescription": desc}
 
     def describe_table(self, params: dict[str, Any]) -> dict[str, Any]:
         return {"Table": self.describe(self._table_for_control(params.get("TableName")))}
+
+    def tables_size_bytes(self, limit: int = 100) -> float:
+        """Total TableSizeBytes of (up to ``limit``) tables of every region: the account's
+        storage, which the cost telemetry bills (emulator/monitoring)."""
+        total = 0.0
+        for table in list(self.tables.values())[:limit]:
+            total += float(self.storage.count(table.table_id, 0)[1])
+        return total
 
     def list_tables(self, params: dict[str, Any]) -> dict[str, Any]:
         limit = params.get("Limit", 100)
@@ -88,7 +106,9 @@ class ControlPlane(EngineCore):
                 + ("Member must have value greater than or equal to 1" if isinstance(limit, int) and limit < 1 else "Member must have value less than or equal to 100")
             )
         start = params.get("ExclusiveStartTableName")
-        names = sorted(self.tables)
+        # The request's region only: tables are regional.
+        region = self.current_region()
+        names = self.tables.names(region) if isinstance(self.tables, TableCache) else sorted(n for r, n in self.tables if r == region)
         if start is not None:
             names = [n for n in names if n > start]
         out: dict[str, Any] = {"TableNames": names[:limit]}
@@ -160,9 +180,9 @@ class ControlPlane(EngineCore):
             self._apply_update(table, params, billing, pt, updates, deletes, new_index, attrs, new_stream, now)
         except BaseException:
             # Storage rolled back: drop the half-changed in-memory view too.
-            self._reload_table(table.name)
+            self._reload_table(table)
             raise
-        desc = self.describe(self.tables[table.name])
+        desc = self.describe(self.tables[table.key])
         # The change is done at once (DescribeTable says ACTIVE from now on, which is
         # what waiters and polling loops expect), but the answer reads as AWS's does:
         # the table UPDATING, a new index CREATING (not yet backfilled, empty), a
@@ -183,10 +203,10 @@ class ControlPlane(EngineCore):
             desc["GlobalSecondaryIndexes"] = gsis
         return {"TableDescription": desc}
 
-    def _reload_table(self, name: str) -> None:
+    def _reload_table(self, table: Table) -> None:
         for row in self.storage.list_tables():
-            if row.name == name:
-                self.tables[name] = Table.from_meta(row.table_id, row.meta)
+            if row.table_id == table.table_id:
+                self.tables[table.key] = Table.from_meta(row.table_id, row.meta, row.region)
 
     def _apply_update(
         self,
@@ -262,8 +282,8 @@ class ControlPlane(EngineCore):
     def _table_by_arn(self, arn: Any) -> Table:
         if not isinstance(arn, str) or not arn.startswith("arn:") or ":table/" not in arn:
             raise invalid(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
-        name = arn.split(":table/", 1)[1].split("/", 1)[0]
-        table = self.tables.get(name)
+        # The ARN's region must be the request's: another region's table is not visible here.
+        table = self.find_table(arn) if split_table_arn(arn) is not None else None
         if table is None or (table.arn != arn and arn.split(":")[4] != self.account_id):
             raise not_found(f"Requested resource not found: ResourcArn: {arn} not found")
         return table
@@ -330,8 +350,8 @@ class ControlPlane(EngineCore):
     # --------------------------------------------------------------- misc
     def describe_continuous_backups(self, params: dict[str, Any]) -> dict[str, Any]:
         name = params.get("TableName")
-        if name not in self.tables:
-            check_table_name(name)
+        if self.find_table(name) is None:
+            check_table_name(ref_name(name))
             raise AwsError("TableNotFoundException", f"Table not found: {name}", 400)
         return {
             "ContinuousBackupsDescription": {

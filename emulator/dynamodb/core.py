@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 
 from emulator.dynamodb import keys as keycodec
-from emulator.dynamodb.storage.base import Storage, TableCache
+from emulator.dynamodb.storage.base import Storage, TableCache, TableKey
 from emulator.dynamodb.tables import (
     Index,
     Table,
@@ -97,6 +97,45 @@ def _raw_len(av: dict[str, Any], typ: str) -> int:
     if typ == "B":
         return len(av["B"])
     return 0
+
+
+# The region the request being served was signed for (its SigV4 credential scope), set by
+# the handlers around each call: tables are regional, as on AWS, so every lookup by name is
+# in this region. Callers in the process that set none get the engine's own region.
+REGION: ContextVar[str | None] = ContextVar("dynamodb_region", default=None)
+
+
+def split_table_arn(arn: str) -> tuple[str, str, str] | None:
+    """(region, account, table name) of a table ARN or of an ARN under a table
+    (``.../table/T/index/I``, ``/stream/...``, ``/backup/...``); None if it is none."""
+    parts = arn.split(":", 5)
+    if len(parts) != 6 or parts[0] != "arn" or parts[2] != "dynamodb" or not parts[5].startswith("table/"):
+        return None
+    name = parts[5][6:].split("/", 1)[0]
+    return (parts[3], parts[4], name) if name else None
+
+
+def table_key(ref: Any, region: str, cross_region: bool = False) -> TableKey | None:
+    """The cache key (region, name) of the table a request names in ``region``: a name is
+    one of ``region``'s tables; a table ARN names its own region's, which must be ``region``
+    (a table of another region is not visible from this one, as on AWS) unless
+    ``cross_region`` (RestoreTableToPointInTime's SourceTableArn). None: no table."""
+    if not isinstance(ref, str):
+        return None
+    if not ref.startswith("arn:"):
+        return region, ref
+    found = split_table_arn(ref)
+    if found is None or (found[0] != region and not cross_region):
+        return None
+    return found[0], found[2]
+
+
+def ref_name(ref: Any) -> Any:
+    """The table name in a reference (a name or a table ARN), for messages and validation."""
+    if isinstance(ref, str) and ref.startswith("arn:"):
+        found = split_table_arn(ref)
+        return found[2] if found is not None else ref.split(":table/", 1)[-1].split("/", 1)[0]
+    return ref
 
 
 # Every Capacity made while a list is set here is recorded in it: the handler
@@ -194,7 +233,7 @@ class EngineCore:
         self.storage = storage
         self.region = region
         self.account_id = account_id
-        self.tables: dict[str, Table] = {}
+        self.tables: dict[TableKey, Table] = {}
         self.write_hooks: list[WriteHook] = []
         self._flush_scheduled = False
         self._waiters: list[asyncio.Future[None]] = []
@@ -296,7 +335,7 @@ class EngineCore:
     def open(self) -> None:
         self.storage.open()
         # A dict that also follows tables other processes sharing the storage change.
-        self.tables = TableCache(self.storage, lambda row: Table.from_meta(row.table_id, row.meta))
+        self.tables = TableCache(self.storage, lambda row: Table.from_meta(row.table_id, row.meta, row.region))
 
     def close(self) -> None:
         if self._executor is not None:
@@ -309,13 +348,31 @@ class EngineCore:
         return {"state": "running", "storage": self.storage.name, "tables": len(self.tables)}
 
     # ------------------------------------------------------------- tables
-    def table(self, name: Any, member: str = "tableName") -> Table:
-        """The table a data-plane request names (a name or a table ARN)."""
-        if isinstance(name, str) and name.startswith("arn:"):
-            name = name.split(":table/", 1)[-1].split("/", 1)[0]
-        table = self.tables.get(name) if isinstance(name, str) else None
+    def current_region(self) -> str:
+        """The region of the request being served (the engine's own outside of one)."""
+        return REGION.get() or self.region
+
+    def find_table(self, ref: Any, region: str | None = None, cross_region: bool = False) -> Table | None:
+        """The table ``ref`` (a name or a table ARN) names in ``region`` (default: the
+        request's; see ``table_key``), or None. One dict lookup."""
+        if region is None:
+            region = REGION.get()
+            if region is None:
+                # Not serving a request (a caller in the process): an ARN names its own region.
+                region, cross_region = self.region, True
+        key = table_key(ref, region, cross_region)
+        return None if key is None else self.tables.get(key)
+
+    def table(self, name: Any, member: str = "tableName", region: str | None = None) -> Table:
+        """The table a data-plane request names (a name or a table ARN) in ``region``
+        (default: the request's)."""
+        if type(name) is str and region is None and not name.startswith("arn:"):
+            # The hot path (every item operation): one dict lookup.
+            table = self.tables.get((REGION.get() or self.region, name))
+        else:
+            table = self.find_table(name, region)
         if table is None:
-            check_table_name(name, member)
+            check_table_name(ref_name(name), member)
             raise not_found()
         return table
 

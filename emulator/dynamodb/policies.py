@@ -119,10 +119,10 @@ Governing = tuple[str, ResourcePolicy]  # (the resource ARN as the policy sees i
 
 def policy_key(resource: str) -> tuple[str, str] | None:
     """Where to find the policy that governs a request's resource ARN, and what the resource
-    is under it: ``(key, index suffix)``. The key leaves the region out: the emulator's
-    tables answer under any region (a request signed for another region reaches the same
-    table, and its policy). A table and its indexes share the table's key; a stream has its
-    own; anything else (backups, exports, other services) has none."""
+    is under it: ``(key, index suffix)``. Tables are regional: the key holds the region (a
+    table of the same name in another region is another table, with a policy of its own).
+    A table and its indexes share the table's key; a stream has its own; anything else
+    (backups, exports, other services) has none."""
     if not resource.startswith("arn:"):
         return None
     parts = resource.split(":", 5)
@@ -131,12 +131,12 @@ def policy_key(resource: str) -> tuple[str, str] | None:
     path = parts[5]
     name, sep, rest = path[6:].partition("/")
     if not sep:
-        return f"{parts[4]}:table/{name}", ""
+        return f"{parts[3]}:{parts[4]}:table/{name}", ""
     kind = rest.partition("/")[0]
     if kind == "index":
-        return f"{parts[4]}:table/{name}", "/" + rest
+        return f"{parts[3]}:{parts[4]}:table/{name}", "/" + rest
     if kind == "stream":
-        return f"{parts[4]}:{path}", ""
+        return f"{parts[3]}:{parts[4]}:{path}", ""
     return None
 
 
@@ -184,8 +184,7 @@ class ResourcePolicies:
 
     def governing(self, policies: dict[str, Governing], resource: str) -> Governing | None:
         """The policy that governs a request's resource ARN (the table's for the table and its
-        indexes, the stream's for a stream), with the resource as the policy names it (in the
-        table's own region)."""
+        indexes, the stream's for a stream), with the resource as the policy names it."""
         key = self.key_of(resource)
         found = policies.get(key[0]) if key is not None else None
         if found is None or key is None:
@@ -228,7 +227,8 @@ class PolicyOperations(EngineCore):
         if kind is not None and kind != "stream":
             raise invalid(f"Invalid ResourceArn provided as input {arn}: resource-based policies can be attached to tables and streams only"
                           + (" (an index is governed by its table's policy)" if kind == "index" else ""))
-        table = self.tables.get(name)
+        # The ARN's region must be the request's: another region's table is not visible here.
+        table = self.find_table(arn)
         table_arn = arn if kind is None else arn.split("/stream/", 1)[0]
         if table is None or table.arn != table_arn:
             raise not_found(f"Requested resource not found: Table: {name} not found")

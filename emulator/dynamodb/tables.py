@@ -14,6 +14,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator.dynamodb.storage.base import region_of_arn
 from emulator.errors import AwsError
 
 MAX_GSIS = 20
@@ -135,8 +136,20 @@ class Table:
     last_decrease: float | None = None
     status: str = "ACTIVE"
     extra: dict[str, Any] = field(default_factory=dict)
+    # Tables are regional (as on AWS): the region is the one in the table's ARN, which is
+    # what the storage keeps (data written before tables had a region column included).
+    region: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.region:
+            self.region = region_of_arn(self.arn)
 
     # ----------------------------------------------------------- helpers
+    @property
+    def key(self) -> tuple[str, str]:
+        """The table's key in the engine's table cache: (region, name)."""
+        return self.region, self.name
+
     @property
     def indexes(self) -> list[Index]:
         return [*self.lsis.values(), *self.gsis.values()]
@@ -197,7 +210,9 @@ class Table:
         }
 
     @classmethod
-    def from_meta(cls, table_id: int, m: dict[str, Any]) -> Table:
+    def from_meta(cls, table_id: int, m: dict[str, Any], region: str = "") -> Table:
+        """The table of stored metadata ``m``; ``region``: the storage row's (default: the
+        region of the stored ARN, which is what the row holds too)."""
         rng = m.get("range") or [None, None]
         t = cls(
             table_id=table_id,
@@ -227,6 +242,7 @@ class Table:
             last_increase=m.get("last_increase"),
             last_decrease=m.get("last_decrease"),
             extra=dict(m.get("extra") or {}),
+            region=region,
         )
         return t.finish()
 

@@ -840,7 +840,7 @@ class Authorizer:
                 ctx.telemetry["authz"]["throttled"] = True
                 raise
         if self.capacity is not None and ctx.service_name == "dynamodb" and ctx.native:
-            self.capacity.check(ctx.operation_name or "", ctx.params)
+            self.capacity.check(ctx.operation_name or "", ctx.params, ctx.region)
 
     def health(self) -> dict[str, Any]:
         return {"allowed": self.allowed, "denied": self.denied}

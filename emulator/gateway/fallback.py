@@ -15,8 +15,9 @@ import io
 import os
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from emulator.context import Principal
 from emulator.gateway.fallback_state import (
@@ -26,6 +27,8 @@ from emulator.gateway.fallback_state import (
     s3_logs_reads,
 )
 from emulator.protocols.base import Request, Response
+
+T = TypeVar("T")
 
 DEFAULT_ACCOUNT_ID = "000000000000"
 # What moto sees of an S3 request that came without credentials: its service, S3, and that the
@@ -183,6 +186,28 @@ class MotoFallback:
 
         self.start()
         return get_backend(service)[self.account_id][region]  # type: ignore[call-overload]
+
+    async def change(self, service: str, fn: Callable[[], T], write: bool = True) -> T:
+        """Run ``fn``, which reads or changes moto's backends of ``service`` directly (a native
+        service delivering into moto: DynamoDB's Kinesis destinations), in a worker thread as
+        ``dispatch`` runs a request of ``service``: holding its packages' locks, and, for a write,
+        returning once the snapshots covering it are on disk (the same group commit)."""
+        self.start()
+        state = self._state
+        if state is None:
+            return await asyncio.to_thread(fn)
+        own = self._written_packages(service)
+        locked = state.lock_set(own, False)
+
+        def call() -> tuple[T, list[tuple[str, int]]]:
+            with state.shared(locked):
+                out = fn()
+            return out, state.mark(state.dirty_set(own)) if write else []
+
+        out, tickets = await asyncio.to_thread(call)
+        if tickets:
+            await state.wait(tickets)
+        return out
 
     def reset(self, services: set[str] | None) -> None:
         """Forget the state of moto's backends: all of them (None), or those serving the named

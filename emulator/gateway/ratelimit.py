@@ -432,13 +432,18 @@ class CapacityLimiter:
     consumed is charged after it ran, from ``ctx.telemetry["consumed_capacity"]``
     (``{"read": units, "write": units}``, set by the DynamoDB service) or, when the
     service does not report it, the minimum DynamoDB charges: one unit per item.
+
+    Tables are regional (a name in another region is another table, with its own
+    throughput): tables and buckets are kept by (region, name), the region being the
+    request's (``region=``; ``self.region`` when a caller gives none).
     """
 
-    def __init__(self, tables: Any, burst_seconds: float = 300.0, clock: Clock = time.monotonic) -> None:
-        self._tables = tables  # callable() -> {name: table with billing_mode/read_units/write_units}
+    def __init__(self, tables: Any, burst_seconds: float = 300.0, clock: Clock = time.monotonic, region: str = "us-east-1") -> None:
+        self._tables = tables  # callable() -> {(region, name): table with billing_mode/read_units/write_units}
         self.burst_seconds = burst_seconds
         self.clock = clock
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self.region = region
+        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
         self._lock = threading.Lock()
         self.throttled = 0
 
@@ -456,15 +461,15 @@ class CapacityLimiter:
             return "write"
         return None
 
-    def _bucket(self, table_name: str, kind: str, now: float) -> TokenBucket | None:
+    def _bucket(self, table: tuple[str, str], kind: str, now: float) -> TokenBucket | None:
         tables = self._tables()
-        table = tables.get(table_name) if isinstance(tables, dict) else None
-        if table is None or getattr(table, "billing_mode", "") != "PROVISIONED":
+        found = tables.get(table) if isinstance(tables, dict) else None
+        if found is None or getattr(found, "billing_mode", "") != "PROVISIONED":
             return None
-        units = float(getattr(table, "read_units" if kind == "read" else "write_units", 0) or 0)
+        units = float(getattr(found, "read_units" if kind == "read" else "write_units", 0) or 0)
         if units <= 0:
             return None
-        key = (table_name, kind)
+        key = (table[0], table[1], kind)
         bucket = self._buckets.get(key)
         if bucket is None or bucket.rate != units:
             bucket = self._buckets[key] = TokenBucket(units, units * self.burst_seconds, now)
@@ -473,33 +478,48 @@ class CapacityLimiter:
 
     @staticmethod
     def table_names(params: dict[str, Any]) -> list[str]:
+        """The tables a request names, as it names them (a name or a table ARN)."""
         name = params.get("TableName")
         if isinstance(name, str):
-            return [name.split(":table/", 1)[-1].split("/", 1)[0] if name.startswith("arn:") else name]
+            return [name]
         items = params.get("RequestItems")
         if isinstance(items, dict):
             return [t for t in items if isinstance(t, str)]
         return []
 
-    def _provisioned(self, names: list[str]) -> bool:
+    @staticmethod
+    def table_key(name: str, region: str) -> tuple[str, str] | None:
+        """(region, name) of the table ``name`` (a name or a table ARN) names from ``region``;
+        None for an ARN of another region (no table there is visible from this one)."""
+        if not name.startswith("arn:"):
+            return region, name
+        parts = name.split(":", 5)
+        if len(parts) != 6 or parts[3] != region or not parts[5].startswith("table/"):
+            return None
+        return region, parts[5][6:].split("/", 1)[0]
+
+    def _provisioned(self, names: list[str], region: str) -> bool:
         """Whether any of the tables is PROVISIONED: the only ones with buckets. On-demand
         tables (the usual case) then cost the request path no lock and no clock read."""
         tables = self._tables()
         if not isinstance(tables, dict):
             return False
         for name in names:
-            if getattr(tables.get(name), "billing_mode", "") == "PROVISIONED":
+            key = self.table_key(name, region)
+            if key is not None and getattr(tables.get(key), "billing_mode", "") == "PROVISIONED":
                 return True
         return False
 
-    def check(self, operation: str, params: dict[str, Any]) -> None:
+    def check(self, operation: str, params: dict[str, Any], region: str | None = None) -> None:
         kind = self.kind(operation)
-        if kind is None or not self._provisioned(self.table_names(params)):
+        region = region or self.region
+        if kind is None or not self._provisioned(self.table_names(params), region):
             return
         with self._lock:
             now = self.clock()
             for name in self.table_names(params):
-                bucket = self._bucket(name, kind, now)
+                key = self.table_key(name, region)
+                bucket = self._bucket(key, kind, now) if key is not None else None
                 if bucket is not None and bucket.tokens <= 0:
                     self.throttled += 1
                     raise AwsError(
@@ -509,25 +529,27 @@ class CapacityLimiter:
                         400,
                     )
 
-    def charge(self, operation: str, params: dict[str, Any], consumed: dict[str, float] | None, ok: bool) -> None:
+    def charge(self, operation: str, params: dict[str, Any], consumed: dict[str, float] | None, ok: bool, region: str | None = None) -> None:
         kind = self.kind(operation)
         if kind is None or not ok:
             return
+        region = region or self.region
         names = self.table_names(params)
-        if not names or not self._provisioned(names):
+        if not names or not self._provisioned(names, region):
             return
         with self._lock:
             now = self.clock()
             for name in names:
-                bucket = self._bucket(name, kind, now)
+                key = self.table_key(name, region)
+                bucket = self._bucket(key, kind, now) if key is not None else None
                 if bucket is None:
                     continue
                 units = None
                 if consumed is not None:
                     units = consumed.get(kind)
                     per_table = consumed.get("tables")
-                    if isinstance(per_table, dict) and name in per_table:
-                        units = per_table[name].get(kind, units)
+                    if isinstance(per_table, dict) and key[1] in per_table:  # by table name
+                        units = per_table[key[1]].get(kind, units)
                 if units is None:
                     units = self._minimum(operation, params, name)
                 bucket.tokens -= float(units)

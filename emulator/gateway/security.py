@@ -51,11 +51,11 @@ def install(runtime: Runtime) -> None:
         fn = runtime.components.get("dynamodb_hash_key")
         if fn is None:
             engine = runtime.components.get("dynamodb")
-            tables = getattr(engine, "tables", None)
-            if not isinstance(tables, dict):
+            find = getattr(engine, "find_table", None)
+            if find is None:
                 return None
-            name = table.split(":table/", 1)[-1].split("/", 1)[0] if table.startswith("arn:") else table
-            found = getattr(tables.get(name), "hash_key", None)
+            # Tables are regional: the request's region's table of that name (an ARN names its own).
+            found = getattr(find(table, region), "hash_key", None)
             return found if isinstance(found, str) else None
         try:
             result = fn(region, table)
@@ -66,11 +66,11 @@ def install(runtime: Runtime) -> None:
     def ddb_tables() -> Any:
         return getattr(runtime.components.get("dynamodb"), "tables", None) or {}
 
-    capacity = CapacityLimiter(ddb_tables, float(extra.get("dynamodb_burst_seconds", 300)))
+    capacity = CapacityLimiter(ddb_tables, float(extra.get("dynamodb_burst_seconds", 300)), region=settings.region)
 
     def charge_capacity(ctx: Any, response: Any, elapsed: float) -> None:
         if ctx.service_name == "dynamodb" and ctx.native and ctx.operation is not None:
-            capacity.charge(ctx.operation.name, ctx.params, ctx.telemetry.get("consumed_capacity"), response.status < 300)
+            capacity.charge(ctx.operation.name, ctx.params, ctx.telemetry.get("consumed_capacity"), response.status < 300, region=ctx.region)
 
     runtime.components["dynamodb_capacity"] = capacity
     runtime.observers.append(charge_capacity)

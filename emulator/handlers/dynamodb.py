@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.context import RequestContext
-from emulator.dynamodb.core import USAGE, Capacity
+from emulator.dynamodb.core import REGION, USAGE, Capacity
 from emulator.dynamodb.engine import DynamoDBEngine
 from emulator.dynamodb.policies import KeepsAccess
 from emulator.dynamodb.storage import open_storage
@@ -27,6 +27,7 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
         from emulator.dynamodb.lifecycle import Lifecycle  # streams, TTL, backups, PITR
 
         self.lifecycle = Lifecycle(self.engine, settings)
+        self.lifecycle.kinesis.fallback = runtime.fallback  # Kinesis destinations deliver into moto's streams
         runtime.components["dynamodb_lifecycle"] = self.lifecycle
 
     async def start(self) -> None:
@@ -98,12 +99,15 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     def _metered(ctx: RequestContext, fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         """Run ``fn`` and leave what it consumed in ``ctx.telemetry["consumed_capacity"]``
         ({"read", "write", "tables": {name: {"read", "write"}}}) for the gateway's
-        capacity limiter and the metrics."""
+        capacity limiter and the metrics. Tables are regional: ``fn`` finds them in the
+        request's region (``ctx.region``, from the SigV4 credential scope)."""
         usage: list[Capacity] = []
         token = USAGE.set(usage)
+        region_token = REGION.set(ctx.region)
         try:
             return fn(params)
         finally:
+            REGION.reset(region_token)
             USAGE.reset(token)
             if usage:
                 tables: dict[str, dict[str, float]] = {}

@@ -1,5 +1,5 @@
 """DynamoDB's data-lifecycle operations (backups, point-in-time recovery,
-export/import, PartiQL), mixed into DynamoDBHandler; they delegate to
+export/import, PartiQL, Kinesis streaming destinations), mixed into DynamoDBHandler; they delegate to
 emulator.dynamodb.lifecycle."""
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.context import RequestContext
+from emulator.dynamodb.core import REGION
 from emulator.handlers.base import operation
 
 
@@ -20,12 +21,16 @@ class LifecycleOperations:
     async def _lifecycle(self, ctx: RequestContext, fn: Callable[[dict[str, Any]], Any], params: dict[str, Any]) -> dict[str, Any]:
         self._check_types(ctx, params)
         self.engine.begin_group()
+        # Tables, backups, exports and imports are regional: the request's region (its SigV4
+        # scope) is the one they are found and made in, also across the awaits below.
+        token = REGION.set(ctx.region)
         try:
             out = fn(params)
             if inspect.isawaitable(out):
                 out = await out
             return dict(out)
         finally:
+            REGION.reset(token)
             await self.engine.durable()
 
     # ------------------------------------------------------------ backups
@@ -95,3 +100,20 @@ class LifecycleOperations:
     @operation("ListImports")
     async def list_imports(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._lifecycle(ctx, self.lifecycle.exports.list_imports, params)
+
+    # ------------------------------------------ Kinesis streaming destinations
+    @operation("EnableKinesisStreamingDestination")
+    async def enable_kinesis_streaming_destination(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.kinesis.enable, params)
+
+    @operation("DisableKinesisStreamingDestination")
+    async def disable_kinesis_streaming_destination(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.kinesis.disable, params)
+
+    @operation("DescribeKinesisStreamingDestination")
+    async def describe_kinesis_streaming_destination(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.kinesis.describe, params)
+
+    @operation("UpdateKinesisStreamingDestination")
+    async def update_kinesis_streaming_destination(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.kinesis.update, params)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.context import RequestContext
+from emulator.dynamodb.core import REGION
 from emulator.errors import AwsError
 from emulator.handlers.base import ServiceHandler, operation
 
@@ -21,9 +22,14 @@ class DynamoDBStreamsHandler(ServiceHandler):
             raise AwsError("InternalServerError", "DynamoDB Streams requires the native dynamodb service", 500)
         return lc
 
-    async def _call(self, fn: Callable[[Any], Callable[[dict[str, Any]], dict[str, Any]]], params: dict[str, Any]) -> dict[str, Any]:
+    async def _call(self, ctx: RequestContext, fn: Callable[[Any], Callable[[dict[str, Any]], dict[str, Any]]], params: dict[str, Any]) -> dict[str, Any]:
         lc = self._streams()
-        out = fn(lc.streams)(params)
+        # Streams are regional, as their tables: the request's region is the one listed and read.
+        token = REGION.set(ctx.region)
+        try:
+            out = fn(lc.streams)(params)
+        finally:
+            REGION.reset(token)
         await lc.engine.durable()
         return out
 
@@ -41,16 +47,16 @@ class DynamoDBStreamsHandler(ServiceHandler):
 
     @operation("ListStreams")
     async def list_streams(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return await self._call(lambda s: s.list_streams, params)
+        return await self._call(ctx, lambda s: s.list_streams, params)
 
     @operation("DescribeStream")
     async def describe_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return await self._call(lambda s: s.describe_stream, params)
+        return await self._call(ctx, lambda s: s.describe_stream, params)
 
     @operation("GetShardIterator")
     async def get_shard_iterator(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return await self._call(lambda s: s.get_shard_iterator, params)
+        return await self._call(ctx, lambda s: s.get_shard_iterator, params)
 
     @operation("GetRecords")
     async def get_records(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return await self._call(lambda s: s.get_records, params)
+        return await self._call(ctx, lambda s: s.get_records, params)

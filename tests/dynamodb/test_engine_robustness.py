@@ -75,16 +75,16 @@ request = st.fixed_dictionaries(
 @given(op=st.sampled_from(["put_item", "get_item", "update_item", "delete_item", "query", "scan", "batch_write_item", "transact_write_items"]), params=request)
 def test_malformed_input_is_an_aws_error(engine: DynamoDBEngine, op: str, params: dict[str, Any]) -> None:
     params = {"TableName": "robust", **params}
-    before = engine.storage.count(engine.tables["robust"].table_id, 0)
+    before = engine.storage.count(engine.table("robust").table_id, 0)
     try:
         getattr(engine, op)(params)
     except AwsError as err:
         assert 400 <= err.status < 500
-        assert engine.storage.count(engine.tables["robust"].table_id, 0) == before
+        assert engine.storage.count(engine.table("robust").table_id, 0) == before
 
 
 def test_gsi_rows_follow_items(engine: DynamoDBEngine) -> None:
-    table = engine.tables["robust"]
+    table = engine.table("robust")
     gsi = table.gsis["gsi"]
     engine.put_item({"TableName": "robust", "Item": {"pk": {"S": "a"}, "sk": {"N": "1"}, "g": {"B": b"\x01"}}})
     assert engine.storage.count(table.table_id, gsi.index_id)[0] >= 1

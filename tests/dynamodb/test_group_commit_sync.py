@@ -17,6 +17,8 @@ import pytest
 from emulator.dynamodb.engine import DynamoDBEngine
 from emulator.dynamodb.storage.sqlite import SqliteStorage
 
+R = "us-east-1"  # the region of the tables made here
+
 TABLE = {
     "TableName": "tbl",
     "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
@@ -78,7 +80,7 @@ def test_full_means_normal_plus_own_wal_sync(tmp_path: Path) -> None:
             real()
 
         st.sync_wal = counted  # type: ignore[method-assign]
-        tid = st.create_table("x", {})  # ... so a transaction outside a group syncs itself
+        tid = st.create_table(R, "x", {})  # ... so a transaction outside a group syncs itself
         assert calls == [1]
         st.begin_group()
         st.put(tid, 0, b"a", b"", b"1", 1)

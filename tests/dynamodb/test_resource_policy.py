@@ -248,10 +248,15 @@ def test_a_deny_in_the_resource_policy_beats_the_identity_policys_allow(ddb: Any
     assert refused == {"Code": "AccessDeniedException",
                        "Message": f"User: {user_arn(name)} is not authorized to perform: dynamodb:PutItem on resource: {arn} with an explicit deny in a resource-based policy"}
     assert client.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]
-    # The emulator's tables answer in any region: so does their policy.
+    # Tables are regional: us-west-2 has no table of that name (the identity policy allows the
+    # call; the table is not found), and the same name made there is another table, which the
+    # first table's policy does not govern.
     west = users.client(name, "dynamodb", region_name="us-west-2")
-    assert error_of(lambda: west.put_item(TableName=table, Item={"pk": {"S": "b"}}))["Code"] == "AccessDeniedException"
-    assert west.get_item(TableName=table, Key={"pk": {"S": "a"}})["Item"]
+    assert error_of(lambda: west.put_item(TableName=table, Item={"pk": {"S": "b"}}))["Code"] == "ResourceNotFoundException"
+    create(users.server.client("dynamodb", region_name="us-west-2"), table)
+    assert west.put_item(TableName=table, Item={"pk": {"S": "b"}}) is not None
+    assert "Item" not in west.get_item(TableName=table, Key={"pk": {"S": "a"}})
+    assert error_of(lambda: client.put_item(TableName=table, Item={"pk": {"S": "b"}}))["Code"] == "AccessDeniedException"
     # A transaction's Put is authorized as dynamodb:PutItem on its table.
     assert error_of(lambda: client.transact_write_items(TransactItems=[{"Put": {"TableName": table, "Item": {"pk": {"S": "c"}}}}]))["Code"] == "AccessDeniedException"
     # A Deny for the account denies everyone in it (the root user too).

@@ -13,6 +13,8 @@ import pytest
 from emulator.dynamodb.storage import PolicyRow, Storage, open_storage
 from emulator.errors import AwsError
 
+R = "us-east-1"  # the region of the tables made here
+
 ENGINES = ["sqlite", "postgres"]
 
 
@@ -41,11 +43,11 @@ def storage(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Storage]
 
 
 def test_table_metadata_crud(storage: Storage) -> None:
-    tid = storage.create_table("b", {"x": 1})
-    tid2 = storage.create_table("a", {"x": 2})
+    tid = storage.create_table(R, "b", {"x": 1})
+    tid2 = storage.create_table(R, "a", {"x": 2})
     assert tid != tid2
     with pytest.raises(KeyError):
-        storage.create_table("a", {})
+        storage.create_table(R, "a", {})
     assert [(t.name, t.meta) for t in storage.list_tables()] == [("a", {"x": 2}), ("b", {"x": 1})]
     storage.update_table(tid, {"x": 3})
     assert {t.name: t.meta for t in storage.list_tables()}["b"] == {"x": 3}
@@ -56,7 +58,7 @@ def test_table_metadata_crud(storage: Storage) -> None:
 
 
 def test_get_put_delete(storage: Storage) -> None:
-    tid = storage.create_table("t", {})
+    tid = storage.create_table(R, "t", {})
     assert storage.get(tid, 0, b"p", b"") is None
     storage.put(tid, 0, b"p", b"", b"one", 3)
     storage.put(tid, 0, b"p", b"", b"two", 3)
@@ -68,7 +70,7 @@ def test_get_put_delete(storage: Storage) -> None:
 
 
 def test_query_is_ordered_and_bounded(storage: Storage) -> None:
-    tid = storage.create_table("t", {})
+    tid = storage.create_table(R, "t", {})
     for i in range(600):  # more than one internal page
         storage.put(tid, 0, b"p", i.to_bytes(2, "big"), str(i).encode(), 1)
     storage.put(tid, 0, b"q", b"\x00\x05", b"other", 1)
@@ -85,7 +87,7 @@ def test_query_is_ordered_and_bounded(storage: Storage) -> None:
 
 
 def test_scan_orders_by_pk_then_sk_and_resumes(storage: Storage) -> None:
-    tid = storage.create_table("t", {})
+    tid = storage.create_table(R, "t", {})
     keys = [(bytes([p]), bytes([s])) for p in (3, 1, 2) for s in (2, 1)]
     for pk, sk in keys:
         storage.put(tid, 0, pk, sk, pk + sk, 2)
@@ -101,7 +103,7 @@ def test_scan_orders_by_pk_then_sk_and_resumes(storage: Storage) -> None:
 
 
 def test_transaction_is_atomic(storage: Storage) -> None:
-    tid = storage.create_table("t", {})
+    tid = storage.create_table(R, "t", {})
     with pytest.raises(RuntimeError), storage.transaction():
         storage.put(tid, 0, b"a", b"", b"1", 1)
         with storage.transaction():  # nested joins the outer one
@@ -116,7 +118,7 @@ def test_transaction_is_atomic(storage: Storage) -> None:
 
 
 def test_data_survives_reopen(storage: Storage, tmp_path: Path) -> None:
-    tid = storage.create_table("t", {"k": "v"})
+    tid = storage.create_table(R, "t", {"k": "v"})
     storage.put(tid, 0, b"p", b"s", b"payload", 7)
     storage.close()
     storage.open()
@@ -125,7 +127,7 @@ def test_data_survives_reopen(storage: Storage, tmp_path: Path) -> None:
 
 
 def test_group_commit(storage: Storage) -> None:
-    tid = storage.create_table("t", {})
+    tid = storage.create_table(R, "t", {})
     storage.begin_group()
     with storage.transaction():
         storage.put(tid, 0, b"a", b"", b"1", 1)
@@ -146,7 +148,7 @@ def test_group_commit(storage: Storage) -> None:
 def test_group_is_committed_before_another_threads_transaction(storage: Storage) -> None:
     import threading
 
-    tid = storage.create_table("t", {})
+    tid = storage.create_table(R, "t", {})
     storage.begin_group()
     with storage.transaction():
         storage.put(tid, 0, b"loop", b"", b"1", 1)
@@ -169,8 +171,8 @@ def test_group_is_committed_before_another_threads_transaction(storage: Storage)
 def test_resource_policies(storage: Storage) -> None:
     """One policy per ARN (a table's or its stream's); replaced in place, rolled back with
     their transaction, kept across a reopen, gone with their table."""
-    tid = storage.create_table("t", {})
-    other = storage.create_table("u", {})
+    tid = storage.create_table(R, "t", {})
+    other = storage.create_table(R, "u", {})
     arn = "arn:aws:dynamodb:us-east-1:000000000000:table/t"
     stream = arn + "/stream/2024-01-01T00:00:00.000"
     other_arn = "arn:aws:dynamodb:us-east-1:000000000000:table/u"
@@ -217,7 +219,7 @@ def test_sqlite_query_and_scan_are_primary_key_range_searches(tmp_path: Path) ->
     try:
         statements: list[str] = []
         st.conn.set_trace_callback(statements.append)
-        tid = st.create_table("t", {})
+        tid = st.create_table(R, "t", {})
         st.put(tid, 0, b"p", b"\x01", b"x", 1)
         list(st.query(tid, 0, b"p", lo=b"\x00", hi=b"\x02", forward=False, after=b"\x03"))
         list(st.scan(tid, 0, after=(b"a", b"b")))
@@ -238,8 +240,8 @@ def test_reset_forgets_everything_and_reuses_no_id(storage: Storage) -> None:
     from emulator.dynamodb.storage.base import LifecycleStorage
 
     assert isinstance(storage, LifecycleStorage)
-    tid = storage.create_table("t", {"x": 1})
-    storage.create_table("u", {})
+    tid = storage.create_table(R, "t", {"x": 1})
+    storage.create_table(R, "u", {})
     storage.put(tid, 0, b"p", b"s", b"item", 4)
     storage.put(tid, 1, b"i", b"s", b"index row", 9)
     storage.meta_put("backup", "arn", {"a": 1})
@@ -265,9 +267,112 @@ def test_reset_forgets_everything_and_reuses_no_id(storage: Storage) -> None:
     if storage.shared:  # other processes' table caches must notice
         assert storage.catalog_version(fresh=True) > version
     # Ids go on: a task still holding an old table id cannot reach a new table.
-    assert storage.create_table("t", {}) > tid
+    assert storage.create_table(R, "t", {}) > tid
     assert storage.stream_append("stream", 2.0, b"record") > seq
     storage.close()
     storage.open()
     assert [t.name for t in storage.list_tables()] == ["t"]
     assert storage.get(tid, 0, b"p", b"s") is None
+
+
+# ------------------------------------------------------------------ regions
+OTHER = "eu-west-1"
+
+
+def test_a_table_is_unique_per_region_and_name(storage: Storage) -> None:
+    east = storage.create_table(R, "t", {"r": "east"})
+    west = storage.create_table(OTHER, "t", {"r": "west"})  # the same name in another region: another table
+    assert east != west
+    with pytest.raises(KeyError):
+        storage.create_table(OTHER, "t", {})
+    with pytest.raises(KeyError):
+        storage.create_table(R, "t", {})
+    storage.create_table(OTHER, "a", {})
+    # Ordered by (region, name); each row says its region.
+    assert [(t.region, t.name, t.meta) for t in storage.list_tables()] == [
+        (OTHER, "a", {}), (OTHER, "t", {"r": "west"}), (R, "t", {"r": "east"})]
+    storage.put(east, 0, b"p", b"s", b"east item", 9)
+    assert storage.get(west, 0, b"p", b"s") is None
+    storage.delete_table(east)
+    assert [(t.region, t.name) for t in storage.list_tables()] == [(OTHER, "a"), (OTHER, "t")]
+    assert storage.create_table(R, "t", {}) > west  # the name is free again in its region only
+
+
+_OLD_TABLES = [
+    (3, "t", {"name": "t", "arn": "arn:aws:dynamodb:eu-west-1:000000000000:table/t"}),
+    (5, "u", {"name": "u", "arn": "arn:aws:dynamodb:us-east-1:000000000000:table/u"}),
+    (6, "v", {"x": 1}),  # no ARN: the default region
+]
+
+
+def _write_old_layout(spec: str, tmp_path: Path) -> None:
+    """A store as the emulator wrote it before tables were regional: ``ddb_tables`` with a
+    unique ``name`` and no ``region``; ids up to 9 were handed out."""
+    import orjson
+
+    if spec == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(tmp_path / "dynamodb.sqlite3")
+        conn.executescript(
+            "CREATE TABLE ddb_tables (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT NOT NULL UNIQUE, meta BLOB NOT NULL);"
+            "CREATE TABLE ddb_items (tid INTEGER NOT NULL, idx INTEGER NOT NULL, pk BLOB NOT NULL, sk BLOB NOT NULL, data BLOB NOT NULL,"
+            " size INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (tid, idx, pk, sk)) WITHOUT ROWID;"
+        )
+        conn.executemany("INSERT INTO ddb_tables (id, name, meta) VALUES (?, ?, ?)", [(i, n, orjson.dumps(m)) for i, n, m in _OLD_TABLES])
+        conn.execute("UPDATE sqlite_sequence SET seq = 9 WHERE name = 'ddb_tables'")
+        conn.execute("INSERT INTO ddb_items VALUES (3, 0, ?, ?, ?, 4)", (b"p", b"s", b"item"))
+        conn.commit()
+        conn.close()
+        return
+    import psycopg
+    from psycopg import sql
+
+    from emulator.dynamodb.storage.postgres import parse_spec
+
+    conninfo, opts = parse_spec(spec)
+    with psycopg.connect(conninfo, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(opts["schema"])))
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(opts["schema"])))
+        conn.execute(
+            "CREATE TABLE ddb_catalog (id integer PRIMARY KEY CHECK (id = 1), version bigint NOT NULL);"
+            "INSERT INTO ddb_catalog VALUES (1, 4);"
+            'CREATE TABLE ddb_tables (id serial PRIMARY KEY, name text COLLATE "C" NOT NULL UNIQUE, meta bytea NOT NULL);'
+            "CREATE TABLE ddb_items (tid integer NOT NULL, idx integer NOT NULL, pk bytea NOT NULL, sk bytea NOT NULL, data bytea NOT NULL,"
+            " size integer NOT NULL DEFAULT 0, PRIMARY KEY (tid, idx, pk, sk));"
+        )
+        for i, n, m in _OLD_TABLES:
+            conn.execute("INSERT INTO ddb_tables (id, name, meta) VALUES (%s, %s, %s)", (i, n, orjson.dumps(m)))
+        conn.execute("SELECT setval('ddb_tables_id_seq', 9)")
+        conn.execute("INSERT INTO ddb_items VALUES (3, 0, %s, %s, %s, 4)", (b"p", b"s", b"item"))
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_a_store_written_before_tables_were_regional_is_migrated_on_open(engine: str, request: pytest.FixtureRequest, tmp_path: Path) -> None:
+    spec = "sqlite"
+    if engine == "postgres":
+        from .postgres.pg import with_schema
+
+        spec = with_schema(request.getfixturevalue("postgres_database"), "old")
+    _write_old_layout(spec, tmp_path)
+    st = open_storage(spec, tmp_path)
+    st.open()
+    try:
+        # Each table's region is the one in its stored ARN; ids, metadata and items stay.
+        expected = [("eu-west-1", "t", 3), ("us-east-1", "u", 5), ("us-east-1", "v", 6)]
+        assert [(t.region, t.name, t.table_id) for t in st.list_tables()] == expected
+        assert st.list_tables()[0].meta == _OLD_TABLES[0][2]
+        assert st.get(3, 0, b"p", b"s") == b"item"
+        if st.shared:
+            assert st.catalog_version(fresh=True) > 4  # running processes reload their caches
+        # Now unique per (region, name), and ids still never reused.
+        with pytest.raises(KeyError):
+            st.create_table("eu-west-1", "t", {})
+        new = st.create_table("us-east-1", "t", {})
+        assert new > 9
+        st.close()
+        st.open()  # migrated once: opening again changes nothing
+        assert [(t.region, t.name, t.table_id) for t in st.list_tables()] == sorted([*expected, ("us-east-1", "t", new)])
+        assert st.get(3, 0, b"p", b"s") == b"item"
+    finally:
+        st.close()

@@ -1,9 +1,9 @@
-"""DynamoDB data lifecycle: Streams, TTL, backups, point-in-time recovery,
-export/import and PartiQL, on top of the native engine.
+"""DynamoDB data lifecycle: Streams, Kinesis destinations, TTL, backups,
+point-in-time recovery, export/import and PartiQL, on top of the native engine.
 
 ``Lifecycle`` installs one write hook on the engine (called inside every
 item write's transaction) and runs one background task for the TTL sweeper
-and the retention housekeeping.
+and the retention housekeeping (and KinesisDestinations one for its deliveries).
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ class Lifecycle:
     def __init__(self, engine: Any, settings: Any) -> None:
         from emulator.dynamodb.lifecycle.backups import Backups
         from emulator.dynamodb.lifecycle.exports import Exports
+        from emulator.dynamodb.lifecycle.kinesis import KinesisDestinations
         from emulator.dynamodb.lifecycle.partiql import PartiQL
         from emulator.dynamodb.lifecycle.pitr import Pitr
         from emulator.dynamodb.lifecycle.streams import Streams
@@ -51,6 +52,7 @@ class Lifecycle:
         self.lock_path = data_dir / LOCK_FILE
         self._lock_fh: Any = None
         self.streams = Streams(self)
+        self.kinesis = KinesisDestinations(self)
         self.pitr = Pitr(self)
         self.backups = Backups(self)
         self.ttl = TtlSweeper(self)
@@ -80,6 +82,7 @@ class Lifecycle:
     async def start(self) -> None:
         self._hold_lock()
         self.pitr.load()
+        self.kinesis.start()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="dynamodb-lifecycle")
 
     async def stop(self) -> None:
@@ -88,6 +91,7 @@ class Lifecycle:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        await self.kinesis.stop()
         for task in list(self.exports.tasks):
             task.cancel()
         if self._lock_fh is not None:
@@ -112,6 +116,7 @@ class Lifecycle:
             # of tables that are gone (it would save them as SYSTEM backups) or known streams.
             self.pitr.enabled.clear()
             self.streams.forget()
+            self.kinesis.forget()
             trash = self.backups.detach_files()
         finally:
             await engine.durable()
@@ -122,6 +127,7 @@ class Lifecycle:
     async def tick(self) -> None:
         await self.ttl.sweep()
         self.streams.housekeeping()
+        self.kinesis.housekeeping()
         self.pitr.housekeeping()
         self.backups.housekeeping()
         await self.engine.durable()
@@ -137,4 +143,4 @@ class Lifecycle:
                 log.exception("DynamoDB lifecycle pass failed")
 
     def health(self) -> dict[str, Any]:
-        return {"ttl_interval": self.ttl_interval, "ttl_deleted": self.ttl.deleted, "pitr_tables": len(self.pitr.enabled)}
+        return {"ttl_interval": self.ttl_interval, "ttl_deleted": self.ttl.deleted, "pitr_tables": len(self.pitr.enabled), "kinesis": self.kinesis.health()}

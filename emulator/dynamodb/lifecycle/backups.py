@@ -21,9 +21,11 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.dynamodb.lifecycle import restore as restorer
 from emulator.dynamodb.lifecycle.common import (
+    arn_region,
     epoch,
     named_table,
     table_not_found,
+    visible_here,
     wire_time,
 )
 from emulator.dynamodb.tables import Table, check_table_name
@@ -46,10 +48,14 @@ class Backups:
         self.storage = lc.storage
 
     def _table(self, name: Any) -> Table:
-        return named_table(self.lc.engine.tables, name)
+        return named_table(self.lc.engine.tables, name, self.lc.engine.current_region())
 
     def _meta(self, arn: Any) -> dict[str, Any]:
         meta = self.storage.meta_get(KIND, arn) if isinstance(arn, str) else None
+        # Backups are regional, as their tables: another region's is not found from here
+        # (restoring it elsewhere is AWS Backup's cross-Region copy, not DynamoDB's API).
+        if meta is not None and not visible_here(meta["arn"]):
+            meta = None
         if meta is None:
             if not isinstance(arn, str) or len(arn) < 37:
                 raise AwsError("ValidationException", f"Invalid BackupArn: {arn}", 400)
@@ -235,7 +241,8 @@ class Backups:
         if lower is not None and upper is not None and lower > upper:
             raise AwsError("ValidationException", "TimeRangeLowerBound cannot be later than TimeRangeUpperBound", 400)
         name = params.get("TableName")
-        metas = [m for _, m in self.storage.meta_list(KIND)]
+        region = self.lc.engine.current_region()
+        metas = [m for _, m in self.storage.meta_list(KIND) if arn_region(m["arn"]) == region]
         if name is not None:
             metas = [m for m in metas if m["table"] == name or m["table_meta"]["arn"] == name]
         if btype != "ALL":

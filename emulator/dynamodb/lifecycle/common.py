@@ -9,6 +9,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from emulator.dynamodb.core import REGION, table_key
+from emulator.dynamodb.storage.base import TableKey, region_of_arn
 from emulator.dynamodb.tables import Table, check_table_name
 from emulator.errors import AwsError
 
@@ -63,13 +65,30 @@ def table_not_found(name: Any) -> AwsError:
     return AwsError("TableNotFoundException", f"Table not found: {name}", 400)
 
 
-def named_table(tables: Mapping[str, Table], name: Any) -> Table:
-    """The table a backup or PITR request names (a name or a table ARN); the backup
-    APIs answer TableNotFoundException where the data plane says ResourceNotFound."""
-    if isinstance(name, str) and name.startswith("arn:"):
-        name = name.split(":table/", 1)[-1]
-    table = tables.get(name) if isinstance(name, str) else None
+def named_table(tables: Mapping[TableKey, Table], name: Any, region: str, cross_region: bool = False) -> Table:
+    """The table a backup or PITR request names (a name or a table ARN) in ``region`` (the
+    request's: ``engine.current_region()``; an ARN of another region names no table unless
+    ``cross_region``, see core.table_key); the backup APIs answer TableNotFoundException
+    where the data plane says ResourceNotFound."""
+    key = table_key(name, region, cross_region)
+    table = tables.get(key) if key is not None else None
     if table is None:
+        if isinstance(name, str) and name.startswith("arn:"):
+            name = name.split(":table/", 1)[-1]
         check_table_name(name)
         raise table_not_found(name)
     return table
+
+
+def visible_here(arn: str) -> bool:
+    """Whether the request being served may see the lifecycle record of ``arn`` (a stream,
+    backup, export or import ARN): only its own region's, as on AWS. Callers in the process
+    that serve no request see every region's."""
+    region = REGION.get()
+    return region is None or arn_region(arn) == region
+
+
+def arn_region(arn: str) -> str:
+    """The region of a lifecycle record's ARN (a table's, or a stream, backup, export or
+    import ARN under it): records are regional, as the tables they belong to."""
+    return region_of_arn(arn)

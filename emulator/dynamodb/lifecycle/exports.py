@@ -28,7 +28,14 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from emulator.dynamodb.core import Item, ItemKey, loads
-from emulator.dynamodb.lifecycle.common import epoch, iso, table_not_found, wire_time
+from emulator.dynamodb.lifecycle.common import (
+    arn_region,
+    epoch,
+    iso,
+    table_not_found,
+    visible_here,
+    wire_time,
+)
 from emulator.dynamodb.lifecycle.restore import created_table
 from emulator.dynamodb.tables import Table
 from emulator.dynamodb.types import normalize_item, validate_item
@@ -114,10 +121,17 @@ class Exports:
         if not isinstance(arn, str) or ":table/" not in arn:
             raise invalid(f"Invalid TableArn: {arn}")
         name = arn.split(":table/", 1)[1].split("/", 1)[0]
-        table = self.lc.engine.tables.get(name)
+        # The ARN's region must be the request's: another region's table is not visible here.
+        table = self.lc.engine.find_table(arn) if arn.startswith("arn:") else None
         if table is None:
             raise table_not_found(name)
         return table
+
+    def _regional(self, kind: str) -> list[dict[str, Any]]:
+        """The export or import records of the request's region (they are regional, as
+        their tables: their ARNs are under the table's)."""
+        region = self.lc.engine.current_region()
+        return [m for _, m in self.storage.meta_list(kind) if arn_region(m["arn"]) == region]
 
     @staticmethod
     def _page(items: list[dict[str, Any]], token: Any, size: Any, member: str) -> tuple[list[dict[str, Any]], str | None]:
@@ -181,7 +195,7 @@ class Exports:
             raise invalid(f"1 validation error detected: Value '{etype}' at 'exportType' failed to satisfy constraint: Member must satisfy enum value set: [FULL_EXPORT, INCREMENTAL_EXPORT]")
         token = params.get("ClientToken")
         if token:
-            for _, m in self.storage.meta_list(EXPORT_KIND):
+            for m in self._regional(EXPORT_KIND):
                 if m.get("client_token") == token:
                     if m["table_arn"] != table.arn or m["bucket"] != bucket or m.get("prefix", "") != prefix:
                         raise AwsError("ExportConflictException", f"There was a conflict when writing to the specified S3 bucket. ClientToken {token} was used with different parameters", 400)
@@ -315,6 +329,8 @@ class Exports:
 
     def _export_meta(self, arn: Any) -> dict[str, Any]:
         meta = self.storage.meta_get(EXPORT_KIND, arn) if isinstance(arn, str) else None
+        if meta is not None and not visible_here(meta["arn"]):
+            meta = None  # another region's export is not visible from this one
         if meta is None:
             raise AwsError("ExportNotFoundException", f"Export not found: {arn}", 400)
         return meta
@@ -323,7 +339,7 @@ class Exports:
         return {"ExportDescription": self.export_description(self._export_meta(params.get("ExportArn")))}
 
     def list_exports(self, params: dict[str, Any]) -> dict[str, Any]:
-        metas = sorted((m for _, m in self.storage.meta_list(EXPORT_KIND)), key=lambda m: (m["start"], m["arn"]))
+        metas = sorted(self._regional(EXPORT_KIND), key=lambda m: (m["start"], m["arn"]))
         if params.get("TableArn"):
             metas = [m for m in metas if m["table_arn"] == params["TableArn"]]
         page, token = self._page(metas, params.get("NextToken"), params.get("MaxResults"), "maxResults")
@@ -375,14 +391,15 @@ class Exports:
         create = dict(params.get("TableCreationParameters") or {})
         token = params.get("ClientToken")
         if token:
-            for _, m in self.storage.meta_list(IMPORT_KIND):
+            for m in self._regional(IMPORT_KIND):
                 if m.get("client_token") == token:
                     return {"ImportTableDescription": self.import_description(m)}
-        name = create.get("TableName")
-        if isinstance(name, str) and name in self.lc.engine.tables:
-            raise AwsError("ResourceInUseException", f"Table already exists: {name}", 400)
         engine = self.lc.engine
-        table = await created_table(engine, create)
+        region = engine.current_region()
+        name = create.get("TableName")
+        if isinstance(name, str) and (region, name) in engine.tables:
+            raise AwsError("ResourceInUseException", f"Table already exists: {name}", 400)
+        table = await created_table(engine, create, region)
         now = self.lc.clock()
         import_id = f"{int(now * 1000):014d}-{uuid.uuid4().hex[:8]}"
         meta: dict[str, Any] = {
@@ -488,6 +505,8 @@ class Exports:
 
     def _import_meta(self, arn: Any) -> dict[str, Any]:
         meta = self.storage.meta_get(IMPORT_KIND, arn) if isinstance(arn, str) else None
+        if meta is not None and not visible_here(meta["arn"]):
+            meta = None  # another region's import is not visible from this one
         if meta is None:
             raise AwsError("ImportNotFoundException", f"Import not found: {arn}", 400)
         return meta
@@ -496,7 +515,7 @@ class Exports:
         return {"ImportTableDescription": self.import_description(self._import_meta(params.get("ImportArn")))}
 
     def list_imports(self, params: dict[str, Any]) -> dict[str, Any]:
-        metas = sorted((m for _, m in self.storage.meta_list(IMPORT_KIND)), key=lambda m: (m["start"], m["arn"]))
+        metas = sorted(self._regional(IMPORT_KIND), key=lambda m: (m["start"], m["arn"]))
         if params.get("TableArn"):
             metas = [m for m in metas if m["table_arn"] == params["TableArn"]]
         page, token = self._page(metas, params.get("NextToken"), params.get("PageSize"), "pageSize")

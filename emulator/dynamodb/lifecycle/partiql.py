@@ -118,7 +118,7 @@ class PartiQL:
         return self.lc.engine
 
     def _table(self, st: Statement) -> tuple[Table, Index | None]:
-        table = self.engine.tables.get(st.table)
+        table = self.engine.find_table(st.table)  # in the request's region
         if table is None:
             raise AwsError("ResourceNotFoundException", f"Requested resource not found: Table: {st.table} not found", 400)
         index = None

@@ -46,8 +46,8 @@ class Pitr:
         self.storage.history_append(table.table_uuid, now, key.pk, key.sk, dumps(new) if new is not None else None)
 
     # ------------------------------------------------------------ helpers
-    def _table(self, name: Any) -> Table:
-        return named_table(self.lc.engine.tables, name)
+    def _table(self, name: Any, cross_region: bool = False) -> Table:
+        return named_table(self.lc.engine.tables, name, self.lc.engine.current_region(), cross_region)
 
     def window(self, cfg: dict[str, Any]) -> tuple[float, float]:
         now = self.lc.clock()
@@ -142,7 +142,9 @@ class Pitr:
         if source is None:
             raise AwsError("ValidationException", "Either SourceTableArn or SourceTableName must be specified", 400)
         try:
-            table = self._table(source)
+            # A SourceTableArn may name a table of another region: PITR restores across
+            # Regions (the new table is made in the request's region). A name is this region's.
+            table = self._table(source, cross_region=bool(params.get("SourceTableArn")))
         except AwsError as exc:
             if exc.code == "TableNotFoundException":
                 raise AwsError("SourceTableNotFoundException", f"Source table not found: {source}", 400) from exc
@@ -152,7 +154,7 @@ class Pitr:
         if params.get("UseLatestRestorableTime") and params.get("RestoreDateTime") is not None:
             raise AwsError("ValidationException", "Only one of RestoreDateTime or UseLatestRestorableTime can be specified", 400)
         at = self.resolve_time(table, params.get("RestoreDateTime"), bool(params.get("UseLatestRestorableTime")))
-        if target in self.lc.engine.tables:
+        if (self.lc.engine.current_region(), target) in self.lc.engine.tables:
             raise AwsError("TableAlreadyExistsException", f"Table already exists: {target}", 400)
         rows = list(self.state_at(table, at))
         summary = {"SourceTableArn": table.arn, "RestoreDateTime": wire_time(at)}

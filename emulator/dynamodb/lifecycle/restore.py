@@ -17,15 +17,17 @@ if TYPE_CHECKING:
 CHUNK = 2000  # items per transaction; the event loop runs other requests between chunks
 
 
-async def created_table(engine: Any, create: dict[str, Any]) -> Table:
-    """The table ``create`` (CreateTable input) makes, once its creation is durable."""
+async def created_table(engine: Any, create: dict[str, Any], region: str | None = None) -> Table:
+    """The table ``create`` (CreateTable input) makes in ``region`` (default: the request's),
+    once its creation is durable."""
+    region = region or engine.current_region()
     engine.begin_group()
     try:
-        engine.create_table(create)
+        engine.create_table(create, region)
         generation = engine.generation
     finally:
         await engine.durable()
-    table: Table | None = engine.tables.get(create["TableName"])
+    table: Table | None = engine.tables.get((region, create["TableName"]))
     if table is None or engine.generation != generation:
         raise not_found()  # a reset took the new table away meanwhile
     return table
@@ -113,18 +115,20 @@ async def fill(lc: Lifecycle, table: Table, rows: Iterable[tuple[bytes, bytes, b
 
 
 async def restore(lc: Lifecycle, meta: dict[str, Any], target: Any, params: dict[str, Any], rows: Iterable[tuple[bytes, bytes, bytes]], summary: dict[str, Any]) -> dict[str, Any]:
+    """Restore into a new table ``target`` of the request's region."""
     engine = lc.engine
-    if isinstance(target, str) and target in engine.tables:
+    region = engine.current_region()
+    if isinstance(target, str) and (region, target) in engine.tables:
         raise AwsError("TableAlreadyExistsException", f"Table already exists: {target}", 400)
     create = create_params(meta, target, params)
-    table = await created_table(engine, create)
+    table = await created_table(engine, create, region)
     try:
         await fill(lc, table, rows)
     except BaseException:
         # A restore that cannot finish leaves no half-filled table behind.
-        if engine.tables.get(table.name) is table:
+        if engine.tables.get(table.key) is table:
             engine.storage.delete_table(table.table_id)
-            engine.tables.pop(table.name, None)
+            engine.tables.pop(table.key, None)
         raise
     table.extra["restore_summary"] = summary
     engine.save_table(table)

@@ -20,7 +20,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from emulator.dynamodb.core import Item, dumps, loads
-from emulator.dynamodb.lifecycle.common import WRITER_IDENTITY, iso, wire_time
+from emulator.dynamodb.lifecycle.common import (
+    WRITER_IDENTITY,
+    arn_region,
+    iso,
+    visible_here,
+    wire_time,
+)
 from emulator.dynamodb.tables import Table
 from emulator.dynamodb.types import item_size
 from emulator.errors import AwsError
@@ -89,6 +95,9 @@ class Streams:
 
     def record(self, table: Table, old: Item | None, new: Item | None, now: float) -> None:
         """Called inside the write transaction (the item changed)."""
+        kinesis = self.lc.kinesis
+        if table.table_uuid in kinesis.live:  # Kinesis destinations: recorded in the same transaction
+            kinesis.record(table, old, new, now)
         arn = self.arn(table)
         if arn is None:
             return
@@ -140,7 +149,8 @@ class Streams:
                     self._register(table, arn)
 
     def _status(self, meta: dict[str, Any]) -> str:
-        table = self.lc.engine.tables.get(meta["table"])
+        # The stream's table: the one of its name in the stream's region (in its ARN).
+        table = self.lc.engine.tables.get((arn_region(meta["arn"]), meta["table"]))
         if table is not None and table.table_uuid == meta["table_uuid"] and self.arn(table) == meta["arn"]:
             return "ENABLED"
         if not meta.get("disabled_at"):
@@ -152,6 +162,8 @@ class Streams:
     def _meta(self, arn: Any) -> dict[str, Any]:
         if not isinstance(arn, str) or not arn.startswith("arn:") or "/stream/" not in arn:
             raise validation(f"Invalid StreamArn: {arn}")
+        if not visible_here(arn):
+            raise stream_not_found(arn)  # streams are regional: another region's is not visible here
         self.sync()
         meta = self.storage.meta_get(KIND, arn)
         if meta is None:
@@ -170,10 +182,12 @@ class Streams:
             raise validation(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 100")
         name = params.get("TableName")
         self.sync()
-        metas = [m for _, m in self.storage.meta_list(KIND)]
+        # The request's region only: streams are regional, as their tables.
+        region = self.lc.engine.current_region()
+        metas = [m for _, m in self.storage.meta_list(KIND) if arn_region(m["arn"]) == region]
         if name is not None:
             metas = [m for m in metas if m["table"] == name]
-            if not metas and name not in self.lc.engine.tables:
+            if not metas and (region, name) not in self.lc.engine.tables:
                 raise AwsError("ResourceNotFoundException", f"Requested resource not found: Table: {name} not found", 400)
         metas.sort(key=lambda m: (m["created"], m["arn"]))
         start = params.get("ExclusiveStartStreamArn")
@@ -272,7 +286,7 @@ class Streams:
                 f"which is further in the future than the tolerated delay of {ITERATOR_TTL * 1000} milliseconds.",
                 400,
             )
-        meta = self.storage.meta_get(KIND, arn)
+        meta = self.storage.meta_get(KIND, arn) if visible_here(arn) else None
         if meta is None:
             raise stream_not_found(arn)
         after = int(state["p"])

@@ -60,7 +60,7 @@ class TtlSweeper:
         storage = engine.storage
         deleted = 0
         after: tuple[bytes, bytes] | None = None
-        while engine.tables.get(table.name) is table and table.ttl.get("enabled"):
+        while engine.tables.get(table.key) is table and table.ttl.get("enabled"):
             now = self.lc.clock()
             expired: list[tuple[bytes, bytes]] = []
             seen = 0

@@ -30,6 +30,22 @@ class TableRow:
     table_id: int
     name: str
     meta: dict[str, Any]
+    # Tables are regional, as on AWS: a name is unique within its region only.
+    region: str
+
+
+# The region of a table whose stored metadata names none (data written before tables had
+# a region column and without an ARN in their metadata; the engine always writes one).
+DEFAULT_REGION = "us-east-1"
+
+
+def region_of_arn(arn: Any, default: str = DEFAULT_REGION) -> str:
+    """The region of an ARN (``arn:partition:service:region:account:resource``)."""
+    if isinstance(arn, str):
+        parts = arn.split(":", 4)
+        if len(parts) == 5 and parts[0] == "arn" and parts[3]:
+            return parts[3]
+    return default
 
 
 @dataclass
@@ -81,11 +97,12 @@ class Storage(ABC):
     # ---- table metadata
     @abstractmethod
     def list_tables(self) -> list[TableRow]:
-        """Every table, ordered by name."""
+        """Every table of every region, ordered by (region, name)."""
 
     @abstractmethod
-    def create_table(self, name: str, meta: dict[str, Any]) -> int:
-        """Insert a table; returns its id. Raises KeyError if the name exists."""
+    def create_table(self, region: str, name: str, meta: dict[str, Any]) -> int:
+        """Insert a table of ``region``; returns its id. Raises KeyError if the region
+        already has a table of that name (the same name in another region is another table)."""
 
     @abstractmethod
     def update_table(self, table_id: int, meta: dict[str, Any]) -> None: ...
@@ -372,13 +389,17 @@ class LifecycleStorage(ABC):
 
 V = TypeVar("V")
 
+# A table's key in the engine's cache: (region, name). Tables are regional, as on AWS.
+TableKey = tuple[str, str]
 
-class TableCache(dict[str, V]):
-    """The engine's per-process table cache (name -> table), kept in step with a
+
+class TableCache(dict[TableKey, V]):
+    """The engine's per-process table cache ((region, name) -> table), kept in step with a
     storage that other processes share (``Storage.shared``): it re-reads the catalog
     when ``catalog_version()`` moved (another process created, changed or deleted a
     table) and, on a miss, asks the database whether it did. For a storage that is
-    not shared it is a plain dict."""
+    not shared it is a plain dict. A lookup is one dict lookup, whatever the number of
+    regions and tables."""
 
     def __init__(self, storage: Storage, build: Callable[[TableRow], V]) -> None:
         super().__init__()
@@ -388,7 +409,7 @@ class TableCache(dict[str, V]):
         if storage.shared:
             self.reload()
         else:
-            super().update((row.name, build(row)) for row in storage.list_tables())
+            super().update(((row.region, row.name), build(row)) for row in storage.list_tables())
 
     def reload(self) -> None:
         # The version first: a change racing the read leaves it behind, so the
@@ -396,33 +417,37 @@ class TableCache(dict[str, V]):
         self._version = self._storage.catalog_version(fresh=True)
         rows = self._storage.list_tables()
         super().clear()
-        super().update((row.name, self._build(row)) for row in rows)
+        super().update(((row.region, row.name), self._build(row)) for row in rows)
 
     def _sync(self, missing: bool = False) -> None:
         if self._storage.shared and self._storage.catalog_version(fresh=missing) != self._version:
             self.reload()
 
-    def get(self, name: str, default: Any = None) -> Any:  # type: ignore[override]
+    def get(self, key: TableKey, default: Any = None) -> Any:  # type: ignore[override]
         self._sync()
-        value = super().get(name)
+        value = super().get(key)
         if value is None and self._storage.shared:
             self._sync(missing=True)
-            value = super().get(name)
+            value = super().get(key)
         return default if value is None else value
 
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and self.get(name) is not None
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, tuple) and self.get(key) is not None  # type: ignore[arg-type]
 
-    def __getitem__(self, name: str) -> V:
-        value = self.get(name)
+    def __getitem__(self, key: TableKey) -> V:
+        value = self.get(key)
         if value is None:
-            raise KeyError(name)
+            raise KeyError(key)
         return value  # type: ignore[no-any-return]
 
-    def __iter__(self) -> Iterator[str]:
+    def __iter__(self) -> Iterator[TableKey]:
         self._sync()
         return super().__iter__()
 
     def __len__(self) -> int:
         self._sync()
         return super().__len__()
+
+    def names(self, region: str) -> list[str]:
+        """The names of ``region``'s tables, sorted (ListTables)."""
+        return sorted(name for r, name in self if r == region)

@@ -44,6 +44,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from emulator.dynamodb.storage.base import (
+    DEFAULT_REGION,
     PAGE,
     LifecycleStorage,
     PolicyRow,
@@ -70,8 +71,10 @@ CREATE TABLE IF NOT EXISTS ddb_catalog (
 INSERT INTO ddb_catalog (id, version) VALUES (1, 0) ON CONFLICT DO NOTHING;
 CREATE TABLE IF NOT EXISTS ddb_tables (
     id serial PRIMARY KEY,
-    name text COLLATE "C" NOT NULL UNIQUE,
-    meta bytea NOT NULL
+    region text COLLATE "C" NOT NULL,
+    name text COLLATE "C" NOT NULL,
+    meta bytea NOT NULL,
+    CONSTRAINT ddb_tables_region_name_key UNIQUE (region, name)
 );
 CREATE TABLE IF NOT EXISTS ddb_items (
     tid integer NOT NULL,
@@ -129,6 +132,28 @@ CREATE TABLE IF NOT EXISTS ddb_flush (
 # What reset() empties: every table above but ddb_catalog (the version only grows) and
 # ddb_flush (the durability barriers of running processes, not account data).
 _RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_policies", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
+
+# A schema made before tables were regional has ``ddb_tables`` with a unique ``name`` and no
+# ``region``: add the column (each table's region is the one in its stored ARN) and make
+# (region, name) the unique key instead. In the setup transaction, under the setup lock;
+# the catalog version moves, so running processes reload their table caches.
+_MIGRATE_REGIONS = f"""
+DO $$
+BEGIN
+    IF NOT EXISTS (
+        SELECT 1 FROM pg_attribute
+        WHERE attrelid = 'ddb_tables'::regclass AND attname = 'region' AND NOT attisdropped
+    ) THEN
+        ALTER TABLE ddb_tables ADD COLUMN region text COLLATE "C";
+        UPDATE ddb_tables SET region = COALESCE(
+            NULLIF(split_part(convert_from(meta, 'UTF8')::jsonb ->> 'arn', ':', 4), ''), '{DEFAULT_REGION}');
+        ALTER TABLE ddb_tables ALTER COLUMN region SET NOT NULL;
+        ALTER TABLE ddb_tables DROP CONSTRAINT IF EXISTS ddb_tables_name_key;
+        ALTER TABLE ddb_tables ADD CONSTRAINT ddb_tables_region_name_key UNIQUE (region, name);
+        UPDATE ddb_catalog SET version = version + 1 WHERE id = 1;
+    END IF;
+END $$;
+"""
 
 # Lock the item (and share-lock its table), then read it: one round trip. Each statement
 # of a VOLATILE plpgsql function takes a fresh snapshot under READ COMMITTED, so the
@@ -268,7 +293,9 @@ class PostgresStorage(Storage, LifecycleStorage):
                 if self.schema:
                     conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(self.schema)))
                 self._configure(conn)
-                conn.execute(_SCHEMA)
+                with conn.transaction():
+                    conn.execute(_SCHEMA)
+                    conn.execute(_MIGRATE_REGIONS)
                 conn.execute(_LOCK_GET)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s, 0)", (SETUP_LOCK,))
@@ -489,16 +516,17 @@ class PostgresStorage(Storage, LifecycleStorage):
 
     # -------------------------------------------------------------- tables
     def list_tables(self) -> list[TableRow]:
-        rows = self._fetch('SELECT id, name, meta FROM ddb_tables ORDER BY name COLLATE "C"')
-        return [TableRow(int(r[0]), r[1], orjson.loads(r[2])) for r in rows]
+        rows = self._fetch('SELECT id, name, meta, region FROM ddb_tables ORDER BY region COLLATE "C", name COLLATE "C"')
+        return [TableRow(int(r[0]), r[1], orjson.loads(r[2]), r[3]) for r in rows]
 
-    def create_table(self, name: str, meta: dict[str, Any]) -> int:
+    def create_table(self, region: str, name: str, meta: dict[str, Any]) -> int:
         with self.transaction(), self._conn() as conn, _mapped():
             row = conn.execute(
-                "INSERT INTO ddb_tables (name, meta) VALUES (%s, %s) ON CONFLICT (name) DO NOTHING RETURNING id", (name, orjson.dumps(meta))
+                "INSERT INTO ddb_tables (region, name, meta) VALUES (%s, %s, %s) ON CONFLICT (region, name) DO NOTHING RETURNING id",
+                (region, name, orjson.dumps(meta)),
             ).fetchone()
             if row is None:
-                raise KeyError(name)
+                raise KeyError((region, name))
             self._bump(conn)
             return int(row[0])
 

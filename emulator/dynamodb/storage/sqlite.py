@@ -23,14 +23,17 @@ from emulator.dynamodb.storage.base import (
     PolicyRow,
     Storage,
     TableRow,
+    region_of_arn,
 )
 from emulator.errors import AwsError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ddb_tables (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
-    name TEXT NOT NULL UNIQUE,
-    meta BLOB NOT NULL
+    region TEXT NOT NULL,
+    name TEXT NOT NULL,
+    meta BLOB NOT NULL,
+    UNIQUE (region, name)
 );
 CREATE TABLE IF NOT EXISTS ddb_items (
     tid INTEGER NOT NULL,
@@ -111,6 +114,40 @@ _PUT_ITEM = (
 )
 
 
+def _migrate_regions(conn: sqlite3.Connection) -> None:
+    """Give a data file written before tables were regional (``ddb_tables`` with a unique
+    ``name`` and no ``region``) the current layout: each table's region is the one in its
+    stored ARN. Ids stay (items, indexes and policies refer to them), and so does the
+    AUTOINCREMENT counter, so that ids are still never reused. One transaction: a crash
+    leaves the old layout, migrated again on the next open."""
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(ddb_tables)")]
+    if not columns or "region" in columns:
+        return  # a new file (the schema creates the table) or already migrated
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        rows = conn.execute("SELECT id, name, meta FROM ddb_tables").fetchall()
+        seq = conn.execute("SELECT seq FROM sqlite_sequence WHERE name = 'ddb_tables'").fetchone()
+        conn.execute("ALTER TABLE ddb_tables RENAME TO ddb_tables_unregioned")
+        conn.execute(
+            "CREATE TABLE ddb_tables (id INTEGER PRIMARY KEY AUTOINCREMENT, region TEXT NOT NULL, name TEXT NOT NULL, meta BLOB NOT NULL, UNIQUE (region, name))"
+        )
+        for table_id, name, meta in rows:
+            try:
+                arn = orjson.loads(meta).get("arn")
+            except (orjson.JSONDecodeError, AttributeError):
+                arn = None
+            conn.execute("INSERT INTO ddb_tables (id, region, name, meta) VALUES (?, ?, ?, ?)", (table_id, region_of_arn(arn), name, meta))
+        conn.execute("DROP TABLE ddb_tables_unregioned")
+        if seq is not None:
+            conn.execute("UPDATE sqlite_sequence SET seq = MAX(seq, ?) WHERE name = 'ddb_tables'", (seq[0],))
+            if conn.execute("SELECT changes()").fetchone()[0] == 0:
+                conn.execute("INSERT INTO sqlite_sequence (name, seq) VALUES ('ddb_tables', ?)", (seq[0],))
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
 class SqliteStorage(Storage, LifecycleStorage):
     name = "sqlite"
     snapshot_in_thread = True
@@ -146,6 +183,7 @@ class SqliteStorage(Storage, LifecycleStorage):
         conn.execute(f"PRAGMA synchronous={'NORMAL' if self.own_sync else self.synchronous}")
         conn.execute("PRAGMA foreign_keys=OFF")
         conn.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache
+        _migrate_regions(conn)
         conn.executescript(_SCHEMA)
         conn.executescript(_LIFECYCLE_SCHEMA)
         self._conn = conn
@@ -256,15 +294,15 @@ class SqliteStorage(Storage, LifecycleStorage):
     # -------------------------------------------------------------- tables
     def list_tables(self) -> list[TableRow]:
         with self._lock:
-            rows = self.conn.execute("SELECT id, name, meta FROM ddb_tables ORDER BY name").fetchall()
-        return [TableRow(r[0], r[1], orjson.loads(r[2])) for r in rows]
+            rows = self.conn.execute("SELECT id, name, meta, region FROM ddb_tables ORDER BY region, name").fetchall()
+        return [TableRow(r[0], r[1], orjson.loads(r[2]), r[3]) for r in rows]
 
-    def create_table(self, name: str, meta: dict[str, Any]) -> int:
+    def create_table(self, region: str, name: str, meta: dict[str, Any]) -> int:
         with self.transaction():
             try:
-                cur = self.conn.execute("INSERT INTO ddb_tables (name, meta) VALUES (?, ?)", (name, orjson.dumps(meta)))
+                cur = self.conn.execute("INSERT INTO ddb_tables (region, name, meta) VALUES (?, ?, ?)", (region, name, orjson.dumps(meta)))
             except sqlite3.IntegrityError as exc:
-                raise KeyError(name) from exc
+                raise KeyError((region, name)) from exc
             return int(cur.lastrowid or 0)
 
     def update_table(self, table_id: int, meta: dict[str, Any]) -> None:

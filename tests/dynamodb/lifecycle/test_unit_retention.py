@@ -49,7 +49,7 @@ def put(engine: DynamoDBEngine, key: str, value: str = "v") -> None:
 
 
 def stream_arn(lc: Lifecycle) -> str:
-    arn = lc.streams.arn(lc.engine.tables["tab1"])
+    arn = lc.streams.arn(lc.engine.table("tab1"))
     assert arn is not None
     return arn
 
@@ -116,7 +116,7 @@ def test_pitr_replay_with_clock(env: tuple[DynamoDBEngine, Lifecycle, Clock]) ->
     clock.now += 10
     engine.delete_item({"TableName": "tab1", "Key": {"pk": {"S": "a"}}})
     put(engine, "b", "2")
-    table = engine.tables["tab1"]
+    table = engine.table("tab1")
 
     def state(at: float) -> list[tuple[bytes, bytes]]:
         return [(pk, sk) for pk, sk, _ in lc.pitr.state_at(table, at)]
@@ -139,7 +139,7 @@ def test_pitr_history_leaving_the_window_is_folded_into_the_base(env: tuple[Dyna
     mid = clock.now
     clock.now += 3600
     put(engine, "c", "3")
-    table = engine.tables["tab1"]
+    table = engine.table("tab1")
     before = {at: list(lc.pitr.state_at(table, at)) for at in (mid, clock.now)}
     clock.now = mid + 86400 + 1800  # the first hour's versions and "mid" left the 1-day window
     lc.pitr.housekeeping()
@@ -188,7 +188,7 @@ def test_incremental_export_lines(env: tuple[DynamoDBEngine, Lifecycle, Clock]) 
     put(engine, "temp", "x")
     engine.delete_item({"TableName": "tab1", "Key": {"pk": {"S": "temp"}}})  # born and gone inside the period
     clock.now += 60
-    table = engine.tables["tab1"]
+    table = engine.table("tab1")
     lines = [orjson.loads(line) for line in lc.exports._incremental_lines(table, {"from": start, "to": clock.now, "view": "NEW_AND_OLD_IMAGES"})]
     by_key = {rec["Keys"]["pk"]["S"]: rec for rec in lines}
     assert set(by_key) == {"keep", "gone", "new"}

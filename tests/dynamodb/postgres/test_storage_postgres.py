@@ -18,6 +18,9 @@ from emulator.errors import AwsError
 
 from .pg import with_schema
 
+R = "us-east-1"  # the region of the tables made here
+OTHER = "eu-west-1"
+
 
 @pytest.fixture
 def pair(pg_url: str) -> Iterator[tuple[PostgresStorage, PostgresStorage]]:
@@ -50,27 +53,32 @@ def test_item_lock_keys_are_64_bit_and_distinct() -> None:
 def test_catalog_changes_reach_the_other_process(pair: tuple[PostgresStorage, PostgresStorage]) -> None:
     a, b = pair
     cache: TableCache[TableRow] = TableCache(b, lambda row: row)
-    assert "t" not in cache
-    tid = a.create_table("t", {"v": 1})
-    assert cache["t"].table_id == tid  # a miss asks the database
+    assert (R, "t") not in cache
+    tid = a.create_table(R, "t", {"v": 1})
+    assert cache[(R, "t")].table_id == tid  # a miss asks the database
+    assert (OTHER, "t") not in cache  # tables are regional
+    other = a.create_table(OTHER, "t", {"v": 9})
+    assert cache[(OTHER, "t")].table_id == other != tid
     before = b.catalog_version()
     a.update_table(tid, {"v": 2})
     deadline = time.monotonic() + 5
     while b.catalog_version() == before:  # heard through LISTEN, no query
         assert time.monotonic() < deadline, "no NOTIFY reached the other storage"
         time.sleep(0.01)
-    assert cache.get("t").meta == {"v": 2}
+    assert cache.get((R, "t")).meta == {"v": 2}
+    assert cache.get((OTHER, "t")).meta == {"v": 9}
     a.delete_table(tid)
     deadline = time.monotonic() + 5
-    while "t" in list(cache):
+    while (R, "t") in list(cache):
         assert time.monotonic() < deadline
         time.sleep(0.01)
-    assert cache.get("t") is None
+    assert cache.get((R, "t")) is None
+    assert cache.names(OTHER) == ["t"] and cache.names(R) == []
 
 
 def test_a_write_waits_for_the_other_processes_lock_then_sees_its_commit(pair: tuple[PostgresStorage, PostgresStorage]) -> None:
     a, b = pair
-    tid = a.create_table("t", {})
+    tid = a.create_table(R, "t", {})
     a.put(tid, 0, b"k", b"", b"0", 1)
     locked, release = threading.Event(), threading.Event()
     seen: list[bytes | None] = []
@@ -103,7 +111,7 @@ def test_a_write_waits_for_the_other_processes_lock_then_sees_its_commit(pair: t
 
 def test_absent_keys_are_locked_too(pair: tuple[PostgresStorage, PostgresStorage]) -> None:
     a, b = pair
-    tid = a.create_table("t", {})
+    tid = a.create_table(R, "t", {})
     inside = threading.Event()
     order: list[str] = []
 
@@ -127,7 +135,7 @@ def test_absent_keys_are_locked_too(pair: tuple[PostgresStorage, PostgresStorage
 
 def test_writes_to_a_table_deleted_elsewhere_are_refused(pair: tuple[PostgresStorage, PostgresStorage]) -> None:
     a, b = pair
-    tid = a.create_table("t", {})
+    tid = a.create_table(R, "t", {})
     a.delete_table(tid)
     with pytest.raises(AwsError) as exc, b.transaction():
         b.get(tid, 0, b"k", b"")
@@ -137,7 +145,7 @@ def test_writes_to_a_table_deleted_elsewhere_are_refused(pair: tuple[PostgresSto
 
 def test_lock_order_deadlock_is_a_transaction_conflict(pair: tuple[PostgresStorage, PostgresStorage]) -> None:
     a, b = pair
-    tid = a.create_table("t", {})
+    tid = a.create_table(R, "t", {})
     both = threading.Barrier(2, timeout=5)
     errors: list[str] = []
 
@@ -183,7 +191,7 @@ def test_stream_sequence_follows_commit_order(pair: tuple[PostgresStorage, Postg
 
 def test_group_commits_are_made_durable_by_one_barrier(pair: tuple[PostgresStorage, PostgresStorage]) -> None:
     a, b = pair
-    tid = a.create_table("t", {})
+    tid = a.create_table(R, "t", {})
 
     def barriers() -> int:
         row = b._fetch("SELECT n FROM ddb_flush WHERE id = %s", (a._token,), one=True)
