@@ -70,6 +70,21 @@ def _install_gateway(runtime: Runtime, app: Any, secret: bytes, telemetry_flush:
     discovery = Discovery(settings.peers, registry, settings.health_interval)
     forwarder = Forwarder(runtime, discovery, secret, settings.forward_timeout)
     runtime.components["forwarder"] = forwarder
+    authorizer = runtime.components.get("authorizer")
+    if settings.auth and authorizer is not None and hasattr(authorizer, "resource_policies") and hasattr(authorizer, "recheck"):
+        # DynamoDB's resource-based policies live with the dynamodb role: the authorizer decides
+        # with a copy that the role keeps in step (emulator/cluster/policies.py).
+        from emulator.cluster.policies import DEFERRED, GatewayPolicies, defer_denial
+
+        forwarder.policies = authorizer.resource_policies = GatewayPolicies()
+        forwarder.authorizer = authorizer
+        # Only for requests bound for the forwarder, which confirms or overturns the refusal.
+        authorizer.defer_denial = lambda ctx, decision, error: forwarder.serves(ctx.service_name or "") and defer_denial(ctx, decision, error)
+        validator = runtime.components.get("validator")
+        if validator is not None:
+            # A refusal being confirmed (defer_denial) is validated only if it turns into an Allow.
+            forwarder.validator = validator
+            runtime.components["validator"] = lambda ctx: None if DEFERRED in ctx.telemetry else validator(ctx)
     runtime.routes.extend(forwarder.routes())
     runtime.routes.sort(key=lambda r: -len(r.prefix))
 
@@ -121,6 +136,17 @@ def _install_role(runtime: Runtime, app: Any, secret: bytes, telemetry_flush: fl
     # audit record; the role trusts its verdict rather than doing the work twice.
     runtime.components.pop("authorizer", None)
     runtime.components.pop("validator", None)
+    admit = None
+    if role == "dynamodb":
+        # The gateway authorized each request with its copy of the resource-based policies:
+        # the guard checks that it was this role's, and PutResourcePolicy's lockout check is the
+        # gateway's answer (emulator/cluster/policies.py).
+        from emulator.cluster.policies import RolePolicies, keeps_access
+
+        role_policies = RolePolicies(runtime)
+        runtime.components["cluster_policies"] = role_policies
+        runtime.components["dynamodb_keeps_access"] = keeps_access
+        admit = role_policies.admit
     capacity = runtime.components.get("dynamodb_capacity")
     if capacity is not None and role == "dynamodb":
         # Provisioned-throughput throttling needs the tables, which live here, not in the gateway.
@@ -161,7 +187,7 @@ def _install_role(runtime: Runtime, app: Any, secret: bytes, telemetry_flush: fl
         if sink is not None:
             sink.stop()
 
-    return role_mod.RoleGuard(app, secret, settings.max_body_bytes, start, stop)
+    return role_mod.RoleGuard(app, secret, settings.max_body_bytes, start, stop, admit)
 
 
 class _Lifespan:

@@ -19,6 +19,7 @@ import orjson
 from emulator.cluster import internal
 from emulator.cluster.discovery import Discovery
 from emulator.cluster.httpclient import HttpPool, UpstreamError
+from emulator.cluster.policies import DEFERRED, GatewayPolicies, stale_policies
 from emulator.compute.openai_routes import OPENAI_PREFIXES
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
@@ -55,6 +56,8 @@ ROUTE_ROLE: dict[str, str] = {
     "/_emulator/cluster/telemetry": "monitoring",
 }
 _DROP = frozenset({*internal.INTERNAL_HEADERS, "content-encoding"})
+# Rounds of "the role holds other policies": one after a change; more only while they keep changing.
+_POLICY_ROUNDS = 4
 _JSON = {"content-type": "application/json"}
 
 
@@ -71,6 +74,11 @@ class Forwarder:
         self.pool = HttpPool(read_timeout=timeout)
         self.forwarded = 0
         self.failed = 0
+        # DynamoDB's resource-based policies as the gateway's authorizer sees them
+        # (emulator/cluster/policies.py); None: the gateway does not authorize.
+        self.policies: GatewayPolicies | None = None
+        self.authorizer: Any = None
+        self.validator: Any = None  # the chain's, run here for a refusal that the role's policies turned around
 
     def serves(self, service: str) -> bool:
         return service in SERVICE_ROLE and service not in self.runtime.handlers
@@ -79,13 +87,68 @@ class Forwarder:
         """Send an authenticated, authorized AWS request to its role."""
         assert ctx.service_name is not None
         ctx.telemetry["forwarded"] = True
-        role = SERVICE_ROLE[ctx.service_name]
-        return await self.send(role, ctx.request, ctx.principal, ctx.service_name)
+        return await self._dispatch(ctx, ctx.request)
 
-    async def send(self, role: str, request: Request, principal: Principal | None, service: str | None = None) -> Response:
+    async def _dispatch(self, ctx: RequestContext, request: Request) -> Response:
+        """Send an authorized request to its role. DynamoDB's carry the version of the
+        resource-based policies they were authorized with; a role that holds others answers
+        with them, and the request is authorized again and re-sent (emulator/cluster/policies.py).
+        Called before any await since the authorizer ran, so ``policies`` is what it read."""
+        assert ctx.service_name is not None
+        role = SERVICE_ROLE[ctx.service_name]
+        policies = self.policies
+        if policies is None or role != "dynamodb":
+            return await self.send(role, request, ctx.principal, ctx.service_name)
+        denial = ctx.telemetry.pop(DEFERRED, None)
+        if denial is not None:
+            await self._confirm_denial(ctx, policies, denial)  # raises it, or the request is allowed after all
+        for _ in range(_POLICY_ROUNDS):
+            response = await self.send(role, request, ctx.principal, ctx.service_name, policies.authz(ctx, self.authorizer))
+            if not self._refresh(policies, response):
+                return response
+            self.authorizer.recheck(ctx, True)  # AccessDenied under the role's policies
+        raise _policies_unsettled()
+
+    async def _confirm_denial(self, ctx: RequestContext, policies: GatewayPolicies, denial: AwsError) -> None:
+        """A refusal decided with the gateway's copy of the policies stands if the copy is the
+        role's; else the request is decided again with the role's, and if allowed now, validated
+        (the chain skipped that for it, to keep one process's order of errors)."""
+        probe = Request("POST", internal.POLICIES_PATH, internal.POLICIES_PATH, "", {"content-type": "application/json"}, b"", ctx.request.client_ip,
+                        request_id=ctx.request_id)
+        for _ in range(_POLICY_ROUNDS):
+            response = await self.send("dynamodb", probe, ctx.principal, ctx.service_name, {"pv": policies.version})
+            if not self._refresh(policies, response):
+                if response.status != 204:  # the role could not say (an older role): the refusal stands
+                    log.warning("cluster: the dynamodb role answered %s to a policies check", response.status)
+                raise denial
+            try:
+                self.authorizer.recheck(ctx, False)
+            except AwsError as err:
+                denial = err
+                continue  # still refused under the role's policies: they may have moved again since
+            if self.validator is not None:
+                self.validator(ctx)
+            return
+        raise _policies_unsettled()
+
+    @staticmethod
+    def _refresh(policies: GatewayPolicies, response: Response) -> bool:
+        """Whether the role answered with its policies (installed now) rather than for the request."""
+        try:
+            doc = stale_policies(response.status, response.headers, response.body)
+            if doc is None:
+                return False
+            policies.install(doc)
+        except (ValueError, TypeError):
+            log.error("cluster: the dynamodb role answered with unreadable resource-based policies")
+            raise _policies_unsettled() from None
+        return True
+
+    async def send(self, role: str, request: Request, principal: Principal | None, service: str | None = None,
+                   authz: dict[str, Any] | None = None) -> Response:
         body = request.body
         headers = {k: v for k, v in request.headers.items() if k not in _DROP}
-        headers.update(internal.sign(self.secret, request.method, request.raw_path, request.query_string, body, principal, request.client_ip))
+        headers.update(internal.sign(self.secret, request.method, request.raw_path, request.query_string, body, principal, request.client_ip, authz))
         headers["x-emulator-forwarded-request-id"] = request.request_id
         target = request.raw_path + ("?" + request.query_string if request.query_string else "")
         for url in self.discovery.candidates(role):
@@ -131,7 +194,7 @@ class Forwarder:
         headers["authorization"] = f"AWS4-HMAC-SHA256 Credential=internal/20000101/{self.runtime.settings.region}/{signing}/aws4_request, SignedHeaders=host, Signature=0"
         path = wire.get("url_path") or "/"
         request = Request(wire.get("method", "POST"), unquote(path), path, query, headers, body, "127.0.0.1", request_id=ctx.request_id)
-        response = await self.send(SERVICE_ROLE[ctx.service_name], request, ctx.principal, ctx.service_name)
+        response = await self._dispatch(ctx, request)
         raw = response.body
         if response.stream is not None:
             raw = b"".join([chunk async for chunk in response.stream])
@@ -143,7 +206,10 @@ class Forwarder:
         return dict(parsed)
 
     def health(self) -> dict[str, Any]:
-        return {"forwarded": self.forwarded, "failed": self.failed, **self.discovery.health()}
+        out = {"forwarded": self.forwarded, "failed": self.failed, **self.discovery.health()}
+        if self.policies is not None:
+            out["dynamodb_resource_policies"] = self.policies.health()
+        return out
 
     # ------------------------------------------------------------ gateway routes
     def routes(self) -> list[Route]:
@@ -250,6 +316,11 @@ class Forwarder:
         if self.runtime.settings.auth and request.client_ip not in ("127.0.0.1", "::1", "localhost"):
             return Response(403, dict(_JSON), b'{"message":"forbidden"}')
         return Response(200, dict(_JSON), orjson.dumps(self.health()))
+
+
+def _policies_unsettled() -> AwsError:
+    # The policies kept changing under the request (or could not be read): the client retries.
+    return AwsError("ServiceUnavailable", "The resource-based policies of the resource changed while the request was authorized. Try again.", 503)
 
 
 def _client_protocol(service: Any) -> str:

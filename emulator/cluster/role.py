@@ -47,9 +47,13 @@ TELEMETRY_PATH = "/_emulator/cluster/telemetry"
 class RoleGuard:
     """Only the internal credential gets in (the role's port is not for clients)."""
 
-    def __init__(self, app: Any, secret: bytes, max_body: int, on_start: Callable[[], None], on_stop: Callable[[], None]) -> None:
+    def __init__(self, app: Any, secret: bytes, max_body: int, on_start: Callable[[], None], on_stop: Callable[[], None],
+                 admit: Callable[[dict[str, Any] | None], bytes | None] | None = None) -> None:
         self.app = app
         self.secret = secret
+        # The dynamodb role: whether the gateway authorized the request with the policies in
+        # force here (emulator/cluster/policies.py RolePolicies.admit); bytes: they are not.
+        self.admit = admit
         self.max_body = max_body
         self.on_start = on_start
         self.on_stop = on_stop
@@ -86,6 +90,21 @@ class RoleGuard:
             self.rejected += 1
             await _deny(send, 403, "AccessDeniedException", f"This is an internal role port; send requests to the gateway ({exc}).")
             return
+        if self.admit is not None:
+            try:
+                stale = self.admit(internal.decode_authz(headers.get(internal.PRINCIPAL_HEADER, "")))
+            except internal.InternalAuthError:
+                stale = None  # verify() decoded the same header: not reached
+            if stale is None and path == internal.POLICIES_PATH:
+                await send({"type": "http.response.start", "status": 204, "headers": [(internal.STALE_HEADER.encode(), b"0")]})
+                await send({"type": "http.response.body", "body": b""})
+                return
+            if stale is not None:
+                # Nothing runs: the gateway decides again with these policies and sends it again.
+                await send({"type": "http.response.start", "status": internal.STALE_STATUS, "headers": [
+                    (b"content-type", b"application/json"), (b"content-length", str(len(stale)).encode()), (internal.STALE_HEADER.encode(), b"1")]})
+                await send({"type": "http.response.body", "body": stale})
+                return
         if client_ip:
             scope = {**scope, "client": (client_ip, 0)}
         replayed = False

@@ -587,6 +587,9 @@ class Authorizer:
         # Resource-based policies (emulator.dynamodb.policies.ResourcePolicies), set by the
         # DynamoDB service when signatures are checked; None: there are none to consult.
         self.resource_policies: Any = None
+        # A cluster gateway's (emulator/cluster/policies.py): True to take a refusal over
+        # (``ctx`` is then let through, to be confirmed before the request goes anywhere).
+        self.defer_denial: Callable[[RequestContext, Decision, AwsError], bool] | None = None
         self.denied = 0
         self.allowed = 0
 
@@ -828,7 +831,14 @@ class Authorizer:
         ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
         if not decision.allowed:
             self.denied += 1
-            raise access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
+            error = access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
+            if self.defer_denial is not None and self.defer_denial(ctx, decision, error):
+                return  # a cluster gateway confirms it with the dynamodb role first (emulator/cluster/policies.py)
+            raise error
+        self._admit(ctx, principal)
+
+    def _admit(self, ctx: RequestContext, principal: Principal) -> None:
+        """What follows an Allow: the per-key checks of S3's DeleteObjects, rate limits, capacity."""
         if ctx.service_name == "s3" and ctx.operation_name == "DeleteObjects" and self.fallback is not None:
             # moto asks about each key: the same decision, for s3:DeleteObject on the key.
             s3_policy.object_check(lambda action, resource: self._decision(ctx, principal, [(action, resource)]).allowed)
@@ -841,6 +851,25 @@ class Authorizer:
                 raise
         if self.capacity is not None and ctx.service_name == "dynamodb" and ctx.native:
             self.capacity.check(ctx.operation_name or "", ctx.params, ctx.region)
+
+    def recheck(self, ctx: RequestContext, allowed_before: bool) -> None:
+        """Decide a request again, as ``__call__`` did (what an Allow charges, once): a cluster
+        gateway learnt that the resource-based policies it decided with were not the dynamodb
+        role's (emulator/cluster/policies.py). Raises the service's AccessDenied."""
+        principal = ctx.principal
+        if principal is None:
+            return
+        decision = self._decision(ctx, principal, requirements(ctx))
+        ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
+        if allowed_before and not decision.allowed:  # counted once, as finally decided
+            self.allowed -= 1
+            self.denied += 1
+        elif decision.allowed and not allowed_before:
+            self.denied -= 1  # _admit counts the Allow
+        if not decision.allowed:
+            raise access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
+        if not allowed_before:
+            self._admit(ctx, principal)
 
     def health(self) -> dict[str, Any]:
         return {"allowed": self.allowed, "denied": self.denied}
