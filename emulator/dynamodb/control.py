@@ -15,6 +15,7 @@ from emulator.dynamodb.core import (
     split_table_arn,
 )
 from emulator.dynamodb.policies import ResourcePolicies, check_policy, new_revision
+from emulator.dynamodb.replicas import ReplicaOps
 from emulator.dynamodb.storage.base import TableCache
 from emulator.dynamodb.tables import (
     MAX_GSIS,
@@ -32,7 +33,7 @@ from emulator.dynamodb.types import item_size
 from emulator.errors import AwsError
 
 
-class ControlPlane(EngineCore):
+class ControlPlane(ReplicaOps, EngineCore):
     resource_policies: ResourcePolicies
 
     # ------------------------------------------------------------ helpers
@@ -43,7 +44,12 @@ class ControlPlane(EngineCore):
         return out
 
     def describe(self, table: Table, status: str | None = None) -> dict[str, Any]:
-        return table.describe(self._counts(table), status)
+        desc = table.describe(self._counts(table), status)
+        if table.replicas:
+            self.describe_replicas(table, desc)
+            if status is not None:
+                desc["TableStatus"] = status
+        return desc
 
     def _table_for_control(self, name: Any) -> Table:
         table = self.find_table(name)
@@ -82,9 +88,13 @@ class ControlPlane(EngineCore):
         if table.deletion_protection:
             raise invalid("Resource cannot be deleted as it is currently protected against deletion. Disable deletion protection first.")
         desc = self.describe(table, "DELETING")
-        self.storage.delete_table(table.table_id)  # its resource-based policies too
-        self.tables.pop(table.key, None)
-        self.resource_policies.forget_table(table.arn)
+        if table.replicas:
+            # A replica of a global table: this region's replica goes, the others stay
+            # (and list it as DELETING for a while).
+            self._check_group_idle(table, time.time())
+            self.leave_group(table, drop=True)
+        else:
+            self.drop_table(table)  # its resource-based policies too
         return {"TableDescription": desc}
 
     def describe_table(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +128,29 @@ class ControlPlane(EngineCore):
 
     def update_table(self, params: dict[str, Any]) -> dict[str, Any]:
         table = self._table_for_control(params.get("TableName"))
+        if params.get("ReplicaUpdates") is not None:
+            return self._update_replicas(table, params)
+        shared = {k: params[k] for k in self._GROUP_SETTINGS if params.get(k) is not None}
+        members = self.group_members(table) if table.replicas and shared else [table]
+        if len(members) < 2:
+            return self._update_one(table, params)
+        # A global table's schema and capacity mode are the same in every replica: the
+        # change is made in all of them, in one transaction.
+        self._check_group_idle(table, time.time())
+        try:
+            with self.storage.transaction():
+                out = self._update_one(table, params)
+                for member in members[1:]:
+                    self._update_one(member, {"TableName": member.name, **shared})
+        except BaseException:
+            self._reload(members)
+            raise
+        return out
+
+    # UpdateTable members DynamoDB applies to every replica of a global table.
+    _GROUP_SETTINGS = ("AttributeDefinitions", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexUpdates")
+
+    def _update_one(self, table: Table, params: dict[str, Any]) -> dict[str, Any]:
         changed = False
         new_attrs = _parse_attrs(params["AttributeDefinitions"]) if params.get("AttributeDefinitions") is not None else {}
         billing = params.get("BillingMode")
@@ -202,6 +235,31 @@ class ControlPlane(EngineCore):
         if gsis:
             desc["GlobalSecondaryIndexes"] = gsis
         return {"TableDescription": desc}
+
+    # Members of UpdateTable besides the table's name that change something.
+    _TABLE_CHANGES = (
+        "AttributeDefinitions",
+        "BillingMode",
+        "ProvisionedThroughput",
+        "GlobalSecondaryIndexUpdates",
+        "StreamSpecification",
+        "SSESpecification",
+        "TableClass",
+        "DeletionProtectionEnabled",
+        "OnDemandThroughput",
+        "WarmThroughput",
+    )
+
+    def _update_replicas(self, table: Table, params: dict[str, Any]) -> dict[str, Any]:
+        """UpdateTable with ``ReplicaUpdates`` (global tables version 2019.11.21)."""
+        others = [m for m in self._TABLE_CHANGES if params.get(m) is not None]
+        if others:
+            raise params_invalid(f"ReplicaUpdates cannot be combined with other table updates in the same request: {', '.join(others)}")
+        self.replica_update(table, params["ReplicaUpdates"])
+        current = self.tables.get(table.key)
+        if current is None:  # the request's own region left (Delete of its replica)
+            return {"TableDescription": table.describe({}, "DELETING")}
+        return {"TableDescription": self.describe(current)}
 
     def _reload_table(self, table: Table) -> None:
         for row in self.storage.list_tables():
@@ -337,8 +395,11 @@ class ControlPlane(EngineCore):
             raise invalid("TimeToLive is already disabled")
         if not enabled and table.ttl.get("attribute") != attr:
             raise invalid("TimeToLive is active on a different AttributeName: current AttributeName is " + str(table.ttl.get("attribute")))
-        table.ttl = {"enabled": bool(enabled), "attribute": attr}
-        self.save_table(table)
+        # A global table's TTL setting is the same in every replica.
+        with self.storage.transaction():
+            for member in self.group_members(table) if table.replicas else [table]:
+                member.ttl = {"enabled": bool(enabled), "attribute": attr}
+                self.save_table(member)
         return {"TimeToLiveSpecification": {"Enabled": bool(enabled), "AttributeName": attr}}
 
     def describe_time_to_live(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -507,9 +507,11 @@ class EngineCore:
         factor: float = 1.0,
         new_size: int | None = None,
         old_size: int | None = None,
+        replicate: bool = True,
     ) -> None:
         """Replace ``old`` by ``new`` (None: delete) in the base table and every
-        index. Must run inside ``storage.transaction()``."""
+        index, and (``replicate``) in every other replica of a global table. Must run
+        inside ``storage.transaction()``."""
         st = self.storage
         tid = table.table_id
         if new is None:
@@ -551,6 +553,27 @@ class EngineCore:
                 raise AwsError("ItemCollectionSizeLimitExceededException", "Item collection size limit exceeded.", 400)
         for hook in self.write_hooks:
             hook(table, old, new)
+        if table.replicas and replicate:  # a plain table pays this one check
+            self.replicate(table, key, new)
+
+    def replicate(self, table: Table, key: ItemKey, new: Item | None) -> None:
+        """Apply a change made to ``table`` to the other replicas of its global table, in
+        the same storage transaction (so every replica commits it or none does: an
+        acknowledged write is in every region, as in AWS's multi-Region strong consistency
+        mode). Each replica's own indexes, stream and Kinesis destinations see it as a
+        write of that table (the hooks run there too). Conditions were evaluated where the
+        write was made; capacity is the writer's."""
+        for region, entry in table.replicas.items():
+            if region == table.region or entry.get("status") == "DELETING":
+                continue
+            replica = self.tables.get((region, table.name))
+            # A table of the same name made in that region after its replica left is not one.
+            if replica is None or table.region not in replica.replicas:
+                continue
+            old = self.get_item_raw(replica, key)
+            if old is None and new is None:
+                continue
+            self.write(replica, key, old, new, replicate=False)
 
     def item_collection_metrics(self, table: Table, key: ItemKey) -> dict[str, Any] | None:
         """Only tables with local secondary indexes have item collections worth reporting."""

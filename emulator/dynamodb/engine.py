@@ -13,11 +13,12 @@ from typing import Any
 
 from emulator.dynamodb.batch import BatchOps
 from emulator.dynamodb.control import ControlPlane
+from emulator.dynamodb.legacy_global import LegacyGlobalTables
 from emulator.dynamodb.policies import PolicyOperations, ResourcePolicies
 from emulator.dynamodb.storage.base import Storage, TableCache
 
 
-class DynamoDBEngine(BatchOps, ControlPlane, PolicyOperations):
+class DynamoDBEngine(BatchOps, ControlPlane, LegacyGlobalTables, PolicyOperations):
     def __init__(self, storage: Storage, region: str = "us-east-1", account_id: str = "000000000000") -> None:
         super().__init__(storage, region, account_id)
         # Resource-based policies by ARN, parsed: read by the gateway's authorizer.

@@ -139,6 +139,10 @@ class Table:
     # Tables are regional (as on AWS): the region is the one in the table's ARN, which is
     # what the storage keeps (data written before tables had a region column included).
     region: str = ""
+    # The global table (version 2019.11.21) this table is a replica of: region -> that
+    # replica's settings and state, the same map in every member (emulator/dynamodb/replicas.py).
+    # Empty for a plain table: writes check it once to know there is nothing to replicate.
+    replicas: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -207,6 +211,7 @@ class Table:
             "last_increase": self.last_increase,
             "last_decrease": self.last_decrease,
             "extra": self.extra,
+            "replicas": self.replicas,
         }
 
     @classmethod
@@ -243,6 +248,7 @@ class Table:
             last_decrease=m.get("last_decrease"),
             extra=dict(m.get("extra") or {}),
             region=region,
+            replicas={r: dict(v) for r, v in (m.get("replicas") or {}).items()},
         )
         return t.finish()
 

@@ -29,6 +29,20 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
         self.lifecycle = Lifecycle(self.engine, settings)
         self.lifecycle.kinesis.fallback = runtime.fallback  # Kinesis destinations deliver into moto's streams
         runtime.components["dynamodb_lifecycle"] = self.lifecycle
+        self.engine.autoscaled = self._write_autoscaled
+
+    def _write_autoscaled(self, region: str, name: str) -> bool:
+        """Whether Application Auto Scaling (moto's, in this account) scales the table's
+        write capacity: AWS adds a replica to a provisioned table only then."""
+        fallback = getattr(self.runtime, "fallback", None)
+        if fallback is None:
+            return False
+        try:
+            backend = fallback.backend("applicationautoscaling", region)
+        except (KeyError, ValueError, ImportError):  # no such region in moto: nothing is scaled there
+            return False
+        targets = getattr(backend, "targets", {}).get("dynamodb:table:WriteCapacityUnits", {})
+        return f"table/{name}" in targets
 
     async def start(self) -> None:
         self.engine.open()
@@ -141,6 +155,23 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     @operation("UpdateTable")
     async def update_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._write(ctx, self.engine.update_table, params)
+
+    # -------------------------------------------- global tables (2017.11.29)
+    @operation("CreateGlobalTable")
+    async def create_global_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.create_global_table, params)
+
+    @operation("DescribeGlobalTable")
+    async def describe_global_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.describe_global_table, params)
+
+    @operation("ListGlobalTables")
+    async def list_global_tables(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._read(ctx, self.engine.list_global_tables, params)
+
+    @operation("UpdateGlobalTable")
+    async def update_global_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._write(ctx, self.engine.update_global_table, params)
 
     @operation("DescribeLimits")
     async def describe_limits(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

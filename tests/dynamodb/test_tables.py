@@ -279,14 +279,14 @@ def test_unsupported_operation_is_an_error(ddb: Any) -> None:
     served = {getattr(m, "__aws_operation__", None) for m in vars(DynamoDBHandler).values()}
     for base in DynamoDBHandler.__mro__[1:]:
         served |= {getattr(m, "__aws_operation__", None) for m in vars(base).values()}
-    missing = [op for op in ("DescribeContributorInsights", "ListImports", "DescribeGlobalTable", "ExecuteStatement") if op not in served]
+    missing = [op for op in ("DescribeContributorInsights", "ListImports", "DescribeGlobalTableSettings", "ExecuteStatement") if op not in served]
     if not missing:
         pytest.skip("every candidate operation is served natively")
     method = getattr(ddb, xform_name(missing[0]))
     kwargs: dict[str, Any] = {
         "DescribeContributorInsights": {"TableName": "x-table"},
         "ListImports": {},
-        "DescribeGlobalTable": {"GlobalTableName": "x-table"},
+        "DescribeGlobalTableSettings": {"GlobalTableName": "x-table"},
         "ExecuteStatement": {"Statement": "SELECT * FROM x"},
     }[missing[0]]
     with pytest.raises(ClientError) as exc:

@@ -46,6 +46,8 @@ class Lifecycle:
         self.storage: LifecycleStorage = engine.storage
         self.clock = now_clock
         self.ttl_interval = self.setting("ttl_interval", 30.0)
+        # How long a global table's replica stays CREATING/UPDATING/DELETING (replicas.py).
+        engine.replica_delay = max(0.0, self.setting("replica_activation_delay", 0.5))
         data_dir = Path(getattr(settings, "data_dir", "."))
         self.data_dir = data_dir
         self.s3_root = Path(self.extra.get("s3_root") or os.environ.get("EMULATOR_S3_ROOT") or data_dir / "s3")
