@@ -48,12 +48,11 @@ import orjson
 
 from emulator.cluster import internal
 from emulator.context import RequestContext
-from emulator.dynamodb.policies import Governing, KeepsAccess, policy_key
+from emulator.dynamodb.policies import Governing, KeepsAccess, PolicyLookup, policy_key
 from emulator.errors import AwsError
 from emulator.gateway.policy import EXPLICIT_DENY, Decision
 from emulator.gateway.resource_policy import (
     InvalidPolicy,
-    ResourcePolicy,
     parse_resource_policy,
 )
 
@@ -140,7 +139,7 @@ def keeps_access(ctx: RequestContext) -> KeepsAccess | None:
 
 
 # ------------------------------------------------------------------ the gateway
-class GatewayPolicies:
+class GatewayPolicies(PolicyLookup):
     """The gateway's copy of the dynamodb role's policies: what ``Authorizer.resource_policies``
     holds in one process (the same ``current``/``key_of``/``governing``/``with_policy``), and
     the version it is of."""
@@ -152,31 +151,6 @@ class GatewayPolicies:
         self.version = _UNKNOWN
         self.refreshed = 0
         self._keys: dict[str, tuple[str, str] | None] = {}
-
-    def current(self) -> dict[str, Governing]:
-        return self.policies
-
-    def key_of(self, resource: str) -> tuple[str, str] | None:
-        found = self._keys.get(resource, False)
-        if found is False:
-            if len(self._keys) >= 4096:
-                self._keys.clear()
-            found = self._keys[resource] = policy_key(resource)
-        return found  # type: ignore[return-value]
-
-    def governing(self, policies: dict[str, Governing], resource: str) -> Governing | None:
-        key = self.key_of(resource)
-        found = policies.get(key[0]) if key is not None else None
-        if found is None or key is None:
-            return None
-        return found[0] + key[1], found[1]
-
-    def with_policy(self, arn: str, policy: ResourcePolicy | None) -> dict[str, Governing]:
-        key = policy_key(arn)
-        out = {k: v for k, v in self.policies.items() if key is None or k != key[0]}
-        if key is not None and policy is not None:
-            out[key[0]] = (arn, policy)
-        return out
 
     def install(self, doc: Any) -> None:
         """Take the role's policies (the STALE_STATUS body, decoded). A policy whose text did not

@@ -140,7 +140,44 @@ def policy_key(resource: str) -> tuple[str, str] | None:
     return None
 
 
-class ResourcePolicies:
+class PolicyLookup:
+    """Finding the policy that governs a resource in a set of policies (key -> (ARN it is
+    attached to, policy)): the engine's own (``ResourcePolicies``) and a cluster gateway's
+    copy of them (emulator/cluster/policies.py) answer the authorizer alike."""
+
+    policies: dict[str, Governing]
+    _keys: dict[str, tuple[str, str] | None]  # resource ARN -> policy_key(), bounded
+
+    def current(self) -> dict[str, Governing]:
+        return self.policies
+
+    def key_of(self, resource: str) -> tuple[str, str] | None:
+        found = self._keys.get(resource, False)
+        if found is False:
+            if len(self._keys) >= 4096:
+                self._keys.clear()
+            found = self._keys[resource] = policy_key(resource)
+        return found  # type: ignore[return-value]
+
+    def governing(self, policies: dict[str, Governing], resource: str) -> Governing | None:
+        """The policy that governs a request's resource ARN (the table's for the table and its
+        indexes, the stream's for a stream), with the resource as the policy names it."""
+        key = self.key_of(resource)
+        found = policies.get(key[0]) if key is not None else None
+        if found is None or key is None:
+            return None
+        return found[0] + key[1], found[1]
+
+    def with_policy(self, arn: str, policy: ResourcePolicy | None) -> dict[str, Governing]:
+        """``current()`` with ``arn``'s policy replaced (None: removed)."""
+        key = policy_key(arn)
+        out = {k: v for k, v in self.current().items() if key is None or k != key[0]}
+        if key is not None and policy is not None:
+            out[key[0]] = (arn, policy)
+        return out
+
+
+class ResourcePolicies(PolicyLookup):
     """Every policy of the engine's tables and streams, parsed, for the gateway's authorizer:
     ``policies`` (key -> (ARN it is attached to, policy)); for a storage shared with other
     processes ``current()``, which follows their changes. ``governing`` finds a resource's."""
@@ -173,31 +210,6 @@ class ResourcePolicies:
         if self.shared and self.storage.catalog_version() != self._version:
             self.load()
         return self.policies
-
-    def key_of(self, resource: str) -> tuple[str, str] | None:
-        found = self._keys.get(resource, False)
-        if found is False:
-            if len(self._keys) >= 4096:
-                self._keys.clear()
-            found = self._keys[resource] = policy_key(resource)
-        return found  # type: ignore[return-value]
-
-    def governing(self, policies: dict[str, Governing], resource: str) -> Governing | None:
-        """The policy that governs a request's resource ARN (the table's for the table and its
-        indexes, the stream's for a stream), with the resource as the policy names it."""
-        key = self.key_of(resource)
-        found = policies.get(key[0]) if key is not None else None
-        if found is None or key is None:
-            return None
-        return found[0] + key[1], found[1]
-
-    def with_policy(self, arn: str, policy: ResourcePolicy | None) -> dict[str, Governing]:
-        """``current()`` with ``arn``'s policy replaced (None: removed)."""
-        key = policy_key(arn)
-        out = {k: v for k, v in self.current().items() if key is None or k != key[0]}
-        if key is not None and policy is not None:
-            out[key[0]] = (arn, policy)
-        return out
 
     def set(self, arn: str, policy: ResourcePolicy) -> None:
         self.policies = self.with_policy(arn, policy)  # a new dict: readers never see one change
