@@ -27,7 +27,9 @@ from emulator.dynamodb.tables import (
     invalid,
     params_invalid,
     parse_index,
+    parse_on_demand,
     parse_stream,
+    parse_warm,
 )
 from emulator.dynamodb.types import item_size
 from emulator.errors import AwsError
@@ -148,7 +150,9 @@ class ControlPlane(ReplicaOps, EngineCore):
         return out
 
     # UpdateTable members DynamoDB applies to every replica of a global table.
-    _GROUP_SETTINGS = ("AttributeDefinitions", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexUpdates")
+    # The maximum on-demand throughput and the warm throughput are too (a replica may only
+    # override its MaxReadRequestUnits, through ReplicaUpdates).
+    _GROUP_SETTINGS = ("AttributeDefinitions", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexUpdates", "OnDemandThroughput", "WarmThroughput")
 
     def _update_one(self, table: Table, params: dict[str, Any]) -> dict[str, Any]:
         changed = False
@@ -197,20 +201,40 @@ class ControlPlane(ReplicaOps, EngineCore):
         for spec in deletes:
             if spec.get("IndexName") not in table.gsis:
                 raise not_found(f"Requested resource not found: Index: {spec.get('IndexName')} not found")
+        # The table's new maximum on-demand and warm throughput, and each updated GSI's.
+        throughput: dict[str, Any] = {}
+        if params.get("OnDemandThroughput") is not None:
+            throughput["od"] = parse_on_demand(params["OnDemandThroughput"], target_billing, table.on_demand)
+        if params.get("WarmThroughput") is not None:
+            rcu, wcu = _throughput(pt, target_billing) if pt is not None else (table.read_units, table.write_units)
+            throughput["warm"] = parse_warm(params["WarmThroughput"], table.warm, rcu, wcu)
         for spec in updates:
-            if spec.get("IndexName") not in table.gsis:
-                raise not_found(f"Requested resource not found: Index: {spec.get('IndexName')} not found")
-            _throughput(spec.get("ProvisionedThroughput"), target_billing, spec.get("IndexName", ""))
+            name = spec.get("IndexName")
+            if name not in table.gsis:
+                raise not_found(f"Requested resource not found: Index: {name} not found")
+            idx = table.gsis[name]
+            od, warm = spec.get("OnDemandThroughput"), spec.get("WarmThroughput")
+            if spec.get("ProvisionedThroughput") is not None or (od is None and warm is None):
+                _throughput(spec.get("ProvisionedThroughput"), target_billing, name)
+            if od is not None:
+                throughput[f"od:{name}"] = parse_on_demand(od, target_billing, idx.on_demand, "globalSecondaryIndexUpdates.member.update.onDemandThroughput")
+            if warm is not None:
+                throughput[f"warm:{name}"] = parse_warm(warm, idx.warm, idx.read_units, idx.write_units, "globalSecondaryIndexUpdates.member.update.warmThroughput")
         stream = params.get("StreamSpecification")
         new_stream = parse_stream(stream, table.stream) if stream is not None else None
-        if not any((changed, pt is not None, gsi_updates, stream is not None, params.get("SSESpecification"), params.get("TableClass"), "DeletionProtectionEnabled" in params)):
+        if not any((changed, pt is not None, gsi_updates, stream is not None, params.get("SSESpecification"), params.get("TableClass"), "DeletionProtectionEnabled" in params, throughput)):
             raise invalid(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
             )
+        if billing == "PROVISIONED" and table.billing_mode != "PROVISIONED":
+            # A maximum on-demand throughput means nothing to a provisioned table: it goes.
+            throughput.setdefault("od", {})
+            for name in table.gsis:
+                throughput.setdefault(f"od:{name}", {})
 
         before = self.describe(table) if deletes else {}
         try:
-            self._apply_update(table, params, billing, pt, updates, deletes, new_index, attrs, new_stream, now)
+            self._apply_update(table, params, billing, pt, updates, deletes, new_index, attrs, new_stream, now, throughput)
         except BaseException:
             # Storage rolled back: drop the half-changed in-memory view too.
             self._reload_table(table)
@@ -220,7 +244,7 @@ class ControlPlane(ReplicaOps, EngineCore):
         # what waiters and polling loops expect), but the answer reads as AWS's does:
         # the table UPDATING, a new index CREATING (not yet backfilled, empty), a
         # deleted one still listed as DELETING.
-        if changed or pt is not None or gsi_updates or stream is not None:
+        if changed or pt is not None or gsi_updates or stream is not None or throughput:
             desc["TableStatus"] = "UPDATING"
         gsis = desc.get("GlobalSecondaryIndexes", [])
         for gsi in gsis:
@@ -278,6 +302,7 @@ class ControlPlane(ReplicaOps, EngineCore):
         attrs: dict[str, str],
         new_stream: dict[str, Any] | None,
         now: float,
+        throughput: dict[str, Any] | None = None,
     ) -> None:
         with self.storage.transaction():
             if billing is not None and billing != table.billing_mode:
@@ -296,9 +321,18 @@ class ControlPlane(ReplicaOps, EngineCore):
                     table.decreases += 1
                 table.read_units, table.write_units = rcu, wcu
             for spec in updates:
-                rcu, wcu = _throughput(spec.get("ProvisionedThroughput"), table.billing_mode, spec["IndexName"])
                 idx = table.gsis[spec["IndexName"]]
-                idx.read_units, idx.write_units = rcu, wcu
+                if spec.get("ProvisionedThroughput") is not None or table.billing_mode == "PAY_PER_REQUEST":
+                    idx.read_units, idx.write_units = _throughput(spec.get("ProvisionedThroughput"), table.billing_mode, spec["IndexName"])
+            for what, value in (throughput or {}).items():
+                kind, _, index_name = what.partition(":")
+                target: Any = table.gsis.get(index_name) if index_name else table
+                if target is None:
+                    continue
+                if kind == "od":
+                    target.on_demand = value
+                else:
+                    target.warm = value
             for spec in deletes:
                 idx = table.gsis.pop(spec["IndexName"])
                 self.storage.delete_index(table.table_id, idx.index_id)

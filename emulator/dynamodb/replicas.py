@@ -23,7 +23,13 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.dynamodb.core import EngineCore, dumps, loads
-from emulator.dynamodb.tables import Table, _iso, invalid, params_invalid
+from emulator.dynamodb.tables import (
+    TABLE_MAX_UNITS,
+    Table,
+    _iso,
+    invalid,
+    params_invalid,
+)
 from emulator.dynamodb.types import item_size
 from emulator.errors import AwsError
 
@@ -103,13 +109,18 @@ class ReplicaOps(EngineCore):
             out["KMSMasterKeyId"] = entry["kms"]
         if entry.get("rcu") is not None:
             out["ProvisionedThroughputOverride"] = {"ReadCapacityUnits": entry["rcu"]}
+        if entry.get("od_read") is not None:
+            out["OnDemandThroughputOverride"] = {"MaxReadRequestUnits": entry["od_read"]}
         gsi_rcu: dict[str, int] = entry.get("gsis") or {}
+        gsi_od: dict[str, int] = entry.get("gsi_od") or {}
         if table.gsis and state != "DELETING":
             gsis = []
             for name in table.gsis:
                 g: dict[str, Any] = {"IndexName": name}
                 if gsi_rcu.get(name) is not None:
                     g["ProvisionedThroughputOverride"] = {"ReadCapacityUnits": gsi_rcu[name]}
+                if gsi_od.get(name) is not None:
+                    g["OnDemandThroughputOverride"] = {"MaxReadRequestUnits": gsi_od[name]}
                 gsis.append(g)
             out["GlobalSecondaryIndexes"] = gsis
         out["ReplicaTableClassSummary"] = {"TableClass": entry.get("table_class") or table.table_class}
@@ -135,9 +146,13 @@ class ReplicaOps(EngineCore):
                     "failed to satisfy constraint: Member must have value greater than or equal to 1"
                 )
             out["rcu"] = rcu
+        od = spec.get("OnDemandThroughputOverride")
+        if od is not None:
+            out["od_read"] = self._check_od_override(table, od, f"replicaUpdates.1.member.{where}.onDemandThroughputOverride")
         gsis = spec.get("GlobalSecondaryIndexes")
         if gsis is not None:
             overrides: dict[str, int] = {}
+            od_overrides: dict[str, int] = {}
             for g in gsis:
                 name = g.get("IndexName")
                 if name not in table.gsis:
@@ -150,7 +165,12 @@ class ReplicaOps(EngineCore):
                     if not isinstance(rcu, int) or isinstance(rcu, bool) or rcu < 1:
                         raise invalid(f"1 validation error detected: Value '{rcu}' at 'readCapacityUnits' failed to satisfy constraint: Member must have value greater than or equal to 1")
                     overrides[name] = rcu
+                god = g.get("OnDemandThroughputOverride")
+                if god is not None:
+                    od_overrides[name] = self._check_od_override(table, god, "onDemandThroughputOverride")
             out["gsis"] = overrides
+            if od_overrides:
+                out["gsi_od"] = od_overrides
         klass = spec.get("TableClassOverride")
         if klass is not None:
             if klass not in _TABLE_CLASSES:
@@ -160,6 +180,22 @@ class ReplicaOps(EngineCore):
                 )
             out["table_class"] = klass
         return out
+
+    @staticmethod
+    def _check_od_override(table: Table, spec: Any, where: str) -> int:
+        """A replica's (or its GSI's) MaxReadRequestUnits override: the only member of
+        OnDemandThroughputOverride (writes reach every replica, so their maximum is the
+        table's); at least 1, or -1 for no maximum in that replica."""
+        if table.billing_mode != "PAY_PER_REQUEST":
+            raise params_invalid("OnDemandThroughputOverride is not supported for tables with PROVISIONED billing mode")
+        value = spec.get("MaxReadRequestUnits") if isinstance(spec, dict) else None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise invalid(f"1 validation error detected: Value '{value}' at '{where}.maxReadRequestUnits' failed to satisfy constraint: Member must not be null")
+        if value == 0 or value < -1:
+            raise params_invalid(f"MaxReadRequestUnits must be greater than or equal to 1, or -1 to remove the maximum: {value}")
+        if value > TABLE_MAX_UNITS:
+            raise params_invalid(f"MaxReadRequestUnits cannot be more than the per-table quota of {TABLE_MAX_UNITS}: {value}")
+        return value
 
     @staticmethod
     def _region_of(spec: Any, where: str) -> str:
@@ -243,10 +279,12 @@ class ReplicaOps(EngineCore):
                         member.stream = {"enabled": True, "view_type": REPLICA_VIEW_TYPE, "label": label}
                     replica.stream = {"enabled": True, "view_type": REPLICA_VIEW_TYPE, "label": label}
                 replica.replicas = copy.deepcopy(group)
+                replica.finish()  # its own MaxReadRequestUnits override may limit it
                 replica.table_id = self.storage.create_table(region, replica.name, replica.to_meta())
                 self._copy_items(table, replica)
                 for member in members:
                     member.replicas = copy.deepcopy(group)
+                    member.finish()
                     self.save_table(member)
         except KeyError as exc:
             self._reload(members)
@@ -319,6 +357,8 @@ class ReplicaOps(EngineCore):
         merged = {**group[region], **settings}
         if settings.get("gsis"):
             merged["gsis"] = {**(group[region].get("gsis") or {}), **settings["gsis"]}
+        if settings.get("gsi_od"):
+            merged["gsi_od"] = {**(group[region].get("gsi_od") or {}), **settings["gsi_od"]}
         merged.update(status="UPDATING", until=now + self.replica_delay)
         group[region] = merged
         try:
@@ -326,6 +366,7 @@ class ReplicaOps(EngineCore):
                 self._apply_settings(target, settings)
                 for member in members:
                     member.replicas = copy.deepcopy(group)
+                    member.finish()  # the override changes what limits the target
                     self.save_table(member)
         except BaseException:
             self._reload(members)
@@ -349,6 +390,7 @@ class ReplicaOps(EngineCore):
                     self.drop_table(table)
                 else:
                     table.replicas = {}
+                    table.finish()  # its replica override no longer applies
                     self.save_table(table)
         except BaseException:
             self._reload(members)

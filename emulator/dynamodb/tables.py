@@ -22,6 +22,12 @@ MAX_LSIS = 5
 MAX_NON_KEY_ATTRIBUTES = 100
 _NAME_RE = re.compile(r"^[a-zA-Z0-9_.-]+$")
 KEY_TYPES = ("S", "N", "B")
+# The per-table quotas DescribeLimits reports: neither a maximum on-demand throughput nor a
+# warm throughput can go above them.
+TABLE_MAX_UNITS = 40000
+# The warm throughput DynamoDB shows for a table or index nobody pre-warmed: what a new
+# table can serve at once (its initial partitions).
+DEFAULT_WARM = {"read": 12000, "write": 4000}
 
 
 def invalid(message: str) -> AwsError:
@@ -73,6 +79,10 @@ class Index:
     status: str = "ACTIVE"
     # Attributes projected besides the index and table keys (None: all).
     projected: frozenset[str] | None = None
+    # Maximum on-demand throughput ({"read", "write"}: units per second, -1 or absent: none)
+    # and warm throughput ({"read", "write"}: absent, DEFAULT_WARM) of a GSI.
+    on_demand: dict[str, int] = field(default_factory=dict)
+    warm: dict[str, int] = field(default_factory=dict)
 
     def key_schema(self) -> list[dict[str, str]]:
         out = [{"AttributeName": self.hash_key, "KeyType": "HASH"}]
@@ -98,12 +108,17 @@ class Index:
             "rcu": self.read_units,
             "wcu": self.write_units,
             "status": self.status,
+            "od": self.on_demand,
+            "warm": self.warm,
         }
 
     @classmethod
     def from_meta(cls, m: dict[str, Any]) -> Index:
         rng = m.get("range") or [None, None]
-        return cls(m["name"], m["id"], m["kind"], m["hash"][0], m["hash"][1], rng[0], rng[1], m["projection"], list(m.get("non_key") or []), m.get("rcu", 0), m.get("wcu", 0), m.get("status", "ACTIVE"))
+        idx = cls(m["name"], m["id"], m["kind"], m["hash"][0], m["hash"][1], rng[0], rng[1], m["projection"], list(m.get("non_key") or []), m.get("rcu", 0), m.get("wcu", 0), m.get("status", "ACTIVE"))
+        idx.on_demand = dict(m.get("od") or {})
+        idx.warm = dict(m.get("warm") or {})
+        return idx
 
 
 @dataclass
@@ -143,6 +158,12 @@ class Table:
     # replica's settings and state, the same map in every member (emulator/dynamodb/replicas.py).
     # Empty for a plain table: writes check it once to know there is nothing to replicate.
     replicas: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Maximum on-demand throughput and warm throughput of the table (as Index's).
+    on_demand: dict[str, int] = field(default_factory=dict)
+    warm: dict[str, int] = field(default_factory=dict)
+    # Whether an on-demand maximum applies to this table or one of its GSIs (set by
+    # ``finish``): the capacity limiter looks at nothing else for the other on-demand tables.
+    max_limited: bool = False
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -183,7 +204,29 @@ class Table:
             else:
                 base = keys | {idx.hash_key} | ({idx.range_key} if idx.range_key else set())
                 idx.projected = frozenset(base | set(idx.non_key_attributes if idx.projection_type == "INCLUDE" else []))
+        self.max_limited = self.billing_mode == "PAY_PER_REQUEST" and (
+            self.max_units("read") > 0 or self.max_units("write") > 0 or any(self.index_max_units(i, k) > 0 for i in self.gsis for k in ("read", "write"))
+        )
         return self
+
+    def max_units(self, kind: str) -> int:
+        """The table's maximum on-demand ``kind`` ("read"/"write") units per second; -1: none.
+        A replica's own MaxReadRequestUnits override (its entry in the replica map) wins."""
+        if kind == "read":
+            override = (self.replicas.get(self.region) or {}).get("od_read")
+            if override is not None:
+                return int(override)
+        return int(self.on_demand.get(kind, -1))
+
+    def index_max_units(self, name: str, kind: str) -> int:
+        idx = self.gsis.get(name)
+        if idx is None:
+            return -1
+        if kind == "read":
+            override = ((self.replicas.get(self.region) or {}).get("gsi_od") or {}).get(name)
+            if override is not None:
+                return int(override)
+        return int(idx.on_demand.get(kind, -1))
 
     def to_meta(self) -> dict[str, Any]:
         return {
@@ -212,6 +255,8 @@ class Table:
             "last_decrease": self.last_decrease,
             "extra": self.extra,
             "replicas": self.replicas,
+            "od": self.on_demand,
+            "warm": self.warm,
         }
 
     @classmethod
@@ -250,9 +295,25 @@ class Table:
             region=region,
             replicas={r: dict(v) for r, v in (m.get("replicas") or {}).items()},
         )
+        t.on_demand = dict(m.get("od") or {})
+        t.warm = dict(m.get("warm") or {})
         return t.finish()
 
     # -------------------------------------------------------- description
+    def on_demand_description(self, od: dict[str, int]) -> dict[str, int] | None:
+        """``OnDemandThroughput`` as DescribeTable shows it: on-demand tables only, -1 for no maximum."""
+        if self.billing_mode != "PAY_PER_REQUEST":
+            return None
+        return {"MaxReadRequestUnits": int(od.get("read", -1)), "MaxWriteRequestUnits": int(od.get("write", -1))}
+
+    def warm_description(self, warm: dict[str, int], rcu: int, wcu: int) -> dict[str, Any]:
+        """``WarmThroughput``: what was set, else the default; never below the provisioned units."""
+        return {
+            "ReadUnitsPerSecond": max(int(warm.get("read", DEFAULT_WARM["read"])), rcu),
+            "WriteUnitsPerSecond": max(int(warm.get("write", DEFAULT_WARM["write"])), wcu),
+            "Status": "ACTIVE",
+        }
+
     def _throughput(self, rcu: int, wcu: int) -> dict[str, Any]:
         out: dict[str, Any] = {"NumberOfDecreasesToday": self.decreases if rcu or wcu else 0, "ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu}
         if self.last_increase and (rcu or wcu):
@@ -281,7 +342,11 @@ class Table:
             "TableArn": self.arn,
             "TableId": self.table_uuid,
             "DeletionProtectionEnabled": self.deletion_protection,
+            "WarmThroughput": self.warm_description(self.warm, self.read_units, self.write_units),
         }
+        od = self.on_demand_description(self.on_demand)
+        if od is not None:
+            desc["OnDemandThroughput"] = od
         if self.billing_mode == "PAY_PER_REQUEST" or self.billing_changed:
             summary: dict[str, Any] = {"BillingMode": self.billing_mode}
             if self.billing_changed and self.billing_mode == "PAY_PER_REQUEST":
@@ -310,6 +375,8 @@ class Table:
                     "IndexSizeBytes": counts.get(i.index_id, (0, 0))[1],
                     "ItemCount": counts.get(i.index_id, (0, 0))[0],
                     "IndexArn": f"{self.arn}/index/{i.name}",
+                    "WarmThroughput": self.warm_description(i.warm, i.read_units, i.write_units),
+                    **({"OnDemandThroughput": od} if (od := self.on_demand_description(i.on_demand)) is not None else {}),
                 }
                 for i in self.gsis.values()
             ]
@@ -412,6 +479,66 @@ def _throughput(pt: Any, billing: str, what: str = "") -> tuple[int, int]:
     return int(r), int(w)
 
 
+def _units_value(value: Any, member: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise invalid(f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: Member must be a number")
+    return int(value)
+
+
+def parse_on_demand(spec: Any, billing: str, current: dict[str, int], where: str = "onDemandThroughput") -> dict[str, int]:
+    """``OnDemandThroughput`` ({MaxReadRequestUnits, MaxWriteRequestUnits}) merged into the
+    ``current`` maximums: each at least 1, or -1 to remove the maximum; on-demand tables only."""
+    if not isinstance(spec, dict):
+        raise invalid(f"1 validation error detected: Value null at '{where}' failed to satisfy constraint: Member must not be null")
+    if billing != "PAY_PER_REQUEST":
+        raise params_invalid("OnDemandThroughput can only be specified when BillingMode is PAY_PER_REQUEST")
+    out = dict(current)
+    given = False
+    for member, kind in (("MaxReadRequestUnits", "read"), ("MaxWriteRequestUnits", "write")):
+        value = spec.get(member)
+        if value is None:
+            continue
+        given = True
+        units = _units_value(value, f"{where}.{member[0].lower()}{member[1:]}")
+        if units == 0 or units < -1:
+            raise params_invalid(f"{member} must be greater than or equal to 1, or -1 to remove the maximum: {units}")
+        if units > TABLE_MAX_UNITS:
+            raise params_invalid(f"{member} cannot be more than the per-table quota of {TABLE_MAX_UNITS}: {units}")
+        if units == -1:
+            out.pop(kind, None)
+        else:
+            out[kind] = units
+    if not given:
+        raise params_invalid("OnDemandThroughput must specify MaxReadRequestUnits, MaxWriteRequestUnits, or both")
+    return out
+
+
+def parse_warm(spec: Any, current: dict[str, int], rcu: int, wcu: int, where: str = "warmThroughput") -> dict[str, int]:
+    """``WarmThroughput`` ({ReadUnitsPerSecond, WriteUnitsPerSecond}) merged into ``current``:
+    warm throughput only grows (DynamoDB cannot give back partitions), up to the table quotas."""
+    if not isinstance(spec, dict):
+        raise invalid(f"1 validation error detected: Value null at '{where}' failed to satisfy constraint: Member must not be null")
+    out = dict(current)
+    given = False
+    for member, kind, provisioned in (("ReadUnitsPerSecond", "read", rcu), ("WriteUnitsPerSecond", "write", wcu)):
+        value = spec.get(member)
+        if value is None:
+            continue
+        given = True
+        units = _units_value(value, f"{where}.{member[0].lower()}{member[1:]}")
+        if units < 1:
+            raise invalid(f"1 validation error detected: Value '{units}' at '{where}.{member[0].lower()}{member[1:]}' failed to satisfy constraint: Member must have value greater than or equal to 1")
+        now = max(int(current.get(kind, DEFAULT_WARM[kind])), provisioned)
+        if units < now:
+            raise params_invalid(f"Requested {member} {units} is lower than the current warm throughput {now}: warm throughput cannot be decreased")
+        if units > TABLE_MAX_UNITS:
+            raise params_invalid(f"Requested {member} {units} is more than the per-table quota of {TABLE_MAX_UNITS}")
+        out[kind] = units
+    if not given:
+        raise params_invalid("WarmThroughput must specify ReadUnitsPerSecond, WriteUnitsPerSecond, or both")
+    return out
+
+
 def parse_index(
     spec: dict[str, Any], kind: str, attrs: dict[str, str], table: Table, billing: str, index_id: int
 ) -> Index:
@@ -419,8 +546,14 @@ def parse_index(
     h, ht, r, rt = _parse_key_schema(spec.get("KeySchema"), attrs, "keySchema")
     ptype, non_key = _parse_projection(spec.get("Projection"), name, set(table.key_names))
     rcu = wcu = 0
+    on_demand: dict[str, int] = {}
+    warm: dict[str, int] = {}
     if kind == "GSI":
         rcu, wcu = _throughput(spec.get("ProvisionedThroughput"), billing, name)
+        if spec.get("OnDemandThroughput") is not None:
+            on_demand = parse_on_demand(spec["OnDemandThroughput"], billing, {}, "globalSecondaryIndexes.member.onDemandThroughput")
+        if spec.get("WarmThroughput") is not None:
+            warm = parse_warm(spec["WarmThroughput"], {}, rcu, wcu, "globalSecondaryIndexes.member.warmThroughput")
     else:
         if table.range_key is None:
             raise params_invalid("Table KeySchema does not have a range key, which is required when specifying a LocalSecondaryIndex")
@@ -430,7 +563,9 @@ def parse_index(
             )
         if r is None:
             raise params_invalid(f"Index KeySchema does not have a range key for index: {name}")
-    return Index(name, index_id, kind, h, ht, r, rt, ptype, non_key, rcu, wcu)
+    idx = Index(name, index_id, kind, h, ht, r, rt, ptype, non_key, rcu, wcu)
+    idx.on_demand, idx.warm = on_demand, warm
+    return idx
 
 
 def build_table(params: dict[str, Any], table_id: int, region: str, account: str) -> Table:
@@ -498,6 +633,10 @@ def build_table(params: dict[str, Any], table_id: int, region: str, account: str
         table.tags[tag["Key"]] = tag["Value"]
     table.deletion_protection = bool(params.get("DeletionProtectionEnabled", False))
     table.table_class = params.get("TableClass") or "STANDARD"
+    if params.get("OnDemandThroughput") is not None:
+        table.on_demand = parse_on_demand(params["OnDemandThroughput"], billing, {})
+    if params.get("WarmThroughput") is not None:
+        table.warm = parse_warm(params["WarmThroughput"], {}, rcu, wcu)
     return table.finish()
 
 

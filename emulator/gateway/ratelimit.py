@@ -443,7 +443,7 @@ class CapacityLimiter:
         self.burst_seconds = burst_seconds
         self.clock = clock
         self.region = region
-        self._buckets: dict[tuple[str, str, str], TokenBucket] = {}
+        self._buckets: dict[tuple[str, ...], TokenBucket] = {}
         self._lock = threading.Lock()
         self.throttled = 0
 
@@ -469,12 +469,33 @@ class CapacityLimiter:
         units = float(getattr(found, "read_units" if kind == "read" else "write_units", 0) or 0)
         if units <= 0:
             return None
-        key = (table[0], table[1], kind)
+        return self._refilled((table[0], table[1], kind), units, units * self.burst_seconds, now)
+
+    def _refilled(self, key: tuple[str, ...], rate: float, capacity: float, now: float) -> TokenBucket:
         bucket = self._buckets.get(key)
-        if bucket is None or bucket.rate != units:
-            bucket = self._buckets[key] = TokenBucket(units, units * self.burst_seconds, now)
+        if bucket is None or bucket.rate != rate or bucket.capacity != max(capacity, 1.0):
+            bucket = self._buckets[key] = TokenBucket(rate, capacity, now)
         bucket.refill(now)
         return bucket
+
+    def _max_buckets(self, found: Any, key: tuple[str, str], kind: str, params: dict[str, Any], now: float) -> list[tuple[TokenBucket, str, str]]:
+        """The buckets of an on-demand table's maximum throughput a request of ``kind`` draws
+        on: the table's, and (reads) the queried GSI's or (writes) every GSI's with a maximum,
+        each with the ThrottlingReason and resource ARN of its refusal. A maximum is a hard
+        rate: its bucket holds one second of it, no burst (unlike provisioned capacity)."""
+        out: list[tuple[TokenBucket, str, str]] = []
+        word = "Read" if kind == "read" else "Write"
+        units = found.max_units(kind)
+        if units > 0:
+            out.append((self._refilled((key[0], key[1], "max-" + kind), float(units), float(units), now), f"Table{word}MaxOnDemandThroughputExceeded", found.arn))
+        index = params.get("IndexName") if kind == "read" else None
+        names = [index] if isinstance(index, str) else [] if kind == "read" else list(found.gsis)
+        for name in names:
+            units = found.index_max_units(name, kind)
+            if units > 0:
+                bucket = self._refilled((key[0], key[1], "max-" + kind, name), float(units), float(units), now)
+                out.append((bucket, f"Index{word}MaxOnDemandThroughputExceeded", f"{found.arn}/index/{name}"))
+        return out
 
     @staticmethod
     def table_names(params: dict[str, Any]) -> list[str]:
@@ -499,14 +520,16 @@ class CapacityLimiter:
         return region, parts[5][6:].split("/", 1)[0]
 
     def _provisioned(self, names: list[str], region: str) -> bool:
-        """Whether any of the tables is PROVISIONED: the only ones with buckets. On-demand
-        tables (the usual case) then cost the request path no lock and no clock read."""
+        """Whether any of the tables is PROVISIONED or has a maximum on-demand throughput:
+        the only ones with buckets. Other on-demand tables (the usual case) then cost the
+        request path no lock and no clock read."""
         tables = self._tables()
         if not isinstance(tables, dict):
             return False
         for name in names:
             key = self.table_key(name, region)
-            if key is not None and getattr(tables.get(key), "billing_mode", "") == "PROVISIONED":
+            found = tables.get(key) if key is not None else None
+            if found is not None and (getattr(found, "billing_mode", "") == "PROVISIONED" or getattr(found, "max_limited", False)):
                 return True
         return False
 
@@ -515,18 +538,35 @@ class CapacityLimiter:
         region = region or self.region
         if kind is None or not self._provisioned(self.table_names(params), region):
             return
+        tables = self._tables()
         with self._lock:
             now = self.clock()
             for name in self.table_names(params):
                 key = self.table_key(name, region)
-                bucket = self._bucket(key, kind, now) if key is not None else None
+                if key is None:
+                    continue
+                found = tables.get(key)
+                if getattr(found, "max_limited", False):
+                    for max_bucket, reason, resource in self._max_buckets(found, key, kind, params, now):
+                        if max_bucket.tokens <= 0:
+                            self.throttled += 1
+                            raise AwsError(
+                                "ProvisionedThroughputExceededException",
+                                "Throughput exceeds the maximum OnDemandThroughput configured on table or index",
+                                400,
+                                extra={"ThrottlingReasons": [{"reason": reason, "resource": resource}]},
+                            )
+                    continue
+                bucket = self._bucket(key, kind, now)
                 if bucket is not None and bucket.tokens <= 0:
                     self.throttled += 1
+                    word = "Read" if kind == "read" else "Write"
                     raise AwsError(
                         "ProvisionedThroughputExceededException",
                         "The level of configured provisioned throughput for the table was exceeded. "
                         "Consider increasing your provisioning level with the UpdateTable API.",
                         400,
+                        extra={"ThrottlingReasons": [{"reason": f"Table{word}ProvisionedThroughputExceeded", "resource": getattr(found, "arn", "")}]},
                     )
 
     def charge(self, operation: str, params: dict[str, Any], consumed: dict[str, float] | None, ok: bool, region: str | None = None) -> None:
@@ -537,12 +577,12 @@ class CapacityLimiter:
         names = self.table_names(params)
         if not names or not self._provisioned(names, region):
             return
+        tables = self._tables()
         with self._lock:
             now = self.clock()
             for name in names:
                 key = self.table_key(name, region)
-                bucket = self._bucket(key, kind, now) if key is not None else None
-                if bucket is None:
+                if key is None:
                     continue
                 units = None
                 if consumed is not None:
@@ -552,7 +592,27 @@ class CapacityLimiter:
                         units = per_table[key[1]].get(kind, units)
                 if units is None:
                     units = self._minimum(operation, params, name)
-                bucket.tokens -= float(units)
+                found = tables.get(key)
+                if getattr(found, "max_limited", False):
+                    self._charge_max(found, key, kind, params, consumed, float(units), now)
+                    continue
+                bucket = self._bucket(key, kind, now)
+                if bucket is not None:
+                    bucket.tokens -= float(units)
+
+    def _charge_max(self, found: Any, key: tuple[str, str], kind: str, params: dict[str, Any], consumed: Any, units: float, now: float) -> None:
+        """Charge an on-demand table's maximum buckets: each index what it consumed, the
+        table the rest (its own reads or writes)."""
+        # Without the service's report, every bucket pays the whole request (the safe side).
+        reported = isinstance(consumed, dict) and isinstance(consumed.get("indexes"), dict)
+        per_index: dict[str, dict[str, float]] = (consumed["indexes"].get(key[1]) or {}) if reported else {}
+        index_total = sum(float(v.get(kind, 0.0)) for v in per_index.values())
+        for bucket, reason, resource in self._max_buckets(found, key, kind, params, now):
+            if reason.startswith("Table"):
+                bucket.tokens -= max(units - index_total, 0.0) if reported else units
+            else:
+                name = resource.rsplit("/index/", 1)[1]
+                bucket.tokens -= float((per_index.get(name) or {}).get(kind, 0.0)) if reported else units
 
     @staticmethod
     def _minimum(operation: str, params: dict[str, Any], table: str) -> float:

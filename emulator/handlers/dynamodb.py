@@ -125,14 +125,21 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
             USAGE.reset(token)
             if usage:
                 tables: dict[str, dict[str, float]] = {}
+                # What each index consumed: the limit of an on-demand GSI's maximum throughput.
+                indexes: dict[str, dict[str, dict[str, float]]] = {}
                 for cap in usage:
                     entry = tables.setdefault(cap.table, {"read": 0.0, "write": 0.0})
                     entry["read"] += cap.read_total
                     entry["write"] += cap.write_total
+                    for name, (_kind, r, w) in cap.indexes.items():
+                        used = indexes.setdefault(cap.table, {}).setdefault(name, {"read": 0.0, "write": 0.0})
+                        used["read"] += r
+                        used["write"] += w
                 ctx.telemetry["consumed_capacity"] = {
                     "read": sum(t["read"] for t in tables.values()),
                     "write": sum(t["write"] for t in tables.values()),
                     "tables": tables,
+                    "indexes": indexes,
                 }
 
     # ------------------------------------------------------------ tables
