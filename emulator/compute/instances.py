@@ -97,6 +97,11 @@ class Instance:
     def state_code(self) -> int:
         return STATE_CODES[self.state]
 
+    @property
+    def region(self) -> str:
+        """The region it was launched in: its zone's (``us-east-1a`` -> ``us-east-1``)."""
+        return self.availability_zone[:-1]
+
     def log(self, line: str) -> None:
         stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
         self.console = (self.console + f"[{stamp}] {line}\n")[-CONSOLE_LIMIT:]
@@ -310,7 +315,7 @@ class InstanceManager:
             unit = "" if exc.resource == "vCPUs" else " bytes"
             raise LaunchError(
                 "InsufficientInstanceCapacity",
-                f"We currently do not have sufficient {itype.name} capacity in the Availability Zone you requested ({self.region}a). "
+                f"We currently do not have sufficient {itype.name} capacity in the Availability Zone you requested ({inst.availability_zone or self.region + 'a'}). "
                 f"Our system will be working on provisioning additional capacity. ({exc.resource}: need {exc.needed}{unit}, {max(exc.free, 0)} free)",
                 500,
             ) from None
@@ -320,12 +325,16 @@ class InstanceManager:
         return str(ipaddress.IPv4Address("172.31.0.0") + self._ip_counter + len(self.instances))
 
     # ----------------------------------------------------------- operations
-    def find_client_token(self, token: str) -> list[Instance]:
-        return sorted((i for i in self.instances.values() if token and i.client_token == token), key=lambda i: i.ami_launch_index)
+    def find_client_token(self, token: str, region: str | None = None) -> list[Instance]:
+        """The instances one RunInstances launched with ``token`` (in ``region``: tokens are regional)."""
+        return sorted((i for i in self.instances.values() if token and i.client_token == token and (region is None or (i.region or self.region) == region)),
+                      key=lambda i: i.ami_launch_index)
 
     def run(self, image_id: str, instance_type: str | None, count: int, min_count: int, user_data: str = "", tags: dict[str, str] | None = None,
             client_token: str = "", shutdown_behavior: str = "stop", on_demand: bool = False, requester: str = "",
-            network: dict[str, Any] | None = None) -> list[Instance]:
+            network: dict[str, Any] | None = None, region: str | None = None) -> list[Instance]:
+        """Launch ``count`` instances (at least ``min_count``) in ``region`` (default: the
+        configured one); instances are regional as on AWS, the machine's capacity is shared."""
         model = self.store.get(image_id)
         if model is None:
             raise LaunchError("InvalidAMIID.NotFound", f"The image id '[{image_id}]' does not exist")
@@ -352,7 +361,7 @@ class InstanceManager:
                 instance_id=new_instance_id(), image_id=model.image_id, model_name=model.name, instance_type=itype.name,
                 reservation_id=reservation, launch_time=_now(), tags=dict(tags or {}), user_data=user_data, client_token=client_token,
                 shutdown_behavior=shutdown_behavior, ami_launch_index=index, private_ip=self._next_ip(), job=job,
-                on_demand=on_demand, availability_zone=f"{self.region}a", requester=requester, network=dict(network or {}),
+                on_demand=on_demand, availability_zone=f"{region or self.region}a", requester=requester, network=dict(network or {}),
             )
             try:
                 self._reserve(inst, model)

@@ -233,17 +233,25 @@ class Ec2Handler(ComputeHandler):
     def _owner(self, ctx: RequestContext) -> str:
         return ctx.account_id if ctx.principal is None else ctx.principal.account_id
 
-    def _lookup(self, ids: Iterable[str], visible_terminated: bool = True) -> list[Instance]:
+    def _here(self, ctx: RequestContext, inst: Instance | None) -> Instance | None:
+        """``inst`` if it is in the request's region (instances are regional, as on AWS: one
+        launched in us-east-1 does not exist for a client of eu-west-1)."""
+        if inst is None or (inst.region or self.manager.region) != ctx.region:
+            return None
+        return inst
+
+    def _lookup(self, ctx: RequestContext, ids: Iterable[str], visible_terminated: bool = True) -> list[Instance]:
         ids = list(ids)
         malformed = [i for i in ids if not _INSTANCE_ID.match(i)]
         if malformed:
             raise AwsError("InvalidInstanceID.Malformed", f'Invalid id: "{malformed[0]}"')
-        missing = [i for i in ids if self.manager.get(i) is None]
+        found = [self._here(ctx, self.manager.get(i)) for i in ids]
+        missing = [i for i, inst in zip(ids, found, strict=True) if inst is None]
         if missing:
             which = ", ".join(missing)
             plural = "s" if len(missing) > 1 else ""
             raise AwsError("InvalidInstanceID.NotFound", f"The instance ID{plural} '{which}' do{'' if plural else 'es'} not exist")
-        return [self.manager.get(i) for i in ids]
+        return [inst for inst in found if inst is not None]
 
     def _describe_instance(self, inst: Instance, owner: str) -> dict[str, Any]:
         # A VPC instance keeps its private address while stopped; a terminated one has none.
@@ -293,8 +301,9 @@ class Ec2Handler(ComputeHandler):
         itype = self.manager.types.get(inst.instance_type)
         return itype.vcpus if itype else 1
 
-    def _visible(self) -> list[Instance]:
-        return sorted(self.manager.instances.values(), key=lambda i: (i.launch_time, i.ami_launch_index))
+    def _visible(self, ctx: RequestContext) -> list[Instance]:
+        here = [i for i in self.manager.instances.values() if self._here(ctx, i) is not None]
+        return sorted(here, key=lambda i: (i.launch_time, i.ami_launch_index))
 
     # ------------------------------------------------------------- instances
     @operation("RunInstances")
@@ -323,7 +332,7 @@ class Ec2Handler(ComputeHandler):
         if isinstance(user_data, bytes):
             user_data = user_data.decode("ascii", "replace")
         if token and not params.get("DryRun"):
-            existing = self.manager.find_client_token(token)
+            existing = self.manager.find_client_token(token, ctx.region)
             if existing:
                 # Idempotency: the same token returns the original launch (same params) or is refused.
                 if (existing[0].image_id != image_id or (params.get("InstanceType") and existing[0].instance_type != params["InstanceType"])
@@ -354,7 +363,8 @@ class Ec2Handler(ComputeHandler):
         _dry_run(params)
         try:
             launched = self.manager.run(image_id, params.get("InstanceType"), max_count, min_count, user_data=user_data, tags=tags,
-                                        client_token=token, shutdown_behavior=behavior, requester=owner, network=network)
+                                        client_token=token, shutdown_behavior=behavior, requester=owner, network=network,
+                                        region=ctx.region)
         except LaunchError as err:
             raise AwsError(err.code, err.message, err.status) from None
         return self._reservation(launched, owner)
@@ -484,16 +494,16 @@ class Ec2Handler(ComputeHandler):
             return lambda i: _path(self._describe_instance(i, ""), path)
         return getters.get(name)
 
-    def _select(self, params: dict[str, Any]) -> list[Instance]:
+    def _select(self, ctx: RequestContext, params: dict[str, Any]) -> list[Instance]:
         ids = params.get("InstanceIds") or []
-        return _filtered(self._lookup(ids) if ids else self._visible(), params, self._instance_filter, "DescribeInstances")
+        return _filtered(self._lookup(ctx, ids) if ids else self._visible(ctx), params, self._instance_filter, "DescribeInstances")
 
     @operation("DescribeInstances")
     def describe_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("InstanceIds") and params.get("MaxResults") is not None:
             raise AwsError("InvalidParameterCombination", "The parameter instancesSet cannot be used with the parameter maxResults")
         owner = self._owner(ctx)
-        instances, token = _page(self._select(params), params)
+        instances, token = _page(self._select(ctx, params), params)
         _dry_run(params)
         reservations: dict[str, list[Instance]] = {}
         for inst in instances:
@@ -507,7 +517,7 @@ class Ec2Handler(ComputeHandler):
     def describe_instance_status(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ids = params.get("InstanceIds") or []
         include_all = bool(params.get("IncludeAllInstances"))
-        instances = self._lookup(ids) if ids else self._visible()
+        instances = self._lookup(ctx, ids) if ids else self._visible(ctx)
         _dry_run(params)
         if not include_all:
             instances = [i for i in instances if i.state == "running"]
@@ -536,9 +546,9 @@ class Ec2Handler(ComputeHandler):
         }
         return _paged("InstanceStatuses", _filtered(statuses, params, getters.get, "DescribeInstanceStatus"), params)
 
-    def _changes(self, ids: list[str], action: Callable[[str], tuple[str, str]]) -> list[dict[str, Any]]:
+    def _changes(self, ctx: RequestContext, ids: list[str], action: Callable[[str], tuple[str, str]]) -> list[dict[str, Any]]:
         changes = []
-        for inst in self._lookup(ids):
+        for inst in self._lookup(ctx, ids):
             try:
                 previous, current = action(inst.instance_id)
             except LaunchError as err:
@@ -550,12 +560,12 @@ class Ec2Handler(ComputeHandler):
             })
         return changes
 
-    def _require_ids(self, params: dict[str, Any]) -> list[str]:
+    def _require_ids(self, ctx: RequestContext, params: dict[str, Any]) -> list[str]:
         """The request's instance ids, all existing; DryRun stops here (before any state check)."""
         ids = params.get("InstanceIds") or []
         if not ids:
             raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
-        self._lookup(ids)
+        self._lookup(ctx, ids)
         _dry_run(params)
         return list(ids)
 
@@ -563,32 +573,32 @@ class Ec2Handler(ComputeHandler):
     def stop_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         if params.get("Hibernate"):
             raise AwsError("UnsupportedOperation", "Instances of this emulator cannot hibernate: they are not configured for hibernation.")
-        ids = self._require_ids(params)
-        for inst in self._lookup(ids):
+        ids = self._require_ids(ctx, params)
+        for inst in self._lookup(ctx, ids):
             if inst.state in ("terminated", "shutting-down"):
                 raise AwsError("IncorrectInstanceState", f"This instance '{inst.instance_id}' is not in a state from which it can be stopped.")
-        return {"StoppingInstances": self._changes(ids, self.manager.stop_instance)}
+        return {"StoppingInstances": self._changes(ctx, ids, self.manager.stop_instance)}
 
     @operation("StartInstances")
     def start_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        ids = self._require_ids(params)
-        for inst in self._lookup(ids):
+        ids = self._require_ids(ctx, params)
+        for inst in self._lookup(ctx, ids):
             if inst.state not in ("stopped", "pending", "running"):
                 raise AwsError("IncorrectInstanceState", f"The instance '{inst.instance_id}' is not in a state from which it can be started.")
-        return {"StartingInstances": self._changes(ids, self.manager.start_instance)}
+        return {"StartingInstances": self._changes(ctx, ids, self.manager.start_instance)}
 
     @operation("TerminateInstances")
     def terminate_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        ids = self._require_ids(params)
-        return {"TerminatingInstances": self._changes(ids, self.manager.terminate)}
+        ids = self._require_ids(ctx, params)
+        return {"TerminatingInstances": self._changes(ctx, ids, self.manager.terminate)}
 
     @operation("RebootInstances")
     def reboot_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        ids = self._require_ids(params)
-        for inst in self._lookup(ids):
+        ids = self._require_ids(ctx, params)
+        for inst in self._lookup(ctx, ids):
             if inst.state == "terminated":
                 raise AwsError("IncorrectState", f"The instance '{inst.instance_id}' is not in a state from which it can be rebooted.")
-        for inst in self._lookup(ids):
+        for inst in self._lookup(ctx, ids):
             self.manager.reboot(inst.instance_id)
         return {}
 
@@ -597,7 +607,7 @@ class Ec2Handler(ComputeHandler):
         iid = params.get("InstanceId")
         if not iid:
             raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
-        inst = self._lookup([iid])[0]
+        inst = self._lookup(ctx, [iid])[0]
         _dry_run(params)
         return {
             "InstanceId": inst.instance_id,
@@ -617,7 +627,7 @@ class Ec2Handler(ComputeHandler):
         iid, attribute = params.get("InstanceId"), params.get("Attribute")
         if not iid:
             raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
-        inst = self._lookup([iid])[0]
+        inst = self._lookup(ctx, [iid])[0]
         _dry_run(params)
         values: dict[str, Any] = {
             "instanceType": {"Value": inst.instance_type},
@@ -638,7 +648,7 @@ class Ec2Handler(ComputeHandler):
         iid = params.get("InstanceId")
         if not iid:
             raise AwsError("MissingParameter", "The request must contain the parameter InstanceId")
-        inst = self._lookup([iid])[0]
+        inst = self._lookup(ctx, [iid])[0]
         attribute, value = params.get("Attribute"), params.get("Value")
         changes: dict[str, Any] = {}
         if attribute is not None:
@@ -702,11 +712,11 @@ class Ec2Handler(ComputeHandler):
             "InvalidGroup.NotFound", f"The security group '{group_id}' does not exist in VPC '{vpc_id}'"))
 
     # ------------------------------------------------------------------ tags
-    def _tag_targets(self, resources: list[str]) -> list[Instance]:
+    def _tag_targets(self, ctx: RequestContext, resources: list[str]) -> list[Instance]:
         out = []
         for rid in resources:
             if rid.startswith("i-"):
-                out.extend(self._lookup([rid]))
+                out.extend(self._lookup(ctx, [rid]))
             elif rid.startswith("ami-"):
                 raise AwsError("InvalidAMIID.NotFound" if self.compute.store.get(rid) is None else "UnsupportedOperation",
                                f"The image id '[{rid}]' does not exist" if self.compute.store.get(rid) is None else "Tags on images are read from the model file and cannot be changed.")
@@ -723,7 +733,7 @@ class Ec2Handler(ComputeHandler):
     def create_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         if self._foreign(params.get("Resources") or []):
             raise Delegate
-        targets = self._tag_targets(params.get("Resources") or [])
+        targets = self._tag_targets(ctx, params.get("Resources") or [])
         tags = params.get("Tags") or []
         _check_tags(tags)
         new = {tag["Key"]: tag.get("Value", "") or "" for tag in tags}
@@ -740,7 +750,7 @@ class Ec2Handler(ComputeHandler):
     def delete_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         if self._foreign(params.get("Resources") or []):
             raise Delegate
-        targets = self._tag_targets(params.get("Resources") or [])
+        targets = self._tag_targets(ctx, params.get("Resources") or [])
         tags = params.get("Tags")
         for tag in tags or []:
             if (tag.get("Key") or "").startswith("aws:"):
@@ -767,7 +777,7 @@ class Ec2Handler(ComputeHandler):
             if (name == "resource-id" and self._foreign(values)) or (name == "resource-type" and values and not set(values) & set(_NATIVE_TYPES)):
                 raise Delegate
         rows: list[dict[str, str]] = []
-        for inst in self._visible():
+        for inst in self._visible(ctx):
             for k, v in inst.tags.items():
                 rows.append({"ResourceId": inst.instance_id, "ResourceType": "instance", "Key": k, "Value": v})
         for model in self.compute.store.list():

@@ -519,3 +519,33 @@ def test_documented_filters_attributes_and_addresses(compute_server: EmulatorSer
     assert {r["Endpoint"] for r in local.describe_regions()["Regions"]} == {f"localhost:{compute_server.port}"}
     ec2.terminate_instances(InstanceIds=[iid])
     assert "PrivateIpAddress" not in wait_state(ec2, iid, "terminated")
+
+
+def test_instances_are_regional(compute_server: EmulatorServer, ec2: Any, image_id: str) -> None:
+    """An instance belongs to the region it was launched in (its zone is that region's): it does
+    not exist for a client of another region, and client tokens are per region, as on AWS."""
+    west = compute_server.client("ec2", region_name="eu-west-1")
+    job = json.dumps({"prompts": ["Hi"], "max_tokens": 1, "temperature": 0})
+    res = west.run_instances(ImageId=image_id, InstanceType="c7i.large", MinCount=1, MaxCount=1, UserData=job, ClientToken="regional-token")
+    iid = res["Instances"][0]["InstanceId"]
+    assert res["Instances"][0]["Placement"]["AvailabilityZone"] == "eu-west-1a"
+    assert instance(west, iid)["Placement"]["AvailabilityZone"] == "eu-west-1a"
+    assert iid in [i["InstanceId"] for r in west.describe_instances()["Reservations"] for i in r["Instances"]]
+    assert iid not in [i["InstanceId"] for r in ec2.describe_instances()["Reservations"] for i in r["Instances"]]
+    for call in (lambda: ec2.describe_instances(InstanceIds=[iid]), lambda: ec2.terminate_instances(InstanceIds=[iid]),
+                 lambda: ec2.create_tags(Resources=[iid], Tags=[{"Key": "k", "Value": "v"}]), lambda: ec2.get_console_output(InstanceId=iid)):
+        with pytest.raises(ClientError) as exc:
+            call()
+        assert _error(exc) == "InvalidInstanceID.NotFound"
+    assert all(t["ResourceId"] != iid for t in ec2.describe_tags()["Tags"])
+    # The same client token in another region is another launch.
+    east = ec2.run_instances(ImageId=image_id, InstanceType="c7i.large", MinCount=1, MaxCount=1, UserData=job, ClientToken="regional-token")
+    eid = east["Instances"][0]["InstanceId"]
+    assert eid != iid and east["Instances"][0]["Placement"]["AvailabilityZone"] == "us-east-1a"
+    # ... and in its own region the token still names the first launch.
+    again = west.run_instances(ImageId=image_id, InstanceType="c7i.large", MinCount=1, MaxCount=1, UserData=job, ClientToken="regional-token")
+    assert again["Instances"][0]["InstanceId"] == iid
+    wait_state(west, iid, "stopped")
+    wait_state(ec2, eid, "stopped")
+    west.terminate_instances(InstanceIds=[iid])
+    ec2.terminate_instances(InstanceIds=[eid])
