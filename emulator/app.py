@@ -328,8 +328,10 @@ class EmulatorApp:
                 ctx, AwsError("InternalFailure", "The request processing has failed because of an unknown error, exception or failure.", 500)
             )
 
-    async def invoke(self, service: str, operation: str, params: dict[str, Any], principal: Principal | None = None) -> dict[str, Any]:
-        """Call a native operation in-process (console, job results, alarm actions).
+    async def invoke(self, service: str, operation: str, params: dict[str, Any], principal: Principal | None = None,
+                     region: str | None = None) -> dict[str, Any]:
+        """Call a native operation in-process (console, job results, alarm actions), in
+        ``region`` (default: the setting ``region``).
 
         Runs the same authorize -> validate -> dispatch steps as a wire request, so
         policies apply to the console exactly as to the API. Raises AwsError.
@@ -344,7 +346,7 @@ class EmulatorApp:
         ctx = RequestContext(request_id=str(uuid.uuid4()), request=request)
         ctx.service_name, ctx.service, ctx.operation = service, services.service_model(service), op_model
         ctx.protocol = "internal"
-        ctx.region = self.settings.region
+        ctx.region = region or self.settings.region
         ctx.principal = principal or Principal(self.runtime.root_key.access_key_id, "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
         ctx.params = params
         authorize = self.runtime.components.get("authorizer")

@@ -191,7 +191,7 @@ class Forwarder:
             headers["content-type"] = "application/x-www-form-urlencoded; charset=utf-8"
         # The signing name picks the service on the role, as it does for a signed client request.
         signing = ctx.service.signing_name or ctx.service.endpoint_prefix
-        headers["authorization"] = f"AWS4-HMAC-SHA256 Credential=internal/20000101/{self.runtime.settings.region}/{signing}/aws4_request, SignedHeaders=host, Signature=0"
+        headers["authorization"] = f"AWS4-HMAC-SHA256 Credential=internal/20000101/{ctx.region or self.runtime.settings.region}/{signing}/aws4_request, SignedHeaders=host, Signature=0"
         path = wire.get("url_path") or "/"
         request = Request(wire.get("method", "POST"), unquote(path), path, query, headers, body, "127.0.0.1", request_id=ctx.request_id)
         response = await self._dispatch(ctx, request)

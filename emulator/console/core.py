@@ -26,6 +26,7 @@ from emulator.console.sessions import COOKIE_NAME, Session, SessionStore, SignIn
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.protocols.base import Request, Response
+from emulator.regions import REGIONS
 
 if TYPE_CHECKING:
     from emulator.runtime import Runtime
@@ -167,7 +168,14 @@ class Console:
     async def invoke(self, call: Call, service: str, operation: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         if not self.available(service):
             raise AwsError("ServiceUnavailable", f"The {service} service is not available.", 503)
-        return await self.runtime.app.invoke(service, operation, params or {}, call.principal)
+        return await self.runtime.app.invoke(service, operation, params or {}, call.principal, region=self.region_of(call))
+
+    def region_of(self, call: Call) -> str:
+        """The region the console shows and acts in: the session's choice, else the server's."""
+        return call.session.region or self.runtime.settings.region
+
+    def regions(self, call: Call) -> list[str]:
+        return sorted({*REGIONS, self.runtime.settings.region, self.region_of(call)})
 
     async def perform(self, call: Call, service: str, operation: str, params: dict[str, Any], success: str) -> dict[str, Any] | None:
         """One action of a form post: its result, with ``success`` flashed; None, with the
@@ -184,7 +192,9 @@ class Console:
     def html(self, call: Call, title: str, body: Any, active: str = "", status: int = 200, scripts: tuple[str, ...] = ()) -> Response:
         user = call.session.principal
         who = f"{user.user_name} ({user.access_key_id})" if user else ""
-        doc = h.layout(title, body, active=active, user=who, csrf=call.csrf, flashes=call.session.pop_flashes(), scripts=scripts)
+        here = call.path + ("?" + call.request.query_string if call.request.query_string else "")
+        doc = h.layout(title, body, active=active, user=who, csrf=call.csrf, flashes=call.session.pop_flashes(), scripts=scripts,
+                       region=self.region_of(call), regions=self.regions(call), here=here)
         return Response(status, {"content-type": "text/html; charset=utf-8", **SECURITY_HEADERS}, doc.encode("utf-8"))
 
     @staticmethod

@@ -144,15 +144,22 @@ def error_box(message: Any) -> Markup:
     return Markup(f'<div class="flash error">{esc(message)}</div>')
 
 
-def layout(title: str, body: Any, *, active: str = "", user: str = "", csrf: str = "", flashes: Sequence[tuple[str, str]] = (), scripts: Sequence[str] = ()) -> Markup:
+def layout(title: str, body: Any, *, active: str = "", user: str = "", csrf: str = "", flashes: Sequence[tuple[str, str]] = (), scripts: Sequence[str] = (),
+           region: str = "", regions: Sequence[str] = (), here: str = "/") -> Markup:
     nav = ""
     if user:
+        # The region every page shows and acts in (resources are regional, as on AWS).
+        options = "".join(f'<option value="{esc(r)}"{" selected" if r == region else ""}>{esc(r)}</option>' for r in regions)
+        switch = (
+            f'<form method="post" action="{esc(BASE)}/region" class="region">{csrf_field(csrf)}<input type="hidden" name="next" value="{esc(here)}">'
+            f'<label>Region <select name="region" id="region-select">{options}</select></label><button type="submit">Switch</button></form>'
+        ) if regions else ""
         items = "".join(
             f'<a href="{esc(BASE + path)}" class="{"active" if key == active else ""}" data-nav="{esc(key)}">{esc(label)}</a>'
             for key, label, path in NAV
         )
         nav = (
-            f'<nav class="side"><div class="brand">emulator<span>console</span></div>{items}'
+            f'<nav class="side"><div class="brand">emulator<span>console</span></div>{switch}{items}'
             f'<form method="post" action="{esc(BASE)}/signout" class="signout">{csrf_field(csrf)}'
             f'<div class="who" title="signed-in principal">{esc(user)}</div><button type="submit">Sign out</button></form></nav>'
         )

@@ -28,6 +28,7 @@ class Session:
     created: float = field(default_factory=time.time)
     last_seen: float = field(default_factory=time.time)
     flashes: list[tuple[str, str]] = field(default_factory=list)  # (kind, message) shown once
+    region: str = ""  # the region the console works in ("": the server's own, setting ``region``)
 
     def check_csrf(self, token: str | None) -> bool:
         return bool(token) and hmac.compare_digest(self.csrf, token or "")

@@ -16,7 +16,6 @@ ends, so the state is computed where it is read and needs no background task.
 from __future__ import annotations
 
 import copy
-import re
 import time
 import uuid
 from collections.abc import Callable
@@ -32,10 +31,10 @@ from emulator.dynamodb.tables import (
 )
 from emulator.dynamodb.types import item_size
 from emulator.errors import AwsError
+from emulator.regions import REGION_RE
 
 GLOBAL_TABLE_VERSION = "2019.11.21"
 REPLICA_VIEW_TYPE = "NEW_AND_OLD_IMAGES"
-_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
 _TABLE_CLASSES = ("STANDARD", "STANDARD_INFREQUENT_ACCESS")
 # Whether the table's write capacity (``dynamodb:table:WriteCapacityUnits``) is under
 # Application Auto Scaling in a region: (region, table name) -> bool. Set by the handler.
@@ -202,7 +201,7 @@ class ReplicaOps(EngineCore):
         region = spec.get("RegionName") if isinstance(spec, dict) else None
         if not isinstance(region, str):
             raise invalid(f"1 validation error detected: Value null at 'replicaUpdates.1.member.{where}.regionName' failed to satisfy constraint: Member must not be null")
-        if not _REGION_RE.match(region):
+        if not REGION_RE.match(region):
             raise params_invalid(f"Invalid region name: {region}")
         return region
 

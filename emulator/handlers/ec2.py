@@ -26,10 +26,10 @@ from emulator.compute.models import ModelInfo
 from emulator.context import RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import ComputeHandler, Delegate, operation
+from emulator.regions import REGIONS
 
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
 _AMI_ID = re.compile(r"^ami-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
-_REGIONS = ("us-east-1", "us-east-2", "us-west-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-northeast-1", "ap-southeast-1")
 
 
 def _ts(value: float) -> dt.datetime:
@@ -905,7 +905,7 @@ class Ec2Handler(ComputeHandler):
         # AWS names each region's host (ec2.us-west-2.amazonaws.com); here one endpoint serves every
         # region: the host the client reached it at, else the configured one.
         endpoint = ctx.request.headers.get("host") or self.runtime.settings.endpoint.split("://", 1)[-1]
-        regions = sorted(set(_REGIONS) | {self.runtime.settings.region, ctx.region})
+        regions = sorted(set(REGIONS) | {self.runtime.settings.region, ctx.region})
         if names:
             unknown = [n for n in names if n not in regions]
             if unknown:

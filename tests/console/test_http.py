@@ -297,3 +297,33 @@ def test_repeated_wrong_secrets_are_throttled_per_key(emulator: EmulatorServer, 
     # Other keys from the same client are unaffected.
     ok = s.post(console_url + "/signin", data={"_csrf": token, "access_key_id": emulator.access_key, "secret_access_key": emulator.secret_key})
     assert ok.status_code == 200 and ok.url.endswith(BASE + "/")
+
+
+def test_region_switch(emulator: EmulatorServer, console_url: str, need_service: Callable[[str], None]) -> None:
+    """The console shows and acts in one region at a time, the session's choice (resources are
+    regional): a table made in eu-west-1 through the API appears there, not in the default region."""
+    need_service("dynamodb")
+    web = sign_in(emulator)  # its own session: the region is per session
+    name = f"region-{int(time.time() * 1000)}"
+    west = emulator.client("dynamodb", region_name="eu-west-1")
+    west.create_table(TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                      AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    try:
+        page = web.get(console_url + "/dynamodb")
+        assert 'name="region"' in page.text and '<option value="us-east-1" selected>' in page.text
+        assert name not in page.text
+        token = csrf_of(page.text)
+        resp = web.post(console_url + "/region", data={"_csrf": token, "region": "eu-west-1", "next": "/dynamodb"})
+        assert resp.status_code == 200 and resp.url.endswith(BASE + "/dynamodb")
+        assert '<option value="eu-west-1" selected>' in resp.text and name in resp.text
+        # Acting in that region: an item put through the console lands in eu-west-1's table.
+        resp = web.post(console_url + "/dynamodb/put-item", data={"_csrf": token, "name": name, "item": '{"id": {"S": "x"}}'})
+        assert "Item saved." in resp.text
+        assert west.get_item(TableName=name, Key={"id": {"S": "x"}})["Item"] == {"id": {"S": "x"}}
+        # A malformed name changes nothing; the next path cannot leave the console; no token, no switch.
+        resp = web.post(console_url + "/region", data={"_csrf": token, "region": "not a region", "next": "//evil.example/"})
+        assert resp.url.endswith(BASE + "/") and "Invalid region name" in resp.text and '<option value="eu-west-1" selected>' in resp.text
+        assert web.post(console_url + "/region", data={"region": "us-east-1"}).status_code == 403
+        assert name not in sign_in(emulator).get(console_url + "/dynamodb").text  # another session: the default region
+    finally:
+        west.delete_table(TableName=name)

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from emulator.console import html as h
 from emulator.protocols.base import Response
+from emulator.regions import REGION_RE
 
 if TYPE_CHECKING:
     from emulator.console.core import Call, Console
@@ -50,6 +51,16 @@ def register(console: Console) -> None:
             return c.html(call, "Sign in", _form(call, next_path, "The access key ID or secret is wrong, or the key is inactive.", key_id), status=401)
         c.signin_limiter.succeeded(client, key_id)
         return c.redirect(h.BASE + next_path)
+
+    @console.page("POST", "/region")
+    async def switch_region(c: Console, call: Call) -> Response:
+        """The region the console works in from now on, for this session."""
+        region = call.f("region").strip()
+        if not REGION_RE.match(region):
+            call.session.flash("error", f"Invalid region name: {region[:64]}")
+        else:
+            call.session.region = region
+        return c.redirect(h.BASE + _safe_next(call.f("next", "/")))
 
     @console.page("POST", "/signout")
     async def signout(c: Console, call: Call) -> Response:

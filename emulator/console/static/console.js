@@ -10,6 +10,10 @@
     var message = form.getAttribute && form.getAttribute("data-confirm");
     if (message && !window.confirm(message)) ev.preventDefault();
   });
+  // The region switch submits itself when a region is picked (its button is for no-script use).
+  document.addEventListener("change", function (ev) {
+    if (ev.target && ev.target.id === "region-select" && ev.target.form) ev.target.form.submit();
+  });
   document.addEventListener("click", function (ev) {
     var btn = ev.target.closest && ev.target.closest(".edit-item");
     if (!btn) return;
