@@ -25,7 +25,14 @@ import orjson
 from emulator import services
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
-from emulator.gateway import fallback_checks, post_policy, s3_payload, sigv2, sigv4
+from emulator.gateway import (
+    fallback_checks,
+    post_policy,
+    s3_payload,
+    s3_stream,
+    sigv2,
+    sigv4,
+)
 from emulator.gateway.access_log import AccessLog, new_request_id
 from emulator.gateway.cors import Cors
 from emulator.gateway.fallback import NotServed, caller_identity
@@ -120,21 +127,50 @@ class EmulatorApp:
         self.runtime.recorder.stop()
         await self.runtime.stop()
 
-    async def _read_body(self, receive: Receive, limit: int) -> bytes:
-        chunks = []
+    async def _read_body(self, receive: Receive, limit: int, request: Request | None = None) -> bytes:
+        """The request body, in memory up to ``limit`` bytes. Past it, an S3 PutObject or
+        UploadPart of ``request`` (up to S3's 5 GiB) goes on into a temporary file, set as
+        ``request.body_file`` (gateway/s3_stream.py), and b"" is answered; anything else is
+        BodyTooLarge. Raises AwsError (EntityTooLarge) past 5 GiB."""
+        chunks: list[bytes] = []
         size = 0
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                raise ConnectionAbortedError
-            chunk = message.get("body", b"")
-            if chunk:
-                size += len(chunk)
-                if size > limit:
-                    raise BodyTooLarge
-                chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
+        spool: s3_stream.UploadSpool | None = None
+        declared = request.headers.get("content-length", "") if request is not None else ""
+        # A cluster gateway forwards bodies in memory: it keeps the limit.
+        spool_ok = request is not None and "forwarder" not in self.runtime.components and s3_stream.spoolable(request)
+        if request is not None and spool_ok and declared.isdigit() and int(declared) > limit:
+            # Spooled from the first byte; refused at once past S3's 5 GiB, as S3 does.
+            spool = request.body_file = s3_stream.UploadSpool(request, self.settings.data_dir / s3_stream.TMP_DIR, limit)
+        try:
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    raise ConnectionAbortedError
+                chunk = message.get("body", b"")
+                if spool is not None:
+                    if chunk:
+                        await spool.feed(chunk)
+                elif chunk:
+                    size += len(chunk)
+                    if size > limit:
+                        if request is None or not spool_ok:
+                            raise BodyTooLarge
+                        spool = s3_stream.UploadSpool(request, self.settings.data_dir / s3_stream.TMP_DIR, limit)
+                        request.body_file = spool
+                        for earlier in (*chunks, chunk):
+                            await spool.feed(earlier)
+                        chunks = []
+                    else:
+                        chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            if spool is not None:
+                await spool.finish()
+                return b""
+        except BaseException:
+            if spool is not None:
+                spool.close()
+            raise
         return b"".join(chunks) if len(chunks) != 1 else chunks[0]
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -165,7 +201,7 @@ class EmulatorApp:
         )
         ctx = RequestContext(request_id=request_id, request=request, started=started)
         try:
-            request.body = await self._read_body(receive, self.settings.max_body_bytes)
+            request.body = await self._read_body(receive, self.settings.max_body_bytes, request)
             if "origin" in headers or request.method == "OPTIONS":  # CORS: browsers' requests
                 response = await self.cors.serve(ctx, self.handle)
             else:
@@ -176,6 +212,12 @@ class EmulatorApp:
             response = self._error_response(
                 ctx, AwsError("RequestEntityTooLarge", f"Request body exceeds the limit of {self.settings.max_body_bytes} bytes", 413)
             )
+        except AwsError as err:  # an S3 upload over S3's limit (s3_stream.UploadSpool)
+            ctx.protocol, ctx.service = "rest-xml", services.service_model("s3")
+            response = self._error_response(ctx, err)
+        finally:
+            if request.body_file is not None:  # answered: moto has its copy (s3_stream.py)
+                request.body_file.close()
         response.headers["x-amzn-requestid"] = request_id
         await self._send(response, send, receive)
         elapsed = time.perf_counter() - started

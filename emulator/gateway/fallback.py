@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from emulator.context import Principal
+from emulator.gateway import s3_stream
 from emulator.gateway.fallback_state import (
     LONG_POLLS,
     FallbackState,
@@ -304,6 +305,11 @@ class MotoFallback:
         # reaches moto as it came on the wire.
         wire = request.wire_body if service == "s3" else None
         body = request.body if wire is None else wire
+        upload = None
+        stream: io.BytesIO | io.FileIO = io.BytesIO(body)
+        if request.body_file is not None and service == "s3":  # a large upload, spooled (s3_stream.py)
+            upload = request.body_file.body()
+            stream = io.FileIO(os.dup(upload.fd), "rb")
         host = request.headers.get("host", "localhost")
         server_name, _, port = host.partition(":")
         environ = {
@@ -317,14 +323,16 @@ class MotoFallback:
             "SERVER_PROTOCOL": "HTTP/1.1",
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": request.scheme,
-            "wsgi.input": io.BytesIO(body),
+            "wsgi.input": stream,
             "wsgi.errors": sys.stderr,
             "wsgi.multithread": True,
             "wsgi.multiprocess": False,
             "wsgi.run_once": False,
-            "CONTENT_LENGTH": str(len(body)),
+            "CONTENT_LENGTH": str(len(body) if upload is None else upload.size),
             "REMOTE_ADDR": request.client_ip or "127.0.0.1",
         }
+        if upload is not None:
+            environ[s3_stream.UPLOAD_ENVIRON] = upload
         if "content-type" in request.headers:
             environ["CONTENT_TYPE"] = request.headers["content-type"]
         decoded = request.wire_body is not None and wire is None  # the gateway decoded Content-Encoding
@@ -355,17 +363,26 @@ class MotoFallback:
             return lambda data: None
 
         try:
-            chunks = self._wsgi()(environ, start_response)
-        except NotImplementedError as exc:  # moto: "The <action> action has not been implemented"
-            raise NotServed(str(exc)) from None
-        try:
-            body = b"".join(chunks)
+            # GetObject's body is not in the bytes read: moto answers it as an ObjectBody, which
+            # the gateway streams (s3_stream.py).
+            with s3_stream.collecting() as streams:
+                try:
+                    chunks = self._wsgi()(environ, start_response)
+                except NotImplementedError as exc:  # moto: "The <action> action has not been implemented"
+                    raise NotServed(str(exc)) from None
+                try:
+                    body = b"".join(chunks)
+                finally:
+                    close = getattr(chunks, "close", None)
+                    if close:
+                        close()
         finally:
-            close = getattr(chunks, "close", None)
-            if close:
-                close()
+            stream.close()
         # The server sets Content-Length from the body, except for HEAD, where it is the size
         # of what a GET would answer (S3 HeadObject's ContentLength).
         dropped = ("server", "date", "connection") if request.method == "HEAD" else ("content-length", "server", "date", "connection")
         headers = {k.lower(): v for k, v in status_holder.get("headers", []) if k.lower() not in dropped}
-        return Response(status_holder.get("status", 500), headers, body)
+        status = status_holder.get("status", 500)
+        if streams:
+            return s3_stream.streamed(status, headers, streams[-1])
+        return Response(status, headers, body)

@@ -70,6 +70,10 @@ def _s3() -> None:
     from moto.s3.exceptions import InvalidContinuationToken, NoSuchUpload
     from moto.s3.models import S3Backend
 
+    from emulator.gateway import s3_stream
+
+    s3_stream.install()  # objects larger than memory: streamed GetObject, spooled PutObject
+
     def upload_exists(backend: Any, a: dict[str, Any]) -> None:
         """UploadPart, UploadPartCopy, CompleteMultipartUpload of an upload id that is not one
         (moto: KeyError). S3: ``404 NoSuchUpload``."""

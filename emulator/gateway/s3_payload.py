@@ -33,6 +33,7 @@ import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
+from typing import Any, Protocol
 
 from emulator.errors import AwsError
 from emulator.gateway.keys import AccessKey
@@ -240,6 +241,59 @@ def digest_function(algorithm: str) -> Callable[[bytes], bytes] | None:
     return None
 
 
+class _Crc:
+    """A running CRC: zlib's crc32, or an ``anycrc`` model, fed block by block."""
+
+    def __init__(self, update: Callable[[bytes | memoryview, int | None], int], width: int) -> None:
+        self._update = update
+        self._width = width
+        self._value: int | None = None  # none yet: the algorithm's own initial value
+
+    def update(self, data: bytes | memoryview) -> None:
+        self._value = self._update(data, self._value)
+
+    def digest(self) -> bytes:
+        value = self._value if self._value is not None else self._update(b"", None)
+        return value.to_bytes(self._width, "big")
+
+
+@cache
+def _running_crc(algorithm: str) -> Callable[[bytes | memoryview, int | None], int] | None:
+    if algorithm == "crc32":
+        return lambda data, value: zlib.crc32(data, value or 0)
+    try:
+        import anycrc
+    except ImportError:
+        return None
+    model = anycrc.Model("CRC32-ISCSI" if algorithm == "crc32c" else "CRC64-NVME")
+    # anycrc continues from a previous value (``init``); the first block starts from none.
+    return lambda data, value: int(model.calc(data) if value is None else model.calc(data, value))
+
+
+def new_hasher(algorithm: str) -> Hasher | None:
+    """A running digest of ``algorithm`` (``update`` block by block, then ``digest``): what a
+    body too large for memory (gateway/s3_stream.py) is checked with; None when its library is
+    not installed, as for ``digest_function``."""
+    if algorithm in ("sha1", "sha256", "sha512", "md5"):
+        return hashlib.new(algorithm, usedforsecurity=False)
+    if algorithm in ("crc32", "crc32c", "crc64nvme"):
+        update = _running_crc(algorithm)
+        return _Crc(update, ALGORITHMS[algorithm][1]) if update is not None else None
+    if algorithm.startswith("xxhash"):
+        try:
+            import xxhash
+        except ImportError:
+            return None
+        return {"xxhash64": xxhash.xxh64, "xxhash3": xxhash.xxh3_64, "xxhash128": xxhash.xxh3_128}[algorithm]()  # type: ignore[no-any-return]
+    return None
+
+
+class Hasher(Protocol):
+    def update(self, data: bytes | memoryview, /) -> None: ...
+
+    def digest(self) -> bytes: ...
+
+
 _patched = False
 
 
@@ -257,7 +311,16 @@ def patch_moto_checksums() -> None:
 
     original = moto.s3.utils.compute_checksum
 
-    def compute_checksum(body: bytes, algorithm: str, encode_base64: bool = True) -> bytes:
+    def compute_checksum(body: Any, algorithm: str, encode_base64: bool = True) -> bytes:
+        if not isinstance(body, (bytes, bytearray, memoryview, str)):
+            # A body read block by block (gateway/s3_stream.py): a part of a large object.
+            hasher = new_hasher(algorithm.lower())
+            if hasher is None:
+                body = bytes(body)
+            else:
+                for block in body.blocks():
+                    hasher.update(block)
+                return base64.b64encode(hasher.digest()) if encode_base64 else hasher.digest()
         compute = digest_function(algorithm.lower()) if algorithm.lower() in ("crc32c", "crc64nvme") else None
         if compute is None:
             return bytes(original(body, algorithm, encode_base64))
@@ -277,10 +340,15 @@ def _b64(value: str) -> bytes | None:
 
 
 def check_content_md5(value: str, data: bytes) -> None:
+    compare_content_md5(value, lambda: hashlib.md5(data, usedforsecurity=False).digest())
+
+
+def compare_content_md5(value: str, calculate: Callable[[], bytes]) -> None:
+    """``check_content_md5`` with the body's MD5 from ``calculate``."""
     sent = _b64(value)
     if sent is None or len(sent) != 16:
         raise AwsError("InvalidDigest", "The Content-MD5 you specified was invalid.", 400)
-    calculated = hashlib.md5(data, usedforsecurity=False).digest()
+    calculated = calculate()
     if not hmac.compare_digest(sent, calculated):
         raise AwsError(
             "BadDigest",
@@ -291,16 +359,34 @@ def check_content_md5(value: str, data: bytes) -> None:
 
 
 def check_checksum(algorithm: str, value: str, data: bytes) -> None:
+    compute = digest_function(algorithm)
+    compare_checksum(algorithm, value, None if compute is None else lambda: compute(data))
+
+
+def compare_checksum(algorithm: str, value: str, calculate: Callable[[], bytes | None] | None) -> None:
+    """``check_checksum`` with the body's digest from ``calculate`` (None, or answering None:
+    not computed, its library missing)."""
     name, width = ALGORITHMS[algorithm]
     sent = _b64(value)
     if sent is None or len(sent) != width:
         raise _invalid_request(f"Value for x-amz-checksum-{algorithm} header is invalid.")
-    compute = digest_function(algorithm)
-    if compute is not None and not hmac.compare_digest(sent, compute(data)):
+    calculated = calculate() if calculate is not None else None
+    if calculated is not None and not hmac.compare_digest(sent, calculated):
         raise AwsError("BadDigest", f"The {name} you specified did not match the calculated checksum.", 400)
 
 
 # ---------------------------------------------------------------- the gateway's step
+
+
+def _spooled_operation(request: Request) -> None:
+    """A body over the gateway's size limit is spooled for PutObject and UploadPart only
+    (gateway/s3_stream.spoolable guesses them from the request's form): a PUT naming a bucket
+    alone (CreateBucket and its sub-resources) keeps the limit of every other request."""
+    path = (request.route_path or request.raw_path).lstrip("/")
+    bucket, _, key = path.partition("/")
+    if not bucket or not key:
+        limit = request.body_file.limit
+        raise AwsError("RequestEntityTooLarge", f"Request body exceeds the limit of {limit} bytes", 413)
 
 
 def _wants_check(request: Request, mode: str) -> bool:
@@ -320,13 +406,17 @@ def check(request: Request, signer: tuple[AccessKey, ParsedAuth] | None) -> None
         return
     headers = request.headers
     mode = headers.get("x-amz-content-sha256", "")
-    if not _wants_check(request, mode):
+    spool = request.body_file  # a large upload, spooled to a file (gateway/s3_stream.py)
+    if spool is None and not _wants_check(request, mode):
         return
     if request.method == "POST" and request.content_type == "multipart/form-data":
         return  # a POST-policy upload: its checksums are form fields (gateway/post_policy.py)
+    if spool is not None:
+        _spooled_operation(request)
     body = request.body if request.wire_body is None else request.wire_body
     trailers: list[tuple[str, str]] = []
     streaming = mode in STREAMING
+    data = body
     if streaming:
         declared = headers.get("x-amz-decoded-content-length")
         if declared is not None and not declared.strip().isdigit():
@@ -334,19 +424,34 @@ def check(request: Request, signer: tuple[AccessKey, ParsedAuth] | None) -> None
         if declared is None and mode != UNSIGNED_TRAILER:
             raise AwsError("MissingContentLength", "You must provide the Content-Length HTTP header.", 411)
         seed = seed_of(*signer) if signer is not None and mode != UNSIGNED_TRAILER else None
-        data, trailers = decode_chunked(body, mode, seed)
+        if spool is not None:
+            trailers = spool.decoder.verify(seed)
+        else:
+            data, trailers = decode_chunked(body, mode, seed)
+        size = spool.size if spool is not None else len(data)
         if declared is not None:
             expected = int(declared)
-            if len(data) < expected:
+            if size < expected:
                 raise _incomplete()
-            if len(data) > expected:
+            if size > expected:
                 raise _invalid_request("The decoded length of the aws-chunked body exceeds the x-amz-decoded-content-length header.")
-    else:
-        data = body
+    size = spool.size if spool is not None else len(data)
+    if spool is not None and spool.too_large:
+        from emulator.gateway.s3_stream import entity_too_large
+
+        raise entity_too_large(size)
+
+    def digest_of(algorithm: str) -> Callable[[], bytes | None] | None:
+        if spool is not None:
+            return lambda: spool.digest(algorithm)
+        compute = digest_function(algorithm)
+        return None if compute is None else lambda: compute(data)
 
     md5 = headers.get("content-md5")
     if md5 is not None:
-        check_content_md5(md5, data)
+        md5_of = digest_of("md5")
+        assert md5_of is not None
+        compare_content_md5(md5, lambda: md5_of() or b"")
 
     # CompleteMultipartUpload's x-amz-checksum-* are the whole object's, not its XML body's; a
     # copy has no body of its own.
@@ -372,16 +477,17 @@ def check(request: Request, signer: tuple[AccessKey, ParsedAuth] | None) -> None
         if sdk.strip().lower() not in found:
             raise _invalid_request("x-amz-sdk-checksum-algorithm specified, but no corresponding x-amz-checksum-* or x-amz-trailer headers were found.")
     for algorithm, value in found.items():
-        check_checksum(algorithm, value, data)
+        compare_checksum(algorithm, value, digest_of(algorithm))
 
     # Accepted: what moto gets.
     if streaming:
-        request.body = data
+        if spool is None:
+            request.body = data
         request.wire_body = None
         for name in ("x-amz-decoded-content-length", "x-amz-trailer", "transfer-encoding"):
             headers.pop(name, None)
         headers["x-amz-content-sha256"] = "UNSIGNED-PAYLOAD"
-        headers["content-length"] = str(len(data))
+        headers["content-length"] = str(size)
         encodings = [e for e in (part.strip() for part in headers.get("content-encoding", "").split(",")) if e and e.lower() != "aws-chunked"]
         if encodings:
             headers["content-encoding"] = ",".join(encodings)

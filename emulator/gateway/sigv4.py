@@ -340,7 +340,8 @@ def verify(request: Request, keys: KeyStore, protocol: str | None = None, now: f
         raise _refusal("signature", protocol, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.", 403)
 
     declared = request.headers.get("x-amz-content-sha256")
-    body_hash = hashlib.sha256(request.body if request.wire_body is None else request.wire_body).hexdigest()
+    spool = request.body_file  # a large S3 upload: hashed as it came (gateway/s3_stream.py)
+    body_hash = spool.sha256_hex if spool is not None else hashlib.sha256(request.body if request.wire_body is None else request.wire_body).hexdigest()
     if declared and declared not in (UNSIGNED_PAYLOAD, *STREAMING_PAYLOADS) and declared != body_hash:
         raise AwsError("XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.", 400)
     candidates = [declared] if declared else [body_hash]

@@ -44,6 +44,9 @@ class Request:
     # The form fields of a verified S3 POST-policy upload (lower-cased names): the request's
     # x-amz-* values and ACL for bucket-policy conditions (gateway/s3_policy.py).
     post_fields: dict[str, str] | None = None
+    # An S3 object upload larger than ``max_body_bytes``: its body, spooled to a file as it came
+    # (gateway/s3_stream.UploadSpool), ``body`` then empty. None: the body is ``body``.
+    body_file: Any = None
 
     @cached_property
     def query(self) -> dict[str, list[str]]:
