@@ -446,6 +446,9 @@ class CapacityLimiter:
         self._buckets: dict[tuple[str, ...], TokenBucket] = {}
         self._lock = threading.Lock()
         self.throttled = 0
+        # Told of each refusal (operation, params, region): DynamoDB Contributor Insights counts
+        # the throttled keys (emulator.dynamodb.insights). None: nobody listens.
+        self.on_throttle: Callable[[str, dict[str, Any], str], None] | None = None
 
     def reset(self) -> None:
         """Forget every table's buckets (``POST /_emulator/reset``): they are kept by table name,
@@ -538,6 +541,14 @@ class CapacityLimiter:
         region = region or self.region
         if kind is None or not self._provisioned(self.table_names(params), region):
             return
+        try:
+            self._check(kind, params, region)
+        except AwsError:
+            if self.on_throttle is not None:
+                self.on_throttle(operation, params, region)
+            raise
+
+    def _check(self, kind: str, params: dict[str, Any], region: str) -> None:
         tables = self._tables()
         with self._lock:
             now = self.clock()

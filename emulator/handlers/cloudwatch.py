@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from emulator.context import RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import operation
+from emulator.handlers.cloudwatch_insights import InsightRuleOperations
+from emulator.handlers.cloudwatch_streams import AnomalyStreamOperations
 from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring import query as mquery
 from emulator.monitoring.metrics import Datum, norm_dims
@@ -57,7 +59,7 @@ def _check_value(v: Any, where: str | Callable[[], str]) -> float:
     return f
 
 
-class CloudWatchHandler(MonitoringHandler):
+class CloudWatchHandler(InsightRuleOperations, AnomalyStreamOperations, MonitoringHandler):
     service = "cloudwatch"
 
     def __init__(self, runtime: Runtime) -> None:
@@ -65,6 +67,7 @@ class CloudWatchHandler(MonitoringHandler):
         self.store = self.monitoring.metrics
         self.alarms = self.monitoring.alarms
         self.dashboards = self.monitoring.dashboards
+        self.insight_rules = self.monitoring.insight_rules
 
     def health(self) -> dict[str, Any]:
         return {"state": "running", **self.monitoring.health()}
@@ -223,7 +226,7 @@ class CloudWatchHandler(MonitoringHandler):
             raise missing("The parameters StartTime and EndTime are required.")
         if p.get("ScanBy") not in (None, "TimestampDescending", "TimestampAscending"):
             raise invalid(f"The value {p['ScanBy']} for parameter ScanBy is invalid.")
-        return await asyncio.get_running_loop().run_in_executor(None, mquery.get_metric_data, self.store, p, ctx.region)
+        return await asyncio.get_running_loop().run_in_executor(None, mquery.get_metric_data, self.store, p, ctx.region, self.monitoring.anomaly)
 
     @operation("ListMetrics")
     def list_metrics(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -253,6 +256,7 @@ class CloudWatchHandler(MonitoringHandler):
     @operation("PutMetricAlarm")
     def put_metric_alarm(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         self.alarms.put_metric_alarm(p, ctx.region)
+        self.alarm_band_model(p, ctx.region)
         return {}
 
     @operation("PutCompositeAlarm")
@@ -305,6 +309,10 @@ class CloudWatchHandler(MonitoringHandler):
     @operation("TagResource")
     def tag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         tags = {t["Key"]: t["Value"] for t in p.get("Tags") or []}
+        if self.insight_rule_tags(p.get("ResourceARN", ""), ctx.region, add=tags) is not None:
+            return {}
+        if self.metric_stream_tags(p.get("ResourceARN", ""), ctx.region, add=tags) is not None:
+            return {}
         dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))
         if dashboard is not None:
             self.dashboards.set_tags(dashboard, {**self.dashboards.tags_for(dashboard), **tags})
@@ -315,6 +323,10 @@ class CloudWatchHandler(MonitoringHandler):
     @operation("UntagResource")
     def untag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         keys = p.get("TagKeys") or []
+        if self.insight_rule_tags(p.get("ResourceARN", ""), ctx.region, remove=keys) is not None:
+            return {}
+        if self.metric_stream_tags(p.get("ResourceARN", ""), ctx.region, remove=keys) is not None:
+            return {}
         dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))
         if dashboard is not None:
             self.dashboards.set_tags(dashboard, {k: v for k, v in self.dashboards.tags_for(dashboard).items() if k not in keys})
@@ -324,6 +336,11 @@ class CloudWatchHandler(MonitoringHandler):
 
     @operation("ListTagsForResource")
     def list_tags_for_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        rule_tags = self.insight_rule_tags(p.get("ResourceARN", ""), ctx.region)
+        if rule_tags is None:
+            rule_tags = self.metric_stream_tags(p.get("ResourceARN", ""), ctx.region)
+        if rule_tags is not None:
+            return {"Tags": [{"Key": k, "Value": v} for k, v in rule_tags.items()]}
         dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))
         tags = self.dashboards.tags_for(dashboard) if dashboard is not None else self.alarms.tags_for(p.get("ResourceARN", ""), ctx.region)
         return {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}

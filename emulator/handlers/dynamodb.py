@@ -8,6 +8,7 @@ from typing import Any
 from emulator.context import RequestContext
 from emulator.dynamodb.core import REGION, USAGE, Capacity
 from emulator.dynamodb.engine import DynamoDBEngine
+from emulator.dynamodb.insights import ContributorInsights
 from emulator.dynamodb.policies import KeepsAccess
 from emulator.dynamodb.storage import open_storage
 from emulator.dynamodb.wire import compile_checker
@@ -28,8 +29,10 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
 
         self.lifecycle = Lifecycle(self.engine, settings)
         self.lifecycle.kinesis.fallback = runtime.fallback  # Kinesis destinations deliver into moto's streams
+        self.lifecycle.autoscaling.fallback = getattr(runtime, "fallback", None)  # Application Auto Scaling is moto's
         runtime.components["dynamodb_lifecycle"] = self.lifecycle
         self.engine.autoscaled = self._write_autoscaled
+        self.insights = ContributorInsights(self.engine, runtime.components)
 
     def _write_autoscaled(self, region: str, name: str) -> bool:
         """Whether Application Auto Scaling (moto's, in this account) scales the table's
@@ -46,6 +49,10 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
 
     async def start(self) -> None:
         self.engine.open()
+        self.insights.attach()  # the CloudWatch engine of this process, if it runs one
+        capacity = self.runtime.components.get("dynamodb_capacity")
+        if capacity is not None:
+            capacity.on_throttle = self.insights.throttled
         await self.lifecycle.start()
         # Resource-based policies take part in authorization (emulator/gateway/authorize.py)
         # wherever signatures are checked, once the storage that keeps them is open.
@@ -63,6 +70,7 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     async def reset(self) -> None:
         # Everything the engine and its lifecycle keep (emulator.dynamodb.lifecycle.Lifecycle.reset).
         await self.lifecycle.reset()
+        self.insights.reset()  # the managed rules of the tables just forgotten
         # The gateway's provisioned-capacity buckets are kept by table name: a new table
         # of the same name must not inherit an old one's debt.
         capacity = self.runtime.components.get("dynamodb_capacity")
@@ -85,13 +93,23 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
         self._check_types(ctx, params)
         self.engine.begin_group()
         try:
-            return self._metered(ctx, fn, params)
+            out = self._metered(ctx, fn, params)
+            if self.insights.targets:  # Contributor Insights enabled on some table: the one check otherwise
+                self.insights.observe(ctx.operation_name, params, ctx.telemetry.get("consumed_capacity"), ctx.region)
+            return out
         finally:
+            self.lifecycle.autoscaling.consumed(ctx.region, ctx.telemetry.get("consumed_capacity"))
             await self.engine.durable()
 
     async def _read(self, ctx: RequestContext, fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         self._check_types(ctx, params)
-        out = self._metered(ctx, fn, params)
+        try:
+            out = self._metered(ctx, fn, params)
+            if self.insights.targets:  # Contributor Insights enabled on some table: the one check otherwise
+                self.insights.observe(ctx.operation_name, params, ctx.telemetry.get("consumed_capacity"), ctx.region)
+        finally:
+            # What was consumed is auto scaling's utilization (emulator/dynamodb/autoscaling.py).
+            self.lifecycle.autoscaling.consumed(ctx.region, ctx.telemetry.get("consumed_capacity"))
         await self.engine.durable()
         return out
 
@@ -180,6 +198,23 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     async def update_global_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._write(ctx, self.engine.update_global_table, params)
 
+    # ------------- global table settings and replica auto scaling (emulator/dynamodb/autoscaling.py)
+    @operation("DescribeGlobalTableSettings")
+    async def describe_global_table_settings(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.autoscaling.describe_global_table_settings, params)
+
+    @operation("UpdateGlobalTableSettings")
+    async def update_global_table_settings(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.autoscaling.update_global_table_settings, params)
+
+    @operation("DescribeTableReplicaAutoScaling")
+    async def describe_table_replica_auto_scaling(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.autoscaling.describe_table_replica_auto_scaling, params)
+
+    @operation("UpdateTableReplicaAutoScaling")
+    async def update_table_replica_auto_scaling(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.autoscaling.update_table_replica_auto_scaling, params)
+
     @operation("DescribeLimits")
     async def describe_limits(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._read(ctx, self.engine.describe_limits, params)
@@ -234,6 +269,23 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     @operation("DeleteResourcePolicy")
     async def delete_resource_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._write(ctx, self.engine.delete_resource_policy, params)
+
+    # ------------------------------------------------ Contributor Insights
+    def _insights(self, ctx: RequestContext, fn: Callable[[dict[str, Any], str], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
+        self._check_types(ctx, params)
+        return fn(params, ctx.region)
+
+    @operation("UpdateContributorInsights")
+    def update_contributor_insights(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._insights(ctx, self.insights.update, params)
+
+    @operation("DescribeContributorInsights")
+    def describe_contributor_insights(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._insights(ctx, self.insights.describe, params)
+
+    @operation("ListContributorInsights")
+    def list_contributor_insights(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return self._insights(ctx, self.insights.list_summaries, params)
 
     @operation("DescribeContinuousBackups")
     async def describe_continuous_backups(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -71,12 +71,15 @@ class AlarmActions:
                 "EvaluationPeriods": a["EvaluationPeriods"],
                 "DatapointsToAlarm": a.get("DatapointsToAlarm") or a["EvaluationPeriods"],
                 "ComparisonOperator": a["ComparisonOperator"],
-                "Threshold": a["Threshold"],
+                "Threshold": a.get("Threshold"),
                 "TreatMissingData": a.get("TreatMissingData", "missing"),
                 "EvaluateLowSampleCountPercentile": a.get("EvaluateLowSampleCountPercentile", ""),
             }
             if a.get("Metrics"):
                 msg["Trigger"]["Metrics"] = a["Metrics"]
+            if a.get("ThresholdMetricId"):  # an anomaly band alarm: the band is the threshold
+                del msg["Trigger"]["Threshold"]
+                msg["Trigger"]["ThresholdMetricId"] = a["ThresholdMetricId"]
         return msg
 
     def sns_envelope(self, topic: str, alarm: dict[str, Any]) -> dict[str, Any]:

@@ -9,6 +9,7 @@ injectable so that tests drive transitions with fake time.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import logging
@@ -38,6 +39,15 @@ OPERATORS = {
     "LessThanOrEqualToThreshold": (lambda v, t: v <= t, "less than or equal to"),
 }
 ANOMALY_OPERATORS = ("LessThanLowerOrGreaterThanUpperThreshold", "LessThanLowerThreshold", "GreaterThanUpperThreshold")
+
+
+def _band_check(op: str, upper: dict[float, float], lower: dict[float, float]) -> tuple[Callable[[float, float], bool], str]:
+    """The breach test of an anomaly band comparison operator at a period, and its words."""
+    if op == "GreaterThanUpperThreshold":
+        return (lambda t, v: v > upper[t]), "greater than the upper threshold of"
+    if op == "LessThanLowerThreshold":
+        return (lambda t, v: v < lower[t]), "less than the lower threshold of"
+    return (lambda t, v: v > upper[t] or v < lower[t]), "outside"
 
 
 def _bad(message: str, code: str = "ValidationError") -> AwsError:
@@ -243,11 +253,18 @@ class RegionAlarms(AlarmActions):
         if m < 1 or m > n:
             raise _bad("DatapointsToAlarm must be greater than or equal to 1 and less than or equal to EvaluationPeriods.")
         op = p.get("ComparisonOperator")
-        if op in ANOMALY_OPERATORS:
-            raise _bad(f"Anomaly detection band comparison operator {op} is not supported by this emulator; use a static threshold.")
-        if op not in OPERATORS:
+        band_id = p.get("ThresholdMetricId")
+        if op not in OPERATORS and op not in ANOMALY_OPERATORS:
             raise _bad(f"Invalid value {op} for parameter ComparisonOperator.")
-        if "Threshold" not in p:
+        if op in ANOMALY_OPERATORS:
+            # An alarm on an anomaly detection band: the band (ThresholdMetricId) is the threshold.
+            if not band_id:
+                raise _bad(f"ThresholdMetricId must be specified for the comparison operator {op}.", "MissingParameter")
+            if p.get("Threshold") is not None:
+                raise _bad("Threshold must not be specified for an alarm based on an anomaly detection model.", "InvalidParameterCombination")
+        elif band_id:
+            raise _bad(f"ThresholdMetricId can be used only with the comparison operators {', '.join(ANOMALY_OPERATORS)}.", "InvalidParameterCombination")
+        elif p.get("Threshold") is None:
             raise _bad("Threshold must be specified for a static threshold alarm.", "MissingParameter")
         treat = p.get("TreatMissingData", "missing")
         if treat not in ("breaching", "notBreaching", "ignore", "missing"):
@@ -257,12 +274,19 @@ class RegionAlarms(AlarmActions):
             if p.get("MetricName") or p.get("Namespace") or p.get("Statistic") or p.get("ExtendedStatistic"):
                 raise _bad("Metrics list and single metric parameters (MetricName, Namespace, Statistic, ...) are mutually exclusive.", "InvalidParameterCombination")
             queries = mquery.prepare(metrics)
-            if sum(1 for q in queries if q.return_data) != 1:
+            if band_id:
+                band = next((q for q in queries if q.id == band_id), None)
+                if band is None or not mquery.anomaly_band(band):
+                    raise _bad(f"ThresholdMetricId {band_id} must be the Id of an ANOMALY_DETECTION_BAND expression of the metrics list.")
+            # the band named by ThresholdMetricId may return data too (the console and Terraform set it)
+            if sum(1 for q in queries if q.return_data and q.id != band_id) != 1:
                 raise _bad("Exactly one element of the metrics list should return data.")
             period = max(q.period for q in queries)
             if not _alarm_period(period):
                 raise _bad("The Period of the metrics list must be set, and be 10, 20, 30 or a multiple of 60.")
         else:
+            if band_id:
+                raise _bad("An alarm based on an anomaly detection model must use the Metrics list.", "MissingParameter")
             if not p.get("MetricName") or not p.get("Namespace"):
                 raise _bad("The parameters MetricName and Namespace are required for a single-metric alarm.", "MissingParameter")
             stat, ext = p.get("Statistic"), p.get("ExtendedStatistic")
@@ -294,7 +318,8 @@ class RegionAlarms(AlarmActions):
                 "Unit": p.get("Unit"),
                 "EvaluationPeriods": n,
                 "DatapointsToAlarm": p.get("DatapointsToAlarm"),
-                "Threshold": float(p["Threshold"]),
+                "Threshold": float(p["Threshold"]) if p.get("Threshold") is not None else None,
+                "ThresholdMetricId": band_id,
                 "ComparisonOperator": op,
                 "TreatMissingData": p.get("TreatMissingData"),
                 "EvaluateLowSampleCountPercentile": p.get("EvaluateLowSampleCountPercentile"),
@@ -622,8 +647,20 @@ class RegionAlarms(AlarmActions):
             period = int(alarm["Period"])
         end = math.floor(now / period) * period  # only complete periods are evaluated
         start = end - n * period
-        if alarm.get("Metrics"):
-            results = mquery.evaluate(self.store, queries, start, end, self.region)
+        band_id = alarm.get("ThresholdMetricId")
+        upper: dict[float, float] = {}
+        lower: dict[float, float] = {}
+        if band_id:
+            # the band is evaluated whether or not it has ReturnData; the other returned query is the value
+            queries = [dataclasses.replace(q, return_data=q.return_data or q.id == band_id) for q in queries]
+            results = mquery.evaluate(self.store, queries, start, end, self.region, self.components.get("anomaly_detectors"))
+            series = next((items[0].series for q, items in results if q.id != band_id and items), {})
+            band = next((items for q, items in results if q.id == band_id), [])
+            if len(band) == 2:
+                upper, lower = band[0].series, band[1].series
+            stat_label = None
+        elif alarm.get("Metrics"):
+            results = mquery.evaluate(self.store, queries, start, end, self.region, self.components.get("anomaly_detectors"))
             series = results[0][1][0].series if results and results[0][1] else {}
             stat_label = None
         else:
@@ -631,8 +668,20 @@ class RegionAlarms(AlarmActions):
             series = mquery.stat_series(
                 self.store, alarm["Namespace"], alarm["MetricName"], norm_dims(alarm.get("Dimensions")), stat_label, period, start, end, alarm.get("Unit"), self.region
             )
-        check, words = OPERATORS[alarm["ComparisonOperator"]]
-        threshold = float(alarm["Threshold"])
+        op = alarm["ComparisonOperator"]
+        if band_id:
+            # A value outside the band at its period breaches; a period the model has no band for
+            # (too little history) counts as missing, as there is nothing to compare with.
+            series = {t: v for t, v in series.items() if t in upper and t in lower}
+            check, words = _band_check(op, upper, lower)
+            threshold = math.nan
+        else:
+            static, words = OPERATORS[op]
+            threshold = float(alarm["Threshold"])
+
+            def check(t: float, v: float) -> bool:
+                return bool(static(v, threshold))
+
         treat = alarm.get("TreatMissingData", "missing")
         slots = [start + i * period for i in range(n)]
         classes = []
@@ -641,7 +690,7 @@ class RegionAlarms(AlarmActions):
             if v is None or (isinstance(v, float) and math.isnan(v)):
                 classes.append("B" if treat == "breaching" else "G" if treat == "notBreaching" else "M")
             else:
-                classes.append("B" if check(v, threshold) else "G")
+                classes.append("B" if check(t, v) else "G")
         present = [(t, series[t]) for t in slots if t in series]
         breaching = classes.count("B")
         if all(c == "M" for c in classes):
@@ -651,10 +700,14 @@ class RegionAlarms(AlarmActions):
             reason = f"Insufficient Data: {n} datapoint{'s were' if n != 1 else ' was'} unknown."
         elif breaching >= m:
             new_state = "ALARM"
-            reason = self._reason(present, n, words, threshold, m, "OK -> ALARM" if alarm["StateValue"] != "ALARM" else "ALARM")
+            transition = "OK -> ALARM" if alarm["StateValue"] != "ALARM" else "ALARM"
+            reason = self._band_reason(present, n, words, m, transition, upper, lower) if band_id else self._reason(present, n, words, threshold, m, transition)
         else:
             new_state = "OK"
-            reason = self._reason(present, n, "not " + words, threshold, m, "ALARM -> OK", ok=True)
+            reason = self._band_reason(present, n, "not " + words, m, "ALARM -> OK", upper, lower, ok=True) if band_id else self._reason(present, n, "not " + words, threshold, m, "ALARM -> OK", ok=True)
+        limits = (
+            {"recentUpperThresholds": [upper[t] for t, _ in present], "recentLowerThresholds": [lower[t] for t, _ in present]} if band_id else {"threshold": threshold}
+        )
         reason_data = json.dumps(
             {
                 "version": "1.0",
@@ -663,7 +716,7 @@ class RegionAlarms(AlarmActions):
                 **({"statistic": stat_label} if stat_label else {}),
                 "period": period,
                 "recentDatapoints": [v for _, v in present],
-                "threshold": threshold,
+                **limits,
                 "evaluatedDatapoints": [{"timestamp": iso(t), "value": v} for t, v in reversed(present)],
             }
         )
@@ -679,6 +732,16 @@ class RegionAlarms(AlarmActions):
         if ok:
             return f"Threshold Crossed: {len(present)} datapoint{'s' if len(present) != 1 else ''} [{shown}] {'were' if len(present) != 1 else 'was'} {words} the threshold ({threshold})."
         return f"Threshold Crossed: {m} out of the last {n} datapoints [{shown}] {'were' if m != 1 else 'was'} {words} the threshold ({threshold}) (minimum {m} datapoint{'s' if m != 1 else ''} for {transition} transition)."
+
+    @staticmethod
+    def _band_reason(
+        present: Sequence[tuple[float, float]], n: int, words: str, m: int, transition: str, upper: dict[float, float], lower: dict[float, float], ok: bool = False
+    ) -> str:
+        shown = ", ".join(f"{v} ({dt.datetime.fromtimestamp(t, dt.UTC).strftime('%d/%m/%y %H:%M:%S')})" for t, v in reversed(present))
+        bands = f"upper thresholds [{', '.join(str(upper[t]) for t, _ in reversed(present))}] and lower thresholds [{', '.join(str(lower[t]) for t, _ in reversed(present))}]"
+        if ok:
+            return f"Thresholds Crossed: {len(present)} datapoint{'s' if len(present) != 1 else ''} [{shown}] {'were' if len(present) != 1 else 'was'} {words} the band ({bands})."
+        return f"Thresholds Crossed: {m} out of the last {n} datapoints [{shown}] {'were' if m != 1 else 'was'} {words} the band ({bands}) (minimum {m} datapoint{'s' if m != 1 else ''} for {transition} transition)."
 
     def evaluate_composites(self) -> None:
         # iterate until stable so that composites of composites settle in one pass

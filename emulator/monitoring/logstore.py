@@ -20,7 +20,7 @@ import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +139,9 @@ class LogStore:
             """
         )
         self.ingested_bytes = 0  # since start, for the cost ledger
+        # Called with (region, group name, [(timestamp ms, message)]) after events are stored:
+        # Contributor Insights rules evaluate them (emulator.monitoring.insight_rules).
+        self.on_events: Callable[[str, str, list[tuple[int, str]]], None] | None = None
 
     def now_ms(self) -> int:
         return int(self.clock() * 1000)
@@ -345,6 +348,8 @@ class LogStore:
         if too_new_start is not None:
             rejected["tooNewLogEventStartIndex"] = too_new_start
         self._insert(sid, rows)
+        if self.on_events is not None and rows:
+            self.on_events(group.region, group.name, [(r[2], r[4]) for r in rows])
         out: dict[str, Any] = {"nextSequenceToken": str(49600000000000000000000000000000000000000000000000000000 + now)}
         if rejected:
             out["rejectedLogEventsInfo"] = rejected
@@ -432,6 +437,8 @@ class LogStore:
                 sid = self.stream_id(group, stream_name)
             now = self.now_ms()
             self._insert(sid, [(group.id, sid, ts, now, msg) for ts, msg in lines])
+            if self.on_events is not None:
+                self.on_events(group.region, group.name, lines)
 
     def stream_events(self, sid: int, lo: tuple[int, int] | None, hi: tuple[int, int] | None, start: int | None, end: int | None, limit: int, backward: bool) -> list[tuple[int, int, int, str]]:
         """Events of a stream with (ts, id) strictly between lo and hi, in time order; (id, ts, ingest, message)."""

@@ -171,12 +171,15 @@ class Evaluator:
         period: int,
         metrics: Callable[[str | None], list[Labelled]],
         search: Callable[[str, str, int], list[Labelled]],
+        band: Callable[[str, float], list[Labelled]] | None = None,
     ) -> None:
         self.lookup = lookup
         self.grid = grid
         self.period = period
         self.metrics = metrics
         self.search = search
+        # ANOMALY_DETECTION_BAND(id, stddevs): the band of the query ``id`` (emulator.monitoring.anomaly)
+        self.band = band
 
     def eval(self, node: Node) -> Value:
         kind = node[0]
@@ -254,6 +257,17 @@ class Evaluator:
             return self._if(cond, yes, no)
         if name == "PERIOD":
             return float(self.period)
+        if name == "ANOMALY_DETECTION_BAND":
+            # "ANOMALY_DETECTION_BAND(m1, 2)": the metric (or expression) id and, optionally, the
+            # band's width in standard deviations (default 2); two series, upper then lower.
+            if len(args) not in (1, 2) or args[0][0] != "id":
+                raise MathError("ANOMALY_DETECTION_BAND takes the id of a metric or expression and an optional number of standard deviations")
+            stddevs = self.eval(args[1]) if len(args) == 2 else 2.0
+            if not isinstance(stddevs, float) or not math.isfinite(stddevs) or stddevs <= 0:
+                raise MathError("The number of standard deviations of ANOMALY_DETECTION_BAND must be a positive number")
+            if self.band is None:
+                raise MathError("ANOMALY_DETECTION_BAND is not available here")
+            return self.band(args[0][1], stddevs)
         values = [self.eval(a) for a in args]
         if name in _AGG:
             if len(values) != 1:

@@ -272,6 +272,24 @@ class MetricStore:
             bucket.add(s, c, lo, hi, orjson.loads(vals) if vals else None, kind)
         return out
 
+    # ------------------------------------------------------------ metric streams
+    def last_row(self) -> int:
+        """The newest datapoint row: a metric stream's starting point."""
+        with self._lock:
+            return int(self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM dp").fetchone()[0])
+
+    def rows_after(self, after: int, upto: int, region: str, since: float, limit: int) -> list[tuple[Any, ...]]:
+        """Datapoints stored after row ``after`` up to row ``upto`` (rowid order), of ``region``, with timestamps
+        from ``since`` on, as published (resolution 1 or 60: a roll-up row is not new data):
+        (rowid, namespace, name, dims blob, ts, sum, cnt, min, max, vals, unit, kind)."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT dp.rowid, m.namespace, m.name, m.dims, dp.ts, dp.sum, dp.cnt, dp.min, dp.max, dp.vals, dp.unit, dp.kind "
+                "FROM dp JOIN metric m ON m.id = dp.metric_id WHERE dp.rowid > ? AND dp.rowid <= ? AND m.region = ? AND dp.ts >= ? AND dp.res <= 60 "
+                "ORDER BY dp.rowid LIMIT ?",
+                (after, upto, region, since, limit),
+            ).fetchall()
+
     def count_datapoints(self) -> int:
         with self._lock:
             return int(self._db.execute("SELECT COUNT(*) FROM dp").fetchone()[0])

@@ -6,6 +6,7 @@ each CloudWatch endpoint answers with its own region's data."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import math
 import re
 import shlex
@@ -205,8 +206,12 @@ def prepare(queries: list[dict[str, Any]], default_period: int | None = None) ->
     return out
 
 
-def evaluate(store: MetricStore, queries: list[_Query], start: float, end: float, region: str | None = None) -> list[tuple[_Query, list[Labelled]]]:
-    """Run every query; returns, for each ReturnData query, its labelled series."""
+def evaluate(
+    store: MetricStore, queries: list[_Query], start: float, end: float, region: str | None = None, detectors: Any = None
+) -> list[tuple[_Query, list[Labelled]]]:
+    """Run every query; returns, for each ReturnData query, its labelled series. ``detectors``
+    (emulator.monitoring.anomaly.AnomalyDetectors) gives ANOMALY_DETECTION_BAND the training
+    configuration of the metric's detector, when it has one."""
     by_id = {q.id: q for q in queries}
     stat_periods = [q.period for q in queries if q.node is None]
     cache: dict[str, mathexpr.Value] = {}
@@ -248,7 +253,12 @@ def evaluate(store: MetricStore, queries: list[_Query], start: float, end: float
                         out.append(Labelled(labels.get(other.id, other.id), series))
                 return out
 
-            evaluator = mathexpr.Evaluator(value_of, grid, period, metrics, lambda e, s, p: search(store, e, s, p, align(start, p), end, region))
+            def band(target_id: str, stddevs: float, owner: _Query = q) -> list[Labelled]:
+                if owner.id in _depends_on(by_id, target_id):  # the band's history would need the band itself
+                    raise _bad(f"Circular dependency detected involving metric data query id {owner.id}.")
+                return _band(store, queries, by_id[target_id], stddevs, owner.raw.get("Label") or owner.id, start, end, region, detectors)
+
+            evaluator = mathexpr.Evaluator(value_of, grid, period, metrics, lambda e, s, p: search(store, e, s, p, align(start, p), end, region), band)
             try:
                 result = evaluator.eval(q.node)
             except RecursionError as exc:
@@ -267,13 +277,71 @@ def evaluate(store: MetricStore, queries: list[_Query], start: float, end: float
         if not q.return_data:
             continue
         value = value_of(q.id)
-        if isinstance(value, list):
+        if isinstance(value, list) and anomaly_band(q):
+            out.append((q, value))  # the band's two series carry the query's label already
+        elif isinstance(value, list):
             label = q.raw.get("Label")
             out.append((q, [Labelled(dynamic_label(label, x.label, x.series, {}) if label else x.label, x.series) for x in value]))
         else:
             assert isinstance(value, dict)
             out.append((q, [Labelled(dynamic_label(labels[q.id], labels[q.id], value, props.get(q.id, {})), value)]))
     return out
+
+
+def _depends_on(by_id: dict[str, _Query], qid: str) -> set[str]:
+    """``qid`` and every query it refers to, directly or not."""
+    seen: set[str] = set()
+    stack = [qid]
+    while stack:
+        current = stack.pop()
+        if current in seen or current not in by_id:
+            continue
+        seen.add(current)
+        node = by_id[current].node
+        if node is not None:
+            stack.extend(mathexpr.referenced_ids(node))
+    return seen
+
+
+def anomaly_band(q: _Query) -> bool:
+    """Whether the query is an ANOMALY_DETECTION_BAND(...) expression."""
+    return q.node is not None and q.node[0] == "call" and q.node[1] == "ANOMALY_DETECTION_BAND"
+
+
+def _band(
+    store: MetricStore, queries: list[_Query], target: _Query, stddevs: float, base: str, start: float, end: float, region: str | None, detectors: Any
+) -> list[Labelled]:
+    """ANOMALY_DETECTION_BAND of ``target`` over [start, end): the model (emulator.monitoring.anomaly)
+    trained on the target's history, up to two weeks before ``start``."""
+    from emulator.monitoring import anomaly
+
+    if target.node is None:
+        ms = target.raw["MetricStat"]
+        metric = ms["Metric"]
+        period = target.period
+        history = stat_series(
+            store, metric["Namespace"], metric["MetricName"], norm_dims(metric.get("Dimensions")), ms["Stat"], period,
+            align(start - anomaly.TRAINING_WINDOW, period), end, ms.get("Unit"), region,
+        )
+        config = detectors.config_for_metric(metric["Namespace"], metric["MetricName"], metric.get("Dimensions"), ms["Stat"], region or store.default_region) if detectors else None
+    else:
+        stat_periods = [q.period for q in queries if q.node is None]
+        period = target.period or (min(stat_periods) if stat_periods else 60)
+        history = expression_series(store, queries, target.id, start - anomaly.TRAINING_WINDOW, end, region, detectors)
+        config = detectors.config_for_expression(target.raw["Expression"], region or store.default_region) if detectors else None
+    first = align(start, period)
+    grid = [first + k * period for k in range(math.ceil((end - first) / period))]
+    return anomaly.band_series(history, grid, stddevs, base, config)
+
+
+def expression_series(store: MetricStore, queries: list[_Query], qid: str, start: float, end: float, region: str | None = None, detectors: Any = None) -> Series:
+    """The single time series of the query ``qid`` of ``queries`` over [start, end)."""
+    only = [dataclasses.replace(q, return_data=q.id == qid) for q in queries]
+    results = evaluate(store, only, start, end, region, detectors)
+    items = results[0][1] if results else []
+    if len(items) != 1:
+        raise _bad(f"The anomaly detection band needs a single time series, but the query {qid} returns {len(items)}.")
+    return items[0].series
 
 
 _DYNAMIC = re.compile(r"\$\{(AVG|MIN|MAX|SUM|FIRST|LAST|DATAPOINT_COUNT|LABEL|PROP\('([^']+)'\))\}")
@@ -325,7 +393,7 @@ def token_int(token: str, key: str) -> int:
     return value
 
 
-def get_metric_data(store: MetricStore, params: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+def get_metric_data(store: MetricStore, params: dict[str, Any], region: str | None = None, detectors: Any = None) -> dict[str, Any]:
     start = params["StartTime"].timestamp()
     end = params["EndTime"].timestamp()
     if end <= start:
@@ -336,7 +404,7 @@ def get_metric_data(store: MetricStore, params: dict[str, Any], region: str | No
     offset = 0
     if params.get("NextToken"):
         offset = token_int(params["NextToken"], "o")
-    results = evaluate(store, queries, start, end, region)
+    results = evaluate(store, queries, start, end, region, detectors)
     out: list[dict[str, Any]] = []
     position = 0  # datapoints before this result, across the whole answer
     budget = max_points

@@ -6,6 +6,8 @@ Settings (settings file keys, or ``EMULATOR_<KEY>`` environment variables):
 - ``telemetry_interval`` (seconds, default 60): host/GPU/EC2/billing sampling;
 - ``metric_retention`` (JSON/TOML table resolution -> seconds): roll-up schedule;
 - ``alarm_webhooks`` (JSON/TOML table topic ARN -> URL): SNS topics delivered as HTTP webhooks;
+- ``anomaly_training_delay`` (seconds, default 300): how long a new anomaly model is PENDING_TRAINING;
+- ``metric_stream_interval`` (seconds, default 60): how often metric streams deliver;
 - ``prices`` (see emulator.monitoring.costs).
 """
 
@@ -28,10 +30,13 @@ import orjson
 from emulator.handlers.base import Route
 from emulator.monitoring import prometheus
 from emulator.monitoring.alarms import AlarmManager
+from emulator.monitoring.anomaly import AnomalyDetectors
 from emulator.monitoring.costs import Ledger, load_prices
 from emulator.monitoring.dashboards import Dashboards
+from emulator.monitoring.insight_rules import InsightRules
 from emulator.monitoring.logs_api import LogsAPI
 from emulator.monitoring.logstore import CHECKPOINT_SECONDS, LogStore
+from emulator.monitoring.metric_streams import MetricStreams
 from emulator.monitoring.metricfilters import MetricFilters
 from emulator.monitoring.metrics import DEFAULT_RETENTION, MetricStore
 from emulator.monitoring.statedb import StateDB
@@ -85,6 +90,8 @@ class Monitoring:
             self.state, self.metrics, settings.region, settings.account_id, components=runtime.components, webhooks=setting(extra, "alarm_webhooks", {})
         )
         self.dashboards = Dashboards(self.state, settings.region, settings.account_id)
+        self.insight_rules = InsightRules(self.state, settings.region, settings.account_id)
+        self.logs.on_events = self._insight_events
         self.metric_filters = MetricFilters(self.logs, self.metrics)
         self.logs_api = LogsAPI(self.logs, settings.account_id, self.metric_filters.count)
         self.telemetry = Telemetry(self.metrics, self.ledger, settings.region)
@@ -107,6 +114,16 @@ class Monitoring:
         runtime.components["logs"] = self.logs
         runtime.components["alarms"] = self.alarms
         runtime.components["monitoring"] = self
+        # Anomaly detectors and metric streams (emulator.monitoring.anomaly, .metric_streams):
+        # ``anomaly_training_delay`` (seconds a new model is PENDING_TRAINING, default 300) and
+        # ``metric_stream_interval`` (seconds between deliveries, default 60).
+        self.anomaly = AnomalyDetectors(self.state, self.metrics, training_delay=float(setting(extra, "anomaly_training_delay", 300.0)))
+        self.streams = MetricStreams(self.state, self.metrics, settings.account_id)
+        self.streams.bind(runtime.fallback, lambda: self._loop)
+        self.stream_interval = float(setting(extra, "metric_stream_interval", 60.0))
+        runtime.components["anomaly_detectors"] = self.anomaly
+        runtime.components["metric_streams"] = self.streams
+        runtime.components["insight_rules"] = self.insight_rules
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -119,6 +136,7 @@ class Monitoring:
         self._tasks = [
             _Task("telemetry", self.flush_interval, lambda: self.flush(drain=False)),
             _Task("alarms", self.alarm_interval, self.alarms.evaluate_all),
+            _Task("streams", self.stream_interval, self.streams.deliver_all),
             _Task("collect", self.collect_interval, self.collect),
             _Task("retention", 3600.0, self.housekeeping),
             _Task("checkpoint", CHECKPOINT_SECONDS, self.logs.checkpoint),
@@ -161,6 +179,9 @@ class Monitoring:
         self.telemetry.reset()  # also empties the metric store
         self.alarms.reset()
         self.dashboards.reset()
+        self.anomaly.reset()
+        self.streams.reset()
+        self.insight_rules.reset()
 
     def reset_logs(self) -> None:
         """Log groups (with /emulator/audit, /emulator/server and instance console groups:
@@ -190,6 +211,14 @@ class Monitoring:
     def flush(self, drain: bool = True) -> None:
         self.telemetry.flush(drain)
         self.shipper.flush_to(self.logs)
+        self.insight_rules.flush()
+
+    def _insight_events(self, region: str, group: str, events: list[tuple[int, str]]) -> None:
+        # Contributor Insights never fails a write: the events are stored already.
+        try:
+            self.insight_rules.on_log_events(region, group, events)
+        except Exception:
+            log.exception("Contributor Insights evaluation failed for log group %s", group)
 
     def collect(self) -> None:
         ingested = self.logs.ingested_bytes - self._logs_seen
@@ -229,6 +258,7 @@ class Monitoring:
         self.metrics.rollup()
         self.logs.purge()
         self.alarms.purge_history()
+        self.insight_rules.purge()
 
     def run_now(self, what: str, at: float | None = None) -> None:
         """For tests and scripts: run a periodic task at once (alarms optionally at a given time)."""
@@ -240,6 +270,9 @@ class Monitoring:
                 self.collect()
             elif what == "housekeeping":
                 self.housekeeping()
+            elif what == "streams":
+                self.flush()
+                self.streams.deliver_all()
             else:
                 self.flush()
 
@@ -257,7 +290,7 @@ class Monitoring:
                   openapi=_USAGE_DOC),
             Route(
                 "/_emulator/monitoring/", self._control, ("POST",),
-                summary="Run a monitoring task now (loopback only): flush, collect, alarms[?time=<epoch>], housekeeping",
+                summary="Run a monitoring task now (loopback only): flush, collect, alarms[?time=<epoch>], housekeeping, streams",
                 openapi=_CONTROL_DOC,
             ),
         ]
@@ -280,8 +313,8 @@ class Monitoring:
         if self.runtime.settings.auth and not _loopback(request.client_ip):
             return _error(403, "The monitoring control endpoints answer only loopback clients.", None, "permission_denied")
         what = request.path.rsplit("/", 1)[-1]
-        if what not in ("flush", "collect", "alarms", "housekeeping"):
-            return _error(404, f"Unknown monitoring task {what!r}: use flush, collect, alarms or housekeeping.", None, "unknown_url")
+        if what not in ("flush", "collect", "alarms", "housekeeping", "streams"):
+            return _error(404, f"Unknown monitoring task {what!r}: use flush, collect, alarms, housekeeping or streams.", None, "unknown_url")
         at = request.query_one("time")
         when: float | None = None
         if at:
@@ -335,7 +368,7 @@ _USAGE_DOC: dict[str, Any] = {"/_emulator/usage": {"get": {
 _CONTROL_DOC: dict[str, Any] = {"/_emulator/monitoring/{task}": {"post": {
     "summary": "Run a monitoring task now (loopback clients only; for tests and scripts)", "operationId": "runMonitoringTask", "security": [],
     "parameters": [
-        {"name": "task", "in": "path", "required": True, "schema": {"type": "string", "enum": ["flush", "collect", "alarms", "housekeeping"]}},
+        {"name": "task", "in": "path", "required": True, "schema": {"type": "string", "enum": ["flush", "collect", "alarms", "housekeeping", "streams"]}},
         {"name": "time", "in": "query", "required": False, "description": "alarms: evaluate as at this time (seconds since the epoch)",
          "schema": {"type": "number"}},
     ],

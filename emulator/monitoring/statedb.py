@@ -40,6 +40,14 @@ class StateDB:
                 quantity REAL NOT NULL, PRIMARY KEY (month, principal, service, item));
             """
         )
+        # Anomaly detectors (emulator.monitoring.anomaly) and metric streams
+        # (emulator.monitoring.metric_streams): regional, their definition as a JSON body.
+        self.db.executescript(
+            """
+            CREATE TABLE IF NOT EXISTS anomaly_detector (region TEXT NOT NULL, id TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (region, id));
+            CREATE TABLE IF NOT EXISTS metric_stream (region TEXT NOT NULL, name TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (region, name));
+            """
+        )
 
     def _columns(self, table: str) -> list[str]:
         return [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]  # internal table names, never input

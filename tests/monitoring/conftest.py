@@ -1,6 +1,7 @@
 """Fixtures of the monitoring tests: one server for the package, with telemetry
 flushed every 0.2 s and alarms evaluated only when a test asks
-(POST /_emulator/monitoring/alarms?time=...), so transitions are driven by fake time."""
+(POST /_emulator/monitoring/alarms?time=...), so transitions are driven by fake time;
+metric streams deliver likewise (POST /_emulator/monitoring/streams)."""
 
 from __future__ import annotations
 
@@ -17,7 +18,12 @@ from emulator.testing.wait import poll
 
 @pytest.fixture(scope="package")
 def mon() -> Iterator[EmulatorServer]:
-    with EmulatorServer(env={"EMULATOR_TELEMETRY_FLUSH": "0.2", "EMULATOR_ALARM_INTERVAL": "100000", "EMULATOR_TELEMETRY_INTERVAL": "100000"}) as server:
+    env = {
+        "EMULATOR_TELEMETRY_FLUSH": "0.2", "EMULATOR_ALARM_INTERVAL": "100000", "EMULATOR_TELEMETRY_INTERVAL": "100000",
+        # anomaly models train in 2 s; metric streams deliver when a test asks (POST /_emulator/monitoring/streams)
+        "EMULATOR_ANOMALY_TRAINING_DELAY": "2", "EMULATOR_METRIC_STREAM_INTERVAL": "100000",
+    }
+    with EmulatorServer(env=env) as server:
         yield server
 
 

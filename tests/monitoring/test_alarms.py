@@ -225,7 +225,8 @@ def test_actions_webhook_logs_ec2_and_disable(env: Any) -> None:
 def test_validation(env: Any) -> None:
     mgr, _, _, _ = env
     for bad, code in (
-        ({"ComparisonOperator": "GreaterThanUpperThreshold"}, "ValidationError"),
+        ({"ComparisonOperator": "GreaterThanUpperThreshold"}, "MissingParameter"),  # an anomaly band operator needs ThresholdMetricId
+        ({"ComparisonOperator": "Sideways"}, "ValidationError"),
         ({"DatapointsToAlarm": 4}, "ValidationError"),
         ({"Period": 45}, "InvalidParameterValue"),
         ({"ExtendedStatistic": "p50"}, "InvalidParameterCombination"),

@@ -318,7 +318,7 @@ def test_dashboards(client: Any) -> None:
 
 def test_unsupported_operation_is_an_error(cw: Any) -> None:
     with pytest.raises(ClientError) as err:
-        cw.describe_anomaly_detectors()
+        cw.get_metric_widget_image(MetricWidget="{}")
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 

@@ -1,9 +1,11 @@
 """DynamoDB data lifecycle: Streams, Kinesis destinations, TTL, backups,
-point-in-time recovery, export/import and PartiQL, on top of the native engine.
+point-in-time recovery, export/import and PartiQL, on top of the native engine; and
+auto scaling's evaluator (emulator/dynamodb/autoscaling.py).
 
 ``Lifecycle`` installs one write hook on the engine (called inside every
 item write's transaction) and runs one background task for the TTL sweeper
-and the retention housekeeping (and KinesisDestinations one for its deliveries).
+and the retention housekeeping (and KinesisDestinations one for its deliveries, AutoScaling
+one for its evaluation passes).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ LOCK_FILE = ".emulator.lock"
 
 class Lifecycle:
     def __init__(self, engine: Any, settings: Any) -> None:
+        from emulator.dynamodb.autoscaling import AutoScaling
         from emulator.dynamodb.lifecycle.backups import Backups
         from emulator.dynamodb.lifecycle.exports import Exports
         from emulator.dynamodb.lifecycle.kinesis import KinesisDestinations
@@ -60,6 +63,7 @@ class Lifecycle:
         self.ttl = TtlSweeper(self)
         self.partiql = PartiQL(self)
         self.exports = Exports(self)
+        self.autoscaling = AutoScaling(self)  # its ``fallback`` (moto) is set by the handler
         self._task: asyncio.Task[None] | None = None
         engine.write_hooks.append(self.on_write)
 
@@ -85,6 +89,7 @@ class Lifecycle:
         self._hold_lock()
         self.pitr.load()
         self.kinesis.start()
+        self.autoscaling.start()
         self._task = asyncio.get_running_loop().create_task(self._run(), name="dynamodb-lifecycle")
 
     async def stop(self) -> None:
@@ -94,6 +99,7 @@ class Lifecycle:
                 await self._task
             self._task = None
         await self.kinesis.stop()
+        await self.autoscaling.stop()
         for task in list(self.exports.tasks):
             task.cancel()
         if self._lock_fh is not None:
@@ -119,6 +125,7 @@ class Lifecycle:
             self.pitr.enabled.clear()
             self.streams.forget()
             self.kinesis.forget()
+            self.autoscaling.forget()
             trash = self.backups.detach_files()
         finally:
             await engine.durable()
@@ -145,4 +152,4 @@ class Lifecycle:
                 log.exception("DynamoDB lifecycle pass failed")
 
     def health(self) -> dict[str, Any]:
-        return {"ttl_interval": self.ttl_interval, "ttl_deleted": self.ttl.deleted, "pitr_tables": len(self.pitr.enabled), "kinesis": self.kinesis.health()}
+        return {"ttl_interval": self.ttl_interval, "ttl_deleted": self.ttl.deleted, "pitr_tables": len(self.pitr.enabled), "kinesis": self.kinesis.health(), "autoscaling": self.autoscaling.health()}
