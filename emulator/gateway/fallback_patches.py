@@ -18,6 +18,7 @@ resource that moto cannot create fails its stack, as on AWS, instead of the call
 
 from __future__ import annotations
 
+import base64
 import functools
 import inspect
 import logging
@@ -134,6 +135,54 @@ def _s3() -> None:
 
     _before(S3Backend, "put_bucket_versioning", lock_keeps_versioning)
     _s3_keep_on_failure()
+    _s3_composite_checksums()
+
+
+def _s3_composite_checksums() -> None:
+    """A multipart upload's COMPOSITE checksum is the checksum of its parts' checksums, ``-N``
+    (S3: "Checking object integrity", multipart uploads). moto answered GetObject with it so,
+    but HeadObject without its ``-N`` nor its x-amz-checksum-type (a client validating it as the
+    object's checksum fails); and CopyObject gave the copy that value as if it were the whole
+    object's, so that boto3, which validates GetObject's full-object checksums, failed reading
+    the copy. A copy, one object written at once, has a FULL_OBJECT checksum of the source's
+    algorithm: computed here over the copy's body, block by block."""
+    from moto.s3.models import S3Backend
+    from moto.s3.responses import S3Response
+
+    from emulator.gateway import s3_stream
+
+    head_object = S3Response.head_object
+
+    @functools.wraps(head_object)
+    def head(self: Any, bucket_name: str, query: dict[str, Any], key_name: str, headers: dict[str, Any]) -> Any:
+        status, response_headers, body = head_object(self, bucket_name, query, key_name, headers)
+        if status == 200 and headers.get("x-amz-checksum-mode") == "ENABLED":
+            key = self.backend.head_object(bucket_name, key_name, version_id=query.get("versionId", [None])[0])
+            algorithm = getattr(key, "checksum_algorithm", None)
+            if algorithm and key.checksum_type:
+                if key.checksum_type == "COMPOSITE" and key.checksum_parts:
+                    response_headers[f"x-amz-checksum-{algorithm.lower()}"] = f"{key.checksum_value}-{key.checksum_parts}"
+                response_headers["x-amz-checksum-type"] = key.checksum_type
+        return status, response_headers, body
+
+    S3Response.head_object = head  # type: ignore[method-assign]
+
+    copy_object = S3Backend.copy_object
+
+    @functools.wraps(copy_object)
+    def copy(self: Any, src_key: Any, dest_bucket_name: str, dest_key_name: str, *args: Any, **kwargs: Any) -> Any:
+        result = copy_object(self, src_key, dest_bucket_name, dest_key_name, *args, **kwargs)
+        if src_key.checksum_type == "COMPOSITE" and src_key.checksum_value and src_key.checksum_algorithm:
+            new_key = self.get_object(dest_bucket_name, dest_key_name)
+            hasher = s3_stream.checksum_hasher(src_key.checksum_algorithm)
+            for block in s3_stream.ObjectBody.of(new_key).blocks():
+                hasher.update(block)
+            new_key.checksum_value = base64.b64encode(hasher.digest()).decode()
+            new_key.checksum_type = "FULL_OBJECT"
+            new_key.checksum_parts = None
+        return result
+
+    S3Backend.copy_object = copy  # type: ignore[method-assign]
 
 
 def _s3_keep_on_failure() -> None:

@@ -17,6 +17,18 @@ larger than moto's spool threshold, ~5 MiB, is in a temporary file), read with `
 no shared file position, and a download still reads the bytes it started with when the
 object is overwritten or deleted meanwhile. A smaller body, in memory, is copied.
 
+Completion and copies. moto's CompleteMultipartUpload joined the parts' bytes (twice: a
+bytearray, then bytes), and CopyObject and UploadPartCopy read the source's whole body
+(``key.value``): a 5 GB object cost its size, several times, in memory. Here
+``FakeMultipart.complete`` (``complete``) checks the parts as moto does, then copies them block
+by block into a new spooled file, computing on the way what moto computed over the joined bytes
+(the checksum of the object or of each part, for the composite one); the new key adopts that
+file as its body (``AssembledBody``). The ETag is moto's (and S3's): the MD5 of the parts' MD5s,
+``-N``. The parts' own files are released once completed (S3 keeps no parts of a completed
+upload; GetObject's PartNumber needs their sizes only). CopyObject and UploadPartCopy read their
+source as GetObject does (an ``ObjectBody``), which the value setter copies block by block,
+computing the new key's MD5 (its ETag) on the way.
+
 Uploads. A PutObject or UploadPart body over the gateway's ``max_body_bytes`` (64 MiB) is
 written to an unlinked temporary file under ``<data_dir>/tmp`` (``UploadSpool``) as it comes,
 up to S3's limit for a single PUT (5 GiB; EntityTooLarge beyond, as S3 answers). What the
@@ -32,14 +44,16 @@ creation (nothing is left behind, even by a kill -9) and is closed once answered
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import functools
 import hashlib
 import hmac
 import os
 import re
 import tempfile
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -447,15 +461,126 @@ def spool_of(request: Request) -> UploadSpool | None:
     return spool if isinstance(spool, UploadSpool) else None
 
 
+# ---------------------------------------------------------------- completion and copies
+
+
+class AssembledBody:
+    """A completed multipart upload's object, already written to the spooled file that its key
+    adopts as its body (the value setter): the bytes are never copied again."""
+
+    def __init__(self, file: Any, size: int) -> None:
+        self.file: Any = file
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    def take(self) -> Any:
+        file, self.file = self.file, None
+        if file is None:
+            raise RuntimeError("an assembled S3 object body adopted twice")
+        return file
+
+
+# What moto's compute_checksum (as s3_payload.patch_moto_checksums makes it) computes for a
+# multipart upload's algorithm: any other name is SHA-256 there.
+_MOTO_CHECKSUMS = ("crc32", "crc32c", "crc64nvme", "sha1", "sha256")
+
+
+def checksum_hasher(algorithm: str) -> s3_payload.Hasher:
+    """A running digest of what moto computes as ``algorithm``'s checksum."""
+    name = algorithm.lower()
+    hasher = s3_payload.new_hasher(name if name in _MOTO_CHECKSUMS else "sha256")
+    if hasher is None:  # crc32c / crc64nvme without their library: moto's plain CRC32
+        hasher = s3_payload.new_hasher("crc32")
+    assert hasher is not None
+    return hasher
+
+
+def complete(upload: Any, body: Iterator[tuple[int, str]]) -> tuple[AssembledBody, str, tuple[str, str, int]]:
+    """``FakeMultipart.complete`` without the object in memory: moto's checks, in its order
+    (InvalidPart, EntityTooSmall, MalformedXML when no part is named, InvalidPartOrder from
+    ``body``), all made before a byte is copied; then the parts, block by block, into the
+    object's file. Answers (body, ETag, (checksum type, checksum, parts)) as moto does: the
+    upload's checksum algorithm (CRC64NVME when none, full-object) over the object, or, for a
+    composite checksum, over the concatenated checksums of the parts."""
+    from moto.s3.exceptions import EntityTooSmall, InvalidPart, MalformedXML
+    from moto.s3.models import S3_UPLOAD_PART_MIN_SIZE
+    from moto.settings import get_s3_default_key_buffer_size
+
+    parts: list[Any] = []
+    md5s = bytearray()
+    for number, etag in body:
+        part = upload.parts.get(number)
+        part_etag = part.etag.replace('"', "") if part is not None else None
+        if part is None or part_etag != etag.replace('"', ""):
+            raise InvalidPart()
+        if parts and parts[-1].contentsize < S3_UPLOAD_PART_MIN_SIZE:
+            raise EntityTooSmall()
+        md5s += bytes.fromhex(part_etag)
+        parts.append(part)
+    if not parts:
+        raise MalformedXML()
+
+    algorithm: str = upload.metadata.get("x-amz-checksum-algorithm") or "CRC64NVME"
+    checksum_type: str = upload.metadata.get("x-amz-checksum-type") or ("FULL_OBJECT" if algorithm == "CRC64NVME" else "COMPOSITE")
+    composite = checksum_type == "COMPOSITE"
+    whole = None if composite else checksum_hasher(algorithm)
+    part_checksums = bytearray()
+    file = tempfile.SpooledTemporaryFile(max_size=get_s3_default_key_buffer_size())  # noqa: SIM115 - the key adopts it
+    size = 0
+    try:
+        for part in parts:
+            source, part_size = _capture(part)
+            hasher = whole if whole is not None else checksum_hasher(algorithm)
+            try:
+                for offset in range(0, part_size, BLOCK):
+                    block = source.read(offset, min(BLOCK, part_size - offset))
+                    file.write(block)
+                    hasher.update(block)
+            finally:
+                source.close()
+            if composite:
+                part_checksums += hasher.digest()
+            size += part_size
+        file.flush()
+    except BaseException:
+        file.close()
+        raise
+    if whole is None:
+        whole = checksum_hasher(algorithm)
+        whole.update(bytes(part_checksums))
+    upload.completed_part_sizes = [int(part.contentsize) for part in parts]
+    etag = f"{hashlib.md5(bytes(md5s), usedforsecurity=False).hexdigest()}-{len(parts)}"
+    checksum = base64.b64encode(whole.digest()).decode()
+    return AssembledBody(file, size), etag, (checksum_type, checksum, len(parts) if composite else 1)
+
+
 # ---------------------------------------------------------------- moto
 
 
 _installed = False
 
 
+def _lazy(method: Callable[..., Any]) -> Callable[..., Any]:
+    """``method`` with the keys' ``value`` read on demand (ObjectBody) while it runs."""
+
+    @functools.wraps(method)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        previous = getattr(_local, "lazy", False)
+        _local.lazy = True
+        try:
+            return method(*args, **kwargs)
+        finally:
+            _local.lazy = previous
+
+    return wrapper
+
+
 def install() -> None:
     """GetObject's body read on demand (ObjectBody); a spooled upload's body handed to moto
-    as a file (UploadBody)."""
+    as a file (UploadBody); multipart completion and copies block by block (AssembledBody,
+    ObjectBody)."""
     global _installed
     if _installed:
         return
@@ -474,31 +599,54 @@ def install() -> None:
         return get_value(self)
 
     def value_setter(self: Any, new_value: Any) -> None:
-        if not isinstance(new_value, UploadBody):
+        if isinstance(new_value, AssembledBody):  # a completed upload: its file becomes the key's
+            previous, self._value_buffer = self._value_buffer, new_value.take()
+            previous.close()
+            self.contentsize = new_value.size
+            return
+        if not isinstance(new_value, (UploadBody, ObjectBody)):
             set_value(self, new_value)
             return
         buffer = self._value_buffer
         buffer.seek(0)
         buffer.truncate()
+        md5 = None
+        if isinstance(new_value, ObjectBody):  # a copy: its ETag, the MD5 of its bytes, on the way
+            md5 = hashlib.md5(usedforsecurity=False)
         for block in new_value.blocks():  # into the key's own spooled file, a block at a time
             buffer.write(block)
-        self.contentsize = new_value.size
-        if self.__dict__.get("_etag") is None and new_value.md5 is not None:
-            self._etag = new_value.md5  # computed on the way in: no second pass over the file
+            if md5 is not None:
+                md5.update(block)
+        self.contentsize = len(new_value)
+        digest = md5.hexdigest() if md5 is not None else new_value.md5 if isinstance(new_value, UploadBody) else None
+        if self.__dict__.get("_etag") is None and digest is not None:
+            self._etag = digest  # computed on the way in: no second pass over the file
 
     fake_key.value = property(value_getter, value_setter)  # type: ignore[assignment,method-assign]
 
     response_class = moto.s3.responses.S3Response
-    get_object = response_class.get_object
+    response_class.get_object = _lazy(response_class.get_object)  # type: ignore[method-assign]
 
-    def lazy_get_object(self: Any) -> Any:
-        _local.lazy = True
-        try:
-            return get_object(self)
-        finally:
-            _local.lazy = False
+    # A copy's source read as GetObject reads it (CopyObject, UploadPartCopy: moto read
+    # ``src_key.value``, and the copy's ``value`` again for a checksum asked for), and HeadObject's
+    # PartNumber (moto read the whole object to slice the part, and its checksum, out of it).
+    for name in ("copy_object", "upload_part_copy", "head_object"):
+        setattr(response_class, name, _lazy(getattr(response_class, name)))
 
-    response_class.get_object = lazy_get_object  # type: ignore[method-assign]
+    moto.s3.models.FakeMultipart.complete = complete  # type: ignore[method-assign,assignment]
+    backend_class = moto.s3.models.S3Backend
+    complete_upload = backend_class.complete_multipart_upload
+
+    @functools.wraps(complete_upload)
+    def complete_multipart_upload(self: Any, *args: Any, **kwargs: Any) -> Any:
+        key = complete_upload(self, *args, **kwargs)
+        if key is not None and key.multipart is not None:
+            # The parts' files, now copied into the object's: S3 keeps no parts of a completed
+            # upload (ListParts answers NoSuchUpload), and moto reads only their sizes now.
+            key.multipart.dispose()
+        return key
+
+    backend_class.complete_multipart_upload = complete_multipart_upload  # type: ignore[method-assign]
 
     setup_class = response_class.setup_class
 

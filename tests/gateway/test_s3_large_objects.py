@@ -385,3 +385,139 @@ def test_large_object_survives_restart(tmp_path: Path, data: bytes) -> None:
     with EmulatorServer(data_dir=tmp_path / "d") as second:
         got = second.client("s3").get_object(Bucket=BUCKET, Key="kept")
         assert streamed_sha256(got["Body"]) == (hashlib.sha256(body).hexdigest(), len(body))
+
+
+# ---------------------------------------------------------------- multipart completion and copies
+
+PART = 8 * MiB  # boto3's default multipart chunk size
+
+
+def multipart_etag(data: bytes, part: int = PART) -> str:
+    """The ETag S3 (and boto3's documentation) gives a multipart object: the MD5 of its parts'
+    MD5s, then the number of parts."""
+    md5s = b"".join(hashlib.md5(data[i : i + part]).digest() for i in range(0, len(data), part))
+    return f'"{hashlib.md5(md5s).hexdigest()}-{-(-len(data) // part)}"'
+
+
+class DuringCall:
+    """The server's peak memory growth while one operation (by its boto3 name) runs."""
+
+    def __init__(self, server: EmulatorServer, client: Any, operation: str) -> None:
+        self.server = server
+        self.rss: PeakRss | None = None
+        self.growth = -1
+        client.meta.events.register(f"before-call.s3.{operation}", self._start)
+        client.meta.events.register(f"after-call.s3.{operation}", self._stop)
+
+    def _start(self, **_: Any) -> None:
+        self.rss = PeakRss(self.server).__enter__()
+
+    def _stop(self, **_: Any) -> None:
+        assert self.rss is not None
+        self.rss.__exit__()
+        self.growth = self.rss.growth
+
+
+def test_multipart_upload_file_completion_and_copies_in_bounded_memory(tmp_path: Path, data: bytes) -> None:
+    """``upload_file`` of 200 MiB (25 parts of 8 MiB): CompleteMultipartUpload writes the object
+    block by block (moto joined the parts in memory: twice the object), CopyObject and the
+    managed copy's UploadPartCopy read their source block by block; all of it kept after kill -9."""
+    source = tmp_path / "object.bin"
+    source.write_bytes(data)
+    with EmulatorServer(data_dir=tmp_path / "d") as server:
+        s3 = server.client("s3")
+        s3.create_bucket(Bucket=BUCKET)
+        completion = DuringCall(server, s3, "CompleteMultipartUpload")
+        copy = DuringCall(server, s3, "CopyObject")
+        s3.upload_file(str(source), BUCKET, "uploaded")
+        assert completion.growth >= 0, "upload_file made no multipart upload"
+
+        etag = multipart_etag(data)
+        head = s3.head_object(Bucket=BUCKET, Key="uploaded")
+        assert head["ContentLength"] == SIZE and head["ETag"] == etag
+        got = s3.get_object(Bucket=BUCKET, Key="uploaded")
+        assert got["ETag"] == etag
+        assert streamed_sha256(got["Body"]) == (hashlib.sha256(data).hexdigest(), SIZE)
+        part = s3.get_object(Bucket=BUCKET, Key="uploaded", PartNumber=3)
+        assert part["PartsCount"] == 25 and part["ContentRange"] == f"bytes {2 * PART}-{3 * PART - 1}/{SIZE}"
+        assert part["Body"].read() == data[2 * PART : 3 * PART]
+        head_part = s3.head_object(Bucket=BUCKET, Key="uploaded", PartNumber=25)
+        assert head_part["ContentLength"] == SIZE - 24 * PART
+
+        copied = s3.copy_object(Bucket=BUCKET, Key="copied", CopySource={"Bucket": BUCKET, "Key": "uploaded"})
+        # A CopyObject's ETag is the MD5 of the data (S3: objects created by a copy).
+        assert copied["CopyObjectResult"]["ETag"] == f'"{hashlib.md5(data).hexdigest()}"'
+        with PeakRss(server) as managed:  # HeadObject, CreateMultipartUpload, 25 UploadPartCopy, Complete
+            s3.copy({"Bucket": BUCKET, "Key": "uploaded"}, BUCKET, "managed-copy")
+        assert s3.head_object(Bucket=BUCKET, Key="managed-copy")["ETag"] == etag
+        for key in ("copied", "managed-copy"):
+            assert streamed_sha256(s3.get_object(Bucket=BUCKET, Key=key)["Body"]) == (hashlib.sha256(data).hexdigest(), SIZE), key
+
+        assert completion.growth < 40 * MiB, f"CompleteMultipartUpload grew the server by {completion.growth / MiB:.0f} MiB"
+        assert copy.growth < 40 * MiB, f"CopyObject grew the server by {copy.growth / MiB:.0f} MiB"
+        assert managed.growth < 60 * MiB, f"the managed copy grew the server by {managed.growth / MiB:.0f} MiB"
+        server.kill()  # acknowledged: on disk
+
+    with EmulatorServer(data_dir=tmp_path / "d") as server:
+        s3 = server.client("s3")
+        for key, expected in (("uploaded", etag), ("copied", f'"{hashlib.md5(data).hexdigest()}"'), ("managed-copy", etag)):
+            got = s3.get_object(Bucket=BUCKET, Key=key)
+            assert got["ETag"] == expected, key
+            assert streamed_sha256(got["Body"]) == (hashlib.sha256(data).hexdigest(), SIZE), key
+        assert s3.get_object(Bucket=BUCKET, Key="uploaded", PartNumber=25)["Body"].read() == data[24 * PART :]
+
+
+def _b64(digest: bytes) -> str:
+    return base64.b64encode(digest).decode()
+
+
+def test_multipart_checksums(server: EmulatorServer, data: bytes) -> None:
+    """A multipart upload's checksum: COMPOSITE (the checksum of the parts' checksums, ``-N``),
+    as boto3 asks it with ChecksumAlgorithm; FULL_OBJECT (the whole object's CRC)."""
+    s3 = server.client("s3")
+    body = data[: 100 * MiB + 777]
+    parts = [body[i : i + PART] for i in range(0, len(body), PART)]
+    s3.upload_fileobj(io.BytesIO(body), BUCKET, "crc-composite", ExtraArgs={"ChecksumAlgorithm": "CRC32"})
+    head = s3.head_object(Bucket=BUCKET, Key="crc-composite", ChecksumMode="ENABLED")
+    composite = _b64(zlib.crc32(b"".join(zlib.crc32(p).to_bytes(4, "big") for p in parts)).to_bytes(4, "big"))
+    assert head["ChecksumCRC32"] == f"{composite}-{len(parts)}"
+    assert head["ChecksumType"] == "COMPOSITE"
+    assert head["ETag"] == multipart_etag(body)
+
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key="crc-full", ChecksumAlgorithm="CRC32", ChecksumType="FULL_OBJECT")["UploadId"]
+    done = []
+    for number, piece in enumerate(parts, 1):
+        answer = s3.upload_part(Bucket=BUCKET, Key="crc-full", UploadId=upload, PartNumber=number, Body=piece, ChecksumAlgorithm="CRC32")
+        done.append({"PartNumber": number, "ETag": answer["ETag"], "ChecksumCRC32": answer["ChecksumCRC32"]})
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="crc-full", UploadId=upload, MultipartUpload={"Parts": done})
+    head = s3.head_object(Bucket=BUCKET, Key="crc-full", ChecksumMode="ENABLED")
+    assert head["ChecksumCRC32"] == _b64(zlib.crc32(body).to_bytes(4, "big"))
+    assert head["ChecksumType"] == "FULL_OBJECT"
+    got = s3.get_object(Bucket=BUCKET, Key="crc-full", ChecksumMode="ENABLED")  # boto3 validates it
+    assert streamed_sha256(got["Body"]) == (hashlib.sha256(body).hexdigest(), len(body))
+
+    # A copy asked for another checksum: computed over the copy, block by block.
+    copied = s3.copy_object(Bucket=BUCKET, Key="crc-copy", CopySource={"Bucket": BUCKET, "Key": "crc-full"}, ChecksumAlgorithm="SHA256")
+    assert copied["CopyObjectResult"]["ChecksumSHA256"] == _b64(hashlib.sha256(body).digest())
+
+
+def test_multipart_completion_errors_leave_the_upload(server: EmulatorServer, data: bytes) -> None:
+    """Checked before anything is copied: a wrong part ETag (InvalidPart), a part under 5 MiB
+    that is not the last (EntityTooSmall); the upload is still there to complete."""
+    s3 = server.client("s3")
+    upload = s3.create_multipart_upload(Bucket=BUCKET, Key="checked")["UploadId"]
+    small, large = data[: MiB], data[MiB : 9 * MiB]
+    etags = [s3.upload_part(Bucket=BUCKET, Key="checked", UploadId=upload, PartNumber=n, Body=b)["ETag"] for n, b in ((1, small), (2, large))]
+    with pytest.raises(ClientError) as err:
+        s3.complete_multipart_upload(Bucket=BUCKET, Key="checked", UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etags[1]}]})
+    assert err.value.response["Error"]["Code"] == "InvalidPart"
+    with pytest.raises(ClientError) as err:
+        s3.complete_multipart_upload(Bucket=BUCKET, Key="checked", UploadId=upload,
+                                     MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etags[0]}, {"PartNumber": 2, "ETag": etags[1]}]})
+    assert err.value.response["Error"]["Code"] == "EntityTooSmall"
+    s3.complete_multipart_upload(Bucket=BUCKET, Key="checked", UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 2, "ETag": etags[1]}]})
+    got = s3.get_object(Bucket=BUCKET, Key="checked")
+    assert got["Body"].read() == large and got["ETag"] == multipart_etag(large)
+    with pytest.raises(ClientError) as err:  # completed: the upload and its parts are gone
+        s3.list_parts(Bucket=BUCKET, Key="checked", UploadId=upload)
+    assert err.value.response["Error"]["Code"] == "NoSuchUpload"
