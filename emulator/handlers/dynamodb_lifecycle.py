@@ -1,5 +1,5 @@
 """DynamoDB's data-lifecycle operations (backups, point-in-time recovery,
-export/import, PartiQL, Kinesis streaming destinations), mixed into DynamoDBHandler; they delegate to
+export/import, bulk operations, PartiQL, Kinesis streaming destinations), mixed into DynamoDBHandler; they delegate to
 emulator.dynamodb.lifecycle."""
 
 from __future__ import annotations
@@ -117,3 +117,20 @@ class LifecycleOperations:
     @operation("UpdateKinesisStreamingDestination")
     async def update_kinesis_streaming_destination(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._lifecycle(ctx, self.lifecycle.kinesis.update, params)
+
+    # ------------------------------------------------------ bulk operations
+    @operation("StartBulkPutItems")
+    async def start_bulk_put_items(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.bulk.start_bulk_put_items, params)
+
+    @operation("DescribeBulkOperation")
+    async def describe_bulk_operation(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.bulk.describe_bulk_operation, params)
+
+    @operation("ListBulkOperations")
+    async def list_bulk_operations(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.bulk.list_bulk_operations, params)
+
+    @operation("CancelBulkOperation")
+    async def cancel_bulk_operation(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        return await self._lifecycle(ctx, self.lifecycle.bulk.cancel_bulk_operation, params)

@@ -1,5 +1,5 @@
 """DynamoDB data lifecycle: Streams, Kinesis destinations, TTL, backups,
-point-in-time recovery, export/import and PartiQL, on top of the native engine; and
+point-in-time recovery, export/import, bulk operations and PartiQL, on top of the native engine; and
 auto scaling's evaluator (emulator/dynamodb/autoscaling.py).
 
 ``Lifecycle`` installs one write hook on the engine (called inside every
@@ -34,10 +34,12 @@ class Lifecycle:
     def __init__(self, engine: Any, settings: Any) -> None:
         from emulator.dynamodb.autoscaling import AutoScaling
         from emulator.dynamodb.lifecycle.backups import Backups
+        from emulator.dynamodb.lifecycle.bulk import BulkOperations
         from emulator.dynamodb.lifecycle.exports import Exports
         from emulator.dynamodb.lifecycle.kinesis import KinesisDestinations
         from emulator.dynamodb.lifecycle.partiql import PartiQL
         from emulator.dynamodb.lifecycle.pitr import Pitr
+        from emulator.dynamodb.lifecycle.s3objects import ObjectStore
         from emulator.dynamodb.lifecycle.streams import Streams
         from emulator.dynamodb.lifecycle.ttl import TtlSweeper
 
@@ -62,7 +64,9 @@ class Lifecycle:
         self.backups = Backups(self)
         self.ttl = TtlSweeper(self)
         self.partiql = PartiQL(self)
+        self.objects = ObjectStore(self)  # S3 as imports and bulk operations read it
         self.exports = Exports(self)
+        self.bulk = BulkOperations(self)
         self.autoscaling = AutoScaling(self)  # its ``fallback`` (moto) is set by the handler
         self._task: asyncio.Task[None] | None = None
         engine.write_hooks.append(self.on_write)
@@ -90,6 +94,7 @@ class Lifecycle:
         self.pitr.load()
         self.kinesis.start()
         self.autoscaling.start()
+        self.bulk.resume()  # bulk operations a stop or crash interrupted go on
         self._task = asyncio.get_running_loop().create_task(self._run(), name="dynamodb-lifecycle")
 
     async def stop(self) -> None:
@@ -100,6 +105,7 @@ class Lifecycle:
             self._task = None
         await self.kinesis.stop()
         await self.autoscaling.stop()
+        await self.bulk.stop()
         for task in list(self.exports.tasks):
             task.cancel()
         if self._lock_fh is not None:
@@ -116,6 +122,7 @@ class Lifecycle:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        await self.bulk.stop()  # a running bulk operation would write on into the new account
         engine = self.engine
         engine.begin_group()
         try:
@@ -139,6 +146,7 @@ class Lifecycle:
         self.kinesis.housekeeping()
         self.pitr.housekeeping()
         self.backups.housekeeping()
+        self.bulk.housekeeping()
         await self.engine.durable()
 
     async def _run(self) -> None:

@@ -1,8 +1,9 @@
 """Export to "S3" and import from it: ExportTableToPointInTime, DescribeExport,
 ListExports, ImportTable, DescribeImport, ListImports.
 
-S3 is a local folder (settings.extra["s3_root"], default <data_dir>/s3): an
-object ``s3://bucket/key`` is the file ``<root>/bucket/key``. Exports write the
+Exports write to the local "S3" folder (settings.extra["s3_root"], default <data_dir>/s3): an
+object ``s3://bucket/key`` is the file ``<root>/bucket/key``. Imports read through
+s3objects.ObjectStore: a bucket of moto's S3 there, any other from that folder. Exports write the
 layout DynamoDB writes (AWSDynamoDB/<export-id>/manifest-summary.json,
 manifest-files.json, data/<name>.json.gz, DYNAMODB_JSON lines ``{"Item": {...}}``)
 from the point-in-time state at ExportTime; imports read that format (or CSV)
@@ -20,8 +21,8 @@ import gzip
 import hashlib
 import io
 import logging
-import re
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,7 @@ from emulator.dynamodb.lifecycle.common import (
     wire_time,
 )
 from emulator.dynamodb.lifecycle.restore import created_table
+from emulator.dynamodb.lifecycle.s3objects import decompress, invalid, is_data_key
 from emulator.dynamodb.tables import Table
 from emulator.dynamodb.types import normalize_item, validate_item
 from emulator.errors import AwsError
@@ -49,11 +51,6 @@ log = logging.getLogger("emulator.dynamodb.lifecycle")
 EXPORT_KIND = "export"
 IMPORT_KIND = "import"
 ITEMS_PER_FILE = 100_000
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
-
-
-def invalid(message: str) -> AwsError:
-    return AwsError("ValidationException", message, 400)
 
 
 # ------------------------------------------------------------ DynamoDB JSON
@@ -97,6 +94,21 @@ def item_from_json(data: Any) -> Item:
     return normalize_item(item)
 
 
+def json_records(raw: bytes) -> Iterator[tuple[int, bytes, Item | None, str | None]]:
+    """The records of a DYNAMODB_JSON object (JSON lines, ``{"Item": {...}}`` each), blank
+    lines skipped: (line number from 1, the line, its item or None, why it is not one)."""
+    for number, line in enumerate(raw.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            doc = orjson.loads(line)
+            yield number, line, item_from_json(doc.get("Item") if isinstance(doc, dict) else None), None
+        except AwsError as exc:
+            yield number, line, None, exc.message
+        except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
+            yield number, line, None, str(exc) or type(exc).__name__
+
+
 class Exports:
     def __init__(self, lc: Lifecycle) -> None:
         self.lc = lc
@@ -105,12 +117,7 @@ class Exports:
 
     # ------------------------------------------------------------ helpers
     def s3_path(self, bucket: Any, key: str = "") -> Path:
-        if not isinstance(bucket, str) or not _BUCKET_RE.match(bucket) or ".." in bucket:
-            raise invalid(f"Invalid S3 bucket name: {bucket}")
-        parts = [p for p in key.split("/") if p]
-        if any(p in (".", "..") for p in parts):
-            raise invalid(f"Invalid S3 key prefix: {key}")
-        return self.lc.s3_root.joinpath(bucket, *parts)
+        return self.lc.objects.path(bucket, key)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -420,34 +427,18 @@ class Exports:
         self._spawn(self._run_import(meta, table, str(source.get("S3Bucket")), prefix))
         return {"ImportTableDescription": self.import_description(meta)}
 
-    def _objects(self, bucket: str, prefix: str) -> list[Path]:
-        """Files whose key starts with ``prefix`` (S3 prefixes are strings, not folders)."""
-        root = self.s3_path(bucket)
-        parent_key, _, _ = prefix.rpartition("/")
-        start = self.s3_path(bucket, parent_key)
-        if not start.exists():
-            return []
-        out = []
-        for path in sorted(p for p in start.rglob("*") if p.is_file()):
-            key = path.relative_to(root).as_posix()
-            name = path.name
-            if not key.startswith(prefix) or name.startswith("manifest-") or name.endswith(".md5") or name == "_started":
-                continue
-            out.append(path)
-        return out
-
     async def _run_import(self, meta: dict[str, Any], table: Table, bucket: str, prefix: str) -> None:
         engine = self.lc.engine
         counts = {"processed": 0, "imported": 0, "errors": 0, "bytes": 0}
         try:
-            files = self._objects(bucket, prefix)
+            store = self.lc.objects
+            files = [o for o in await store.list_objects(bucket, prefix) if is_data_key(o.key)]
             if not files:
                 raise FileNotFoundError(f"no objects under s3://{bucket}/{prefix}")
-            for path in files:
-                raw = await asyncio.to_thread(path.read_bytes)
+            for obj in files:
+                raw = await store.read(bucket, obj.key)
                 counts["bytes"] += len(raw)
-                if meta["compression"] == "GZIP":
-                    raw = await asyncio.to_thread(gzip.decompress, raw)
+                raw = await asyncio.to_thread(decompress, raw, meta["compression"])
                 items = self._parse(raw, meta, table, counts)
                 for i in range(0, len(items), 2000):
                     with engine.storage.transaction():
@@ -492,15 +483,12 @@ class Exports:
                     item[name] = {typ: value if typ != "B" else base64.b64decode(value)}
                 items.append(item)
             return items
-        for line in raw.splitlines():
-            if not line.strip():
-                continue
+        for _number, _line, record, _problem in json_records(raw):
             counts["processed"] += 1
-            try:
-                doc = orjson.loads(line)
-                items.append(item_from_json(doc.get("Item") if isinstance(doc, dict) else None))
-            except (ValueError, TypeError, AwsError, orjson.JSONDecodeError):
+            if record is None:
                 counts["errors"] += 1
+            else:
+                items.append(record)
         return items
 
     def _import_meta(self, arn: Any) -> dict[str, Any]:
