@@ -32,6 +32,8 @@ from emulator.dynamodb.tables import (
     parse_warm,
 )
 from emulator.dynamodb.types import item_size
+from emulator.dynamodb.vector_schema import VectorIndex, parse_vector_index
+from emulator.dynamodb.vector_store import backfill as vector_backfill
 from emulator.errors import AwsError
 
 
@@ -43,6 +45,8 @@ class ControlPlane(ReplicaOps, EngineCore):
         out = {0: self.storage.count(table.table_id, 0)}
         for idx in table.indexes:
             out[idx.index_id] = self.storage.count(table.table_id, idx.index_id)
+        for vec in table.vectors.values():
+            out[vec.index_id] = self.storage.count(table.table_id, vec.index_id)
         return out
 
     def describe(self, table: Table, status: str | None = None) -> dict[str, Any]:
@@ -97,6 +101,8 @@ class ControlPlane(ReplicaOps, EngineCore):
             self.leave_group(table, drop=True)
         else:
             self.drop_table(table)  # its resource-based policies too
+        if table.vectors:
+            self.vector_cache.forget(table.table_id)
         return {"TableDescription": desc}
 
     def describe_table(self, params: dict[str, Any]) -> dict[str, Any]:
@@ -152,7 +158,15 @@ class ControlPlane(ReplicaOps, EngineCore):
     # UpdateTable members DynamoDB applies to every replica of a global table.
     # The maximum on-demand throughput and the warm throughput are too (a replica may only
     # override its MaxReadRequestUnits, through ReplicaUpdates).
-    _GROUP_SETTINGS = ("AttributeDefinitions", "BillingMode", "ProvisionedThroughput", "GlobalSecondaryIndexUpdates", "OnDemandThroughput", "WarmThroughput")
+    _GROUP_SETTINGS = (
+        "AttributeDefinitions",
+        "BillingMode",
+        "ProvisionedThroughput",
+        "GlobalSecondaryIndexUpdates",
+        "OnDemandThroughput",
+        "WarmThroughput",
+        "VectorIndexUpdates",
+    )
 
     def _update_one(self, table: Table, params: dict[str, Any]) -> dict[str, Any]:
         changed = False
@@ -182,7 +196,8 @@ class ControlPlane(ReplicaOps, EngineCore):
         creates = [u["Create"] for u in gsi_updates if u.get("Create")]
         deletes = [u["Delete"] for u in gsi_updates if u.get("Delete")]
         updates = [u["Update"] for u in gsi_updates if u.get("Update")]
-        if len(creates) + len(deletes) > 1:
+        vector_plan = self._vector_plan(table, params.get("VectorIndexUpdates"), new_attrs)
+        if len(creates) + len(deletes) + (1 if vector_plan else 0) > 1:
             raise AwsError("LimitExceededException", "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table", 400)
         # Validate everything before changing anything.
         attrs = dict(table.attribute_definitions)
@@ -193,7 +208,7 @@ class ControlPlane(ReplicaOps, EngineCore):
         new_index = None
         for spec in creates:
             name = spec.get("IndexName")
-            if name in table.gsis or name in table.lsis:
+            if name in table.gsis or name in table.lsis or name in table.vectors:
                 raise invalid("Attempting to create an index which already exists")
             if len(table.gsis) >= MAX_GSIS:
                 raise params_invalid(f"GlobalSecondaryIndex count exceeds the per-table limit of {MAX_GSIS}")
@@ -222,7 +237,7 @@ class ControlPlane(ReplicaOps, EngineCore):
                 throughput[f"warm:{name}"] = parse_warm(warm, idx.warm, idx.read_units, idx.write_units, "globalSecondaryIndexUpdates.member.update.warmThroughput")
         stream = params.get("StreamSpecification")
         new_stream = parse_stream(stream, table.stream) if stream is not None else None
-        if not any((changed, pt is not None, gsi_updates, stream is not None, params.get("SSESpecification"), params.get("TableClass"), "DeletionProtectionEnabled" in params, throughput)):
+        if not any((changed, pt is not None, gsi_updates, vector_plan, stream is not None, params.get("SSESpecification"), params.get("TableClass"), "DeletionProtectionEnabled" in params, throughput)):
             raise invalid(
                 "At least one of ProvisionedThroughput, BillingMode, UpdateStreamEnabled, GlobalSecondaryIndexUpdates or SSESpecification or ReplicaUpdates is required"
             )
@@ -232,9 +247,9 @@ class ControlPlane(ReplicaOps, EngineCore):
             for name in table.gsis:
                 throughput.setdefault(f"od:{name}", {})
 
-        before = self.describe(table) if deletes else {}
+        before = self.describe(table) if deletes or (vector_plan and vector_plan[0] == "Delete") else {}
         try:
-            self._apply_update(table, params, billing, pt, updates, deletes, new_index, attrs, new_stream, now, throughput)
+            self._apply_update(table, params, billing, pt, updates, deletes, new_index, attrs, new_stream, now, throughput, vector_plan)
         except BaseException:
             # Storage rolled back: drop the half-changed in-memory view too.
             self._reload_table(table)
@@ -244,8 +259,10 @@ class ControlPlane(ReplicaOps, EngineCore):
         # what waiters and polling loops expect), but the answer reads as AWS's does:
         # the table UPDATING, a new index CREATING (not yet backfilled, empty), a
         # deleted one still listed as DELETING.
-        if changed or pt is not None or gsi_updates or stream is not None or throughput:
+        if changed or pt is not None or gsi_updates or vector_plan or stream is not None or throughput:
             desc["TableStatus"] = "UPDATING"
+        if vector_plan:
+            self._describe_vector_change(desc, before, vector_plan)
         gsis = desc.get("GlobalSecondaryIndexes", [])
         for gsi in gsis:
             if new_index is not None and gsi["IndexName"] == new_index.name:
@@ -272,6 +289,7 @@ class ControlPlane(ReplicaOps, EngineCore):
         "DeletionProtectionEnabled",
         "OnDemandThroughput",
         "WarmThroughput",
+        "VectorIndexUpdates",
     )
 
     def _update_replicas(self, table: Table, params: dict[str, Any]) -> dict[str, Any]:
@@ -303,8 +321,11 @@ class ControlPlane(ReplicaOps, EngineCore):
         new_stream: dict[str, Any] | None,
         now: float,
         throughput: dict[str, Any] | None = None,
+        vector_plan: tuple[str, Any] | None = None,
     ) -> None:
         with self.storage.transaction():
+            if vector_plan is not None:
+                self._apply_vector_change(table, vector_plan, attrs)
             if billing is not None and billing != table.billing_mode:
                 table.billing_mode = billing
                 table.billing_changed = now
@@ -354,6 +375,8 @@ class ControlPlane(ReplicaOps, EngineCore):
             used = set(table.key_names)
             for idx in table.indexes:
                 used.update(n for n in (idx.hash_key, idx.range_key) if n)
+            for vec in table.vectors.values():
+                used.update(vec.schema_attributes)
             table.attribute_definitions = {n: t for n, t in {**table.attribute_definitions, **attrs}.items() if n in used}
             table.finish()
             self.save_table(table)
@@ -369,6 +392,73 @@ class ControlPlane(ReplicaOps, EngineCore):
                 continue
             proj = self.project(idx, item)
             self.storage.put(table.table_id, idx.index_id, rk[0], rk[1], dumps(proj), item_size(proj))
+
+    # ------------------------------------------------------- vector indexes
+    def _vector_plan(self, table: Table, spec: Any, new_attrs: dict[str, str]) -> tuple[str, Any] | None:
+        """UpdateTable ``VectorIndexUpdates``, validated: ("Create", VectorIndex) or
+        ("Delete", name); one index created or deleted per UpdateTable, as for GSIs."""
+        if spec is None:
+            return None
+        if not isinstance(spec, list) or not spec:
+            raise params_invalid("List of VectorIndexUpdates is empty")
+        if len(spec) > 1:
+            raise AwsError("LimitExceededException", "Subscriber limit exceeded: Only 1 online index can be created or deleted simultaneously per table", 400)
+        update = spec[0] if isinstance(spec[0], dict) else {}
+        create, delete = update.get("Create"), update.get("Delete")
+        if (create is None) == (delete is None):
+            raise params_invalid("One and only one of Create or Delete must be specified in a VectorIndexUpdate")
+        if delete is not None:
+            name = delete.get("IndexName") if isinstance(delete, dict) else None
+            if not isinstance(name, str):
+                raise invalid("1 validation error detected: Value null at 'vectorIndexUpdates.1.member.delete.indexName' failed to satisfy constraint: Member must not be null")
+            if name not in table.vectors:
+                raise not_found(f"Requested resource not found: Vector index: {name} not found")
+            return "Delete", name
+        attrs = dict(table.attribute_definitions)
+        for name, typ in new_attrs.items():
+            if name in attrs and attrs[name] != typ:
+                raise params_invalid(f"Cannot change the type of an existing attribute: {name}")
+            attrs[name] = typ
+        name = create.get("IndexName") if isinstance(create, dict) else None
+        if name in table.gsis or name in table.lsis or name in table.vectors:
+            raise invalid("Attempting to create an index which already exists")
+        vec = parse_vector_index(create, attrs, table.key_names, table.vectors, table.next_index_id, "vectorIndexUpdates.1.member.create")
+        return "Create", vec
+
+    def _apply_vector_change(self, table: Table, plan: tuple[str, Any], attrs: dict[str, str]) -> None:
+        """Inside _apply_update's transaction: a new index is backfilled from every item at
+        once (DescribeTable shows it ACTIVE from then on); a deleted one loses its rows."""
+        action, what = plan
+        if action == "Delete":
+            vec = table.vectors.pop(what)
+            self.storage.delete_index(table.table_id, vec.index_id)
+            self.vector_cache.forget(table.table_id, vec.index_id)
+            return
+        new: VectorIndex = what
+        table.next_index_id += 1
+        table.vectors[new.name] = new
+        for name in new.schema_attributes:
+            table.attribute_definitions[name] = attrs[name]
+        table.finish()
+        self.vector_cache.forget(table.table_id, new.index_id)
+        vector_backfill(self.storage, table, new, dumps, loads)
+
+    @staticmethod
+    def _describe_vector_change(desc: dict[str, Any], before: dict[str, Any], plan: tuple[str, Any]) -> None:
+        """The UpdateTable answer, as AWS's reads: a new vector index CREATING (not yet
+        backfilled, empty), a deleted one still listed as DELETING."""
+        action, what = plan
+        vectors: list[dict[str, Any]] = desc.get("VectorIndexes", [])
+        if action == "Create":
+            for entry in vectors:
+                if entry["IndexName"] == what.name:
+                    entry.update(IndexStatus="CREATING", Backfilling=False, IndexSizeBytes=0, ItemCount=0)
+        else:
+            for entry in before.get("VectorIndexes", []):
+                if entry["IndexName"] == what:
+                    vectors.append({**entry, "IndexStatus": "DELETING"})
+        if vectors:
+            desc["VectorIndexes"] = vectors
 
     # ---------------------------------------------------------------- tags
     def _table_by_arn(self, arn: Any) -> Table:

@@ -27,6 +27,7 @@ from emulator.dynamodb.tables import (
     params_invalid,
 )
 from emulator.dynamodb.types import item_size, type_of
+from emulator.dynamodb.vector_store import VectorCache, maintain
 from emulator.errors import AwsError
 from emulator.threads import shorten_switch_interval
 
@@ -151,6 +152,8 @@ class Capacity:
     read: float = 0.0
     write: float = 0.0
     indexes: dict[str, tuple[str, float, float]] = field(default_factory=dict)  # name -> (kind, read, write)
+    # Vector index name -> VectorWriteRequestBytes (the vectors written to or removed from it).
+    vectors: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         usage = USAGE.get()
@@ -175,6 +178,8 @@ class Capacity:
         for name, (kind, r, w) in other.indexes.items():
             _k0, r0, w0 = self.indexes.get(name, (kind, 0.0, 0.0))
             self.indexes[name] = (kind, r0 + r, w0 + w)
+        for name, size in other.vectors.items():
+            self.vectors[name] = self.vectors.get(name, 0.0) + size
 
     def render(self, mode: str | None) -> dict[str, Any] | None:
         if mode not in ("TOTAL", "INDEXES"):
@@ -195,6 +200,8 @@ class Capacity:
                 out["GlobalSecondaryIndexes"] = gsis
             if lsis:
                 out["LocalSecondaryIndexes"] = lsis
+            if self.vectors:
+                out["VectorIndexes"] = {n: {"VectorWriteRequestBytes": b} for n, b in self.vectors.items()}
         return out
 
 
@@ -249,6 +256,8 @@ class EngineCore:
         self._sync_waiters: list[asyncio.Future[None]] = []
         limit = os.environ.get("EMULATOR_DYNAMODB_ITEM_COLLECTION_LIMIT")
         self.item_collection_limit = int(limit) if limit else ITEM_COLLECTION_LIMIT
+        # The matrices SearchVectors compares against (emulator/dynamodb/vector_store.py).
+        self.vector_cache = VectorCache()
 
     # -------------------------------------------------------- group commit
     def begin_group(self) -> None:
@@ -547,6 +556,8 @@ class EngineCore:
                 units += write_units(max(size, item_size(oproj) if okey == nkey and oproj is not None else 0))
             if capacity is not None and units:
                 capacity.add_index(idx, write=units * factor)
+        if table.vectors:  # a table without vector indexes pays this one check
+            maintain(st, self.vector_cache, table, key.pk, key.sk, old, new, dumps, capacity)
         if new is not None and table.lsis:
             size = st.partition_size(tid, [0, *(i.index_id for i in table.lsis.values())], key.pk)
             if size > self.item_collection_limit:

@@ -30,6 +30,7 @@ from emulator.dynamodb.tables import (
     params_invalid,
 )
 from emulator.dynamodb.types import item_size
+from emulator.dynamodb.vector_store import backfill as vector_backfill
 from emulator.errors import AwsError
 from emulator.regions import REGION_RE
 
@@ -343,6 +344,8 @@ class ReplicaOps(EngineCore):
                 if rk is not None:
                     proj = self.project(idx, item)
                     st.put(replica.table_id, idx.index_id, rk[0], rk[1], dumps(proj), item_size(proj))
+        for vec in replica.vectors.values():  # vector indexes (emulator/dynamodb/vector_store.py)
+            vector_backfill(st, replica, vec, dumps, loads)
 
     def _update_replica(self, table: Table, spec: Any, now: float) -> None:
         region = self._region_of(spec, "update")

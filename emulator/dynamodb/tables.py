@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.dynamodb.storage.base import region_of_arn
+from emulator.dynamodb.vector_schema import VectorIndex, parse_vector_index
 from emulator.errors import AwsError
 
 MAX_GSIS = 20
@@ -164,6 +165,9 @@ class Table:
     # Whether an on-demand maximum applies to this table or one of its GSIs (set by
     # ``finish``): the capacity limiter looks at nothing else for the other on-demand tables.
     max_limited: bool = False
+    # Vector indexes (emulator/dynamodb/vector_schema.py): kept apart from ``indexes`` (GSIs and
+    # LSIs), which Query, Scan and the key checks walk; their rows live under their own index id.
+    vectors: dict[str, VectorIndex] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.region:
@@ -204,6 +208,8 @@ class Table:
             else:
                 base = keys | {idx.hash_key} | ({idx.range_key} if idx.range_key else set())
                 idx.projected = frozenset(base | set(idx.non_key_attributes if idx.projection_type == "INCLUDE" else []))
+        for vec in self.vectors.values():
+            vec.finish(self.key_names)
         self.max_limited = self.billing_mode == "PAY_PER_REQUEST" and (
             self.max_units("read") > 0 or self.max_units("write") > 0 or any(self.index_max_units(i, k) > 0 for i in self.gsis for k in ("read", "write"))
         )
@@ -257,6 +263,7 @@ class Table:
             "replicas": self.replicas,
             "od": self.on_demand,
             "warm": self.warm,
+            **({"vectors": [v.to_meta() for v in self.vectors.values()]} if self.vectors else {}),
         }
 
     @classmethod
@@ -297,6 +304,7 @@ class Table:
         )
         t.on_demand = dict(m.get("od") or {})
         t.warm = dict(m.get("warm") or {})
+        t.vectors = {v["name"]: VectorIndex.from_meta(v) for v in m.get("vectors") or []}
         return t.finish()
 
     # -------------------------------------------------------- description
@@ -330,6 +338,8 @@ class Table:
             keys.add(idx.hash_key)
             if idx.range_key:
                 keys.add(idx.range_key)
+        for vec in self.vectors.values():
+            keys.update(vec.schema_attributes)
         desc: dict[str, Any] = {
             "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in self.attribute_definitions.items() if n in keys],
             "TableName": self.name,
@@ -380,6 +390,9 @@ class Table:
                 }
                 for i in self.gsis.values()
             ]
+        if self.vectors:
+            vector_status = "CREATING" if status == "CREATING" else None
+            desc["VectorIndexes"] = [v.describe(self.arn, counts.get(v.index_id, (0, 0)), vector_status) for v in self.vectors.values()]
         if self.stream:
             desc["StreamSpecification"] = {"StreamEnabled": bool(self.stream.get("enabled"))}
             if self.stream.get("enabled"):
@@ -613,6 +626,17 @@ def build_table(params: dict[str, Any], table_id: int, region: str, account: str
             seen.add(idx.name)
             table.next_index_id += 1
             (table.lsis if kind == "LSI" else table.gsis)[idx.name] = idx
+    vector_specs = params.get("VectorIndexes")
+    if vector_specs is not None:
+        if not isinstance(vector_specs, list) or not vector_specs:
+            raise params_invalid("List of VectorIndexes is empty")
+        for n, spec in enumerate(vector_specs, 1):
+            vec = parse_vector_index(spec, attrs, table.key_names, table.vectors, table.next_index_id, f"vectorIndexes.{n}.member")
+            if vec.name in seen:
+                raise params_invalid(f"Duplicate index name: {vec.name}")
+            seen.add(vec.name)
+            table.next_index_id += 1
+            table.vectors[vec.name] = vec
     non_key_total = sum(len(set(i.non_key_attributes)) for i in table.indexes)
     if non_key_total > MAX_NON_KEY_ATTRIBUTES:
         raise params_invalid(f"The number of projected attributes in all indexes exceeds the limit of {MAX_NON_KEY_ATTRIBUTES}, provided: {non_key_total}")
@@ -621,6 +645,8 @@ def build_table(params: dict[str, Any], table_id: int, region: str, account: str
         used.add(idx.hash_key)
         if idx.range_key:
             used.add(idx.range_key)
+    for vec in table.vectors.values():
+        used.update(vec.schema_attributes)
     if set(attrs) != used:
         raise params_invalid("Number of attributes in KeySchema does not exactly match number of attributes defined in AttributeDefinitions")
     stream = params.get("StreamSpecification")

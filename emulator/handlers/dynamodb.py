@@ -70,6 +70,7 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     async def reset(self) -> None:
         # Everything the engine and its lifecycle keep (emulator.dynamodb.lifecycle.Lifecycle.reset).
         await self.lifecycle.reset()
+        self.engine.vector_cache.clear()  # the matrices of the vector indexes just forgotten
         self.insights.reset()  # the managed rules of the tables just forgotten
         # The gateway's provisioned-capacity buckets are kept by table name: a new table
         # of the same name must not inherit an old one's debt.
@@ -180,6 +181,13 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     @operation("UpdateTable")
     async def update_table(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._write(ctx, self.engine.update_table, params)
+
+    # ------------------------------------------------------ vector search
+    @operation("SearchVectors")
+    async def search_vectors(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        from emulator.dynamodb.vectors import search_vectors
+
+        return await self._read(ctx, lambda p: search_vectors(self.engine, p), params)
 
     # -------------------------------------------- global tables (2017.11.29)
     @operation("CreateGlobalTable")
