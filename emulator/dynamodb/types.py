@@ -48,6 +48,9 @@ _NUMBER_RE = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
 _CANONICAL_INT_RE = re.compile(r"0|-?[1-9]\d{0,37}")
 # Plain decimals without exponent: significant digits can be counted on the text.
 _PLAIN_NUMBER_RE = re.compile(r"-?\d+(?:\.\d+)?")
+# A plain decimal already in the canonical form DynamoDB answers (no exponent, no leading
+# or trailing zeros): what SDKs send for floats (embeddings are lists of hundreds of them).
+_CANONICAL_DEC_RE = re.compile(r"-?(?:0|[1-9]\d*)\.\d*[1-9]")
 
 
 def _invalid(message: str) -> AwsError:
@@ -84,6 +87,17 @@ def _parse_number(text: Any) -> Decimal:
     return Decimal(text)
 
 
+def _canonical_decimal(text: str) -> bool:
+    """Whether ``text`` is a canonical plain decimal within DynamoDB's limits, so that the
+    Decimal path (parse, limits, normalize, format) would give it back unchanged.
+    At most 40 characters keeps the exponent far inside its range (+125 / -130)."""
+    if len(text) > 40 or not _CANONICAL_DEC_RE.fullmatch(text):
+        return False
+    whole, _, fraction = text.lstrip("-").partition(".")
+    significant = len(whole) + len(fraction) if whole != "0" else len(fraction.lstrip("0"))
+    return significant <= MAX_DIGITS
+
+
 def check_number(value: Decimal) -> Decimal:
     """Apply DynamoDB's precision and range limits to an (exact) decimal; returns it normalized."""
     if value.is_zero():
@@ -114,7 +128,7 @@ def format_decimal(value: Decimal) -> str:
 
 def normalize_number(text: str) -> str:
     """Canonical form of a number string: "1.50" -> "1.5", "-0" -> "0", "1e2" -> "100"."""
-    if type(text) is str and _CANONICAL_INT_RE.fullmatch(text):
+    if type(text) is str and (_CANONICAL_INT_RE.fullmatch(text) or _canonical_decimal(text)):
         return text
     return format_decimal(to_decimal(text))
 
@@ -168,7 +182,7 @@ def validate_value(av: Any, *, depth: int = 0) -> None:
         if not isinstance(value, str):
             raise _invalid("Supplied AttributeValue has an invalid string value")
     elif kind == "N":
-        if type(value) is not str or not _CANONICAL_INT_RE.fullmatch(value):
+        if type(value) is not str or not (_CANONICAL_INT_RE.fullmatch(value) or _canonical_decimal(value)):
             to_decimal(value)
     elif kind == "B":
         as_bytes(value)

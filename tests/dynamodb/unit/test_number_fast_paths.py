@@ -25,6 +25,11 @@ def _numbers() -> list[str]:
         ip = "".join(rnd.choice("0123456789") for _ in range(rnd.randint(1, 42)))
         fp = "" if rnd.random() < 0.5 else "." + "".join(rnd.choice("0123456789") for _ in range(rnd.randint(1, 20)))
         fixed.append(rnd.choice(["", "-"]) + ip + fp)
+    # What SDKs send for floats (embeddings): repr of doubles, tiny ones with exponents, and
+    # canonical decimals at the limits (38 significant digits, 40 characters).
+    for _ in range(2000):
+        fixed.append(repr(rnd.uniform(-1, 1) * 10 ** rnd.randint(-12, 12)))
+    fixed += ["0." + "1" * 38, "0." + "1" * 39, "0.0" + "1" * 38, "1." + "1" * 37, "1." + "1" * 38, "-0.5", "0.50", "-0.0", "0.000000000000000000000000000000000000001"]
     return fixed
 
 
