@@ -29,7 +29,6 @@ the datapoint counts are settings (``autoscaling_period``, ``autoscaling_scale_o
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import logging
 import math
@@ -38,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.dynamodb.core import REGION
+from emulator.dynamodb.lifecycle.common import stop_task
 from emulator.dynamodb.replicas import replica_state
 from emulator.dynamodb.tables import TABLE_MAX_UNITS, Table, check_table_name
 from emulator.errors import AwsError
@@ -393,11 +393,8 @@ class AutoScaling:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="dynamodb-autoscaling")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def forget(self) -> None:
         """A reset: no counts or alarm streaks of the tables that were."""

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from emulator.dynamodb.core import Item
-from emulator.dynamodb.lifecycle.common import now_clock, setting
+from emulator.dynamodb.lifecycle.common import now_clock, setting, stop_task
 from emulator.dynamodb.storage.base import LifecycleStorage
 from emulator.dynamodb.tables import Table
 
@@ -98,11 +98,8 @@ class Lifecycle:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="dynamodb-lifecycle")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
         await self.kinesis.stop()
         await self.autoscaling.stop()
         await self.bulk.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import datetime as dt
 import os
@@ -92,3 +94,12 @@ def arn_region(arn: str) -> str:
     """The region of a lifecycle record's ARN (a table's, or a stream, backup, export or
     import ARN under it): records are regional, as the tables they belong to."""
     return region_of_arn(arn)
+
+
+async def stop_task(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task of the lifecycle and wait for it to end (what it raised on
+    the way out was logged where it ran)."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import hashlib
 import logging
 import re
@@ -34,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from emulator.dynamodb.core import Item, ref_name
-from emulator.dynamodb.lifecycle.common import WRITER_IDENTITY
+from emulator.dynamodb.lifecycle.common import WRITER_IDENTITY, stop_task
 from emulator.dynamodb.tables import Table, check_table_name
 from emulator.dynamodb.types import item_size
 from emulator.errors import AwsError
@@ -123,11 +122,8 @@ class KinesisDestinations:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="dynamodb-kinesis")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+        await stop_task(self._task)
+        self._task = None
 
     def forget(self) -> None:
         """After a storage reset: no destination, no outbox."""
