@@ -183,18 +183,24 @@ def backfill(storage: Storage, table: Any, vec: VectorIndex, dumps: Any, loads: 
     items were indexed."""
     indexed = 0
     for row in list(storage.scan(table.table_id, 0)):
-        item = loads(row.data)
-        try:
-            vector = check_item(vec, item)
-        except AwsError:
-            continue
-        npk = partition_key(vec, item) if vector is not None else None
-        if npk is None or vector is None:
-            continue
-        data, size = encode_row(vec, vector, item, dumps)
-        storage.put(table.table_id, vec.index_id, npk, row.pk + row.sk, data, size)
-        indexed += 1
+        if index_item(storage, table, vec, row.pk, row.sk, loads(row.data), dumps):
+            indexed += 1
     return indexed
+
+
+def index_item(storage: Storage, table: Any, vec: VectorIndex, pk: bytes, sk: bytes, item: Item, dumps: Any) -> bool:
+    """Put the row of one existing item (base key ``pk``, ``sk``) into ``vec``, as a backfill
+    does: an item the index cannot hold is skipped (False). Restores fill their indexes so."""
+    try:
+        vector = check_item(vec, item)
+    except AwsError:
+        return False
+    npk = partition_key(vec, item) if vector is not None else None
+    if npk is None or vector is None:
+        return False
+    data, size = encode_row(vec, vector, item, dumps)
+    storage.put(table.table_id, vec.index_id, npk, pk + sk, data, size)
+    return True
 
 
 @dataclass

@@ -4,7 +4,8 @@ RestoreTableFromBackup.
 A backup is a file (<data_dir>/dynamodb-backups/) holding the table's base rows
 as of one instant, copied by a separate SQLite connection reading one WAL
 snapshot in a worker thread: consistent, and writers never wait for it. The
-table's metadata at that moment is kept with it; indexes are rebuilt on restore.
+table's metadata at that moment is kept with it; indexes (vector indexes too) are rebuilt
+on restore.
 https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/BackupRestore.html
 """
 
@@ -103,6 +104,8 @@ class Backups:
             features["TimeToLiveDescription"] = {"TimeToLiveStatus": "ENABLED", "AttributeName": src.ttl["attribute"]}
         if "SSEDescription" in table_desc:
             features["SSEDescription"] = table_desc["SSEDescription"]
+        if src.vectors:
+            features["VectorIndexes"] = [restorer.vector_spec(v) for v in src.vectors.values()]
         out: dict[str, Any] = {"BackupDetails": self.details(m), "SourceTableDetails": source}
         if features:
             out["SourceTableFeatureDetails"] = features

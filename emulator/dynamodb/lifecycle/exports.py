@@ -1,10 +1,11 @@
 """Export to "S3" and import from it: ExportTableToPointInTime, DescribeExport,
 ListExports, ImportTable, DescribeImport, ListImports.
 
-Exports write to the local "S3" folder (settings.extra["s3_root"], default <data_dir>/s3): an
-object ``s3://bucket/key`` is the file ``<root>/bucket/key``. Imports read through
-s3objects.ObjectStore: a bucket of moto's S3 there, any other from that folder. Exports write the
-layout DynamoDB writes (AWSDynamoDB/<export-id>/manifest-summary.json,
+Both go through s3objects.ObjectStore: a bucket that exists in moto's S3 (the S3 this same
+endpoint serves) is written and read there, so a client lists an export's objects with its
+S3 client; any other bucket is the local "S3" folder (settings.extra["s3_root"], default
+<data_dir>/s3), where an object ``s3://bucket/key`` is the file ``<root>/bucket/key``.
+Exports write the layout DynamoDB writes (AWSDynamoDB/<export-id>/manifest-summary.json,
 manifest-files.json, data/<name>.json.gz, DYNAMODB_JSON lines ``{"Item": {...}}``)
 from the point-in-time state at ExportTime; imports read that format (or CSV)
 from every data object under a key prefix.
@@ -170,6 +171,8 @@ class Exports:
         }
         if m.get("prefix"):
             out["S3Prefix"] = m["prefix"]
+        if m.get("kms"):
+            out["S3SseKmsKeyId"] = m["kms"]
         if m.get("client_token"):
             out["ClientToken"] = m["client_token"]
         if m.get("incremental"):
@@ -244,6 +247,7 @@ class Exports:
             "type": etype,
             "client_token": token,
             "sse": params.get("S3SseAlgorithm") or "AES256",
+            "kms": params.get("S3SseKmsKeyId"),
             "incremental": incremental,
         }
         with self.storage.transaction():
@@ -281,7 +285,7 @@ class Exports:
 
     async def _finish_export(self, meta: dict[str, Any], lines: list[bytes]) -> None:
         try:
-            await asyncio.to_thread(self._write_export, meta, lines)
+            await self._write_export(meta, lines)
             meta["status"] = "COMPLETED"
         except Exception as exc:  # a failed export is reported, as DynamoDB does
             log.exception("export %s failed", meta["arn"])
@@ -291,24 +295,28 @@ class Exports:
             self.storage.meta_put(EXPORT_KIND, meta["arn"], meta)
         await self.lc.engine.durable()
 
-    def _write_export(self, meta: dict[str, Any], lines: list[bytes]) -> None:
+    async def _write_export(self, meta: dict[str, Any], lines: list[bytes]) -> None:
+        """Write the export's objects: data files first, then manifest-files.json, and
+        manifest-summary.json last (its presence tells a reader the export is whole)."""
+        store = self.lc.objects
+        bucket = meta["bucket"]
+        sse = meta.get("sse")
+        kms = meta.get("kms")
         prefix = meta["prefix"].strip("/")
         base_key = (prefix + "/" if prefix else "") + f"AWSDynamoDB/{meta['id']}"
-        root = self.s3_path(meta["bucket"], base_key)
-        (root / "data").mkdir(parents=True, exist_ok=True)
         manifest_lines = []
         billed = 0
         chunks = [lines[i : i + ITEMS_PER_FILE] for i in range(0, len(lines), ITEMS_PER_FILE)] or [[]]
         for chunk in chunks:
             name = base64.b32encode(uuid.uuid4().bytes).decode().rstrip("=").lower()
             data_key = f"{base_key}/data/{name}.json.gz"
-            body = gzip.compress(b"".join(line + b"\n" for line in chunk), mtime=0)
-            (root / "data" / f"{name}.json.gz").write_bytes(body)
+            body = await asyncio.to_thread(gzip.compress, b"".join(line + b"\n" for line in chunk), 9, mtime=0)
+            await store.write(bucket, data_key, body, sse, kms)
             digest = hashlib.md5(body).digest()
             billed += sum(len(line) for line in chunk)
             manifest_lines.append(orjson.dumps({"itemCount": len(chunk), "md5Checksum": base64.b64encode(digest).decode(), "etag": digest.hex(), "dataFileS3Key": data_key}))
         files_key = f"{base_key}/manifest-files.json"
-        (root / "manifest-files.json").write_bytes(b"".join(line + b"\n" for line in manifest_lines))
+        await store.write(bucket, files_key, b"".join(line + b"\n" for line in manifest_lines), sse, kms)
         summary: dict[str, Any] = {
             "version": "2023-08-01" if meta["incremental"] else "2020-06-30",
             "exportArn": meta["arn"],
@@ -317,10 +325,10 @@ class Exports:
             "tableArn": meta["table_arn"],
             "tableId": meta["table_id"],
             "exportTime": iso(meta["export_time"]),
-            "s3Bucket": meta["bucket"],
+            "s3Bucket": bucket,
             "s3Prefix": meta["prefix"] or None,
-            "s3SseAlgorithm": meta["sse"],
-            "s3SseKmsKeyId": None,
+            "s3SseAlgorithm": sse,
+            "s3SseKmsKeyId": kms,
             "manifestFilesS3Key": files_key,
             "billedSizeBytes": billed,
             "itemCount": len(lines),
@@ -331,7 +339,7 @@ class Exports:
             summary["exportFromTime"] = iso(meta["incremental"]["from"])
             summary["exportToTime"] = iso(meta["incremental"]["to"])
             summary["outputView"] = meta["incremental"]["view"]
-        (root / "manifest-summary.json").write_bytes(orjson.dumps(summary))
+        await store.write(bucket, f"{base_key}/manifest-summary.json", orjson.dumps(summary), sse, kms)
         meta.update(manifest=f"{base_key}/manifest-summary.json", billed=billed, count=len(lines))
 
     def _export_meta(self, arn: Any) -> dict[str, Any]:

@@ -7,8 +7,10 @@ import asyncio
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from emulator.dynamodb.core import ItemKey, loads, not_found
+from emulator.dynamodb.core import ItemKey, dumps, loads, not_found
 from emulator.dynamodb.tables import Table
+from emulator.dynamodb.vector_schema import VectorIndex, parse_vector_index
+from emulator.dynamodb.vector_store import index_item
 from emulator.errors import AwsError
 
 if TYPE_CHECKING:
@@ -40,6 +42,62 @@ def _index_spec(idx: Any, provisioned: bool) -> dict[str, Any]:
     return spec
 
 
+def vector_spec(vec: VectorIndex) -> dict[str, Any]:
+    """The VectorIndex (CreateTable) / VectorIndexInfo (DescribeBackup) form of ``vec``."""
+    spec: dict[str, Any] = {
+        "IndexName": vec.name,
+        "VectorAttribute": {"AttributeName": vec.attribute},
+        "Dimensions": vec.dimensions,
+        "DistanceFunction": vec.distance,
+        "Projection": vec.projection(),
+    }
+    if vec.schema:
+        spec["SearchSchema"] = [{"AttributeName": n, "SearchSchemaElementType": r} for n, r, _t in vec.schema]
+    return spec
+
+
+def _definition(vec: VectorIndex) -> tuple[Any, ...]:
+    return (vec.attribute, vec.dimensions, vec.distance, [(n, r) for n, r, _t in vec.schema], vec.projection_type, sorted(vec.non_key_attributes))
+
+
+def _vector_specs(src: Table, override: Any) -> list[dict[str, Any]]:
+    """The vector indexes of the restored table: the source's (no override), or those the
+    ``VectorIndexOverride`` lists, each of which must be one of the source's, unchanged
+    ("The indexes provided must match existing vector indexes from the backup. You can
+    choose to exclude some or all of the vector indexes"): an empty list excludes all."""
+    if override is None:
+        return [vector_spec(v) for v in src.vectors.values()]
+    if not isinstance(override, list):
+        raise AwsError("ValidationException", "1 validation error detected: Value at 'vectorIndexOverride' failed to satisfy constraint: Member must be a list", 400)
+    out: list[dict[str, Any]] = []
+    chosen: set[str] = set()
+    for n, entry in enumerate(override, 1):
+        name = entry.get("IndexName") if isinstance(entry, dict) else None
+        source = src.vectors.get(name) if isinstance(name, str) else None
+        if source is None:
+            # Shape errors first (a missing member is answered as for CreateTable).
+            parse_vector_index(entry, dict(src.attribute_definitions), src.key_names, {}, 0, f"vectorIndexOverride.{n}.member")
+            raise AwsError(
+                "ValidationException",
+                f"One or more parameter values were invalid: VectorIndexOverride names vector index {name}, which the source table does not have. "
+                f"Vector indexes of the source table: [{', '.join(src.vectors)}]",
+                400,
+            )
+        if source.name in chosen:
+            raise AwsError("ValidationException", f"One or more parameter values were invalid: Duplicate index name: {source.name}", 400)
+        chosen.add(source.name)
+        given = parse_vector_index(entry, dict(src.attribute_definitions), src.key_names, {}, 0, f"vectorIndexOverride.{n}.member")
+        if _definition(given) != _definition(source):
+            raise AwsError(
+                "ValidationException",
+                f"One or more parameter values were invalid: Vector index {name} in VectorIndexOverride does not match vector index {name} of the source table "
+                "(VectorAttribute, Dimensions, DistanceFunction, SearchSchema and Projection must be the source's)",
+                400,
+            )
+        out.append(vector_spec(source))
+    return out
+
+
 def create_params(meta: dict[str, Any], target: str, params: dict[str, Any]) -> dict[str, Any]:
     """CreateTable input for a restore of the table described by ``meta`` (its
     stored metadata) under the name ``target``, with the request's overrides."""
@@ -64,6 +122,9 @@ def create_params(meta: dict[str, Any], target: str, params: dict[str, Any]) -> 
         out["GlobalSecondaryIndexes"] = gsis
     if lsis:
         out["LocalSecondaryIndexes"] = lsis
+    vectors = _vector_specs(src, params.get("VectorIndexOverride"))
+    if vectors:
+        out["VectorIndexes"] = vectors
     # Attribute types come from the source table's definitions (index overrides
     # may only use attributes the source defined).
     used: list[str] = list(src.key_names)
@@ -72,6 +133,10 @@ def create_params(meta: dict[str, Any], target: str, params: dict[str, Any]) -> 
             name = element.get("AttributeName")
             if name not in used:
                 used.append(name)
+    for vspec in vectors:
+        for element in vspec.get("SearchSchema") or []:
+            if element["AttributeName"] not in used:
+                used.append(element["AttributeName"])
     attrs = []
     for name in used:
         typ = src.attribute_definitions.get(name)
@@ -95,12 +160,25 @@ async def fill(lc: Lifecycle, table: Table, rows: Iterable[tuple[bytes, bytes, b
         nonlocal count, size
         if engine.generation != generation:
             raise not_found()  # a reset between two chunks: the table is gone, write no rows for it
+        # Vector indexes are filled as a backfill fills them: a saved item the index cannot
+        # hold (written before the index existed, with another vector length) is left out
+        # of it, where a write would refuse the item. The table's indexes are set aside only
+        # within this synchronous chunk, so no other request sees the table without them.
+        vectors = table.vectors
         with engine.storage.transaction():
-            for pk, sk, data in batch:
-                item = loads(data)
-                engine.write(table, ItemKey(pk, sk, {}), None, item)
-                count += 1
-                size += len(data)
+            table.vectors = {}
+            try:
+                for pk, sk, data in batch:
+                    item = loads(data)
+                    engine.write(table, ItemKey(pk, sk, {}), None, item)
+                    for vec in vectors.values():
+                        index_item(engine.storage, table, vec, pk, sk, item, dumps)
+                    count += 1
+                    size += len(data)
+            finally:
+                table.vectors = vectors
+        if vectors:
+            engine.vector_cache.forget(table.table_id)
         batch.clear()
 
     for row in rows:
