@@ -15,7 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.dynamodb.storage.base import region_of_arn
-from emulator.dynamodb.vector_schema import VectorIndex, parse_vector_index
+from emulator.dynamodb.vector_schema import (
+    VectorIndex,
+    parse_projection,
+    parse_vector_index,
+)
 from emulator.errors import AwsError
 
 MAX_GSIS = 20
@@ -462,20 +466,6 @@ def _parse_attrs(defs: Any) -> dict[str, str]:
     return attrs
 
 
-def _parse_projection(p: Any, index_name: str, table_keys: set[str]) -> tuple[str, list[str]]:
-    if not isinstance(p, dict) or not p.get("ProjectionType"):
-        raise params_invalid(f"Unknown ProjectionType: null for index: {index_name}")
-    ptype = p["ProjectionType"]
-    non_key = p.get("NonKeyAttributes")
-    if ptype not in ("ALL", "KEYS_ONLY", "INCLUDE"):
-        raise params_invalid(f"Unknown ProjectionType: {ptype}")
-    if ptype != "INCLUDE" and non_key is not None:
-        raise params_invalid(f"ProjectionType is {ptype}, but NonKeyAttributes is specified")
-    if ptype == "INCLUDE" and not non_key:
-        raise params_invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
-    return ptype, list(non_key or [])
-
-
 def _throughput(pt: Any, billing: str, what: str = "") -> tuple[int, int]:
     if billing == "PAY_PER_REQUEST":
         if pt is not None:
@@ -557,7 +547,7 @@ def parse_index(
 ) -> Index:
     name = check_table_name(spec.get("IndexName"), "indexName")
     h, ht, r, rt = _parse_key_schema(spec.get("KeySchema"), attrs, "keySchema")
-    ptype, non_key = _parse_projection(spec.get("Projection"), name, set(table.key_names))
+    ptype, non_key = parse_projection(spec.get("Projection"), name)
     rcu = wcu = 0
     on_demand: dict[str, int] = {}
     warm: dict[str, int] = {}

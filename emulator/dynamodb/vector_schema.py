@@ -34,6 +34,22 @@ def _params_invalid(message: str) -> AwsError:
     return _invalid("One or more parameter values were invalid: " + message)
 
 
+def parse_projection(p: Any, index_name: str) -> tuple[str, list[str]]:
+    """An index's ``Projection`` (GSI, LSI or vector index), checked as DynamoDB checks it:
+    (ProjectionType, NonKeyAttributes)."""
+    if not isinstance(p, dict) or not p.get("ProjectionType"):
+        raise _params_invalid(f"Unknown ProjectionType: null for index: {index_name}")
+    ptype = p["ProjectionType"]
+    non_key = p.get("NonKeyAttributes")
+    if ptype not in ("ALL", "KEYS_ONLY", "INCLUDE"):
+        raise _params_invalid(f"Unknown ProjectionType: {ptype}")
+    if ptype != "INCLUDE" and non_key is not None:
+        raise _params_invalid(f"ProjectionType is {ptype}, but NonKeyAttributes is specified")
+    if ptype == "INCLUDE" and not non_key:
+        raise _params_invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
+    return ptype, list(non_key or [])
+
+
 def _constraint(value: Any, where: str, constraint: str) -> AwsError:
     shown = "null" if value is None else f"'{value}'"
     return _invalid(f"1 validation error detected: Value {shown} at '{where}' failed to satisfy constraint: {constraint}")
@@ -201,18 +217,7 @@ def parse_vector_index(
     if attribute in table_keys or attribute in attrs:
         raise _params_invalid(f"The vector attribute {attribute} of vector index {name} cannot be a key attribute: a vector is a list of numbers")
 
-    projection = spec.get("Projection")
-    if not isinstance(projection, dict) or not projection.get("ProjectionType"):
-        raise _params_invalid(f"Unknown ProjectionType: null for index: {name}")
-    ptype = projection["ProjectionType"]
-    non_key = projection.get("NonKeyAttributes")
-    if ptype not in ("ALL", "KEYS_ONLY", "INCLUDE"):
-        raise _params_invalid(f"Unknown ProjectionType: {ptype}")
-    if ptype != "INCLUDE" and non_key is not None:
-        raise _params_invalid(f"ProjectionType is {ptype}, but NonKeyAttributes is specified")
-    if ptype == "INCLUDE" and not non_key:
-        raise _params_invalid("ProjectionType is INCLUDE, but NonKeyAttributes is not specified")
-    non_key = list(non_key or [])
+    ptype, non_key = parse_projection(spec.get("Projection"), name)
     budget = {*non_key, attribute, *(e[0] for e in schema if e[1] == "INLINE_FILTER")} - set(table_keys)
     if len(budget) > MAX_PROJECTED:
         raise _params_invalid(
