@@ -5,7 +5,9 @@ InvokeModel bodies follow the Bedrock model families: Meta Llama
 (``prompt``/``max_gen_len``), Amazon Titan Text (``inputText``/
 ``textGenerationConfig``), Anthropic Messages (``anthropic_version``/
 ``messages``) and Amazon Nova (``messages`` with ``inferenceConfig``); the
-response uses the same family's shape.
+response uses the same family's shape. The embedding models' bodies (Titan Text
+Embeddings V1/V2, Cohere Embed v3) are served by ``bedrock_embeddings``; Converse and
+the streaming operations refuse those models, as Bedrock does.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import uuid
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+from emulator.compute.embeddings import is_embedding_model_id
 from emulator.compute.engines.base import EngineError, GenParams
 from emulator.compute.inference import (
     INFERENCE_ERRORS,
@@ -32,6 +35,12 @@ from emulator.compute.scheduler import GenerationTimeout, QueueFull, QueueTimeou
 from emulator.context import RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import ComputeHandler, Route, operation
+from emulator.handlers.bedrock_embeddings import (
+    NOT_CONVERSE,
+    NOT_STREAMING,
+    embedding_family,
+    invoke_embedding,
+)
 
 if TYPE_CHECKING:
     from emulator.compute.openai_routes import OpenAIApi
@@ -450,9 +459,32 @@ class BedrockRuntimeHandler(ComputeHandler):
             tokens.settle(gen)
 
     # ------------------------------------------------------------ Converse
+    def _refuse_embedding_model(self, model_id: str) -> None:
+        """Converse serves text and chat models only: Bedrock refuses embedding models."""
+        info = self.compute.store.get(normalize_model_id(model_id))
+        if is_embedding_model_id(model_id) or (info is not None and info.embeddings):
+            raise _validation(NOT_CONVERSE)
+
+    def _embedding_body(self, model_id: str, raw: bytes) -> tuple[str, dict[str, Any]] | None:
+        """(family, body) when the InvokeModel body is for an embedding model, else None."""
+        try:
+            body = json.loads(raw or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            if is_embedding_model_id(model_id):
+                raise _validation("Malformed input request, please reformat your input and try again.") from None
+            return None
+        if not isinstance(body, dict):
+            if is_embedding_model_id(model_id):
+                raise _validation("Malformed input request: expected a JSON object, please reformat your input and try again.")
+            return None
+        info = self.compute.store.get(normalize_model_id(model_id))
+        family = embedding_family(model_id, body, info is not None and info.embeddings)
+        return (family, body) if family is not None else None
+
     @operation("Converse")
     async def converse(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         model_id = params["modelId"]
+        self._refuse_embedding_model(model_id)
         messages = converse_messages(params)
         gen, tokens = await self._start(ctx, model_id, None, messages, converse_params(params))
         await self._collect(gen, tokens, model_id)
@@ -467,6 +499,7 @@ class BedrockRuntimeHandler(ComputeHandler):
     @operation("ConverseStream")
     async def converse_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         model_id = params["modelId"]
+        self._refuse_embedding_model(model_id)
         messages = converse_messages(params)
         gen, tokens = await self._start(ctx, model_id, None, messages, converse_params(params))
 
@@ -504,6 +537,9 @@ class BedrockRuntimeHandler(ComputeHandler):
         self._check_content_type(params)
         if params.get("guardrailIdentifier") or params.get("guardrailVersion"):
             raise _no_guardrails()
+        embedding = self._embedding_body(model_id, params.get("body") or b"")
+        if embedding is not None:
+            return await invoke_embedding(self, ctx, model_id, *embedding)
         family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"", model_id)
         gen, tokens = await self._start(ctx, model_id, prompt, messages, gp)
         await self._collect(gen, tokens, model_id)
@@ -516,6 +552,8 @@ class BedrockRuntimeHandler(ComputeHandler):
         self._check_content_type(params)
         if params.get("guardrailIdentifier") or params.get("guardrailVersion"):
             raise _no_guardrails()
+        if self._embedding_body(model_id, params.get("body") or b"") is not None:
+            raise _validation(NOT_STREAMING)
         family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"", model_id)
         gen, tokens = await self._start(ctx, model_id, prompt, messages, gp)
 

@@ -84,5 +84,10 @@ class Engine(ABC):
     def embed(self, texts: list[str]) -> tuple[list[list[float]], int]:
         raise EngineError("This model does not support embeddings", 400)
 
+    def sentence_embedding(self, text: str, max_tokens: int, truncate: str = "NONE") -> tuple[list[float], int]:
+        """One text's pooled embedding and its token count (Bedrock's embedding models).
+        ``truncate``: NONE (EngineError 400 when over ``max_tokens``), START or END."""
+        raise EngineError("This model does not support embeddings", 400)
+
     def health(self) -> dict[str, Any]:
         return {"engine": self.kind, "loaded": self.loaded, "slots": self.slots}

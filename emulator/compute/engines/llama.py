@@ -120,6 +120,7 @@ class LlamaEngine(Engine):
         self.extra_bufts = extra_bufts
         self._contexts: list[Any] = []
         self._embedder: Any = None
+        self._pooled: Any = None  # the sentence-embedding context of sentence_embedding()
         self._formatter: Any = None
         self._embed_lock = threading.Lock()
 
@@ -156,6 +157,9 @@ class LlamaEngine(Engine):
         if self._embedder is not None:
             self._embedder.close()
             self._embedder = None
+        if self._pooled is not None:
+            self._pooled.close()
+            self._pooled = None
         self.loaded = False
 
     def _render(self, messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
@@ -253,3 +257,49 @@ class LlamaEngine(Engine):
             out = self._embedder.create_embedding(texts)
         vectors = [item["embedding"] for item in out["data"]]
         return vectors, int(out.get("usage", {}).get("prompt_tokens", 0))
+
+    def sentence_embedding(self, text: str, max_tokens: int, truncate: str = "NONE") -> tuple[list[float], int]:
+        """The model's own pooling for embedding models; for a decoder (the bundled chat model)
+        the mean of the last layer's hidden states over the text's tokens, the usual way to
+        read a sentence embedding out of a causal LM. One text per decode, so a text's vector
+        never depends on what else was in the request."""
+        import llama_cpp
+
+        with self._embed_lock:
+            if self._pooled is None:
+                pooling = llama_cpp.LLAMA_POOLING_TYPE_UNSPECIFIED if self.model.embeddings else llama_cpp.LLAMA_POOLING_TYPE_MEAN
+                # The whole text is one micro-batch (non-causal encoders need that); capped at
+                # Bedrock's largest embedding input (8192 tokens) so a long-context chat model
+                # does not allocate compute buffers no embedding request can use.
+                n_ctx = min(self.n_ctx, 8192)
+                try:
+                    self._pooled = llama_cpp.Llama(self.model.path, n_ctx=n_ctx, n_batch=n_ctx, n_ubatch=n_ctx,
+                                                   n_threads=self.n_threads, n_gpu_layers=self.gpu_layers, embedding=True,
+                                                   pooling_type=pooling, verbose=False)
+                except (ValueError, RuntimeError, OSError) as exc:
+                    raise EngineError(f"failed to load {self.model.name} for embeddings: {exc}") from exc
+            llm = self._pooled
+            limit = min(max_tokens, llm.n_ctx())
+            tokens = llm.tokenize(text.encode("utf-8"))
+            count = len(tokens)
+            if count > limit:
+                if truncate == "NONE":
+                    raise EngineError(f"Too many input tokens. Max input tokens: {limit}, request input token count: {count}", 400)
+                # Keep the BOS token llama.cpp put first; drop text tokens from the chosen side.
+                head = tokens[:1] if tokens and tokens[0] == llm.token_bos() else []
+                body = tokens[len(head):]
+                keep = limit - len(head)
+                body = body[len(body) - keep:] if truncate == "START" else body[:keep]
+                text = llm.detokenize(body).decode("utf-8", errors="ignore")
+                while len(llm.tokenize(text.encode("utf-8"))) > limit and text:
+                    text = text[1:] if truncate == "START" else text[:-1]
+                count = len(llm.tokenize(text.encode("utf-8")))
+            try:
+                out = llm.embed([text], normalize=False, truncate=False)
+            except (ValueError, RuntimeError) as exc:
+                raise EngineError(f"embedding failed: {exc}", 400) from exc
+        vector = out[0]
+        if vector and isinstance(vector[0], list):  # a model declaring no pooling: per-token rows, pooled here
+            rows = vector
+            vector = [sum(col) / len(rows) for col in zip(*rows, strict=True)]
+        return [float(v) for v in vector], count
