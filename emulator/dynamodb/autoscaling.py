@@ -373,7 +373,9 @@ class AutoScaling:
         indexes = consumed.get("indexes") or {}
         for name, used in (consumed.get("tables") or {}).items():
             table = self.engine.tables.get((region, name))
-            gsis = table.gsis if table is not None else {}
+            if table is None or table.billing_mode != "PROVISIONED":
+                continue  # only provisioned capacity is scaled: on-demand tables (most) count nothing
+            gsis = table.gsis
             read, write = float(used.get("read", 0.0)), float(used.get("write", 0.0))
             for index, iused in (indexes.get(name) or {}).items():
                 if index in gsis:
