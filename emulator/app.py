@@ -127,6 +127,11 @@ class EmulatorApp:
         self.runtime.recorder.stop()
         await self.runtime.stop()
 
+    def _spoolable(self, request: Request) -> bool:
+        # Asked only of a body past the limit. A cluster gateway forwards bodies in memory: it
+        # keeps the limit.
+        return "forwarder" not in self.runtime.components and s3_stream.spoolable(request)
+
     async def _read_body(self, receive: Receive, limit: int, request: Request | None = None) -> bytes:
         """The request body, in memory up to ``limit`` bytes. Past it, an S3 PutObject or
         UploadPart of ``request`` (up to S3's 5 GiB) goes on into a temporary file, set as
@@ -136,9 +141,7 @@ class EmulatorApp:
         size = 0
         spool: s3_stream.UploadSpool | None = None
         declared = request.headers.get("content-length", "") if request is not None else ""
-        # A cluster gateway forwards bodies in memory: it keeps the limit.
-        spool_ok = request is not None and "forwarder" not in self.runtime.components and s3_stream.spoolable(request)
-        if request is not None and spool_ok and declared.isdigit() and int(declared) > limit:
+        if request is not None and declared.isdigit() and int(declared) > limit and self._spoolable(request):
             # Spooled from the first byte; refused at once past S3's 5 GiB, as S3 does.
             spool = request.body_file = s3_stream.UploadSpool(request, self.settings.data_dir / s3_stream.TMP_DIR, limit)
         try:
@@ -153,7 +156,7 @@ class EmulatorApp:
                 elif chunk:
                     size += len(chunk)
                     if size > limit:
-                        if request is None or not spool_ok:
+                        if request is None or not self._spoolable(request):
                             raise BodyTooLarge
                         spool = s3_stream.UploadSpool(request, self.settings.data_dir / s3_stream.TMP_DIR, limit)
                         request.body_file = spool
