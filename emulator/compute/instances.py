@@ -9,13 +9,17 @@ stops or terminates per InstanceInitiatedShutdownBehavior. A *serving*
 instance keeps its model loaded and serves Bedrock/OpenAI requests until
 stopped. State lives in ``<data_dir>/compute/instances.json``; after a restart
 instances that were pending or running are booted again.
+
+InstanceManager (here): persistence, start/stop of the manager, capacity reservation, the
+EC2 operations and on-demand serving. Its parts elsewhere: the Instance record, state codes
+and errors in instance_state (re-exported here); booting, job running and teardown in
+instance_boot (BootOperations); attached remote servers in instance_attach (AttachedServers).
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
-import datetime as dt
 import ipaddress
 import json
 import logging
@@ -23,103 +27,38 @@ import os
 import secrets
 import threading
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from emulator.compute.attach import (
-    REMOTE_INSTANCE_TYPE,
-    AttachError,
-    Attachment,
-    from_config,
-    read_attachments,
-    register_model,
-)
 from emulator.compute.config import ComputeConfig
-from emulator.compute.engines import Engine, EngineError, create_engine
-from emulator.compute.jobs import JobError, parse_job, run_job
+from emulator.compute.instance_attach import AttachedServers
+from emulator.compute.instance_boot import BootOperations
+
+# The instance records live in instance_state; they are imported from here by the rest of the project.
+from emulator.compute.instance_state import (
+    CONSOLE_LIMIT,
+    REMOTE_TYPE_DESCRIPTION,
+    STATE_CODES,
+    Instance,
+    LaunchError,
+    NotReady,
+    _gmt,
+    _now,
+    new_instance_id,
+)
+from emulator.compute.jobs import JobError, parse_job
 from emulator.compute.ledger import InsufficientCapacity, Ledger
 from emulator.compute.models import ModelInfo, ModelStore
-from emulator.compute.resources import InstanceType, host, instance_types
+from emulator.compute.resources import InstanceType, instance_types
 from emulator.compute.scheduler import Scheduler
+
+__all__ = ["CONSOLE_LIMIT", "REMOTE_TYPE_DESCRIPTION", "STATE_CODES", "Instance", "InstanceManager", "LaunchError", "NotReady", "new_instance_id"]
 
 log = logging.getLogger("emulator.compute")
 
-STATE_CODES = {"pending": 0, "running": 16, "shutting-down": 32, "terminated": 48, "stopping": 64, "stopped": 80}
-CONSOLE_LIMIT = 64 * 1024
-REMOTE_TYPE_DESCRIPTION = "an attached remote OpenAI-compatible server"  # GetConsoleOutput returns the most recent 64 KB
 
-
-def _now() -> float:
-    return time.time()
-
-
-def _gmt(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%d %H:%M:%S GMT")
-
-
-def new_instance_id() -> str:
-    return "i-" + secrets.token_hex(9)[:17]
-
-
-@dataclass
-class Instance:
-    instance_id: str
-    image_id: str
-    model_name: str
-    instance_type: str
-    reservation_id: str
-    launch_time: float
-    state: str = "pending"
-    state_reason: dict[str, str] | None = None
-    state_transition_reason: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
-    user_data: str = ""  # base64, as stored by EC2
-    client_token: str = ""
-    shutdown_behavior: str = "stop"
-    ami_launch_index: int = 0
-    private_ip: str = ""
-    console: str = ""
-    job: dict[str, Any] | None = None
-    job_status: str = ""  # "", "running", "completed", "failed"
-    job_done: bool = False
-    on_demand: bool = False
-    terminated_at: float = 0.0
-    availability_zone: str = ""
-    requester: str = ""
-    remote_url: str = ""  # set on an attached remote server (attach.py)
-    attach_source: str = ""  # "cli" or "settings" for attached servers
-    # KeyName, SubnetId, VpcId, SecurityGroups as RunInstances resolved them against the moto
-    # fallback's key pairs, subnets and security groups (handlers/ec2.py); shown by DescribeInstances.
-    network: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def state_code(self) -> int:
-        return STATE_CODES[self.state]
-
-    @property
-    def region(self) -> str:
-        """The region it was launched in: its zone's (``us-east-1a`` -> ``us-east-1``)."""
-        return self.availability_zone[:-1]
-
-    def log(self, line: str) -> None:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S")
-        self.console = (self.console + f"[{stamp}] {line}\n")[-CONSOLE_LIMIT:]
-
-
-class LaunchError(Exception):
-    def __init__(self, code: str, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.status = status
-
-
-class NotReady(Exception):
-    pass
-
-
-class InstanceManager:
+class InstanceManager(AttachedServers, BootOperations):
     def __init__(self, data_dir: Path, store: ModelStore, ledger: Ledger, config: ComputeConfig, region: str, endpoint: str,
                  credentials: tuple[str, str] | None = None) -> None:
         self.path = Path(data_dir) / "compute" / "instances.json"
@@ -384,143 +323,6 @@ class InstanceManager:
         self.save()
         return launched
 
-    def _fail(self, inst: Instance, code: str, message: str) -> None:
-        self.ledger.release(inst.instance_id)
-        self._unload(inst.instance_id)
-        final = "terminated" if inst.shutdown_behavior == "terminate" else "stopped"
-        self._set_state(inst, final, reason=(code, message), transition=f"Service initiated ({_gmt(_now())})")
-        self.save()
-
-    def _boot(self, inst: Instance) -> None:
-        self.ready[inst.instance_id] = asyncio.Event()
-        cancel = threading.Event()
-        self._cancel[inst.instance_id] = cancel
-        loop = self._loop or asyncio.get_event_loop()
-        self._tasks[inst.instance_id] = loop.create_task(self._boot_task(inst, cancel))
-
-    async def _boot_task(self, inst: Instance, cancel: threading.Event) -> None:
-        iid = inst.instance_id
-        try:
-            model = self._model(inst)
-            itype = self.instance_type(inst.instance_type)
-            slots = self.config.slots if inst.job is None else 1
-            # Threads per slot: the instance's cores shared by its slots, never oversubscribed.
-            # llama.cpp's barriers spin; two busy slots with all cores each crawl on a small host.
-            threads = self.config.n_threads or max(1, min(itype.vcpus, host().cores) // slots)
-            engine: Engine = create_engine(model, slots=slots, n_ctx=self.config.n_ctx, n_threads=threads,
-                                           gpu_layers=self.config.gpu_layers if itype.is_gpu else 0, extra_bufts=self.config.extra_bufts,
-                                           timeout=self.config.request_timeout)
-            inst.log(f"loading {model.name} ({model.quantization}, {model.parameters} parameters) with {engine.kind}")
-            started = time.monotonic()
-            load = asyncio.get_running_loop().run_in_executor(None, engine.load)
-            try:
-                await asyncio.shield(load)
-            except asyncio.CancelledError:
-                # Stopped, terminated or reset while loading: no one waits for the load (it cannot
-                # be interrupted); what it loaded is freed when it ends.
-                load.add_done_callback(lambda _: engine.unload())
-                raise
-            if cancel.is_set() or inst.state != "pending":
-                engine.unload()
-                return
-            sched = Scheduler(engine, self.config.queue, self.config.request_timeout, iid)
-            self.schedulers[iid] = sched
-            inst.log(f"model loaded in {time.monotonic() - started:.2f}s; {engine.slots} slot(s)")
-            self._set_state(inst, "running")
-            self.save()
-            self.ready[iid].set()
-            if inst.job is not None and not inst.job_done:
-                await self._run_job(inst, sched, cancel)
-        except asyncio.CancelledError:
-            raise
-        except (EngineError, LaunchError, OSError) as exc:
-            inst.log(f"launch failed: {exc}")
-            self._fail(inst, "Server.InternalError", f"Server.InternalError: {exc}")
-            self.ready.get(iid, asyncio.Event()).set()
-        except Exception as exc:
-            log.exception("instance %s failed", iid)
-            inst.log(f"internal error: {exc}")
-            self._fail(inst, "Server.InternalError", "Server.InternalError: Internal error on launch")
-            self.ready.get(iid, asyncio.Event()).set()
-        finally:
-            self._tasks.pop(iid, None)
-
-    async def _run_job(self, inst: Instance, sched: Scheduler, cancel: threading.Event) -> None:
-        assert inst.job is not None
-        inst.job_status = "running"
-        self.save()
-        try:
-            summary = await run_job(inst, sched, inst.job, self._dynamodb_client, cancel)
-        except JobError as exc:
-            inst.job_status = "failed"
-            inst.log(f"job failed: {exc}")
-            self.save()
-            self._shutdown_after_job(inst, ("Client.InvalidUserData", f"Client.InvalidUserData: {exc}"))
-            return
-        if cancel.is_set():
-            return
-        inst.job_status = "completed"
-        inst.job_done = True
-        inst.log(f"job completed: {summary}")
-        self._shutdown_after_job(inst, ("Client.InstanceInitiatedShutdown", "Client.InstanceInitiatedShutdown: Instance initiated shutdown"))
-
-    def _shutdown_after_job(self, inst: Instance, reason: tuple[str, str]) -> None:
-        if inst.state != "running":
-            return
-        transition = f"Client.InstanceInitiatedShutdown ({_gmt(_now())})" if reason[0].endswith("InstanceInitiatedShutdown") else f"Service initiated ({_gmt(_now())})"
-        if inst.shutdown_behavior == "terminate":
-            self._transition(inst, "shutting-down", "terminated", reason, transition)
-        else:
-            self._transition(inst, "stopping", "stopped", reason, transition)
-
-    def _dynamodb_client(self, region: str | None = None) -> Any:
-        import boto3
-        from botocore.config import Config
-
-        key, secret = self.credentials or ("", "")
-        return boto3.client("dynamodb", endpoint_url=self.endpoint, region_name=region or self.region, aws_access_key_id=key,
-                            aws_secret_access_key=secret, config=Config(retries={"max_attempts": 3, "mode": "standard"}))
-
-    def _unload(self, iid: str) -> None:
-        sched = self.schedulers.pop(iid, None)
-        if sched is None:
-            return
-        sched.shutdown()  # cancels queued work and flags running generations
-        engine = sched.engine
-        if sched.active:
-            # Free the contexts only after the worker threads have left them (a context
-            # closed under a decode would crash the process).
-            def later() -> None:
-                sched.executor.shutdown(wait=True)
-                engine.unload()
-
-            threading.Thread(target=later, name=f"unload-{iid}", daemon=True).start()
-            return
-        engine.unload()
-
-    def _transition(self, inst: Instance, mid: str, final: str, reason: tuple[str, str] | None, transition: str) -> None:
-        iid = inst.instance_id
-        cancel = self._cancel.pop(iid, None)
-        if cancel is not None:
-            cancel.set()
-        task = self._tasks.pop(iid, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-        self._set_state(inst, mid, reason=reason, transition=transition)
-        inst.log(f"{mid}")
-        self._unload(iid)
-        self.ledger.release(iid)
-        self._wake(iid)
-        self._set_state(inst, final, reason=reason, transition=transition)
-        inst.log(final)
-        self.save()
-
-    def _wake(self, iid: str) -> None:
-        """Requests waiting for the instance's model to load stop waiting (it never will): they
-        find it stopped or terminated and fail at once, not after ``ready_wait``."""
-        ready = self.ready.pop(iid, None)
-        if ready is not None:
-            ready.set()
 
     async def reset(self) -> None:
         """Forget every instance, as a new account has none (``POST /_emulator/reset``).
@@ -645,122 +447,6 @@ class InstanceManager:
             else:
                 detach(self.data_dir, self.store, iid)
         return previous, inst.state
-
-    # ------------------------------------------------------ attached servers
-    def _attachments(self) -> list[Attachment]:
-        """Settings first (they win on the same id), then the CLI's attached.json."""
-        seen: dict[str, Attachment] = {}
-        for att in from_config(self.config.remote) + read_attachments(self.data_dir):
-            seen.setdefault(att.instance_id, att)
-        return [a for a in seen.values() if a.instance_id not in self._terminated_settings]
-
-    def _sync_attachments(self) -> None:
-        """Make the instances match the attachments: new ones come up running, detached ones terminate."""
-        wanted = {a.instance_id: a for a in self._attachments()}
-        changed = False
-        for iid, att in wanted.items():
-            inst = self.instances.get(iid)
-            if inst is not None and inst.state == "stopped":
-                continue  # stopped by StopInstances: stays so until StartInstances
-            if inst is not None and inst.state == "running" and iid in self.schedulers:
-                continue
-            try:
-                register_model(self.store, att)
-            except AttachError as exc:
-                log.error("cannot attach %s: %s", att.url, exc)
-                continue
-            if inst is None or inst.state == "terminated":
-                inst = Instance(instance_id=iid, image_id="", model_name=att.model, instance_type=REMOTE_INSTANCE_TYPE,
-                                reservation_id="r-" + secrets.token_hex(9)[:17], launch_time=_now(), private_ip=self._next_ip(),
-                                availability_zone=f"{self.region}a", remote_url=att.url, attach_source=att.source)
-                self.instances[iid] = inst
-                inst.log(f"attached remote server {att.url} (model {att.model})")
-            self._attach_up(inst, att)
-            changed = True
-        for inst in list(self.instances.values()):
-            if inst.remote_url and inst.instance_id not in wanted and inst.state not in ("terminated", "shutting-down"):
-                inst.log("detached")
-                self._transition(inst, "shutting-down", "terminated", ("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"),
-                                 f"User initiated ({_gmt(_now())})")
-                self.remote_status.pop(inst.instance_id, None)
-                changed = True
-        if changed:
-            self.save()
-
-    def _attach_up(self, inst: Instance, att: Attachment) -> None:
-        """An attached server as a running instance: a remote engine behind the same scheduler as local models."""
-        from emulator.compute.engines.remote import RemoteEngine
-
-        model = self.store.get(att.model)
-        if model is None or not model.remote_url:
-            raise LaunchError("InvalidAMIID.NotFound", f"The image for remote model '{att.model}' does not exist")
-        if REMOTE_INSTANCE_TYPE not in self.types:
-            self.types[REMOTE_INSTANCE_TYPE] = InstanceType(REMOTE_INSTANCE_TYPE, 1, 0, description=REMOTE_TYPE_DESCRIPTION)
-        self._unload(inst.instance_id)
-        iid = inst.instance_id
-        inst.image_id, inst.model_name, inst.remote_url = model.image_id, model.name, att.url
-        inst.instance_type = REMOTE_INSTANCE_TYPE  # whatever ModifyInstanceAttribute set: the box is the remote's
-        inst.tags = {**inst.tags, "Name": att.label, "emulator:remote-url": att.url, "emulator:remote-model": att.model,
-                     "emulator:attached": att.source}
-        engine = RemoteEngine(model, slots=self.config.slots, timeout=self.config.request_timeout)
-        engine.loaded = True  # reachability is the health probe's business: an attached server may be down for now
-        engine.on_unreachable = lambda detail: self._mark_remote(iid, False, detail)
-        self.schedulers[iid] = Scheduler(engine, self.config.queue, self.config.request_timeout, iid)
-        self.remote_status[iid] = ("initializing", "")
-        self._remote_checked.pop(iid, None)
-        self._set_state(inst, "running")
-
-    def _mark_remote(self, iid: str, ok: bool, detail: str = "") -> None:
-        inst = self.instances.get(iid)
-        if inst is None or inst.state != "running":
-            return
-        status = "ok" if ok else "impaired"
-        previous = self.remote_status.get(iid, ("initializing", ""))[0]
-        self.remote_status[iid] = (status, detail)
-        if previous != status:
-            inst.log(f"remote server {inst.remote_url}: {status}" + (f" ({detail})" if detail else ""))
-
-    async def _remote_loop(self) -> None:
-        """Re-read the attachments every second; probe each attached server every remote_health_interval."""
-        loop = asyncio.get_running_loop()
-        while True:
-            try:
-                self._sync_attachments()
-                now = time.monotonic()
-                due = [iid for iid, inst in self.instances.items()
-                       if inst.remote_url and inst.state == "running" and iid in self.schedulers
-                       and now - self._remote_checked.get(iid, -1e9) >= self.config.remote_health_interval]
-                for iid in due:
-                    self._remote_checked[iid] = now
-                if due:
-                    await asyncio.gather(*(self._probe(loop, iid) for iid in due))
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("remote server health check failed")
-            await asyncio.sleep(min(1.0, max(0.1, self.config.remote_health_interval)))
-
-    async def _probe(self, loop: asyncio.AbstractEventLoop, iid: str) -> None:
-        sched = self.schedulers.get(iid)
-        if sched is None:
-            return
-        engine: Any = sched.engine
-        try:
-            await loop.run_in_executor(None, engine.probe, self.config.remote_health_timeout)
-        except EngineError as exc:
-            self._mark_remote(iid, False, str(exc))
-        else:
-            self._mark_remote(iid, True)
-
-    def status_of(self, inst: Instance) -> str:
-        """EC2's instance-status summary: ok | impaired | initializing | not-applicable."""
-        if inst.state == "pending":
-            return "initializing"
-        if inst.state != "running" or inst.instance_id not in self.schedulers:
-            return "not-applicable"
-        if inst.remote_url:
-            return self.remote_status.get(inst.instance_id, ("initializing", ""))[0]
-        return "ok"
 
     # ------------------------------------------------------------- serving
     def find_serving(self, model: ModelInfo) -> Instance | None:
