@@ -209,7 +209,7 @@ def iam_requirement(method: str, path: str, body: dict[str, Any] | None, region:
     """The (IAM action, resource) an OpenAI API call needs: Bedrock's, on the model's ARN.
 
     Generation is authorized as Bedrock authorizes Converse / ConverseStream
-    (``emulator.gateway.authorize._ACTION_ALIASES``): ``stream: true`` needs
+    (``emulator.gateway.authorize_requirements._ACTION_ALIASES``): ``stream: true`` needs
     bedrock:InvokeModelWithResponseStream; embeddings are bedrock:InvokeModel."""
     path = path.rstrip("/")
     if path == "/v1/models":

@@ -4,7 +4,9 @@ caller's policies, and refuse with the service's own access-denied error.
 Actions are ``<iam prefix>:<Operation>`` (``dynamodb:PutItem``,
 ``ec2:RunInstances``, ``bedrock:InvokeModel``); resources are the ARNs AWS
 documents for each action in the Service Authorization Reference
-(https://docs.aws.amazon.com/service-authorization/latest/reference/).
+(https://docs.aws.amazon.com/service-authorization/latest/reference/): emulator/gateway/
+authorize_requirements.py builds them, emulator/gateway/authorize_context.py the condition keys
+the policies read; this module decides (``Authorizer``) and words the refusal.
 
 The root key may do everything, but for what a resource-based policy explicitly denies it
 (DynamoDB tables and streams: emulator/dynamodb/policies.py; S3 bucket policies, read from
@@ -19,16 +21,33 @@ resource, context)`` with the same semantics.
 
 from __future__ import annotations
 
-import datetime as dt
-import re
 import time
 from collections.abc import Callable, Collection, Iterable
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote
 
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.gateway import s3_policy
+from emulator.gateway.authorize_context import (
+    leading_keys,
+    request_context,
+    update_attributes,
+)
+from emulator.gateway.authorize_requirements import (
+    RESOLVERS,
+    Requirement,
+    action_for,
+    bedrock_requirements,
+    cloudwatch_requirements,
+    dynamodb_requirements,
+    ec2_requirements,
+    iam_prefix,
+    iam_requirements,
+    logs_requirements,
+    requirements,
+    s3_requirements,
+    sts_requirements,
+)
 from emulator.gateway.policy import ALLOWED, EXPLICIT_DENY, Decision, PolicySet
 from emulator.gateway.resource_policy import Caller, ResourcePolicy, caller_of, combine
 from emulator.protocols import get_protocol
@@ -36,292 +55,6 @@ from emulator.services import signs_like_s3
 
 if TYPE_CHECKING:
     from emulator.gateway.iam_store import IamStore
-
-# botocore service name -> IAM action prefix (where it differs from the signing name).
-_PREFIX = {
-    "dynamodb": "dynamodb",
-    "dynamodbstreams": "dynamodb",
-    "bedrock-runtime": "bedrock",
-    "bedrock": "bedrock",
-    "cloudwatch": "cloudwatch",
-    "logs": "logs",
-    "ec2": "ec2",
-    "iam": "iam",
-    "sts": "sts",
-    "ses": "ses",
-    "sesv2": "ses",
-    "opensearch": "es",
-}
-
-# Operations authorized as another action (Converse needs bedrock:InvokeModel on AWS).
-_ACTION_ALIASES = {
-    ("bedrock-runtime", "Converse"): "InvokeModel",
-    ("bedrock-runtime", "ConverseStream"): "InvokeModelWithResponseStream",
-}
-
-
-def iam_prefix(service: str, service_model: Any = None) -> str:
-    found = _PREFIX.get(service)
-    if found is not None:
-        return found
-    if service_model is not None:
-        meta = service_model.metadata
-        return str(meta.get("signingName") or meta.get("endpointPrefix") or service)
-    return service
-
-
-def action_for(service: str, operation: str, service_model: Any = None) -> str:
-    return f"{iam_prefix(service, service_model)}:{_ACTION_ALIASES.get((service, operation), operation)}"
-
-
-# ------------------------------------------------------------------ resources
-Requirement = tuple[str, str]  # (action, resource ARN)
-
-
-def _ddb_table(name: str, region: str, account: str) -> str:
-    if name.startswith("arn:"):
-        return name
-    return f"arn:aws:dynamodb:{region}:{account}:table/{name}"
-
-
-_PARTIQL_RE = re.compile(r"^\s*(select|insert|update|delete|exists)\b", re.IGNORECASE)
-_PARTIQL_TABLE_RE = re.compile(r"\b(?:from|into|update)\s+\"?([A-Za-z0-9_.\-]+)\"?", re.IGNORECASE)
-_PARTIQL_ACTIONS = {"select": "PartiQLSelect", "insert": "PartiQLInsert", "update": "PartiQLUpdate", "delete": "PartiQLDelete", "exists": "PartiQLSelect"}
-
-
-def _partiql(statement: Any, region: str, account: str) -> Requirement:
-    text = statement if isinstance(statement, str) else ""
-    m = _PARTIQL_RE.match(text)
-    action = "dynamodb:" + _PARTIQL_ACTIONS[m.group(1).lower()] if m else "dynamodb:PartiQLSelect"
-    t = _PARTIQL_TABLE_RE.search(text)
-    table = t.group(1).split(".", 1)[0] if t else "*"
-    return action, _ddb_table(table, region, account) if table != "*" else "*"
-
-
-_DDB_MULTI = frozenset({"BatchGetItem", "BatchWriteItem", "TransactWriteItems", "TransactGetItems", "ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"})
-# (op, table, index, region, account) -> requirements, for the one-table operations: the data
-# plane asks the same few questions over and over (one ARN format per request otherwise).
-_ddb_memo: dict[tuple[str, Any, Any, str, str], list[Requirement]] = {}
-
-
-def dynamodb_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    if op not in _DDB_MULTI:
-        table = params.get("TableName")
-        if type(table) is str and table and op != "CreateTable":
-            index = params.get("IndexName")
-            key = (op, table, index if type(index) is str else None, region, account)
-            found = _ddb_memo.get(key)
-            if found is None:
-                found = _dynamodb_requirements(op, params, region, account)
-                if len(_ddb_memo) >= 4096:
-                    _ddb_memo.clear()
-                _ddb_memo[key] = found
-            return found
-    return _dynamodb_requirements(op, params, region, account)
-
-
-def _dynamodb_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    action = f"dynamodb:{op}"
-    if op in ("BatchGetItem", "BatchWriteItem"):
-        tables = params.get("RequestItems") or {}
-        return [(action, _ddb_table(t, region, account)) for t in tables] or [(action, "*")]
-    if op in ("TransactWriteItems", "TransactGetItems"):
-        out = []
-        kinds = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem", "Get": "GetItem"}
-        for item in params.get("TransactItems") or []:
-            for kind, inner in (item or {}).items():
-                if isinstance(inner, dict) and kind in kinds and inner.get("TableName"):
-                    out.append((f"dynamodb:{kinds[kind]}", _ddb_table(inner["TableName"], region, account)))
-        return out or [(action, "*")]
-    if op == "ExecuteStatement":
-        return [_partiql(params.get("Statement"), region, account)]
-    if op in ("BatchExecuteStatement", "ExecuteTransaction"):
-        items = params.get("Statements") or params.get("TransactStatements") or []
-        return [_partiql((s or {}).get("Statement"), region, account) for s in items] or [(action, "*")]
-    table = params.get("TableName")
-    if isinstance(table, str) and table:
-        arn = _ddb_table(table, region, account)
-        if op == "CreateTable":
-            # "You need to specify the CreateTable and PutResourcePolicy IAM actions for authorizing
-            # a user to create a table with a resource-based policy" (CreateTable's ResourcePolicy).
-            return [(action, arn), ("dynamodb:PutResourcePolicy", arn)] if params.get("ResourcePolicy") is not None else [(action, arn)]
-        index = params.get("IndexName")
-        if isinstance(index, str) and index:
-            arn = f"{arn}/index/{index}"
-        return [(action, arn)]
-    for key in ("StreamArn", "ResourceArn", "BackupArn", "ExportArn", "ImportArn"):
-        value = params.get(key)
-        if isinstance(value, str) and value:
-            return [(action, value)]
-    table_arn = params.get("TableArn")
-    if op == "ExportTableToPointInTime" and isinstance(table_arn, str) and table_arn:
-        return [(action, table_arn)]  # on the table (so its resource-based policy governs it too)
-    iterator = params.get("ShardIterator")
-    if op == "GetRecords" and isinstance(iterator, str) and iterator.startswith("arn:") and "|" in iterator:
-        # GetRecords acts on the stream its iterator was issued for (the emulator's iterators
-        # start with the stream ARN: emulator/dynamodb/lifecycle/streams.py).
-        return [(action, iterator.split("|", 1)[0])]
-    return [(action, "*")]
-
-
-def ec2_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    action = f"ec2:{op}"
-    base = f"arn:aws:ec2:{region}:{account}"
-    if op == "RunInstances":
-        out = [(action, f"{base}:instance/*")]
-        image = params.get("ImageId")
-        if isinstance(image, str) and image:
-            out.append((action, f"arn:aws:ec2:{region}::image/{image}"))
-        return out
-    ids = params.get("InstanceIds")
-    if op.startswith("Describe") or not ids:
-        if isinstance(params.get("InstanceId"), str):
-            return [(action, f"{base}:instance/{params['InstanceId']}")]
-        image = params.get("ImageId")
-        if isinstance(image, str) and not op.startswith("Describe"):
-            return [(action, f"arn:aws:ec2:{region}::image/{image}")]
-        return [(action, "*")]
-    return [(action, f"{base}:instance/{i}") for i in ids]
-
-
-def bedrock_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    action = action_for("bedrock-runtime", op)
-    model = params.get("modelId")
-    if not isinstance(model, str) or not model:
-        return [(action, "*")]
-    if model.startswith("arn:"):
-        return [(action, model)]
-    return [(action, f"arn:aws:bedrock:{region}::foundation-model/{model}")]
-
-
-def cloudwatch_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    action = f"cloudwatch:{op}"
-    base = f"arn:aws:cloudwatch:{region}:{account}"
-    names = params.get("AlarmNames")
-    if isinstance(names, list) and names:
-        return [(action, f"{base}:alarm:{n}") for n in names]
-    name = params.get("AlarmName")
-    if isinstance(name, str) and name:
-        return [(action, f"{base}:alarm:{name}")]
-    dash = params.get("DashboardName")
-    if isinstance(dash, str) and dash:
-        return [(action, f"arn:aws:cloudwatch::{account}:dashboard/{dash}")]
-    arn = params.get("ResourceARN")
-    if isinstance(arn, str) and arn:
-        return [(action, arn)]
-    return [(action, "*")]
-
-
-def logs_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    action = f"logs:{op}"
-    base = f"arn:aws:logs:{region}:{account}"
-    group = params.get("logGroupName")
-    ident = params.get("logGroupIdentifier")
-    if not group and isinstance(ident, str) and ident:
-        if ident.startswith("arn:"):
-            return [(action, ident.removesuffix(":*"))]
-        group = ident
-    if isinstance(group, str) and group:
-        stream = params.get("logStreamName")
-        if isinstance(stream, str) and stream:
-            return [(action, f"{base}:log-group:{group}:log-stream:{stream}")]
-        return [(action, f"{base}:log-group:{group}")]
-    for key in ("resourceArn", "resourceIdentifier"):
-        value = params.get(key)
-        if isinstance(value, str) and value.startswith("arn:"):
-            return [(action, value)]
-    return [(action, "*")]
-
-
-def iam_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    action = f"iam:{op}"
-    if op == "SimulatePrincipalPolicy" and isinstance(params.get("PolicySourceArn"), str):
-        return [(action, params["PolicySourceArn"])]
-    arn = params.get("PolicyArn")
-    user = params.get("UserName")
-    if isinstance(user, str) and user:
-        return [(action, f"arn:aws:iam::{account}:user/{user}")]
-    if isinstance(arn, str) and arn:
-        return [(action, arn)]
-    if op == "ListUsers":
-        # As AWS reports it: "... on resource: arn:aws:iam::123456789012:user/"
-        return [(action, f"arn:aws:iam::{account}:user{params.get('PathPrefix') or '/'}")]
-    if op == "CreatePolicy" and isinstance(params.get("PolicyName"), str):
-        return [(action, f"arn:aws:iam::{account}:policy{params.get('Path') or '/'}{params['PolicyName']}")]
-    return [(action, "*")]
-
-
-# S3 operations whose IAM action has another name (the Service Authorization Reference,
-# https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazons3.html);
-# the others are authorized as their own name (s3:GetObject, s3:PutBucketPolicy, ...).
-_S3_ACTIONS = {
-    "ListBuckets": "ListAllMyBuckets",
-    "ListObjects": "ListBucket",
-    "ListObjectsV2": "ListBucket",
-    "HeadBucket": "ListBucket",
-    "ListObjectVersions": "ListBucketVersions",
-    "HeadObject": "GetObject",
-    "CopyObject": "PutObject",
-    "DeleteObjects": "DeleteObject",
-    "CreateMultipartUpload": "PutObject",
-    "UploadPart": "PutObject",
-    "UploadPartCopy": "PutObject",
-    "CompleteMultipartUpload": "PutObject",
-    "ListMultipartUploads": "ListBucketMultipartUploads",
-    "ListParts": "ListMultipartUploadParts",
-}
-
-
-# A versionId names one version: its own action (list_amazons3.html).
-_S3_VERSIONED = {
-    "s3:GetObject": "s3:GetObjectVersion", "s3:GetObjectAcl": "s3:GetObjectVersionAcl", "s3:PutObjectAcl": "s3:PutObjectVersionAcl",
-    "s3:DeleteObject": "s3:DeleteObjectVersion", "s3:GetObjectTagging": "s3:GetObjectVersionTagging",
-    "s3:PutObjectTagging": "s3:PutObjectVersionTagging", "s3:DeleteObjectTagging": "s3:DeleteObjectVersionTagging",
-    "s3:GetObjectAttributes": "s3:GetObjectVersionAttributes",
-}
-
-
-def s3_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    """S3's resources: the bucket, or the object (``arn:aws:s3:::bucket/key``); a copy also
-    reads its source (s3:GetObject on it); a write that sets the new object's ACL needs
-    s3:PutObjectAcl too. A request for one version of an object
-    (``versionId``) needs the version's action (s3:GetObjectVersion, s3:DeleteObjectVersion, ...)."""
-    action = "s3:" + _S3_ACTIONS.get(op, op)
-    if params.get("VersionId"):
-        action = _S3_VERSIONED.get(action, action)
-    bucket, key = params.get("Bucket"), params.get("Key")
-    if not isinstance(bucket, str) or not bucket:
-        return [(action, "*")]
-    reqs = [(action, f"arn:aws:s3:::{bucket}/{key}" if isinstance(key, str) and key else f"arn:aws:s3:::{bucket}")]
-    source = params.get("CopySource")
-    if isinstance(source, str) and source:
-        # "bucket/key" or "/bucket/key", URL-encoded, maybe with "?versionId=...".
-        path = unquote(source.split("?", 1)[0].lstrip("/"))
-        reqs.append(("s3:GetObject", f"arn:aws:s3:::{path}"))
-    if op in s3_policy.ACL_ON_WRITE and any(params.get(member) for member in s3_policy.ACL_MEMBERS):
-        reqs.append(("s3:PutObjectAcl", reqs[0][1]))  # the new object's ACL is set too
-    return reqs
-
-
-def sts_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    """AssumeRole is authorized on the role (and then by its trust policy: gateway/sessions.py)."""
-    role = params.get("RoleArn")
-    if op in ("AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity") and isinstance(role, str) and role:
-        return [(f"sts:{op}", role)]
-    return []
-
-
-RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]]] = {
-    "sts": sts_requirements,
-    "s3": s3_requirements,
-    "dynamodb": dynamodb_requirements,
-    "dynamodbstreams": dynamodb_requirements,
-    "ec2": ec2_requirements,
-    "bedrock-runtime": bedrock_requirements,
-    "cloudwatch": cloudwatch_requirements,
-    "logs": logs_requirements,
-    "iam": iam_requirements,
-}
 
 
 # The services whose resources may have resource-based policies the gateway enforces (and S3's
@@ -341,190 +74,6 @@ _ROOT_KEEPS = frozenset({"dynamodb:DeleteResourcePolicy", "s3:GetBucketPolicy", 
 # "No permissions are required to perform this operation"; API_GetSessionToken.html: "No
 # permissions are required for users to perform this operation").
 ALWAYS_ALLOWED = frozenset({"sts:GetCallerIdentity", "sts:GetSessionToken"})
-
-_IAM_CALLER_DEFAULT = frozenset({"GetUser", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey", "GetAccessKeyLastUsed",
-                                 "GetLoginProfile", "DeleteLoginProfile", "ListMFADevices", "ListSSHPublicKeys", "ListSigningCertificates",
-                                 "ListServiceSpecificCredentials"})
-
-
-def requirements(ctx: RequestContext) -> list[Requirement]:
-    """The (action, resource) pairs a request needs, all of which must be allowed."""
-    service = ctx.service_name or ""
-    op = ctx.operation_name or ""
-    account = ctx.principal.account_id if ctx.principal is not None else ctx.account_id
-    if service == "iam" and op in _IAM_CALLER_DEFAULT and not ctx.params.get("UserName") and ctx.principal is not None and not ctx.principal.is_root:
-        # These act on the caller when UserName is omitted, so that is the resource.
-        return [(f"iam:{op}", f"arn:aws:iam::{account}:user/{ctx.principal.user_name}")]
-    resolver = RESOLVERS.get(service)
-    if resolver is not None:
-        return resolver(op, ctx.params, ctx.region, account) or [(action_for(service, op, ctx.service), "*")]
-    return [(action_for(service, op, ctx.service), "*")]
-
-
-# ------------------------------------------------------------------ context
-_KCE_EQ = re.compile(r"([#\w.\-]+)\s*=\s*(:[\w\-]+)")
-
-
-def _scalar(av: Any) -> str | None:
-    if isinstance(av, dict) and len(av) == 1:
-        kind, value = next(iter(av.items()))
-        if kind in ("S", "N"):
-            return str(value)
-        if kind == "B" and isinstance(value, bytes | bytearray):
-            import base64
-
-            return base64.b64encode(bytes(value)).decode()
-    return None
-
-
-def leading_keys(op: str, params: dict[str, Any], hash_key: str | None) -> list[str] | None:
-    """dynamodb:LeadingKeys: the partition key values the request touches.
-
-    Without the table's schema (``hash_key`` None) every key value is taken,
-    which can only deny more, never allow more."""
-    values: list[str] = []
-    if op in ("GetItem", "DeleteItem", "UpdateItem"):
-        key = params.get("Key") or {}
-        names = [hash_key] if hash_key and hash_key in key else list(key)
-        values = [v for n in names if (v := _scalar(key.get(n))) is not None]
-    elif op == "PutItem":
-        item = params.get("Item") or {}
-        names = [hash_key] if hash_key and hash_key in item else list(item)
-        values = [v for n in names if (v := _scalar(item.get(n))) is not None]
-    elif op == "Query":
-        expr = params.get("KeyConditionExpression") or ""
-        names_map = params.get("ExpressionAttributeNames") or {}
-        vals = params.get("ExpressionAttributeValues") or {}
-        for name, placeholder in _KCE_EQ.findall(expr):
-            real = names_map.get(name, name)
-            if hash_key is None or real == hash_key:
-                v = _scalar(vals.get(placeholder))
-                if v is not None:
-                    values.append(v)
-        for name, cond in (params.get("KeyConditions") or {}).items():
-            if hash_key is None or name == hash_key:
-                for av in (cond or {}).get("AttributeValueList") or []:
-                    v = _scalar(av)
-                    if v is not None:
-                        values.append(v)
-    elif op in ("BatchGetItem", "BatchWriteItem"):
-        for table_req in (params.get("RequestItems") or {}).values():
-            entries = table_req.get("Keys", []) if isinstance(table_req, dict) else []
-            if isinstance(table_req, list):
-                entries = [(w.get("PutRequest") or {}).get("Item") or (w.get("DeleteRequest") or {}).get("Key") or {} for w in table_req]
-            for key in entries:
-                names = [hash_key] if hash_key and hash_key in key else list(key)
-                values.extend(v for n in names if (v := _scalar(key.get(n))) is not None)
-    else:
-        return None
-    return values
-
-
-_UPDATE_CLAUSE = re.compile(r"\b(SET|REMOVE|ADD|DELETE)\b", re.IGNORECASE)
-_UPDATE_PATH = re.compile(r"(?:^|,)\s*([#\w\-]+)")
-
-
-def update_attributes(params: dict[str, Any]) -> list[str]:
-    """The top-level attributes an UpdateItem writes (UpdateExpression's SET, REMOVE, ADD and
-    DELETE targets, or AttributeUpdates): what dynamodb:Attributes holds for it."""
-    names: list[str] = []
-    expr = params.get("UpdateExpression")
-    if isinstance(expr, str):
-        names_map = params.get("ExpressionAttributeNames") or {}
-        parts = _UPDATE_CLAUSE.split(expr)
-        for clause, body in zip(parts[1::2], parts[2::2]):
-            if clause.upper() == "SET":
-                # "a = :v, b = if_not_exists(b, :z) + :w": the targets are the left of each "=".
-                targets = [t.split("=", 1)[0] for t in _split_top(body) if "=" in t]
-            else:
-                targets = _split_top(body)
-            for t in targets:
-                m = _UPDATE_PATH.match(t.strip())
-                if m:
-                    head = m.group(1)
-                    names.append(str(names_map.get(head, head)))
-    elif isinstance(params.get("AttributeUpdates"), dict):
-        names = list(params["AttributeUpdates"])
-    return list(dict.fromkeys(names))
-
-
-def _split_top(text: str) -> list[str]:
-    """Split on the commas outside parentheses."""
-    out, depth, start = [], 0, 0
-    for i, ch in enumerate(text):
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            out.append(text[start:i])
-            start = i + 1
-    out.append(text[start:])
-    return [p for p in out if p.strip()]
-
-
-def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | None] | None = None, needed: Collection[str] | None = None,
-                    identity: dict[str, str] | None = None) -> dict[str, Any]:
-    """Global and service condition keys (lower-cased, as IAM compares them).
-
-    ``needed``: only the keys some candidate statement's condition reads (None: all);
-    on the hot path this is usually empty or one key, so nothing else is computed.
-    ``identity``: the principal's keys (``Authorizer.identity``); without it they are
-    derived from the principal alone."""
-    want = (lambda k: True) if needed is None else needed.__contains__
-    out: dict[str, Any] = {}
-    if needed is not None and not needed:
-        return out
-    if want("aws:sourceip"):
-        out["aws:sourceip"] = ctx.request.client_ip or "127.0.0.1"
-    if want("aws:currenttime") or want("aws:epochtime"):
-        now = dt.datetime.now(dt.UTC)
-        out["aws:currenttime"] = now.strftime("%Y-%m-%dT%H:%M:%SZ")
-        out["aws:epochtime"] = str(int(now.timestamp()))
-    if want("aws:securetransport"):
-        out["aws:securetransport"] = "true" if ctx.request.scheme == "https" else "false"
-    if want("aws:requestedregion"):
-        out["aws:requestedregion"] = ctx.region
-    if want("aws:useragent"):
-        out["aws:useragent"] = ctx.request.headers.get("user-agent", "")
-    if want("aws:referer") and "referer" in ctx.request.headers:
-        out["aws:referer"] = ctx.request.headers["referer"]
-    if ctx.service_name == "s3" and (needed is None or any(k.startswith(("s3:", "aws:resourceaccount")) for k in needed)):
-        out.update(s3_policy.request_keys(ctx, needed))
-    principal = ctx.principal
-    if identity is not None:
-        out.update(identity)
-    elif principal is not None:
-        out["aws:username"] = principal.user_name
-        out["aws:principalarn"] = principal.arn
-        out["aws:principalaccount"] = principal.account_id
-    if ctx.service_name in ("dynamodb", "dynamodbstreams") and (needed is None or any(k.startswith("dynamodb:") for k in needed)):
-        params = ctx.params
-        op = ctx.operation_name or ""
-        if want("dynamodb:leadingkeys"):
-            table = params.get("TableName")
-            hk = hash_key(ctx.region, table) if hash_key is not None and isinstance(table, str) else None
-            lk = leading_keys(op, params, hk)
-            if lk is not None:
-                out["dynamodb:leadingkeys"] = lk
-        if want("dynamodb:attributes"):
-            attrs: list[str] = []
-            if isinstance(params.get("ProjectionExpression"), str):
-                names_map = params.get("ExpressionAttributeNames") or {}
-                heads = [a.strip().split(".")[0].split("[")[0] for a in params["ProjectionExpression"].split(",")]
-                attrs = [names_map.get(h, h) for h in heads]
-            elif isinstance(params.get("AttributesToGet"), list):
-                attrs = list(params["AttributesToGet"])
-            elif isinstance(params.get("Item"), dict):
-                attrs = list(params["Item"])
-            elif op == "UpdateItem":
-                attrs = update_attributes(params)
-            if attrs:
-                out["dynamodb:attributes"] = attrs
-        for key, cond in (("Select", "dynamodb:select"), ("ReturnValues", "dynamodb:returnvalues"), ("ReturnConsumedCapacity", "dynamodb:returnconsumedcapacity")):
-            if isinstance(params.get(key), str):
-                out[cond] = params[key]
-    return out
 
 
 # ------------------------------------------------------------------ errors
@@ -873,3 +422,12 @@ class Authorizer:
 
     def health(self) -> dict[str, Any]:
         return {"allowed": self.allowed, "denied": self.denied}
+
+
+# What other modules import from here: the authorizer's own names, and those of its
+# requirements (authorize_requirements.py) and request context (authorize_context.py).
+__all__ = [
+    "ALWAYS_ALLOWED", "RESOLVERS", "Authorizer", "Requirement", "access_denied", "action_for", "bedrock_requirements", "cloudwatch_requirements",
+    "conclude", "denied_message", "dynamodb_requirements", "ec2_requirements", "iam_prefix", "iam_requirements", "leading_keys", "logs_requirements",
+    "request_context", "requirements", "s3_requirements", "sts_requirements", "update_attributes",
+]

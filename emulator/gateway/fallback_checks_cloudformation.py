@@ -1,5 +1,5 @@
 """CloudFormation: requests naming a change set that does not exist, refused as CloudFormation
-refuses them, before moto sees them (emulator/gateway/fallback_checks.py has the template
+refuses them, before moto sees them (emulator/gateway/fallback_checks_services.py has the template
 checks; ExecuteChangeSet and DeleteChangeSet: fallback_patches.py). moto's GetTemplate ignored
 a ChangeSetName it did not know and returned the stack's template.
 """

@@ -1,5 +1,5 @@
 """EventBridge: rules, patterns and test events refused as EventBridge refuses them, before moto
-sees them (emulator/gateway/fallback_checks.py has the checks of targets' input and of
+sees them (emulator/gateway/fallback_checks_services.py has the checks of targets' input and of
 PutPermission's policy). moto stored event patterns with match types that do not exist, cron
 expressions of any number of fields and role ARNs of any text, and TestEventPattern matched
 patterns and events that are not JSON.

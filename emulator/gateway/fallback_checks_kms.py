@@ -1,5 +1,5 @@
 """KMS: requests that the key they name cannot serve, refused as KMS refuses them, before moto
-sees them (emulator/gateway/fallback_checks.py has the checks of key policies and specs).
+sees them (emulator/gateway/fallback_checks_services.py has the checks of key policies and specs).
 moto encrypted with disabled keys and signing keys, made data keys under asymmetric keys, and
 cancelled the deletion of keys not pending deletion. The key is read from moto's state
 (``moto_backend``); a key that cannot be found is left to moto (NotFoundException).

@@ -1,5 +1,5 @@
 """Lambda: requests refused as Lambda refuses them, before moto sees them
-(emulator/gateway/fallback_checks.py has the checks of code, limits and principals). moto
+(emulator/gateway/fallback_checks_services.py has the checks of code, limits and principals). moto
 published versions whatever CodeSha256 and RevisionId said, stored event filter patterns that
 are not JSON, reserved any concurrency and listed the versions of functions that do not exist.
 The function is read from moto's state (``moto_backend``); one that cannot be read is left to

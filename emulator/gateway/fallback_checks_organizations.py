@@ -1,5 +1,5 @@
 """Organizations: new organizational units checked against the organization, as Organizations
-checks them, before moto sees them (emulator/gateway/fallback_checks.py has the checks of
+checks them, before moto sees them (emulator/gateway/fallback_checks_services.py has the checks of
 policy documents). moto created an OU under a parent that does not exist, and a second OU of
 the same name under the same parent. The organization is read from moto's state
 (``moto_backend``; Organizations is global: moto keys it by partition).

@@ -1,5 +1,5 @@
 """Secrets Manager: new secrets' names checked as Secrets Manager checks them, before moto sees
-them (emulator/gateway/fallback_checks.py has the checks of values, replica regions and
+them (emulator/gateway/fallback_checks_services.py has the checks of values, replica regions and
 resource policies). moto created secrets whose names have spaces and other characters that
 Secrets Manager refuses.
 """

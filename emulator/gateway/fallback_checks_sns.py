@@ -1,5 +1,5 @@
 """SNS: requests refused as SNS refuses them, before moto sees them
-(emulator/gateway/fallback_checks.py has the checks of topic ARNs, endpoints and policies).
+(emulator/gateway/fallback_checks_services.py has the checks of topic ARNs, endpoints and policies).
 moto stored topic attributes of any name, published empty messages and JSON-structured
 messages without their ``default`` entry, and accepted an empty batch; SNS answers each with
 a 400 ``InvalidParameter`` (``EmptyBatchRequest`` for the batch).

@@ -1,5 +1,5 @@
 """SQS: messages and receive parameters refused as SQS refuses them, before moto sees them
-(emulator/gateway/fallback_checks.py; queue attributes are checked there). moto sent a
+(emulator/gateway/fallback_checks_services.py; queue attributes are checked there). moto sent a
 message with an empty body, a Number attribute that is not a number, and received with a
 negative visibility timeout; SQS answers each with a 400.
 """

@@ -1,5 +1,5 @@
 """SSM: parameters and commands refused as Systems Manager refuses them, before moto sees them
-(emulator/gateway/fallback_checks.py has the checks of tokens and document contents). moto
+(emulator/gateway/fallback_checks_services.py has the checks of tokens and document contents). moto
 stored parameters whose names break Parameter Store's rules (characters, empty sub-paths,
 more than 15 levels), values that do not match their own AllowedPattern, and sent commands of
 documents that do not exist.
