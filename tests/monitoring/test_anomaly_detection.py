@@ -204,12 +204,15 @@ def test_band_in_get_metric_data(cw: Any) -> None:
     metric, upper, lower = results
     assert (upper["Label"], lower["Label"]) == ("Latency (expected) High", "Latency (expected) Low")
     assert upper["Timestamps"] == lower["Timestamps"] == metric["Timestamps"] and len(upper["Timestamps"]) == 12
+    outside: dict[float, float] = {}  # how far each point lies outside its band
     for t, v, hi, lo in zip(metric["Timestamps"], metric["Values"], upper["Values"], lower["Values"], strict=True):
         assert lo < hi
-        if t.timestamp() == spike:
-            assert v > hi  # the spike is outside its band: the band is trained on what came before
-        else:
-            assert lo <= v <= hi, (t, v, lo, hi)
+        outside[t.timestamp()] = max(0.0, v - hi, lo - v)
+    # The spike is far outside its band (the band is trained on what came before). Normal points
+    # are not all inside a 2-deviation band: the hour-of-day model trained on 2.5 days of a
+    # daily sine leaves some, depending on the time of day the test runs at, a little outside
+    # (a simulation over every 5-minute start of a day: at most 6 of the 11, by a few units).
+    assert outside.pop(spike) > 10 * max(outside.values()) + 100, outside
     # the default width is 2 standard deviations; 4 is twice as wide
     default = query("ANOMALY_DETECTION_BAND(m1)")
     wide = query("ANOMALY_DETECTION_BAND(m1, 4)")
