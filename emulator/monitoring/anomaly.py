@@ -12,9 +12,10 @@ MetricTimezone makes the daily pattern follow local time (and daylight saving).
 What this does, a simple documented statistical model (``band``): for each period of the
 answer, the datapoints of the training window before it (at most two weeks, minus the
 excluded ranges) give a mean and a standard deviation:
-- per hour of the day (in the detector's MetricTimezone), once the history before that point
-  spans at least ``SEASONAL_DAYS`` days and the hour holds at least ``MIN_POINTS`` datapoints:
-  a daily seasonal profile;
+- the datapoints within half an hour of the same time of day (in the detector's
+  MetricTimezone) on each earlier day of the window, once the history before that point spans
+  at least ``SEASONAL_DAYS`` days and those hold at least ``MIN_POINTS`` datapoints: a daily
+  seasonal profile;
 - otherwise over the whole window before the point: the rolling mean and deviation, for a
   metric with little history.
 The band is mean +/- stddevs x deviation, the deviation floored at 1% of the mean so a
@@ -25,6 +26,7 @@ Only the past is used at each point: a spike never widens its own band.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import hashlib
 import math
@@ -44,6 +46,7 @@ from emulator.monitoring.statedb import StateDB
 TRAINING_WINDOW = 14 * 86400  # "up to two weeks of the metric's data"
 MIN_POINTS = 5  # datapoints of history a band value needs
 SEASONAL_DAYS = 2  # days of history before the daily profile is used
+SEASONAL_HALF_WIDTH = 1800  # seconds either side of the same time of day on earlier days
 STDDEV_FLOOR = 0.01  # of |mean|: a constant metric keeps a narrow band
 MAX_DETECTORS = 500  # "Anomaly detection models: 500 per Region" (service quotas)
 MAX_EXCLUDED = 10  # "You can specify as many as 10 time ranges."
@@ -67,10 +70,10 @@ def _combination(message: str) -> AwsError:
 
 # ------------------------------------------------------------------ the model
 def band(history: Series, grid: list[float], stddevs: float, tz: str | None = None, excluded: list[tuple[float, float]] | None = None) -> tuple[Series, Series]:
-    """The (upper, lower) band at each of ``grid`` (ascending period starts) from ``history``
-    (timestamp -> value at the same period; may reach back up to TRAINING_WINDOW before the
-    grid). One sweep: running sums over the window, added as the grid advances and removed as
-    they leave the window, both globally and per hour of the day."""
+    """The (upper, lower) band at each of ``grid`` (period starts) from ``history`` (timestamp ->
+    value at the same period; may reach back up to TRAINING_WINDOW before the grid). Sums over
+    any time range come from prefix sums of the sorted history, so each band value costs a
+    binary search per day of the window."""
     zone = _zone(tz)
     ranges = excluded or []
     points = sorted((t, v) for t, v in history.items() if math.isfinite(v) and not any(a <= t < b for a, b in ranges))
@@ -79,24 +82,38 @@ def band(history: Series, grid: list[float], stddevs: float, tz: str | None = No
     if not points:
         return upper, lower
     shift = points[0][1]  # sums of (v - shift): no catastrophic cancellation for large, steady values
-    hours = [_hour(t, zone) for t, _ in points]
-    total = [0, 0.0, 0.0]
-    by_hour: dict[int, list[float]] = {}
-    head = tail = 0  # points[tail:head] are in the window
-    for t in sorted(grid):
-        while head < len(points) and points[head][0] < t:
-            _add(total, by_hour.setdefault(hours[head], [0, 0.0, 0.0]), points[head][1] - shift, 1)
-            head += 1
-        while tail < head and points[tail][0] < t - TRAINING_WINDOW:
-            _add(total, by_hour[hours[tail]], points[tail][1] - shift, -1)
-            tail += 1
-        if total[0] < MIN_POINTS:
+    times = [t for t, _ in points]
+    sums, squares = [0.0], [0.0]
+    for _, v in points:
+        sums.append(sums[-1] + (v - shift))
+        squares.append(squares[-1] + (v - shift) ** 2)
+
+    def stats(lo: float, hi: float) -> tuple[int, float, float]:
+        # The points in [lo, hi): their count, sum and sum of squares.
+        i, j = bisect.bisect_left(times, lo), bisect.bisect_left(times, hi)
+        return j - i, sums[j] - sums[i], squares[j] - squares[i]
+
+    for t in grid:
+        start = t - TRAINING_WINDOW
+        n, s, ss = stats(start, t)
+        if n < MIN_POINTS:
             continue
-        stats = total
-        hour = by_hour.get(_hour(t, zone))
-        if t - points[tail][0] >= SEASONAL_DAYS * 86400 and hour is not None and hour[0] >= MIN_POINTS:
-            stats = hour
-        n, s, ss = stats
+        first = times[bisect.bisect_left(times, start)]
+        if t - first >= SEASONAL_DAYS * 86400:
+            # The same time of day on each earlier day of the window, SEASONAL_HALF_WIDTH either
+            # side (centred, so a metric that rises or falls through the day is compared with
+            # the same moment of its day, not with a whole clock hour).
+            seasonal = [0, 0.0, 0.0]
+            for day in range(1, TRAINING_WINDOW // 86400 + 1):
+                centre = _days_before(t, day, zone)
+                if centre + SEASONAL_HALF_WIDTH <= start:
+                    break
+                m, ms, mss = stats(max(centre - SEASONAL_HALF_WIDTH, start), min(centre + SEASONAL_HALF_WIDTH, t))
+                seasonal[0] += m
+                seasonal[1] += ms
+                seasonal[2] += mss
+            if seasonal[0] >= MIN_POINTS:
+                n, s, ss = int(seasonal[0]), seasonal[1], seasonal[2]
         mean = s / n
         var = max(0.0, ss / n - mean * mean)
         mean += shift
@@ -106,11 +123,14 @@ def band(history: Series, grid: list[float], stddevs: float, tz: str | None = No
     return upper, lower
 
 
-def _add(total: list[Any], hour: list[Any], v: float, sign: int) -> None:
-    for acc in (total, hour):
-        acc[0] += sign
-        acc[1] += sign * v
-        acc[2] += sign * v * v
+def _days_before(t: float, days: int, zone: dt.tzinfo) -> float:
+    """The same local time of day ``days`` days before ``t`` (across a daylight-saving change,
+    the same wall-clock time)."""
+    if zone is dt.UTC:
+        return t - days * 86400
+    # Arithmetic on an aware datetime moves its wall-clock time; timestamp() then applies the
+    # offset in force on that day.
+    return (dt.datetime.fromtimestamp(t, zone) - dt.timedelta(days=days)).timestamp()
 
 
 def _zone(tz: str | None) -> dt.tzinfo:
@@ -121,9 +141,6 @@ def _zone(tz: str | None) -> dt.tzinfo:
     except (zoneinfo.ZoneInfoNotFoundError, ValueError):
         return dt.UTC
 
-
-def _hour(t: float, zone: dt.tzinfo) -> int:
-    return dt.datetime.fromtimestamp(t, zone).hour
 
 
 def band_labels(base: str) -> tuple[str, str]:

@@ -209,9 +209,9 @@ def test_band_in_get_metric_data(cw: Any) -> None:
         assert lo < hi
         outside[t.timestamp()] = max(0.0, v - hi, lo - v)
     # The spike is far outside its band (the band is trained on what came before). Normal points
-    # are not all inside a 2-deviation band: the hour-of-day model trained on 2.5 days of a
-    # daily sine leaves some, depending on the time of day the test runs at, a little outside
-    # (a simulation over every 5-minute start of a day: at most 6 of the 11, by a few units).
+    # are not always all inside a 2-deviation band: a model trained on 2.5 days of a daily sine
+    # leaves one now and then a little outside, depending on the time of day the test runs at
+    # (a simulation over every 5-minute start of four days: by less than one unit).
     assert outside.pop(spike) > 10 * max(outside.values()) + 100, outside
     # the default width is 2 standard deviations; 4 is twice as wide
     default = query("ANOMALY_DETECTION_BAND(m1)")
