@@ -25,7 +25,7 @@ import math
 import re
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from emulator.errors import AwsError
@@ -205,7 +205,9 @@ class InsightRules:
             raise missing("The parameter RuleNames is required.")
         return [InsightRules.check_name(n, "RuleNames") for n in names]
 
-    def delete(self, p: dict[str, Any], region: str) -> list[dict[str, str]]:
+    def _each(self, p: dict[str, Any], region: str, act: Callable[[str], Any]) -> list[dict[str, str]]:
+        """``act`` on each rule the request names (Delete/Enable/DisableInsightRules); the
+        names of unknown rules come back as Failures, as on AWS."""
         names = self._names(p)
         failures = []
         with self.db.lock:
@@ -213,9 +215,12 @@ class InsightRules:
                 if self._row(name, region) is None:
                     failures.append(_failure(name))
                     continue
-                self._drop(region, name)
+                act(name)
         self._reload()
         return failures
+
+    def delete(self, p: dict[str, Any], region: str) -> list[dict[str, str]]:
+        return self._each(p, region, lambda name: self._drop(region, name))
 
     def _drop(self, region: str, name: str) -> None:
         # "If you create a rule, delete it, and then re-create it with the same name, historical data ... might not be available": here it is not.
@@ -225,16 +230,7 @@ class InsightRules:
             self._pending.pop((region, name), None)
 
     def set_state(self, p: dict[str, Any], state: str, region: str) -> list[dict[str, str]]:
-        names = self._names(p)
-        failures = []
-        with self.db.lock:
-            for name in names:
-                if self._row(name, region) is None:
-                    failures.append(_failure(name))
-                    continue
-                self.db.execute("UPDATE insight_rule SET state=? WHERE region=? AND name=?", (state, region, name))
-        self._reload()
-        return failures
+        return self._each(p, region, lambda name: self.db.execute("UPDATE insight_rule SET state=? WHERE region=? AND name=?", (state, region, name)))
 
     # ------------------------------------------------------------ tags (TagResource & co. with a rule ARN)
     def name_from_arn(self, arn: str, region: str) -> str | None:
