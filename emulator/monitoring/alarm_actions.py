@@ -32,11 +32,7 @@ class AlarmActions:
     webhooks: dict[str, str]
     sent: list[dict[str, Any]]
     _history: Callable[..., None]  # RegionAlarms' history writer
-
-    @property
-    def _generation(self) -> int:
-        """The manager's reset count (RegionAlarms)."""
-        raise NotImplementedError
+    manager: Any  # the regions' manager; its ``_generation`` counts resets
 
     # ------------------------------------------------------------ actions
     def _notification(self, name: str, old_state: str, now: float) -> dict[str, Any]:
@@ -100,16 +96,16 @@ class AlarmActions:
     def _run_action(self, name: str, kind: str, action: str, message: dict[str, Any], generation: int | None = None) -> None:
         # ``generation``: the reset count when the action was queued; an alarm forgotten since
         # (POST /_emulator/reset) neither acts nor writes history into the new account.
-        if generation is not None and generation != self._generation:
+        if generation is not None and generation != self.manager._generation:
             return
         try:
             detail = self._execute(action, message)
-            if generation is not None and generation != self._generation:
+            if generation is not None and generation != self.manager._generation:
                 return
             self._history(name, kind, "Action", f"Successfully executed action {action}", {"actionState": "Succeeded", "notificationResource": action, "stateUpdateTimestamp": message["StateChangeTime"], **detail})
         except Exception as exc:  # noqa: BLE001 - a failed action is recorded in the history
             log.warning("alarm %s action %s failed: %s", name, action, exc)
-            if generation is not None and generation != self._generation:
+            if generation is not None and generation != self.manager._generation:
                 return
             self._history(name, kind, "Action", f"Failed to execute action {action}. Received error: {exc}", {"actionState": "Failed", "notificationResource": action, "error": str(exc)})
 

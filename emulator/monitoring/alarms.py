@@ -208,10 +208,6 @@ class RegionAlarms(AlarmActions):
     def clock(self) -> float:
         return self.manager.clock()
 
-    @property
-    def _generation(self) -> int:
-        return self.manager._generation
-
     def arn(self, name: str) -> str:
         return f"arn:aws:cloudwatch:{self.region}:{self.account_id}:alarm:{name}"
 
@@ -617,7 +613,7 @@ class RegionAlarms(AlarmActions):
             key = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}[state]
             for action in alarm.get(key, []):
                 message = self._notification(name, old_state, now)
-                self._pool.submit(self._run_action, name, kind, action, message, self._generation)
+                self._pool.submit(self._run_action, name, kind, action, message, self.manager._generation)
         return True
 
     # ------------------------------------------------------------ evaluation

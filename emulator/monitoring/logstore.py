@@ -28,6 +28,7 @@ from typing import Any
 import orjson
 
 from emulator.errors import AwsError
+from emulator.monitoring.regional import migration, regionalize, unregioned
 
 RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
 GROUP_RE = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
@@ -80,25 +81,11 @@ _GROUP_COLUMNS = "id, name, created, retention, kms, cls, tags, protection, regi
 
 def _migrate(db: sqlite3.Connection, region: str) -> None:
     """A ``grp`` table of the layout without regions becomes the regional one, its groups in
-    ``region`` under the same ids (streams, events and filters refer to them). One
-    transaction: a crash leaves the old layout, migrated again on the next open."""
-    columns = [row[1] for row in db.execute("PRAGMA table_info(grp)")]
-    if not columns or "region" in columns:
+    ``region`` under the same ids (streams, events and filters refer to them)."""
+    if not unregioned(db, "grp"):
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("ALTER TABLE grp RENAME TO grp_unregioned")
-        db.execute(_GROUP_TABLE)
-        db.execute(
-            "INSERT INTO grp(id, region, name, created, retention, kms, cls, tags, protection) "
-            "SELECT id, ?, name, created, retention, kms, cls, tags, protection FROM grp_unregioned",
-            (region,),
-        )
-        db.execute("DROP TABLE grp_unregioned")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+    with migration(db):
+        regionalize(db, "grp", _GROUP_TABLE, "id, name, created, retention, kms, cls, tags, protection", region)
 
 
 class LogStore:

@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from emulator.monitoring.regional import migration, regionalize, unregioned
 from emulator.monitoring.stats import Bucket
 
 Dims = tuple[tuple[str, str], ...]
@@ -93,25 +94,11 @@ _METRIC_TABLE = """
 
 def _migrate(db: sqlite3.Connection, region: str) -> None:
     """A ``metric`` table of the layout without regions becomes the regional one; its rows
-    (and so their datapoints, by the same ids) belong to ``region``. One transaction: a
-    crash leaves the old layout, migrated again on the next open."""
-    columns = [row[1] for row in db.execute("PRAGMA table_info(metric)")]
-    if not columns or "region" in columns:
+    (and so their datapoints, by the same ids) belong to ``region``."""
+    if not unregioned(db, "metric"):
         return
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        db.execute("ALTER TABLE metric RENAME TO metric_unregioned")
-        db.execute(_METRIC_TABLE)
-        db.execute(
-            "INSERT INTO metric(id, region, namespace, name, dkey, dims, last_ts) "
-            "SELECT id, ?, namespace, name, dkey, dims, last_ts FROM metric_unregioned",
-            (region,),
-        )
-        db.execute("DROP TABLE metric_unregioned")
-        db.execute("COMMIT")
-    except BaseException:
-        db.execute("ROLLBACK")
-        raise
+    with migration(db):
+        regionalize(db, "metric", _METRIC_TABLE, "id, namespace, name, dkey, dims, last_ts", region)
 
 
 class MetricStore:

@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from emulator.monitoring.regional import columns, migration, regionalize, unregioned
+
 _ALARM_TABLE = """
     CREATE TABLE IF NOT EXISTS alarm (
         region TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, body BLOB NOT NULL, PRIMARY KEY (region, name));
@@ -49,30 +51,17 @@ class StateDB:
             """
         )
 
-    def _columns(self, table: str) -> list[str]:
-        return [row[1] for row in self.db.execute(f"PRAGMA table_info({table})")]  # internal table names, never input
-
     def _migrate(self, region: str) -> None:
-        """Tables of the layout without regions get one; their rows belong to ``region``. One
-        transaction: a crash leaves the old layout, migrated again on the next open."""
-        alarm, history = self._columns("alarm"), self._columns("alarm_history")
-        if (not alarm or "region" in alarm) and (not history or "region" in history):
+        """Tables of the layout without regions get one; their rows belong to ``region``."""
+        if not unregioned(self.db, "alarm", "alarm_history"):
             return
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            if alarm and "region" not in alarm:
-                self.db.execute("ALTER TABLE alarm RENAME TO alarm_unregioned")
-                self.db.execute(_ALARM_TABLE)
-                self.db.execute("INSERT INTO alarm(region, name, kind, body) SELECT ?, name, kind, body FROM alarm_unregioned", (region,))
-                self.db.execute("DROP TABLE alarm_unregioned")
+        with migration(self.db):
+            regionalize(self.db, "alarm", _ALARM_TABLE, "name, kind, body", region)
+            history = columns(self.db, "alarm_history")
             if history and "region" not in history:
                 # ADD COLUMN must have a constant default: '' first, then the region itself.
                 self.db.execute("ALTER TABLE alarm_history ADD COLUMN region TEXT NOT NULL DEFAULT ''")
                 self.db.execute("UPDATE alarm_history SET region=?", (region,))
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
 
     def execute(self, sql: str, args: Any = ()) -> sqlite3.Cursor:
         with self.lock:
