@@ -60,6 +60,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = Runtime(settings)
     from emulator.gateway.tls import guard, uvicorn_tls_options
+    from emulator.uvicorn_send import HTTP_PROTOCOL
 
     tls_options = uvicorn_tls_options(settings)
     emulator_app = create_app(runtime)
@@ -93,7 +94,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
         host=settings.host,
         port=settings.port,
         loop="uvloop",
-        http="httptools",
+        # uvicorn's httptools protocol, plus the answers of a loop pass written before a
+        # graceful shutdown closes connections (emulator/uvicorn_send.py).
+        http=HTTP_PROTOCOL,
         log_level="warning",
         # The emulator writes its own access log (emulator/gateway/access_log.py); uvicorn's
         # would format a line per request (even at level warning: its arguments are built first).

@@ -126,6 +126,41 @@ def test_connection_close(served: int) -> None:
     assert closed
 
 
+def test_answers_of_one_pass_reach_every_client(served: int) -> None:
+    # Many connections at once: their answers are finished in the same loop passes and
+    # written together; each client gets its own, whole.
+    port = served
+    _outcomes(port)
+    socks = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(24)]
+    try:
+        for round_ in range(3):
+            for i, s in enumerate(socks):
+                s.sendall(_get(f"/c{i}-{round_}"))
+            for i, s in enumerate(socks):
+                want = f"/c{i}-{round_}".encode()
+                buf = b""
+                while not buf.endswith(want):
+                    chunk = s.recv(65536)
+                    assert chunk, f"connection {i} closed"
+                    buf += chunk
+                assert buf.startswith(b"HTTP/1.1 200 OK\r\n") and f"content-length: {len(want)}\r\n".encode() in buf
+    finally:
+        for s in socks:
+            s.close()
+    assert _outcomes(port) == [True] * 72
+
+
+def test_graceful_shutdown_writes_the_waiting_answer(served: int) -> None:
+    # The answer waits for the end of the loop pass when the connection is shut down
+    # (uvicorn closes a connection whose response is complete): it still goes out first.
+    port = served
+    _outcomes(port)
+    (answer,), closed = _exchange(port, _get("/shutdown-connection"), 1)
+    assert answer[0] == "HTTP/1.1 200 OK" and answer[2] == b"/shutdown-connection"
+    assert closed
+    assert _outcomes(port) == [True]
+
+
 def test_head_and_refused_headers_take_the_standard_path(served: int) -> None:
     port = served
     _outcomes(port)

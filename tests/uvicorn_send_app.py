@@ -3,7 +3,9 @@
 Every request is answered with its path as the body: paths under ``/std`` through
 plain ASGI messages (``/std/outcomes``: what send_whole returned since the last
 such call, as JSON), every other path through send_whole, falling back to the
-plain messages where it declines. ``/bad-header`` carries a header value with CR LF; ``/big`` answers 1 MiB."""
+plain messages where it declines. ``/bad-header`` carries a header value with CR LF; ``/big`` answers 1 MiB;
+``/shutdown-connection`` starts a graceful shutdown of its connection while its answer
+waits to be written (as uvicorn does to every connection when the server stops)."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from typing import Any
 
 import uvicorn
 
-from emulator.uvicorn_send import send_whole
+from emulator.uvicorn_send import HTTP_PROTOCOL, send_whole
 
 outcomes: list[bool] = []
 
@@ -37,6 +39,8 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         taken = send_whole(send, 200, headers, body)
         outcomes.append(taken)
         if taken:
+            if path == "/shutdown-connection":
+                send.__self__.on_response.__self__.shutdown()  # the cycle's protocol
             return
     raw = [(k.encode(), v.encode()) for k, v in headers.items()] + [(b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": raw})
@@ -44,5 +48,5 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
 
 
 if __name__ == "__main__":
-    # As `emulator serve` runs it: uvloop, httptools, no uvicorn access log.
-    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http="httptools", log_level="warning", access_log=False, lifespan="off")
+    # As `emulator serve` runs it: uvloop, its httptools protocol, no uvicorn access log.
+    uvicorn.run(app, host="127.0.0.1", port=int(sys.argv[1]), loop="uvloop", http=HTTP_PROTOCOL, log_level="warning", access_log=False, lifespan="off")
