@@ -222,7 +222,7 @@ class EmulatorApp:
             if request.body_file is not None:  # answered: moto has its copy (s3_stream.py)
                 request.body_file.close()
         response.headers["x-amzn-requestid"] = request_id
-        await self._send(response, send, receive)
+        await self._send(response, send, receive, coalesce=not ctx.answer_at_once)
         elapsed = time.perf_counter() - started
         for observer in self.runtime.observers:
             try:
@@ -232,8 +232,8 @@ class EmulatorApp:
         # Audit, access log, telemetry: in batches, off the request path.
         self.runtime.recorder.add(ctx, response, elapsed)
 
-    async def _send(self, response: Response, send: Send, receive: Receive | None = None) -> None:
-        if response.stream is None and send_whole(send, response.status, response.headers, response.body):
+    async def _send(self, response: Response, send: Send, receive: Receive | None = None, coalesce: bool = True) -> None:
+        if response.stream is None and send_whole(send, response.status, response.headers, response.body, coalesce):
             return  # one socket write (emulator/uvicorn_send.py)
         header_list = [(k.encode("latin-1"), str(v).encode("latin-1")) for k, v in response.headers.items()]
         if response.stream is None:

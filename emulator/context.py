@@ -41,6 +41,11 @@ class RequestContext:
     raw_json: bool = False
     # Filled by handlers for telemetry (e.g. DynamoDB table name, consumed capacity).
     telemetry: dict[str, Any] = field(default_factory=dict)
+    # Write the answer at once instead of with the others of its event-loop pass
+    # (emulator/uvicorn_send.py): set for answers released by a group commit or an fsync.
+    # Those leave in one burst anyway, and each client's next write should reach the
+    # next group commit as early as it can (bench/RESULTS.md, gateway twelfth round).
+    answer_at_once: bool = False
 
     @property
     def operation_name(self) -> str | None:

@@ -108,6 +108,14 @@ def test_keep_alive_and_pipelined_requests(served: int) -> None:
     assert not closed  # kept alive
 
 
+def test_answers_written_at_once_and_with_their_pass_keep_their_order(served: int) -> None:
+    port = served
+    _outcomes(port)
+    answers, closed = _exchange(port, _get("/a") + _get("/now-b") + _get("/c") + _get("/now-d"), 4)
+    assert [body for _, _, body in answers] == [b"/a", b"/now-b", b"/c", b"/now-d"]
+    assert _outcomes(port) == [True] * 4 and not closed
+
+
 def test_large_body_then_the_next_request(served: int) -> None:
     port = served
     _outcomes(port)

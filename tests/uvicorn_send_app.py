@@ -4,6 +4,7 @@ Every request is answered with its path as the body: paths under ``/std`` throug
 plain ASGI messages (``/std/outcomes``: what send_whole returned since the last
 such call, as JSON), every other path through send_whole, falling back to the
 plain messages where it declines. ``/bad-header`` carries a header value with CR LF; ``/big`` answers 1 MiB;
+paths under ``/now`` are written at once (not with the other answers of their loop pass);
 ``/shutdown-connection`` starts a graceful shutdown of its connection while its answer
 waits to be written (as uvicorn does to every connection when the server stops)."""
 
@@ -36,7 +37,7 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if path == "/bad-header":
         headers["x-bad"] = "a\r\nx-injected: 1"
     if not path.startswith("/std"):
-        taken = send_whole(send, 200, headers, body)
+        taken = send_whole(send, 200, headers, body, coalesce=not path.startswith("/now"))
         outcomes.append(taken)
         if taken:
             if path == "/shutdown-connection":

@@ -272,8 +272,9 @@ class EngineCore:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
 
-    async def durable(self) -> None:
-        """Wait until everything this request may have written or read is committed.
+    async def durable(self) -> bool:
+        """Wait until everything this request may have written or read is committed;
+        True if it had to wait (for a group commit or an fsync).
 
         No answer leaves before the data it reflects is durable, so a crash can
         lose only writes that were never acknowledged, and no reader sees them."""
@@ -285,11 +286,14 @@ class EngineCore:
                 self._flush_scheduled = True
                 loop.call_soon(self._flush)
             await waiter
-        elif self._syncing or self._sync_waiters:
+            return True
+        if self._syncing or self._sync_waiters:
             # Committed but maybe not yet on disk: wait for the next fsync.
             waiter = asyncio.get_running_loop().create_future()
             self._sync_waiters.append(waiter)
             await waiter
+            return True
+        return False
 
     def _flush(self) -> None:
         self._flush_scheduled = False

@@ -100,7 +100,8 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
             return out
         finally:
             self.lifecycle.autoscaling.consumed(ctx.region, ctx.telemetry.get("consumed_capacity"))
-            await self.engine.durable()
+            if await self.engine.durable():
+                ctx.answer_at_once = True
 
     async def _read(self, ctx: RequestContext, fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
         self._check_types(ctx, params)
@@ -111,7 +112,8 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
         finally:
             # What was consumed is auto scaling's utilization (emulator/dynamodb/autoscaling.py).
             self.lifecycle.autoscaling.consumed(ctx.region, ctx.telemetry.get("consumed_capacity"))
-        await self.engine.durable()
+        if await self.engine.durable():
+            ctx.answer_at_once = True
         return out
 
     # Items leave as stored (JSON, see emulator.dynamodb.core.raw_item) where the protocol
