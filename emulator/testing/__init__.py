@@ -1,5 +1,5 @@
 """pytest fixtures for users' own tests: a real emulator server per test session."""
 
-from emulator.testing.server import EmulatorServer
+from emulator.testing.server import EmulatorServer, TlsEmulatorServer
 
-__all__ = ["EmulatorServer"]
+__all__ = ["EmulatorServer", "TlsEmulatorServer"]

@@ -6,22 +6,18 @@ memory staying well under the object's size both ways. Through the wire with bot
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import http.client
 import io
 import os
 import random
-import ssl
 import threading
 import time
-import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Self
-from unittest import mock
 
 import psutil
 import pytest
@@ -30,7 +26,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from emulator.testing.server import EmulatorServer
+from emulator.testing.server import EmulatorServer, TlsEmulatorServer
 
 MiB = 1 << 20
 SIZE = 200 * MiB
@@ -330,34 +326,10 @@ def test_upload_part_over_64_mib(server: EmulatorServer, data: bytes) -> None:
     assert got["ContentLength"] == len(first) and got["Body"].read() == first
 
 
-class TlsServer(EmulatorServer):
-    """The emulator over HTTPS (boto3 sends aws-chunked bodies over TLS only)."""
-
-    cert: Path
-
-    @property
-    def endpoint(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> TlsServer:
-        from emulator.gateway.tls import self_signed
-
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.cert, key = self_signed(self.data_dir)
-        self.extra_args = [*self.extra_args, "--tls-cert", str(self.cert), "--tls-key", str(key)]
-        context = ssl.create_default_context(cafile=str(self.cert))
-        with mock.patch("urllib.request.urlopen", functools.partial(urllib.request.urlopen, context=context)):
-            super().start(timeout)
-        return self
-
-    def client(self, service: str, **kwargs: Any) -> Any:
-        return super().client(service, verify=str(self.cert), **kwargs)
-
-
 def test_boto3_streaming_upload_with_trailer_checksum_over_https(tmp_path: Path, data: bytes) -> None:
     """boto3 sends a file-like body over HTTPS as aws-chunked with a CRC32 trailer
     (STREAMING-UNSIGNED-PAYLOAD-TRAILER)."""
-    server = TlsServer(data_dir=tmp_path / "d")
+    server = TlsEmulatorServer(data_dir=tmp_path / "d")
     server.start()
     try:
         s3 = server.client("s3")

@@ -7,7 +7,6 @@ signed here, and the JS SDK v3 when its S3 client is installed."""
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import hmac
 import http.client
@@ -15,10 +14,8 @@ import io
 import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
-import urllib.request
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -35,9 +32,8 @@ from botocore.exceptions import ClientError
 from emulator.errors import AwsError
 from emulator.gateway import s3_payload, sigv4
 from emulator.gateway.keys import AccessKey
-from emulator.gateway.tls import self_signed
 from emulator.protocols.base import Request
-from emulator.testing.server import EmulatorServer
+from emulator.testing.server import EmulatorServer, TlsEmulatorServer
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "integrity"
@@ -60,32 +56,9 @@ def server() -> Iterator[EmulatorServer]:
         yield srv
 
 
-class TlsServer(EmulatorServer):
-    """The emulator over HTTPS (a certificate made here): boto3 and the AWS CLI send
-    PutObject and UploadPart as aws-chunked bodies with a checksum trailer over TLS only."""
-
-    cert: Path
-
-    @property
-    def endpoint(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> TlsServer:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.cert, key = self_signed(self.data_dir)
-        self.extra_args = [*self.extra_args, "--tls-cert", str(self.cert), "--tls-key", str(key)]
-        context = ssl.create_default_context(cafile=str(self.cert))
-        with mock.patch("urllib.request.urlopen", functools.partial(urllib.request.urlopen, context=context)):
-            super().start(timeout)
-        return self
-
-    def client(self, service: str, **kwargs: Any) -> Any:
-        return super().client(service, verify=str(self.cert), **kwargs)
-
-
 @pytest.fixture(scope="module")
-def tls_server() -> Iterator[TlsServer]:
-    srv = TlsServer(extra_args=["--services", "dynamodb"])
+def tls_server() -> Iterator[TlsEmulatorServer]:
+    srv = TlsEmulatorServer(extra_args=["--services", "dynamodb"])
     srv.start()
     try:
         srv.client("s3").create_bucket(Bucket=BUCKET)
@@ -474,7 +447,7 @@ def test_unsigned_trailer_checksum_is_checked(server: EmulatorServer) -> None:
 # ----------------------------------------------------------------- SDKs and the CLI over HTTPS
 
 
-def test_boto3_over_https_sends_trailers_and_they_are_checked(tls_server: TlsServer) -> None:
+def test_boto3_over_https_sends_trailers_and_they_are_checked(tls_server: TlsEmulatorServer) -> None:
     s3 = tls_server.client("s3")
     seen: list[dict[str, str]] = []
 
@@ -502,7 +475,7 @@ def _aws(server: EmulatorServer, *args: str, ca: Path | None = None) -> subproce
 
 
 @pytest.mark.parametrize("scheme", ["http", "https"])
-def test_aws_cli_cp_is_byte_identical(server: EmulatorServer, tls_server: TlsServer, tmp_path: Path, scheme: str) -> None:
+def test_aws_cli_cp_is_byte_identical(server: EmulatorServer, tls_server: TlsEmulatorServer, tmp_path: Path, scheme: str) -> None:
     """``aws s3 cp`` of a small file (PutObject) and of one past the multipart threshold
     (UploadPart with CRC32 checksums, CompleteMultipartUpload)."""
     target: EmulatorServer = tls_server if scheme == "https" else server
