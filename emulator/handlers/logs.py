@@ -11,6 +11,7 @@ from emulator.errors import AwsError
 from emulator.handlers.base import operation
 from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring.logs_api import token_int
+from emulator.monitoring.logs_policies import LogsPolicies
 from emulator.monitoring.logstore import invalid
 from emulator.monitoring.query import encode_token
 
@@ -28,6 +29,18 @@ def _tags(value: Any, name: str = "tags") -> dict[str, str]:
     return tags
 
 
+def _page(items: list[dict[str, Any]], p: dict[str, Any], key: str, hi: int = 50, limit_key: str = "limit", token_key: str = "nextToken") -> dict[str, Any]:
+    """One page of ``items`` (``limit``/``nextToken``, the offset in the token)."""
+    limit = int(p.get(limit_key) or hi)
+    if not 1 <= limit <= hi:
+        raise invalid(f"1 validation error detected: Value '{limit}' at '{limit_key}' failed to satisfy constraint: Member must have value between 1 and {hi}")
+    start = token_int(p[token_key], "o") if p.get(token_key) else 0
+    out: dict[str, Any] = {key: items[start : start + limit]}
+    if start + limit < len(items):
+        out[token_key] = encode_token({"o": start + limit})
+    return out
+
+
 class LogsHandler(MonitoringHandler):
     service = "logs"
 
@@ -36,9 +49,14 @@ class LogsHandler(MonitoringHandler):
         self.store = self.monitoring.logs
         self.api = self.monitoring.logs_api
         self.filters = self.monitoring.metric_filters
+        self.subs = self.monitoring.log_subscriptions
+        self.policies = LogsPolicies(self.store)
 
     async def reset(self) -> None:
         # Sync on the event loop on purpose: no Logs operation or audit write can interleave (see Monitoring.reset_logs).
+        # Subscriptions first: the groups' ids are reused once the store is empty.
+        self.subs.reset()
+        self.policies.reset()
         self.monitoring.reset_logs()
 
     # ------------------------------------------------------------ groups
@@ -52,8 +70,15 @@ class LogsHandler(MonitoringHandler):
 
     @operation("DeleteLogGroup")
     def delete_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
-        self.store.delete_group(p.get("logGroupName", ""), ctx.region)
+        group = self.store.get_group(p.get("logGroupName", ""), ctx.region)
+        self.subs.forget_group(group.region, group.name)
+        self.store.delete_group(group.name, ctx.region)
+        self.subs.clamp()
         return {}
+
+    @operation("ListLogGroups")
+    def list_log_groups(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.list_log_groups(p, ctx.region)
 
     @operation("DescribeLogGroups")
     def describe_log_groups(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
@@ -118,6 +143,7 @@ class LogsHandler(MonitoringHandler):
     @operation("DeleteLogStream")
     def delete_log_stream(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         self.store.delete_stream(p.get("logGroupName", ""), p.get("logStreamName", ""), ctx.region)
+        self.subs.clamp()
         return {}
 
     @operation("DescribeLogStreams")
@@ -162,6 +188,50 @@ class LogsHandler(MonitoringHandler):
         if not messages or len(messages) > 50:
             raise invalid("1 validation error detected: Value at 'logEventMessages' failed to satisfy constraint: Member must have length between 1 and 50")
         return {"matches": self.filters.test(p.get("filterPattern", ""), messages)}
+
+    # ------------------------------------------------------------ subscription filters
+    @operation("PutSubscriptionFilter")
+    async def put_subscription_filter(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        await self.subs.put(p, ctx.region)
+        return {}
+
+    @operation("DescribeSubscriptionFilters")
+    def describe_subscription_filters(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        items = self.subs.describe(p, ctx.region)
+        return _page(items, p, "subscriptionFilters")
+
+    @operation("DeleteSubscriptionFilter")
+    def delete_subscription_filter(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.subs.delete(p, ctx.region)
+        return {}
+
+    # ------------------------------------------------------------ resource policies
+    @operation("PutResourcePolicy")
+    def put_resource_policy(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.policies.put_policy(p, ctx.region)
+
+    @operation("DescribeResourcePolicies")
+    def describe_resource_policies(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.policies.describe_policies(p, ctx.region)
+
+    @operation("DeleteResourcePolicy")
+    def delete_resource_policy(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.policies.delete_policy(p, ctx.region)
+        return {}
+
+    # ------------------------------------------------------------ query definitions
+    @operation("PutQueryDefinition")
+    def put_query_definition(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return {"queryDefinitionId": self.policies.put_query_definition(p, ctx.region)}
+
+    @operation("DescribeQueryDefinitions")
+    def describe_query_definitions(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.policies.describe_query_definitions(p, ctx.region)
+
+    @operation("DeleteQueryDefinition")
+    def delete_query_definition(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.policies.delete_query_definition(p, ctx.region)
+        return {"success": True}
 
     @operation("GetLogEvents")
     def get_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,7 @@ its log groups, and the Insights queries started in it."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 import uuid
@@ -21,6 +22,7 @@ from emulator.monitoring.query import encode_token
 from emulator.monitoring.query import token_int as _token_int
 
 MAX_QUERY_RECORDS = 10_000
+LIST_PATTERN_RE = re.compile(r"^\^?[\.\-_/#A-Za-z0-9]{3,24}$")
 QUERY_KEEP_SECONDS = 7 * 86400
 
 
@@ -90,6 +92,50 @@ class LogsAPI:
             if group.kms:
                 item["kmsKeyId"] = group.kms
             out.append(item)
+        result: dict[str, Any] = {"logGroups": out}
+        if more:
+            result["nextToken"] = encode_token({"after": out[-1]["logGroupName"]})
+        return result
+
+    def list_log_groups(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        """ListLogGroups: ``logGroupNamePattern`` is up to five case-sensitive alternatives
+        (``|``), each a substring, or a prefix when it starts with ``^``."""
+        limit = _limit(p.get("limit"), 50, 1000, "limit")
+        cls = p.get("logGroupClass")
+        if cls is not None and cls not in ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY", "ESSENTIALS"):
+            raise invalid(f"1 validation error detected: Value '{cls}' at 'logGroupClass' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, DELIVERY, ESSENTIALS]")
+        pattern = p.get("logGroupNamePattern")
+        alternatives: list[str] = []
+        if pattern is not None:
+            alternatives = pattern.split("|")
+            if not 3 <= len(pattern) <= 129 or len(alternatives) > 5 or not all(LIST_PATTERN_RE.match(a) for a in alternatives):
+                raise invalid(
+                    f"1 validation error detected: Value '{pattern}' at 'logGroupNamePattern' failed to satisfy constraint: Member must satisfy regular expression pattern: "
+                    "(\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24})(\\|\\^?[\\.\\-_\\/#A-Za-z0-9]{3,24}){0,4}"
+                )
+
+        def matches(name: str) -> bool:
+            return not alternatives or any(name.startswith(a[1:]) if a.startswith("^") else a in name for a in alternatives)
+
+        accounts = p.get("accountIdentifiers")
+        wanted_tags = p.get("logGroupTags") or []
+        after = decode_token(p["nextToken"]).get("after", "") if p.get("nextToken") else ""
+        if not isinstance(after, str):
+            raise invalid("The specified nextToken is invalid.")
+        out: list[dict[str, Any]] = []
+        more = False
+        # This account has no linked (source) accounts, so includeLinkedAccounts adds nothing; and its
+        # groups have no data sources or field indexes, so filtering on those matches no group.
+        if not p.get("dataSources") and not p.get("fieldIndexNames") and (not accounts or self.account_id in accounts):
+            for group, _stored in self.store.list_groups(None, None, cls, after, region):
+                if not matches(group.name):
+                    continue
+                if any(t["key"] not in group.tags or (t.get("values") and group.tags[t["key"]] not in t["values"]) for t in wanted_tags):
+                    continue
+                if len(out) >= limit:
+                    more = True
+                    break
+                out.append({"logGroupName": group.name, "logGroupArn": self.store.group_arn(group.name, group.region), "logGroupClass": group.cls})
         result: dict[str, Any] = {"logGroups": out}
         if more:
             result["nextToken"] = encode_token({"after": out[-1]["logGroupName"]})

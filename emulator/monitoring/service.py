@@ -35,6 +35,7 @@ from emulator.monitoring.costs import Ledger, load_prices
 from emulator.monitoring.dashboards import Dashboards
 from emulator.monitoring.insight_rules import InsightRules
 from emulator.monitoring.logs_api import LogsAPI
+from emulator.monitoring.logs_subscriptions import LogSubscriptions
 from emulator.monitoring.logstore import CHECKPOINT_SECONDS, LogStore
 from emulator.monitoring.metric_streams import MetricStreams
 from emulator.monitoring.metricfilters import MetricFilters
@@ -92,6 +93,9 @@ class Monitoring:
         self.dashboards = Dashboards(self.state, settings.region, settings.account_id)
         self.insight_rules = InsightRules(self.state, settings.region, settings.account_id)
         self.logs.on_events = self._insight_events
+        # the second consumer of new log events: subscription filters (emulator.monitoring.logs_subscriptions)
+        self.log_subscriptions = LogSubscriptions(self.logs, settings.account_id)
+        self.log_subscriptions.bind(runtime.fallback, lambda: self._loop)
         self.metric_filters = MetricFilters(self.logs, self.metrics)
         self.logs_api = LogsAPI(self.logs, settings.account_id, self.metric_filters.count)
         self.telemetry = Telemetry(self.metrics, self.ledger, settings.region)
@@ -154,6 +158,7 @@ class Monitoring:
             return
         self._starts = 0
         self._stop.set()
+        self.log_subscriptions.stop()
         if self._thread is not None:
             await asyncio.get_running_loop().run_in_executor(None, self._thread.join, 10)
         logging.getLogger("emulator").removeHandler(self.shipper)
@@ -214,11 +219,17 @@ class Monitoring:
         self.insight_rules.flush()
 
     def _insight_events(self, region: str, group: str, events: list[tuple[int, str]]) -> None:
-        # Contributor Insights never fails a write: the events are stored already.
+        # The consumers of new log events: Contributor Insights rules, then subscription filters
+        # (which only note the group and wake their worker). Neither fails a write: the events
+        # are stored already.
         try:
             self.insight_rules.on_log_events(region, group, events)
         except Exception:
             log.exception("Contributor Insights evaluation failed for log group %s", group)
+        try:
+            self.log_subscriptions.on_events(region, group, events)
+        except Exception:
+            log.exception("subscription filters failed for log group %s", group)
 
     def collect(self) -> None:
         ingested = self.logs.ingested_bytes - self._logs_seen
