@@ -1,8 +1,9 @@
 """EventBridge: rules, patterns and test events refused as EventBridge refuses them, before moto
 sees them (emulator/gateway/fallback_checks_services.py has the checks of targets' input and of
 PutPermission's policy). moto stored event patterns with match types that do not exist, cron
-expressions of any number of fields and role ARNs of any text, and TestEventPattern matched
-patterns and events that are not JSON.
+expressions of any number of fields and role ARNs of any text, TestEventPattern matched
+patterns and events that are not JSON, and API destinations were made for connections that
+do not exist.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from emulator.errors import AwsError
-from emulator.gateway.fallback_checks import _on
+from emulator.gateway.fallback_checks import _on, moto_backend
 
 if TYPE_CHECKING:
     from emulator.context import RequestContext
@@ -125,3 +126,28 @@ def _events_test_event(ctx: RequestContext) -> None:
     missing = [name for name in _EVENT_FIELDS if name not in event]
     if missing:
         raise AwsError("ValidationException", f"Parameter Event is not valid. Reason: Provided Event is missing required fields: [{', '.join(missing)}]", 400)
+
+
+@_on("events", "ListRuleNamesByTarget")
+def _events_target_arn(ctx: RequestContext) -> None:
+    """The target is named by its ARN (moto listed no rule for any text)."""
+    arn = ctx.params.get("TargetArn")
+    if isinstance(arn, str) and _ARN.fullmatch(arn) is None:
+        raise AwsError("ValidationException", f"Parameter {arn} is not valid. Reason: Provided Arn is not in correct format.", 400)
+
+
+_CONNECTION_ARN = re.compile(r"arn:aws[a-z-]*:events:([a-z0-9-]+):(\d{12}):connection/([^/]+)/.+")
+
+
+@_on("events", "CreateApiDestination", "UpdateApiDestination")
+def _events_api_destination_connection(ctx: RequestContext) -> None:
+    """An API destination's connection exists: EventBridge answers ``ResourceNotFoundException:
+    Connection '<name>' does not exist.`` (moto's wording where it checks; it created the
+    destination)."""
+    arn = ctx.params.get("ConnectionArn")
+    match = _CONNECTION_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    if match is None:
+        return
+    connections = getattr(moto_backend(ctx, "events", match.group(1), match.group(2)), "connections", None)
+    if isinstance(connections, dict) and match.group(3) not in connections:
+        raise AwsError("ResourceNotFoundException", f"Connection '{match.group(3)}' does not exist.", 400)

@@ -1,13 +1,14 @@
 """Lambda: requests refused as Lambda refuses them, before moto sees them
 (emulator/gateway/fallback_checks_services.py has the checks of code, limits and principals). moto
 published versions whatever CodeSha256 and RevisionId said, stored event filter patterns that
-are not JSON, reserved any concurrency and listed the versions of functions that do not exist.
+are not JSON, reserved any concurrency listed the versions of functions that do not exist, and "updated" code with no code given.
 The function is read from moto's state (``moto_backend``); one that cannot be read is left to
 moto.
 """
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -18,6 +19,8 @@ from emulator.gateway.fallback_checks import _on, moto_backend
 if TYPE_CHECKING:
     from emulator.context import RequestContext
 
+# A revision id (Lambda makes UUIDs).
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 # An account's concurrency (Lambda's default quota), of which 100 stay unreserved.
 _ACCOUNT_CONCURRENCY = 1000
 _UNRESERVED_MINIMUM = 100
@@ -70,7 +73,8 @@ def _lambda_publish_version(ctx: RequestContext) -> None:
             400,
         )
     latest = getattr(function, "revision_id", None)
-    if isinstance(revision, str) and isinstance(latest, str) and revision != latest:
+    # moto keeps no revision id for a function; Lambda's are UUIDs, so another text never matches.
+    if isinstance(revision, str) and (revision != latest if isinstance(latest, str) else _UUID.fullmatch(revision) is None):
         raise AwsError(
             "PreconditionFailedException",
             "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id",
@@ -105,3 +109,12 @@ def _lambda_concurrency(ctx: RequestContext) -> None:
             f"Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [{_UNRESERVED_MINIMUM}].",
             400,
         )
+
+
+@_on("lambda", "UpdateFunctionCode")
+def _lambda_code_source(ctx: RequestContext) -> None:
+    """An update of code names the new code: a ZipFile, an S3Bucket and S3Key, or an ImageUri
+    (moto answered 200 and changed nothing)."""
+    p = ctx.params
+    if not (p.get("ZipFile") or (p.get("S3Bucket") and p.get("S3Key")) or p.get("ImageUri")):
+        raise AwsError("InvalidParameterValueException", "Please provide a source for function code.", 400)

@@ -1,7 +1,7 @@
 """Organizations: new organizational units checked against the organization, as Organizations
 checks them, before moto sees them (emulator/gateway/fallback_checks_services.py has the checks of
 policy documents). moto created an OU under a parent that does not exist, and a second OU of
-the same name under the same parent. The organization is read from moto's state
+the same name under the same parent, and "detached" policies that were not attached. The organization is read from moto's state
 (``moto_backend``; Organizations is global: moto keys it by partition).
 """
 
@@ -30,3 +30,21 @@ def _organizations_new_ou(ctx: RequestContext) -> None:
         raise AwsError("ParentNotFoundException", "We can't find a root or OU with the ParentId that you specified.", 400)
     if any(getattr(unit, "parent_id", None) == parent and getattr(unit, "name", None) == name for unit in units):
         raise AwsError("DuplicateOrganizationalUnitException", "An OU with the same name already exists.", 400)
+
+
+@_on("organizations", "DetachPolicy")
+def _organizations_detach(ctx: RequestContext) -> None:
+    """A policy is detached from a root, OU or account it is attached to:
+    ``PolicyNotAttachedException`` (moto detached nothing and answered 200). A policy or a
+    target that does not exist is left to moto (PolicyNotFoundException, ...)."""
+    policy_id, target = ctx.params.get("PolicyId"), ctx.params.get("TargetId")
+    backend = moto_backend(ctx, "organizations", "aws")
+    policies = getattr(backend, "policies", None)
+    if getattr(backend, "org", None) is None or not isinstance(policies, list) or not isinstance(target, str):
+        return
+    policy = next((p for p in list(policies) if getattr(p, "id", None) == policy_id), None)
+    targets = [t for t in list(getattr(backend, "ou", None) or []) + list(getattr(backend, "accounts", None) or []) if getattr(t, "id", None) == target]
+    if policy is None or not targets:
+        return
+    if all(getattr(t, "id", None) != target for t in list(getattr(policy, "attachments", None) or [])):
+        raise AwsError("PolicyNotAttachedException", "The policy isn't attached to the specified target in the specified root.", 400)

@@ -3,16 +3,20 @@
 (``InvalidInput: Invalid XML ; cvc-...``), then each change of a batch (``InvalidInput:
 Invalid request: ...``, ``InvalidChangeBatch: [...]``); moto stored record sets of any type
 with any value, and the mistake showed only once deployed (a CNAME at the zone's apex: see
-fallback_patches.py, which knows the zone's name).
+fallback_patches.py, which knows the zone's name). moto also created zones with a caller
+reference already used, a VPC that cannot be one or a delegation set that does not exist, and
+answered 200 for delegation sets, zones and health checks that do not exist.
 """
 
 from __future__ import annotations
 
+import functools
 import ipaddress
+import re
 from typing import TYPE_CHECKING, Any
 
 from emulator.errors import AwsError
-from emulator.gateway.fallback_checks import _digits, _on
+from emulator.gateway.fallback_checks import _digits, _on, moto_backend
 
 if TYPE_CHECKING:
     from emulator.context import RequestContext
@@ -20,11 +24,12 @@ if TYPE_CHECKING:
 _RR_TYPES = ("SOA", "A", "TXT", "NS", "CNAME", "MX", "NAPTR", "PTR", "SRV", "SPF", "AAAA", "CAA", "DS", "TLSA", "SSHFP", "SVCB", "HTTPS")
 
 
-@_on("route53", "CreateHostedZone")
+@_on("route53", "CreateHostedZone", "ListHostedZonesByName")
 def _route53_zone_name(ctx: RequestContext) -> None:
-    """A hosted zone's name is a domain name: labels of 1 to 63 characters, 255 in all."""
-    name = ctx.params.get("Name")
-    if not isinstance(name, str):
+    """A hosted zone's name (and the DNSName a listing starts from) is a domain name: labels of
+    1 to 63 characters, 255 in all."""
+    name = ctx.params.get("Name" if ctx.operation_name == "CreateHostedZone" else "DNSName")
+    if not isinstance(name, str) or (ctx.operation_name != "CreateHostedZone" and not name.strip(".")):  # a listing from the start
         return
     labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
     if not name.strip(".") or len(name.rstrip(".")) > 255 or any(not label or len(label) > 63 for label in labels):
@@ -137,19 +142,36 @@ def _route53_record_type(ctx: RequestContext) -> None:
         raise _enumeration(kind, _RR_TYPES)
 
 
+@functools.cache
+def _ip_pattern() -> str:
+    """The schema's pattern of a health check's IPAddress (an IPv4 or IPv6 address)."""
+    from emulator import services
+
+    operation = services.operation_model("route53", "CreateHealthCheck")
+    return str(operation.service_model.shape_for("IPAddress").metadata.get("pattern", "")) if operation is not None else ""
+
+
 _HEALTH_CHECK_TYPES = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP", "CALCULATED", "CLOUDWATCH_METRIC", "RECOVERY_CONTROL")
 
 
 @_on("route53", "CreateHealthCheck")
 def _route53_health_check(ctx: RequestContext) -> None:
-    """A health check's Type (schema enumeration) and FailureThreshold (1 to 10: schema,
-    ``cvc-maxInclusive-valid``)."""
+    """A health check's Type (schema enumeration), IPAddress (schema pattern,
+    ``cvc-pattern-valid``) and FailureThreshold (1 to 10: schema, ``cvc-maxInclusive-valid``)."""
     config = ctx.params.get("HealthCheckConfig")
     if not isinstance(config, dict):
         return
     kind = config.get("Type")
     if kind is not None and kind not in _HEALTH_CHECK_TYPES:
         raise _enumeration(kind, _HEALTH_CHECK_TYPES)
+    address = config.get("IPAddress")
+    pattern = _ip_pattern()
+    if isinstance(address, str) and pattern and re.fullmatch(pattern, address) is None:
+        raise AwsError(
+            "InvalidInput",
+            f"Invalid XML ; cvc-pattern-valid: Value '{address}' is not facet-valid with respect to pattern '{pattern}' for type 'IPAddress'.",
+            400,
+        )
     threshold = config.get("FailureThreshold")
     if isinstance(threshold, int) and not 1 <= threshold <= 10:
         facet, bound = ("maxInclusive", 10) if threshold > 10 else ("minInclusive", 1)
@@ -158,3 +180,78 @@ def _route53_health_check(ctx: RequestContext) -> None:
             f"Invalid XML ; cvc-{facet}-valid: Value '{threshold}' is not facet-valid with respect to {facet} '{bound}' for type 'FailureThreshold'.",
             400,
         )
+
+
+def _backend(ctx: RequestContext) -> Any:
+    """moto's Route 53 backend: one per partition (Route 53 is global), not per region."""
+    return moto_backend(ctx, "route53", "aws")
+
+
+_VPC_ID = re.compile(r"vpc-[0-9a-f]{8}([0-9a-f]{9})?")
+_NO_DELEGATION_SET = "A reusable delegation set with the specified ID does not exist."
+
+
+@functools.cache
+def _vpc_regions() -> tuple[str, ...]:
+    """The regions a private zone's VPC may be in (the schema's VPCRegion enumeration)."""
+    from emulator import services
+
+    operation = services.operation_model("route53", "CreateHostedZone")
+    return tuple(operation.service_model.shape_for("VPCRegion").enum) if operation is not None else ()
+
+
+def _strip(identifier: str, prefix: str) -> str:
+    """An id as Route 53 takes it, without the path it may be given with (``/hostedzone/Z...``)."""
+    return identifier.removeprefix(prefix)
+
+
+@_on("route53", "CreateHostedZone")
+def _route53_zone_references(ctx: RequestContext) -> None:
+    """A caller reference not used before (``HostedZoneAlreadyExists``, 409), a VPC of a region
+    of the VPCRegion enumeration (schema) and an id of a VPC's form (``InvalidVPCId``), and a reusable delegation set that exists
+    (``NoSuchDelegationSet``): moto created a zone for each."""
+    p = ctx.params
+    vpc = p.get("VPC")
+    vpc_id = vpc.get("VPCId") if isinstance(vpc, dict) else None
+    region = vpc.get("VPCRegion") if isinstance(vpc, dict) else None
+    if region is not None and _vpc_regions() and region not in _vpc_regions():
+        raise _enumeration(region, _vpc_regions())
+    if isinstance(vpc_id, str) and _VPC_ID.fullmatch(vpc_id) is None:
+        raise AwsError("InvalidVPCId", "The VPC ID that you specified either isn't a valid ID or the current account is not authorized to access this VPC.", 400)
+    backend = _backend(ctx)
+    zones, sets = getattr(backend, "zones", None), getattr(backend, "delegation_sets", None)
+    reference = p.get("CallerReference")
+    if isinstance(reference, str) and isinstance(zones, dict) and any(getattr(z, "caller_reference", None) == reference for z in zones.values()):
+        raise AwsError("HostedZoneAlreadyExists", "A hosted zone has already been created with the specified caller reference.", 409)
+    delegation = p.get("DelegationSetId")
+    if isinstance(delegation, str) and isinstance(sets, dict) and _strip(delegation, "/delegationset/") not in sets:
+        raise AwsError("NoSuchDelegationSet", _NO_DELEGATION_SET, 400)
+
+
+@_on("route53", "GetReusableDelegationSet")
+def _route53_delegation_set(ctx: RequestContext) -> None:
+    identifier, sets = ctx.params.get("Id"), getattr(_backend(ctx), "delegation_sets", None)
+    if isinstance(identifier, str) and isinstance(sets, dict) and _strip(identifier, "/delegationset/") not in sets:
+        raise AwsError("NoSuchDelegationSet", _NO_DELEGATION_SET, 400)
+
+
+@_on("route53", "ListTagsForResource")
+def _route53_tagged_zone(ctx: RequestContext) -> None:
+    """The hosted zone or health check whose tags are listed exists (moto listed none for any
+    id): ``NoSuchHostedZone``, ``NoSuchHealthCheck`` (404), moto's wording where it checks."""
+    kind, identifier = ctx.params.get("ResourceType"), ctx.params.get("ResourceId")
+    backend = _backend(ctx)
+    if not isinstance(identifier, str):
+        return
+    zones, checks = getattr(backend, "zones", None), getattr(backend, "health_checks", None)
+    if kind == "hostedzone" and isinstance(zones, dict) and _strip(identifier, "/hostedzone/") not in zones:
+        raise AwsError("NoSuchHostedZone", f"No hosted zone found with ID: {identifier}", 404)
+    if kind == "healthcheck" and isinstance(checks, dict) and identifier not in checks:
+        raise AwsError("NoSuchHealthCheck", f"A health check with id {identifier} does not exist.", 404)
+
+
+@_on("route53", "DeleteHealthCheck")
+def _route53_deleted_health_check(ctx: RequestContext) -> None:
+    identifier, checks = ctx.params.get("HealthCheckId"), getattr(_backend(ctx), "health_checks", None)
+    if isinstance(identifier, str) and isinstance(checks, dict) and identifier not in checks:
+        raise AwsError("NoSuchHealthCheck", f"A health check with id {identifier} does not exist.", 404)

@@ -316,6 +316,21 @@ def _s3_sse_header(ctx: RequestContext) -> None:
         raise _s3_argument("x-amz-server-side-encryption", value, "The encryption method specified is not supported")
 
 
+# A KMS key as S3 takes it (x-amz-server-side-encryption-aws-kms-key-id): a key id (a UUID, or a
+# multi-Region key's mrk-...), an alias or an ARN of either.
+_KMS_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+")
+
+
+@_on("s3", "PutObject", "CopyObject", "CreateMultipartUpload")
+def _s3_kms_key(ctx: RequestContext) -> None:
+    """A KMS key that cannot be one is KMS's error, which S3 passes on prefixed
+    (``KMS.NotFoundException: Invalid keyId ...``); moto stored the object "encrypted" with it."""
+    value = ctx.request.headers.get("x-amz-server-side-encryption-aws-kms-key-id")
+    encryption = ctx.request.headers.get("x-amz-server-side-encryption") or ""
+    if value is not None and encryption.startswith("aws:kms") and _KMS_KEY.fullmatch(value) is None:
+        raise AwsError("KMS.NotFoundException", f"Invalid keyId {value}", 400)
+
+
 _GRANT_HEADERS = ("x-amz-grant-read", "x-amz-grant-write", "x-amz-grant-read-acp", "x-amz-grant-write-acp", "x-amz-grant-full-control")
 # One grantee of a grant header: id="...", uri="...", emailAddress="..." (quotes optional).
 _GRANTEE = re.compile(r'\s*(id|uri|emailAddress)=("[^"]*"|[^",]*)\s*')

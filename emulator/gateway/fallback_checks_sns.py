@@ -1,7 +1,7 @@
 """SNS: requests refused as SNS refuses them, before moto sees them
 (emulator/gateway/fallback_checks_services.py has the checks of topic ARNs, endpoints and policies).
 moto stored topic attributes of any name, published empty messages and JSON-structured
-messages without their ``default`` entry, and accepted an empty batch; SNS answers each with
+messages without their ``default`` entry, accepted an empty batch, and confirmed subscriptions with tokens it never sent; SNS answers each with
 a 400 ``InvalidParameter`` (``EmptyBatchRequest`` for the batch).
 """
 
@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from emulator.errors import AwsError
-from emulator.gateway.fallback_checks import _on
+from emulator.gateway.fallback_checks import _on, moto_backend
 
 if TYPE_CHECKING:
     from emulator.context import RequestContext
@@ -117,3 +117,15 @@ def _sns_publish_batch(ctx: RequestContext) -> None:
     if isinstance(entries, list) and not entries:
         raise AwsError("EmptyBatchRequest", "The batch request doesn't contain any entries.", 400)
     # (An entry's own problems are that entry's failure in the answer, not the request's.)
+
+
+@_on("sns", "ConfirmSubscription")
+def _sns_confirm_token(ctx: RequestContext) -> None:
+    """A token is one that SNS sent to the endpoint (its SubscriptionConfirmation message).
+    moto sends none, so no token is one it issued: SNS answers ``InvalidParameter: Invalid
+    token`` (moto confirmed nothing and answered 200). A topic that does not exist is left to
+    moto (NotFound)."""
+    arn, token = ctx.params.get("TopicArn"), ctx.params.get("Token")
+    topics = getattr(moto_backend(ctx, "sns"), "topics", None)
+    if isinstance(token, str) and isinstance(topics, dict) and arn in topics:
+        raise AwsError("InvalidParameter", "Invalid token", 400)

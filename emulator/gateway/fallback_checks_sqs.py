@@ -1,7 +1,8 @@
 """SQS: messages and receive parameters refused as SQS refuses them, before moto sees them
 (emulator/gateway/fallback_checks_services.py; queue attributes are checked there). moto sent a
 message with an empty body, a Number attribute that is not a number, and received with a
-negative visibility timeout; SQS answers each with a 400.
+negative visibility timeout, tagged a queue with an empty key and gave permissions to
+accounts that are not account ids; SQS answers each with a 400.
 """
 
 from __future__ import annotations
@@ -79,3 +80,33 @@ def _sqs_max_results(ctx: RequestContext) -> None:
     value = ctx.params.get("MaxResults")
     if isinstance(value, int) and not 1 <= value <= 1000:
         raise _invalid(f"Value {value} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000.")
+
+
+def _tags(tags: Any) -> None:
+    """A tag's key is 1 to 128 characters, its value 256 at most (SQS: ``InvalidParameterValue``,
+    the wording of UntagQueue's answer; moto tagged a new queue with an empty key)."""
+    if not isinstance(tags, dict):
+        return
+    for key, value in tags.items():
+        if not isinstance(key, str) or not 1 <= len(key) <= 128:
+            raise _invalid("Tag keys must be between 1 and 128 characters in length.")
+        if isinstance(value, str) and len(value) > 256:
+            raise _invalid("Tag values must be between 0 and 256 characters in length.")
+
+
+@_on("sqs", "CreateQueue", "TagQueue")
+def _sqs_tags(ctx: RequestContext) -> None:
+    _tags(ctx.params.get("tags" if ctx.operation_name == "CreateQueue" else "Tags"))
+
+
+_ACCOUNT = re.compile(r"\d{12}")
+
+
+@_on("sqs", "AddPermission")
+def _sqs_permission_accounts(ctx: RequestContext) -> None:
+    """Each account a permission names is an account id (12 digits): SQS answers another with
+    ``InvalidParameterValue: Value [<id>] for parameter PrincipalId is invalid. Reason: Unable
+    to verify.``"""
+    for account in ctx.params.get("AWSAccountIds") or []:
+        if isinstance(account, str) and _ACCOUNT.fullmatch(account) is None:
+            raise _invalid(f"Value [{account}] for parameter PrincipalId is invalid. Reason: Unable to verify.")

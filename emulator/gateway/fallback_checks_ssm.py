@@ -1,8 +1,9 @@
 """SSM: parameters and commands refused as Systems Manager refuses them, before moto sees them
 (emulator/gateway/fallback_checks_services.py has the checks of tokens and document contents). moto
 stored parameters whose names break Parameter Store's rules (characters, empty sub-paths,
-more than 15 levels), values that do not match their own AllowedPattern, and sent commands of
-documents that do not exist.
+more than 15 levels), values that do not match their own AllowedPattern, sent commands of
+documents that do not exist, and stored Standard values over 4 KB, policies of unknown
+types and SecureStrings under KMS keys that cannot be ones.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import re
 from typing import TYPE_CHECKING
 
 from emulator.errors import AwsError
-from emulator.gateway.fallback_checks import _on, moto_backend
+from emulator.gateway.fallback_checks import _json, _on, moto_backend
 
 if TYPE_CHECKING:
     from emulator.context import RequestContext
@@ -84,3 +85,57 @@ def _ssm_send_command(ctx: RequestContext) -> None:
     documents = getattr(backend, "_documents", None)
     if isinstance(documents, dict) and name not in documents:
         raise AwsError("InvalidDocument", "The specified document does not exist.", 400)
+
+
+# A Standard parameter's value, at most (an Advanced one's: 8 KB, botocore's model).
+_STANDARD_VALUE_MAX = 4096
+_POLICY_TYPES = ("Expiration", "ExpirationNotification", "NoChangeNotification")
+# A KMS key named by id (a UUID, or a multi-Region key's mrk-...), alias or ARN.
+_KMS_KEY = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32}|alias/[A-Za-z0-9/_-]+|arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:(key|alias)/.+")
+
+
+def _tier(ctx: RequestContext, name: str) -> str | None:
+    """The tier a parameter is put in: the one given, else the parameter's own (an overwrite
+    keeps it), else the account's default (moto's setting); None if moto's state cannot tell."""
+    given = ctx.params.get("Tier")
+    if isinstance(given, str):
+        return given
+    backend = moto_backend(ctx, "ssm")
+    parameters = getattr(backend, "_parameters", None)
+    if not isinstance(parameters, dict):
+        return None
+    # dict.get: moto's mapping makes (and loads) an entry on a lookup by [].
+    versions = dict.get(parameters, type(parameters).normalize_name(name)) if hasattr(parameters, "normalize_name") else None
+    if versions:
+        return getattr(versions[-1], "tier", None)
+    default = getattr(backend, "default_parameter_tier", None)
+    return default if isinstance(default, str) else None
+
+
+@_on("ssm", "PutParameter")
+def _ssm_parameter_limits(ctx: RequestContext) -> None:
+    """A Standard parameter's value is 4 KB at most (4096 characters: ``ValidationException``);
+    policies are of Parameter Store's types (``InvalidPolicyTypeException``); a SecureString's
+    KeyId names a KMS key by id, alias or ARN (``InvalidKeyId``). moto stored each."""
+    p = ctx.params
+    name, value = p.get("Name"), p.get("Value")
+    if isinstance(name, str) and isinstance(value, str) and len(value) > _STANDARD_VALUE_MAX and _tier(ctx, name) == "Standard":
+        raise AwsError(
+            "ValidationException",
+            f"Standard tier parameters support a maximum parameter value of {_STANDARD_VALUE_MAX} characters. To create a larger parameter value, "
+            "upgrade the parameter to use the advanced-parameter tier. For more information, see "
+            "https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html",
+            400,
+        )
+    ok, policies = _json(p.get("Policies"))
+    if ok and isinstance(policies, list):
+        for policy in policies:
+            if isinstance(policy, dict) and isinstance(policy.get("Type"), str) and policy["Type"] not in _POLICY_TYPES:
+                raise AwsError(
+                    "InvalidPolicyTypeException",
+                    "The policy type isn't supported. Parameter Store supports the following policy types: Expiration, ExpirationNotification, and NoChangeNotification.",
+                    400,
+                )
+    key = p.get("KeyId")
+    if p.get("Type") == "SecureString" and isinstance(key, str) and _KMS_KEY.fullmatch(key) is None:
+        raise AwsError("InvalidKeyId", "The query key ID isn't valid.", 400)

@@ -14,6 +14,10 @@ change, and that only ``result`` is to be relied on.
 
 Only what the States Language requires whatever the query language (JSONPath or JSONata) is
 checked: a check never refuses a definition that AWS accepts.
+
+moto's backend (which does not run state machines) hands out no task tokens and no history
+pages: SendTask* and GetExecutionHistory's nextToken get AWS's ``InvalidToken``, and tagging a
+state machine or activity that does not exist ``ResourceNotFound``.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from emulator.errors import AwsError
-from emulator.gateway.fallback_checks import _on, answers
+from emulator.gateway.fallback_checks import _on, answers, moto_backend
 
 if TYPE_CHECKING:
     from emulator.context import RequestContext
@@ -275,3 +279,48 @@ def _sfn_resource_arn(ctx: RequestContext) -> None:
     pattern = _MAP_RUN_ARN if "mapRunArn" in ctx.params else _RESOURCE_ARN
     if isinstance(arn, str) and pattern.fullmatch(arn) is None:
         raise AwsError("InvalidArn", f"Invalid Arn: 'Resource type not valid in this context: {arn}'", 400)
+
+
+def _simulating() -> bool:
+    """Whether moto runs state machines (its ``execute_state_machine`` setting: its parser's
+    backend then hands out task tokens and pages histories). The emulator leaves it off."""
+    from moto.core.config import default_user_config
+
+    return bool(default_user_config.get("stepfunctions", {}).get("execute_state_machine", False))
+
+
+@_on("stepfunctions", "SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat")
+def _sfn_task_token(ctx: RequestContext) -> None:
+    """A task token is one an execution handed out (``.waitForTaskToken``, activities). moto's
+    backend, which does not run state machines, hands out none, and answered every token with
+    200: Step Functions answers a token it did not issue with ``InvalidToken``."""
+    if isinstance(ctx.params.get("taskToken"), str) and not _simulating():
+        raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'", 400)
+
+
+@_on("stepfunctions", "GetExecutionHistory")
+def _sfn_history_token(ctx: RequestContext) -> None:
+    """moto returns an execution's whole history at once and hands out no nextToken: any token
+    is one Step Functions did not issue (``InvalidToken``)."""
+    if ctx.params.get("nextToken") and not _simulating():
+        raise AwsError("InvalidToken", "Invalid Token: 'Invalid token'", 400)
+
+
+_TAGGABLE_ARN = re.compile(r"arn:aws[a-z-]*:states:([a-z0-9-]+):(\d{12}):(stateMachine|activity):([^:]+)")
+
+
+@_on("stepfunctions", "TagResource", "UntagResource")
+def _sfn_tagged_resource(ctx: RequestContext) -> None:
+    """The state machine or activity tagged exists: Step Functions answers ``ResourceNotFound:
+    Resource not found: '<arn>'`` (moto tagged the ARN of anything)."""
+    arn = ctx.params.get("resourceArn")
+    match = _TAGGABLE_ARN.fullmatch(arn) if isinstance(arn, str) else None
+    if match is None:
+        return
+    backend = moto_backend(ctx, "stepfunctions", match.group(1), match.group(2))
+    machines, activities = getattr(backend, "state_machines", None), getattr(backend, "activities", None)
+    if not isinstance(machines, list) or not isinstance(activities, dict):
+        return
+    known = {getattr(m, "arn", None) for m in machines} if match.group(3) == "stateMachine" else set(activities)
+    if arn not in known:
+        raise AwsError("ResourceNotFound", f"Resource not found: '{arn}'", 400)

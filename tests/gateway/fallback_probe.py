@@ -561,7 +561,8 @@ CASES: list[Case] = [
     C("events", "put_targets", "missing rule", Rule="probe-missing", Targets=[{"Id": "t6", "Arn": "$QUEUE_ARN"}]),
     C("events", "put_targets", "bad retry", Rule="$RULE", Targets=[{"Id": "t7", "Arn": "$QUEUE_ARN", "RetryPolicy": {"MaximumRetryAttempts": 1000}}]),
     C("events", "put_targets", "bad dlq", Rule="$RULE", Targets=[{"Id": "t8", "Arn": "$QUEUE_ARN", "DeadLetterConfig": {"Arn": "garbage"}}]).expect("ValidationException"),
-    C("events", "put_targets", "sqs params on fifo", Rule="$RULE", Targets=[{"Id": "t9", "Arn": "$QUEUE_ARN", "SqsParameters": {"MessageGroupId": "g"}}]),
+    # A standard queue ($QUEUE_ARN) takes a MessageGroupId too (SQS's fair queues): EventBridge passes it on.
+    C("events", "put_targets", "sqs params on fifo", Rule="$RULE", Targets=[{"Id": "t9", "Arn": "$QUEUE_ARN", "SqsParameters": {"MessageGroupId": "g"}}]).accepted_by_aws(),
     C("events", "remove_targets", "missing rule", Rule="probe-missing", Ids=["t1"]),
     C("events", "remove_targets", "missing target", Rule="$RULE", Ids=["probe-missing"]),
     C("events", "put_events", "detail not json", Entries=[{"Source": "probe", "DetailType": "d", "Detail": "not json"}]).accepted_by_aws(),
@@ -645,7 +646,8 @@ CASES: list[Case] = [
     C("kinesis", "increase_stream_retention_period", "below current", StreamName="$STREAM", RetentionPeriodHours=5),
     C("kinesis", "increase_stream_retention_period", "too big", StreamName="$STREAM", RetentionPeriodHours=9000),
     C("kinesis", "decrease_stream_retention_period", "above current", StreamName="$STREAM", RetentionPeriodHours=48),
-    C("kinesis", "add_tags_to_stream", "too many", StreamName="$STREAM", Tags={f"k{i}": "v" for i in range(11)}),
+    # AddTagsToStream takes up to 50 tags (botocore's model: "A set of up to 50 key-value pairs"; 10 was an older limit).
+    C("kinesis", "add_tags_to_stream", "too many", StreamName="$STREAM", Tags={f"k{i}": "v" for i in range(11)}).accepted_by_aws(),
     C("kinesis", "add_tags_to_stream", "empty key", StreamName="$STREAM", Tags={"": "v"}),
     C("kinesis", "put_resource_policy", "not json", ResourceARN="$STREAM_ARN", Policy="not json"),
     C("kinesis", "put_resource_policy", "json array", ResourceARN="$STREAM_ARN", Policy="[1]"),

@@ -445,3 +445,162 @@ def test_checks_that_read_moto_state_and_requests(server: EmulatorServer) -> Non
     assert json.loads(events.describe_rule(Name="chk-rule")["EventPattern"]) == json.loads(valid)  # the refused one changed nothing
     events.put_rule(Name="chk-cron", ScheduleExpression="cron(0 12 * * ? *)")
     refused(lambda: events.put_rule(Name="chk-cron", ScheduleExpression="cron(0 12 * *)"), "ValidationException")
+
+
+# ------------------------------------------------------------------ what moto accepted silently; each next to what AWS accepts
+def test_kms_algorithms_signatures_and_references(server: EmulatorServer) -> None:
+    kms = client(server, "kms")
+    symmetric = kms.create_key()["KeyMetadata"]["KeyId"]
+    rsa = kms.create_key(KeySpec="RSA_2048", KeyUsage="ENCRYPT_DECRYPT")["KeyMetadata"]["KeyId"]
+    message = refused(lambda: kms.encrypt(KeyId=rsa, Plaintext=b"x", EncryptionAlgorithm="SYMMETRIC_DEFAULT"), "InvalidKeyUsageException")
+    assert message == "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048."
+    refused(lambda: kms.encrypt(KeyId=symmetric, Plaintext=b"x", EncryptionAlgorithm="RSAES_OAEP_SHA_256"), "InvalidKeyUsageException")
+    blob = kms.encrypt(KeyId=rsa, Plaintext=b"x", EncryptionAlgorithm="RSAES_OAEP_SHA_256")["CiphertextBlob"]
+    assert kms.decrypt(KeyId=rsa, CiphertextBlob=blob, EncryptionAlgorithm="RSAES_OAEP_SHA_256")["Plaintext"] == b"x"
+
+    signing = kms.create_key(KeySpec="RSA_2048", KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+    algorithm = "RSASSA_PSS_SHA_256"
+    message = refused(lambda: kms.sign(KeyId=signing, Message=b"x", MessageType="DIGEST", SigningAlgorithm=algorithm), "ValidationException")
+    assert message == "Digest is invalid length for algorithm RSASSA_PSS_SHA_256."
+    kms.sign(KeyId=signing, Message=b"d" * 32, MessageType="DIGEST", SigningAlgorithm=algorithm)
+    signature = kms.sign(KeyId=signing, Message=b"x", SigningAlgorithm=algorithm)["Signature"]
+    assert kms.verify(KeyId=signing, Message=b"x", Signature=signature, SigningAlgorithm=algorithm)["SignatureValid"] is True
+    refused(lambda: kms.verify(KeyId=signing, Message=b"y", Signature=signature, SigningAlgorithm=algorithm), "KMSInvalidSignatureException")
+
+    refused(lambda: kms.create_key(Origin="AWS_CLOUDHSM", CustomKeyStoreId="cks-1234567890abcdef0"), "CustomKeyStoreNotFoundException")
+    refused(lambda: kms.create_alias(AliasName="alias/aws/mine", TargetKeyId=symmetric), "NotAuthorizedException")
+    kms.create_alias(AliasName="alias/aws-like-but-mine", TargetKeyId=symmetric)
+    refused(lambda: kms.list_keys(Marker="garbage"), "InvalidMarkerException")
+    assert symmetric in [k["KeyId"] for k in kms.list_keys()["Keys"]]
+    refused(lambda: kms.retire_grant(GrantToken="garbage"), "InvalidGrantTokenException")
+    token = kms.create_grant(KeyId=symmetric, GranteePrincipal=f"arn:aws:iam::{ACCOUNT}:root", Operations=["Encrypt"])["GrantToken"]
+    kms.retire_grant(GrantToken=token)
+    assert kms.list_grants(KeyId=symmetric)["Grants"] == []
+
+
+def test_stepfunctions_tokens_and_tagged_resources(server: EmulatorServer) -> None:
+    sfn = client(server, "stepfunctions")
+    for call in (lambda: sfn.send_task_success(taskToken="garbage", output="{}"), lambda: sfn.send_task_failure(taskToken="garbage"),
+                 lambda: sfn.send_task_heartbeat(taskToken="garbage")):
+        assert refused(call, "InvalidToken") == "Invalid Token: 'Invalid token'"
+    role = client(server, "iam").create_role(RoleName="sfn-tok-role", AssumeRolePolicyDocument=SFN_TRUST)["Role"]["Arn"]
+    machine = sfn.create_state_machine(name="sfn-tok", definition=json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}),
+                                       roleArn=role)["stateMachineArn"]
+    execution = sfn.start_execution(stateMachineArn=machine)["executionArn"]
+    refused(lambda: sfn.get_execution_history(executionArn=execution, nextToken="garbage"), "InvalidToken")
+    assert sfn.get_execution_history(executionArn=execution)["events"]
+    missing = machine.replace("sfn-tok", "sfn-tok-missing")
+    assert refused(lambda: sfn.tag_resource(resourceArn=missing, tags=[{"key": "a", "value": "b"}]), "ResourceNotFound") == f"Resource not found: '{missing}'"
+    sfn.tag_resource(resourceArn=machine, tags=[{"key": "a", "value": "b"}])
+    assert sfn.list_tags_for_resource(resourceArn=machine)["tags"] == [{"key": "a", "value": "b"}]
+
+
+def test_lambda_sqs_sns_references(server: EmulatorServer) -> None:
+    iam, lam = client(server, "iam"), client(server, "lambda")
+    role = iam.create_role(RoleName="ref-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    lam.create_function(FunctionName="ref-fn", Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": lambda_zip()})
+    refused(lambda: lam.publish_version(FunctionName="ref-fn", RevisionId="garbage"), "PreconditionFailedException", 412)
+    assert refused(lambda: lam.update_function_code(FunctionName="ref-fn"), "InvalidParameterValueException") == "Please provide a source for function code."
+    lam.update_function_code(FunctionName="ref-fn", ZipFile=lambda_zip())
+    assert lam.publish_version(FunctionName="ref-fn")["Version"] == "1"
+
+    sqs = client(server, "sqs")
+    refused(lambda: sqs.create_queue(QueueName="ref-tags", tags={"": "v"}), "InvalidParameterValue")
+    refused(lambda: sqs.get_queue_url(QueueName="ref-tags"), "AWS.SimpleQueueService.NonExistentQueue")
+    queue = sqs.create_queue(QueueName="ref-queue", tags={"team": "a"})["QueueUrl"]
+    message = refused(lambda: sqs.add_permission(QueueUrl=queue, Label="l", AWSAccountIds=["abc"], Actions=["SendMessage"]), "InvalidParameterValue")
+    assert message == "Value [abc] for parameter PrincipalId is invalid. Reason: Unable to verify."
+    sqs.add_permission(QueueUrl=queue, Label="l", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+
+    sns = client(server, "sns")
+    topic = sns.create_topic(Name="ref-topic")["TopicArn"]
+    assert refused(lambda: sns.confirm_subscription(TopicArn=topic, Token="garbage"), "InvalidParameter") == "Invalid token"
+    refused(lambda: sns.confirm_subscription(TopicArn=topic.replace("ref-topic", "ref-missing"), Token="garbage"), "NotFound", 404)
+
+
+def test_ssm_s3_events_kinesis_limits(server: EmulatorServer) -> None:
+    ssm = client(server, "ssm")
+    long_value = "v" * 4097
+    message = refused(lambda: ssm.put_parameter(Name="/lim/long", Value=long_value, Type="String"), "ValidationException")
+    assert message.startswith("Standard tier parameters support a maximum parameter value of 4096 characters.")
+    ssm.put_parameter(Name="/lim/long", Value=long_value, Type="String", Tier="Advanced")
+    ssm.put_parameter(Name="/lim/long", Value=long_value + "w", Type="String", Overwrite=True)  # an Advanced parameter stays Advanced
+    policy = {"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": "2099-01-01T00:00:00.000Z"}}
+    refused(lambda: ssm.put_parameter(Name="/lim/p", Value="v", Type="String", Tier="Advanced", Policies=json.dumps([{**policy, "Type": "Bogus"}])),
+            "InvalidPolicyTypeException")
+    ssm.put_parameter(Name="/lim/p", Value="v", Type="String", Tier="Advanced", Policies=json.dumps([policy]))
+    assert refused(lambda: ssm.put_parameter(Name="/lim/s", Value="v", Type="SecureString", KeyId="garbage"), "InvalidKeyId") == "The query key ID isn't valid."
+    ssm.put_parameter(Name="/lim/s", Value="v", Type="SecureString", KeyId="alias/aws/ssm")
+
+    s3, kms = client(server, "s3"), client(server, "kms")
+    s3.create_bucket(Bucket="lim-bucket")
+    refused(lambda: s3.put_object(Bucket="lim-bucket", Key="k", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId="not-a-key"), "KMS.NotFoundException")
+    refused(lambda: s3.head_object(Bucket="lim-bucket", Key="k"), "404", 404)
+    key = kms.create_key()["KeyMetadata"]
+    for key_id in (key["KeyId"], key["Arn"]):
+        s3.put_object(Bucket="lim-bucket", Key="k", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=key_id)
+
+    events = client(server, "events")
+    connection = events.create_connection(Name="lim-conn", AuthorizationType="API_KEY",
+                                          AuthParameters={"ApiKeyAuthParameters": {"ApiKeyName": "k", "ApiKeyValue": "v"}})["ConnectionArn"]
+    missing = connection.replace("connection/lim-conn/", "connection/lim-missing/")
+    assert refused(lambda: events.create_api_destination(Name="lim-api", ConnectionArn=missing, InvocationEndpoint="https://example.com", HttpMethod="GET"),
+                   "ResourceNotFoundException") == "Connection 'lim-missing' does not exist."
+    events.create_api_destination(Name="lim-api", ConnectionArn=connection, InvocationEndpoint="https://example.com", HttpMethod="GET")
+    refused(lambda: events.list_rule_names_by_target(TargetArn="garbage"), "ValidationException")
+
+    kinesis = client(server, "kinesis")
+    kinesis.create_stream(StreamName="lim-stream", ShardCount=1)
+    message = refused(lambda: kinesis.update_shard_count(StreamName="lim-stream", TargetShardCount=5, ScalingType="UNIFORM_SCALING"), "InvalidArgumentException")
+    assert message.endswith("Current open shard count: 1 Target shard count: 5")
+    kinesis.update_shard_count(StreamName="lim-stream", TargetShardCount=2, ScalingType="UNIFORM_SCALING")
+
+
+def test_route53_references(server: EmulatorServer) -> None:
+    r53 = client(server, "route53")
+    r53.create_hosted_zone(Name="ref.example.", CallerReference="ref-1")
+    zones = r53.list_hosted_zones()["HostedZones"]
+    refused(lambda: r53.create_hosted_zone(Name="other.example.", CallerReference="ref-1"), "HostedZoneAlreadyExists", 409)
+    vpc = {"VPCRegion": "us-east-1", "VPCId": "garbage"}
+    refused(lambda: r53.create_hosted_zone(Name="p.example.", CallerReference="ref-2", VPC=vpc), "InvalidVPCId")  # type: ignore[arg-type]
+    refused(lambda: r53.create_hosted_zone(Name="p.example.", CallerReference="ref-3", VPC={**vpc, "VPCId": "vpc-12345678", "VPCRegion": "bogus-1"}),  # type: ignore[arg-type]
+            "InvalidInput")
+    refused(lambda: r53.create_hosted_zone(Name="p.example.", CallerReference="ref-4", DelegationSetId="garbage"), "NoSuchDelegationSet")
+    refused(lambda: r53.get_reusable_delegation_set(Id="garbage"), "NoSuchDelegationSet")
+    assert r53.list_hosted_zones()["HostedZones"] == zones
+    delegation = r53.create_reusable_delegation_set(CallerReference="ref-ds")["DelegationSet"]["Id"]
+    r53.create_hosted_zone(Name="ds.example.", CallerReference="ref-5", DelegationSetId=delegation)
+    refused(lambda: r53.list_tags_for_resource(ResourceType="hostedzone", ResourceId="Z0000000000000REF"), "NoSuchHostedZone", 404)
+    zone = zones[0]["Id"].split("/")[-1]
+    assert r53.list_tags_for_resource(ResourceType="hostedzone", ResourceId=zone)["ResourceTagSet"]["Tags"] == []
+    refused(lambda: r53.list_hosted_zones_by_name(DNSName="bad..name"), "InvalidDomainName")
+    assert r53.list_hosted_zones_by_name(DNSName="ref.example")["HostedZones"][0]["Name"] == "ref.example."
+    refused(lambda: r53.delete_health_check(HealthCheckId="garbage"), "NoSuchHealthCheck", 404)
+    message = refused(lambda: r53.create_health_check(CallerReference="ref-hc-bad", HealthCheckConfig={"Type": "HTTP", "IPAddress": "garbage", "Port": 80}),
+                      "InvalidInput")
+    assert message.startswith("Invalid XML ; cvc-pattern-valid: Value 'garbage' is not facet-valid with respect to pattern")
+    r53.create_health_check(CallerReference="ref-hc-v6", HealthCheckConfig={"Type": "HTTP", "IPAddress": "2001:db8::1", "Port": 80})
+    check = r53.create_health_check(CallerReference="ref-hc", HealthCheckConfig={"Type": "HTTP", "IPAddress": "192.0.2.1", "Port": 80})["HealthCheck"]["Id"]
+    r53.delete_health_check(HealthCheckId=check)
+
+
+def test_cloudformation_no_updates_and_organizations_detach(server: EmulatorServer) -> None:
+    cfn = client(server, "cloudformation")
+    template = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "noupd-queue"}}}})
+    cfn.create_stack(StackName="noupd", TemplateBody=template)
+    assert refused(lambda: cfn.update_stack(StackName="noupd", TemplateBody=template), "ValidationError") == "No updates are to be performed."
+    refused(lambda: cfn.update_stack(StackName="noupd", UsePreviousTemplate=True), "ValidationError")
+    changed = template.replace("noupd-queue", "noupd-queue-2")
+    cfn.update_stack(StackName="noupd", TemplateBody=changed)
+    cfn.update_stack(StackName="noupd", TemplateBody=changed, Tags=[{"Key": "a", "Value": "b"}])  # a new tag is a change
+
+    org = client(server, "organizations")
+    org.create_organization(FeatureSet="ALL")
+    root = org.list_roots()["Roots"][0]["Id"]
+    org.enable_policy_type(RootId=root, PolicyType="SERVICE_CONTROL_POLICY")
+    content = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]})
+    policy = org.create_policy(Name="detach-p", Description="d", Type="SERVICE_CONTROL_POLICY", Content=content)["Policy"]["PolicySummary"]["Id"]
+    refused(lambda: org.detach_policy(PolicyId=policy, TargetId=root), "PolicyNotAttachedException")
+    org.attach_policy(PolicyId=policy, TargetId=root)
+    org.detach_policy(PolicyId=policy, TargetId=root)
+    assert policy not in [p["Id"] for p in org.list_policies_for_target(TargetId=root, Filter="SERVICE_CONTROL_POLICY")["Policies"]]
