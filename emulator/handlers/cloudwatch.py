@@ -18,6 +18,7 @@ from emulator.context import RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import operation
 from emulator.handlers.cloudwatch_insights import InsightRuleOperations
+from emulator.handlers.cloudwatch_mutes import MuteQueryOperations
 from emulator.handlers.cloudwatch_streams import AnomalyStreamOperations
 from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring import query as mquery
@@ -59,7 +60,7 @@ def _check_value(v: Any, where: str | Callable[[], str]) -> float:
     return f
 
 
-class CloudWatchHandler(InsightRuleOperations, AnomalyStreamOperations, MonitoringHandler):
+class CloudWatchHandler(InsightRuleOperations, AnomalyStreamOperations, MuteQueryOperations, MonitoringHandler):
     service = "cloudwatch"
 
     def __init__(self, runtime: Runtime) -> None:

@@ -1,5 +1,11 @@
 """Alarm actions: SNS-shaped HTTP webhooks, writing to a log group, and EC2
-stop/terminate/reboot on local instances (CloudWatch User Guide, "Alarm actions")."""
+stop/terminate/reboot on local instances (CloudWatch User Guide, "Alarm actions").
+
+Alarm mute rules (emulator.monitoring.mute_rules, the ``alarm_mute_rules`` component) hold
+back the actions of a state change while one of them is active for the alarm; the state
+change and its history stay. An alarm whose actions were held back and that is still in
+ALARM when its mute ends runs its AlarmActions then (DeleteAlarmMuteRule: "If those alarms
+are in an ALARM state, their configured actions will trigger")."""
 
 from __future__ import annotations
 
@@ -32,7 +38,58 @@ class AlarmActions:
     webhooks: dict[str, str]
     sent: list[dict[str, Any]]
     _history: Callable[..., None]  # RegionAlarms' history writer
+    _save: Callable[[str], None]  # RegionAlarms' alarm writer
     manager: Any  # the regions' manager; its ``_generation`` counts resets
+    kinds: dict[str, str]
+    lock: Any
+    _pool: Any
+    clock: Callable[[], float]
+
+    # ------------------------------------------------------------ mute rules
+    def _mute(self, name: str, kind: str, actions: list[str], old_state: str, now: float) -> bool:
+        """Whether an active alarm mute rule holds back ``actions`` of the state change just
+        made (under the lock). A held-back change is marked on the alarm (``_muted``) and
+        each action written to the history as muted."""
+        mutes = self.components.get("alarm_mute_rules")
+        rule = mutes.muting(self.region, name, now) if mutes is not None else None
+        alarm = self.alarms[name]
+        if mutes is None or rule is None:
+            if alarm.pop("_muted", None) is not None:  # a mute that ended before the sweep saw it
+                self._save(name)
+            return False
+        if not actions:
+            return False
+        alarm["_muted"] = {"rule": rule, "oldState": old_state}
+        self._save(name)
+        rule_arn = mutes.arn(rule, self.region)
+        for action in actions:
+            self._history(
+                name, kind, "Action", f"Action {action} muted by alarm mute rule {rule}",
+                {"actionState": "Muted", "notificationResource": action, "alarmMuteRuleArn": rule_arn, "stateUpdateTimestamp": iso(now)}, now,
+            )
+        return True
+
+    def release_muted(self) -> None:
+        """The end of a mute (its window closed, its rule expired, was changed or deleted): an
+        alarm whose actions were held back runs its AlarmActions if it is still in ALARM."""
+        with self.lock:
+            pending = [n for n, a in self.alarms.items() if "_muted" in a]
+            if not pending:
+                return
+            mutes = self.components.get("alarm_mute_rules")
+            now = self.clock()
+            for name in pending:
+                if mutes is not None and mutes.muting(self.region, name, now) is not None:
+                    continue
+                alarm = self.alarms[name]
+                held = alarm.pop("_muted")
+                self._save(name)
+                if alarm["StateValue"] != "ALARM" or not alarm.get("ActionsEnabled", True):
+                    continue
+                # the notification of the state change whose actions were held back
+                message = self._notification(name, held.get("oldState", "OK"), alarm["StateUpdatedTimestamp"])
+                for action in alarm.get("AlarmActions", []):
+                    self._pool.submit(self._run_action, name, self.kinds[name], action, message, self.manager._generation)
 
     # ------------------------------------------------------------ actions
     def _notification(self, name: str, old_state: str, now: float) -> dict[str, Any]:

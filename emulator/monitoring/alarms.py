@@ -611,6 +611,8 @@ class RegionAlarms(AlarmActions):
         )
         if old_state != state and alarm.get("ActionsEnabled", True):
             key = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}[state]
+            if self._mute(name, kind, alarm.get(key, []), old_state, now):  # an active alarm mute rule holds them back
+                return True
             for action in alarm.get(key, []):
                 message = self._notification(name, old_state, now)
                 self._pool.submit(self._run_action, name, kind, action, message, self.manager._generation)
@@ -627,6 +629,7 @@ class RegionAlarms(AlarmActions):
             except Exception:  # one bad alarm must not stop the others
                 log.exception("alarm %s evaluation failed", name)
         self.evaluate_composites()
+        self.release_muted()  # actions held back by a mute that has ended since
 
     def evaluate(self, name: str, now: float) -> None:
         with self.lock:

@@ -40,6 +40,8 @@ from emulator.monitoring.logstore import CHECKPOINT_SECONDS, LogStore
 from emulator.monitoring.metric_streams import MetricStreams
 from emulator.monitoring.metricfilters import MetricFilters
 from emulator.monitoring.metrics import DEFAULT_RETENTION, MetricStore
+from emulator.monitoring.mute_rules import MuteRules
+from emulator.monitoring.query_definitions import QueryDefinitions
 from emulator.monitoring.statedb import StateDB
 from emulator.monitoring.telemetry import LogShipper, Telemetry
 from emulator.protocols.base import Request, Response
@@ -128,6 +130,11 @@ class Monitoring:
         runtime.components["anomaly_detectors"] = self.anomaly
         runtime.components["metric_streams"] = self.streams
         runtime.components["insight_rules"] = self.insight_rules
+        # Alarm mute rules (the alarm evaluator asks them before running actions) and metric
+        # data query definitions (emulator.monitoring.mute_rules, .query_definitions).
+        self.mute_rules = MuteRules(self.state, settings.account_id)
+        self.query_definitions = QueryDefinitions(self.state, settings.account_id)
+        runtime.components["alarm_mute_rules"] = self.mute_rules
 
     # ------------------------------------------------------------ lifecycle
     async def start(self) -> None:
@@ -177,7 +184,8 @@ class Monitoring:
 
     def reset_cloudwatch(self) -> None:
         """Metrics and datapoints (the user's and the emulator's own), pending telemetry
-        aggregates, alarms with their history, and dashboards."""
+        aggregates, alarms with their history, dashboards, alarm mute rules and metric data
+        query definitions."""
         # Requests answered before the reset reach the ledger and Prometheus now; the
         # datapoints they make are dropped with the rest just below.
         self.runtime.recorder.flush()
@@ -187,6 +195,8 @@ class Monitoring:
         self.anomaly.reset()
         self.streams.reset()
         self.insight_rules.reset()
+        self.mute_rules.reset()
+        self.query_definitions.reset()
 
     def reset_logs(self) -> None:
         """Log groups (with /emulator/audit, /emulator/server and instance console groups:
