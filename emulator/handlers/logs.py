@@ -1,6 +1,9 @@
 """CloudWatch Logs (awsJson 1.1): operations only; storage and queries live in emulator.monitoring.
 
-Everything is regional: each operation acts on the request's region (``ctx.region``)."""
+Everything is regional: each operation acts on the request's region (``ctx.region``).
+Export tasks (emulator.monitoring.logs_exports) run on the server's loop from this handler's
+start: ``logs_export_delay`` (setting, or EMULATOR_LOGS_EXPORT_DELAY; seconds, default 0) is how
+long a new task stays PENDING."""
 
 from __future__ import annotations
 
@@ -11,9 +14,12 @@ from emulator.errors import AwsError
 from emulator.handlers.base import operation
 from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring.logs_api import token_int
+from emulator.monitoring.logs_destinations import LogsDestinations
+from emulator.monitoring.logs_exports import LogsExports
 from emulator.monitoring.logs_policies import LogsPolicies
 from emulator.monitoring.logstore import invalid
 from emulator.monitoring.query import encode_token
+from emulator.monitoring.service import setting
 
 if TYPE_CHECKING:
     from emulator.runtime import Runtime
@@ -51,12 +57,25 @@ class LogsHandler(MonitoringHandler):
         self.filters = self.monitoring.metric_filters
         self.subs = self.monitoring.log_subscriptions
         self.policies = LogsPolicies(self.store)
+        self.destinations = LogsDestinations(self.store)
+        self.subs.destination_target = self.destinations.target
+        self.exports = LogsExports(self.store, runtime.fallback, float(setting(runtime.settings.extra, "logs_export_delay", 0.0)))
+
+    async def start(self) -> None:
+        await super().start()
+        self.exports.start()  # the tasks a stopped server left PENDING or RUNNING run again
+
+    async def stop(self) -> None:
+        await self.exports.stop()
+        await super().stop()
 
     async def reset(self) -> None:
         # Sync on the event loop on purpose: no Logs operation or audit write can interleave (see Monitoring.reset_logs).
         # Subscriptions first: the groups' ids are reused once the store is empty.
         self.subs.reset()
         self.policies.reset()
+        self.exports.reset()
+        self.destinations.reset()
         self.monitoring.reset_logs()
 
     # ------------------------------------------------------------ groups
@@ -120,18 +139,29 @@ class LogsHandler(MonitoringHandler):
 
     @operation("TagResource")
     def tag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        arn = p.get("resourceArn", "")
+        if ":destination:" in arn:
+            self.destinations.set_tags(arn, _tags({**self.destinations.tags(arn, ctx.region), **_tags(p.get("tags"))}), ctx.region)
+            return {}
         group = self.store.get_group(self._group_from_arn(p.get("resourceArn", ""), ctx.region), ctx.region)
         self.store.set_tags(group.name, _tags({**group.tags, **_tags(p.get("tags"))}), ctx.region)
         return {}
 
     @operation("UntagResource")
     def untag_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        arn = p.get("resourceArn", "")
+        if ":destination:" in arn:
+            tags = self.destinations.tags(arn, ctx.region)
+            self.destinations.set_tags(arn, {k: v for k, v in tags.items() if k not in (p.get("tagKeys") or [])}, ctx.region)
+            return {}
         group = self.store.get_group(self._group_from_arn(p.get("resourceArn", ""), ctx.region), ctx.region)
         self.store.set_tags(group.name, {k: v for k, v in group.tags.items() if k not in (p.get("tagKeys") or [])}, ctx.region)
         return {}
 
     @operation("ListTagsForResource")
     def list_tags_for_resource(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        if ":destination:" in p.get("resourceArn", ""):
+            return {"tags": self.destinations.tags(p["resourceArn"], ctx.region)}
         return {"tags": self.store.get_group(self._group_from_arn(p.get("resourceArn", ""), ctx.region), ctx.region).tags}
 
     # ------------------------------------------------------------ streams and events
@@ -203,6 +233,40 @@ class LogsHandler(MonitoringHandler):
     @operation("DeleteSubscriptionFilter")
     def delete_subscription_filter(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         self.subs.delete(p, ctx.region)
+        return {}
+
+    # ------------------------------------------------------------ destinations
+    @operation("PutDestination")
+    def put_destination(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        _tags(p.get("tags"))
+        return self.destinations.put(p, ctx.region)
+
+    @operation("PutDestinationPolicy")
+    def put_destination_policy(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.destinations.put_policy(p, ctx.region)
+        return {}
+
+    @operation("DescribeDestinations")
+    def describe_destinations(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.destinations.describe(p, ctx.region)
+
+    @operation("DeleteDestination")
+    def delete_destination(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.destinations.delete(p, ctx.region)
+        return {}
+
+    # ------------------------------------------------------------ export tasks
+    @operation("CreateExportTask")
+    async def create_export_task(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return await self.exports.create(p, ctx.region)
+
+    @operation("DescribeExportTasks")
+    def describe_export_tasks(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.exports.describe(p, ctx.region)
+
+    @operation("CancelExportTask")
+    def cancel_export_task(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.exports.cancel(p, ctx.region)
         return {}
 
     # ------------------------------------------------------------ resource policies

@@ -23,8 +23,11 @@ how a missing destination is refused. Lambda: the function must exist in moto; e
 invokes it asynchronously through moto with ``{"awslogs": {"data": base64(gzip(json))}}``.
 moto runs functions in Docker only, so where that is unavailable the invoke fails: the failure
 is logged and the events are dropped, as AWS drops events it cannot deliver. A destination that
-disappears later is handled the same way (logged, dropped). Cross-account ``logs`` destinations
-(PutDestination) are not served, so no filter can name one.
+disappears later is handled the same way (logged, dropped). A CloudWatch Logs destination
+(``arn:aws:logs:REGION:ACCOUNT:destination:NAME``, emulator.monitoring.logs_destinations), in
+the group's region, needs no role: its target (Kinesis or Firehose) gets the test record and
+the events, looked up through ``destination_target`` at each delivery, so a destination
+deleted later drops them (logged) and one pointed elsewhere delivers there.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ NAME_RE = re.compile(r"^[^:*]{1,512}$")
 KINESIS_ARN = re.compile(r"^arn:aws[a-z-]*:kinesis:([a-z0-9-]+):(\d{12}):stream/([A-Za-z0-9_.-]{1,128})$")
 FIREHOSE_ARN = re.compile(r"^arn:aws[a-z-]*:firehose:([a-z0-9-]+):(\d{12}):deliverystream/([A-Za-z0-9_.-]{1,64})$")
 LAMBDA_ARN = re.compile(r"^arn:aws[a-z-]*:lambda:([a-z0-9-]+):(\d{12}):function:([A-Za-z0-9_-]{1,64})(:[A-Za-z0-9$_-]+)?$")
+DESTINATION_ARN = re.compile(r"^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):destination:([^:*]{1,512})$")
 ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):role/[\w+=,.@/-]{1,512}$")
 SERVICE = {"kinesis": "kinesis", "firehose": "firehose", "lambda": "lambda"}
 
@@ -114,7 +118,7 @@ class Sub:
 
 
 def _kind(arn: str) -> str | None:
-    for kind, pattern in (("kinesis", KINESIS_ARN), ("firehose", FIREHOSE_ARN), ("lambda", LAMBDA_ARN)):
+    for kind, pattern in (("kinesis", KINESIS_ARN), ("firehose", FIREHOSE_ARN), ("lambda", LAMBDA_ARN), ("destination", DESTINATION_ARN)):
         if pattern.match(arn):
             return kind
     return None
@@ -139,6 +143,8 @@ class LogSubscriptions:
         self._loop: Callable[[], asyncio.AbstractEventLoop | None] = lambda: None
         self.delivered = 0  # records put into destinations
         self.dropped = 0  # events matched but undeliverable (destination gone, invoke failed)
+        # a CloudWatch Logs destination's ARN -> its target's, None when there is no such destination
+        self.destination_target: Callable[[str], str | None] = lambda _arn: None
         migrate(store)
         self._load()
 
@@ -247,6 +253,9 @@ class LogSubscriptions:
         kind = _kind(dest)
         if role is not None and ROLE_ARN.match(role) is None:
             raise invalid(f"Invalid role ARN: {role}")
+        dm = DESTINATION_ARN.match(dest)
+        if dm is not None and dm.group(1) != group.region:  # a destination serves its own region's log groups
+            raise invalid("Could not deliver test message to specified destination. Check if the destination is valid.")
         if kind in ("kinesis", "firehose") and role is None:
             # AWS assumes the role to put the records: without one the test message cannot be delivered
             raise invalid(f"Could not deliver test message to specified {'Kinesis stream' if kind == 'kinesis' else 'Firehose stream'}. A roleArn is required for this destination.")
@@ -276,7 +285,13 @@ class LogSubscriptions:
         self._start_worker()
 
     async def _check_destination(self, kind: str | None, dest: str) -> None:
-        """The destination exists in this account; Kinesis and Firehose get AWS's test record."""
+        """The destination exists in this account; Kinesis and Firehose get AWS's test record (a
+        CloudWatch Logs destination: its target does)."""
+        if kind == "destination":
+            target = self.destination_target(dest)
+            kind, dest = (_kind(target), target) if target is not None else (None, dest)
+            if kind not in ("kinesis", "firehose"):
+                raise invalid("Could not deliver test message to specified destination. Check if the destination is valid.")
         m = KINESIS_ARN.match(dest) or FIREHOSE_ARN.match(dest) or LAMBDA_ARN.match(dest)
         if kind is None or m is None or m.group(2) != self.account_id:
             raise invalid("Could not deliver test message to specified destination. Check if the destination is valid.")
@@ -444,12 +459,19 @@ class LogSubscriptions:
 
     def _send(self, sub: Sub, by_stream: dict[int, list[dict[str, Any]]]) -> int:
         payloads = self._payloads(sub, by_stream)
-        kind = _kind(sub.destination)
+        kind, target = _kind(sub.destination), sub.destination
+        if kind == "destination":
+            found = self.destination_target(target)
+            kind, target = (_kind(found), found) if found is not None else (None, target)
+            if kind is None:  # the destination was deleted: its filters stop delivering
+                self.dropped += sum(len(v) for v in by_stream.values())
+                log.warning("subscription filter %s of %s (%s): destination %s no longer exists; events dropped", sub.name, sub.group, sub.region, sub.destination)
+                return 0
         loop = self._loop()
         if loop is None or not loop.is_running() or self._fallback is None:
             raise RuntimeError("the server's event loop is not running")
         if kind in ("kinesis", "firehose"):
-            fn: Callable[[], bool] = lambda: self._put_records(kind, sub.destination, payloads)
+            fn: Callable[[], bool] = lambda: self._put_records(kind, target, payloads)
         elif kind == "lambda":
             fn = lambda: self._invoke(sub.destination, payloads)
         else:
@@ -459,7 +481,7 @@ class LogSubscriptions:
             # AWS drops what it cannot deliver; the filter stays and later events are tried again
             events = sum(len(v) for v in by_stream.values())
             self.dropped += events
-            log.warning("subscription filter %s of %s (%s): %d events dropped, destination %s unreachable", sub.name, sub.group, sub.region, events, sub.destination)
+            log.warning("subscription filter %s of %s (%s): %d events dropped, destination %s unreachable", sub.name, sub.group, sub.region, events, target)
             return 0
         self.delivered += len(payloads)
         return len(payloads)
