@@ -403,6 +403,15 @@ class EngineCore:
             av = item.get(name)
             if av is None:
                 raise params_invalid(f"Missing the key {name} in the item")
+            if typ == "S" and type(av) is dict and len(av) == 1 and type(text := av.get("S")) is str and text:
+                # The common string key: its UTF-8 made once, for the size limit and the
+                # encoding (the checks below, on this value, come to the same).
+                raw = text.encode("utf-8")
+                if len(raw) > limit:
+                    self._check_key_size(name, av, typ, limit, name == table.hash_key)
+                parts.append(keycodec.encode_bytes(raw))
+                key_item[name] = av
+                continue
             actual = type_of(av)
             if actual != typ:
                 raise params_invalid(f"Type mismatch for key {name} expected: {typ} actual: {actual}")

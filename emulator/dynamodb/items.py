@@ -74,8 +74,11 @@ def new_item(item: Any, where: str = "Item") -> Item:
     return new_item_sized(item, where)[0]
 
 
-def new_item_sized(item: Any, where: str = "Item") -> tuple[Item, int]:
-    """The validated, normalized item and its size as DynamoDB counts it."""
+def new_item_sized(item: Any, where: str = "Item", prepared: tuple[Item, int] | None = None) -> tuple[Item, int]:
+    """The validated, normalized item and its size as DynamoDB counts it. ``prepared``:
+    what ``types.prepared_item`` already found for this very item (the checks passed)."""
+    if prepared is not None:
+        return prepared
     if item is None:
         raise null_member(where[0].lower() + where[1:])
     validate_item(item, where=where)
@@ -167,8 +170,8 @@ class ItemOps(EngineCore):
             if av is None or not equals(av, key.item[name]):
                 raise params_invalid(f"Cannot update attribute {name}. This attribute is part of the key")
 
-    def compile_put(self, table: Table, params: dict[str, Any], where: str = "Item") -> WriteOp:
-        item, size = new_item_sized(params.get("Item"), where)
+    def compile_put(self, table: Table, params: dict[str, Any], where: str = "Item", prepared: tuple[Item, int] | None = None) -> WriteOp:
+        item, size = new_item_sized(params.get("Item"), where, prepared)
         key = self.key_from_item(table, item)
         self.check_size(size)
         self.check_index_keys(table, item)
@@ -255,10 +258,11 @@ class ItemOps(EngineCore):
         return self._write_output(op, params, rv, old, new, cap, rcc)
 
     # -------------------------------------------------------- operations
-    def put_item(self, params: dict[str, Any]) -> dict[str, Any]:
+    def put_item(self, params: dict[str, Any], prepared: tuple[Item, int] | None = None) -> dict[str, Any]:
+        """``prepared``: ``types.prepared_item(params["Item"])``, when the caller has it."""
         table = self.table(params.get("TableName"))
         rv = check_return_values(params.get("ReturnValues"), ("NONE", "ALL_OLD"))
-        op = self.compile_put(table, params)
+        op = self.compile_put(table, params, prepared=prepared)
         return self.run_write(op, params, rv)
 
     def delete_item(self, params: dict[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,10 @@ the wrong JSON type inside one (``{"S": 5}``, ``{"BOOL": "yes"}``, ``{"M": []}``
 is a SerializationException in DynamoDB, not a ValidationException. One
 checker per input shape is compiled once and cached; it descends only into the
 members that can hold AttributeValues.
+
+A PutItem whose Item is the only such member skips this walk when
+``types.prepared_item`` takes the item: that one walk makes the same checks as this
+one and ``types.validate_item``, and hands the item here whenever anything is off.
 """
 
 from __future__ import annotations
@@ -135,3 +139,15 @@ def _build(shape: Shape) -> Checker | None:
 
         return check_map
     return None
+
+
+_MEMBERS: dict[str, tuple[str, ...]] = {}
+
+
+def value_members(shape: Shape) -> tuple[str, ...]:
+    """The members of an input structure that can hold AttributeValues (PutItem's Item,
+    Expected and ExpressionAttributeValues), from the model; cached per shape."""
+    members = _MEMBERS.get(shape.name)
+    if members is None:
+        members = _MEMBERS[shape.name] = tuple(name for name, m in shape.members.items() if compile_checker(m) is not None)
+    return members

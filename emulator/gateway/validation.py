@@ -91,6 +91,13 @@ def _check_length(n: int, lo: int | None, hi: int | None, value: Any, path: str,
         problems.append(("value", value, path, f"Member must have length less than or equal to {hi}"))
 
 
+# What some compiled checkers check, so that a map of them can make the same checks
+# inline on the common, valid entry: strings with only a length limit (lo, hi), and
+# values only checked for their type (DynamoDB's AttributeValue).
+_PLAIN_STRINGS: dict[Checker, tuple[int | None, int | None]] = {}
+_TYPE_ONLY: dict[Checker, type] = {}
+
+
 class _Compiler:
     def __init__(self, service: str) -> None:
         self.service = service
@@ -140,7 +147,9 @@ class _Compiler:
 
     def _structure(self, shape: Shape) -> Checker | None:
         if shape.name in _OPAQUE_SHAPES:
-            return _typed(dict, None)
+            opaque = _typed(dict, None)
+            _TYPE_ONLY[opaque] = dict
+            return opaque
         if shape.metadata.get("document"):
             return None
         required = tuple((name, lower_camel(name)) for name in shape.required_members)
@@ -184,14 +193,37 @@ class _Compiler:
         value_fn = self.compile(shape.value)
         lo, hi = meta.get("min"), meta.get("max")
 
+        plain_key = _PLAIN_STRINGS.get(key_fn) if key_fn is not None else None
+        value_type = _TYPE_ONLY.get(value_fn) if value_fn is not None else None
+        if key_fn is not None and plain_key is not None and value_fn is not None and value_type is not None:
+            # DynamoDB's attribute maps (Item, Key, ExpressionAttributeValues): names with
+            # a length limit, values only checked to be objects. Paths are built, and the
+            # general checkers called, only for an entry that fails, which they then word.
+            key_lo, key_hi = plain_key
+
+            def check_entries(value: Any, path: str, problems: list[Problem]) -> None:
+                if not isinstance(value, dict):
+                    raise _type_error(value, path, "map")
+                n = len(value)
+                if (lo is not None and n < lo) or (hi is not None and n > hi):
+                    _check_length(n, lo, hi, value, path, problems)
+                for k, v in value.items():
+                    if not isinstance(k, str) or (key_lo is not None and len(k) < key_lo) or (key_hi is not None and len(k) > key_hi):
+                        key_fn(k, f"{path}.key", problems)
+                    if v is not None and not isinstance(v, value_type):
+                        value_fn(v, f"{path}.{k}.member", problems)
+
+            return check_entries
+
         def check(value: Any, path: str, problems: list[Problem]) -> None:
             if not isinstance(value, dict):
                 raise _type_error(value, path, "map")
             _check_length(len(value), lo, hi, value, path, problems)
             if key_fn is not None or value_fn is not None:
+                key_path = f"{path}.key"
                 for k, v in value.items():
                     if key_fn is not None:
-                        key_fn(k, f"{path}.key", problems)
+                        key_fn(k, key_path, problems)
                     if value_fn is not None and v is not None:
                         value_fn(v, f"{path}.{k}.member", problems)
 
@@ -208,12 +240,16 @@ class _Compiler:
         def check(value: Any, path: str, problems: list[Problem]) -> None:
             if not isinstance(value, str):
                 raise _type_error(value, path, "string")
-            _check_length(len(value), lo, hi, value, path, problems)
+            n = len(value)
+            if (lo is not None and n < lo) or (hi is not None and n > hi):
+                _check_length(n, lo, hi, value, path, problems)
             if regex is not None and regex.fullmatch(value) is None:
                 problems.append(("value", value, path, f"Member must satisfy regular expression pattern: {pattern}"))
             if enum_set is not None and value not in enum_set:
                 problems.append(("value", value, path, f"Member must satisfy enum value set: {enum_text}"))
 
+        if regex is None and enum_set is None and not pattern:
+            _PLAIN_STRINGS[check] = (lo, hi)
         return check
 
     def _number(self, t: str, meta: dict[str, Any]) -> Checker:
