@@ -20,6 +20,7 @@ from emulator.handlers.base import operation
 from emulator.handlers.cloudwatch_insights import InsightRuleOperations
 from emulator.handlers.cloudwatch_mutes import MuteQueryOperations
 from emulator.handlers.cloudwatch_streams import AnomalyStreamOperations
+from emulator.handlers.cloudwatch_widgets import WidgetImageOperations
 from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring import query as mquery
 from emulator.monitoring.metrics import Datum, norm_dims
@@ -60,7 +61,7 @@ def _check_value(v: Any, where: str | Callable[[], str]) -> float:
     return f
 
 
-class CloudWatchHandler(InsightRuleOperations, AnomalyStreamOperations, MuteQueryOperations, MonitoringHandler):
+class CloudWatchHandler(InsightRuleOperations, AnomalyStreamOperations, MuteQueryOperations, WidgetImageOperations, MonitoringHandler):
     service = "cloudwatch"
 
     def __init__(self, runtime: Runtime) -> None:

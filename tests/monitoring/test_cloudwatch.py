@@ -317,8 +317,11 @@ def test_dashboards(client: Any) -> None:
 
 
 def test_unsupported_operation_is_an_error(cw: Any) -> None:
+    # An operation of the model this emulator does not serve: AWS's error for an unknown
+    # operation, never an empty success.
     with pytest.raises(ClientError) as err:
-        cw.get_metric_widget_image(MetricWidget="{}")
+        cw._make_api_call("GetOTelEnrichment", {})
+    assert _code(err) == "UnknownOperationException"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
