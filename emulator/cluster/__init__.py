@@ -86,6 +86,11 @@ def _install_gateway(runtime: Runtime, app: Any, secret: bytes, telemetry_flush:
             forwarder.validator = validator
             runtime.components["validator"] = lambda ctx: None if DEFERRED in ctx.telemetry else validator(ctx)
     runtime.routes.extend(forwarder.routes())
+    # Application Auto Scaling (moto) is here; DynamoDB's auto scaling runs in the dynamodb role
+    # (without moto the route answers the dynamodb role as one process would: not available).
+    from emulator.cluster.autoscaling import autoscaling_route
+
+    runtime.routes.append(autoscaling_route(runtime, secret))
     runtime.routes.sort(key=lambda r: -len(r.prefix))
 
     def authenticate(ctx: Any) -> bool:
@@ -155,6 +160,22 @@ def _install_role(runtime: Runtime, app: Any, secret: bytes, telemetry_flush: fl
                 capacity.check(ctx.operation_name or "", ctx.params, ctx.region)
 
         runtime.components["authorizer"] = check_capacity
+    insights = None
+    if role == "dynamodb":
+        # Contributor Insights' rules are CloudWatch's (the monitoring role); auto scaling's policies
+        # are Application Auto Scaling's (moto, in the gateway): emulator/cluster/insights.py, autoscaling.py.
+        from emulator.cluster.autoscaling import RemoteScaling
+        from emulator.cluster.insights import RemoteInsightRules
+
+        insights = RemoteInsightRules(client, telemetry_flush)
+        runtime.components["insight_rules_remote"] = insights
+        lifecycle = runtime.components.get("dynamodb_lifecycle")
+        if lifecycle is not None:
+            scaling = RemoteScaling(client)
+            lifecycle.autoscaling.remote = scaling
+            engine = runtime.components.get("dynamodb")
+            if engine is not None:
+                engine.autoscaled = scaling.write_autoscaled
     audit = runtime.components.get("audit")
     runtime.recorder.remove(audit)
     runtime.components["authenticator"] = lambda ctx: role_mod.principal_from_headers(runtime, ctx)
@@ -162,7 +183,10 @@ def _install_role(runtime: Runtime, app: Any, secret: bytes, telemetry_flush: fl
     settings.auth = False
     sink = None
     if role == "monitoring":
+        from emulator.cluster.insights import insights_route
+
         runtime.routes.append(role_mod.telemetry_route(runtime))
+        runtime.routes.append(insights_route(runtime))
         runtime.routes.sort(key=lambda r: -len(r.prefix))
     elif settings.telemetry:
         # Samples (host, GPU, EC2 instances) come from the compute role, where the GPU and instances are;
@@ -181,11 +205,15 @@ def _install_role(runtime: Runtime, app: Any, secret: bytes, telemetry_flush: fl
         heartbeat.start()
         if sink is not None:
             sink.start()
+        if insights is not None:
+            insights.start()
 
     def stop() -> None:
         heartbeat.stop()
         if sink is not None:
             sink.stop()
+        if insights is not None:
+            insights.stop()
 
     return role_mod.RoleGuard(app, secret, settings.max_body_bytes, start, stop, admit)
 

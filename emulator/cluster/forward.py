@@ -19,6 +19,7 @@ import orjson
 from emulator.cluster import internal
 from emulator.cluster.discovery import Discovery
 from emulator.cluster.httpclient import HttpPool, UpstreamError
+from emulator.cluster.insights import INSIGHTS_PATH
 from emulator.cluster.policies import DEFERRED, GatewayPolicies, stale_policies
 from emulator.compute.openai_routes import OPENAI_PREFIXES
 from emulator.context import Principal, RequestContext
@@ -54,6 +55,7 @@ ROUTE_ROLE: dict[str, str] = {
     "/_emulator/usage": "monitoring",
     "/_emulator/monitoring/": "monitoring",
     "/_emulator/cluster/telemetry": "monitoring",
+    INSIGHTS_PATH: "monitoring",
 }
 _DROP = frozenset({*internal.INTERNAL_HEADERS, "content-encoding"})
 # Rounds of "the role holds other policies": one after a change; more only while they keep changing.
@@ -264,7 +266,7 @@ class Forwarder:
             if principal is None:
                 raise AwsError("AccessDeniedException", "The internal credential is not valid.", 403)
             return principal
-        if request.path.startswith("/_emulator/cluster/telemetry"):
+        if request.path.startswith(("/_emulator/cluster/telemetry", INSIGHTS_PATH)):
             raise AwsError("AccessDeniedException", "This surface accepts only the internal credential.", 403)
         if request.path.startswith("/v1/") and self.runtime.settings.auth:
             return self._bearer(request)

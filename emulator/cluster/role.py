@@ -173,6 +173,24 @@ class InternalClient:
     def gateways(self) -> list[str]:
         return self._targets()
 
+    def call(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """POST to the first gateway that answers; its (status, body), or (0, reason) when none did."""
+        last = b""
+        for base in self.gateways:
+            parts = urlsplit(base)
+            hdrs = {"content-type": "application/json", **internal.sign(self.secret, "POST", path, "", body, None)}
+            conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+            conn = conn_cls(parts.hostname or "127.0.0.1", parts.port, timeout=self.timeout)
+            try:
+                conn.request("POST", path, body, hdrs)
+                resp = conn.getresponse()
+                return resp.status, resp.read()
+            except (OSError, http.client.HTTPException) as exc:
+                last = f"{base}{path}: {exc}".encode()
+            finally:
+                conn.close()
+        return 0, last
+
     def post(self, path: str, body: bytes, principal: Principal | None = None, headers: dict[str, str] | None = None, every: bool = False) -> int:
         """POST to a gateway (``every``: to each of them); returns how many accepted it."""
         ok = 0

@@ -24,6 +24,11 @@ provisioned capacity for 2 consecutive one-minute datapoints (scale out), AlarmL
 brings utilization back to the target; cooldowns default to 0 for DynamoDB. The period and
 the datapoint counts are settings (``autoscaling_period``, ``autoscaling_scale_out_periods``,
 ``autoscaling_scale_in_periods``; config file or EMULATOR_<NAME>) so tests can use seconds.
+
+In a cluster (``--role dynamodb``) moto runs in the gateway, not here: the evaluator still runs
+in the dynamodb role (the tables, their capacity and what was consumed are here) and reads
+the targets and policies of all its regions from the gateway in one request per pass; the
+four operations read and change them through it too (``remote``, emulator/cluster/autoscaling.py).
 """
 
 from __future__ import annotations
@@ -351,6 +356,9 @@ class AutoScaling:
         self.lc = lifecycle
         self.engine = lifecycle.engine
         self.fallback: Any = None  # moto (runtime.fallback), set by the handler
+        # A cluster's dynamodb role: Application Auto Scaling is moto's in the gateway, read and
+        # changed through it (emulator/cluster/autoscaling.py RemoteScaling); None: ``fallback``.
+        self.remote: Any = None
         # AWS: one-minute CloudWatch datapoints; 2 above the target to scale out, 15 below to scale in.
         self.period = max(0.05, lifecycle.setting("autoscaling_period", 60.0))
         self.out_periods = max(1, int(lifecycle.setting("autoscaling_scale_out_periods", 2)))
@@ -427,10 +435,10 @@ class AutoScaling:
         self._since = now
         consumed, self._consumed = self._consumed, {}
         regions = {t.region for t in list(self.engine.tables.values()) if t.billing_mode == "PROVISIONED"}
-        if self.fallback is None or not regions:
+        if (self.fallback is None and self.remote is None) or not regions:
             self._tracks.clear()
             return
-        targets: Targets = await self._moto(lambda: read_targets(self.fallback, regions), False)
+        targets = await self._targets(regions, None)
         seen = set()
         for key, target in targets.items():
             seen.add(key)
@@ -530,10 +538,13 @@ class AutoScaling:
 
     # ---------------------------------------------------------- operations
     def _need_moto(self, updates: list[ScalingUpdate]) -> None:
-        if updates and self.fallback is None:
+        if updates and self.fallback is None and self.remote is None:
             raise invalid("Auto scaling is not available: this server does not serve Application Auto Scaling (the moto fallback is off)")
 
-    async def _targets(self, regions: set[str], table: str) -> Targets:
+    async def _targets(self, regions: set[str], table: str | None) -> Targets:
+        """The scalable targets in ``regions`` (of ``table`` only, when given), with their policies."""
+        if self.remote is not None:
+            return await self.remote.read_targets(regions, table)  # type: ignore[no-any-return]
         if self.fallback is None:
             return {}
         return await self._moto(lambda: read_targets(self.fallback, regions, table), False)  # type: ignore[no-any-return]
@@ -541,6 +552,9 @@ class AutoScaling:
     async def _apply(self, updates: list[ScalingUpdate]) -> None:
         if updates:
             account = self.engine.account_id
+            if self.remote is not None:
+                await self.remote.apply_updates(account, updates)
+                return
             await self._moto(lambda: apply_updates(self.fallback, account, updates), True)
 
     @staticmethod

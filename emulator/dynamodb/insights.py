@@ -18,8 +18,18 @@ whole item (PutItem, BatchWriteItem's PutRequest, TransactWriteItems' Put) also 
 GSIs whose keys the item has.
 
 The state (status, mode, last update) is kept with the rules, in the monitoring state
-database. Insights need the CloudWatch engine in this process: a cluster role serving
-DynamoDB without CloudWatch in its process answers UpdateContributorInsights with a ValidationException.
+database, through a backend (``InsightsBackend``):
+
+- one process: ``LocalRules``, the CloudWatch engine of this process (``insight_rules``);
+- a cluster (``--role dynamodb``): emulator/cluster/insights.py ``RemoteInsightRules``
+  (``insight_rules_remote``). The control operations are calls to the monitoring role,
+  which runs the same functions below (``apply_update``, ``read_state``, ``read_states``) on
+  its rules; the data plane counts here exactly as in one process, into a buffer that a
+  thread ships in batches (every ``telemetry_flush`` seconds) to the monitoring role, whose
+  answers carry the enabled rules back. So a report shows a contribution once its batch
+  arrived (at most ``telemetry_flush`` seconds later than in one process).
+
+Without either (``--services`` without cloudwatch) UpdateContributorInsights answers a ValidationException.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ import json
 import logging
 import re
 import time
-from typing import Any
+from typing import Any, Protocol
 
 from emulator.errors import AwsError
 from emulator.monitoring.insight_rules import DDB_TEMPLATE, InsightRules
@@ -46,35 +56,123 @@ def validation(message: str) -> AwsError:
     return AwsError("ValidationException", message, 400)
 
 
+State = tuple[str, str, str, float, list[str]]  # (table id, status, mode, updated, rule names)
+Summary = tuple[str, str, str, str, str]  # (table, index, table id, status, mode)
+
+
+class InsightsBackend(Protocol):
+    """Where the managed rules and the insights state live (see the module docstring)."""
+
+    # (region, table) -> [(index or "", kind, rule name, table id)]: mutated in place, never replaced.
+    dynamodb_targets: dict[tuple[str, str], list[tuple[str, str, str, str]]]
+
+    def record(self, region: str, rule: str, keys: tuple[str, ...], value: float, ts: float | None = None) -> None: ...
+
+    def reset_dynamodb(self) -> None: ...
+
+    def update_state(self, region: str, table: str, index: str, table_id: str, arn: str, kinds: list[str] | None, mode: str, now: float) -> None: ...
+
+    def state(self, region: str, table: str, index: str, arn: str) -> State | None: ...
+
+    def states(self, region: str) -> list[Summary]: ...
+
+
+# ---------------------------------------------------------------- on the CloudWatch engine
+def apply_update(rules: InsightRules, region: str, table: str, index: str, table_id: str, arn: str, kinds: list[str] | None, mode: str, now: float) -> None:
+    """Enable the managed rules of ``kinds`` (None: disable) of a table or GSI, and keep its state."""
+    if kinds is not None:
+        wanted = {f"{DDB_TEMPLATE}-{k}" for k in kinds}
+        # Rules of a mode no longer asked for go; those of an earlier table of this name too (enable_managed)
+        for name, template, _state in rules.managed_rules(region, arn):
+            if template not in wanted:
+                rules.delete_insight_rule(region, name)
+        for template in sorted(wanted):
+            rules.enable_managed(region, arn, template, table_id)
+        status = "ENABLED"
+    else:
+        rules.delete_managed(region, arn)
+        status = "DISABLED"
+    rules.db.execute(
+        "INSERT OR REPLACE INTO dynamodb_insights(region, table_name, index_name, table_id, status, mode, updated) VALUES (?,?,?,?,?,?,?)",
+        (region, table, index, table_id, status, mode, now),
+    )
+
+
+def read_state(rules: InsightRules, region: str, table: str, index: str, arn: str) -> State | None:
+    """The state of a table's or index's insights (None: never enabled), with its rules' names."""
+    rows = rules.db.query("SELECT table_id, status, mode, updated FROM dynamodb_insights WHERE region=? AND table_name=? AND index_name=?", (region, table, index))
+    if not rows:
+        return None
+    table_id, status, mode, updated = rows[0]
+    names = [name for name, _t, _s in rules.managed_rules(region, arn)] if status == "ENABLED" else []
+    return str(table_id), str(status), str(mode), float(updated), names
+
+
+def read_states(rules: InsightRules, region: str) -> list[Summary]:
+    rows = rules.db.query("SELECT table_name, index_name, table_id, status, mode FROM dynamodb_insights WHERE region=? ORDER BY table_name, index_name", (region,))
+    return [(str(t), str(i), str(tid), str(s), str(m)) for t, i, tid, s, m in rows]
+
+
+class LocalRules:
+    """``InsightsBackend`` over the CloudWatch engine of this process."""
+
+    def __init__(self, rules: InsightRules) -> None:
+        self.rules = rules
+        self.dynamodb_targets = rules.dynamodb_targets
+
+    def record(self, region: str, rule: str, keys: tuple[str, ...], value: float, ts: float | None = None) -> None:
+        self.rules.record(region, rule, keys, value, ts)
+
+    def reset_dynamodb(self) -> None:
+        self.rules.reset_dynamodb()
+
+    def update_state(self, region: str, table: str, index: str, table_id: str, arn: str, kinds: list[str] | None, mode: str, now: float) -> None:
+        apply_update(self.rules, region, table, index, table_id, arn, kinds, mode, now)
+
+    def state(self, region: str, table: str, index: str, arn: str) -> State | None:
+        return read_state(self.rules, region, table, index, arn)
+
+    def states(self, region: str) -> list[Summary]:
+        return read_states(self.rules, region)
+
+
 class ContributorInsights:
     def __init__(self, engine: Any, components: dict[str, Any]) -> None:
         self.engine = engine
         self.components = components
-        self.rules: InsightRules | None = None
+        # ``record`` of the backend: what the data plane calls (the engine's own in one process).
+        self.rules: InsightsBackend | InsightRules | None = None
+        self.backend: InsightsBackend | None = None
         # The enabled managed rules by (region, table): the one check of the data plane. An
-        # empty dict until the CloudWatch engine is attached; then the engine's own (kept current by it).
+        # empty dict until a backend is attached; then the backend's own (kept current by it).
         self.targets = _NO_TARGETS
 
-    def attach(self) -> InsightRules | None:
-        if self.rules is None:
+    def attach(self) -> InsightsBackend | None:
+        if self.backend is None:
             rules = self.components.get("insight_rules")
             if isinstance(rules, InsightRules):
+                self.backend = LocalRules(rules)
                 self.rules = rules
                 self.targets = rules.dynamodb_targets
-        return self.rules
+            else:
+                remote = self.components.get("insight_rules_remote")  # a cluster's dynamodb role
+                if remote is not None:
+                    self.backend = self.rules = remote
+                    self.targets = remote.dynamodb_targets
+        return self.backend
 
     def reset(self) -> None:
-        rules = self.attach()
-        if rules is not None:
-            rules.reset_dynamodb()
+        backend = self.attach()
+        if backend is not None:
+            backend.reset_dynamodb()
 
-    def _rules(self) -> InsightRules:
+    def _rules(self) -> InsightsBackend:
         rules = self.attach()
         if rules is None:
             # Not a server fault (never a 500): this topology has no CloudWatch beside DynamoDB
-            # (``--services`` without cloudwatch, or a cluster's dynamodb role).
-            raise AwsError("ValidationException", "Contributor Insights needs CloudWatch in the same process as DynamoDB, which this server does not run "
-                           "(serve cloudwatch with dynamodb, or run them without --role).", 400)
+            # (``--services`` without cloudwatch; a cluster's dynamodb role has the monitoring role's).
+            raise AwsError("ValidationException", "Contributor Insights needs CloudWatch, which this server does not run "
+                           "(serve cloudwatch with dynamodb, or run a cluster with a monitoring role).", 400)
         return rules
 
     # ------------------------------------------------------------ operations
@@ -102,59 +200,35 @@ class ContributorInsights:
                 f"1 validation error detected: Value '{mode}' at 'contributorInsightsMode' failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(MODES)}]"
             )
         table, index, keyed, arn = self._resource(params, region)
-        now = time.time()
+        kinds: list[str] | None = None
         if action == "ENABLE":
             kinds = ["PKT", "SKT"] if mode == "THROTTLED_KEYS" else ["PKC", "PKT", "SKC", "SKT"]
             if not keyed.range_key:
                 kinds = [k for k in kinds if not k.startswith("SK")]
-            wanted = {f"{DDB_TEMPLATE}-{k}" for k in kinds}
-            # Rules of a mode no longer asked for go; those of an earlier table of this name too (enable_managed)
-            for name, template, _state in rules.managed_rules(region, arn):
-                if template not in wanted:
-                    rules.delete_insight_rule(region, name)
-            for template in sorted(wanted):
-                rules.enable_managed(region, arn, template, table.table_uuid)
-            status, shown = "ENABLED", "ENABLING"
+            shown = "ENABLING"
         else:
-            rules.delete_managed(region, arn)
-            status, shown = "DISABLED", "DISABLING"
-        rules.db.execute(
-            "INSERT OR REPLACE INTO dynamodb_insights(region, table_name, index_name, table_id, status, mode, updated) VALUES (?,?,?,?,?,?,?)",
-            (region, table.name, index, table.table_uuid, status, mode, now),
-        )
+            shown = "DISABLING"
+        rules.update_state(region, table.name, index, table.table_uuid, arn, kinds, mode, time.time())
         out: dict[str, Any] = {"TableName": table.name, "ContributorInsightsStatus": shown, "ContributorInsightsMode": mode}
         if index:
             out["IndexName"] = index
         return out
-
-    def _state(self, region: str, table: Any, index: str) -> tuple[str, str, float] | None:
-        """(status, mode, updated) of a table's or index's insights; None: never enabled (or
-        only on an earlier table of the same name)."""
-        rules = self.attach()
-        if rules is None:
-            return None
-        rows = rules.db.query(
-            "SELECT table_id, status, mode, updated FROM dynamodb_insights WHERE region=? AND table_name=? AND index_name=?", (region, table.name, index)
-        )
-        if not rows or rows[0][0] != table.table_uuid:
-            return None
-        return str(rows[0][1]), str(rows[0][2]), float(rows[0][3])
 
     def describe(self, params: dict[str, Any], region: str) -> dict[str, Any]:
         table, index, _keyed, arn = self._resource(params, region)
         out: dict[str, Any] = {"TableName": table.name}
         if index:
             out["IndexName"] = index
-        state = self._state(region, table, index)
-        if state is None:
+        backend = self.attach()
+        state = None if backend is None else backend.state(region, table.name, index, arn)
+        if state is None or state[0] != table.table_uuid:  # never enabled (or only on an earlier table of the same name)
             out["ContributorInsightsStatus"] = "DISABLED"
             return out
-        status, mode, updated = state
+        _table_id, status, mode, updated, names = state
         out["ContributorInsightsStatus"] = status
         out["LastUpdateDateTime"] = round(updated, 3)
         if status == "ENABLED":
-            rules = self._rules()
-            out["ContributorInsightsRuleList"] = [name for name, _t, _s in rules.managed_rules(region, arn)]
+            out["ContributorInsightsRuleList"] = names
             out["ContributorInsightsMode"] = mode
         return out
 
@@ -173,10 +247,8 @@ class ContributorInsights:
                 start = int(decode_token(str(params["NextToken"])).get("start", 0))
             except (AwsError, TypeError, ValueError):
                 raise validation("Invalid NextToken") from None
-        rules = self.attach()
-        rows = [] if rules is None else rules.db.query(
-            "SELECT table_name, index_name, table_id, status, mode FROM dynamodb_insights WHERE region=? ORDER BY table_name, index_name", (region,)
-        )
+        backend = self.attach()
+        rows = [] if backend is None else backend.states(region)
         summaries = []
         for table_name, index, table_id, status, mode in rows:
             table = self.engine.tables.get((region, table_name))

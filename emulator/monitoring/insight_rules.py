@@ -378,6 +378,22 @@ class InsightRules:
         with self._lock:
             _add(self._pending.setdefault((region, rule), {}), minute, keys, value)
 
+    def merge(self, rows: Iterable[tuple[str, str, int, tuple[str, ...], float, float, float, float]]) -> None:
+        """Contributions a cluster's dynamodb role aggregated as ``record`` does and shipped
+        (emulator/cluster/insights.py): (region, rule, minute, keys, count, sum, min, max) each,
+        buffered with this process's own until the next flush."""
+        with self._lock:
+            for region, rule, minute, keys, count, total, lo, hi in rows:
+                points = self._pending.setdefault((region, rule), {})
+                cur = points.get((minute, keys))
+                if cur is None:
+                    points[(minute, keys)] = [count, total, lo, hi]
+                else:
+                    cur[0] += count
+                    cur[1] += total
+                    cur[2] = min(cur[2], lo)
+                    cur[3] = max(cur[3], hi)
+
     def flush(self) -> None:
         with self._lock:
             pending, self._pending = self._pending, {}
