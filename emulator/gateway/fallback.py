@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import io
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable
@@ -399,6 +400,27 @@ class MotoFallback:
         dropped = ("server", "date", "connection") if request.method == "HEAD" else ("content-length", "server", "date", "connection")
         headers = {k.lower(): v for k, v in status_holder.get("headers", []) if k.lower() not in dropped}
         status = status_holder.get("status", 500)
+        stamp_request_id(headers, request.request_id, service == "s3")
         if streams:
             return s3_stream.streamed(status, headers, streams[-1])
-        return Response(status, headers, body)
+        return Response(status, headers, stamp_request_id_body(body, request.request_id))
+
+
+# moto makes up its own request ids; the client should see the one the emulator answers with
+# in x-amzn-RequestId and writes in its access and audit logs, so that a RequestId in a
+# client's log or exception finds the server's lines. botocore reads it from the body for the
+# query and EC2 protocols (<RequestId>, EC2's <requestId>) and from x-amz-request-id for S3.
+_XML_REQUEST_ID = re.compile(rb"<(RequestId|requestId)>[^<]{0,200}</(?:RequestId|requestId)>")
+
+
+def stamp_request_id(headers: dict[str, str], request_id: str, s3: bool = False) -> None:
+    """S3 answers every request with x-amz-request-id (moto with some only)."""
+    if request_id and (s3 or "x-amz-request-id" in headers):
+        headers["x-amz-request-id"] = request_id
+
+
+def stamp_request_id_body(body: bytes, request_id: str) -> bytes:
+    if not request_id or b"equestId>" not in body:
+        return body
+    rid = request_id.encode()
+    return _XML_REQUEST_ID.sub(lambda m: b"<%s>%s</%s>" % (m.group(1), rid, m.group(1)), body, count=2)
