@@ -3,7 +3,14 @@
 Everything is regional: each operation acts on the request's region (``ctx.region``).
 Export tasks (emulator.monitoring.logs_exports) run on the server's loop from this handler's
 start: ``logs_export_delay`` (setting, or EMULATOR_LOGS_EXPORT_DELAY; seconds, default 0) is how
-long a new task stays PENDING."""
+long a new task stays PENDING.
+
+StartLiveTail (emulator.monitoring.logs_live_tail) answers an event stream; its sessions
+poll the store every ``logs_live_tail_interval`` seconds (default 1, as AWS sends updates)
+and end after ``logs_live_tail_timeout`` seconds (default 10800: AWS's three hours). Its
+endpoint has the host prefix ``stream-``, which SDKs prepend to a custom endpoint's host
+as well (stream-127.0.0.1): clients of the emulator turn host prefix injection off
+(``AWS_DISABLE_HOST_PREFIX_INJECTION=true``, or botocore's ``inject_host_prefix=False``)."""
 
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring.logs_api import token_int
 from emulator.monitoring.logs_destinations import LogsDestinations
 from emulator.monitoring.logs_exports import LogsExports
+from emulator.monitoring.logs_live_tail import SESSION_SECONDS, LiveTail
 from emulator.monitoring.logs_policies import LogsPolicies
 from emulator.monitoring.logstore import invalid
 from emulator.monitoring.query import encode_token
@@ -60,6 +68,8 @@ class LogsHandler(MonitoringHandler):
         self.destinations = LogsDestinations(self.store)
         self.subs.destination_target = self.destinations.target
         self.exports = LogsExports(self.store, runtime.fallback, float(setting(runtime.settings.extra, "logs_export_delay", 0.0)))
+        extra = runtime.settings.extra
+        self.live_tail = LiveTail(self.store, float(setting(extra, "logs_live_tail_interval", 1.0)), float(setting(extra, "logs_live_tail_timeout", float(SESSION_SECONDS))))
 
     async def start(self) -> None:
         await super().start()
@@ -69,10 +79,14 @@ class LogsHandler(MonitoringHandler):
         await self.exports.stop()
         await super().stop()
 
+    def health(self) -> dict[str, Any]:
+        return {**super().health(), "live_tail": self.live_tail.health()}
+
     async def reset(self) -> None:
         # Sync on the event loop on purpose: no Logs operation or audit write can interleave (see Monitoring.reset_logs).
         # Subscriptions first: the groups' ids are reused once the store is empty.
         self.subs.reset()
+        self.live_tail.reset()
         self.policies.reset()
         self.exports.reset()
         self.destinations.reset()
@@ -300,6 +314,10 @@ class LogsHandler(MonitoringHandler):
     @operation("GetLogEvents")
     def get_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         return self.api.get_log_events(p, ctx.region)
+
+    @operation("StartLiveTail")
+    def start_live_tail(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.live_tail.start(p, ctx.region, ctx.account_id, ctx.request_id)
 
     @operation("FilterLogEvents")
     def filter_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:

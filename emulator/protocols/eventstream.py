@@ -297,3 +297,25 @@ async def frames(
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
             await aclose()
+
+
+def json_body(shape: Shape, value: dict[str, Any]) -> bytes:
+    """An awsJson event's payload: the event's members only (an exception event's body is
+    built with both "message" and "Message", see frames(), and the model names one)."""
+    import orjson  # here: the rest of this module is protocol-neutral
+
+    from emulator.protocols.shapes import json_default
+
+    opts = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME
+    return orjson.dumps({k: v for k, v in value.items() if k in shape.members}, default=json_default, option=opts)
+
+
+async def rpc_output(shape: Shape, output: dict[str, Any], encode_body: EncodeBody = json_body, content_type: str = "application/json") -> AsyncIterator[bytes]:
+    """An RPC protocol's output event stream (awsJson, e.g. CloudWatch Logs StartLiveTail):
+    an ``initial-response`` event carrying the other output members, then the events,
+    as botocore's ``JSONParser._handle_event_stream`` reads it."""
+    name = shape.event_stream_name
+    initial = {k: v for k, v in output.items() if k != name}
+    yield event_frame("initial-response", encode_body(shape, initial), content_type)
+    async for frame in frames(shape.members[name], output.get(name) or [], encode_body, content_type):
+        yield frame

@@ -3,7 +3,8 @@
 Errors: ``{"__type": "<Code>", "message": "..."}`` plus ``x-amzn-ErrorType``;
 services marked ``awsQueryCompatible`` (CloudWatch sent as json with
 ``x-amzn-query-mode``) also get ``x-amzn-query-error: Code;Sender`` so botocore
-reports the query-era code.
+reports the query-era code. An output event stream (CloudWatch Logs StartLiveTail) is
+eventstream.rpc_output's.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import orjson
 from botocore.model import OperationModel, ServiceModel
 
 from emulator.errors import AwsError
+from emulator.protocols import eventstream
 from emulator.protocols.base import Protocol, Request, Response
 from emulator.protocols.shapes import json_decoder, json_default
 
@@ -51,6 +53,10 @@ class JsonProtocol(Protocol):
         return f"application/x-amz-json-{version}"
 
     def serialize(self, operation: OperationModel, output: dict[str, Any], request: Request) -> Response:
+        if operation.has_event_stream_output:  # botocore caches it: one attribute read per answer
+            shape = operation.output_shape
+            assert shape is not None
+            return Response(200, {"content-type": "application/vnd.amazon.eventstream"}, b"", stream=eventstream.rpc_output(shape, output))
         return Response(200, {"content-type": self.content_type(operation.service_model)}, dumps(output))
 
     def serialize_error(self, error: AwsError, service: ServiceModel | None, request: Request | None, request_id: str) -> Response:

@@ -251,7 +251,7 @@ def _stream_model(protocol: str) -> Any:
     )
 
 
-@pytest.mark.parametrize("protocol", ["smithy-rpc-v2-cbor", "rest-xml", "rest-json"])
+@pytest.mark.parametrize("protocol", ["smithy-rpc-v2-cbor", "json", "rest-xml", "rest-json"])
 def test_event_streams_in_every_rest_and_rpc_protocol(protocol: str) -> None:
     op = _stream_model(protocol).operation_model("Watch")
 
@@ -269,5 +269,5 @@ def test_event_streams_in_every_rest_and_rpc_protocol(protocol: str) -> None:
     with pytest.raises(Exception) as info:
         next(stream)
     assert getattr(info.value, "response", {})["Error"] == {"Code": "Oops", "Message": "it broke"}
-    if protocol == "smithy-rpc-v2-cbor":
+    if protocol in ("smithy-rpc-v2-cbor", "json"):
         assert parsed["Count"] == 7  # the initial-response event carries the non-stream members
