@@ -272,6 +272,12 @@ class EngineCore:
             self._flush_scheduled = True
             loop.call_soon(self._flush)
 
+    @property
+    def settled(self) -> bool:
+        """True when ``durable()`` would return False at once (no group open, no fsync
+        running or awaited): a read then need not make and await its coroutine."""
+        return not (self.storage.group_open or self._syncing or self._sync_waiters)
+
     async def durable(self) -> bool:
         """Wait until everything this request may have written or read is committed;
         True if it had to wait (for a group commit or an fsync).
@@ -422,14 +428,26 @@ class EngineCore:
         return ItemKey(parts[0], parts[1], key_item)
 
     def key_from_key(self, table: Table, key: Any) -> ItemKey:
-        if not isinstance(key, dict) or len(key) != len(table.key_names) or any(n not in key for n in table.key_names):
+        names = table.key_names
+        if not isinstance(key, dict) or len(key) != len(names):
             raise invalid("The provided key element does not match the schema")
+        for n in names:
+            if n not in key:
+                raise invalid("The provided key element does not match the schema")
         parts: list[bytes] = []
         for name, typ, limit in ((table.hash_key, table.hash_type, MAX_HASH_KEY), (table.range_key, table.range_type, MAX_RANGE_KEY)):
             if name is None or typ is None:
                 parts.append(b"")
                 continue
             av = key[name]
+            if typ == "S" and type(av) is dict and len(av) == 1 and type(text := av.get("S")) is str and text:
+                # The common string key (GetItem, DeleteItem, ...): its UTF-8 made once, for
+                # the size limit and the encoding; the checks below come to the same on it.
+                raw = text.encode("utf-8")
+                if len(raw) > limit:
+                    self._check_key_size(name, av, typ, limit, name == table.hash_key)
+                parts.append(keycodec.encode_bytes(raw))
+                continue
             if not isinstance(av, dict) or len(av) != 1 or type_of(av) != typ or not isinstance(av[typ], str | bytes):
                 raise invalid("The provided key element does not match the schema")
             _key_value_problem(name, av, typ)
@@ -438,7 +456,7 @@ class EngineCore:
                 parts.append(keycodec.encode_key_value(av))
             except ValueError as exc:
                 raise invalid("The provided key element does not match the schema") from exc
-        return ItemKey(parts[0], parts[1], {n: key[n] for n in table.key_names})
+        return ItemKey(parts[0], parts[1], {n: key[n] for n in names})
 
     @staticmethod
     def _check_key_size(name: str, av: dict[str, Any], typ: str, limit: int, is_hash: bool) -> None:

@@ -24,7 +24,7 @@ class DynamoDBEngine(BatchOps, ControlPlane, LegacyGlobalTables, PolicyOperation
         # Resource-based policies by ARN, parsed: read by the gateway's authorizer.
         self.resource_policies = ResourcePolicies(storage)
         # ClientRequestTokens of TransactWriteItems and ExecuteTransaction (prefixed).
-        self._tokens: dict[str, tuple[float, str, dict[str, Any]]] = {}
+        self._tokens: dict[str, tuple[float, bytes, dict[str, Any]]] = {}
         # Bumped by every reset: work that awaits between reading a table and writing it
         # (restores, backups) compares it to know its table went away with the account.
         self.generation = 0

@@ -4,8 +4,10 @@ projections, Select, Limit, 1 MB pages and LastEvaluatedKey."""
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+import orjson
 
 from emulator.dynamodb import expressions as ex
 from emulator.dynamodb import keys as keycodec
@@ -118,6 +120,21 @@ class ReadOps(ItemOps):
             names += [n for n in (idx.hash_key, idx.range_key) if n and n not in names]
         return {n: item[n] for n in names if n in item}
 
+    @staticmethod
+    def _fetch_base(idx: Index | None, filt: Any, proj: Any, select: str) -> bool:
+        """Whether each item read from an LSI is completed from the base table: its
+        projection lacks what the request needs."""
+        return (
+            idx is not None
+            and idx.kind == "LSI"
+            and idx.projected is not None
+            and (select == "ALL_ATTRIBUTES" or filt is not None or (proj is not None and not set(proj.top_level_names) <= idx.projected))
+        )
+
+    def _passthrough(self, idx: Index | None, filt: Any, proj: Any, select: str, raw: bool) -> bool:
+        """Whole items out, nothing to evaluate: with ``raw`` they go out as stored (see raw_item)."""
+        return raw and filt is None and select in ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES") and not self._fetch_base(idx, filt, proj, select)
+
     def _collect(
         self,
         table: Table,
@@ -129,24 +146,36 @@ class ReadOps(ItemOps):
         select: str,
         segment: tuple[int, int] | None = None,
         raw: bool = False,
+        pages: Iterator[Sequence[tuple[bytes, bytes, int]]] | None = None,
     ) -> dict[str, Any]:
+        """``pages``: instead of ``rows``, a Query's rows as ``storage.query_pages`` gives
+        them, only where ``_passthrough`` (each stored item goes out as it is)."""
         limit = _check_limit(params.get("Limit"))
         consistent = bool(params.get("ConsistentRead"))
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
-        # An LSI whose projection lacks what the request needs is completed from the base table.
-        fetch_base = (
-            idx is not None
-            and idx.kind == "LSI"
-            and idx.projected is not None
-            and (select == "ALL_ATTRIBUTES" or filt is not None or (proj is not None and not set(proj.top_level_names) <= idx.projected))
-        )
+        fetch_base = self._fetch_base(idx, filt, proj, select)
         items: list[Any] = []
         scanned = count = size = 0
         last: Item | None = None
         last_data = b""
         stopped = False
-        # Whole items out, nothing to evaluate: with ``raw`` they go out as stored (see raw_item).
-        passthrough = raw and filt is None and not fetch_base and select in ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES")
+        passthrough = self._passthrough(idx, filt, proj, select, raw)
+        if pages is not None:
+            # The common Query page: no object per row, and each stored item's JSON
+            # inserted as it is (``raw_item``, inlined); every row scanned counts.
+            append = items.append
+            for page in pages:
+                for _sk, data, row_size in page:
+                    scanned += 1
+                    size += row_size
+                    append(orjson.Fragment(data) if data[:1] == b"{" else loads(data))
+                    if (limit is not None and scanned >= limit) or size >= PAGE_BYTES:
+                        stopped = True
+                        last_data = data
+                        break
+                if stopped:
+                    break
+            count = scanned
         for row in rows:
             if segment is not None and zlib.crc32(row.pk) % segment[1] != segment[0]:
                 continue
@@ -253,6 +282,9 @@ class ReadOps(ItemOps):
             self.check_key_paths(table, ex.condition_paths(filt.ast))
         limit = params.get("Limit")
         first_page = limit if isinstance(limit, int) and not isinstance(limit, bool) and limit > 0 else None
+        if self._passthrough(idx, filt, proj, select, raw):
+            pages = self.storage.query_pages(table.table_id, idx.index_id if idx else 0, pk, lo, hi, forward, after, first_page=first_page)
+            return self._collect(table, idx, iter(()), params, filt, proj, select, raw=raw, pages=pages)
         rows = self.storage.query(table.table_id, idx.index_id if idx else 0, pk, lo, hi, forward, after, first_page=first_page)
         return self._collect(table, idx, rows, params, filt, proj, select, raw=raw)
 

@@ -50,6 +50,8 @@ def _fail(value: Any, target: str) -> AwsError:
 
 
 def check_attribute_value(av: Any) -> None:
+    if type(av) is dict and len(av) == 1 and type(av.get("S")) is str:
+        return  # the commonest value (a string key): what the loop below finds
     if not isinstance(av, dict):
         raise _fail(av, "AttributeValue")
     for kind, value in av.items():

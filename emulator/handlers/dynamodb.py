@@ -115,7 +115,7 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
         finally:
             # What was consumed is auto scaling's utilization (emulator/dynamodb/autoscaling.py).
             self.lifecycle.autoscaling.consumed(ctx.region, ctx.telemetry.get("consumed_capacity"))
-        if await self.engine.durable():
+        if not self.engine.settled and await self.engine.durable():
             ctx.answer_at_once = True
         return out
 

@@ -152,12 +152,17 @@ def _compile(shape: Shape) -> Decoder:
 
             return check_structure
         members = {k: d for k, m in shape.members.items() if (d := json_decoder(m)) is not None}
+        names = frozenset(members)
 
         def structure(value: Any) -> Any:
             if value is None:
                 return None
             if not isinstance(value, dict):
                 raise AwsError("SerializationException", f"Expected an object for {name}", 400)
+            if names.isdisjoint(value):
+                # No member that can need work (a DynamoDB {"S": ...}): one C-level test
+                # of the value's few keys instead of a loop over them.
+                return value
             out = None
             for k, v in value.items():
                 d = members.get(k)

@@ -147,3 +147,40 @@ def test_batch_get_returns_unprocessed_keys_past_16_mb(ddb: Any, make_table: Any
     assert left["ProjectionExpression"] == "pk, d"
     rest = ddb.batch_get_item(RequestItems=out["UnprocessedKeys"])
     assert got + len(rest["Responses"][a]) == 45
+
+
+def test_transact_idempotency_token_with_blobs(ddb: Any, make_table: Any) -> None:
+    """The token's fingerprint tells blobs apart (and from strings) and ignores ReturnConsumedCapacity."""
+    a = make_table()
+    token = str(uuid.uuid4())
+    put = [{"Put": {"TableName": a, "Item": {**_k("b"), "blob": {"B": b"\x00\x01raw"}, "set": {"BS": [b"x", b"y"]}}}}]
+    ddb.transact_write_items(TransactItems=put, ClientRequestToken=token)
+    ddb.delete_item(TableName=a, Key=_k("b"))
+    # A retry within the window is answered from the first answer: nothing is written again.
+    ddb.transact_write_items(TransactItems=put, ClientRequestToken=token, ReturnConsumedCapacity="TOTAL")
+    assert "Item" not in ddb.get_item(TableName=a, Key=_k("b"))
+    for changed in ({"B": b"\x00\x01raX"}, {"S": "AAFyYXc="}):  # another blob; the first blob's base64 as a string
+        other = [{"Put": {"TableName": a, "Item": {**put[0]["Put"]["Item"], "blob": changed}}}]
+        with pytest.raises(ClientError) as exc:
+            ddb.transact_write_items(TransactItems=other, ClientRequestToken=token)
+        assert _err(exc)[0] == "IdempotentParameterMismatchException"
+
+
+def test_batch_and_transact_writes_meter_old_and_new_sizes(ddb: Any, make_table: Any) -> None:
+    """Write units come from the larger of the old and the new item (1 KB each), doubled in a transaction."""
+    a = make_table()
+    big, small = "x" * 3000, "y"
+    ddb.batch_write_item(RequestItems={a: [{"PutRequest": {"Item": {**_k(i), "d": {"S": big}}}} for i in range(2)]})
+    out = ddb.batch_write_item(RequestItems={a: [{"PutRequest": {"Item": {**_k(i), "d": {"S": small}}}} for i in range(2)]}, ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"][0]["CapacityUnits"] == 6.0  # 2 x 3 units: the old 3 KB items
+    out = ddb.batch_write_item(RequestItems={a: [{"PutRequest": {"Item": {**_k(i), "d": {"S": small}}}} for i in range(2)]}, ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"][0]["CapacityUnits"] == 2.0
+    out = ddb.transact_write_items(
+        TransactItems=[{"Put": {"TableName": a, "Item": {**_k(0), "d": {"S": big}}}}, {"Delete": {"TableName": a, "Key": _k(1)}}, {"ConditionCheck": {"TableName": a, "Key": _k(9), "ConditionExpression": "attribute_not_exists(pk)"}}],
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert out["ConsumedCapacity"][0]["CapacityUnits"] == 2 * 3.0 + 2 * 1.0 + 2.0  # put, delete, check of a missing item
+    out = ddb.transact_write_items(TransactItems=[{"Put": {"TableName": a, "Item": {**_k(0), "d": {"S": small}}}}], ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"][0]["CapacityUnits"] == 2 * 3.0  # the old 3 KB item
+    got = ddb.transact_get_items(TransactItems=[{"Get": {"TableName": a, "Key": _k(0)}}], ReturnConsumedCapacity="TOTAL")
+    assert got["ConsumedCapacity"][0]["CapacityUnits"] == 2.0

@@ -59,7 +59,7 @@ class PolicyRow:
     revision: str
 
 
-@dataclass
+@dataclass(slots=True)
 class Row:
     pk: bytes
     sk: bytes
@@ -78,6 +78,9 @@ class Storage(ABC):
     # True when other emulator processes may use the same storage at once (PostgreSQL):
     # the engine's table cache then follows catalog_version() (see TableCache).
     shared: bool = False
+    # True when the driver hands BLOB columns back as ``bytes`` already (sqlite3; psycopg
+    # gives memoryviews): rows are then yielded without copying them to bytes.
+    blobs_are_bytes: bool = False
 
     def catalog_version(self, fresh: bool = False) -> int:
         """A number that changes whenever any process creates, updates or deletes a
@@ -171,6 +174,23 @@ class Storage(ABC):
         """Rows of one partition with ``lo <= sk < hi`` (None: unbounded), in sk order
         (descending when not ``forward``), starting strictly after sk ``after`` in
         that direction."""
+        for rows in self.query_pages(table_id, index_id, pk, lo, hi, forward, after, first_page):
+            for sk, data, size in rows:
+                yield Row(pk, sk, data, size)
+
+    def query_pages(
+        self,
+        table_id: int,
+        index_id: int,
+        pk: bytes,
+        lo: bytes | None = None,
+        hi: bytes | None = None,
+        forward: bool = True,
+        after: bytes | None = None,
+        first_page: int | None = None,
+    ) -> Iterator[Sequence[tuple[bytes, bytes, int]]]:
+        """``query``'s rows as (sk, data, size), a statement's worth at a time: a Query page
+        that sends the stored items as they are needs no object per row."""
         mark = self.param_mark
         base = f"SELECT sk, data, size FROM ddb_items WHERE tid = {mark} AND idx = {mark} AND pk = {mark}"
         args: list[Any] = [table_id, index_id, pk]
@@ -189,8 +209,7 @@ class Storage(ABC):
             # LIMIT as a parameter: one prepared statement whatever the page size.
             sql = base + (cursor_cond if last is not None else "") + order + f" LIMIT {mark}"
             rows = self._select(sql, [*args, *([last] if last is not None else []), page])
-            for sk, data, size in rows:
-                yield Row(pk, bytes(sk), bytes(data), size)
+            yield rows if self.blobs_are_bytes else [(bytes(sk), bytes(data), size) for sk, data, size in rows]
             if len(rows) < page:
                 return
             page = PAGE

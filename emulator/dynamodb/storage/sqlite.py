@@ -151,6 +151,7 @@ def _migrate_regions(conn: sqlite3.Connection) -> None:
 class SqliteStorage(Storage, LifecycleStorage):
     name = "sqlite"
     snapshot_in_thread = True
+    blobs_are_bytes = True  # sqlite3 returns BLOB columns as bytes
     param_mark = "?"
     scan_page = PAGE
 
@@ -370,7 +371,7 @@ class SqliteStorage(Storage, LifecycleStorage):
             row = self.conn.execute(
                 "SELECT data, size FROM ddb_items WHERE tid = ? AND idx = ? AND pk = ? AND sk = ?", (table_id, index_id, pk, sk)
             ).fetchone()
-        return None if row is None else (bytes(row[0]), row[1])
+        return None if row is None else (row[0], row[1])  # a BLOB is bytes already
 
     def put(self, table_id: int, index_id: int, pk: bytes, sk: bytes, data: bytes, size: int = 0) -> None:
         with self.transaction():

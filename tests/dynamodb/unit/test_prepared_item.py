@@ -288,3 +288,70 @@ def test_gateway_attribute_maps(operation: str, params: dict[str, Any], expected
     with pytest.raises(AwsError) as info:
         validate(model, params, "json")
     assert (info.value.code, info.value.message) == expected
+
+
+# --------------------------------------------------------------------------- batches and transactions
+
+
+@pytest.fixture
+def send(emulator: Any) -> Any:
+    """send(operation, params) -> (status, error code, message): raw JSON, as a client would send it."""
+    import requests
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    def call(operation: str, params: dict[str, Any]) -> tuple[int, str, str]:
+        body = json.dumps(params).encode()
+        headers = {"X-Amz-Target": f"DynamoDB_20120810.{operation}", "Content-Type": "application/x-amz-json-1.0"}
+        req = AWSRequest(method="POST", url=emulator.endpoint + "/", data=body, headers=headers)
+        SigV4Auth(Credentials(emulator.access_key, emulator.secret_key), "dynamodb", "us-east-1").add_auth(req)
+        resp = requests.post(req.url, data=body, headers=dict(req.headers), timeout=10)
+        out = resp.json()
+        return resp.status_code, out.get("__type", "").rpartition("#")[2], out.get("message", out.get("Message", ""))
+
+    return call
+
+
+BAD_NUMBER = ("ValidationException", "A value provided cannot be converted into a number")
+NOT_SCHEMA = ("ValidationException", "The provided key element does not match the schema")
+MISSING_SK = ("ValidationException", "One or more parameter values were invalid: Missing the key sk in the item")
+WIRE = ("SerializationException", "NUMBER_VALUE cannot be converted to String")
+EMPTY_SET = ("ValidationException", "One or more parameter values were invalid: An string set  may not be empty")
+
+
+def test_batch_and_transact_put_errors_and_which_wins(ddb: Any, table: str, send: Any) -> None:
+    """BatchWriteItem's and TransactWriteItems' Puts take the one walk too: the same items
+    stored, the same errors, the first bad Put's (in request order) winning, and a wrong JSON
+    type anywhere in the request before them all."""
+    good = {"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1.50"}, "b": {"B": base64.b64encode(b"\x00").decode()}, "m": {"M": {"l": {"L": [{"NULL": True}]}}}}
+    stored = {"pk": {"S": "a"}, "sk": {"S": "1"}, "n": {"N": "1.5"}, "b": {"B": b"\x00"}, "m": {"M": {"l": {"L": [{"NULL": True}]}}}}
+    bad_number = {"pk": {"S": "b"}, "sk": {"S": "1"}, "n": {"N": "x"}}
+    no_sk = {"pk": {"S": "c"}, "n": {"N": "1"}}
+    empty_set = {"pk": {"S": "d"}, "sk": {"S": "1"}, "s": {"SS": []}}
+    wire = {"pk": {"S": "e"}, "sk": {"S": 5}}
+
+    def batch(*items: dict[str, Any]) -> tuple[str, str] | None:
+        status, code, message = send("BatchWriteItem", {"RequestItems": {table: [{"PutRequest": {"Item": it}} for it in items]}})
+        return None if status == 200 else (code, message)
+
+    def transact(*items: dict[str, Any]) -> tuple[str, str] | None:
+        status, code, message = send("TransactWriteItems", {"TransactItems": [{"Put": {"TableName": table, "Item": it}} for it in items]})
+        return None if status == 200 else (code, message)
+
+    key = {"pk": {"S": "a"}, "sk": {"S": "1"}}
+    for write in (batch, transact):
+        ddb.delete_item(TableName=table, Key=key)
+        assert write(good) is None
+        assert ddb.get_item(TableName=table, Key=key)["Item"] == stored
+        assert write(good, bad_number) == BAD_NUMBER
+        assert write(bad_number, empty_set) == BAD_NUMBER
+        assert write(empty_set, bad_number) == EMPTY_SET
+        assert write(bad_number, wire) == WIRE
+        assert write(good, {**good, "pk": {"S": "z"}, "x": {"S": 1}}) == WIRE
+    # A Put's key problems read differently in a batch.
+    assert batch(good, no_sk) == NOT_SCHEMA
+    assert batch(no_sk, bad_number) == NOT_SCHEMA
+    assert batch(bad_number, no_sk) == BAD_NUMBER
+    assert transact(good, no_sk) == MISSING_SK
+    assert transact(bad_number, no_sk) == BAD_NUMBER
