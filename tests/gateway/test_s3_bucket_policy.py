@@ -9,7 +9,6 @@ Deny whose condition does not match) is off."""
 from __future__ import annotations
 
 import json
-import ssl
 import urllib.error
 import urllib.request
 import uuid
@@ -17,16 +16,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from unittest import mock
 
 import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from emulator.gateway.tls import self_signed
 from emulator.testing.raw import signed
-from emulator.testing.server import EmulatorServer
+from emulator.testing.server import EmulatorServer, TlsEmulatorServer
 
 ACCOUNT = "000000000000"
 ROOT = f"arn:aws:iam::{ACCOUNT}:root"
@@ -148,34 +145,8 @@ def test_secure_transport_is_false_over_http(server: EmulatorServer, s3: Any, bu
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"k"
 
 
-class TlsServer(EmulatorServer):
-    """A server on the TLS listener (--tls-cert/--tls-key), trusted through its certificate."""
-
-    def __init__(self, data_dir: Path) -> None:
-        self.cert, key = self_signed(data_dir / "certs")
-        super().__init__(data_dir=data_dir / "data", extra_args=["--services", "dynamodb", "--tls-cert", str(self.cert), "--tls-key", str(key)])
-
-    @property
-    def endpoint(self) -> str:
-        return f"https://127.0.0.1:{self.port}"
-
-    def start(self, timeout: float = 60.0) -> TlsServer:
-        context = ssl.create_default_context(cafile=str(self.cert))
-        real = urllib.request.urlopen
-
-        def urlopen(url: str, timeout: float = 1) -> Any:
-            return real(url, timeout=timeout, context=context)
-
-        with mock.patch("urllib.request.urlopen", urlopen):
-            super().start(timeout)
-        return self
-
-    def client(self, service: str, **kwargs: Any) -> Any:
-        return super().client(service, verify=str(self.cert), **kwargs)
-
-
 def test_secure_transport_is_true_over_tls(tmp_path: Path) -> None:
-    with TlsServer(tmp_path) as tls:
+    with TlsEmulatorServer(data_dir=tmp_path / "data", extra_args=["--services", "dynamodb"]) as tls:
         s3 = tls.client("s3")
         s3.create_bucket(Bucket="bp-tls")
         s3.put_bucket_policy(Bucket="bp-tls", Policy=policy({
