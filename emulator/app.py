@@ -59,6 +59,9 @@ Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 _JSON = {"content-type": "application/json"}
+# Header names as sent (bytes) -> decoded and lower-cased; bounded (only the first 1,024
+# distinct names are kept: any more are decoded per request, as before).
+_HEADER_NAMES: dict[bytes, str] = {}
 
 
 class BodyTooLarge(Exception):
@@ -180,8 +183,17 @@ class EmulatorApp:
         started = time.perf_counter()
         request_id = new_request_id()
         raw_headers = scope["headers"]
-        # Fast path: one dict comprehension; repeated header names (rare) are joined with ','.
-        headers: dict[str, str] = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in raw_headers}
+        # Fast path: one pass; repeated header names (rare) are joined with ','. A name is
+        # decoded and lower-cased once per process (_HEADER_NAMES): clients send the same few.
+        names = _HEADER_NAMES
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in raw_headers:
+            name = names.get(raw_name)
+            if name is None:
+                name = raw_name.decode("latin-1").lower()
+                if len(names) < 1024:
+                    names[raw_name] = name
+            headers[name] = raw_value.decode("latin-1")
         if len(headers) != len(raw_headers):
             headers = {}
             for raw_name, raw_value in raw_headers:
@@ -204,7 +216,16 @@ class EmulatorApp:
         )
         ctx = RequestContext(request_id=request_id, request=request, started=started)
         try:
-            request.body = await self._read_body(receive, self.settings.max_body_bytes, request)
+            limit = self.settings.max_body_bytes
+            declared = headers.get("content-length", "")
+            # Fast path: a body whole in the first message and within the limit (every usual
+            # request) is taken as it is, without _read_body's loop; anything else (more parts,
+            # past the limit, a disconnect) goes there, the first message replayed.
+            message = await receive() if not declared or (declared.isdigit() and int(declared) <= limit) else None
+            if message is not None and message["type"] == "http.request" and not message.get("more_body", False) and len(body := message.get("body", b"")) <= limit:
+                request.body = body
+            else:
+                request.body = await self._read_body(receive if message is None else _replay(message, receive), limit, request)
             if "origin" in headers or request.method == "OPTIONS":  # CORS: browsers' requests
                 response = await self.cors.serve(ctx, self.handle)
             else:
@@ -582,6 +603,16 @@ def _inflate(data: bytes, wbits: int, limit: int) -> bytes:
         if wbits == zlib.MAX_WBITS and data:
             raise zlib.error("trailing data after the zlib stream")
     return b"".join(out)
+
+
+def _replay(first: dict[str, Any], receive: Receive) -> Receive:
+    """``receive``, answering ``first`` (a message already received) once before it."""
+    pending = [first]
+
+    async def again() -> dict[str, Any]:
+        return pending.pop() if pending else await receive()
+
+    return again
 
 
 def _guess_protocol(request: Request) -> str:

@@ -85,6 +85,17 @@ _ddb_memo: dict[tuple[str, Any, Any, str, str], list[Requirement]] = {}
 
 
 def dynamodb_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
+    if not params:
+        # No parameters at all (DescribeLimits, ListTables without options): the operation
+        # alone decides, so it is memoized like the one-table calls (a table name is never None).
+        bare = (op, None, None, region, account)
+        found = _ddb_memo.get(bare)
+        if found is None:
+            found = _dynamodb_requirements(op, params, region, account)
+            if len(_ddb_memo) >= 4096:
+                _ddb_memo.clear()
+            _ddb_memo[bare] = found
+        return found
     if op not in _DDB_MULTI:
         table = params.get("TableName")
         if type(table) is str and table and op != "CreateTable":

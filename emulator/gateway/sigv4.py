@@ -20,7 +20,7 @@ from urllib.parse import quote, unquote
 
 from emulator.errors import AwsError
 
-try:  # CPython's own SHA-256: for short inputs cheaper than OpenSSL 3's (no EVP fetch per object)
+try:  # CPython's own SHA-256: quicker to copy than OpenSSL's; for one block or less, quicker overall
     from _sha256 import sha256 as _sha256  # type: ignore[import-not-found]  # Python 3.11
 except ImportError:  # pragma: no cover - 3.12+ renamed it; any sha256 constructor works
     try:
@@ -101,6 +101,9 @@ class ParsedAuth:
     amz_date: str
     presigned: bool
     expires: int | None = None
+    # The signed header names joined with ';' as they appear in the canonical request, when
+    # known already (the cached Authorization prefix); "" otherwise.
+    signed_text: str = ""
 
 
 def _parse(request: Request, protocol: str | None) -> ParsedAuth:
@@ -117,8 +120,8 @@ def _parse(request: Request, protocol: str | None) -> ParsedAuth:
             if cached is not None:
                 amz_date = request.headers.get("x-amz-date") or ""
                 if amz_date:
-                    parts, names, _ = cached
-                    return ParsedAuth(parts[0], parts[1], parts[2], parts[3], names, sig.strip(), amz_date, False)
+                    parts, names, joined = cached
+                    return ParsedAuth(parts[0], parts[1], parts[2], parts[3], names, sig.strip(), amz_date, False, None, joined)
         fields: dict[str, str] = {}
         for part in auth[len(ALGORITHM) + 1 :].split(","):
             name, _, value = part.strip().partition("=")
@@ -263,11 +266,24 @@ def canonical_query(query_string: str, presigned: bool) -> str:
     return "&".join(f"{k}={v}" for k, v in pairs)
 
 
-def _canonical_headers(request: Request, signed: list[str]) -> str:
-    get = request.headers.get
-    # Trimall: strip, and collapse inner runs of blanks to one space (a list, not a
-    # generator: str.join builds a list anyway).
-    return "".join([f"{name}:{' '.join(get(name, '').split())}\n" for name in signed])
+# (signed header names, their values) -> the canonical header block (bounded). A client
+# signs the same values request after request (host, content type, target; the date for a
+# second): one tuple and one dict lookup instead of a split, a join and a format per header.
+_BLOCKS: dict[tuple[str | None, ...], str] = {}
+
+
+def _canonical_headers(request: Request, signed: list[str], joined: str = "") -> str:
+    # One flat tuple, (names joined, value, value, ...): a nested one, or tuple() of a bare
+    # iterator (sized by guess, then shrunk), showed as ~50 % more gen-0 collections per request.
+    key = (joined or ";".join(signed), *map(request.headers.get, signed))
+    block = _BLOCKS.get(key)
+    if block is None:
+        # Trimall: strip, and collapse inner runs of blanks to one space (a missing header: empty).
+        block = "".join([f"{name}:{' '.join(value.split()) if value else ''}\n" for name, value in zip(signed, key[1:])])
+        if len(_BLOCKS) >= 1024:
+            _BLOCKS.clear()
+        _BLOCKS[key] = block
+    return block
 
 
 @lru_cache(maxsize=256)
@@ -282,19 +298,24 @@ def signing_key(secret: str, date: str, region: str, service: str) -> bytes:
 def _key_and_scope(secret: str, date: str, region: str, service: str) -> tuple[Any, Any, str]:
     """HMAC-SHA256 keyed with the day's signing key, as its two hash states after the padded
     key (RFC 2104), and the credential scope. Copying those states is cheaper per request
-    than ``hmac.digest``, which (OpenSSL 3) sets up a keyed context for every call."""
+    than ``hmac.digest``, which (OpenSSL 3) sets up a keyed context for every call.
+    The inner state hashes the string to sign (~140 bytes, three blocks): OpenSSL's, whose
+    SHA-256 uses the CPU's SHA instructions (copy and update 0.17 µs against 0.43 µs with
+    CPython's own, measured on the development machine); the outer hashes 32 bytes, where
+    CPython's own object, cheaper to copy, is quicker."""
     key = signing_key(secret, date, region, service).ljust(64, b"\0")
-    inner = _sha256(bytes(b ^ 0x36 for b in key))
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
     outer = _sha256(bytes(b ^ 0x5C for b in key))
     return inner, outer, f"{date}/{region}/{service}/aws4_request"
 
 
 def _signature(request: Request, parsed: ParsedAuth, secret: str, payload_hash: str) -> str:
     query = request.query_string
+    signed = parsed.signed_text or ";".join(parsed.signed_headers)
     creq = (
         f"{request.method.upper()}\n{canonical_uri(request.raw_path, parsed.service)}\n"
         f"{canonical_query(query, parsed.presigned) if query else ''}\n"
-        f"{_canonical_headers(request, parsed.signed_headers)}\n{';'.join(parsed.signed_headers)}\n{payload_hash}"
+        f"{_canonical_headers(request, parsed.signed_headers, signed)}\n{signed}\n{payload_hash}"
     )
     inner, outer, scope = _key_and_scope(secret, parsed.date, parsed.region, parsed.service)
     sts = f"{ALGORITHM}\n{parsed.amz_date}\n{scope}\n{hashlib.sha256(creq.encode('utf-8')).hexdigest()}"
