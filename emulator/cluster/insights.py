@@ -31,6 +31,7 @@ import orjson
 
 from emulator.errors import AwsError
 from emulator.handlers.base import Route
+from emulator.monitoring.insight_rules import fold
 from emulator.protocols.base import Request, Response
 
 if TYPE_CHECKING:
@@ -88,15 +89,7 @@ class RemoteInsightRules:
         """As InsightRules.record: one contribution, aggregated per minute until shipped."""
         minute = int((time.time() if ts is None else ts) // 60) * 60
         with self._lock:
-            points = self._pending.setdefault((region, rule), {})
-            cur = points.get((minute, keys))
-            if cur is None:
-                points[(minute, keys)] = [1.0, value, value, value]
-            else:
-                cur[0] += 1.0
-                cur[1] += value
-                cur[2] = min(cur[2], value)
-                cur[3] = max(cur[3], value)
+            fold(self._pending.setdefault((region, rule), {}), (minute, keys), 1.0, value, value, value)
 
     # -------------------------------------------------------- shipping
     def start(self) -> None:
@@ -144,15 +137,8 @@ class RemoteInsightRules:
                 return
             for key, points in pending.items():
                 mine = self._pending.setdefault(key, {})
-                for point, agg in points.items():
-                    cur = mine.get(point)
-                    if cur is None:
-                        mine[point] = agg
-                    else:
-                        cur[0] += agg[0]
-                        cur[1] += agg[1]
-                        cur[2] = min(cur[2], agg[2])
-                        cur[3] = max(cur[3], agg[3])
+                for point, (count, total, lo, hi) in points.items():
+                    fold(mine, point, count, total, lo, hi)
 
     def _install(self, doc: Any) -> None:
         found = _targets_of(doc)

@@ -26,17 +26,20 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, TypeVar
 
 from emulator.errors import AwsError
+from emulator.monitoring import resource_tags
 from emulator.monitoring.insight_syntax import SCHEMA_NAME, CompiledRule, compile_rule
 from emulator.monitoring.query import decode_token, encode_token
+from emulator.monitoring.resource_tags import invalid, missing
 from emulator.monitoring.statedb import StateDB
 
 MAX_RULES = 100  # Contributor Insights quota: rules per account and region
 MAX_CONTRIBUTORS = 100
 METRICS = ("UniqueContributors", "MaxContributorValue", "SampleCount", "Sum", "Minimum", "Maximum", "Average")
 RETENTION_SECONDS = 15 * 86400  # how long counters are kept (a report reaches back 15 days)
+K = TypeVar("K")  # a counter's key (fold)
 _NAME_RE = re.compile(r"^[\x20-\x7E]{1,128}$")
 DDB_TEMPLATE = "DynamoDBContributorInsights"
 # Managed rule templates of a DynamoDB table or GSI: accessed/throttled partition keys, and
@@ -57,14 +60,6 @@ _SCHEMA = """
         region TEXT NOT NULL, table_name TEXT NOT NULL, index_name TEXT NOT NULL, table_id TEXT NOT NULL,
         status TEXT NOT NULL, mode TEXT NOT NULL, updated REAL NOT NULL, PRIMARY KEY (region, table_name, index_name));
 """
-
-
-def invalid(message: str) -> AwsError:
-    return AwsError("InvalidParameterValue", message, 400)
-
-
-def missing(message: str) -> AwsError:
-    return AwsError("MissingParameter", message, 400)
 
 
 def not_found(name: str) -> AwsError:
@@ -157,7 +152,7 @@ class InsightRules:
         if state not in ("ENABLED", "DISABLED"):
             raise invalid(f"The value {state} for parameter RuleState is invalid.")
         compile_rule(definition, region, self.account_id)
-        tags = _tags(p.get("Tags"))
+        tags = resource_tags.parse_tags(p.get("Tags"), limit=None)
         with self.db.lock:
             old = self._row(name, region)
             if old is not None and old[3]:
@@ -178,9 +173,7 @@ class InsightRules:
         return int(self.db.query("SELECT COUNT(*) FROM insight_rule WHERE region=?", (region,))[0][0])
 
     def describe(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        limit = p.get("MaxResults")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500):
-            raise invalid(f"The value {limit} for parameter MaxResults is invalid.")
+        limit = resource_tags.page_size(p, "MaxResults", 500)
         after = ""
         if p.get("NextToken"):
             after = str(decode_token(p["NextToken"]).get("after", ""))
@@ -235,19 +228,14 @@ class InsightRules:
     # ------------------------------------------------------------ tags (TagResource & co. with a rule ARN)
     def name_from_arn(self, arn: str, region: str) -> str | None:
         """The rule an ARN names (None when it is no insight-rule ARN); ResourceNotFoundException when there is none."""
-        if not arn.startswith("arn:aws:cloudwatch:") or ":insight-rule/" not in arn:
-            return None
-        name = arn.split(":insight-rule/", 1)[1]
-        if arn != self.arn(name, region) or self._row(name, region) is None:
-            raise AwsError("ResourceNotFoundException", f"Resource {arn} does not exist.", 404)
-        return name
+        return resource_tags.key_from_arn(arn, ":insight-rule/", lambda name: self.arn(name, region), lambda name: self._row(name, region) is not None)
 
     def tags_for(self, name: str, region: str) -> dict[str, str]:
-        row = self._row(name, region)
-        return dict(json.loads(row[7])) if row else {}
+        return resource_tags.read_tags(self.db, "insight_rule", "name", region, name)
 
     def set_tags(self, name: str, tags: dict[str, str], region: str) -> None:
-        self.db.execute("UPDATE insight_rule SET tags=? WHERE region=? AND name=?", (json.dumps(tags), region, name))
+        # limit=None: a rule's tags are not counted here (PutInsightRule's Tags are not either)
+        resource_tags.write_tags(self.db, "insight_rule", "name", region, name, tags, limit=None)
 
     # ------------------------------------------------------------ managed rules
     def templates_for(self, arn: str, dynamodb: Any) -> list[str]:
@@ -273,9 +261,7 @@ class InsightRules:
             raise missing("The parameter ResourceARN is required.")
         if not isinstance(arn, str) or not arn.startswith("arn:") or len(arn.split(":", 5)) < 6:
             raise invalid(f"The value {arn} for parameter ResourceARN is invalid.")
-        limit = p.get("MaxResults")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 500):
-            raise invalid(f"The value {limit} for parameter MaxResults is invalid.")
+        limit = resource_tags.page_size(p, "MaxResults", 500)
         start = 0
         if p.get("NextToken"):
             start = int(decode_token(p["NextToken"]).get("start", 0))
@@ -309,7 +295,7 @@ class InsightRules:
                 })
                 continue
             table = dynamodb.tables[(region, _ddb_resource(arn)[1])]  # type: ignore[index]
-            self.enable_managed(region, arn, template, table.table_uuid, _tags(rule.get("Tags")))
+            self.enable_managed(region, arn, template, table.table_uuid, resource_tags.parse_tags(rule.get("Tags"), limit=None))
         return failures
 
     def enable_managed(self, region: str, arn: str, template: str, resource_id: str, tags: dict[str, str] | None = None) -> str:
@@ -384,15 +370,7 @@ class InsightRules:
         buffered with this process's own until the next flush."""
         with self._lock:
             for region, rule, minute, keys, count, total, lo, hi in rows:
-                points = self._pending.setdefault((region, rule), {})
-                cur = points.get((minute, keys))
-                if cur is None:
-                    points[(minute, keys)] = [count, total, lo, hi]
-                else:
-                    cur[0] += count
-                    cur[1] += total
-                    cur[2] = min(cur[2], lo)
-                    cur[3] = max(cur[3], hi)
+                fold(self._pending.setdefault((region, rule), {}), (minute, keys), count, total, lo, hi)
 
     def flush(self) -> None:
         with self._lock:
@@ -466,14 +444,7 @@ class InsightRules:
             per_key[keys][bucket] += total_sum
             contrib = period_keys.setdefault(bucket, {})
             contrib[keys] = contrib.get(keys, 0.0) + total_sum
-            agg = per_period.get(bucket)
-            if agg is None:
-                per_period[bucket] = [count, total_sum, lo, hi]
-            else:
-                agg[0] += count
-                agg[1] += total_sum
-                agg[2] = min(agg[2], lo)
-                agg[3] = max(agg[3], hi)
+            fold(per_period, bucket, count, total_sum, lo, hi)
             total += total_sum
         ranked = sorted(
             per_key.items(),
@@ -513,15 +484,22 @@ class InsightRules:
         }
 
 
-def _add(points: dict[tuple[int, tuple[str, ...]], list[float]], minute: int, keys: tuple[str, ...], value: float) -> None:
-    cur = points.get((minute, keys))
+def fold(points: dict[K, list[float]], point: K, count: float, total: float, lo: float, hi: float) -> None:
+    """Add an aggregate (count, sum, min, max) into the counter of ``point``: a (minute, keys)
+    of the per-minute counters, here and in a cluster's dynamodb role
+    (emulator/cluster/insights.py), or a report's period."""
+    cur = points.get(point)
     if cur is None:
-        points[(minute, keys)] = [1.0, value, value, value]
+        points[point] = [count, total, lo, hi]
     else:
-        cur[0] += 1.0
-        cur[1] += value
-        cur[2] = min(cur[2], value)
-        cur[3] = max(cur[3], value)
+        cur[0] += count
+        cur[1] += total
+        cur[2] = min(cur[2], lo)
+        cur[3] = max(cur[3], hi)
+
+
+def _add(points: dict[tuple[int, tuple[str, ...]], list[float]], minute: int, keys: tuple[str, ...], value: float) -> None:
+    fold(points, (minute, keys), 1.0, value, value, value)
 
 
 def _epoch(v: Any) -> float:
@@ -533,16 +511,6 @@ def _loads(text: str) -> Any:
         return json.loads(text)
     except ValueError:
         return {}
-
-
-def _tags(raw: Any) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for t in raw or []:
-        key, value = t.get("Key"), t.get("Value")
-        if not key or value is None:
-            raise invalid("Each tag must have a Key and a Value.")
-        tags[key] = value
-    return tags
 
 
 def _failure(name: str) -> dict[str, str]:

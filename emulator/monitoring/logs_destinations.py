@@ -22,9 +22,9 @@ from typing import Any
 
 import orjson
 
-from emulator.errors import AwsError
+from emulator.monitoring.logs_requests import page, policy_document
 from emulator.monitoring.logstore import LogStore, invalid, not_found
-from emulator.monitoring.query import encode_token, token_int
+from emulator.monitoring.query import encode_token
 
 NAME_RE = re.compile(r"^[^:*]{1,512}$")
 DESTINATION_ARN = re.compile(r"^arn:aws[a-z-]*:logs:([a-z0-9-]+):(\d{12}):destination:([^:*]{1,512})$")
@@ -100,17 +100,7 @@ class LogsDestinations:
 
     def put_policy(self, p: dict[str, Any], region: str) -> None:
         name = _name(p)
-        policy = p.get("accessPolicy") or ""
-        if not policy:
-            raise invalid("1 validation error detected: Value null at 'accessPolicy' failed to satisfy constraint: Member must not be null")
-        if len(policy.encode()) > MAX_POLICY_BYTES:
-            raise invalid(f"1 validation error detected: Value at 'accessPolicy' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_BYTES}")
-        try:
-            doc = orjson.loads(policy)
-        except orjson.JSONDecodeError as exc:
-            raise invalid("Invalid policy document: the document is not valid JSON.") from exc
-        if not isinstance(doc, dict) or "Statement" not in doc:
-            raise invalid("Invalid policy document: a policy must have a Statement.")
+        policy = policy_document(p, "accessPolicy", MAX_POLICY_BYTES, in_bytes=True)
         with self.store.lock:
             updated = self.store.db.execute("UPDATE log_destination SET policy=? WHERE region=? AND name=?", (policy, region, name)).rowcount
         if not updated:
@@ -118,13 +108,7 @@ class LogsDestinations:
 
     def describe(self, p: dict[str, Any], region: str) -> dict[str, Any]:
         prefix = p.get("DestinationNamePrefix") or ""
-        limit = int(p.get("limit") or 50)
-        if not 1 <= limit <= 50:
-            raise invalid(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 50")
-        try:
-            offset = token_int(p["nextToken"], "o") if p.get("nextToken") else 0
-        except AwsError as exc:
-            raise invalid("The specified nextToken is invalid.") from exc
+        limit, offset = page(p, "limit", 50, 50)
         with self.store.lock:
             # ASCII order, as AWS sorts them (BINARY collation: byte order)
             rows = self.store.db.execute(

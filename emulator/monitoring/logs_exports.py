@@ -39,8 +39,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from emulator.errors import AwsError
+from emulator.monitoring.logs_requests import page
 from emulator.monitoring.logstore import LogStore, invalid, not_found
-from emulator.monitoring.query import encode_token, token_int
+from emulator.monitoring.query import encode_token
 
 log = logging.getLogger("emulator.monitoring.logs_exports")
 
@@ -180,13 +181,7 @@ class LogsExports:
         code = p.get("statusCode")
         if code is not None and code not in STATUSES:
             raise invalid(f"1 validation error detected: Value '{code}' at 'statusCode' failed to satisfy constraint: Member must satisfy enum value set: [{', '.join(STATUSES)}]")
-        limit = int(p.get("limit") or 50)
-        if not 1 <= limit <= 50:
-            raise invalid(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value between 1 and 50")
-        try:
-            offset = token_int(p["nextToken"], "o") if p.get("nextToken") else 0
-        except AwsError as exc:
-            raise invalid("The specified nextToken is invalid.") from exc
+        limit, offset = page(p, "limit", 50, 50)
         sql = f"SELECT {_COLUMNS} FROM export_task WHERE region=?"
         args: list[Any] = [region]
         if p.get("taskId"):

@@ -17,8 +17,9 @@ from typing import Any
 import orjson
 
 from emulator.errors import AwsError
+from emulator.monitoring.logs_requests import page, policy_document
 from emulator.monitoring.logstore import LogStore, invalid, not_found
-from emulator.monitoring.query import encode_token, token_int
+from emulator.monitoring.query import encode_token
 
 MAX_POLICIES = 10  # per region ("Resource policies: 10 per Region per account", CloudWatch Logs quotas)
 MAX_POLICY_BYTES = 5120  # "Each resource policy can be up to 5,120 characters"
@@ -36,13 +37,7 @@ SCHEMA = """
 
 
 def _page(items: list[dict[str, Any]], p: dict[str, Any], key: str, limit_key: str, hi: int, default: int) -> dict[str, Any]:
-    limit = int(p.get(limit_key) or default)
-    if not 1 <= limit <= hi:
-        raise invalid(f"1 validation error detected: Value '{limit}' at '{limit_key}' failed to satisfy constraint: Member must have value between 1 and {hi}")
-    try:
-        start = token_int(p["nextToken"], "o") if p.get("nextToken") else 0
-    except AwsError as exc:
-        raise invalid("The specified nextToken is invalid.") from exc
+    limit, start = page(p, limit_key, hi, default)
     out: dict[str, Any] = {key: items[start : start + limit]}
     if start + limit < len(items):
         out["nextToken"] = encode_token({"o": start + limit})
@@ -73,17 +68,7 @@ class LogsPolicies:
         name = p.get("policyName")
         if not name:
             raise invalid("policyName is required for an account-level resource policy.")
-        document = p.get("policyDocument")
-        if not document:
-            raise invalid("1 validation error detected: Value null at 'policyDocument' failed to satisfy constraint: Member must not be null")
-        if len(document) > MAX_POLICY_BYTES:
-            raise invalid(f"1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to {MAX_POLICY_BYTES}")
-        try:
-            parsed = orjson.loads(document)
-        except orjson.JSONDecodeError as exc:
-            raise invalid("Invalid policy document: the document is not valid JSON.") from exc
-        if not isinstance(parsed, dict) or "Statement" not in parsed:
-            raise invalid("Invalid policy document: a policy must have a Statement.")
+        document = policy_document(p, "policyDocument", MAX_POLICY_BYTES, in_bytes=False)
         with self._lock, self.store.lock:
             exists = self.store.db.execute("SELECT 1 FROM resource_policy WHERE region=? AND name=?", (region, name)).fetchone()
             if exists is None:

@@ -27,14 +27,15 @@ from collections.abc import Callable
 from typing import Any
 
 from emulator.errors import AwsError
+from emulator.monitoring import resource_tags
 from emulator.monitoring.query import decode_token, encode_token
+from emulator.monitoring.resource_tags import invalid, missing
 from emulator.monitoring.statedb import StateDB
 
 # The API Reference documents LimitExceeded for PutAlarmMuteRule without giving the quota;
 # this is the number of rules per account and Region the emulator allows.
 MAX_RULES = 1000
 MAX_TARGETS = 100
-MAX_TAGS = 50  # "You can associate as many as 50 tags with a CloudWatch resource" (TagResource)
 MIN_DURATION = 60
 MAX_DURATION = 15 * 86400
 STATUSES = ("SCHEDULED", "ACTIVE", "EXPIRED")
@@ -52,14 +53,6 @@ _DAYS = {d: i for i, d in enumerate(("SUN", "MON", "TUE", "WED", "THU", "FRI", "
 # (low, high, names) of cron's five fields: minutes, hours, day of month, month, day of week
 # (0 and 7 are Sunday, as in cron)
 _FIELDS: tuple[tuple[int, int, dict[str, int]], ...] = ((0, 59, {}), (0, 23, {}), (1, 31, {}), (1, 12, _MONTHS), (0, 7, _DAYS))
-
-
-def invalid(message: str) -> AwsError:
-    return AwsError("InvalidParameterValue", message, 400)
-
-
-def missing(message: str) -> AwsError:
-    return AwsError("MissingParameter", message, 400)
 
 
 def not_found(name: str) -> AwsError:
@@ -331,7 +324,7 @@ class MuteRules:
             body["ExpireDate"] = expire
         now = self.clock()
         compiled = MuteRule.compile(name, body, now)  # validates the schedule
-        tags = _tags(p.get("Tags"))
+        tags = resource_tags.parse_tags(p.get("Tags"))
         with self._lock:
             exists = name in self._rules.get(region, {})
             if not exists and len(self._rules.get(region, {})) >= MAX_RULES:
@@ -365,10 +358,7 @@ class MuteRules:
         }
 
     def list_rules(self, p: dict[str, Any], region: str, alarm_exists: Callable[[str], bool]) -> dict[str, Any]:
-        limit = p.get("MaxRecords")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100):
-            raise invalid(f"The value {limit} for parameter MaxRecords is invalid.")
-        size = limit or 50
+        size = resource_tags.page_size(p, "MaxRecords", 100) or 50
         statuses = p.get("Statuses") or []
         for s in statuses:
             if s not in STATUSES:
@@ -413,38 +403,20 @@ class MuteRules:
     # ------------------------------------------------------------ tags (TagResource & co. with a rule ARN)
     def name_from_arn(self, arn: str, region: str) -> str | None:
         """The rule an ARN names (None when it is no alarm-mute-rule ARN); ResourceNotFoundException when there is none."""
-        if not arn.startswith("arn:aws:cloudwatch:") or ":alarm-mute-rule:" not in arn:
-            return None
-        name = arn.split(":alarm-mute-rule:", 1)[1]
+        return resource_tags.key_from_arn(arn, ":alarm-mute-rule:", lambda name: self.arn(name, region), lambda name: self._known(name, region))
+
+    def _known(self, name: str, region: str) -> bool:
         with self._lock:
-            known = name in self._rules.get(region, {})
-        if arn != self.arn(name, region) or not known:
-            raise AwsError("ResourceNotFoundException", f"Resource {arn} does not exist.", 404)
-        return name
+            return name in self._rules.get(region, {})
 
     def tags_for(self, name: str, region: str) -> dict[str, str]:
-        rows = self.db.query("SELECT tags FROM alarm_mute_rule WHERE region=? AND name=?", (region, name))
-        return dict(json.loads(rows[0][0])) if rows else {}
+        return resource_tags.read_tags(self.db, "alarm_mute_rule", "name", region, name)
 
     def set_tags(self, name: str, tags: dict[str, str], region: str) -> None:
-        if len(tags) > MAX_TAGS:
-            raise invalid(f"A resource can have at most {MAX_TAGS} tags.")
-        self.db.execute("UPDATE alarm_mute_rule SET tags=? WHERE region=? AND name=?", (json.dumps(tags), region, name))
+        resource_tags.write_tags(self.db, "alarm_mute_rule", "name", region, name, tags)
 
 
 def _epoch(v: Any) -> float | None:
     if v is None:
         return None
     return float(v.timestamp()) if hasattr(v, "timestamp") else float(v)
-
-
-def _tags(raw: Any) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for t in raw or []:
-        key, value = t.get("Key"), t.get("Value")
-        if not key or value is None:
-            raise invalid("Each tag must have a Key and a Value.")
-        tags[key] = value
-    if len(tags) > MAX_TAGS:
-        raise invalid(f"A resource can have at most {MAX_TAGS} tags.")
-    return tags

@@ -19,11 +19,12 @@ from typing import Any
 import orjson
 
 from emulator.errors import AwsError
+from emulator.monitoring import resource_tags
+from emulator.monitoring.resource_tags import invalid, missing
 from emulator.monitoring.statedb import StateDB
 
 MAX_DEFINITIONS = 1000  # "You can have up to 1,000 metric data query definitions in each Region of your account."
 MAX_PATH_BYTES = 1015
-MAX_TAGS = 50  # "You can associate as many as 50 tags with a CloudWatch resource" (TagResource)
 TYPES = ("PROMQL", "SQL", "METRIC_MATH")
 
 _SCHEMA = """
@@ -32,14 +33,6 @@ _SCHEMA = """
         tags BLOB NOT NULL, created REAL NOT NULL, updated REAL NOT NULL, PRIMARY KEY (region, id));
     CREATE UNIQUE INDEX IF NOT EXISTS metric_query_definition_path ON metric_query_definition(region, path);
 """
-
-
-def invalid(message: str) -> AwsError:
-    return AwsError("InvalidParameterValue", message, 400)
-
-
-def missing(message: str) -> AwsError:
-    return AwsError("MissingParameter", message, 400)
 
 
 def not_found(definition_id: str) -> AwsError:
@@ -118,7 +111,7 @@ class QueryDefinitions:
         if type_ not in TYPES:
             raise invalid(f"The value {type_} for parameter Type is invalid. Valid values: {', '.join(TYPES)}.")
         definition_id = p.get("Id")
-        tags = _tags(p.get("Tags"))
+        tags = resource_tags.parse_tags(p.get("Tags"))
         now = time.time()
         with self.db.lock:
             clash = self.db.query("SELECT id FROM metric_query_definition WHERE region=? AND path=?", (region, path))
@@ -156,10 +149,7 @@ class QueryDefinitions:
         return self._view(row, region)
 
     def list_definitions(self, p: dict[str, Any], region: str) -> dict[str, Any]:
-        limit = p.get("MaxResults")
-        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 100):
-            raise invalid(f"The value {limit} for parameter MaxResults is invalid.")
-        size = limit or 100
+        size = resource_tags.page_size(p, "MaxResults", 100) or 100
         start = _offset(p["NextToken"]) if p.get("NextToken") else 0
         rows = self.db.query(
             "SELECT id, path, type, updated FROM metric_query_definition WHERE region=? ORDER BY path, id LIMIT ? OFFSET ?", (region, size + 1, start)
@@ -178,30 +168,13 @@ class QueryDefinitions:
     # ------------------------------------------------------------ tags (TagResource & co. with a definition ARN)
     def id_from_arn(self, arn: str, region: str) -> str | None:
         """The definition an ARN names (None when it is no metric-query-definition ARN); ResourceNotFoundException when there is none."""
-        if not arn.startswith("arn:aws:cloudwatch:") or ":metric-query-definition/" not in arn:
-            return None
-        definition_id = arn.split(":metric-query-definition/", 1)[1]
-        if arn != self.arn(definition_id, region) or self._row(definition_id, region) is None:
-            raise AwsError("ResourceNotFoundException", f"Resource {arn} does not exist.", 404)
-        return definition_id
+        return resource_tags.key_from_arn(
+            arn, ":metric-query-definition/", lambda definition_id: self.arn(definition_id, region),
+            lambda definition_id: self._row(definition_id, region) is not None,
+        )
 
     def tags_for(self, definition_id: str, region: str) -> dict[str, str]:
-        rows = self.db.query("SELECT tags FROM metric_query_definition WHERE region=? AND id=?", (region, definition_id))
-        return dict(json.loads(rows[0][0])) if rows else {}
+        return resource_tags.read_tags(self.db, "metric_query_definition", "id", region, definition_id)
 
     def set_tags(self, definition_id: str, tags: dict[str, str], region: str) -> None:
-        if len(tags) > MAX_TAGS:
-            raise invalid(f"A resource can have at most {MAX_TAGS} tags.")
-        self.db.execute("UPDATE metric_query_definition SET tags=? WHERE region=? AND id=?", (json.dumps(tags), region, definition_id))
-
-
-def _tags(raw: Any) -> dict[str, str]:
-    tags: dict[str, str] = {}
-    for t in raw or []:
-        key, value = t.get("Key"), t.get("Value")
-        if not key or value is None:
-            raise invalid("Each tag must have a Key and a Value.")
-        tags[key] = value
-    if len(tags) > MAX_TAGS:
-        raise invalid(f"A resource can have at most {MAX_TAGS} tags.")
-    return tags
+        resource_tags.write_tags(self.db, "metric_query_definition", "id", region, definition_id, tags)
