@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any
 from emulator.context import RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import operation
+from emulator.handlers.logs_protection import LogsProtectionMixin
+from emulator.handlers.logs_transformers import TransformerOperations
 from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring.logs_api import token_int
 from emulator.monitoring.logs_destinations import LogsDestinations
@@ -55,7 +57,7 @@ def _page(items: list[dict[str, Any]], p: dict[str, Any], key: str, hi: int = 50
     return out
 
 
-class LogsHandler(MonitoringHandler):
+class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler):
     service = "logs"
 
     def __init__(self, runtime: Runtime) -> None:

@@ -232,6 +232,12 @@ class _Expr:
         if kind == "name":
             if self.peek() == ("op", "("):
                 self.take()
+                if value.lower() == "unmask":
+                    # unmask(@message): the event as stored, where a data protection policy masked it
+                    # (the caller put it under UNMASKED; StartQuery checked logs:Unmask)
+                    if self.take() != ("name", "@message") or self.take() != ("op", ")"):
+                        raise malformed("unmask takes one argument: @message")
+                    return lambda r: r.get(UNMASKED, r.get("@message"))
                 args: list[Callable[[Record], Any]] = []
                 if self.peek() != ("op", ")"):
                     while True:
@@ -634,6 +640,13 @@ def run(query: Query, records: Iterable[Record], limit: int) -> tuple[list[list[
             row.append({"field": "@ptr", "value": r["@ptr"]})
         out_rows.append(row)
     return out_rows, matched
+
+
+UNMASKED = "\x00unmasked"  # a record's original message when its @message was masked (never a field of results)
+
+
+def uses_unmask(query_string: str) -> bool:
+    return re.search(r"\bunmask\s*\(", query_string, re.IGNORECASE) is not None
 
 
 def make_record(event_id: int, ts: int, ingest: int, message: str, stream: str, group: str, account: str) -> Record:

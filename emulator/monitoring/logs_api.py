@@ -11,12 +11,12 @@ import time
 import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Protocol
 
 from emulator.errors import AwsError
 from emulator.monitoring import insights
 from emulator.monitoring.filterpattern import compile_pattern
-from emulator.monitoring.logstore import LogStore, invalid
+from emulator.monitoring.logstore import Group, LogStore, invalid
 from emulator.monitoring.query import decode_token as _decode
 from emulator.monitoring.query import encode_token
 from emulator.monitoring.query import token_int as _token_int
@@ -49,6 +49,19 @@ def _limit(value: Any, default: int, hi: int, name: str) -> int:
     return n
 
 
+class Masking(Protocol):
+    """Data protection (emulator.monitoring.logs_protection): ``masker(group)`` is None for a
+    group under no policy, so that reading one costs nothing per event."""
+
+    def masker(self, group: Group) -> Callable[[str, int], str] | None: ...
+
+    def status(self, group: Group) -> str | None: ...
+
+    def inherited(self, group: Group) -> list[str]: ...
+
+    def reset(self) -> None: ...
+
+
 class LogsAPI:
     def __init__(self, store: LogStore, account_id: str, filter_count: Callable[[int], int] | None = None) -> None:
         self.store = store
@@ -57,6 +70,10 @@ class LogsAPI:
         self.queries: dict[str, dict[str, Any]] = {}
         self._qlock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="logs-insights")
+        self.protection: Masking | None = None  # set by the Logs handler
+
+    def _masker(self, group: Group, unmask: Any = False) -> Callable[[str, int], str] | None:
+        return None if unmask or self.protection is None else self.protection.masker(group)
 
     # ------------------------------------------------------------ groups
     def describe_log_groups(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
@@ -91,6 +108,12 @@ class LogsAPI:
                 item["retentionInDays"] = group.retention
             if group.kms:
                 item["kmsKeyId"] = group.kms
+            if self.protection is not None:
+                status, inherited = self.protection.status(group), self.protection.inherited(group)
+                if status:
+                    item["dataProtectionStatus"] = status
+                if inherited:
+                    item["inheritedProperties"] = inherited
             out.append(item)
         result: dict[str, Any] = {"logGroups": out}
         if more:
@@ -202,7 +225,8 @@ class LogsAPI:
             events.append((eid, ts, ingest, message))
         if backward:
             events.reverse()
-        out = [{"timestamp": ts, "message": message, "ingestionTime": ingest} for _, ts, ingest, message in events]
+        mask = self._masker(group, p.get("unmask"))
+        out = [{"timestamp": ts, "message": mask(message, ingest) if mask else message, "ingestionTime": ingest} for _, ts, ingest, message in events]
         if events:
             first, last = events[0], events[-1]
             fwd = f"f/{last[1]:013d}-{last[0]}"
@@ -243,7 +267,10 @@ class LogsAPI:
         events: list[dict[str, Any]] = []
         last_match: tuple[int, int] | None = None
         more = False
+        mask = self._masker(group, p.get("unmask"))
         for eid, sid, ts, ingest, message in self.store.group_events(group.id, start, end, after, stream_ids):
+            if mask is not None:
+                message = mask(message, ingest)  # the pattern sees the masked message: a search cannot reveal masked data
             if matcher(message):
                 if len(events) >= limit:
                     more = True
@@ -301,13 +328,21 @@ class LogsAPI:
             for group in groups:
                 streams = self.store.stream_names(group.id)
                 gstart = max(start, self.store.cutoff_ms(group))
+                mask = self._masker(group)  # Insights results are masked; unmask(@message) reads the original
+                unmask = mask is not None and insights.uses_unmask(state["queryString"])
                 for eid, sid, ts, ingest, message in self.store.group_events(group.id, gstart, end):
+                    original = message
+                    if mask is not None:
+                        message = mask(message, ingest)
                     if state["cancel"].is_set():
                         state["status"] = "Cancelled"
                         return
                     scanned += 1
                     nbytes += len(message.encode())
-                    records.append(insights.make_record(eid, ts, ingest, message, streams.get(sid, ""), group.name, self.account_id))
+                    record = insights.make_record(eid, ts, ingest, message, streams.get(sid, ""), group.name, self.account_id)
+                    if unmask and message != original:
+                        record[insights.UNMASKED] = original
+                    records.append(record)
             rows, matched = insights.run(query, records, limit)
             state["results"] = rows
             state["statistics"] = {"recordsMatched": float(matched), "recordsScanned": float(scanned), "bytesScanned": float(nbytes)}
@@ -365,6 +400,9 @@ class LogsAPI:
         if row is None or row[2] < self.store.cutoff_ms(group):
             raise AwsError("ResourceNotFoundException", "The specified log record does not exist.", 400)
         eid, sid, ts, ingest, message = row
+        mask = self._masker(group, p.get("unmask"))
+        if mask is not None:
+            message = mask(message, ingest)
         record = insights.make_record(eid, ts, ingest, message, self.store.stream_names(group.id).get(sid, ""), group.name, self.account_id)
         out = {k: v if isinstance(v, str) else insights.to_text(v) for k, v in record.items() if k not in ("@timestamp_ms", "@id", "@ptr")}
         out["@timestamp"] = str(ts)
@@ -397,6 +435,8 @@ class LogsAPI:
             for state in self.queries.values():
                 state["cancel"].set()
             self.queries.clear()
+        if self.protection is not None:
+            self.protection.reset()  # data protection and account policies (emulator.monitoring.logs_protection)
 
     def close(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
