@@ -72,6 +72,8 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
         self.exports = LogsExports(self.store, runtime.fallback, float(setting(runtime.settings.extra, "logs_export_delay", 0.0)))
         extra = runtime.settings.extra
         self.live_tail = LiveTail(self.store, float(setting(extra, "logs_live_tail_interval", 1.0)), float(setting(extra, "logs_live_tail_timeout", float(SESSION_SECONDS))))
+        # What data protection masks on reads it masks on these too (emulator.monitoring.logs_protection).
+        self.live_tail.protection = self.subs.protection = self.exports.protection = self.protection
 
     async def start(self) -> None:
         await super().start()
@@ -89,6 +91,7 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
         # Subscriptions first: the groups' ids are reused once the store is empty.
         self.subs.reset()
         self.live_tail.reset()
+        self.transformers.reset()
         self.policies.reset()
         self.exports.reset()
         self.destinations.reset()
@@ -108,6 +111,7 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
         group = self.store.get_group(p.get("logGroupName", ""), ctx.region)
         self.subs.forget_group(group.region, group.name)
         self.store.delete_group(group.name, ctx.region)
+        self.transformers.forget(group.region, group.name)  # a group made again starts without one
         self.subs.clamp()
         return {}
 
@@ -198,6 +202,7 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
 
     @operation("PutLogEvents")
     def put_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        p = self.transformed(ctx, p)  # the group's transformer, before anything stores or reads them
         events = p.get("logEvents") or []
         out = self.store.put_events(p.get("logGroupName", ""), p.get("logStreamName", ""), events, ctx.region)
         rejected = out.get("rejectedLogEventsInfo", {})
@@ -315,6 +320,7 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
 
     @operation("GetLogEvents")
     def get_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.check_unmask(ctx, p)
         return self.api.get_log_events(p, ctx.region)
 
     @operation("StartLiveTail")
@@ -323,6 +329,7 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
 
     @operation("FilterLogEvents")
     def filter_log_events(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.check_unmask(ctx, p)
         return self.api.filter_log_events(p, ctx.region)
 
     # ------------------------------------------------------------ Insights
@@ -330,6 +337,7 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
     def start_query(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         if p.get("queryLanguage") not in (None, "CWLI"):
             raise AwsError("InvalidParameterException", f"Query language {p['queryLanguage']} is not supported by this emulator; use CWLI.", 400)
+        self.check_unmask(ctx, p)
         return self.api.start_query(p, ctx.region)
 
     @operation("GetQueryResults")
@@ -342,6 +350,7 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
 
     @operation("GetLogRecord")
     def get_log_record(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        self.check_unmask(ctx, p)
         return self.api.get_log_record(p, ctx.region)
 
     @operation("GetLogGroupFields")

@@ -9,12 +9,11 @@ seconds (setting, or EMULATOR_LOGS_DATA_PROTECTION_INTERVAL; default 1)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from emulator.context import RequestContext
 from emulator.gateway import security
-from emulator.handlers.base import OperationFn, operation
+from emulator.handlers.base import operation
 from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring import insights
 from emulator.monitoring.logs_protection import LogsProtection
@@ -31,21 +30,14 @@ class LogsProtectionMixin(MonitoringHandler):
         self.protection = LogsProtection(self.monitoring.logs, runtime.settings.account_id, interval)
         # the read paths (GetLogEvents, FilterLogEvents, Insights) mask through this; its reset runs with LogsAPI's
         self.monitoring.logs_api.protection = self.protection
-        # unmask=true needs logs:Unmask on the group besides the read's own action (AWS): the
-        # reads are LogsHandler's, so their entries in the dispatch table get the check first
-        # (and an Insights query with unmask(@message))
-        for op in ("GetLogEvents", "FilterLogEvents", "GetLogRecord", "StartQuery"):
-            fn, is_async = self.operations[op]
-            self.operations[op] = (self._unmask_checked(fn), is_async)
 
-    def _unmask_checked(self, fn: OperationFn) -> Callable[[RequestContext, dict[str, Any]], Any]:
-        def call(ctx: RequestContext, p: dict[str, Any]) -> Any:
-            if p.get("unmask") or insights.uses_unmask(str(p.get("queryString") or "")):
-                for resource in self._unmask_resources(ctx, p):
-                    security.authorize(ctx.principal, "logs:Unmask", resource, protocol=ctx.protocol, runtime=self.runtime)
-            return fn(ctx, p)
-
-        return call
+    def check_unmask(self, ctx: RequestContext, p: dict[str, Any]) -> None:
+        """``unmask=true`` (or an Insights query with ``unmask(@message)``) needs
+        ``logs:Unmask`` on the groups besides the read's own action, as on AWS: LogsHandler's
+        reads (GetLogEvents, FilterLogEvents, GetLogRecord, StartQuery) call this first."""
+        if p.get("unmask") or insights.uses_unmask(str(p.get("queryString") or "")):
+            for resource in self._unmask_resources(ctx, p):
+                security.authorize(ctx.principal, "logs:Unmask", resource, protocol=ctx.protocol, runtime=self.runtime)
 
     def _unmask_resources(self, ctx: RequestContext, p: dict[str, Any]) -> list[str]:
         names: list[Any] = [p.get("logGroupName"), p.get("logGroupIdentifier"), *(p.get("logGroupNames") or []), *(p.get("logGroupIdentifiers") or [])]

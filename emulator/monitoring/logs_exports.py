@@ -35,6 +35,7 @@ import gzip
 import logging
 import threading
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -95,6 +96,9 @@ class LogsExports:
     def __init__(self, store: LogStore, fallback: Any, delay: float = 0.0) -> None:
         self.store = store
         self.fallback = fallback
+        # Data protection (emulator.monitoring.logs_protection, set by the Logs handler): exported
+        # events are masked as GetLogEvents shows them.
+        self.protection: Any = None
         self.delay = delay
         self._lock = threading.Lock()  # the check of the limit and the insert, together
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -267,14 +271,17 @@ class LogsExports:
             raise RuntimeError(NO_BUCKET)
 
     # ------------------------------------------------------------ the export
-    def _read(self, sid: int, start: int, end: int, after: tuple[int, int] | None) -> tuple[bytes, tuple[int, int] | None]:
+    def _read(self, sid: int, start: int, end: int, after: tuple[int, int] | None,
+              mask: Callable[[str, int], str] | None = None) -> tuple[bytes, tuple[int, int] | None]:
         """In a worker thread: the next object's gzip body from ``after`` on, and where the one
         after it starts (None: the stream's events in the range are all in this one)."""
         text = bytearray()
         pos = after
         while True:
             rows = self.store.stream_events(sid, pos, None, start, end + 1, READ_BATCH, False)  # end is exclusive there
-            for eid, ts, _ingest, message in rows:
+            for eid, ts, ingest, message in rows:
+                if mask is not None:
+                    message = mask(message, ingest)
                 text += f"{iso(ts)} {message}\n".encode()
                 pos = (ts, eid)
             if len(rows) < READ_BATCH:
@@ -300,6 +307,7 @@ class LogsExports:
                 return
             start = max(start, self.store.cutoff_ms(group))  # past the retention: gone
             streams = sorted((name, sid) for sid, name in self.store.stream_names(group.id).items() if not stream_prefix or name.startswith(stream_prefix))
+            mask = self.protection.masker(group) if self.protection is not None else None
             for name, sid in streams:
                 after: tuple[int, int] | None = None
                 n = 0
@@ -307,7 +315,7 @@ class LogsExports:
                     if self._status(tid) != "RUNNING":
                         self._finish(tid, "CANCELLED")
                         return
-                    body, after = await asyncio.to_thread(self._read, sid, start, end, after)
+                    body, after = await asyncio.to_thread(self._read, sid, start, end, after, mask)
                     if body:
                         await self._write(bucket, object_key(prefix, tid, name, n), body)
                         n += 1

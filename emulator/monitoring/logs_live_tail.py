@@ -85,6 +85,9 @@ class LiveTail:
         self.poll_seconds = poll_seconds
         self.session_seconds = session_seconds
         self.sessions: dict[str, Session] = {}
+        # Data protection (emulator.monitoring.logs_protection, set by the Logs handler): a
+        # session shows what GetLogEvents shows, masked, and its pattern sees the masked text.
+        self.protection: Any = None
         self.polls = 0  # since start, every session's: /_emulator/health shows it
         self._lock = threading.Lock()
 
@@ -199,11 +202,15 @@ class LiveTail:
         matched: list[dict[str, Any]] = []
         skipped = False
         read = 0
+        protection = self.protection
+        maskers = {gid: protection.masker(group) for gid, group in session.groups.items()} if protection is not None else {}
         while True:
             with self.store.lock:
                 rows = self.store.db.execute(sql, [session.mark, *gids]).fetchall()
             read += len(rows)
             for eid, gid, sid, ts, ingest, message in rows:
+                if (mask := maskers.get(gid)) is not None:
+                    message = mask(message, ingest)
                 stream = self._stream_name(session, gid, sid)
                 if stream is None or not self._wanted(session, stream) or not session.matcher(message):
                     continue

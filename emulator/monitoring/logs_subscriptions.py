@@ -132,6 +132,10 @@ class LogSubscriptions:
     def __init__(self, store: LogStore, account_id: str) -> None:
         self.store = store
         self.account_id = account_id
+        # Data protection (emulator.monitoring.logs_protection, set by the Logs handler): the
+        # destination gets the events masked as GetLogEvents shows them, and the filter pattern
+        # sees the masked text.
+        self.protection: Any = None
         self._lock = threading.Lock()
         self._subs: dict[tuple[str, str], list[Sub]] = {}
         self._dirty: set[tuple[str, str]] = set()
@@ -397,10 +401,13 @@ class LogSubscriptions:
         upto = min(sub.cursor, top)
         pending: dict[int, list[dict[str, Any]]] = {}
         count = size = 0
+        mask = self._masker(sub)
         while upto < top:
             hi = min(upto + READ_WINDOW, top)
-            rows = self._query("SELECT id, sid, ts, message FROM event WHERE id > ? AND id <= ? AND +gid = ? ORDER BY id", (upto, hi, sub.gid))
-            for eid, sid, ts, message in rows:
+            rows = self._query("SELECT id, sid, ts, ingest, message FROM event WHERE id > ? AND id <= ? AND +gid = ? ORDER BY id", (upto, hi, sub.gid))
+            for eid, sid, ts, ingest, message in rows:
+                if mask is not None:
+                    message = mask(message, ingest)
                 if sub.matcher(message):
                     pending.setdefault(sid, []).append({"id": f"{ts}{eid:020d}", "timestamp": ts, "message": message})
                     count += 1
@@ -415,6 +422,15 @@ class LogSubscriptions:
         if upto != sub.cursor:
             self._advance(sub, upto)
         return sent
+
+    def _masker(self, sub: Sub) -> Callable[[str, int], str] | None:
+        if self.protection is None:
+            return None
+        try:
+            group = self.store.get_group(sub.group, sub.region)
+        except AwsError:  # deleted meanwhile: nothing of it is read
+            return None
+        return self.protection.masker(group) if group.id == sub.gid else None
 
     def _advance(self, sub: Sub, cursor: int) -> None:
         with self._lock:

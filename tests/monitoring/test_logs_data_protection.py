@@ -6,6 +6,7 @@ region, and the package's server is shared."""
 
 from __future__ import annotations
 
+import gzip
 import json
 import time
 import uuid
@@ -311,3 +312,41 @@ def test_unmask_needs_the_unmask_permission(mon: EmulatorServer) -> None:
     iam.put_user_policy(UserName=user, PolicyName="read", PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": [*read, "logs:Unmask"], "Resource": "*"}]}))
     assert _read(reader, group, unmask=True) == ["to ann@example.com"]
     assert reader.start_query(logGroupName=group, startTime=0, endTime=int(time.time()), queryString="fields unmask(@message)")["queryId"]
+
+
+def test_live_tail_and_exports_show_masked_events(mon: EmulatorServer) -> None:
+    # What GetLogEvents masks, the other ways out of the group mask too: a Live Tail session
+    # (whose pattern sees the masked text) and an export task's objects.
+    from botocore.config import Config
+
+    logs = mon.client("logs", config=Config(retries={"max_attempts": 1, "mode": "standard"}, inject_host_prefix=False))
+    group = _group(logs)
+    logs.put_data_protection_policy(logGroupIdentifier=group, policyDocument=policy([ARN + "EmailAddress"]))
+    stream = logs.start_live_tail(logGroupIdentifiers=[group])["responseStream"]
+    try:
+        assert "sessionStart" in next(iter(stream))
+        now = int(time.time() * 1000)
+        logs.put_log_events(logGroupName=group, logStreamName="s", logEvents=[{"timestamp": now, "message": "signup dave@example.com"}])
+        results: list[dict[str, Any]] = []
+        deadline = time.monotonic() + 10
+        for event in stream:
+            results.extend(event["sessionUpdate"]["sessionResults"])
+            if results or time.monotonic() > deadline:
+                break
+    finally:
+        stream.close()
+    assert [r["message"] for r in results] == ["signup " + "*" * len("dave@example.com")]
+
+    s3 = mon.client("s3")
+    bucket = f"dp-export-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    task = logs.create_export_task(logGroupName=group, fromTime=now - 1000, to=now + 1000, destination=bucket)["taskId"]
+    for _ in range(100):
+        status = logs.describe_export_tasks(taskId=task)["exportTasks"][0]["status"]["code"]
+        if status == "COMPLETED":
+            break
+        time.sleep(0.1)
+    assert status == "COMPLETED"
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"] if o["Key"].endswith(".gz")]
+    text = b"".join(gzip.decompress(s3.get_object(Bucket=bucket, Key=k)["Body"].read()) for k in keys).decode()
+    assert "dave@example.com" not in text and "signup " + "*" * len("dave@example.com") in text
