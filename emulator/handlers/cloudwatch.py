@@ -315,6 +315,8 @@ class CloudWatchHandler(InsightRuleOperations, AnomalyStreamOperations, MuteQuer
             return {}
         if self.metric_stream_tags(p.get("ResourceARN", ""), ctx.region, add=tags) is not None:
             return {}
+        if self.mute_query_tags(p.get("ResourceARN", ""), ctx.region, add=tags) is not None:
+            return {}
         dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))
         if dashboard is not None:
             self.dashboards.set_tags(dashboard, {**self.dashboards.tags_for(dashboard), **tags})
@@ -329,6 +331,8 @@ class CloudWatchHandler(InsightRuleOperations, AnomalyStreamOperations, MuteQuer
             return {}
         if self.metric_stream_tags(p.get("ResourceARN", ""), ctx.region, remove=keys) is not None:
             return {}
+        if self.mute_query_tags(p.get("ResourceARN", ""), ctx.region, remove=keys) is not None:
+            return {}
         dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))
         if dashboard is not None:
             self.dashboards.set_tags(dashboard, {k: v for k, v in self.dashboards.tags_for(dashboard).items() if k not in keys})
@@ -341,6 +345,8 @@ class CloudWatchHandler(InsightRuleOperations, AnomalyStreamOperations, MuteQuer
         rule_tags = self.insight_rule_tags(p.get("ResourceARN", ""), ctx.region)
         if rule_tags is None:
             rule_tags = self.metric_stream_tags(p.get("ResourceARN", ""), ctx.region)
+        if rule_tags is None:
+            rule_tags = self.mute_query_tags(p.get("ResourceARN", ""), ctx.region)
         if rule_tags is not None:
             return {"Tags": [{"Key": k, "Value": v} for k, v in rule_tags.items()]}
         dashboard = self.dashboards.name_from_arn(p.get("ResourceARN", ""))

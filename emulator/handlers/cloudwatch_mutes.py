@@ -7,35 +7,23 @@ mixed into CloudWatchHandler; the engines are emulator.monitoring.mute_rules and
 
 Both resources take tags, and TagResource, UntagResource and ListTagsForResource accept their
 ARNs (arn:aws:cloudwatch:REGION:ACCOUNT:alarm-mute-rule:NAME, documented with
-PutAlarmMuteRule's permissions, and ...:metric-query-definition/ID). Those three operations
-are CloudWatchHandler's; this mixin answers for these two kinds of ARN first and hands every
-other ARN on to them.
+PutAlarmMuteRule's permissions, and ...:metric-query-definition/ID): those three operations
+are CloudWatchHandler's, which ask ``mute_query_tags`` as they ask the other kinds.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from emulator.context import RequestContext
 from emulator.handlers.base import operation
 from emulator.monitoring.mute_rules import MuteRules
 from emulator.monitoring.query_definitions import QueryDefinitions
 
-if TYPE_CHECKING:
-    from emulator.runtime import Runtime
-
 
 class MuteQueryOperations:
     monitoring: Any
-    operations: dict[str, tuple[Callable[..., Any], bool]]
-
-    def __init__(self, runtime: Runtime) -> None:
-        super().__init__(runtime)  # type: ignore[call-arg]  # the handler base that fills self.operations
-        for op, own in (("TagResource", self._tag), ("UntagResource", self._untag), ("ListTagsForResource", self._list_tags)):
-            if op in self.operations:
-                fn, is_async = self.operations[op]
-                self.operations[op] = (self._tags_first(own, fn, is_async), is_async)
 
     @property
     def mute_rules(self) -> MuteRules:
@@ -93,25 +81,7 @@ class MuteQueryOperations:
         return {}
 
     # ------------------------------------------------------------ tags of both
-    @staticmethod
-    def _tags_first(own: Callable[[RequestContext, dict[str, Any]], dict[str, Any] | None], rest: Callable[..., Any], is_async: bool) -> Callable[..., Any]:
-        """``own`` answers for the ARNs of this mixin's resources (None: another kind of ARN,
-        which ``rest``, the handler's operation, answers)."""
-        if is_async:
-
-            async def either_async(ctx: RequestContext, p: dict[str, Any]) -> Any:
-                out = own(ctx, p)
-                return out if out is not None else await rest(ctx, p)
-
-            return either_async
-
-        def either(ctx: RequestContext, p: dict[str, Any]) -> Any:
-            out = own(ctx, p)
-            return out if out is not None else rest(ctx, p)
-
-        return either
-
-    def _resource_tags(self, arn: str, region: str, add: dict[str, str] | None = None, remove: list[str] | None = None) -> dict[str, str] | None:
+    def mute_query_tags(self, arn: str, region: str, add: dict[str, str] | None = None, remove: list[str] | None = None) -> dict[str, str] | None:
         """The tags of the mute rule or query definition ``arn`` names, after adding ``add`` and
         removing ``remove``; None when ``arn`` names neither (ResourceNotFoundException when it
         names one that does not exist)."""
@@ -128,14 +98,3 @@ class MuteQueryOperations:
             engine.set_tags(key, tags, region)
         return tags
 
-    def _tag(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any] | None:
-        tags = {t["Key"]: t["Value"] for t in p.get("Tags") or []}
-        return {} if self._resource_tags(p.get("ResourceARN") or "", ctx.region, add=tags) is not None else None
-
-    def _untag(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any] | None:
-        keys = list(p.get("TagKeys") or [])
-        return {} if self._resource_tags(p.get("ResourceARN") or "", ctx.region, remove=keys) is not None else None
-
-    def _list_tags(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any] | None:
-        tags = self._resource_tags(p.get("ResourceARN") or "", ctx.region)
-        return None if tags is None else {"Tags": [{"Key": k, "Value": v} for k, v in tags.items()]}
