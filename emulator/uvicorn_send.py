@@ -27,7 +27,8 @@ virtual machine, an exit to the hypervisor). Written one by one as each task fin
 nearly every answer paid one; written in a burst, the first wakes the client and the
 others find it running. Measured (bench/RESULTS.md, gateway twelfth round): the chain's
 kernel time per request ~20 -> ~9 µs, its ops/s +25-30 %. A response waits at most for the
-other tasks of its pass (each a few tens of µs of CPU). The pass's answers are written
+other tasks of its pass (each a few tens of µs of CPU); when no other request is in hand
+(one client at a time) it is written at once. The pass's answers are written
 in the order they were finished; a pipelined next request starts once its predecessor is
 written (``on_response`` runs after the write), and a graceful shutdown writes what waits
 before it closes connections (``HttpToolsProtocol.shutdown`` below). Answers released by a
@@ -116,7 +117,7 @@ def send_whole(send: Any, status: int, headers: dict[str, str], body: bytes, coa
     # Complete for uvicorn from here on (its cycle checks this when the app returns).
     cycle.response_complete = True
     cycle.message_event.set()
-    if coalesce and keep_alive and len(body) <= _JOIN_LIMIT:
+    if coalesce and keep_alive and len(body) <= _JOIN_LIMIT and _others_running(cycle):
         pending = _local.__dict__.get("pending")
         if pending is None:
             pending = _local.pending = []
@@ -133,6 +134,14 @@ def send_whole(send: Any, status: int, headers: dict[str, str], body: bytes, coa
         cycle.transport.close()
     cycle.on_response()
     return True
+
+
+def _others_running(cycle: Any) -> bool:
+    """Whether the server has other requests in hand (uvicorn's set of running ASGI tasks,
+    shared by its connections): only then can answers be written together. A lone request
+    (one client at a time) is answered at once, without waiting a loop pass for nothing."""
+    tasks = getattr(getattr(cycle.on_response, "__self__", None), "tasks", None)
+    return tasks is None or len(tasks) > 1
 
 
 # Per thread, as an event loop is: the answers of the running pass, in the order finished.

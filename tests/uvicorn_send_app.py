@@ -10,12 +10,14 @@ waits to be written (as uvicorn does to every connection when the server stops).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 from typing import Any
 
 import uvicorn
 
+from emulator import uvicorn_send
 from emulator.uvicorn_send import HTTP_PROTOCOL, send_whole
 
 outcomes: list[bool] = []
@@ -37,11 +39,19 @@ async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     if path == "/bad-header":
         headers["x-bad"] = "a\r\nx-injected: 1"
     if not path.startswith("/std"):
-        taken = send_whole(send, 200, headers, body, coalesce=not path.startswith("/now"))
+        protocol = send.__self__.on_response.__self__  # the cycle's protocol
+        blocker = asyncio.get_running_loop().create_future()
+        if path == "/shutdown-connection":
+            protocol.tasks.add(blocker)  # as if another request were in hand: the answer waits for the pass
+        try:
+            taken = send_whole(send, 200, headers, body, coalesce=not path.startswith("/now"))
+        finally:
+            protocol.tasks.discard(blocker)
         outcomes.append(taken)
         if taken:
             if path == "/shutdown-connection":
-                send.__self__.on_response.__self__.shutdown()  # the cycle's protocol
+                assert uvicorn_send._local.pending, "the answer was written at once"
+                protocol.shutdown()
             return
     raw = [(k.encode(), v.encode()) for k, v in headers.items()] + [(b"content-length", str(len(body)).encode())]
     await send({"type": "http.response.start", "status": 200, "headers": raw})
