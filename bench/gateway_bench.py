@@ -1,6 +1,6 @@
 """Gateway overhead: a trivial native operation through the whole chain vs a bare app.
 
-    python -m bench.gateway_bench [--seconds 10] [--connections 32] [--before DIR]
+    python -m bench.gateway_bench [--seconds 10] [--connections 32] [--before DIR] [--bare-coalesced]
 
 * chain: ``emulator serve`` (all services, auth on, access log on), DynamoDB
   ``DescribeLimits`` signed by boto3 -- detect -> SigV4 -> parse -> authorize ->
@@ -11,6 +11,9 @@
 * before (with ``--before DIR``): the chain served from DIR, an older copy of the
   emulator package, for before/after numbers in the same run (its CPU per request is
   printed beside the chain's; the ratio stays chain / bare).
+* bare-coalesced (with ``--bare-coalesced``): the bare app answering through the emulator's
+  own response writer (emulator/uvicorn_send.py), whose answers of one loop pass go out
+  together: what the chain's ratio is against a bare app that writes as the chain does.
 
 Each server is pinned to CPU 0 and the load generator to CPU 1 (``taskset``), one
 after the other in the same run. Results go to stdout and bench/out/gateway.json.
@@ -54,11 +57,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=3, help="alternating chain/bare runs; the median is reported")
     p.add_argument("--services", default=None, help="EMULATOR services for the chain server (default: all)")
     p.add_argument("--before", help="also serve the chain from DIR, an older copy of the emulator package (python -m finds the cwd's package first)")
+    p.add_argument("--bare-coalesced", action="store_true", help="also the bare app answering through the emulator's response writer (bench/bare_app.py --coalesce)")
     args = p.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
     rounds: dict[str, list[loadgen.Result]] = {}
     before: list[loadgen.Result] = []
+    coalesced: list[loadgen.Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         env = dict(os.environ, EMULATOR_ROOT_ACCESS_KEY_ID=ACCESS_KEY, EMULATOR_ROOT_SECRET_ACCESS_KEY=SECRET_KEY, PYTHONUNBUFFERED="1")
@@ -70,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
         # Both servers share CPU 0 but only one is under load at a time; alternating the
         # runs spreads any drift in the machine's load over both.
         procs = [start(cmd, env, work / "chain.log"), start([*pin(0), sys.executable, "-m", "bench.bare_app", "--port", str(bare_port)], env, work / "bare.log")]
+        coalesced_port = free_port() if args.bare_coalesced else None
+        if coalesced_port is not None:
+            procs.append(start([*pin(0), sys.executable, "-m", "bench.bare_app", "--port", str(coalesced_port), "--coalesce"], env, work / "bare-coalesced.log"))
         before_port = free_port() if args.before else None
         if args.before:
             before_cmd = [*cmd[: cmd.index("--port") + 1], str(before_port), "--data-dir", str(work / "before-data"), *cmd[cmd.index("--data-dir") + 2 :]]
@@ -78,6 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         try:
             wait_ready(chain_port)
             wait_ready(bare_port, "/")
+            if coalesced_port is not None:
+                wait_ready(coalesced_port, "/")
             if before_port is not None:
                 wait_ready(before_port)
             health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{chain_port}/_emulator/health").read())
@@ -90,8 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             for _ in range(args.rounds):
                 rounds.setdefault(chain_name, []).append(replay(requests, chain_port, args.connections, args.seconds, chain_name, work, args.warmup, procs[0].pid))
                 rounds.setdefault("bare", []).append(replay(requests, bare_port, args.connections, args.seconds, "bare", work, args.warmup, procs[1].pid))
+                if coalesced_port is not None:
+                    coalesced.append(replay(requests, coalesced_port, args.connections, args.seconds, "bare-coalesced", work, args.warmup, procs[2].pid))
                 if before_port is not None:
-                    before.append(replay(requests, before_port, args.connections, args.seconds, "before", work, args.warmup, procs[2].pid))
+                    before.append(replay(requests, before_port, args.connections, args.seconds, "before", work, args.warmup, procs[-1].pid))
         finally:
             for proc in procs:
                 stop(proc)
@@ -123,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
         cpu = {name: [round(r.cpu_us_per_request or 0, 1) for r in rs] for name, rs in (*rounds.items(), ("before", before))}
         print("server CPU us/request by round: " + "; ".join(f"{name} {vals} (median {sorted(vals)[len(vals) // 2]})" for name, vals in cpu.items()))
         report["before"] = {"dir": args.before, "cpu_us_per_request": cpu["before"], "ops_per_s": [round(r.ops_per_s) for r in before]}
+        (OUT / "gateway.json").write_text(json.dumps(report, indent=2))
+    if coalesced:
+        mid = sorted(coalesced, key=lambda r: r.ops_per_s)[len(coalesced) // 2]
+        cpu_mid = sorted(round(r.cpu_us_per_request or 0, 1) for r in coalesced)[len(coalesced) // 2]
+        print(f"bare (coalesced writes) rounds (ops/s): {[round(r.ops_per_s) for r in coalesced]}; server CPU {cpu_mid} us/request (median); "
+              f"chain / bare-coalesced = {results[0].ops_per_s / mid.ops_per_s:.2f} (ops/s, median round)")
+        report["bare_coalesced"] = {"ops_per_s": [round(r.ops_per_s) for r in coalesced], "cpu_us_per_request": [round(r.cpu_us_per_request or 0, 1) for r in coalesced]}
         (OUT / "gateway.json").write_text(json.dumps(report, indent=2))
     for r in results:
         print(r.line())
