@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from emulator.context import RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import operation
+from emulator.handlers.logs_indexes import LogsIndexesMixin
 from emulator.handlers.logs_protection import LogsProtectionMixin
 from emulator.handlers.logs_transformers import TransformerOperations
 from emulator.handlers.monitoring import MonitoringHandler
@@ -57,7 +58,7 @@ def _page(items: list[dict[str, Any]], p: dict[str, Any], key: str, hi: int = 50
     return out
 
 
-class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler):
+class LogsHandler(TransformerOperations, LogsIndexesMixin, LogsProtectionMixin, MonitoringHandler):
     service = "logs"
 
     def __init__(self, runtime: Runtime) -> None:
@@ -93,6 +94,7 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
         self.live_tail.reset()
         self.transformers.reset()
         self.policies.reset()
+        self.indexes.reset()
         self.exports.reset()
         self.destinations.reset()
         self.monitoring.reset_logs()
@@ -104,11 +106,14 @@ class LogsHandler(TransformerOperations, LogsProtectionMixin, MonitoringHandler)
         if cls is not None and cls not in ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY"):
             raise invalid(f"1 validation error detected: Value '{cls}' at 'logGroupClass' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, DELIVERY]")
         self.store.create_group(p.get("logGroupName", ""), p.get("kmsKeyId"), _tags(p.get("tags")), cls, ctx.region)
+        if p.get("deletionProtectionEnabled"):
+            self.indexes.set_protection({"logGroupIdentifier": p["logGroupName"], "deletionProtectionEnabled": True}, ctx.region)
         return {}
 
     @operation("DeleteLogGroup")
     def delete_log_group(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         group = self.store.get_group(p.get("logGroupName", ""), ctx.region)
+        self.check_deletable(group)
         self.subs.forget_group(group.region, group.name)
         self.store.delete_group(group.name, ctx.region)
         self.transformers.forget(group.region, group.name)  # a group made again starts without one

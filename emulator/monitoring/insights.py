@@ -1,7 +1,7 @@
 """CloudWatch Logs Insights: the query language's common commands
 (User Guide, "CloudWatch Logs Insights language query syntax"):
 
-    fields, display, filter, parse (glob and regex), stats ... by bin(...), sort, limit, dedup
+    fields, display, filter, filterIndex, parse (glob and regex), stats ... by bin(...), sort, limit, dedup
 """
 
 from __future__ import annotations
@@ -377,6 +377,7 @@ class Query:
     display: list[str] | None = None
     fields: list[str] | None = None
     limit: int | None = None
+    index_fields: list[str] = field(default_factory=list)  # the fields filterIndex selects events by
 
 
 def compile_query(text: str) -> Query:
@@ -418,6 +419,8 @@ def _compile_query(text: str) -> Query:
             if parser.peek() is not None:
                 raise malformed(f"unexpected symbol {parser.peek()[1]!r} in filter")  # type: ignore[index]
             q.steps.append(("filter", fn))
+        elif verb == "filterindex":
+            q.steps.append(("filter", _filter_index(rest, q)))
         elif verb == "parse":
             q.steps.append(("parse", _parse_command(rest)))
         elif verb == "stats":
@@ -440,6 +443,22 @@ def _compile_query(text: str) -> Query:
         else:
             raise malformed(f"unexpected symbol found {verb} at line 1")
     return q
+
+
+def _filter_index(rest: str, q: Query) -> Callable[[Record], Any]:
+    """``filterIndex FIELD = value`` or ``filterIndex FIELD IN [v1, v2, ...]``: only the events
+    whose (indexed) field has one of the values; an event without the field is never one."""
+    tokens = tokenize(rest)
+    if len(tokens) < 3 or tokens[0][0] != "name" or not (tokens[1] in (("op", "="), ("op", "==")) or (tokens[1][0] == "name" and tokens[1][1].lower() == "in")):
+        raise malformed("filterIndex expects a field name compared with = to a value, or IN [values]")
+    parser = _Expr(tokens)
+    fn = parser.parse()
+    if parser.peek() is not None:
+        raise malformed(f"unexpected symbol {parser.peek()[1]!r} in filterIndex")  # type: ignore[index]
+    name = tokens[0][1].strip("`")
+    if name not in q.index_fields:
+        q.index_fields.append(name)
+    return lambda r: r.get(name) is not None and bool(fn(r))
 
 
 def _parse_command(rest: str) -> Callable[[Record], None]:
