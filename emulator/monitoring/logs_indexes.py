@@ -30,6 +30,7 @@ from typing import Any
 
 import orjson
 
+from emulator.monitoring.logs_requests import json_document
 from emulator.monitoring.logstore import Group, LogStore, invalid, not_found
 from emulator.monitoring.query import encode_token
 from emulator.monitoring.query import token_int as _token_int
@@ -72,16 +73,7 @@ def parse_document(document: Any, strict: bool = True) -> dict[str, str]:
     """The fields of an index policy document ``{"Fields": [...], "FieldsV2": {name: {"type": ...}}}``,
     validated as PutIndexPolicy does (InvalidParameterException); ``strict=False`` reads a
     stored (account) document leniently, ignoring what does not parse."""
-    if not isinstance(document, str) or not document:
-        raise invalid("1 validation error detected: Value null at 'policyDocument' failed to satisfy constraint: Member must not be null")
-    if len(document) > MAX_DOCUMENT:
-        raise invalid(f"1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to {MAX_DOCUMENT}")
-    try:
-        doc = orjson.loads(document)
-    except orjson.JSONDecodeError as exc:
-        raise invalid("Invalid index policy document: the document is not valid JSON.") from exc
-    if not isinstance(doc, dict):
-        raise invalid("Invalid index policy document: the document must be a JSON object.")
+    doc = json_document(document, "policyDocument", MAX_DOCUMENT, "index policy document")
     fields: dict[str, str] = {}
     plain = doc.get("Fields", [])
     v2 = doc.get("FieldsV2", {})

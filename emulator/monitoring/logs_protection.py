@@ -38,6 +38,7 @@ import orjson
 
 from emulator.errors import AwsError
 from emulator.monitoring import logs_identifiers as ids
+from emulator.monitoring.logs_requests import json_document
 from emulator.monitoring.logstore import Group, LogStore, invalid, not_found
 
 log = logging.getLogger("emulator.monitoring.logs_protection")
@@ -78,16 +79,7 @@ class _Own:
 
 def parse_policy(document: Any, since: int, group_exists: Callable[[str], bool]) -> Policy:
     """A data protection policy document, validated as AWS does (InvalidParameterException)."""
-    if not isinstance(document, str) or not document:
-        raise invalid("1 validation error detected: Value null at 'policyDocument' failed to satisfy constraint: Member must not be null")
-    if len(document) > MAX_DOCUMENT:
-        raise invalid(f"1 validation error detected: Value at 'policyDocument' failed to satisfy constraint: Member must have length less than or equal to {MAX_DOCUMENT}")
-    try:
-        doc = orjson.loads(document)
-    except orjson.JSONDecodeError as exc:
-        raise invalid("Invalid data protection policy: the policy document is not valid JSON.") from exc
-    if not isinstance(doc, dict):
-        raise invalid("Invalid data protection policy: the policy document must be a JSON object.")
+    doc = json_document(document, "policyDocument", MAX_DOCUMENT, "data protection policy")
     if doc.get("Version", "2021-06-01") != "2021-06-01":
         raise invalid(f"Invalid data protection policy: unsupported Version '{doc.get('Version')}'; the supported version is 2021-06-01.")
     custom: dict[str, ids.Identifier] = {}
