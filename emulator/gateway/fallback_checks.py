@@ -18,7 +18,7 @@ answers each with a 4xx and changes nothing. Three layers refuse such requests f
    modules registering into ``CHECKS`` (with ``_on``) when imported (the end of this module):
    services with many checks have a module of their own, fallback_checks_<service>.py (S3,
    Step Functions, Route 53, SQS, SNS, SSM, KMS, EventBridge, Kinesis, Lambda, CloudFormation,
-   Organizations, Secrets Manager), and fallback_checks_services.py has the others' (and the
+   Organizations, Secrets Manager, ECR), and fallback_checks_services.py has the others' (and the
    first checks of some of those: SQS queue attributes, SNS topic ARNs...). This module keeps
    the registry, the shape validation and the helpers the checks share. Where only moto's state tells
    (a key that is disabled, a caller reference already used), a check reads it
@@ -247,6 +247,7 @@ def _regions(service: str) -> frozenset[str]:
 from emulator.gateway import fallback_checks_services  # noqa: F401, I001
 from emulator.gateway import (  # noqa: F401
     fallback_checks_cloudformation,
+    fallback_checks_ecr,
     fallback_checks_events,
     fallback_checks_kinesis,
     fallback_checks_kms,

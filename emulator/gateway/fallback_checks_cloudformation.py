@@ -2,7 +2,7 @@
 refuses them, before moto sees them (emulator/gateway/fallback_checks_services.py has the template
 checks; ExecuteChangeSet and DeleteChangeSet: fallback_patches.py). moto's GetTemplate ignored
 a ChangeSetName it did not know and returned the stack's template, and "updated" a stack
-with its own template.
+with its own template; it stored stack tags whose keys have AWS's reserved prefix aws:.
 """
 
 from __future__ import annotations
@@ -65,3 +65,14 @@ def _cfn_no_updates(ctx: RequestContext) -> None:
         return
     if same:
         raise AwsError("ValidationError", "No updates are to be performed.", 400)
+
+
+@_on("cloudformation", "CreateStack", "UpdateStack", "CreateChangeSet", "CreateStackSet", "UpdateStackSet")
+def _cfn_reserved_tags(ctx: RequestContext) -> None:
+    """Tag keys beginning with ``aws:`` are AWS's ("Tags owned by Amazon Web Services have the
+    reserved prefix: aws:", botocore's Tag.Key; CloudFormation adds aws:cloudformation:* to
+    what a stack creates): ``ValidationError``. moto stored them."""
+    for tag in ctx.params.get("Tags") or []:
+        key = tag.get("Key") if isinstance(tag, dict) else None
+        if isinstance(key, str) and key.lower().startswith("aws:"):
+            raise AwsError("ValidationError", f"Invalid tag key: {key}. Tag keys with the prefix aws: are reserved for use by AWS.", 400)

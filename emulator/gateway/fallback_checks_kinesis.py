@@ -3,7 +3,7 @@
 GetRecords). moto rescaled a stream to any number of shards; Kinesis scales a stream up to
 double its open shards and down to half of them at most (UpdateShardCount's default limits).
 The stream is read from moto's state (``moto_backend``); one that cannot be found is left to
-moto (ResourceNotFoundException).
+moto (ResourceNotFoundException). moto also stored resource policies that are not JSON objects.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from emulator.errors import AwsError
-from emulator.gateway.fallback_checks import _on, moto_backend
+from emulator.gateway.fallback_checks import _json, _on, moto_backend
 
 if TYPE_CHECKING:
     from emulator.context import RequestContext
@@ -53,3 +53,12 @@ def _kinesis_shard_count(ctx: RequestContext) -> None:
             f"UpdateShardCount cannot scale down below half your current open shard count. Current open shard count: {current} Target shard count: {target}",
             400,
         )
+
+
+@_on("kinesis", "PutResourcePolicy")
+def _kinesis_resource_policy(ctx: RequestContext) -> None:
+    """A resource policy is a JSON object ("This is formatted as a JSON string"; it names
+    principals and actions): ``ValidationException``. moto stored any text."""
+    ok, document = _json(ctx.params.get("Policy"))
+    if not ok or not isinstance(document, dict):
+        raise AwsError("ValidationException", "Invalid policy document: the policy must be a JSON object.", 400)

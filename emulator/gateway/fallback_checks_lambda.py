@@ -1,7 +1,9 @@
 """Lambda: requests refused as Lambda refuses them, before moto sees them
 (emulator/gateway/fallback_checks_services.py has the checks of code, limits and principals). moto
 published versions whatever CodeSha256 and RevisionId said, stored event filter patterns that
-are not JSON, reserved any concurrency listed the versions of functions that do not exist, and "updated" code with no code given.
+are not JSON, reserved any concurrency listed the versions of functions that do not exist, and "updated" code with no code given;
+it created Image functions without an image and stream mappings without a starting position, and
+"deleted" aliases that did not exist.
 The function is read from moto's state (``moto_backend``); one that cannot be read is left to
 moto.
 """
@@ -118,3 +120,54 @@ def _lambda_code_source(ctx: RequestContext) -> None:
     p = ctx.params
     if not (p.get("ZipFile") or (p.get("S3Bucket") and p.get("S3Key")) or p.get("ImageUri")):
         raise AwsError("InvalidParameterValueException", "Please provide a source for function code.", 400)
+
+
+@_on("lambda", "CreateFunction")
+def _lambda_image_code(ctx: RequestContext) -> None:
+    """A function of PackageType Image is created from a container image: its Code names an
+    ImageUri (moto created an image function from a .zip archive and no image)."""
+    code = ctx.params.get("Code")
+    if ctx.params.get("PackageType") == "Image" and not (isinstance(code, dict) and code.get("ImageUri")):
+        raise AwsError("InvalidParameterValueException", "Please provide ImageUri when creating a function with packageType Image.", 400)
+
+
+# Event sources that are streams (Kinesis data streams, DynamoDB streams): CreateEventSourceMapping's
+# StartingPosition is "Required for Amazon Kinesis and Amazon DynamoDB Stream event sources".
+_STREAM_SOURCE = re.compile(r"arn:aws[a-z-]*:(kinesis:[^:]*:\d{12}:stream/.+|dynamodb:[^:]*:\d{12}:table/[^/]+/stream/.+)")
+
+
+@_on("lambda", "CreateEventSourceMapping")
+def _lambda_stream_position(ctx: RequestContext) -> None:
+    """A mapping of a Kinesis or DynamoDB stream says where to start reading (moto created one
+    that started nowhere)."""
+    arn = ctx.params.get("EventSourceArn")
+    if isinstance(arn, str) and _STREAM_SOURCE.fullmatch(arn) and not ctx.params.get("StartingPosition"):
+        raise AwsError(
+            "InvalidParameterValueException",
+            "1 validation error detected: Value null at 'startingPosition' failed to satisfy constraint: Member must not be null.",
+            400,
+        )
+
+
+@_on("lambda", "DeleteAlias")
+def _lambda_delete_alias(ctx: RequestContext) -> None:
+    """An alias that the function does not have: ``ResourceNotFoundException``, worded as
+    GetAlias words it (moto deleted nothing and answered 204). A function that cannot be found
+    is left to moto."""
+    name, function_name = ctx.params.get("Name"), ctx.params.get("FunctionName")
+    function = _function(ctx)
+    function_arn = getattr(function, "function_arn", None)
+    if not isinstance(name, str) or not isinstance(function_name, str) or not isinstance(function_arn, str):
+        return
+    backend = moto_backend(ctx, "lambda")
+    from moto.awslambda.exceptions import UnknownAliasException
+    from moto.core.exceptions import ServiceException
+    from werkzeug.exceptions import HTTPException
+
+    try:
+        backend.get_alias(name, function_name)
+    except UnknownAliasException:
+        # The function's ARN without a qualifier: arn:aws:lambda:<region>:<account>:function:<name>.
+        raise AwsError("ResourceNotFoundException", f"Cannot find alias arn: {':'.join(function_arn.split(':')[:7])}:{name}", 404) from None
+    except (KeyError, AttributeError, ServiceException, HTTPException):  # anything else: moto answers
+        return

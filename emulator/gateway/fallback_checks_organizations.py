@@ -1,7 +1,8 @@
 """Organizations: new organizational units checked against the organization, as Organizations
 checks them, before moto sees them (emulator/gateway/fallback_checks_services.py has the checks of
 policy documents). moto created an OU under a parent that does not exist, and a second OU of
-the same name under the same parent, and "detached" policies that were not attached. The organization is read from moto's state
+the same name under the same parent, "detached" policies that were not attached, and stored
+system tags (keys prefixed with aws:). The organization is read from moto's state
 (``moto_backend``; Organizations is global: moto keys it by partition).
 """
 
@@ -48,3 +49,19 @@ def _organizations_detach(ctx: RequestContext) -> None:
         return
     if all(getattr(t, "id", None) != target for t in list(getattr(policy, "attachments", None) or [])):
         raise AwsError("PolicyNotAttachedException", "The policy isn't attached to the specified target in the specified root.", 400)
+
+
+@_on("organizations", "TagResource", "CreateOrganizationalUnit", "CreatePolicy", "CreateAccount", "CreateGovCloudAccount")
+def _organizations_system_tags(ctx: RequestContext) -> None:
+    """Tag keys beginning with ``aws:`` are system tags, AWS's: ``InvalidInputException``
+    (reason INVALID_SYSTEM_TAGS_PARAMETER, its documented wording). moto stored them."""
+    for tag in ctx.params.get("Tags") or []:
+        key = tag.get("Key") if isinstance(tag, dict) else None
+        if isinstance(key, str) and key.lower().startswith("aws:"):
+            raise AwsError(
+                "InvalidInputException",
+                "You specified a tag key that is a system tag. You can’t add, edit, or delete system tag keys because they're reserved for Amazon Web Services use. "
+                "System tags don’t count against your tags per resource limit.",
+                400,
+                extra={"Reason": "INVALID_SYSTEM_TAGS_PARAMETER"},
+            )

@@ -3,7 +3,8 @@
 stored parameters whose names break Parameter Store's rules (characters, empty sub-paths,
 more than 15 levels), values that do not match their own AllowedPattern, sent commands of
 documents that do not exist, and stored Standard values over 4 KB, policies of unknown
-types and SecureStrings under KMS keys that cannot be ones.
+types and SecureStrings under KMS keys that cannot be ones, policies that are not JSON (on
+which its DescribeParameters then failed) and policies of Standard parameters.
 """
 
 from __future__ import annotations
@@ -139,3 +140,28 @@ def _ssm_parameter_limits(ctx: RequestContext) -> None:
     key = p.get("KeyId")
     if p.get("Type") == "SecureString" and isinstance(key, str) and _KMS_KEY.fullmatch(key) is None:
         raise AwsError("InvalidKeyId", "The query key ID isn't valid.", 400)
+
+
+@_on("ssm", "PutParameter")
+def _ssm_parameter_policies(ctx: RequestContext) -> None:
+    """Policies are a JSON array ("This operation takes a JSON array"; moto stored any text and
+    failed on it in DescribeParameters), and only Advanced parameters have policies ("Standard
+    parameters ... can't be configured to use parameter policies"): a Standard parameter with
+    policies is refused. An empty array (which removes the policies) is left alone, as is a tier
+    that moto's state cannot tell (Intelligent-Tiering moves a parameter with policies to
+    Advanced)."""
+    text = ctx.params.get("Policies")
+    if not isinstance(text, str):
+        return
+    ok, policies = _json(text)
+    if not ok or not isinstance(policies, list):
+        raise AwsError("ValidationException", f"Invalid policies input: {text}", 400)
+    name = ctx.params.get("Name")
+    if policies and isinstance(name, str) and _tier(ctx, name) == "Standard":
+        raise AwsError(
+            "ValidationException",
+            "Standard tier parameters don't support parameter policies. To use parameter policies, "
+            "upgrade the parameter to use the advanced-parameter tier. For more information, see "
+            "https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-advanced-parameters.html",
+            400,
+        )

@@ -355,7 +355,9 @@ CASES: list[Case] = [
     C("ssm", "put_parameter", "policies bad shape", Name="probe-p-policies2", Value="v", Type="String", Tier="Advanced", Policies="[{\"Type\":\"Bogus\"}]"),
     C("ssm", "put_parameter", "policies on standard", Name="probe-p-policies3", Value="v", Type="String", Policies=json.dumps([{"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": "2099-01-01T00:00:00.000Z"}}])),
     C("ssm", "put_parameter", "bad data type", Name="probe-p-dt", Value="v", Type="String", DataType="bogus"),
-    C("ssm", "put_parameter", "bad image id", Name="probe-p-ami", Value="not-an-ami", Type="String", DataType="aws:ec2:image"),
+    # PutParameter's DataType: an aws:ec2:image value is validated asynchronously; "If you submit
+    # an invalid AMI value, the PutParameter operation will return success".
+    C("ssm", "put_parameter", "bad image id", Name="probe-p-ami", Value="not-an-ami", Type="String", DataType="aws:ec2:image").accepted_by_aws(),
     C("ssm", "put_parameter", "too long for standard", Name="probe-p-long", Value="v" * 4097, Type="String"),
     C("ssm", "put_parameter", "bad key", Name="probe-p-key", Value="v", Type="SecureString", KeyId="garbage"),
     C("ssm", "put_parameter", "exists", Name="$PARAM", Value="v", Type="String"),

@@ -11,6 +11,7 @@ tests/gateway/test_fallback_documents.py."""
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -186,7 +187,7 @@ def test_sqs_attributes(server: EmulatorServer) -> None:
     for name, value in [("Policy", "not json"), ("Policy", "[1]"), ("VisibilityTimeout", "abc"), ("VisibilityTimeout", "43201"),
                         ("MessageRetentionPeriod", "x"), ("MaximumMessageSize", "10"), ("DelaySeconds", "901"),
                         ("ReceiveMessageWaitTimeSeconds", "21"), ("KmsDataKeyReusePeriodSeconds", "abc"), ("SqsManagedSseEnabled", "maybe")]:
-        message = refused(lambda n=name, v=value: sqs.set_queue_attributes(QueueUrl=queue, Attributes={n: v}), "InvalidAttributeValue")
+        message = refused(functools.partial(sqs.set_queue_attributes, QueueUrl=queue, Attributes={name: value}), "InvalidAttributeValue")
         assert message == f"Invalid value for the parameter {name}."
     message = refused(lambda: sqs.set_queue_attributes(QueueUrl=queue, Attributes={"RedrivePolicy": "not json"}), "InvalidParameterValue")
     assert message == "Value not json for parameter RedrivePolicy is invalid. Reason: Redrive policy is not a valid JSON map."
@@ -285,7 +286,7 @@ def test_events(server: EmulatorServer) -> None:
     queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
     for target in ({"Input": "not json"}, {"InputPath": "garbage"}, {"Input": "{}", "InputPath": "$.detail"},
                    {"InputTransformer": {"InputPathsMap": {"a": "garbage"}, "InputTemplate": "<a>"}}):
-        refused(lambda t=target: events.put_targets(Rule="ev-rule", Targets=[{"Id": "t", "Arn": queue_arn, **t}]), "ValidationException")
+        refused(functools.partial(events.put_targets, Rule="ev-rule", Targets=[{"Id": "t", "Arn": queue_arn, **target}]), "ValidationException")
     assert events.list_targets_by_rule(Rule="ev-rule")["Targets"] == []
     # Valid: a text template (moto parsed every template as JSON), and MessageGroupId for a standard queue.
     events.put_targets(Rule="ev-rule", Targets=[
@@ -604,3 +605,80 @@ def test_cloudformation_no_updates_and_organizations_detach(server: EmulatorServ
     org.attach_policy(PolicyId=policy, TargetId=root)
     org.detach_policy(PolicyId=policy, TargetId=root)
     assert policy not in [p["Id"] for p in org.list_policies_for_target(TargetId=root, Filter="SERVICE_CONTROL_POLICY")["Policies"]]
+
+
+def _organization_root(org: Any) -> str:
+    """The root of the server's organization (made here unless an earlier test made it)."""
+    try:
+        org.create_organization(FeatureSet="ALL")
+    except ClientError as exc:
+        assert exc.response["Error"]["Code"] == "AlreadyInOrganizationException"
+    return str(org.list_roots()["Roots"][0]["Id"])
+
+
+def test_reserved_tags_policies_and_references(server: EmulatorServer) -> None:
+    """Each refused input next to the valid one beside it, which still works."""
+    # Tag keys prefixed with aws: are AWS's (Organizations: INVALID_SYSTEM_TAGS_PARAMETER).
+    org = client(server, "organizations")
+    unit = org.create_organizational_unit(ParentId=_organization_root(org), Name="tags-ou")["OrganizationalUnit"]["Id"]
+    with pytest.raises(ClientError) as caught:
+        org.tag_resource(ResourceId=unit, Tags=[{"Key": "aws:x", "Value": "v"}])
+    assert caught.value.response["Error"]["Code"] == "InvalidInputException"
+    assert caught.value.response.get("Reason") == "INVALID_SYSTEM_TAGS_PARAMETER"
+    org.tag_resource(ResourceId=unit, Tags=[{"Key": "awsx:y", "Value": "v"}])
+    assert org.list_tags_for_resource(ResourceId=unit)["Tags"] == [{"Key": "awsx:y", "Value": "v"}]
+    cfn = client(server, "cloudformation")
+    template = json.dumps({"Resources": {"Q": {"Type": "AWS::SQS::Queue", "Properties": {"QueueName": "tags-queue"}}}})
+    refused(lambda: cfn.create_stack(StackName="tags-stack", TemplateBody=template, Tags=[{"Key": "aws:x", "Value": "v"}]), "ValidationError")
+    refused(lambda: cfn.describe_stacks(StackName="tags-stack"), "ValidationError")  # nothing created
+    cfn.create_stack(StackName="tags-stack", TemplateBody=template, Tags=[{"Key": "team", "Value": "aws:x"}])
+    assert cfn.describe_stacks(StackName="tags-stack")["Stacks"][0]["Tags"] == [{"Key": "team", "Value": "aws:x"}]
+
+    # SSM: policies are a JSON array, and only Advanced parameters have them.
+    ssm = client(server, "ssm")
+    expiration = json.dumps([{"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": "2099-01-01T00:00:00.000Z"}}])
+    refused(lambda: ssm.put_parameter(Name="pol-p", Value="v", Type="String", Tier="Advanced", Policies="not json"), "ValidationException")
+    refused(lambda: ssm.put_parameter(Name="pol-p", Value="v", Type="String", Policies=expiration), "ValidationException")
+    refused(lambda: ssm.put_parameter(Name="pol-p", Value="v", Type="String", Tier="Standard", Policies=expiration), "ValidationException")
+    refused(lambda: ssm.get_parameter(Name="pol-p"), "ParameterNotFound")
+    ssm.put_parameter(Name="pol-p", Value="v", Type="String", Tier="Advanced", Policies=expiration)
+    described = ssm.describe_parameters(ParameterFilters=[{"Key": "Name", "Values": ["pol-p"]}])["Parameters"][0]
+    assert described["Tier"] == "Advanced" and len(described["Policies"]) == 1
+    ssm.put_parameter(Name="pol-std", Value="v", Type="String", Policies="[]")  # no policies: Standard is fine
+
+    # Kinesis: a resource policy is a JSON object.
+    kinesis = client(server, "kinesis")
+    kinesis.create_stream(StreamName="pol-stream", ShardCount=1)
+    stream = kinesis.describe_stream_summary(StreamName="pol-stream")["StreamDescriptionSummary"]["StreamARN"]
+    refused(lambda: kinesis.put_resource_policy(ResourceARN=stream, Policy="not json"), "ValidationException")
+    refused(lambda: kinesis.put_resource_policy(ResourceARN=stream, Policy="[1]"), "ValidationException")
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kinesis:GetRecords", "Resource": stream}]})
+    kinesis.put_resource_policy(ResourceARN=stream, Policy=policy)
+    assert json.loads(kinesis.get_resource_policy(ResourceARN=stream)["Policy"]) == json.loads(policy)
+
+    # ECR: moto's listings hand out no nextToken, so none given is one of theirs.
+    ecr = client(server, "ecr")
+    ecr.create_repository(repositoryName="tok-repo")
+    for call in (lambda: ecr.describe_repositories(nextToken="garbage"), lambda: ecr.describe_images(repositoryName="tok-repo", nextToken="garbage"),
+                 lambda: ecr.list_images(repositoryName="tok-repo", nextToken="garbage")):
+        refused(call, "InvalidParameterException")
+    assert "tok-repo" in [r["repositoryName"] for r in ecr.describe_repositories()["repositories"]]
+    assert "nextToken" not in ecr.list_images(repositoryName="tok-repo", maxResults=1)
+
+    # Lambda: an Image function names its image; a stream mapping its starting position; a
+    # deleted alias exists.
+    iam, lam = client(server, "iam"), client(server, "lambda")
+    role = iam.create_role(RoleName="round2-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    refused(lambda: lam.create_function(FunctionName="round2-image", Role=role, Code={"ZipFile": lambda_zip()}, PackageType="Image"), "InvalidParameterValueException")
+    refused(lambda: lam.get_function(FunctionName="round2-image"), "ResourceNotFoundException", 404)
+    image = f"{ACCOUNT}.dkr.ecr.us-east-1.amazonaws.com/tok-repo:latest"
+    assert lam.create_function(FunctionName="round2-image", Role=role, Code={"ImageUri": image}, PackageType="Image")["PackageType"] == "Image"
+    function = lam.create_function(FunctionName="round2-fn", Runtime="python3.12", Role=role, Handler="index.handler", Code={"ZipFile": lambda_zip()}, Publish=True)
+    refused(lambda: lam.create_event_source_mapping(FunctionName="round2-fn", EventSourceArn=stream), "InvalidParameterValueException")
+    assert lam.list_event_source_mappings(FunctionName="round2-fn")["EventSourceMappings"] == []
+    lam.create_event_source_mapping(FunctionName="round2-fn", EventSourceArn=stream, StartingPosition="TRIM_HORIZON")
+    message = refused(lambda: lam.delete_alias(FunctionName="round2-fn", Name="missing"), "ResourceNotFoundException", 404)
+    assert message == f"Cannot find alias arn: arn:aws:lambda:us-east-1:{ACCOUNT}:function:round2-fn:missing"
+    lam.create_alias(FunctionName="round2-fn", Name="live", FunctionVersion=function["Version"])
+    lam.delete_alias(FunctionName=function["FunctionArn"], Name="live")
+    refused(lambda: lam.get_alias(FunctionName="round2-fn", Name="live"), "ResourceNotFoundException", 404)
