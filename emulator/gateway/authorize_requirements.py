@@ -217,6 +217,10 @@ def logs_requirements(op: str, params: dict[str, Any], region: str, account: str
         if isinstance(stream, str) and stream:
             return [(action, f"{base}:log-group:{group}:log-stream:{stream}")]
         return [(action, f"{base}:log-group:{group}")]
+    # Operations over several groups (StartQuery, StartLiveTail) need the action on each.
+    groups = params.get("logGroupIdentifiers") or params.get("logGroupNames")
+    if isinstance(groups, list) and groups and all(isinstance(g, str) and g for g in groups):
+        return [(action, g.removesuffix(":*") if g.startswith("arn:") else f"{base}:log-group:{g}") for g in groups]
     for key in ("resourceArn", "resourceIdentifier"):
         value = params.get(key)
         if isinstance(value, str) and value.startswith("arn:"):

@@ -41,6 +41,7 @@ def matrix(sec_server: EmulatorServer, users: Users) -> Users:
         {"Effect": "Allow", "Action": "cloudwatch:PutMetricData", "Resource": "*"},
         {"Effect": "Allow", "Action": ["logs:PutLogEvents", "logs:DescribeLogStreams"], "Resource": "arn:aws:logs:*:*:log-group:sec-app*"},
     )
+    users.create("querier", {"Effect": "Allow", "Action": "logs:StartQuery", "Resource": "arn:aws:logs:*:*:log-group:sec-app*"})
     users.create("admin", managed=["arn:aws:iam::aws:policy/AdministratorAccess"])
     users.create("iamreader", managed=["arn:aws:iam::aws:policy/IAMReadOnlyAccess"])
     return users
@@ -76,6 +77,9 @@ CASES: list[tuple[str, str, str, dict[str, Any], bool]] = [
     ("monitor", "logs", "describe_log_streams", {"logGroupName": "sec-app"}, True),
     ("monitor", "logs", "describe_log_streams", {"logGroupName": "other-app"}, False),
     ("monitor", "logs", "create_log_group", {"logGroupName": "sec-app2"}, False),
+    # Queries over several groups need the action on each of them
+    ("querier", "logs", "start_query", {"logGroupNames": ["sec-app"], "startTime": 0, "endTime": 1, "queryString": "fields @message"}, True),
+    ("querier", "logs", "start_query", {"logGroupNames": ["sec-app", "other-app"], "startTime": 0, "endTime": 1, "queryString": "fields @message"}, False),
     # IAM
     ("iamreader", "iam", "list_users", {}, True),
     ("iamreader", "iam", "create_user", {"UserName": "mallory"}, False),
