@@ -88,27 +88,19 @@ def dynamodb_requirements(op: str, params: dict[str, Any], region: str, account:
     if not params:
         # No parameters at all (DescribeLimits, ListTables without options): the operation
         # alone decides, so it is memoized like the one-table calls (a table name is never None).
-        bare = (op, None, None, region, account)
-        found = _ddb_memo.get(bare)
-        if found is None:
-            found = _dynamodb_requirements(op, params, region, account)
-            if len(_ddb_memo) >= 4096:
-                _ddb_memo.clear()
-            _ddb_memo[bare] = found
-        return found
-    if op not in _DDB_MULTI:
-        table = params.get("TableName")
-        if type(table) is str and table and op != "CreateTable":
-            index = params.get("IndexName")
-            key = (op, table, index if type(index) is str else None, region, account)
-            found = _ddb_memo.get(key)
-            if found is None:
-                found = _dynamodb_requirements(op, params, region, account)
-                if len(_ddb_memo) >= 4096:
-                    _ddb_memo.clear()
-                _ddb_memo[key] = found
-            return found
-    return _dynamodb_requirements(op, params, region, account)
+        key: tuple[Any, ...] = (op, None, None, region, account)
+    elif op not in _DDB_MULTI and type(table := params.get("TableName")) is str and table and op != "CreateTable":
+        index = params.get("IndexName")
+        key = (op, table, index if type(index) is str else None, region, account)
+    else:
+        return _dynamodb_requirements(op, params, region, account)
+    found = _ddb_memo.get(key)
+    if found is None:
+        found = _dynamodb_requirements(op, params, region, account)
+        if len(_ddb_memo) >= 4096:
+            _ddb_memo.clear()
+        _ddb_memo[key] = found
+    return found
 
 
 def _dynamodb_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:

@@ -274,7 +274,7 @@ _BLOCKS: dict[tuple[str | None, ...], str] = {}
 
 def _canonical_headers(request: Request, signed: list[str], joined: str = "") -> str:
     # One flat tuple, (names joined, value, value, ...): a nested one, or tuple() of a bare
-    # iterator (sized by guess, then shrunk), showed as ~50 % more gen-0 collections per request.
+    # iterator (sized by guess, then shrunk), allocates more per request.
     key = (joined or ";".join(signed), *map(request.headers.get, signed))
     block = _BLOCKS.get(key)
     if block is None:
@@ -300,9 +300,9 @@ def _key_and_scope(secret: str, date: str, region: str, service: str) -> tuple[A
     key (RFC 2104), and the credential scope. Copying those states is cheaper per request
     than ``hmac.digest``, which (OpenSSL 3) sets up a keyed context for every call.
     The inner state hashes the string to sign (~140 bytes, three blocks): OpenSSL's, whose
-    SHA-256 uses the CPU's SHA instructions (copy and update 0.17 µs against 0.43 µs with
-    CPython's own, measured on the development machine); the outer hashes 32 bytes, where
-    CPython's own object, cheaper to copy, is quicker."""
+    SHA-256 uses the CPU's SHA instructions, quicker for three blocks than CPython's own; the
+    outer hashes 32 bytes, where CPython's own object, cheaper to copy, wins (the chain's cost
+    as a whole: bench/RESULTS.md, gateway twelfth round)."""
     key = signing_key(secret, date, region, service).ljust(64, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
     outer = _sha256(bytes(b ^ 0x5C for b in key))

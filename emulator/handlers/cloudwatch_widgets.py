@@ -324,15 +324,12 @@ def _rows(
     return rows
 
 
-def _annotations(spec: Any, now: float) -> tuple[list[wi.HAnnotation], list[wi.VAnnotation]]:
-    if spec is None:
-        return [], []
-    spec = _object(spec, "/annotations")
-    horizontal: list[wi.HAnnotation] = []
-    vertical: list[wi.VAnnotation] = []
-    default = wi.hex_color(wi.ANNOTATION)
-    for i, item in enumerate(_list(spec.get("horizontal", []), "/annotations/horizontal")):
-        path = f"/annotations/horizontal/{i}"
+def _bands(spec: dict[str, Any], kind: str) -> list[tuple[str, dict[str, Any], dict[str, Any] | None]]:
+    """The visible annotations of ``kind`` (horizontal, vertical): (path, the annotation, the
+    object its band ends at, or None for a single line)."""
+    out = []
+    for i, item in enumerate(_list(spec.get(kind, []), f"/annotations/{kind}")):
+        path = f"/annotations/{kind}/{i}"
         band = item if isinstance(item, list) else [item]
         if not 1 <= len(band) <= 2:
             raise _widget_error(path, "Should be an annotation or a band of two")
@@ -341,7 +338,19 @@ def _annotations(spec: Any, now: float) -> tuple[list[wi.HAnnotation], list[wi.V
             continue
         if "value" not in first:
             raise _widget_error(path, "Should have required property 'value'")
-        to_value = _number(_object(band[1], f"{path}/1").get("value"), f"{path}/1/value") if len(band) == 2 else None
+        out.append((path, first, _object(band[1], f"{path}/1") if len(band) == 2 else None))
+    return out
+
+
+def _annotations(spec: Any, now: float) -> tuple[list[wi.HAnnotation], list[wi.VAnnotation]]:
+    if spec is None:
+        return [], []
+    spec = _object(spec, "/annotations")
+    horizontal: list[wi.HAnnotation] = []
+    vertical: list[wi.VAnnotation] = []
+    default = wi.hex_color(wi.ANNOTATION)
+    for path, first, end in _bands(spec, "horizontal"):
+        to_value = _number(end.get("value"), f"{path}/1/value") if end is not None else None
         horizontal.append(
             wi.HAnnotation(
                 _number(first["value"], f"{path}/value"), _string(first.get("label", ""), f"{path}/label"),
@@ -350,17 +359,8 @@ def _annotations(spec: Any, now: float) -> tuple[list[wi.HAnnotation], list[wi.V
                 _one_of(first.get("yAxis", "left"), f"{path}/yAxis", ("left", "right")) == "right",
             )
         )
-    for i, item in enumerate(_list(spec.get("vertical", []), "/annotations/vertical")):
-        path = f"/annotations/vertical/{i}"
-        band = item if isinstance(item, list) else [item]
-        if not 1 <= len(band) <= 2:
-            raise _widget_error(path, "Should be an annotation or a band of two")
-        first = _object(band[0], path if len(band) == 1 else f"{path}/0")
-        if not _bool(first.get("visible", True), f"{path}/visible"):
-            continue
-        if "value" not in first:
-            raise _widget_error(path, "Should have required property 'value'")
-        to_time = parse_time(_object(band[1], f"{path}/1").get("value"), now, f"{path}/1/value") if len(band) == 2 else None
+    for path, first, end in _bands(spec, "vertical"):
+        to_time = parse_time(end.get("value"), now, f"{path}/1/value") if end is not None else None
         vertical.append(
             wi.VAnnotation(
                 parse_time(first["value"], now, f"{path}/value"), _string(first.get("label", ""), f"{path}/label"),

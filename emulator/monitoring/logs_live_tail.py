@@ -45,7 +45,7 @@ MAX_SESSIONS = 15  # concurrent Live Tail sessions per account and Region (Cloud
 MAX_RESULTS = 500  # log events in one sessionUpdate
 SESSION_SECONDS = 3 * 3600
 POLL_SECONDS = 1.0
-BATCH = 1000  # rows read per query: the store lock (the event loop writes under it) is held for ~1 ms
+BATCH = 1000  # rows read per query: short reads, since the event loop writes under the store lock
 MAX_SCAN = 50_000  # rows of the session's groups read per poll; beyond that the rest is skipped
 
 

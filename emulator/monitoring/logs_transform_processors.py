@@ -384,6 +384,12 @@ def _key(value: Any, kind: str) -> str:
 
 def _move_keys(conf: dict[str, Any]) -> Step:
     items = [(_parts(e["source"], "moveKeys source"), _parts(e["target"], "moveKeys target"), bool(e.get("overwriteIfExists", False))) for e in _entries(conf, "moveKeys", 5, ("source", "target"))]
+    return _moving(items)
+
+
+def _moving(items: list[tuple[list[str], list[str], bool]]) -> Step:
+    """moveKeys and renameKeys: each (source, target, overwrite) moved when the source is
+    there and the target is free (or may be overwritten)."""
 
     def step(event: Event, _meta: Meta) -> None:
         for source, target, overwrite in items:
@@ -399,14 +405,7 @@ def _rename_keys(conf: dict[str, Any]) -> Step:
     for e in _entries(conf, "renameKeys", 5, ("key", "renameTo")):
         parts = _parts(e["key"], "renameKeys key")
         items.append((parts, [*parts[:-1], e["renameTo"]], bool(e.get("overwriteIfExists", False))))  # renamed in place: same parent
-
-    def step(event: Event, _meta: Meta) -> None:
-        for source, target, overwrite in items:
-            if get(event, source) is _MISSING or (not overwrite and get(event, target) is not _MISSING):
-                continue
-            put(event, target, pop(event, source))
-
-    return step
+    return _moving(items)
 
 
 def _copy_value(conf: dict[str, Any]) -> Step:
