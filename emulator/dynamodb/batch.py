@@ -178,7 +178,8 @@ class BatchOps(ReadOps):
             for req in reqs:
                 put, delete = req.get("PutRequest"), req.get("DeleteRequest")
                 if (put is None) == (delete is None):
-                    raise invalid("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes" if put and delete else "1 validation error detected: WriteRequest must contain exactly one of PutRequest or DeleteRequest")
+                    # DynamoDB's text (dynalite copied it for the empty request), odd as it reads.
+                    raise invalid("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
                 if put is not None:
                     item = put.get("Item")
                     try:

@@ -180,9 +180,10 @@ class ControlPlane(ReplicaOps, EngineCore):
         target_billing = billing or table.billing_mode
         pt = params.get("ProvisionedThroughput")
         gsi_updates = params.get("GlobalSecondaryIndexUpdates") or []
+        if billing == "PROVISIONED" and pt is None:
+            raise params_invalid("ProvisionedThroughput must be specified when BillingMode is PROVISIONED")
+        _check_gsi_updates(gsi_updates)
         if billing is not None and billing != table.billing_mode:
-            if billing == "PROVISIONED" and pt is None:
-                raise params_invalid("ReadCapacityUnits and WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
             changed = True
         if pt is not None:
             rcu, wcu = _throughput(pt, target_billing)
@@ -461,9 +462,13 @@ class ControlPlane(ReplicaOps, EngineCore):
             desc["VectorIndexes"] = vectors
 
     # ---------------------------------------------------------------- tags
-    def _table_by_arn(self, arn: Any) -> Table:
+    @staticmethod
+    def _check_table_arn(arn: Any) -> None:
         if not isinstance(arn, str) or not arn.startswith("arn:") or ":table/" not in arn:
             raise invalid(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
+
+    def _table_by_arn(self, arn: Any) -> Table:
+        self._check_table_arn(arn)
         # The ARN's region must be the request's: another region's table is not visible here.
         table = self.find_table(arn) if split_table_arn(arn) is not None else None
         if table is None or (table.arn != arn and arn.split(":")[4] != self.account_id):
@@ -471,6 +476,10 @@ class ControlPlane(ReplicaOps, EngineCore):
         return table
 
     def tag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        # An empty list is refused (in DynamoDB's words, typo included) before the table is looked up.
+        self._check_table_arn(params.get("ResourceArn"))
+        if params.get("Tags") == []:
+            raise invalid("Atleast one Tag needs to be provided as Input.")
         table = self._table_by_arn(params.get("ResourceArn"))
         tags = params.get("Tags") or []
         merged = dict(table.tags)
@@ -488,6 +497,9 @@ class ControlPlane(ReplicaOps, EngineCore):
         return {}
 
     def untag_resource(self, params: dict[str, Any]) -> dict[str, Any]:
+        self._check_table_arn(params.get("ResourceArn"))
+        if params.get("TagKeys") == []:
+            raise invalid("Atleast one Tag Key needs to be provided as Input.")
         table = self._table_by_arn(params.get("ResourceArn"))
         for key in params.get("TagKeys") or []:
             table.tags.pop(key, None)
@@ -555,3 +567,19 @@ class ControlPlane(ReplicaOps, EngineCore):
 
     def key_for(self, table: Table, key: dict[str, Any]) -> ItemKey:
         return self.key_from_key(table, key)
+
+
+def _check_gsi_updates(gsi_updates: list[Any]) -> None:
+    """DynamoDB's checks of GlobalSecondaryIndexUpdates as a whole, before the limit of one
+    index created or deleted at a time (texts as dynalite copied them from DynamoDB)."""
+    seen: set[Any] = set()
+    for update in gsi_updates:
+        action = next((update.get(a) for a in ("Update", "Create", "Delete") if isinstance(update, dict) and update.get(a)), None)
+        if action is None:
+            raise params_invalid(
+                "One of GlobalSecondaryIndexUpdate.Update, GlobalSecondaryIndexUpdate.Create, GlobalSecondaryIndexUpdate.Delete must not be null"
+            )
+        name = action.get("IndexName") if isinstance(action, dict) else None
+        if name in seen:
+            raise params_invalid(f"Only one global secondary index update per index is allowed simultaneously. Index: {name}")
+        seen.add(name)

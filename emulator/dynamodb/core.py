@@ -13,7 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 
@@ -26,7 +26,7 @@ from emulator.dynamodb.tables import (
     invalid,
     params_invalid,
 )
-from emulator.dynamodb.types import item_size, type_of
+from emulator.dynamodb.types import item_size, type_of, validate_value
 from emulator.dynamodb.vector_store import VectorCache, maintain
 from emulator.errors import AwsError
 from emulator.threads import shorten_switch_interval
@@ -427,13 +427,20 @@ class EngineCore:
             key_item[name] = av
         return ItemKey(parts[0], parts[1], key_item)
 
+    @staticmethod
+    def _schema_mismatch(key: Any) -> NoReturn:
+        # DynamoDB judges the values (a number it cannot read, an empty set) before the schema.
+        for av in key.values() if isinstance(key, dict) else ():
+            validate_value(av)
+        raise invalid("The provided key element does not match the schema")
+
     def key_from_key(self, table: Table, key: Any) -> ItemKey:
         names = table.key_names
         if not isinstance(key, dict) or len(key) != len(names):
-            raise invalid("The provided key element does not match the schema")
+            self._schema_mismatch(key)
         for n in names:
             if n not in key:
-                raise invalid("The provided key element does not match the schema")
+                self._schema_mismatch(key)
         parts: list[bytes] = []
         for name, typ, limit in ((table.hash_key, table.hash_type, MAX_HASH_KEY), (table.range_key, table.range_type, MAX_RANGE_KEY)):
             if name is None or typ is None:
@@ -448,7 +455,8 @@ class EngineCore:
                     self._check_key_size(name, av, typ, limit, name == table.hash_key)
                 parts.append(keycodec.encode_bytes(raw))
                 continue
-            if not isinstance(av, dict) or len(av) != 1 or type_of(av) != typ or not isinstance(av[typ], str | bytes):
+            validate_value(av)  # a malformed number is refused as such, as are 39 significant digits
+            if type_of(av) != typ or not isinstance(av[typ], str | bytes):
                 raise invalid("The provided key element does not match the schema")
             _key_value_problem(name, av, typ)
             self._check_key_size(name, av, typ, limit, name == table.hash_key)

@@ -9,6 +9,7 @@ from typing import Any
 
 from emulator.dynamodb import expressions as ex
 from emulator.dynamodb.core import (
+    MAX_ITEM_SIZE,
     Capacity,
     EngineCore,
     Item,
@@ -17,7 +18,12 @@ from emulator.dynamodb.core import (
     read_units,
 )
 from emulator.dynamodb.tables import Table, invalid, params_invalid
-from emulator.dynamodb.types import equals, normalized_sized_item, validate_item
+from emulator.dynamodb.types import (
+    equals,
+    item_size,
+    normalized_sized_item,
+    validate_item,
+)
 from emulator.errors import AwsError
 
 RETURN_VALUES = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
@@ -109,7 +115,9 @@ class WriteOp:
         base = dict(old) if old is not None else dict(self.key.item)
         new = self.update.apply(base) if self.update is not None else base
         engine.check_key_unchanged(self.table, self.key, new)
-        engine.check_item_size(new)
+        if item_size(new) > MAX_ITEM_SIZE:
+            # UpdateItem's own wording for the limit (PutItem's lacks "to update").
+            raise invalid("Item size to update has exceeded the maximum allowed size")
         engine.check_index_keys(self.table, new)
         return new
 

@@ -14,6 +14,7 @@ from emulator.dynamodb import keys as keycodec
 from emulator.dynamodb.core import (
     Capacity,
     Item,
+    _key_value_problem,
     check_return_consumed,
     loads,
     raw_item,
@@ -22,7 +23,8 @@ from emulator.dynamodb.core import (
 from emulator.dynamodb.items import ItemOps
 from emulator.dynamodb.storage.base import Row
 from emulator.dynamodb.tables import Index, Table, invalid, params_invalid
-from emulator.dynamodb.types import type_of
+from emulator.dynamodb.types import type_of, validate_value
+from emulator.errors import AwsError
 
 PAGE_BYTES = 1024 * 1024
 SELECTS = ("ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES", "SPECIFIC_ATTRIBUTES", "COUNT")
@@ -60,6 +62,11 @@ def range_bounds(op: str | None, values: list[dict[str, Any]]) -> tuple[bytes | 
     raise invalid(f"Unsupported key condition operator: {op}")
 
 
+# Words of the ExclusiveStartKey value errors DynamoDB does not prefix with "The provided
+# starting key is invalid: " (numbers and sets; dynalite's list, plus this emulator's number text).
+_UNPREFIXED_VALUE_ERRORS = ("contains duplicates", "number set", "numeric value", "significant digits", "number with magnitude", "into a number")
+
+
 class ReadOps(ItemOps):
     # ----------------------------------------------------------- helpers
     def _select(self, params: dict[str, Any], idx: Index | None, proj: Any) -> str:
@@ -92,26 +99,49 @@ class ReadOps(ItemOps):
             raise invalid("Consistent reads are not supported on global secondary indexes")
         return idx
 
-    def _start_key(self, table: Table, idx: Index | None, esk: Any) -> tuple[bytes, bytes]:
-        """(pk, sk) row key of ExclusiveStartKey in the table or index."""
-        bad = invalid("The provided starting key is invalid: The provided key element does not match the schema")
+    def _start_key(self, table: Table, idx: Index | None, esk: Any, query: bool) -> tuple[bytes, bytes]:
+        """(pk, sk) row key of ExclusiveStartKey in the table or index, refused in DynamoDB's
+        words (as dynalite copied them): a Query's, or an index's, key with the wrong
+        attributes is just "invalid"; a Scan of the table names the schema mismatch."""
+        prefix = "The provided starting key is invalid"
         if not isinstance(esk, dict):
-            raise bad
+            raise invalid(f"{prefix}: The provided key element does not match the schema")
+        for av in esk.values():
+            try:
+                validate_value(av)
+            except AwsError as exc:
+                # Number and set troubles keep their own text; the others are prefixed.
+                if any(word in exc.message for word in _UNPREFIXED_VALUE_ERRORS):
+                    raise
+                raise invalid(f"{prefix}: {exc.message}") from exc
         base_names = set(table.key_names)
+        names = base_names | ({n for n in (idx.hash_key, idx.range_key) if n} if idx is not None else set())
+        if len(esk) != len(names):
+            raise invalid(prefix if query or idx is not None else f"{prefix}: The provided key element does not match the schema")
+        if query or idx is not None:
+            for name, typ in ((idx.hash_key, idx.hash_type), (idx.range_key, idx.range_type)) if idx is not None else ((table.hash_key, table.hash_type), (table.range_key, table.range_type)):
+                if name is None:
+                    continue
+                if name not in esk:
+                    raise invalid(prefix)
+                if type_of(esk[name]) != typ:
+                    raise invalid("The provided key element does not match the schema")
+                _key_value_problem(name, esk[name], typ)  # unprefixed too
         try:
             base = self.key_from_key(table, {n: esk[n] for n in base_names if n in esk})
-        except Exception as exc:
-            raise bad from exc
+        except AwsError as exc:
+            raise invalid(f"{prefix}: {exc.message}") from exc
+        except (ValueError, TypeError) as exc:  # a value no key can hold: never a 500
+            raise invalid(f"{prefix}: The provided key element does not match the schema") from exc
         if idx is None:
             if set(esk) != base_names:
-                raise bad
+                raise invalid(f"{prefix}: The provided key element does not match the schema")
             return base.pk, base.sk
-        names = base_names | {n for n in (idx.hash_key, idx.range_key) if n}
         if set(esk) != names:
-            raise bad
+            raise invalid(prefix)
         rk = self.index_row_key(table, idx, esk, base)
         if rk is None:
-            raise bad
+            raise invalid(prefix)
         return rk
 
     def _last_key(self, table: Table, idx: Index | None, item: Item) -> Item:
@@ -123,12 +153,16 @@ class ReadOps(ItemOps):
     @staticmethod
     def _fetch_base(idx: Index | None, filt: Any, proj: Any, select: str) -> bool:
         """Whether each item read from an LSI is completed from the base table: its
-        projection lacks what the request needs."""
+        projection lacks what the request needs (to return, or to filter on)."""
         return (
             idx is not None
             and idx.kind == "LSI"
             and idx.projected is not None
-            and (select == "ALL_ATTRIBUTES" or filt is not None or (proj is not None and not set(proj.top_level_names) <= idx.projected))
+            and (
+                select == "ALL_ATTRIBUTES"
+                or (filt is not None and not filt.top_level_names <= idx.projected)
+                or (proj is not None and not set(proj.top_level_names) <= idx.projected)
+            )
         )
 
     def _passthrough(self, idx: Index | None, filt: Any, proj: Any, select: str, raw: bool) -> bool:
@@ -156,6 +190,7 @@ class ReadOps(ItemOps):
         fetch_base = self._fetch_base(idx, filt, proj, select)
         items: list[Any] = []
         scanned = count = size = 0
+        fetched_size = 0  # bytes of the base-table items fetched (fetch_base)
         last: Item | None = None
         last_data = b""
         stopped = False
@@ -195,9 +230,10 @@ class ReadOps(ItemOps):
             last = item
             full = item
             if fetch_base:
-                fetched = self.get_item_raw(table, self.key_from_key(table, {n: item[n] for n in table.key_names}))
+                fetched, fsize = self.get_item_sized(table, self.key_from_key(table, {n: item[n] for n in table.key_names}))
                 if fetched is not None:
                     full = fetched
+                    fetched_size += fsize
             if filt is None or filt.evaluate(full):
                 count += 1
                 if select == "SPECIFIC_ATTRIBUTES":
@@ -222,6 +258,10 @@ class ReadOps(ItemOps):
             cap.read = units
         else:
             cap.add_index(idx, read=units)
+            if fetched_size:
+                # An LSI's fetches read each whole item from the table, charged to the
+                # table besides the index's read (the items' sizes summed, as a Query's are).
+                cap.read = read_units(fetched_size, consistent)
         if rcc:
             out["ConsumedCapacity"] = cap.render(rcc)
         return out
@@ -265,7 +305,7 @@ class ReadOps(ItemOps):
         forward = params.get("ScanIndexForward", True) is not False
         after = None
         if params.get("ExclusiveStartKey") is not None:
-            spk, after = self._start_key(table, idx, params["ExclusiveStartKey"])
+            spk, after = self._start_key(table, idx, params["ExclusiveStartKey"], query=True)
             if not kc.range_matches(params["ExclusiveStartKey"].get(range_key) if range_key else None):
                 raise invalid("The provided starting key does not match the range key predicate")
             if spk != pk:
@@ -325,6 +365,12 @@ class ReadOps(ItemOps):
             self.check_key_paths(table, ex.condition_paths(filt.ast))
         after = None
         if params.get("ExclusiveStartKey") is not None:
-            after = self._start_key(table, idx, params["ExclusiveStartKey"])
+            after = self._start_key(table, idx, params["ExclusiveStartKey"], query=False)
+            if seg is not None and zlib.crc32(after[0]) % seg[1] != seg[0]:
+                # The key belongs to another segment (the partition of _collect's filter).
+                raise invalid(
+                    "The provided starting key is invalid: Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. "
+                    f"TotalSegments: {seg[1]} Segment: {seg[0]}"
+                )
         rows = self.storage.scan(table.table_id, idx.index_id if idx else 0, after)
         return self._collect(table, idx, rows, params, filt, proj, select, seg, raw=raw)

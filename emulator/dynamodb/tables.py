@@ -466,6 +466,10 @@ def _parse_attrs(defs: Any) -> dict[str, str]:
     return attrs
 
 
+# Above this DynamoDB calls a capacity "out of bounds" (a ValidationException), whatever the account's quotas.
+MAX_PROVISIONED_UNITS = 1_000_000_000_000
+
+
 def _throughput(pt: Any, billing: str, what: str = "") -> tuple[int, int]:
     if billing == "PAY_PER_REQUEST":
         if pt is not None:
@@ -479,6 +483,9 @@ def _throughput(pt: Any, billing: str, what: str = "") -> tuple[int, int]:
     for n, v in (("readCapacityUnits", r), ("writeCapacityUnits", w)):
         if not isinstance(v, int) or v < 1:
             raise invalid(f"1 validation error detected: Value '{v}' at 'provisionedThroughput.{n}' failed to satisfy constraint: Member must have value greater than or equal to 1")
+    for n, v in (("ReadCapacityUnits", r), ("WriteCapacityUnits", w)):
+        if v > MAX_PROVISIONED_UNITS:
+            raise invalid(f"Given value {v} for {n} is out of bounds")
     return int(r), int(w)
 
 
@@ -575,11 +582,16 @@ def build_table(params: dict[str, Any], table_id: int, region: str, account: str
     """Validate CreateTable input and build the Table (table_id filled in later)."""
     name = check_table_name(params.get("TableName"))
     attrs = _parse_attrs(params.get("AttributeDefinitions"))
-    h, ht, r, rt = _parse_key_schema(params.get("KeySchema"), attrs, "keySchema")
     billing = params.get("BillingMode") or "PROVISIONED"
     if billing not in ("PROVISIONED", "PAY_PER_REQUEST"):
         raise invalid(f"1 validation error detected: Value '{billing}' at 'billingMode' failed to satisfy constraint: Member must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]")
+    # DynamoDB judges the capacity before the key schema, and a key schema longer than the
+    # definitions before which key lacks one.
     rcu, wcu = _throughput(params.get("ProvisionedThroughput"), billing)
+    schema = params.get("KeySchema")
+    if isinstance(schema, list) and len(schema) <= 2 and len(schema) > len(attrs):
+        raise invalid("Invalid KeySchema: Some index key attribute have no definition")
+    h, ht, r, rt = _parse_key_schema(schema, attrs, "keySchema")
     now = time.time()
     table = Table(
         table_id=table_id,

@@ -159,6 +159,16 @@ def _empty_set_message(kind: str) -> str:
     return "One or more parameter values were invalid: Binary sets should not be empty"
 
 
+def _duplicates_message(kind: str, values: list[Any]) -> str:
+    # AWS words each set type differently (dynalite copied the three), the missing space
+    # before "of type BS" included.
+    if kind == "NS":
+        return "Input collection contains duplicates"
+    if kind == "BS":
+        return f"One or more parameter values were invalid: Input collection {_set_repr(kind, values)}of type BS contains duplicates."
+    return f"One or more parameter values were invalid: Input collection {_set_repr(kind, values)} contains duplicates."
+
+
 def _set_repr(kind: str, values: list[Any]) -> str:
     if kind == "BS":
         shown = [base64.b64encode(as_bytes(v)).decode() for v in values]
@@ -209,7 +219,7 @@ def validate_value(av: Any, *, depth: int = 0) -> None:
                 key = as_bytes(element)
             keys.add(key)
         if len(keys) != len(value):
-            raise _invalid(f"One or more parameter values were invalid: Input collection {_set_repr(kind, value)} contains duplicates.")
+            raise _invalid(_duplicates_message(kind, value))
     elif kind in ("M", "L"):
         if depth + 1 > MAX_NESTING:
             raise _invalid("Nesting Levels have exceeded supported limits")
@@ -342,20 +352,30 @@ def equals(a: AttributeValue, b: AttributeValue) -> bool:
 # --------------------------------------------------------------------------- sizes
 
 
+def _centesimal_size(digits: int, exponent: int, negative: bool) -> int:
+    """Bytes of a nonzero number: its significant digits in base-100 pairs aligned on the
+    decimal point (an even count starting at an even power of ten takes one pair more),
+    one byte of exponent, and one more for negatives; what AWS meters (dynalite, whose
+    tests run against AWS, measures the same)."""
+    return 1 + (digits + 1) // 2 + (1 if digits % 2 == 0 and exponent % 2 == 0 else 0) + (1 if negative else 0)
+
+
 def _number_size(text: str) -> int:
     if _PLAIN_NUMBER_RE.fullmatch(text):
-        # Significant digits of the plain text: no sign, no point, no leading or
-        # trailing zeros (what Decimal.normalize() keeps).
-        digits = len(text.replace("-", "").replace(".", "").strip("0"))
-        if digits == 0:
-            return 2
-        return (digits + 1) // 2 + 1 + (1 if text[0] == "-" else 0)
+        # On the plain text: significant digits without sign, point, leading or trailing
+        # zeros (what Decimal.normalize() keeps), and the power of ten of the first one.
+        whole, _, fraction = text.lstrip("-").partition(".")
+        whole = whole.lstrip("0")
+        if whole:
+            return _centesimal_size(len((whole + fraction).rstrip("0")), len(whole) - 1, text[0] == "-")
+        stripped = fraction.lstrip("0")
+        if not stripped:
+            return 1  # zero
+        return _centesimal_size(len(stripped.rstrip("0")), len(stripped) - len(fraction) - 1, text[0] == "-")
     value = _parse_number(text)
     if value.is_zero():
-        return 1 + 1
-    digits = len(value.normalize(_WIDE).as_tuple().digits)
-    # "1 byte per two significant digits, plus 1 byte", one more for negatives.
-    return (digits + 1) // 2 + 1 + (1 if value < 0 else 0)
+        return 1
+    return _centesimal_size(len(value.normalize(_WIDE).as_tuple().digits), value.adjusted(), value < 0)
 
 
 def value_size(av: AttributeValue) -> int:
@@ -487,12 +507,15 @@ def _prepared_value(av: Any, depth: int) -> tuple[AttributeValue, int] | None:
             return None
         if _CANONICAL_INT_RE.fullmatch(value):
             # _number_size of a canonical integer, on its text: significant digits are
-            # those before the trailing zeros; the sign costs one byte.
+            # those before the trailing zeros, the first at 10**(length - 1).
             if value == "0":
-                return {"N": value}, 2
+                return {"N": value}, 1
             negative = 1 if value[0] == "-" else 0
             digits = len(value.rstrip("0")) - negative
-            return {"N": value}, (digits + 1) // 2 + 1 + negative
+            # One pair more for an even count of digits from an even power of ten
+            # (10**(length - 1): an odd length).
+            extra = 1 if digits % 2 == 0 and (len(value) - negative) % 2 == 1 else 0
+            return {"N": value}, (digits + 1) // 2 + extra + 1 + negative
         try:
             text = normalize_number(value)
         except (AwsError, ArithmeticError, ValueError, TypeError):  # the separate checks word it

@@ -89,7 +89,7 @@ def test_item_size_limit(ddb: Any, make_table: Any) -> None:
     assert _err(exc) == ("ValidationException", "Item size has exceeded the maximum allowed size")
     with pytest.raises(ClientError) as exc:
         ddb.update_item(TableName=name, Key={"pk": {"S": "ok"}}, UpdateExpression="SET e = :e", ExpressionAttributeValues={":e": {"S": "y" * 100}})
-    assert _err(exc) == ("ValidationException", "Item size has exceeded the maximum allowed size")
+    assert _err(exc) == ("ValidationException", "Item size to update has exceeded the maximum allowed size")
 
 
 def test_key_errors(ddb: Any, make_table: Any) -> None:

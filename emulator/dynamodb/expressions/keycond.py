@@ -84,28 +84,57 @@ def _key_name(operand: Any) -> str | None:
     return None
 
 
+def _nested(operand: Any) -> None:
+    # A function used as an operand (size(...)) is a nested operation; AWS names it so.
+    if isinstance(operand, Call):
+        raise _invalid("KeyConditionExpressions cannot contain nested operations")
+
+
+def _one_key(operands: tuple[Any, ...]) -> str:
+    """The single key attribute a term constrains, with AWS's texts (DynamoDB's, as copied by
+    dynalite's convertKeyCondition) for a term naming none or several."""
+    name: str | None = None
+    for operand in operands:
+        _nested(operand)
+        if isinstance(operand, Path):
+            if name is not None:
+                raise _invalid("Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition")
+            name = _key_name(operand)
+    if name is None:
+        raise _invalid("Invalid condition in KeyConditionExpression: No key attribute specified")
+    return name
+
+
 def _term(node: Cond) -> tuple[str, str, list[AV]]:
     """(attribute, operator, values) of one key condition term."""
     if isinstance(node, Compare):
         if node.op == "<>":
             raise _invalid("Invalid operator used in KeyConditionExpression: <>")
         left, right, op = node.left, node.right, node.op
-        if isinstance(left, Const) and not isinstance(right, Const):
-            left, right, op = right, left, _FLIPPED[op]
-        name = _key_name(left)
-        if name is None or not isinstance(right, Const):
+        name = _one_key((left, right))
+        if not isinstance(left, Path):
+            right, op = left, _FLIPPED[op]
+        if not isinstance(right, Const):
             raise _invalid("Query key condition not supported")
         return name, op, [right.value]
     if isinstance(node, Between):
-        name = _key_name(node.subject)
-        if name is None or not isinstance(node.low, Const) or not isinstance(node.high, Const):
+        if not isinstance(node.subject, Path):
+            _nested(node.subject)
+            raise _invalid("Invalid condition in KeyConditionExpression: BETWEEN operator must have the key attribute as its first operand")
+        name = _one_key((node.subject, node.low, node.high))
+        if not isinstance(node.low, Const) or not isinstance(node.high, Const):
             raise _invalid("Query key condition not supported")
         return name, "BETWEEN", [node.low.value, node.high.value]
     if isinstance(node, Call):
+        if node.name == "size":
+            raise _invalid("KeyConditionExpressions cannot contain nested operations")
         if node.name != "begins_with":
             raise _invalid(f"Invalid operator used in KeyConditionExpression: {node.name}")
-        name = _key_name(node.args[0])
-        if name is None or not isinstance(node.args[1], Const):
+        if not isinstance(node.args[0], Path):
+            _nested(node.args[0])
+            raise _invalid("Invalid condition in KeyConditionExpression: begins_with operator must have the key attribute as its first operand")
+        name = _one_key(node.args)
+        if not isinstance(node.args[1], Const):
             raise _invalid("Query key condition not supported")
         return name, "begins_with", [node.args[1].value]
     raise _invalid("Query key condition not supported")

@@ -75,6 +75,8 @@ def _checked_values(operator: str, values: Any) -> list[AV]:
         raise _param_invalid(f"Invalid number of argument(s) for the {operator} ComparisonOperator")
     for value in values:
         types.validate_value(value)
+    if len({types.type_of(value) for value in values}) > 1:
+        raise _param_invalid("AttributeValues inside AttributeValueList must be of same type")
     allowed = _ALLOWED_TYPES.get(operator)
     if allowed is not None:
         for value in values:
@@ -136,10 +138,16 @@ def _expected_entry(name: str, spec: dict[str, Any]) -> Cond:
     operator = spec.get("ComparisonOperator")
     has_value = spec.get("Value") is not None
     exists = spec.get("Exists")
+    # The order of the checks and their texts are DynamoDB's (as dynalite copied them):
+    # a Value beside a ComparisonOperator stands for a one-element AttributeValueList.
+    if spec.get("AttributeValueList") is not None and has_value:
+        raise _param_invalid(f"Value and AttributeValueList cannot be used together for Attribute: {name}")
     if operator is not None:
-        if has_value or exists is not None:
-            raise _param_invalid(f"Value or Exists cannot be used with ComparisonOperator for Attribute: {name}")
-        return comparison(name, operator, spec.get("AttributeValueList"))
+        if exists is not None:
+            raise _param_invalid(f"Exists and ComparisonOperator cannot be used together for Attribute: {name}")
+        if operator not in ("NULL", "NOT_NULL") and spec.get("AttributeValueList") is None and not has_value:
+            raise _param_invalid(f"Value or AttributeValueList must be used with ComparisonOperator: {operator} for Attribute: {name}")
+        return comparison(name, operator, [spec["Value"]] if has_value else spec.get("AttributeValueList"))
     if spec.get("AttributeValueList") is not None:
         raise _param_invalid(f"AttributeValueList can only be used with a ComparisonOperator for Attribute: {name}")
     if exists is None or exists:
@@ -186,11 +194,11 @@ def key_condition_from_legacy(
         spec = spec or {}
         operator = spec.get("ComparisonOperator")
         values = _checked_values(operator or "", spec.get("AttributeValueList"))
-        if name == hash_key:
-            if operator != "EQ":
-                raise _invalid("Query key condition not supported")
-        elif operator not in _KEY_RANGE_OPERATORS:
+        # DynamoDB names an operator no key can use before it objects to a non-EQ hash condition.
+        if operator not in _KEY_RANGE_OPERATORS:
             raise _invalid("Attempted conditional constraint is not an indexable operation")
+        if name == hash_key and operator != "EQ":
+            raise _invalid("Query key condition not supported")
         terms.append((name, _KEY_RANGE_OPERATORS.get(operator or "", operator or ""), values))
     return build_key_condition(terms, hash_key, range_key, hash_type=hash_type, range_type=range_type)
 

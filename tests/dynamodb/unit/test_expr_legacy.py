@@ -66,8 +66,8 @@ def test_expected_errors() -> None:
     assert error(condition_from_expected, {"a": {"Exists": False, "Value": N("1")}}) == (
         "One or more parameter values were invalid: Value cannot be used when Exists is false for Attribute: a"
     )
-    assert "cannot be used with ComparisonOperator" in error(
-        condition_from_expected, {"a": {"Value": N("1"), "ComparisonOperator": "EQ", "AttributeValueList": [N("1")]}}
+    assert error(condition_from_expected, {"a": {"Value": N("1"), "ComparisonOperator": "EQ", "AttributeValueList": [N("1")]}}) == (
+        "One or more parameter values were invalid: Value and AttributeValueList cannot be used together for Attribute: a"
     )
     assert error(condition_from_expected, {"a": {"ComparisonOperator": "EQ", "AttributeValueList": []}}) == (
         "One or more parameter values were invalid: Invalid number of argument(s) for the EQ ComparisonOperator"

@@ -153,7 +153,7 @@ def test_key_condition_errors() -> None:
     assert key_error("pk = :p AND attribute_exists(sk)", p) == "Invalid operator used in KeyConditionExpression: attribute_exists"
     assert key_error("pk = :p AND attr1 = :p", p) == "Query condition missed key schema element: sk"
     assert key_error("pk = :p AND sk = :p", p, range_key=None) == "Query condition missed key schema element: pk"
-    assert key_error("pk = sk", None) == "Query key condition not supported"
+    assert key_error("pk = sk", None) == "Invalid condition in KeyConditionExpression: Multiple attribute names used in one condition"
     assert key_error("pk = :p AND sk.x = :p", p) == "KeyConditionExpressions cannot have conditions on nested attributes"
     assert key_error("pk = :p AND", p).startswith('Invalid KeyConditionExpression: Syntax error; token: "<EOF>"')
     assert key_error("pk = :p AND begins_with(sk, :n)", {":p": S("a"), ":n": N("1")}) == (

@@ -13,9 +13,11 @@ from emulator.errors import AwsError
 def _slow_size(text: str) -> int:
     value = t._parse_number(text)
     if value.is_zero():
-        return 2
+        return 1
+    # Base-100 pairs aligned on the decimal point, one byte of exponent, one for the sign.
     digits = len(value.normalize(t._WIDE).as_tuple().digits)
-    return (digits + 1) // 2 + 1 + (1 if value < 0 else 0)
+    pairs = (digits + 1) // 2 + (1 if digits % 2 == 0 and value.adjusted() % 2 == 0 else 0)
+    return pairs + 1 + (1 if value < 0 else 0)
 
 
 def _numbers() -> list[str]:
