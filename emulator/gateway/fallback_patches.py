@@ -63,6 +63,7 @@ def install() -> None:
         _stepfunctions()
         _route53()
         _kinesis()
+        _sqs()
         _installed = True
 
 
@@ -277,6 +278,23 @@ def _kms() -> None:
         return original(self, key_id, replica_region)
 
     KmsBackend.replicate_key = replicate_key  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ SQS
+
+
+def _sqs() -> None:
+    from moto.sqs.models import Queue
+
+    def pending_message_groups(self: Any) -> set[str]:
+        """The groups of the queue's in-flight messages, from a copy of the set taken in one C
+        call. A long-poll ReceiveMessage runs outside the package's lock
+        (fallback_locking.lock_set) while another request receives or deletes: moto's
+        comprehension over the live set then failed with "Set changed size during iteration"
+        (a 500)."""
+        return {message.group_id for message in list(self._pending_messages) if message.group_id is not None}
+
+    Queue.pending_message_groups = property(pending_message_groups)  # type: ignore[method-assign,assignment]
 
 
 # ------------------------------------------------------------------ Kinesis
