@@ -36,7 +36,7 @@ def measure(page_size: int, item_bytes: int, workdir: Path, repeat: int = 5) -> 
     st = sqlite_storage.SqliteStorage(workdir / f"layout-{page_size}-{item_bytes}.sqlite3", "NORMAL")
     st.open()
     try:
-        tid = st.create_table("layout", {})
+        tid = st.create_table("us-east-1", "layout", {})
         blob = os.urandom(item_bytes)
         with st.transaction():
             for i in range(2000):
