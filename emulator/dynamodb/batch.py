@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -105,12 +105,48 @@ def _duplicates() -> AwsError:
     return invalid("Provided list of item keys contains duplicates")
 
 
+class Throughput(Protocol):
+    """What the tables' provisioned throughput lets a batch do now (the gateway's capacity
+    limiter, bound to one request: emulator/gateway/ratelimit.py, CapacityLimiter.allowance)."""
+
+    def allowance(self, table: str) -> float | None:
+        """Units the batch may still spend on ``table`` (as the request names it): None when
+        nothing limits it, <= 0 when nothing more may go."""
+
+    def refuse(self, table: str) -> AwsError:
+        """The error of a batch none of whose requests could go."""
+
+
+def _admitted(ops: list[WriteOp], origins: list[tuple[str, Any]], throughput: Throughput, unprocessed: dict[str, list[Any]]) -> list[WriteOp]:
+    """The writes the tables' throughput lets go now, in the request's order; the others'
+    WriteRequests go into ``unprocessed`` by table. A write is let go while its table has
+    units left, at the cost it is known to have at least (a Put: its item's 1 KB units; a
+    Delete: one unit): what it really consumed is charged after, as for any request."""
+    left: dict[str, float | None] = {}
+    admitted: list[WriteOp] = []
+    for op, (name, req) in zip(ops, origins, strict=True):
+        if name not in left:
+            left[name] = throughput.allowance(name)
+        units = left[name]
+        if units is not None:
+            if units <= 0:
+                unprocessed.setdefault(name, []).append(req)
+                continue
+            left[name] = units - (max(1, -(-(op.size or 0) // 1024)) if op.kind == "Put" else 1)
+        admitted.append(op)
+    if not admitted and unprocessed:
+        raise throughput.refuse(next(iter(unprocessed)))
+    return admitted
+
+
 class BatchOps(ReadOps):
     _tokens: dict[str, tuple[float, bytes, dict[str, Any]]]
 
     # ------------------------------------------------------- BatchGetItem
-    def batch_get_item(self, params: dict[str, Any], raw: bool = False) -> dict[str, Any]:
-        """``raw``: whole items may come out as stored JSON (``raw_item``), as for ``query``."""
+    def batch_get_item(self, params: dict[str, Any], raw: bool = False, throughput: Throughput | None = None) -> dict[str, Any]:
+        """``raw``: whole items may come out as stored JSON (``raw_item``), as for ``query``.
+        ``throughput``: what each table's provisioned throughput lets go now (None: no limit);
+        the keys past it come back in UnprocessedKeys."""
         request = request_items(params)
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         total = sum(len(spec.get("Keys") or []) for spec in request.values())
@@ -135,30 +171,40 @@ class BatchOps(ReadOps):
         unprocessed: dict[str, Any] = {}
         consumed = []
         size = 0
+        read_any = False
         for name, table, spec, parsed, proj in plan:
             out = responses.setdefault(name, [])
             cap = Capacity(table.name)
             consistent = bool(spec.get("ConsistentRead"))
+            allowed = throughput.allowance(name) if throughput is not None else None
             for i, key in enumerate(parsed):
-                if size > BATCH_GET_BYTES:
+                if size > BATCH_GET_BYTES or (allowed is not None and allowed <= 0):
                     left = {k: v for k, v in spec.items() if k != "Keys"}
                     left["Keys"] = [spec["Keys"][j] for j in range(i, len(parsed))]
                     unprocessed[name] = left
                     break
                 found, isize = self.read_item(table, key, proj, raw)
+                read_any = True
                 size += isize
-                cap.read += read_units(isize, consistent)
+                units = read_units(isize, consistent)
+                cap.read += units
+                if allowed is not None:
+                    allowed -= units
                 if found is not None:
                     out.append(found)
             if rcc:
                 consumed.append(cap.render(rcc))
+        if not read_any and throughput is not None:
+            raise throughput.refuse(next(iter(unprocessed)))  # no table's throughput let any key go
         result: dict[str, Any] = {"Responses": responses, "UnprocessedKeys": unprocessed}
         if rcc:
             result["ConsumedCapacity"] = consumed
         return result
 
     # ----------------------------------------------------- BatchWriteItem
-    def batch_write_item(self, params: dict[str, Any]) -> dict[str, Any]:
+    def batch_write_item(self, params: dict[str, Any], throughput: Throughput | None = None) -> dict[str, Any]:
+        """``throughput``: what each table's provisioned throughput lets go now (None: no
+        limit); the requests past it come back in UnprocessedItems."""
         request = request_items(params)
         rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         metrics_wanted = params.get("ReturnItemCollectionMetrics") == "SIZE"
@@ -172,6 +218,7 @@ class BatchOps(ReadOps):
             # 25 requests in all, across the tables.
             raise invalid("Too many items requested for the BatchWriteItem call")
         ops: list[WriteOp] = []
+        origins: list[tuple[str, Any]] = []  # (table as named, WriteRequest) of each op
         seen: set[tuple[int, bytes, bytes]] = set()
         for name, reqs in request.items():
             table = self.table(name, "requestItems")
@@ -198,6 +245,10 @@ class BatchOps(ReadOps):
                     raise _duplicates()
                 seen.add(ident)
                 ops.append(op)
+                origins.append((name, req))
+        unprocessed: dict[str, list[Any]] = {}
+        if throughput is not None:
+            ops = _admitted(ops, origins, throughput, unprocessed)
         caps: dict[str, Capacity] = {}
         with self.storage.transaction():
             for op in ops:
@@ -210,7 +261,7 @@ class BatchOps(ReadOps):
                     cap.write += 1.0
                 else:
                     self.write(op.table, op.key, old, new, cap, new_size=op.size, old_size=old_size)
-        out: dict[str, Any] = {"UnprocessedItems": {}}
+        out: dict[str, Any] = {"UnprocessedItems": unprocessed}
         if rcc:
             out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
         if metrics_wanted:

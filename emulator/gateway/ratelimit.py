@@ -422,6 +422,21 @@ _DDB_READS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGet
 _DDB_WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"})
 
 
+def _provisioned_exceeded(kind: str, table: Any) -> AwsError:
+    word = "Read" if kind == "read" else "Write"
+    return AwsError(
+        "ProvisionedThroughputExceededException",
+        "The level of configured provisioned throughput for the table was exceeded. "
+        "Consider increasing your provisioning level with the UpdateTable API.",
+        400,
+        extra={"ThrottlingReasons": [{"reason": f"Table{word}ProvisionedThroughputExceeded", "resource": getattr(table, "arn", "")}]},
+    )
+
+
+# Refused per request only when nothing can go: see CapacityLimiter.allowance.
+PARTIAL_BATCHES = frozenset({"BatchWriteItem", "BatchGetItem"})
+
+
 class CapacityLimiter:
     """ProvisionedThroughputExceededException for PROVISIONED tables.
 
@@ -539,7 +554,7 @@ class CapacityLimiter:
     def check(self, operation: str, params: dict[str, Any], region: str | None = None) -> None:
         kind = self.kind(operation)
         region = region or self.region
-        if kind is None or not self._provisioned(self.table_names(params), region):
+        if kind is None or operation in PARTIAL_BATCHES or not self._provisioned(self.table_names(params), region):
             return
         try:
             self._check(kind, params, region)
@@ -557,28 +572,69 @@ class CapacityLimiter:
                 if key is None:
                     continue
                 found = tables.get(key)
-                if getattr(found, "max_limited", False):
-                    for max_bucket, reason, resource in self._max_buckets(found, key, kind, params, now):
-                        if max_bucket.tokens <= 0:
-                            self.throttled += 1
-                            raise AwsError(
-                                "ProvisionedThroughputExceededException",
-                                "Throughput exceeds the maximum OnDemandThroughput configured on table or index",
-                                400,
-                                extra={"ThrottlingReasons": [{"reason": reason, "resource": resource}]},
-                            )
-                    continue
-                bucket = self._bucket(key, kind, now)
-                if bucket is not None and bucket.tokens <= 0:
+                error = self._refusal(found, key, kind, params, now)
+                if error is not None:
                     self.throttled += 1
-                    word = "Read" if kind == "read" else "Write"
-                    raise AwsError(
+                    raise error
+
+    def _refusal(self, found: Any, key: tuple[str, str], kind: str, params: dict[str, Any], now: float) -> AwsError | None:
+        """The refusal of a request of ``kind`` on the table ``found`` now (a bucket in debt),
+        or None. Call with the lock held."""
+        if getattr(found, "max_limited", False):
+            for max_bucket, reason, resource in self._max_buckets(found, key, kind, params, now):
+                if max_bucket.tokens <= 0:
+                    return AwsError(
                         "ProvisionedThroughputExceededException",
-                        "The level of configured provisioned throughput for the table was exceeded. "
-                        "Consider increasing your provisioning level with the UpdateTable API.",
+                        "Throughput exceeds the maximum OnDemandThroughput configured on table or index",
                         400,
-                        extra={"ThrottlingReasons": [{"reason": f"Table{word}ProvisionedThroughputExceeded", "resource": getattr(found, "arn", "")}]},
+                        extra={"ThrottlingReasons": [{"reason": reason, "resource": resource}]},
                     )
+            return None
+        bucket = self._bucket(key, kind, now)
+        if bucket is None or bucket.tokens > 0:
+            return None
+        return _provisioned_exceeded(kind, found)
+
+    # ------------------------------------------------------------- batches
+    # BatchWriteItem and BatchGetItem are not refused up front (``check``): DynamoDB processes
+    # what the tables' throughput allows and returns the rest as UnprocessedItems/Keys, and
+    # refuses the call only when none of its requests could be processed ("If none of the
+    # items can be processed due to insufficient provisioned throughput on all of the tables in
+    # the request, then BatchWriteItem returns a ProvisionedThroughputExceededException",
+    # https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_BatchWriteItem.html).
+    # The DynamoDB service asks ``allowance`` per table and ``refuse`` when nothing can go.
+
+    def allowance(self, operation: str, name: str, region: str | None = None) -> float | None:
+        """The units a batch may spend on table ``name`` now: None when nothing limits it,
+        else what its bucket holds (the least of its maximum-throughput buckets), <= 0 in debt."""
+        kind = self.kind(operation)
+        region = region or self.region
+        if kind is None or not self._provisioned([name], region):
+            return None
+        key = self.table_key(name, region)
+        found = self._tables().get(key) if key is not None else None
+        if key is None or found is None:
+            return None
+        with self._lock:
+            now = self.clock()
+            if getattr(found, "max_limited", False):
+                return min((bucket.tokens for bucket, _, _ in self._max_buckets(found, key, kind, {}, now)), default=None)
+            bucket = self._bucket(key, kind, now)
+            return None if bucket is None else bucket.tokens
+
+    def refuse(self, operation: str, params: dict[str, Any], name: str, region: str | None = None) -> AwsError:
+        """The ProvisionedThroughputExceededException of a batch none of whose requests could
+        go, worded for table ``name`` (counted, and told to ``on_throttle``)."""
+        kind = self.kind(operation) or "write"
+        region = region or self.region
+        key = self.table_key(name, region) or (region, name)
+        found = self._tables().get(key)
+        with self._lock:
+            error = self._refusal(found, key, kind, {}, self.clock())
+            self.throttled += 1
+        if self.on_throttle is not None:
+            self.on_throttle(operation, params, region)
+        return error or _provisioned_exceeded(kind, found)  # refilled meanwhile: the usual wording
 
     def charge(self, operation: str, params: dict[str, Any], consumed: dict[str, float] | None, ok: bool, region: str | None = None) -> None:
         kind = self.kind(operation)

@@ -13,6 +13,7 @@ from emulator.dynamodb.policies import KeepsAccess
 from emulator.dynamodb.storage import open_storage
 from emulator.dynamodb.types import prepared_item
 from emulator.dynamodb.wire import compile_checker, value_members
+from emulator.errors import AwsError
 from emulator.handlers.base import ServiceHandler, operation
 from emulator.handlers.dynamodb_lifecycle import LifecycleOperations
 
@@ -130,8 +131,10 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     def _raw_scan(self, params: dict[str, Any]) -> dict[str, Any]:
         return self.engine.scan(params, raw=True)
 
-    def _raw_batch_get_item(self, params: dict[str, Any]) -> dict[str, Any]:
-        return self.engine.batch_get_item(params, raw=True)
+    def _throughput(self, ctx: RequestContext) -> _Throughput | None:
+        """The gateway's capacity limiter bound to this batch (None when none runs here)."""
+        capacity = self.runtime.components.get("dynamodb_capacity")
+        return None if capacity is None else _Throughput(capacity, ctx)
 
     @staticmethod
     def _metered(ctx: RequestContext, fn: Callable[[dict[str, Any]], dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
@@ -358,11 +361,13 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
 
     @operation("BatchGetItem")
     async def batch_get_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return await self._read(ctx, self.engine.batch_get_item if not ctx.raw_json else self._raw_batch_get_item, params)
+        throughput, raw = self._throughput(ctx), ctx.raw_json
+        return await self._read(ctx, lambda p: self.engine.batch_get_item(p, raw=raw, throughput=throughput), params)
 
     @operation("BatchWriteItem")
     async def batch_write_item(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return await self._write(ctx, self.engine.batch_write_item, params)
+        throughput = self._throughput(ctx)
+        return await self._write(ctx, lambda p: self.engine.batch_write_item(p, throughput=throughput), params)
 
     @operation("TransactGetItems")
     async def transact_get_items(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -371,3 +376,20 @@ class DynamoDBHandler(LifecycleOperations, ServiceHandler):
     @operation("TransactWriteItems")
     async def transact_write_items(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return await self._write(ctx, self.engine.transact_write_items, params)
+
+
+class _Throughput:
+    """The capacity limiter (emulator/gateway/ratelimit.py) as one batch request sees it: its
+    operation, parameters and region (emulator/dynamodb/batch.py, Throughput)."""
+
+    def __init__(self, capacity: Any, ctx: RequestContext) -> None:
+        self.capacity, self.operation, self.params, self.region = capacity, ctx.operation_name or "", ctx.params, ctx.region
+
+    def allowance(self, table: str) -> float | None:
+        units = self.capacity.allowance(self.operation, table, self.region)
+        return None if units is None else float(units)
+
+    def refuse(self, table: str) -> AwsError:
+        error = self.capacity.refuse(self.operation, self.params, table, self.region)
+        assert isinstance(error, AwsError)
+        return error

@@ -123,3 +123,86 @@ def test_provisioned_table_throughput_is_enforced(limited_server: EmulatorServer
     assert set(codes) - {None} == {"ProvisionedThroughputExceededException"}, codes
     # reads have their own capacity
     assert error_code(lambda: ddb.get_item(TableName="sec_provisioned", Key={"pk": {"S": "k0"}})) is None
+
+
+def _provisioned(ddb: object, name: str, rcu: int = 1, wcu: int = 1) -> None:
+    ddb.create_table(  # type: ignore[attr-defined]
+        TableName=name,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        ProvisionedThroughput={"ReadCapacityUnits": rcu, "WriteCapacityUnits": wcu},
+    )
+
+
+def test_batch_write_returns_what_throughput_leaves_unprocessed(limited_server: EmulatorServer) -> None:
+    """As DynamoDB: a batch takes what the table's throughput allows and returns the rest in
+    UnprocessedItems; it is refused only when none of its requests can go."""
+    from botocore.config import Config
+
+    ddb = limited_server.client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
+    _provisioned(ddb, "sec_batch_slow")  # 1 WCU, a 2-second burst: 2 units to start with
+    ddb.create_table(
+        TableName="sec_batch_free",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    puts = [{"PutRequest": {"Item": {"pk": {"S": f"k{i}"}}}} for i in range(10)]
+    out = ddb.batch_write_item(RequestItems={"sec_batch_slow": puts})
+    left = out["UnprocessedItems"].get("sec_batch_slow", [])
+    assert len(left) == 8 and left == puts[2:], left  # the first two went, in the request's order
+    stored = ddb.scan(TableName="sec_batch_slow", ConsistentRead=True)["Items"]
+    assert sorted(i["pk"]["S"] for i in stored) == ["k0", "k1"]
+
+    # Another table's requests go while the slow one's wait.
+    free = [{"PutRequest": {"Item": {"pk": {"S": f"f{i}"}}}} for i in range(3)]
+    out = ddb.batch_write_item(RequestItems={"sec_batch_slow": left, "sec_batch_free": free})
+    assert "sec_batch_free" not in out["UnprocessedItems"]
+    assert len(out["UnprocessedItems"]["sec_batch_slow"]) >= 7  # at most what a few ms refilled
+    assert ddb.scan(TableName="sec_batch_free", Select="COUNT")["Count"] == 3
+
+    # A 5 KB item costs 5 units: the table is in debt, and a batch of it alone is refused.
+    ddb.put_item(TableName="sec_batch_free", Item={"pk": {"S": "big"}, "blob": {"S": "x" * 5000}})
+    with pytest.raises(ddb.exceptions.ProvisionedThroughputExceededException) as info:
+        for _ in range(3):  # the first may still find a refilled fraction of a unit
+            ddb.batch_write_item(RequestItems={"sec_batch_slow": [{"PutRequest": {"Item": {"pk": {"S": "huge"}, "blob": {"S": "x" * 5000}}}}]})
+    reasons = info.value.response.get("ThrottlingReasons") or []
+    assert [r["reason"] for r in reasons] == ["TableWriteProvisionedThroughputExceeded"], info.value.response
+
+
+def test_batch_writer_completes_on_a_slow_table(limited_server: EmulatorServer) -> None:
+    """boto3's batch_writer resends UnprocessedItems until every item is written: on a 1 WCU
+    table with 2 units of burst, every item arrives, at the table's pace."""
+    import boto3
+    from botocore.config import Config
+
+    ddb = limited_server.client("dynamodb")
+    _provisioned(ddb, "sec_batch_writer")
+    session = boto3.session.Session(
+        aws_access_key_id=ddb._request_signer._credentials.access_key,
+        aws_secret_access_key=ddb._request_signer._credentials.secret_key,
+        region_name="us-east-1",
+    )
+    table = session.resource("dynamodb", endpoint_url=limited_server.endpoint, config=Config(retries={"mode": "legacy", "max_attempts": 10})).Table("sec_batch_writer")
+    with table.batch_writer() as writer:
+        for i in range(5):
+            writer.put_item(Item={"pk": f"w{i}"})
+    assert ddb.scan(TableName="sec_batch_writer", Select="COUNT", ConsistentRead=True)["Count"] == 5
+
+
+def test_batch_get_returns_what_throughput_leaves_unprocessed(limited_server: EmulatorServer) -> None:
+    from botocore.config import Config
+
+    ddb = limited_server.client("dynamodb", config=Config(retries={"total_max_attempts": 1}))
+    _provisioned(ddb, "sec_batch_reads", rcu=1, wcu=10)  # reads: 2 units, 0.5 each eventually consistent
+    for i in range(10):
+        ddb.put_item(TableName="sec_batch_reads", Item={"pk": {"S": f"r{i}"}})
+    keys = [{"pk": {"S": f"r{i}"}} for i in range(10)]
+    out = ddb.batch_get_item(RequestItems={"sec_batch_reads": {"Keys": keys}})
+    got = out["Responses"]["sec_batch_reads"]
+    left = out["UnprocessedKeys"]["sec_batch_reads"]["Keys"]
+    assert len(got) == 4 and left == keys[4:], (got, left)
+    # Once the units are spent, a batch of the table alone is refused.
+    with pytest.raises(ddb.exceptions.ProvisionedThroughputExceededException):
+        for _ in range(3):
+            ddb.batch_get_item(RequestItems={"sec_batch_reads": {"Keys": keys[:2], "ConsistentRead": True}})
