@@ -157,19 +157,40 @@ def resolve_operand(node: Operand, ctx: ExpressionContext, kind: str) -> Operand
 VALID_TYPE_NAMES = "{ B,NULL,SS,BOOL,L,BS,N,NS,S,M }"
 
 
+# How DynamoDB names the type of an operand whose type is only known per item (a document path).
+ANY_TYPE = "{NS,SS,L,BS,N,M,B,BOOL,NULL,S}"
+
+
+def _static_type(node: Operand) -> str | None:
+    """The type an operand has whatever the item: a literal's, or N for ``size()``; None for a path."""
+    if isinstance(node, Const):
+        return types.type_of(node.value)
+    if isinstance(node, Call) and node.name == "size":
+        return "N"
+    return None
+
+
+def _type_error(kind: str, operator: str, type_name: str) -> AwsError:
+    return invalid(kind, f"Incorrect operand type for operator or function; operator or function: {operator}, operand type: {type_name}")
+
+
 def _check_call_constants(name: str, args: tuple[Operand, ...], kind: str) -> None:
-    """Static operand checks DynamoDB makes when an operand is a literal value."""
+    """Static operand checks DynamoDB makes when an operand's type is known without the item
+    (a literal value, or ``size()``, which is always a number)."""
     if name == "attribute_type":
         arg = args[1]
-        if isinstance(arg, Const):
-            if types.type_of(arg.value) != "S":
-                raise _operand_type_error(kind, name, arg.value)
-            if arg.value["S"] not in types.ALL_TYPES:
-                raise invalid(kind, f"Invalid attribute type name found; type: {arg.value['S']}, valid types: {VALID_TYPE_NAMES}")
+        # The type name must be a literal string: a path (whose type could be any) or size() is refused.
+        static = _static_type(arg)
+        if static != "S":
+            raise _type_error(kind, name, static or ANY_TYPE)
+        assert isinstance(arg, Const)
+        if arg.value["S"] not in types.ALL_TYPES:
+            raise invalid(kind, f"Invalid attribute type name found; type: {arg.value['S']}, valid types: {VALID_TYPE_NAMES}")
     elif name == "begins_with":
         for arg in args:
-            if isinstance(arg, Const) and types.type_of(arg.value) not in ("S", "B"):
-                raise _operand_type_error(kind, name, arg.value)
+            static = _static_type(arg)
+            if static is not None and static not in ("S", "B"):
+                raise _type_error(kind, name, static)
     elif name == "list_append":
         for arg in args:
             if isinstance(arg, Const) and types.type_of(arg.value) != "L":

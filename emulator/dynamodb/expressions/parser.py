@@ -59,6 +59,11 @@ MAX_OPERATORS = 300
 MAX_IN_OPERANDS = 100
 # "DynamoDB supports nested attributes up to 32 levels deep."
 MAX_PATH_DEPTH = 32
+# Condition expressions report the most important of their errors, not the first one met:
+# redundant parentheses, then an unknown function, then a function used where it can't be, then
+# a reserved word, then a function's operands (the order dynalite, whose tests ran against AWS,
+# reports them in). A syntax error still wins over all of these.
+_PARENS, _UNKNOWN_FUNCTION, _MISUSED_FUNCTION, _RESERVED, _OPERANDS = range(5)
 # Parentheses nest by recursion; bounding them keeps the parser far from Python's
 # recursion limit (a 4 KB expression could otherwise nest ~2000 deep).
 MAX_PAREN_DEPTH = 100
@@ -136,6 +141,8 @@ class Parser:
         self.operators = 0
         # (open, close) token indexes of every parenthesized condition, to spot "((...))".
         self.paren_spans: set[tuple[int, int]] = set()
+        # Ranked errors held back until the whole condition parsed (None: raise at once).
+        self.deferred: dict[int, AwsError] | None = None
 
     # ------------------------------------------------------------------ token helpers
 
@@ -150,6 +157,12 @@ class Parser:
 
     def fail(self, message: str) -> AwsError:
         return invalid(self.kind, message)
+
+    def defer(self, rank: int, message: str) -> None:
+        """Raise now, or, in a condition, remember the first error of this rank for the end."""
+        if self.deferred is None:
+            raise self.fail(message)
+        self.deferred.setdefault(rank, self.fail(message))
 
     def syntax_error(self, index: int | None = None) -> AwsError:
         """DynamoDB's message quotes the offending token and the text from the token before it to the one after it."""
@@ -192,7 +205,7 @@ class Parser:
             return token.text
         if token.kind == "name":
             if token.text.upper() in RESERVED_WORDS:
-                raise self.fail(f"Attribute name is a reserved keyword; reserved keyword: {token.text}")
+                self.defer(_RESERVED, f"Attribute name is a reserved keyword; reserved keyword: {token.text}")
             self.advance()
             return token.text
         raise self.syntax_error()
@@ -236,20 +249,21 @@ class Parser:
         self.depth -= 1
         self.count_operator()
         if name not in ALL_FUNCTIONS:
-            raise self.fail(f"Invalid function name; function: {name}")
+            self.defer(_UNKNOWN_FUNCTION, f"Invalid function name; function: {name}")
+            return Call(name, tuple(args))
         arity, needs_path = ALL_FUNCTIONS[name]
         if len(args) != arity:
-            raise self.fail(f"Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {len(args)}")
-        if needs_path and not isinstance(args[0], Path):
-            raise self.fail(f"Operator or function requires a document path; operator or function: {name}")
+            self.defer(_OPERANDS, f"Incorrect number of operands for operator or function; operator or function: {name}, number of operands: {len(args)}")
+        elif needs_path and not isinstance(args[0], Path):
+            self.defer(_OPERANDS, f"Operator or function requires a document path; operator or function: {name}")
         return Call(name, tuple(args))
 
     def _check_operand_function(self, call: Call) -> None:
         allowed = UPDATE_FUNCTIONS if self.kind == "UpdateExpression" else OPERAND_FUNCTIONS
-        if call.name not in allowed:
+        if call.name not in allowed and call.name in ALL_FUNCTIONS:
             if self.kind == "UpdateExpression":
                 raise self.fail(f"The function is not allowed in an update expression; function: {call.name}")
-            raise self.fail(f"The function is not allowed to be used this way in an expression; function: {call.name}")
+            self.defer(_MISUSED_FUNCTION, f"The function is not allowed to be used this way in an expression; function: {call.name}")
 
     def operand(self) -> Operand:
         token = self.peek()
@@ -267,8 +281,11 @@ class Parser:
     # ------------------------------------------------------------------ conditions
 
     def condition(self) -> Cond:
+        self.deferred = {}
         node = self.or_expr()
         self.expect_eof()
+        if self.deferred:
+            raise self.deferred[min(self.deferred)]
         return node
 
     def or_expr(self) -> Cond:
@@ -310,7 +327,7 @@ class Parser:
             self.expect_op(")")
             self.depth -= 1
             if (open_index + 1, close_index - 1) in self.paren_spans:
-                raise self.fail("The expression has redundant parentheses;")
+                self.defer(_PARENS, "The expression has redundant parentheses;")
             self.paren_spans.add((open_index, close_index))
             return node
         if token.kind == "name" and self.peek(1).is_op("("):
@@ -319,8 +336,8 @@ class Parser:
             if following.kind == "op" and following.text in COMPARATORS or following.is_keyword("BETWEEN") or following.is_keyword("IN"):
                 self._check_operand_function(call)
                 return self.comparison(call)
-            if call.name not in CONDITION_FUNCTIONS:
-                raise self.fail(f"The function is not allowed to be used this way in an expression; function: {call.name}")
+            if call.name not in CONDITION_FUNCTIONS and call.name in ALL_FUNCTIONS:
+                self.defer(_MISUSED_FUNCTION, f"The function is not allowed to be used this way in an expression; function: {call.name}")
             return call
         if token.kind in ("name", "namevar", "valuevar"):
             return self.comparison(self.operand())
