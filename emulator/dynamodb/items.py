@@ -22,6 +22,7 @@ from emulator.dynamodb.types import (
     equals,
     item_size,
     normalized_sized_item,
+    type_of,
     validate_item,
 )
 from emulator.errors import AwsError
@@ -91,6 +92,33 @@ def new_item_sized(item: Any, where: str = "Item", prepared: tuple[Item, int] | 
     return normalized_sized_item(item)
 
 
+def _index_keys(table: Table) -> list[tuple[str, str, str]]:
+    """(attribute, type, index name) of every index key, global indexes first."""
+    out = []
+    for idx in [*table.gsis.values(), *table.lsis.values()]:
+        for name, typ in ((idx.hash_key, idx.hash_type), (idx.range_key, idx.range_type)):
+            if name is not None and typ is not None:
+                out.append((name, typ, idx.name))
+    return out
+
+
+def _check_index_key_types(table: Table, static_types: dict[str, str | None]) -> None:
+    """DynamoDB refuses an update that writes a value of the wrong type to an index key
+    attribute when that type is known from the request alone, before reading the item."""
+    for name, typ, index_name in _index_keys(table):
+        actual = static_types.get(name)
+        if actual is not None and actual != typ:
+            raise params_invalid(f"Type mismatch for Index Key {name} Expected: {typ} Actual: {actual} IndexName: {index_name}")
+
+
+def _check_set_index_types(table: Table, update: Any, new: Item) -> None:
+    """A SET whose value comes from the item (``gk = other``) is checked once it is known."""
+    assigned = {name for name, typ in update.static_types.items() if typ is None}
+    for name, typ, _ in _index_keys(table):
+        if name in assigned and name in new and type_of(new[name]) != typ:
+            raise invalid("The update expression attempted to update the secondary index key to unsupported type")
+
+
 @dataclass
 class WriteOp:
     """One validated write (PutItem, UpdateItem, DeleteItem or ConditionCheck), ready to run."""
@@ -115,6 +143,8 @@ class WriteOp:
         base = dict(old) if old is not None else dict(self.key.item)
         new = self.update.apply(base) if self.update is not None else base
         engine.check_key_unchanged(self.table, self.key, new)
+        if self.update is not None and (self.table.gsis or self.table.lsis):
+            _check_set_index_types(self.table, self.update, new)
         if item_size(new) > MAX_ITEM_SIZE:
             # UpdateItem's own wording for the limit (PutItem's lacks "to update").
             raise invalid("Item size to update has exceeded the maximum allowed size")
@@ -210,13 +240,15 @@ class ItemOps(EngineCore):
             update = ex.compile_update(params["UpdateExpression"], ctx)
         elif params.get("AttributeUpdates"):
             update = ex.update_from_attribute_updates(params["AttributeUpdates"])
+        cond = self.condition(params, ctx)
+        # Unused placeholders are a request error, reported before any check against the key schema.
+        ctx.finish(_UPDATE_VALUES)
         if update is not None:
             for name in table.key_names:
                 if name in update.changed_attributes:
                     raise params_invalid(f"Cannot update attribute {name}. This attribute is part of the key")
-            self.check_key_paths(table, update.changed_paths)
-        cond = self.condition(params, ctx)
-        ctx.finish(_UPDATE_VALUES)
+            _check_index_key_types(table, update.static_types)
+            self.check_key_paths(table, [*update.changed_paths, *update.read_paths])
         return WriteOp("Update", table, key, update=update, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")))
 
     def compile_condition_check(self, table: Table, params: dict[str, Any]) -> WriteOp:

@@ -68,27 +68,34 @@ def _set_at(item: Item, path: Elements, value: AV) -> None:
         mapping[last] = value
 
 
+def _container(item: Item, path: Elements) -> list[AV] | dict[str, AV]:
+    """The list or map holding the last element of a nested ``path``.
+
+    DynamoDB rejects an action on x.y or x[1] when x is missing or is not a map
+    (a list for an index), whatever the action; only y itself may be missing.
+    """
+    parent = get_path(item, path[:-1])
+    if parent is None:
+        raise _bad_path()
+    holder = parent.get("L") if isinstance(path[-1], int) else parent.get("M")
+    if not isinstance(holder, list | dict):
+        raise _bad_path()
+    return holder
+
+
 def _remove_at(item: Item, path: Elements) -> None:
     if len(path) == 1:
         item.pop(str(path[0]), None)
         return
-    parent = get_path(item, path[:-1])
-    # DynamoDB rejects REMOVE x.y when x is missing or not a container, but
-    # silently ignores a missing y (or an index past the end of the list).
-    if parent is None:
-        raise _bad_path()
+    # A missing y (or an index past the end of the list) is silently ignored.
+    holder = _container(item, path)
     last = path[-1]
-    if isinstance(last, int):
-        seq = parent.get("L")
-        if not isinstance(seq, list):
-            raise _bad_path()
-        if last < len(seq):
-            del seq[last]
+    if isinstance(holder, list):
+        assert isinstance(last, int)
+        if last < len(holder):
+            del holder[last]
     else:
-        mapping = parent.get("M")
-        if not isinstance(mapping, dict):
-            raise _bad_path()
-        mapping.pop(last, None)
+        holder.pop(str(last), None)
 
 
 def _set_union(current: AV, addition: AV) -> AV:
@@ -108,6 +115,31 @@ def _set_difference(current: AV, removal: AV) -> AV | None:
     drop = types.set_keys(removal)
     out = [e for e in current[kind] if types.set_keys({kind: [e]}).pop() not in drop]
     return {kind: out} if out else None
+
+
+def _operand_paths(node: Operand) -> list[Elements]:
+    if isinstance(node, Path):
+        return [node.elements]
+    if isinstance(node, Call):
+        return [p for arg in node.args for p in _operand_paths(arg)]
+    if isinstance(node, Arith):
+        return _operand_paths(node.left) + _operand_paths(node.right)
+    return []
+
+
+def static_type(node: Operand) -> str | None:
+    """The type an operand's value is known to have before the item is read (None: it
+    depends on the item). ``if_not_exists`` counts as the type of its fallback."""
+    if isinstance(node, Const):
+        return types.type_of(node.value)
+    if isinstance(node, Arith):
+        return "N"
+    if isinstance(node, Call):
+        if node.name == "list_append":
+            return "L"
+        if node.name == "if_not_exists":
+            return static_type(node.args[1])
+    return None
 
 
 def _ascending_key(path: Elements) -> tuple[tuple[int, Any], ...]:
@@ -138,11 +170,28 @@ class Update:
         self.deletes = deletes or []
         self.legacy = legacy
         self.changed_paths: list[Elements] = [p for p, _ in self.sets] + list(self.removes) + [p for p, _ in self.adds] + [p for p, _ in self.deletes]
+        # The paths SET operands read (``a = pk.x + :n``): DynamoDB refuses a nested path into a
+        # key attribute anywhere in the expression, not only where it is written.
+        self.read_paths: list[Elements] = [p for _, op in self.sets for p in _operand_paths(op)]
         # Also raises DynamoDB's overlap/conflict errors for expressions.
         self._trie = build_trie(self.changed_paths, kind)
         # What REMOVE removed isn't part of the new item (and a removed list index would
         # now name the element that shifted into its place).
         self._new_trie = build_trie([p for p, _ in self.sets] + [p for p, _ in self.adds] + [p for p, _ in self.deletes], kind)
+
+    @property
+    def static_types(self) -> dict[str, str | None]:
+        """Whole top-level attributes that SET, ADD or DELETE write, with the type of what they
+        write when it is known before the item is read (DynamoDB checks index key types
+        against it up front)."""
+        out: dict[str, str | None] = {}
+        for path, op in self.sets:
+            if len(path) == 1:
+                out[str(path[0])] = static_type(op)
+        for path, value in self.adds + self.deletes:
+            if len(path) == 1:
+                out[str(path[0])] = types.type_of(value)
+        return out
 
     @property
     def changed_attributes(self) -> set[str]:
@@ -164,17 +213,23 @@ class Update:
                 existing = get_path(item, first.elements)
                 return existing if existing is not None else self._value(node.args[1], item)
             if node.name == "list_append":
-                left, right = self._value(node.args[0], item), self._value(node.args[1], item)
-                if types.type_of(left) != "L" or types.type_of(right) != "L":
-                    raise _bad_type(False)
+                # Each operand is checked before the next is read: a non-list first operand
+                # is reported even when the second names a missing attribute.
+                left = self._typed(node.args[0], item, "L")
+                right = self._typed(node.args[1], item, "L")
                 return {"L": list(left["L"]) + list(right["L"])}
             raise _invalid(f"Invalid UpdateExpression: The function is not allowed in an update expression; function: {node.name}")
         if isinstance(node, Arith):
-            left, right = self._value(node.left, item), self._value(node.right, item)
-            if types.type_of(left) != "N" or types.type_of(right) != "N":
-                raise _bad_type(False)
+            left = self._typed(node.left, item, "N")
+            right = self._typed(node.right, item, "N")
             return {"N": types.add_numbers(left["N"], right["N"], subtract=node.op == "-")}
         raise TypeError(f"unexpected operand {node!r}")
+
+    def _typed(self, node: Operand, item: Item, kind: str) -> AV:
+        value = self._value(node, item)
+        if types.type_of(value) != kind:
+            raise _bad_type(False)
+        return value
 
     def _add(self, item: Item, path: Elements, value: AV) -> None:
         current = get_path(item, path)
@@ -198,6 +253,9 @@ class Update:
     def _delete(self, item: Item, path: Elements, value: AV) -> None:
         current = get_path(item, path)
         if current is None:
+            # Deleting from a missing set is a no-op, but not below a missing or scalar parent.
+            if len(path) > 1:
+                _container(item, path)
             return
         if types.type_of(current) != types.type_of(value):
             raise _bad_type(self.legacy)
