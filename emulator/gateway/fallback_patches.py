@@ -22,7 +22,9 @@ import base64
 import functools
 import inspect
 import logging
+import re
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -64,6 +66,7 @@ def install() -> None:
         _route53()
         _kinesis()
         _sqs()
+        _sns()
         _installed = True
 
 
@@ -137,6 +140,7 @@ def _s3() -> None:
     _before(S3Backend, "put_bucket_versioning", lock_keeps_versioning)
     _s3_keep_on_failure()
     _s3_composite_checksums()
+    _s3_sdk_shapes()
 
 
 def _s3_composite_checksums() -> None:
@@ -184,6 +188,107 @@ def _s3_composite_checksums() -> None:
         return result
 
     S3Backend.copy_object = copy  # type: ignore[method-assign]
+
+
+def _s3_sdk_shapes() -> None:
+    """Where moto's answer differs from S3's in a way an SDK sees.
+
+    GetObjectAttributes: the AWS SDK for JavaScript v3 joins the list header
+    x-amz-object-attributes with ", " (botocore with ","); moto split on "," only, so every
+    name after the first kept its space and was not returned (ObjectSize, Checksum missing).
+
+    DeleteObjects with ``<Quiet>true</Quiet>``: S3 answers only the keys it failed to delete
+    ("In quiet mode the response includes only keys where the delete operation encountered an
+    error"); moto listed every deleted key.
+
+    ListObjects (v1): S3 returns NextMarker only when the request has a delimiter, and then it
+    is the last key or common prefix of the page (clients without a delimiter continue from the
+    last key); moto returned an opaque hash in both cases.
+
+    CompleteMultipartUpload answers the object's checksum and its type, and an object put at
+    once has a FULL_OBJECT one (moto: neither)."""
+    import xmltodict
+    from moto.s3.models import S3Backend
+    from moto.s3.responses import S3Response
+
+    get_object_attributes = S3Backend.get_object_attributes
+
+    @functools.wraps(get_object_attributes)
+    def object_attributes(self: Any, key: Any, attributes_to_get: list[str]) -> Any:
+        return get_object_attributes(self, key, [name.strip() for name in attributes_to_get])
+
+    S3Backend.get_object_attributes = object_attributes  # type: ignore[method-assign]
+
+    delete_keys = S3Response._bucket_response_delete_keys
+
+    @functools.wraps(delete_keys)
+    def quiet_delete(self: Any, bucket_name: str, *args: Any, **kwargs: Any) -> Any:
+        status, headers, body = delete_keys(self, bucket_name, *args, **kwargs)
+        try:
+            quiet = str((xmltodict.parse(self.body).get("Delete") or {}).get("Quiet", "")).strip().lower() == "true"
+        except Exception:  # noqa: BLE001 - moto parsed this body already; an odd one keeps moto's answer
+            quiet = False
+        if quiet and status == 200 and isinstance(body, (str, bytes)):
+            text = body.decode() if isinstance(body, bytes) else body
+            body = re.sub(r"<Deleted>.*?</Deleted>", "", text, flags=re.DOTALL)
+        return status, headers, body
+
+    S3Response._bucket_response_delete_keys = quiet_delete  # type: ignore[method-assign]
+
+    list_objects = S3Backend.list_objects
+
+    @functools.wraps(list_objects)
+    def list_v1(self: Any, bucket: Any, prefix: str | None, delimiter: str | None, marker: str | None, max_keys: int | None) -> Any:
+        keys, folders, truncated, next_marker = list_objects(self, bucket, prefix, delimiter, marker, max_keys)
+        if next_marker:
+            next_marker = max(key.name for key in keys) if delimiter and keys else None
+        return keys, folders, truncated, next_marker
+
+    S3Backend.list_objects = list_v1  # type: ignore[method-assign]
+
+    key_post = S3Response._key_response_post
+
+    @functools.wraps(key_post)
+    def completed(self: Any, request: Any, body: bytes, bucket_name: str, query: dict[str, Any], key_name: str) -> Any:
+        status, headers, answer = key_post(self, request, body, bucket_name, query, key_name)
+        if status == 200 and "uploadId" in query and isinstance(answer, (str, bytes)):
+            text = answer.decode() if isinstance(answer, bytes) else answer
+            if "<CompleteMultipartUploadResult" in text and "</ETag>" in text:
+                answer = text.replace("</ETag>", "</ETag>" + _completed_checksum(self.backend.get_object(bucket_name, key_name)), 1)
+        return status, headers, answer
+
+    S3Response._key_response_post = completed  # type: ignore[method-assign]
+
+    put_object = S3Backend.put_object
+
+    @functools.wraps(put_object)
+    def put_full_object(self: Any, *args: Any, **kwargs: Any) -> Any:
+        # An object written at once has a FULL_OBJECT checksum: S3 says so in GetObject's and
+        # HeadObject's x-amz-checksum-type and GetObjectAttributes' ChecksumType; moto left the
+        # type unset. moto's PutObject names the algorithm after this call, so the checksum's
+        # value tells; a completed multipart upload sets its own type after this.
+        key = put_object(self, *args, **kwargs)
+        if key is not None and getattr(key, "checksum_value", None) and not getattr(key, "checksum_type", None):
+            key.checksum_type = "FULL_OBJECT"
+        return key
+
+    S3Backend.put_object = put_full_object  # type: ignore[method-assign]
+
+
+def _completed_checksum(key: Any) -> str:
+    """CompleteMultipartUpload's checksum elements: the object's checksum (``-N`` for a
+    COMPOSITE one, as HeadObject gives it) and its type. moto answered neither, so an SDK's
+    upload helper (lib-storage's Upload, boto3's transfer) saw no checksum of what it sent."""
+    algorithm = getattr(key, "checksum_algorithm", None) if key is not None else None
+    value = getattr(key, "checksum_value", None) if key is not None else None
+    if not algorithm or not value:
+        return ""
+    kind = getattr(key, "checksum_type", None)
+    parts = getattr(key, "checksum_parts", None)
+    if kind == "COMPOSITE" and parts:
+        value = f"{value}-{parts}"
+    element = f"Checksum{algorithm.upper()}"
+    return f"<{element}>{value}</{element}>" + (f"<ChecksumType>{kind}</ChecksumType>" if kind else "")
 
 
 def _s3_keep_on_failure() -> None:
@@ -295,6 +400,55 @@ def _sqs() -> None:
         return {message.group_id for message in list(self._pending_messages) if message.group_id is not None}
 
     Queue.pending_message_groups = property(pending_message_groups)  # type: ignore[method-assign,assignment]
+    _sqs_sequence_numbers()
+
+
+def _sqs_sequence_numbers() -> None:
+    """Every message sent to a FIFO queue gets a SequenceNumber, returned by SendMessage(Batch)
+    and as the message's SequenceNumber attribute, and it "continues to increase for a particular
+    MessageGroupId" (SQS API reference). moto gave one only to messages sent with an explicit
+    MessageDeduplicationId, so a queue with ContentBasedDeduplication had none; and moto's were
+    random digits, not increasing. Here each FIFO message gets the next of one increasing
+    counter (20 digits, as SQS's are), started from the clock so that it keeps increasing across
+    restarts."""
+    from moto.sqs.models import SQSBackend
+
+    send_message = SQSBackend.send_message
+    lock = threading.Lock()
+    last = [0]
+
+    def next_number() -> str:
+        with lock:
+            last[0] = max(last[0] + 1, time.time_ns())
+            return f"{last[0]:020d}"
+
+    @functools.wraps(send_message)
+    def sending(self: Any, queue_name: str, *args: Any, **kwargs: Any) -> Any:
+        message = send_message(self, queue_name, *args, **kwargs)
+        if self.get_queue(queue_name).fifo_queue and message is not None:
+            message.sequence_number = next_number()
+        return message
+
+    SQSBackend.send_message = sending  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ SNS
+
+
+def _sns() -> None:
+    from moto.sns.exceptions import SNSNotFoundError
+    from moto.sns.models import SNSBackend
+
+    def topic_exists(backend: Any, a: dict[str, Any]) -> None:
+        """Publish to a topic ARN that names no topic: SNS answers ``404 NotFound: Topic does
+        not exist``; moto, having failed to find a topic, looked the ARN up as a platform
+        endpoint and answered "Endpoint does not exist". An endpoint's ARN (``:endpoint/``)
+        is left to moto."""
+        arn = a.get("arn")
+        if isinstance(arn, str) and ":endpoint/" not in arn and arn not in backend.topics:
+            raise SNSNotFoundError("Topic does not exist")
+
+    _before(SNSBackend, "publish", topic_exists)
 
 
 # ------------------------------------------------------------------ Kinesis

@@ -66,6 +66,21 @@ def test_js_sdk(emulator: EmulatorServer, node: str) -> None:
         assert result["dynamodb"]["Item"] == {"pk": "k1", "n": 42, "tags": ["a", "b"], "nested": {"ok": True}}
 
 
+def test_js_sdk_paths(emulator: EmulatorServer, node: str) -> None:
+    """S3 checksums, paginators and waiters, lib-dynamodb marshalling, CloudWatch over CBOR:
+    sdk_paths.mjs asserts each; here, that it ran every part and what it saw."""
+    args = [node, str(HERE / "sdk_paths.mjs")]
+    parts = [service for service in ("dynamodb", "cloudwatch") if native(emulator, service)]
+    out = subprocess.run([*args, *parts], env=client_env(emulator), capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["s3"] == {"checksum": "DUoRhQ==", "composite": "4fn9rQ==-2", "pages": 3, "attributes": 11}
+    if "dynamodb" in parts:
+        assert result["dynamodb"] == {"big": "12345678901234567890123.5", "queried": 50, "scanned": 10}
+    if "cloudwatch" in parts:
+        assert result["cloudwatch"] == {"sums": {"m1": [19.5], "e1": [39]}, "alarm": True}
+
+
 def test_js_sdk_bad_secret_is_refused(emulator: EmulatorServer, node: str) -> None:
     env = client_env(emulator)
     env["AWS_SECRET_ACCESS_KEY"] = "wrong"
