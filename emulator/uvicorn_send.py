@@ -164,11 +164,65 @@ def flush() -> None:
             log.debug("writing a response failed", exc_info=True)
 
 
+try:  # HTTP/2 needs the h2 library (a dependency; without it, HTTP/1.1 only)
+    from emulator import http2 as _http2
+except ImportError:  # pragma: no cover
+    _http2 = None  # type: ignore[assignment]
+
 if _PROTOCOL is not None:
 
     class HttpToolsProtocol(_PROTOCOL):  # type: ignore[misc, valid-type]
         """uvicorn's httptools protocol, writing the answers that wait before a graceful
-        shutdown closes its connection (uvicorn closes a connection whose response is complete)."""
+        shutdown closes its connection (uvicorn closes a connection whose response is complete).
+
+        It also serves HTTP/2 on the same port (emulator/http2.py): a connection that opens
+        with the HTTP/2 preface (h2c with prior knowledge, as the JS SDK's HTTP/2 handler
+        does), or over TLS one that chose "h2" by ALPN, is handed to an HTTP/2 protocol
+        object. An HTTP/1.1 connection pays one look at its first bytes."""
+
+        # Read by uvicorn's Config.load for the TLS context it builds from --tls-cert/--tls-key
+        # (a uvicorn that does not read it offers no ALPN: TLS clients then keep to HTTP/1.1).
+        alpn_protocols = _http2.ALPN_PROTOCOLS if _http2 is not None else None
+        _sniffing = _http2 is not None
+        _preface_seen = b""
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            if not self._sniffing:
+                return
+            ssl_object = transport.get_extra_info("ssl_object")
+            if ssl_object is not None:
+                # Over TLS, ALPN decided: "h2" or HTTP/1.1 (no preface to look for).
+                self._sniffing = False
+                if ssl_object.selected_alpn_protocol() == "h2":
+                    self._to_http2(b"")
+
+        def data_received(self, data: bytes) -> None:
+            if self._sniffing:
+                data = self._preface_seen + data
+                size = min(len(data), len(_http2.PREFACE))
+                if data[:size] == _http2.PREFACE[:size]:
+                    if size < len(_http2.PREFACE):
+                        self._preface_seen = data  # a prefix of it so far: undecided
+                    else:
+                        self._sniffing = False
+                        self._to_http2(data)
+                    return
+                self._sniffing = False
+                self._preface_seen = b""
+            super().data_received(data)
+
+        def _to_http2(self, data: bytes) -> None:
+            # uvicorn's protocol leaves the connection: its server-state entry (replaced
+            # by the HTTP/2 one, which implements shutdown()) and its keep-alive timer.
+            self.connections.discard(self)
+            self._unset_keepalive_if_required()
+            protocol = _http2.H2Protocol(self)
+            self.transport.set_protocol(protocol)
+            protocol.connection_made(self.transport)
+            self.parser = None
+            if data:
+                protocol.data_received(data)
 
         def shutdown(self) -> None:
             flush()

@@ -275,7 +275,10 @@ _BLOCKS: dict[tuple[str | None, ...], str] = {}
 def _canonical_headers(request: Request, signed: list[str], joined: str = "") -> str:
     # One flat tuple, (names joined, value, value, ...): a nested one, or tuple() of a bare
     # iterator (sized by guess, then shrunk), allocates more per request.
-    key = (joined or ";".join(signed), *map(request.headers.get, signed))
+    values = map(request.headers.get, signed)
+    if signed and signed[0] == ":authority":  # an HTTP/2 client signs :authority (sorted first) for host
+        values = (request.headers.get("host"), *map(request.headers.get, signed[1:]))  # type: ignore[assignment]
+    key = (joined or ";".join(signed), *values)
     block = _BLOCKS.get(key)
     if block is None:
         # Trimall: strip, and collapse inner runs of blanks to one space (a missing header: empty).
@@ -357,7 +360,7 @@ def verify(request: Request, keys: KeyStore, protocol: str | None = None, now: f
         )
     if parsed.date != parsed.amz_date[:8]:
         raise _refusal("signature", protocol, f"Date in Credential scope does not match YYYYMMDD from ISO-8601 version of date from HTTP: '{parsed.date}' != '{parsed.amz_date[:8]}', from '{parsed.amz_date}'.", 403)
-    if "host" not in parsed.signed_headers:
+    if "host" not in parsed.signed_headers and ":authority" not in parsed.signed_headers:
         raise _refusal("signature", protocol, "'Host' or ':authority' must be a 'SignedHeader' in the AWS Authorization.", 403)
 
     declared = request.headers.get("x-amz-content-sha256")

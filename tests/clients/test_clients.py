@@ -81,6 +81,23 @@ def test_js_sdk_paths(emulator: EmulatorServer, node: str) -> None:
         assert result["cloudwatch"] == {"sums": {"m1": [19.5], "e1": [39]}, "alarm": True}
 
 
+def test_js_sdk_http2(emulator: EmulatorServer, node: str) -> None:
+    """The JS SDK's HTTP/2-only request handler (NodeHttp2Handler, what its Bedrock Runtime
+    and Kinesis clients use) against the plain-HTTP port: h2c with prior knowledge."""
+    assert (ROOT / "node_modules" / "@smithy" / "node-http-handler").is_dir(), "installed with the JS SDK's clients"
+    args = [node, str(HERE / "h2.mjs")]
+    with_ddb = native(emulator, "dynamodb")
+    if with_ddb:
+        args.append("dynamodb")
+    out = subprocess.run(args, env=client_env(emulator), capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    # Over HTTP/2 the SDK signs ':authority' in place of 'host', as AWS accepts (gateway/sigv4.py).
+    assert out.returncode == 0, out.stderr[-3000:]
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["sts"]["Account"] == "000000000000" and result["sts"]["status"] == 200 and result["sts"]["RequestId"]
+    if with_ddb:
+        assert result["dynamodb"] == {"items": list(range(10)), "missing": {"name": "ResourceNotFoundException", "status": 400}}
+
+
 def test_js_sdk_bad_secret_is_refused(emulator: EmulatorServer, node: str) -> None:
     env = client_env(emulator)
     env["AWS_SECRET_ACCESS_KEY"] = "wrong"
