@@ -105,10 +105,48 @@ def validate(ctx: RequestContext, protocol: Protocol, validator: Callable[[Reque
             return
     if validator is None or protocol.name == "rest-xml" or _ambiguous(ctx.service_name or ""):
         return
+    params = ctx.params
+    loosened = _without_wider_values(ctx)
+    if loosened is not None:
+        ctx.params = loosened  # only for the shape check: moto gets what the caller sent
     try:
         validator(ctx)
     except AwsError as err:
         raise _service_code(ctx, err) from None
+    finally:
+        ctx.params = params
+
+
+# Members whose botocore enum is narrower than what the service accepts, and the member whose
+# enum has the other values. SQS ReceiveMessage's AttributeNames (deprecated for
+# MessageSystemAttributeNames) is typed QueueAttributeName in the model, yet its documentation
+# lists the message system attributes and SQS returns them: the AWS CLI's
+# `receive-message --attribute-names SentTimestamp` and SQS's own boto3 examples send them.
+_WIDER_ENUMS: dict[tuple[str, str], dict[str, str]] = {
+    ("sqs", "ReceiveMessage"): {"AttributeNames": "MessageSystemAttributeNames"},
+}
+
+
+def _without_wider_values(ctx: RequestContext) -> dict[str, Any] | None:
+    """The request's parameters without the values of ``_WIDER_ENUMS`` that the shape check
+    would refuse but the service accepts, else None (nothing to leave out)."""
+    wider = _WIDER_ENUMS.get((ctx.service_name or "", ctx.operation_name or ""))
+    if wider is None or ctx.operation is None or ctx.operation.input_shape is None or not isinstance(ctx.params, dict):
+        return None
+    members = ctx.operation.input_shape.members
+    params: dict[str, Any] | None = None
+    for name, source in wider.items():
+        values = ctx.params.get(name)
+        shape = members.get(source)
+        item = getattr(shape, "member", None)
+        if not isinstance(values, list) or item is None or not item.enum:
+            continue
+        accepted = frozenset(item.enum)
+        kept = [value for value in values if value not in accepted]
+        if len(kept) != len(values):
+            params = dict(ctx.params) if params is None else params
+            params[name] = kept
+    return params
 
 
 @functools.cache

@@ -1,8 +1,8 @@
 """SQS: messages and receive parameters refused as SQS refuses them, before moto sees them
 (emulator/gateway/fallback_checks_services.py; queue attributes are checked there). moto sent a
 message with an empty body, a Number attribute that is not a number, and received with a
-negative visibility timeout, tagged a queue with an empty key and gave permissions to
-accounts that are not account ids; SQS answers each with a 400.
+negative visibility timeout, changed the visibility of an empty batch, tagged a queue with an
+empty key and gave permissions to accounts that are not account ids; SQS answers each with a 400.
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ def _sqs_send_message_batch(ctx: RequestContext) -> None:
     for entry in ctx.params.get("Entries") or []:
         if isinstance(entry, dict):
             _attributes(entry.get("MessageAttributes"))
+
+
+@_on("sqs", "ChangeMessageVisibilityBatch")
+def _sqs_change_visibility_batch(ctx: RequestContext) -> None:
+    """A batch has one entry at least: SQS refuses an empty one as it refuses an empty
+    SendMessageBatch or DeleteMessageBatch (which moto refuses; it answered an empty
+    ChangeMessageVisibilityBatch with empty lists)."""
+    if ctx.params.get("Entries") == []:
+        raise AwsError("AWS.SimpleQueueService.EmptyBatchRequest", "There should be at least one ChangeMessageVisibilityBatchRequestEntry in the request.", 400)
 
 
 @_on("sqs", "ReceiveMessage", "ChangeMessageVisibility")

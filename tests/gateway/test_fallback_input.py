@@ -212,6 +212,22 @@ def test_sqs_create_queue_refused_creates_nothing(server: EmulatorServer) -> Non
     refused(lambda: sqs.get_queue_url(QueueName="never-queue"), "AWS.SimpleQueueService.NonExistentQueue")
 
 
+def test_sqs_receive_message_system_attribute_names(server: EmulatorServer) -> None:
+    """ReceiveMessage's AttributeNames takes the message system attributes (SentTimestamp,
+    MessageGroupId...), as SQS's documentation and the AWS CLI's `--attribute-names` use it,
+    though botocore types it QueueAttributeName; a name that is neither is still refused."""
+    sqs = client(server, "sqs")
+    queue = sqs.create_queue(QueueName="sysattr-queue.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    sqs.send_message(QueueUrl=queue, MessageBody="m", MessageGroupId="g1")
+    received = sqs.receive_message(QueueUrl=queue, AttributeNames=["SentTimestamp", "MessageGroupId"], WaitTimeSeconds=1)["Messages"]
+    assert set(received[0]["Attributes"]) == {"SentTimestamp", "MessageGroupId"}
+    assert received[0]["Attributes"]["MessageGroupId"] == "g1"
+    message = refused(lambda: sqs.receive_message(QueueUrl=queue, AttributeNames=["Bogus"]), "InvalidParameterValue")
+    assert "Value 'Bogus' at 'attributeNames.1.member' failed to satisfy constraint" in message
+    message = refused(lambda: sqs.change_message_visibility_batch(QueueUrl=queue, Entries=[]), "AWS.SimpleQueueService.EmptyBatchRequest")
+    assert message == "There should be at least one ChangeMessageVisibilityBatchRequestEntry in the request."
+
+
 # ------------------------------------------------------------------ SNS
 def test_sns(server: EmulatorServer) -> None:
     sns, sqs = client(server, "sns"), client(server, "sqs")
