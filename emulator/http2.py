@@ -13,7 +13,8 @@ connection ends (the app's streaming path watches it for ``http.disconnect``), `
 after the client left is dropped silently, an app error answers 500 before the response
 started. Past that, HTTP/2's own rules: connection-specific headers are not sent, the
 response's DATA respects the client's flow-control windows and frame size, an error after
-the response started resets the stream.
+the response started resets the stream, a client's graceful GOAWAY lets the streams in hand
+finish (then the connection is closed).
 
 The request body is acknowledged (its flow-control window reopened) as the app takes it,
 so a client never has more than a window's worth of body waiting in the server.
@@ -167,6 +168,25 @@ class _Stream:
             raise RuntimeError(f"Unexpected ASGI message '{kind}' sent.")
 
 
+class _Connection(h2.connection.H2Connection):
+    """h2's connection, but a client's graceful GOAWAY (NO_ERROR) does not end it.
+
+    RFC 9113 (6.8): GOAWAY stops new streams; the streams up to its last stream id
+    complete. h2 instead takes no frame after any GOAWAY. A client sends one while its
+    streams are still being answered: the JS SDK closes the HTTP/2 session of an event
+    stream (``session.close()``) as soon as the response headers come, then reads the
+    events: ending the connection there would cut the event stream short."""
+
+    def _receive_goaway_frame(self, frame: GoAwayFrame) -> tuple[list[Any], list[h2.events.Event]]:
+        if frame.error_code != ErrorCodes.NO_ERROR:
+            return cast(tuple[list[Any], list[h2.events.Event]], super()._receive_goaway_frame(frame))
+        event = h2.events.ConnectionTerminated()
+        event.error_code = ErrorCodes.NO_ERROR
+        event.last_stream_id = frame.last_stream_id
+        event.additional_data = frame.additional_data or None
+        return [], [event]
+
+
 class H2Protocol(asyncio.Protocol):
     """An HTTP/2 server connection, taken over from uvicorn's HTTP/1.1 protocol object
     ``source`` (its configuration, server state and transport)."""
@@ -187,7 +207,7 @@ class H2Protocol(asyncio.Protocol):
         self.client = source.client
         self.scheme = source.scheme
         self.transport: asyncio.Transport = source.transport
-        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
+        self.conn = _Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
         self.conn.local_settings = h2.settings.Settings(
             client=False,
             initial_values={
@@ -200,6 +220,7 @@ class H2Protocol(asyncio.Protocol):
         self.writable = asyncio.Event()
         self.writable.set()
         self.closing = False  # GOAWAY sent for a graceful shutdown: no new streams
+        self.client_done = False  # the client's graceful GOAWAY: closed once its streams are answered
         self.lost = False
         self.idle_timer: asyncio.TimerHandle | None = None
 
@@ -252,7 +273,16 @@ class H2Protocol(asyncio.Protocol):
                 if h2.settings.SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:
                     self._open_windows()
             elif isinstance(event, h2.events.ConnectionTerminated):
-                # The client's GOAWAY: h2 sends nothing more on this connection.
+                if event.error_code == ErrorCodes.NO_ERROR:
+                    # Graceful (_Connection): the streams in hand are answered, then the
+                    # connection is closed, as the client's side expects.
+                    self.client_done = True
+                    if not streams:
+                        self.flush()
+                        self.transport.close()
+                        return
+                    continue
+                # An error: h2 sends nothing more on this connection.
                 for stream in list(streams.values()):
                     stream.gone()
                 self.flush()
@@ -466,7 +496,7 @@ class H2Protocol(asyncio.Protocol):
         stream.chunks.clear()
         stream.gone()
         if not self.streams:
-            if self.closing:
+            if self.closing or self.client_done:
                 self.flush()
                 self.transport.close()
             else:

@@ -524,8 +524,12 @@ class BedrockRuntimeHandler(ComputeHandler):
 
     # --------------------------------------------------------- InvokeModel
     def _check_content_type(self, params: dict[str, Any]) -> None:
+        # contentType is optional in the model and the body is JSON whatever it says ("You
+        # must provide the body in JSON format"). A client that omits it sends what its
+        # serializer puts on a blob payload: nothing (botocore) or application/octet-stream
+        # (the JS SDK v3), and Bedrock serves both; the body is still parsed as JSON.
         ctype = (params.get("contentType") or "application/json").split(";")[0].strip().lower()
-        if ctype not in ("application/json", "*/*"):
+        if ctype not in ("application/json", "application/octet-stream", "*/*"):
             raise _validation(f"The provided content type {ctype} is not supported: use application/json")
         accept = (params.get("accept") or "application/json").split(";")[0].strip().lower()
         if accept not in ("application/json", "*/*"):

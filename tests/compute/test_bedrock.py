@@ -3,12 +3,26 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import socket
+import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import h2.config
+import h2.connection
+import h2.errors
+import h2.events
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+from botocore.eventstream import EventStreamBuffer
 from botocore.exceptions import ClientError
+from hyperframe.frame import GoAwayFrame
 
 from emulator.testing.server import EmulatorServer
 from emulator.testing.wait import wait_for
@@ -59,6 +73,9 @@ def test_invoke_model_llama_titan_anthropic(bedrock: Any) -> None:
     llama = json.loads(bedrock.invoke_model(modelId=MODEL_ID, body=json.dumps({"prompt": "The sky is", "max_gen_len": 5, "temperature": 0}))["body"].read())
     assert llama["generation"] and llama["generation_token_count"] == 5 and llama["stop_reason"] == "length"
     assert llama["prompt_token_count"] > 0
+    # application/octet-stream, what the JS SDK sends when contentType is omitted: the body is JSON all the same.
+    octet = bedrock.invoke_model(modelId=MODEL_ID, contentType="application/octet-stream", body=json.dumps({"prompt": "The sky is", "max_gen_len": 5, "temperature": 0}))
+    assert octet["contentType"] == "application/json" and json.loads(octet["body"].read()) == llama
     titan = json.loads(bedrock.invoke_model(modelId=MODEL_ID, contentType="application/json", accept="application/json",
                                             body=json.dumps({"inputText": "Hello", "textGenerationConfig": {"maxTokenCount": 4}}))["body"].read())
     assert titan["results"][0]["outputText"] and titan["results"][0]["completionReason"] in ("LENGTH", "FINISH")
@@ -332,3 +349,192 @@ def test_aws_model_ids(server_factory: Callable[..., EmulatorServer], tmp_path: 
     assert refused({**claude, "tools": [{"name": "t", "input_schema": {"type": "object"}}]}) == "This model doesn't support tool use."
     image = {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": "AAAA"}}
     assert "image content block" in refused({**claude, "messages": [{"role": "user", "content": [image]}]})
+
+
+# --- the AWS SDK for JavaScript v3 (HTTP/2) and raw HTTP/2 ------------------------------
+
+ROOT = Path(__file__).resolve().parents[2]
+JS = Path(__file__).resolve().parent / "js" / "bedrock.mjs"
+
+
+@pytest.fixture(scope="module")
+def node() -> str:
+    exe = shutil.which("node")
+    if exe is None:
+        pytest.skip("node is not installed (make test installs the JS SDK with npm)")
+    if not (ROOT / "node_modules" / "@aws-sdk" / "client-bedrock-runtime").is_dir():
+        pytest.skip("@aws-sdk/client-bedrock-runtime is not installed: run `npm install` (make test does)")
+    return exe
+
+
+def _run_js(server: EmulatorServer, node: str, *args: str) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update({"EMULATOR_ENDPOINT": server.endpoint, "AWS_ACCESS_KEY_ID": server.access_key, "AWS_SECRET_ACCESS_KEY": server.secret_key,
+                "AWS_REGION": server.region, "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull})
+    out = subprocess.run([node, str(JS), MODEL_ID, *args], env=env, capture_output=True, text=True, timeout=120, check=False, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-3000:]
+    result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
+    return result
+
+
+def test_js_sdk_default_http2_handler(compute_server: EmulatorServer, node: str) -> None:
+    """BedrockRuntimeClient as it comes (NodeHttp2Handler: h2c with prior knowledge); its
+    event streams arrive on a session the SDK closes (GOAWAY) as soon as the headers come."""
+    out = _run_js(compute_server, node)
+    conv = out["converse"]
+    assert conv["role"] == "assistant" and conv["text"] and conv["stopReason"] in ("max_tokens", "end_turn")
+    usage = conv["usage"]
+    assert usage["inputTokens"] > 0 and 0 < usage["outputTokens"] <= 8 and usage["totalTokens"] == usage["inputTokens"] + usage["outputTokens"]
+    assert conv["status"] == 200 and conv["requestId"] and conv["latencyMs"] >= 0
+
+    stream = out["converseStream"]
+    kinds = stream["kinds"]
+    assert kinds[0] == "messageStart" and kinds[-3:] == ["contentBlockStop", "messageStop", "metadata"]
+    assert set(kinds[1:-3]) == {"contentBlockDelta"} and stream["indexes"] == [0]
+    assert stream["status"] == 200 and stream["requestId"] and stream["role"] == "assistant"
+    # The same request at temperature 0: the same text, stop reason and usage as Converse.
+    assert (stream["text"], stream["stopReason"], stream["usage"]) == (conv["text"], conv["stopReason"], conv["usage"])
+    assert stream["latencyMs"] >= 0
+
+    invoked = out["invokeModel"]
+    assert invoked["status"] == 200 and invoked["contentType"] == "application/json"
+    body = invoked["body"]
+    assert body["generation"] and body["generation_token_count"] == 5 and body["stop_reason"] == "length" and body["prompt_token_count"] > 0
+    # No contentType: the SDK sends application/octet-stream; the body is JSON all the same.
+    assert out["invokeModelUntyped"] == {"contentType": "application/json", "body": body}
+
+    streamed = out["invokeModelWithResponseStream"]
+    assert streamed["status"] == 200 and streamed["contentType"] == "application/json"
+    chunks = streamed["chunks"]
+    assert "".join(c["generation"] for c in chunks)
+    assert [c["generation_token_count"] for c in chunks[:-1]] == list(range(1, 7))
+    last = chunks[-1]
+    assert last["stop_reason"] == "length" and last["generation_token_count"] == 6
+    assert last["amazon-bedrock-invocationMetrics"]["outputTokenCount"] == 6
+
+    counted = out["countTokens"]
+    assert counted["converse"] == counted["converseUsage"] > 0 and counted["invokeModel"] >= 3
+
+    errors = out["errors"]
+    for name in ("unknownModel", "unknownModelStream"):
+        assert (errors[name]["name"], errors[name]["status"]) == ("ResourceNotFoundException", 404)
+        assert "no-such.model" in errors[name]["message"] and errors[name]["requestId"]
+    for name in ("badRequest", "badTemperature", "badBody", "badStreamBody"):
+        assert (errors[name]["name"], errors[name]["status"]) == ("ValidationException", 400), name
+    assert errors["badRequest"]["message"].startswith("A conversation must start with a user message.")
+    assert errors["badBody"]["message"] == "Malformed input request, please reformat your input and try again."
+
+    assert out["concurrent"] == [2, 2, 2]
+
+    # Aborted after three events: the generation stopped, its slot freed; the client goes on.
+    abort = out["abort"]
+    assert abort["seen"][:3] == ["messageStart", "contentBlockDelta", "contentBlockDelta"] and "messageStop" not in abort["seen"]
+    assert abort["cancelledAfter"] == abort["cancelledBefore"] + 1 and abort["inUseAfter"] == 0
+    assert abort["again"] == {"status": 200, "outputTokens": 2}
+
+
+def test_js_sdk_stream_ends_with_error(server_factory: Callable[..., EmulatorServer], node: str) -> None:
+    """A generation timing out after its stream started: an exception event where the
+    stream's union models it (InvokeModelWithResponseStream's modelTimeoutException), an
+    error event otherwise (ConverseStream's union has no timeout); the SDK raises either."""
+    server = server_factory(EMULATOR_COMPUTE_REQUEST_TIMEOUT="1")
+    out = _run_js(server, node, "timeout")
+    for name in ("converseStream", "invokeModelWithResponseStream"):
+        failed = out[name]
+        assert failed["events"] >= 1 and failed["name"] == "ModelTimeoutException", out  # after the stream started
+        assert failed["message"] == "Model has timed out in processing the request. Try your request again."
+    assert out["invokeModelWithResponseStream"]["fault"] == "client"  # modeled: the SDK's ModelTimeoutException class
+
+
+class _H2:
+    """A raw HTTP/2 client (the h2 library) for what the JS SDK does on the wire, without node."""
+
+    def __init__(self, server: EmulatorServer) -> None:
+        self.server = server
+        self.sock = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+        self.conn = h2.connection.H2Connection(h2.config.H2Configuration(client_side=True, header_encoding=None))
+        self.conn.initiate_connection()
+        self.write()
+
+    def write(self) -> None:
+        self.sock.sendall(self.conn.data_to_send())
+
+    def converse_stream(self, max_tokens: int, text: str = "Say hi") -> int:
+        path = f"/model/{MODEL_ID}/converse-stream"
+        body = json.dumps({"messages": [{"role": "user", "content": [{"text": text}]}],
+                           "inferenceConfig": {"maxTokens": max_tokens, "temperature": 0}}).encode()
+        request = AWSRequest(method="POST", url=self.server.endpoint + path, data=body, headers={"Content-Type": "application/json"})
+        SigV4Auth(Credentials(self.server.access_key, self.server.secret_key), "bedrock", self.server.region).add_auth(request)
+        authority = f"127.0.0.1:{self.server.port}"
+        fields = [(":method", "POST"), (":scheme", "http"), (":authority", authority), (":path", path)]
+        fields += [(k.lower(), v) for k, v in request.headers.items() if k.lower() != "host"]
+        stream_id: int = self.conn.get_next_available_stream_id()
+        self.conn.send_headers(stream_id, fields)
+        self.conn.send_data(stream_id, body, end_stream=True)
+        self.write()
+        return stream_id
+
+    def events(self) -> Iterator[h2.events.Event]:
+        while True:
+            data = self.sock.recv(1 << 16)
+            if not data:
+                return
+            for event in self.conn.receive_data(data):
+                if isinstance(event, h2.events.DataReceived):
+                    self.conn.acknowledge_received_data(event.flow_controlled_length, event.stream_id)  # type: ignore[arg-type]
+                yield event
+            self.write()
+
+
+def test_raw_http2_goaway_and_reset(compute_server: EmulatorServer) -> None:
+    """The client's GOAWAY (NO_ERROR) right after the response headers, as the JS SDK sends
+    it on an event stream's session: the stream in hand completes, then the server closes.
+    A RST_STREAM mid-way: the generation stops, the connection serves the next stream."""
+    client = _H2(compute_server)
+    stream_id = client.converse_stream(8)
+    buffer = EventStreamBuffer()
+    headers: dict[bytes, bytes] = {}
+    ended = False
+    # events() ends when the server closes the connection (a socket timeout raises instead).
+    for event in client.events():
+        if isinstance(event, h2.events.ResponseReceived):
+            headers = dict(event.headers or ())  # type: ignore[arg-type]
+            # Written past the h2 library, which would take no frame after its own GOAWAY.
+            client.sock.sendall(GoAwayFrame(0).serialize())
+        elif isinstance(event, h2.events.DataReceived):
+            buffer.add_data(event.data)  # type: ignore[arg-type]
+        elif isinstance(event, h2.events.StreamEnded):
+            ended = True
+    client.sock.close()
+    assert ended and stream_id == 1
+    assert headers[b":status"] == b"200" and headers[b"content-type"] == b"application/vnd.amazon.eventstream" and headers[b"x-amzn-requestid"]
+    kinds = [message.headers[":event-type"] for message in buffer]
+    assert kinds[0] == "messageStart" and kinds[-3:] == ["contentBlockStop", "messageStop", "metadata"]
+
+    def cancelled() -> int:
+        return sum(s["cancelled"] for s in health(compute_server)["components"]["compute"]["serving"].values())
+
+    before = cancelled()
+    client = _H2(compute_server)
+    try:
+        stream_id = client.converse_stream(400, "Write a long story about a dragon.")
+        frames = 0
+        for event in client.events():
+            if isinstance(event, h2.events.DataReceived):
+                frames += 1
+                if frames == 3:
+                    client.conn.reset_stream(stream_id, h2.errors.ErrorCodes.CANCEL)
+                    client.write()
+                    break
+        wait_for(lambda: cancelled() == before + 1)
+        again = client.converse_stream(2)
+        status = b""
+        for event in client.events():
+            if isinstance(event, h2.events.ResponseReceived) and event.stream_id == again:
+                status = dict(event.headers or ())[b":status"]  # type: ignore[arg-type]
+            if isinstance(event, h2.events.StreamEnded | h2.events.StreamReset) and event.stream_id == again:
+                assert isinstance(event, h2.events.StreamEnded)
+                break
+        assert status == b"200"
+    finally:
+        client.sock.close()
