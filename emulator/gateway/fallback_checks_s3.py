@@ -439,3 +439,21 @@ def _s3_request_payment(ctx: RequestContext) -> None:
     config = _payload(ctx, "PutBucketRequestPayment")
     if isinstance(config, dict):
         _enum_member(config.get("Payer"), "Payer")
+
+
+# ------------------------------------------------------------------ SSE-C (customer-provided keys)
+_SSE_C_WRITES = ("PutObject", "CopyObject", "CreateMultipartUpload")
+
+
+@_on("s3", "PutObject", "CopyObject", "CreateMultipartUpload", "UploadPart", "UploadPartCopy", "GetObject", "HeadObject",
+     "GetObjectAttributes", "CompleteMultipartUpload", "ListParts", "SelectObjectContent")
+def _s3_customer_key(ctx: RequestContext) -> None:
+    """The SSE-C headers (the object's, and a copy's source's), checked as S3 checks them: a
+    256-bit key, its MD5 as sent, AES256 (emulator/gateway/s3_sse_c.py, which also checks a
+    read's key against the object's)."""
+    from emulator.gateway import s3_sse_c
+
+    headers = ctx.request.headers
+    s3_sse_c.customer_key(headers, write=ctx.operation_name in _SSE_C_WRITES)
+    if ctx.operation_name in ("CopyObject", "UploadPartCopy"):
+        s3_sse_c.customer_key(headers, s3_sse_c.COPY_PREFIX)

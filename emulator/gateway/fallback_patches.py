@@ -75,7 +75,7 @@ def _s3() -> None:
     from moto.s3.exceptions import InvalidContinuationToken, NoSuchUpload
     from moto.s3.models import S3Backend
 
-    from emulator.gateway import s3_stream
+    from emulator.gateway import s3_sse_c, s3_stream
 
     s3_stream.install()  # objects larger than memory: streamed GetObject, spooled PutObject
 
@@ -141,6 +141,7 @@ def _s3() -> None:
     _s3_keep_on_failure()
     _s3_composite_checksums()
     _s3_sdk_shapes()
+    s3_sse_c.install()  # objects put with a customer-provided key are read with it only
 
 
 def _s3_composite_checksums() -> None:
