@@ -457,3 +457,15 @@ def _s3_customer_key(ctx: RequestContext) -> None:
     s3_sse_c.customer_key(headers, write=ctx.operation_name in _SSE_C_WRITES)
     if ctx.operation_name in ("CopyObject", "UploadPartCopy"):
         s3_sse_c.customer_key(headers, s3_sse_c.COPY_PREFIX)
+
+
+# ------------------------------------------------------------------ object versions
+@_on("s3", "ListObjectVersions")
+def _s3_version_marker(ctx: RequestContext) -> None:
+    """A VersionIdMarker is a version of the KeyMarker's key: S3 refuses one without a key
+    marker (moto listed nothing, as if the marker were never found)."""
+    if not ctx.request.query_string:
+        return
+    version_marker = ctx.request.query_one("version-id-marker")
+    if version_marker is not None and not ctx.request.query_one("key-marker"):
+        raise _s3_argument("version-id-marker", version_marker, "A version-id marker cannot be specified without a key marker.")

@@ -32,6 +32,9 @@ def _attributes(attributes: Any) -> None:
     the first; it sent a Number attribute of any text)."""
     if not isinstance(attributes, dict):
         return
+    if len(attributes) > 10:
+        # "A message can have up to 10 metadata attributes" (moto took any number).
+        raise _invalid(f"Number of message attributes [{len(attributes)}] exceeds the allowed maximum [10].")
     for name, value in attributes.items():
         if not isinstance(value, dict):
             continue
@@ -81,6 +84,19 @@ def _sqs_visibility(ctx: RequestContext) -> None:
         raise _invalid(f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.")
     if ctx.operation_name == "ReceiveMessage" and isinstance(timeout, int) and timeout > 43200:
         raise _invalid(f"Value {timeout} for parameter VisibilityTimeout is invalid. Reason: Must be between 0 and 43200, if provided.")
+
+
+@_on("sqs", "ReceiveMessage")
+def _sqs_receive_bounds(ctx: RequestContext) -> None:
+    """MaxNumberOfMessages is 1 to 10 and WaitTimeSeconds 0 to 20, with SQS's wording (moto's
+    messages repeated botocore's prefix inside them, and had the bounds of WaitTimeSeconds
+    reversed and HTML-escaped)."""
+    count = ctx.params.get("MaxNumberOfMessages")
+    if isinstance(count, int) and not isinstance(count, bool) and not 1 <= count <= 10:
+        raise _invalid(f"Value {count} for parameter MaxNumberOfMessages is invalid. Reason: Must be between 1 and 10, if provided.")
+    wait = ctx.params.get("WaitTimeSeconds")
+    if isinstance(wait, int) and not isinstance(wait, bool) and not 0 <= wait <= 20:
+        raise _invalid(f"Value {wait} for parameter WaitTimeSeconds is invalid. Reason: Must be >= 0 and <= 20, if provided.")
 
 
 @_on("sqs", "ListQueues", "ListDeadLetterSourceQueues")

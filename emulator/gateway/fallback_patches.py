@@ -52,6 +52,8 @@ def _before(owner: type, name: str, check: Callable[[Any, dict[str, Any]], None]
 
 def install() -> None:
     global _installed
+    from emulator.gateway import sqs_semantics
+
     with _lock:
         if _installed:
             return
@@ -66,6 +68,7 @@ def install() -> None:
         _route53()
         _kinesis()
         _sqs()
+        sqs_semantics.install()  # SQS's documented message semantics
         _sns()
         _installed = True
 
@@ -75,9 +78,10 @@ def _s3() -> None:
     from moto.s3.exceptions import InvalidContinuationToken, NoSuchUpload
     from moto.s3.models import S3Backend
 
-    from emulator.gateway import s3_sse_c, s3_stream
+    from emulator.gateway import s3_sse_c, s3_stream, s3_versions
 
     s3_stream.install()  # objects larger than memory: streamed GetObject, spooled PutObject
+    s3_versions.install()  # S3's versioning semantics
 
     def upload_exists(backend: Any, a: dict[str, Any]) -> None:
         """UploadPart, UploadPartCopy, CompleteMultipartUpload of an upload id that is not one
