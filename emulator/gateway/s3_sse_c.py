@@ -244,6 +244,21 @@ def _key_request(self: Any, request: Any, full_url: str, original: Any) -> Any:
     return status, out_headers, body
 
 
+def _stamping(make: Any) -> Any:
+    """``make`` (moto's, returning a key or an upload), stamping what it made with the key the
+    request being served sent (``_local.pending``)."""
+
+    @functools.wraps(make)
+    def stamped(self: Any, *args: Any, **kwargs: Any) -> Any:
+        made = make(self, *args, **kwargs)
+        pending: Any = getattr(_local, "pending", _UNSET)
+        if made is not None and pending is not _UNSET:
+            stamp(made, pending)
+        return made
+
+    return stamped
+
+
 def install() -> None:
     """Wrap moto's S3 object requests and the backend functions that make objects and uploads."""
     from moto.s3.models import S3Backend
@@ -257,29 +272,10 @@ def install() -> None:
 
     S3Response._key_response = sse_c_key_response  # type: ignore[method-assign]
 
-    put_object = S3Backend.put_object
-
-    @functools.wraps(put_object)
-    def stamped_put_object(self: Any, *args: Any, **kwargs: Any) -> Any:
-        key = put_object(self, *args, **kwargs)
-        pending: Any = getattr(_local, "pending", _UNSET)
-        if key is not None and pending is not _UNSET:
-            stamp(key, pending)
-        return key
-
-    S3Backend.put_object = stamped_put_object  # type: ignore[method-assign]
-
-    create_upload = S3Backend.create_multipart_upload
-
-    @functools.wraps(create_upload)
-    def stamped_create_upload(self: Any, *args: Any, **kwargs: Any) -> Any:
-        upload = create_upload(self, *args, **kwargs)
-        pending: Any = getattr(_local, "pending", _UNSET)
-        if upload is not None and pending is not _UNSET:
-            stamp(upload, pending)
-        return upload
-
-    S3Backend.create_multipart_upload = stamped_create_upload  # type: ignore[method-assign]
+    # The object (PutObject) or upload (CreateMultipartUpload) made under a request that sent
+    # a key takes it.
+    S3Backend.put_object = _stamping(S3Backend.put_object)  # type: ignore[method-assign]
+    S3Backend.create_multipart_upload = _stamping(S3Backend.create_multipart_upload)  # type: ignore[method-assign]
 
     copy_object = S3Backend.copy_object
 

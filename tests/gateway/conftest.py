@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 from unittest import mock
 
+import fallback_probe
 import pytest
 
 from emulator.testing.raw import RawResponse, signed
@@ -37,6 +38,21 @@ def resolve_localhost_subdomains() -> Iterator[None]:
 
     with mock.patch("socket.getaddrinfo", getaddrinfo):
         yield
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    """A server of the module's own (a module defining ``server`` replaces this one)."""
+    with EmulatorServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+def no_unhandled_errors(server: EmulatorServer) -> Iterator[None]:
+    """Whatever the test sent, the module's server answered it without an unhandled error
+    (``pytestmark = pytest.mark.usefixtures("no_unhandled_errors")``)."""
+    yield
+    assert fallback_probe.unhandled(server) == []
 
 
 @pytest.fixture

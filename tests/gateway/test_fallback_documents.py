@@ -8,10 +8,9 @@ from __future__ import annotations
 import io
 import json
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-import fallback_probe
 import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
@@ -19,17 +18,7 @@ from fallback_probe import ACCOUNT, SFN_TRUST, TRUST, client, lambda_zip
 
 from emulator.testing.server import EmulatorServer
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _no_unhandled_errors(server: EmulatorServer) -> Iterator[None]:
-    yield
-    assert fallback_probe.unhandled(server) == []
+pytestmark = pytest.mark.usefixtures("no_unhandled_errors")
 
 
 

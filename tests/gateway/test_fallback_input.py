@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import fallback_probe
@@ -23,18 +23,7 @@ from fallback_probe import ACCOUNT, SFN_TRUST, TRUST, client, lambda_zip
 
 from emulator.testing.server import EmulatorServer
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _no_unhandled_errors(server: EmulatorServer) -> Iterator[None]:
-    """Whatever a test sends, the server answers it without an unhandled error."""
-    yield
-    assert fallback_probe.unhandled(server) == []
+pytestmark = pytest.mark.usefixtures("no_unhandled_errors")
 
 
 

@@ -9,27 +9,15 @@ import json
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
-import fallback_probe
 import pytest
 from botocore.exceptions import ClientError
 from fallback_probe import client
 
 from emulator.testing.server import EmulatorServer
 
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer() as srv:
-        yield srv
-
-
-@pytest.fixture(autouse=True)
-def _no_unhandled_errors(server: EmulatorServer) -> Iterator[None]:
-    yield
-    assert fallback_probe.unhandled(server) == []
+pytestmark = pytest.mark.usefixtures("no_unhandled_errors")
 
 
 @pytest.fixture(scope="module")
