@@ -36,7 +36,14 @@ import h2.events
 import h2.exceptions
 import h2.settings
 from h2.errors import ErrorCodes
-from hyperframe.frame import GoAwayFrame
+from hpack.exceptions import HPACKError
+from hyperframe.frame import (
+    DataFrame,
+    Frame,
+    GoAwayFrame,
+    HeadersFrame,
+    WindowUpdateFrame,
+)
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 # Offered over TLS, in the server's order of preference.
@@ -49,6 +56,12 @@ MAX_CONCURRENT_STREAMS = 100
 # because that much of each body may wait in memory for the app to take it.
 STREAM_WINDOW = 1 << 20
 CONNECTION_WINDOW = 4 << 20
+# The header block of one request, decoded (RFC 9113 6.5.2; HTTP/1.1 requests have the
+# same bound in gateway/tls.py's guard).
+MAX_HEADER_LIST_SIZE = 64 * 1024
+# The HPACK table the server's encoder keeps for a connection: a client may allow up to
+# 4 GiB (SETTINGS_HEADER_TABLE_SIZE), RFC 7541 (4.2) lets the encoder use less.
+MAX_ENCODER_TABLE = 4096
 
 # Hop-by-hop headers an HTTP/1.1 app may set; HTTP/2 forbids them (RFC 9113 8.2.2).
 _DROPPED = frozenset((b"connection", b"keep-alive", b"proxy-connection", b"transfer-encoding", b"upgrade"))
@@ -125,8 +138,12 @@ class _Stream:
                 return {"type": "http.request", "body": b"", "more_body": False}
             if self.expect_continue:
                 self.expect_continue = False
-                if not self.response_started:
-                    self.protocol.conn.send_headers(self.stream_id, [(b":status", b"100")])
+                if not self.response_started and not self.reset:
+                    try:
+                        self.protocol.conn.send_headers(self.stream_id, [(b":status", b"100")])
+                    except h2.exceptions.ProtocolError:  # the stream or the connection ended meanwhile
+                        self.gone()
+                        continue
                     self.protocol.schedule_flush()
             self.wake.clear()
             await self.wake.wait()
@@ -147,7 +164,7 @@ class _Stream:
                     headers.append((name, bytes(value)))
             try:
                 protocol.conn.send_headers(self.stream_id, headers)
-            except h2.exceptions.StreamClosedError:
+            except h2.exceptions.ProtocolError:  # the stream or the connection ended meanwhile
                 self.gone()
                 return
             protocol.schedule_flush()
@@ -168,14 +185,67 @@ class _Stream:
             raise RuntimeError(f"Unexpected ASGI message '{kind}' sent.")
 
 
-class _Connection(h2.connection.H2Connection):
-    """h2's connection, but a client's graceful GOAWAY (NO_ERROR) does not end it.
+class _Settings(h2.settings.Settings):
+    """The server's settings as sent, but h2 does not enforce MAX_CONCURRENT_STREAMS itself:
+    it would end the whole connection for one stream too many; ``H2Protocol._request``
+    refuses that stream instead (RFC 9113 5.1.2: a stream error), and counts streams whose
+    app still runs after a reset too (h2 counts only open ones), which bounds a client that
+    opens and resets streams without end."""
 
-    RFC 9113 (6.8): GOAWAY stops new streams; the streams up to its last stream id
-    complete. h2 instead takes no frame after any GOAWAY. A client sends one while its
-    streams are still being answered: the JS SDK closes the HTTP/2 session of an event
-    stream (``session.close()``) as soon as the response headers come, then reads the
-    events: ending the connection there would cut the event stream short."""
+    @property
+    def max_concurrent_streams(self) -> int:
+        return 2**31
+
+    @max_concurrent_streams.setter
+    def max_concurrent_streams(self, value: int) -> None:
+        self[h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS] = value
+
+
+# The ProtocolError classes h2 raises for a malformed request (RFC 9113 8.1.1: a stream
+# error), as opposed to its subclasses for errors of the connection (flow control, frame
+# size, too many CONTINUATIONs...).
+_MALFORMED = (h2.exceptions.ProtocolError, h2.exceptions.InvalidBodyLengthError)
+# The header block could not be decoded: the HPACK state is lost, a connection error.
+_UNDECODABLE = (HPACKError, IndexError, TypeError, UnicodeDecodeError)
+
+
+class _Connection(h2.connection.H2Connection):
+    """h2's connection, with two changes.
+
+    A client's graceful GOAWAY (NO_ERROR) does not end it. RFC 9113 (6.8): GOAWAY stops
+    new streams; the streams up to its last stream id complete. h2 instead takes no frame
+    after any GOAWAY. A client sends one while its streams are still being answered: the JS
+    SDK closes the HTTP/2 session of an event stream (``session.close()``) as soon as the
+    response headers come, then reads the events: ending the connection there would cut
+    the event stream short.
+
+    A malformed request (bad or missing pseudo-headers, upper-case or connection-specific
+    header names, a content-length its body does not match) resets its stream with
+    PROTOCOL_ERROR (RFC 9113 8.1.1) where h2 ends the connection, and its other streams."""
+
+    def _receive_frame(self, frame: Frame) -> list[h2.events.Event]:
+        try:
+            return cast(list[h2.events.Event], super()._receive_frame(frame))
+        except h2.exceptions.ProtocolError as exc:
+            stream = self.streams.get(frame.stream_id)
+            if (
+                type(exc) not in _MALFORMED
+                or not isinstance(frame, (HeadersFrame, DataFrame))
+                or stream is None
+                or stream.closed
+                or isinstance(exc.__context__, _UNDECODABLE)
+                or self.state_machine.state is h2.connection.ConnectionState.CLOSED
+            ):
+                raise
+            # h2 raised after the header block was decoded (HPACK state intact) and the
+            # stream's state moved: the stream alone can be reset.
+            frames: list[Frame] = list(stream.reset_stream(ErrorCodes.PROTOCOL_ERROR))
+            if isinstance(frame, DataFrame):  # the connection's window the DATA took is handed back
+                increment = self._inbound_flow_control_window_manager.process_bytes(frame.flow_controlled_length)
+                if increment:
+                    frames.append(WindowUpdateFrame(0, window_increment=increment))
+            self._prepare_for_sending(frames)
+            return [h2.events.StreamReset(stream_id=frame.stream_id, error_code=ErrorCodes.PROTOCOL_ERROR, remote_reset=False)]
 
     def _receive_goaway_frame(self, frame: GoAwayFrame) -> tuple[list[Any], list[h2.events.Event]]:
         if frame.error_code != ErrorCodes.NO_ERROR:
@@ -208,13 +278,15 @@ class H2Protocol(asyncio.Protocol):
         self.scheme = source.scheme
         self.transport: asyncio.Transport = source.transport
         self.conn = _Connection(h2.config.H2Configuration(client_side=False, header_encoding=None))
-        self.conn.local_settings = h2.settings.Settings(
+        self.conn.local_settings = _Settings(
             client=False,
             initial_values={
                 h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: MAX_CONCURRENT_STREAMS,
                 h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: STREAM_WINDOW,
+                h2.settings.SettingCodes.MAX_HEADER_LIST_SIZE: MAX_HEADER_LIST_SIZE,
             },
         )
+        self.conn.decoder.max_header_list_size = MAX_HEADER_LIST_SIZE
         self.streams: dict[int, _Stream] = {}
         self.flush_scheduled = False
         self.writable = asyncio.Event()
@@ -222,6 +294,7 @@ class H2Protocol(asyncio.Protocol):
         self.closing = False  # GOAWAY sent for a graceful shutdown: no new streams
         self.client_done = False  # the client's graceful GOAWAY: closed once its streams are answered
         self.lost = False
+        self.reading_paused = False
         self.idle_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ transport side
@@ -234,13 +307,36 @@ class H2Protocol(asyncio.Protocol):
         self._arm_idle_timer()
 
     def data_received(self, data: bytes) -> None:
+        if self.lost or self.transport.is_closing():
+            return  # what comes after the connection failed is not read
         try:
-            events = self.conn.receive_data(data)
+            going_on = self._handle(self.conn.receive_data(data))
         except h2.exceptions.ProtocolError:
-            # h2 has queued its GOAWAY: send it and end the connection.
-            self.flush()
-            self.transport.close()
+            # h2 has queued its GOAWAY: send it and end the connection. Its streams end
+            # now: their apps must not write to a connection h2 has closed.
+            self._fail()
             return
+        except Exception as exc:  # noqa: BLE001 - a client's bytes must not reach asyncio's handler
+            # Not one of h2's errors for bad input: a defect here or in h2, but the
+            # connection is all it may cost.
+            log.warning("HTTP/2 connection from %s ended on an unexpected error: %r", self.client, exc)
+            try:
+                self.conn.close_connection(ErrorCodes.INTERNAL_ERROR)
+            except h2.exceptions.ProtocolError:
+                pass
+            self._fail()
+            return
+        if going_on:
+            self.flush()
+            if not self.writable.is_set() and not self.transport.is_closing():
+                # The client does not read what is sent (answers, PING and SETTINGS
+                # acknowledgements): no more is read from it until it does, so that what
+                # waits to be sent stays bounded.
+                self.transport.pause_reading()
+                self.reading_paused = True
+
+    def _handle(self, events: list[h2.events.Event]) -> bool:
+        """The events of one read; False if the connection was closed."""
         streams = self.streams
         for event in events:
             if isinstance(event, h2.events.DataReceived):
@@ -272,6 +368,9 @@ class H2Protocol(asyncio.Protocol):
             elif isinstance(event, h2.events.RemoteSettingsChanged):
                 if h2.settings.SettingCodes.INITIAL_WINDOW_SIZE in event.changed_settings:
                     self._open_windows()
+                if h2.settings.SettingCodes.HEADER_TABLE_SIZE in event.changed_settings:
+                    encoder = self.conn.encoder
+                    encoder.header_table_size = min(encoder.header_table_size, MAX_ENCODER_TABLE)
             elif isinstance(event, h2.events.ConnectionTerminated):
                 if event.error_code == ErrorCodes.NO_ERROR:
                     # Graceful (_Connection): the streams in hand are answered, then the
@@ -280,15 +379,21 @@ class H2Protocol(asyncio.Protocol):
                     if not streams:
                         self.flush()
                         self.transport.close()
-                        return
+                        return False
                     continue
                 # An error: h2 sends nothing more on this connection.
                 for stream in list(streams.values()):
                     stream.gone()
                 self.flush()
                 self.transport.close()
-                return
+                return False
+        return True
+
+    def _fail(self) -> None:
+        for stream in list(self.streams.values()):
+            stream.gone()
         self.flush()
+        self.transport.close()
 
     def eof_received(self) -> None:
         pass
@@ -306,6 +411,10 @@ class H2Protocol(asyncio.Protocol):
 
     def resume_writing(self) -> None:
         self.writable.set()
+        if self.reading_paused:
+            self.reading_paused = False
+            if not self.transport.is_closing():
+                self.transport.resume_reading()
 
     def shutdown(self) -> None:
         """uvicorn's graceful shutdown: GOAWAY (no new streams), then close once the
@@ -359,14 +468,14 @@ class H2Protocol(asyncio.Protocol):
                 await self.writable.wait()
             if stream.reset:
                 return
-            if offset == size:
-                if end:
-                    conn.end_stream(stream_id)
-                    self.schedule_flush()
-                return
             try:
+                if offset == size:
+                    if end:
+                        conn.end_stream(stream_id)
+                        self.schedule_flush()
+                    return
                 window = conn.local_flow_control_window(stream_id)
-            except h2.exceptions.StreamClosedError:
+            except h2.exceptions.ProtocolError:  # the stream or the connection ended meanwhile
                 stream.gone()
                 return
             if window <= 0:
@@ -376,7 +485,11 @@ class H2Protocol(asyncio.Protocol):
                 continue
             step = min(size - offset, window, conn.max_outbound_frame_size)
             last = end and offset + step == size
-            conn.send_data(stream_id, view[offset : offset + step], end_stream=last)
+            try:
+                conn.send_data(stream_id, view[offset : offset + step], end_stream=last)
+            except h2.exceptions.ProtocolError:
+                stream.gone()
+                return
             offset += step
             self.schedule_flush()
             if last:
@@ -385,8 +498,13 @@ class H2Protocol(asyncio.Protocol):
     # ------------------------------------------------------------------ streams
     def _request(self, event: h2.events.RequestReceived) -> None:
         stream_id = cast(int, event.stream_id)
-        if self.closing:
-            self.conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
+        if self.closing or len(self.streams) >= MAX_CONCURRENT_STREAMS:
+            # Shutting down, or more streams than advertised (counting those reset whose
+            # app still runs): refused, the client may retry it (RFC 9113 8.7).
+            try:
+                self.conn.reset_stream(stream_id, ErrorCodes.REFUSED_STREAM)
+            except h2.exceptions.ProtocolError:  # reset by the client in the same read
+                pass
             return
         method = path = authority = b""
         headers: list[tuple[bytes, bytes]] = []
