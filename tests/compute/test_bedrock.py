@@ -212,8 +212,9 @@ def test_generation_timeout(server_factory: Callable[..., EmulatorServer]) -> No
     server = server_factory(EMULATOR_COMPUTE_REQUEST_TIMEOUT="1")
     bedrock = server.client("bedrock-runtime")
     with pytest.raises(ClientError) as err:
+        # Greedy: a sampled generation may end after a few tokens, within the timeout.
         bedrock.converse(modelId=MODEL_ID, messages=[{"role": "user", "content": [{"text": "Tell a very long story."}]}],
-                         inferenceConfig={"maxTokens": 2000})
+                         inferenceConfig={"maxTokens": 2000, "temperature": 0})
     assert _code(err) == "ModelTimeoutException"
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 408
     serving = next(iter(health(server)["components"]["compute"]["serving"].values()))

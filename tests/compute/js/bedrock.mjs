@@ -59,9 +59,11 @@ if (process.argv[3] === "timeout") {
   // The model loaded first, so that each stream starts well within the timeout.
   await client.send(new ConverseCommand({ modelId, messages, inferenceConfig: { maxTokens: 1 } }));
   const long = [{ role: "user", content: [{ text: "Tell a very long story." }] }];
-  out.converseStream = await streamFailure(new ConverseStreamCommand({ modelId, messages: long, inferenceConfig: { maxTokens: 2000 } }));
+  // Greedy: the same long generation every run (a sampled one may end after a few tokens,
+  // before the timeout).
+  out.converseStream = await streamFailure(new ConverseStreamCommand({ modelId, messages: long, inferenceConfig: { maxTokens: 2000, temperature: 0 } }));
   out.invokeModelWithResponseStream = await streamFailure(new InvokeModelWithResponseStreamCommand({
-    modelId, contentType: "application/json", body: encode({ prompt: "Tell a very long story.", max_gen_len: 2000 }),
+    modelId, contentType: "application/json", body: encode({ prompt: "Tell a very long story.", max_gen_len: 2000, temperature: 0 }),
   }));
   client.destroy();
   console.log(JSON.stringify(out));
