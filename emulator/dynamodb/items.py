@@ -247,7 +247,8 @@ class ItemOps(EngineCore):
             for name in table.key_names:
                 if name in update.changed_attributes:
                     raise params_invalid(f"Cannot update attribute {name}. This attribute is part of the key")
-            _check_index_key_types(table, update.static_types)
+            if table.gsis or table.lsis:  # asked only where an index key can be written
+                _check_index_key_types(table, update.static_types)
             self.check_key_paths(table, [*update.changed_paths, *update.read_paths])
         return WriteOp("Update", table, key, update=update, condition=cond, on_failure=check_on_failure(params.get("ReturnValuesOnConditionCheckFailure")))
 

@@ -11,6 +11,7 @@ list (DynamoDB: "REMOVE a[1], a[2]" removes the original second and third).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from emulator.dynamodb import types
@@ -179,7 +180,7 @@ class Update:
         # now name the element that shifted into its place).
         self._new_trie = build_trie([p for p, _ in self.sets] + [p for p, _ in self.adds] + [p for p, _ in self.deletes], kind)
 
-    @property
+    @functools.cached_property
     def static_types(self) -> dict[str, str | None]:
         """Whole top-level attributes that SET, ADD or DELETE write, with the type of what they
         write when it is known before the item is read (DynamoDB checks index key types
