@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import pickle
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextvars import ContextVar
@@ -41,6 +42,14 @@ MAX_ITEM_SIZE = 400 * 1024
 MAX_HASH_KEY = 2048
 MAX_RANGE_KEY = 1024
 ITEM_COLLECTION_LIMIT = 10 * 1024**3
+# An fsync of the WAL measured under this runs on the event loop itself. On a local
+# SSD it takes ~100 µs, less than the hand-off to the fsync thread and back costs: waking
+# the thread, the GIL passed both ways, the loop woken again (~11 context switches per
+# fsync, ~140 µs of CPU per group commit measured under load; bench/RESULTS.md, "DynamoDB,
+# durable writes"). A slower disk, or a slow spell of this one, moves the fsyncs to the
+# thread, where the loop keeps serving while the disk works; measured there too, they come
+# back once the disk is fast again.
+INLINE_SYNC_SECONDS = 0.0005  # EngineCore.inline_sync_seconds
 
 
 def not_found(message: str = "Requested resource not found") -> AwsError:
@@ -243,17 +252,22 @@ class EngineCore:
         self.tables: dict[TableKey, Table] = {}
         self.write_hooks: list[WriteHook] = []
         self._flush_scheduled = False
-        self._waiters: list[asyncio.Future[None]] = []
+        self._flush_waited = False
+        self._waiters: list[asyncio.Future[bool]] = []
         # Durable SQLite: the COMMIT itself runs on the loop (no fsync, ~30 us) and the
-        # fsync of the WAL on this one thread (it releases the GIL), so the loop keeps
-        # serving while the disk works; a request is answered once an fsync that
-        # started after its commit (or read) has finished. Every fsync covers all the
-        # groups committed before it: one fsync per disk round trip, however many
-        # requests arrive meanwhile.
+        # fsync of the WAL runs after it: on the loop when the disk is fast (under
+        # INLINE_SYNC_SECONDS), else on this one thread (it releases the GIL), so the
+        # loop keeps serving while a slow disk works. A request is answered once an
+        # fsync that started after its commit (or read) has finished. Every fsync
+        # covers all the groups committed before it: one fsync per disk round trip,
+        # however many requests arrive meanwhile.
         self._offload = bool(getattr(storage, "own_sync", False))
+        # An fsync measured under this runs on the loop (0: always on the thread).
+        self.inline_sync_seconds = INLINE_SYNC_SECONDS if getattr(storage, "sync_may_run_inline", False) else 0.0
+        self._sync_seconds = 0.0  # the recent fsyncs' duration: up at once, down gradually
         self._executor: ThreadPoolExecutor | None = None
         self._syncing = False
-        self._sync_waiters: list[asyncio.Future[None]] = []
+        self._sync_waiters: list[asyncio.Future[bool]] = []
         limit = os.environ.get("EMULATOR_DYNAMODB_ITEM_COLLECTION_LIMIT")
         self.item_collection_limit = int(limit) if limit else ITEM_COLLECTION_LIMIT
         # The matrices SearchVectors compares against (emulator/dynamodb/vector_store.py).
@@ -280,42 +294,59 @@ class EngineCore:
 
     async def durable(self) -> bool:
         """Wait until everything this request may have written or read is committed;
-        True if it had to wait (for a group commit or an fsync).
+        True if an fsync on the worker thread released it (the answer is then best
+        written at once: emulator/uvicorn_send.py), False if it did not wait or was
+        released on the loop (a group commit, an fsync run there).
 
         No answer leaves before the data it reflects is durable, so a crash can
         lose only writes that were never acknowledged, and no reader sees them."""
         if self.storage.group_open:
             loop = asyncio.get_running_loop()
-            waiter: asyncio.Future[None] = loop.create_future()
+            waiter: asyncio.Future[bool] = loop.create_future()
             self._waiters.append(waiter)
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 loop.call_soon(self._flush)
-            await waiter
-            return True
+            return await waiter
         if self._syncing or self._sync_waiters:
             # Committed but maybe not yet on disk: wait for the next fsync.
             waiter = asyncio.get_running_loop().create_future()
             self._sync_waiters.append(waiter)
-            await waiter
-            return True
+            return await waiter
         return False
 
     def _flush(self) -> None:
+        if not self._flush_waited:
+            # One loop pass more: requests whose tasks were scheduled in the same pass as
+            # the group's first writer reach their writes and join this commit, instead of
+            # each cohort of a busy server paying an fsync of its own (PutItem from 16
+            # clients: 7.8 -> 15.8 writes per fsync; bench/RESULTS.md). Only once, so a
+            # group waits one pass at most.
+            self._flush_waited = True
+            asyncio.get_running_loop().call_soon(self._flush)
+            return
+        self._flush_waited = False
         self._flush_scheduled = False
         waiters, self._waiters = self._waiters, []
         try:
             self.storage.commit_group(sync=not self._offload)
         except Exception:
             log.exception("DynamoDB group commit failed")
-            self._finish(waiters, False)
+            self._finish(waiters, False, False)
             return
         if not self._offload:
-            self._finish(waiters, True)
+            self._finish(waiters, True, False)
             return
         self._sync_waiters += waiters
-        if not self._syncing:
-            self._start_sync()
+        if self._syncing:
+            return  # the thread's fsync in flight ends, then one covers these
+        if self._sync_seconds < self.inline_sync_seconds:
+            batch, self._sync_waiters = self._sync_waiters, []
+            ok, seconds = self._sync()
+            self._note_sync(seconds)
+            self._finish(batch, ok, False)
+            return
+        self._start_sync()
 
     def _start_sync(self) -> None:
         batch, self._sync_waiters = self._sync_waiters, []
@@ -325,28 +356,37 @@ class EngineCore:
             # When the fsync returns, its thread needs the GIL back from the busy event loop.
             shorten_switch_interval()
         task = asyncio.get_running_loop().run_in_executor(self._executor, self._sync)
-        task.add_done_callback(lambda t: self._synced(batch, t.result()))
+        task.add_done_callback(lambda t: self._synced(batch, *t.result()))
 
-    def _sync(self) -> bool:
+    def _sync(self) -> tuple[bool, float]:
+        """fsync what is committed; (whether it succeeded, how long it took)."""
+        start = time.perf_counter()
         try:
             self.storage.sync_wal()
         except Exception:
             log.exception("DynamoDB WAL fsync failed")
-            return False
-        return True
+            return False, time.perf_counter() - start
+        return True, time.perf_counter() - start
 
-    def _synced(self, batch: list[asyncio.Future[None]], ok: bool) -> None:
+    def _note_sync(self, seconds: float) -> None:
+        # One slow fsync sends the next ones to the thread at once; fast ones bring them
+        # back to the loop gradually (a 5 ms stall: after ~8 fast fsyncs).
+        previous = self._sync_seconds
+        self._sync_seconds = seconds if seconds > previous else 0.75 * previous + 0.25 * seconds
+
+    def _synced(self, batch: list[asyncio.Future[bool]], ok: bool, seconds: float) -> None:
         self._syncing = False
-        self._finish(batch, ok)
+        self._note_sync(seconds)
+        self._finish(batch, ok, True)
         if self._sync_waiters:
             self._start_sync()
 
     @staticmethod
-    def _finish(waiters: list[asyncio.Future[None]], ok: bool) -> None:
+    def _finish(waiters: list[asyncio.Future[bool]], ok: bool, offloaded: bool) -> None:
         for w in waiters:
             if not w.done():
                 if ok:
-                    w.set_result(None)
+                    w.set_result(offloaded)
                 else:
                     w.set_exception(AwsError("InternalServerError", "Internal server error", 500))
 

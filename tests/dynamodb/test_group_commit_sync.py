@@ -1,14 +1,16 @@
-"""Durable group commit with the WAL fsync off the event loop (engine + SQLite storage).
+"""Durable group commit (engine + SQLite storage).
 
-The engine COMMITs a group on the loop and fdatasyncs the WAL on its own thread; no
-answer (write or read) may be released before an fsync that started after it.
-These tests hold the fsync on an Event to observe exactly that ordering.
+The engine COMMITs a group on the loop and fdatasyncs the WAL: on the loop when fsyncs
+measure fast, else on its own thread; no answer (write or read) may be released before
+an fsync that started after it. The thread-path tests hold the fsync on an Event to
+observe exactly that ordering.
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +45,11 @@ class GatedSync:
         self.real()
 
 
-def make_engine(tmp_path: Path, synchronous: str = "FULL") -> DynamoDBEngine:
+def make_engine(tmp_path: Path, synchronous: str = "FULL", thread: bool = False) -> DynamoDBEngine:
+    """``thread``: every fsync on the engine's thread, as on a slow disk."""
     engine = DynamoDBEngine(SqliteStorage(tmp_path / "db.sqlite3", synchronous))
+    if thread:
+        engine.inline_sync_seconds = 0.0
     engine.open()
     engine.create_table(dict(TABLE))
     return engine
@@ -103,7 +108,7 @@ def test_full_means_normal_plus_own_wal_sync(tmp_path: Path) -> None:
 
 
 def test_writes_are_acknowledged_only_after_their_fsync(tmp_path: Path) -> None:
-    engine = make_engine(tmp_path)
+    engine = make_engine(tmp_path, thread=True)
     gate = GatedSync(engine.storage.sync_wal)
     engine.storage.sync_wal = gate  # type: ignore[method-assign]
 
@@ -131,7 +136,7 @@ def test_writes_are_acknowledged_only_after_their_fsync(tmp_path: Path) -> None:
 
 
 def test_a_read_waits_for_an_fsync_in_flight(tmp_path: Path) -> None:
-    engine = make_engine(tmp_path)
+    engine = make_engine(tmp_path, thread=True)
     gate = GatedSync(engine.storage.sync_wal)
     engine.storage.sync_wal = gate  # type: ignore[method-assign]
 
@@ -158,8 +163,9 @@ def test_a_read_waits_for_an_fsync_in_flight(tmp_path: Path) -> None:
         engine.close()
 
 
-def test_a_failed_fsync_fails_the_requests(tmp_path: Path) -> None:
-    engine = make_engine(tmp_path)
+@pytest.mark.parametrize("thread", [False, True])
+def test_a_failed_fsync_fails_the_requests(tmp_path: Path, thread: bool) -> None:
+    engine = make_engine(tmp_path, thread=thread)
 
     def broken() -> None:
         raise OSError("disk gone")
@@ -194,3 +200,69 @@ def test_acknowledged_writes_survive_reopen(tmp_path: Path, synchronous: str) ->
             assert again.get_item({"TableName": "tbl", "Key": {"pk": {"S": f"k{i}"}}})["Item"] == {"pk": {"S": f"k{i}"}}
     finally:
         again.close()
+
+
+class TimedSync:
+    """Replaces SqliteStorage.sync_wal: records the thread of each call and can be slow."""
+
+    def __init__(self, real: Any) -> None:
+        self.real = real
+        self.threads: list[int] = []
+        self.delays: list[float] = []  # seconds to sleep in the next calls, in order
+
+    def __call__(self) -> None:
+        self.threads.append(threading.get_ident())
+        if self.delays:
+            time.sleep(self.delays.pop(0))
+        self.real()
+
+
+def test_fast_fsyncs_run_on_the_loop_and_a_slow_one_moves_them_to_the_thread(tmp_path: Path) -> None:
+    engine = make_engine(tmp_path)
+    sync = TimedSync(engine.storage.sync_wal)
+    engine.storage.sync_wal = sync  # type: ignore[method-assign]
+    loop_thread = threading.get_ident()
+
+    async def main() -> None:
+        await write(engine, "a")
+        assert sync.threads == [loop_thread]  # a fast disk: no hand-off to the thread
+        assert (await read(engine, "a"))["Item"] == {"pk": {"S": "a"}}
+        sync.delays = [0.01]  # a slow spell: 10 ms, 20 times the limit
+        await write(engine, "b")
+        await write(engine, "c")
+        assert sync.threads[1] == loop_thread and sync.threads[2] != loop_thread
+        # Fast fsyncs (on the thread, measured there) bring them back to the loop.
+        for i in range(40):
+            await write(engine, f"k{i}")
+        assert sync.threads[-1] == loop_thread
+        for pk in ("b", "c", "k39"):
+            assert (await read(engine, pk))["Item"] == {"pk": {"S": pk}}
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("thread", [False, True])
+def test_a_group_waits_one_loop_pass_for_the_writes_scheduled_beside_its_first(tmp_path: Path, thread: bool) -> None:
+    engine = make_engine(tmp_path, thread=thread)
+    sync = TimedSync(engine.storage.sync_wal)
+    engine.storage.sync_wal = sync  # type: ignore[method-assign]
+
+    async def later(pk: str) -> None:
+        await asyncio.sleep(0)  # its write comes one loop pass after the first one's
+        await write(engine, pk)
+
+    async def main() -> None:
+        await asyncio.gather(write(engine, "a"), later("b"))
+        assert len(sync.threads) == 1  # one commit, one fsync for both
+        await asyncio.gather(write(engine, "c"), later("d"), asyncio.sleep(0.05))
+        assert len(sync.threads) == 2
+        for pk in "abcd":
+            assert (await read(engine, pk))["Item"] == {"pk": {"S": pk}}
+
+    try:
+        asyncio.run(main())
+    finally:
+        engine.close()

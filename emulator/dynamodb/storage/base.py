@@ -268,8 +268,10 @@ class Storage(ABC):
         (``sync=False``, where ``own_sync``: durable only after ``sync_wal()``)."""
 
     # Storages that flush their log themselves (``own_sync``) let the engine run the
-    # flush off the event loop; see SqliteStorage.
+    # flush off the event loop; see SqliteStorage. ``sync_may_run_inline``: the flush is
+    # local and short enough, when measured so, to run on the loop itself (EngineCore).
     own_sync = False
+    sync_may_run_inline = False
 
     def sync_wal(self) -> None:
         """Make every commit made so far durable (only where ``own_sync``)."""
