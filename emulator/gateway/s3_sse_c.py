@@ -1,8 +1,11 @@
 """S3 server-side encryption with customer-provided keys (SSE-C), enforced as S3 enforces it.
 
 S3 does not keep an SSE-C key: it keeps the key's MD5 with the object, and every read of the
-object (GetObject, HeadObject, GetObjectAttributes, a copy's source) must send the key again
+object (GetObject, HeadObject, GetObjectAttributes, SelectObjectContent, a copy's source) must
+send the key again
 (https://docs.aws.amazon.com/AmazonS3/latest/userguide/ServerSideEncryptionCustomerKeys.html).
+ListParts and RestoreObject return no object bytes and take no key here (botocore's model gives
+RestoreObject no SSE-C members; ListParts needs one only for an upload made with a checksum).
 moto took the headers and ignored them, so an object put with a key was read back without
 one: code that forgets the key passed locally and failed on AWS. Here:
 
@@ -228,9 +231,18 @@ def _key_request(self: Any, request: Any, full_url: str, original: Any) -> Any:
     elif method == "POST" and "uploads" in query:
         pending = answer_key = customer_key(headers, write=True)
     elif method == "POST" and "uploadId" in query:
+        # CompleteMultipartUpload: the object takes the upload's key. Its answer names no key
+        # (botocore's CompleteMultipartUploadOutput has no SSE-C members).
         upload = _upload(backend, bucket, query)
         if upload is not None:
             pending = stored(upload)
+    elif method == "POST" and "select" in query:
+        # SelectObjectContent reads the object's bytes: S3 wants the key as GetObject does
+        # (moto would run the query on an SSE-C object without it, answering its plaintext).
+        item = _object(backend, bucket, name, query)
+        if item is None:
+            return original(self, request, full_url)  # moto's NoSuchKey / NoSuchBucket
+        check_read(item, customer_key(headers))
 
     previous = getattr(_local, "pending", _UNSET)
     _local.pending = pending
