@@ -68,6 +68,55 @@ INVALID = "One or more parameter values were invalid: "
 
 # (id, request, message): every one a ValidationException (HTTP 400).
 VALIDATION_CASES: list[tuple[str, Case, str]] = [
+    # ------------------------------------------------------------- update expressions with several mistakes
+    # One is reported, by kind: reserved word, unknown function, repeated clause, undefined name,
+    # undefined value, overlapping paths, conflicting paths, ADD/DELETE operand, function operand;
+    # the first of its kind in textual order, whatever the clause.
+    (
+        "upd-reserved-before-repeated-clause",
+        lambda t: ("update_item", {"TableName": t["h"], "Key": {"pk": P[":p"]}, "UpdateExpression": "SET a = :p SET b = :p REMOVE values", "ExpressionAttributeValues": P}),
+        "Invalid UpdateExpression: Attribute name is a reserved keyword; reserved keyword: values",
+    ),
+    (
+        "upd-unknown-function-before-repeated-clause",
+        lambda t: ("update_item", {"TableName": t["h"], "Key": {"pk": P[":p"]}, "UpdateExpression": "SET a = :p SET b = foo(a)", "ExpressionAttributeValues": P}),
+        "Invalid UpdateExpression: Invalid function name; function: foo",
+    ),
+    (
+        "upd-undefined-name-before-undefined-value",
+        lambda t: ("update_item", {"TableName": t["h"], "Key": {"pk": P[":p"]}, "UpdateExpression": "SET a = :p, b = :nope REMOVE #nope", "ExpressionAttributeValues": P}),
+        "Invalid UpdateExpression: An expression attribute name used in the document path is not defined; attribute name: #nope",
+    ),
+    (
+        "upd-undefined-value-before-add-operand",
+        lambda t: ("update_item", {"TableName": t["h"], "Key": {"pk": P[":p"]}, "UpdateExpression": "ADD m :p DELETE w :nope", "ExpressionAttributeValues": P}),
+        "Invalid UpdateExpression: An expression attribute value used in expression is not defined; attribute value: :nope",
+    ),
+    (
+        "upd-overlap-across-clauses-before-add-operand",
+        lambda t: ("update_item", {"TableName": t["h"], "Key": {"pk": P[":p"]}, "UpdateExpression": "ADD z :p REMOVE a SET a = :p", "ExpressionAttributeValues": P}),
+        "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [a], path two: [a]",
+    ),
+    (
+        "upd-overlap-before-conflict",
+        lambda t: ("update_item", {"TableName": t["h"], "Key": {"pk": P[":p"]}, "UpdateExpression": "SET b[0] = :p REMOVE b.c, b", "ExpressionAttributeValues": P}),
+        "Invalid UpdateExpression: Two document paths overlap with each other; must remove or rewrite one of these paths; path one: [b, [0]], path two: [b]",
+    ),
+    (
+        "upd-last-conflict",
+        lambda t: ("update_item", {"TableName": t["h"], "Key": {"pk": P[":p"]}, "UpdateExpression": "SET b.c = :p, b.d = :p, b[0] = :p", "ExpressionAttributeValues": P}),
+        "Invalid UpdateExpression: Two document paths conflict with each other; must remove or rewrite one of these paths; path one: [b, d], path two: [b, [0]]",
+    ),
+    (
+        "upd-add-operand-before-arithmetic-operand",
+        lambda t: ("update_item", {"TableName": t["h"], "Key": {"pk": P[":p"]}, "UpdateExpression": "SET q = :p + :n ADD a :p", "ExpressionAttributeValues": {**P, ":n": {"N": "1"}}}),
+        "Invalid UpdateExpression: Incorrect operand type for operator or function; operator: ADD, operand type: STRING",
+    ),
+    (
+        "upd-first-function-mistake-in-text",
+        lambda t: ("update_item", {"TableName": t["h"], "Key": {"pk": P[":p"]}, "UpdateExpression": "SET q = list_append(:p, l), r = if_not_exists(:p, a)", "ExpressionAttributeValues": P}),
+        "Invalid UpdateExpression: Incorrect operand type for operator or function; operator or function: list_append, operand type: S",
+    ),
     # ------------------------------------------------------------- key conditions
     (
         "kce-size",

@@ -124,3 +124,18 @@ def test_index_key_set_from_the_item_is_checked_after_reading_it(ddb: Any, gsi_t
     ddb.update_item(TableName=gsi_table, Key=K, UpdateExpression="SET gk = s, gn = if_not_exists(gn, n)")
     ddb.update_item(TableName=gsi_table, Key=K, UpdateExpression="ADD gn :one", ExpressionAttributeValues={":one": {"N": "1"}})
     assert _get(ddb, gsi_table) == {**K, "gk": {"S": "t"}, "gn": {"N": "3"}, "n": {"N": "2"}, "s": {"S": "t"}}
+
+
+def test_first_failing_action_in_textual_order_is_reported(ddb: Any, table: str) -> None:
+    """dynalite applies the actions as written and reports the first that fails, whatever
+    the clause (here a REMOVE below a number before a DELETE of a set from a number)."""
+    ddb.put_item(TableName=table, Item=ITEM)
+    got = _update_error(ddb, table, Key=K, UpdateExpression="REMOVE n.x DELETE s :v", ExpressionAttributeValues={":v": {"SS": ["a"]}})
+    assert got == BAD_PATH
+    got = _update_error(ddb, table, Key=K, UpdateExpression="DELETE s :v REMOVE n.x", ExpressionAttributeValues={":v": {"SS": ["a"]}})
+    assert got == ("ValidationException", "An operand in the update expression has an incorrect data type")
+    got = _update_error(ddb, table, Key=K, UpdateExpression="ADD ss :n SET m.a.b = :n", ExpressionAttributeValues={":n": {"N": "1"}})
+    assert got == ("ValidationException", "An operand in the update expression has an incorrect data type")
+    got = _update_error(ddb, table, Key=K, UpdateExpression="SET m.a.b = :n ADD ss :n", ExpressionAttributeValues={":n": {"N": "1"}})
+    assert got == BAD_PATH
+    assert _get(ddb, table) == ITEM

@@ -11,8 +11,9 @@ that remembers which placeholders the request's expressions used, so
 from __future__ import annotations
 
 from emulator.dynamodb import types
+from emulator.errors import AwsError
 
-from .ast import Const, Path, invalid
+from .ast import Arith, Call, Const, Operand, Path, UpdateAst, ValueRef, invalid
 from .condition import Condition, condition_paths
 from .context import ExpressionContext, resolve_condition, resolve_operand, resolve_path
 from .keycond import KeyCondition, key_condition_from_ast
@@ -24,8 +25,8 @@ from .legacy import (
     projection_from_attributes,
     update_from_attribute_updates,
 )
-from .parser import parse_condition, parse_projection, parse_update
-from .paths import Elements, get_path
+from .parser import ALL_FUNCTIONS, parse_condition, parse_projection, parse_update
+from .paths import Elements, check_update_paths, get_path
 from .projection import Projection
 from .reserved import RESERVED_WORDS
 from .update import Update
@@ -95,32 +96,129 @@ _LONG_TYPE_NAMES = {
 }
 
 
+def _placeholders(node: Path | Operand, prefix: str) -> list[str]:
+    """The name (``#``) or value (``:``) placeholders of a path or operand, in textual order."""
+    if isinstance(node, Path):
+        return [e for e in node.elements if isinstance(e, str) and e.startswith(prefix)]
+    if isinstance(node, ValueRef):
+        return [node.name] if prefix == ":" else []
+    if isinstance(node, Call):
+        return [p for arg in node.args for p in _placeholders(arg, prefix)]
+    if isinstance(node, Arith):
+        return _placeholders(node.left, prefix) + _placeholders(node.right, prefix)
+    return []
+
+
+def _value_type(node: Operand, ctx: ExpressionContext) -> str | None:
+    return types.type_of(ctx.values[node.name]) if isinstance(node, ValueRef) else None
+
+
+def _function_error(node: Operand, ctx: ExpressionContext, kind: str) -> AwsError | None:
+    """The first mistake in the operands of an update's functions and arithmetic, innermost
+    first (once every placeholder is known to be defined)."""
+    if isinstance(node, Call):
+        for arg in node.args:
+            error = _function_error(arg, ctx, kind)
+            if error is not None:
+                return error
+        arity, needs_path = ALL_FUNCTIONS[node.name]
+        if len(node.args) != arity:
+            return invalid(kind, f"Incorrect number of operands for operator or function; operator or function: {node.name}, number of operands: {len(node.args)}")
+        if needs_path and not isinstance(node.args[0], Path):
+            return invalid(kind, f"Operator or function requires a document path; operator or function: {node.name}")
+        if node.name == "list_append":
+            for arg in node.args:
+                found = _value_type(arg, ctx)
+                if found is not None and found != "L":
+                    return invalid(kind, f"Incorrect operand type for operator or function; operator or function: {node.name}, operand type: {found}")
+    elif isinstance(node, Arith):
+        for side in (node.left, node.right):
+            error = _function_error(side, ctx, kind)
+            if error is not None:
+                return error
+        for side in (node.left, node.right):
+            found = _value_type(side, ctx)
+            if found is not None and found != "N":
+                return invalid(kind, f"Incorrect operand type for operator or function; operator or function: {node.op}, operand type: {found}")
+    return None
+
+
 def compile_update(text: str, ctx: ExpressionContext) -> Update:
+    """An UpdateExpression.
+
+    DynamoDB reports one mistake however many the expression has: a syntax error, else (from
+    the parser) a reserved word, an unknown or misused function, a repeated clause; else an
+    undefined name placeholder, an undefined value placeholder, overlapping paths, conflicting
+    paths, an ADD/DELETE operand of the wrong type, a function's or arithmetic's operands; the
+    first of a kind in textual order, whichever clause holds it. (dynalite's order, which its
+    author checked against DynamoDB.) A valid expression is compiled in one pass; only one
+    that fails is checked again in that order (``_first_update_error``), which costs as much
+    again as compiling it.
+    """
     kind = "UpdateExpression"
     ast = parse_update(text)
-    sets = []
-    for path, operand in ast.set:
-        sets.append((resolve_path(path, ctx, kind).elements, resolve_operand(operand, ctx, kind)))
-    removes = [resolve_path(path, ctx, kind).elements for path in ast.remove]
-    adds: list[tuple[Elements, types.AttributeValue]] = []
-    for path, operand in ast.add:
-        value = resolve_operand(operand, ctx, kind)
-        assert isinstance(value, Const)
-        # "The ADD action supports only number and set data types."
-        if types.type_of(value.value) != "N" and types.type_of(value.value) not in types.SET_TYPES:
-            raise invalid(kind, f"Incorrect operand type for operator or function; operator: ADD, operand type: {_LONG_TYPE_NAMES[types.type_of(value.value)]}")
-        adds.append((resolve_path(path, ctx, kind).elements, value.value))
-    deletes: list[tuple[Elements, types.AttributeValue]] = []
-    for path, operand in ast.delete:
-        value = resolve_operand(operand, ctx, kind)
-        assert isinstance(value, Const)
-        # "The DELETE action only supports set data types."
-        if types.type_of(value.value) not in types.SET_TYPES:
-            raise invalid(kind, f"Incorrect operand type for operator or function; operator: DELETE, operand type: {_LONG_TYPE_NAMES[types.type_of(value.value)]}")
-        deletes.append((resolve_path(path, ctx, kind).elements, value.value))
+    try:
+        sets = [(resolve_path(path, ctx, kind).elements, resolve_operand(operand, ctx, kind)) for path, operand in ast.set]
+        removes = [resolve_path(path, ctx, kind).elements for path in ast.remove]
+        adds: list[tuple[Elements, types.AttributeValue]] = []
+        for path, operand in ast.add:
+            value = resolve_operand(operand, ctx, kind)
+            assert isinstance(value, Const)
+            # "The ADD action supports only number and set data types."
+            if types.type_of(value.value) != "N" and types.type_of(value.value) not in types.SET_TYPES:
+                raise invalid(kind, f"Incorrect operand type for operator or function; operator: ADD, operand type: {_LONG_TYPE_NAMES[types.type_of(value.value)]}")
+            adds.append((resolve_path(path, ctx, kind).elements, value.value))
+        deletes: list[tuple[Elements, types.AttributeValue]] = []
+        for path, operand in ast.delete:
+            value = resolve_operand(operand, ctx, kind)
+            assert isinstance(value, Const)
+            # "The DELETE action only supports set data types."
+            if types.type_of(value.value) not in types.SET_TYPES:
+                raise invalid(kind, f"Incorrect operand type for operator or function; operator: DELETE, operand type: {_LONG_TYPE_NAMES[types.type_of(value.value)]}")
+            deletes.append((resolve_path(path, ctx, kind).elements, value.value))
+        for _, operand in ast.set:
+            if not isinstance(operand, (Path, ValueRef)):  # a function or arithmetic
+                error = _function_error(operand, ctx, kind)
+                if error is not None:
+                    raise error
+        update = Update(sets, removes, adds, deletes, kind=kind, clauses=ast.clauses)  # overlaps, conflicts
+    except AwsError:
+        _first_update_error(ast, ctx, kind)
+        raise
     ctx.compiled += 1
     ctx.compiled_with_values += 1
-    return Update(sets, removes, adds, deletes, kind=kind)
+    return update
+
+
+def _first_update_error(ast: UpdateAst, ctx: ExpressionContext, kind: str) -> None:
+    """Raise the mistake of ``ast`` that DynamoDB reports (see compile_update), checking each
+    kind in its order over the actions in textual order. Returns if it finds none (the
+    caller's error then stands)."""
+    pairs = {"SET": ast.set, "ADD": ast.add, "DELETE": ast.delete}
+    actions: list[tuple[str, Path, Operand | None]] = []
+    for clause in ast.clauses:
+        if clause == "REMOVE":
+            actions.extend((clause, path, None) for path in ast.remove)
+        else:
+            actions.extend((clause, path, operand) for path, operand in pairs[clause])
+    for prefix, lookup in (("#", ctx.name), (":", ctx.value)):
+        for _, path, operand in actions:
+            for placeholder in _placeholders(path, prefix) + (_placeholders(operand, prefix) if operand is not None else []):
+                lookup(placeholder, kind)
+    targets = [resolve_path(path, ctx, kind).elements for _, path, _ in actions]
+    check_update_paths(targets, kind)
+    for clause, _, operand in actions:
+        if clause in ("ADD", "DELETE"):
+            assert isinstance(operand, ValueRef)
+            found = types.type_of(ctx.values[operand.name])
+            if found not in types.SET_TYPES and (clause == "DELETE" or found != "N"):
+                raise invalid(kind, f"Incorrect operand type for operator or function; operator: {clause}, operand type: {_LONG_TYPE_NAMES[found]}")
+    for clause, _, operand in actions:
+        if clause == "SET":
+            assert operand is not None
+            error = _function_error(operand, ctx, kind)
+            if error is not None:
+                raise error
 
 
 def compile_projection(text: str, ctx: ExpressionContext) -> Projection:

@@ -12,7 +12,7 @@ straight into resolved trees.
 from __future__ import annotations
 
 import base64
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from emulator.errors import AwsError
@@ -121,6 +121,9 @@ class UpdateAst:
     remove: tuple[Path, ...] = ()
     add: tuple[tuple[Path, Operand], ...] = ()
     delete: tuple[tuple[Path, Operand], ...] = ()
+    # The clauses in the order the text has them: DynamoDB reports the first of several
+    # mistakes of a kind in textual order, whichever clause it is in.
+    clauses: tuple[str, ...] = field(default=(), compare=False)
 
 
 # --------------------------------------------------------------------------- printing

@@ -63,7 +63,12 @@ MAX_PATH_DEPTH = 32
 # redundant parentheses, then an unknown function, then a function used where it can't be, then
 # a reserved word, then a function's operands (the order dynalite, whose tests ran against AWS,
 # reports them in). A syntax error still wins over all of these.
-_PARENS, _UNKNOWN_FUNCTION, _MISUSED_FUNCTION, _RESERVED, _OPERANDS = range(5)
+_PARENS, _UNKNOWN_FUNCTION, _MISUSED_FUNCTION, _RESERVED, _OPERANDS, _SECTION = range(6)
+# Update expressions rank their parse-time errors differently (dynalite's order again): a
+# reserved word, then an unknown or misused function (one kind: the first in the text wins),
+# then a repeated clause. Function operands are checked after placeholders and paths, when the
+# expression is compiled (compile_update), so the parser doesn't rank them.
+_UPDATE_RANKS = {_RESERVED: 0, _UNKNOWN_FUNCTION: 1, _MISUSED_FUNCTION: 1, _SECTION: 2}
 # Parentheses nest by recursion; bounding them keeps the parser far from Python's
 # recursion limit (a 4 KB expression could otherwise nest ~2000 deep).
 MAX_PAREN_DEPTH = 100
@@ -159,9 +164,13 @@ class Parser:
         return invalid(self.kind, message)
 
     def defer(self, rank: int, message: str) -> None:
-        """Raise now, or, in a condition, remember the first error of this rank for the end."""
+        """Raise now, or, in a condition or update, remember the first error of this rank for the end."""
         if self.deferred is None:
             raise self.fail(message)
+        if self.kind == "UpdateExpression":
+            if rank not in _UPDATE_RANKS:
+                return
+            rank = _UPDATE_RANKS[rank]
         self.deferred.setdefault(rank, self.fail(message))
 
     def syntax_error(self, index: int | None = None) -> AwsError:
@@ -262,7 +271,8 @@ class Parser:
         allowed = UPDATE_FUNCTIONS if self.kind == "UpdateExpression" else OPERAND_FUNCTIONS
         if call.name not in allowed and call.name in ALL_FUNCTIONS:
             if self.kind == "UpdateExpression":
-                raise self.fail(f"The function is not allowed in an update expression; function: {call.name}")
+                self.defer(_MISUSED_FUNCTION, f"The function is not allowed in an update expression; function: {call.name}")
+                return
             self.defer(_MISUSED_FUNCTION, f"The function is not allowed to be used this way in an expression; function: {call.name}")
 
     def operand(self) -> Operand:
@@ -374,17 +384,20 @@ class Parser:
     # ------------------------------------------------------------------ update expressions
 
     def update(self) -> UpdateAst:
+        self.deferred = {}
         sections: dict[str, list[object]] = {}
         while True:
             token = self.peek()
             clause = token.text.upper() if token.kind == "name" else ""
             if clause not in UPDATE_CLAUSES:
                 raise self.syntax_error()
-            if clause in sections:
-                raise self.fail(f'The "{clause}" section can only be used once in an update expression;')
             self.advance()
             actions: list[object] = []
-            sections[clause] = actions
+            if clause in sections:
+                # Reported only if the rest parses and holds no reserved word or bad function.
+                self.defer(_SECTION, f'The "{clause}" section can only be used once in an update expression;')
+            else:
+                sections[clause] = actions
             while True:
                 actions.append(self.update_action(clause))
                 if self.peek().is_op(","):
@@ -393,11 +406,15 @@ class Parser:
                 break
             if self.peek().kind == "eof":
                 break
+        self.expect_eof()
+        if self.deferred:
+            raise self.deferred[min(self.deferred)]
         return UpdateAst(
             set=tuple(sections.get("SET", ())),  # type: ignore[arg-type]
             remove=tuple(sections.get("REMOVE", ())),  # type: ignore[arg-type]
             add=tuple(sections.get("ADD", ())),  # type: ignore[arg-type]
             delete=tuple(sections.get("DELETE", ())),  # type: ignore[arg-type]
+            clauses=tuple(sections),
         )
 
     def update_action(self, clause: str) -> object:
@@ -439,10 +456,7 @@ def parse_condition(text: str, kind: str = "ConditionExpression") -> Cond:
 
 @functools.lru_cache(maxsize=2048)
 def parse_update(text: str) -> UpdateAst:
-    parser = Parser(text, "UpdateExpression")
-    node = parser.update()
-    parser.expect_eof()
-    return node
+    return Parser(text, "UpdateExpression").update()
 
 
 @functools.lru_cache(maxsize=2048)

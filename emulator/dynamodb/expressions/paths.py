@@ -75,6 +75,37 @@ def build_trie(paths: list[Elements], kind: str) -> _Node:
     return root
 
 
+def check_update_paths(paths: list[Elements], kind: str) -> None:
+    """Raise DynamoDB's overlap or conflict error for an update expression's paths, given in
+    textual order.
+
+    An overlap anywhere is reported before any conflict; it names the earlier path that the
+    first overlapping one overlaps. Among conflicts, the last pair met is reported. (This is
+    dynalite's rule, whose author checked its update errors against DynamoDB.)
+    """
+    conflict: tuple[Elements, Elements] | None = None
+    # Paths under different top-level attributes never meet, so each is compared only with the
+    # earlier ones under its own attribute (a 4 KB expression can hold ~1000 paths).
+    by_attribute: dict[PathElement, list[Elements]] = {}
+    for path in paths:
+        earlier_paths = by_attribute.setdefault(path[0], [])
+        for earlier in earlier_paths:
+            for one, two in zip(earlier, path, strict=False):
+                if isinstance(one, int) != isinstance(two, int):
+                    conflict = (earlier, path)
+                    break
+                if one != two:
+                    break
+            else:
+                raise _overlap(kind, earlier, path)
+        earlier_paths.append(path)
+    if conflict is not None:
+        raise invalid(
+            kind,
+            f"Two document paths conflict with each other; must remove or rewrite one of these paths; path one: {path_display(conflict[0])}, path two: {path_display(conflict[1])}",
+        )
+
+
 def _overlap(kind: str, one: Elements, two: Elements) -> Exception:
     return invalid(
         kind,

@@ -164,12 +164,15 @@ class Update:
         *,
         legacy: bool = False,
         kind: str = "UpdateExpression",
+        clauses: tuple[str, ...] | None = None,
     ) -> None:
         self.sets = sets or []
         self.removes = removes or []
         self.adds = adds or []
         self.deletes = deletes or []
         self.legacy = legacy
+        # The expression's clauses in textual order (None: legacy AttributeUpdates).
+        self.clauses = clauses
         self.changed_paths: list[Elements] = [p for p, _ in self.sets] + list(self.removes) + [p for p, _ in self.adds] + [p for p, _ in self.deletes]
         # The paths SET operands read (``a = pk.x + :n``): DynamoDB refuses a nested path into a
         # key attribute anywhere in the expression, not only where it is written.
@@ -270,8 +273,34 @@ class Update:
     def apply(self, item: Item | None) -> Item:
         """A NEW item with the update applied (``item`` is left untouched; None means no item)."""
         original = item or {}
-        new = types.copy_item(original)
         values = [(path, types.copy_value(self._value(op, original))) for path, op in self.sets]
+        try:
+            return self._apply(original, values)
+        except AwsError:
+            if self.clauses is not None:
+                self._raise_first_error(original, values)
+            raise
+
+    def _raise_first_error(self, original: Item, values: list[tuple[Elements, AV]]) -> None:
+        """Report the action that fails first in textual order, as dynalite (checked against
+        DynamoDB by its author) does: it applies the actions in the order written, after
+        evaluating every SET operand. Whether an action fails doesn't depend on the others (no
+        two paths overlap), so each is tried alone on the original item."""
+        sizes = {"SET": len(self.sets), "REMOVE": len(self.removes), "ADD": len(self.adds), "DELETE": len(self.deletes)}
+        order = [(clause, index) for clause in self.clauses or () for index in range(sizes[clause])]
+        for clause, index in order:
+            trial = types.copy_item(original)
+            if clause == "SET":
+                _set_at(trial, values[index][0], types.copy_value(values[index][1]))
+            elif clause == "REMOVE":
+                _remove_at(trial, self.removes[index])
+            elif clause == "ADD":
+                self._add(trial, *self.adds[index])
+            else:
+                self._delete(trial, *self.deletes[index])
+
+    def _apply(self, original: Item, values: list[tuple[Elements, AV]]) -> Item:
+        new = types.copy_item(original)
         # Indexes past the end of a list append, in index order.
         for path, value in sorted(values, key=lambda pv: _ascending_key(pv[0])):
             _set_at(new, path, value)
