@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 
 from emulator.context import Principal
 from emulator.gateway import s3_stream
+from emulator.gateway.fallback_memory import WeakInstances
 from emulator.gateway.fallback_state import (
     LONG_POLLS,
     FallbackState,
@@ -105,7 +106,11 @@ class MotoFallback:
                 if self._app is None:
                     # Changes to moto's code, made before its first request (not at start: they
                     # import about ten moto packages, which a server that never calls moto skips).
-                    from emulator.gateway import fallback_patches, fallback_speed
+                    from emulator.gateway import (
+                        fallback_memory,
+                        fallback_patches,
+                        fallback_speed,
+                    )
                     from emulator.gateway.s3_payload import patch_moto_checksums
                     from emulator.gateway.s3_policy import install_moto_hook
 
@@ -113,6 +118,7 @@ class MotoFallback:
                     install_moto_hook()  # the gateway decides S3 bucket policies, not moto
                     fallback_patches.install()  # AWS's errors where moto's state shows bad input
                     fallback_speed.install()  # where moto's cost grows with its state for nothing
+                    fallback_memory.install()  # moto's objects freed once moto drops them
                     from moto.moto_server import werkzeug_app
                     from moto.moto_server.werkzeug_app import (
                         DomainDispatcherApplication,
@@ -276,11 +282,11 @@ class MotoFallback:
                 master_accounts = getattr(backends, "master_accounts", None)
                 if isinstance(master_accounts, dict):
                     master_accounts.clear()
-            # moto keeps every model object it ever made in its class's ``instances_tracked``
-            # (for its dashboard), so without this the memory of every reset test stays.
+            # moto's record of the model objects it made (``instances_tracked``; weak here,
+            # fallback_memory.py): the reset ones are gone.
             for package in list(model_data) if packages is None else packages:
                 for model in model_data.get(package, {}).values():
-                    model.instances_tracked = []  # type: ignore[attr-defined]
+                    model.instances_tracked = WeakInstances()  # type: ignore[attr-defined]
 
     async def dispatch(self, request: Request, service: str | None = None, operation: str | None = None) -> Response:
         """moto's answer to a request of the botocore ``service`` and ``operation`` (None: unknown,

@@ -3,7 +3,7 @@
 published versions whatever CodeSha256 and RevisionId said, stored event filter patterns that
 are not JSON, reserved any concurrency listed the versions of functions that do not exist, and "updated" code with no code given;
 it created Image functions without an image and stream mappings without a starting position, and
-"deleted" aliases that did not exist.
+"deleted" aliases that did not exist. Its ListFunctions ignored markers it never handed out.
 The function is read from moto's state (``moto_backend``); one that cannot be read is left to
 moto.
 """
@@ -171,3 +171,14 @@ def _lambda_delete_alias(ctx: RequestContext) -> None:
         raise AwsError("ResourceNotFoundException", f"Cannot find alias arn: {':'.join(function_arn.split(':')[:7])}:{name}", 404) from None
     except (KeyError, AttributeError, ServiceException, HTTPException):  # anything else: moto answers
         return
+
+
+@_on("lambda", "ListFunctions")
+def _lambda_list_marker(ctx: RequestContext) -> None:
+    """A Marker is "the pagination token that's returned by a previous request", and moto's
+    ListFunctions hands out none (it answers every function at once, without NextMarker): any
+    marker is one Lambda did not issue, ``InvalidParameterValueException``. moto ignored it and
+    answered the first page again, which a client would take for more results."""
+    marker = ctx.params.get("Marker")
+    if isinstance(marker, str) and marker:
+        raise AwsError("InvalidParameterValueException", f"Invalid pagination token: {marker}", 400)

@@ -5,7 +5,9 @@ Invalid request: ...``, ``InvalidChangeBatch: [...]``); moto stored record sets 
 with any value, and the mistake showed only once deployed (a CNAME at the zone's apex: see
 fallback_patches.py, which knows the zone's name). moto also created zones with a caller
 reference already used, a VPC that cannot be one or a delegation set that does not exist, and
-answered 200 for delegation sets, zones and health checks that do not exist.
+answered 200 for delegation sets, zones and health checks that do not exist, and for changes
+it never made; it created health checks of no endpoint and ignored a listing's zone id given
+without its name.
 """
 
 from __future__ import annotations
@@ -64,7 +66,7 @@ def _route53_changes(ctx: RequestContext) -> None:
     of [AliasTarget, all of [TTL, and ResourceRecords], or TrafficPolicyInstanceId] ...``); the
     addresses of A and AAAA records (``InvalidChangeBatch: [Invalid Resource Record: 'FATAL
     problem: ARRDATAIllegalIPv4Address (Value is not a valid IPv4 address) encountered with
-    'x'']``)."""
+    'x'']``) and the two fields of MX records (``MXRRDATANotTwoFields``)."""
     changes = (ctx.params.get("ChangeBatch") or {}).get("Changes") or []
     for change in changes:
         rrset = change.get("ResourceRecordSet") if isinstance(change, dict) else None
@@ -100,6 +102,12 @@ def _route53_changes(ctx: RequestContext) -> None:
                 if isinstance(value, str) and not _address(kind, value):
                     version, code = ("IPv4", "ARRDATAIllegalIPv4Address") if kind == "A" else ("IPv6", "AAAARRDATAIllegalIPv6Address")
                     problems.append(f"Invalid Resource Record: 'FATAL problem: {code} (Value is not a valid {version} address) encountered with '{value}''")
+        if kind == "MX":
+            # An MX record is "priority domain-name" (RFC 1035 section 3.3.9; Route 53's MX format).
+            for record in rrset.get("ResourceRecords") or []:
+                value = record.get("Value") if isinstance(record, dict) else None
+                if isinstance(value, str) and len(value.split()) != 2:
+                    problems.append(f"Invalid Resource Record: 'FATAL problem: MXRRDATANotTwoFields (MX record doesn't have 2 fields) encountered with '{value}''")
     if problems:
         raise AwsError("InvalidChangeBatch", "[" + ", ".join(problems) + "]", 400)
 
@@ -255,3 +263,44 @@ def _route53_deleted_health_check(ctx: RequestContext) -> None:
     identifier, checks = ctx.params.get("HealthCheckId"), getattr(_backend(ctx), "health_checks", None)
     if isinstance(identifier, str) and isinstance(checks, dict) and identifier not in checks:
         raise AwsError("NoSuchHealthCheck", f"A health check with id {identifier} does not exist.", 404)
+
+
+@_on("route53", "ListHostedZonesByName")
+def _route53_zone_id_needs_name(ctx: RequestContext) -> None:
+    """A listing continued from a zone names it by both NextDNSName and NextHostedZoneId
+    (HostedZoneId: "include both dnsname and hostedzoneid parameters"): ``InvalidInput``. moto
+    ignored the zone id and listed every zone from the start."""
+    if ctx.params.get("HostedZoneId") is not None and not ctx.params.get("DNSName"):
+        raise AwsError("InvalidInput", "Invalid request: hostedzoneid is specified without dnsname; specify both of them, or neither.", 400)
+
+
+_HOSTNAME_CHECKS = ("HTTP", "HTTPS", "HTTP_STR_MATCH", "HTTPS_STR_MATCH", "TCP")
+
+
+@_on("route53", "CreateHealthCheck")
+def _route53_health_check_endpoint(ctx: RequestContext) -> None:
+    """A health check of an endpoint names it, by IPAddress or FullyQualifiedDomainName
+    (HealthCheckConfig: Route 53 checks the IP address, else resolves the domain name):
+    ``InvalidInput``. moto created a health check of nothing."""
+    config = ctx.params.get("HealthCheckConfig")
+    if isinstance(config, dict) and config.get("Type") in _HOSTNAME_CHECKS and not config.get("IPAddress") and not config.get("FullyQualifiedDomainName"):
+        raise AwsError("InvalidInput", f"Invalid parameter: a health check of type {config['Type']} must specify an IPAddress or a FullyQualifiedDomainName.", 400)
+
+
+# The change ids that moto hands out (moto/route53/responses.py answers every change with one of
+# these fixed ids, and keeps no record of changes).
+_MOTO_CHANGES = frozenset({"C1PA6795UKMFR9", "C2682N5HXP0BZ4", "a1b2c3d4"})
+_CHANGE_ID = re.compile(r"[A-Z0-9]+")
+
+
+@_on("route53", "GetChange")
+def _route53_change(ctx: RequestContext) -> None:
+    """A change id is one ChangeResourceRecordSets handed out (AWS's are upper-case letters and
+    digits): Route 53 answers any other with ``NoSuchChange`` (404). moto answered INSYNC for
+    any id."""
+    identifier = ctx.params.get("Id")
+    if not isinstance(identifier, str):
+        return
+    bare = _strip(identifier, "/change/")
+    if bare not in _MOTO_CHANGES and _CHANGE_ID.fullmatch(bare) is None:
+        raise AwsError("NoSuchChange", "A change with the specified change ID does not exist.", 404)

@@ -1,7 +1,8 @@
 """SNS: requests refused as SNS refuses them, before moto sees them
 (emulator/gateway/fallback_checks_services.py has the checks of topic ARNs, endpoints and policies).
 moto stored topic attributes of any name, published empty messages and JSON-structured
-messages without their ``default`` entry, accepted an empty batch, and confirmed subscriptions with tokens it never sent; SNS answers each with
+messages without their ``default`` entry, accepted an empty batch, confirmed subscriptions with tokens it never sent, and
+stored a DefaultSMSType of any value; SNS answers each with
 a 400 ``InvalidParameter`` (``EmptyBatchRequest`` for the batch).
 """
 
@@ -129,3 +130,13 @@ def _sns_confirm_token(ctx: RequestContext) -> None:
     topics = getattr(moto_backend(ctx, "sns"), "topics", None)
     if isinstance(token, str) and isinstance(topics, dict) and arn in topics:
         raise AwsError("InvalidParameter", "Invalid token", 400)
+
+
+@_on("sns", "SetSMSAttributes")
+def _sns_sms_type(ctx: RequestContext) -> None:
+    """DefaultSMSType is Promotional or Transactional (SetSMSAttributes: "You can assign the
+    following values: Promotional ... Transactional"): ``InvalidParameter``. moto stored any."""
+    attributes = ctx.params.get("attributes")
+    value = attributes.get("DefaultSMSType") if isinstance(attributes, dict) else None
+    if isinstance(value, str) and value not in ("Promotional", "Transactional"):
+        raise AwsError("InvalidParameter", f"Invalid parameter: DefaultSMSType Reason: {value} is not one of Promotional, Transactional", 400)

@@ -475,6 +475,20 @@ def _kinesis() -> None:
 
     KinesisBackend.get_shard_iterator = get_shard_iterator  # type: ignore[method-assign]
 
+    deregister = KinesisBackend.deregister_stream_consumer
+
+    @functools.wraps(deregister)
+    def deregister_stream_consumer(self: Any, stream_arn: str | None, consumer_name: str | None, consumer_arn: str | None) -> None:
+        """DeregisterStreamConsumer by StreamARN and ConsumerName removes that consumer. moto
+        kept only the named one and removed every other consumer of the stream."""
+        if stream_arn and not consumer_arn:
+            stream = self._find_stream_by_arn(stream_arn)
+            stream.consumers = [c for c in stream.consumers if c.consumer_name != consumer_name]
+            return
+        deregister(self, stream_arn, consumer_name, consumer_arn)  # type: ignore[arg-type]
+
+    KinesisBackend.deregister_stream_consumer = deregister_stream_consumer  # type: ignore[method-assign]
+
 
 # ------------------------------------------------------------------ EventBridge
 def _events() -> None:

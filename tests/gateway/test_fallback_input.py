@@ -244,6 +244,10 @@ def test_sns(server: EmulatorServer) -> None:
     refused(lambda: sns.publish(TargetArn="garbage", Message="x"), "InvalidParameter")
     assert refused(lambda: sns.list_topics(NextToken="garbage"), "InvalidParameter") == "Invalid parameter: NextToken"
     sns.publish(TopicArn=topic, Message="x", MessageAttributes={"a": {"DataType": "String", "StringValue": "b"}})
+    # DefaultSMSType is Promotional or Transactional; a refused one leaves the attributes as they were.
+    sns.set_sms_attributes(attributes={"DefaultSMSType": "Transactional"})
+    refused(lambda: sns.set_sms_attributes(attributes={"DefaultSMSType": "Bogus"}), "InvalidParameter")
+    assert sns.get_sms_attributes(attributes=["DefaultSMSType"])["attributes"]["DefaultSMSType"] == "Transactional"
 
 
 # ------------------------------------------------------------------ SSM, Secrets Manager, KMS
@@ -323,6 +327,37 @@ def test_kinesis(server: EmulatorServer) -> None:
     assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]] == [b"one"]
 
 
+def test_kinesis_shard_listings_consumers_and_sequence_numbers(server: EmulatorServer) -> None:
+    kinesis = client(server, "kinesis")
+    kinesis.create_stream(StreamName="kin-list", ShardCount=2)
+    arn = kinesis.describe_stream_summary(StreamName="kin-list")["StreamDescriptionSummary"]["StreamARN"]
+    # ListShards: a NextToken names its stream; AFTER_SHARD_ID names its shard.
+    message = refused(lambda: kinesis.list_shards(StreamName="kin-list", NextToken="garbage"), "InvalidArgumentException")
+    assert message == "NextToken and StreamName cannot be provided together."
+    refused(lambda: kinesis.list_shards(StreamName="kin-list", ShardFilter={"Type": "AFTER_SHARD_ID"}), "InvalidArgumentException")
+    refused(lambda: kinesis.list_shards(StreamName="kin-list", ShardFilter={"Type": "AT_TIMESTAMP"}), "InvalidArgumentException")
+    assert len(kinesis.list_shards(StreamName="kin-list", ShardFilter={"Type": "AT_LATEST"})["Shards"]) == 2
+    # DeregisterStreamConsumer: the stream's ARN alone names no consumer (moto deregistered them all).
+    kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="kin-consumer")
+    refused(lambda: kinesis.deregister_stream_consumer(StreamARN=arn), "InvalidArgumentException")
+    assert [c["ConsumerName"] for c in kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]] == ["kin-consumer"]
+    # By the stream's ARN and a name: that consumer goes, the others stay (moto kept only it).
+    kinesis.register_stream_consumer(StreamARN=arn, ConsumerName="kin-other")
+    kinesis.deregister_stream_consumer(StreamARN=arn, ConsumerName="kin-consumer")
+    assert [c["ConsumerName"] for c in kinesis.list_stream_consumers(StreamARN=arn)["Consumers"]] == ["kin-other"]
+    # GetShardIterator: a sequence number the shard never handed out.
+    sequence = kinesis.put_record(StreamName="kin-list", Data=b"one", PartitionKey="p", ExplicitHashKey="0")["SequenceNumber"]
+    shard = "shardId-000000000000"
+    future = str(int(sequence) + 1)
+    message = refused(lambda: kinesis.get_shard_iterator(StreamName="kin-list", ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber=future),
+                      "InvalidArgumentException")
+    assert message == (f"StartingSequenceNumber {future} used in GetShardIterator on shard {shard} in stream kin-list under account {ACCOUNT} "
+                       "is invalid because it did not come from this stream.")
+    iterator = kinesis.get_shard_iterator(StreamARN=arn, ShardId=shard, ShardIteratorType="AT_SEQUENCE_NUMBER", StartingSequenceNumber=sequence)["ShardIterator"]
+    assert [r["Data"] for r in kinesis.get_records(ShardIterator=iterator)["Records"]] == [b"one"]
+    kinesis.get_shard_iterator(StreamName="kin-list", ShardId=shard, ShardIteratorType="AFTER_SEQUENCE_NUMBER", StartingSequenceNumber=sequence)
+
+
 # ------------------------------------------------------------------ Lambda (REST-JSON: shapes checked now)
 def test_lambda(server: EmulatorServer) -> None:
     iam, lam, s3 = client(server, "iam"), client(server, "lambda"), client(server, "s3")
@@ -335,6 +370,9 @@ def test_lambda(server: EmulatorServer) -> None:
     refused(lambda: lam.get_function(FunctionName="never-fn"), "ResourceNotFoundException", 404)
     lam.create_function(FunctionName="lam-fn", Code={"ZipFile": lambda_zip()}, **common)
     assert [f["FunctionName"] for f in lam.list_functions()["Functions"]] == ["lam-fn"]  # no half-made function breaks the listing
+    # A marker that no listing handed out (moto's hands out none): not the first page again.
+    refused(lambda: lam.list_functions(Marker="garbage"), "InvalidParameterValueException")
+    assert "NextMarker" not in lam.list_functions(MaxItems=1)
     message = refused(lambda: lam.update_function_code(FunctionName="lam-fn", S3Bucket="no-such-bucket-lam", S3Key="k.zip"), "InvalidParameterValueException")
     assert "NoSuchBucket" in message
     s3.create_bucket(Bucket="lam-code")
@@ -588,6 +626,29 @@ def test_route53_references(server: EmulatorServer) -> None:
     r53.create_health_check(CallerReference="ref-hc-v6", HealthCheckConfig={"Type": "HTTP", "IPAddress": "2001:db8::1", "Port": 80})
     check = r53.create_health_check(CallerReference="ref-hc", HealthCheckConfig={"Type": "HTTP", "IPAddress": "192.0.2.1", "Port": 80})["HealthCheck"]["Id"]
     r53.delete_health_check(HealthCheckId=check)
+
+
+def test_route53_mx_records_listings_health_checks_and_changes(server: EmulatorServer) -> None:
+    r53 = client(server, "route53")
+    zone = r53.create_hosted_zone(Name="mx.example.", CallerReference="mx-1")["HostedZone"]["Id"]
+
+    def mx(value: str) -> dict[str, Any]:
+        return {"Changes": [{"Action": "CREATE", "ResourceRecordSet": {"Name": "mail.mx.example.", "Type": "MX", "TTL": 60, "ResourceRecords": [{"Value": value}]}}]}
+
+    message = refused(lambda: r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=mx("garbage")), "InvalidChangeBatch")
+    assert message == "[Invalid Resource Record: 'FATAL problem: MXRRDATANotTwoFields (MX record doesn't have 2 fields) encountered with 'garbage'']"
+    assert [r["Type"] for r in r53.list_resource_record_sets(HostedZoneId=zone)["ResourceRecordSets"]] == ["NS", "SOA"]  # nothing stored
+    change = r53.change_resource_record_sets(HostedZoneId=zone, ChangeBatch=mx("10 mail.example.org."))["ChangeInfo"]["Id"]
+    assert r53.get_change(Id=change)["ChangeInfo"]["Status"] in ("PENDING", "INSYNC")
+    assert refused(lambda: r53.get_change(Id="garbage"), "NoSuchChange", 404) == "A change with the specified change ID does not exist."
+    # ListHostedZonesByName continues from a zone named by both dnsname and hostedzoneid.
+    refused(lambda: r53.list_hosted_zones_by_name(HostedZoneId=zone), "InvalidInput")
+    assert r53.list_hosted_zones_by_name(DNSName="mx.example.", HostedZoneId=zone)["HostedZones"][0]["Name"] == "mx.example."
+    # A health check of an endpoint names it.
+    checks = r53.list_health_checks()["HealthChecks"]
+    refused(lambda: r53.create_health_check(CallerReference="mx-hc-1", HealthCheckConfig={"Type": "HTTPS"}), "InvalidInput")
+    assert r53.list_health_checks()["HealthChecks"] == checks
+    r53.create_health_check(CallerReference="mx-hc-2", HealthCheckConfig={"Type": "HTTPS", "FullyQualifiedDomainName": "mail.example.org"})
 
 
 def test_cloudformation_no_updates_and_organizations_detach(server: EmulatorServer) -> None:
