@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import time
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -73,15 +74,19 @@ def _blob_text(value: Any) -> str:
 
 
 def _fingerprint(params: dict[str, Any]) -> bytes:
-    """What must be the same for a token to be reused. JSON (blobs as base64: a blob's place
-    in the model holds nothing else, so no other request reads the same), made in C: repr()
-    of 25 items of 1 KB cost about a tenth of the request. repr() for anything JSON cannot
-    carry (both never give the same bytes: JSON starts with '{"', repr with "{'")."""
+    """What must be the same for a token to be reused: a 128-bit BLAKE2 digest of the request
+    as JSON (blobs as base64: a blob's place in the model holds nothing else, so no other
+    request reads the same), made in C: repr() of 25 items of 1 KB cost about a tenth of the
+    request. repr() for anything JSON cannot carry (both never give the same bytes: JSON
+    starts with '{"', repr with "{'"). A digest, not the request: every token is kept 10
+    minutes, and boto3 gives every TransactWriteItems one, so the requests themselves (up to
+    100 items of 400 KB each) would have held memory by the gigabyte under steady traffic."""
     subset = {k: v for k, v in params.items() if k not in ("ClientRequestToken", "ReturnConsumedCapacity")}
     try:
-        return orjson.dumps(subset, default=_blob_text)
+        text = orjson.dumps(subset, default=_blob_text)
     except TypeError:
-        return repr(subset).encode()
+        text = repr(subset).encode()
+    return hashlib.blake2b(text, digest_size=16).digest()
 
 
 def idempotent(lookup: Callable[[str], Any], token: Any, params: dict[str, Any], prefix: str = "") -> tuple[bytes, dict[str, Any] | None]:
