@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import psutil
+
 from emulator import __version__
 from emulator.context import RequestContext
 from emulator.gateway.fallback import MotoFallback
@@ -168,4 +170,15 @@ class Runtime:
                 "services": sorted(self.fallback.served() - self.handlers.keys()) if self.fallback is not None else [],
             },
             "components": {k: v.health() for k, v in self.components.items() if hasattr(v, "health")},
+            "process": _process(),
         }
+
+
+def _process() -> dict[str, Any]:
+    """The serving process as the operating system sees it: its memory and threads."""
+    try:
+        proc = psutil.Process()
+        with proc.oneshot():
+            return {"pid": proc.pid, "rss_bytes": proc.memory_info().rss, "threads": proc.num_threads()}
+    except psutil.Error:
+        return {"pid": os.getpid()}

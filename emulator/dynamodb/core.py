@@ -404,7 +404,12 @@ class EngineCore:
         self.storage.close()
 
     def health(self) -> dict[str, Any]:
-        return {"state": "running", "storage": self.storage.name, "tables": len(self.tables)}
+        out: dict[str, Any] = {"state": "running", "storage": self.storage.name, "tables": len(self.tables)}
+        if self._offload:
+            # Where acknowledged writes are made durable, and how long that takes lately.
+            on_loop = self._sync_seconds < self.inline_sync_seconds
+            out["durability"] = {"fsync": "event loop" if on_loop else "worker thread", "recent_fsync_ms": round(self._sync_seconds * 1000, 3)}
+        return out
 
     # ------------------------------------------------------------- tables
     def current_region(self) -> str:

@@ -145,6 +145,7 @@ _HEALTH = {
         "services": {"type": "object", "additionalProperties": {"type": "object", "required": ["mode", "state"]}},
         "fallback": {"type": "object", "properties": {"enabled": {"type": "boolean"}, "provider": {"type": "string"}, "services": {"type": "array", "items": {"type": "string"}}}},
         "components": {"type": "object"},
+        "process": {"type": "object", "properties": {"pid": {"type": "integer"}, "rss_bytes": {"type": "integer"}, "threads": {"type": "integer"}}},
     },
 }
 

@@ -226,11 +226,14 @@ def test_fast_fsyncs_run_on_the_loop_and_a_slow_one_moves_them_to_the_thread(tmp
     async def main() -> None:
         await write(engine, "a")
         assert sync.threads == [loop_thread]  # a fast disk: no hand-off to the thread
+        assert engine.health()["durability"]["fsync"] == "event loop"
         assert (await read(engine, "a"))["Item"] == {"pk": {"S": "a"}}
         sync.delays = [0.01]  # a slow spell: 10 ms, 20 times the limit
         await write(engine, "b")
         await write(engine, "c")
         assert sync.threads[1] == loop_thread and sync.threads[2] != loop_thread
+        assert engine.health()["durability"]["fsync"] == "worker thread"
+        assert engine.health()["durability"]["recent_fsync_ms"] > 1  # the slow one, decaying
         # Fast fsyncs (on the thread, measured there) bring them back to the loop.
         for i in range(40):
             await write(engine, f"k{i}")

@@ -190,6 +190,9 @@ def test_health(emulator: EmulatorServer) -> None:
     assert health["status"] == "ok"
     assert health["version"] == __version__
     assert health["uptime_seconds"] >= 0
+    # The process's memory, and where DynamoDB makes writes durable (durable SQLite, the default).
+    assert health["process"]["rss_bytes"] > 10_000_000 and health["process"]["threads"] >= 1
+    assert health["services"]["dynamodb"]["durability"]["fsync"] in ("event loop", "worker thread")
     for name, info in health["services"].items():
         assert info["mode"] == "native", name
     # EC2's operations beyond instances and images fall back; DynamoDB's never do.
