@@ -64,6 +64,13 @@ def bucket(s3: Any) -> str:
     return name
 
 
+def _refused(call: Callable[[], Any]) -> tuple[int, str, str]:
+    """The status, code and message of the error ``call`` raises."""
+    with pytest.raises(ClientError) as exc:
+        call()
+    return _error(exc)
+
+
 def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
     response = exc.value.response
     return (
@@ -112,12 +119,8 @@ def test_a_completed_upload_needs_its_key(s3: Any, bucket: str) -> None:
     )
     assert "ServerSideEncryption" not in done
 
-    with pytest.raises(ClientError) as exc:
-        s3.get_object(Bucket=bucket, Key="big.bin")
-    assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
-    with pytest.raises(ClientError) as exc:
-        s3.get_object(Bucket=bucket, Key="big.bin", **OTHER)
-    assert _error(exc) == (403, "AccessDenied", WRONG_KEY)
+    assert _refused(lambda: s3.get_object(Bucket=bucket, Key="big.bin")) == (400, "InvalidRequest", STORED_ENCRYPTED)
+    assert _refused(lambda: s3.get_object(Bucket=bucket, Key="big.bin", **OTHER)) == (403, "AccessDenied", WRONG_KEY)
     with pytest.raises(ClientError) as exc:
         s3.head_object(Bucket=bucket, Key="big.bin", **OTHER)
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
@@ -169,41 +172,16 @@ def test_complete_with_the_key_and_without_one(s3: Any, bucket: str) -> None:
         MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": etag}]},
     )
     assert s3.get_object(Bucket=bucket, Key="plain.bin")["Body"].read() == b"plain part"
-    with pytest.raises(ClientError) as exc:
-        s3.get_object(Bucket=bucket, Key="plain.bin", **SSE)
-    assert _error(exc) == (400, "InvalidRequest", NOT_APPLICABLE)
+    assert _refused(lambda: s3.get_object(Bucket=bucket, Key="plain.bin", **SSE)) == (400, "InvalidRequest", NOT_APPLICABLE)
 
 
 def test_upload_part_repeats_the_upload_key(s3: Any, bucket: str) -> None:
     upload = s3.create_multipart_upload(Bucket=bucket, Key="big.bin", **SSE)["UploadId"]
-    with pytest.raises(ClientError) as exc:
-        s3.upload_part(
-            Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, Body=b"x"
-        )
-    assert _error(exc) == (400, "InvalidRequest", PART_WITHOUT_KEY)
-    with pytest.raises(ClientError) as exc:
-        s3.upload_part(
-            Bucket=bucket,
-            Key="big.bin",
-            UploadId=upload,
-            PartNumber=1,
-            Body=b"x",
-            **OTHER,
-        )
-    assert _error(exc) == (400, "InvalidRequest", PART_OTHER_KEY)
+    assert _refused(lambda: s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, Body=b"x")) == (400, "InvalidRequest", PART_WITHOUT_KEY)
+    assert _refused(lambda: s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, Body=b"x", **OTHER)) == (400, "InvalidRequest", PART_OTHER_KEY)
     # The key with another key's MD5.
-    with pytest.raises(ClientError) as exc:
-        s3.upload_part(
-            Bucket=bucket,
-            Key="big.bin",
-            UploadId=upload,
-            PartNumber=1,
-            Body=b"x",
-            SSECustomerAlgorithm="AES256",
-            SSECustomerKey=base64.b64encode(KEY).decode(),
-            SSECustomerKeyMD5=OTHER_MD5,
-        )
-    assert _error(exc) == (400, "InvalidArgument", BAD_MD5)
+    mismatched = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64encode(KEY).decode(), "SSECustomerKeyMD5": OTHER_MD5}
+    assert _refused(lambda: s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, Body=b"x", **mismatched)) == (400, "InvalidArgument", BAD_MD5)
     assert "Parts" not in s3.list_parts(
         Bucket=bucket, Key="big.bin", UploadId=upload
     )  # none was taken
@@ -217,58 +195,12 @@ def test_upload_part_copy_keys(s3: Any, bucket: str) -> None:
     secret_source = {"Bucket": bucket, "Key": "secret.txt"}
 
     # The part's own key: the upload's.
-    with pytest.raises(ClientError) as exc:
-        s3.upload_part_copy(
-            Bucket=bucket,
-            Key="big.bin",
-            UploadId=upload,
-            PartNumber=1,
-            CopySource=plain_source,
-        )
-    assert _error(exc) == (400, "InvalidRequest", PART_WITHOUT_KEY)
-    with pytest.raises(ClientError) as exc:
-        s3.upload_part_copy(
-            Bucket=bucket,
-            Key="big.bin",
-            UploadId=upload,
-            PartNumber=1,
-            CopySource=plain_source,
-            **OTHER,
-        )
-    assert _error(exc) == (400, "InvalidRequest", PART_OTHER_KEY)
+    assert _refused(lambda: s3.upload_part_copy(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, CopySource=plain_source)) == (400, "InvalidRequest", PART_WITHOUT_KEY)
+    assert _refused(lambda: s3.upload_part_copy(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, CopySource=plain_source, **OTHER)) == (400, "InvalidRequest", PART_OTHER_KEY)
     # The source's key: the copy-source headers.
-    with pytest.raises(ClientError) as exc:
-        s3.upload_part_copy(
-            Bucket=bucket,
-            Key="big.bin",
-            UploadId=upload,
-            PartNumber=1,
-            CopySource=secret_source,
-            **SSE,
-        )
-    assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
-    with pytest.raises(ClientError) as exc:
-        s3.upload_part_copy(
-            Bucket=bucket,
-            Key="big.bin",
-            UploadId=upload,
-            PartNumber=1,
-            CopySource=secret_source,
-            **COPY_SSE,
-            **SSE,
-        )
-    assert _error(exc) == (403, "AccessDenied", WRONG_KEY)
-    with pytest.raises(ClientError) as exc:
-        s3.upload_part_copy(
-            Bucket=bucket,
-            Key="big.bin",
-            UploadId=upload,
-            PartNumber=1,
-            CopySource=plain_source,
-            **COPY_SSE,
-            **SSE,
-        )
-    assert _error(exc) == (400, "InvalidRequest", NOT_APPLICABLE)
+    assert _refused(lambda: s3.upload_part_copy(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, CopySource=secret_source, **SSE)) == (400, "InvalidRequest", STORED_ENCRYPTED)
+    assert _refused(lambda: s3.upload_part_copy(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, CopySource=secret_source, **COPY_SSE, **SSE)) == (403, "AccessDenied", WRONG_KEY)
+    assert _refused(lambda: s3.upload_part_copy(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, CopySource=plain_source, **COPY_SSE, **SSE)) == (400, "InvalidRequest", NOT_APPLICABLE)
 
     first = s3.upload_part_copy(
         Bucket=bucket,
@@ -347,14 +279,8 @@ def test_upload_part_copy_keys(s3: Any, bucket: str) -> None:
 def test_get_object_attributes_of_a_multipart_object(s3: Any, bucket: str) -> None:
     _sse_c_object(s3, bucket, "big.bin")
     wanted = ["ObjectSize", "ObjectParts"]
-    with pytest.raises(ClientError) as exc:
-        s3.get_object_attributes(Bucket=bucket, Key="big.bin", ObjectAttributes=wanted)
-    assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
-    with pytest.raises(ClientError) as exc:
-        s3.get_object_attributes(
-            Bucket=bucket, Key="big.bin", ObjectAttributes=wanted, **OTHER_ENCODED
-        )
-    assert _error(exc) == (403, "AccessDenied", WRONG_KEY)
+    assert _refused(lambda: s3.get_object_attributes(Bucket=bucket, Key="big.bin", ObjectAttributes=wanted)) == (400, "InvalidRequest", STORED_ENCRYPTED)
+    assert _refused(lambda: s3.get_object_attributes(Bucket=bucket, Key="big.bin", ObjectAttributes=wanted, **OTHER_ENCODED)) == (403, "AccessDenied", WRONG_KEY)
     attributes = s3.get_object_attributes(
         Bucket=bucket, Key="big.bin", ObjectAttributes=wanted, **ENCODED
     )
@@ -373,20 +299,14 @@ def test_select_object_content_needs_the_key(s3: Any, bucket: str) -> None:
         "InputSerialization": {"CSV": {"FileHeaderInfo": "USE"}},
         "OutputSerialization": {"JSON": {}},
     }
-    with pytest.raises(ClientError) as exc:
-        s3.select_object_content(**query)
-    assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
-    with pytest.raises(ClientError) as exc:
-        s3.select_object_content(**query, **OTHER)
-    assert _error(exc) == (403, "AccessDenied", WRONG_KEY)
+    assert _refused(lambda: s3.select_object_content(**query)) == (400, "InvalidRequest", STORED_ENCRYPTED)
+    assert _refused(lambda: s3.select_object_content(**query, **OTHER)) == (403, "AccessDenied", WRONG_KEY)
     events = list(s3.select_object_content(**query, **SSE)["Payload"])
     records = b"".join(e["Records"]["Payload"] for e in events if "Records" in e)
     assert b"oslo" in records
 
     s3.put_object(Bucket=bucket, Key="plain.csv", Body=b"name,city\nann,oslo\n")
-    with pytest.raises(ClientError) as exc:
-        s3.select_object_content(**{**query, "Key": "plain.csv"}, **SSE)
-    assert _error(exc) == (400, "InvalidRequest", NOT_APPLICABLE)
+    assert _refused(lambda: s3.select_object_content(**{**query, "Key": "plain.csv"}, **SSE)) == (400, "InvalidRequest", NOT_APPLICABLE)
     with pytest.raises(ClientError) as exc:
         s3.select_object_content(**{**query, "Key": "missing.csv"}, **SSE)
     assert _error(exc)[:2] == (404, "NoSuchKey")
@@ -407,9 +327,7 @@ def test_restored_object_still_needs_the_key(s3: Any, bucket: str) -> None:
         ]["HTTPStatusCode"]
         == 202
     )
-    with pytest.raises(ClientError) as exc:
-        s3.get_object(Bucket=bucket, Key="cold.txt")
-    assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
+    assert _refused(lambda: s3.get_object(Bucket=bucket, Key="cold.txt")) == (400, "InvalidRequest", STORED_ENCRYPTED)
     assert (
         s3.get_object(Bucket=bucket, Key="cold.txt", **SSE)["Body"].read()
         == b"archived secret"
