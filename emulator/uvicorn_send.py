@@ -35,7 +35,7 @@ before it closes connections (``HttpToolsProtocol.shutdown`` below). Answers rel
 DynamoDB's fsync thread (a slow disk) go at once (``coalesce=False``): they leave in one
 burst anyway, and delaying them kept their clients' next writes out of the next group
 commit (PutItem cost ~4 % more CPU when they waited). Those released by an fsync run on
-the loop (a fast disk) are written together like the rest (~4 % more PutItems a second).
+the loop (a fast disk) leave in the same pass as the rest, and are written together with them.
 """
 
 from __future__ import annotations

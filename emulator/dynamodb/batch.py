@@ -80,7 +80,7 @@ def _fingerprint(params: dict[str, Any]) -> bytes:
     request. repr() for anything JSON cannot carry (both never give the same bytes: JSON
     starts with '{"', repr with "{'"). A digest, not the request: every token is kept 10
     minutes, and boto3 gives every TransactWriteItems one, so the requests themselves (up to
-    100 items of 400 KB each) would have held memory by the gigabyte under steady traffic."""
+    100 items of 400 KB each) held memory in proportion to the last 10 minutes' traffic."""
     subset = {k: v for k, v in params.items() if k not in ("ClientRequestToken", "ReturnConsumedCapacity")}
     try:
         text = orjson.dumps(subset, default=_blob_text)

@@ -43,12 +43,12 @@ MAX_HASH_KEY = 2048
 MAX_RANGE_KEY = 1024
 ITEM_COLLECTION_LIMIT = 10 * 1024**3
 # An fsync of the WAL measured under this runs on the event loop itself. On a local
-# SSD it takes ~100 µs, less than the hand-off to the fsync thread and back costs: waking
-# the thread, the GIL passed both ways, the loop woken again (~11 context switches per
-# fsync, ~140 µs of CPU per group commit measured under load; bench/RESULTS.md, "DynamoDB,
-# durable writes"). A slower disk, or a slow spell of this one, moves the fsyncs to the
-# thread, where the loop keeps serving while the disk works; measured there too, they come
-# back once the disk is fast again.
+# SSD an fsync is short, and the hand-off to the fsync thread and back (waking the thread,
+# the GIL passed both ways, the loop woken again) costs more CPU than the loop waits for
+# it: with this and the one-pass wait of ``_flush``, PutItem from 16 clients took 186 ->
+# 151 µs of server CPU (bench/RESULTS.md, "DynamoDB, durable writes"). A slower disk, or a
+# slow spell of this one, moves the fsyncs to the thread, where the loop keeps serving
+# while the disk works; measured there too, they come back once the disk is fast again.
 INLINE_SYNC_SECONDS = 0.0005  # EngineCore.inline_sync_seconds
 
 
@@ -319,8 +319,7 @@ class EngineCore:
         if not self._flush_waited:
             # One loop pass more: requests whose tasks were scheduled in the same pass as
             # the group's first writer reach their writes and join this commit, instead of
-            # each cohort of a busy server paying an fsync of its own (PutItem from 16
-            # clients: 7.8 -> 15.8 writes per fsync; bench/RESULTS.md). Only once, so a
+            # each cohort of a busy server paying an fsync of its own. Only once, so a
             # group waits one pass at most.
             self._flush_waited = True
             asyncio.get_running_loop().call_soon(self._flush)

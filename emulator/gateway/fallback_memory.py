@@ -3,9 +3,9 @@
 moto's ``BaseModel.__new__`` appends every model object to its class's ``instances_tracked``
 list (read by its dashboard, and by S3's reset to close its objects' temporary files), and
 nothing takes them out until a reset. In a long-running server every S3 object version, SQS
-message, grant, ... ever made stayed in memory: a soak of mixed traffic over a bounded set of
-keys (100 S3 keys overwritten, one queue drained) kept every S3 PutObject's and every SQS
-SendMessage's objects, ~2,400 of each a minute, for good. Here the classes' lists hold their
+message, grant, ... ever made stayed in memory: under mixed traffic over a bounded set of keys
+(100 S3 keys overwritten, one queue drained) every S3 PutObject's and SQS SendMessage's objects
+stayed (bench/RESULTS.md, "Memory under steady mixed traffic"). Here the classes' lists hold their
 objects weakly: moto iterates the objects still alive, and the garbage collector frees the
 others.
 """

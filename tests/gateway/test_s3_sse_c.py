@@ -17,20 +17,21 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from sse_c_keys import (
+    COPY_SSE,
+    ENCODED,
+    KEY,
+    KEY_MD5,
+    OTHER,
+    OTHER_KEY,
+    OTHER_MD5,
+    SSE,
+    STORED_ENCRYPTED,
+    MiB,
+    error_of,
+)
 
 from emulator.testing.server import EmulatorServer
-
-KEY = bytes(range(32))
-OTHER_KEY = bytes(range(1, 33))
-SSE = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": KEY}
-OTHER = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": OTHER_KEY}
-ENCODED = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": base64.b64encode(KEY).decode(),
-           "SSECustomerKeyMD5": base64.b64encode(hashlib.md5(KEY).digest()).decode()}
-COPY_SSE = {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": KEY}
-KEY_MD5 = base64.b64encode(hashlib.md5(KEY).digest()).decode()
-OTHER_MD5 = base64.b64encode(hashlib.md5(OTHER_KEY).digest()).decode()
-STORED_ENCRYPTED = "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
-MiB = 1 << 20
 
 
 @pytest.fixture
@@ -43,11 +44,6 @@ def bucket(s3: Any) -> str:
     name = f"ssec-{uuid.uuid4().hex[:12]}"
     s3.create_bucket(Bucket=name)
     return name
-
-
-def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
-    response = exc.value.response
-    return response["ResponseMetadata"]["HTTPStatusCode"], response["Error"]["Code"], response["Error"].get("Message", "")
 
 
 def _raw_headers(key: bytes, md5: str | None = None, algorithm: str = "AES256", prefix: str = "x-amz-server-side-encryption-customer-") -> dict[str, str]:
@@ -89,13 +85,13 @@ def test_read_without_the_key_is_refused(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="secret.txt", Body=b"top secret", **SSE)
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="secret.txt")
-    assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
+    assert error_of(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
     with pytest.raises(ClientError) as exc:
         s3.head_object(Bucket=bucket, Key="secret.txt")
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400  # HEAD: no body, no code
     with pytest.raises(ClientError) as exc:
         s3.get_object_attributes(Bucket=bucket, Key="secret.txt", ObjectAttributes=["ObjectSize"])
-    assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
+    assert error_of(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
     # Listing and deleting need no key.
     assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["secret.txt"]
     s3.delete_object(Bucket=bucket, Key="secret.txt")
@@ -105,7 +101,7 @@ def test_read_with_another_key_is_refused(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="secret.txt", Body=b"top secret", **SSE)
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="secret.txt", **OTHER)
-    status, code, message = _error(exc)
+    status, code, message = error_of(exc)
     assert (status, code) == (403, "AccessDenied")
     assert "correct secret key" in message
     with pytest.raises(ClientError) as exc:
@@ -137,7 +133,7 @@ def test_plain_object_is_unaffected_and_refuses_a_key(s3: Any, bucket: str) -> N
     assert "SSECustomerKeyMD5" not in s3.head_object(Bucket=bucket, Key="plain.txt")
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="plain.txt", **SSE)
-    assert _error(exc) == (400, "InvalidRequest", "The encryption parameters are not applicable to this object.")
+    assert error_of(exc) == (400, "InvalidRequest", "The encryption parameters are not applicable to this object.")
     # Overwritten without a key: the new object needs none.
     s3.put_object(Bucket=bucket, Key="flip.txt", Body=b"one", **SSE)
     s3.put_object(Bucket=bucket, Key="flip.txt", Body=b"two")
@@ -151,7 +147,7 @@ def test_versions_keep_their_own_key(s3: Any, bucket: str) -> None:
     assert s3.get_object(Bucket=bucket, Key="v.txt")["Body"].read() == b"plain"
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="v.txt", VersionId=first)
-    assert _error(exc)[:2] == (400, "InvalidRequest")
+    assert error_of(exc)[:2] == (400, "InvalidRequest")
     assert s3.get_object(Bucket=bucket, Key="v.txt", VersionId=first, **SSE)["Body"].read() == b"encrypted"
 
 
@@ -174,7 +170,7 @@ def test_bad_sse_c_headers(s3: Any, bucket: str) -> None:
                 s3.put_object(Bucket=bucket, Key="bad.txt", Body=b"x")
         finally:
             s3.meta.events.unregister("before-sign.s3.*", handler)
-        assert _error(exc) == (400, code, message), headers
+        assert error_of(exc) == (400, code, message), headers
     with pytest.raises(ClientError):
         s3.head_object(Bucket=bucket, Key="bad.txt")  # nothing was stored
     # A read with a bad key is refused the same way.
@@ -185,7 +181,7 @@ def test_bad_sse_c_headers(s3: Any, bucket: str) -> None:
             s3.get_object(Bucket=bucket, Key="secret.txt")
     finally:
         s3.meta.events.unregister("before-sign.s3.*", handler)
-    assert _error(exc)[:2] == (400, "InvalidArgument")
+    assert error_of(exc)[:2] == (400, "InvalidArgument")
 
 
 def test_copy_between_sse_c_and_plain(s3: Any, bucket: str) -> None:
@@ -193,11 +189,11 @@ def test_copy_between_sse_c_and_plain(s3: Any, bucket: str) -> None:
     # An SSE-C source needs its key, as copy-source headers.
     with pytest.raises(ClientError) as exc:
         s3.copy_object(Bucket=bucket, Key="copy.txt", CopySource={"Bucket": bucket, "Key": "secret.txt"})
-    assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
+    assert error_of(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
     with pytest.raises(ClientError) as exc:
         s3.copy_object(Bucket=bucket, Key="copy.txt", CopySource={"Bucket": bucket, "Key": "secret.txt"},
                        CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=OTHER_KEY)
-    assert _error(exc)[:2] == (403, "AccessDenied")
+    assert error_of(exc)[:2] == (403, "AccessDenied")
 
     # SSE-C source -> plain destination.
     copied = s3.copy_object(Bucket=bucket, Key="plain.txt", CopySource={"Bucket": bucket, "Key": "secret.txt"}, **COPY_SSE)
@@ -209,20 +205,20 @@ def test_copy_between_sse_c_and_plain(s3: Any, bucket: str) -> None:
     assert (back["SSECustomerAlgorithm"], back["SSECustomerKeyMD5"]) == ("AES256", OTHER_MD5)
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="again.txt")
-    assert _error(exc)[:2] == (400, "InvalidRequest")
+    assert error_of(exc)[:2] == (400, "InvalidRequest")
     assert s3.get_object(Bucket=bucket, Key="again.txt", **OTHER)["Body"].read() == b"top secret"
 
     # A plain source given copy-source key headers: they do not apply to it.
     with pytest.raises(ClientError) as exc:
         s3.copy_object(Bucket=bucket, Key="x.txt", CopySource={"Bucket": bucket, "Key": "plain.txt"}, **COPY_SSE)
-    assert _error(exc)[:2] == (400, "InvalidRequest")
+    assert error_of(exc)[:2] == (400, "InvalidRequest")
 
     # Re-keyed in place (the key change is the change a copy onto itself needs).
     s3.copy_object(Bucket=bucket, Key="secret.txt", CopySource={"Bucket": bucket, "Key": "secret.txt"}, **COPY_SSE, **OTHER)
     assert s3.get_object(Bucket=bucket, Key="secret.txt", **OTHER)["Body"].read() == b"top secret"
     with pytest.raises(ClientError) as exc:
         s3.get_object(Bucket=bucket, Key="secret.txt", **SSE)
-    assert _error(exc)[:2] == (403, "AccessDenied")
+    assert error_of(exc)[:2] == (403, "AccessDenied")
 
 
 def test_multipart_upload_with_a_key(s3: Any, bucket: str) -> None:
@@ -231,10 +227,10 @@ def test_multipart_upload_with_a_key(s3: Any, bucket: str) -> None:
     upload = created["UploadId"]
     with pytest.raises(ClientError) as exc:
         s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, Body=b"a" * 5 * MiB)
-    assert _error(exc) == (400, "InvalidRequest", "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.")
+    assert error_of(exc) == (400, "InvalidRequest", "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters.")
     with pytest.raises(ClientError) as exc:
         s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, Body=b"a" * 5 * MiB, **OTHER)
-    assert _error(exc) == (400, "InvalidRequest", "The provided encryption parameters did not match the ones used originally.")
+    assert error_of(exc) == (400, "InvalidRequest", "The provided encryption parameters did not match the ones used originally.")
     part1 = s3.upload_part(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=1, Body=b"a" * 5 * MiB, **SSE)
     assert part1["SSECustomerKeyMD5"] == KEY_MD5
 
@@ -242,7 +238,7 @@ def test_multipart_upload_with_a_key(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="tail.bin", Body=b"tail", **OTHER)
     with pytest.raises(ClientError) as exc:
         s3.upload_part_copy(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=2, CopySource={"Bucket": bucket, "Key": "tail.bin"}, **SSE)
-    assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
+    assert error_of(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
     part2 = s3.upload_part_copy(Bucket=bucket, Key="big.bin", UploadId=upload, PartNumber=2, CopySource={"Bucket": bucket, "Key": "tail.bin"},
                                 CopySourceSSECustomerAlgorithm="AES256", CopySourceSSECustomerKey=OTHER_KEY, **SSE)
     parts = [{"PartNumber": 1, "ETag": part1["ETag"]}, {"PartNumber": 2, "ETag": part2["CopyPartResult"]["ETag"]}]
@@ -260,7 +256,7 @@ def test_multipart_upload_with_a_key(s3: Any, bucket: str) -> None:
     assert "SSECustomerAlgorithm" not in s3.upload_part(Bucket=bucket, Key="plain.bin", UploadId=plain, PartNumber=1, Body=b"b")
     with pytest.raises(ClientError) as exc:
         s3.upload_part(Bucket=bucket, Key="plain.bin", UploadId=plain, PartNumber=2, Body=b"b", **SSE)
-    assert _error(exc)[:2] == (400, "InvalidRequest")
+    assert error_of(exc)[:2] == (400, "InvalidRequest")
 
 
 def test_key_survives_a_restart(tmp_path: Path) -> None:
@@ -277,16 +273,16 @@ def test_key_survives_a_restart(tmp_path: Path) -> None:
         s3 = server.client("s3")
         with pytest.raises(ClientError) as exc:
             s3.get_object(Bucket="ssec-restart", Key="secret.txt")
-        assert _error(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
+        assert error_of(exc) == (400, "InvalidRequest", STORED_ENCRYPTED)
         with pytest.raises(ClientError) as exc:
             s3.get_object(Bucket="ssec-restart", Key="secret.txt", **OTHER)
-        assert _error(exc)[:2] == (403, "AccessDenied")
+        assert error_of(exc)[:2] == (403, "AccessDenied")
         got = s3.get_object(Bucket="ssec-restart", Key="secret.txt", **SSE)
         assert (got["Body"].read(), got["SSECustomerKeyMD5"]) == (b"kept secret", KEY_MD5)
         assert s3.get_object(Bucket="ssec-restart", Key="plain.txt")["Body"].read() == b"kept plain"
         with pytest.raises(ClientError) as exc:
             s3.upload_part(Bucket="ssec-restart", Key="pending.bin", UploadId=upload, PartNumber=1, Body=b"p")
-        assert _error(exc)[:2] == (400, "InvalidRequest")
+        assert error_of(exc)[:2] == (400, "InvalidRequest")
         assert s3.upload_part(Bucket="ssec-restart", Key="pending.bin", UploadId=upload, PartNumber=1, Body=b"p", **SSE)["SSECustomerKeyMD5"] == KEY_MD5
     finally:
         server.stop()

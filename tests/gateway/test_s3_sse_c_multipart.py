@@ -15,30 +15,22 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from sse_c_keys import (
+    COPY_OTHER,
+    COPY_SSE,
+    ENCODED,
+    KEY,
+    KEY_MD5,
+    OTHER,
+    OTHER_ENCODED,
+    OTHER_KEY,
+    OTHER_MD5,
+    SSE,
+    STORED_ENCRYPTED,
+    MiB,
+    error_of,
+)
 
-KEY = bytes(range(32))
-OTHER_KEY = bytes(range(1, 33))
-SSE = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": KEY}
-OTHER = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": OTHER_KEY}
-KEY_MD5 = base64.b64encode(hashlib.md5(KEY).digest()).decode()
-OTHER_MD5 = base64.b64encode(hashlib.md5(OTHER_KEY).digest()).decode()
-# GetObjectAttributes: botocore neither encodes the key nor adds its MD5 for it.
-ENCODED = {
-    "SSECustomerAlgorithm": "AES256",
-    "SSECustomerKey": base64.b64encode(KEY).decode(),
-    "SSECustomerKeyMD5": KEY_MD5,
-}
-OTHER_ENCODED = {
-    "SSECustomerAlgorithm": "AES256",
-    "SSECustomerKey": base64.b64encode(OTHER_KEY).decode(),
-    "SSECustomerKeyMD5": OTHER_MD5,
-}
-COPY_SSE = {"CopySourceSSECustomerAlgorithm": "AES256", "CopySourceSSECustomerKey": KEY}
-COPY_OTHER = {
-    "CopySourceSSECustomerAlgorithm": "AES256",
-    "CopySourceSSECustomerKey": OTHER_KEY,
-}
-STORED_ENCRYPTED = "The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object."
 WRONG_KEY = "Requests specifying Server Side Encryption with Customer provided keys must provide the correct secret key."
 NOT_APPLICABLE = "The encryption parameters are not applicable to this object."
 PART_WITHOUT_KEY = "The multipart upload initiate requested encryption. Subsequent part requests must include the appropriate encryption parameters."
@@ -48,7 +40,6 @@ PART_OTHER_KEY = (
 BAD_MD5 = "The calculated MD5 hash of the key did not match the hash that was provided."
 ALGORITHM_HEADER = "x-amz-server-side-encryption-customer-algorithm"
 MD5_HEADER = "x-amz-server-side-encryption-customer-key-md5"  # botocore's HTTPHeaders: lower case
-MiB = 1 << 20
 PART = b"a" * 5 * MiB
 
 
@@ -68,16 +59,7 @@ def _refused(call: Callable[[], Any]) -> tuple[int, str, str]:
     """The status, code and message of the error ``call`` raises."""
     with pytest.raises(ClientError) as exc:
         call()
-    return _error(exc)
-
-
-def _error(exc: pytest.ExceptionInfo[ClientError]) -> tuple[int, str, str]:
-    response = exc.value.response
-    return (
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response["Error"]["Code"],
-        response["Error"].get("Message", ""),
-    )
+    return error_of(exc)
 
 
 def _sse_c_object(s3: Any, bucket: str, key: str) -> None:
@@ -250,7 +232,7 @@ def test_upload_part_copy_keys(s3: Any, bucket: str) -> None:
         s3.get_object(
             Bucket=bucket, Key="big.bin", **OTHER
         )  # the source's key is not the object's
-    assert _error(exc)[:2] == (403, "AccessDenied")
+    assert error_of(exc)[:2] == (403, "AccessDenied")
 
     # An upload without a key, a part copied from an SSE-C source: the object is plain.
     plain = s3.create_multipart_upload(Bucket=bucket, Key="plain.bin")["UploadId"]
@@ -309,7 +291,7 @@ def test_select_object_content_needs_the_key(s3: Any, bucket: str) -> None:
     assert _refused(lambda: s3.select_object_content(**{**query, "Key": "plain.csv"}, **SSE)) == (400, "InvalidRequest", NOT_APPLICABLE)
     with pytest.raises(ClientError) as exc:
         s3.select_object_content(**{**query, "Key": "missing.csv"}, **SSE)
-    assert _error(exc)[:2] == (404, "NoSuchKey")
+    assert error_of(exc)[:2] == (404, "NoSuchKey")
 
 
 def test_restored_object_still_needs_the_key(s3: Any, bucket: str) -> None:

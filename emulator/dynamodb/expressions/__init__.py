@@ -143,6 +143,14 @@ def _function_error(node: Operand, ctx: ExpressionContext, kind: str) -> AwsErro
     return None
 
 
+def _check_operand_type(kind: str, clause: str, value: types.AttributeValue) -> None:
+    """ADD's and DELETE's operand: "The ADD action supports only number and set data types.",
+    "The DELETE action only supports set data types."."""
+    found = types.type_of(value)
+    if found not in types.SET_TYPES and (clause == "DELETE" or found != "N"):
+        raise invalid(kind, f"Incorrect operand type for operator or function; operator: {clause}, operand type: {_LONG_TYPE_NAMES[found]}")
+
+
 def compile_update(text: str, ctx: ExpressionContext) -> Update:
     """An UpdateExpression.
 
@@ -164,17 +172,13 @@ def compile_update(text: str, ctx: ExpressionContext) -> Update:
         for path, operand in ast.add:
             value = resolve_operand(operand, ctx, kind)
             assert isinstance(value, Const)
-            # "The ADD action supports only number and set data types."
-            if types.type_of(value.value) != "N" and types.type_of(value.value) not in types.SET_TYPES:
-                raise invalid(kind, f"Incorrect operand type for operator or function; operator: ADD, operand type: {_LONG_TYPE_NAMES[types.type_of(value.value)]}")
+            _check_operand_type(kind, "ADD", value.value)
             adds.append((resolve_path(path, ctx, kind).elements, value.value))
         deletes: list[tuple[Elements, types.AttributeValue]] = []
         for path, operand in ast.delete:
             value = resolve_operand(operand, ctx, kind)
             assert isinstance(value, Const)
-            # "The DELETE action only supports set data types."
-            if types.type_of(value.value) not in types.SET_TYPES:
-                raise invalid(kind, f"Incorrect operand type for operator or function; operator: DELETE, operand type: {_LONG_TYPE_NAMES[types.type_of(value.value)]}")
+            _check_operand_type(kind, "DELETE", value.value)
             deletes.append((resolve_path(path, ctx, kind).elements, value.value))
         for _, operand in ast.set:
             if not isinstance(operand, (Path, ValueRef)):  # a function or arithmetic
@@ -210,9 +214,7 @@ def _first_update_error(ast: UpdateAst, ctx: ExpressionContext, kind: str) -> No
     for clause, _, operand in actions:
         if clause in ("ADD", "DELETE"):
             assert isinstance(operand, ValueRef)
-            found = types.type_of(ctx.values[operand.name])
-            if found not in types.SET_TYPES and (clause == "DELETE" or found != "N"):
-                raise invalid(kind, f"Incorrect operand type for operator or function; operator: {clause}, operand type: {_LONG_TYPE_NAMES[found]}")
+            _check_operand_type(kind, clause, ctx.values[operand.name])
     for clause, _, operand in actions:
         if clause == "SET":
             assert operand is not None
