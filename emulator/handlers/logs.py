@@ -20,12 +20,14 @@ from emulator.context import RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import operation
 from emulator.handlers.logs_indexes import LogsIndexesMixin
+from emulator.handlers.logs_kms import LogsKmsMixin
 from emulator.handlers.logs_protection import LogsProtectionMixin
 from emulator.handlers.logs_transformers import TransformerOperations
 from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring.logs_api import token_int
 from emulator.monitoring.logs_destinations import LogsDestinations
 from emulator.monitoring.logs_exports import LogsExports
+from emulator.monitoring.logs_kms import check_key
 from emulator.monitoring.logs_live_tail import SESSION_SECONDS, LiveTail
 from emulator.monitoring.logs_policies import LogsPolicies
 from emulator.monitoring.logstore import invalid
@@ -58,7 +60,7 @@ def _page(items: list[dict[str, Any]], p: dict[str, Any], key: str, hi: int = 50
     return out
 
 
-class LogsHandler(TransformerOperations, LogsIndexesMixin, LogsProtectionMixin, MonitoringHandler):
+class LogsHandler(TransformerOperations, LogsIndexesMixin, LogsKmsMixin, LogsProtectionMixin, MonitoringHandler):
     service = "logs"
 
     def __init__(self, runtime: Runtime) -> None:
@@ -95,6 +97,7 @@ class LogsHandler(TransformerOperations, LogsIndexesMixin, LogsProtectionMixin, 
         self.transformers.reset()
         self.policies.reset()
         self.indexes.reset()
+        self.kms.reset()
         self.exports.reset()
         self.destinations.reset()
         self.monitoring.reset_logs()
@@ -105,7 +108,8 @@ class LogsHandler(TransformerOperations, LogsIndexesMixin, LogsProtectionMixin, 
         cls = p.get("logGroupClass")
         if cls is not None and cls not in ("STANDARD", "INFREQUENT_ACCESS", "DELIVERY"):
             raise invalid(f"1 validation error detected: Value '{cls}' at 'logGroupClass' failed to satisfy constraint: Member must satisfy enum value set: [STANDARD, INFREQUENT_ACCESS, DELIVERY]")
-        self.store.create_group(p.get("logGroupName", ""), p.get("kmsKeyId"), _tags(p.get("tags")), cls, ctx.region)
+        kms = check_key(p["kmsKeyId"]) if p.get("kmsKeyId") is not None else None  # the same rule as AssociateKmsKey's
+        self.store.create_group(p.get("logGroupName", ""), kms, _tags(p.get("tags")), cls, ctx.region)
         if p.get("deletionProtectionEnabled"):
             self.indexes.set_protection({"logGroupIdentifier": p["logGroupName"], "deletionProtectionEnabled": True}, ctx.region)
         return {}
@@ -352,6 +356,10 @@ class LogsHandler(TransformerOperations, LogsIndexesMixin, LogsProtectionMixin, 
     @operation("StopQuery")
     def stop_query(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
         return self.api.stop_query(p, ctx.region)
+
+    @operation("ListLogGroupsForQuery")
+    def list_log_groups_for_query(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:
+        return self.api.list_log_groups_for_query(p, ctx.region)
 
     @operation("GetLogRecord")
     def get_log_record(self, ctx: RequestContext, p: dict[str, Any]) -> dict[str, Any]:

@@ -62,6 +62,9 @@ class Masking(Protocol):
     def reset(self) -> None: ...
 
 
+MAX_QUERY_GROUPS = 50
+
+
 class LogsAPI:
     def __init__(self, store: LogStore, account_id: str, filter_count: Callable[[int], int] | None = None) -> None:
         self.store = store
@@ -289,6 +292,8 @@ class LogsAPI:
             raise invalid("Exactly one of logGroupName, logGroupNames or logGroupIdentifiers must be specified." if given else "Log group name(s) or identifier(s) must be specified.")
         raw = p.get(given[0])
         names = [raw] if isinstance(raw, str) else list(raw or [])
+        if len(names) > MAX_QUERY_GROUPS:  # "You can include up to 50 log groups" (StartQuery API reference)
+            raise invalid(f"A query can include up to {MAX_QUERY_GROUPS} log groups; {len(names)} were given in {given[0]}.")
         groups = []
         for name in names:
             groups.append(self.store.resolve_group({"logGroupIdentifier": name}, region=region))
@@ -305,6 +310,8 @@ class LogsAPI:
             "status": "Scheduled",
             "createTime": int(time.time() * 1000),
             "logGroupName": groups[0].name,
+            # ListLogGroupsForQuery: the groups the query reads, by ARN, each once, in the order given
+            "logGroupArns": list(dict.fromkeys(self.store.group_arn(g.name, g.region) for g in groups)),
             "results": [],
             "statistics": {"recordsMatched": 0.0, "recordsScanned": 0.0, "bytesScanned": 0.0},
             "cancel": threading.Event(),
@@ -387,6 +394,20 @@ class LogsAPI:
                 continue
             out.append({"queryId": q["queryId"], "queryString": q["queryString"], "status": q["status"], "createTime": q["createTime"], "logGroupName": q["logGroupName"], "queryLanguage": "CWLI"})
         return {"queries": out[: int(p.get("maxResults") or 1000)]}
+
+    def list_log_groups_for_query(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
+        """The log groups a query started here analyzes (``logGroupIdentifiers``: their ARNs),
+        ``maxResults`` (50 to 500, the model's range; 50 when not given) at a time."""
+        state = self._query(p, region)
+        if state is None:
+            raise AwsError("ResourceNotFoundException", "Query does not exist.", 400)
+        limit = int(p.get("maxResults") or 50)  # the gateway has checked the model's range
+        arns: list[str] = state["logGroupArns"]
+        start = token_int(p["nextToken"], "o") if p.get("nextToken") else 0
+        out: dict[str, Any] = {"logGroupIdentifiers": arns[start : start + limit]}
+        if start + limit < len(arns):
+            out["nextToken"] = encode_token({"o": start + limit})
+        return out
 
     def get_log_record(self, p: dict[str, Any], region: str | None = None) -> dict[str, Any]:
         """The fields of one event, by the @ptr an Insights query returned."""
