@@ -33,7 +33,7 @@ from emulator.gateway import (
     sigv2,
     sigv4,
 )
-from emulator.gateway.access_log import AccessLog, new_request_id
+from emulator.gateway.access_log import AccessLog, Rotation, new_request_id
 from emulator.gateway.cors import Cors
 from emulator.gateway.fallback import NotServed, caller_identity
 from emulator.gateway.keys import AccessKey
@@ -72,7 +72,7 @@ class EmulatorApp:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.settings = runtime.settings
-        self.access_log = AccessLog(runtime.settings.data_dir / "access.log") if runtime.settings.access_log else None
+        self.access_log = AccessLog(runtime.settings.data_dir / "access.log", Rotation.from_settings(runtime.settings)) if runtime.settings.access_log else None
         if self.access_log is not None:
             runtime.recorder.consumers.append(self.access_log)
         self._started = False

@@ -144,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--storage", help="sqlite (default) or a postgresql:// URL")
     serve.add_argument("--models-dir", dest="models_dir")
     serve.add_argument("--log-level", dest="log_level")
+    serve.add_argument("--log-max-bytes", dest="log_max_bytes", type=int, help="rotate access.log and audit.log past this size (default 100 MiB; 0: never)")
+    serve.add_argument("--log-backups", dest="log_backups", type=int, help="rotated files kept per log: X.1 ... X.N (default 5)")
     serve.add_argument("--no-auth", dest="auth", action="store_const", const=False)
     serve.add_argument("--tls-cert", dest="tls_cert", help="serve HTTPS with this PEM certificate")
     serve.add_argument("--tls-key", dest="tls_key", help="the PEM private key for --tls-cert")

@@ -31,6 +31,10 @@ class Settings:
     root_secret_access_key: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     access_log: bool = True
+    # Size-capped rotation of data_dir/access.log and audit.log (emulator/gateway/access_log.py
+    # Rotation): past log_max_bytes, X -> X.1 ... X.<log_backups>, the oldest dropped; 0 = never.
+    log_max_bytes: int = 100 * 1024 * 1024
+    log_backups: int = 5
     log_level: str = "info"
     # DynamoDB storage: "sqlite" (embedded, in data_dir) or a postgresql:// URL.
     storage: str = "sqlite"
@@ -62,6 +66,11 @@ class Settings:
     # each bucket's CORS configuration.
     cors_origins: list[str] = field(default_factory=lambda: ["*"])
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("log_max_bytes", "log_backups"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"{name} must be >= 0, got {getattr(self, name)}")
 
     @property
     def endpoint(self) -> str:

@@ -1,6 +1,7 @@
 """The audit log: one JSON line per authenticated call, allowed or denied.
 
-Written to ``<data_dir>/audit.log`` (mode 0600) and, when the monitoring
+Written to ``<data_dir>/audit.log`` (mode 0600; rotated by size like the access log,
+settings log_max_bytes and log_backups) and, when the monitoring
 service is running, to the CloudWatch Logs group ``/emulator/audit``. Records
 who (key, user, source IP), what (action, resource), the authorization
 decision and the HTTP status; never secrets, signatures or request bodies.
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from emulator.gateway.access_log import append_file
+from emulator.gateway.access_log import Rotation, append_file
 
 if TYPE_CHECKING:
     from emulator.context import Principal
@@ -112,9 +113,13 @@ class _LineWriter:
 
 
 class AuditLog:
-    def __init__(self, path: Path, runtime: Any = None) -> None:
+    def __init__(self, path: Path, runtime: Any = None, rotation: Rotation | None = None) -> None:
         self.path = Path(path)
         self.runtime = runtime
+        settings = getattr(runtime, "settings", None)
+        if rotation is None and settings is not None:
+            rotation = Rotation.from_settings(settings)
+        self.rotation = rotation  # size-capped rotation; None: the file grows unbounded
         self._stream = f"{os.getpid()}-{int(time.time())}"
         self._written = 0
         self._writer = _LineWriter()
@@ -142,7 +147,7 @@ class AuditLog:
         line = self._writer.line
         lines = [line(e) for e in entries]
         try:
-            append_file(self.path, ("\n".join(lines) + "\n").encode(), 0o600)
+            append_file(self.path, ("\n".join(lines) + "\n").encode(), 0o600, self.rotation)
         except OSError:
             log.exception("cannot write the audit log")
         self._to_cloudwatch(entries, lines)
