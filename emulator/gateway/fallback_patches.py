@@ -78,9 +78,10 @@ def _s3() -> None:
     from moto.s3.exceptions import InvalidContinuationToken, NoSuchUpload
     from moto.s3.models import S3Backend
 
-    from emulator.gateway import s3_sse_c, s3_stream, s3_versions
+    from emulator.gateway import s3_select, s3_sse_c, s3_stream, s3_versions
 
     s3_stream.install()  # objects larger than memory: streamed GetObject, spooled PutObject
+    s3_select.install()  # SelectObjectContent over CSV as CSVInput describes it, S3's Stats
     s3_versions.install()  # S3's versioning semantics
 
     def upload_exists(backend: Any, a: dict[str, Any]) -> None:
