@@ -8,6 +8,7 @@ principal, so access policies apply to the console exactly as to the API.
 from __future__ import annotations
 
 import hmac
+import io
 import logging
 import mimetypes
 import time
@@ -45,6 +46,32 @@ SECURITY_HEADERS = {
 
 
 @dataclass
+class Upload:
+    """A file of a multipart form post."""
+
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def parse_multipart(request: Request) -> tuple[dict[str, str], dict[str, Upload]]:
+    """The fields (last value wins) and files of a multipart/form-data body, with werkzeug's
+    parser (installed with moto's server); the body is in memory already (max_body_bytes)."""
+    from werkzeug.exceptions import HTTPException
+    from werkzeug.formparser import parse_form_data
+
+    environ = {"REQUEST_METHOD": "POST", "CONTENT_TYPE": request.headers.get("content-type", ""), "CONTENT_LENGTH": str(len(request.body)),
+               "wsgi.input": io.BytesIO(request.body)}
+    try:
+        _, form, files = parse_form_data(environ, silent=False)
+    except (ValueError, HTTPException) as exc:  # a malformed body
+        raise AwsError("MalformedForm", f"The form could not be read: {exc}", 400) from exc
+    fields = {name: form.getlist(name)[-1] for name in form}
+    uploads = {name: Upload(f.filename or "", f.mimetype or "", f.read()) for name, f in files.items()}
+    return fields, uploads
+
+
+@dataclass
 class Call:
     """One console request as the page functions see it."""
 
@@ -52,6 +79,7 @@ class Call:
     ctx: RequestContext
     session: Session
     path: str  # below the console prefix, starting with "/"
+    _multipart: tuple[dict[str, str], dict[str, Upload]] | None = None
 
     @property
     def principal(self) -> Principal:
@@ -67,7 +95,15 @@ class Call:
         return default if value is None else value
 
     def f(self, name: str, default: str = "") -> str:
+        if self.request.content_type == "multipart/form-data":
+            return self.multipart()[0].get(name, default)
         return self.request.form.get(name, default)
+
+    def multipart(self) -> tuple[dict[str, str], dict[str, Upload]]:
+        """The fields and files of a multipart/form-data post (a file upload), read once."""
+        if self._multipart is None:
+            self._multipart = parse_multipart(self.request)
+        return self._multipart
 
 
 PageFn = Callable[["Console", Call], Awaitable[Response]]
@@ -152,17 +188,22 @@ class Console:
         forwarder = self.runtime.components.get("forwarder")
         return forwarder is not None and bool(forwarder.serves(service))
 
+    def _moto(self, service: str) -> bool:
+        # Served in-process by moto (S3, SQS...): app.invoke sends it the request an SDK would.
+        fallback = self.runtime.fallback
+        return service not in self.runtime.handlers and fallback is not None and bool(fallback.supports(service))
+
     def available(self, service: str) -> bool:
         if self.runtime.app is None:
             return False
-        if self._forwarded(service):
+        if self._forwarded(service) or self._moto(service):
             return True
         return service in self.runtime.handlers and service not in self.runtime.handler_errors
 
     def has_op(self, service: str, operation: str) -> bool:
         handler = self.runtime.handlers.get(service)
         if handler is None:
-            return self._forwarded(service) and operation in services.service_model(service).operation_names
+            return (self._forwarded(service) or self._moto(service)) and operation in services.service_model(service).operation_names
         return operation in handler.operations
 
     async def invoke(self, call: Call, service: str, operation: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -237,7 +278,9 @@ class Console:
         if method == "POST":
             # Per-session token on every state-changing request; plus an Origin check
             # where the browser sends one (belt and braces with SameSite=Strict).
-            token = request.headers.get("x-csrf-token") or (request.form.get("_csrf") if request.content_type == "application/x-www-form-urlencoded" else None)
+            token = request.headers.get("x-csrf-token") or (
+                call.f("_csrf") or None if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data") else None
+            )
             origin = request.headers.get("origin")
             host = request.headers.get("host", "")
             if not session.check_csrf(token) or (origin and origin != "null" and origin.split("://", 1)[-1] != host):

@@ -18,6 +18,8 @@ BASE = "/_emulator/console"
 NAV: list[tuple[str, str, str]] = [
     ("overview", "Overview", "/"),
     ("dynamodb", "DynamoDB", "/dynamodb"),
+    ("s3", "S3", "/s3"),
+    ("sqs", "SQS", "/sqs"),
     ("compute", "Compute", "/compute"),
     ("playground", "Playground", "/playground"),
     ("cloudwatch", "CloudWatch", "/cloudwatch"),

@@ -332,3 +332,32 @@ def test_keys_page_creates_user_and_key(page: Any, emulator: EmulatorServer, nee
     row = page.locator(f"table.users tr:has-text('{user}')")
     assert "Active" in row.inner_text()
     shot(page, "keys")
+
+
+def test_s3_upload_through_the_page(page: Any, emulator: EmulatorServer, shot: Shot, tmp_path: Any) -> None:
+    bucket = f"console-b-{int(time.time() * 1000)}"
+    page.click("nav a[data-nav=s3]")
+    page.fill("#create-bucket input[name=name]", bucket)
+    page.click("#create-bucket button[type=submit]")
+    page.wait_for_url(re.compile(r"/s3/bucket\?name="))
+    assert f"Bucket {bucket} created." in page.locator(".flash.ok").inner_text()
+    file = tmp_path / "notes <1>.txt"
+    file.write_text("uploaded from the browser\n")
+    page.fill("#prefix-form input[name=prefix]", "docs/")
+    page.click("#prefix-form button[type=submit]")
+    page.set_input_files("#upload-form input[name=file]", str(file))
+    page.click("#upload-form button[type=submit]")
+    assert "Uploaded docs/notes <1>.txt (26 bytes)." in page.locator(".flash.ok").inner_text()
+    assert "notes <1>.txt" in page.locator("table.objects tbody").inner_text()
+    got = emulator.client("s3").get_object(Bucket=bucket, Key="docs/notes <1>.txt")
+    assert got["Body"].read() == b"uploaded from the browser\n" and got["ContentType"] == "text/plain"
+    shot(page, "s3-bucket")
+    page.click("table.objects a:text('notes <1>.txt')")
+    assert "text/plain" in page.locator("table.kv").inner_text()
+    with page.expect_download() as info:
+        page.click("main a.button:text('Download')")
+    # Chromium makes the name safe for a file system ("<" and ">" become "_").
+    assert info.value.suggested_filename in ("notes <1>.txt", "notes _1_.txt")
+    with open(info.value.path(), "rb") as downloaded:
+        assert downloaded.read() == b"uploaded from the browser\n"
+    shot(page, "s3-object")

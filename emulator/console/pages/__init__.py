@@ -19,7 +19,9 @@ def register(console: Console) -> None:
         logs,
         overview,
         playground,
+        s3,
+        sqs,
     )
 
-    for module in (auth, overview, dynamodb, compute, playground, cloudwatch, logs, costs, keys):
+    for module in (auth, overview, dynamodb, s3, sqs, compute, playground, cloudwatch, logs, costs, keys):
         module.register(console)

@@ -1,0 +1,232 @@
+"""The console's S3 and SQS pages (served by moto) over plain HTTP: what they show matches what
+boto3 sees, and every action lands (or flashes AWS's error)."""
+
+from __future__ import annotations
+
+import re
+import time
+import uuid
+from html import unescape
+from typing import Any
+
+import pytest
+import requests
+
+from emulator.testing.server import EmulatorServer
+
+from .conftest import csrf_of, sign_in
+
+
+def _bucket(emulator: EmulatorServer) -> str:
+    name = f"con-{uuid.uuid4().hex[:12]}"
+    emulator.client("s3").create_bucket(Bucket=name)
+    return name
+
+
+def _links(page: str, path: str) -> list[str]:
+    return [unescape(m) for m in re.findall(r'href="(/_emulator/console' + re.escape(path) + r'[^"]*)"', page)]
+
+
+def test_bucket_list_and_prefix_navigation(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    bucket = _bucket(emulator)
+    s3 = emulator.client("s3")
+    for key in ("top.txt", "docs/b.txt", "docs/sub/c.txt"):
+        s3.put_object(Bucket=bucket, Key=key, Body=key.encode())
+    page = web.get(console_url + "/s3")
+    assert page.status_code == 200 and bucket in page.text
+    row = re.search(r"<tr><td><a [^>]*>" + bucket + r"</a></td><td>([^<]*)</td><td>([^<]*)</td></tr>", page.text)
+    assert row is not None and row.group(1).endswith("UTC") and row.group(2) == "us-east-1"
+
+    root = web.get(console_url + "/s3/bucket", params={"name": bucket})
+    assert root.status_code == 200
+    assert ">docs/<" in root.text and ">top.txt<" in root.text and "b.txt" not in root.text
+    assert "1 object(s) and 1 folder(s)" in root.text
+    folder = next(link for link in _links(root.text, "/s3/bucket?") if "prefix=docs" in link)
+    docs = web.get(emulator.endpoint + folder)
+    assert ">b.txt<" in docs.text and ">sub/<" in docs.text and "top.txt" not in docs.text
+    assert "STANDARD" in docs.text and "<td>10 B</td>" in docs.text  # docs/b.txt is 10 bytes
+    sub = web.get(console_url + "/s3/bucket", params={"name": bucket, "prefix": "docs/sub/"})
+    assert ">c.txt<" in sub.text
+    assert web.get(console_url + "/s3/bucket", params={"name": "no-such-bucket-" + uuid.uuid4().hex[:6]}).status_code == 404
+
+
+def test_objects_are_paged_with_the_continuation_token(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    bucket = _bucket(emulator)
+    s3 = emulator.client("s3")
+    keys = [f"many/{i:04d}" for i in range(105)]
+    for key in keys:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    first = web.get(console_url + "/s3/bucket", params={"name": bucket, "prefix": "many/"}).text
+    assert "100 object(s)" in first and ">0099<" in first and ">0100<" not in first
+    nxt = [link for link in _links(first, "/s3/bucket?") if "token=" in link]
+    assert len(nxt) == 1
+    second = web.get(emulator.endpoint + nxt[0]).text
+    assert "5 object(s)" in second and ">0104<" in second and ">0099<" not in second
+    assert not [link for link in _links(second, "/s3/bucket?") if "token=" in link]
+
+
+def test_upload_details_download_and_delete(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    bucket = _bucket(emulator)
+    s3 = emulator.client("s3")
+    token = csrf_of(web.get(console_url + "/s3/bucket", params={"name": bucket}).text)
+    data = bytes(range(256)) * 12_000 + b"\r\n--end"  # ~3 MiB: streamed back in blocks
+    resp = web.post(console_url + "/s3/upload", data={"_csrf": token, "bucket": bucket, "prefix": "in/"}, files={"file": ("report <1>.pdf", data, "application/pdf")})
+    assert resp.status_code == 200
+    assert f"Uploaded in/report &lt;1&gt;.pdf ({len(data)} bytes)." in resp.text
+    got = s3.get_object(Bucket=bucket, Key="in/report <1>.pdf")
+    assert got["Body"].read() == data and got["ContentType"] == "application/pdf"
+
+    # With a key of one's own, and a content type guessed from the name.
+    resp = web.post(console_url + "/s3/upload", data={"_csrf": token, "bucket": bucket, "prefix": "", "key": "notes/n.txt"},
+                    files={"file": ("whatever.bin", b"hello", "application/octet-stream")})
+    assert "Uploaded notes/n.txt (5 bytes)." in resp.text
+    assert s3.head_object(Bucket=bucket, Key="notes/n.txt")["ContentType"] == "application/octet-stream"
+
+    s3.put_object_tagging(Bucket=bucket, Key="in/report <1>.pdf", Tagging={"TagSet": [{"Key": "team", "Value": "ml=1"}]})
+    s3.copy_object(Bucket=bucket, Key="in/report <1>.pdf", CopySource={"Bucket": bucket, "Key": "in/report <1>.pdf"}, Metadata={"owner": "ana"},
+                   MetadataDirective="REPLACE", ContentType="application/pdf")
+    head = s3.head_object(Bucket=bucket, Key="in/report <1>.pdf")
+    details = web.get(console_url + "/s3/object", params={"bucket": bucket, "key": "in/report <1>.pdf"})
+    assert details.status_code == 200
+    text = details.text
+    assert "report <1>" not in text and "report &lt;1&gt;.pdf" in text  # escaped
+    assert head["ETag"].replace('"', "&quot;") in text and "application/pdf" in text
+    assert ">owner<" in text and ">ana<" in text and ">team<" in text and ">ml=1<" in text
+    download = next(link for link in _links(text, "/s3/download?"))
+    with web.get(emulator.endpoint + download, stream=True) as got_back:
+        assert got_back.status_code == 200
+        assert got_back.headers["content-type"] == "application/pdf"
+        assert got_back.headers["content-disposition"].startswith('attachment; filename="report <1>.pdf"; filename*=UTF-8\'\'report%20%3C1%3E.pdf')
+        assert int(got_back.headers["content-length"]) == len(data)
+        assert got_back.raw.read() == data
+
+    missing = web.get(console_url + "/s3/download", params={"bucket": bucket, "key": "nope"})
+    assert missing.status_code == 404 and "NoSuchKey" in missing.text
+    assert web.get(console_url + "/s3/object", params={"bucket": bucket, "key": "nope"}).status_code == 404
+
+    resp = web.post(console_url + "/s3/delete-object", data={"_csrf": token, "bucket": bucket, "key": "in/report <1>.pdf", "prefix": "in/"})
+    assert "Deleted in/report &lt;1&gt;.pdf." in resp.text and resp.url.endswith("prefix=in%2F")
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])] == ["notes/n.txt"]
+
+
+def test_upload_needs_the_csrf_token(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    bucket = _bucket(emulator)
+    other = csrf_of(sign_in(emulator).get(console_url + "/").text)
+    for data in ({"bucket": bucket}, {"bucket": bucket, "_csrf": other}):
+        resp = web.post(console_url + "/s3/upload", data=data, files={"file": ("x.txt", b"x", "text/plain")}, allow_redirects=False)
+        assert resp.status_code == 403
+    assert "Contents" not in emulator.client("s3").list_objects_v2(Bucket=bucket)
+
+
+def test_create_and_delete_buckets(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    s3 = emulator.client("s3")
+    token = csrf_of(web.get(console_url + "/s3").text)
+    name = f"con-made-{uuid.uuid4().hex[:8]}"
+    resp = web.post(console_url + "/s3/create-bucket", data={"_csrf": token, "name": name})
+    assert f"Bucket {name} created." in resp.text and resp.url.endswith(f"/s3/bucket?name={name}")
+    assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    resp = web.post(console_url + "/s3/create-bucket", data={"_csrf": token, "name": "Bad_Name"})
+    assert "flash error" in resp.text and "InvalidBucketName" in resp.text
+
+    s3.put_object(Bucket=name, Key="k", Body=b"x")
+    resp = web.post(console_url + "/s3/delete-bucket", data={"_csrf": token, "name": name})
+    assert "BucketNotEmpty" in resp.text and "flash error" in resp.text
+    assert name in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    s3.delete_object(Bucket=name, Key="k")
+    resp = web.post(console_url + "/s3/delete-bucket", data={"_csrf": token, "name": name})
+    assert f"Bucket {name} deleted." in resp.text and resp.url.endswith("/s3")
+    assert name not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+
+
+def test_buckets_are_created_in_the_chosen_region(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    token = csrf_of(web.get(console_url + "/s3").text)
+    web.post(console_url + "/region", data={"_csrf": token, "region": "eu-west-1", "next": "/s3"})
+    try:
+        name = f"con-eu-{uuid.uuid4().hex[:8]}"
+        resp = web.post(console_url + "/s3/create-bucket", data={"_csrf": token, "name": name})
+        assert f"Bucket {name} created." in resp.text
+        assert emulator.client("s3").get_bucket_location(Bucket=name)["LocationConstraint"] == "eu-west-1"
+        assert re.search(name + r"</a></td><td>[^<]*</td><td>eu-west-1</td>", web.get(console_url + "/s3").text)
+    finally:
+        web.post(console_url + "/region", data={"_csrf": token, "region": "us-east-1", "next": "/"})
+
+
+def _counts(emulator: EmulatorServer, url: str) -> dict[str, str]:
+    names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible", "ApproximateNumberOfMessagesDelayed"]
+    attrs: dict[str, str] = emulator.client("sqs").get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+    return attrs
+
+
+def test_sqs_queues_send_and_purge(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    sqs = emulator.client("sqs")
+    name = f"con-q-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    sqs.send_message(QueueUrl=url, MessageBody="one")
+    sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=600)
+    listing = web.get(console_url + "/sqs")
+    assert listing.status_code == 200 and "does not receive messages" in listing.text
+    row = re.search(r">" + name + r"</a></td><td>(\d+)</td><td>(\d+)</td><td>(\d+)</td>", listing.text)
+    assert row is not None and row.groups() == ("1", "0", "1")
+
+    page = web.get(console_url + "/sqs/queue", params={"url": url})
+    assert page.status_code == 200 and "does not receive messages" in page.text
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert arn in page.text and "VisibilityTimeout" in page.text
+    assert re.search(r"CreatedTimestamp</th><td>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC</td>", page.text)
+    token = csrf_of(page.text)
+    resp = web.post(console_url + "/sqs/send", data={"_csrf": token, "url": url, "body": "hi <there>", "attributes": "kind = test\n\nsource=console"})
+    assert "Message sent." in resp.text and "Message id" in resp.text
+    assert _counts(emulator, url)["ApproximateNumberOfMessages"] == "2"
+    got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])["Messages"]
+    mine = next(m for m in got if m["Body"] == "hi <there>")
+    assert {k: v["StringValue"] for k, v in mine["MessageAttributes"].items()} == {"kind": "test", "source": "console"}
+    assert mine["MessageAttributes"]["kind"]["DataType"] == "String"
+
+    resp = web.post(console_url + "/sqs/send", data={"_csrf": token, "url": url, "body": "x", "attributes": "no equals sign"})
+    assert "flash error" in resp.text and "line 1 is not name=value" in resp.text
+    resp = web.post(console_url + "/sqs/purge", data={"_csrf": token, "url": url})
+    assert f"Queue {name} purged." in resp.text
+    assert _counts(emulator, url) == {"ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0", "ApproximateNumberOfMessagesDelayed": "0"}
+
+
+def test_sqs_errors_are_flashed(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    token = csrf_of(web.get(console_url + "/sqs").text)
+    gone = emulator.client("sqs").get_queue_url(QueueName=emulator.client("sqs").create_queue(QueueName=f"con-gone-{uuid.uuid4().hex[:6]}")["QueueUrl"].rpartition("/")[2])["QueueUrl"]
+    emulator.client("sqs").delete_queue(QueueUrl=gone)
+    resp = web.post(console_url + "/sqs/send", data={"_csrf": token, "url": gone, "body": "x"})
+    assert "flash error" in resp.text and "NonExistentQueue" in resp.text
+    page = web.get(console_url + "/sqs/queue", params={"url": gone})
+    assert page.status_code == 400 and "NonExistentQueue" in page.text
+    fifo = emulator.client("sqs").create_queue(QueueName=f"con-{uuid.uuid4().hex[:6]}.fifo", Attributes={"FifoQueue": "true", "ContentBasedDeduplication": "true"})["QueueUrl"]
+    assert 'name="group"' in web.get(console_url + "/sqs/queue", params={"url": fifo}).text
+    resp = web.post(console_url + "/sqs/send", data={"_csrf": token, "url": fifo, "body": "x", "group": "g1"})
+    assert "Message sent." in resp.text
+
+
+def test_a_user_without_s3_or_sqs_permissions_sees_access_denied(emulator: EmulatorServer, console_url: str) -> None:
+    iam = emulator.client("iam")
+    user = f"con-nos3-{int(time.time() * 1000)}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    web: Any = None
+    for _ in range(20):  # a new key may take a moment to reach the key store
+        try:
+            web = sign_in(emulator, key["AccessKeyId"], key["SecretAccessKey"])
+            break
+        except AssertionError:
+            time.sleep(0.1)
+    assert web is not None
+    bucket = _bucket(emulator)
+    assert "AccessDenied" in web.get(console_url + "/s3").text
+    assert "AccessDenied" in web.get(console_url + "/sqs").text
+    token = csrf_of(web.get(console_url + "/s3").text)
+    resp = web.post(console_url + "/s3/upload", data={"_csrf": token, "bucket": bucket, "prefix": ""}, files={"file": ("x.txt", b"x", "text/plain")})
+    assert "flash error" in resp.text and "AccessDenied" in resp.text
+    assert "Contents" not in emulator.client("s3").list_objects_v2(Bucket=bucket)
+
+
+@pytest.mark.parametrize("path", ["/s3", "/sqs"])
+def test_nav_has_s3_and_sqs(web: requests.Session, console_url: str, path: str) -> None:
+    page = web.get(console_url + path).text
+    assert f'data-nav="{path[1:]}"' in page
+    assert re.search(r'class="active" data-nav="' + path[1:] + '"', page)
