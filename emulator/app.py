@@ -14,6 +14,7 @@ import functools
 import gc
 import hmac
 import logging
+import re
 import time
 import uuid
 import zlib
@@ -31,6 +32,7 @@ from emulator.errors import AwsError
 from emulator.gateway import (
     fallback_checks,
     post_policy,
+    post_stream,
     s3_payload,
     s3_stream,
     sigv2,
@@ -51,7 +53,7 @@ from emulator.gateway.sessions import SessionKeys
 from emulator.handlers.base import Delegate, ServiceHandler
 from emulator.protocols import get_protocol
 from emulator.protocols.base import Protocol, Request, Response
-from emulator.protocols.detect import credential_scope, detect
+from emulator.protocols.detect import credential_scope, detect, virtual_host_bucket
 from emulator.runtime import Runtime
 from emulator.uvicorn_send import send_whole
 
@@ -65,6 +67,8 @@ _JSON = {"content-type": "application/json"}
 # Header names as sent (bytes) -> decoded and lower-cased; bounded (only the first 1,024
 # distinct names are kept: any more are decoded per request, as before).
 _HEADER_NAMES: dict[bytes, str] = {}
+# The path of an S3 POST-policy upload: a bucket (path style) or "/" (virtual-hosted style).
+_BUCKET_PATH = re.compile(r"/(?:[^/]+/?)?")
 
 
 class BodyTooLarge(Exception):
@@ -138,18 +142,36 @@ class EmulatorApp:
         # keeps the limit.
         return "forwarder" not in self.runtime.components and s3_stream.spoolable(request)
 
+    def _spool(self, request: Request, limit: int) -> s3_stream.UploadSpool | post_stream.PostSpool | None:
+        """Where a body past the limit goes: an S3 PutObject or UploadPart into an UploadSpool;
+        an S3 POST-policy upload to a bucket (not a route's path) parsed as it comes into a
+        PostSpool (gateway/post_stream.py); None: BodyTooLarge. A cluster gateway keeps the limit."""
+        directory = self.settings.data_dir / s3_stream.TMP_DIR
+        if self._spoolable(request):
+            return s3_stream.UploadSpool(request, directory, limit)
+        if (
+            "forwarder" not in self.runtime.components
+            and post_policy.is_post_upload(request)
+            and _BUCKET_PATH.fullmatch(request.raw_path) is not None
+            and (request.raw_path != "/" or virtual_host_bucket(request.headers.get("host", "")) is not None)
+            and not any(request.path.startswith(route.prefix) for route in self.runtime.routes)
+        ):
+            return post_stream.PostSpool(request, directory)
+        return None
+
     async def _read_body(self, receive: Receive, limit: int, request: Request | None = None) -> bytes:
         """The request body, in memory up to ``limit`` bytes. Past it, an S3 PutObject or
         UploadPart of ``request`` (up to S3's 5 GiB) goes on into a temporary file, set as
-        ``request.body_file`` (gateway/s3_stream.py), and b"" is answered; anything else is
-        BodyTooLarge. Raises AwsError (EntityTooLarge) past 5 GiB."""
+        ``request.body_file`` (gateway/s3_stream.py), and b"" is answered; so does the file of
+        an S3 POST-policy upload, its form parsed as it comes (gateway/post_stream.py);
+        anything else is BodyTooLarge. Raises AwsError (EntityTooLarge) past 5 GiB."""
         chunks: list[bytes] = []
         size = 0
-        spool: s3_stream.UploadSpool | None = None
+        spool: s3_stream.UploadSpool | post_stream.PostSpool | None = None
         declared = request.headers.get("content-length", "") if request is not None else ""
-        if request is not None and declared.isdigit() and int(declared) > limit and self._spoolable(request):
+        if request is not None and declared.isdigit() and int(declared) > limit:
             # Spooled from the first byte; refused at once past S3's 5 GiB, as S3 does.
-            spool = request.body_file = s3_stream.UploadSpool(request, self.settings.data_dir / s3_stream.TMP_DIR, limit)
+            spool = request.body_file = self._spool(request, limit)
         try:
             while True:
                 message = await receive()
@@ -162,9 +184,9 @@ class EmulatorApp:
                 elif chunk:
                     size += len(chunk)
                     if size > limit:
-                        if request is None or not self._spoolable(request):
+                        spool = self._spool(request, limit) if request is not None else None
+                        if request is None or spool is None:
                             raise BodyTooLarge
-                        spool = s3_stream.UploadSpool(request, self.settings.data_dir / s3_stream.TMP_DIR, limit)
                         request.body_file = spool
                         for earlier in (*chunks, chunk):
                             await spool.feed(earlier)

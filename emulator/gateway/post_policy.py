@@ -60,12 +60,20 @@ def _invalid(message: str) -> AwsError:
     return AwsError("InvalidArgument", message, 400)
 
 
+def malformed() -> AwsError:
+    return AwsError("MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.", 400)
+
+
+def no_file() -> AwsError:
+    return _invalid("POST requires exactly one file upload per request.")
+
+
 def parse_form(request: Request) -> PostForm:
     """The form fields (text) and the file's name and size, from the multipart body."""
     head = f"Content-Type: {request.headers.get('content-type', '')}\r\n\r\n".encode("latin-1")
     message = BytesParser(policy=HTTP).parsebytes(head + request.body)
     if not message.is_multipart():
-        raise AwsError("MalformedPOSTRequest", "The body of your POST request is not well-formed multipart/form-data.", 400)
+        raise malformed()
     form = PostForm()
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
@@ -80,13 +88,19 @@ def parse_form(request: Request) -> PostForm:
             break  # S3 ignores the fields after the file
         form.fields[name.lower()] = data.decode("utf-8", "replace")
     else:
-        raise _invalid("POST requires exactly one file upload per request.")
+        raise no_file()
     return form
 
 
 def verify(request: Request, bucket: str, keys: KeyStore, now: float | None = None) -> tuple[AccessKey, PostForm]:
     """Verify the POST policy's signature and conditions; the key that signed it and the form."""
-    form = parse_form(request)
+    return verify_form(parse_form(request), bucket, keys, now)
+
+
+def verify_form(form: PostForm, bucket: str, keys: KeyStore, now: float | None = None) -> tuple[AccessKey, PostForm]:
+    """``verify`` from a parsed form (the fields before the file, the file's name and size):
+    a small upload's (parse_form) or a large one's, parsed as it came (gateway/post_stream.py).
+    ``content-length-range`` is checked against the file's size."""
     fields = form.fields
     policy_b64 = fields.get("policy")
     if not policy_b64:
@@ -194,10 +208,15 @@ def authenticate(request: Request, keys: KeyStore, now: float | None = None) -> 
     authorizer reads Bucket and Key from) with S3's ``${filename}`` substitution done."""
     path = request.raw_path if request.route_path is None else request.route_path
     bucket = unquote(path.strip("/"))
-    key, form = verify(request, bucket, keys, now)
+    from emulator.gateway.post_stream import PostSpool
+
+    spool = request.body_file  # a body past the gateway's limit, parsed as it came (post_stream.py)
+    large = isinstance(spool, PostSpool)
+    key, form = verify_form(spool.form() if large else parse_form(request), bucket, keys, now)
     request.route_path = f"/{quote(bucket)}/{quote(form.fields['key'], safe='/~')}"
     request.post_fields = form.fields
-    _substitute_filename(request, form)
+    if not large:  # the large one's key is substituted in the form moto gets (PostSpool.body)
+        _substitute_filename(request, form)
     return key
 
 

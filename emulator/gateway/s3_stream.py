@@ -657,7 +657,8 @@ def install() -> None:
             # stream, as bytes) and ``request.form``; neither is read from the stream now.
             request._cached_data = body
             request.__dict__["data"] = body
-            request.__dict__["form"] = ImmutableMultiDict()
+            # A large POST-policy upload: its form, whose ``file`` is the body (post_stream.py).
+            request.__dict__["form"] = ImmutableMultiDict(getattr(body, "form", ()))
             request.__dict__["files"] = ImmutableMultiDict()
         setup_class(self, request, *args, **kwargs)
 
