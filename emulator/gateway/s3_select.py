@@ -1,37 +1,27 @@
 """S3 SelectObjectContent: the records and the Stats event as S3 documents them.
 
-moto answers SelectObjectContent with py_partiql_parser, which evaluates the SQL over JSON
-documents; a CSV object is turned into JSON documents first (py_partiql_parser.csv_to_json),
-and that conversion is wrong in ways that change every answer over CSV:
-
-- it splits the text on "\\n" and makes a record of each piece, so the final record delimiter
-  (a CSV file's last line ends with one) gave one more, empty, record: ``count(*)`` was one
-  more than the rows, ``SELECT *`` returned a record ``{"name": ""}``;
-- FileHeaderInfo IGNORE read the header as data (IGNORE: "First line is a header, but you
-  can't use the header values ... You can use column position", CSVInput in the
-  SelectObjectContent API reference);
-- it split fields on "," whatever the request's FieldDelimiter, RecordDelimiter,
-  QuoteCharacter, QuoteEscapeCharacter and Comments (a quoted "Smith, J" became two fields,
-  comment rows were records);
-- moto parsed the request with xmltodict's default whitespace stripping, so a tab
-  FieldDelimiter was read as none.
-
-Its Stats event gave the number of JSON tokens of that conversion as both BytesScanned and
-BytesProcessed; the API reference's Stats: BytesScanned is "the total number of object bytes
-scanned", BytesProcessed "the total number of uncompressed object bytes processed",
-BytesReturned "the total number of bytes of records payload data returned". And
-``SELECT count(*)`` over no matching record returned no record at all (py_partiql_parser
-starts its count at the first record), where SQL's COUNT of no rows is 0.
-
-py_partiql_parser's own JSON reader (JsonParser) knows no escapes: a value holding an escaped
-quotation mark (``"say \\"hi\\""``) ended early and garbled the rest of the document.
+moto answers SelectObjectContent with py_partiql_parser, over JSON documents made of the object
+(py_partiql_parser.csv_to_json for CSV); both are wrong in ways that change answers: the CSV
+conversion split on "\\n" whatever the request's delimiters and quoting (and made an empty
+record of the final delimiter), read an IGNOREd header as data and kept comment rows; the JSON
+reader knew no escapes; the SQL evaluated every aggregate as COUNT, ignored LIMIT, matched no
+number, failed (500) on a quoted identifier, ``<`` over strings, nested paths, and malformed,
+badly compressed or non-UTF-8 input; ScanRange was ignored; the Stats event gave the number of
+JSON tokens as BytesScanned and BytesProcessed.
 
 Here (``install``, from fallback_patches._s3) moto's handler of ``POST /key?select`` is
-replaced by one that reads the CSV as the request describes it (``csv_records``), JSON input
-with Python's json (``json_documents``), and evaluates the SQL over those documents with
-py_partiql_parser's clauses as moto's S3SelectParser.parse does (``_evaluate``). CSV output
-quotes fields as CSVOutput describes (QuoteFields ASNEEDED, the default, or ALWAYS). The SQL
-itself is still py_partiql_parser's, with its limits.
+replaced: the CSV is read as CSVInput describes it (``csv_records``: FileHeaderInfo, delimiters,
+QuoteCharacter, QuoteEscapeCharacter, Comments, AllowQuotedRecordDelimiter), JSON with Python's
+json (``json_documents``), and the SQL is S3 Select's, parsed and evaluated by s3_select_query and s3_select_sql.
+ScanRange (SelectObjectContent API reference: "A record is processed when its first byte is
+contained by the range") is read for uncompressed CSV and JSON LINES; the S3 User Guide's
+"Filtering and retrieving data using Amazon S3 Select" limits scan ranges to those (CSV "without
+quoted record delimiters", JSON "in LINES mode only", both uncompressed): other inputs get
+UnsupportedScanRangeInput. Errors are the codes of the S3 API reference's "List of SELECT
+Object Content Error Codes" (HTTP 400). Stats (API reference): BytesScanned "the total number of
+object bytes scanned", BytesProcessed "the total number of uncompressed object bytes
+processed", BytesReturned "the total number of bytes of records payload data returned". CSV
+output quotes fields as CSVOutput describes (QuoteFields ASNEEDED, the default, or ALWAYS).
 """
 
 from __future__ import annotations
@@ -40,11 +30,20 @@ import bz2
 import functools
 import gzip
 import json
-import re
+import math
+import zlib
 from collections.abc import Iterator
+from decimal import Decimal
 from typing import Any
 
-_COUNT_ONLY = re.compile(r"^\s*SELECT\s+count\s*\([^)]*\)\s+FROM\s", re.IGNORECASE)
+from emulator.gateway.s3_select_query import execute, parse
+from emulator.gateway.s3_select_sql import (
+    MISSING,
+    CsvRecord,
+    SelectError,
+    text,
+)
+
 _installed = False
 
 
@@ -82,6 +81,9 @@ def _rows(text: str, options: dict[str, Any]) -> Iterator[list[str]]:
             continue
         started = True
         if text.startswith(record_sep, i) and not (quoted and quoted_records):
+            if quoted:  # "such records should be allowed" with AllowQuotedRecordDelimiter TRUE only
+                raise SelectError("CSVParsingError", "A quoted CSV value holds the record delimiter (or its closing quotation mark is "
+                                  "missing); AllowQuotedRecordDelimiter TRUE allows quoted record delimiters.")
             row.append("".join(field))
             yield row
             row, field, quoted, started = [], [], False, False
@@ -102,82 +104,168 @@ def _rows(text: str, options: dict[str, Any]) -> Iterator[list[str]]:
         else:
             field.append(text[i])
             i += 1
+    if quoted:
+        raise SelectError("CSVParsingError", "The CSV object ends inside a quoted value (its closing quotation mark is missing).")
     if started:
         row.append("".join(field))
         yield row
 
 
-def csv_records(text: str, options: dict[str, Any]) -> list[dict[str, str]]:
-    """The CSV's records as documents: named by the header with FileHeaderInfo USE, by
-    position (_1, _2...) otherwise; IGNORE skips the header, NONE reads it as data."""
-    header_info = str(options.get("FileHeaderInfo") or "NONE").strip().upper()
+def _header(options: dict[str, Any]) -> str:
+    return str(options.get("FileHeaderInfo") or "NONE").strip().upper()
+
+
+def csv_records(text: str, options: dict[str, Any], names: list[str] | None = None) -> Iterator[CsvRecord]:
+    """The CSV's records: named by the header with FileHeaderInfo USE (or by ``names``, a header
+    read already), by position (_1, _2...) always; IGNORE skips the header, NONE reads it as
+    data."""
+    header_info = _header(options)
     rows = _rows(text, options)
-    names: list[str] = []
-    if header_info in ("USE", "IGNORE"):
+    if names is None and header_info in ("USE", "IGNORE"):
         first = next(rows, None)
-        if header_info == "USE" and first is not None:
-            names = first
-    documents = []
+        names = first if header_info == "USE" and first is not None else None
     for row in rows:
-        # A value beyond the header's names is named by its position (a choice of the
-        # emulator's: S3's documentation does not say).
-        documents.append({names[i] if i < len(names) else f"_{i + 1}": value for i, value in enumerate(row)})
-    return documents
+        yield CsvRecord(names, row)
 
 
-def json_documents(text: str) -> list[Any]:
+def _parse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_parse_constant)
+
+
+def json_documents(text: str) -> Iterator[Any]:
     """The JSON documents of the text, one after the other (JSON LINES: one a line; DOCUMENT:
-    one that may span lines)."""
-    decoder = json.JSONDecoder()
-    documents: list[Any] = []
+    one that may span lines); numbers with a fraction are DECIMAL, as S3 Select reads them."""
     i, n = 0, len(text)
     while True:
         while i < n and text[i].isspace():
             i += 1
         if i >= n:
-            return documents
-        document, i = decoder.raw_decode(text, i)
-        documents.append(document)
+            return
+        try:
+            document, i = _DECODER.raw_decode(text, i)
+        except (ValueError, RecursionError) as error:
+            raise SelectError("JSONParsingError", f"Encountered an error parsing the JSON object: {error}.") from None
+        yield document
 
 
-def _partiql(value: Any) -> Any:
-    """A document as py_partiql_parser's JsonParser gives it: objects as CaseInsensitiveDict,
-    null as Variable(None)."""
-    from py_partiql_parser._internal.utils import CaseInsensitiveDict, Variable
+def _decompress(stored: bytes, compression: str) -> bytes:
+    try:
+        if compression == "GZIP":
+            return gzip.decompress(stored)
+        if compression == "BZIP2":
+            return bz2.decompress(stored)
+    except EOFError:
+        raise SelectError("TruncatedInput", f"The object's {compression} data ends early: it could not be decompressed.") from None
+    except (OSError, ValueError, zlib.error):
+        raise SelectError("InvalidCompressionFormat", f"The object is not {compression}-compressed data, as CompressionType says.") from None
+    return stored
 
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise SelectError("InvalidTextEncoding", f"The object is not UTF-8 text (byte {error.start}); only UTF-8 encoding is supported.") from None
+
+
+def _scan_range(request: dict[str, Any], size: int) -> tuple[int, int] | None:
+    """ScanRange's first and last byte (inclusive): only Start, from there to the end; only
+    End, the last End bytes (the API reference's ScanRange)."""
+    scan = request.get("ScanRange")
+    if not isinstance(scan, dict):
+        return None
+    try:
+        start = int(scan["Start"]) if scan.get("Start") not in (None, "") else None
+        end = int(scan["End"]) if scan.get("End") not in (None, "") else None
+    except ValueError:
+        raise SelectError("InvalidRequestParameter", "ScanRange's Start and End are non-negative integers.") from None
+    if (start is not None and start < 0) or (end is not None and end < 0) or (start is not None and end is not None and start > end):
+        raise SelectError("InvalidRequestParameter", f"The ScanRange {start}-{end} is not a range of non-negative byte positions.")
+    if start is None:
+        return (max(size - end, 0) if end is not None else 0), size - 1
+    return start, size - 1 if end is None else min(end, size - 1)
+
+
+def _ranged(raw: bytes, separator: bytes, start: int, end: int) -> bytes:
+    """The records (ended by ``separator``) whose first byte is in [start, end], read to their end."""
+    first = 0 if start == 0 else raw.find(separator, max(start - len(separator), 0))
+    if start:
+        first = len(raw) if first < 0 else first + len(separator)
+    if first > end or first >= len(raw):
+        return b""
+    after = raw.find(separator, max(first, end - len(separator) + 1))
+    return raw[first:len(raw) if after < 0 else after + len(separator)]
+
+
+def _csv_header(raw: bytes, options: dict[str, Any]) -> tuple[list[str] | None, int]:
+    """The header record (USE and IGNORE: the first record that is not a comment) and the
+    offset after it."""
+    if _header(options) not in ("USE", "IGNORE"):
+        return None, 0
+    separator = _char(options, "RecordDelimiter", "\n").encode("utf-8")
+    comment = _char(options, "Comments", "#").encode("utf-8")
+    offset = 0
+    while offset < len(raw):
+        after = raw.find(separator, offset)
+        after = len(raw) if after < 0 else after + len(separator)
+        if not raw.startswith(comment, offset):
+            row = next(_rows(_decode(raw[offset:after]), options), [])
+            return (row if _header(options) == "USE" else None), after
+        offset = after
+    return None, len(raw)
+
+
+def _records(raw: bytes, source: dict[str, Any], compression: str, scan: tuple[int, int] | None) -> tuple[Iterator[Any], int]:
+    """The object's records, and how many bytes of it are read."""
+    if "CSV" in source:
+        options = _options(source["CSV"])
+        if scan is None:
+            return csv_records(_decode(raw), options), len(raw)
+        if compression != "NONE" or str(options.get("AllowQuotedRecordDelimiter") or "").strip().lower() == "true":
+            raise SelectError("UnsupportedScanRangeInput", "Scan ranges are supported on uncompressed CSV without quoted record delimiters.")
+        names, header_end = _csv_header(raw, options)
+        chunk = _ranged(raw, _char(options, "RecordDelimiter", "\n").encode("utf-8"), max(scan[0], header_end), scan[1])
+        return csv_records(_decode(chunk), {**options, "FileHeaderInfo": "NONE"}, names), len(chunk) + header_end
+    kind = str(_options(source["JSON"]).get("Type") or "DOCUMENT").strip().upper()
+    if kind not in ("DOCUMENT", "LINES"):
+        raise SelectError("InvalidJsonType", f"The JSON Type {kind!r} is invalid: only DOCUMENT and LINES are supported.")
+    if scan is None:
+        return json_documents(_decode(raw)), len(raw)
+    if compression != "NONE" or kind != "LINES":
+        raise SelectError("UnsupportedScanRangeInput", "Scan ranges are supported on uncompressed JSON LINES only.")
+    chunk = _ranged(raw, b"\n", scan[0], scan[1])
+    return json_documents(_decode(chunk)), len(chunk)
+
+
+def _json_text(value: Any) -> str:
+    if isinstance(value, CsvRecord):
+        value = dict(value.items())
     if isinstance(value, dict):
-        result = CaseInsensitiveDict()
-        for name, item in value.items():
-            result[name] = _partiql(item)
-        return result
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _json_text(v) for k, v in value.items() if v is not MISSING) + "}"
     if isinstance(value, list):
-        return [_partiql(item) for item in value]
-    return Variable(None) if value is None else value
+        return "[" + ",".join(_json_text(v) for v in value if v is not MISSING) + "]"
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "null"
+    return text(value)
 
 
-def _evaluate(documents: list[Any], query: str) -> list[Any]:
-    """py_partiql_parser's S3SelectParser.parse over these documents (it reads its own
-    JsonParser's)."""
-    from py_partiql_parser._internal.from_parser import S3FromParser
-    from py_partiql_parser._internal.select_parser import S3SelectClauseParser
-    from py_partiql_parser._internal.where_parser import S3WhereParser
-
-    clauses = re.split("SELECT | FROM | WHERE ", query.replace("\n", " "), flags=re.IGNORECASE)
-    from_parser = S3FromParser(from_clause=clauses[2])
-    table_prefix = "s3object"
-    for alias_key, alias_value in from_parser.clauses.items():
-        if alias_value in (table_prefix, f"{table_prefix}[*]"):
-            table_prefix = alias_key
-    results: list[Any] = []
-    for document in documents:
-        doc = from_parser.get_source_data(_partiql(document))
-        if len(clauses) > 3 and not S3WhereParser.applies(doc, table_prefix, clauses[3]):
-            continue
-        S3SelectClauseParser(table_prefix).parse(clauses[1], from_parser.clauses, doc, results)
-    return results
+def _json_output(rows: Iterator[list[tuple[str, Any]]], options: dict[str, Any]) -> bytes:
+    delimiter = _char(options, "RecordDelimiter", "\n")
+    return "".join(_row_json(row) + delimiter for row in rows).encode("utf-8")
 
 
-def _csv_output(rows: list[Any], options: dict[str, Any]) -> bytes:
+def _row_json(row: list[tuple[str, Any]]) -> str:
+    """A record as a JSON object, names repeated if the SELECT list repeats them; MISSING values
+    are left out."""
+    return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + _json_text(v) for k, v in row if v is not MISSING) + "}"
+
+
+def _csv_output(rows: Iterator[list[tuple[str, Any]]], options: dict[str, Any]) -> bytes:
     field_sep = _char(options, "FieldDelimiter", ",")
     record_sep = _char(options, "RecordDelimiter", "\n")
     quote = _char(options, "QuoteCharacter", '"')
@@ -185,42 +273,46 @@ def _csv_output(rows: list[Any], options: dict[str, Any]) -> bytes:
     always = str(options.get("QuoteFields") or "").strip().upper() == "ALWAYS"
 
     def field(value: Any) -> str:
-        text = "" if value is None else value if isinstance(value, str) else json.dumps(value) if isinstance(value, (dict, list)) else f"{value}"
-        if always or any(part in text for part in (field_sep, record_sep, quote)):
-            return quote + text.replace(quote, escape + quote) + quote
-        return text
+        written = "" if value is None or value is MISSING else value if isinstance(value, str) else \
+            _json_text(value) if isinstance(value, (dict, list, CsvRecord)) else text(value)
+        if always or any(part in written for part in (field_sep, record_sep, quote)):
+            return quote + written.replace(quote, escape + quote) + quote
+        return written
 
-    values = (row.values() if isinstance(row, dict) else [row] for row in rows)
-    return "".join(field_sep.join(field(v) for v in row) + record_sep for row in values).encode("utf-8")
+    return "".join(field_sep.join(field(v) for _, v in row) + record_sep for row in rows).encode("utf-8")
 
 
 def select(backend: Any, bucket_name: str, key_name: str, request: dict[str, Any]) -> tuple[bytes, dict[str, int]]:
     """The records' payload and the Stats event's details of a SelectObjectContentRequest."""
     from moto.s3.exceptions import MissingKey
-    from py_partiql_parser import SelectEncoder
 
     backend.get_bucket(bucket_name)
     key = backend.get_object(bucket_name, key_name)
     if key is None:
         raise MissingKey(key=key_name)
-    stored = bytes(key.value)
+    expression_type = str(request.get("ExpressionType") or "SQL").strip().upper()
+    if expression_type != "SQL":
+        raise SelectError("InvalidExpressionType", f"The ExpressionType {expression_type!r} is invalid: only SQL expressions are supported.")
+    query = parse(str(request.get("Expression") or ""))
     source = _options(request.get("InputSerialization"))
     compression = str(source.get("CompressionType") or "NONE").strip().upper()
-    raw = gzip.decompress(stored) if compression == "GZIP" else bz2.decompress(stored) if compression == "BZIP2" else stored
-    text = raw.decode("utf-8")
-    documents: list[Any] = csv_records(text, _options(source["CSV"])) if "CSV" in source else json_documents(text)
-    expression = str(request.get("Expression") or "")
-    rows = _evaluate(documents, expression)
-    if not rows and _COUNT_ONLY.match(expression):
-        rows = [{"_1": 0}]  # moto counts from the first record: none, no row at all
-
+    if compression not in ("NONE", "GZIP", "BZIP2"):
+        raise SelectError("InvalidCompressionFormat", f"The CompressionType {compression!r} is not supported: only GZIP and BZIP2 are.")
+    if "Parquet" in source:
+        raise SelectError("NotImplemented", "Parquet input is not implemented by this emulator's S3 Select: CSV and JSON are.")
+    if "CSV" not in source and "JSON" not in source:
+        raise SelectError("InvalidDataSource", "InputSerialization names no data format: CSV, JSON or Parquet.")
     output = _options(request.get("OutputSerialization"))
-    if "CSV" in output:
-        payload = _csv_output(rows, _options(output["CSV"]))
-    else:
-        delimiter = _char(_options(output.get("JSON")), "RecordDelimiter", "\n")
-        payload = "".join(json.dumps(row, separators=(",", ":"), cls=SelectEncoder) + delimiter for row in rows).encode("utf-8")
-    return payload, {"BytesScanned": len(stored), "BytesProcessed": len(raw), "BytesReturned": len(payload)}
+    stored = bytes(key.value)
+    raw = _decompress(stored, compression)
+    records, processed = _records(raw, source, compression, _scan_range(request, len(raw)))
+    rows = execute(query, records)
+    try:
+        payload = _csv_output(rows, _options(output["CSV"])) if "CSV" in output else _json_output(rows, _options(output.get("JSON")))
+    except RecursionError:
+        raise SelectError("JSONParsingError", "A JSON value of the object nests too deeply.") from None
+    scanned = len(stored) if compression != "NONE" else processed
+    return payload, {"BytesScanned": scanned, "BytesProcessed": processed, "BytesReturned": len(payload)}
 
 
 def install() -> None:
@@ -231,6 +323,7 @@ def install() -> None:
     import xmltodict
     from moto.core.common_types import TYPE_RESPONSE
     from moto.core.responses import ActionResult
+    from moto.s3.exceptions import S3ClientError
     from moto.s3.responses import S3Response
 
     key_response_post = S3Response._key_response_post
@@ -244,7 +337,10 @@ def install() -> None:
         self._authenticate_and_authorize_s3_action(bucket_name=bucket_name, key_name=key_name)
         # whitespace kept: a FieldDelimiter or RecordDelimiter may be a tab or a space
         parsed = _options(xmltodict.parse(body, strip_whitespace=False).get("SelectObjectContentRequest"))
-        payload, stats = select(self.backend, bucket_name, key_name, parsed)
+        try:
+            payload, stats = select(self.backend, bucket_name, key_name, parsed)
+        except SelectError as error:  # S3 Select's documented codes, all HTTP 400
+            raise S3ClientError(error.code, error.message) from None
         events = [{"Records": {"Payload": payload}}, {"Stats": {"Details": stats}}, {"End": {}}]
         self.data["Action"] = "SelectObjectContent"
         return self.serialized(ActionResult({"Payload": events}))
