@@ -79,6 +79,7 @@ def _s3() -> None:
     from moto.s3.models import S3Backend
 
     from emulator.gateway import s3_select, s3_sse_c, s3_stream, s3_versions
+    from emulator.gateway.s3_post_answer import install as post_answers
 
     s3_stream.install()  # objects larger than memory: streamed GetObject, spooled PutObject
     s3_select.install()  # SelectObjectContent over CSV as CSVInput describes it, S3's Stats
@@ -147,6 +148,7 @@ def _s3() -> None:
     _s3_composite_checksums()
     _s3_sdk_shapes()
     s3_sse_c.install()  # objects put with a customer-provided key are read with it only
+    post_answers()  # POST-policy uploads answered as S3 documents them
 
 
 def _s3_composite_checksums() -> None:
