@@ -26,6 +26,7 @@ NAV: list[tuple[str, str, str]] = [
     ("logs", "Logs", "/logs"),
     ("costs", "Costs", "/costs"),
     ("keys", "Keys & users", "/keys"),
+    ("api", "API explorer", "/api"),
 ]
 
 

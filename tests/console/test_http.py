@@ -24,6 +24,7 @@ PAGES = {
     "/cloudwatch": "cloudwatch",
     "/logs": "logs",
     "/keys": "iam",
+    "/api": None,
 }
 
 

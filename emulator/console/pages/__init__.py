@@ -10,6 +10,7 @@ if TYPE_CHECKING:
 
 def register(console: Console) -> None:
     from emulator.console.pages import (
+        api,
         auth,
         cloudwatch,
         compute,
@@ -23,5 +24,5 @@ def register(console: Console) -> None:
         sqs,
     )
 
-    for module in (auth, overview, dynamodb, s3, sqs, compute, playground, cloudwatch, logs, costs, keys):
+    for module in (auth, overview, dynamodb, s3, sqs, compute, playground, cloudwatch, logs, costs, keys, api):
         module.register(console)
