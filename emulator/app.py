@@ -138,23 +138,46 @@ class EmulatorApp:
         await self.runtime.stop()
 
     def _spoolable(self, request: Request) -> bool:
-        # Asked only of a body past the limit. A cluster gateway forwards bodies in memory: it
-        # keeps the limit.
-        return "forwarder" not in self.runtime.components and s3_stream.spoolable(request)
+        """Asked only of a body past the limit: an S3 PutObject or UploadPart (signed, presigned
+        or anonymous: s3_stream.spoolable) that S3 in this process serves. Not one that a route
+        takes (forwarded ones included), nor one that detection gives another service (an
+        X-Amz-Target, a smithy path): those keep the limit. A cluster gateway forwards its
+        roles' services' bodies in memory, but serves S3 itself (moto, in process)."""
+        if not s3_stream.spoolable(request) or self._routed(request):
+            return False
+        return self._s3_served_here(request)
+
+    def _routed(self, request: Request) -> bool:
+        """A request that ``handle`` gives to a route (a cluster gateway forwards some)."""
+        return any(request.path.startswith(route.prefix) and (route.methods is None or request.method in route.methods) for route in self.runtime.routes)
+
+    def _s3_served_here(self, request: Request) -> bool:
+        """The request is S3's, and S3 is served here: not a forwarded service's."""
+        forwarder = self.runtime.components.get("forwarder")
+        if forwarder is not None and forwarder.serves("s3"):
+            return False
+        try:
+            found = detect(request)
+        except AwsError:
+            # handle answers detect's error, or, for an unsigned request naming a bucket, serves
+            # it as S3's (detect_anonymous): never forwarded either way.
+            return True
+        return found.service == "s3"
 
     def _spool(self, request: Request, limit: int) -> s3_stream.UploadSpool | post_stream.PostSpool | None:
         """Where a body past the limit goes: an S3 PutObject or UploadPart into an UploadSpool;
         an S3 POST-policy upload to a bucket (not a route's path) parsed as it comes into a
-        PostSpool (gateway/post_stream.py); None: BodyTooLarge. A cluster gateway keeps the limit."""
+        PostSpool (gateway/post_stream.py); None: BodyTooLarge. In a cluster gateway too: it
+        serves S3 itself; a forwarded service's request keeps the limit."""
         directory = self.settings.data_dir / s3_stream.TMP_DIR
         if self._spoolable(request):
             return s3_stream.UploadSpool(request, directory, limit)
         if (
-            "forwarder" not in self.runtime.components
-            and post_policy.is_post_upload(request)
+            post_policy.is_post_upload(request)
             and _BUCKET_PATH.fullmatch(request.raw_path) is not None
             and (request.raw_path != "/" or virtual_host_bucket(request.headers.get("host", "")) is not None)
             and not any(request.path.startswith(route.prefix) for route in self.runtime.routes)
+            and self._s3_served_here(request)
         ):
             return post_stream.PostSpool(request, directory)
         return None

@@ -344,15 +344,18 @@ class _ChunkedDecoder:
 
 
 def spoolable(request: Request) -> bool:
-    """A request whose body may be spooled: a SigV4 S3 PUT of an object or a part (no
-    sub-resource, no copy source), or one by a SigV2 presigned URL (S3's alone)."""
-    if request.method != "PUT" or "x-amz-copy-source" in request.headers or request.path in ("", "/"):
+    """A request whose body may be spooled: an S3 PUT of an object or a part (no sub-resource,
+    no copy source, no X-Amz-Target) that is SigV4-signed for S3, presigned with SigV2 (S3's
+    alone), or unsigned (S3's anonymous principal: authorized once read, as a small one is,
+    by s3_anonymous.authorize_anonymous)."""
+    if request.method != "PUT" or "x-amz-copy-source" in request.headers or "x-amz-target" in request.headers or request.path in ("", "/"):
         return False
+    from emulator.gateway.s3_anonymous import is_unsigned
     from emulator.protocols.detect import credential_scope
 
     scope = credential_scope(request)
     if scope is None:
-        if not ("Signature" in request.query and "AWSAccessKeyId" in request.query):
+        if not ("Signature" in request.query and "AWSAccessKeyId" in request.query) and not is_unsigned(request):
             return False
     elif scope[3] != "s3":
         return False
