@@ -186,6 +186,11 @@ def validate_value(av: Any, *, depth: int = 0) -> None:
         raise _invalid("Supplied AttributeValue has more than one datatypes set, must contain exactly one of the supported datatypes")
     if not present or present[0] not in ALL_TYPES:
         raise _invalid("Supplied AttributeValue is empty, must contain exactly one of the supported datatypes")
+    if len(present) != len(av):
+        # A JSON null member is an unset one ({"S": "x", "SS": null} is {"S": "x"}): dropped
+        # here, so that everything after validation sees one member (type_of takes the first).
+        for key in [key for key, value in av.items() if value is None]:
+            del av[key]
     kind = present[0]
     value = av[kind]
     if kind == "S":

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 import pytest
 from botocore.exceptions import ClientError
 
@@ -279,3 +280,24 @@ def test_paths_into_key_attributes_refused(ddb: Any, make_table: Any) -> None:
     assert _err(exc) == ("ValidationException", message + "IndexKey: g")
     # Paths into other attributes are fine.
     assert ddb.get_item(TableName=name, Key=K, ProjectionExpression="m.a, g")["Item"] == {"m": {"M": {"a": {"N": "1"}}}, "g": {"S": "x"}}
+
+
+def test_null_members_of_an_attribute_value_are_unset(emulator: Any, ddb: Any, table: str) -> None:
+    """JSON nulls beside an AttributeValue's one type (SDKs that write unset members as null)
+    are unset members: {"S": "x", "SS": null} is {"S": "x"}, in items, keys and expression
+    values, at any depth. A null written before the type's member was taken for the type (a
+    500); the engine's side: test_engine_robustness.py."""
+    from emulator.testing.raw import signed
+
+    def call(target: str, body: dict[str, Any]) -> Any:
+        resp = signed(emulator, "POST", "/", service="dynamodb", headers={"content-type": "application/x-amz-json-1.0", "x-amz-target": f"DynamoDB_20120810.{target}"}, body=orjson.dumps(body))
+        assert resp.status == 200, resp.body
+        return resp.json()
+
+    item = {"pk": {"SS": None, "S": "nulls"}, "sk": {"N": None, "S": "1"}, "m": {"BOOL": None, "M": {"a": {"M": None, "L": [{"S": None, "N": "1"}]}}}}
+    call("PutItem", {"TableName": table, "Item": item, "ConditionExpression": "attribute_not_exists(pk) AND :v = :v", "ExpressionAttributeValues": {":v": {"M": None, "SS": None, "N": "1"}}})
+    got = call("GetItem", {"TableName": table, "Key": {"pk": {"NS": None, "S": "nulls"}, "sk": {"S": "1"}}})["Item"]
+    assert got == {"pk": {"S": "nulls"}, "sk": {"S": "1"}, "m": {"M": {"a": {"L": [{"N": "1"}]}}}}
+    out = call("UpdateItem", {"TableName": table, "Key": {"pk": {"S": "nulls"}, "sk": {"S": "1"}}, "UpdateExpression": "SET n = :n", "ExpressionAttributeValues": {":n": {"L": None, "N": "5"}}, "ReturnValues": "UPDATED_NEW"})
+    assert out["Attributes"] == {"n": {"N": "5"}}
+    assert ddb.get_item(TableName=table, Key={"pk": {"S": "nulls"}, "sk": {"S": "1"}})["Item"]["n"] == {"N": "5"}
