@@ -19,7 +19,6 @@ block by block (``UploadBody``). So both paths store the same object and answer 
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import tempfile
 from email.message import Message
@@ -33,6 +32,7 @@ from emulator.gateway.post_policy import PostForm, malformed, no_file
 from emulator.gateway.s3_stream import (
     BLOCK,
     MAX_SINGLE_PUT,
+    BlockFeed,
     UploadBody,
     entity_too_large,
 )
@@ -195,11 +195,12 @@ class PostUploadBody(UploadBody):
         self.form: list[tuple[str, Any]] = [*fields, ("file", self)]
 
 
-class PostSpool:
+class PostSpool(BlockFeed):
     """A large POST upload's body, parsed as it comes; the file's content in an unlinked file.
     ``request.body_file`` of the request (app._read_body), closed once answered."""
 
     def __init__(self, request: Request, directory: Path) -> None:
+        super().__init__()
         boundary = boundary_of(request)
         declared = request.headers.get("content-length", "").strip()
         if declared.isdigit() and int(declared) > MAX_SINGLE_PUT + MAX_PRE_DATA + BLOCK:
@@ -211,8 +212,6 @@ class PostSpool:
         self.stream = FormStream(boundary or b"", self._write)
         if boundary is None:
             self.stream._fail(malformed())
-        self._pending: list[bytes] = []
-        self._pending_size = 0
 
     def _write(self, data: bytearray) -> None:
         self.size += len(data)
@@ -222,16 +221,13 @@ class PostSpool:
         self.md5.update(data)
 
     async def feed(self, chunk: bytes) -> None:
-        self._pending.append(chunk)
-        self._pending_size += len(chunk)
-        if self._pending_size >= BLOCK:
-            await self._flush()
+        await self._queue(chunk)
 
-    async def _flush(self) -> None:
-        block = b"".join(self._pending)
-        self._pending, self._pending_size = [], 0
-        if block and not self.stream.done:
-            await asyncio.to_thread(self.stream.feed, block)
+    def _wanted(self) -> bool:
+        return not self.stream.done  # the file has ended: what follows is not read
+
+    def _process(self, block: bytes) -> None:
+        self.stream.feed(block)
 
     async def finish(self) -> None:
         await self._flush()

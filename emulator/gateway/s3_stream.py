@@ -363,10 +363,40 @@ def spoolable(request: Request) -> bool:
     return all(name in allowed or name.startswith("X-Amz-") for name in request.query)
 
 
-class UploadSpool:
+class BlockFeed:
+    """A request body fed chunk by chunk (as uvicorn hands them over), gathered into blocks of
+    about BLOCK bytes, each processed (hashed, decoded, written) in a worker thread: off the
+    event loop, one thread hop per block rather than per chunk."""
+
+    def __init__(self) -> None:
+        self._pending: list[bytes] = []
+        self._pending_size = 0
+
+    async def _queue(self, chunk: bytes) -> None:
+        self._pending.append(chunk)
+        self._pending_size += len(chunk)
+        if self._pending_size >= BLOCK:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        block = b"".join(self._pending)
+        self._pending, self._pending_size = [], 0
+        if block and self._wanted():
+            await asyncio.to_thread(self._process, block)
+
+    def _wanted(self) -> bool:
+        """Whether blocks are still processed (a parse that has ended drops the rest)."""
+        return True
+
+    def _process(self, block: bytes) -> None:
+        raise NotImplementedError
+
+
+class UploadSpool(BlockFeed):
     """A request body written to an unlinked file as it comes (see the module's doc)."""
 
     def __init__(self, request: Request, directory: Path, limit: int) -> None:
+        super().__init__()
         self.limit = limit  # the gateway's own limit, which other requests keep
         headers = request.headers
         self.mode = headers.get("x-amz-content-sha256", "")
@@ -402,8 +432,6 @@ class UploadSpool:
             wanted.add(sdk)
         self.hashers = {name: h for name in wanted if (h := s3_payload.new_hasher(name)) is not None}
         self.too_large = False
-        self._pending: list[bytes] = []
-        self._pending_size = 0
         self.sha256_hex = ""
 
     # The decoder's output: the decoded data.
@@ -420,16 +448,7 @@ class UploadSpool:
         self.wire_size += len(chunk)
         if self.wire_size > self.wire_limit:
             raise entity_too_large(self.wire_size)
-        self._pending.append(chunk)
-        self._pending_size += len(chunk)
-        if self._pending_size >= BLOCK:
-            await self._flush()
-
-    async def _flush(self) -> None:
-        block = b"".join(self._pending)
-        self._pending, self._pending_size = [], 0
-        if block:
-            await asyncio.to_thread(self._process, block)
+        await self._queue(chunk)
 
     def _process(self, block: bytes) -> None:
         if self.sha256 is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -51,6 +52,21 @@ def sign_in(server: EmulatorServer, access_key: str | None = None, secret: str |
     assert resp.status_code == 200, resp.text[:500]
     assert resp.url.endswith(BASE + "/"), resp.url
     return session
+
+
+def sign_in_new_user(server: EmulatorServer, prefix: str) -> tuple[requests.Session, str, dict[str, Any]]:
+    """A new IAM user with no policy, its access key, and a console session signed in with it
+    (retried briefly: a new key may take a moment to reach the key store)."""
+    iam = server.client("iam")
+    user = f"{prefix}-{int(time.time() * 1000)}"
+    iam.create_user(UserName=user)
+    key = iam.create_access_key(UserName=user)["AccessKey"]
+    for _ in range(20):
+        try:
+            return sign_in(server, key["AccessKeyId"], key["SecretAccessKey"]), user, key
+        except AssertionError:
+            time.sleep(0.1)
+    raise AssertionError(f"the console did not accept the new key of {user}")
 
 
 @pytest.fixture(scope="session")

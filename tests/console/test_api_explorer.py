@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 import uuid
 from collections.abc import Callable
 from html import unescape
@@ -17,7 +16,7 @@ import requests
 
 from emulator.testing.server import EmulatorServer
 
-from .conftest import csrf_of, sign_in
+from .conftest import csrf_of, sign_in, sign_in_new_user
 
 
 def _textarea(page: str) -> str:
@@ -201,18 +200,7 @@ def test_the_call_needs_the_csrf_token(web: requests.Session, console_url: str, 
 
 
 def test_a_user_without_permissions_gets_access_denied(emulator: EmulatorServer, console_url: str) -> None:
-    iam = emulator.client("iam")
-    user = f"api-noperm-{int(time.time() * 1000)}"
-    iam.create_user(UserName=user)
-    key = iam.create_access_key(UserName=user)["AccessKey"]
-    web: Any = None
-    for _ in range(20):  # a new key may take a moment to reach the key store
-        try:
-            web = sign_in(emulator, key["AccessKeyId"], key["SecretAccessKey"])
-            break
-        except AssertionError:
-            time.sleep(0.1)
-    assert web is not None
+    web, user, key = sign_in_new_user(emulator, "api-noperm")
     page = web.get(console_url + "/api", params={"service": "sqs", "operation": "CreateQueue"})
     assert f"Runs as {user} ({key['AccessKeyId']})" in page.text
     resp = _call(web, console_url, "s3", "ListBuckets", {})

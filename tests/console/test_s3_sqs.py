@@ -4,17 +4,15 @@ boto3 sees, and every action lands (or flashes AWS's error)."""
 from __future__ import annotations
 
 import re
-import time
 import uuid
 from html import unescape
-from typing import Any
 
 import pytest
 import requests
 
 from emulator.testing.server import EmulatorServer
 
-from .conftest import csrf_of, sign_in
+from .conftest import csrf_of, sign_in, sign_in_new_user
 
 
 def _bucket(emulator: EmulatorServer) -> str:
@@ -204,18 +202,7 @@ def test_sqs_errors_are_flashed(web: requests.Session, console_url: str, emulato
 
 
 def test_a_user_without_s3_or_sqs_permissions_sees_access_denied(emulator: EmulatorServer, console_url: str) -> None:
-    iam = emulator.client("iam")
-    user = f"con-nos3-{int(time.time() * 1000)}"
-    iam.create_user(UserName=user)
-    key = iam.create_access_key(UserName=user)["AccessKey"]
-    web: Any = None
-    for _ in range(20):  # a new key may take a moment to reach the key store
-        try:
-            web = sign_in(emulator, key["AccessKeyId"], key["SecretAccessKey"])
-            break
-        except AssertionError:
-            time.sleep(0.1)
-    assert web is not None
+    web, _, _ = sign_in_new_user(emulator, "con-nos3")
     bucket = _bucket(emulator)
     assert "AccessDenied" in web.get(console_url + "/s3").text
     assert "AccessDenied" in web.get(console_url + "/sqs").text

@@ -10,7 +10,6 @@ import hashlib
 import hmac
 import http.client
 import io
-import os
 import random
 import threading
 import time
@@ -25,6 +24,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from spool_files import no_spool_left
 
 from emulator.testing.server import EmulatorServer, TlsEmulatorServer
 
@@ -88,24 +88,8 @@ def streamed_sha256(body: Any) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def spool_handles(server: EmulatorServer) -> list[str]:
-    """The server's open files in its upload spool directory (unlinked ones included)."""
-    assert server.proc is not None
-    spool = str(server.data_dir / "tmp")
-    out = []
-    for fd in Path(f"/proc/{server.proc.pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith(spool):
-            out.append(target)
-    return out
 
 
-def no_spool_left(server: EmulatorServer) -> bool:
-    directory = server.data_dir / "tmp"
-    return not spool_handles(server) and (not directory.exists() or not any(directory.iterdir()))
 
 
 def test_put_200mib_with_content_md5_and_get_streamed(server: EmulatorServer, data: bytes) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import http.client
-import os
 import random
 import re
 import threading
@@ -23,6 +22,7 @@ import pytest
 import requests
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from spool_files import no_spool_left
 from urllib3 import encode_multipart_formdata
 
 from emulator.testing.server import EmulatorServer
@@ -101,29 +101,8 @@ def both(server: EmulatorServer, small: bytes, large: bytes, key: str, fields: d
     return out[0], out[1]
 
 
-def spool_handles(server: EmulatorServer) -> list[str]:
-    """The server's open files in its upload spool directory (unlinked ones included)."""
-    assert server.proc is not None
-    spool = str(server.data_dir / "tmp")
-    out = []
-    for fd in Path(f"/proc/{server.proc.pid}/fd").iterdir():
-        try:
-            target = os.readlink(fd)
-        except OSError:
-            continue
-        if target.startswith(spool):
-            out.append(target)
-    return out
 
 
-def no_spool_left(server: EmulatorServer) -> bool:
-    deadline = time.time() + 10
-    directory = server.data_dir / "tmp"
-    while time.time() < deadline:
-        if not spool_handles(server) and (not directory.exists() or not any(directory.iterdir())):
-            return True
-        time.sleep(0.1)
-    return False
 
 
 def missing(server: EmulatorServer, bucket: str, key: str) -> bool:

@@ -15,13 +15,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import json
-import os
 import random
 import secrets
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +28,7 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
+from spool_files import no_spool_left
 
 from emulator.testing.server import EmulatorServer, free_port
 
@@ -67,18 +66,6 @@ def error_code(body: bytes) -> str | None:
     return ET.fromstring(body).findtext("Code")
 
 
-def no_spool_left(server: EmulatorServer) -> bool:
-    """No upload spool file open in the server, none left in its directory."""
-    assert server.proc is not None
-    spool = str(server.data_dir / "tmp")
-    for fd in Path(f"/proc/{server.proc.pid}/fd").iterdir():
-        try:
-            if os.readlink(fd).startswith(spool):
-                return False
-        except OSError:
-            continue
-    directory = server.data_dir / "tmp"
-    return not directory.exists() or not any(directory.iterdir())
 
 
 def public_write(s3: Any, bucket: str) -> None:
