@@ -189,8 +189,8 @@ def validate_value(av: Any, *, depth: int = 0) -> None:
     if len(present) != len(av):
         # A JSON null member is an unset one ({"S": "x", "SS": null} is {"S": "x"}): dropped
         # here, so that everything after validation sees one member (type_of takes the first).
-        for key in [key for key, value in av.items() if value is None]:
-            del av[key]
+        for unset in [name for name, member in av.items() if member is None]:
+            del av[unset]
     kind = present[0]
     value = av[kind]
     if kind == "S":
