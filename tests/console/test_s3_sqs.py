@@ -3,6 +3,7 @@ boto3 sees, and every action lands (or flashes AWS's error)."""
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from html import unescape
@@ -217,3 +218,117 @@ def test_nav_has_s3_and_sqs(web: requests.Session, console_url: str, path: str) 
     page = web.get(console_url + path).text
     assert f'data-nav="{path[1:]}"' in page
     assert re.search(r'class="active" data-nav="' + path[1:] + '"', page)
+
+
+def test_sqs_create_standard_and_fifo_queues(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    sqs = emulator.client("sqs")
+    listing = web.get(console_url + "/sqs").text
+    assert 'id="create-queue"' in listing
+    token = csrf_of(listing)
+    name = f"con-new-{uuid.uuid4().hex[:8]}"
+    resp = web.post(console_url + "/sqs/create", data={"_csrf": token, "name": name, "visibility": "45", "retention": "3600"})
+    assert f"Queue {name} created." in resp.text and "/sqs/queue?url=" in resp.url
+    url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["VisibilityTimeout"] == "45" and attrs["MessageRetentionPeriod"] == "3600" and "FifoQueue" not in attrs
+
+    fifo = f"con-new-{uuid.uuid4().hex[:8]}"
+    resp = web.post(console_url + "/sqs/create", data={"_csrf": token, "name": fifo, "fifo": "1"})
+    assert f"Queue {fifo}.fifo created." in resp.text
+    url = sqs.get_queue_url(QueueName=fifo + ".fifo")["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    assert attrs["FifoQueue"] == "true" and attrs["VisibilityTimeout"] == "30"
+    # A name that already ends in .fifo keeps it (no ".fifo.fifo").
+    named = f"con-new-{uuid.uuid4().hex[:8]}.fifo"
+    assert f"Queue {named} created." in web.post(console_url + "/sqs/create", data={"_csrf": token, "name": named, "fifo": "on"}).text
+    assert sqs.get_queue_attributes(QueueUrl=sqs.get_queue_url(QueueName=named)["QueueUrl"], AttributeNames=["FifoQueue"])["Attributes"]["FifoQueue"] == "true"
+
+
+def test_sqs_create_errors_are_flashed(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    token = csrf_of(web.get(console_url + "/sqs").text)
+    bad = "bad name <x>"
+    resp = web.post(console_url + "/sqs/create", data={"_csrf": token, "name": bad})
+    assert "flash error" in resp.text and "InvalidParameterValue" in resp.text and resp.url.endswith("/sqs")
+    assert "<x>" not in resp.text  # escaped
+    resp = web.post(console_url + "/sqs/create", data={"_csrf": token, "name": f"con-{uuid.uuid4().hex[:6]}", "visibility": "soon"})
+    assert "flash error" in resp.text and "InvalidAttributeValue: Invalid value for the parameter VisibilityTimeout." in resp.text
+    assert not [u for u in emulator.client("sqs").list_queues(QueueNamePrefix="bad").get("QueueUrls", [])]
+
+
+def test_sqs_delete_queue_with_a_confirmation_page(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    sqs = emulator.client("sqs")
+    name = f"con-del-{uuid.uuid4().hex[:8]}"
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    page = web.get(console_url + "/sqs/queue", params={"url": url}).text
+    assert 'action="/_emulator/console/sqs/delete"' in page and 'id="delete-queue-start"' in page
+    confirm = web.get(console_url + "/sqs/delete", params={"url": url})
+    assert confirm.status_code == 200 and f"Delete {name}?" in confirm.text and 'id="delete-queue"' in confirm.text
+    assert name in [u.rpartition("/")[2] for u in sqs.list_queues(QueueNamePrefix=name).get("QueueUrls", [])]  # nothing deleted yet
+    token = csrf_of(confirm.text)
+    assert web.post(console_url + "/sqs/delete", data={"url": url}, allow_redirects=False).status_code == 403
+    assert sqs.get_queue_url(QueueName=name)["QueueUrl"] == url
+    resp = web.post(console_url + "/sqs/delete", data={"_csrf": token, "url": url})
+    assert f"Queue {name} deleted." in resp.text and resp.url.endswith("/sqs")
+    with pytest.raises(sqs.exceptions.QueueDoesNotExist):
+        sqs.get_queue_url(QueueName=name)
+    again = web.post(console_url + "/sqs/delete", data={"_csrf": token, "url": url})
+    assert "flash error" in again.text and "NonExistentQueue" in again.text
+
+
+def test_s3_delete_folder_pages_through_and_batches(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    bucket = _bucket(emulator)
+    s3 = emulator.client("s3")
+    inside = [f"big/{i:04d}" for i in range(1040)] + [f"big/sub/{i}" for i in range(10)]
+    outside = ["big", "bigger/x", "other/big/y", "top.txt"]
+    for key in inside + outside:
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    root = web.get(console_url + "/s3/bucket", params={"name": bucket}).text
+    assert re.search(r'<form method="get" action="/_emulator/console/s3/delete-folder" [^>]*>.*?name="prefix" value="big/"', root)
+    confirm = web.get(console_url + "/s3/delete-folder", params={"bucket": bucket, "prefix": "big/"})
+    assert confirm.status_code == 200 and "Delete every object under big/?" in confirm.text and "Versioning is" not in confirm.text
+    token = csrf_of(confirm.text)
+
+    assert web.post(console_url + "/s3/delete-folder", data={"bucket": bucket, "prefix": "big/"}, allow_redirects=False).status_code == 403
+    resp = web.post(console_url + "/s3/delete-folder", data={"_csrf": token, "bucket": bucket, "prefix": ""})
+    assert "flash error" in resp.text and "non-empty prefix" in resp.text
+    assert s3.list_objects_v2(Bucket=bucket, Prefix="big/")["KeyCount"] == 1000  # untouched (a page of 1,000)
+
+    resp = web.post(console_url + "/s3/delete-folder", data={"_csrf": token, "bucket": bucket, "prefix": "big/"})
+    assert "Deleted 1050 of 1050 object(s) under big/ in 2 DeleteObjects request(s)." in resp.text and "flash ok" in resp.text
+    assert resp.url.endswith(f"/s3/bucket?name={bucket}")  # back to the parent folder
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket, Prefix="big/")
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == sorted(outside)
+
+
+def test_s3_delete_folder_in_a_versioned_bucket_leaves_delete_markers(web: requests.Session, console_url: str, emulator: EmulatorServer) -> None:
+    bucket = _bucket(emulator)
+    s3 = emulator.client("s3")
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for key in ("v/a", "v/b", "keep"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    confirm = web.get(console_url + "/s3/delete-folder", params={"bucket": bucket, "prefix": "v/"})
+    assert "Versioning is Enabled on this bucket" in confirm.text and "delete marker" in confirm.text
+    resp = web.post(console_url + "/s3/delete-folder", data={"_csrf": csrf_of(confirm.text), "bucket": bucket, "prefix": "v/"})
+    assert "Deleted 2 of 2 object(s) under v/ in 1 DeleteObjects request(s). 2 of them got a delete marker" in resp.text
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="v/")
+    assert sorted(m["Key"] for m in versions.get("DeleteMarkers", [])) == ["v/a", "v/b"]
+    assert sorted(v["Key"] for v in versions.get("Versions", [])) == ["v/a", "v/b"]  # the data stays
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["keep"]
+
+
+def test_s3_delete_folder_reports_what_was_refused(emulator: EmulatorServer, console_url: str) -> None:
+    web, user, _ = sign_in_new_user(emulator, "con-nodel")
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketVersioning"], "Resource": "*"}]}
+    emulator.client("iam").put_user_policy(UserName=user, PolicyName="list-only", PolicyDocument=json.dumps(policy))
+    bucket = _bucket(emulator)
+    s3 = emulator.client("s3")
+    for key in ("f/a", "f/b"):
+        s3.put_object(Bucket=bucket, Key=key, Body=b"x")
+    confirm = web.get(console_url + "/s3/delete-folder", params={"bucket": bucket, "prefix": "f/"})
+    assert confirm.status_code == 200, confirm.text[:300]
+    resp = web.post(console_url + "/s3/delete-folder", data={"_csrf": csrf_of(confirm.text), "bucket": bucket, "prefix": "f/"})
+    assert "Deleted 0 of 2 object(s) under f/" in resp.text and "flash ok" not in resp.text
+    flashes = re.findall(r'<div class="flash error">([^<]*)</div>', resp.text)
+    assert flashes[0] == "Deleted 0 of 2 object(s) under f/ in 0 DeleteObjects request(s)."
+    assert flashes[1].startswith("AccessDenied: ") and "s3:DeleteObject" in flashes[1] and flashes[1].endswith("(keys 1-2 of 2; no later request was sent)")
+    assert sorted(o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]) == ["f/a", "f/b"]

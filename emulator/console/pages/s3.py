@@ -1,5 +1,5 @@
 """S3 (served by moto): buckets, objects by prefix ("folders"), object details, download,
-upload, delete. Every call goes through app.invoke with the signed-in principal."""
+upload, delete an object or a whole folder. Every call goes through app.invoke with the signed-in principal."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
 PAGE_SIZE = 100
 MAX_BUCKETS = 1000  # buckets whose region is looked up (GetBucketLocation each)
 DELIMITER = "/"
+DELETE_BATCH = 1000  # keys per DeleteObjects request, its documented maximum (DeleteObjects API reference)
+NO_PREFIX = "InvalidRequest: choose a folder (a non-empty prefix) to delete; the whole bucket is not deleted this way."
+ERRORS_SHOWN = 10  # per-key DeleteObjects errors flashed one by one; the rest are counted
 
 
 def _size(n: Any) -> str:
@@ -117,7 +120,12 @@ def register(console: Console) -> None:
         rows: list[tuple[Any, ...]] = []
         for p in out.get("CommonPrefixes", []):
             sub = p.get("Prefix", "")
-            rows.append((h.link(sub[len(prefix):], h.url("/s3/bucket", name=name, prefix=sub)), "folder", "", "", ""))
+            # A GET to the confirmation page: nothing is deleted until its own form is posted.
+            remove = h.Markup(
+                f'<form method="get" action="{h.esc(h.url("/s3/delete-folder"))}" class="inline"><input type="hidden" name="bucket" value="{h.esc(name)}">'
+                f'<input type="hidden" name="prefix" value="{h.esc(sub)}"><button type="submit" class="small danger">Delete folder…</button></form>'
+            )
+            rows.append((h.link(sub[len(prefix):], h.url("/s3/bucket", name=name, prefix=sub)), "folder", "", "", remove))
         for o in out.get("Contents", []):
             key = o.get("Key", "")
             shown = key[len(prefix):] or key
@@ -232,3 +240,86 @@ def register(console: Console) -> None:
         name, key = call.f("bucket"), call.f("key")
         await c.perform(call, "s3", "DeleteObject", {"Bucket": name, "Key": key}, f"Deleted {key}.")
         return c.redirect(h.url("/s3/bucket", name=name, prefix=call.f("prefix")))
+
+    @console.page("GET", "/s3/delete-folder")
+    async def confirm_delete_folder(c: Console, call: Call) -> Response:
+        """The confirmation step (no JavaScript needed) before every key under a prefix goes."""
+        name, prefix = call.q("bucket"), call.q("prefix")
+        title = f"Delete folder {prefix}"
+        if not c.available("s3"):
+            return c.html(call, title, h.unavailable("s3"), active="s3")
+        if not prefix:
+            return c.html(call, title, h.error_box(NO_PREFIX) + _crumbs(name, ""), active="s3", status=400)
+        try:
+            status = (await c.invoke(call, "s3", "GetBucketVersioning", {"Bucket": name})).get("Status", "")
+        except AwsError as err:
+            return c.html(call, title, h.error_box(_error(err)) + h.link("← Buckets", h.url("/s3")), active="s3", status=max(err.status, 400))
+        versioned = ""
+        if status in ("Enabled", "Suspended"):
+            versioned = (
+                f'<p class="flash error">Versioning is {h.esc(status)} on this bucket. The console deletes without version ids, so for each key S3 '
+                "adds a delete marker (which becomes the current version) rather than removing the stored versions: they stay until deleted "
+                "by version id (as documented in the S3 User Guide, Deleting object versions from a versioning-enabled bucket).</p>"
+            )
+        body = h.Markup(
+            f'<section class="card"><h2>Delete every object under {h.esc(prefix)}?</h2>{_crumbs(name, prefix)}'
+            f"<p>Every key in bucket <strong>{h.esc(name)}</strong> that starts with <code>{h.esc(prefix)}</code> is listed and deleted, "
+            f"{DELETE_BATCH:,} per DeleteObjects request, sub-folders included.{'' if versioned else ' This cannot be undone.'}</p>{versioned}"
+            f'<form method="post" action="{h.esc(h.url("/s3/delete-folder"))}" class="row" id="delete-folder">{h.csrf_field(call.csrf)}'
+            f'<input type="hidden" name="bucket" value="{h.esc(name)}"><input type="hidden" name="prefix" value="{h.esc(prefix)}">'
+            '<button type="submit" class="danger">Delete folder</button> '
+            + h.link("Cancel", h.url("/s3/bucket", name=name, prefix=prefix), "button")
+            + "</form></section>"
+        )
+        return c.html(call, title, body, active="s3")
+
+    @console.page("POST", "/s3/delete-folder")
+    async def delete_folder(c: Console, call: Call) -> Response:
+        name, prefix = call.f("bucket"), call.f("prefix")
+        parent = prefix[: prefix.rstrip(DELIMITER).rfind(DELIMITER) + 1] if prefix else ""
+        back = h.url("/s3/bucket", name=name, prefix=parent)
+        if not prefix:
+            call.session.flash("error", NO_PREFIX)
+            return c.redirect(back)
+        try:
+            keys = await _keys_under(c, call, name, prefix)
+        except AwsError as err:
+            call.session.flash("error", _error(err))
+            return c.redirect(back)
+        deleted = markers = sent = 0
+        errors: list[str] = []
+        for start in range(0, len(keys), DELETE_BATCH):
+            batch = keys[start:start + DELETE_BATCH]
+            try:
+                out = await c.invoke(call, "s3", "DeleteObjects", {"Bucket": name, "Delete": {"Objects": [{"Key": k} for k in batch]}})
+            except AwsError as err:  # the whole request refused: stop, and say how far it got
+                errors.append(f"{_error(err)} (keys {start + 1}-{start + len(batch)} of {len(keys)}; no later request was sent)")
+                break
+            sent += 1
+            done = out.get("Deleted", [])
+            deleted += len(done)
+            markers += sum(1 for d in done if d.get("DeleteMarker"))
+            errors.extend(f"{e.get('Key', '')}: {e.get('Code', '')}: {e.get('Message', '')}" for e in out.get("Errors", []))
+        summary = f"Deleted {deleted} of {len(keys)} object(s) under {prefix} in {sent} DeleteObjects request(s)."
+        if markers:
+            summary += f" {markers} of them got a delete marker (versioned bucket): their earlier versions remain."
+        call.session.flash("error" if errors else "ok", summary)
+        for line in errors[:ERRORS_SHOWN]:
+            call.session.flash("error", line)
+        if len(errors) > ERRORS_SHOWN:
+            call.session.flash("error", f"... and {len(errors) - ERRORS_SHOWN} more error(s).")
+        return c.redirect(back)
+
+
+
+async def _keys_under(c: Console, call: Call, bucket: str, prefix: str) -> list[str]:
+    """Every key that starts with ``prefix`` (ListObjectsV2, page after page, no delimiter)."""
+    keys: list[str] = []
+    params: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    while True:
+        out = await c.invoke(call, "s3", "ListObjectsV2", params)
+        keys.extend(o["Key"] for o in out.get("Contents", []) if "Key" in o)
+        token = out.get("NextContinuationToken")
+        if not out.get("IsTruncated") or not token:
+            return keys
+        params["ContinuationToken"] = token

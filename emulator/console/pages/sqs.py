@@ -1,5 +1,5 @@
-"""SQS (served by moto): queues with their message counts, a queue's attributes, send a
-message, purge. The console never receives messages (see NO_RECEIVE)."""
+"""SQS (served by moto): queues with their message counts, create and delete a queue, a queue's
+attributes, send a message, purge. The console never receives messages (see NO_RECEIVE)."""
 
 from __future__ import annotations
 
@@ -32,6 +32,14 @@ def _epoch(value: str) -> str:
         return value
 
 
+def _whole(value: str, attribute: str) -> str:
+    """A whole number of seconds typed in the create form, as SQS's string attribute value."""
+    text = value.strip()
+    if not text.isdigit():
+        raise AwsError("InvalidAttributeValue", f"Invalid value for the parameter {attribute}.", 400)
+    return str(int(text))
+
+
 def _attributes(text: str) -> dict[str, dict[str, str]]:
     """``name=value`` lines -> String message attributes."""
     out: dict[str, dict[str, str]] = {}
@@ -43,6 +51,18 @@ def _attributes(text: str) -> dict[str, dict[str, str]]:
             raise AwsError("InvalidParameterValue", f"Message attribute line {number} is not name=value.", 400)
         out[name.strip()] = {"DataType": "String", "StringValue": value.strip()}
     return out
+
+
+def _create_form(c: Console, call: Call) -> h.Markup:
+    return h.Markup(
+        f'<section class="card"><h2>Create queue</h2><form method="post" action="{h.esc(h.url("/sqs/create"))}" class="row" id="create-queue">'
+        f'{h.csrf_field(call.csrf)}<label>Queue name<input name="name" required maxlength="80"></label>'
+        '<label><input type="checkbox" name="fifo" value="1"> FIFO (the name gets ".fifo")</label>'
+        '<label>Visibility timeout (seconds, optional)<input name="visibility" type="number" min="0" max="43200"></label>'
+        '<label>Message retention (seconds, optional)<input name="retention" type="number" min="60" max="1209600"></label>'
+        '<button type="submit" class="primary">Create queue</button></form>'
+        f'<p class="muted">Created in {h.esc(c.region_of(call))} (the region chosen in the menu).</p></section>'
+    )
 
 
 def register(console: Console) -> None:
@@ -76,8 +96,31 @@ def register(console: Console) -> None:
             + f'<section class="card"><h2>Queues in {h.esc(c.region_of(call))}</h2>'
             + h.table(["Queue", "Messages available", "In flight (not visible)", "Delayed"], rows, "No queues in this region.", cls="queues")
             + f'<p class="muted">{h.esc(NO_RECEIVE)}</p></section>'
+            + _create_form(c, call)
         )
         return c.html(call, "SQS", body, active="sqs")
+
+    @console.page("POST", "/sqs/create")
+    async def create(c: Console, call: Call) -> Response:
+        name = call.f("name").strip()
+        fifo = call.f("fifo") not in ("", "0")
+        if fifo and not name.endswith(".fifo"):
+            name += ".fifo"
+        attributes: dict[str, str] = {"FifoQueue": "true"} if fifo else {}
+        try:
+            for field, attribute in (("visibility", "VisibilityTimeout"), ("retention", "MessageRetentionPeriod")):
+                if call.f(field).strip():
+                    attributes[attribute] = _whole(call.f(field), attribute)
+        except AwsError as err:
+            call.session.flash("error", f"{err.code}: {err.message}")
+            return c.redirect(h.url("/sqs"))
+        params: dict[str, Any] = {"QueueName": name}
+        if attributes:
+            params["Attributes"] = attributes
+        out = await c.perform(call, "sqs", "CreateQueue", params, f"Queue {name} created.")
+        if out is not None and out.get("QueueUrl"):
+            return c.redirect(h.url("/sqs/queue", url=out["QueueUrl"]))
+        return c.redirect(h.url("/sqs"))
 
     @console.page("GET", "/sqs/queue")
     async def queue(c: Console, call: Call) -> Response:
@@ -109,7 +152,43 @@ def register(console: Console) -> None:
             + "</section>"
         )
         info = h.Markup(f'<section class="card"><h2>Attributes</h2>{h.kv_table([("URL", url), *rest])}</section>')
-        return c.html(call, title, head + send + info, active="sqs")
+        danger = h.Markup(
+            '<section class="card"><h2>Queue</h2>'
+            # A GET to the confirmation page: nothing is deleted until its own form is posted.
+            + f'<form method="get" action="{h.esc(h.url("/sqs/delete"))}" class="inline" id="delete-queue-start">'
+            f'<input type="hidden" name="url" value="{h.esc(url)}"><button type="submit" class="danger">Delete queue…</button></form>'
+            + "</section>"
+        )
+        return c.html(call, title, head + send + info + danger, active="sqs")
+
+    @console.page("GET", "/sqs/delete")
+    async def confirm_delete(c: Console, call: Call) -> Response:
+        """The confirmation step (no JavaScript needed): what will go, and the form that deletes it."""
+        url = call.q("url")
+        title = f"Delete queue {_name(url)}"
+        if not c.available("sqs"):
+            return c.html(call, title, h.unavailable("sqs"), active="sqs")
+        try:
+            attrs = (await c.invoke(call, "sqs", "GetQueueAttributes", {"QueueUrl": url, "AttributeNames": [COUNTS[0]]})).get("Attributes", {})
+        except AwsError as err:
+            return c.html(call, title, h.error_box(f"{err.code}: {err.message}") + h.link("← Queues", h.url("/sqs")), active="sqs", status=max(err.status, 400))
+        body = h.Markup(
+            f'<section class="card"><h2>Delete {h.esc(_name(url))}?</h2>'
+            f'<p>The queue and its messages (about {h.esc(attrs.get(COUNTS[0], "0"))} available) are deleted. '
+            "A queue of the same name can be created again after 60 seconds (as documented in the DeleteQueue API reference).</p>"
+            f'<form method="post" action="{h.esc(h.url("/sqs/delete"))}" class="row" id="delete-queue">{h.csrf_field(call.csrf)}'
+            f'<input type="hidden" name="url" value="{h.esc(url)}"><button type="submit" class="danger">Delete queue</button> '
+            + h.link("Cancel", h.url("/sqs/queue", url=url), "button")
+            + "</form></section>"
+        )
+        return c.html(call, title, body, active="sqs")
+
+    @console.page("POST", "/sqs/delete")
+    async def delete(c: Console, call: Call) -> Response:
+        url = call.f("url")
+        if await c.perform(call, "sqs", "DeleteQueue", {"QueueUrl": url}, f"Queue {_name(url)} deleted.") is None:
+            return c.redirect(h.url("/sqs/queue", url=url))
+        return c.redirect(h.url("/sqs"))
 
     @console.page("POST", "/sqs/send")
     async def send(c: Console, call: Call) -> Response:
