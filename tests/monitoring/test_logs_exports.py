@@ -20,7 +20,8 @@ from emulator.testing.server import EmulatorServer
 
 from .conftest import wait_for
 
-DELAY = "1.0"  # seconds a new task stays PENDING on this module's server
+DELAY = "2.5"  # seconds a new task stays PENDING on this module's server: long enough for a
+# loaded CI machine to make the calls that must find it PENDING (1.0 was not, once)
 
 
 @pytest.fixture(scope="module")
