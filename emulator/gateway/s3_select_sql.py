@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -148,9 +149,11 @@ class Scope:
         return name == self.alias if quoted or self.alias_quoted else name.lower() == self.alias.lower()
 
 
-class Node:
-    def ev(self, scope: Scope) -> Any:
-        raise NotImplementedError
+class Node(ABC):
+    """An expression: every kind evaluates itself in a scope (a record, its aggregates)."""
+
+    @abstractmethod
+    def ev(self, scope: Scope) -> Any: ...
 
     def children(self) -> list[Node]:
         return []

@@ -53,6 +53,7 @@ import os
 import re
 import tempfile
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -363,7 +364,7 @@ def spoolable(request: Request) -> bool:
     return all(name in allowed or name.startswith("X-Amz-") for name in request.query)
 
 
-class BlockFeed:
+class BlockFeed(ABC):
     """A request body fed chunk by chunk (as uvicorn hands them over), gathered into blocks of
     about BLOCK bytes, each processed (hashed, decoded, written) in a worker thread: off the
     event loop, one thread hop per block rather than per chunk."""
@@ -388,8 +389,9 @@ class BlockFeed:
         """Whether blocks are still processed (a parse that has ended drops the rest)."""
         return True
 
+    @abstractmethod
     def _process(self, block: bytes) -> None:
-        raise NotImplementedError
+        """One block of the body (hash it, decode it, write it), in a worker thread."""
 
 
 class UploadSpool(BlockFeed):
