@@ -132,5 +132,22 @@ def operation_model(service: str, operation: str) -> OperationModel | None:
 
 
 @cache
+def crc32_services() -> frozenset[str]:
+    """Endpoint prefixes whose responses carry ``x-amz-crc32``: the services for which
+    botocore's retry configuration (``_retry.json``) checks that header against the body
+    (``crc32body``: DynamoDB today), as the service sends it on every answer."""
+    config = _session.get_component("data_loader").load_data("_retry").get("retry", {})
+    found = set()
+    for prefix, operations in config.items():
+        for entry in operations.values():  # "__default__" and per-operation entries
+            if not isinstance(entry, dict):
+                continue
+            for policy in (entry.get("policies") or {}).values():
+                if (policy.get("applies_when") or {}).get("response", {}).get("crc32body") == "x-amz-crc32":
+                    found.add(prefix)
+    return frozenset(found)
+
+
+@cache
 def operations_by_lower_name(service: str) -> dict[str, str]:
     return {op.lower(): op for op in service_model(service).operation_names}

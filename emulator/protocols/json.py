@@ -9,6 +9,7 @@ eventstream.rpc_output's.
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
 
 import orjson
@@ -18,12 +19,22 @@ from emulator.errors import AwsError
 from emulator.protocols import eventstream
 from emulator.protocols.base import Protocol, Request, Response
 from emulator.protocols.shapes import json_decoder, json_default
+from emulator.services import crc32_services
 
 _OPTS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME  # datetimes go through json_default -> epoch seconds
 
 
 def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=json_default, option=_OPTS)
+
+
+def _with_crc32(service: ServiceModel | None, headers: dict[str, str], body: bytes) -> dict[str, str]:
+    # endpoint_prefix is a cached property of the model: one attribute read and a set lookup.
+    if service is not None and service.endpoint_prefix in crc32_services():
+        # The CRC32 of the body as sent, in decimal: botocore retries an answer that does not
+        # match it (retryhandler.CRC32Checker), as other SDKs check DynamoDB's answers.
+        headers["x-amz-crc32"] = str(zlib.crc32(body))
+    return headers
 
 
 class JsonProtocol(Protocol):
@@ -57,7 +68,9 @@ class JsonProtocol(Protocol):
             shape = operation.output_shape
             assert shape is not None
             return Response(200, {"content-type": "application/vnd.amazon.eventstream"}, b"", stream=eventstream.rpc_output(shape, output))
-        return Response(200, {"content-type": self.content_type(operation.service_model)}, dumps(output))
+        service = operation.service_model
+        body = dumps(output)
+        return Response(200, _with_crc32(service, {"content-type": self.content_type(service)}, body), body)
 
     def serialize_error(self, error: AwsError, service: ServiceModel | None, request: Request | None, request_id: str) -> Response:
         body: dict[str, Any] = {"__type": error.code, "message": error.message}
@@ -65,4 +78,5 @@ class JsonProtocol(Protocol):
         headers = {"content-type": self.content_type(service), "x-amzn-errortype": error.code, **error.headers}
         if service is not None and "awsQueryCompatible" in service.metadata:
             headers["x-amzn-query-error"] = f"{error.code};{'Sender' if error.sender_fault else 'Receiver'}"
-        return Response(error.status, headers, dumps(body))
+        raw = dumps(body)
+        return Response(error.status, _with_crc32(service, headers, raw), raw)

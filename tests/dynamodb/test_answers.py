@@ -165,3 +165,38 @@ def test_index_last_evaluated_key_has_table_and_index_keys(ddb: Any, make_table:
             break
         assert set(start) == {"pk", "sk", "g"}
     assert sorted(seen) == [f"s{i}" for i in range(5)]
+
+
+def test_answers_carry_their_crc32(ddb: Any, table: str, aws_client: Any) -> None:
+    """DynamoDB sends ``x-amz-crc32``, the CRC32 of the body, on every answer; botocore's
+    retry configuration checks it (``crc32body`` in _retry.json) and retries a mismatch. The
+    answers of a service whose configuration has no such check (CloudWatch Logs) carry none."""
+    import zlib
+
+    seen: list[Any] = []
+
+    def keep(http_response: Any, **_: Any) -> None:
+        seen.append(http_response)
+
+    ddb.meta.events.register("after-call.dynamodb", keep)
+    try:
+        ddb.put_item(TableName=table, Item={"pk": S("crc"), "sk": S("s"), "v": S("x" * 300)})
+        ddb.get_item(TableName=table, Key={"pk": S("crc"), "sk": S("s")})
+        try:
+            ddb.describe_table(TableName="no-such-table-crc")
+        except ddb.exceptions.ResourceNotFoundException:
+            pass
+        else:
+            raise AssertionError("DescribeTable of a missing table answered")
+    finally:
+        ddb.meta.events.unregister("after-call.dynamodb", keep)
+    assert [r.status_code for r in seen] == [200, 200, 400]
+    for response in seen:
+        assert response.headers["x-amz-crc32"] == str(zlib.crc32(response.content))
+    assert b"x" * 300 in seen[1].content  # the checksum covers the item's bytes
+
+    logs = aws_client("logs")
+    other: list[Any] = []
+    logs.meta.events.register("after-call.logs", lambda http_response, **_: other.append(http_response))
+    logs.describe_log_groups(limit=1)
+    assert other and "x-amz-crc32" not in other[0].headers
