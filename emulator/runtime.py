@@ -31,6 +31,7 @@ NATIVE_HANDLERS: dict[str, str] = {
     "dynamodb": "emulator.handlers.dynamodb:DynamoDBHandler",
     "dynamodbstreams": "emulator.handlers.dynamodbstreams:DynamoDBStreamsHandler",
     "ec2": "emulator.handlers.ec2:Ec2Handler",
+    "bedrock": "emulator.handlers.bedrock:BedrockHandler",
     "bedrock-runtime": "emulator.handlers.bedrock_runtime:BedrockRuntimeHandler",
     "cloudwatch": "emulator.handlers.cloudwatch:CloudWatchHandler",
     "logs": "emulator.handlers.logs:LogsHandler",

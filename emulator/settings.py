@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 # Services served natively when present in emulator.handlers; everything else falls back to moto.
-ALL_SERVICES = ("dynamodb", "dynamodbstreams", "ec2", "bedrock-runtime", "cloudwatch", "logs", "iam")
+ALL_SERVICES = ("dynamodb", "dynamodbstreams", "ec2", "bedrock", "bedrock-runtime", "cloudwatch", "logs", "iam")
 
 
 @dataclass

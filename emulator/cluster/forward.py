@@ -37,6 +37,7 @@ SERVICE_ROLE: dict[str, str] = {
     "dynamodb": "dynamodb",
     "dynamodbstreams": "dynamodb",
     "ec2": "compute",
+    "bedrock": "compute",
     "bedrock-runtime": "compute",
     "cloudwatch": "monitoring",
     "logs": "monitoring",
@@ -44,7 +45,7 @@ SERVICE_ROLE: dict[str, str] = {
 ROLE_SERVICES: dict[str, list[str]] = {
     "gateway": ["iam"],
     "dynamodb": ["dynamodb", "dynamodbstreams"],
-    "compute": ["ec2", "bedrock-runtime"],
+    "compute": ["ec2", "bedrock", "bedrock-runtime"],
     "monitoring": ["cloudwatch", "logs"],
 }
 # Non-AWS surfaces of the roles: path prefix -> role.

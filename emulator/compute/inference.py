@@ -8,9 +8,11 @@ demand and stopped again after ``compute_idle_seconds`` of idleness.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from emulator.compute.engines.base import Chunk, EngineError, GenParams
@@ -61,8 +63,33 @@ def strip_profile(ident: str) -> str:
     return ident
 
 
+# Bedrock application inference profiles (CreateInferenceProfile, emulator/handlers/bedrock_catalog.py)
+# are kept in this file of the data dir: {"profiles": [{"arn": ..., "model": <model or profile id>, ...}]}.
+APPLICATION_PROFILES = Path("bedrock") / "application-inference-profiles.json"
+_application_arns: dict[Path, tuple[tuple[int, int], dict[str, str]]] = {}
+
+
+def application_profile_model(data_dir: Path, ident: str) -> str | None:
+    """The model id behind an application inference profile's ARN (None for anything else);
+    the file is read again only when it changed (it is replaced whole: a new inode each write)."""
+    if ":application-inference-profile/" not in ident:
+        return None
+    path = Path(data_dir) / APPLICATION_PROFILES
+    try:
+        stat = path.stat()
+        version = (stat.st_ino, stat.st_mtime_ns)
+        cached = _application_arns.get(path)
+        if cached is None or cached[0] != version:
+            profiles = json.loads(path.read_text(encoding="utf-8")).get("profiles", [])
+            cached = _application_arns[path] = (version, {str(p["arn"]): str(p["model"]) for p in profiles})
+    except (OSError, ValueError, KeyError, AttributeError):
+        return None
+    return cached[1].get(ident.strip())
+
+
 async def resolve(compute: ComputeService, ident: str) -> Target:
     """Find (or start) the serving instance; raises UnknownModel, NotReady, LaunchError."""
+    ident = application_profile_model(compute.manager.data_dir, ident) or ident
     ident = normalize_model_id(ident)
     if compute.store.get(ident) is None:
         ident = strip_profile(ident)

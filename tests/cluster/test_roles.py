@@ -33,7 +33,7 @@ def compute_registered(cluster: Cluster) -> bool:
 def test_roles_serve_only_their_services(cluster: Cluster) -> None:
     health = {s: get_json(s.endpoint + "/_emulator/health") for s in [cluster.gateway, *cluster.roles]}
     assert set(health[cluster.dynamodb]["services"]) == {"dynamodb", "dynamodbstreams"}
-    assert set(health[cluster.compute]["services"]) == {"ec2", "bedrock-runtime"}
+    assert set(health[cluster.compute]["services"]) == {"ec2", "bedrock", "bedrock-runtime"}
     assert set(health[cluster.monitoring]["services"]) == {"cloudwatch", "logs"}
     assert set(health[cluster.gateway]["services"]) == {"iam"}
 
