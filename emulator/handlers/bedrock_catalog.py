@@ -25,6 +25,7 @@ import re
 import secrets
 import string
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -388,6 +389,22 @@ class ModelCatalogOperations:
                 return None
             return next((p for p in self.applications.of(ctx) if p["arn"] == ident), None)
         return next((p for p in self.applications.of(ctx) if p["id"] == ident), None)
+
+    def profile_tags(self, ctx: RequestContext, arn: str) -> tuple[list[dict[str, str]], Callable[[list[dict[str, str]]], None]] | None:
+        """(the tags, a function that stores new ones) of the application profile an ARN
+        names; None for an ARN of another kind of resource (BedrockHandler's tag operations)."""
+        if ":application-inference-profile/" not in arn:
+            return None
+        record = self.find_application(ctx, arn)
+        if record is None:
+            raise not_found(f"The inference profile {arn} was not found.")  # our text
+
+        def store(tags: list[dict[str, str]]) -> None:
+            record["tags"] = tags
+            record["updatedAt"] = time.time()
+            self.applications.save(self.applications.items())
+
+        return list(record.get("tags") or []), store
 
     @operation("ListInferenceProfiles")
     def list_inference_profiles(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

@@ -541,14 +541,22 @@ class BedrockRuntimeHandler(ComputeHandler):
         self._check_content_type(params)
         if params.get("guardrailIdentifier") or params.get("guardrailVersion"):
             raise _no_guardrails()
-        embedding = self._embedding_body(model_id, params.get("body") or b"")
+        return {"body": await self.invoke_body(ctx, model_id, params.get("body") or b""), "contentType": "application/json"}
+
+    async def invoke_body(self, ctx: RequestContext, model_id: str, raw: bytes) -> bytes:
+        """InvokeModel's response body for a request body (a text or an embedding model's),
+        once the content types and guardrails are checked; the usage is left in
+        ``ctx.telemetry`` (``input_tokens``, ``output_tokens``). Batch inference (``bedrock_jobs``)
+        runs each record's ``modelInput`` through it. Raises AwsError."""
+        embedding = self._embedding_body(model_id, raw)
         if embedding is not None:
-            return await invoke_embedding(self, ctx, model_id, *embedding)
-        family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"", model_id)
+            out: bytes = (await invoke_embedding(self, ctx, model_id, *embedding))["body"]
+            return out
+        family, prompt, messages, gp = parse_invoke_body(raw, model_id)
         gen, tokens = await self._start(ctx, model_id, prompt, messages, gp)
         await self._collect(gen, tokens, model_id)
         self._telemetry(ctx, model_id, gen, False)
-        return {"body": json.dumps(invoke_response(family, gen, model_id, messages)).encode(), "contentType": "application/json"}
+        return json.dumps(invoke_response(family, gen, model_id, messages)).encode()
 
     @operation("InvokeModelWithResponseStream")
     async def invoke_model_with_response_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

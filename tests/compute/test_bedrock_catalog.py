@@ -354,3 +354,27 @@ def test_reset_forgets_application_profiles(server_factory: Callable[..., Emulat
     assert _code(err) == "ResourceNotFoundException"
     with pytest.raises(ClientError):
         runtime.converse(modelId=arn, messages=[{"role": "user", "content": [{"text": "Hi"}]}], inferenceConfig={"maxTokens": 2})
+
+
+def test_application_profile_tags(compute_server: EmulatorServer, control: Any) -> None:
+    """Tags given at creation read back through ListTagsForResource (Terraform reads them so),
+    TagResource merges, UntagResource drops; an ARN of another kind goes to the moto fallback."""
+    arn = control.create_inference_profile(inferenceProfileName="tagged", tags=[{"key": "team", "value": "ml"}],
+                                           modelSource={"copyFrom": f"arn:aws:bedrock:us-east-1::foundation-model/{MODEL_ID}"})["inferenceProfileArn"]
+    try:
+        assert control.list_tags_for_resource(resourceARN=arn)["tags"] == [{"key": "team", "value": "ml"}]
+        control.tag_resource(resourceARN=arn, tags=[{"key": "team", "value": "ops"}, {"key": "env", "value": "dev"}])
+        assert sorted((t["key"], t["value"]) for t in control.list_tags_for_resource(resourceARN=arn)["tags"]) == [("env", "dev"), ("team", "ops")]
+        control.untag_resource(resourceARN=arn, tagKeys=["team"])
+        assert control.list_tags_for_resource(resourceARN=arn)["tags"] == [{"key": "env", "value": "dev"}]
+        missing = arn.rsplit("/", 1)[0] + "/zzzzzzzzzzzz"
+        with pytest.raises(ClientError) as err:
+            control.list_tags_for_resource(resourceARN=missing)
+        assert _code(err) == "ResourceNotFoundException"
+    finally:
+        control.delete_inference_profile(inferenceProfileIdentifier=arn)
+    # A custom model's ARN: moto's resource, tagged by moto.
+    model_arn = "arn:aws:bedrock:us-east-1:123456789012:custom-model/amazon.titan-text-lite-v1/abcdefghijkl"
+    with pytest.raises(ClientError) as err:
+        control.list_tags_for_resource(resourceARN=model_arn)
+    assert _code(err) == "ResourceNotFoundException" and "inference profile" not in str(err.value)
