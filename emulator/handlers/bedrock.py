@@ -15,10 +15,11 @@ from typing import Any, ClassVar
 from emulator.context import RequestContext
 from emulator.handlers.base import ComputeHandler, Delegate, operation
 from emulator.handlers.bedrock_catalog import ModelCatalogOperations
+from emulator.handlers.bedrock_guardrails import GuardrailOperations
 from emulator.handlers.bedrock_jobs import InvocationJobOperations
 
 
-class BedrockHandler(InvocationJobOperations, ModelCatalogOperations, ComputeHandler):
+class BedrockHandler(GuardrailOperations, InvocationJobOperations, ModelCatalogOperations, ComputeHandler):
     service = "bedrock"
     # No request names a resource of this handler that moto would have to know: operations
     # not implemented here go to moto.
@@ -34,13 +35,14 @@ class BedrockHandler(InvocationJobOperations, ModelCatalogOperations, ComputeHan
 
     async def reset(self) -> None:
         await self.reset_catalog()
+        await self.reset_guardrails()
         await self.reset_jobs()
 
     # ------------------------------------------------------------ tags
     def _tags(self, ctx: RequestContext, arn: str) -> tuple[list[dict[str, str]], Callable[[list[dict[str, str]]], None]]:
         """The tags of the profile or job an ARN names, and how to store new ones; any other
         ARN (a custom model's, ...) is moto's resource: Delegate."""
-        found = self.profile_tags(ctx, arn) or self.job_tags(ctx, arn)
+        found = self.profile_tags(ctx, arn) or self.job_tags(ctx, arn) or self.guardrail_tags(ctx, arn)
         if found is None:
             raise Delegate
         return found
