@@ -41,6 +41,13 @@ from emulator.handlers.bedrock_embeddings import (
     embedding_family,
     invoke_embedding,
 )
+from emulator.handlers.bedrock_guardrail_runtime import (
+    GuardrailRuntimeOperations,
+    guarded_converse,
+    guarded_converse_stream,
+    guarded_invoke,
+    guarded_invoke_stream,
+)
 
 if TYPE_CHECKING:
     from emulator.compute.openai_routes import OpenAIApi
@@ -117,12 +124,6 @@ def _model_errors(detail: str) -> AwsError:
     return _validation(f"The model returned the following errors: Malformed input request: {detail}, please reformat your input and try again.")
 
 
-def _no_guardrails() -> AwsError:
-    # The emulator has no guardrails (the Bedrock control plane's CreateGuardrail is not served),
-    # so every identifier is one that does not exist.
-    return _validation("The guardrail identifier or version provided in the request does not exist.")
-
-
 def _text_of(blocks: list[dict[str, Any]], where: str) -> str:
     parts = []
     for j, block in enumerate(blocks or []):
@@ -131,7 +132,7 @@ def _text_of(blocks: list[dict[str, Any]], where: str) -> str:
                 raise _validation(f"The text field in the ContentBlock object at {where}.content.{j} is blank. Add text to the text field, and try again.")
             parts.append(block["text"])
         elif isinstance(block.get("guardContent"), dict) and "text" in block["guardContent"]:
-            # Without a guardrail, guard content is ordinary text for the model.
+            # Guard content is text for the model (a guardrail assesses it: bedrock_guardrail_runtime).
             parts.append(str((block["guardContent"]["text"] or {}).get("text", "")))
         elif any(k in block for k in ("image", "document", "video", "toolUse", "toolResult")):
             kind = next(k for k in ("image", "document", "video", "toolUse", "toolResult") if k in block)
@@ -142,8 +143,6 @@ def _text_of(blocks: list[dict[str, Any]], where: str) -> str:
 def converse_params(params: dict[str, Any]) -> GenParams:
     if params.get("toolConfig"):
         raise _validation("This model doesn't support tool use.")
-    if params.get("guardrailConfig"):
-        raise _no_guardrails()
     gp = _params_from_inference_config(params.get("inferenceConfig"))
     extra = params.get("additionalModelRequestFields")
     if isinstance(extra, dict):
@@ -403,7 +402,7 @@ def invoke_response(family: str, gen: Generation, model_id: str, messages: list[
             "stop_reason": "length" if gen.finish_reason == "length" else "stop"}
 
 
-class BedrockRuntimeHandler(ComputeHandler):
+class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
     service = "bedrock-runtime"
     _openai: OpenAIApi | None = None  # the OpenAI API mounted by routes(); reset() forgets its stored responses
 
@@ -483,6 +482,8 @@ class BedrockRuntimeHandler(ComputeHandler):
 
     @operation("Converse")
     async def converse(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("guardrailConfig"):
+            return await guarded_converse(self, ctx, params)
         model_id = params["modelId"]
         self._refuse_embedding_model(model_id)
         messages = converse_messages(params)
@@ -498,6 +499,8 @@ class BedrockRuntimeHandler(ComputeHandler):
 
     @operation("ConverseStream")
     async def converse_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("guardrailConfig"):
+            return await guarded_converse_stream(self, ctx, params)
         model_id = params["modelId"]
         self._refuse_embedding_model(model_id)
         messages = converse_messages(params)
@@ -537,10 +540,10 @@ class BedrockRuntimeHandler(ComputeHandler):
 
     @operation("InvokeModel")
     async def invoke_model(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("guardrailIdentifier") or params.get("guardrailVersion"):
+            return await guarded_invoke(self, ctx, params)
         model_id = params["modelId"]
         self._check_content_type(params)
-        if params.get("guardrailIdentifier") or params.get("guardrailVersion"):
-            raise _no_guardrails()
         return {"body": await self.invoke_body(ctx, model_id, params.get("body") or b""), "contentType": "application/json"}
 
     async def invoke_body(self, ctx: RequestContext, model_id: str, raw: bytes) -> bytes:
@@ -560,10 +563,10 @@ class BedrockRuntimeHandler(ComputeHandler):
 
     @operation("InvokeModelWithResponseStream")
     async def invoke_model_with_response_stream(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        if params.get("guardrailIdentifier") or params.get("guardrailVersion"):
+            return await guarded_invoke_stream(self, ctx, params)
         model_id = params["modelId"]
         self._check_content_type(params)
-        if params.get("guardrailIdentifier") or params.get("guardrailVersion"):
-            raise _no_guardrails()
         if self._embedding_body(model_id, params.get("body") or b"") is not None:
             raise _validation(NOT_STREAMING)
         family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"", model_id)

@@ -287,7 +287,7 @@ def test_converse_message_rules(bedrock: Any) -> None:
     assert refused([{"role": "user", "content": [{"text": " "}]}]) == (
         "The text field in the ContentBlock object at messages.0.content.0 is blank. Add text to the text field, and try again.")
     assert refused([{"role": "system", "content": [{"text": "x"}]}]).startswith("1 validation error detected: Value 'system' at 'messages.1.member.role'")
-    # Not supported here: refused, never ignored.
+    # A guardrail that does not exist, and fields the model does not take: refused, never ignored.
     assert refused([hi], guardrailConfig={"guardrailIdentifier": "gr1abc", "guardrailVersion": "1"}) == (
         "The guardrail identifier or version provided in the request does not exist.")
     assert "extraneous key [thinking]" in refused([hi], additionalModelRequestFields={"thinking": {"type": "enabled"}})
