@@ -17,6 +17,7 @@ from typing import Any
 
 from emulator.compute.engines.base import Chunk, EngineError, GenParams
 from emulator.compute.instances import Instance, LaunchError, NotReady
+from emulator.compute.model_ids import normalize_model_id, strip_profile
 from emulator.compute.models import ModelInfo
 from emulator.compute.scheduler import (
     GenerationTimeout,
@@ -41,26 +42,6 @@ class Target:
     model: ModelInfo
     instance: Instance
     scheduler: Scheduler
-
-
-def normalize_model_id(ident: str) -> str:
-    ident = ident.strip()
-    if ident.startswith("arn:"):
-        # arn:aws:bedrock:region:acct:foundation-model/NAME, .../inference-profile/NAME, ...
-        ident = ident.rsplit("/", 1)[-1]
-    return ident
-
-
-# Cross-Region (system-defined) inference profile ids: the Region group, a dot, the model id.
-_PROFILE_PREFIXES = ("us.", "eu.", "apac.", "us-gov.", "jp.", "au.", "ca.", "global.")
-
-
-def strip_profile(ident: str) -> str:
-    """``us.anthropic.claude-...`` -> ``anthropic.claude-...`` (a cross-Region inference profile's model)."""
-    for prefix in _PROFILE_PREFIXES:
-        if ident.startswith(prefix) and "." in ident[len(prefix):]:
-            return ident[len(prefix):]
-    return ident
 
 
 # Bedrock application inference profiles (CreateInferenceProfile, emulator/handlers/bedrock_catalog.py)
@@ -135,6 +116,8 @@ class Generation:
                 continue
             if not self.first_token_at:
                 self.first_token_at = time.perf_counter()
+                # Known before the end when the engine says (base.Chunk): a stream's first event reports it.
+                self.prompt_tokens = chunk.prompt_tokens
             self.pieces += 1
             self.text += chunk.text
             yield chunk.text

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
+from emulator.compute.model_ids import normalize_model_id, strip_profile
 from emulator.context import RequestContext
 from emulator.gateway import s3_policy
 
@@ -172,8 +173,18 @@ def bedrock_requirements(op: str, params: dict[str, Any], region: str, account: 
     model = params.get("modelId")
     if not isinstance(model, str) or not model:
         return [(action, "*")]
+    # A cross-Region inference profile (its id or ARN) needs the action on the profile and on
+    # the foundation model it routes to (Bedrock user guide, "Prerequisites for inference
+    # profiles"); here the model runs in the request's Region. An application profile's ARN
+    # is checked as given (the models it copies are not looked up here).
     if model.startswith("arn:"):
+        if ":inference-profile/" in model:
+            return [(action, model), (action, f"arn:aws:bedrock:{region}::foundation-model/{strip_profile(normalize_model_id(model))}")]
         return [(action, model)]
+    base = strip_profile(model)
+    if base != model:
+        return [(action, f"arn:aws:bedrock:{region}:{account}:inference-profile/{model}"),
+                (action, f"arn:aws:bedrock:{region}::foundation-model/{base}")]
     return [(action, f"arn:aws:bedrock:{region}::foundation-model/{model}")]
 
 

@@ -54,7 +54,7 @@ _EMBEDDING_NAMES: dict[str, tuple[str, str]] = {
 }
 
 # A Region's group for system-defined inference profiles: (id prefix, name label). The
-# prefixes are the runtime's (emulator.compute.inference._PROFILE_PREFIXES), among them
+# prefixes are the runtime's (emulator.compute.model_ids.PROFILE_PREFIXES), among them
 # AWS's geographic profiles US (us.), EU (eu.), APAC (apac.) and US GovCloud (us-gov.).
 # Regions outside those groups (ca-, sa-, me-, af-, il-, mx-) get a global profile
 # (``global.``), AWS's profile type that routes to any commercial Region: our choice.

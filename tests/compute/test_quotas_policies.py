@@ -156,6 +156,25 @@ def test_allowed_user_works_and_stream_needs_its_own_action(qserver: EmulatorSer
     assert any(r["decision"] == "allow" and r["action"] == "bedrock:InvokeModel" and r["status"] == 200 for r in records)
 
 
+def test_inference_profiles_need_the_profile_and_the_model(qserver: EmulatorServer, keys: Keys) -> None:
+    """A cross-Region inference profile is authorized on the profile's ARN (with the account)
+    and on the foundation model it routes to (Bedrock user guide, "Prerequisites for
+    inference profiles"): either alone is not enough."""
+    profile_arn = f"arn:aws:bedrock:us-east-1:000000000000:inference-profile/us.{MODEL_ID}"
+    for model_id in (f"us.{MODEL_ID}", profile_arn):
+        # A user each: every key may use 60 tokens a minute on this server.
+        both = keys.user({"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": [profile_arn, ARN]})
+        assert keys.bedrock(both).converse(modelId=model_id, messages=USER, inferenceConfig={"maxTokens": 2})["usage"]["outputTokens"] <= 2
+    model_only = keys.user({"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": ARN})
+    with pytest.raises(ClientError) as err:
+        keys.bedrock(model_only).converse(modelId=f"us.{MODEL_ID}", messages=USER, inferenceConfig={"maxTokens": 2})
+    assert err.value.response["Error"]["Code"] == "AccessDeniedException" and f"on resource: {profile_arn}" in err.value.response["Error"]["Message"]
+    profile_only = keys.user({"Effect": "Allow", "Action": "bedrock:InvokeModel", "Resource": profile_arn})
+    with pytest.raises(ClientError) as err:
+        keys.bedrock(profile_only).converse(modelId=profile_arn, messages=USER, inferenceConfig={"maxTokens": 2})
+    assert f"on resource: {ARN}" in err.value.response["Error"]["Message"]
+
+
 def test_request_rate_limits_apply_to_the_openai_api(qserver: EmulatorServer, keys: Keys) -> None:
     client = keys.openai(keys.user(ALLOW_BEDROCK))
     assert client.models.retrieve(MODEL_ID).id == MODEL_ID
