@@ -110,7 +110,9 @@ def detect(request: Request) -> Detected:
     if request.method == "POST" and request.content_type == "application/x-www-form-urlencoded":
         form = request.form
         action, version = form.get("Action"), form.get("Version")
-    if action is None and request.method == "GET" and request.query_string:
+    # GET, or a POST whose parameters are all in the query string (botocore's presigned URLs
+    # of query APIs sign a POST so, the body moved into the query): AWS accepts both.
+    if action is None and request.query_string and (request.method == "GET" or (request.method == "POST" and not request.body)):
         action, version = request.query_one("Action"), request.query_one("Version")
     if action is not None:
         info = _query_service(signing, version)

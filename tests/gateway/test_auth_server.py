@@ -105,6 +105,20 @@ def test_presigned_url(emulator: EmulatorServer) -> None:
     assert "<Account>000000000000</Account>" in resp.text
 
 
+def test_presigned_post_url_of_a_query_api(emulator: EmulatorServer) -> None:
+    """botocore presigns a query API's call as a POST by default, its parameters moved into the
+    query string and the body left empty; AWS serves it so."""
+    sts = client(emulator, "sts")
+    url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=300)
+    assert "Action=GetCallerIdentity" in url
+    resp = requests.post(url, timeout=30)
+    assert resp.status_code == 200, resp.text
+    assert "<Account>000000000000</Account>" in resp.text
+    iam = client(emulator, "iam")
+    listed = requests.post(iam.generate_presigned_url("list_users", Params={"MaxItems": 5}, ExpiresIn=300), timeout=30)
+    assert listed.status_code == 200 and "<ListUsersResult>" in listed.text, listed.text
+
+
 def test_presigned_url_tampered_or_expired(emulator: EmulatorServer) -> None:
     sts = client(emulator, "sts")
     url = sts.generate_presigned_url("get_caller_identity", Params={}, ExpiresIn=300, HttpMethod="GET")
