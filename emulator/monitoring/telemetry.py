@@ -252,9 +252,22 @@ class Telemetry:
         tdims: Dims = (("TableName", table),) if table else ()
         opdims: Dims = (("Operation", op), *tdims)
         if status < 400:
-            add(region, "AWS/DynamoDB", "SuccessfulRequestLatency", opdims, round(ms, 2), "Milliseconds")
             # The DynamoDB handler reports what the engine really consumed (as AWS computes it).
             consumed = tele.get("consumed_capacity") or {}
+            tables = consumed.get("tables") if table is None else None
+            if tables:
+                # A request over several tables (batches, transactions, PartiQL): AWS publishes
+                # its latency and capacity under each table's name (TableName, Operation).
+                for name, used in tables.items():
+                    add(region, "AWS/DynamoDB", "SuccessfulRequestLatency", (("Operation", op), ("TableName", name)), round(ms, 2), "Milliseconds")
+                    for metric, kind, unit in (("ConsumedReadCapacityUnits", "read", "rru"), ("ConsumedWriteCapacityUnits", "write", "wru")):
+                        if used.get(kind):
+                            add(region, "AWS/DynamoDB", metric, (("TableName", name),), float(used[kind]), "Count")
+                            units[(principal, unit, name)] += float(used[kind])
+                return
+            add(region, "AWS/DynamoDB", "SuccessfulRequestLatency", opdims, round(ms, 2), "Milliseconds")
+            if not tdims:
+                return  # no table: AWS has no account-wide consumed capacity metric
             rcu = consumed.get("read") if consumed else tele.get("consumed_read")
             wcu = consumed.get("write") if consumed else tele.get("consumed_write")
             if rcu is None and op in DDB_READS:

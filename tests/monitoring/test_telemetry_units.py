@@ -35,6 +35,23 @@ def _sum(t: Telemetry, ns: str, name: str, dims: tuple, region: str | None = Non
     return b.sum, b.count
 
 
+def test_requests_over_several_tables_publish_per_table(tele: Telemetry) -> None:
+    """BatchWriteItem, transactions and PartiQL name several tables: their latency and consumed
+    capacity are published under each table's name (TableName, Operation), never without one."""
+    consumed = {"read": 0.0, "write": 5.0, "tables": {"a": {"read": 0.0, "write": 3.0}, "b": {"read": 0.0, "write": 2.0}}, "indexes": {}}
+    tele.aggregate([_item("dynamodb", "BatchWriteItem", 200, 0.003, {"consumed_capacity": consumed}, {"RequestItems": {}})])
+    tele.aggregate([_item("dynamodb", "ListTables", 200, 0.001, {}, {})])
+    tele.flush()
+    for name, units in (("a", 3.0), ("b", 2.0)):
+        assert _sum(tele, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", (("TableName", name),)) == (units, 1.0)
+        assert _sum(tele, "AWS/DynamoDB", "SuccessfulRequestLatency", (("Operation", "BatchWriteItem"), ("TableName", name))) == (pytest.approx(3.0), 1.0)
+        assert _sum(tele, "AWS/DynamoDB", "ConsumedReadCapacityUnits", (("TableName", name),)) is None
+    assert _sum(tele, "AWS/DynamoDB", "ConsumedWriteCapacityUnits", ()) is None
+    assert _sum(tele, "AWS/DynamoDB", "ConsumedReadCapacityUnits", ()) is None
+    assert _sum(tele, "AWS/DynamoDB", "SuccessfulRequestLatency", (("Operation", "BatchWriteItem"),)) is None
+    assert _sum(tele, "AWS/DynamoDB", "SuccessfulRequestLatency", (("Operation", "ListTables"),)) == (pytest.approx(1.0), 1.0)
+
+
 def test_flush_publishes_aws_shaped_metrics(tele: Telemetry) -> None:
     for _ in range(3):
         tele.aggregate([_item("dynamodb", "GetItem", 200, 0.002, {"table": "t1"}, {"TableName": "t1", "ConsistentRead": True}, out=5000)])
