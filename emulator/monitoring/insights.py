@@ -1,97 +1,87 @@
-"""CloudWatch Logs Insights: the query language's common commands
+"""CloudWatch Logs Insights: the query language's commands
 (User Guide, "CloudWatch Logs Insights language query syntax"):
 
-    fields, display, filter, filterIndex, parse (glob and regex), stats ... by bin(...), sort, limit, dedup
+    fields, display, filter, filterIndex, parse (glob and regex), stats ... by ..., sort, limit, dedup
+
+and its expressions (arithmetic, comparison, boolean, like / =~ / in); the functions and the
+stats aggregations are emulator.monitoring.insights_functions. pattern, diff, unnest, lookup,
+anomaly and SOURCE are refused (MalformedQueryException naming them).
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import json
-import math
 import re
-import statistics as pystats
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from emulator.errors import AwsError
+from emulator.monitoring.insights_functions import (
+    AGGREGATES,
+    PERIOD_PATTERN,
+    Agg,
+    Period,
+    aggregate,
+    call,
+    fmt_ts,
+    malformed,
+    parse_period,
+)
+from emulator.monitoring.insights_functions import num as _num
+from emulator.monitoring.insights_functions import text as _str
 
 Record = dict[str, Any]
+to_text = _str
+__all__ = ["Query", "Record", "compile_query", "fmt_ts", "make_record", "malformed", "run", "to_text", "uses_unmask"]
 
 
-def malformed(message: str) -> AwsError:
-    return AwsError("MalformedQueryException", message, 400)
+_REGEX_BEFORE = re.compile(r"(?:\blike|=~|\bin|[(,\[])\s*$|^\s*parse\s+(?:`[^`]+`|\S+)\s*$", re.IGNORECASE)
 
 
-def fmt_ts(ms: float) -> str:
-    return dt.datetime.fromtimestamp(ms / 1000, dt.UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
-
-
-def split_commands(text: str) -> list[str]:
-    parts, cur, quote, regex = [], "", "", False
-    for ch in text:
-        if quote:
+def split_commands(query: str) -> list[str]:
+    """The query's commands, split at the pipes outside strings and /regular expressions/ (a /
+    opens one after like, =~, (, comma, or parse's field; elsewhere it divides)."""
+    parts, cur, closer = [], "", ""
+    for ch in query:
+        if closer:
             cur += ch
-            if ch == quote:
-                quote = ""
+            if ch == "\\" and closer == "/":
+                closer = "\\/"  # the next character is escaped
+            elif closer == "\\/":
+                closer = "/"
+            elif ch == closer:
+                closer = ""
             continue
-        if ch in "\"'`":
-            quote = ch
+        if ch in "\"'`" or (ch == "/" and _REGEX_BEFORE.search(cur)):
+            closer = ch
         elif ch == "|":
             parts.append(cur)
             cur = ""
             continue
         cur += ch
     parts.append(cur)
-    del regex
     return [p.strip() for p in parts if p.strip()]
 
 
 # ------------------------------------------------------------------ expressions
 _TOKEN = re.compile(
-    r"\s*(?:(?P<num>\d+(?:\.\d+)?)(?![A-Za-z_])|(?P<str>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')|(?P<regex>/(?:[^/\\]|\\.)+/)"
-    r"|(?P<op>=~|==|!=|<=|>=|[=<>()\[\],*+\-/%])|(?P<name>`[^`]+`|@?[A-Za-z_][A-Za-z0-9_.@\-]*))"
+    r"\s*(?:(?P<period>" + PERIOD_PATTERN + r")|(?P<num>\d+(?:\.\d+)?)(?![A-Za-z_])|(?P<str>\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*')|(?P<regex>/(?:[^/\\]|\\.)+/)"
+    r"|(?P<op>=~|==|!=|<=|>=|[=<>()\[\],*+\-/%^])|(?P<name>`[^`]+`|@?[A-Za-z_][A-Za-z0-9_.@\-]*))"
 )
 
 
-def tokenize(text: str) -> list[tuple[str, str]]:
+def tokenize(expr: str) -> list[tuple[str, str]]:
     out = []
     pos = 0
-    text = text.strip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
+    expr = expr.strip()
+    while pos < len(expr):
+        m = _TOKEN.match(expr, pos)
         if not m or m.end() == pos:
-            raise malformed(f"unexpected symbol found {text[pos:pos + 10]!r} at line 1 and position {pos + 1}")
+            raise malformed(f"unexpected symbol found {expr[pos:pos + 10]!r} at line 1 and position {pos + 1}")
         pos = m.end()
         kind = m.lastgroup or ""
         out.append((kind, m.group(kind)))
     return out
-
-
-def _num(v: Any) -> float | None:
-    if isinstance(v, bool) or v is None:
-        return None
-    if isinstance(v, int | float):
-        return float(v)
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return None
-
-
-def to_text(v: Any) -> str:
-    return _str(v)
-
-
-def _str(v: Any) -> str:
-    if v is None:
-        return ""
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
 
 
 class _Expr:
@@ -206,18 +196,25 @@ class _Expr:
         return left
 
     def mul(self) -> Callable[[Record], Any]:
-        left = self.unary()
+        left = self.power()
         while self.peek() in (("op", "*"), ("op", "/"), ("op", "%")):
             op = self.take()[1]
-            right = self.unary()
+            right = self.power()
             left = _arith_op(left, right, op)
+        return left
+
+    def power(self) -> Callable[[Record], Any]:
+        left = self.unary()
+        if self.peek() == ("op", "^"):  # "^ Exponentiation. For example, 2 ^ 3 returns 8" (right-associative)
+            self.take()
+            left = _arith_op(left, self.power(), "^")
         return left
 
     def unary(self) -> Callable[[Record], Any]:
         kind, value = self.take()
         if kind == "op" and value == "-":
             inner = self.unary()
-            return lambda r: -(_num(inner(r)) or 0.0)
+            return lambda r: None if (n := _num(inner(r))) is None else -n
         if kind == "op" and value == "(":
             inner = self.or_()
             if self.take() != ("op", ")"):
@@ -227,8 +224,8 @@ class _Expr:
             num = float(value)
             return lambda r: num
         if kind == "str":
-            text = value[1:-1]
-            return lambda r: text
+            literal = re.sub(r"\\(.)", r"\1", value[1:-1])
+            return lambda r: literal
         if kind == "name":
             if self.peek() == ("op", "("):
                 self.take()
@@ -238,24 +235,54 @@ class _Expr:
                     if self.take() != ("name", "@message") or self.take() != ("op", ")"):
                         raise malformed("unmask takes one argument: @message")
                     return lambda r: r.get(UNMASKED, r.get("@message"))
-                args: list[Callable[[Record], Any]] = []
-                if self.peek() != ("op", ")"):
-                    while True:
-                        args.append(self.or_())
-                        sep = self.take()
-                        if sep == ("op", ")"):
-                            break
-                        if sep != ("op", ","):
-                            raise malformed("expected , or )")
-                else:
-                    self.take()
-                return _function(value.lower(), args)
+                return self.call(value.lower())
             name = value.strip("`")
             if name.lower() in ("true", "false"):
                 b = name.lower() == "true"
                 return lambda r: b
-            return lambda r: r.get(name)
+            return lambda r: _lookup(r, name)
         raise malformed(f"unexpected symbol {value!r}")
+
+    def call(self, name: str) -> Callable[[Record], Any]:
+        """The arguments of a function call, after its (; a period literal (5m) is an argument
+        of bin, datefloor and dateceil alone."""
+        args: list[Callable[[Record], Any]] = []
+        periods: list[Period | None] = []
+        if self.peek() == ("op", ")"):
+            self.take()
+            return call(name, args, periods)
+        while True:
+            tok = self.peek()
+            if tok is not None and tok[0] == "period" and self.i + 1 < len(self.t) and self.t[self.i + 1] in (("op", ")"), ("op", ",")):
+                self.take()
+                period = parse_period(tok[1])
+                periods.append(period)
+                args.append(lambda r: None)
+            else:
+                periods.append(None)
+                args.append(self.or_())
+            sep = self.take()
+            if sep == ("op", ")"):
+                return call(name, args, periods)
+            if sep != ("op", ","):
+                raise malformed("expected , or )")
+
+
+def _lookup(r: Record, name: str) -> Any:
+    """A field's value; ``a.b`` also reads key b of a JSON map that jsonParse made field a."""
+    value = r.get(name)
+    if value is not None or "." not in name:
+        return value
+    head, _, rest = name.partition(".")
+    cur = r.get(head)
+    for key in rest.split(".") if isinstance(cur, dict | list) else ():
+        if isinstance(cur, dict):
+            cur = cur.get(key)
+        elif isinstance(cur, list) and key.isdigit() and int(key) < len(cur):
+            cur = cur[int(key)]
+        else:
+            return None
+    return cur if isinstance(r.get(head), dict | list) else None
 
 
 def _bool_op(a: Callable[[Record], Any], b: Callable[[Record], Any], is_or: bool) -> Callable[[Record], Any]:
@@ -278,58 +305,15 @@ def _arith(a: Any, b: Any, op: str) -> Any:
         return x - y
     if op == "*":
         return x * y
+    if op == "^":
+        try:
+            power = x**y
+        except (OverflowError, ZeroDivisionError):
+            return None
+        return power if isinstance(power, float) else None  # a complex number is no value
     if y == 0:
         return None
     return x / y if op == "/" else x % y
-
-
-def _function(name: str, args: list[Callable[[Record], Any]]) -> Callable[[Record], Any]:
-    def arg(i: int) -> Callable[[Record], Any]:
-        if i >= len(args):
-            raise malformed(f"function {name} expects more arguments")
-        return args[i]
-
-    if name == "ispresent":
-        a = arg(0)
-        return lambda r: a(r) is not None
-    if name == "isempty":
-        a = arg(0)
-        return lambda r: a(r) in (None, "")
-    if name == "isblank":
-        a = arg(0)
-        return lambda r: _str(a(r)).strip() == ""
-    if name == "strcontains":
-        a, b = arg(0), arg(1)
-        return lambda r: _str(b(r)) in _str(a(r))
-    if name == "tolower":
-        a = arg(0)
-        return lambda r: _str(a(r)).lower()
-    if name == "toupper":
-        a = arg(0)
-        return lambda r: _str(a(r)).upper()
-    if name == "strlen":
-        a = arg(0)
-        return lambda r: float(len(_str(a(r))))
-    if name == "abs":
-        a = arg(0)
-        return lambda r: abs(_num(a(r)) or 0.0)
-    if name == "concat":
-        return lambda r: "".join(_str(f(r)) for f in args)
-    if name == "bin":
-        a = arg(0)
-        return lambda r: a(r)
-    raise malformed(f"unknown function {name}")
-
-
-# ------------------------------------------------------------------ commands
-_UNITS = {"ms": 1, "s": 1000, "sec": 1000, "m": 60000, "min": 60000, "h": 3600000, "hr": 3600000, "d": 86400000, "w": 604800000, "mo": 2592000000, "q": 7776000000, "y": 31536000000}
-
-
-def parse_bin(text: str) -> int:
-    m = re.match(r"^\s*(\d+)\s*([a-z]+)\s*$", text)
-    if not m or m.group(2) not in _UNITS:
-        raise malformed(f"invalid bin period {text!r}")
-    return int(m.group(1)) * _UNITS[m.group(2)]
 
 
 def _split_commas(text: str) -> list[str]:
@@ -361,14 +345,6 @@ def _alias(item: str) -> tuple[str, str | None]:
     if m:
         return m.group(1).strip(), m.group(2).strip("`")
     return item.strip(), None
-
-
-@dataclass
-class _Agg:
-    fn: str
-    arg: Callable[[Record], Any] | None
-    extra: float | None
-    name: str
 
 
 @dataclass
@@ -405,10 +381,13 @@ def _compile_query(text: str) -> Query:
             for item in _split_commas(rest):
                 expr_text, alias = _alias(item)
                 name = alias or expr_text.strip("`")
-                fn = _Expr(tokenize(expr_text)).parse()
-                items.append((name, fn))
+                parser = _Expr(tokenize(expr_text))
+                fn = parser.parse()
+                if parser.peek() is not None:
+                    raise malformed(f"unexpected symbol {parser.peek()[1]!r} in {verb}")  # type: ignore[index]
+                items.append((name, fn, alias is not None))
             q.steps.append(("fields", items))
-            names = [n for n, _ in items]
+            names = [n for n, _, _ in items]
             if verb == "display":
                 q.display = names
             else:
@@ -440,9 +419,16 @@ def _compile_query(text: str) -> Query:
             q.steps.append(("limit", int(rest)))
         elif verb == "dedup":
             q.steps.append(("dedup", [f.strip("` ") for f in _split_commas(rest)]))
+        elif verb in _UNSUPPORTED:
+            raise malformed(f"The {verb} command is not supported by this emulator")  # our wording
         else:
             raise malformed(f"unexpected symbol found {verb} at line 1")
     return q
+
+
+# documented commands this engine does not run (pattern clustering, diff against an earlier
+# period, unnest, lookup tables, anomaly detection, SOURCE log group selection)
+_UNSUPPORTED = ("pattern", "diff", "unnest", "lookup", "anomaly", "source")
 
 
 def _filter_index(rest: str, q: Query) -> Callable[[Record], Any]:
@@ -501,74 +487,59 @@ def _parse_command(rest: str) -> Callable[[Record], None]:
     return run_glob
 
 
-_AGG_FNS = ("count", "count_distinct", "sum", "avg", "min", "max", "pct", "stddev", "earliest", "latest", "sortsfirst", "sortslast")
+Group = tuple[str, Callable[[Record], Any]]
 
 
-def _stats_command(rest: str) -> tuple[list[_Agg], list[tuple[str, Callable[[Record], Any], int | None]]]:
+def _stats_command(rest: str) -> tuple[list[Agg], list[Group]]:
     by_m = re.search(r"\s+by\s+", rest, re.IGNORECASE)
     agg_text, by_text = (rest[: by_m.start()], rest[by_m.end() :]) if by_m else (rest, "")
     aggs = []
     for item in _split_commas(agg_text):
         expr_text, alias = _alias(item)
         m = re.match(r"^(\w+)\s*\((.*)\)$", expr_text, re.DOTALL)
-        if not m or m.group(1).lower() not in _AGG_FNS:
+        if not m or m.group(1).lower() not in AGGREGATES:
             raise malformed(f"stats expects an aggregation function, found {expr_text!r}")
         fn, inner = m.group(1).lower(), m.group(2).strip()
         extra = None
         arg: Callable[[Record], Any] | None = None
         if fn == "pct":
             parts = _split_commas(inner)
-            if len(parts) != 2:
-                raise malformed("pct expects (field, percentile)")
-            inner, extra = parts[0], float(parts[1])
+            percent = _num(parts[1]) if len(parts) == 2 else None
+            if percent is None or not 0 <= percent <= 100:
+                raise malformed("pct expects a field and a percentile from 0 to 100: pct(field, 95)")
+            inner, extra = parts[0], percent
         if inner and inner != "*":
-            arg = _Expr(tokenize(inner)).parse()
+            parser = _Expr(tokenize(inner))
+            arg = parser.parse()
+            if parser.peek() is not None:
+                raise malformed(f"unexpected symbol {parser.peek()[1]!r} in {fn}")  # type: ignore[index]
         elif fn != "count":
             raise malformed(f"{fn} needs a field")
-        aggs.append(_Agg(fn, arg, extra, alias or expr_text.replace(" ", "")))
-    groups: list[tuple[str, Callable[[Record], Any], int | None]] = []
+        aggs.append(Agg(fn, arg, extra, alias or expr_text.replace(" ", "")))
+    groups: list[Group] = []
     for item in _split_commas(by_text):
         expr_text, alias = _alias(item)
-        bm = re.match(r"^bin\s*\((.*)\)$", expr_text, re.IGNORECASE)
-        if bm:
-            width = parse_bin(bm.group(1))
-            groups.append((alias or expr_text.replace(" ", ""), lambda r: r.get("@timestamp_ms"), width))
-        else:
-            groups.append((alias or expr_text.strip("`"), _Expr(tokenize(expr_text)).parse(), None))
+        # bin(5m) is "bin(5m)"; other expressions are named as written
+        name = alias or (expr_text.replace(" ", "") if re.match(r"^bin\s*\(", expr_text, re.IGNORECASE) else expr_text.strip("`"))
+        groups.append((name, _Expr(tokenize(expr_text)).parse()))
     return aggs, groups
 
 
-def _aggregate(agg: _Agg, records: list[Record]) -> Any:
-    if agg.fn == "count":
-        if agg.arg is None:
-            return float(len(records))
-        return float(sum(1 for r in records if agg.arg(r) is not None))
-    assert agg.arg is not None
-    raw = [agg.arg(r) for r in records]
-    raw = [v for v in raw if v is not None]
-    if agg.fn == "count_distinct":
-        return float(len({_str(v) for v in raw}))
-    if agg.fn in ("earliest", "latest"):
-        pairs = [(r.get("@timestamp_ms", 0), agg.arg(r)) for r in records if agg.arg(r) is not None]
-        if not pairs:
-            return None
-        return (min if agg.fn == "earliest" else max)(pairs, key=lambda p: p[0])[1]
-    nums = [n for n in (_num(v) for v in raw) if n is not None]
-    if not nums:
-        return None
-    if agg.fn == "sum":
-        return sum(nums)
-    if agg.fn == "avg":
-        return sum(nums) / len(nums)
-    if agg.fn in ("min", "sortsfirst"):
-        return min(nums)
-    if agg.fn in ("max", "sortslast"):
-        return max(nums)
-    if agg.fn == "stddev":
-        return pystats.stdev(nums) if len(nums) > 1 else 0.0
-    nums.sort()
-    rank = max(1, math.ceil((agg.extra or 0) / 100.0 * len(nums)))
-    return nums[min(rank, len(nums)) - 1]
+def _stats(rows: list[Record], aggs: list[Agg], groups: list[Group]) -> list[Record]:
+    buckets: dict[tuple[Any, ...], tuple[list[Any], list[Record]]] = {}
+    for r in rows:
+        values = [fn(r) for _name, fn in groups]
+        key = tuple(_str(v) if isinstance(v, dict | list) else v for v in values)
+        buckets.setdefault(key, (values, []))[1].append(r)
+    if not groups and not buckets:
+        buckets[()] = ([], [])
+    out = []
+    for values, members in buckets.values():
+        rec: Record = {name: v for (name, _fn), v in zip(groups, values, strict=True)}
+        for agg in aggs:
+            rec[agg.name] = aggregate(agg, members)
+        out.append(rec)
+    return out
 
 
 def run(query: Query, records: Iterable[Record], limit: int) -> tuple[list[list[dict[str, str]]], int]:
@@ -579,6 +550,10 @@ def run(query: Query, records: Iterable[Record], limit: int) -> tuple[list[list[
     matched: int | None = None
     explicit_limit: int | None = None
     for kind, arg in query.steps:
+        if matched is None and kind in ("stats", "limit", "dedup"):
+            # recordsMatched: the events the query's filters matched, before stats, limit or dedup
+            # shape the results (the console's "Showing 1 of 3 records matched")
+            matched = len(rows)
         if kind == "filter":
             rows = [r for r in rows if arg(r)]
         elif kind == "parse":
@@ -586,37 +561,16 @@ def run(query: Query, records: Iterable[Record], limit: int) -> tuple[list[list[
                 arg(r)
         elif kind == "fields":
             for r in rows:
-                for name, fn in arg:
-                    if name not in r:
+                for name, fn, aliased in arg:
+                    if aliased or name not in r:  # "fields expression as name" (re)defines name
                         value = fn(r)
                         if value is not None:
                             r[name] = value
+                        else:
+                            r.pop(name, None)
         elif kind == "stats":
-            if matched is None:
-                matched = len(rows)  # recordsMatched counts the events that reached stats
             aggs, groups = arg
-            buckets: dict[tuple[Any, ...], list[Record]] = {}
-            for r in rows:
-                parts: list[Any] = []
-                for _name, fn, width in groups:
-                    v = fn(r)
-                    if width is not None and v is not None:
-                        v = math.floor(v / width) * width
-                    parts.append(v)
-                buckets.setdefault(tuple(parts), []).append(r)
-            if not groups and not buckets:
-                buckets[()] = []
-            out = []
-            for key, members in buckets.items():
-                rec: Record = {}
-                for (name, _fn, width), v in zip(groups, key, strict=False):
-                    rec[name] = fmt_ts(v) if width is not None and v is not None else v
-                    if width is not None and v is not None:
-                        rec[name + "_ms"] = v
-                for agg in aggs:
-                    rec[agg.name] = _aggregate(agg, members)
-                out.append(rec)
-            rows = out
+            rows = _stats(rows, aggs, groups)
             stats_done = True
             query_fields = [g[0] for g in groups] + [a.name for a in aggs]
             query.display = query.display if query.display else query_fields
@@ -624,8 +578,7 @@ def run(query: Query, records: Iterable[Record], limit: int) -> tuple[list[list[
             for name, desc in reversed(arg):
                 present = [r for r in rows if r.get(name) is not None]
                 absent = [r for r in rows if r.get(name) is None]
-                key_name = name + "_ms" if stats_done and any(name + "_ms" in r for r in present) else name
-                present.sort(key=lambda r: (_num(r.get(key_name)) is None, _num(r.get(key_name)) if _num(r.get(key_name)) is not None else 0.0, _str(r.get(key_name))), reverse=desc)
+                present.sort(key=lambda r: (_num(r.get(name)) is None, _num(r.get(name)) if _num(r.get(name)) is not None else 0.0, _str(r.get(name))), reverse=desc)
                 rows = present + absent
         elif kind == "limit":
             explicit_limit = arg
