@@ -1,5 +1,12 @@
-"""Alarm actions: SNS-shaped HTTP webhooks, writing to a log group, and EC2
-stop/terminate/reboot on local instances (CloudWatch User Guide, "Alarm actions").
+"""Alarm actions: publishing to SNS topics, SNS-shaped HTTP webhooks, writing to a log group,
+and EC2 stop/terminate/reboot on local instances (CloudWatch User Guide, "Alarm actions").
+
+An SNS topic action publishes the alarm's JSON notification (User Guide, "Using Amazon SNS
+notifications") to the topic through moto's SNS backend, which fans it out to the topic's
+subscriptions (SQS queues, HTTP endpoints, Lambda functions). A topic listed in the setting
+``alarm_webhooks`` is posted to its URL instead, as an SNS HTTP subscriber would receive it
+(that setting is how topics of another endpoint, or any topic where moto does not serve SNS,
+are reached). A topic that does not exist fails the action, recorded in the alarm history.
 
 Alarm mute rules (emulator.monitoring.mute_rules, the ``alarm_mute_rules`` component) hold
 back the actions of a state change while one of them is active for the alarm; the state
@@ -10,6 +17,7 @@ are in an ALARM state, their configured actions will trigger")."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import logging
 import re
@@ -19,16 +27,41 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from emulator.monitoring.alarm_events import AlarmEvents, iso, moto_call, moto_served
+
 log = logging.getLogger("emulator.monitoring.alarms")
 
 REGION_NAMES = {"us-east-1": "US East (N. Virginia)", "us-east-2": "US East (Ohio)", "us-west-1": "US West (N. California)", "us-west-2": "US West (Oregon)", "eu-west-1": "EU (Ireland)", "eu-central-1": "EU (Frankfurt)"}
+TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:([a-z0-9-]+):(\d{12}):([A-Za-z0-9_-]{1,256}(\.fifo)?)$")
+
+__all__ = ["AlarmActions", "iso"]
 
 
-def iso(ts: float) -> str:
-    return dt.datetime.fromtimestamp(ts, dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "+0000"
+@functools.lru_cache(maxsize=64)
+def region_name(region: str) -> str:
+    """The Region's name in notifications ("US East (N. Virginia)"): REGION_NAMES, else the
+    description botocore's endpoints data gives it (ours: AWS's spelling may differ), else the code."""
+    name = REGION_NAMES.get(region)
+    if name is not None:
+        return name
+    try:
+        import botocore.loaders
+
+        for partition in botocore.loaders.create_loader().load_data("endpoints")["partitions"]:
+            found = partition.get("regions", {}).get(region)
+            if found and found.get("description"):
+                return str(found["description"])
+    except Exception:  # the code is a name too
+        log.debug("no name for region %s", region, exc_info=True)
+    return region
 
 
-class AlarmActions:
+def subject(alarm: dict[str, Any]) -> str:
+    """``ALARM: "name" in US East (N. Virginia)``, within SNS's 100 characters of a Subject."""
+    return f'{alarm["NewStateValue"]}: "{alarm["AlarmName"]}" in {alarm["Region"]}'[:100]
+
+
+class AlarmActions(AlarmEvents):
     """Mixed into RegionAlarms (emulator.monitoring.alarms): builds the notification and runs one action (on the actions thread pool)."""
 
     alarms: dict[str, dict[str, Any]]
@@ -102,7 +135,7 @@ class AlarmActions:
             "NewStateValue": a["StateValue"],
             "NewStateReason": a["StateReason"],
             "StateChangeTime": iso(now),
-            "Region": REGION_NAMES.get(self.region, self.region),
+            "Region": region_name(self.region),
             "AlarmArn": a["AlarmArn"],
             "OldStateValue": old_state,
             "OKActions": a.get("OKActions", []),
@@ -141,7 +174,7 @@ class AlarmActions:
             "Type": "Notification",
             "MessageId": str(uuid.uuid4()),
             "TopicArn": topic,
-            "Subject": f'{alarm["NewStateValue"]}: "{alarm["AlarmName"]}" in {alarm["Region"]}'[:100],
+            "Subject": subject(alarm),
             "Message": json.dumps(alarm, default=str),
             "Timestamp": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z",
             "SignatureVersion": "1",
@@ -175,6 +208,8 @@ class AlarmActions:
         elif action.startswith("arn:aws:sns:"):
             url = self.webhooks.get(action)
             if url is None:
+                if moto_served(self.components, "sns"):
+                    return self._publish(action, message)
                 raise RuntimeError(f"No webhook is configured for topic {action} (set alarm_webhooks)")
         if url is not None:
             body = json.dumps(self.sns_envelope(action, message)).encode()
@@ -201,6 +236,27 @@ class AlarmActions:
             self._ec2_action(verb, instance)
             return {"instanceId": instance}
         raise RuntimeError(f"Unsupported action {action}")
+
+    def _publish(self, topic: str, message: dict[str, Any]) -> dict[str, Any]:
+        """Publish the notification to ``topic`` in moto's SNS (on an actions thread); the
+        history's ``publishedMessage`` is the message published."""
+        body = json.dumps(message, default=str)
+        m = TOPIC_ARN.match(topic)
+
+        def publish(fallback: Any) -> str:
+            # SNS's answer to a Publish to a topic that does not exist (NotFound).
+            if m is None:
+                raise RuntimeError("Topic does not exist")
+            try:
+                backend = fallback.backend("sns", m.group(1))
+            except KeyError:  # a Region moto does not know
+                raise RuntimeError("Topic does not exist") from None
+            if topic not in backend.topics:
+                raise RuntimeError("Topic does not exist")
+            return str(backend.publish(body, topic, subject=subject(message)))
+
+        moto_call(self.components, "sns", publish)
+        return {"publishedMessage": body}
 
     def _ec2_action(self, verb: str, instance: str) -> None:
         compute = self.components.get("compute")

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 
 from emulator.errors import AwsError
+from emulator.monitoring import metrics_insights
 from emulator.monitoring import query as mquery
 from emulator.monitoring.alarm_actions import AlarmActions, iso
 from emulator.monitoring.alarm_rules import eval_rule, parse_rule, rule_alarms
@@ -298,6 +299,9 @@ class RegionAlarms(AlarmActions):
         if period < 3600 and period * n > 86400:
             # PutMetricAlarm, Period: "For alarms with a period of less than one hour (3,600 seconds), the total evaluation period can't be longer than one day"
             raise _bad("The evaluation period (Period * EvaluationPeriods) must not exceed one day (86400 seconds) for a Period of less than one hour.")
+        if metrics and metrics_insights.count_queries([q.node for q in queries]) and period * n > metrics_insights.ALARM_RANGE:
+            # GetMetricData: "For alarm condition evaluations, Metrics Insights queries can query only the most recent three hours of metric data."
+            raise _bad("An alarm on a Metrics Insights query can evaluate only the most recent three hours: Period * EvaluationPeriods must not exceed 10800 seconds.")
         self._check_actions(p)
         now = self.clock()
         with self.lock:
@@ -590,6 +594,7 @@ class RegionAlarms(AlarmActions):
         if old_state == state and not force:
             return False
         old_reason = alarm.get("StateReason")
+        previous = self._event_state(name)  # for the EventBridge event (emulator.monitoring.alarm_events)
         alarm["StateValue"] = state
         alarm["StateReason"] = reason
         if reason_data is not None:
@@ -609,6 +614,8 @@ class RegionAlarms(AlarmActions):
             {"version": "1.0", "oldState": {"stateValue": old_state, "stateReason": old_reason}, "newState": {"stateValue": state, "stateReason": reason, **({"stateReasonData": json.loads(reason_data)} if reason_data else {})}},
             now,
         )
+        if old_state != state:
+            self._state_change_event(name, previous, now)
         if old_state != state and alarm.get("ActionsEnabled", True):
             key = {"ALARM": "AlarmActions", "OK": "OKActions", "INSUFFICIENT_DATA": "InsufficientDataActions"}[state]
             if self._mute(name, kind, alarm.get(key, []), old_state, now):  # an active alarm mute rule holds them back
@@ -661,6 +668,7 @@ class RegionAlarms(AlarmActions):
         elif alarm.get("Metrics"):
             results = mquery.evaluate(self.store, queries, start, end, self.region, self.components.get("anomaly_detectors"))
             series = results[0][1][0].series if results and results[0][1] else {}
+            contributors = [x.series for x in results[0][1]] if results else []  # a Metrics Insights query with GROUP BY: several
             stat_label = None
         else:
             stat_label = str(alarm.get("Statistic") or alarm.get("ExtendedStatistic"))
@@ -681,6 +689,8 @@ class RegionAlarms(AlarmActions):
             def check(t: float, v: float) -> bool:
                 return bool(static(v, threshold))
 
+        if not band_id and alarm.get("Metrics") and len(contributors) > 1:
+            series = metrics_insights.contributor(contributors, [start + i * period for i in range(n)], check, m)  # ALARM when any contributor is
         treat = alarm.get("TreatMissingData", "missing")
         slots = [start + i * period for i in range(n)]
         classes = []

@@ -10,6 +10,7 @@ import dataclasses
 import math
 import re
 import shlex
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import orjson
 
 from emulator.errors import AwsError
-from emulator.monitoring import mathexpr
+from emulator.monitoring import mathexpr, metrics_insights
 from emulator.monitoring.mathexpr import Labelled, MathError, Series
 from emulator.monitoring.metrics import Dims, MetricStore, norm_dims
 from emulator.monitoring.stats import STANDARD, is_extended
@@ -191,12 +192,15 @@ def prepare(queries: list[dict[str, Any]], default_period: int | None = None) ->
             if not valid_stat(ms.get("Stat", "")):
                 raise _bad(f"The value {ms.get('Stat')} for parameter MetricDataQueries.member.{i}.MetricStat.Stat is invalid.")
         else:
-            node = mathexpr.check(q["Expression"])
+            node = metrics_insights.check_expression(q["Expression"])
             if period and not valid_period(period):
                 raise _bad(f"The parameter MetricDataQueries.member.{i}.Period must be 1, 5, 10, 20, 30, or any multiple of 60.")
         out.append(_Query(i, qid, q, node, period, q.get("ReturnData", True) is not False))
     if not any(q.return_data for q in out):
         raise _bad("At least one of the MetricDataQueries must have ReturnData set to true.")
+    if metrics_insights.count_queries([q.node for q in out]) > 1:
+        # GetMetricData: "If you include a Metrics Insights query, each GetMetricData operation can include only one query."
+        raise _bad("Only one Metrics Insights query is allowed per request; the other queries may retrieve metrics or compute metric math.")
     ids = {q.id for q in out}
     for prepared in out:
         if prepared.node is not None:
@@ -207,11 +211,12 @@ def prepare(queries: list[dict[str, Any]], default_period: int | None = None) ->
 
 
 def evaluate(
-    store: MetricStore, queries: list[_Query], start: float, end: float, region: str | None = None, detectors: Any = None
+    store: MetricStore, queries: list[_Query], start: float, end: float, region: str | None = None, detectors: Any = None, insights_since: float | None = None
 ) -> list[tuple[_Query, list[Labelled]]]:
     """Run every query; returns, for each ReturnData query, its labelled series. ``detectors``
     (emulator.monitoring.anomaly.AnomalyDetectors) gives ANOMALY_DETECTION_BAND the training
-    configuration of the metric's detector, when it has one."""
+    configuration of the metric's detector, when it has one. A Metrics Insights query reads
+    no data before ``insights_since``, when given."""
     by_id = {q.id: q for q in queries}
     stat_periods = [q.period for q in queries if q.node is None]
     cache: dict[str, mathexpr.Value] = {}
@@ -239,6 +244,11 @@ def evaluate(
                 "MetricName": metric["MetricName"], "Namespace": metric["Namespace"], "Period": str(q.period), "Stat": ms["Stat"],
                 **{f"Dim.{d['Name']}": d["Value"] for d in metric.get("Dimensions") or []},
             }
+        elif metrics_insights.is_node(q.node):
+            period = q.period or (min(stat_periods) if stat_periods else 60)
+            first = align(max(start, insights_since or start), period)
+            result = metrics_insights.evaluate(store, q.node[1], period, first, end, region)
+            labels[qid] = q.raw.get("Label") or qid
         else:
             period = q.period or (min(stat_periods) if stat_periods else 60)
             qstart = align(start, period)
@@ -404,7 +414,8 @@ def get_metric_data(store: MetricStore, params: dict[str, Any], region: str | No
     offset = 0
     if params.get("NextToken"):
         offset = token_int(params["NextToken"], "o")
-    results = evaluate(store, queries, start, end, region, detectors)
+    # GetMetricData: "Metrics Insights queries can query the most recent two weeks of metric data"
+    results = evaluate(store, queries, start, end, region, detectors, time.time() - metrics_insights.QUERY_RANGE)
     out: list[dict[str, Any]] = []
     position = 0  # datapoints before this result, across the whole answer
     budget = max_points
