@@ -47,9 +47,14 @@ def _run_models(args: argparse.Namespace) -> int:
             info = store.add_remote(args.name, args.url, args.model, args.api_key)
             print(json.dumps({"ImageId": info.image_id, "Name": info.name, "Url": info.remote_url}))
         elif cmd == "list":
+            from emulator.compute.config import ComputeConfig
+
+            n_ctx = ComputeConfig.from_settings(settings).n_ctx
             for m in store.list():
+                # ContextLength: what an instance serves (compute_n_ctx, capped at the model's own).
                 print(json.dumps({"ImageId": m.image_id, "Name": m.name, "Family": m.family, "Quantization": m.quantization,
-                                  "Parameters": m.parameters, "ContextLength": m.context_length, "SizeBytes": m.size_bytes,
+                                  "Parameters": m.parameters, "ContextLength": m.served_context(n_ctx), "TrainedContextLength": m.context_length,
+                                  "SizeBytes": m.size_bytes,
                                   "Engine": m.engine, "Location": m.path or m.remote_url}))
     except (FileNotFoundError, FileExistsError, GGUFError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)

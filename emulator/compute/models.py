@@ -64,6 +64,14 @@ class ModelInfo:
     def engine(self) -> str:
         return "remote" if self.remote_url else "llama"
 
+    def served_context(self, n_ctx: int) -> int:
+        """The context an instance serves with the setting ``compute_n_ctx``: that setting,
+        capped at the model's trained context (``context_length``, the GGUF's). What the
+        OpenAI API advertises as ``context_length``; 0 for a remote model (unknown here)."""
+        if self.remote_url:
+            return self.context_length
+        return min(n_ctx, self.context_length or n_ctx)
+
     def kv_cache_bytes(self, n_ctx: int, slots: int) -> int:
         """f16 K and V per layer: 2 * n_layers * n_ctx * (n_embd / n_head * n_head_kv) * 2 bytes, per slot."""
         if not self.n_layers or not self.n_embd:
@@ -76,7 +84,7 @@ class ModelInfo:
         """Weights (the file: GGUF tensors load as stored) + KV cache + ~10% compute buffers."""
         if self.remote_url:
             return 0
-        n_ctx = min(n_ctx, self.context_length or n_ctx)
+        n_ctx = self.served_context(n_ctx)
         base = self.size_bytes + self.kv_cache_bytes(n_ctx, slots)
         return int(base * 1.1) + 32 * 1024 * 1024 * max(slots, 1)
 

@@ -1,4 +1,5 @@
-"""The OpenAI-compatible API under /v1/: models, chat/completions, completions, embeddings.
+"""The OpenAI-compatible API under /v1/: models, chat/completions, completions, embeddings,
+responses (openai_responses.py), files (openai_files.py) and batches (openai_batches.py).
 
 Authentication (``Authorization: Bearer <token>``) uses the same key store as
 SigV4. The token is either ``<access key id>:<secret access key>`` or the
@@ -11,7 +12,8 @@ the Bedrock Runtime API does (``emulator.gateway.authorize``): generation and
 embeddings need ``bedrock:InvokeModel`` (``bedrock:InvokeModelWithResponseStream``
 with ``stream: true``, as ConverseStream) on the model's foundation-model ARN;
 listing models needs ``bedrock:ListFoundationModels``, retrieving one
-``bedrock:GetFoundationModel``. Token quotas (``emulator.compute.quotas``) are
+``bedrock:GetFoundationModel``; files and batches need Bedrock's batch inference actions
+(``_store_action``). Token quotas (``emulator.compute.quotas``) are
 shared with Bedrock Runtime: the same key's tokens per minute and per day.
 """
 
@@ -26,7 +28,12 @@ from urllib.parse import unquote
 
 import orjson
 
-from emulator.compute.engines.base import EngineError, GenParams
+from emulator.compute.engines.base import (
+    ContextLengthExceeded,
+    EngineError,
+    GenParams,
+    mark_prefill,
+)
 from emulator.compute.inference import (
     INFERENCE_ERRORS,
     Generation,
@@ -48,8 +55,11 @@ if TYPE_CHECKING:
     from emulator.runtime import Runtime
 
 
-OPENAI_PREFIXES = ("/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
+# No AWS REST operation in botocore's models has a requestUri under /v1/files or /v1/batches
+# (the nearest: Trusted Advisor's /v1/batch-update-recommendation-resource-exclusion).
+OPENAI_PREFIXES = ("/v1/models", "/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/files", "/v1/batches")
 _GENERATION_PATHS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
+_STORE_PATHS = ("/v1/files", "/v1/batches")
 
 
 class ApiError(Exception):
@@ -87,11 +97,34 @@ def map_error(exc: BaseException, model: str) -> ApiError:
         return ApiError(408, "Request timed out.", type_="timeout", code="timeout")
     if isinstance(exc, LaunchError):
         return ApiError(503, f"The model `{model}` cannot be loaded: {exc.message}", type_="server_error", code="insufficient_capacity")
+    if isinstance(exc, ContextLengthExceeded):
+        return context_error(exc)
     if isinstance(exc, EngineError):
         if exc.status < 500:
             return ApiError(400, str(exc), code="invalid_request")
         return ApiError(500, str(exc), type_="server_error")
     raise exc
+
+
+def context_error(exc: ContextLengthExceeded) -> ApiError:
+    """OpenAI's answer to a chat over the model's context (code context_length_exceeded, param
+    messages; its wording). A legacy completion's prompt gets the same sentence about the prompt
+    (ours: the completion is cut to what fits, so only the prompt can be too long)."""
+    what = "messages" if exc.field == "messages" else "prompt"
+    return ApiError(400, f"This model's maximum context length is {exc.limit} tokens. However, your {what} resulted in {exc.tokens} tokens. "
+                    f"Please reduce the length of the {what}.", code="context_length_exceeded", param=exc.field)
+
+
+def continue_final_message(body: dict[str, Any]) -> bool:
+    """vLLM's chat extension ``continue_final_message`` (OpenAI documents no prefill): the final
+    message is continued instead of answered. vLLM refuses it with ``add_generation_prompt``
+    true (its words); false, or absent, is what continuing means."""
+    value = body.get("continue_final_message", False)
+    if not isinstance(value, bool):
+        raise ApiError(400, "Invalid type for 'continue_final_message': expected a boolean.", code="invalid_type", param="continue_final_message")
+    if value and body.get("add_generation_prompt") is True:
+        raise ApiError(400, "Cannot set both `continue_final_message` and `add_generation_prompt` to True.", param="continue_final_message")
+    return value
 
 
 def _number(body: dict[str, Any], name: str, lo: float, hi: float, default: float) -> float:
@@ -205,13 +238,31 @@ def chat_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _store_action(method: str, path: str) -> str:
+    """Files and batches are authorized as Bedrock's batch inference (model invocation jobs), whose
+    inputs and outputs they are: creating a batch, uploading or deleting a file ->
+    bedrock:CreateModelInvocationJob; listing either -> bedrock:ListModelInvocationJobs; reading
+    one (a file's content too) -> bedrock:GetModelInvocationJob; cancelling a batch ->
+    bedrock:StopModelInvocationJob. Each request of a batch is then authorized when it runs, as
+    the live endpoint authorizes it (bedrock:InvokeModel on the model), with the creator's key."""
+    parts = path.split("/")  # "", "v1", "files" | "batches", id, "content" | "cancel"
+    if len(parts) == 3:
+        return "bedrock:CreateModelInvocationJob" if method == "POST" else "bedrock:ListModelInvocationJobs"
+    if method == "POST" and parts[-1] == "cancel":
+        return "bedrock:StopModelInvocationJob"
+    return "bedrock:CreateModelInvocationJob" if method == "DELETE" else "bedrock:GetModelInvocationJob"
+
+
 def iam_requirement(method: str, path: str, body: dict[str, Any] | None, region: str) -> tuple[str, str]:
     """The (IAM action, resource) an OpenAI API call needs: Bedrock's, on the model's ARN.
 
     Generation is authorized as Bedrock authorizes Converse / ConverseStream
     (``emulator.gateway.authorize_requirements._ACTION_ALIASES``): ``stream: true`` needs
-    bedrock:InvokeModelWithResponseStream; embeddings are bedrock:InvokeModel."""
+    bedrock:InvokeModelWithResponseStream; embeddings are bedrock:InvokeModel. Files and
+    batches: ``_store_action``."""
     path = path.rstrip("/")
+    if path.startswith(_STORE_PATHS):
+        return _store_action(method, path), "*"
     if path == "/v1/models":
         return "bedrock:ListFoundationModels", "*"
     if path.startswith("/v1/models/"):
@@ -225,6 +276,8 @@ def iam_requirement(method: str, path: str, body: dict[str, Any] | None, region:
 
 class OpenAIApi:
     def __init__(self, runtime: Runtime, compute: ComputeService) -> None:
+        from emulator.compute.openai_batches import BatchesApi
+        from emulator.compute.openai_files import FilesApi
         from emulator.compute.openai_responses import (
             ResponsesApi,  # it builds on this module
         )
@@ -232,6 +285,14 @@ class OpenAIApi:
         self.runtime = runtime
         self.compute = compute
         self.responses = ResponsesApi(self)
+        self.files = FilesApi(self)
+        self.batches = BatchesApi(self, self.files)
+
+    async def reset(self) -> None:
+        """Forget the account's OpenAI state: stored responses, files, batches (their runners stop)."""
+        self.responses.clear()
+        await self.batches.reset()
+        self.files.clear()
 
     # ------------------------------------------------------------------ auth
     def _anonymous(self, ctx: RequestContext) -> Principal:
@@ -294,18 +355,26 @@ class OpenAIApi:
             if request.method != "POST" and path in _GENERATION_PATHS:
                 raise ApiError(405, f"Method {request.method} is not allowed for {path}; use POST.", code="method_not_allowed")
             if path in _GENERATION_PATHS:
-                body = self._body(request)
-                self._authorize(ctx, *iam_requirement(request.method, path, body, region))
-                if path == "/v1/chat/completions":
-                    return await self.chat(body, ctx)
-                if path == "/v1/completions":
-                    return await self.completions(body, ctx)
-                if path == "/v1/responses":
-                    return await self.responses.create(body, ctx)
-                return await self.embeddings(body, ctx)
+                return await self.generation(path, self._body(request), ctx)
+            if path.startswith(_STORE_PATHS) and path.split("/")[2] in ("files", "batches"):
+                self._authorize(ctx, *iam_requirement(request.method, path, None, region))
+                store = self.files if path.split("/")[2] == "files" else self.batches
+                return await store.handle(request, path, ctx)
             raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="unknown_url")
         except ApiError as err:
             return err.response()
+
+    async def generation(self, path: str, body: dict[str, Any], ctx: RequestContext) -> Response:
+        """A generation endpoint's answer to a checked body (``checked_body``), for an authenticated
+        caller: authorization, then the endpoint. The live route and the batch runner both call it."""
+        self._authorize(ctx, *iam_requirement("POST", path, body, self.runtime.settings.region))
+        if path == "/v1/chat/completions":
+            return await self.chat(body, ctx)
+        if path == "/v1/completions":
+            return await self.completions(body, ctx)
+        if path == "/v1/responses":
+            return await self.responses.create(body, ctx)
+        return await self.embeddings(body, ctx)
 
     def _authorize(self, ctx: RequestContext, action: str, resource: str) -> None:
         """The caller's IAM policies decide, as for the Bedrock API; denied -> 403 with AWS's message."""
@@ -361,6 +430,11 @@ class OpenAIApi:
         except orjson.JSONDecodeError:
             raise ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
                            code="invalid_json") from None
+        return self.checked_body(body)
+
+    @staticmethod
+    def checked_body(body: Any) -> dict[str, Any]:
+        """A generation request's JSON body, checked as every endpoint needs it: an object with a model."""
         if not isinstance(body, dict):
             raise ApiError(400, "The JSON body of your request must be an object.", code="invalid_json")
         if not isinstance(body.get("model"), str) or not body["model"]:
@@ -370,7 +444,7 @@ class OpenAIApi:
     # ---------------------------------------------------------------- models
     def _model_doc(self, m: Any) -> dict[str, Any]:
         return {"id": m.model_id, "object": "model", "created": int(m.created), "owned_by": "emulator",
-                "image_id": m.image_id, "context_length": m.context_length}
+                "image_id": m.image_id, "context_length": m.served_context(self.compute.config.n_ctx)}
 
     def list_models(self) -> Response:
         return _json(200, {"object": "list", "data": [self._model_doc(m) for m in self.compute.store.list()]})
@@ -456,6 +530,8 @@ class OpenAIApi:
         messages = chat_messages(body)
         params = gen_params(body)
         params.response_format = response_format(body, messages)
+        if continue_final_message(body):
+            messages = mark_prefill(messages)
         stream = bool(body.get("stream"))
         include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
         gen, tokens = await self._start(ctx, model, None, messages, params)

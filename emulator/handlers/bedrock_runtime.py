@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
 from emulator.compute.embeddings import is_embedding_model_id
-from emulator.compute.engines.base import EngineError, GenParams
+from emulator.compute.engines.base import EngineError, GenParams, mark_prefill
 from emulator.compute.inference import (
     INFERENCE_ERRORS,
     Generation,
@@ -48,6 +48,7 @@ from emulator.handlers.bedrock_guardrail_runtime import (
     guarded_invoke,
     guarded_invoke_stream,
 )
+from emulator.protocols.base import RESPONSE_HEADERS
 
 if TYPE_CHECKING:
     from emulator.compute.openai_routes import OpenAIApi
@@ -180,7 +181,9 @@ def converse_messages(params: dict[str, Any]) -> list[dict[str, Any]]:
         if not msg.get("content"):
             raise _validation(f"The content field in the Message object at messages.{i} is empty. Add a ContentBlock object to the content field and try again.")
         out.append({"role": msg["role"], "content": _text_of(msg["content"], f"messages.{i}")})
-    return out
+    # A final assistant message is continued (Converse user guide: the last message may be the
+    # assistant's, a prefill of the reply); the reply is only the continuation.
+    return mark_prefill(out) if out[-1]["role"] == "assistant" else out
 
 
 _ANTHROPIC_KEYS = ("anthropic_version", "max_tokens", "messages", "system", "stop_sequences", "temperature", "top_p", "top_k")
@@ -229,6 +232,12 @@ def _anthropic_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
         if not isinstance(content, str):
             raise _validation(f"messages.{i}.content: Input should be a valid string or list of content blocks")
         out.append({"role": m["role"], "content": content})
+    if out[-1]["role"] == "assistant":
+        # Anthropic's "Prefill Claude's response": the reply continues the final assistant
+        # message, which may not end with whitespace (Anthropic's check and words).
+        if out[-1]["content"] != out[-1]["content"].rstrip():
+            raise _validation("messages: final assistant content cannot end with trailing whitespace")
+        return mark_prefill(out)
     return out
 
 
@@ -359,6 +368,16 @@ def _check_params(p: GenParams) -> None:
         raise _validation("1 validation error detected: Value at 'inferenceConfig.maxTokens' failed to satisfy constraint: Member must have value greater than or equal to 1")
 
 
+def invocation_headers(ctx: RequestContext) -> dict[str, str]:
+    """The usage headers Bedrock adds to an InvokeModel answer (user guide, "Monitor" / token
+    counts; not in botocore's model, so sent through ``RESPONSE_HEADERS``), from the usage
+    ``invoke_body`` left in ``ctx.telemetry``. Lower-case names: HTTP/2 requires them."""
+    t = ctx.telemetry
+    return {"x-amzn-bedrock-input-token-count": str(int(t.get("input_tokens") or 0)),
+            "x-amzn-bedrock-output-token-count": str(int(t.get("output_tokens") or 0)),
+            "x-amzn-bedrock-invocation-latency": str(int(t.get("latency_ms") or 0))}
+
+
 def _metrics(gen: Generation) -> dict[str, int]:
     return {"inputTokenCount": gen.prompt_tokens, "outputTokenCount": gen.completion_tokens,
             "invocationLatency": gen.latency_ms, "firstByteLatency": gen.first_byte_ms}
@@ -415,10 +434,10 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
         return [Route(prefix, api.handle) for prefix in OPENAI_PREFIXES]
 
     async def reset(self) -> None:
-        """The account's state here is the Responses API's stored responses. The instances
+        """The account's state here is the OpenAI API's: stored responses, files and batches. The instances
         serving the models are EC2's: they stay (``keep=["ec2"]``) unless EC2 is reset too."""
         if self._openai is not None:
-            self._openai.responses.clear()
+            await self._openai.reset()
 
     def health(self) -> dict[str, Any]:
         return {"state": "running", "models": len(self.compute.store.list())}
@@ -544,7 +563,8 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
             return await guarded_invoke(self, ctx, params)
         model_id = params["modelId"]
         self._check_content_type(params)
-        return {"body": await self.invoke_body(ctx, model_id, params.get("body") or b""), "contentType": "application/json"}
+        body = await self.invoke_body(ctx, model_id, params.get("body") or b"")
+        return {"body": body, "contentType": "application/json", RESPONSE_HEADERS: invocation_headers(ctx)}
 
     async def invoke_body(self, ctx: RequestContext, model_id: str, raw: bytes) -> bytes:
         """InvokeModel's response body for a request body (a text or an embedding model's),
@@ -579,10 +599,17 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
             try:
                 if family == "anthropic":
                     msg_id = "msg_bdrk_" + uuid.uuid4().hex[:24]
+                    # message_start reports the prompt's tokens (Anthropic's streaming format):
+                    # known with the first token (inference.Generation), so sent with it.
+                    texts = gen.texts()
+                    first = await anext(texts, None)
+                    usage = {"input_tokens": gen.prompt_tokens, "output_tokens": 0 if first is None else 1}
                     yield chunk({"type": "message_start", "message": {"id": msg_id, "type": "message", "role": "assistant", "model": gen.target.model.name,
-                                                                      "content": [], "stop_reason": None, "stop_sequence": None, "usage": {"input_tokens": 0, "output_tokens": 0}}})
+                                                                      "content": [], "stop_reason": None, "stop_sequence": None, "usage": usage}})
                     yield chunk({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}})
-                    async for text in gen.texts():
+                    if first is not None:
+                        yield chunk({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": first}})
+                    async for text in texts:
                         yield chunk({"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": text}})
                     yield chunk({"type": "content_block_stop", "index": 0})
                     yield chunk({"type": "message_delta", "delta": {"stop_reason": stop_reason(gen), "stop_sequence": gen.stop_sequence},

@@ -73,6 +73,13 @@ class Request:
         return out
 
 
+# An output dict may carry, under this key, response headers that the service sends but
+# botocore's model does not declare (Bedrock's X-Amzn-Bedrock-Input-Token-Count on
+# InvokeModel): the REST protocols send them as they are ({name: value}). Never a member
+# name (botocore's are CamelCase words); in-process callers (``App.invoke``) see it as is.
+RESPONSE_HEADERS = "__response_headers__"
+
+
 @dataclass
 class Response:
     status: int = 200

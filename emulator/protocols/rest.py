@@ -22,7 +22,7 @@ from botocore.model import OperationModel, Shape
 
 from emulator.errors import AwsError
 from emulator.protocols import eventstream
-from emulator.protocols.base import Protocol, Request, Response
+from emulator.protocols.base import RESPONSE_HEADERS, Protocol, Request, Response
 from emulator.protocols.xml import parse_scalar, scalar_text
 
 _LABEL_RE = re.compile(r"\{([^}]+)\}")
@@ -235,6 +235,9 @@ class RestProtocol(Protocol):
                 prefix = ser.get("name", "")
                 for k, v in value.items():
                     headers[prefix + str(k)] = str(v)
+        extra = output.get(RESPONSE_HEADERS)  # headers the model does not declare (base.RESPONSE_HEADERS)
+        if extra:
+            headers.update(extra)
         payload = shape.serialization.get("payload")
         lower = {k.lower() for k in headers}
         if payload is not None:

@@ -106,6 +106,8 @@ def test_models_cli(tmp_path: Path) -> None:
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert {r["Name"] for r in rows} == {"second", "SmolLM2-135M-Instruct.Q4_1"}
     assert all(r["ImageId"].startswith("ami-") and r["Quantization"] == "Q4_1" for r in rows)
+    # The context an instance serves (compute_n_ctx, 2048 by default), beside the model's own.
+    assert all(r["ContextLength"] == 2048 and r["TrainedContextLength"] == 8192 for r in rows)
     bad = subprocess.run([*run, *env_dir, "add", str(tmp_path / "nope.gguf")], capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and "error" in bad.stderr
 

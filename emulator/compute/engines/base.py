@@ -21,6 +21,42 @@ class EngineError(Exception):
         self.status = status
 
 
+class ContextLengthExceeded(EngineError):
+    """The prompt does not fit the served context. Its text is Bedrock's ("Input is too long
+    for requested model.", a ValidationException); the OpenAI API words it from ``limit``,
+    ``tokens`` and ``field`` ("messages" for a chat, "prompt" for a completion)."""
+
+    def __init__(self, limit: int, tokens: int, field: str) -> None:
+        super().__init__("Input is too long for requested model.", 400)
+        self.limit = limit
+        self.tokens = tokens
+        self.field = field
+
+
+# A chat whose last message carries this key (true) continues that message instead of
+# answering it: the "prefill" of Anthropic's Messages API and Converse (a final assistant
+# message), and vLLM's ``continue_final_message`` in the OpenAI API. The surfaces set it
+# (``mark_prefill``); the engines render the conversation with that turn left open, and
+# the generated text is only its continuation. A key of ours: never sent to a remote server.
+PREFILL = "emulator_prefill"
+
+
+def mark_prefill(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``messages`` with the last one marked to be continued (a new list; the dicts are copied)."""
+    if not messages:
+        return messages
+    return [*messages[:-1], {**messages[-1], PREFILL: True}]
+
+
+def is_prefill(messages: list[dict[str, Any]] | None) -> bool:
+    return bool(messages and messages[-1].get(PREFILL))
+
+
+def plain_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The messages without our marker (what a chat template or a remote server sees)."""
+    return [{k: v for k, v in m.items() if k != PREFILL} for m in messages]
+
+
 @dataclass
 class GenParams:
     max_tokens: int = 256
@@ -38,7 +74,9 @@ class GenParams:
 
 @dataclass
 class Chunk:
-    """One step of a generation: a text delta, or the final chunk with finish reason and usage."""
+    """One step of a generation: a text delta, or the final chunk with finish reason and usage.
+    A text chunk may carry ``prompt_tokens`` too, when the engine knows it before the end (a
+    stream's first event reports it: Anthropic's ``message_start``)."""
 
     text: str = ""
     finish_reason: str | None = None  # "stop" | "length" (OpenAI's words)

@@ -17,9 +17,12 @@ from typing import Any
 from emulator.compute.engines.base import (
     ACCEPTED,
     Chunk,
+    ContextLengthExceeded,
     Engine,
     EngineError,
     GenParams,
+    is_prefill,
+    plain_messages,
 )
 from emulator.compute.models import ModelInfo
 from emulator.compute.resources import cpu_flags
@@ -114,7 +117,7 @@ class LlamaEngine(Engine):
                  extra_bufts: str = "auto", **_: Any) -> None:
         super().__init__(slots)
         self.model = model
-        self.n_ctx = min(n_ctx, model.context_length or n_ctx)
+        self.n_ctx = model.served_context(n_ctx)
         self.n_threads = n_threads or None
         self.gpu_layers = gpu_layers
         self.extra_bufts = extra_bufts
@@ -122,6 +125,7 @@ class LlamaEngine(Engine):
         self._embedder: Any = None
         self._pooled: Any = None  # the sentence-embedding context of sentence_embedding()
         self._formatter: Any = None
+        self._open_formatter: Any = None  # the same template without the generation prompt (prefill)
         self._embed_lock = threading.Lock()
 
     def load(self) -> None:
@@ -145,6 +149,7 @@ class LlamaEngine(Engine):
             eos = first._model.token_get_text(first.token_eos()) if first.token_eos() >= 0 else ""
             bos = first._model.token_get_text(first.token_bos()) if first.token_bos() >= 0 else ""
             self._formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+            self._open_formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos, add_generation_prompt=False)
         self.loaded = True
 
     def unload(self) -> None:
@@ -163,13 +168,42 @@ class LlamaEngine(Engine):
         self.loaded = False
 
     def _render(self, messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
+        """The prompt for a chat and the template's stop strings; a prefilled chat
+        (``base.PREFILL``) ends inside its last message, left open to be continued."""
+        if is_prefill(messages):
+            return self._render_open(plain_messages(messages))
         if self._formatter is None:
             # No template in the GGUF: a plain transcript.
             text = "".join(f"{m['role']}: {m.get('content') or ''}\n" for m in messages) + "assistant:"
             return text, ["\nuser:"]
-        result = self._formatter(messages=messages)
+        return self._format(self._formatter, messages)
+
+    @staticmethod
+    def _format(formatter: Any, messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
+        result = formatter(messages=messages)
         stop = result.stop if isinstance(result.stop, list) else ([result.stop] if result.stop else [])
         return result.prompt, stop
+
+    def _render_open(self, messages: list[dict[str, Any]]) -> tuple[str, list[str]]:
+        """Continue the final message, as Hugging Face's ``continue_final_message`` does: the
+        chat rendered without the generation prompt, cut right after the final message's
+        text (so without its end-of-turn). An empty final assistant message is a turn just
+        opened: the chat before it with the generation prompt."""
+        final = str(messages[-1].get("content") or "")
+        if self._formatter is None:
+            head = "".join(f"{m['role']}: {m.get('content') or ''}\n" for m in messages[:-1])
+            return f"{head}{messages[-1]['role']}: {final}", ["\nuser:"]
+        if not final.strip():
+            if messages[-1]["role"] == "assistant":
+                return self._format(self._formatter, messages[:-1])
+            raise EngineError("The final message is empty: there is no text to continue.", 400)  # ours
+        text, stop = self._format(self._open_formatter, messages)
+        for needle in (final, final.strip()):
+            at = text.rfind(needle) if needle else -1
+            if at >= 0:
+                return text[:at + len(needle)], stop
+        # Ours: the template rewrote the text (HF raises for this case too).
+        raise EngineError("The final message cannot be continued: the model's chat template does not reproduce its text.", 400)
 
     def count_tokens(self, prompt: str | None, messages: list[dict[str, Any]] | None) -> int:
         if not self._contexts:
@@ -195,7 +229,7 @@ class LlamaEngine(Engine):
             # so start from the beginning-of-text token, as OpenAI does with <|endoftext|>.
             tokens = [llm.token_bos() if llm.token_bos() >= 0 else llm.token_eos()]
         if len(tokens) >= self.n_ctx:
-            raise EngineError(f"Input is too long: {len(tokens)} tokens for a context of {self.n_ctx}", 400)
+            raise ContextLengthExceeded(self.n_ctx, len(tokens), "messages" if messages is not None else "prompt")
         max_tokens = min(params.max_tokens, self.n_ctx - len(tokens))
         constraint = grammar(params.response_format, llm._model.vocab) if params.response_format else None
         yield ACCEPTED
@@ -222,14 +256,14 @@ class LlamaEngine(Engine):
                     if hits:
                         at, matched = min(hits)
                         if at:
-                            yield Chunk(text=pending[:at])
+                            yield Chunk(text=pending[:at], prompt_tokens=len(tokens))
                         pending = ""
                         finish = "stop"
                         break
                     keep = max((n for s in user_stops for n in range(1, len(s)) if pending.endswith(s[:n])), default=0)
                     delta, pending = pending[:len(pending) - keep], pending[len(pending) - keep:]
                 if delta:
-                    yield Chunk(text=delta)
+                    yield Chunk(text=delta, prompt_tokens=len(tokens))
                 if choice.get("finish_reason"):
                     finish = choice["finish_reason"]
         finally:
@@ -237,7 +271,7 @@ class LlamaEngine(Engine):
             if close is not None:
                 close()
         if pending and finish != "cancelled":
-            yield Chunk(text=pending)
+            yield Chunk(text=pending, prompt_tokens=len(tokens))
         # The final chunk may carry a finish reason without a token; don't count it twice.
         completion = min(completion, max_tokens)
         yield Chunk(finish_reason=finish, prompt_tokens=len(tokens), completion_tokens=completion, stop_sequence=matched)

@@ -13,7 +13,14 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from emulator.compute.engines.base import Chunk, Engine, EngineError, GenParams
+from emulator.compute.engines.base import (
+    Chunk,
+    Engine,
+    EngineError,
+    GenParams,
+    is_prefill,
+    plain_messages,
+)
 from emulator.compute.models import ModelInfo
 
 
@@ -80,6 +87,12 @@ class RemoteEngine(Engine):
             body["response_format"] = params.response_format
         if messages is not None:
             body["messages"] = messages
+            if is_prefill(messages):
+                # vLLM's extra parameters for a prefill (its chat API, "Extra Parameters"):
+                # the final message is continued, no new assistant turn is opened.
+                body["messages"] = plain_messages(messages)
+                body["continue_final_message"] = True
+                body["add_generation_prompt"] = False
             path = "/chat/completions"
         else:
             body["prompt"] = prompt or ""
@@ -105,7 +118,8 @@ class RemoteEngine(Engine):
                     text = (choice.get("delta") or {}).get("content") if messages is not None else choice.get("text")
                     if text:
                         count += 1
-                        yield Chunk(text=text)
+                        # A server sending usage with every chunk (vLLM's continuous_usage_stats) tells the prompt's size early.
+                        yield Chunk(text=text, prompt_tokens=int(usage.get("prompt_tokens") or 0))
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
         yield Chunk(finish_reason=finish, prompt_tokens=int(usage.get("prompt_tokens") or self.count_tokens(prompt, messages)),
