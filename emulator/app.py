@@ -39,6 +39,7 @@ from emulator.gateway import (
     sigv4,
 )
 from emulator.gateway.access_log import AccessLog, Rotation, new_request_id
+from emulator.gateway.authorize_context import request_context
 from emulator.gateway.cors import Cors
 from emulator.gateway.fallback import NotServed, caller_identity
 from emulator.gateway.keys import AccessKey
@@ -48,6 +49,7 @@ from emulator.gateway.s3_anonymous import (
     detect_anonymous,
     is_anonymous,
     is_anonymous_request,
+    is_unsigned,
 )
 from emulator.gateway.sessions import SessionKeys
 from emulator.handlers.base import Delegate, ServiceHandler
@@ -69,6 +71,10 @@ _JSON = {"content-type": "application/json"}
 _HEADER_NAMES: dict[bytes, str] = {}
 # The path of an S3 POST-policy upload: a bucket (path style) or "/" (virtual-hosted style).
 _BUCKET_PATH = re.compile(r"/(?:[^/]+/?)?")
+# STS operations that botocore sends unsigned (their model's "authtype": "none"): the token or
+# assertion in the request is the credential (API_AssumeRoleWithWebIdentity.html: "Calling
+# AssumeRoleWithWebIdentity does not require the use of AWS security credentials").
+_UNSIGNED_STS = frozenset({"AssumeRoleWithWebIdentity", "AssumeRoleWithSAML"})
 
 
 class BodyTooLarge(Exception):
@@ -593,6 +599,9 @@ class EmulatorApp:
         if not self.settings.auth:
             ctx.principal = Principal("anonymous", "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
             return None
+        if ctx.service_name == "sts" and ctx.operation_name in _UNSIGNED_STS and is_unsigned(ctx.request):
+            ctx.principal = None  # no caller: _sts answers it (the authorizer has no one to ask about)
+            return None
         s3 = services.signs_like_s3(ctx.service)
         family = "s3" if s3 else ctx.protocol  # S3 words its refusals its own way: the "s3" error family of sigv4
         keys = self._signing_keys()
@@ -671,7 +680,7 @@ class EmulatorApp:
     async def _fallback(self, ctx: RequestContext) -> Response:
         fallback = self.runtime.fallback
         assert ctx.service_name is not None
-        if ctx.service_name == "sts" and ctx.principal is not None and ctx.operation is not None:
+        if ctx.service_name == "sts" and ctx.operation is not None and (ctx.principal is not None or ctx.operation_name in _UNSIGNED_STS):
             answer = self._sts(ctx, ctx.principal)
             if answer is not None:
                 return get_protocol(ctx.protocol or "query").serialize(ctx.operation, answer, ctx.request)
@@ -685,29 +694,40 @@ class EmulatorApp:
             # Neither native nor implemented by moto: AWS's unknown-operation error, naming it.
             raise self._not_supported(ctx, " (it is not native and its moto fallback does not implement it)") from None
 
-    def _sts(self, ctx: RequestContext, principal: Principal) -> dict[str, Any] | None:
+    def _sts(self, ctx: RequestContext, principal: Principal | None) -> dict[str, Any] | None:
         """The STS operations about who signed, which the gateway answers itself: moto never
         sees the emulator's keys (GetCallerIdentity) and its credentials would not sign
-        (AssumeRole, GetSessionToken: emulator/gateway/sessions.py)."""
+        (AssumeRole, AssumeRoleWithWebIdentity, GetSessionToken: emulator/gateway/sessions.py).
+        ``principal`` is None only for an unsigned AssumeRoleWithWebIdentity/SAML."""
         op = ctx.operation_name
         sessions = self.runtime.components.get("sessions")
         iam_store = self.runtime.components.get("iam_store")
-        if op == "GetCallerIdentity":
+        if sessions is not None and op == "AssumeRoleWithSAML":
+            raise self._not_supported(ctx)  # moto's credentials would sign nothing here
+        if principal is None and (sessions is None or op != "AssumeRoleWithWebIdentity"):
+            return None  # moto's (no security layer: no one checks its credentials)
+        if op == "GetCallerIdentity" and principal is not None:
             session = sessions.get(principal.access_key_id) if sessions is not None and principal.access_key_id.startswith("ASIA") else None
             if session is not None:
                 return {"UserId": session.user_id, "Account": principal.account_id, "Arn": session.arn}
             return caller_identity(principal, iam_store)
-        if sessions is None or op not in ("AssumeRole", "GetSessionToken"):
+        if sessions is None or op not in ("AssumeRole", "GetSessionToken", "AssumeRoleWithWebIdentity"):
             return None
         if not ctx.params:
             assert ctx.operation is not None
             ctx.params = get_protocol(ctx.protocol or "query").parse(ctx.request, ctx.operation)
-        if op == "GetSessionToken":
+        if op == "GetSessionToken" and principal is not None:
             return sessions.session_token(principal, ctx.params, caller_identity(principal, iam_store)["UserId"])
         fallback = self.runtime.fallback
         if fallback is None:
-            raise AwsError("AccessDenied", "AssumeRole needs the moto fallback, where roles live; it is off (setting fallback).", 403)
-        return sessions.assume_role(principal, ctx.params, fallback.backend("iam", "aws"))
+            raise AwsError("AccessDenied", f"{op} needs the moto fallback, where roles live; it is off (setting fallback).", 403)
+        if op == "AssumeRoleWithWebIdentity":
+            # The condition keys of the request only: the token, not a signer, is the caller.
+            return sessions.assume_role_with_web_identity(ctx.params, fallback.backend("iam", "aws"), request_context(ctx, identity={}))
+        assert principal is not None
+        authorizer = self.runtime.components.get("authorizer")
+        identity = authorizer.identity(principal) if authorizer is not None else None
+        return sessions.assume_role(principal, ctx.params, fallback.backend("iam", "aws"), request_context(ctx, identity=identity), identity)
 
     def _error_response(self, ctx: RequestContext, err: AwsError) -> Response:
         protocol = get_protocol(ctx.protocol or _guess_protocol(ctx.request))

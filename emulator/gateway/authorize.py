@@ -50,6 +50,7 @@ from emulator.gateway.authorize_requirements import (
 )
 from emulator.gateway.policy import ALLOWED, EXPLICIT_DENY, Decision, PolicySet
 from emulator.gateway.resource_policy import Caller, ResourcePolicy, caller_of, combine
+from emulator.gateway.sessions import governing as trust_governing
 from emulator.protocols import get_protocol
 from emulator.services import signs_like_s3
 
@@ -81,12 +82,14 @@ def denied_message(principal: Principal, decision: Decision) -> str:
     """IAM's words for a refusal; S3 quotes the resource ("Troubleshoot access denied (403
     Forbidden) errors in Amazon S3": ``User: arn:aws:iam::111122223333:user/MaryMajor is not
     authorized to perform: s3:GetObject on resource: "arn:aws:s3:::amzn-s3-demo-bucket1/object-name"
-    with an explicit deny in a resource-based policy``)."""
-    kind = "a resource-based" if decision.source == "resource" else "an identity-based"
+    with an explicit deny in a resource-based policy``). A user's permissions boundary (source
+    "boundary") is named as such ("Troubleshoot access denied error messages", IAM User Guide:
+    ``... because no permissions boundary allows the ... action``)."""
+    kind = {"resource": "a resource-based policy", "boundary": "a permissions boundary"}.get(decision.source, "an identity-based policy")
     if decision.decision == EXPLICIT_DENY:
-        why = f"with an explicit deny in {kind} policy"
+        why = f"with an explicit deny in {kind}"
     else:
-        why = f"because no {kind.removeprefix('a ').removeprefix('an ')} policy allows the {decision.action} action"
+        why = f"because no {kind.removeprefix('a ').removeprefix('an ')} allows the {decision.action} action"
     resource = f'"{decision.resource}"' if decision.action.startswith("s3:") else decision.resource
     return f"User: {principal.arn} is not authorized to perform: {decision.action} on resource: {resource} {why}"
 
@@ -212,6 +215,12 @@ class Authorizer:
     def _governed(self, ctx: RequestContext, reqs: list[Requirement]) -> list[tuple[str, ResourcePolicy] | None] | None:
         """The resource-based policies that govern the request's resources (None: none does)."""
         service = ctx.service_name
+        if service == "sts":
+            # AssumeRole: the role's trust policy is the role's resource-based policy (it may
+            # allow a caller it names without an identity policy; gateway/sessions.py).
+            if self.fallback is None or ctx.operation_name != "AssumeRole" or ctx.principal is None:
+                return None
+            return trust_governing(self.fallback.backend("iam", "aws"), ctx.params, ctx.principal.account_id, reqs)
         if service == "s3":
             if self.fallback is None or ctx.operation_name in _S3_UNGOVERNED:
                 return None
@@ -318,6 +327,12 @@ class Authorizer:
                 found["aws:userid"] = session.user_id
                 if session.role_arn:
                     found["aws:principalarn"] = session.role_arn
+                # Session tags are the session's principal tags; a source identity is kept
+                # (IAM User Guide, "Passing session tags in AWS STS"; aws:SourceIdentity).
+                for key, value in session.tags.items():
+                    found[f"aws:principaltag/{key.lower()}"] = value
+                if session.source_identity:
+                    found["aws:sourceidentity"] = session.source_identity
         elif principal.is_root or principal.user_name == "root":
             # The root user: no aws:username; aws:userid is the account (reference_policies_variables.html,
             # "Principal key values").

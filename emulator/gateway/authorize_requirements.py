@@ -302,10 +302,17 @@ def s3_requirements(op: str, params: dict[str, Any], region: str, account: str) 
 
 
 def sts_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    """AssumeRole is authorized on the role (and then by its trust policy: gateway/sessions.py)."""
+    """AssumeRole is authorized on the role (and then by its trust policy: gateway/sessions.py);
+    passing session tags needs sts:TagSession, a source identity sts:SetSourceIdentity (IAM
+    User Guide, "Passing session tags in AWS STS", "Permissions required to set source identity")."""
     role = params.get("RoleArn")
     if op in ("AssumeRole", "AssumeRoleWithSAML", "AssumeRoleWithWebIdentity") and isinstance(role, str) and role:
-        return [(f"sts:{op}", role)]
+        reqs: list[Requirement] = [(f"sts:{op}", role)]
+        if op == "AssumeRole" and (params.get("Tags") or params.get("TransitiveTagKeys")):
+            reqs.append(("sts:TagSession", role))
+        if op == "AssumeRole" and params.get("SourceIdentity"):
+            reqs.append(("sts:SetSourceIdentity", role))
+        return reqs
     return []
 
 

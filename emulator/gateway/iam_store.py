@@ -1,14 +1,21 @@
-"""IAM users and policies, persisted in the data dir (``iam.json``, mode 0600).
+"""IAM users, groups and policies, persisted in the data dir (``iam.json``, mode 0600).
 
 Access keys themselves live in the KeyStore (``keys.json``) that the SigV4
 verifier reads, so a key created, deactivated or deleted through IAM takes
 effect on the very next request. This store holds what IAM adds on top:
-users, managed policies (with versions), attachments and inline policies, and
-the compiled ``PolicySet`` of each user that the authorizer evaluates.
+users, groups (with their members), managed policies (with versions), attachments and
+inline policies of users and groups, users' permissions boundaries and login profiles (the
+password hashed), and the compiled ``PolicySet`` of each user that the authorizer evaluates.
+
+Groups are here, not in moto, because their members are these users and the authorizer counts
+their policies for every request of a member (IAM User Guide, "Policy evaluation logic": a
+user's identity-based policies are its own and those of its groups): one store, one version
+that invalidates the compiled sets at once when a membership or a group policy changes.
 """
 
 from __future__ import annotations
 
+import base64
 import copy
 import datetime as dt
 import functools
@@ -19,12 +26,19 @@ import secrets
 import string
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
 from emulator.errors import AwsError
-from emulator.gateway.policy import PolicySet, parse_document
+from emulator.gateway.policy import (
+    EXPLICIT_DENY,
+    IMPLICIT_DENY,
+    Decision,
+    PolicySet,
+    parse_document,
+)
 
 if TYPE_CHECKING:
     from emulator.gateway.keys import KeyStore
@@ -101,6 +115,13 @@ class IamStore:
         self.policies: dict[str, dict[str, Any]] = {}
         self.attached: dict[str, list[str]] = {}
         self.inline: dict[str, dict[str, str]] = {}
+        # Groups: name -> record; members (group -> user names); their attached and inline policies.
+        self.groups: dict[str, dict[str, Any]] = {}
+        self.members: dict[str, list[str]] = {}
+        self.group_attached: dict[str, list[str]] = {}
+        self.group_inline: dict[str, dict[str, str]] = {}
+        # user -> {"CreateDate", "PasswordResetRequired", "Password": <hash_password's text>}
+        self.logins: dict[str, dict[str, Any]] = {}
         self._sets: dict[str, PolicySet] = {}
         self._mtime_ns = 0
         self._checked = time.monotonic()
@@ -123,6 +144,11 @@ class IamStore:
             self.policies = data.get("policies", {})
             self.attached = data.get("attached", {})
             self.inline = data.get("inline", {})
+            self.groups = data.get("groups", {})
+            self.members = data.get("members", {})
+            self.group_attached = data.get("group_attached", {})
+            self.group_inline = data.get("group_inline", {})
+            self.logins = data.get("logins", {})
         self._mtime_ns = mtime
         self._sets.clear()
         self.version += 1
@@ -150,7 +176,8 @@ class IamStore:
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"users": self.users, "policies": self.policies, "attached": self.attached, "inline": self.inline}, fh, indent=1)
+            json.dump({"users": self.users, "policies": self.policies, "attached": self.attached, "inline": self.inline, "groups": self.groups, "members": self.members,
+                       "group_attached": self.group_attached, "group_inline": self.group_inline, "logins": self.logins}, fh, indent=1)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.path)
@@ -164,9 +191,10 @@ class IamStore:
         with self._lock:
             self._sync()  # users another process (``emulator iam create-user``) added go too
             keys.delete_users_keys(set(self.users))  # never "root": create_user refuses the name
-            if self.users or self.policies or self.attached or self.inline:
+            if self.users or self.policies or self.attached or self.inline or self.groups or self.logins:
                 # New dicts rather than clear(): a reader iterating the old ones is not disturbed.
                 self.users, self.policies, self.attached, self.inline = {}, {}, {}, {}
+                self.groups, self.members, self.group_attached, self.group_inline, self.logins = {}, {}, {}, {}, {}
                 self._save()  # also drops the compiled PolicySets and bumps version (the authorizer's cache key)
 
     # ------------------------------------------------------------------ users
@@ -207,6 +235,11 @@ class IamStore:
                     self.attached[new_name] = self.attached.pop(name)
                 if name in self.inline:
                     self.inline[new_name] = self.inline.pop(name)
+                if name in self.logins:
+                    self.logins[new_name] = self.logins.pop(name)
+                for members in self.members.values():
+                    if name in members:
+                        members[members.index(name)] = new_name
                 name = new_name
             if new_path:
                 user["Path"] = new_path
@@ -229,6 +262,12 @@ class IamStore:
                 raise AwsError("DeleteConflict", "Cannot delete entity, must detach all policies first.", 409)
             if self.inline.get(name):
                 raise AwsError("DeleteConflict", "Cannot delete entity, must delete policies first.", 409)
+            # DeleteUser: "remove ... Password (DeleteLoginProfile) ... Group memberships (RemoveUserFromGroup)"
+            # (IAM API reference); the wording is ours, after the two above.
+            if name in self.logins:
+                raise AwsError("DeleteConflict", "Cannot delete entity, must delete login profile first.", 409)
+            if self.groups_of(name):
+                raise AwsError("DeleteConflict", "Cannot delete entity, must remove user from all groups first.", 409)
             del self.users[name]
             self.attached.pop(name, None)
             self.inline.pop(name, None)
@@ -270,7 +309,11 @@ class IamStore:
         return policy
 
     def attachment_count(self, arn: str) -> int:
-        return sum(1 for arns in self.attached.values() if arn in arns)
+        """Users and groups the policy is attached to (roles are moto's: the handler adds them)."""
+        return sum(1 for arns in self.attached.values() if arn in arns) + sum(1 for arns in self.group_attached.values() if arn in arns)
+
+    def boundary_count(self, arn: str) -> int:
+        return sum(1 for u in self.users.values() if (u.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn") == arn)
 
     def describe_policy(self, arn: str) -> dict[str, Any]:
         policy = self._policy(arn)
@@ -278,7 +321,7 @@ class IamStore:
             raise no_such_entity(f"Policy {arn} was not found.")
         out = {k: v for k, v in policy.items() if k != "Versions" and v is not None}
         out["AttachmentCount"] = self.attachment_count(arn)
-        out["PermissionsBoundaryUsageCount"] = 0
+        out["PermissionsBoundaryUsageCount"] = self.boundary_count(arn)
         return out
 
     def policy_version(self, arn: str, version_id: str) -> dict[str, Any]:
@@ -381,7 +424,9 @@ class IamStore:
                 if self._policy(arn) is not None:
                     raise AwsError("AccessDenied", "AWS managed policies cannot be deleted.", 403)
                 raise no_such_entity(f"Policy {arn} was not found.")
-            if self.attachment_count(arn):
+            if self.attachment_count(arn) or self.boundary_count(arn):
+                # A boundary counts as an attachment here (ours: AWS's DeletePolicy asks to detach
+                # the policy first; its wording for a boundary use is not documented).
                 raise AwsError("DeleteConflict", "Cannot delete a policy attached to entities.", 409)
             del self.policies[arn]
             self._save()
@@ -442,35 +487,313 @@ class IamStore:
         self.get_user(user)
         return sorted(self.inline.get(user, {}))
 
+    def _group_documents(self, group: str) -> list[tuple[str, str, str]]:
+        out: list[tuple[str, str, str]] = []
+        for arn in self.group_attached.get(group, []):
+            policy = self._policy(arn)
+            if policy is not None:
+                kind = "aws-managed" if arn.startswith(AWS_POLICY_PREFIX) else "user-managed"
+                out.append((policy["PolicyName"], kind, policy["Versions"][policy["DefaultVersionId"]]["Document"]))
+        out.extend((name, "group", doc) for name, doc in self.group_inline.get(group, {}).items())
+        return out
+
+    def group_policy_documents(self, group: str) -> list[tuple[str, str, str]]:
+        """(name, PolicySourceType, document) of each policy of ``group`` (NoSuchEntity if none)."""
+        self.get_group(group)
+        return self._group_documents(group)
+
     def user_policy_documents(self, user: str) -> list[tuple[str, str, str]]:
         """(name, PolicySourceType, document) of each policy of ``user``, as the authorizer
-        evaluates them: the attached ones ("aws-managed"/"user-managed"), then the inline
-        ones ("user"). Unknown user: NoSuchEntity."""
+        evaluates them: the attached ones ("aws-managed"/"user-managed"), the inline ones
+        ("user"), then those of its groups ("group" for their inline ones). Unknown user: NoSuchEntity."""
         self.get_user(user)
+        return self._user_documents(user)
+
+    def _user_documents(self, user: str) -> list[tuple[str, str, str]]:
         out: list[tuple[str, str, str]] = []
         for arn in self.attached.get(user, []):
             policy = self._policy(arn)
             if policy is not None:
-                kind = "aws-managed" if arn.startswith("arn:aws:iam::aws:policy/") else "user-managed"
+                kind = "aws-managed" if arn.startswith(AWS_POLICY_PREFIX) else "user-managed"
                 out.append((policy["PolicyName"], kind, policy["Versions"][policy["DefaultVersionId"]]["Document"]))
         out.extend((name, "user", doc) for name, doc in self.inline.get(user, {}).items())
+        for group in self.groups_of(user):
+            out.extend(self._group_documents(group))
         return out
+
+    def boundary_document(self, user: str) -> str | None:
+        """The default version of the user's permissions boundary policy, or None."""
+        arn = (self.users.get(user, {}).get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
+        policy = self._policy(arn) if arn else None
+        if policy is None:
+            return None
+        return str(policy["Versions"][policy["DefaultVersionId"]]["Document"])
 
     # ------------------------------------------------------------ evaluation
     def policy_set(self, user: str) -> PolicySet:
-        """Every statement that applies to ``user`` (attached + inline), compiled and cached."""
+        """Every statement that applies to ``user`` (its attached and inline policies and its
+        groups'), within its permissions boundary if it has one; compiled and cached."""
         self.maybe_reload()
         found = self._sets.get(user)
         if found is None:
-            docs: list[str] = []
-            for arn in self.attached.get(user, []):
-                policy = self._policy(arn)
-                if policy is not None:
-                    docs.append(policy["Versions"][policy["DefaultVersionId"]]["Document"])
-            docs.extend(self.inline.get(user, {}).values())
-            found = PolicySet.from_documents(docs)
+            # Not only IAM users: a key made by ``emulator keys create --user NAME`` has no policies.
+            docs = [doc for _, _, doc in self._user_documents(user)]
+            boundary = self.boundary_document(user) if user in self.users else None
+            if boundary is None:
+                found = PolicySet.from_documents(docs)
+            else:
+                found = BoundedPolicySet.bounded(docs, boundary)
             self._sets[user] = found
         return found
+
+    # ------------------------------------------------------------------ groups
+    def group_arn(self, name: str, path: str = "/") -> str:
+        return f"arn:aws:iam::{self.account_id}:group{path}{name}"
+
+    def _group(self, name: str) -> dict[str, Any]:
+        group = self.groups.get(name)
+        if group is None:
+            raise no_such_entity(f"The group with name {name} cannot be found.")
+        return group
+
+    def get_group(self, name: str) -> dict[str, Any]:
+        return copy.deepcopy(self._group(name))
+
+    def create_group(self, name: str, path: str = "/") -> dict[str, Any]:
+        with self._lock:
+            self._sync()
+            if name in self.groups:
+                raise AwsError("EntityAlreadyExists", f"Group with name {name} already exists.", 409)
+            group = {"GroupName": name, "GroupId": new_id("AGPA"), "Arn": self.group_arn(name, path), "Path": path, "CreateDate": time.time()}
+            self.groups[name] = group
+            self._save()
+            return copy.deepcopy(group)
+
+    def list_groups(self, path_prefix: str = "/") -> list[dict[str, Any]]:
+        return [copy.deepcopy(g) for g in sorted(self.groups.values(), key=lambda g: g["GroupName"].lower()) if g["Path"].startswith(path_prefix)]
+
+    def update_group(self, name: str, new_name: str | None, new_path: str | None) -> None:
+        """UpdateGroup: a new path (the ARN follows) and/or a new name; members and policies follow."""
+        with self._lock:
+            self._sync()
+            group = self._group(name)
+            if new_name and new_name != name:
+                if new_name in self.groups:
+                    raise AwsError("EntityAlreadyExists", f"Group with name {new_name} already exists.", 409)
+                self.groups[new_name] = self.groups.pop(name)
+                group["GroupName"] = new_name
+                if name in self.members:
+                    self.members[new_name] = self.members.pop(name)
+                if name in self.group_attached:
+                    self.group_attached[new_name] = self.group_attached.pop(name)
+                if name in self.group_inline:
+                    self.group_inline[new_name] = self.group_inline.pop(name)
+                name = new_name
+            if new_path:
+                group["Path"] = new_path
+            group["Arn"] = self.group_arn(name, group["Path"])
+            self._save()
+
+    def delete_group(self, name: str) -> None:
+        """DeleteGroup: "The group must not contain any users or have any attached policies"
+        (IAM API reference); the messages are ours, worded as DeleteUser's."""
+        with self._lock:
+            self._sync()
+            self._group(name)
+            if self.members.get(name):
+                raise AwsError("DeleteConflict", "Cannot delete entity, must remove users from group first.", 409)
+            if self.group_attached.get(name):
+                raise AwsError("DeleteConflict", "Cannot delete entity, must detach all policies first.", 409)
+            if self.group_inline.get(name):
+                raise AwsError("DeleteConflict", "Cannot delete entity, must delete policies first.", 409)
+            del self.groups[name]
+            self.members.pop(name, None)
+            self.group_attached.pop(name, None)
+            self.group_inline.pop(name, None)
+            self._save()
+
+    def members_of(self, group: str) -> list[dict[str, Any]]:
+        self._group(group)
+        return [self.get_user(u) for u in self.members.get(group, []) if u in self.users]
+
+    def groups_of(self, user: str) -> list[str]:
+        return [g for g, users in self.members.items() if user in users and g in self.groups]
+
+    def add_member(self, group: str, user: str) -> None:
+        with self._lock:
+            self._sync()
+            self._group(group)
+            self.get_user(user)
+            users = self.members.setdefault(group, [])
+            if user in users:
+                return  # AWS answers success when the user is already a member
+            if len(self.groups_of(user)) >= 10:
+                raise AwsError("LimitExceeded", "Cannot exceed quota for GroupsPerUser: 10", 409)
+            users.append(user)
+            self._save()
+
+    def remove_member(self, group: str, user: str) -> None:
+        with self._lock:
+            self._sync()
+            self._group(group)
+            self.get_user(user)
+            users = self.members.get(group, [])
+            if user not in users:
+                raise no_such_entity(f"User {user} is not in group {group}.")
+            users.remove(user)
+            self._save()
+
+    def attach_group_policy(self, group: str, arn: str) -> None:
+        with self._lock:
+            self._sync()
+            self._group(group)
+            if self._policy(arn) is None:
+                raise no_such_entity(f"Policy {arn} does not exist or is not attachable.")
+            arns = self.group_attached.setdefault(group, [])
+            if arn not in arns:
+                if len(arns) >= 10:
+                    raise AwsError("LimitExceeded", "Cannot exceed quota for PoliciesPerGroup: 10", 409)
+                arns.append(arn)
+                self._save()
+
+    def detach_group_policy(self, group: str, arn: str) -> None:
+        with self._lock:
+            self._sync()
+            self._group(group)
+            arns = self.group_attached.get(group, [])
+            if arn not in arns:
+                raise no_such_entity(f"Policy {arn} was not found.")
+            arns.remove(arn)
+            self._save()
+
+    def attached_group_policies(self, group: str) -> list[dict[str, str]]:
+        self._group(group)
+        return [{"PolicyName": arn.rsplit("/", 1)[-1], "PolicyArn": arn} for arn in self.group_attached.get(group, [])]
+
+    def put_group_policy(self, group: str, name: str, document: str) -> None:
+        parse_document(document)
+        with self._lock:
+            self._sync()
+            self._group(group)
+            self.group_inline.setdefault(group, {})[name] = document
+            self._save()
+
+    def get_group_policy(self, group: str, name: str) -> str:
+        self._group(group)
+        doc = self.group_inline.get(group, {}).get(name)
+        if doc is None:
+            raise no_such_entity(f"The group policy with name {name} cannot be found.")
+        return doc
+
+    def delete_group_policy(self, group: str, name: str) -> None:
+        with self._lock:
+            self._sync()
+            self._group(group)
+            if name not in self.group_inline.get(group, {}):
+                raise no_such_entity(f"The group policy with name {name} cannot be found.")
+            del self.group_inline[group][name]
+            self._save()
+
+    def group_policy_names(self, group: str) -> list[str]:
+        self._group(group)
+        return sorted(self.group_inline.get(group, {}))
+
+    # ------------------------------------------------ boundaries, login profiles
+    def set_boundary(self, user: str, arn: str | None) -> None:
+        """PutUserPermissionsBoundary (``arn``) / DeleteUserPermissionsBoundary (None)."""
+        with self._lock:
+            self._sync()
+            record = self.users.get(user)
+            if record is None:
+                raise no_such_entity(f"The user with name {user} cannot be found.")
+            if arn is None:
+                record.pop("PermissionsBoundary", None)
+            else:
+                if self._policy(arn) is None:
+                    raise no_such_entity(f"Policy {arn} does not exist or is not attachable.")
+                # permissionsBoundaryAttachmentType's one value (botocore's IAM model).
+                record["PermissionsBoundary"] = {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": arn}
+            self._save()
+
+    def login_profile(self, user: str) -> dict[str, Any]:
+        self.get_user(user)
+        found = self.logins.get(user)
+        if found is None:
+            raise no_such_entity(f"Login Profile for User {user} cannot be found.")
+        return {"UserName": user, "CreateDate": found["CreateDate"], "PasswordResetRequired": bool(found["PasswordResetRequired"])}
+
+    def put_login_profile(self, user: str, password_hash: str | None, reset_required: bool | None, create: bool) -> dict[str, Any]:
+        """CreateLoginProfile (``create``: EntityAlreadyExists if there is one) or
+        UpdateLoginProfile (NoSuchEntity if there is none). Only the password's hash is kept
+        (``hash_password``)."""
+        with self._lock:
+            self._sync()
+            self.get_user(user)
+            found = self.logins.get(user)
+            if create and found is not None:
+                raise AwsError("EntityAlreadyExists", f"Login Profile for user {user} already exists.", 409)
+            if not create and found is None:
+                raise no_such_entity(f"Login Profile for User {user} cannot be found.")
+            record = found or {"CreateDate": time.time(), "PasswordResetRequired": False}
+            if password_hash is not None:
+                record["Password"] = password_hash
+            if reset_required is not None:
+                record["PasswordResetRequired"] = bool(reset_required)
+            self.logins[user] = record
+            self._save()
+            return self.login_profile(user)
+
+    def delete_login_profile(self, user: str) -> None:
+        with self._lock:
+            self._sync()
+            self.login_profile(user)
+            del self.logins[user]
+            self._save()
+
+
+def hash_password(password: str) -> str:
+    """scrypt with a random salt: ``scrypt$<salt b64>$<hash b64>`` (tens of milliseconds: off the event loop)."""
+    salt = secrets.token_bytes(16)
+    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1)
+    return "scrypt$" + base64.b64encode(salt).decode() + "$" + base64.b64encode(digest).decode()
+
+
+@dataclass
+class BoundedPolicySet(PolicySet):
+    """A user's policies within its permissions boundary (IAM User Guide, "Permissions
+    boundaries for IAM entities": the effective permissions are those both the identity-based
+    policies and the boundary allow; an explicit deny in either wins). A refusal by the
+    boundary carries ``source="boundary"`` for the access-denied message."""
+
+    boundary: PolicySet = field(default_factory=PolicySet)
+
+    @classmethod
+    def bounded(cls, documents: list[str], boundary: str) -> BoundedPolicySet:
+        return cls(PolicySet.from_documents(documents).statements, boundary=PolicySet.from_documents([boundary]))
+
+    @property
+    def uses_variables(self) -> bool:
+        return super().uses_variables or self.boundary.uses_variables
+
+    @property
+    def variable_keys(self) -> frozenset[str]:
+        return super().variable_keys | self.boundary.variable_keys
+
+    def condition_keys(self, action: str) -> tuple[str, ...]:
+        return tuple(sorted(set(super().condition_keys(action)) | set(self.boundary.condition_keys(action))))
+
+    def _evaluate(self, action: str, resources: str | list[str], context: dict[str, Any] | None, variables: dict[str, Any] | None) -> Decision:
+        mine = super()._evaluate(action, resources, context, variables)
+        if mine.decision == EXPLICIT_DENY:
+            return mine
+        theirs = self.boundary._evaluate(action, resources, context, variables)
+        if theirs.decision == EXPLICIT_DENY:
+            return Decision(EXPLICIT_DENY, action, theirs.resource, theirs.statement, source="boundary")
+        if not mine.allowed:
+            return mine
+        if not theirs.allowed:
+            return Decision(IMPLICIT_DENY, action, theirs.resource, source="boundary")
+        return mine
 
 
 def encode_document(document: str) -> str:

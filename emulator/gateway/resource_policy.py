@@ -16,8 +16,8 @@ one:
 
 Principals: ``"*"``, ``{"AWS": ...}`` (``*``, a 12-digit account id, ``arn:aws:iam::<id>:root``,
 a user, a role, an assumed-role session, a federated user), ``{"Service": ...}`` and
-``{"Federated": ...}`` (accepted; no caller of this emulator is one). An account named in an
-``Allow`` statement delegates to the account: it allows its root user, and its IAM users and
+``{"Federated": ...}`` (only a web-identity caller of STS is one: its provider's ARN). An
+account named in an ``Allow`` statement delegates to the account: it allows its root user, and its IAM users and
 roles as far as their identity policies allow; in a ``Deny`` it denies everyone of the account.
 The emulator has one account, so every caller is of the resource's (``combine`` also knows
 the other case).
@@ -125,6 +125,8 @@ def _names(p: Principals, caller: Caller, deny: bool, owner: str | None) -> bool
     for what an account means in an Allow and in a Deny)."""
     if p.anyone or not caller.arns.isdisjoint(p.aws):
         return True
+    if p.others and not caller.arns.isdisjoint(p.others):
+        return True  # a web-identity caller names itself "Federated:<provider ARN>" (gateway/sessions.py)
     if caller.account_root not in p.aws:
         return False
     # A Deny for an account denies everyone in it. An Allow delegates to the account: its root

@@ -1,4 +1,6 @@
-"""IAM (query protocol), served natively: users, access keys, managed and inline policies.
+"""IAM (query protocol), served natively: users, access keys, managed and inline policies;
+groups (iam_groups.py), permissions boundaries and login profiles (iam_access.py), and the
+account-wide reads that must see all of them (iam_reads.py).
 
 Keys live in the same KeyStore the SigV4 verifier reads, so a key created here
 signs requests at once and a deactivated or deleted one is refused at once.
@@ -7,7 +9,6 @@ Policies are evaluated by the gateway's authorizer (emulator/gateway/authorize.p
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,11 +17,11 @@ from typing import Any
 from emulator.context import RequestContext
 from emulator.errors import AwsError
 from emulator.gateway.iam_store import (
-    IamStore,
     decode_document,
     encode_document,
     no_such_entity,
 )
+from emulator.gateway.key_usage import KeyUsage
 from emulator.gateway.simulate import (
     Source,
     context_from_entries,
@@ -29,53 +30,32 @@ from emulator.gateway.simulate import (
     load_source,
     simulate,
 )
-from emulator.handlers.base import ServiceHandler, operation
+from emulator.handlers.base import operation
+from emulator.handlers.iam_access import IamAccess
+from emulator.handlers.iam_base import paginate as _paginate
+from emulator.handlers.iam_base import policy_out as _policy_out
+from emulator.handlers.iam_base import ts as _ts
+from emulator.handlers.iam_base import user_out as _user_out
+from emulator.handlers.iam_groups import IamGroups
+from emulator.handlers.iam_reads import IamReads
 
 _MAX_KEYS_PER_USER = 2
 
 
-def _ts(epoch: float) -> dt.datetime:
-    return dt.datetime.fromtimestamp(epoch, tz=dt.UTC)
-
-
-def _paginate(items: list[Any], params: dict[str, Any], key: str) -> dict[str, Any]:
-    start = 0
-    marker = params.get("Marker")
-    if marker:
-        try:
-            start = int(marker)
-        except ValueError as exc:
-            raise AwsError("ValidationError", "Invalid Marker.", 400) from exc
-    limit = int(params.get("MaxItems") or 100)
-    page = items[start : start + limit]
-    out: dict[str, Any] = {key: page, "IsTruncated": start + limit < len(items)}
-    if out["IsTruncated"]:
-        out["Marker"] = str(start + limit)
-    return out
-
-
-def _user_out(user: dict[str, Any]) -> dict[str, Any]:
-    out = {k: v for k, v in user.items() if k != "Tags" or v}
-    out["CreateDate"] = _ts(user["CreateDate"])
-    return out
-
-
-def _policy_out(policy: dict[str, Any]) -> dict[str, Any]:
-    out = dict(policy)
-    for k in ("CreateDate", "UpdateDate"):
-        if k in out:
-            out[k] = _ts(out[k])
-    if not out.get("Tags"):
-        out.pop("Tags", None)
-    return out
-
-
-class IamHandler(ServiceHandler):
+class IamHandler(IamGroups, IamAccess, IamReads):
     service = "iam"
-    # Users, their access keys and policies are native (the gateway authenticates and authorizes
-    # with them). Roles, groups, instance profiles and the rest are moto's, so that services of
-    # the fallback find the roles they are given (Lambda's CreateFunction checks its role).
-    owned_members = frozenset({"UserName", "AccessKeyId"})
+    # Users, their access keys, groups and policies are native (the gateway authenticates and
+    # authorizes with them). Roles, instance profiles and the rest are moto's, so that services
+    # of the fallback find the roles they are given (Lambda's CreateFunction checks its role).
+    owned_members = frozenset({"UserName", "AccessKeyId", "GroupName"})
+
+    def __init__(self, runtime: Any) -> None:
+        super().__init__(runtime)
+        # When each access key last signed a call: fed by the request recorder's batches.
+        if "key_usage" not in runtime.components:
+            usage = KeyUsage(runtime.settings.data_dir)
+            runtime.components["key_usage"] = usage
+            runtime.recorder.consumers.append(usage)
 
     def before_fallback(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         """A customer-managed policy attached to one of moto's roles or groups: moto gets a copy
@@ -100,8 +80,9 @@ class IamHandler(ServiceHandler):
 
     async def reset(self) -> None:
         """Forget the account's IAM (``POST /_emulator/reset``): users with their access keys,
-        tags, attached and inline policies, and customer managed policies with their versions;
-        and moto's roles, groups and instance profiles.
+        tags, attached and inline policies, boundaries and login profiles, groups with their
+        policies, customer managed policies with their versions, the keys' last use and the
+        credential report; and moto's roles and instance profiles.
 
         Keys that stay: root keys (user "root": the runtime's root key, which the reset itself is
         signed with, and others made by ``emulator keys create``), and keys that
@@ -110,37 +91,12 @@ class IamHandler(ServiceHandler):
         cannot tell a root key made by the CLI from one made by CreateAccessKey as root.
         Every key of an IAM user goes with the user, whoever made it."""
         self.store.clear(self.runtime.keys)
-        # Roles, groups and instance profiles: Runtime.reset hands "iam" to moto's reset too.
+        self.key_usage.forget({k.access_key_id for k in self.runtime.keys.list()})
+        self._report = None
+        # Roles and instance profiles: Runtime.reset hands "iam" to moto's reset too.
         authorizer = self.runtime.components.get("authorizer")
         if authorizer is not None:
             authorizer.forget_roles()
-
-    @property
-    def store(self) -> IamStore:
-        store: IamStore = self.runtime.components["iam_store"]
-        return store
-
-    # ------------------------------------------------------------ helpers
-    def _caller(self, ctx: RequestContext) -> str:
-        principal = ctx.principal
-        return principal.user_name if principal is not None else "root"
-
-    def _target_user(self, ctx: RequestContext, params: dict[str, Any]) -> str:
-        """UserName, defaulting to the caller (as IAM does for keys and GetUser)."""
-        name = params.get("UserName")
-        if name:
-            return str(name)
-        return self._caller(ctx)
-
-    def _require_user(self, name: str) -> None:
-        if name != "root":
-            self.store.get_user(name)
-
-    def _key_of(self, user: str, access_key_id: str) -> Any:
-        key = self.runtime.keys.get(access_key_id)
-        if key is None or key.user_name != user:
-            raise no_such_entity(f"The Access Key with id {access_key_id} cannot be found.")
-        return key
 
     # ------------------------------------------------------------------ users
     @operation("CreateUser")
@@ -160,7 +116,9 @@ class IamHandler(ServiceHandler):
     def list_users(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         users = [_user_out(u) for u in self.store.list_users(params.get("PathPrefix") or "/")]
         for u in users:
-            u.pop("Tags", None)  # ListUsers does not return tags
+            # "This operation does not return the following attributes ...: PermissionsBoundary, Tags" (API reference)
+            u.pop("Tags", None)
+            u.pop("PermissionsBoundary", None)
         return _paginate(users, params, "Users")
 
     @operation("DeleteUser")
@@ -176,18 +134,8 @@ class IamHandler(ServiceHandler):
         self.store.update_user(params["UserName"], params.get("NewUserName"), params.get("NewPath"), self.runtime.keys)
         return {}
 
-    # Credentials other than access keys: this emulator has none of them, so every user has none.
-    # Terraform's aws_iam_user (force_destroy) lists and deletes them before DeleteUser.
-    @operation("GetLoginProfile")
-    def get_login_profile(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        name = self._target_user(ctx, params)
-        self.store.get_user(name)
-        raise no_such_entity(f"Login Profile for User {name} cannot be found.")
-
-    @operation("DeleteLoginProfile")
-    def delete_login_profile(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return self.get_login_profile(ctx, params)
-
+    # Credentials other than access keys and passwords: this emulator has none of them, so every
+    # user has none. Terraform's aws_iam_user (force_destroy) lists and deletes them before DeleteUser.
     def _no_credentials(self, ctx: RequestContext, params: dict[str, Any], key: str, paged: bool = True) -> dict[str, Any]:
         self._require_user(self._target_user(ctx, params))
         return {key: [], "IsTruncated": False} if paged else {key: []}
@@ -243,12 +191,6 @@ class IamHandler(ServiceHandler):
         user = self.store.get_user(params["UserName"])
         return _paginate(user.get("Tags", []), params, "Tags")
 
-    @operation("ListGroupsForUser")
-    def list_groups_for_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        # This emulator has no IAM groups, so no user belongs to one.
-        self.store.get_user(params["UserName"])
-        return {"Groups": [], "IsTruncated": False}
-
     # ------------------------------------------------------------- access keys
     @operation("CreateAccessKey")
     def create_access_key(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -288,14 +230,6 @@ class IamHandler(ServiceHandler):
         self.runtime.keys.delete(key.access_key_id)
         return {}
 
-    @operation("GetAccessKeyLastUsed")
-    def get_access_key_last_used(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        key = self.runtime.keys.get(params["AccessKeyId"])
-        if key is None:
-            raise AwsError("AccessDenied", "The specified access key does not exist or is not owned by the account.", 403)
-        # Usage is not tracked per key; AWS answers N/A for keys never used.
-        return {"UserName": key.user_name, "AccessKeyLastUsed": {"ServiceName": "N/A", "Region": "N/A"}}
-
     # ---------------------------------------------------------------- policies
     @operation("CreatePolicy")
     def create_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -306,7 +240,7 @@ class IamHandler(ServiceHandler):
 
     @operation("GetPolicy")
     def get_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        return {"Policy": _policy_out(self.store.describe_policy(params["PolicyArn"]))}
+        return {"Policy": _policy_out(self.full_policy(params["PolicyArn"]))}
 
     @operation("GetPolicyVersion")
     def get_policy_version(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -388,7 +322,10 @@ class IamHandler(ServiceHandler):
 
     @operation("DeletePolicy")
     def delete_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        self.store.delete_policy(params["PolicyArn"])
+        arn = params["PolicyArn"]
+        if arn in self.store.policies and self.role_attachments(arn):  # attached to one of moto's roles
+            raise AwsError("DeleteConflict", "Cannot delete a policy attached to entities.", 409)
+        self.store.delete_policy(arn)
         return {}
 
     @operation("AttachUserPolicy")
@@ -428,10 +365,19 @@ class IamHandler(ServiceHandler):
     # -------------------------------------------------------- policy simulator
     @operation("SimulatePrincipalPolicy")
     def simulate_principal_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        """The policies of a user (or of one of moto's roles or groups), plus PolicyInputList,
-        evaluated by the gateway's own engine (emulator/gateway/simulate.py)."""
+        """The policies of a user (with its groups' and within its boundary), of a group, or of one
+        of moto's roles, plus PolicyInputList, evaluated by the gateway's own engine
+        (emulator/gateway/simulate.py)."""
         sources = self._principal_sources(params["PolicySourceArn"])
         sources.extend(self._input_sources(params.get("PolicyInputList"), "PolicyInputList"))
+        name = params["PolicySourceArn"].rsplit("/", 1)[-1]
+        if not params.get("PermissionsBoundaryPolicyInputList") and ":user/" in params["PolicySourceArn"]:
+            # The user's own boundary, unless the request passes another ("if a permissions boundary
+            # is attached to an entity and you pass in a different permissions boundary policy
+            # using this parameter, then the new permissions boundary policy is used": API reference).
+            boundary = self.store.boundary_document(name)
+            if boundary is not None:
+                return self._simulate(sources, params, [load_source("PermissionsBoundary", "user-managed", boundary)])
         return self._simulate(sources, params)
 
     @operation("SimulateCustomPolicy")
@@ -448,10 +394,12 @@ class IamHandler(ServiceHandler):
     def get_context_keys_for_custom_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         return {"ContextKeyNames": context_keys(self._input_sources(params["PolicyInputList"], "PolicyInputList"))}
 
-    def _simulate(self, sources: list[Source], params: dict[str, Any]) -> dict[str, Any]:
+    def _simulate(self, sources: list[Source], params: dict[str, Any], own_boundary: list[Source] | None = None) -> dict[str, Any]:
         if not params.get("ActionNames"):
             raise invalid_input("ActionNames must contain at least one action.")
-        boundary = self._input_sources(params["PermissionsBoundaryPolicyInputList"], "PermissionsBoundaryPolicyInputList") if params.get("PermissionsBoundaryPolicyInputList") else None
+        boundary = own_boundary
+        if params.get("PermissionsBoundaryPolicyInputList"):
+            boundary = self._input_sources(params["PermissionsBoundaryPolicyInputList"], "PermissionsBoundaryPolicyInputList")
         context = context_from_entries(params.get("ContextEntries"))
         results = simulate(sources, list(params["ActionNames"]), list(params.get("ResourceArns") or []), context, boundary)
         return _paginate(results, params, "EvaluationResults")
@@ -471,12 +419,16 @@ class IamHandler(ServiceHandler):
             if parts[4] != account or not self.store.has_user(name) or self.store.get_user(name)["Arn"] != arn:
                 raise no_such_entity(f"The user with name {name} cannot be found.")
             return [load_source(pname, ptype, decode_document(doc)) for pname, ptype, doc in self.store.user_policy_documents(name)]
+        if kind == "group":
+            if parts[4] != account or name not in self.store.groups or self.store.groups[name]["Arn"] != arn:
+                raise no_such_entity(f"The group with name {name} cannot be found.")
+            return [load_source(pname, ptype, decode_document(doc)) for pname, ptype, doc in self.store.group_policy_documents(name)]
         fallback = self.runtime.fallback
-        if kind not in ("role", "group") or fallback is None or parts[4] != account:
+        if kind != "role" or fallback is None or parts[4] != account:
             raise no_such_entity(f"The {kind} with name {name} cannot be found.")
         backend = fallback.backend("iam", "aws")
         try:
-            entity = backend.get_role_by_arn(arn) if kind == "role" else backend.get_group(name)
+            entity = backend.get_role_by_arn(arn)
         except Exception as exc:
             raise no_such_entity(f"The {kind} with name {name} cannot be found.") from exc
         sources = []
@@ -489,4 +441,4 @@ class IamHandler(ServiceHandler):
 
     def health(self) -> dict[str, Any]:
         store = self.store
-        return {"state": "running", "users": len(store.users), "policies": len(store.policies)}
+        return {"state": "running", "users": len(store.users), "groups": len(store.groups), "policies": len(store.policies)}

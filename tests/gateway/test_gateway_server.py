@@ -169,8 +169,12 @@ def test_iam_roles_fall_back_for_the_services_that_need_them(emulator: EmulatorS
     assert fn["Role"] == role["Arn"]
     # Operations on native users stay native; those the native service lacks are refused.
     with pytest.raises(ClientError) as info:
-        iam.add_user_to_group(GroupName="any", UserName="nobody")
+        iam.upload_ssh_public_key(UserName="nobody", SSHPublicKeyBody="ssh-rsa AAAA")
     assert info.value.response["Error"]["Code"] == "UnsupportedOperation"
+    # Groups are native: a user that does not exist is IAM's NoSuchEntity.
+    with pytest.raises(ClientError) as info:
+        iam.add_user_to_group(GroupName="any", UserName="nobody")
+    assert info.value.response["Error"]["Code"] == "NoSuchEntity"
 
 
 def test_fallback_request_id_is_ours(emulator: EmulatorServer) -> None:
