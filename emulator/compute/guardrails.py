@@ -23,9 +23,7 @@ temporary file, then os.replace). One store per Runtime (``guardrail_store``), s
 
 from __future__ import annotations
 
-import json
 import math
-import os
 import re
 import secrets
 import string
@@ -35,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator.durable import RecordFile
 from emulator.monitoring.logs_identifiers import managed
 
 if TYPE_CHECKING:
@@ -358,34 +357,13 @@ def partition(region: str) -> str:
     return "aws-cn" if region.startswith("cn-") else "aws-us-gov" if region.startswith("us-gov-") else "aws"
 
 
-class GuardrailStore:
+class GuardrailStore(RecordFile):
     """Every account's and Region's guardrails, in one JSON file replaced whole. A record:
     id, arn, account, region, tags, token, nextVersion, and ``versions`` (``DRAFT``, ``1``,
     ...: name, description, blocked messages, policies as GetGuardrail shows them, times)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._items: list[dict[str, Any]] | None = None
-
-    def items(self) -> list[dict[str, Any]]:
-        if self._items is None:
-            try:
-                self._items = list(json.loads(self.path.read_text(encoding="utf-8")).get("guardrails", []))
-            except FileNotFoundError:
-                self._items = []
-        return self._items
-
-    def save(self, items: list[dict[str, Any]] | None = None) -> None:
-        items = self.items() if items is None else items
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"guardrails": items}, indent=1), encoding="utf-8")
-        os.replace(tmp, self.path)
-        self._items = items
-
-    def clear(self) -> None:
-        self._items = []
-        self.path.unlink(missing_ok=True)
+        super().__init__(path, "guardrails")
 
     def of(self, account: str, region: str) -> list[dict[str, Any]]:
         """The account's guardrails in the Region, oldest first."""

@@ -38,7 +38,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import posixpath
 import threading
 import time
@@ -50,6 +49,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from emulator.durable import read_json, write_json
 from emulator.errors import AwsError
 
 log = logging.getLogger("emulator.compute.invocation_jobs")
@@ -173,14 +173,7 @@ class JobStore:
     def load(self) -> None:
         if self.path is None:
             return
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError):
-            log.exception("cannot read %s; starting with no invocation jobs", self.path)
-            return
-        for item in data.get("jobs", []):
+        for item in read_json(self.path, {}, "invocation jobs").get("jobs", []):
             try:
                 job = Job(**item)
             except TypeError:
@@ -191,13 +184,7 @@ class JobStore:
         if self.path is None:
             return
         with self._lock:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_suffix(".tmp")
-            with open(tmp, "w", encoding="utf-8") as fh:
-                json.dump({"jobs": [asdict(j) for j in self.jobs.values()]}, fh)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
+            write_json(self.path, {"jobs": [asdict(j) for j in self.jobs.values()]})
 
 
 class JobFailed(Exception):
@@ -319,6 +306,15 @@ class S3Objects:
         await self._locked(put, write=True)
 
 
+async def cancel_tasks(tasks: list[asyncio.Task[Any]]) -> None:
+    """Cancel the runners and wait until each has ended (what it raised is its own affair)."""
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+
+
 def output_uri(job: Job, name: str) -> str:
     base = job.output_config["s3OutputDataConfig"]["s3Uri"].rstrip("/")
     return f"{base}/{job.job_id}/{name}"
@@ -363,12 +359,7 @@ class InvocationJobs:
         self.store.save()
 
     async def _cancel_all(self) -> None:
-        tasks = list(self._runners.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_tasks(list(self._runners.values()))
         self._runners.clear()
         self._inflight.clear()
 

@@ -39,7 +39,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -48,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from emulator.compute.invocation_jobs import cancel_tasks
 from emulator.compute.openai_files import (
     EXPIRY_RANGE,
     after_cursor,
@@ -57,6 +57,7 @@ from emulator.compute.openai_files import (
 )
 from emulator.compute.openai_routes import ApiError, _json
 from emulator.context import Principal, RequestContext
+from emulator.durable import read_json, write_json
 from emulator.protocols.base import Request, Response
 
 if TYPE_CHECKING:
@@ -216,26 +217,13 @@ class BatchStore:
         self.batches: dict[str, Batch] = {}
 
     def load(self) -> None:
-        try:
-            data = json.loads(self.path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return
-        except (OSError, ValueError):
-            log.exception("cannot read %s; starting with no OpenAI batches", self.path)
-            return
-        for item in data.get("batches", []):
+        for item in read_json(self.path, {}, "OpenAI batches").get("batches", []):
             with contextlib.suppress(TypeError):
                 batch = Batch(**item)
                 self.batches[batch.id] = batch
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_suffix(".tmp")
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"batches": [asdict(b) for b in self.batches.values()]}, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        write_json(self.path, {"batches": [asdict(b) for b in self.batches.values()]})
 
 
 def _transient(response: Response) -> bool:
@@ -289,12 +277,7 @@ class BatchesApi:
 
     async def reset(self) -> None:
         """Forget every batch, stopping the runners."""
-        tasks = list(self._runners.values())
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await cancel_tasks(list(self._runners.values()))
         self._runners.clear()
         self.store.batches.clear()
         self.store.save()

@@ -19,9 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import os
 import secrets
 import string
 import time
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from emulator.compute.openai_routes import ApiError, _json
+from emulator.durable import read_json, write_bytes, write_json
 from emulator.protocols.base import Request, Response
 
 if TYPE_CHECKING:
@@ -103,21 +102,6 @@ class StoredFile:
                 "purpose": self.purpose, "status": "processed", "status_details": None, "expires_at": self.expires_at}
 
 
-def _write_durably(path: Path, data: bytes) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
-    with contextlib.suppress(OSError):  # the rename itself, on filesystems that allow a directory fsync
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
-
 class FileStore:
     """Every file of the server: metadata in memory and in ``index.json``, bytes one file each."""
 
@@ -127,13 +111,7 @@ class FileStore:
         self.files: dict[str, StoredFile] = {}
 
     def load(self) -> None:
-        try:
-            data = json.loads(self.index.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            data = {}
-        except (OSError, ValueError):
-            log.exception("cannot read %s; starting with no OpenAI files", self.index)
-            data = {}
+        data = read_json(self.index, {}, "OpenAI files")
         for item in data.get("files", []):
             with contextlib.suppress(TypeError):
                 f = StoredFile(**item)
@@ -147,7 +125,7 @@ class FileStore:
 
     def save(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
-        _write_durably(self.index, json.dumps({"files": [asdict(f) for f in self.files.values()]}).encode())
+        write_json(self.index, {"files": [asdict(f) for f in self.files.values()]})
 
     def purge_expired(self) -> None:
         now = int(time.time())
@@ -166,7 +144,7 @@ class FileStore:
         f = StoredFile(new_id("file-"), len(data), int(time.time()), filename, purpose, expires_at,
                        max((x.seq for x in self.files.values()), default=0) + 1)
         self.root.mkdir(parents=True, exist_ok=True)
-        await asyncio.to_thread(_write_durably, self.root / f.id, data)
+        await asyncio.to_thread(write_bytes, self.root / f.id, data)
         self.files[f.id] = f
         self.save()
         return f

@@ -19,8 +19,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import json
-import os
 import re
 import secrets
 import string
@@ -34,6 +32,7 @@ from emulator.compute.embeddings import EMBEDDING_MODELS, is_embedding_model_id
 from emulator.compute.inference import APPLICATION_PROFILES
 from emulator.compute.models import ModelInfo
 from emulator.context import RequestContext
+from emulator.durable import RecordFile
 from emulator.errors import AwsError
 from emulator.handlers.base import operation
 
@@ -294,36 +293,16 @@ def page(items: list[dict[str, Any]], params: dict[str, Any]) -> dict[str, Any]:
 _ID_CHARS = string.ascii_lowercase + string.digits
 
 
-class ApplicationProfiles:
+class ApplicationProfiles(RecordFile):
     """The application inference profiles of every account and Region, in one JSON file
     (replaced whole: a temporary file, then os.replace)."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
-        self._items: list[dict[str, Any]] | None = None
-
-    def items(self) -> list[dict[str, Any]]:
-        if self._items is None:
-            try:
-                self._items = list(json.loads(self.path.read_text(encoding="utf-8")).get("profiles", []))
-            except FileNotFoundError:
-                self._items = []
-        return self._items
+        super().__init__(path, "profiles")
 
     def of(self, ctx: RequestContext) -> list[dict[str, Any]]:
         """The request account's profiles in the request Region, oldest first."""
         return [p for p in self.items() if p["account"] == ctx.account_id and p["region"] == ctx.region]
-
-    def save(self, items: list[dict[str, Any]]) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"profiles": items}, indent=1), encoding="utf-8")
-        os.replace(tmp, self.path)
-        self._items = items
-
-    def clear(self) -> None:
-        self._items = []
-        self.path.unlink(missing_ok=True)
 
 
 def application_summary(record: dict[str, Any]) -> dict[str, Any]:
