@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 
+from emulator.compute.engines.base import Engine, EngineError
 from emulator.compute.inference import (
     INFERENCE_ERRORS,
     Target,
@@ -126,10 +127,65 @@ async def embedding_target(compute: ComputeService, model_id: str) -> Target:
     raise UnknownModel(model_id)
 
 
+def can_embed(engine: Engine) -> bool:
+    """Whether an engine pools a sentence embedding: every llama.cpp GGUF does (with its own
+    pooling when it declares one, else the mean of its last hidden states); the remote engine
+    does not. One rule for Bedrock's InvokeModel and OpenAI's /v1/embeddings."""
+    return type(engine).sentence_embedding is not Engine.sentence_embedding
+
+
+def token_text(engine: Engine, ids: list[int]) -> str:
+    """The text whose tokenization by the model is exactly ``ids`` (token-array input of
+    /v1/embeddings: the ids are the model's own tokens). llama.cpp's embedding call reads text
+    and tokenizes it itself, so ids are embedded as the text they decode to, and only when that
+    text tokenizes back to the same ids: anything else would embed other tokens than those
+    given. Ours: the wording of the refusals."""
+    contexts = getattr(engine, "_contexts", None)  # LlamaEngine's loaded contexts (their vocabulary)
+    if not contexts:
+        raise EngineError("This model's engine takes text only: token ids cannot be embedded.", 400)
+    llm = contexts[0]
+    vocab = int(llm.n_vocab())
+    bad = next((t for t in ids if not 0 <= t < vocab), None)
+    if bad is not None:
+        raise EngineError(f"Invalid token id {bad}: this model's vocabulary has ids 0 to {vocab - 1}.", 400)
+    try:
+        text = bytes(llm.detokenize(ids)).decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    bos = int(llm.token_bos())
+
+    def body(seq: list[int]) -> list[int]:
+        return seq[1:] if seq and seq[0] == bos else seq
+
+    if not text or body(list(llm.tokenize(text.encode("utf-8"), add_bos=True, special=False))) != body(list(ids)):
+        raise EngineError("These token ids cannot be embedded exactly: the model embeds text, and they are not the model's "
+                          "tokenization of any text (special tokens, or a split the tokenizer does not make).", 400)
+    return text
+
+
+def pooled_vectors(engine: Engine, inputs: list[str] | list[list[int]], max_tokens: int, size: int | None) -> tuple[list[list[float]], int]:
+    """Unit-length vectors of ``inputs`` (texts or token arrays) and the tokens read, one text per
+    decode as for Bedrock (``embed``); ``size``: projected as Bedrock's models are (``resize``),
+    None for the model's own size. Runs on the instance's executor."""
+    vectors: list[list[float]] = []
+    used = 0
+    for item in inputs:
+        text = item if isinstance(item, str) else token_text(engine, item)
+        raw, count = engine.sentence_embedding(text, max_tokens)
+        if size is None:
+            norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+            vectors.append([x / norm for x in raw])
+        else:
+            vectors.append(resize(raw, size, True))
+        used += count
+    return vectors, used
+
+
 async def embed(target: Target, text: str, max_tokens: int, truncate: str = "NONE") -> tuple[list[float], int]:
     """The pooled vector of ``text`` and its token count, on the instance's executor."""
     result: tuple[list[float], int] = await target.scheduler.run_sync(target.scheduler.engine.sentence_embedding, text, max_tokens, truncate)
     return result
 
 
-__all__ = ["EMBEDDING_MODELS", "INFERENCE_ERRORS", "binary", "cohere_types", "embed", "embedding_target", "is_embedding_model_id", "resize"]
+__all__ = ["EMBEDDING_MODELS", "INFERENCE_ERRORS", "binary", "can_embed", "cohere_types", "embed", "embedding_target", "is_embedding_model_id",
+           "pooled_vectors", "resize", "token_text"]

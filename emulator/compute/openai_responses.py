@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from emulator.compute.engines.base import EngineError
+from emulator.compute.openai_files import after_cursor, list_limit, page
 from emulator.compute.openai_routes import (
     ApiError,
     _json,
@@ -30,7 +31,7 @@ from emulator.compute.openai_routes import (
 )
 from emulator.compute.quotas import SettlingStream
 from emulator.compute.scheduler import GenerationTimeout, QueueTimeout
-from emulator.protocols.base import Response
+from emulator.protocols.base import Request, Response
 
 if TYPE_CHECKING:
     from emulator.compute.openai_routes import OpenAIApi
@@ -39,6 +40,12 @@ if TYPE_CHECKING:
 KEPT = 1000  # stored responses, for previous_response_id and GET (in memory)
 _ROLES = ("user", "assistant", "system", "developer")
 _TEXT_PARTS = ("input_text", "output_text", "text")
+INPUT_ITEMS_LIMIT = (1, 100)  # OpenAI "List input items": "Limit can range between 1 and 100, and the default is 20."
+# OpenAI's ResponseIncludable values (the openai client's types): accepted by List input items, where
+# a text message has none of what they add.
+INCLUDABLE = ("file_search_call.results", "web_search_call.results", "web_search_call.action.sources", "message.input_image.image_url",
+              "computer_call_output.output.image_url", "code_interpreter_call.outputs", "reasoning.encrypted_content",
+              "message.output_text.logprobs")
 
 
 def _error(status: int, message: str, param: str | None = None, code: str | None = None) -> ApiError:
@@ -75,6 +82,17 @@ def _messages(value: Any) -> list[dict[str, Any]]:
     return out
 
 
+def input_items(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The input items of a response as "List input items" shows them: each message with an id,
+    its text as an input_text part (output_text for an assistant's)."""
+    items = []
+    for m in messages:
+        part: dict[str, Any] = ({"type": "output_text", "text": m["content"], "annotations": []} if m["role"] == "assistant"
+                                else {"type": "input_text", "text": m["content"]})
+        items.append({"id": "msg_" + uuid.uuid4().hex, "type": "message", "role": m["role"], "status": "completed", "content": [part]})
+    return items
+
+
 def _text_format(body: dict[str, Any], messages: list[dict[str, Any]]) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """``text.format`` as given (echoed in the response) and as chat's response_format."""
     text = body.get("text")
@@ -94,15 +112,16 @@ def _text_format(body: dict[str, Any], messages: list[dict[str, Any]]) -> tuple[
 class ResponsesApi:
     def __init__(self, api: OpenAIApi) -> None:
         self.api = api
-        self._kept: OrderedDict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = OrderedDict()
+        # id -> (response, its conversation as chat messages, its input items)
+        self._kept: OrderedDict[str, tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]] = OrderedDict()
 
     # ------------------------------------------------------------ stored responses
-    def _keep(self, doc: dict[str, Any], conversation: list[dict[str, Any]]) -> None:
-        self._kept[doc["id"]] = (doc, conversation)
+    def _keep(self, doc: dict[str, Any], conversation: list[dict[str, Any]], items: list[dict[str, Any]]) -> None:
+        self._kept[doc["id"]] = (doc, conversation, items)
         while len(self._kept) > KEPT:
             self._kept.popitem(last=False)
 
-    def _stored(self, response_id: str, param: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    def _stored(self, response_id: str, param: str | None = None) -> tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]]]:
         kept = self._kept.get(response_id)
         if kept is None:
             raise _error(404 if param is None else 400, f"Response with id '{response_id}' not found.", param)
@@ -114,6 +133,29 @@ class ResponsesApi:
 
     def retrieve(self, response_id: str) -> Response:
         return _json(200, self._stored(response_id)[0])
+
+    def list_input_items(self, response_id: str, request: Request) -> Response:
+        """OpenAI "List input items" (GET /v1/responses/{id}/input_items): the items the response
+        was generated from (with previous_response_id, the earlier turns' inputs and outputs
+        first), ``order`` desc by default, cursors ``after`` / ``before``, ``limit`` 1-100 (20)."""
+        items = list(self._stored(response_id)[2])
+        order = request.query_one("order") or "desc"
+        if order not in ("asc", "desc"):
+            raise _error(400, f"Invalid value: '{order}'. Supported values are: 'asc' and 'desc'.", "order", "invalid_value")
+        for value in request.query.get("include", []) + request.query.get("include[]", []):
+            if value not in INCLUDABLE:
+                shown = ", ".join(f"'{v}'" for v in INCLUDABLE)
+                raise _error(400, f"Invalid value: '{value}'. Supported values are: {shown}.", "include", "invalid_value")
+        limit = list_limit(request, *INPUT_ITEMS_LIMIT, 20)
+        if order == "desc":
+            items.reverse()
+        items = after_cursor(items, request.query_one("after"), "input item")
+        before = request.query_one("before")
+        if before is None:
+            return _json(200, page(items, limit))
+        # The items before the one named: the page that ends right before it.
+        upto = list(reversed(after_cursor(list(reversed(items)), before, "input item")))
+        return _json(200, {**page(upto[-limit:], limit), "has_more": len(upto) > limit})
 
     def delete(self, response_id: str) -> Response:
         self._stored(response_id)
@@ -129,12 +171,16 @@ class ResponsesApi:
         if body.get("tool_choice") not in (None, "auto", "none"):
             raise _error(400, "'tool_choice' is not supported by this server.", "tool_choice", "unsupported_parameter")
         history: list[dict[str, Any]] = []
+        earlier: list[dict[str, Any]] = []  # the previous response's input items and its output
         previous = body.get("previous_response_id")
         if previous is not None:
             if not isinstance(previous, str):
                 raise _error(400, "Invalid type for 'previous_response_id': expected a string.", "previous_response_id", "invalid_type")
-            history = list(self._stored(previous, "previous_response_id")[1])
-        messages = history + _messages(body.get("input"))
+            before, history, before_items = self._stored(previous, "previous_response_id")
+            earlier = [*before_items, *before["output"]]
+            history = list(history)
+        given = _messages(body.get("input"))
+        messages = history + given
         instructions = body.get("instructions")
         if instructions is not None and not isinstance(instructions, str):
             raise _error(400, "Invalid type for 'instructions': expected a string.", "instructions", "invalid_type")
@@ -172,7 +218,7 @@ class ResponsesApi:
             doc["usage"] = {"input_tokens": gen.prompt_tokens, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": gen.completion_tokens,
                             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": gen.prompt_tokens + gen.completion_tokens}
             if store:
-                self._keep(doc, [*messages, {"role": "assistant", "content": text}])
+                self._keep(doc, [*messages, {"role": "assistant", "content": text}], [*earlier, *input_items(given)])
             return doc
 
         if not body.get("stream"):

@@ -19,7 +19,9 @@ shared with Bedrock Runtime: the same key's tokens per minute and per day.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import struct
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +30,13 @@ from urllib.parse import unquote
 
 import orjson
 
+from emulator.compute.embeddings import (
+    EMBEDDING_MODELS,
+    bedrock_model,
+    can_embed,
+    embedding_target,
+    pooled_vectors,
+)
 from emulator.compute.engines.base import (
     ContextLengthExceeded,
     EngineError,
@@ -39,7 +48,6 @@ from emulator.compute.inference import (
     Generation,
     UnknownModel,
     generate,
-    resolve,
 )
 from emulator.compute.instances import LaunchError, NotReady
 from emulator.compute.quotas import SettlingStream, TokenMeter, meter, model_arn
@@ -212,15 +220,54 @@ def response_format(body: dict[str, Any], messages: list[dict[str, Any]]) -> dic
     raise ApiError(400, f"Invalid value: '{kind}'. Supported values are: 'text', 'json_object', and 'json_schema'.", param="response_format.type", code="invalid_value")
 
 
+_JSON_TYPES = {str: "string", int: "integer", float: "decimal", bool: "boolean", dict: "object", list: "array"}
+
+
+def _json_type(value: Any) -> str:
+    return _JSON_TYPES.get(type(value), "null")
+
+
+def no_tools(model: str, param: str) -> ApiError:
+    """How a tool request is refused (the model has no tool calling): ``tools`` / ``functions``
+    and a history holding tool calls or tool results alike, naming what carried them."""
+    return ApiError(400, f"The model `{model}` does not support tools or function calling.", param=param, code="unsupported_parameter")
+
+
+def stream_options(body: dict[str, Any]) -> bool:
+    """``stream_options.include_usage``; OpenAI refuses stream_options without ``stream: true`` (its words)."""
+    opts = body.get("stream_options")
+    if opts is None:
+        return False
+    if body.get("stream") is not True:
+        raise ApiError(400, "The 'stream_options' parameter is only allowed when 'stream' is enabled.", param="stream_options")
+    if not isinstance(opts, dict):
+        raise ApiError(400, f"Invalid type for 'stream_options': expected an object, but got {_json_type(opts)} instead.",
+                       param="stream_options", code="invalid_type")
+    return bool(opts.get("include_usage"))
+
+
 def chat_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
     msgs = body.get("messages")
-    if not isinstance(msgs, list) or not msgs:
+    if msgs is None:
+        raise ApiError(400, "Missing required parameter: 'messages'.", param="messages", code="missing_required_parameter")
+    if not isinstance(msgs, list):
+        raise ApiError(400, f"Invalid type for 'messages': expected an array, but got {_json_type(msgs)} instead.", param="messages", code="invalid_type")
+    if not msgs:
         raise ApiError(400, "Invalid 'messages': empty array. Expected an array with minimum length 1.", param="messages", code="empty_array")
     out = []
     for i, m in enumerate(msgs):
         if not isinstance(m, dict) or m.get("role") not in ("system", "developer", "user", "assistant", "tool"):
             raise ApiError(400, f"Invalid value for 'messages[{i}].role'.", param=f"messages[{i}].role", code="invalid_value")
+        # A history with tool calls or tool results needs tool calling, which no local model has.
+        for key in ("tool_calls", "function_call"):
+            if m.get(key) not in (None, []):
+                raise no_tools(str(body.get("model")), f"messages[{i}].{key}")
+        if m["role"] == "tool":
+            raise no_tools(str(body.get("model")), f"messages[{i}].role")
         content = m.get("content")
+        if content is None and m["role"] != "assistant":
+            # OpenAI: only an assistant message may leave content out (it then carries tool calls).
+            raise ApiError(400, "Invalid value for 'content': expected a string, got null.", param=f"messages[{i}].content")
         if isinstance(content, list):
             parts = []
             for part in content:
@@ -236,6 +283,50 @@ def chat_messages(body: dict[str, Any]) -> list[dict[str, Any]]:
         role = "system" if m["role"] == "developer" else m["role"]
         out.append({"role": role, "content": content})
     return out
+
+
+MAX_EMBEDDING_INPUTS = 2048  # OpenAI's embeddings reference: "any array must be 2048 dimensions or less"
+EMBEDDING_MAX_TOKENS = 8192  # a local model's input limit (the engine caps it at the context); Bedrock's largest
+
+
+def _token_array(value: Any) -> bool:
+    return isinstance(value, list) and bool(value) and all(isinstance(t, int) and not isinstance(t, bool) for t in value)
+
+
+def embedding_inputs(value: Any) -> list[str] | list[list[int]]:
+    """``input`` of /v1/embeddings as OpenAI takes it: a string, an array of strings, an array of
+    token ids, or an array of token arrays; none empty, at most 2048 items."""
+    if isinstance(value, str) and value:
+        return [value]
+    if _token_array(value):
+        return [list(value)]
+    if isinstance(value, list) and 0 < len(value) <= MAX_EMBEDDING_INPUTS:
+        if all(isinstance(t, str) and t for t in value):
+            return list(value)
+        if all(_token_array(t) for t in value):
+            return [list(t) for t in value]
+    raise ApiError(400, "Invalid 'input': expected a non-empty string, an array of up to 2048 non-empty strings, "
+                   "an array of token ids, or an array of up to 2048 non-empty token arrays.", param="input", code="invalid_value")
+
+
+def embedding_size(model: str, dimensions: Any) -> tuple[int | None, int]:
+    """(output size, max input tokens) for /v1/embeddings: a Bedrock embedding id has its sizes
+    (``dimensions`` picks one of Titan V2's); another model answers its own size and takes no
+    ``dimensions`` (OpenAI's words for a model without them)."""
+    spec = EMBEDDING_MODELS.get(bedrock_model(model))
+    if dimensions is not None and (isinstance(dimensions, bool) or not isinstance(dimensions, int)):
+        raise ApiError(400, f"Invalid type for 'dimensions': expected an integer, but got {_json_type(dimensions)} instead.",
+                       param="dimensions", code="invalid_type")
+    if spec is None:
+        if dimensions is not None:
+            raise ApiError(400, "This model does not support specifying dimensions.", param="dimensions", code="unsupported_parameter")
+        return None, EMBEDDING_MAX_TOKENS
+    sizes, default, max_tokens = spec
+    if dimensions is not None and dimensions not in sizes:
+        shown = ", ".join(str(n) for n in sizes)
+        raise ApiError(400, f"Invalid 'dimensions': the model `{model}` answers {shown} dimensions.", param="dimensions",
+                       code="invalid_value")  # ours
+    return dimensions or default, max_tokens
 
 
 def _store_action(method: str, path: str) -> str:
@@ -351,6 +442,8 @@ class OpenAIApi:
                 # A stored response: the caller needs what reading or creating one needs.
                 self._authorize(ctx, "bedrock:InvokeModel", "*")
                 ident = unquote(raw[len("/v1/responses/"):])
+                if ident.endswith("/input_items") and request.method == "GET":
+                    return self.responses.list_input_items(ident.removesuffix("/input_items"), request)
                 return self.responses.retrieve(ident) if request.method == "GET" else self.responses.delete(ident)
             if request.method != "POST" and path in _GENERATION_PATHS:
                 raise ApiError(405, f"Method {request.method} is not allowed for {path}; use POST.", code="method_not_allowed")
@@ -525,15 +618,16 @@ class OpenAIApi:
 
     async def chat(self, body: dict[str, Any], ctx: RequestContext) -> Response:
         model = body["model"]
-        if body.get("tools") or body.get("functions"):
-            raise ApiError(400, f"The model `{model}` does not support tools or function calling.", param="tools", code="unsupported_parameter")
+        for name in ("tools", "functions"):
+            if body.get(name):
+                raise no_tools(model, name)
         messages = chat_messages(body)
         params = gen_params(body)
         params.response_format = response_format(body, messages)
         if continue_final_message(body):
             messages = mark_prefill(messages)
+        include_usage = stream_options(body)
         stream = bool(body.get("stream"))
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
         gen, tokens = await self._start(ctx, model, None, messages, params)
         rid = "chatcmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
@@ -563,11 +657,16 @@ class OpenAIApi:
             prompt = prompt[0]
         if not isinstance(prompt, str):
             raise ApiError(400, "Invalid type for 'prompt': expected a string.", param="prompt", code="invalid_type")
+        # Refused rather than ignored (README): no fill-in-the-middle, one completion per prompt.
+        if body.get("suffix") not in (None, ""):
+            raise ApiError(400, "'suffix' is not supported by this server.", param="suffix", code="unsupported_parameter")
+        if body.get("best_of") not in (None, 1):
+            raise ApiError(400, "Only best_of=1 is supported by this server.", param="best_of", code="unsupported_value")
         params = gen_params(body)
         if body.get("max_tokens") is None:
             params.max_tokens = 16  # the legacy completions default
+        include_usage = stream_options(body)
         stream = bool(body.get("stream"))
-        include_usage = bool((body.get("stream_options") or {}).get("include_usage")) if stream else False
         echo = bool(body.get("echo"))
         gen, tokens = await self._start(ctx, model, prompt, None, params)
         rid = "cmpl-" + uuid.uuid4().hex[:24]
@@ -589,28 +688,46 @@ class OpenAIApi:
         )
 
     async def embeddings(self, body: dict[str, Any], ctx: RequestContext) -> Response:
+        """One rule with Bedrock's InvokeModel (bedrock_embeddings): a model embeds when its engine
+        pools a sentence embedding (``embeddings.can_embed``: every local GGUF). A Bedrock embedding
+        id (Titan, Cohere) answers the vector Bedrock answers for its default body: served by the
+        same model, projected to the id's size (or ``dimensions``), unit length; other models
+        answer their own size, unit length (as OpenAI's embeddings are)."""
         model = body["model"]
-        info = self.compute.store.get(model)
-        if info is None and not model.startswith("i-"):
-            raise map_error(UnknownModel(model), model)
-        if info is not None and not info.embeddings:
-            raise ApiError(400, f"The model `{model}` does not support embeddings.", param="model", code="model_not_supported")
-        inputs = body.get("input")
-        if isinstance(inputs, str):
-            inputs = [inputs]
-        if not isinstance(inputs, list) or not inputs or not all(isinstance(t, str) for t in inputs):
-            raise ApiError(400, "Invalid 'input': expected a string or an array of strings.", param="input")
+        inputs = embedding_inputs(body.get("input"))
+        fmt = body.get("encoding_format") or "float"
+        if fmt not in ("float", "base64"):
+            raise ApiError(400, f"Invalid value: '{fmt}'. Supported values are: 'float' and 'base64'.", param="encoding_format", code="invalid_value")
+        size, max_tokens = embedding_size(model, body.get("dimensions"))
         started = time.perf_counter()
+        reservation = None
         try:
-            target = await resolve(self.compute, model)
-            if not target.scheduler.engine.supports_embeddings():
+            target = await embedding_target(self.compute, model)
+            engine = target.scheduler.engine
+            if not can_embed(engine):
                 raise ApiError(400, f"The model `{model}` does not support embeddings.", param="model", code="model_not_supported")
-            vectors, tokens = await target.scheduler.run_sync(target.scheduler.engine.embed, inputs)
+            texts = "\n".join(t for t in inputs if isinstance(t, str))
+            ids = sum(len(t) for t in inputs if isinstance(t, list))
+            reservation = (await self._meter(ctx, target.model.name, texts, None, ids)).reservation
+            vectors, tokens = await target.scheduler.run_sync(pooled_vectors, engine, inputs, max_tokens, size)
         except ApiError:
+            self._settle(reservation, 0)
             raise
         except INFERENCE_ERRORS as exc:
+            self._settle(reservation, 0)
             raise map_error(exc, model) from None
-        ctx.telemetry.update({"api": "openai", "operation": "embeddings", "model_id": model, "input_tokens": tokens,
-                              "latency_ms": int((time.perf_counter() - started) * 1000)})
-        return _json(200, {"object": "list", "model": model, "data": [{"object": "embedding", "index": i, "embedding": v} for i, v in enumerate(vectors)],
-                           "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+        self._settle(reservation, tokens)
+        ctx.telemetry.update({"api": "openai", "operation": "embeddings", "model_id": model, "model": target.model.name,
+                              "input_tokens": tokens, "latency_ms": int((time.perf_counter() - started) * 1000)})
+        data = [{"object": "embedding", "index": i, "embedding": base64.b64encode(struct.pack(f"<{len(v)}f", *v)).decode() if fmt == "base64" else v}
+                for i, v in enumerate(vectors)]
+        return _json(200, {"object": "list", "model": model, "data": data, "usage": {"prompt_tokens": tokens, "total_tokens": tokens}})
+
+    def _settle(self, reservation: Any, used: int) -> None:
+        """Charge an embedding request's tokens to the key's quota (as bedrock_embeddings settles)."""
+        if reservation is None or reservation.settled:
+            return
+        try:
+            security.settle(reservation, used, runtime=self.runtime)
+        except Exception:  # noqa: BLE001 - settling never fails the caller's request (as TokenMeter.settle)
+            reservation.settled = True

@@ -38,6 +38,7 @@ from emulator.handlers.base import ComputeHandler, Route, operation
 from emulator.handlers.bedrock_embeddings import (
     NOT_CONVERSE,
     NOT_STREAMING,
+    _type_name,
     embedding_family,
     invoke_embedding,
 )
@@ -274,6 +275,29 @@ def _sniff(body: dict[str, Any]) -> str:
     return "llama"
 
 
+def _int(body: dict[str, Any], key: str, default: int, path: str = "") -> int:
+    """An integer field of a model's body, typed as the model's JSON schema types it: a string
+    or a fraction is a schema error (the validator's wording, as in bedrock_embeddings)."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise _malformed(f"#/{path or key}: expected type: Integer, found: {_type_name(value)}")
+    return value
+
+
+def _num(body: dict[str, Any], key: str, default: float, path: str = "") -> float:
+    """A number field of a model's body (temperature, top_p, ...): a string is a schema error."""
+    value = body.get(key)
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise _malformed(f"#/{path or key}: expected type: Number, found: {_type_name(value)}")
+    return float(value)
+
+
 def _check_range(p: GenParams, max_field: str, temperature_max: float = 1.0) -> None:
     if p.max_tokens < 1:
         raise _malformed(f"#/{max_field}: {p.max_tokens} is not greater or equal to 1")
@@ -298,9 +322,11 @@ def parse_invoke_body(raw: bytes, model_id: str = "") -> tuple[str, str | None, 
         if family == "nova":
             # Amazon Nova (messages-v1): content blocks {"text"}, system [{"text"}], inferenceConfig.
             cfg = body.get("inferenceConfig") or {}
-            p.max_tokens = int(cfg.get("maxTokens", cfg.get("max_new_tokens", 512)))
-            p.temperature = float(cfg.get("temperature", 0.7))
-            p.top_p = float(cfg.get("topP", cfg.get("top_p", 0.9)))
+            if not isinstance(cfg, dict):
+                raise _malformed(f"#/inferenceConfig: expected type: JSONObject, found: {_type_name(cfg)}")
+            p.max_tokens = _int(cfg, "maxTokens", _int(cfg, "max_new_tokens", 512, "inferenceConfig/max_new_tokens"), "inferenceConfig/maxTokens")
+            p.temperature = _num(cfg, "temperature", 0.7, "inferenceConfig/temperature")
+            p.top_p = _num(cfg, "topP", _num(cfg, "top_p", 0.9, "inferenceConfig/top_p"), "inferenceConfig/topP")
             p.stop = list(cfg.get("stopSequences") or [])
             if not isinstance(body.get("messages"), list):
                 raise _malformed("#/messages: expected type: JSONArray")
@@ -308,18 +334,22 @@ def parse_invoke_body(raw: bytes, model_id: str = "") -> tuple[str, str | None, 
             return "nova", None, converse_messages({"messages": body["messages"], "system": body.get("system")}), p
         if family == "anthropic":
             messages = _anthropic_messages(body)
-            p.max_tokens = int(body["max_tokens"])
-            p.temperature = float(body.get("temperature", 1.0))
-            p.top_p = float(body.get("top_p", p.top_p))
-            p.top_k = int(body.get("top_k", p.top_k))
+            if body["max_tokens"] is None:
+                raise _malformed("#/max_tokens: expected type: Integer, found: Null")
+            p.max_tokens = _int(body, "max_tokens", 0)
+            p.temperature = _num(body, "temperature", 1.0)
+            p.top_p = _num(body, "top_p", p.top_p)
+            p.top_k = _int(body, "top_k", p.top_k)
             p.stop = list(body.get("stop_sequences") or [])
             _check_range(p, "max_tokens")
             return "anthropic", None, messages, p
         if family == "titan":
             cfg = body.get("textGenerationConfig") or {}
-            p.max_tokens = int(cfg.get("maxTokenCount", 512))
-            p.temperature = float(cfg.get("temperature", 0.7))
-            p.top_p = float(cfg.get("topP", 0.9))
+            if not isinstance(cfg, dict):
+                raise _malformed(f"#/textGenerationConfig: expected type: JSONObject, found: {_type_name(cfg)}")
+            p.max_tokens = _int(cfg, "maxTokenCount", 512, "textGenerationConfig/maxTokenCount")
+            p.temperature = _num(cfg, "temperature", 0.7, "textGenerationConfig/temperature")
+            p.top_p = _num(cfg, "topP", 0.9, "textGenerationConfig/topP")
             p.stop = list(cfg.get("stopSequences") or [])
             if not isinstance(body.get("inputText"), str):
                 raise _malformed("#/inputText: expected type: String" if "inputText" in body else "#: required key [inputText] not found")
@@ -327,14 +357,13 @@ def parse_invoke_body(raw: bytes, model_id: str = "") -> tuple[str, str | None, 
             return "titan", body["inputText"], None, p
         if family == "cohere":
             messages = _cohere_messages(body)
-            p.max_tokens = int(body.get("max_tokens", 512))
-            p.temperature = float(body.get("temperature", 0.3))
-            p.top_p = float(body.get("p", 0.75))
-            if body.get("k") is not None:
-                p.top_k = int(body["k"])
+            p.max_tokens = _int(body, "max_tokens", 512)
+            p.temperature = _num(body, "temperature", 0.3)
+            p.top_p = _num(body, "p", 0.75)
+            p.top_k = _int(body, "k", p.top_k)
             p.stop = list(body.get("stop_sequences") or [])
             if body.get("seed") is not None:
-                p.seed = int(body["seed"])
+                p.seed = _int(body, "seed", 0)
             _check_range(p, "max_tokens")
             return "cohere", None, messages, p
         if "prompt" not in body:
@@ -342,21 +371,20 @@ def parse_invoke_body(raw: bytes, model_id: str = "") -> tuple[str, str | None, 
         if not isinstance(body["prompt"], str):
             raise _malformed("#/prompt: expected type: String")
         if family == "mistral":
-            p.max_tokens = int(body.get("max_tokens", 512))
-            p.temperature = float(body.get("temperature", 0.7))
-            p.top_p = float(body.get("top_p", 1.0))
-            if body.get("top_k") is not None:
-                p.top_k = int(body["top_k"])
+            p.max_tokens = _int(body, "max_tokens", 512)
+            p.temperature = _num(body, "temperature", 0.7)
+            p.top_p = _num(body, "top_p", 1.0)
+            p.top_k = _int(body, "top_k", p.top_k)
             max_field = "max_tokens"
         else:
-            p.max_tokens = int(body["max_gen_len"] if body.get("max_gen_len") is not None else body.get("max_tokens", 512))
-            p.temperature = float(body.get("temperature", 0.5))
-            p.top_p = float(body.get("top_p", 0.9))
+            p.max_tokens = _int(body, "max_gen_len", 0) if body.get("max_gen_len") is not None else _int(body, "max_tokens", 512)
+            p.temperature = _num(body, "temperature", 0.5)
+            p.top_p = _num(body, "top_p", 0.9)
             max_field = "max_gen_len"
         if body.get("stop"):
             p.stop = [body["stop"]] if isinstance(body["stop"], str) else list(body["stop"])
         if body.get("seed") is not None:
-            p.seed = int(body["seed"])
+            p.seed = _int(body, "seed", 0)
         _check_range(p, max_field)
         return family, body["prompt"], None, p
     except (TypeError, ValueError, AttributeError):
