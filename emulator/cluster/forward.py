@@ -9,8 +9,10 @@ No healthy instance -> ``ServiceUnavailable`` (503) in the service's error shape
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlencode
 
@@ -62,6 +64,8 @@ _DROP = frozenset({*internal.INTERNAL_HEADERS, "content-encoding"})
 # Rounds of "the role holds other policies": one after a change; more only while they keep changing.
 _POLICY_ROUNDS = 4
 _JSON = {"content-type": "application/json"}
+# An OpenAI file id as the compute role makes them (``file-<hex>``): put in a path as it is.
+_FILE_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
 
 
 def unavailable(role: str, service: str | None) -> AwsError:
@@ -227,6 +231,8 @@ class Forwarder:
                 principal = self._route_principal(request, ctx)
                 if request.path.startswith("/v1/") and internal.HEADER not in request.headers:
                     self._authorize_openai(request, ctx, principal)
+                    if role == "compute" and request.method == "POST" and request.path.rstrip("/") == "/v1/batches":
+                        await self._authorize_batch(request, ctx, principal)
                 ctx.telemetry["forwarded"] = True
                 return await self.send(role, request, principal)
             except AwsError as err:
@@ -259,6 +265,44 @@ class Forwarder:
         ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
         if not decision.allowed:  # recorded first, so the audit log shows the denial
             security.authorize(principal, action, resource, runtime=self.runtime)
+
+    async def _authorize_batch(self, request: Request, ctx: RequestContext, principal: Principal | None) -> None:
+        """What a new OpenAI batch's requests need, required when it is created. One process
+        authorizes each request when it runs (bedrock:InvokeModel on its model, with the creator's
+        key: emulator/compute/openai_batches.py), but the compute role runs them with
+        authorization off; so the gateway reads the input file from the role (as the caller) and
+        requires every (action, resource) its valid requests need now (the lines a batch would
+        fail on need nothing: none of them runs). A caller not allowed them gets the 403 here,
+        where one process would have run the batch and written a 403 per request to its error
+        file: ours, the only place a cluster can decide it. A later change of the caller's
+        policies does not reach the batch's requests."""
+        if not self.runtime.settings.auth or principal is None or principal.is_root or principal.user_name == "root":
+            return
+        try:
+            body = orjson.loads(request.body or b"{}")
+        except orjson.JSONDecodeError:
+            return  # the compute role answers OpenAI's invalid_json
+        file_id, endpoint = (body.get("input_file_id"), body.get("endpoint")) if isinstance(body, dict) else (None, None)
+        from emulator.compute.openai_batches import ENDPOINTS, parse_input
+
+        if not isinstance(file_id, str) or not _FILE_ID.fullmatch(file_id) or endpoint not in ENDPOINTS:
+            return  # the compute role answers the missing or invalid parameter
+        from emulator.compute.openai_routes import iam_requirement
+        from emulator.gateway import security
+
+        path = f"/v1/files/{file_id}/content"
+        probe = Request("GET", path, path, "", {}, b"", request.client_ip, request_id=request.request_id)
+        response = await self.send("compute", probe, principal)
+        data = response.body if response.stream is None else b"".join([chunk async for chunk in response.stream])
+        if response.status != 200:
+            return  # no such file (the role answers it for the batch too)
+        lines, _errors = await asyncio.to_thread(parse_input, data, endpoint)  # up to 200 MB: off the event loop
+        region = self.runtime.settings.region
+        for action, resource in dict.fromkeys(iam_requirement("POST", endpoint, line.body, region) for line in lines):
+            decision = security.check(principal, action, resource, runtime=self.runtime)
+            if not decision.allowed:  # recorded first, so the audit log shows the denial
+                ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
+                security.authorize(principal, action, resource, runtime=self.runtime)
 
     def _route_principal(self, request: Request, ctx: RequestContext) -> Principal | None:
         """Who calls a non-AWS surface: a role (internal credential) or an OpenAI API key (Bearer)."""

@@ -169,8 +169,30 @@ def ec2_requirements(op: str, params: dict[str, Any], region: str, account: str)
 
 
 def bedrock_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
-    action = action_for("bedrock-runtime", op)
-    model = params.get("modelId")
+    """Bedrock Runtime's: the model's (``_model_requirements``) and, for a call that applies a
+    guardrail, bedrock:ApplyGuardrail on the guardrail (the Bedrock user guide, "Set up
+    permissions to use guardrails": InvokeModel / Converse with a guardrail need
+    bedrock:ApplyGuardrail on ``arn:aws:bedrock:<region>:<account>:guardrail/<id>``;
+    ApplyGuardrail itself acts on the guardrail: the Service Authorization Reference)."""
+    guardrail = _runtime_guardrail(op, params)
+    if op == "ApplyGuardrail":
+        return [("bedrock:ApplyGuardrail", guardrail_arn(guardrail, region, account) if guardrail else "*")]
+    reqs = _model_requirements(action_for("bedrock-runtime", op), params.get("modelId"), region, account)
+    if guardrail:
+        reqs.append(("bedrock:ApplyGuardrail", guardrail_arn(guardrail, region, account)))
+    return reqs
+
+
+def _runtime_guardrail(op: str, params: dict[str, Any]) -> str | None:
+    """The guardrail a runtime call applies: ApplyGuardrail's and InvokeModel*'s
+    ``guardrailIdentifier``, Converse*'s ``guardrailConfig.guardrailIdentifier``."""
+    config = params.get("guardrailConfig")
+    found = config.get("guardrailIdentifier") if isinstance(config, dict) else params.get("guardrailIdentifier")
+    return found if isinstance(found, str) and found else None
+
+
+def _model_requirements(action: str, model: Any, region: str, account: str) -> list[Requirement]:
+    """``action`` on the model a ``modelId`` names (its foundation model, or profile and model)."""
     if not isinstance(model, str) or not model:
         return [(action, "*")]
     # A cross-Region inference profile (its id or ARN) needs the action on the profile and on
@@ -186,6 +208,85 @@ def bedrock_requirements(op: str, params: dict[str, Any], region: str, account: 
         return [(action, f"arn:aws:bedrock:{region}:{account}:inference-profile/{model}"),
                 (action, f"arn:aws:bedrock:{region}::foundation-model/{base}")]
     return [(action, f"arn:aws:bedrock:{region}::foundation-model/{model}")]
+
+
+# ------------------------------------------------------- Bedrock's control plane
+# The resource types of the Service Authorization Reference ("Actions, resources, and condition
+# keys for Amazon Bedrock"): an identifier that is not an ARN is made one in the request's
+# Region and account (a foundation model's ARN has no account).
+def guardrail_arn(ident: str, region: str, account: str) -> str:
+    return ident if ident.startswith("arn:") else f"arn:aws:bedrock:{region}:{account}:guardrail/{ident}"
+
+
+def _foundation_model_arn(ident: str, region: str, account: str) -> str:
+    return ident if ident.startswith("arn:") else f"arn:aws:bedrock:{region}::foundation-model/{ident}"
+
+
+def _profile_arn(ident: str, region: str, account: str) -> str:
+    """A system-defined profile's id has its geography's prefix and the model's id
+    (``us.meta.llama3-...``: dots); an application profile's is 12 letters and digits
+    (emulator/handlers/bedrock_catalog.py makes them as AWS shows them)."""
+    if ident.startswith("arn:"):
+        return ident
+    kind = "inference-profile" if "." in ident else "application-inference-profile"
+    return f"arn:aws:bedrock:{region}:{account}:{kind}/{ident}"
+
+
+def _job_arn(ident: str, region: str, account: str) -> str:
+    return ident if ident.startswith("arn:") else f"arn:aws:bedrock:{region}:{account}:model-invocation-job/{ident}"
+
+
+def _as_given(ident: str, region: str, account: str) -> str:
+    return ident
+
+
+# operation -> (the member naming its resource, the resource's ARN from it).
+_BEDROCK_RESOURCES: dict[str, tuple[str, Callable[[str, str, str], str]]] = {
+    "GetFoundationModel": ("modelIdentifier", _foundation_model_arn),
+    "GetInferenceProfile": ("inferenceProfileIdentifier", _profile_arn),
+    "DeleteInferenceProfile": ("inferenceProfileIdentifier", _profile_arn),
+    "GetGuardrail": ("guardrailIdentifier", guardrail_arn),
+    "UpdateGuardrail": ("guardrailIdentifier", guardrail_arn),
+    "DeleteGuardrail": ("guardrailIdentifier", guardrail_arn),
+    "CreateGuardrailVersion": ("guardrailIdentifier", guardrail_arn),
+    "GetModelInvocationJob": ("jobIdentifier", _job_arn),
+    "StopModelInvocationJob": ("jobIdentifier", _job_arn),
+    "TagResource": ("resourceARN", _as_given),
+    "UntagResource": ("resourceARN", _as_given),
+    "ListTagsForResource": ("resourceARN", _as_given),
+}
+
+
+def bedrock_control_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
+    """The ``bedrock`` service's: the resource an operation names (``_BEDROCK_RESOURCES``); a
+    Create* the new resource's type (``<type>/*``: its id is not known yet); the List* and the
+    operations served by moto (custom models, logging) ``*``.
+
+    CreateInferenceProfile also acts on what it copies (``modelSource.copyFrom``: a foundation
+    model or a system-defined profile), as the Bedrock user guide's example policy for creating
+    application inference profiles allows it on those ARNs (recalled, not checked against the
+    reference's table). CreateModelInvocationJob also needs bedrock:InvokeModel on the job's model
+    (ours: AWS has the job's service role invoke it, while the emulator runs the records as the
+    caller, in the compute role of a cluster without a check of their own; so the caller must be
+    allowed what its records do, decided here, where the job is created)."""
+    action = f"bedrock:{op}"
+    found = _BEDROCK_RESOURCES.get(op)
+    if found is not None:
+        ident = params.get(found[0])
+        return [(action, found[1](ident, region, account) if isinstance(ident, str) and ident else "*")]
+    base = f"arn:aws:bedrock:{region}:{account}"
+    if op == "CreateGuardrail":
+        return [(action, f"{base}:guardrail/*")]
+    if op == "CreateInferenceProfile":
+        reqs: list[Requirement] = [(action, f"{base}:application-inference-profile/*")]
+        model_source = params.get("modelSource")
+        source = model_source.get("copyFrom") if isinstance(model_source, dict) else None
+        if isinstance(source, str) and source.startswith("arn:"):
+            reqs.append((action, source))
+        return reqs
+    if op == "CreateModelInvocationJob":
+        return [(action, f"{base}:model-invocation-job/*"), *_model_requirements("bedrock:InvokeModel", params.get("modelId"), region, account)]
+    return [(action, "*")]
 
 
 def cloudwatch_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
@@ -231,10 +332,44 @@ def logs_requirements(op: str, params: dict[str, Any], region: str, account: str
     return [(action, "*")]
 
 
+def _group_path(name: str) -> str | None:
+    """A group's path as the IAM store of the process keeps it (emulator/gateway/iam_store.py);
+    None when the group is not there (or no store is installed)."""
+    from emulator.gateway import security  # it imports this module
+
+    runtime = security._current() if security._current is not None else None
+    store = runtime.components.get("iam_store") if runtime is not None else None
+    group = store.groups.get(name) if store is not None else None
+    path = group.get("Path") if isinstance(group, dict) else None
+    return path if isinstance(path, str) else None
+
+
+def _group_requirements(action: str, op: str, params: dict[str, Any], name: str, account: str) -> list[Requirement]:
+    """The group's ARN, ``arn:aws:iam::<account>:group/<path><name>`` (the Service Authorization
+    Reference's ``group`` resource type; AddUserToGroup and RemoveUserFromGroup act on the group
+    only, not on the user), with the path the group has (CreateGroup: the one it will have; an
+    unknown group: ``/``). UpdateGroup needs the action on the group as it is and as it will be:
+    "the requester must have appropriate permissions on both the source object and the target
+    object" (IAM API Reference, UpdateGroup)."""
+    path = params.get("Path") if op == "CreateGroup" else _group_path(name)
+    path = path if isinstance(path, str) and path else "/"
+    arn = f"arn:aws:iam::{account}:group{path}{name}"
+    if op != "UpdateGroup":
+        return [(action, arn)]
+    new_name, new_path = params.get("NewGroupName"), params.get("NewPath")
+    new_name = new_name if isinstance(new_name, str) and new_name else name
+    new_path = new_path if isinstance(new_path, str) and new_path else path
+    target = f"arn:aws:iam::{account}:group{new_path}{new_name}"
+    return [(action, arn)] if target == arn else [(action, arn), (action, target)]
+
+
 def iam_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
     action = f"iam:{op}"
     if op == "SimulatePrincipalPolicy" and isinstance(params.get("PolicySourceArn"), str):
         return [(action, params["PolicySourceArn"])]
+    group = params.get("GroupName")
+    if isinstance(group, str) and group:
+        return _group_requirements(action, op, params, group, account)
     arn = params.get("PolicyArn")
     user = params.get("UserName")
     if isinstance(user, str) and user:
@@ -323,6 +458,7 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]
     "dynamodbstreams": dynamodb_requirements,
     "ec2": ec2_requirements,
     "bedrock-runtime": bedrock_requirements,
+    "bedrock": bedrock_control_requirements,
     "cloudwatch": cloudwatch_requirements,
     "logs": logs_requirements,
     "iam": iam_requirements,
