@@ -22,6 +22,7 @@ NAV: list[tuple[str, str, str]] = [
     ("sqs", "SQS", "/sqs"),
     ("compute", "Compute", "/compute"),
     ("playground", "Playground", "/playground"),
+    ("bedrock", "Bedrock", "/bedrock"),
     ("cloudwatch", "CloudWatch", "/cloudwatch"),
     ("logs", "Logs", "/logs"),
     ("costs", "Costs", "/costs"),

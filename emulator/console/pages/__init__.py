@@ -12,6 +12,7 @@ def register(console: Console) -> None:
     from emulator.console.pages import (
         api,
         auth,
+        bedrock,
         cloudwatch,
         compute,
         costs,
@@ -24,5 +25,5 @@ def register(console: Console) -> None:
         sqs,
     )
 
-    for module in (auth, overview, dynamodb, s3, sqs, compute, playground, cloudwatch, logs, costs, keys, api):
+    for module in (auth, overview, dynamodb, s3, sqs, compute, playground, bedrock, cloudwatch, logs, costs, keys, api):
         module.register(console)

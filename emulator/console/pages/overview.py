@@ -11,7 +11,7 @@ from emulator.protocols.base import Response
 if TYPE_CHECKING:
     from emulator.console.core import Call, Console
 
-SERVICE_PAGES = {"dynamodb": "/dynamodb", "ec2": "/compute", "bedrock-runtime": "/playground", "cloudwatch": "/cloudwatch", "logs": "/logs", "iam": "/keys"}
+SERVICE_PAGES = {"dynamodb": "/dynamodb", "ec2": "/compute", "bedrock": "/bedrock", "bedrock-runtime": "/playground", "cloudwatch": "/cloudwatch", "logs": "/logs", "iam": "/keys"}
 
 
 def _gauge(key: str, label: str) -> h.Markup:
