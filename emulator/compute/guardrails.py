@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from emulator import user_regex
 from emulator.durable import RecordFile
+from emulator.errors import AwsError
 from emulator.monitoring.logs_identifiers import managed
 
 if TYPE_CHECKING:
@@ -77,7 +79,7 @@ def _mod97(text: str) -> bool:
 
 @dataclass(frozen=True)
 class Detector:
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | user_regex.UserPattern
     check: Callable[[str], bool] | None = None
     group: int = 0  # the group that is the value (the rest is a keyword before it)
 
@@ -153,8 +155,8 @@ def _sensitive_policy(config: dict[str, Any]) -> dict[str, Any]:
     regexes = []
     for item in config.get("regexesConfig") or []:
         try:
-            re.compile(item["pattern"])
-        except re.error as exc:
+            user_regex.compile(item["pattern"])
+        except user_regex.error as exc:
             raise UnsupportedPolicy(f"The regex pattern of {item['name']} is not valid: {exc}.") from None  # our text
         entry = {"name": item["name"], "pattern": item["pattern"], "action": item["action"], **_actions(item, item["action"])}
         if item.get("description"):
@@ -273,14 +275,23 @@ def _sensitive_findings(policy: dict[str, Any], texts: list[str], source: str) -
         if not enabled:
             continue
         regexes = True
-        pattern = re.compile(item["pattern"])
+        pattern = user_regex.compile(item["pattern"])
         for i, text in enumerate(texts):
-            for m in pattern.finditer(text):
+            for m in _regex_matches(pattern, item["name"], text):
                 if m.end() == m.start():
                     continue
                 entry = {"name": item["name"], "match": m.group(0), "regex": item["pattern"], "action": _TAKEN[action], "detected": True}
                 out.append(_Finding("regexes", entry, _TAKEN[action], i, m.span(), item["name"]))
     return out, pii, regexes
+
+
+def _regex_matches(pattern: user_regex.UserPattern, name: str, text: str) -> list[Any]:
+    """A guardrail regex's matches in ``text``; ValidationException when the pattern runs out of
+    user_regex's budget (the request's own evaluation: ApplyGuardrail, Converse, InvokeModel)."""
+    try:
+        return pattern.finditer(text)
+    except user_regex.RegexTimeout as exc:
+        raise AwsError("ValidationException", f"The regex {name} of the guardrail cannot be applied: {exc}.", 400) from None  # our text
 
 
 def _mask(text: str, findings: list[_Finding]) -> str:

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, unquote
 import orjson
 
 from emulator.errors import AwsError
-from emulator.gateway.policy import DENY, Statement, parse_document
+from emulator.gateway.policy import DENY, Statement, parse_document, wildcard_matches
 from emulator.gateway.resource_policy import (
     Caller,
     InvalidPolicy,
@@ -380,8 +380,7 @@ def _bucket_matches(pattern: str, bucket: str) -> bool:
     """Whether a resource's bucket part (wildcards allowed) names ``bucket``."""
     if "*" not in pattern and "?" not in pattern:
         return pattern == bucket
-    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
-    return re.fullmatch(regex, bucket, re.DOTALL) is not None
+    return wildcard_matches(pattern, bucket)  # linear time: the pattern is a user's
 
 
 # bucket name -> (the policy text it was compiled from, the policy)

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
-from emulator import services
+from emulator import services, user_regex
 from emulator.errors import AwsError
 
 _INSTANCE_ID = re.compile(r"^i-[0-9a-f]{8}(?:[0-9a-f]{9})?$")
@@ -50,9 +50,13 @@ def _match(value: Any, patterns: list[str]) -> bool:
         return False
     values = value if isinstance(value, list | set | tuple) else [value]
     for pattern in patterns:
-        regex = re.compile("^" + re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$", re.DOTALL)
-        if any(v is not None and regex.match(_text(v)) for v in values):
-            return True
+        # the caller's wildcards: "*a*a*a*a*b" backtracks for seconds on re, so user_regex, under its budget
+        regex = user_regex.compile("^" + re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".") + "$", user_regex.DOTALL, shown=pattern)
+        try:
+            if any(v is not None and regex.match(_text(v)) for v in values):
+                return True
+        except user_regex.RegexTimeout as exc:
+            raise AwsError("InvalidParameterValue", f"The filter value '{pattern}' is invalid: {exc}") from None  # our text
     return False
 
 

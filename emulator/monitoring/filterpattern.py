@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from emulator import user_regex
 from emulator.errors import AwsError
 
 Matcher = Callable[[str], bool]
@@ -44,15 +45,36 @@ def _invalid(pattern: str) -> AwsError:
     return AwsError("InvalidParameterException", f"Invalid filter pattern: {pattern}", 400)
 
 
-def compile_pattern(pattern: str | None) -> Matcher:
-    extract = compile_extractor(pattern)
+def compile_pattern(pattern: str | None, background: bool = False) -> Matcher:
+    extract = compile_extractor(pattern, background)
     return lambda message: extract(message) is not None
 
 
 _EMPTY = Extracted()
 
 
-def compile_extractor(pattern: str | None) -> Extractor:
+def compile_extractor(pattern: str | None, background: bool = False) -> Extractor:
+    """The pattern's extractor. Its ``%regex%`` parts run under user_regex's budget: a match
+    that runs out of it is, for a request's own evaluation (FilterLogEvents, TestMetricFilter),
+    an InvalidParameterException; in ``background`` (metric and subscription filters at
+    ingest, live tail), no match, with a warning logged once per pattern."""
+    extract = _compile_extractor(pattern)
+    if "%" not in (pattern or ""):
+        return extract
+
+    def budgeted(message: str) -> Extracted | None:
+        try:
+            return extract(message)
+        except user_regex.RegexTimeout as exc:
+            if background:
+                user_regex.warn_once(exc, f"filter pattern {pattern}")
+                return None
+            raise AwsError("InvalidParameterException", f"Invalid filter pattern: {exc}.", 400) from None  # our text after the colon
+
+    return budgeted
+
+
+def _compile_extractor(pattern: str | None) -> Extractor:
     text = (pattern or "").strip()
     if not text or text == '""':
         return lambda _m: _EMPTY
@@ -66,11 +88,11 @@ def compile_extractor(pattern: str | None) -> Extractor:
                 raise ValueError("unterminated")
             return _compile_space(text[1:-1])
         if len(text) >= 2 and text.startswith("%") and text.endswith("%"):
-            rx = re.compile(text[1:-1])
+            rx = user_regex.compile(text[1:-1])
             return lambda m: _EMPTY if rx.search(m) is not None else None
         terms = _compile_terms(text)
         return lambda m: _EMPTY if terms(m) else None
-    except (ValueError, re.error, IndexError, RecursionError) as exc:
+    except (ValueError, re.error, user_regex.error, IndexError, RecursionError) as exc:
         raise _invalid(pattern or "") from exc
 
 
@@ -139,7 +161,7 @@ def _compare(actual: Any, op: str, value: Any, is_string: bool) -> bool:
         return False
     if isinstance(actual, list):
         return any(_compare(a, op, value, is_string) for a in actual)
-    if isinstance(value, re.Pattern):  # { $.level = %ERROR|WARN% }
+    if isinstance(value, user_regex.UserPattern):  # { $.level = %ERROR|WARN% }
         if not isinstance(actual, str | int | float) or isinstance(actual, bool):
             return False
         found = value.search(str(actual)) is not None
@@ -242,7 +264,7 @@ def _compile_json(body: str) -> Extractor:
         elif vkind == "bare":
             val = vtext
         elif vkind == "rx" and op in ("=", "!="):
-            val = re.compile(vtext[1:-1])
+            val = user_regex.compile(vtext[1:-1])
         else:
             raise ValueError("expected a value")
         if op in ("<", ">", "<=", ">=") and not isinstance(val, float):
@@ -323,7 +345,7 @@ def _field_matcher(spec: str) -> tuple[str, Callable[[str], bool] | None]:
             name = name or m.group(1)
             raw = m.group(3)
             if len(raw) > 2 and raw.startswith("%") and raw.endswith("%"):
-                re.compile(raw[1:-1])  # a bad expression is an invalid pattern, not a failure when matching
+                user_regex.compile(raw[1:-1])  # a bad expression is an invalid pattern, not a failure when matching
             conds.append((m.group(2), raw))
         alternatives.append(conds)
     if name is None:
@@ -345,7 +367,7 @@ def _cmp_field(value: str, op: str, raw: str) -> bool:
     if not quoted and len(raw) > 2 and raw.startswith("%") and raw.endswith("%"):  # [ip, method = %GET|PUT%, ...]
         if op not in ("=", "!="):
             return False
-        found = re.search(raw[1:-1], value) is not None
+        found = user_regex.compile(raw[1:-1]).search(value) is not None
         return found if op == "=" else not found
     number: float | None = None
     if not quoted:

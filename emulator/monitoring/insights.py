@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulator import user_regex
 from emulator.monitoring.insights_functions import (
     AGGREGATES,
     PERIOD_PATTERN,
@@ -164,9 +165,9 @@ class _Expr:
             self.take()
             pk, pv = self.take()
             if pk == "regex":
-                rx = re.compile(pv[1:-1])
+                rx = user_regex.compile(pv[1:-1])  # the query's own: run under the budget
             elif pk == "str":
-                rx = re.compile(re.escape(pv[1:-1]))
+                rx = user_regex.compile(re.escape(pv[1:-1]), shown=pv[1:-1])
             else:
                 raise malformed("like expects a string or /regex/")
             return lambda r: (rx.search(_str(left(r))) is not None) != negate
@@ -359,7 +360,7 @@ class Query:
 def compile_query(text: str) -> Query:
     try:
         return _compile_query(text)
-    except re.error as exc:
+    except (re.error, user_regex.error) as exc:
         raise malformed(f"Invalid regular expression: {exc}") from exc
     except RecursionError as exc:
         raise malformed("The query is nested too deeply") from exc
@@ -458,7 +459,7 @@ def _parse_command(rest: str) -> Callable[[Record], None]:
         if end <= 0:
             raise malformed("unterminated regular expression in parse")
         # Insights uses (?<name>...) named groups; Python spells them (?P<name>...)
-        rx = re.compile(re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", spec[1:end]))
+        rx = user_regex.compile(re.sub(r"\(\?<([A-Za-z_]\w*)>", r"(?P<\1>", spec[1:end]), shown=spec[1:end])
 
         def run_regex(r: Record) -> None:
             mm = rx.search(_str(r.get(source)))
@@ -473,10 +474,11 @@ def _parse_command(rest: str) -> Callable[[Record], None]:
     names = [n.strip("` ") for n in _split_commas(pm.group(2))]
     if glob.count("*") != len(names):
         raise malformed("The number of fields in the parse pattern and the as clause must match")
-    rx = re.compile("(.*?)".join(re.escape(p) for p in glob.split("*")))
+    # the user's wildcards: n of them backtrack like (.*?){n}, so under the budget too
+    rx = user_regex.compile("(.*?)".join(re.escape(p) for p in glob.split("*")), shown=glob)
     if glob.endswith("*"):
         # a trailing * takes the rest of the line
-        rx = re.compile("(.*?)".join(re.escape(p) for p in glob.split("*")[:-1]) + "(.*)")
+        rx = user_regex.compile("(.*?)".join(re.escape(p) for p in glob.split("*")[:-1]) + "(.*)", shown=glob)
 
     def run_glob(r: Record) -> None:
         mm = rx.search(_str(r.get(source)))

@@ -14,6 +14,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from emulator import user_regex
+
 ARN_PREFIX = "arn:aws:dataprotection::aws:data-identifier/"
 
 
@@ -67,12 +69,17 @@ MANAGED: dict[str, tuple[str, Callable[[str], bool] | None]] = {
 @dataclass(frozen=True)
 class Identifier:
     name: str  # as findings name it: the managed identifier's short name, or the custom one's
-    regex: re.Pattern[str]
+    regex: re.Pattern[str] | user_regex.UserPattern  # a custom identifier's: user_regex, under its budget
     check: Callable[[str], bool] | None = None
 
     def spans(self, message: str) -> list[tuple[int, int]]:
+        try:
+            found = list(self.regex.finditer(message))
+        except user_regex.RegexTimeout as exc:  # masking and audit run on ingested events: no match
+            user_regex.warn_once(exc, f"data protection identifier {self.name}")
+            return []
         out = []
-        for m in self.regex.finditer(message):
+        for m in found:
             start, end = (m.start(1), m.end(1)) if self.regex.groups and m.group(1) is not None and self.name in _VALUE_GROUP else m.span()
             if end > start and (self.check is None or self.check(m.group(0))):
                 out.append((start, end))
@@ -90,8 +97,8 @@ def managed(name: str) -> Identifier | None:
 
 
 def custom(name: str, regex: str) -> Identifier:
-    """A custom identifier; the whole match is masked. Raises re.error for a bad regex."""
-    return Identifier(name, re.compile(regex))
+    """A custom identifier; the whole match is masked. Raises user_regex.error for a bad regex."""
+    return Identifier(name, user_regex.compile(regex))
 
 
 def detect(identifiers: tuple[Identifier, ...], message: str) -> dict[str, list[tuple[int, int]]]:

@@ -115,7 +115,7 @@ class LiveTail:
         pattern = p.get("logEventFilterPattern")
         if pattern is not None and len(pattern) > 1024:
             raise invalid(f"1 validation error detected: Value '{pattern}' at 'logEventFilterPattern' failed to satisfy constraint: Member must have length less than or equal to 1024")
-        matcher = compile_pattern(pattern)  # InvalidParameterException for a malformed pattern
+        matcher = compile_pattern(pattern, background=True)  # InvalidParameterException for a malformed pattern
         groups: dict[int, Group] = {}
         for ident in idents:
             if ident.startswith("arn:") and ident.endswith("*"):

@@ -36,6 +36,7 @@ from typing import Any
 
 import orjson
 
+from emulator import user_regex
 from emulator.errors import AwsError
 from emulator.monitoring import logs_identifiers as ids
 from emulator.monitoring.logs_requests import json_document
@@ -99,7 +100,7 @@ def parse_policy(document: Any, since: int, group_exists: Callable[[str], bool])
             raise invalid(f"Invalid data protection policy: the custom data identifier '{name}' needs a Regex of 1 to 200 characters.")
         try:
             custom[name] = ids.custom(name, regex)
-        except re.error as exc:
+        except user_regex.error as exc:
             raise invalid(f"Invalid data protection policy: the Regex of custom data identifier '{name}' is invalid: {exc}.") from exc
     statements = doc.get("Statement")
     if not isinstance(statements, list) or len(statements) != 2:

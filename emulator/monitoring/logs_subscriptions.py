@@ -159,7 +159,7 @@ class LogSubscriptions:
             ).fetchall()
         subs: dict[tuple[str, str], list[Sub]] = {}
         for gid, region, grp, name, pattern, dest, role, dist, created, cursor in rows:
-            subs.setdefault((region, grp), []).append(Sub(gid, region, grp, name, pattern, compile_pattern(pattern), dest, role, dist, created, cursor))
+            subs.setdefault((region, grp), []).append(Sub(gid, region, grp, name, pattern, compile_pattern(pattern, background=True), dest, role, dist, created, cursor))
         with self._lock:
             self._subs = subs
             self._dirty = set(subs)  # what the last run left undelivered goes out now
@@ -248,7 +248,7 @@ class LogSubscriptions:
             raise invalid("1 validation error detected: Value null at 'filterPattern' failed to satisfy constraint: Member must not be null")
         if len(pattern) > 1024:
             raise invalid("1 validation error detected: Value at 'filterPattern' failed to satisfy constraint: Member must have length less than or equal to 1024")
-        matcher = compile_pattern(pattern)  # InvalidParameterException on a bad pattern
+        matcher = compile_pattern(pattern, background=True)  # InvalidParameterException on a bad pattern
         distribution = p.get("distribution") or "ByLogStream"
         if distribution not in ("Random", "ByLogStream"):
             raise invalid(f"1 validation error detected: Value '{distribution}' at 'distribution' failed to satisfy constraint: Member must satisfy enum value set: [Random, ByLogStream]")

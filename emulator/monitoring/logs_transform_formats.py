@@ -20,6 +20,7 @@ import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
+from emulator import user_regex
 from emulator.monitoring.logstore import invalid
 
 _BASE: dict[str, str] = {
@@ -110,8 +111,8 @@ class GrokPattern:
             if conversion:
                 raise invalid(f"Invalid grok pattern: type conversions are not supported (%{{{name}:{_field}:{conversion}}}).")
         try:
-            self.regex = re.compile(self._expand(match))
-        except re.error as exc:
+            self.regex = user_regex.compile(self._expand(match), shown=match)  # the user's pattern: under the budget
+        except user_regex.error as exc:
             raise invalid(f"Invalid grok pattern: {exc}.") from exc
 
     def _group(self, name: str, body: str) -> str:

@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from emulator import user_regex
 from emulator.monitoring import logs_transform_formats as formats
 from emulator.monitoring.logstore import invalid
 
@@ -514,8 +515,8 @@ def _substitute_string(conf: dict[str, Any]) -> Step:
     for e in _entries(conf, "substituteString", 10, ("source", "from", "to")):
         try:
             # Java spells a named group (?<name>...), Python (?P<name>...)
-            pattern = re.compile(re.sub(r"\(\?<(?=[A-Za-z])", "(?P<", e["from"]))
-        except re.error as exc:
+            pattern = user_regex.compile(re.sub(r"\(\?<(?=[A-Za-z])", "(?P<", e["from"]), shown=e["from"])
+        except user_regex.error as exc:
             raise invalid(f"Invalid substituteString processor: from '{e['from']}' is not a valid regular expression: {exc}.") from exc
         items.append((_parts(e["source"], "substituteString source"), pattern, _java_replacement(e["to"])))
 
@@ -525,7 +526,7 @@ def _substitute_string(conf: dict[str, Any]) -> Step:
             if isinstance(value, str):
                 try:
                     put(event, parts, pattern.sub(to, value))
-                except (re.error, IndexError):
+                except (user_regex.error, IndexError):
                     continue  # a group reference the pattern lacks: the value stays as it is
 
     return step
@@ -623,19 +624,26 @@ class Transformer:
     def __init__(self, steps: list[Step]) -> None:
         self.steps = steps
 
-    def fields(self, message: str, meta: Meta | None = None) -> Event | None:
-        """The event's fields after every processor; None when one fails on it."""
+    def fields(self, message: str, meta: Meta | None = None, strict: bool = False) -> Event | None:
+        """The event's fields after every processor; None when one fails on it. A grok or
+        substituteString pattern out of user_regex's budget fails the event at ingest (a
+        warning logged once per pattern); ``strict`` (TestTransformer): InvalidParameterException."""
         event: Event = {MESSAGE: message}
         try:
             for step in self.steps:
                 step(event, meta or {})
         except ProcessorFailed:
             return None
+        except user_regex.RegexTimeout as exc:
+            if strict:
+                raise invalid(f"Invalid transformer: {exc}.") from None  # our text
+            user_regex.warn_once(exc, "log transformer")
+            return None
         return event
 
-    def apply(self, message: str, meta: Meta | None = None) -> str | None:
+    def apply(self, message: str, meta: Meta | None = None, strict: bool = False) -> str | None:
         """The transformed event message; None when a processor fails on the event."""
-        event = self.fields(message, meta)
+        event = self.fields(message, meta, strict)
         return None if event is None else orjson.dumps(event).decode()
 
 

@@ -57,7 +57,7 @@ class MetricFilters:
                 return cached
         with self.store.lock:
             rows = self.store.db.execute("SELECT name, pattern, transformations FROM metric_filter WHERE gid=? ORDER BY name", (gid,)).fetchall()
-        loaded = [(name, compile_extractor(pattern), orjson.loads(tr)) for name, pattern, tr in rows]
+        loaded = [(name, compile_extractor(pattern, background=True), orjson.loads(tr)) for name, pattern, tr in rows]
         with self._lock:
             self._cache[gid] = loaded
         return loaded
