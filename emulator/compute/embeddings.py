@@ -21,10 +21,12 @@ import numpy as np
 from emulator.compute.engines.base import Engine, EngineError
 from emulator.compute.inference import (
     INFERENCE_ERRORS,
+    Scope,
     Target,
     UnknownModel,
     normalize_model_id,
     resolve,
+    scoped_model_id,
     strip_profile,
 )
 from emulator.compute.models import DEFAULT_MODEL_FILE, ModelInfo
@@ -114,9 +116,12 @@ def _local_embedder(compute: ComputeService) -> ModelInfo | None:
     return next((m for m in local if m.name == default), local[0] if local else None)
 
 
-async def embedding_target(compute: ComputeService, model_id: str) -> Target:
+async def embedding_target(compute: ComputeService, model_id: str, scope: Scope | None = None) -> Target:
     """The serving instance for an embedding request: a local model named like the id (or an
-    image / instance id) first, then a Bedrock embedding id's local stand-in."""
+    image / instance id) first, then a Bedrock embedding id's local stand-in. ``scope``: a
+    Bedrock request's, whose Region's profiles only are taken (inference.scoped_model_id)."""
+    if scope is not None:
+        model_id = scoped_model_id(compute, model_id, scope)
     ident = normalize_model_id(model_id)
     if ident.startswith("i-") or compute.store.get(ident) is not None or compute.store.get(strip_profile(ident)) is not None:
         return await resolve(compute, model_id)

@@ -17,7 +17,12 @@ from typing import Any
 
 from emulator.compute.engines.base import Chunk, EngineError, GenParams
 from emulator.compute.instances import Instance, LaunchError, NotReady
-from emulator.compute.model_ids import normalize_model_id, strip_profile
+from emulator.compute.model_ids import (
+    arn_scope,
+    normalize_model_id,
+    region_group,
+    strip_profile,
+)
 from emulator.compute.models import ModelInfo
 from emulator.compute.scheduler import (
     GenerationTimeout,
@@ -45,16 +50,23 @@ class Target:
 
 
 # Bedrock application inference profiles (CreateInferenceProfile, emulator/handlers/bedrock_catalog.py)
-# are kept in this file of the data dir: {"profiles": [{"arn": ..., "model": <model or profile id>, ...}]}.
+# are kept in this file of the data dir: {"profiles": [{"arn": ..., "model": <model or profile id>,
+# "models": [<the copied foundation models' ARNs>], "region": ..., "account": ..., ...}]}.
 APPLICATION_PROFILES = Path("bedrock") / "application-inference-profiles.json"
-_application_arns: dict[Path, tuple[tuple[int, int], dict[str, str]]] = {}
+_application_arns: dict[Path, tuple[tuple[int, int], dict[str, dict[str, Any]]]] = {}
 
 
-def application_profile_model(data_dir: Path, ident: str) -> str | None:
-    """The model id behind an application inference profile's ARN (None for anything else);
-    the file is read again only when it changed (it is replaced whole: a new inode each write)."""
-    if ":application-inference-profile/" not in ident:
-        return None
+@dataclass(frozen=True)
+class Scope:
+    """Where a Bedrock request is made: the inference profiles it may name depend on it."""
+
+    region: str
+    account: str
+
+
+def _application_profiles(data_dir: Path) -> dict[str, dict[str, Any]]:
+    """The application profiles by ARN; the file is read again only when it changed (it is
+    replaced whole: a new inode each write)."""
     path = Path(data_dir) / APPLICATION_PROFILES
     try:
         stat = path.stat()
@@ -62,14 +74,58 @@ def application_profile_model(data_dir: Path, ident: str) -> str | None:
         cached = _application_arns.get(path)
         if cached is None or cached[0] != version:
             profiles = json.loads(path.read_text(encoding="utf-8")).get("profiles", [])
-            cached = _application_arns[path] = (version, {str(p["arn"]): str(p["model"]) for p in profiles})
+            cached = _application_arns[path] = (version, {str(p["arn"]): p for p in profiles if isinstance(p, dict)})
     except (OSError, ValueError, KeyError, AttributeError):
+        return {}
+    return cached[1]
+
+
+def application_profile_model(data_dir: Path, ident: str) -> str | None:
+    """The model id behind an application inference profile's ARN (None for anything else)."""
+    if ":application-inference-profile/" not in ident:
         return None
-    return cached[1].get(ident.strip())
+    record = _application_profiles(data_dir).get(ident.strip())
+    return str(record["model"]) if record is not None and "model" in record else None
 
 
-async def resolve(compute: ComputeService, ident: str) -> Target:
-    """Find (or start) the serving instance; raises UnknownModel, NotReady, LaunchError."""
+def application_profile_models(data_dir: Path, arn: str) -> list[str]:
+    """The ARNs of the foundation models an application inference profile copies (empty for
+    anything else): authorization needs the action on them too (the gateway's requirements)."""
+    record = _application_profiles(data_dir).get(arn.strip()) if ":application-inference-profile/" in arn else None
+    models = record.get("models") if record is not None else None
+    return [str(m) for m in models] if isinstance(models, list) else []
+
+
+def scoped_model_id(compute: ComputeService, ident: str, scope: Scope) -> str:
+    """The identifier ``resolve`` serves for a Bedrock request's ``modelId`` made in ``scope``;
+    UnknownModel (the runtime's error for an unknown model) for a profile that does not exist
+    there, as the control plane (emulator/handlers/bedrock_catalog.py) shows them:
+
+    - an application profile lives in one Region and account, those of its ARN;
+    - a system-defined profile (its id or ARN) is the request Region's group's only
+      (``model_ids.region_group``: ``us.`` in us-*, ``eu.`` in eu-*, ...), its ARN of that Region.
+    A local model named like a profile id is served as named."""
+    ident = ident.strip()
+    if ":application-inference-profile/" in ident:
+        record = _application_profiles(compute.manager.data_dir).get(ident)
+        if record is None or arn_scope(ident) != (scope.region, scope.account) or "model" not in record:
+            raise UnknownModel(ident)
+        ident = str(record["model"])  # a model id or a system profile id of the profile's Region
+    elif ident.startswith("arn:") and ":inference-profile/" in ident and arn_scope(ident)[0] != scope.region:
+        raise UnknownModel(ident)
+    name = normalize_model_id(ident)
+    if compute.store.get(name) is not None or strip_profile(name) == name:
+        return name
+    if not name.startswith(region_group(scope.region)[0]):
+        raise UnknownModel(ident)
+    return name
+
+
+async def resolve(compute: ComputeService, ident: str, scope: Scope | None = None) -> Target:
+    """Find (or start) the serving instance; raises UnknownModel, NotReady, LaunchError.
+    ``scope``: a Bedrock request's (``scoped_model_id``); None takes any profile (the OpenAI API)."""
+    if scope is not None:
+        ident = scoped_model_id(compute, ident, scope)
     ident = application_profile_model(compute.manager.data_dir, ident) or ident
     ident = normalize_model_id(ident)
     if compute.store.get(ident) is None:
@@ -142,14 +198,15 @@ class Generation:
 
 
 async def generate(compute: ComputeService, ident: str, prompt: str | None, messages: list[dict[str, Any]] | None,
-                   params: GenParams) -> Generation:
+                   params: GenParams, scope: Scope | None = None) -> Generation:
     started = time.perf_counter()
-    target = await resolve(compute, ident)
+    target = await resolve(compute, ident, scope)
     chunks = await target.scheduler.stream(prompt, messages, params)
     return Generation(target, chunks, started)
 
 
-async def count_tokens(compute: ComputeService, ident: str, prompt: str | None, messages: list[dict[str, Any]] | None) -> int:
-    target = await resolve(compute, ident)
+async def count_tokens(compute: ComputeService, ident: str, prompt: str | None, messages: list[dict[str, Any]] | None,
+                       scope: Scope | None = None) -> int:
+    target = await resolve(compute, ident, scope)
     result: int = await target.scheduler.run_sync(target.scheduler.engine.count_tokens, prompt, messages)
     return result

@@ -132,6 +132,12 @@ def continue_final_message(body: dict[str, Any]) -> bool:
         raise ApiError(400, "Invalid type for 'continue_final_message': expected a boolean.", code="invalid_type", param="continue_final_message")
     if value and body.get("add_generation_prompt") is True:
         raise ApiError(400, "Cannot set both `continue_final_message` and `add_generation_prompt` to True.", param="continue_final_message")
+    messages = body.get("messages")
+    final = messages[-1] if value and isinstance(messages, list) and messages else None
+    if isinstance(final, dict) and final.get("role") != "assistant":
+        # Continuing is prefilling the assistant's answer: a final message of another role has no
+        # answer to continue (vLLM refuses it too; the wording is ours).
+        raise ApiError(400, "`continue_final_message` is set but the final message is not from the assistant.", param="continue_final_message")
     return value
 
 

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.compute.embeddings import EMBEDDING_MODELS, is_embedding_model_id
 from emulator.compute.inference import APPLICATION_PROFILES
+from emulator.compute.model_ids import arn_scope, region_group
 from emulator.compute.models import ModelInfo
 from emulator.context import RequestContext
 from emulator.durable import RecordFile
@@ -52,19 +53,6 @@ _EMBEDDING_NAMES: dict[str, tuple[str, str]] = {
     "cohere.embed-multilingual-v3": ("Embed Multilingual", "Cohere"),
 }
 
-# A Region's group for system-defined inference profiles: (id prefix, name label). The
-# prefixes are the runtime's (emulator.compute.model_ids.PROFILE_PREFIXES), among them
-# AWS's geographic profiles US (us.), EU (eu.), APAC (apac.) and US GovCloud (us-gov.).
-# Regions outside those groups (ca-, sa-, me-, af-, il-, mx-) get a global profile
-# (``global.``), AWS's profile type that routes to any commercial Region: our choice.
-_GROUPS: tuple[tuple[str, str, str], ...] = (
-    ("us-gov-", "us-gov.", "US-GOV"),
-    ("us-", "us.", "US"),
-    ("eu-", "eu.", "EU"),
-    ("ap-", "apac.", "APAC"),
-)
-_GLOBAL = ("global.", "GLOBAL")
-
 _FOUNDATION_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]*::foundation-model/(?P<id>.+)")
 _PROFILE_ARN = re.compile(r"arn:aws[a-z-]*:bedrock:[a-z0-9-]*:[0-9]*:(?P<kind>inference-profile|application-inference-profile)/(?P<id>.+)")
 
@@ -79,14 +67,6 @@ def partition(region: str) -> str:
 
 def model_arn(region: str, model_id: str) -> str:
     return f"arn:{partition(region)}:bedrock:{region}::foundation-model/{model_id}"
-
-
-def region_group(region: str) -> tuple[str, str]:
-    """(profile id prefix, name label) of the Region's system-defined inference profiles."""
-    for start, prefix, label in _GROUPS:
-        if region.startswith(start):
-            return prefix, label
-    return _GLOBAL
 
 
 def not_found(message: str) -> AwsError:
@@ -152,13 +132,43 @@ def _meta_str(model: ModelInfo, key: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+# Bedrock's model id prefixes -> providerName as ListFoundationModels shows it (the Bedrock user
+# guide's "Supported foundation models" table: model id and provider columns).
+BEDROCK_PROVIDERS: dict[str, str] = {
+    "ai21": "AI21 Labs",
+    "amazon": "Amazon",
+    "anthropic": "Anthropic",
+    "cohere": "Cohere",
+    "deepseek": "DeepSeek",
+    "luma": "Luma AI",
+    "meta": "Meta",
+    "mistral": "Mistral AI",
+    "openai": "OpenAI",
+    "qwen": "Qwen",
+    "stability": "Stability AI",
+    "twelvelabs": "TwelveLabs",
+    "writer": "Writer",
+}
+
+
+def bedrock_provider(model_id: str) -> str | None:
+    """The provider a Bedrock-style model id names (``anthropic.claude-...``: Anthropic), else None."""
+    prefix, dot, _ = model_id.partition(".")
+    return BEDROCK_PROVIDERS.get(prefix) if dot else None
+
+
 def provider_name(model: ModelInfo) -> str:
-    """providerName, from what the model store knows. A GGUF: its metadata's
+    """providerName, from what the model store knows. A model named with a Bedrock-style id
+    (``anthropic.claude-3-haiku-...``): the provider the id names (``bedrock_provider``), so that
+    ``byProvider`` finds it as on AWS. A GGUF: its metadata's
     ``general.organization`` (who published the weights: HuggingFaceTB for SmolLM2), else
     ``general.author``, else the first base model's ``general.base_model.0.organization``,
     else the family (ModelInfo.family: ``general.basename``, else the architecture). A remote
     model (remote.json): the organization of its served name (``org/model``), else the host
     of its URL."""
+    named = bedrock_provider(model.name) if model.name == model.model_id else None
+    if named is not None:
+        return named
     if model.remote_url:
         if "/" in model.remote_model:
             return model.remote_model.split("/", 1)[0]
@@ -172,7 +182,7 @@ def provider_name(model: ModelInfo) -> str:
 
 
 def _embedding_entry(model_id: str) -> CatalogModel:
-    name, provider = _EMBEDDING_NAMES.get(model_id) or (model_id, model_id.split(".", 1)[0].capitalize())
+    name, provider = _EMBEDDING_NAMES.get(model_id) or (model_id, bedrock_provider(model_id) or model_id.split(".", 1)[0].capitalize())
     return CatalogModel(model_id, name, provider, True, 0.0)
 
 
@@ -253,7 +263,8 @@ def system_profiles(compute: ComputeService, ctx: RequestContext) -> list[dict[s
 def find_system_profile(compute: ComputeService, ctx: RequestContext, ident: str) -> dict[str, Any] | None:
     if ident.startswith("arn:"):
         found = _PROFILE_ARN.fullmatch(ident)
-        if found is None or found.group("kind") != "inference-profile":
+        # A system-defined profile's ARN names the Region it is called from (another's is not here).
+        if found is None or found.group("kind") != "inference-profile" or arn_scope(ident)[0] != ctx.region:
             return None
         ident = found.group("id")
     return next((p for p in system_profiles(compute, ctx) if p["inferenceProfileId"] == ident), None)
@@ -410,7 +421,10 @@ class ModelCatalogOperations:
         """(the id the runtime serves, the models' ARNs) of CreateInferenceProfile's
         ``modelSource.copyFrom``: a foundation model's ARN or a system-defined profile's."""
         if ":foundation-model/" in source_arn:
-            entry = find_model(self.compute, source_arn)
+            # "To create an application inference profile for a foundation model in one region,
+            # specify the ARN of the model in that region" (botocore's CreateInferenceProfile doc):
+            # a model ARN of another Region is not a model of the profile's Region.
+            entry = find_model(self.compute, source_arn) if arn_scope(source_arn)[0] == ctx.region else None
             if entry is None:
                 raise not_found(f"The foundation model {source_arn} was not found.")  # our text
             if entry.embedding:

@@ -33,6 +33,7 @@ from emulator.compute.embeddings import (
 from emulator.compute.engines.base import EngineError
 from emulator.compute.inference import (
     INFERENCE_ERRORS,
+    Scope,
     normalize_model_id,
     strip_profile,
 )
@@ -199,7 +200,7 @@ async def invoke_embedding(handler: Any, ctx: RequestContext, model_id: str, fam
     compute = handler.compute
     reservation = None
     try:
-        target = await embedding_target(compute, model_id)
+        target = await embedding_target(compute, model_id, Scope(ctx.region, ctx.account_id))
         tokens = await meter(handler.runtime, compute, quota_key(ctx.principal), target.model.name, "\n".join(texts), None, 0)
         reservation = tokens.reservation
         vectors: list[list[float]] = []

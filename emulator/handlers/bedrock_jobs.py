@@ -26,7 +26,12 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from emulator.compute.embeddings import is_embedding_model_id
-from emulator.compute.inference import UnknownModel, normalize_model_id, strip_profile
+from emulator.compute.inference import (
+    Scope,
+    UnknownModel,
+    scoped_model_id,
+    strip_profile,
+)
 from emulator.compute.invocation_jobs import (
     DEFAULT_TIMEOUT_HOURS,
     STOPPABLE,
@@ -141,15 +146,21 @@ class InvocationJobOperations:
 
         return invoke
 
-    def _check_model(self, model_id: str) -> None:
+    def _check_model(self, ctx: RequestContext, model_id: str) -> None:
         """A model the runtime can serve (a local model by name, image or Bedrock-style id, an
-        instance, a Bedrock embedding id), else the runtime's error for an unknown model."""
-        ident = normalize_model_id(model_id)
+        instance, a Bedrock embedding id, through a profile of the request's Region: an
+        application profile's ARN too, as botocore's ModelId pattern allows), else the runtime's
+        error for an unknown model."""
         store = self.compute.store
-        if ident.startswith("i-"):
-            known = self.compute.manager.get(ident) is not None
+        try:
+            ident = scoped_model_id(self.compute, model_id, Scope(ctx.region, ctx.account_id))
+        except UnknownModel:
+            known = False
         else:
-            known = store.get(ident) is not None or store.get(strip_profile(ident)) is not None or is_embedding_model_id(model_id)
+            if ident.startswith("i-"):
+                known = self.compute.manager.get(ident) is not None
+            else:
+                known = store.get(ident) is not None or store.get(strip_profile(ident)) is not None or is_embedding_model_id(ident)
         if not known:
             from emulator.handlers.bedrock_runtime import map_error
 
@@ -180,7 +191,7 @@ class InvocationJobOperations:
         if not output_config.get("s3OutputDataConfig"):
             raise _validation("outputDataConfig must specify s3OutputDataConfig.")  # ours
         model_id = params["modelId"]
-        self._check_model(model_id)
+        self._check_model(ctx, model_id)
         job_id = new_job_id()
         job = Job(
             job_id=job_id, arn=f"arn:aws:bedrock:{ctx.region}:{ctx.account_id}:model-invocation-job/{job_id}",

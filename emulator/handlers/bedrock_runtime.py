@@ -23,10 +23,13 @@ from emulator.compute.engines.base import EngineError, GenParams, mark_prefill
 from emulator.compute.inference import (
     INFERENCE_ERRORS,
     Generation,
+    Scope,
     UnknownModel,
+    application_profile_models,
     count_tokens,
     generate,
     normalize_model_id,
+    scoped_model_id,
     strip_profile,
 )
 from emulator.compute.instances import LaunchError, NotReady
@@ -53,6 +56,7 @@ from emulator.protocols.base import RESPONSE_HEADERS
 
 if TYPE_CHECKING:
     from emulator.compute.openai_routes import OpenAIApi
+    from emulator.runtime import Runtime
 
 _STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "cancelled": "end_turn"}
 
@@ -449,9 +453,19 @@ def invoke_response(family: str, gen: Generation, model_id: str, messages: list[
             "stop_reason": "length" if gen.finish_reason == "length" else "stop"}
 
 
+# runtime.components' entry the gateway's authorization reads (authorize_requirements.py): an
+# application inference profile's ARN -> the ARNs of the foundation models it copies.
+PROFILE_MODELS = "bedrock_profile_models"
+
+
 class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
     service = "bedrock-runtime"
     _openai: OpenAIApi | None = None  # the OpenAI API mounted by routes(); reset() forgets its stored responses
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(runtime)
+        data_dir = self.compute.manager.data_dir
+        runtime.components.setdefault(PROFILE_MODELS, lambda arn: application_profile_models(data_dir, arn))
 
     def routes(self) -> list[Route]:
         from emulator.compute.openai_routes import OPENAI_PREFIXES, OpenAIApi
@@ -484,11 +498,12 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
         quotas), then start generating; the caller settles the meter with the usage."""
         _check_params(params)
         try:
-            tokens = await meter(self.runtime, self.compute, quota_key(ctx.principal), model_id, prompt, messages, params.max_tokens)
+            served = scoped_model_id(self.compute, model_id, Scope(ctx.region, ctx.account_id))
+            tokens = await meter(self.runtime, self.compute, quota_key(ctx.principal), served, prompt, messages, params.max_tokens)
         except INFERENCE_ERRORS as exc:
             raise map_error(exc, model_id) from None
         try:
-            return await generate(self.compute, model_id, prompt, messages, params), tokens
+            return await generate(self.compute, served, prompt, messages, params), tokens
         except INFERENCE_ERRORS as exc:
             tokens.settle(None)
             raise map_error(exc, model_id) from None
@@ -703,7 +718,7 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
             raise _validation("The input must contain either invokeModel or converse.")
         started = time.perf_counter()
         try:
-            tokens = await count_tokens(self.compute, model_id, prompt, messages)
+            tokens = await count_tokens(self.compute, model_id, prompt, messages, Scope(ctx.region, ctx.account_id))
         except INFERENCE_ERRORS as exc:
             raise map_error(exc, model_id) from None
         ctx.telemetry.update({"model_id": model_id, "input_tokens": tokens, "latency_ms": int((time.perf_counter() - started) * 1000)})

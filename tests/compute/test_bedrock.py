@@ -333,7 +333,7 @@ def test_aws_model_ids(server_factory: Callable[..., EmulatorServer], tmp_path: 
     haiku = "anthropic.claude-3-haiku-20240307-v1:0"
     (models / f"{haiku}.gguf").symlink_to(model_path())
     bedrock = server_factory(EMULATOR_MODELS_DIR=str(models)).client("bedrock-runtime")
-    for model_id in (f"us.{haiku}", f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/eu.{haiku}"):
+    for model_id in (f"us.{haiku}", f"arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.{haiku}"):
         assert bedrock.converse(modelId=model_id, messages=MESSAGES, inferenceConfig={"maxTokens": 1})["usage"]["outputTokens"] == 1
 
     def refused(body: dict[str, Any]) -> str:
