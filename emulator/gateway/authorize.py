@@ -48,6 +48,7 @@ from emulator.gateway.authorize_requirements import (
     s3_requirements,
     sts_requirements,
 )
+from emulator.gateway.iam_store import bounded, role_boundary_document
 from emulator.gateway.policy import ALLOWED, EXPLICIT_DENY, Decision, PolicySet
 from emulator.gateway.resource_policy import Caller, ResourcePolicy, caller_of, combine
 from emulator.gateway.sessions import governing as trust_governing
@@ -131,7 +132,7 @@ class Authorizer:
         self.capacity = capacity
         self.sessions = sessions  # STS sessions (gateway/sessions.py): assumed roles are authorized with the role's policies
         self.fallback = fallback  # where the roles live (moto's IAM)
-        self._role_sets: dict[str, tuple[float, PolicySet]] = {}
+        self._role_sets: dict[str, tuple[float, int, PolicySet]] = {}
         self._identities: dict[tuple[str, str, int], dict[str, str]] = {}
         self._callers: dict[str, Caller] = {}  # principal ARN -> as resource-based policies name it
         self.rate_limiter = rate_limiter
@@ -362,11 +363,24 @@ class Authorizer:
             return PolicySet.from_documents([])
         now = time.monotonic()
         cached = self._role_sets.get(session.role_arn)
-        if cached is None or now - cached[0] > 1.0:
+        if cached is None or now - cached[0] > 1.0 or cached[1] != self.store.version:
             if len(self._role_sets) > 1024:
                 self._role_sets.clear()
-            cached = self._role_sets[session.role_arn] = (now, self.sessions.role_policies(session, self.fallback.backend("iam", "aws")))
-        return cached[1]
+            cached = self._role_sets[session.role_arn] = (now, self.store.version, self._role_set(session))
+        return cached[2]
+
+    def _role_set(self, session: Any) -> PolicySet:
+        """The role's policies within its permissions boundary, if it has one: "the effective
+        permissions for an IAM entity (user or role)" are what both allow (IAM User Guide,
+        "Permissions boundaries for IAM entities"). The boundary policy is the store's (its
+        version counts in the cache: a new default version applies at once)."""
+        backend = self.fallback.backend("iam", "aws")
+        policies: PolicySet = self.sessions.role_policies(session, backend)
+        try:
+            role = backend.get_role_by_arn(session.role_arn)
+        except Exception:  # noqa: BLE001 - the role was deleted: role_policies gave it nothing
+            return policies
+        return bounded(policies, role_boundary_document(self.store, role))
 
     def check(self, principal: Principal | None, action: str, resource: str | list[str] = "*", context: dict[str, Any] | None = None) -> Decision:
         """The decision for a principal, an action and resource(s); for non-AWS routes (the OpenAI API)."""

@@ -13,6 +13,7 @@ from typing import Any
 
 from emulator.context import RequestContext
 from emulator.gateway import s3_policy
+from emulator.gateway.authorize_requirements import passed_to_service
 from emulator.gateway.sessions import request_keys as sts_request_keys
 
 _KCE_EQ = re.compile(r"([#\w.\-]+)\s*=\s*(:[\w\-]+)")
@@ -151,6 +152,8 @@ def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | No
         out["aws:username"] = principal.user_name
         out["aws:principalarn"] = principal.arn
         out["aws:principalaccount"] = principal.account_id
+    if want("iam:passedtoservice") and (service := passed_to_service(ctx.service_name or "", ctx.operation_name or "")) is not None:
+        out["iam:passedtoservice"] = service  # the request passes a role (authorize_requirements.PASS_ROLE)
     if ctx.service_name == "sts" and ctx.params:
         out.update(sts_request_keys(ctx.params, principal))  # sts:ExternalId, aws:RequestTag/*... (few, STS only)
     if ctx.service_name in ("dynamodb", "dynamodbstreams") and (needed is None or any(k.startswith("dynamodb:") for k in needed)):

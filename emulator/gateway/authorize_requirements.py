@@ -198,11 +198,16 @@ def _model_requirements(action: str, model: Any, region: str, account: str) -> l
     # A cross-Region inference profile (its id or ARN) needs the action on the profile and on
     # the foundation model it routes to (Bedrock user guide, "Prerequisites for inference
     # profiles"); here the model runs in the request's Region. An application profile's ARN
-    # is checked as given (the models it copies are not looked up here).
+    # needs it on the profile and on the models it copies (same guide), which the Bedrock
+    # runtime handler tells through runtime.components["bedrock_profile_models"] (ARN -> ARNs).
     if model.startswith("arn:"):
         if ":inference-profile/" in model:
             return [(action, model), (action, f"arn:aws:bedrock:{region}::foundation-model/{strip_profile(normalize_model_id(model))}")]
-        return [(action, model)]
+        from emulator.gateway import security  # it imports this module
+
+        runtime = security._current() if security._current is not None else None
+        copied = runtime.components.get("bedrock_profile_models") if runtime is not None else None
+        return [(action, model), *((action, arn) for arn in (copied(model) if copied is not None else []))]
     base = strip_profile(model)
     if base != model:
         return [(action, f"arn:aws:bedrock:{region}:{account}:inference-profile/{model}"),
@@ -464,6 +469,86 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]
     "iam": iam_requirements,
 }
 
+# ------------------------------------------------------------------ iam:PassRole
+# Operations that hand a role to a service: the caller needs iam:PassRole on the role (IAM User
+# Guide, "Grant a user permissions to pass a role to an AWS service"; Bedrock user guide,
+# "Required permissions for batch inference"), with iam:PassedToService, the service principal
+# the role goes to (IAM User Guide, "Actions, resources, and condition keys for AWS Identity and
+# Access Management"). (botocore service, operation) -> (that principal, the members holding a
+# role ARN: a path of member names, "[]" for each element of a list).
+PASS_ROLE: dict[tuple[str, str], tuple[str, tuple[tuple[str, ...], ...]]] = {
+    ("bedrock", "CreateModelInvocationJob"): ("bedrock.amazonaws.com", (("roleArn",),)),
+    ("lambda", "CreateFunction"): ("lambda.amazonaws.com", (("Role",),)),
+    ("lambda", "UpdateFunctionConfiguration"): ("lambda.amazonaws.com", (("Role",),)),
+    ("stepfunctions", "CreateStateMachine"): ("states.amazonaws.com", (("roleArn",),)),
+    ("stepfunctions", "UpdateStateMachine"): ("states.amazonaws.com", (("roleArn",),)),
+    ("events", "PutTargets"): ("events.amazonaws.com", (("Targets", "[]", "RoleArn"),)),
+    ("firehose", "CreateDeliveryStream"): ("firehose.amazonaws.com", tuple((member, "RoleARN") for member in (
+        "KinesisStreamSourceConfiguration", "S3DestinationConfiguration", "ExtendedS3DestinationConfiguration",
+        "RedshiftDestinationConfiguration", "ElasticsearchDestinationConfiguration", "AmazonopensearchserviceDestinationConfiguration",
+        "HttpEndpointDestinationConfiguration"))),
+    ("ecs", "RegisterTaskDefinition"): ("ecs-tasks.amazonaws.com", (("taskRoleArn",), ("executionRoleArn",))),
+    ("cloudformation", "CreateStack"): ("cloudformation.amazonaws.com", (("RoleARN",),)),
+    ("cloudformation", "UpdateStack"): ("cloudformation.amazonaws.com", (("RoleARN",),)),
+    ("glue", "CreateJob"): ("glue.amazonaws.com", (("Role",),)),
+    ("logs", "PutDestination"): ("logs.amazonaws.com", (("roleArn",),)),
+    ("logs", "PutSubscriptionFilter"): ("logs.amazonaws.com", (("roleArn",),)),
+    ("ec2", "RunInstances"): ("ec2.amazonaws.com", ()),  # its instance profile's roles: _profile_roles
+}
+
+
+def passed_to_service(service: str, op: str) -> str | None:
+    """iam:PassedToService for a request that passes a role (None: it passes none)."""
+    found = PASS_ROLE.get((service, op))
+    return found[0] if found is not None else None
+
+
+def _member_values(value: Any, path: tuple[str, ...]) -> list[Any]:
+    if not path:
+        return [value]
+    if path[0] == "[]":
+        return [v for item in value for v in _member_values(item, path[1:])] if isinstance(value, list) else []
+    return _member_values(value.get(path[0]), path[1:]) if isinstance(value, dict) else []
+
+
+def _role_arn(value: str, account: str) -> str:
+    """A role's ARN as the member gives it; a bare name (Glue's CreateJob takes "the name or ARN")
+    is made one without a path (ours: the role is not looked up)."""
+    return value if value.startswith("arn:") else f"arn:aws:iam::{account}:role/{value}"
+
+
+def _profile_roles(params: dict[str, Any]) -> list[str]:
+    """The roles of the instance profile RunInstances names (``IamInstanceProfile``: ``Arn`` or
+    ``Name``), as moto's IAM holds it; none when there is no such profile (RunInstances answers)."""
+    profile = params.get("IamInstanceProfile")
+    if not isinstance(profile, dict) or not (profile.get("Arn") or profile.get("Name")):
+        return []
+    from emulator.gateway import security  # it imports this module
+
+    runtime = security._current() if security._current is not None else None
+    fallback = runtime.fallback if runtime is not None else None
+    if fallback is None:
+        return []
+    backend = fallback.backend("iam", "aws")
+    try:
+        arn, name = profile.get("Arn"), profile.get("Name")
+        found = backend.get_instance_profile_by_arn(arn) if isinstance(arn, str) and arn else backend.get_instance_profile(str(name))
+    except Exception:  # noqa: BLE001 - no such profile
+        return []
+    return [str(role.arn) for role in getattr(found, "roles", [])]
+
+
+def pass_role_requirements(service: str, op: str, params: dict[str, Any], account: str) -> list[Requirement]:
+    """iam:PassRole on each role the request hands to the service (``PASS_ROLE``)."""
+    found = PASS_ROLE.get((service, op))
+    if found is None:
+        return []
+    arns = [_role_arn(v, account) for path in found[1] for v in _member_values(params, path) if isinstance(v, str) and v]
+    if service == "ec2":
+        arns.extend(_profile_roles(params))
+    return [("iam:PassRole", arn) for arn in dict.fromkeys(arns)]
+
+
 _IAM_CALLER_DEFAULT = frozenset({"GetUser", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey", "DeleteAccessKey", "GetAccessKeyLastUsed",
                                  "GetLoginProfile", "DeleteLoginProfile", "ListMFADevices", "ListSSHPublicKeys", "ListSigningCertificates",
                                  "ListServiceSpecificCredentials"})
@@ -479,5 +564,9 @@ def requirements(ctx: RequestContext) -> list[Requirement]:
         return [(f"iam:{op}", f"arn:aws:iam::{account}:user/{ctx.principal.user_name}")]
     resolver = RESOLVERS.get(service)
     if resolver is not None:
-        return resolver(op, ctx.params, ctx.region, account) or [(action_for(service, op, ctx.service), "*")]
-    return [(action_for(service, op, ctx.service), "*")]
+        reqs = resolver(op, ctx.params, ctx.region, account) or [(action_for(service, op, ctx.service), "*")]
+    else:
+        reqs = [(action_for(service, op, ctx.service), "*")]
+    if (service, op) in PASS_ROLE:  # one dict lookup; a new list (resolvers' lists may be memoized)
+        reqs = reqs + pass_role_requirements(service, op, ctx.params, account)
+    return reqs

@@ -201,12 +201,19 @@ class IamStore:
     def user_arn(self, name: str, path: str = "/") -> str:
         return f"arn:aws:iam::{self.account_id}:user{path}{name}"
 
-    def create_user(self, name: str, path: str = "/", tags: list[dict[str, str]] | None = None) -> dict[str, Any]:
+    def create_user(self, name: str, path: str = "/", tags: list[dict[str, str]] | None = None, boundary: str | None = None) -> dict[str, Any]:
+        """CreateUser; ``boundary``: its PermissionsBoundary (a managed policy's ARN: NoSuchEntity
+        if there is none, as PutUserPermissionsBoundary answers; botocore's IAM model lists
+        NoSuchEntity for CreateUser)."""
         with self._lock:
             self._sync()
             if name in self.users or name == "root":
                 raise AwsError("EntityAlreadyExists", f"User with name {name} already exists.", 409)
+            if boundary and self._policy(boundary) is None:
+                raise no_such_entity(f"Policy {boundary} does not exist or is not attachable.")
             user = {"UserName": name, "UserId": new_id("AIDA"), "Arn": self.user_arn(name, path), "Path": path, "CreateDate": time.time(), "Tags": list(tags or [])}
+            if boundary:
+                user["PermissionsBoundary"] = {"PermissionsBoundaryType": "PermissionsBoundaryPolicy", "PermissionsBoundaryArn": boundary}
             self.users[name] = user
             self._save()
             return copy.deepcopy(user)
@@ -524,7 +531,12 @@ class IamStore:
     def boundary_document(self, user: str) -> str | None:
         """The default version of the user's permissions boundary policy, or None."""
         arn = (self.users.get(user, {}).get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn")
-        policy = self._policy(arn) if arn else None
+        return self.policy_document(arn) if arn else None
+
+    def policy_document(self, arn: str) -> str | None:
+        """The default version's document of the managed policy ``arn`` (customer managed or
+        AWS managed), or None if there is no such policy."""
+        policy = self._policy(arn)
         if policy is None:
             return None
         return str(policy["Versions"][policy["DefaultVersionId"]]["Document"])
@@ -749,6 +761,30 @@ class IamStore:
             self.login_profile(user)
             del self.logins[user]
             self._save()
+
+
+# A boundary naming a policy that is not there (moto's CreateRole takes any policy ARN) allows
+# nothing: the role's sessions may do nothing rather than everything (ours).
+_NO_POLICY = '{"Version": "2012-10-17", "Statement": []}'
+
+
+def role_boundary_document(store: IamStore, role: Any) -> str | None:
+    """The default document of the permissions boundary of one of moto's roles (the policies,
+    customer or AWS managed, are the store's), or None when the role has no boundary."""
+    arn = getattr(role, "permissions_boundary_arn", None)
+    if not isinstance(arn, str) or not arn:
+        return None
+    found = store.policy_document(arn)
+    if found is not None:
+        return found
+    return _NO_POLICY
+
+
+def bounded(policies: PolicySet, boundary: str | None) -> PolicySet:
+    """``policies`` within the boundary document (unchanged without one)."""
+    if boundary is None:
+        return policies
+    return BoundedPolicySet(policies.statements, boundary=PolicySet.from_documents([boundary]))
 
 
 def hash_password(password: str) -> str:

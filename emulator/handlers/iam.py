@@ -20,6 +20,7 @@ from emulator.gateway.iam_store import (
     decode_document,
     encode_document,
     no_such_entity,
+    role_boundary_document,
 )
 from emulator.gateway.key_usage import KeyUsage
 from emulator.gateway.simulate import (
@@ -59,7 +60,10 @@ class IamHandler(IamGroups, IamAccess, IamReads):
 
     def before_fallback(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         """A customer-managed policy attached to one of moto's roles or groups: moto gets a copy
-        (same ARN and document) first, or it would answer that the policy does not exist."""
+        (same ARN and document) first, or it would answer that the policy does not exist. A
+        role's permissions boundary: ``_role_boundary``."""
+        if ctx.operation_name in ("PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary"):
+            self._role_boundary(ctx.operation_name, params)
         arn = params.get("PolicyArn")
         fallback = self.runtime.fallback
         if not isinstance(arn, str) or fallback is None:
@@ -77,6 +81,30 @@ class IamHandler(IamGroups, IamAccess, IamReads):
         # Same ARN: moto builds it as we do, arn:aws:iam::<account>:policy<path><name>.
         backend.create_policy(description=policy.get("Description") or "", path=policy["Path"], policy_document=document,
                               policy_name=policy["PolicyName"], tags=[])
+
+    def _role_boundary(self, operation: str, params: dict[str, Any]) -> None:
+        """PutRolePermissionsBoundary names a managed policy that exists (moto only checks the
+        ARN's form): NoSuchEntity otherwise, worded as PutUserPermissionsBoundary's (botocore's
+        IAM model lists NoSuchEntity for it). The change is made on moto's role here, before moto
+        makes it again, and the authorizer forgets the roles' policies it read: the next request
+        of a session of the role is authorized with the new boundary."""
+        fallback = self.runtime.fallback
+        name = params.get("RoleName")
+        if fallback is None or not isinstance(name, str):
+            return
+        backend = fallback.backend("iam", "aws")
+        boundary = params.get("PermissionsBoundary") if operation == "PutRolePermissionsBoundary" else None
+        if (isinstance(boundary, str) and backend.policy_arn_regex.match(boundary) and self.store.policy_document(boundary) is None
+                and boundary not in backend.managed_policies):
+            raise no_such_entity(f"Policy {boundary} does not exist or is not attachable.")
+        try:
+            role = backend.get_role(name)
+        except Exception:  # noqa: BLE001 - no such role: moto answers NoSuchEntity
+            return
+        role.permissions_boundary_arn = boundary or None
+        authorizer = self.runtime.components.get("authorizer")
+        if authorizer is not None:
+            authorizer.forget_roles()
 
     async def reset(self) -> None:
         """Forget the account's IAM (``POST /_emulator/reset``): users with their access keys,
@@ -101,7 +129,7 @@ class IamHandler(IamGroups, IamAccess, IamReads):
     # ------------------------------------------------------------------ users
     @operation("CreateUser")
     def create_user(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        user = self.store.create_user(params["UserName"], params.get("Path") or "/", params.get("Tags"))
+        user = self.store.create_user(params["UserName"], params.get("Path") or "/", params.get("Tags"), params.get("PermissionsBoundary") or None)
         return {"User": _user_out(user)}
 
     @operation("GetUser")
@@ -370,15 +398,30 @@ class IamHandler(IamGroups, IamAccess, IamReads):
         (emulator/gateway/simulate.py)."""
         sources = self._principal_sources(params["PolicySourceArn"])
         sources.extend(self._input_sources(params.get("PolicyInputList"), "PolicyInputList"))
-        name = params["PolicySourceArn"].rsplit("/", 1)[-1]
-        if not params.get("PermissionsBoundaryPolicyInputList") and ":user/" in params["PolicySourceArn"]:
-            # The user's own boundary, unless the request passes another ("if a permissions boundary
-            # is attached to an entity and you pass in a different permissions boundary policy
-            # using this parameter, then the new permissions boundary policy is used": API reference).
-            boundary = self.store.boundary_document(name)
+        arn = params["PolicySourceArn"]
+        if not params.get("PermissionsBoundaryPolicyInputList"):
+            # The user's or role's own boundary, unless the request passes another ("if a
+            # permissions boundary is attached to an entity and you pass in a different permissions
+            # boundary policy using this parameter, then the new permissions boundary policy is
+            # used": API reference).
+            boundary = self._own_boundary(arn)
             if boundary is not None:
                 return self._simulate(sources, params, [load_source("PermissionsBoundary", "user-managed", boundary)])
         return self._simulate(sources, params)
+
+    def _own_boundary(self, arn: str) -> str | None:
+        """The boundary document of the user or role ``arn`` names (which _principal_sources found)."""
+        name = arn.rsplit("/", 1)[-1]
+        if ":user/" in arn:
+            return self.store.boundary_document(name)
+        fallback = self.runtime.fallback
+        if ":role/" not in arn or fallback is None:
+            return None
+        try:
+            role = fallback.backend("iam", "aws").get_role_by_arn(arn)
+        except Exception:  # noqa: BLE001 - _principal_sources answered NoSuchEntity already
+            return None
+        return role_boundary_document(self.store, role)
 
     @operation("SimulateCustomPolicy")
     def simulate_custom_policy(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:

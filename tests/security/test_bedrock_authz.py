@@ -186,7 +186,9 @@ def test_create_model_invocation_job_needs_invoke_model_on_its_model(users: User
     ctl = users.client(creator, "bedrock")
     _denied(lambda: ctl.create_model_invocation_job(**_job_params(MODEL)), "bedrock:InvokeModel", model_arn)
     invoker = _name("job-invoker")
-    users.create(invoker, _allow("bedrock:CreateModelInvocationJob", jobs), _allow("bedrock:InvokeModel", model_arn))
+    # The job's service role is passed to Bedrock: iam:PassRole on it too.
+    users.create(invoker, _allow("bedrock:CreateModelInvocationJob", jobs), _allow("bedrock:InvokeModel", model_arn),
+                 _allow("iam:PassRole", "arn:aws:iam::123456789012:role/batch"))
     _allowed(lambda: users.client(invoker, "bedrock").create_model_invocation_job(**_job_params(MODEL)))
     # A cross-Region profile: the profile and the model it routes to.
     _denied(lambda: users.client(invoker, "bedrock").create_model_invocation_job(**_job_params(f"us.{MODEL}")),
