@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
+from emulator import user_regex
 from emulator.errors import AwsError
 from emulator.gateway.fallback_checks import _json, _on, moto_backend
 
@@ -55,7 +56,16 @@ def _ssm_put_parameter(ctx: RequestContext) -> None:
         if any(reason in str(exc) for reason in _BROKEN_PATTERN):
             raise AwsError("InvalidAllowedPatternException", "The request does not meet the regular expression requirement.", 400) from None
         return  # Java's syntax, not Python's: left to moto
-    if isinstance(value, str) and ctx.params.get("Type") != "StringList" and compiled.search(value) is None:
+    if not isinstance(value, str) or ctx.params.get("Type") == "StringList":
+        return
+    try:
+        # A user's pattern: run with a time budget (emulator/user_regex.py), not on ``re``.
+        found = user_regex.compile(compiled.pattern).search(value) is not None
+    except user_regex.error:
+        found = compiled.search(value) is not None  # what ``re`` takes and ``regex`` does not: rare, short
+    except user_regex.RegexTimeout as exc:
+        raise AwsError("ValidationException", str(exc), 400) from None
+    if not found:
         raise AwsError("ParameterPatternMismatchException", f"Parameter value, {value}, failed to satisfy constraint specified in AllowedPattern: {pattern}", 400)
 
 
