@@ -34,6 +34,9 @@ class KeyUsage:
         self.path = Path(data_dir) / "keys_last_used.json"
         self._lock = threading.Lock()
         self._last: dict[str, LastUse] = {}
+        # key id -> (minute, service name, region) of its last record: records repeating it
+        # (nearly all) are skipped without building the stored tuple.
+        self._seen: dict[str, tuple[float, str, str | None]] = {}
         self._load()
 
     def _read(self) -> dict[str, LastUse]:
@@ -70,15 +73,23 @@ class KeyUsage:
         """A batch of answered requests from the recorder: (ctx, response, seconds, epoch)."""
         changed = False
         last = self._last
+        seen = self._seen
         for ctx, _response, _elapsed, epoch in records:
             principal = ctx.principal
             service = ctx.service_name
             if principal is None or not service:
                 continue  # unauthenticated, or not an AWS API call (the console, /_emulator)
             key_id = principal.access_key_id
+            minute = float(int(epoch) // 60 * 60)
+            region = ctx.region
+            # The common case, a key calling what it called a moment ago: one tuple compare.
+            quick = (minute, service, region)
+            if seen.get(key_id) == quick:
+                continue
             if key_id.startswith("ASIA"):
                 continue  # STS session credentials: GetAccessKeyLastUsed knows long-term keys only
-            use = (float(int(epoch) // 60 * 60), iam_prefix(service, ctx.service), ctx.region or "us-east-1")
+            seen[key_id] = quick
+            use = (minute, iam_prefix(service, ctx.service), region or "us-east-1")
             before = last.get(key_id)
             if before != use:
                 last[key_id] = use
@@ -102,4 +113,5 @@ class KeyUsage:
         """Drop what is known of keys other than ``keep`` (an IAM reset deletes users' keys)."""
         with self._lock:
             self._last = {k: v for k, v in self._last.items() if k in keep}
+            self._seen.clear()
             self._save()
