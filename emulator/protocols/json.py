@@ -28,12 +28,25 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value, default=json_default, option=_OPTS)
 
 
+try:
+    import anycrc
+
+    _ANYCRC32: Any = anycrc.Model("CRC32")
+except ImportError:  # an install without it: zlib's for every size
+    _ANYCRC32 = None
+
+# Endpoint prefixes whose answers carry x-amz-crc32 (services.crc32_services: DynamoDB).
+_CRC32_PREFIXES = crc32_services()
+
+
 def _with_crc32(service: ServiceModel | None, headers: dict[str, str], body: bytes) -> dict[str, str]:
     # endpoint_prefix is a cached property of the model: one attribute read and a set lookup.
-    if service is not None and service.endpoint_prefix in crc32_services():
+    if service is not None and service.endpoint_prefix in _CRC32_PREFIXES:
         # The CRC32 of the body as sent, in decimal: botocore retries an answer that does not
         # match it (retryhandler.CRC32Checker), as other SDKs check DynamoDB's answers.
-        headers["x-amz-crc32"] = str(zlib.crc32(body))
+        # zlib's for small bodies; past 1 KB anycrc's (the same CRC-32, ~4x faster on a 20-item
+        # Query page: 2 against 8 µs for 25 KB, but slower than zlib's call on a few bytes).
+        headers["x-amz-crc32"] = str(zlib.crc32(body) if len(body) < 1024 or _ANYCRC32 is None else _ANYCRC32.calc(body))
     return headers
 
 
