@@ -46,6 +46,7 @@ from emulator.compute.engines.base import (
 from emulator.compute.inference import (
     INFERENCE_ERRORS,
     Generation,
+    Scope,
     UnknownModel,
     generate,
 )
@@ -555,11 +556,17 @@ class OpenAIApi:
         return _json(200, self._model_doc(m))
 
     # ------------------------------------------------------------ generation
+    def _scope(self, ctx: RequestContext) -> Scope:
+        """Where an OpenAI API request is made, for the inference profiles it may name: the
+        server's Region (the API carries none) and the caller's account, as Bedrock's are."""
+        principal = ctx.principal
+        return Scope(self.runtime.settings.region, principal.account_id if principal is not None else self.runtime.settings.account_id)
+
     async def _start(self, ctx: RequestContext, model: str, prompt: str | None, messages: list[dict[str, Any]] | None,
                      params: GenParams) -> tuple[Generation, TokenMeter]:
         tokens = await self._meter(ctx, model, prompt, messages, params.max_tokens)
         try:
-            return await generate(self.compute, model, prompt, messages, params), tokens
+            return await generate(self.compute, model, prompt, messages, params, self._scope(ctx)), tokens
         except INFERENCE_ERRORS as exc:
             tokens.settle(None)
             raise map_error(exc, model) from None
@@ -708,7 +715,7 @@ class OpenAIApi:
         started = time.perf_counter()
         reservation = None
         try:
-            target = await embedding_target(self.compute, model)
+            target = await embedding_target(self.compute, model, self._scope(ctx))
             engine = target.scheduler.engine
             if not can_embed(engine):
                 raise ApiError(400, f"The model `{model}` does not support embeddings.", param="model", code="model_not_supported")

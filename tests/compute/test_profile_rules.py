@@ -170,3 +170,18 @@ def test_continue_final_message_needs_a_final_assistant_message(server: Emulator
         client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "I am a"}], max_tokens=2,
                                        extra_body={"continue_final_message": True})
     assert "the final message is not from the assistant" in str(err.value)
+
+
+def test_openai_api_follows_the_servers_region(server: EmulatorServer) -> None:
+    """The OpenAI API carries no Region: the server's (us-east-1 here) decides which profile
+    ids exist, as for Bedrock's operations there."""
+    client = openai.OpenAI(base_url=server.endpoint + "/v1", api_key=f"{server.access_key}:{server.secret_key}", max_retries=0)
+    ok = client.chat.completions.create(model=f"us.{MODEL_ID}", messages=[{"role": "user", "content": "Hi"}], max_tokens=2)
+    assert ok.usage is not None and ok.usage.completion_tokens <= 2
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model=f"eu.{MODEL_ID}", messages=[{"role": "user", "content": "Hi"}], max_tokens=2)
+    with pytest.raises(openai.NotFoundError):
+        client.embeddings.create(model=f"eu.{MODEL_ID}", input="hello")
+    arn = _application(server, "us-west-2", _model_arn("us-west-2"))
+    with pytest.raises(openai.NotFoundError):
+        client.chat.completions.create(model=arn, messages=[{"role": "user", "content": "Hi"}], max_tokens=2)
