@@ -55,7 +55,7 @@ from emulator.compute.openai_files import (
     not_found,
     page,
 )
-from emulator.compute.openai_routes import ApiError, _json
+from emulator.compute.openai_routes import ApiError, _json, json_body
 from emulator.context import Principal, RequestContext
 from emulator.durable import read_json, write_json
 from emulator.protocols.base import Request, Response
@@ -335,11 +335,7 @@ class BatchesApi:
         return _json(200, batch.doc())
 
     def _create_body(self, request: Request) -> dict[str, Any]:
-        try:
-            body = orjson.loads(request.body or b"{}")
-        except orjson.JSONDecodeError:
-            raise ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
-                           code="invalid_json") from None
+        body = json_body(request)
         if not isinstance(body, dict):
             raise ApiError(400, "The JSON body of your request must be an object.", code="invalid_json")
         for name in ("input_file_id", "endpoint", "completion_window"):

@@ -372,6 +372,15 @@ def iam_requirement(method: str, path: str, body: dict[str, Any] | None, region:
     return ("bedrock:InvokeModelWithResponseStream" if streamed else "bedrock:InvokeModel"), resource
 
 
+def json_body(request: Request) -> Any:
+    """A request's JSON body (``{}`` when empty), or OpenAI's invalid_json answer."""
+    try:
+        return orjson.loads(request.body or b"{}")
+    except orjson.JSONDecodeError:
+        raise ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
+                       code="invalid_json") from None
+
+
 class OpenAIApi:
     def __init__(self, runtime: Runtime, compute: ComputeService) -> None:
         from emulator.compute.openai_batches import BatchesApi
@@ -525,12 +534,7 @@ class OpenAIApi:
                         type_="tokens", code="rate_limit_exceeded", headers={"retry-after": retry})
 
     def _body(self, request: Request) -> dict[str, Any]:
-        try:
-            body = orjson.loads(request.body or b"{}")
-        except orjson.JSONDecodeError:
-            raise ApiError(400, "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP library correctly.)",
-                           code="invalid_json") from None
-        return self.checked_body(body)
+        return self.checked_body(json_body(request))
 
     @staticmethod
     def checked_body(body: Any) -> dict[str, Any]:

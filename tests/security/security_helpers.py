@@ -47,3 +47,16 @@ def error_of(call: Callable[[], Any]) -> dict[str, Any]:
     with pytest.raises(ClientError) as info:
         call()
     return dict(info.value.response["Error"]) | {"HTTPStatusCode": info.value.response["ResponseMetadata"]["HTTPStatusCode"]}
+
+
+DENIED = ("AccessDeniedException", "AccessDenied")
+
+
+def passes_authorization(call: Callable[[], Any]) -> None:
+    """The call passed authorization: it succeeded, or the service answered another error."""
+    try:
+        call()
+    except Exception as exc:  # noqa: BLE001 - botocore's ClientError, checked below
+        response = getattr(exc, "response", None)
+        assert response is not None, exc
+        assert response["Error"]["Code"] not in DENIED, response["Error"]

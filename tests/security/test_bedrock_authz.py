@@ -12,9 +12,8 @@ import uuid
 from typing import Any
 
 import pytest
-from security_helpers import Users, error_of
+from security_helpers import DENIED, Users, error_of, passes_authorization
 
-DENIED = ("AccessDeniedException", "AccessDenied")
 MODEL = "meta.llama3-8b-instruct-v1:0"
 
 
@@ -26,14 +25,6 @@ def _name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def _allowed(call: Any) -> None:
-    """The call passed authorization: it succeeded, or failed with another error."""
-    try:
-        call()
-    except Exception as exc:  # noqa: BLE001 - botocore's ClientError, checked below
-        response = getattr(exc, "response", None)
-        assert response is not None, exc
-        assert response["Error"]["Code"] not in DENIED, response["Error"]
 
 
 def _denied(call: Any, action: str, resource: str) -> None:
@@ -111,7 +102,7 @@ def test_apply_guardrail_and_inference_with_a_guardrail(users: Users, guardrails
             "bedrock:ApplyGuardrail", other["arn"])
     _denied(lambda: runtime.invoke_model(modelId=MODEL, body=b'{"prompt": "hi"}', guardrailIdentifier=other["arn"], guardrailVersion="DRAFT"),
             "bedrock:ApplyGuardrail", other["arn"])
-    _allowed(lambda: runtime.converse(modelId=MODEL, messages=messages, guardrailConfig={"guardrailIdentifier": mine["id"], "guardrailVersion": "DRAFT"}))
+    passes_authorization(lambda: runtime.converse(modelId=MODEL, messages=messages, guardrailConfig={"guardrailIdentifier": mine["id"], "guardrailVersion": "DRAFT"}))
     # Without the model, the guardrail does not help.
     lone = _name("gr-only")
     users.create(lone, _allow("bedrock:ApplyGuardrail", mine["arn"]))
@@ -128,15 +119,15 @@ def test_foundation_model_and_inference_profile_arns(users: Users, account: str)
                  _allow(["bedrock:GetInferenceProfile", "bedrock:DeleteInferenceProfile"], f"{base}:application-inference-profile/*"),
                  _allow("bedrock:GetInferenceProfile", f"{base}:inference-profile/us.*"))
     ctl = users.client(user, "bedrock")
-    _allowed(lambda: ctl.get_foundation_model(modelIdentifier=MODEL))
+    passes_authorization(lambda: ctl.get_foundation_model(modelIdentifier=MODEL))
     _denied(lambda: ctl.get_foundation_model(modelIdentifier="amazon.titan-embed-text-v2:0"),
             "bedrock:GetFoundationModel", "arn:aws:bedrock:us-east-1::foundation-model/amazon.titan-embed-text-v2:0")
     # A system-defined profile's id (dots) is an inference-profile; an application profile's an
     # application-inference-profile.
-    _allowed(lambda: ctl.get_inference_profile(inferenceProfileIdentifier=f"us.{MODEL}"))
+    passes_authorization(lambda: ctl.get_inference_profile(inferenceProfileIdentifier=f"us.{MODEL}"))
     _denied(lambda: ctl.get_inference_profile(inferenceProfileIdentifier=f"eu.{MODEL}"), "bedrock:GetInferenceProfile", f"{base}:inference-profile/eu.{MODEL}")
-    _allowed(lambda: ctl.get_inference_profile(inferenceProfileIdentifier="abcdefgh1234"))
-    _allowed(lambda: ctl.delete_inference_profile(inferenceProfileIdentifier=f"{base}:application-inference-profile/abcdefgh1234"))
+    passes_authorization(lambda: ctl.get_inference_profile(inferenceProfileIdentifier="abcdefgh1234"))
+    passes_authorization(lambda: ctl.delete_inference_profile(inferenceProfileIdentifier=f"{base}:application-inference-profile/abcdefgh1234"))
     _denied(lambda: ctl.delete_inference_profile(inferenceProfileIdentifier=f"us.{MODEL}"), "bedrock:DeleteInferenceProfile", f"{base}:inference-profile/us.{MODEL}")
     _denied(ctl.list_inference_profiles, "bedrock:ListInferenceProfiles", "*")
     _denied(ctl.list_foundation_models, "bedrock:ListFoundationModels", "*")
@@ -153,7 +144,7 @@ def test_create_inference_profile_needs_the_new_profile_and_its_source(users: Us
     _denied(call(only_new), "bedrock:CreateInferenceProfile", source)
     both = _name("ap-both")
     users.create(both, _allow("bedrock:CreateInferenceProfile", [new, source]))
-    _allowed(call(both))
+    passes_authorization(call(both))
     only_source = _name("ap-source")
     users.create(only_source, _allow("bedrock:CreateInferenceProfile", source))
     _denied(call(only_source), "bedrock:CreateInferenceProfile", new)
@@ -171,8 +162,8 @@ def test_model_invocation_job_arns(users: Users, account: str) -> None:
     user = _name("jobs")
     users.create(user, _allow(["bedrock:GetModelInvocationJob", "bedrock:StopModelInvocationJob"], f"{base}/aaaaaaaaaaaa"))
     ctl = users.client(user, "bedrock")
-    _allowed(lambda: ctl.get_model_invocation_job(jobIdentifier="aaaaaaaaaaaa"))
-    _allowed(lambda: ctl.stop_model_invocation_job(jobIdentifier=f"{base}/aaaaaaaaaaaa"))
+    passes_authorization(lambda: ctl.get_model_invocation_job(jobIdentifier="aaaaaaaaaaaa"))
+    passes_authorization(lambda: ctl.stop_model_invocation_job(jobIdentifier=f"{base}/aaaaaaaaaaaa"))
     _denied(lambda: ctl.get_model_invocation_job(jobIdentifier="bbbbbbbbbbbb"), "bedrock:GetModelInvocationJob", f"{base}/bbbbbbbbbbbb")
     _denied(lambda: ctl.stop_model_invocation_job(jobIdentifier=f"{base}/bbbbbbbbbbbb"), "bedrock:StopModelInvocationJob", f"{base}/bbbbbbbbbbbb")
     _denied(ctl.list_model_invocation_jobs, "bedrock:ListModelInvocationJobs", "*")
@@ -189,7 +180,7 @@ def test_create_model_invocation_job_needs_invoke_model_on_its_model(users: User
     # The job's service role is passed to Bedrock: iam:PassRole on it too.
     users.create(invoker, _allow("bedrock:CreateModelInvocationJob", jobs), _allow("bedrock:InvokeModel", model_arn),
                  _allow("iam:PassRole", "arn:aws:iam::123456789012:role/batch"))
-    _allowed(lambda: users.client(invoker, "bedrock").create_model_invocation_job(**_job_params(MODEL)))
+    passes_authorization(lambda: users.client(invoker, "bedrock").create_model_invocation_job(**_job_params(MODEL)))
     # A cross-Region profile: the profile and the model it routes to.
     _denied(lambda: users.client(invoker, "bedrock").create_model_invocation_job(**_job_params(f"us.{MODEL}")),
             "bedrock:InvokeModel", f"arn:aws:bedrock:us-east-1:{account}:inference-profile/us.{MODEL}")

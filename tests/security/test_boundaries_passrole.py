@@ -11,12 +11,11 @@ import zipfile
 from typing import Any
 
 import pytest
-from security_helpers import Users, error_of
+from security_helpers import DENIED, Users, error_of, passes_authorization
 
 from emulator.testing.server import EmulatorServer
 
 MODEL = "meta.llama3-8b-instruct-v1:0"
-DENIED = ("AccessDenied", "AccessDeniedException")
 TRUST_LAMBDA = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}]})
 
@@ -54,14 +53,6 @@ def _denied(call: Any, action: str, resource: str | None = None) -> str:
     return str(err["Message"])
 
 
-def _proceeds(call: Any) -> None:
-    """The call passed authorization: it succeeded, or the service answered another error."""
-    try:
-        call()
-    except Exception as exc:  # noqa: BLE001 - botocore's ClientError, checked below
-        response = getattr(exc, "response", None)
-        assert response is not None, exc
-        assert response["Error"]["Code"] not in DENIED, response["Error"]
 
 
 # ------------------------------------------------------------------ role boundaries
@@ -189,9 +180,9 @@ def test_create_model_invocation_job_needs_pass_role(sec_server: EmulatorServer,
     _denied(lambda: users.client(other, "bedrock").create_model_invocation_job(**_job(role)), "iam:PassRole", role)
     allowed = _name("pr-bedrock-ok")
     users.create(allowed, JOB_RIGHTS, _allow("iam:PassRole", role))
-    _proceeds(lambda: users.client(allowed, "bedrock").create_model_invocation_job(**_job(role)))
+    passes_authorization(lambda: users.client(allowed, "bedrock").create_model_invocation_job(**_job(role)))
     # Root has every permission.
-    _proceeds(lambda: sec_server.client("bedrock").create_model_invocation_job(**_job(role)))
+    passes_authorization(lambda: sec_server.client("bedrock").create_model_invocation_job(**_job(role)))
 
 
 def test_lambda_create_function_needs_pass_role(sec_server: EmulatorServer, users: Users) -> None:
@@ -204,7 +195,7 @@ def test_lambda_create_function_needs_pass_role(sec_server: EmulatorServer, user
     _denied(lambda: lam.create_function(FunctionName=_name("fn"), **params), "iam:PassRole", role)
     allowed = _name("pr-lambda-ok")
     users.create(allowed, rights, _allow("iam:PassRole", role))
-    _proceeds(lambda: users.client(allowed, "lambda").create_function(FunctionName=_name("fn"), **params))
+    passes_authorization(lambda: users.client(allowed, "lambda").create_function(FunctionName=_name("fn"), **params))
 
 
 def test_put_subscription_filter_with_a_role_needs_pass_role(sec_server: EmulatorServer, users: Users, account: str) -> None:
@@ -217,10 +208,10 @@ def test_put_subscription_filter_with_a_role_needs_pass_role(sec_server: Emulato
     users.create(without, _allow("logs:PutSubscriptionFilter"))
     logs = users.client(without, "logs")
     _denied(lambda: logs.put_subscription_filter(roleArn=role, **params), "iam:PassRole", role)
-    _proceeds(lambda: logs.put_subscription_filter(**params))  # no role passed: no iam:PassRole
+    passes_authorization(lambda: logs.put_subscription_filter(**params))  # no role passed: no iam:PassRole
     allowed = _name("pr-logs-ok")
     users.create(allowed, _allow("logs:PutSubscriptionFilter"), _allow("iam:PassRole", role))
-    _proceeds(lambda: users.client(allowed, "logs").put_subscription_filter(roleArn=role, **params))
+    passes_authorization(lambda: users.client(allowed, "logs").put_subscription_filter(roleArn=role, **params))
 
 
 def test_passed_to_service_condition(sec_server: EmulatorServer, users: Users) -> None:
@@ -231,10 +222,10 @@ def test_passed_to_service_condition(sec_server: EmulatorServer, users: Users) -
     users.create(name, JOB_RIGHTS, _allow("lambda:CreateFunction"), only_lambda)
     _denied(lambda: users.client(name, "bedrock").create_model_invocation_job(**_job(role)), "iam:PassRole", role)
     params = {"Runtime": "python3.12", "Role": role, "Handler": "index.handler", "Code": {"ZipFile": _zip()}}
-    _proceeds(lambda: users.client(name, "lambda").create_function(FunctionName=_name("fn"), **params))
+    passes_authorization(lambda: users.client(name, "lambda").create_function(FunctionName=_name("fn"), **params))
     bedrock = _name("pr-cond-bedrock")
     users.create(bedrock, JOB_RIGHTS, _allow("iam:PassRole", role, {"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}}))
-    _proceeds(lambda: users.client(bedrock, "bedrock").create_model_invocation_job(**_job(role)))
+    passes_authorization(lambda: users.client(bedrock, "bedrock").create_model_invocation_job(**_job(role)))
 
 
 def test_run_instances_needs_pass_role_on_its_instance_profiles_role(sec_server: EmulatorServer, users: Users) -> None:
