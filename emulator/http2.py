@@ -257,6 +257,9 @@ class _Connection(h2.connection.H2Connection):
         return [], [event]
 
 
+LINGER_SECONDS = 2.0
+
+
 class H2Protocol(asyncio.Protocol):
     """An HTTP/2 server connection, taken over from uvicorn's HTTP/1.1 protocol object
     ``source`` (its configuration, server state and transport)."""
@@ -295,6 +298,7 @@ class H2Protocol(asyncio.Protocol):
         self.client_done = False  # the client's graceful GOAWAY: closed once its streams are answered
         self.lost = False
         self.reading_paused = False
+        self.lingering = False  # GOAWAY sent on an error: what the client still sends is dropped
         self.idle_timer: asyncio.TimerHandle | None = None
 
     # ------------------------------------------------------------ transport side
@@ -307,7 +311,7 @@ class H2Protocol(asyncio.Protocol):
         self._arm_idle_timer()
 
     def data_received(self, data: bytes) -> None:
-        if self.lost or self.transport.is_closing():
+        if self.lost or self.lingering or self.transport.is_closing():
             return  # what comes after the connection failed is not read
         try:
             going_on = self._handle(self.conn.receive_data(data))
@@ -382,10 +386,7 @@ class H2Protocol(asyncio.Protocol):
                         return False
                     continue
                 # An error: h2 sends nothing more on this connection.
-                for stream in list(streams.values()):
-                    stream.gone()
-                self.flush()
-                self.transport.close()
+                self._fail()
                 return False
         return True
 
@@ -393,10 +394,30 @@ class H2Protocol(asyncio.Protocol):
         for stream in list(self.streams.values()):
             stream.gone()
         self.flush()
-        self.transport.close()
+        self._linger()
+
+    def _linger(self) -> None:
+        """Close after a GOAWAY without losing it. A socket closed with bytes of the client
+        still unread answers with a reset, and a reset makes the client's kernel drop what
+        it had not yet read, the GOAWAY included (RFC 9113 6.8 asks that it be read). So,
+        as web servers' "lingering close": end the sending side, drop what still comes, and
+        close when the client does or after LINGER_SECONDS."""
+        transport = self.transport
+        if self.lost or transport.is_closing():
+            return
+        if not transport.can_write_eof():
+            transport.close()
+            return
+        self.lingering = True
+        self._cancel_idle_timer()
+        transport.write_eof()
+        if self.reading_paused:
+            self.reading_paused = False
+            transport.resume_reading()
+        self.loop.call_later(LINGER_SECONDS, transport.close)
 
     def eof_received(self) -> None:
-        pass
+        pass  # the transport closes itself (and ends a lingering close)
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.lost = True
@@ -420,6 +441,9 @@ class H2Protocol(asyncio.Protocol):
         """uvicorn's graceful shutdown: GOAWAY (no new streams), then close once the
         streams in hand are answered. h2 would take no frame once it sent a GOAWAY, so
         this one is written past it, and the streams in hand go on."""
+        if self.lingering:
+            self.transport.close()  # the server stops: no more waiting for the client
+            return
         if self.closing or self.lost:
             return
         self.closing = True
@@ -434,7 +458,7 @@ class H2Protocol(asyncio.Protocol):
     def flush(self) -> None:
         self.flush_scheduled = False
         data = self.conn.data_to_send()
-        if data and not self.lost:
+        if data and not self.lost and not self.lingering:
             self.transport.write(data)
 
     def schedule_flush(self) -> None:
@@ -622,7 +646,7 @@ class H2Protocol(asyncio.Protocol):
 
     # ------------------------------------------------------------- idle connections
     def _arm_idle_timer(self) -> None:
-        if self.idle_timer is None and not self.lost:
+        if self.idle_timer is None and not self.lost and not self.lingering:
             self.idle_timer = self.loop.call_later(self.timeout_keep_alive, self._idle)
 
     def _cancel_idle_timer(self) -> None:
