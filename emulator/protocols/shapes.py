@@ -18,11 +18,18 @@ from botocore.model import Shape
 
 from emulator.errors import AwsError
 
-_NEEDS: dict[int, bool] = {}
+_NEEDS: dict[tuple[Any, str], bool] = {}
 
 
-def needs_conversion(shape: Shape, _seen: set[int] | None = None) -> bool:
-    key = id(shape)
+def _key(shape: Shape) -> tuple[Any, str]:
+    """A shape's identity: its model's resolver and its name. Not ``id(shape)``: botocore
+    builds new Shape objects each time ``members``/``member`` is read (a recursive shape
+    never meets itself by id, and a freed shape's id can be reused by another one)."""
+    return (getattr(shape, "_shape_resolver", None), shape.name)
+
+
+def needs_conversion(shape: Shape, _seen: set[tuple[Any, str]] | None = None) -> bool:
+    key = _key(shape)
     cached = _NEEDS.get(key)
     if cached is not None:
         return cached
@@ -121,7 +128,7 @@ def json_decoder(shape: Shape) -> Decoder | None:
     but each level knows which members can need work, and containers are copied only
     when something in them changed (a DynamoDB item without blobs is returned as parsed).
     None: values of this shape pass through unchanged (strings, numbers, booleans)."""
-    key = (getattr(shape, "_shape_resolver", None), shape.name)
+    key = _key(shape)
     if key in _DECODERS:
         return _DECODERS[key]
     if shape.type_name not in ("structure", "list", "map", "blob", "timestamp"):
@@ -133,7 +140,11 @@ def json_decoder(shape: Shape) -> Decoder | None:
         return cell[0](value)
 
     _DECODERS[key] = forward
-    decoder = _compile(shape)
+    try:
+        decoder = _compile(shape)
+    except BaseException:
+        del _DECODERS[key]  # a placeholder left behind would fail every later request
+        raise
     cell.append(decoder)
     _DECODERS[key] = decoder
     return decoder

@@ -754,3 +754,18 @@ def test_reserved_tags_policies_and_references(server: EmulatorServer) -> None:
     lam.create_alias(FunctionName="round2-fn", Name="live", FunctionVersion=function["Version"])
     lam.delete_alias(FunctionName=function["FunctionArn"], Name="live")
     refused(lambda: lam.get_alias(FunctionName="round2-fn", Name="live"), "ResourceNotFoundException", 404)
+
+
+# ------------------------------------------------------------------ recursive input shapes
+def test_recursive_input_shapes(server: EmulatorServer) -> None:
+    """Cost Explorer's Expression (And/Or/Not of Expressions) and SageMaker's SearchExpression
+    are recursive: the gateway's input decoding must end, on the first call and the next."""
+    ce = client(server, "ce")
+    search = client(server, "sagemaker")
+    for _ in range(2):
+        answer = ce.get_cost_and_usage(
+            TimePeriod={"Start": "2026-12-01", "End": "2026-12-06"}, Granularity="DAILY", Metrics=["UnblendedCost"],
+            Filter={"Not": {"Dimensions": {"Key": "SERVICE", "Values": ["Amazon EC2"]}}},
+        )
+        assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and "ResultsByTime" in answer
+        assert search.search(Resource="TrainingJob")["Results"] == []

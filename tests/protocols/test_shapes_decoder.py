@@ -84,3 +84,23 @@ def test_unchanged_documents_are_not_copied() -> None:
     assert out["Item"]["b"] == {"B": b"\x00\x01"}
     assert out["Item"]["pk"] is with_blob["Item"]["pk"]
     assert with_blob["Item"]["b"]["B"] == "AAE="  # the input is left as it was
+
+
+@pytest.mark.parametrize(
+    ("service", "operation", "value"),
+    [
+        # Expression holds And/Or/Not of Expressions; SearchExpression holds SubExpressions.
+        ("ce", "GetCostAndUsage", {"Filter": {"And": [{"Not": {"Dimensions": {"Key": "SERVICE", "Values": ["x"]}}}]}}),
+        ("sagemaker", "Search", {"SearchExpression": {"SubExpressions": [{"Filters": [{"Name": "a"}]}]}}),
+    ],
+)
+def test_recursive_shapes_compile(service: str, operation: str, value: dict[str, Any]) -> None:
+    """Botocore builds new Shape objects on each read of ``members``: a recursive shape must be
+    known by its name, or walking it never ends (a 500 on every such call, and a half-built
+    decoder left behind for the next one)."""
+    shape = services.operation_model(service, operation).input_shape
+    for _ in range(2):
+        decoder = json_decoder(shape)
+        assert decoder is not None
+        assert decoder(copy.deepcopy(value)) == value
+    assert decode_json_value(shape, copy.deepcopy(value)) == value
