@@ -284,6 +284,17 @@ class MetricStore:
     def metric_count(self) -> int:
         return len(self._ids)
 
+    def custom_metrics_sent(self, since: float) -> int:
+        """Custom metrics with a datapoint sent since ``since`` (datapoint time): what CloudWatch
+        bills, "prorated by the hour and metered only when you send metrics" (its pricing page).
+        AWS services' own metrics (``AWS/``) are free and the emulator's (``Emulator/``) are
+        not AWS's at all."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT COUNT(*) FROM metric WHERE last_ts >= ? AND namespace NOT GLOB 'AWS/*' AND namespace NOT GLOB 'Emulator/*'", (since,)
+            ).fetchone()
+        return int(row[0])
+
     # ------------------------------------------------------------ roll-ups
     def rollup(self, now: float | None = None) -> int:
         """Aggregate data past its resolution's retention to the next one; drop data past the last. Returns rows touched."""

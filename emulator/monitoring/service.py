@@ -250,7 +250,8 @@ class Monitoring:
         self._last_collect = now
         interval_months = elapsed / (30 * 86400)
         if interval_months > 0:
-            extra["cloudwatch/metric_months"] = self.metrics.metric_count() * interval_months
+            # A custom metric costs the hours in which it is sent: those with data in the last hour.
+            extra["cloudwatch/metric_months"] = self.metrics.custom_metrics_sent(now - 3600) * interval_months
             extra["cloudwatch/alarm_months"] = self.alarms.count() * interval_months
             extra["cloudwatch/dashboard_months"] = len(self.state.query("SELECT name FROM dashboard")) * interval_months
             size = self._dynamodb_bytes()

@@ -152,3 +152,21 @@ def test_metrics_go_to_the_requests_region(tele: Telemetry) -> None:
     assert _sum(tele, "Emulator/OpenAI", "Invocations", (("ModelId", "m"),), "us-east-1") == (1.0, 1.0)
     assert _sum(tele, "Emulator/Gateway", "Count", (("Service", "openai"),), "us-east-1") == (1.0, 1.0)
     assert tele.requests[("logs", "PutLogEvents", "200")] == 2.0  # Prometheus: every region together
+
+
+def test_only_custom_metrics_sent_are_billed(tmp_path: Path) -> None:
+    """CloudWatch bills custom metrics in the hours they are sent; AWS services' metrics are
+    free and the emulator's own (Emulator/...) are no AWS metrics at all."""
+    from emulator.monitoring.metrics import Datum
+
+    store = MetricStore(tmp_path / "m.db")
+    now = time.time()
+
+    def datum(ns: str, name: str, ts: float) -> Datum:
+        return Datum(ns, name, (), ts, 1.0, 1.0, 1.0, 1.0)
+
+    store.put([datum("AWS/DynamoDB", "ConsumedReadCapacityUnits", now), datum("Emulator/Gateway", "Requests", now),
+               datum("MyApp", "Orders", now), datum("MyApp", "Stale", now - 7200), datum("aws/lower", "Custom", now)])
+    assert store.metric_count() == 5
+    assert store.custom_metrics_sent(now - 3600) == 2  # MyApp/Orders and aws/lower/Custom
+    assert store.custom_metrics_sent(now - 10800) == 3
