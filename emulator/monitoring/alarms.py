@@ -707,6 +707,11 @@ class RegionAlarms(AlarmActions):
                 return
             new_state = "INSUFFICIENT_DATA"
             reason = f"Insufficient Data: {n} datapoint{'s were' if n != 1 else ' was'} unknown."
+        elif not present and treat in ("breaching", "notBreaching"):
+            # AWS's wording when every datapoint is missing and TreatMissingData decides.
+            new_state = "ALARM" if breaching >= m else "OK"
+            periods = f"{n} period{'s' if n != 1 else ''} and {n} missing datapoint{'s were' if n != 1 else ' was'}"
+            reason = f"Threshold Crossed: no datapoints were received for {periods} treated as [{'Breaching' if treat == 'breaching' else 'NonBreaching'}]."
         elif breaching >= m:
             new_state = "ALARM"
             transition = "OK -> ALARM" if alarm["StateValue"] != "ALARM" else "ALARM"

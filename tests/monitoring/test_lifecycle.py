@@ -25,6 +25,15 @@ def test_scheduled_evaluation_and_restart(tmp_path: Path) -> None:
             ComparisonOperator="GreaterThanThreshold", TreatMissingData="breaching",
         )
         assert wait_for(lambda: cw.describe_alarms(AlarmNames=["sched"])["MetricAlarms"][0]["StateValue"] == "ALARM", timeout=10)
+        reason = cw.describe_alarms(AlarmNames=["sched"])["MetricAlarms"][0]["StateReason"]
+        assert reason == "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was treated as [Breaching]."
+        cw.put_metric_alarm(
+            AlarmName="calm", Namespace="N", MetricName="none", Statistic="Sum", Period=10, EvaluationPeriods=2, DatapointsToAlarm=1,
+            Threshold=1.0, ComparisonOperator="GreaterThanThreshold", TreatMissingData="notBreaching",
+        )
+        assert wait_for(lambda: cw.describe_alarms(AlarmNames=["calm"])["MetricAlarms"][0]["StateValue"] == "OK", timeout=10)
+        reason = cw.describe_alarms(AlarmNames=["calm"])["MetricAlarms"][0]["StateReason"]
+        assert reason == "Threshold Crossed: no datapoints were received for 2 periods and 2 missing datapoints were treated as [NonBreaching]."
         cw.put_metric_data(Namespace="N", MetricData=[{"MetricName": "m", "Value": 42.0, "Timestamp": now}])
         cw.put_dashboard(DashboardName="keep", DashboardBody=json.dumps({"widgets": [{"type": "text", "properties": {"markdown": "x"}}]}))
         logs.create_log_group(logGroupName="/keep")
