@@ -75,11 +75,12 @@ def test_structured_output_json_schema_and_json_object(client: openai.OpenAI) ->
     assert parsed.choices[0].finish_reason == "stop"
     weather = parsed.choices[0].message.parsed
     assert isinstance(weather, Weather) and weather.city
-    schema = {"type": "object", "properties": {"city": {"type": "string"}, "temp": {"type": "integer"}}, "required": ["city", "temp"]}
+    # Keys are written in the schema's order (OpenAI's Structured Outputs do), not sorted.
+    schema = {"type": "object", "properties": {"temp": {"type": "integer"}, "city": {"type": "string"}}, "required": ["temp", "city"]}
     fmt: Any = {"type": "json_schema", "json_schema": {"name": "weather", "schema": schema}}
     streamed = client.chat.completions.create(model=MODEL_ID, messages=messages, max_tokens=60, temperature=0, response_format=fmt, stream=True)
     doc = json.loads("".join(c.choices[0].delta.content or "" for c in streamed if c.choices))
-    assert set(doc) == {"city", "temp"} and isinstance(doc["temp"], int)
+    assert list(doc) == ["temp", "city"] and isinstance(doc["temp"], int)
     anything = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "Reply in JSON: a greeting"}], max_tokens=24,
                                               temperature=0, response_format={"type": "json_object"})
     assert anything.choices[0].message.content.lstrip().startswith("{")  # type: ignore[union-attr]

@@ -96,7 +96,7 @@ def grammar(response_format: dict[str, Any], vocab: Any) -> Any:
         text = JSON_GBNF
     else:
         try:
-            text = _schema_grammar(json.dumps(spec.get("schema") or {}, sort_keys=True))
+            text = _schema_grammar(json.dumps(spec.get("schema") or {}))  # in schema order: keys are written so
         except Exception as exc:  # noqa: BLE001 - the converter raises bare Exceptions, KeyErrors, ValueErrors
             raise EngineError(f"Invalid schema for response_format '{spec.get('name', '')}': {exc}", 400) from None
     if text not in _GOOD_GRAMMARS:
