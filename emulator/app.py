@@ -621,7 +621,9 @@ class EmulatorApp:
         if key.access_key_id.startswith("ASIA") and isinstance(keys, SessionKeys):
             # STS temporary credentials: the request must carry the session's token.
             session = keys.sessions.get(key.access_key_id, expired=True)
-            token = ctx.request.headers.get("x-amz-security-token") or ctx.request.query_one("X-Amz-Security-Token")
+            request = ctx.request
+            # SigV4 presigned URLs name it X-Amz-Security-Token, SigV2 ones (boto3's S3 default) x-amz-security-token.
+            token = request.headers.get("x-amz-security-token") or request.query_one("X-Amz-Security-Token") or request.query_one("x-amz-security-token")
             if session is None or not token or not hmac.compare_digest(token, session.token):
                 raise sigv4.invalid_token(family)
             if session.expires <= keys.sessions.clock():

@@ -160,6 +160,27 @@ def test_s3_presigned_urls_of_signature_version_2(emulator: EmulatorServer) -> N
     assert s3.get_object(Bucket="sigv2-presigned", Key="dir/a b.txt")["Body"].read() == b"hello"
 
 
+def test_s3_presigned_urls_of_signature_version_2_with_temporary_credentials(emulator: EmulatorServer) -> None:
+    """Session credentials put their token in the URL as x-amz-security-token (lower case, as
+    SigV2 names it; SigV4 URLs say X-Amz-Security-Token): an app running under a role hands
+    out links that work, and a link without its token or with another one does not."""
+    root = client(emulator, "s3")
+    root.create_bucket(Bucket="sigv2-session")
+    root.put_object(Bucket="sigv2-session", Key="doc", Body=b"doc")
+    creds = client(emulator, "sts").get_session_token(DurationSeconds=900)["Credentials"]
+    s3 = boto3.client("s3", endpoint_url=emulator.endpoint, region_name="us-east-1", aws_access_key_id=creds["AccessKeyId"],
+                      aws_secret_access_key=creds["SecretAccessKey"], aws_session_token=creds["SessionToken"])
+    url = s3.generate_presigned_url("get_object", Params={"Bucket": "sigv2-session", "Key": "doc"}, ExpiresIn=300)
+    assert "AWSAccessKeyId=ASIA" in url and "x-amz-security-token=" in url
+    resp = requests.get(url, timeout=30)
+    assert resp.status_code == 200 and resp.content == b"doc"
+    put = s3.generate_presigned_url("put_object", Params={"Bucket": "sigv2-session", "Key": "up"}, ExpiresIn=300)
+    assert requests.put(put, data=b"up", timeout=30).status_code == 200
+    assert root.get_object(Bucket="sigv2-session", Key="up")["Body"].read() == b"up"
+    token = url.split("x-amz-security-token=", 1)[1].split("&", 1)[0]
+    assert requests.get(url.replace(token, token[:-4] + "AAAA"), timeout=30).status_code == 403
+
+
 def test_s3_presigned_urls_of_signature_version_2_refused(emulator: EmulatorServer) -> None:
     s3 = client(emulator, "s3")
     s3.create_bucket(Bucket="sigv2-refused")
