@@ -27,6 +27,8 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote, urlsplit
+from xml.sax.saxutils import escape
 
 from emulator.errors import AwsError
 
@@ -263,6 +265,12 @@ def _s3_sdk_shapes() -> None:
             text = answer.decode() if isinstance(answer, bytes) else answer
             if "<CompleteMultipartUploadResult" in text and "</ETag>" in text:
                 answer = text.replace("</ETag>", "</ETag>" + _completed_checksum(self.backend.get_object(bucket_name, key_name)), 1)
+                answer = _completed_location(answer, request, bucket_name, key_name)
+                if isinstance(headers, dict) and headers.get("x-amz-version-id") == "null":
+                    # S3 names a version only in a bucket that has (or had) versioning.
+                    bucket = self.backend.buckets.get(bucket_name)
+                    if bucket is not None and not getattr(bucket, "versioning_status", None):
+                        headers = {k: v for k, v in headers.items() if k != "x-amz-version-id"}
         return status, headers, answer
 
     S3Response._key_response_post = completed  # type: ignore[method-assign]
@@ -281,6 +289,21 @@ def _s3_sdk_shapes() -> None:
         return key
 
     S3Backend.put_object = put_full_object  # type: ignore[method-assign]
+
+
+def _completed_location(answer: str, request: Any, bucket: str, key: str) -> str:
+    """CompleteMultipartUpload's Location: the object's URL at this endpoint, in the request's
+    addressing style (moto wrote http://BUCKET.s3.amazonaws.com/KEY, off this endpoint)."""
+    try:
+        host = request.headers.get("host") or ""
+        scheme = urlsplit(str(request.url)).scheme or "http"
+    except Exception:  # noqa: BLE001 - an odd request object keeps moto's answer
+        return answer
+    if not host:
+        return answer
+    path = quote(key, safe="/~")
+    url = f"{scheme}://{host}/{path}" if host.startswith(bucket + ".") else f"{scheme}://{host}/{bucket}/{path}"
+    return re.sub(r"<Location>.*?</Location>", lambda _: f"<Location>{escape(url)}</Location>", answer, count=1, flags=re.DOTALL)
 
 
 def _completed_checksum(key: Any) -> str:

@@ -331,3 +331,24 @@ def test_markers_survive_a_restart(tmp_path: Path) -> None:
         assert s3.get_object(Bucket=bucket, Key="doc")["Body"].read() == b"one"
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("status", [None, "Enabled", "Suspended"])
+def test_complete_multipart_upload_answer(s3: Any, status: str | None) -> None:
+    """A version id only where the bucket has (or had) versioning; the object's Location at
+    this endpoint, its key URL-encoded (moto answered x-amz-version-id: null for every bucket
+    and an s3.amazonaws.com URL)."""
+    bucket = _bucket(s3, status)
+    key = "dir/a b.txt"
+    upload = s3.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key=key, UploadId=upload, PartNumber=1, Body=b"x" * 10)
+    done = s3.complete_multipart_upload(Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": part["ETag"]}]})
+    endpoint = s3.meta.endpoint_url.rstrip("/")
+    assert done["Location"] == f"{endpoint}/{bucket}/dir/a%20b.txt"
+    if status is None:
+        assert "VersionId" not in done
+    elif status == "Suspended":
+        assert done["VersionId"] == "null"
+    else:
+        assert done["VersionId"] not in ("", "null")
+        assert s3.head_object(Bucket=bucket, Key=key)["VersionId"] == done["VersionId"]
