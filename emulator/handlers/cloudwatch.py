@@ -23,20 +23,16 @@ from emulator.handlers.cloudwatch_streams import AnomalyStreamOperations
 from emulator.handlers.cloudwatch_widgets import WidgetImageOperations
 from emulator.handlers.monitoring import MonitoringHandler
 from emulator.monitoring import query as mquery
-from emulator.monitoring.metrics import Datum, norm_dims
+from emulator.monitoring.metrics import (
+    MAX_MAGNITUDE,
+    MIN_MAGNITUDE,
+    UNITS,
+    Datum,
+    norm_dims,
+)
 
 if TYPE_CHECKING:
     from emulator.runtime import Runtime
-
-UNITS = (
-    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits",
-    "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second",
-    "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second",
-    "Terabits/Second", "Count/Second", "None",
-)
-# CloudWatch rejects values too small or too large (PutMetricData: "values outside this range are rejected")
-MIN_MAGNITUDE = 8.515920e-109
-MAX_MAGNITUDE = 1.174271e108
 
 
 def invalid(message: str) -> AwsError:

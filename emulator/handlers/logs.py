@@ -1,6 +1,8 @@
 """CloudWatch Logs (awsJson 1.1): operations only; storage and queries live in emulator.monitoring.
 
 Everything is regional: each operation acts on the request's region (``ctx.region``).
+PutLogEvents with the header ``x-amzn-logs-format: json/emf`` also stores the metrics of the
+accepted events' embedded metric format documents (emulator.monitoring.emf) in that region.
 Export tasks (emulator.monitoring.logs_exports) run on the server's loop from this handler's
 start: ``logs_export_delay`` (setting, or EMULATOR_LOGS_EXPORT_DELAY; seconds, default 0) is how
 long a new task stays PENDING.
@@ -24,6 +26,7 @@ from emulator.handlers.logs_kms import LogsKmsMixin
 from emulator.handlers.logs_protection import LogsProtectionMixin
 from emulator.handlers.logs_transformers import TransformerOperations
 from emulator.handlers.monitoring import MonitoringHandler
+from emulator.monitoring import emf
 from emulator.monitoring.logs_api import token_int
 from emulator.monitoring.logs_destinations import LogsDestinations
 from emulator.monitoring.logs_exports import LogsExports
@@ -217,7 +220,14 @@ class LogsHandler(TransformerOperations, LogsIndexesMixin, LogsKmsMixin, LogsPro
         rejected = out.get("rejectedLogEventsInfo", {})
         accepted = events[rejected.get("tooOldLogEventEndIndex", 0) : rejected.get("tooNewLogEventStartIndex", len(events))]
         self.filters.apply(self.store.get_group(p.get("logGroupName", ""), ctx.region), accepted)
+        if emf.HEADER in ctx.request.headers:  # embedded metric format: only when asked for (emulator.monitoring.emf)
+            self._emf(ctx, accepted)
         return out
+
+    def _emf(self, ctx: RequestContext, events: list[dict[str, Any]]) -> None:
+        """The metrics of the EMF documents among the accepted events, stored as PutMetricData's are."""
+        if emf.requested(ctx.request.headers.get(emf.HEADER)):
+            self.monitoring.metrics.put(emf.extract(events, ctx.region))
 
     # ------------------------------------------------------------ metric filters
     @operation("PutMetricFilter")

@@ -84,6 +84,18 @@ def norm_dims(dims: Iterable[dict[str, str]] | None) -> Dims:
     return tuple(sorted((d["Name"], d["Value"]) for d in (dims or [])))
 
 
+# The units and value range of CloudWatch metrics (PutMetricData's, which EMF documents meet too).
+UNITS = (
+    "Seconds", "Microseconds", "Milliseconds", "Bytes", "Kilobytes", "Megabytes", "Gigabytes", "Terabytes", "Bits", "Kilobits",
+    "Megabits", "Gigabits", "Terabits", "Percent", "Count", "Bytes/Second", "Kilobytes/Second", "Megabytes/Second",
+    "Gigabytes/Second", "Terabytes/Second", "Bits/Second", "Kilobits/Second", "Megabits/Second", "Gigabits/Second",
+    "Terabits/Second", "Count/Second", "None",
+)
+# CloudWatch rejects values too small or too large (PutMetricData: "values outside this range are rejected")
+MIN_MAGNITUDE = 8.515920e-109
+MAX_MAGNITUDE = 1.174271e108
+
+
 _METRIC_TABLE = """
     CREATE TABLE IF NOT EXISTS metric (
         id INTEGER PRIMARY KEY, region TEXT NOT NULL, namespace TEXT NOT NULL, name TEXT NOT NULL,
