@@ -109,6 +109,13 @@ def _raw_len(av: dict[str, Any], typ: str) -> int:
     return 0
 
 
+def _index_key_too_large(idx: Index, name: str, limit: int) -> AwsError:
+    """The table key's message for an index key value over its limit, naming the index and attribute."""
+    if limit == MAX_HASH_KEY:
+        return params_invalid(f"Size of hashkey has exceeded the maximum size limit of{MAX_HASH_KEY} bytes IndexName: {idx.name}, IndexKey: {name}")
+    return params_invalid(f"Aggregated size of all range keys has exceeded the size limit of {MAX_RANGE_KEY} bytes IndexName: {idx.name}, IndexKey: {name}")
+
+
 # The region the request being served was signed for (its SigV4 credential scope), set by
 # the handlers around each call: tables are regional, as on AWS, so every lookup by name is
 # in this region. Callers in the process that set none get the engine's own region.
@@ -518,9 +525,12 @@ class EngineCore:
             raise params_invalid(f"Aggregated size of all range keys has exceeded the size limit of {MAX_RANGE_KEY} bytes")
 
     def check_index_keys(self, table: Table, item: Item) -> None:
-        """Index key attributes present in an item must have the index's key type."""
+        """Index key attributes present in an item must have the index's key type, and
+        their values the key size limits (2048 bytes for a partition key, 1024 for a sort
+        key, counted as for the table's key: UTF-8 bytes of an S, bytes of a B; an N never
+        comes near them). Absent ones are fine (the item is not in that index)."""
         for idx in table.indexes:
-            for name, typ in ((idx.hash_key, idx.hash_type), (idx.range_key, idx.range_type)):
+            for name, typ, limit in ((idx.hash_key, idx.hash_type, MAX_HASH_KEY), (idx.range_key, idx.range_type, MAX_RANGE_KEY)):
                 if name is None:
                     continue
                 av = item.get(name)
@@ -534,6 +544,9 @@ class EngineCore:
                         "One or more parameter values are not valid. A value specified for a secondary index key is not supported. "
                         f"The AttributeValue for a key attribute cannot contain an empty {'string' if typ == 'S' else 'binary'} value. IndexName: {idx.name}, IndexKey: {name}"
                     )
+                if typ != "N" and len(av[typ]) * 4 > limit and _raw_len(av, typ) > limit:
+                    # (A character is at most 4 bytes of UTF-8: a short string is not measured.)
+                    raise _index_key_too_large(idx, name, limit)
 
     def index_row_key(self, table: Table, idx: Index, item: Item, base: ItemKey | tuple[bytes, bytes]) -> tuple[bytes, bytes] | None:
         """(pk, sk) of the item's row in an index, or None when the item is not in it (sparse)."""

@@ -181,3 +181,58 @@ def test_attribute_value_json_types_are_serialization_errors(emulator: Any, make
         assert resp.status_code == 400
         assert resp.json()["__type"].endswith("SerializationException"), resp.text
     assert send({"pk": {"S": "a"}, "m": {"M": {"x": {"L": [{"N": "1"}]}}}}).status_code == 200
+
+
+def test_index_key_size_limits(ddb: Any, make_table: Any) -> None:
+    """A secondary index's key values have the table key's limits (2048 bytes for a partition
+    key, 1024 for a sort key), on every write path; an item without them is not in the index."""
+    name = make_table(
+        range=("sk", "S"),
+        extra_attrs={"gh": "S", "gr": "S", "lr": "B"},
+        GlobalSecondaryIndexes=[
+            {"IndexName": "gidx", "KeySchema": [{"AttributeName": "gh", "KeyType": "HASH"}, {"AttributeName": "gr", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "ALL"}}
+        ],
+        LocalSecondaryIndexes=[
+            {"IndexName": "lidx", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "lr", "KeyType": "RANGE"}], "Projection": {"ProjectionType": "KEYS_ONLY"}}
+        ],
+    )
+    hash_message = "One or more parameter values were invalid: Size of hashkey has exceeded the maximum size limit of2048 bytes IndexName: gidx, IndexKey: gh"
+    range_message = "One or more parameter values were invalid: Aggregated size of all range keys has exceeded the size limit of 1024 bytes IndexName: {}, IndexKey: {}"
+    too_big = [
+        ({"gh": {"S": "h" * 2049}}, hash_message),
+        ({"gh": {"S": "é" * 1025}}, hash_message),  # 1025 characters, 2050 bytes of UTF-8
+        ({"gh": {"S": "h"}, "gr": {"S": "r" * 1025}}, range_message.format("gidx", "gr")),
+        ({"lr": {"B": b"\x01" * 1025}}, range_message.format("lidx", "lr")),
+    ]
+    for i, (attrs, message) in enumerate(too_big):
+        key = {"pk": {"S": "a"}, "sk": {"S": str(i)}}
+        with pytest.raises(ClientError) as exc:
+            ddb.put_item(TableName=name, Item={**key, **attrs})
+        assert _err(exc) == ("ValidationException", message)
+        names = {f"#a{j}": n for j, n in enumerate(attrs)}
+        values = {f":a{j}": v for j, v in enumerate(attrs.values())}
+        update = "SET " + ", ".join(f"#a{j} = :a{j}" for j in range(len(attrs)))
+        with pytest.raises(ClientError) as exc:
+            ddb.update_item(TableName=name, Key=key, UpdateExpression=update, ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+        assert _err(exc) == ("ValidationException", message)
+        with pytest.raises(ClientError) as exc:
+            ddb.batch_write_item(RequestItems={name: [{"PutRequest": {"Item": {**key, **attrs}}}]})
+        assert _err(exc) == ("ValidationException", message)
+        with pytest.raises(ClientError) as exc:
+            ddb.transact_write_items(TransactItems=[{"Put": {"TableName": name, "Item": {**key, **attrs}}}])
+        assert exc.value.response["Error"]["Code"] == "ValidationException"
+        assert "Item" not in ddb.get_item(TableName=name, Key=key)
+    # PartiQL's INSERT and UPDATE.
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_statement(Statement=f"INSERT INTO \"{name}\" VALUE {{'pk': 'p', 'sk': '1', 'gh': ?}}", Parameters=[{"S": "h" * 2049}])
+    assert _err(exc) == ("ValidationException", hash_message)
+    ddb.put_item(TableName=name, Item={"pk": {"S": "p"}, "sk": {"S": "2"}})
+    with pytest.raises(ClientError) as exc:
+        ddb.execute_statement(Statement=f"UPDATE \"{name}\" SET gh = ? WHERE pk = 'p' AND sk = '2'", Parameters=[{"S": "h" * 2049}])
+    assert _err(exc) == ("ValidationException", hash_message)
+    # At the limits, and without index keys (sparse): written.
+    at_limit = {"gh": {"S": "é" * 1024}, "gr": {"S": "r" * 1024}, "lr": {"B": b"\x01" * 1024}}
+    ddb.put_item(TableName=name, Item={"pk": {"S": "ok"}, "sk": {"S": "1"}, **at_limit})
+    ddb.put_item(TableName=name, Item={"pk": {"S": "ok"}, "sk": {"S": "2"}, "other": {"S": "x" * 5000}})
+    found = ddb.query(TableName=name, IndexName="gidx", KeyConditionExpression="gh = :h", ExpressionAttributeValues={":h": {"S": "é" * 1024}})["Items"]
+    assert [i["sk"]["S"] for i in found] == ["1"]

@@ -18,7 +18,14 @@ import orjson
 
 from emulator.dynamodb import keys as keycodec
 from emulator.dynamodb.batch import TOKEN_TTL, idempotent, transaction_canceled
-from emulator.dynamodb.core import Item, ItemKey, loads
+from emulator.dynamodb.core import (
+    Capacity,
+    Item,
+    ItemKey,
+    check_return_consumed,
+    loads,
+    read_units,
+)
 from emulator.dynamodb.expressions.ast import (
     And,
     Call,
@@ -71,6 +78,14 @@ def _equality(term: Cond) -> tuple[str, dict[str, Any]] | None:
 def _only_in_transactions(statements: list[Statement]) -> None:
     if any(st.kind == "EXISTS" for st in statements):
         raise invalid("EXISTS is only supported in ExecuteTransaction")
+
+
+def _capacity(caps: dict[str, Capacity], table: Table) -> Capacity:
+    """The table's entry in a request's per-table consumed capacity, made on first use."""
+    cap = caps.get(table.name)
+    if cap is None:
+        cap = caps[table.name] = Capacity(table.name)
+    return cap
 
 
 def _and(terms: list[Cond]) -> Cond | None:
@@ -143,7 +158,9 @@ class PartiQL:
         return self.engine.key_from_key(table, found), _and(rest)
 
     # ------------------------------------------------------------- SELECT
-    def select(self, st: Statement, limit: int | None, token: Any) -> dict[str, Any]:
+    def select(self, st: Statement, limit: int | None, token: Any, consistent: bool = False, rcc: str | None = None) -> dict[str, Any]:
+        """``rcc``: ReturnConsumedCapacity (checked), as a GetItem's when the WHERE clause
+        names one item by its full key, else as the Query's or Scan's it reads as."""
         table, index = self._table(st)
         if limit is not None and (not isinstance(limit, int) or limit < 1):
             raise invalid(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy constraint: Member must have value greater than or equal to 1")
@@ -163,18 +180,30 @@ class PartiQL:
             except (ValueError, TypeError, orjson.JSONDecodeError) as exc:
                 raise invalid("The provided starting key is invalid: Invalid NextToken") from exc
         forward = self._order(st, hash_key, index.range_key if index else table.range_key, hv is not None)
-        if hv is not None:
-            if type_of(hv) != hash_type:
-                return {"Items": []}
+        projection = Projection(list(st.projection)) if st.projection else None
+        if index is None and after is None:
+            key = self._point_key(st, table)
+            if key is not None:
+                # One item named by its full key: read as GetItem reads it (and billed so).
+                found, found_size = self.engine.read_item(table, key)
+                one: dict[str, Any] = {"Items": []}
+                if found is not None and (st.where is None or evaluate(st.where, found)):
+                    one["Items"].append(projection.apply(found) if projection else found)
+                if rcc:
+                    one["ConsumedCapacity"] = Capacity(table.name, read=read_units(found_size, consistent)).render(rcc)
+                return one
+        items: list[Item] = []
+        seen = size = 0
+        last: tuple[bytes, bytes] | None = None
+        last_item: Item | None = None
+        more = False
+        if hv is not None and type_of(hv) != hash_type:
+            rows: Any = ()
+        elif hv is not None:
             pk = keycodec.encode_key_value(hv)
             rows = self.engine.storage.query(table.table_id, index_id, pk, forward=forward, after=after[1] if after else None)
         else:
             rows = self.engine.storage.scan(table.table_id, index_id, after)
-        projection = Projection(list(st.projection)) if st.projection else None
-        items: list[Item] = []
-        seen = size = 0
-        last: tuple[bytes, bytes] | None = None
-        more = False
         for row in rows:
             if (limit is not None and seen >= limit) or size >= PAGE_BYTES:
                 more = True
@@ -182,13 +211,46 @@ class PartiQL:
             seen += 1  # noqa: SIM113 - counts rows read, not items returned
             size += row.size or len(row.data)
             last = (row.pk, row.sk)
-            item = loads(row.data)
+            item = last_item = loads(row.data)
             if st.where is None or evaluate(st.where, item):
                 items.append(projection.apply(item) if projection else item)
         out: dict[str, Any] = {"Items": items}
         if more and last is not None:
             out["NextToken"] = base64.urlsafe_b64encode(orjson.dumps([base64.b64encode(last[0]).decode(), base64.b64encode(last[1]).decode()])).decode()
+            if last_item is not None:
+                # The key of the last item read, as a Query's or Scan's LastEvaluatedKey.
+                names = list(table.key_names)
+                if index is not None:
+                    names += [n for n in (index.hash_key, index.range_key) if n and n not in names]
+                out["LastEvaluatedKey"] = {n: last_item[n] for n in names if n in last_item}
+        if rcc:
+            cap = Capacity(table.name)
+            units = read_units(size, consistent)
+            if index is None:
+                cap.read = units
+            else:
+                cap.add_index(index, read=units)
+            out["ConsumedCapacity"] = cap.render(rcc)
         return out
+
+    def _point_key(self, st: Statement, table: Table) -> ItemKey | None:
+        """The key of the one item the WHERE clause names by equalities on all the table's
+        key attributes (of the key's types), else None."""
+        found: dict[str, dict[str, Any]] = {}
+        for term in _terms(st.where):
+            eq = _equality(term)
+            if eq is not None and eq[0] in table.key_names and eq[0] not in found:
+                found[eq[0]] = eq[1]
+        if len(found) != len(table.key_names):
+            return None
+        for name, typ in ((table.hash_key, table.hash_type), (table.range_key, table.range_type)):
+            if name is not None and type_of(found[name]) != typ:
+                return None
+        try:
+            key: ItemKey = self.engine.key_from_key(table, found)
+        except AwsError:
+            return None  # a value no key can hold (empty, too long): no item has it
+        return key
 
     @staticmethod
     def _order(st: Statement, hash_key: str, range_key: str | None, one_partition: bool) -> bool:
@@ -209,18 +271,19 @@ class PartiQL:
             raise invalid("Must have WHERE clause in the statement with a hash key equality condition when using ORDER BY clause.")
         return forward
 
-    def get_one(self, st: Statement) -> tuple[Table, Item | None]:
-        """A SELECT naming one item by its full key (batches and transactions)."""
+    def get_one(self, st: Statement) -> tuple[Table, Item | None, int]:
+        """A SELECT naming one item by its full key (batches and transactions): the table,
+        the item answered and the size of the item read (0 when there is none)."""
         table, index = self._table(st)
         if index is not None:
             raise invalid("Batch and transaction reads do not support index reads")
         key, rest = self._full_key(st, table)
-        item = self.engine.get_item_raw(table, key)
+        item, size = self.engine.read_item(table, key)
         if item is not None and rest is not None and not evaluate(rest, item):
             item = None
         if item is not None and st.projection:
             item = Projection(list(st.projection)).apply(item)
-        return table, item
+        return table, item, size
 
     # ------------------------------------------------------------- writes
     def plan(self, st: Statement) -> WritePlan:
@@ -262,14 +325,31 @@ class PartiQL:
             self.engine.check_index_keys(plan.table, new)
         return new
 
-    def apply(self, plan: WritePlan, old: Item | None, new: Item | None = None, computed: bool = False) -> tuple[Item | None, Item | None]:
+    def apply(
+        self,
+        plan: WritePlan,
+        old: Item | None,
+        new: Item | None = None,
+        computed: bool = False,
+        caps: dict[str, Capacity] | None = None,
+        old_size: int | None = None,
+        factor: float = 1.0,
+    ) -> tuple[Item | None, Item | None]:
+        """Make the write; ``caps``: the request's consumed capacity per table, charged as
+        the equivalent PutItem/UpdateItem/DeleteItem (``factor`` 2: in a transaction, as
+        TransactWriteItems, where EXISTS is a condition check)."""
         if plan.st.kind == "EXISTS":
+            if caps is not None:
+                _capacity(caps, plan.table).read += read_units((old_size or 0) if old is not None else 0, True) * factor
             return old, old
         if not computed:
             new = self.new_image(plan, old)
         if plan.st.kind == "DELETE" and old is None:
+            if caps is not None:
+                _capacity(caps, plan.table).write += factor  # deleting a missing item still costs one unit
             return old, None
-        self.engine.write(plan.table, plan.key, old, new)
+        cap = _capacity(caps, plan.table) if caps is not None else None
+        self.engine.write(plan.table, plan.key, old, new, cap, factor=factor, old_size=old_size)
         return old, new
 
     @staticmethod
@@ -285,9 +365,9 @@ class PartiQL:
         attrs = plan.update.updated_attributes(old, new, which="old" if mode == "MODIFIED_OLD" else "new")
         return [attrs] if attrs else []
 
-    def run_write(self, plan: WritePlan, on_failure: Any = None) -> list[Item]:
+    def run_write(self, plan: WritePlan, on_failure: Any = None, caps: dict[str, Capacity] | None = None) -> list[Item]:
         with self.engine.storage.transaction():
-            old = self.engine.get_item_raw(plan.table, plan.key)
+            old, old_size = self.engine.get_item_sized(plan.table, plan.key)
             code = plan.check(old)
             if code == "DuplicateItem":
                 raise AwsError("DuplicateItemException", "Duplicate primary key exists in table", 400)
@@ -296,22 +376,28 @@ class PartiQL:
                 if on_failure == "ALL_OLD" and old is not None:
                     err.extra["Item"] = old
                 raise err
-            old, new = self.apply(plan, old)
+            old, new = self.apply(plan, old, caps=caps, old_size=old_size)
         return self.returned(plan, old, new)
 
     # ---------------------------------------------------------------- API
     def execute_statement(self, params: dict[str, Any]) -> dict[str, Any]:
         st = parse(params.get("Statement"), params.get("Parameters"))
         _only_in_transactions([st])
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
         if st.kind == "SELECT":
             if params.get("ConsistentRead") and st.index is not None:
                 _table, index = self._table(st)
                 if index is not None and index.kind == "GSI":
                     raise invalid("Consistent reads are not supported on global secondary indexes")
-            return self.select(st, params.get("Limit"), params.get("NextToken"))
+            return self.select(st, params.get("Limit"), params.get("NextToken"), bool(params.get("ConsistentRead")), rcc)
         if params.get("NextToken") is not None or params.get("Limit") is not None:
             raise invalid("NextToken and Limit are only supported for SELECT statements")
-        return {"Items": self.run_write(self.plan(st), params.get("ReturnValuesOnConditionCheckFailure"))}
+        caps: dict[str, Capacity] = {}
+        out: dict[str, Any] = {"Items": self.run_write(self.plan(st), params.get("ReturnValuesOnConditionCheckFailure"), caps)}
+        if rcc:
+            # One table: the capacity the equivalent PutItem/UpdateItem/DeleteItem reports.
+            out["ConsumedCapacity"] = _capacity(caps, self._table(st)[0]).render(rcc)
+        return out
 
     def batch_execute_statement(self, params: dict[str, Any]) -> dict[str, Any]:
         statements = params.get("Statements")
@@ -322,16 +408,21 @@ class PartiQL:
         kinds = {"read" if st.kind == "SELECT" else "write" for st in parsed}
         if len(kinds) > 1:
             raise invalid("Batch statements must be all reads or all writes")
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
+        # Per table, in the order of the statements: as BatchGetItem's (each read as a
+        # GetItem) or BatchWriteItem's (each write as its PutItem/UpdateItem/DeleteItem).
+        caps: dict[str, Capacity] = {}
         responses: list[dict[str, Any]] = []
         for spec, st in zip(statements, parsed, strict=True):
             resp: dict[str, Any] = {"TableName": st.table}
             try:
                 if st.kind == "SELECT":
-                    _table, item = self.get_one(st)
+                    table, item, size = self.get_one(st)
+                    _capacity(caps, table).read += read_units(size, bool(spec.get("ConsistentRead")))
                     if item is not None:
                         resp["Item"] = item
                 else:
-                    self.run_write(self.plan(st), spec.get("ReturnValuesOnConditionCheckFailure"))
+                    self.run_write(self.plan(st), spec.get("ReturnValuesOnConditionCheckFailure"), caps)
             except AwsError as err:
                 code = {
                     "ConditionalCheckFailedException": "ConditionalCheckFailed",
@@ -344,7 +435,10 @@ class PartiQL:
                 if "Item" in err.extra:
                     resp["Error"]["Item"] = err.extra["Item"]
             responses.append(resp)
-        return {"Responses": responses}
+        out: dict[str, Any] = {"Responses": responses}
+        if rcc:
+            out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
+        return out
 
     def execute_transaction(self, params: dict[str, Any]) -> dict[str, Any]:
         statements = params.get("TransactStatements")
@@ -360,14 +454,27 @@ class PartiQL:
         kinds = {"read" if st.kind == "SELECT" else "write" for st in parsed}
         if len(kinds) > 1:
             raise invalid("Transaction statements must be all reads or all writes")
+        rcc = check_return_consumed(params.get("ReturnConsumedCapacity"))
+        # Per table, as TransactGetItems' or TransactWriteItems': every unit doubled.
+        caps: dict[str, Capacity] = {}
         if kinds == {"read"}:
-            return {"Responses": [({"Item": item} if item is not None else {}) for _t, item in (self.get_one(st) for st in parsed)]}
-        out = self._write_transaction(statements, parsed)
+            responses: list[dict[str, Any]] = []
+            for st in parsed:
+                table, item, size = self.get_one(st)
+                _capacity(caps, table).read += read_units(size, True) * 2
+                responses.append({"Item": item} if item is not None else {})
+            read_out: dict[str, Any] = {"Responses": responses}
+            if rcc:
+                read_out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
+            return read_out
+        out = self._write_transaction(statements, parsed, caps)
+        if rcc:
+            out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
         if token is not None:
             self.engine._tokens[TOKEN_PREFIX + token] = (time.monotonic() + TOKEN_TTL, fingerprint, out)
         return out
 
-    def _write_transaction(self, statements: list[dict[str, Any]], parsed: list[Statement]) -> dict[str, Any]:
+    def _write_transaction(self, statements: list[dict[str, Any]], parsed: list[Statement], caps: dict[str, Capacity]) -> dict[str, Any]:
         plans = [self.plan(st) for st in parsed]
         seen: set[tuple[str, bytes, bytes]] = set()
         for p in plans:
@@ -376,7 +483,8 @@ class PartiQL:
                 raise invalid("Transaction request cannot include multiple operations on one item")
             seen.add(ident)
         with self.engine.storage.transaction():
-            olds = [self.engine.get_item_raw(p.table, p.key) for p in plans]
+            sized = [self.engine.get_item_sized(p.table, p.key) for p in plans]
+            olds = [old for old, _ in sized]
             reasons: list[dict[str, Any]] = []
             news: list[Item | None] = []
             failed = False
@@ -400,6 +508,6 @@ class PartiQL:
                 reasons.append(reason)
             if failed:
                 raise transaction_canceled(reasons)
-            for p, old, new in zip(plans, olds, news, strict=True):
-                self.apply(p, old, new, computed=True)
+            for p, (old, old_size), new in zip(plans, sized, news, strict=True):
+                self.apply(p, old, new, computed=True, caps=caps, old_size=old_size, factor=2.0)
         return {}

@@ -206,3 +206,152 @@ def test_select_from_index(ddb: Any, make_table: Callable[..., str]) -> None:
     assert all("other" not in i for i in out["Items"])  # KEYS_ONLY projection
     assert code(lambda: ddb.execute_statement(Statement=f"SELECT * FROM \"{name}\".\"by-g\" WHERE g = 'odd'", ConsistentRead=True)) == "ValidationException"
     assert code(lambda: ddb.execute_statement(Statement=f"SELECT * FROM \"{name}\".\"nope\"")) == "ValidationException"
+
+
+def test_execute_statement_consumed_capacity(ddb: Any, pq: str) -> None:
+    """Each statement consumes what the equivalent GetItem, Query, Scan, PutItem,
+    UpdateItem or DeleteItem does, reported as they report it."""
+    key = {"pk": {"S": "a"}, "sk": {"N": "1"}}
+    one = f"SELECT * FROM \"{pq}\" WHERE pk = 'a' AND sk = 1"
+    for consistent in (False, True):
+        got = ddb.execute_statement(Statement=one, ConsistentRead=consistent, ReturnConsumedCapacity="TOTAL")
+        assert got["Items"] == [ddb.get_item(TableName=pq, Key=key)["Item"]]
+        expected = ddb.get_item(TableName=pq, Key=key, ConsistentRead=consistent, ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
+        assert got["ConsumedCapacity"] == expected == {"TableName": pq, "CapacityUnits": 1.0 if consistent else 0.5, "ReadCapacityUnits": 1.0 if consistent else 0.5}
+    missing = ddb.execute_statement(Statement=f"SELECT * FROM \"{pq}\" WHERE pk = 'zz' AND sk = 1", ReturnConsumedCapacity="INDEXES")
+    assert missing["Items"] == [] and missing["ConsumedCapacity"] == {"TableName": pq, "CapacityUnits": 0.5, "ReadCapacityUnits": 0.5, "Table": {"CapacityUnits": 0.5, "ReadCapacityUnits": 0.5}}
+    for mode in ("NONE", None):
+        kwargs = {"ReturnConsumedCapacity": mode} if mode else {}
+        assert "ConsumedCapacity" not in ddb.execute_statement(Statement=one, **kwargs)
+        assert "ConsumedCapacity" not in ddb.execute_statement(Statement=f"UPDATE \"{pq}\" SET x = 1 WHERE pk = 'a' AND sk = 1", **kwargs)
+    # A partition read is a Query, the rest a Scan: the bytes read, per 4 KB.
+    for i in range(5):
+        ddb.put_item(TableName=pq, Item={"pk": {"S": "big"}, "sk": {"N": str(i)}, "d": {"S": "x" * 3000}})
+    query = ddb.execute_statement(Statement=f"SELECT * FROM \"{pq}\" WHERE pk = 'big'", ConsistentRead=True, ReturnConsumedCapacity="TOTAL")
+    expected = ddb.query(TableName=pq, KeyConditionExpression="pk = :p", ExpressionAttributeValues={":p": {"S": "big"}}, ConsistentRead=True, ReturnConsumedCapacity="TOTAL")
+    assert query["ConsumedCapacity"] == expected["ConsumedCapacity"] and query["ConsumedCapacity"]["CapacityUnits"] == 4.0  # ~15 KB
+    scan = ddb.execute_statement(Statement=f'SELECT * FROM "{pq}"', ReturnConsumedCapacity="TOTAL")
+    assert scan["ConsumedCapacity"] == ddb.scan(TableName=pq, ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"]
+    # Writes: by the larger of the old and new item, per 1 KB.
+    out = ddb.execute_statement(Statement=f"INSERT INTO \"{pq}\" VALUE {{'pk': 'w', 'sk': 1, 'd': '{'y' * 1500}'}}", ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"] == {"TableName": pq, "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0}
+    out = ddb.execute_statement(Statement=f"UPDATE \"{pq}\" SET d = 'short' WHERE pk = 'w' AND sk = 1", ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"]["CapacityUnits"] == 2.0
+    out = ddb.execute_statement(Statement=f"UPDATE \"{pq}\" SET e = 'f' WHERE pk = 'w' AND sk = 1", ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"]["CapacityUnits"] == 1.0
+    out = ddb.execute_statement(Statement=f"DELETE FROM \"{pq}\" WHERE pk = 'big' AND sk = 0", ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"] == {"TableName": pq, "CapacityUnits": 3.0, "WriteCapacityUnits": 3.0}
+    out = ddb.execute_statement(Statement=f"DELETE FROM \"{pq}\" WHERE pk = 'big' AND sk = 0", ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"]["CapacityUnits"] == 1.0  # nothing to delete: still one unit
+    assert code(lambda: ddb.execute_statement(Statement=one, ReturnConsumedCapacity="SOME")) == "ValidationException"
+
+
+def test_consumed_capacity_of_indexes(ddb: Any, make_table: Callable[..., str]) -> None:
+    name = make_table(
+        extra_attrs={"g": "S"},
+        GlobalSecondaryIndexes=[{"IndexName": "by-g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}], "Projection": {"ProjectionType": "ALL"}}],
+    )
+    out = ddb.execute_statement(Statement=f"INSERT INTO \"{name}\" VALUE {{'pk': 'a', 'g': 'x'}}", ReturnConsumedCapacity="INDEXES")
+    assert out["ConsumedCapacity"] == {
+        "TableName": name,
+        "CapacityUnits": 2.0,
+        "WriteCapacityUnits": 2.0,
+        "Table": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0},
+        "GlobalSecondaryIndexes": {"by-g": {"CapacityUnits": 1.0, "WriteCapacityUnits": 1.0}},
+    }
+    out = ddb.execute_statement(Statement=f"SELECT * FROM \"{name}\".\"by-g\" WHERE g = 'x'", ReturnConsumedCapacity="INDEXES")
+    expected = ddb.query(TableName=name, IndexName="by-g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "x"}}, ReturnConsumedCapacity="INDEXES")
+    assert out["ConsumedCapacity"] == expected["ConsumedCapacity"]
+    assert out["ConsumedCapacity"]["GlobalSecondaryIndexes"] == {"by-g": {"CapacityUnits": 0.5, "ReadCapacityUnits": 0.5}}
+    out = ddb.execute_transaction(TransactStatements=[{"Statement": f"UPDATE \"{name}\" SET g = 'y' WHERE pk = 'a'"}], ReturnConsumedCapacity="INDEXES")
+    # Doubled, as TransactWriteItems is: the table's write, the index's delete and put.
+    assert out["ConsumedCapacity"] == [
+        {
+            "TableName": name,
+            "CapacityUnits": 6.0,
+            "WriteCapacityUnits": 6.0,
+            "Table": {"CapacityUnits": 2.0, "WriteCapacityUnits": 2.0},
+            "GlobalSecondaryIndexes": {"by-g": {"CapacityUnits": 4.0, "WriteCapacityUnits": 4.0}},
+        }
+    ]
+
+
+def test_batch_and_transaction_consumed_capacity(ddb: Any, pq: str, make_table: Callable[..., str]) -> None:
+    """A list with one entry per table, in the order of the statements; a transaction's units doubled."""
+    other = make_table()
+    ddb.put_item(TableName=other, Item={"pk": {"S": "o"}, "d": {"S": "z" * 5000}})
+    reads = [
+        {"Statement": f"SELECT * FROM \"{other}\" WHERE pk = 'o'", "ConsistentRead": True},
+        {"Statement": f"SELECT * FROM \"{pq}\" WHERE pk = 'a' AND sk = 1"},
+        {"Statement": f"SELECT * FROM \"{pq}\" WHERE pk = 'nobody' AND sk = 1"},
+    ]
+    out = ddb.batch_execute_statement(Statements=reads, ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"] == [
+        {"TableName": other, "CapacityUnits": 2.0, "ReadCapacityUnits": 2.0},  # 5 KB, strongly consistent
+        {"TableName": pq, "CapacityUnits": 1.0, "ReadCapacityUnits": 1.0},  # two GetItems, eventually consistent
+    ]
+    assert "ConsumedCapacity" not in ddb.batch_execute_statement(Statements=reads)
+    assert "ConsumedCapacity" not in ddb.batch_execute_statement(Statements=reads, ReturnConsumedCapacity="NONE")
+    writes = [
+        {"Statement": f"INSERT INTO \"{pq}\" VALUE {{'pk': 'n', 'sk': 1}}"},
+        {"Statement": f"UPDATE \"{other}\" SET x = 1 WHERE pk = 'o'"},
+        {"Statement": f"DELETE FROM \"{pq}\" WHERE pk = 'a' AND sk = 2"},
+    ]
+    out = ddb.batch_execute_statement(Statements=writes, ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"] == [
+        {"TableName": pq, "CapacityUnits": 2.0, "WriteCapacityUnits": 2.0},
+        {"TableName": other, "CapacityUnits": 5.0, "WriteCapacityUnits": 5.0},
+    ]
+    out = ddb.execute_transaction(TransactStatements=reads[1:], ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"] == [{"TableName": pq, "CapacityUnits": 4.0, "ReadCapacityUnits": 4.0}]
+    tx = [
+        {"Statement": f"EXISTS(SELECT * FROM \"{other}\" WHERE pk = 'o')"},
+        {"Statement": f"UPDATE \"{pq}\" SET v = 't' WHERE pk = 'a' AND sk = 3"},
+        {"Statement": f"INSERT INTO \"{pq}\" VALUE {{'pk': 'n', 'sk': 2}}"},
+    ]
+    out = ddb.execute_transaction(TransactStatements=tx, ReturnConsumedCapacity="TOTAL")
+    assert out["ConsumedCapacity"] == [
+        {"TableName": other, "CapacityUnits": 4.0, "ReadCapacityUnits": 4.0},  # a condition check of a 5 KB item
+        {"TableName": pq, "CapacityUnits": 4.0, "WriteCapacityUnits": 4.0},
+    ]
+    tx = [{"Statement": f"UPDATE \"{pq}\" SET v = 'u' WHERE pk = 'a' AND sk = 3"}]
+    assert "ConsumedCapacity" not in ddb.execute_transaction(TransactStatements=tx)
+    # The same as TransactWriteItems for the same writes.
+    twi = ddb.transact_write_items(
+        TransactItems=[{"Update": {"TableName": pq, "Key": {"pk": {"S": "a"}, "sk": {"N": "3"}}, "UpdateExpression": "SET v = :v", "ExpressionAttributeValues": {":v": {"S": "w"}}}}],
+        ReturnConsumedCapacity="TOTAL",
+    )
+    assert ddb.execute_transaction(TransactStatements=tx, ReturnConsumedCapacity="TOTAL")["ConsumedCapacity"] == twi["ConsumedCapacity"]
+
+
+def test_select_limit_returns_last_evaluated_key(ddb: Any, pq: str, make_table: Callable[..., str]) -> None:
+    """A page that stops early names the last item read in LastEvaluatedKey, besides NextToken."""
+    out = ddb.execute_statement(Statement=f"SELECT * FROM \"{pq}\" WHERE pk = 'a'", Limit=2)
+    assert [i["sk"]["N"] for i in out["Items"]] == ["0", "1"]
+    assert out["LastEvaluatedKey"] == {"pk": {"S": "a"}, "sk": {"N": "1"}} and "NextToken" in out
+    # A filtered page: the key of the last item read, even though it did not match.
+    out = ddb.execute_statement(Statement=f"SELECT * FROM \"{pq}\" WHERE pk = 'a' AND v = 'a0'", Limit=2)
+    assert [i["v"]["S"] for i in out["Items"]] == ["a0"] and out["LastEvaluatedKey"] == {"pk": {"S": "a"}, "sk": {"N": "1"}}
+    out = ddb.execute_statement(Statement=f"SELECT * FROM \"{pq}\" WHERE pk = 'a'", Limit=2, NextToken=out["NextToken"])
+    assert [i["sk"]["N"] for i in out["Items"]] == ["2", "3"] and out["LastEvaluatedKey"] == {"pk": {"S": "a"}, "sk": {"N": "3"}}
+    last = ddb.execute_statement(Statement=f"SELECT * FROM \"{pq}\" WHERE pk = 'a'", Limit=2, NextToken=out["NextToken"])
+    assert [i["sk"]["N"] for i in last["Items"]] == ["4"] and "LastEvaluatedKey" not in last and "NextToken" not in last
+    scan = ddb.execute_statement(Statement=f'SELECT v FROM "{pq}"', Limit=3)
+    assert set(scan["LastEvaluatedKey"]) == {"pk", "sk"} and len(scan["Items"]) == 3
+    assert "LastEvaluatedKey" not in ddb.execute_statement(Statement=f'SELECT * FROM "{pq}"')
+    # On an index: the table's key and the index's, as a Query of the index gives it.
+    name = make_table(
+        extra_attrs={"g": "S", "r": "N"},
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            }
+        ],
+    )
+    for i in range(4):
+        ddb.put_item(TableName=name, Item={"pk": {"S": f"k{i}"}, "g": {"S": "G"}, "r": {"N": str(i)}, "other": {"S": "o"}})
+    out = ddb.execute_statement(Statement=f"SELECT * FROM \"{name}\".\"by-g\" WHERE g = 'G'", Limit=2)
+    expected = ddb.query(TableName=name, IndexName="by-g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "G"}}, Limit=2)
+    assert out["LastEvaluatedKey"] == expected["LastEvaluatedKey"] == {"pk": {"S": "k1"}, "g": {"S": "G"}, "r": {"N": "1"}}
