@@ -27,7 +27,8 @@ Metrics published without user code:
 - ``Emulator/Gateway``: Count, Latency, 4XXError, 5XXError (all, Service, Service+Operation);
 - ``Emulator/Host``: CPU, memory, disk, process memory, GPU utilization/memory/
   temperature/power (NVML), host power (RAPL) where exposed;
-- ``Emulator/Billing``: EstimatedCharges (Currency, ServiceName).
+- ``Emulator/Billing``: EstimatedCharges (Currency, ServiceName), the local cost included;
+  ``AWS/Billing``: the same without it, in us-east-1 alone, as AWS publishes billing metrics.
 
 Logs: ``/emulator/server`` (the server's own log records) and
 ``/emulator/instances/<id>`` (instance console output).

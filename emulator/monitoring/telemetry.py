@@ -59,6 +59,9 @@ class _Agg:
         self.values[v] += c
 
 
+BILLING_REGION = "us-east-1"  # CloudWatch's billing metrics exist in this Region alone
+
+
 class Telemetry:
     def __init__(self, store: MetricStore, ledger: Ledger, region: str, clock: Any = time.time) -> None:
         self.store = store
@@ -410,7 +413,12 @@ class Telemetry:
         for name, cost in by_name.items():
             data.append(Datum.single("Emulator/Billing", "EstimatedCharges", (("Currency", "USD"), ("ServiceName", name)), cost, now, "None"))
             self.gauges[("emulator_estimated_charges_usd", (("service", name),))] = cost
+            if name != "Local":
+                # What AWS would bill, where AWS publishes it: AWS/Billing in us-east-1 only, so
+                # that billing alarms written for AWS work here unchanged.
+                data.append(Datum.single("AWS/Billing", "EstimatedCharges", (("Currency", "USD"), ("ServiceName", name)), cost, now, "None", BILLING_REGION))
         data.append(Datum.single("Emulator/Billing", "EstimatedCharges", (("Currency", "USD"),), report["aws_cost_usd"], now, "None"))
+        data.append(Datum.single("AWS/Billing", "EstimatedCharges", (("Currency", "USD"),), report["aws_cost_usd"], now, "None", BILLING_REGION))
         self.gauges[("emulator_estimated_charges_usd", (("service", "total"),))] = report["aws_cost_usd"]
         self.gauges[("emulator_local_cost_usd", ())] = report["local_cost_usd"]
         self.store.put(data)

@@ -115,6 +115,11 @@ def test_host_metrics_billing_and_server_logs(mon: EmulatorServer, cw: Any) -> N
     charges = cw.list_metrics(Namespace="Emulator/Billing", MetricName="EstimatedCharges")["Metrics"]
     assert {"Currency": "USD"} in [{d["Name"]: d["Value"] for d in m["Dimensions"]} for m in charges]
     assert any(d["Name"] == "ServiceName" for m in charges for d in m["Dimensions"])
+    # What AWS would bill, as AWS publishes it (billing alarms written for AWS work): us-east-1 only.
+    billed = cw.list_metrics(Namespace="AWS/Billing", MetricName="EstimatedCharges")["Metrics"]
+    billed_dims = [{d["Name"]: d["Value"] for d in m["Dimensions"]} for m in billed]
+    assert {"Currency": "USD"} in billed_dims and all(d.get("ServiceName") != "Local" for d in billed_dims)
+    assert not mon.client("cloudwatch", region_name="eu-west-1").list_metrics(Namespace="AWS/Billing")["Metrics"]
     logs = mon.client("logs")
     assert logs.describe_log_groups(logGroupNamePrefix="/emulator/server")["logGroups"]
 
