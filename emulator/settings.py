@@ -66,6 +66,9 @@ class Settings:
     # each bucket's CORS configuration.
     cors_origins: list[str] = field(default_factory=lambda: ["*"])
     extra: dict[str, Any] = field(default_factory=dict)
+    # The settings given by the TOML file, the environment or the CLI (load_settings), as
+    # opposed to defaults: ``serve`` falls back to the bundled model only when models_dir is not.
+    given: frozenset[str] = field(default=frozenset(), repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in ("log_max_bytes", "log_backups"):
@@ -103,7 +106,7 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
     env = os.environ if environ is None else environ
     overrides = {k: v for k, v in (overrides or {}).items() if v is not None}
     hints = get_type_hints(Settings)
-    names = {f.name for f in dataclasses.fields(Settings)}
+    names = {f.name for f in dataclasses.fields(Settings)} - {"given"}
     values: dict[str, Any] = {}
 
     config_file = overrides.get("config_file") or env.get("EMULATOR_CONFIG_FILE")
@@ -127,6 +130,6 @@ def load_settings(overrides: dict[str, Any] | None = None, environ: dict[str, st
             values[key] = _coerce(value, hints[key])
         else:
             extra[key] = value
-    settings = Settings(**values)
+    settings = Settings(**values, given=frozenset(values))
     settings.extra.update(extra)
     return settings

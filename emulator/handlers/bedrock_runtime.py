@@ -52,6 +52,12 @@ from emulator.handlers.bedrock_guardrail_runtime import (
     guarded_invoke,
     guarded_invoke_stream,
 )
+from emulator.handlers.bedrock_request_options import (
+    check_converse_options,
+    check_invoke_options,
+    response_format,
+    schema_error,
+)
 from emulator.protocols.base import RESPONSE_HEADERS
 
 if TYPE_CHECKING:
@@ -99,6 +105,20 @@ def map_error(exc: BaseException, model_id: str) -> AwsError:
             return _validation(str(exc))
         return AwsError("ModelErrorException", str(exc), 424, extra={"originalStatusCode": exc.status, "resourceName": model_id})
     raise exc
+
+
+def stream_error(exc: BaseException, model_id: str) -> AwsError:
+    """An error after a stream started: the model failing (ModelErrorException before the
+    stream) is the streams' modelStreamErrorException event (ConverseStreamOutput's and
+    ResponseStream's member; botocore: "An error occurred while streaming the response.
+    Retry your request."), with what happened and the model's own status and words; the
+    other errors as map_error words them (an exception event where the union models it)."""
+    err = map_error(exc, model_id)
+    if err.code != "ModelErrorException":
+        return err
+    status = exc.status if isinstance(exc, EngineError) else 500
+    return AwsError("ModelStreamErrorException", f"An error occurred while streaming the response: {exc} Retry your request.", 424,
+                    extra={"originalStatusCode": status, "originalMessage": str(exc)})
 
 
 def _params_from_inference_config(cfg: dict[str, Any] | None) -> GenParams:
@@ -163,6 +183,8 @@ def converse_params(params: dict[str, Any]) -> GenParams:
                 gp.seed = int(extra["seed"])
         except (TypeError, ValueError):
             raise _validation("The value of additionalModelRequestFields is not valid for this model.") from None
+    gp.response_format = response_format(params)
+    check_converse_options(params)
     return gp
 
 
@@ -511,6 +533,13 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
             tokens.settle(None)
             raise
 
+    async def _start_converse(self, ctx: RequestContext, model_id: str, messages: list[dict[str, Any]],
+                              params: GenParams) -> tuple[Generation, TokenMeter]:
+        try:
+            return await self._start(ctx, model_id, None, messages, params)
+        except AwsError as err:
+            raise (schema_error(err) if params.response_format else err) from None
+
     async def _collect(self, gen: Generation, tokens: TokenMeter, model_id: str) -> None:
         try:
             await gen.collect()
@@ -549,7 +578,7 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
         model_id = params["modelId"]
         self._refuse_embedding_model(model_id)
         messages = converse_messages(params)
-        gen, tokens = await self._start(ctx, model_id, None, messages, converse_params(params))
+        gen, tokens = await self._start_converse(ctx, model_id, messages, converse_params(params))
         await self._collect(gen, tokens, model_id)
         self._telemetry(ctx, model_id, gen, False)
         return {
@@ -566,7 +595,7 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
         model_id = params["modelId"]
         self._refuse_embedding_model(model_id)
         messages = converse_messages(params)
-        gen, tokens = await self._start(ctx, model_id, None, messages, converse_params(params))
+        gen, tokens = await self._start_converse(ctx, model_id, messages, converse_params(params))
 
         async def events() -> AsyncIterator[dict[str, Any]]:
             try:
@@ -581,7 +610,7 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
                 }}
                 self._telemetry(ctx, model_id, gen, True)
             except (QueueTimeout, GenerationTimeout, EngineError) as exc:
-                raise map_error(exc, model_id) from None
+                raise stream_error(exc, model_id) from None
             finally:
                 await gen.aclose()
 
@@ -606,6 +635,7 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
             return await guarded_invoke(self, ctx, params)
         model_id = params["modelId"]
         self._check_content_type(params)
+        check_invoke_options(params)
         body = await self.invoke_body(ctx, model_id, params.get("body") or b"")
         return {"body": body, "contentType": "application/json", RESPONSE_HEADERS: invocation_headers(ctx)}
 
@@ -630,6 +660,7 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
             return await guarded_invoke_stream(self, ctx, params)
         model_id = params["modelId"]
         self._check_content_type(params)
+        check_invoke_options(params)
         if self._embedding_body(model_id, params.get("body") or b"") is not None:
             raise _validation(NOT_STREAMING)
         family, prompt, messages, gp = parse_invoke_body(params.get("body") or b"", model_id)
@@ -697,7 +728,7 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
                                  "amazon-bedrock-invocationMetrics": _metrics(gen)})
                 self._telemetry(ctx, model_id, gen, True)
             except (QueueTimeout, GenerationTimeout, EngineError) as exc:
-                raise map_error(exc, model_id) from None
+                raise stream_error(exc, model_id) from None
             finally:
                 await gen.aclose()
 

