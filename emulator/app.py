@@ -297,6 +297,8 @@ class EmulatorApp:
             if request.body_file is not None:  # answered: moto has its copy (s3_stream.py)
                 request.body_file.close()
         response.headers["x-amzn-requestid"] = request_id
+        if "x-request-id" in response.headers:  # the OpenAI API's (a cluster role's too): the same id
+            response.headers["x-request-id"] = request_id
         await self._send(response, send, receive, coalesce=not ctx.answer_at_once)
         elapsed = time.perf_counter() - started
         for observer in self.runtime.observers:
@@ -369,6 +371,13 @@ class EmulatorApp:
                 # Unsigned, and no service's: S3's when it names a bucket (public objects).
                 anonymous = detect_anonymous(request, self.runtime, err)
                 if anonymous is None:
+                    if (err.status == 404 and (request.path == "/v1" or request.path.startswith("/v1/")) and "/v1/models" in self._route_prefixes
+                            and credential_scope(request) is None):
+                        # No AWS operation (a signed request would have named its service): the OpenAI API's
+                        # unknown URL. Its module is imported already: the routes are mounted.
+                        from emulator.compute.openai_routes import invalid_url
+
+                        return invalid_url(request)
                     raise
                 found = anonymous
             ctx.service_name = found.service

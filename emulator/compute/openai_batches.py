@@ -56,6 +56,7 @@ from emulator.compute.openai_files import (
     page,
 )
 from emulator.compute.openai_routes import ApiError, _json, json_body
+from emulator.compute.openai_routes import metadata_param as _metadata
 from emulator.context import Principal, RequestContext
 from emulator.durable import read_json, write_json
 from emulator.protocols.base import Request, Response
@@ -71,7 +72,6 @@ ACTIVE = ("validating", "in_progress", "finalizing", "cancelling")
 MAX_REQUESTS = 50_000  # "The file can contain up to 50,000 requests"
 MAX_INPUT_BYTES = 200 * 1024 * 1024  # "and can be up to 200 MB in size"
 MAX_EMBEDDING_INPUTS = 50_000  # "/v1/embeddings batches are also restricted to a maximum of 50,000 embedding inputs"
-MAX_METADATA = (16, 64, 512)  # pairs, key length, value length
 LIST_LIMIT = (1, 100)
 LIST_DEFAULT = 20
 RETRIES = 5  # ours: a request refused for a moment is tried again this many times
@@ -294,7 +294,7 @@ class BatchesApi:
             return _json(200, self.stored(parts[0]).doc())
         if len(parts) == 2 and parts[1] == "cancel" and method == "POST":
             return self.cancel(self.stored(parts[0]))
-        raise ApiError(404, f"Invalid URL ({method} {request.path})", code="unknown_url")
+        raise ApiError(404, f"Invalid URL ({method} {request.path})")
 
     def stored(self, batch_id: str) -> Batch:
         batch = self.store.batches.get(batch_id)
@@ -491,24 +491,6 @@ class BatchesApi:
 
 def _jsonl(docs: list[dict[str, Any]]) -> bytes:
     return b"".join(orjson.dumps(d) + b"\n" for d in docs)
-
-
-def _metadata(value: Any) -> dict[str, str] | None:
-    if value is None:
-        return None
-    pairs, key_len, value_len = MAX_METADATA
-    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise ApiError(400, "Invalid type for 'metadata': expected an object with string values.", param="metadata", code="invalid_type")
-    if len(value) > pairs:
-        raise ApiError(400, f"Invalid 'metadata': too many properties. Expected an object with at most {pairs} properties, but got {len(value)} instead.",
-                       param="metadata", code="object_above_max_properties")
-    for k, v in value.items():
-        if len(k) > key_len:
-            raise ApiError(400, f"Invalid 'metadata': key '{k[:20]}...' is longer than {key_len} characters.", param="metadata", code="invalid_value")
-        if len(v) > value_len:
-            raise ApiError(400, f"Invalid 'metadata.{k}': string too long. Expected a string with maximum length {value_len}, but got a string "
-                           f"with length {len(v)} instead.", param=f"metadata.{k}", code="string_above_max_length")
-    return dict(value)
 
 
 def _output_expiry(value: Any) -> int | None:

@@ -242,7 +242,7 @@ class FilesApi:
         if len(parts) == 2 and parts[1] == "content" and method == "GET":
             data = await self.store.read(self.stored(parts[0]))
             return Response(200, {"content-type": "application/octet-stream"}, data)
-        raise ApiError(404, f"Invalid URL ({method} {request.path})", code="unknown_url")
+        raise ApiError(404, f"Invalid URL ({method} {request.path})")
 
     async def upload(self, request: Request) -> Response:
         fields, upload = await asyncio.to_thread(_form, request)  # a large body parses off the event loop

@@ -23,11 +23,16 @@ import orjson
 from emulator.compute.engines.base import EngineError
 from emulator.compute.openai_files import after_cursor, list_limit, page
 from emulator.compute.openai_routes import (
+    RESPONSE_FIELDS,
     ApiError,
     _json,
     gen_params,
     map_error,
+    no_effect_fields,
     response_format,
+    service_tier,
+    stream_options,
+    unknown_fields,
 )
 from emulator.compute.quotas import SettlingStream
 from emulator.compute.scheduler import GenerationTimeout, QueueTimeout
@@ -165,11 +170,28 @@ class ResponsesApi:
     # ------------------------------------------------------------ create
     async def create(self, body: dict[str, Any], ctx: RequestContext) -> Response:
         model = body["model"]
-        for name in ("tools", "reasoning", "include", "prompt", "conversation", "background"):
+        unknown_fields(body, RESPONSE_FIELDS, responses=True)
+        for name in ("tools", "reasoning", "include", "prompt", "conversation", "background", "background_options", "context_management",
+                     "moderation", "image", "access_programs"):
             if body.get(name) not in (None, [], {}, False):
                 raise _error(400, f"'{name}' is not supported by this server.", name, "unsupported_parameter")
         if body.get("tool_choice") not in (None, "auto", "none"):
             raise _error(400, "'tool_choice' is not supported by this server.", "tool_choice", "unsupported_parameter")
+        if body.get("top_logprobs") not in (None, 0):
+            raise _error(400, "'top_logprobs' is not supported by this server.", "top_logprobs", "unsupported_parameter")
+        truncation = body.get("truncation") or "disabled"
+        if truncation not in ("auto", "disabled"):
+            raise _error(400, f"Invalid value: '{truncation}'. Supported values are: 'auto' and 'disabled'.", "truncation", "invalid_value")
+        if truncation == "auto":  # dropping the conversation's first items to fit the context: not done here
+            raise _error(400, "'truncation' 'auto' is not supported by this server; only 'disabled'.", "truncation", "unsupported_value")
+        text_options = body.get("text")
+        verbosity = text_options.get("verbosity") if isinstance(text_options, dict) else None
+        if verbosity not in (None, "medium"):  # as chat's verbosity
+            raise _error(400, f"Unsupported value: 'verbosity' does not support '{verbosity}' with this model. Supported values are: 'medium'.",
+                         "text.verbosity", "unsupported_value")
+        no_effect_fields(body)
+        tier = service_tier(body)
+        stream_options(body)  # only with stream (its include_obfuscation changes nothing here: no obfuscation is added)
         history: list[dict[str, Any]] = []
         earlier: list[dict[str, Any]] = []  # the previous response's input items and its output
         previous = body.get("previous_response_id")
@@ -203,10 +225,14 @@ class ResponsesApi:
         base: dict[str, Any] = {
             "id": rid, "object": "response", "created_at": created, "status": "in_progress", "background": False, "error": None,
             "incomplete_details": None, "instructions": instructions, "max_output_tokens": body.get("max_output_tokens"), "model": model,
-            "output": [], "parallel_tool_calls": True, "previous_response_id": previous, "reasoning": {"effort": None, "summary": None},
-            "store": store, "temperature": params.temperature, "text": {"format": fmt}, "tool_choice": "auto", "tools": [],
-            "top_p": params.top_p, "truncation": "disabled", "usage": None, "user": None, "metadata": body.get("metadata") or {},
+            "output": [], "parallel_tool_calls": body.get("parallel_tool_calls") is not False, "previous_response_id": previous,
+            "reasoning": {"effort": None, "summary": None}, "service_tier": tier, "store": store, "temperature": params.temperature,
+            "text": {"format": fmt}, "tool_choice": body.get("tool_choice") or "auto", "tools": [], "top_p": params.top_p, "truncation": truncation,
+            "usage": None, "user": body.get("user"), "metadata": body.get("metadata") or {},
         }
+        for name in ("safety_identifier", "prompt_cache_key", "max_tool_calls"):
+            if body.get(name) is not None:
+                base[name] = body[name]
 
         def finished(text: str) -> dict[str, Any]:
             done = gen.finish_reason != "length"

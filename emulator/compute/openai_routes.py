@@ -24,7 +24,7 @@ import contextlib
 import struct
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote
 
@@ -32,6 +32,7 @@ import orjson
 
 from emulator.compute.embeddings import (
     EMBEDDING_MODELS,
+    _local_embedder,
     bedrock_model,
     can_embed,
     embedding_target,
@@ -85,6 +86,14 @@ class ApiError(Exception):
     def response(self) -> Response:
         body = {"error": {"message": self.message, "type": self.type, "param": self.param, "code": self.code}}
         return Response(self.status, {"content-type": "application/json", **self.headers}, orjson.dumps(body))
+
+
+def invalid_url(request: Request) -> Response:
+    """OpenAI's answer to a path (or a method on it) that it does not serve; also every /v1 path
+    that no AWS operation has (emulator.app)."""
+    response = ApiError(404, f"Invalid URL ({request.method} {request.path})").response()
+    response.headers["x-request-id"] = request.request_id
+    return response
 
 
 def _json(status: int, doc: Any) -> Response:
@@ -190,6 +199,130 @@ def gen_params(body: dict[str, Any]) -> GenParams:
         if body.get(name) not in (None, False, 0, {}):
             raise ApiError(400, f"'{name}' is not supported by this server.", param=name, code="unsupported_parameter")
     return p
+
+
+# The request fields each endpoint knows: the openai client's create() parameters (3.x), plus
+# vLLM's chat extensions that are served (continue_final_message, add_generation_prompt) and the
+# Responses API's seed (served as chat's). Any other field is refused (``unknown_fields``):
+# OpenAI's answer, and never a field silently left out.
+CHAT_FIELDS = frozenset({
+    "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs", "max_completion_tokens", "max_tokens", "messages",
+    "metadata", "modalities", "model", "moderation", "n", "parallel_tool_calls", "prediction", "presence_penalty", "prompt_cache_key",
+    "prompt_cache_options", "prompt_cache_retention", "reasoning_effort", "response_format", "safety_identifier", "seed", "service_tier",
+    "stop", "store", "stream", "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user", "verbosity",
+    "web_search_options", "continue_final_message", "add_generation_prompt",
+})
+COMPLETION_FIELDS = frozenset({
+    "best_of", "echo", "frequency_penalty", "logit_bias", "logprobs", "max_tokens", "model", "n", "presence_penalty", "prompt", "seed",
+    "stop", "stream", "stream_options", "suffix", "temperature", "top_p", "user",
+})
+EMBEDDING_FIELDS = frozenset({"dimensions", "encoding_format", "input", "model", "user"})
+RESPONSE_FIELDS = frozenset({
+    "access_programs", "background", "background_options", "context_management", "conversation", "image", "include", "input",
+    "instructions", "max_output_tokens", "max_tool_calls", "metadata", "model", "moderation", "parallel_tool_calls", "previous_response_id",
+    "prompt", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention", "reasoning", "safety_identifier", "service_tier", "store",
+    "stream", "stream_options", "temperature", "text", "tool_choice", "tools", "top_logprobs", "top_p", "truncation", "user", "seed",
+})
+# Known fields that change nothing about the output (caching, storage, routing, attribution): accepted
+# when of their type (null is leaving them out).
+_NO_EFFECT: dict[str, tuple[type, str]] = {
+    "store": (bool, "a boolean"), "user": (str, "a string"), "safety_identifier": (str, "a string"), "prompt_cache_key": (str, "a string"),
+    "prompt_cache_retention": (str, "a string"), "prompt_cache_options": (dict, "an object"), "parallel_tool_calls": (bool, "a boolean"),
+    "prediction": (dict, "an object"), "max_tool_calls": (int, "an integer"), "add_generation_prompt": (bool, "a boolean"),
+}
+SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority", "fast")
+MAX_METADATA = (16, 64, 512)  # pairs, key length, value length (OpenAI's metadata)
+
+
+def unknown_fields(body: dict[str, Any], known: frozenset[str], *, responses: bool = False) -> None:
+    """OpenAI's answer to a field the endpoint does not know: chat, completions and embeddings
+    say "Unrecognized request argument supplied: x" (param and code null), the Responses API
+    "Unknown parameter: 'x'." (param x, code unknown_parameter)."""
+    extra = [name for name in body if name not in known]
+    if not extra:
+        return
+    if responses:
+        raise ApiError(400, f"Unknown parameter: '{extra[0]}'.", param=extra[0], code="unknown_parameter")
+    if len(extra) == 1:
+        raise ApiError(400, f"Unrecognized request argument supplied: {extra[0]}")
+    raise ApiError(400, f"Unrecognized request arguments supplied: {', '.join(extra)}")
+
+
+def no_effect_fields(body: dict[str, Any]) -> None:
+    """The accepted fields that change nothing about the output, checked for their type;
+    ``metadata`` as OpenAI bounds it."""
+    for name, (kind, shown) in _NO_EFFECT.items():
+        value = body.get(name)
+        if value is not None and (not isinstance(value, kind) or (kind is int and isinstance(value, bool))):
+            raise ApiError(400, f"Invalid type for '{name}': expected {shown}, but got {_json_type(value)} instead.", param=name, code="invalid_type")
+    metadata_param(body.get("metadata"))
+
+
+def metadata_param(value: Any) -> dict[str, str] | None:
+    """``metadata`` (chat, responses, batches): at most 16 string pairs, keys up to 64 characters, values up to 512."""
+    if value is None:
+        return None
+    pairs, key_len, value_len = MAX_METADATA
+    if not isinstance(value, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise ApiError(400, "Invalid type for 'metadata': expected an object with string values.", param="metadata", code="invalid_type")
+    if len(value) > pairs:
+        raise ApiError(400, f"Invalid 'metadata': too many properties. Expected an object with at most {pairs} properties, but got {len(value)} instead.",
+                       param="metadata", code="object_above_max_properties")
+    for k, v in value.items():
+        if len(k) > key_len:
+            raise ApiError(400, f"Invalid 'metadata': key '{k[:20]}...' is longer than {key_len} characters.", param="metadata", code="invalid_value")
+        if len(v) > value_len:
+            raise ApiError(400, f"Invalid 'metadata.{k}': string too long. Expected a string with maximum length {value_len}, but got a string "
+                           f"with length {len(v)} instead.", param=f"metadata.{k}", code="string_above_max_length")
+    return dict(value)
+
+
+def service_tier(body: dict[str, Any]) -> str:
+    """The ``service_tier`` a response reports: one tier serves everything here, so only the
+    name changes, as OpenAI reports it ("auto" and unset: "default"; "fast": "priority")."""
+    tier = body.get("service_tier")
+    if tier is None:
+        return "default"
+    if tier not in SERVICE_TIERS:
+        shown = ", ".join(f"'{t}'" for t in SERVICE_TIERS[:-1]) + f", and '{SERVICE_TIERS[-1]}'"
+        raise ApiError(400, f"Invalid value: '{tier}'. Supported values are: {shown}.", param="service_tier", code="invalid_value")
+    return {"auto": "default", "fast": "priority"}.get(tier, tier)
+
+
+def unsupported(name: str) -> ApiError:
+    return ApiError(400, f"'{name}' is not supported by this server.", param=name, code="unsupported_parameter")
+
+
+def chat_unsupported(body: dict[str, Any]) -> None:
+    """Chat fields OpenAI knows that no local model serves: refused, naming them."""
+    modalities = body.get("modalities")
+    if modalities is not None:
+        if not isinstance(modalities, list) or not all(isinstance(m, str) for m in modalities):
+            raise ApiError(400, f"Invalid type for 'modalities': expected an array of strings, but got {_json_type(modalities)} instead.",
+                           param="modalities", code="invalid_type")
+        for m in modalities:
+            if m not in ("text", "audio"):
+                raise ApiError(400, f"Invalid value: '{m}'. Supported values are: 'text' and 'audio'.", param="modalities", code="invalid_value")
+        if "audio" in modalities:
+            raise ApiError(400, "Audio output ('modalities' with 'audio') is not supported by this server.", param="modalities",
+                           code="unsupported_value")
+    for name in ("audio", "web_search_options", "moderation"):
+        if body.get(name) is not None:
+            raise unsupported(name)
+    if body.get("reasoning_effort") is not None:  # OpenAI's answer for a model that does not reason
+        raise ApiError(400, "Unsupported parameter: 'reasoning_effort' is not supported with this model.", param="reasoning_effort",
+                       code="unsupported_parameter")
+    verbosity = body.get("verbosity")
+    if verbosity not in (None, "medium"):  # OpenAI's answer for a model without verbosity levels
+        raise ApiError(400, f"Unsupported value: 'verbosity' does not support '{verbosity}' with this model. Supported values are: 'medium'.",
+                       param="verbosity", code="unsupported_value")
+    for name in ("tool_choice", "function_call"):  # without tools, only "none" and "auto" ask for nothing
+        if body.get(name) not in (None, "none", "auto"):
+            raise unsupported(name)
+    if body.get("add_generation_prompt") is False and body.get("continue_final_message") is not True:
+        # vLLM: render without the assistant's header (no answer opened); only a continued final message is served so.
+        raise ApiError(400, "'add_generation_prompt' false is supported by this server only with 'continue_final_message' true.",
+                       param="add_generation_prompt", code="unsupported_value")
 
 
 def response_format(body: dict[str, Any], messages: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -316,6 +449,23 @@ def embedding_inputs(value: Any) -> list[str] | list[list[int]]:
                    "an array of token ids, or an array of up to 2048 non-empty token arrays.", param="input", code="invalid_value")
 
 
+def completion_prompts(value: Any) -> list[str]:
+    """``prompt`` of a legacy completion: a string, or an array of strings (one choice each, in
+    order). Token arrays, which OpenAI takes too, are refused: the engines generate from text."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, list):
+        if not value:
+            raise ApiError(400, "Invalid 'prompt': empty array. Expected an array with minimum length 1.", param="prompt", code="empty_array")
+        if all(isinstance(p, str) for p in value):
+            return list(value)
+        if _token_array(value) or all(_token_array(p) for p in value):
+            raise ApiError(400, "Token-array prompts are not supported by this server; send the prompt as a string or an array of strings.",
+                           param="prompt", code="unsupported_value")
+    raise ApiError(400, f"Invalid type for 'prompt': expected a string or an array of strings, but got {_json_type(value)} instead.",
+                   param="prompt", code="invalid_type")
+
+
 def embedding_size(model: str, dimensions: Any) -> tuple[int | None, int]:
     """(output size, max input tokens) for /v1/embeddings: a Bedrock embedding id has its sizes
     (``dimensions`` picks one of Titan V2's); another model answers its own size and takes no
@@ -437,6 +587,13 @@ class OpenAIApi:
 
     # --------------------------------------------------------------- routing
     async def handle(self, request: Request, ctx: RequestContext) -> Response:
+        """Every answer (an error, a stream) carries ``x-request-id`` as OpenAI's do (the openai
+        client's ``_request_id``, ``APIStatusError.request_id``): the request's id, x-amzn-RequestId's."""
+        response = await self._handle(request, ctx)
+        response.headers["x-request-id"] = ctx.request_id
+        return response
+
+    async def _handle(self, request: Request, ctx: RequestContext) -> Response:
         try:
             ctx.service_name = "openai"
             principal = self._authenticate(request, ctx)
@@ -460,6 +617,8 @@ class OpenAIApi:
                 ident = unquote(raw[len("/v1/responses/"):])
                 if ident.endswith("/input_items") and request.method == "GET":
                     return self.responses.list_input_items(ident.removesuffix("/input_items"), request)
+                if "/" in raw[len("/v1/responses/"):]:  # a sub-path no route has (an id's "/" comes as %2F)
+                    return invalid_url(request)
                 return self.responses.retrieve(ident) if request.method == "GET" else self.responses.delete(ident)
             if request.method != "POST" and path in _GENERATION_PATHS:
                 raise ApiError(405, f"Method {request.method} is not allowed for {path}; use POST.", code="method_not_allowed")
@@ -469,7 +628,7 @@ class OpenAIApi:
                 self._authorize(ctx, *iam_requirement(request.method, path, None, region))
                 store = self.files if path.split("/")[2] == "files" else self.batches
                 return await store.handle(request, path, ctx)
-            raise ApiError(404, f"Invalid URL ({request.method} {request.path})", code="unknown_url")
+            return invalid_url(request)
         except ApiError as err:
             return err.response()
 
@@ -550,14 +709,32 @@ class OpenAIApi:
         return {"id": m.model_id, "object": "model", "created": int(m.created), "owned_by": "emulator",
                 "image_id": m.image_id, "context_length": m.served_context(self.compute.config.n_ctx)}
 
+    def _embedding_doc(self, ident: str, embedder: Any) -> dict[str, Any]:
+        """A Bedrock embedding id that /v1/embeddings serves with a local model (``embedding_target``)."""
+        doc = self._model_doc(embedder)
+        doc["id"] = ident
+        doc["context_length"] = min(EMBEDDING_MODELS[ident][2], doc["context_length"])
+        return doc
+
     def list_models(self) -> Response:
-        return _json(200, {"object": "list", "data": [self._model_doc(m) for m in self.compute.store.list()]})
+        """Every model the API serves: the model store's, then the Bedrock embedding ids that
+        /v1/embeddings takes (when a local model serves them) not among those."""
+        models = self.compute.store.list()
+        data = [self._model_doc(m) for m in models]
+        embedder = _local_embedder(self.compute)
+        if embedder is not None:
+            names = {m.model_id for m in models}
+            data += [self._embedding_doc(ident, embedder) for ident in EMBEDDING_MODELS if ident not in names]
+        return _json(200, {"object": "list", "data": data})
 
     def get_model(self, ident: str) -> Response:
         m = self.compute.store.get(ident)
-        if m is None:
+        if m is not None:
+            return _json(200, self._model_doc(m))
+        embedder = _local_embedder(self.compute) if ident in EMBEDDING_MODELS else None
+        if embedder is None:
             raise ApiError(404, f"The model '{ident}' does not exist", param="model", code="model_not_found")
-        return _json(200, self._model_doc(m))
+        return _json(200, self._embedding_doc(ident, embedder))
 
     # ------------------------------------------------------------ generation
     def _scope(self, ctx: RequestContext) -> Scope:
@@ -599,45 +776,72 @@ class OpenAIApi:
         return "length" if reason == "length" else "stop"
 
     def _event_stream(
-        self, ctx: RequestContext, gen: Generation, tokens: Any, model: str, rid: str, created: int, obj: str, operation: str,
-        include_usage: bool, *, first: dict[str, Any] | None, piece: Callable[[str], dict[str, Any]], last: dict[str, Any],
+        self, ctx: RequestContext, started: list[tuple[Generation, TokenMeter]], model: str, rid: str, created: int, obj: str, operation: str,
+        include_usage: bool, *, first: Callable[[int], dict[str, Any] | None], piece: Callable[[str], dict[str, Any]], last: dict[str, Any],
+        extra: dict[str, Any] | None = None, count: int = 1,
+        start_next: Callable[[int], Awaitable[tuple[Generation, TokenMeter]]] | None = None,
     ) -> Response:
         """Server-sent events for chat and legacy completions: the two differ only in the
-        object name and in how a choice carries text (``delta`` vs ``text``)."""
+        object name and in how a choice carries text (``delta`` vs ``text``). ``count`` choices
+        (a legacy completion's list of prompts), one after the other, each chunk's choice index
+        saying whose it is: the first is started (``started``), ``start_next(i)`` starts the others
+        as their turn comes; usage is their sum."""
+        fields = extra or {}
 
-        def chunk(choice: dict[str, Any] | None, finish: str | None = None, usage: dict[str, Any] | None = None) -> bytes:
-            choices = [] if choice is None else [{"index": 0, **choice, "logprobs": None, "finish_reason": finish}]
-            doc: dict[str, Any] = {"id": rid, "object": obj, "created": created, "model": model, "system_fingerprint": None, "choices": choices}
+        def chunk(index: int, choice: dict[str, Any] | None, finish: str | None = None, usage: dict[str, Any] | None = None) -> bytes:
+            choices = [] if choice is None else [{"index": index, **choice, "logprobs": None, "finish_reason": finish}]
+            doc: dict[str, Any] = {"id": rid, "object": obj, "created": created, "model": model, **fields, "system_fingerprint": None, "choices": choices}
             if include_usage:
                 doc["usage"] = usage
             return b"data: " + orjson.dumps(doc) + b"\n\n"
 
         async def events() -> AsyncIterator[bytes]:
+            prompt_tokens = completion_tokens = 0
             try:
-                if first is not None:
-                    yield chunk(first)
-                async for text in gen.texts():
-                    yield chunk(piece(text))
-                yield chunk(last, self._finish(gen.finish_reason))
+                for index in range(count):
+                    if index:
+                        assert start_next is not None
+                        started.append(await start_next(index))
+                    gen = started[index][0]
+                    opening = first(index)
+                    if opening is not None:
+                        yield chunk(index, opening)
+                    async for text in gen.texts():
+                        yield chunk(index, piece(text))
+                    yield chunk(index, last, self._finish(gen.finish_reason))
+                    prompt_tokens += gen.prompt_tokens
+                    completion_tokens += gen.completion_tokens
+                    if index:  # the first one's is settled by SettlingStream, when the stream ends
+                        started[index][1].settle(gen)
                 if include_usage:
-                    yield chunk(None, usage={"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens,
-                                             "total_tokens": gen.prompt_tokens + gen.completion_tokens})
-                self._telemetry(ctx, model, gen, True, operation)
+                    yield chunk(0, None, usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                                                "total_tokens": prompt_tokens + completion_tokens})
+                self._telemetry(ctx, model, started[0][0], True, operation)
+                if count > 1:
+                    ctx.telemetry.update({"input_tokens": prompt_tokens, "output_tokens": completion_tokens})
                 yield b"data: [DONE]\n\n"
-            except (QueueTimeout, GenerationTimeout, EngineError) as exc:
+            except (QueueTimeout, GenerationTimeout, EngineError, ApiError) as exc:
                 err = map_error(exc, model)
-                yield b"data: " + orjson.dumps({"error": {"message": err.message, "type": err.type, "param": None, "code": err.code}}) + b"\n\n"
+                yield b"data: " + orjson.dumps({"error": {"message": err.message, "type": err.type, "param": err.param if isinstance(exc, ApiError) else None,
+                                                          "code": err.code}}) + b"\n\n"
             finally:
-                await gen.aclose()
+                for gen, tokens in started[1:]:
+                    tokens.settle(gen)
+                    await gen.aclose()
+                await started[0][0].aclose()
 
         return Response(200, {"content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache"}, b"",
-                        stream=SettlingStream(events(), tokens, lambda: gen))
+                        stream=SettlingStream(events(), started[0][1], lambda: started[0][0]))
 
     async def chat(self, body: dict[str, Any], ctx: RequestContext) -> Response:
         model = body["model"]
+        unknown_fields(body, CHAT_FIELDS)
         for name in ("tools", "functions"):
             if body.get(name):
                 raise no_tools(model, name)
+        chat_unsupported(body)
+        no_effect_fields(body)
+        tier = service_tier(body)
         messages = chat_messages(body)
         params = gen_params(body)
         params.response_format = response_format(body, messages)
@@ -652,56 +856,63 @@ class OpenAIApi:
             await self._collect(gen, tokens, model)
             self._telemetry(ctx, model, gen, False, "chat.completions")
             return _json(200, {
-                "id": rid, "object": "chat.completion", "created": created, "model": model, "system_fingerprint": None,
+                "id": rid, "object": "chat.completion", "created": created, "model": model, "service_tier": tier, "system_fingerprint": None,
                 "choices": [{"index": 0, "message": {"role": "assistant", "content": gen.text, "refusal": None}, "logprobs": None,
                              "finish_reason": self._finish(gen.finish_reason)}],
                 "usage": {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens, "total_tokens": gen.prompt_tokens + gen.completion_tokens},
             })
 
         return self._event_stream(
-            ctx, gen, tokens, model, rid, created, "chat.completion.chunk", "chat.completions", include_usage,
-            first={"delta": {"role": "assistant", "content": ""}},
+            ctx, [(gen, tokens)], model, rid, created, "chat.completion.chunk", "chat.completions", include_usage,
+            first=lambda _: {"delta": {"role": "assistant", "content": ""}},
             piece=lambda text: {"delta": {"content": text}},
-            last={"delta": {}},
+            last={"delta": {}}, extra={"service_tier": tier},
         )
 
     async def completions(self, body: dict[str, Any], ctx: RequestContext) -> Response:
         model = body["model"]
-        prompt = body.get("prompt", "")
-        if isinstance(prompt, list):
-            if len(prompt) != 1 or not isinstance(prompt[0], str):
-                raise ApiError(400, "Only a single string prompt is supported by this server.", param="prompt", code="unsupported_value")
-            prompt = prompt[0]
-        if not isinstance(prompt, str):
-            raise ApiError(400, "Invalid type for 'prompt': expected a string.", param="prompt", code="invalid_type")
+        unknown_fields(body, COMPLETION_FIELDS)
+        prompts = completion_prompts(body.get("prompt", ""))
         # Refused rather than ignored (README): no fill-in-the-middle, one completion per prompt.
         if body.get("suffix") not in (None, ""):
             raise ApiError(400, "'suffix' is not supported by this server.", param="suffix", code="unsupported_parameter")
         if body.get("best_of") not in (None, 1):
             raise ApiError(400, "Only best_of=1 is supported by this server.", param="best_of", code="unsupported_value")
+        no_effect_fields(body)
         params = gen_params(body)
         if body.get("max_tokens") is None:
             params.max_tokens = 16  # the legacy completions default
         include_usage = stream_options(body)
         stream = bool(body.get("stream"))
         echo = bool(body.get("echo"))
-        gen, tokens = await self._start(ctx, model, prompt, None, params)
+        # One choice per prompt, in order (OpenAI's index), generated one after the other.
+        started = [await self._start(ctx, model, prompts[0], None, params)]
         rid = "cmpl-" + uuid.uuid4().hex[:24]
         created = int(time.time())
         if not stream:
-            await self._collect(gen, tokens, model)
-            self._telemetry(ctx, model, gen, False, "completions")
+            for index in range(len(prompts)):
+                if index:
+                    started.append(await self._start(ctx, model, prompts[index], None, params))
+                await self._collect(*started[index], model)
+            gens = [gen for gen, _ in started]
+            self._telemetry(ctx, model, gens[0], False, "completions")
+            prompt_tokens, completion_tokens = sum(g.prompt_tokens for g in gens), sum(g.completion_tokens for g in gens)
+            ctx.telemetry.update({"input_tokens": prompt_tokens, "output_tokens": completion_tokens})
             return _json(200, {
                 "id": rid, "object": "text_completion", "created": created, "model": model, "system_fingerprint": None,
-                "choices": [{"index": 0, "text": (prompt if echo else "") + gen.text, "logprobs": None, "finish_reason": self._finish(gen.finish_reason)}],
-                "usage": {"prompt_tokens": gen.prompt_tokens, "completion_tokens": gen.completion_tokens, "total_tokens": gen.prompt_tokens + gen.completion_tokens},
+                "choices": [{"index": i, "text": (prompts[i] if echo else "") + gen.text, "logprobs": None, "finish_reason": self._finish(gen.finish_reason)}
+                            for i, gen in enumerate(gens)],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens},
             })
 
+        def start_next(index: int) -> Awaitable[tuple[Generation, TokenMeter]]:
+            return self._start(ctx, model, prompts[index], None, params)
+
         return self._event_stream(
-            ctx, gen, tokens, model, rid, created, "text_completion", "completions", include_usage,
-            first={"text": prompt} if echo else None,
+            ctx, started, model, rid, created, "text_completion", "completions", include_usage,
+            first=lambda index: {"text": prompts[index]} if echo else None,
             piece=lambda text: {"text": text},
-            last={"text": ""},
+            last={"text": ""}, count=len(prompts), start_next=start_next,
         )
 
     async def embeddings(self, body: dict[str, Any], ctx: RequestContext) -> Response:
@@ -711,6 +922,8 @@ class OpenAIApi:
         same model, projected to the id's size (or ``dimensions``), unit length; other models
         answer their own size, unit length (as OpenAI's embeddings are)."""
         model = body["model"]
+        unknown_fields(body, EMBEDDING_FIELDS)
+        no_effect_fields(body)
         inputs = embedding_inputs(body.get("input"))
         fmt = body.get("encoding_format") or "float"
         if fmt not in ("float", "base64"):

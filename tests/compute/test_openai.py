@@ -24,8 +24,11 @@ def client(compute_server: EmulatorServer) -> openai.OpenAI:
 
 
 def test_models(client: openai.OpenAI) -> None:
+    from emulator.compute.embeddings import EMBEDDING_MODELS
+
     ids = [m.id for m in client.models.list()]
-    assert ids == [MODEL_ID]
+    # The store's model, then the Bedrock embedding ids that /v1/embeddings serves with it.
+    assert ids == [MODEL_ID, *EMBEDDING_MODELS]
     assert client.models.retrieve(MODEL_ID).id == MODEL_ID
     with pytest.raises(openai.NotFoundError):
         client.models.retrieve("gpt-nothing")

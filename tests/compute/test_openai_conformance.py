@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import math
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +175,156 @@ def test_completion_request_checks(client: openai.OpenAI) -> None:
     assert _bad_request(comp, model=MODEL_ID, prompt="x", best_of=2, max_tokens=2).param == "best_of"
     assert _bad_request(comp, model=MODEL_ID, prompt="x", max_tokens=2, stream_options={"include_usage": True}).param == "stream_options"
     assert comp(model=MODEL_ID, prompt="x", max_tokens=1, suffix="").choices
+
+
+# ------------------------------------------------------------ request fields
+HI = [{"role": "user", "content": "hi"}]
+
+
+def _said(err: openai.APIStatusError) -> str:
+    """The error's message as the server wrote it (the client's ``message`` prefixes the status)."""
+    body = err.body
+    assert isinstance(body, dict)
+    return str(body["message"])
+
+
+def test_unknown_fields_are_refused(client: openai.OpenAI) -> None:
+    """A field the endpoint does not know is OpenAI's 400, never silently left out (the openai
+    client's extra_body sends anything)."""
+    err = _bad_request(client.chat.completions.create, model=MODEL_ID, messages=HI, max_tokens=1, extra_body={"frobnicate": 1})
+    assert _said(err) == "Unrecognized request argument supplied: frobnicate" and err.param is None and err.code is None
+    assert err.type == "invalid_request_error"
+    err = _bad_request(client.chat.completions.create, model=MODEL_ID, messages=HI, max_tokens=1, extra_body={"top_k": 5, "min_p": 0.1})
+    assert _said(err) == "Unrecognized request arguments supplied: top_k, min_p"
+    err = _bad_request(client.completions.create, model=MODEL_ID, prompt="x", max_tokens=1, extra_body={"max_completion_tokens": 1})
+    assert _said(err) == "Unrecognized request argument supplied: max_completion_tokens"
+    err = _bad_request(client.embeddings.create, model=MODEL_ID, input="x", extra_body={"frobnicate": 1})
+    assert _said(err) == "Unrecognized request argument supplied: frobnicate"
+    # The Responses API words it its own way.
+    err = _bad_request(client.responses.create, model=MODEL_ID, input="x", max_output_tokens=1, extra_body={"frobnicate": 1})
+    assert (_said(err), err.param, err.code) == ("Unknown parameter: 'frobnicate'.", "frobnicate", "unknown_parameter")
+    # vLLM's chat extensions that are served stay known.
+    ok = client.chat.completions.create(model=MODEL_ID, messages=[{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hel"}],
+                                        max_tokens=1, extra_body={"continue_final_message": True, "add_generation_prompt": False})
+    assert ok.choices
+
+
+@pytest.mark.parametrize(("kwargs", "param", "message"), [
+    ({"modalities": ["text", "audio"], "audio": {"voice": "alloy", "format": "wav"}}, "modalities", "Audio output"),
+    ({"audio": {"voice": "alloy", "format": "wav"}}, "audio", "'audio' is not supported by this server."),
+    ({"web_search_options": {}}, "web_search_options", "'web_search_options' is not supported by this server."),
+    ({"reasoning_effort": "low"}, "reasoning_effort", "Unsupported parameter: 'reasoning_effort' is not supported with this model."),
+    ({"verbosity": "low"}, "verbosity", "Unsupported value: 'verbosity' does not support 'low' with this model. Supported values are: 'medium'."),
+    ({"tool_choice": "required"}, "tool_choice", "'tool_choice' is not supported by this server."),
+    ({"service_tier": "cheapest"}, "service_tier", "Invalid value: 'cheapest'."),
+    ({"user": 5}, "user", "Invalid type for 'user'"),
+    ({"metadata": {"k": 1}}, "metadata", "Invalid type for 'metadata'"),
+    # The refusals that were there before keep their words.
+    ({"logit_bias": {"50256": -100}}, "logit_bias", "'logit_bias' is not supported by this server."),
+    ({"n": 2}, "n", "Only n=1 is supported by this server."),
+])
+def test_known_but_unserved_chat_fields_are_refused(client: openai.OpenAI, kwargs: dict[str, Any], param: str, message: str) -> None:
+    err = _bad_request(client.chat.completions.create, model=MODEL_ID, messages=HI, max_tokens=1, **kwargs)
+    assert err.param == param and message in err.message, (err.param, err.message)
+
+
+def test_fields_without_effect_are_accepted(client: openai.OpenAI) -> None:
+    common: dict[str, Any] = {"store": True, "metadata": {"team": "qa"}, "user": "u-1", "safety_identifier": "s-1", "prompt_cache_key": "k",
+                              "parallel_tool_calls": False, "modalities": ["text"], "verbosity": "medium", "tool_choice": "none"}
+    out = client.chat.completions.create(model=MODEL_ID, messages=HI, max_tokens=2, temperature=0, seed=1, service_tier="auto",
+                                         prediction={"type": "content", "content": "Hello"}, **common)
+    assert out.service_tier == "default" and out.choices[0].message.content is not None
+    plain = client.chat.completions.create(model=MODEL_ID, messages=HI, max_tokens=2, temperature=0, seed=1)
+    assert plain.service_tier == "default" and plain.choices[0].message.content == out.choices[0].message.content
+    chunks = list(client.chat.completions.create(model=MODEL_ID, messages=HI, max_tokens=2, stream=True, service_tier="fast"))
+    assert {c.service_tier for c in chunks} == {"priority"}
+    assert client.completions.create(model=MODEL_ID, prompt="x", max_tokens=1, user="u-1").choices
+    assert client.embeddings.create(model=MODEL_ID, input="x", user="u-1").data
+    resp = client.responses.create(model=MODEL_ID, input="hi", max_output_tokens=2, service_tier="default", user="u-1", store=False,
+                                   metadata={"team": "qa"}, truncation="disabled", parallel_tool_calls=False, prompt_cache_key="k")
+    assert (resp.service_tier, resp.user, resp.parallel_tool_calls, resp.metadata) == ("default", "u-1", False, {"team": "qa"})
+    for kwargs, param in [({"truncation": "auto"}, "truncation"), ({"top_logprobs": 2}, "top_logprobs"),
+                          ({"text": {"verbosity": "high"}}, "text.verbosity"), ({"stream_options": {"include_obfuscation": False}}, "stream_options")]:
+        assert _bad_request(client.responses.create, model=MODEL_ID, input="hi", max_output_tokens=1, **kwargs).param == param, kwargs
+
+
+# ------------------------------------------------------------ x-request-id, models, unknown paths
+def test_every_answer_carries_x_request_id(client: openai.OpenAI, compute_server: EmulatorServer) -> None:
+    raw = client.chat.completions.with_raw_response.create(model=MODEL_ID, messages=HI, max_tokens=1)
+    assert raw.headers["x-request-id"] == raw.headers["x-amzn-requestid"] and raw.parse()._request_id == raw.headers["x-request-id"]
+    with client.chat.completions.with_streaming_response.create(model=MODEL_ID, messages=HI, max_tokens=1, stream=True) as streamed:
+        assert streamed.headers["x-request-id"] == streamed.headers["x-amzn-requestid"]
+    with pytest.raises(openai.NotFoundError) as nf:
+        client.chat.completions.create(model="gpt-nothing", messages=HI)
+    assert nf.value.request_id and nf.value.request_id == nf.value.response.headers["x-amzn-requestid"]
+    with pytest.raises(openai.AuthenticationError) as auth:
+        openai.OpenAI(base_url=compute_server.endpoint + "/v1", api_key="sk-wrong", max_retries=0).models.list()
+    assert auth.value.request_id
+
+
+def test_embedding_ids_are_listed_and_retrieved(client: openai.OpenAI) -> None:
+    listed = {m.id: m for m in client.models.list()}
+    titan = client.models.retrieve(TITAN_V2)
+    assert TITAN_V2 in listed and titan.id == TITAN_V2 and titan.owned_by == listed[MODEL_ID].owned_by
+    assert client.embeddings.create(model=TITAN_V2, input="hi").model == TITAN_V2
+    assert client.models.retrieve("cohere.embed-english-v3").model_dump()["context_length"] == 512  # Cohere's input limit
+    with pytest.raises(openai.NotFoundError):
+        client.models.retrieve("amazon.titan-embed-nothing-v9")
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE", "PUT"])
+@pytest.mark.parametrize("path", ["/v1/nope", "/v1/nope/deeper", "/v1", "/v1/responses/resp_x/cancel", "/v1/modelsx"])
+def test_unknown_v1_paths_answer_invalid_url(compute_server: EmulatorServer, method: str, path: str) -> None:
+    headers = {"authorization": f"Bearer {compute_server.secret_key}"}
+    req = urllib.request.Request(compute_server.endpoint + path, method=method, headers=headers, data=b"{}" if method in ("POST", "PUT") else None)
+    with pytest.raises(urllib.error.HTTPError) as http:
+        urllib.request.urlopen(req, timeout=30)
+    assert http.value.code == 404
+    assert json.loads(http.value.read()) == {"error": {"message": f"Invalid URL ({method} {path})", "type": "invalid_request_error", "param": None,
+                                                       "code": None}}
+    assert http.value.headers["x-request-id"] == http.value.headers["x-amzn-requestid"]
+
+
+def test_signed_v1_requests_keep_aws_errors(compute_server: EmulatorServer) -> None:
+    # AWS Batch lives under /v1/: a SigV4 request there is AWS's, its unknown operation too.
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    assert compute_server.client("batch").describe_compute_environments()["computeEnvironments"] == []
+    signed = AWSRequest(method="GET", url=compute_server.endpoint + "/v1/nope")
+    SigV4Auth(Credentials(compute_server.access_key, compute_server.secret_key), "batch", "us-east-1").add_auth(signed)
+    req = urllib.request.Request(compute_server.endpoint + "/v1/nope", headers=dict(signed.headers.items()))
+    with pytest.raises(urllib.error.HTTPError) as http:
+        urllib.request.urlopen(req, timeout=30)
+    assert http.value.headers["x-amzn-errortype"] == "UnknownOperationException" and "error" not in json.loads(http.value.read())
+
+
+# ------------------------------------------------------------ legacy completions: a list of prompts
+def test_completion_prompt_list(client: openai.OpenAI) -> None:
+    prompts = ["Once upon a time", "The sky is"]
+    each = [client.completions.create(model=MODEL_ID, prompt=p, max_tokens=3, temperature=0) for p in prompts]
+    both = client.completions.create(model=MODEL_ID, prompt=prompts, max_tokens=3, temperature=0)
+    assert [c.index for c in both.choices] == [0, 1]
+    assert [c.text for c in both.choices] == [e.choices[0].text for e in each]
+    assert both.usage is not None and both.usage.prompt_tokens == sum(e.usage.prompt_tokens for e in each if e.usage)
+    assert both.usage.completion_tokens == sum(e.usage.completion_tokens for e in each if e.usage)
+    echoed = client.completions.create(model=MODEL_ID, prompt=prompts, max_tokens=1, temperature=0, echo=True)
+    assert [c.text[:len(p)] for c, p in zip(echoed.choices, prompts, strict=True)] == prompts
+    chunks = list(client.completions.create(model=MODEL_ID, prompt=prompts, max_tokens=3, temperature=0, stream=True,
+                                            stream_options={"include_usage": True}))
+    texts = ["", ""]
+    finals = []
+    for chunk in chunks:
+        for choice in chunk.choices:
+            texts[choice.index] += choice.text
+            if choice.finish_reason:
+                finals.append(choice.index)
+    assert texts == [c.text for c in both.choices] and finals == [0, 1]
+    assert chunks[-1].usage is not None and chunks[-1].usage.total_tokens == both.usage.total_tokens
+    for bad, code in [([], "empty_array"), ([1, 2, 3], "unsupported_value"), ([[1, 2], [3]], "unsupported_value"), (["a", 1], "invalid_type")]:
+        err = _bad_request(client.completions.create, model=MODEL_ID, prompt=bad, max_tokens=1)
+        assert (err.param, err.code) == ("prompt", code), bad
 
 
 # ------------------------------------------------------------ Bedrock body field types
