@@ -375,7 +375,7 @@ class EmulatorApp:
                             and credential_scope(request) is None):
                         # No AWS operation (a signed request would have named its service): the OpenAI API's
                         # unknown URL. Its module is imported already: the routes are mounted.
-                        from emulator.compute.openai_routes import invalid_url
+                        from emulator.compute.openai_params import invalid_url
 
                         return invalid_url(request)
                     raise

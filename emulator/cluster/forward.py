@@ -23,7 +23,7 @@ from emulator.cluster.discovery import Discovery
 from emulator.cluster.httpclient import HttpPool, UpstreamError
 from emulator.cluster.insights import INSIGHTS_PATH
 from emulator.cluster.policies import DEFERRED, GatewayPolicies, stale_policies
-from emulator.compute.openai_routes import OPENAI_PREFIXES
+from emulator.compute.openai_params import OPENAI_PREFIXES
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.handlers.base import Route
@@ -250,7 +250,7 @@ class Forwarder:
         gateway's principal and do not evaluate policies themselves."""
         if not self.runtime.settings.auth or principal is None:
             return
-        from emulator.compute.openai_routes import iam_requirement
+        from emulator.compute.openai_params import iam_requirement
         from emulator.gateway import security
 
         body: Any = None
@@ -287,7 +287,7 @@ class Forwarder:
 
         if not isinstance(file_id, str) or not _FILE_ID.fullmatch(file_id) or endpoint not in ENDPOINTS:
             return  # the compute role answers the missing or invalid parameter
-        from emulator.compute.openai_routes import iam_requirement
+        from emulator.compute.openai_params import iam_requirement
         from emulator.gateway import security
 
         path = f"/v1/files/{file_id}/content"

@@ -55,8 +55,8 @@ from emulator.compute.openai_files import (
     not_found,
     page,
 )
-from emulator.compute.openai_routes import ApiError, _json, json_body
-from emulator.compute.openai_routes import metadata_param as _metadata
+from emulator.compute.openai_params import ApiError, _json, json_body
+from emulator.compute.openai_params import metadata_param as _metadata
 from emulator.context import Principal, RequestContext
 from emulator.durable import read_json, write_json
 from emulator.protocols.base import Request, Response

@@ -29,7 +29,7 @@ from email.policy import HTTP
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from emulator.compute.openai_routes import ApiError, _json
+from emulator.compute.openai_params import ApiError, _json
 from emulator.durable import read_json, write_bytes, write_json
 from emulator.protocols.base import Request, Response
 

@@ -22,7 +22,7 @@ import orjson
 
 from emulator.compute.engines.base import EngineError
 from emulator.compute.openai_files import after_cursor, list_limit, page
-from emulator.compute.openai_routes import (
+from emulator.compute.openai_params import (
     RESPONSE_FIELDS,
     ApiError,
     _json,

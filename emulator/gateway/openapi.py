@@ -202,7 +202,7 @@ def _builtin_paths() -> dict[str, Any]:
     }
 
 
-# What the OpenAI API answers besides 200 (emulator/compute/openai_routes.py: ApiError).
+# What the OpenAI API answers besides 200 (emulator/compute/openai_params.py: ApiError).
 _OPENAI_ERRORS = {
     "401": error_response("Missing or wrong API key (`invalid_api_key`)"),
     "403": error_response("The key's IAM policies deny the Bedrock action (`AccessDeniedException`)"),

@@ -490,7 +490,8 @@ class BedrockRuntimeHandler(GuardrailRuntimeOperations, ComputeHandler):
         runtime.components.setdefault(PROFILE_MODELS, lambda arn: application_profile_models(data_dir, arn))
 
     def routes(self) -> list[Route]:
-        from emulator.compute.openai_routes import OPENAI_PREFIXES, OpenAIApi
+        from emulator.compute.openai_params import OPENAI_PREFIXES
+        from emulator.compute.openai_routes import OpenAIApi
 
         api = OpenAIApi(self.runtime, self.compute)
         self._openai = api

@@ -13,7 +13,7 @@ import openai
 import pytest
 
 from emulator.cluster.forward import ROUTE_ROLE
-from emulator.compute.openai_routes import OPENAI_PREFIXES, iam_requirement
+from emulator.compute.openai_params import OPENAI_PREFIXES, iam_requirement
 from emulator.testing.server import EmulatorServer
 from emulator.testing.wait import wait_for
 

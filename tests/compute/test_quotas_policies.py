@@ -20,7 +20,7 @@ import openai
 import pytest
 from botocore.exceptions import ClientError
 
-from emulator.compute.openai_routes import iam_requirement
+from emulator.compute.openai_params import iam_requirement
 from emulator.compute.quotas import SettlingStream, TokenMeter
 from emulator.gateway.ratelimit import QuotaLimits, TokenQuotas
 from emulator.testing.server import ACCESS_KEY, EmulatorServer
