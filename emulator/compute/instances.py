@@ -3,7 +3,7 @@
     pending(0) -> running(16) -> stopping(64) -> stopped(80)
                        \\-> shutting-down(32) -> terminated(48)
 
-A *job* instance (UserData holds a JSON job) loads its model, runs the batch,
+A *job* instance (UserData holds a JSON/JSONL job; other user data is kept, not read) loads its model, runs the batch,
 writes results to its console output (and a DynamoDB table if asked), then
 stops or terminates per InstanceInitiatedShutdownBehavior. A *serving*
 instance keeps its model loaded and serves Bedrock/OpenAI requests until
@@ -47,7 +47,7 @@ from emulator.compute.instance_state import (
     _now,
     new_instance_id,
 )
-from emulator.compute.jobs import JobError, parse_job
+from emulator.compute.jobs import JobError, job_of
 from emulator.compute.ledger import InsufficientCapacity, Ledger
 from emulator.compute.models import ModelInfo, ModelStore
 from emulator.compute.resources import InstanceType, instance_types
@@ -288,7 +288,7 @@ class InstanceManager(AttachedServers, BootOperations):
         job_error = ""
         if user_data:
             try:
-                job = parse_job(base64.b64decode(user_data))
+                job = job_of(base64.b64decode(user_data))
             except JobError as exc:
                 job_error = str(exc)
             except ValueError:
@@ -365,13 +365,10 @@ class InstanceManager(AttachedServers, BootOperations):
 
     def set_user_data(self, inst: Instance, raw: bytes) -> None:
         """ModifyInstanceAttribute userData (instance stopped): the new job runs at the next start."""
-        if raw:
-            try:
-                job = parse_job(raw)
-            except JobError as exc:
-                raise LaunchError("InvalidParameterValue", f"UserData is not a valid job: {exc}") from None
-        else:
-            job = None
+        try:
+            job = job_of(raw) if raw else None  # plain user data (a script, cloud-config) is kept, not run
+        except JobError as exc:
+            raise LaunchError("InvalidParameterValue", f"UserData is not a valid job: {exc}") from None
         inst.user_data = base64.b64encode(raw).decode("ascii") if raw else ""
         inst.job = job
         inst.job_done = False
@@ -389,6 +386,25 @@ class InstanceManager(AttachedServers, BootOperations):
             self._transition(inst, "stopping", "stopped", ("Client.UserInitiatedShutdown", "Client.UserInitiatedShutdown: User initiated shutdown"),
                              f"User initiated ({_gmt(_now())})")
         return previous, inst.state
+
+    def start_instances(self, iids: list[str]) -> list[tuple[str, str]]:
+        """StartInstances: all or nothing. Every stopped instance's capacity is reserved before any
+        starts; when one does not fit, the reservations made are released and nothing changes."""
+        stopped = list({iid: self.instances[iid] for iid in iids if self.instances[iid].state == "stopped"}.values())
+        for inst in stopped:
+            if inst.remote_url and not any(a.instance_id == inst.instance_id for a in self._attachments()):
+                raise LaunchError("IncorrectInstanceState", f"The instance '{inst.instance_id}' is detached from its remote server and cannot be started.")
+        reserved: list[str] = []
+        try:
+            for inst in stopped:
+                if not inst.remote_url:
+                    self._reserve(inst, self._model(inst))
+                    reserved.append(inst.instance_id)
+        except LaunchError:
+            for iid in reserved:
+                self.ledger.release(iid)
+            raise
+        return [self.start_instance(iid) for iid in iids]
 
     def start_instance(self, iid: str) -> tuple[str, str]:
         inst = self.instances[iid]
@@ -410,25 +426,17 @@ class InstanceManager(AttachedServers, BootOperations):
         return previous, inst.state
 
     def reboot(self, iid: str) -> None:
+        """RebootInstances: as on EC2 the instance stays ``running`` (a reboot only queues a
+        request). An attached remote server is attached again (its health probed anew); a local
+        model stays loaded, serving and running its job: there is no operating system to restart."""
         inst = self.instances[iid]
         if inst.state != "running":
             return
         inst.log("reboot requested")
         if inst.remote_url:
             att = next((a for a in self._attachments() if a.instance_id == iid), None)
-            self._unload(iid)
             if att is not None:
                 self._attach_up(inst, att)
-            return
-        cancel = self._cancel.pop(iid, None)
-        if cancel is not None:
-            cancel.set()
-        task = self._tasks.pop(iid, None)
-        if task is not None:
-            task.cancel()
-        self._unload(iid)
-        self._set_state(inst, "pending")
-        self._boot(inst)
         self.save()
 
     def terminate(self, iid: str) -> tuple[str, str]:

@@ -13,6 +13,10 @@ Generation parameters (``max_tokens``, ``temperature``, ``top_p``, ``stop``,
 {"table": "T", "key": "id", "region": "us-east-1"}`` writes one item per
 result (key = "<instance id>-<index>"). Results go to the console output as
 JSON lines prefixed ``RESULT``.
+
+Only user data that starts with ``{`` or ``[`` (after whitespace) is a job (``job_of``); any
+other (a shell script, ``#cloud-config``, MIME multipart, binary) is plain user data: EC2
+keeps it and the instance serves as one launched without user data.
 """
 
 from __future__ import annotations
@@ -52,6 +56,17 @@ def _check_request(item: Any, index: int) -> dict[str, Any]:
     elif not isinstance(item.get("prompt"), str):
         raise JobError(f"request {index} has neither 'prompt' (a string) nor 'messages'")
     return item
+
+
+def is_job(raw: bytes) -> bool:
+    """Whether user data is meant as a job: JSON or JSONL, so it starts with ``{`` or ``[``."""
+    return raw.lstrip()[:1] in (b"{", b"[")
+
+
+def job_of(raw: bytes) -> dict[str, Any] | None:
+    """The job user data holds, None for plain user data (not JSON/JSONL); JobError for text
+    that looks like a job (starts with ``{`` or ``[``) but is not a valid one."""
+    return parse_job(raw) if is_job(raw) else None
 
 
 def parse_job(raw: bytes) -> dict[str, Any]:

@@ -3,12 +3,14 @@
 Operations: RunInstances, DescribeInstances, DescribeInstanceStatus,
 Start/Stop/Reboot/TerminateInstances, GetConsoleOutput, Describe/
 ModifyInstanceAttribute, Create/Delete/DescribeTags, DescribeImages,
-DescribeInstanceTypes, DescribeRegions, DescribeAvailabilityZones.
+DescribeInstanceTypes, DescribeInstanceTypeOfferings, DescribeRegions, DescribeAvailabilityZones.
 Instance type names are real EC2 names (the gateway validates the enum) with
 this host's figures: c7i.* are CPU shares, g6.* (g6e.*, ... per GPU) VRAM shares. Every other EC2
 action (VPCs, subnets, security groups, key pairs, volumes, ...) is served by the moto fallback
 unless it names an instance or an image (``Ec2Handler.owned_members``): those answer
-``UnsupportedOperation``. Tags of moto's resources are moto's (``Delegate``).
+``UnsupportedOperation``. Tags of moto's resources are moto's (``Delegate``; a CreateTags naming
+both kinds is split, DescribeTags lists both). DeleteSecurityGroup of a group an instance uses
+is refused (``before_fallback``).
 The handler class and the instance lifecycle are here; images, instance types, regions and
 zones are ImageOperations (ec2_images), attributes and tags TagAttributeOperations (ec2_tags);
 filters, paging and tag checks are in ec2_filters.
@@ -63,6 +65,20 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
         which a new account sees too; VPCs, key pairs and security groups are moto's (its reset)."""
         await self.manager.reset()
 
+    def before_fallback(self, ctx: RequestContext, params: dict[str, Any]) -> None:
+        """DeleteSecurityGroup (moto's) of a group that an instance here uses (any state but
+        terminated) is refused, as EC2 refuses it while an instance's interface holds it."""
+        if ctx.operation_name != "DeleteSecurityGroup" or params.get("DryRun"):
+            return
+        group_id, group_name = params.get("GroupId"), params.get("GroupName")
+        for inst in self._visible(ctx):
+            if inst.state == "terminated":
+                continue
+            for group in inst.network.get("SecurityGroups", []):
+                if (group_id and group["GroupId"] == group_id) or (not group_id and group_name and group["GroupName"] == group_name
+                                                                    and not inst.network.get("VpcId")):
+                    raise AwsError("DependencyViolation", f"resource {group['GroupId']} has a dependent object")
+
     # ---------------------------------------------------------------- helpers
     @property
     def manager(self) -> Any:
@@ -91,16 +107,18 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
             raise AwsError("InvalidInstanceID.NotFound", f"The instance ID{plural} '{which}' do{'' if plural else 'es'} not exist")
         return [inst for inst in found if inst is not None]
 
-    def _describe_instance(self, inst: Instance, owner: str) -> dict[str, Any]:
+    def _describe_instance(self, inst: Instance, owner: str, as_launched: bool = False) -> dict[str, Any]:
+        """DescribeInstances' entry; ``as_launched``: RunInstances' answer, which EC2 gives every
+        launch ``pending``, whatever happens next (a job that cannot run stops at once)."""
         # A VPC instance keeps its private address while stopped; a terminated one has none.
-        running = inst.state != "terminated" and bool(inst.private_ip)
+        running = (as_launched or inst.state != "terminated") and bool(inst.private_ip)
         out: dict[str, Any] = {
             "InstanceId": inst.instance_id,
             "ImageId": inst.image_id,
-            "State": {"Code": inst.state_code, "Name": inst.state},
+            "State": {"Code": 0, "Name": "pending"} if as_launched else {"Code": inst.state_code, "Name": inst.state},
             "PrivateDnsName": f"ip-{inst.private_ip.replace('.', '-')}.ec2.internal" if running else "",
             "PublicDnsName": "",
-            "StateTransitionReason": inst.state_transition_reason,
+            "StateTransitionReason": "" if as_launched else inst.state_transition_reason,
             "AmiLaunchIndex": inst.ami_launch_index,
             "ProductCodes": [],
             "InstanceType": inst.instance_type,
@@ -131,7 +149,7 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
             out.update(inst.network)
         if running:
             out["PrivateIpAddress"] = inst.private_ip
-        if inst.state_reason:
+        if inst.state_reason and not as_launched:
             out["StateReason"] = dict(inst.state_reason)
         return out
 
@@ -205,7 +223,7 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
                                         region=ctx.region)
         except LaunchError as err:
             raise AwsError(err.code, err.message, err.status) from None
-        return self._reservation(launched, owner)
+        return self._reservation(launched, owner, as_launched=True)
 
     # RunInstances members with the value each may have here (what DescribeInstances shows): any
     # other value asks for something these instances do not do, so the launch is refused.
@@ -290,12 +308,12 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
             out["SecurityGroups"] = groups
         return out
 
-    def _reservation(self, instances: list[Instance], owner: str) -> dict[str, Any]:
+    def _reservation(self, instances: list[Instance], owner: str, as_launched: bool = False) -> dict[str, Any]:
         return {
             "ReservationId": instances[0].reservation_id,
             "OwnerId": owner,
             "Groups": [],
-            "Instances": [self._describe_instance(i, owner) for i in instances],
+            "Instances": [self._describe_instance(i, owner, as_launched) for i in instances],
         }
 
     def _instance_filter(self, name: str) -> Callable[[Instance], Any] | None:
@@ -384,13 +402,18 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
         }
         return _paged("InstanceStatuses", _filtered(statuses, params, getters.get, "DescribeInstanceStatus"), params)
 
-    def _changes(self, ctx: RequestContext, ids: list[str], action: Callable[[str], tuple[str, str]]) -> list[dict[str, Any]]:
+    def _changes(self, ctx: RequestContext, ids: list[str], action: Callable[[str], tuple[str, str]],
+                 shown: dict[str, str] | None = None) -> list[dict[str, Any]]:
+        """Per instance its previous and current state; ``shown`` maps a final state reached
+        within the call to the transitional one EC2 answers (stopped -> stopping)."""
         changes = []
         for inst in self._lookup(ctx, ids):
             try:
                 previous, current = action(inst.instance_id)
             except LaunchError as err:
                 raise AwsError(err.code, err.message, err.status) from None
+            if shown and current != previous:
+                current = shown.get(current, current)
             changes.append({
                 "InstanceId": inst.instance_id,
                 "PreviousState": {"Code": _code(previous), "Name": previous},
@@ -415,7 +438,7 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
         for inst in self._lookup(ctx, ids):
             if inst.state in ("terminated", "shutting-down"):
                 raise AwsError("IncorrectInstanceState", f"This instance '{inst.instance_id}' is not in a state from which it can be stopped.")
-        return {"StoppingInstances": self._changes(ctx, ids, self.manager.stop_instance)}
+        return {"StoppingInstances": self._changes(ctx, ids, self.manager.stop_instance, {"stopped": "stopping"})}
 
     @operation("StartInstances")
     def start_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -423,19 +446,22 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
         for inst in self._lookup(ctx, ids):
             if inst.state not in ("stopped", "pending", "running"):
                 raise AwsError("IncorrectInstanceState", f"The instance '{inst.instance_id}' is not in a state from which it can be started.")
-        return {"StartingInstances": self._changes(ctx, ids, self.manager.start_instance)}
+        try:
+            # All or nothing: when one does not fit, none starts (InsufficientInstanceCapacity).
+            results = dict(zip(ids, self.manager.start_instances(ids), strict=True))
+        except LaunchError as err:
+            raise AwsError(err.code, err.message, err.status) from None
+        return {"StartingInstances": self._changes(ctx, ids, results.__getitem__)}
 
     @operation("TerminateInstances")
     def terminate_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ids = self._require_ids(ctx, params)
-        return {"TerminatingInstances": self._changes(ctx, ids, self.manager.terminate)}
+        return {"TerminatingInstances": self._changes(ctx, ids, self.manager.terminate, {"terminated": "shutting-down"})}
 
     @operation("RebootInstances")
     def reboot_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ids = self._require_ids(ctx, params)
-        for inst in self._lookup(ctx, ids):
-            if inst.state == "terminated":
-                raise AwsError("IncorrectState", f"The instance '{inst.instance_id}' is not in a state from which it can be rebooted.")
+        # Only running instances reboot (and stay running); requests to reboot terminated ones are ignored.
         for inst in self._lookup(ctx, ids):
             self.manager.reboot(inst.instance_id)
         return {}

@@ -191,7 +191,6 @@ _TYPE_PATHS = {
 }
 
 _NATIVE_PREFIXES = ("i-", "ami-")  # instances and images are this service's; any other id is moto's
-_NATIVE_TYPES = ("instance", "image")
 
 
 def _groups_by_id(backend: Any, group_ids: list[str], vpc_id: str | None, other_vpc: Callable[[str], AwsError]) -> list[dict[str, str]]:

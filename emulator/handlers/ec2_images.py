@@ -1,6 +1,6 @@
 """EC2's images, instance types, regions and availability zones: ImageOperations, mixed
 into emulator.handlers.ec2.Ec2Handler. Images are the model store's models (one AMI each);
-instance types are the manager's (this host's shares)."""
+instance types (and their offerings) are the manager's (this host's shares)."""
 
 from __future__ import annotations
 
@@ -28,6 +28,11 @@ from emulator.regions import REGIONS
 if TYPE_CHECKING:
     from emulator.compute.service import ComputeService
     from emulator.runtime import Runtime
+
+
+def _zone_id(region: str) -> str:
+    """The id of a region's one zone (``us-east-1`` -> ``use1-az1``)."""
+    return f"{region[:2]}{region.split('-')[1][:1]}{region[-1]}-az1"
 
 
 class ImageOperations:
@@ -136,6 +141,19 @@ class ImageOperations:
 
         return _paged("InstanceTypes", _filtered(infos, params, type_filter, "DescribeInstanceTypes"), params, 5, 100)
 
+    @operation("DescribeInstanceTypeOfferings")
+    def describe_instance_type_offerings(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """The instance types RunInstances takes (this host's shares), offered in the request's
+        region and its one zone; none on an outpost."""
+        _dry_run(params)
+        location_type = params.get("LocationType") or "region"
+        region = ctx.region
+        location = {"region": region, "availability-zone": f"{region}a", "availability-zone-id": _zone_id(region)}.get(location_type)
+        offers = [] if location is None else [{"InstanceType": name, "LocationType": location_type, "Location": location}
+                                              for name in self.manager.types]
+        fields = {"instance-type": "InstanceType", "location": "Location"}
+        return _paged("InstanceTypeOfferings", _filtered(offers, params, _field(fields), "DescribeInstanceTypeOfferings"), params, 5, 1000)
+
     # --------------------------------------------------------------- regions
     @operation("DescribeRegions")
     def describe_regions(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
@@ -158,7 +176,7 @@ class ImageOperations:
         _dry_run(params)
         region = ctx.region
         zones = [{"State": "available", "OptInStatus": "opt-in-not-required", "Messages": [], "RegionName": region,
-                  "ZoneName": f"{region}a", "ZoneId": f"{region[:2]}{region.split('-')[1][:1]}{region[-1]}-az1", "GroupName": region,
+                  "ZoneName": f"{region}a", "ZoneId": _zone_id(region), "GroupName": region,
                   "NetworkBorderGroup": region, "ZoneType": "availability-zone"}]
         names = params.get("ZoneNames") or []
         if names:

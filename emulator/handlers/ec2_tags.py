@@ -1,12 +1,14 @@
 """EC2's instance attributes and tags: TagAttributeOperations, mixed into
 emulator.handlers.ec2.Ec2Handler. Describe/ModifyInstanceAttribute act on the manager's
 instances; Create/Delete/DescribeTags on instances (images' tags are read-only, from the model),
-while tags of moto's resources (VPCs, security groups, ...) are moto's (``Delegate``)."""
+while tags of moto's resources (VPCs, security groups, ...) are moto's: a call naming only
+those goes to moto (``Delegate``), a mixed one is split (moto's backend for its ids), and
+DescribeTags lists both."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 from emulator.compute.instances import Instance, LaunchError
 from emulator.compute.models import ModelInfo
@@ -15,7 +17,6 @@ from emulator.errors import AwsError
 from emulator.handlers.base import Delegate, operation
 from emulator.handlers.ec2_filters import (
     _NATIVE_PREFIXES,
-    _NATIVE_TYPES,
     _check_tags,
     _dry_run,
     _filters,
@@ -27,6 +28,8 @@ from emulator.handlers.ec2_filters import (
 if TYPE_CHECKING:
     from emulator.compute.service import ComputeService
     from emulator.runtime import Runtime
+
+T = TypeVar("T")
 
 
 class TagAttributeOperations:
@@ -148,37 +151,78 @@ class TagAttributeOperations:
         return out
 
     @staticmethod
-    def _foreign(resources: list[str]) -> bool:
-        """Tags of resources that are all moto's (VPCs, security groups, ...): moto keeps them."""
-        return bool(resources) and not any(rid.startswith(_NATIVE_PREFIXES) for rid in resources)
+    def _split(resources: list[str]) -> tuple[list[str], list[str]]:
+        """A request's resource ids: this service's (instances, images) and moto's (VPCs, security groups, ...)."""
+        native = [rid for rid in resources if rid.startswith(_NATIVE_PREFIXES)]
+        return native, [rid for rid in resources if not rid.startswith(_NATIVE_PREFIXES)]
+
+    async def _moto(self, ctx: RequestContext, fn: Callable[[Any], T], write: bool) -> T:
+        """``fn(backend)`` on moto's EC2 backend of the request's region, holding its locks; moto's
+        errors (InvalidID, InvalidVpcID.NotFound, TagLimitExceeded, ...) as EC2's."""
+        from moto.core.exceptions import ServiceException
+
+        fallback = self.runtime.fallback
+        if fallback is None:
+            raise AwsError("InvalidID", "Only instances and images are served here: the moto fallback is off (setting fallback).")
+
+        def call() -> T:
+            try:
+                return fn(fallback.backend("ec2", ctx.region))
+            except ServiceException as exc:
+                raise AwsError(str(exc.code), str(exc.message)) from None
+
+        return await fallback.change("ec2", call, write=write)
+
+    async def _check_moto_ids(self, ctx: RequestContext, resources: list[str]) -> None:
+        from moto.ec2.models import validate_resource_ids
+
+        await self._moto(ctx, lambda backend: validate_resource_ids(resources) and backend.do_resources_exist(resources), write=False)
 
     @operation("CreateTags")
-    def create_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        if self._foreign(params.get("Resources") or []):
+    async def create_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        native, foreign = self._split(params.get("Resources") or [])
+        if not native:
             raise Delegate
-        targets = self._tag_targets(ctx, params.get("Resources") or [])
+        targets = self._tag_targets(ctx, native)
         tags = params.get("Tags") or []
         _check_tags(tags)
         new = {tag["Key"]: tag.get("Value", "") or "" for tag in tags}
         # All or nothing: no resource gets a tag when one of them would exceed the limit.
         if any(len(inst.tags | new) > 50 for inst in targets):
             raise AwsError("TagLimitExceeded", "The maximum number of Tags for a resource has been reached.")
+        if foreign:  # moto's resources in the same call (Terraform tags a VPC and an instance alike)
+            await self._check_moto_ids(ctx, foreign)
         _dry_run(params)
+        if foreign:
+            await self._moto(ctx, lambda backend: backend.create_tags(foreign, new), write=True)
         for inst in targets:
             inst.tags.update(new)
         self.manager.save()
         return {}
 
     @operation("DeleteTags")
-    def delete_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        if self._foreign(params.get("Resources") or []):
+    async def delete_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        native, foreign = self._split(params.get("Resources") or [])
+        if not native:
             raise Delegate
-        targets = self._tag_targets(ctx, params.get("Resources") or [])
+        targets = self._tag_targets(ctx, native)
         tags = params.get("Tags")
         for tag in tags or []:
             if (tag.get("Key") or "").startswith("aws:"):
                 raise AwsError("InvalidParameterValue", "Tag keys starting with 'aws:' are reserved for internal use")
+        if foreign:
+            from moto.ec2.models import validate_resource_ids
+
+            await self._moto(ctx, lambda backend: validate_resource_ids(foreign), write=False)
         _dry_run(params)
+        if foreign:
+            def delete(backend: Any) -> None:
+                for rid in foreign:
+                    # No Tags: every tag of the resource goes; a Value given deletes the tag only if it matches.
+                    wanted = {t["Key"]: t.get("Value") for t in tags} if tags else dict.fromkeys(backend.tags.get(rid, {}))
+                    backend.delete_tags([rid], wanted)
+
+            await self._moto(ctx, delete, write=True)
         for inst in targets:
             if not tags:
                 inst.tags.clear()
@@ -192,13 +236,9 @@ class TagAttributeOperations:
         return {}
 
     @operation("DescribeTags")
-    def describe_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
-        # Filtered to moto's resources only (Terraform reads a VPC's tags by its id): moto answers.
-        # Otherwise the tags of instances and images (moto's resources carry theirs in their own
-        # Describe* answers).
-        for name, values in _filters(params):
-            if (name == "resource-id" and self._foreign(values)) or (name == "resource-type" and values and not set(values) & set(_NATIVE_TYPES)):
-                raise Delegate
+    async def describe_tags(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
+        """The tags of instances and images, then those of moto's resources (VPCs, security
+        groups, ...): one list, every filter applied to both, one paginated answer."""
         rows: list[dict[str, str]] = []
         for inst in self._visible(ctx):
             for k, v in inst.tags.items():
@@ -206,6 +246,10 @@ class TagAttributeOperations:
         for model in self.compute.store.list():
             for k, v in self._image_tags(model).items():
                 rows.append({"ResourceId": model.image_id, "ResourceType": "image", "Key": k, "Value": v})
+        if self.runtime.fallback is not None:
+            moto_rows = await self._moto(ctx, lambda backend: backend.describe_tags(filters=None), write=False)
+            rows.extend({"ResourceId": r["resource_id"], "ResourceType": r["resource_type"], "Key": r["key"], "Value": r["value"]}
+                        for r in moto_rows if not r["resource_id"].startswith(_NATIVE_PREFIXES))
         getters = {"resource-id": "ResourceId", "resource-type": "ResourceType", "key": "Key", "value": "Value"}
         for name, values in _filters(params):
             if name.startswith("tag:"):

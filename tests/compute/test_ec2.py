@@ -117,7 +117,9 @@ def test_job_terminates_when_asked_and_writes_dynamodb(compute_server: EmulatorS
 
 
 def test_invalid_user_data_fails_with_a_clear_reason(ec2: Any, image_id: str) -> None:
-    res = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData="#!/bin/bash\necho hello")
+    # Text that looks like a job (starts with "{") but is not JSON; a script is plain user data (test_ec2_terraform).
+    res = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData='{"prompt": "unterminated')
+    assert res["Instances"][0]["State"] == {"Code": 0, "Name": "pending"}  # as EC2 answers every launch
     iid = res["Instances"][0]["InstanceId"]
     done = wait_state(ec2, iid, "stopped")
     assert done["StateReason"]["Code"] == "Client.InvalidUserData"

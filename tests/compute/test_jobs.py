@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from emulator.compute.jobs import JobError, params_of, parse_job
+from emulator.compute.jobs import JobError, job_of, params_of, parse_job
 
 
 def test_single_prompt_and_params() -> None:
@@ -42,3 +42,21 @@ def test_invalid_user_data(raw: bytes) -> None:
 def test_params_of() -> None:
     p = params_of({"max_tokens": 3, "stop": "x", "seed": 7, "top_p": 0.5})
     assert (p.max_tokens, p.stop, p.seed, p.top_p) == (3, ["x"], 7, 0.5)
+
+
+@pytest.mark.parametrize("raw", [b"#!/bin/bash\necho hi", b"#cloud-config\npackages: [nginx]\n", b'"just a string"', b"\x1f\x8b\x08\x00gzip",
+                                 b'Content-Type: multipart/mixed; boundary="//"\nMIME-Version: 1.0\n\n--//\n'])
+def test_plain_user_data_is_not_a_job(raw: bytes) -> None:
+    assert job_of(raw) is None
+
+
+@pytest.mark.parametrize("raw", [b'  {"prompt": "a"}', b'\n["a", "b"]', b'{"prompt": "a"}\n{"prompt": "b"}'])
+def test_json_and_jsonl_user_data_is_a_job(raw: bytes) -> None:
+    job = job_of(raw)
+    assert job is not None and job["requests"]
+
+
+@pytest.mark.parametrize("raw", [b'{"prompt": "unterminated', b"[1, 2", b'{"nothing": 1}'])
+def test_user_data_that_looks_like_a_job_must_be_one(raw: bytes) -> None:
+    with pytest.raises(JobError):
+        job_of(raw)
