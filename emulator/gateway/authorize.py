@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
-from emulator.gateway import s3_policy
+from emulator.gateway import authorize_s3, s3_policy
 from emulator.gateway.authorize_context import (
     leading_keys,
     request_context,
@@ -242,6 +242,10 @@ class Authorizer:
         return None
 
     def _decision(self, ctx: RequestContext, principal: Principal, reqs: list[Requirement]) -> Decision:
+        if not reqs:
+            # S3's DeleteObjects: nothing of its own, each key is decided (``_admit``).
+            bucket = ctx.params.get("Bucket")
+            return Decision(ALLOWED, "s3:DeleteObject", f"arn:aws:s3:::{bucket}" if isinstance(bucket, str) and bucket else "*")
         governed = self._governed(ctx, reqs)
         if governed is not None:
             return self.decide(ctx, principal, reqs, governed)
@@ -416,10 +420,18 @@ class Authorizer:
         self._admit(ctx, principal)
 
     def _admit(self, ctx: RequestContext, principal: Principal) -> None:
-        """What follows an Allow: the per-key checks of S3's DeleteObjects, rate limits, capacity."""
-        if ctx.service_name == "s3" and ctx.operation_name == "DeleteObjects" and self.fallback is not None:
-            # moto asks about each key: the same decision, for s3:DeleteObject on the key.
-            s3_policy.object_check(lambda action, resource: self._decision(ctx, principal, [(action, resource)]).allowed)
+        """What follows an Allow: the per-key checks of S3's DeleteObjects, the answer to a key
+        that is not there (authorize_s3), rate limits, capacity."""
+        if ctx.service_name == "s3" and self.fallback is not None:
+            op = ctx.operation_name
+            if op == "DeleteObjects":
+                # moto asks about each key: the same decision, for s3:DeleteObject on the key.
+                s3_policy.object_check(lambda action, resource: self._decision(ctx, principal, [(action, resource)]).allowed)
+            bucket = ctx.params.get("Bucket")
+            if (op == "GetObject" or op == "HeadObject") and isinstance(bucket, str) and bucket:
+                authorize_s3.missing_key_check(bucket, lambda: self._missing_key(ctx, principal, bucket))
+            else:
+                authorize_s3.missing_key_check(None, None)
         self.allowed += 1
         if self.rate_limiter is not None and self.rate_limiter.enabled:
             try:
@@ -429,6 +441,20 @@ class Authorizer:
                 raise
         if self.capacity is not None and ctx.service_name == "dynamodb" and ctx.native:
             self.capacity.check(ctx.operation_name or "", ctx.params, ctx.region)
+
+    def _missing_key(self, ctx: RequestContext, principal: Principal, bucket: str) -> AwsError | None:
+        """GetObject / HeadObject found no key: AccessDenied unless the caller may list the
+        bucket (s3:ListBucket), as S3 answers; None when the bucket does not exist (NoSuchBucket
+        is told to anyone) or the caller may list it (NoSuchKey)."""
+        if s3_policy.bucket_of(s3_policy.s3_backend(self.fallback, ctx.region), bucket) is None:
+            return None
+        decision = self._decision(ctx, principal, [("s3:ListBucket", f"arn:aws:s3:::{bucket}")])
+        if decision.allowed:
+            return None
+        ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
+        self.allowed -= 1  # counted as finally decided
+        self.denied += 1
+        return access_denied(ctx.protocol, ctx.service, denied_message(principal, decision))
 
     def recheck(self, ctx: RequestContext, allowed_before: bool) -> None:
         """Decide a request again, as ``__call__`` did (what an Allow charges, once): a cluster

@@ -32,12 +32,21 @@ _PREFIX = {
     "ses": "ses",
     "sesv2": "ses",
     "opensearch": "es",
+    "stepfunctions": "states",
 }
 
-# Operations authorized as another action (Converse needs bedrock:InvokeModel on AWS).
+# Operations authorized as another action (Converse needs bedrock:InvokeModel on AWS; Lambda's
+# Invoke is lambda:InvokeFunction, and InvokeWithResponseStream "requires permission for the
+# lambda:InvokeFunction action"; SQS's batch operations need the permission of the operation
+# they batch, the SQS Developer Guide's "Amazon SQS API permissions").
 _ACTION_ALIASES = {
     ("bedrock-runtime", "Converse"): "InvokeModel",
     ("bedrock-runtime", "ConverseStream"): "InvokeModelWithResponseStream",
+    ("lambda", "Invoke"): "InvokeFunction",
+    ("lambda", "InvokeWithResponseStream"): "InvokeFunction",
+    ("sqs", "SendMessageBatch"): "SendMessage",
+    ("sqs", "DeleteMessageBatch"): "DeleteMessage",
+    ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility",
 }
 
 
@@ -423,7 +432,11 @@ def s3_requirements(op: str, params: dict[str, Any], region: str, account: str) 
     """S3's resources: the bucket, or the object (``arn:aws:s3:::bucket/key``); a copy also
     reads its source (s3:GetObject on it); a write that sets the new object's ACL needs
     s3:PutObjectAcl too. A request for one version of an object
-    (``versionId``) needs the version's action (s3:GetObjectVersion, s3:DeleteObjectVersion, ...)."""
+    (``versionId``) needs the version's action (s3:GetObjectVersion, s3:DeleteObjectVersion, ...).
+    DeleteObjects needs none of its own: it is s3:DeleteObject on each key, decided key by key
+    (a denied one is answered with AccessDenied in Errors: s3_policy.object_check)."""
+    if op == "DeleteObjects":
+        return []
     action = "s3:" + _S3_ACTIONS.get(op, op)
     if params.get("VersionId"):
         action = _S3_VERSIONED.get(action, action)
@@ -468,6 +481,15 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]
     "logs": logs_requirements,
     "iam": iam_requirements,
 }
+
+# The services served by moto (SQS, SNS, Secrets Manager, KMS, Lambda, SSM, Kinesis, EventBridge,
+# Step Functions): emulator/gateway/authorize_services.py, which registers them (``register``).
+SERVICE_RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]]] = {}
+
+
+def register(resolvers: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]]]) -> None:
+    SERVICE_RESOLVERS.update(resolvers)
+    RESOLVERS.update(resolvers)
 
 # ------------------------------------------------------------------ iam:PassRole
 # Operations that hand a role to a service: the caller needs iam:PassRole on the role (IAM User
@@ -563,10 +585,16 @@ def requirements(ctx: RequestContext) -> list[Requirement]:
         # These act on the caller when UserName is omitted, so that is the resource.
         return [(f"iam:{op}", f"arn:aws:iam::{account}:user/{ctx.principal.user_name}")]
     resolver = RESOLVERS.get(service)
-    if resolver is not None:
-        reqs = resolver(op, ctx.params, ctx.region, account) or [(action_for(service, op, ctx.service), "*")]
+    if resolver is not None and not (service in SERVICE_RESOLVERS and ctx.principal is not None and ctx.principal.is_root):
+        # (moto's services for the root key: "*", as the root user is allowed without looking.)
+        reqs = resolver(op, ctx.params, ctx.region, account)
+        if not reqs and (service, op) != ("s3", "DeleteObjects"):  # DeleteObjects: each key's (s3_requirements)
+            reqs = [(action_for(service, op, ctx.service), "*")]
     else:
         reqs = [(action_for(service, op, ctx.service), "*")]
     if (service, op) in PASS_ROLE:  # one dict lookup; a new list (resolvers' lists may be memoized)
         reqs = reqs + pass_role_requirements(service, op, ctx.params, account)
     return reqs
+
+
+import emulator.gateway.authorize_services  # noqa: F401 - registers its resolvers (it imports action_for from here)

@@ -210,3 +210,56 @@ def test_s3_policies_on_buckets_and_objects(sec_server: EmulatorServer, users: U
     assert error_code(lambda: s3.list_objects_v2(Bucket="sec-s3-private")) == "AccessDenied"
     assert error_code(lambda: s3.get_object(Bucket="sec-s3-private", Key="secret")) == "AccessDenied"
     assert error_code(lambda: s3.list_buckets()) == "AccessDenied"  # s3:ListAllMyBuckets
+
+
+def test_s3_delete_objects_is_decided_key_by_key(sec_server: EmulatorServer, users: Users) -> None:
+    """DeleteObjects has no permission of its own: it is s3:DeleteObject on each key, so the
+    textbook policy (s3:DeleteObject on ``arn:aws:s3:::bucket/*``) deletes them, and a key the
+    caller may not delete is answered with AccessDenied in Errors, the others deleted."""
+    root = sec_server.client("s3")
+    root.create_bucket(Bucket="sec-s3-del")
+    for key in ("tmp/a", "tmp/b", "keep/c", "keep/d"):
+        root.put_object(Bucket="sec-s3-del", Key=key, Body=b"x")
+    users.create("s3deleter", {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::sec-s3-del"},
+                 {"Effect": "Allow", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::sec-s3-del/tmp/*"})
+    result = users.client("s3deleter", "s3").delete_objects(Bucket="sec-s3-del", Delete={"Objects": [{"Key": "tmp/a"}, {"Key": "keep/c"}]})
+    assert [d["Key"] for d in result.get("Deleted", [])] == ["tmp/a"]
+    assert [(e["Key"], e["Code"]) for e in result["Errors"]] == [("keep/c", "AccessDenied")]
+    users.create("s3textbook", {"Effect": "Allow", "Action": "s3:ListBucket", "Resource": "arn:aws:s3:::sec-s3-del"},
+                 {"Effect": "Allow", "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], "Resource": "arn:aws:s3:::sec-s3-del/*"},
+                 {"Effect": "Deny", "Action": "s3:DeleteObject", "Resource": "arn:aws:s3:::sec-s3-del/keep/d"})
+    result = users.client("s3textbook", "s3").delete_objects(Bucket="sec-s3-del", Delete={"Objects": [{"Key": "tmp/b"}, {"Key": "keep/c"}, {"Key": "keep/d"}]})
+    assert sorted(d["Key"] for d in result.get("Deleted", [])) == ["keep/c", "tmp/b"]
+    assert [(e["Key"], e["Code"]) for e in result["Errors"]] == [("keep/d", "AccessDenied")]
+    assert [o["Key"] for o in root.list_objects_v2(Bucket="sec-s3-del")["Contents"]] == ["keep/d"]
+
+
+def test_s3_missing_key_without_list_bucket_is_access_denied(sec_server: EmulatorServer, users: Users) -> None:
+    """GetObject / HeadObject of a key that does not exist: 404 NoSuchKey for a caller allowed
+    s3:ListBucket on the bucket, 403 AccessDenied for one that is not (GetObject's API reference);
+    a bucket that does not exist is NoSuchBucket for anyone allowed the read."""
+    root = sec_server.client("s3")
+    root.create_bucket(Bucket="sec-s3-miss")
+    root.put_object(Bucket="sec-s3-miss", Key="there", Body=b"t")
+    root.create_bucket(Bucket="sec-s3-miss-versioned")
+    root.put_bucket_versioning(Bucket="sec-s3-miss-versioned", VersioningConfiguration={"Status": "Enabled"})
+    root.put_object(Bucket="sec-s3-miss-versioned", Key="gone", Body=b"g")
+    root.delete_object(Bucket="sec-s3-miss-versioned", Key="gone")  # a delete marker is its latest version
+    users.create("s3reader-nolist", {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "*"})
+    users.create("s3reader-list", {"Effect": "Allow", "Action": ["s3:GetObject", "s3:ListBucket"], "Resource": "*"})
+    blind = users.client("s3reader-nolist", "s3")
+    assert blind.get_object(Bucket="sec-s3-miss", Key="there")["Body"].read() == b"t"
+    assert blind.head_object(Bucket="sec-s3-miss", Key="there")["ContentLength"] == 1
+    denied = error_of(lambda: blind.get_object(Bucket="sec-s3-miss", Key="nope"))
+    assert (denied["Code"], denied["HTTPStatusCode"]) == ("AccessDenied", 403)
+    assert denied["Message"] == ("User: arn:aws:iam::000000000000:user/s3reader-nolist is not authorized to perform: s3:ListBucket on resource: "
+                                 '"arn:aws:s3:::sec-s3-miss" because no identity-based policy allows the s3:ListBucket action')
+    assert error_of(lambda: blind.head_object(Bucket="sec-s3-miss", Key="nope"))["HTTPStatusCode"] == 403
+    assert error_of(lambda: blind.get_object(Bucket="sec-s3-miss-versioned", Key="gone"))["Code"] == "AccessDenied"
+    assert error_of(lambda: blind.get_object(Bucket="sec-s3-no-such-bucket", Key="nope"))["Code"] == "NoSuchBucket"
+    lister = users.client("s3reader-list", "s3")
+    missing = error_of(lambda: lister.get_object(Bucket="sec-s3-miss", Key="nope"))
+    assert (missing["Code"], missing["HTTPStatusCode"]) == ("NoSuchKey", 404)
+    assert error_of(lambda: lister.head_object(Bucket="sec-s3-miss", Key="nope"))["HTTPStatusCode"] == 404
+    assert error_of(lambda: lister.get_object(Bucket="sec-s3-miss-versioned", Key="gone"))["Code"] == "NoSuchKey"
+    assert error_of(lambda: root.get_object(Bucket="sec-s3-miss", Key="nope"))["Code"] == "NoSuchKey"  # the root user may list it
