@@ -54,7 +54,7 @@ def _before(owner: type, name: str, check: Callable[[Any, dict[str, Any]], None]
 
 def install() -> None:
     global _installed
-    from emulator.gateway import sqs_semantics
+    from emulator.gateway import fallback_patches_lambda, sqs_semantics
 
     with _lock:
         if _installed:
@@ -62,7 +62,7 @@ def install() -> None:
         _s3()
         _kms()
         _events()
-        _awslambda()
+        fallback_patches_lambda.install()
         _ecr()
         _cloudformation()
         _secretsmanager()
@@ -610,57 +610,6 @@ def _events_text_input() -> None:
 
 
 # ------------------------------------------------------------------ Lambda
-def _awslambda() -> None:
-    """moto's Lambda raises ``ValueError("InvalidParameterValueException", message)`` where it
-    means that error (a BatchSize over the event source's maximum, UpdateFunctionCode from a
-    bucket that does not exist), and nothing turns it into one: it is here, in every handler."""
-    from moto.awslambda.exceptions import LambdaClientError
-    from moto.awslambda.responses import LambdaResponse
-
-    def handler(original: Callable[..., Any]) -> Callable[..., Any]:
-        @functools.wraps(original)
-        def wrapper(self: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                return original(self, *args, **kwargs)
-            except ValueError as exc:
-                if len(exc.args) == 2 and all(isinstance(x, str) for x in exc.args) and exc.args[0].endswith("Exception"):
-                    raise LambdaClientError(exc.args[0], exc.args[1]) from None
-                raise
-
-        return wrapper
-
-    for name, member in list(vars(LambdaResponse).items()):
-        if not name.startswith("_") and inspect.isfunction(member):
-            setattr(LambdaResponse, name, handler(member))
-    _lambda_statement_ids()
-
-
-def _lambda_statement_ids() -> None:
-    """AddPermission with a StatementId that the policy (of the function, version or alias)
-    already has: Lambda answers ``409 ResourceConflictException: The statement id (x) provided
-    already exists. Please provide a new statement id, or remove the existing statement.``;
-    moto added a second statement of that id (and RemovePermission then removed one)."""
-    import json
-
-    from moto.awslambda.models import LayerVersion
-    from moto.awslambda.policy import Policy
-
-    def unique_sid(policy: Any, a: dict[str, Any]) -> None:
-        try:
-            sid = json.loads(a["raw"]).get("StatementId")
-        except (TypeError, ValueError, AttributeError):
-            return
-        parent = policy.parent
-        base = parent.arn if isinstance(parent, LayerVersion) else parent.function_arn
-        resource = f"{base}:{a['qualifier']}" if a.get("qualifier") else base
-        for statement in policy.statements:
-            if sid is not None and statement.get("Sid") == sid and statement.get("Resource", base) == resource:
-                raise AwsError("ResourceConflictException",
-                               f"The statement id ({sid}) provided already exists. Please provide a new statement id, or remove the existing statement.", 409)
-
-    _before(Policy, "add_statement", unique_sid)
-
-
 # ------------------------------------------------------------------ ECR
 def _ecr() -> None:
     from moto.ecr.exceptions import RepositoryNotFoundException

@@ -769,3 +769,23 @@ def test_recursive_input_shapes(server: EmulatorServer) -> None:
         )
         assert answer["ResponseMetadata"]["HTTPStatusCode"] == 200 and "ResultsByTime" in answer
         assert search.search(Resource="TrainingJob")["Results"] == []
+
+
+# ------------------------------------------------------------------ Lambda function names
+def test_lambda_function_name_formats(server: EmulatorServer) -> None:
+    """FunctionName as Lambda takes it (the API reference's name formats): a name, name:qualifier
+    ($LATEST, a version, an alias), a partial ARN ACCOUNT:function:NAME[:QUALIFIER], an ARN.
+    moto answered a 404 HTML page for $LATEST and a 500 for a partial ARN."""
+    iam, lam = client(server, "iam"), client(server, "lambda")
+    role = iam.create_role(RoleName="names-role", AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    lam.create_function(FunctionName="names", Runtime="python3.12", Role=role, Handler="f.h", Code={"ZipFile": lambda_zip()})
+    lam.publish_version(FunctionName="names")
+    lam.create_alias(FunctionName="names", Name="live", FunctionVersion="1")
+    arn = f"arn:aws:lambda:us-east-1:{ACCOUNT}:function:names"
+    for name in ("names", "names:$LATEST", f"{ACCOUNT}:function:names", f"{ACCOUNT}:function:names:$LATEST", arn, f"{arn}:$LATEST"):
+        assert lam.get_function(FunctionName=name)["Configuration"]["FunctionName"] == "names", name
+    for name in ("names:1", "names:live", f"{ACCOUNT}:function:names:live"):
+        assert lam.get_function(FunctionName=name)["Configuration"]["Version"] == "1", name
+    assert lam.get_function_configuration(FunctionName=f"{ACCOUNT}:function:names")["FunctionArn"] == arn
+    message = refused(lambda: lam.get_function(FunctionName="123456789012:function:names"), "ResourceNotFoundException", 404)
+    assert message == "Function not found: arn:aws:lambda:us-east-1:123456789012:function:names"
