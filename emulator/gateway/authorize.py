@@ -29,9 +29,11 @@ from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
 from emulator.gateway import authorize_s3, s3_policy
 from emulator.gateway.authorize_context import (
+    ec2_resource_keys,
     leading_keys,
     request_context,
     update_attributes,
+    wants_ec2_keys,
 )
 from emulator.gateway.authorize_requirements import (
     RESOLVERS,
@@ -151,13 +153,19 @@ class Authorizer:
         role made again under the same name must not be authorized with the old one's."""
         self._role_sets.clear()
 
-    def evaluate(self, principal: Principal, reqs: list[Requirement], context: dict[str, Any], policies: PolicySet | None = None) -> Decision:
-        """Every (action, resource) must be allowed; the first refusal is the answer."""
+    def evaluate(self, principal: Principal, reqs: list[Requirement], context: dict[str, Any], policies: PolicySet | None = None,
+                 contexts: list[dict[str, Any]] | None = None) -> Decision:
+        """Every (action, resource) must be allowed; the first refusal is the answer. ``contexts``:
+        one context per requirement, where keys depend on the resource (EC2's: ``_resource_contexts``)."""
         if principal.is_root or principal.user_name == "root":
             action, resource = reqs[0] if reqs else ("*", "*")
             return Decision(ALLOWED, action, resource)
         if policies is None:
             policies = self.policies(principal)
+        if contexts is not None:
+            identity = self.identity(principal)
+            return conclude(reqs, (policies.evaluate(action, resource, c, self._variables(policies, c, identity))
+                                   for (action, resource), c in zip(reqs, contexts, strict=True)))
         variables: dict[str, Any] | None = None
         if policies.uses_variables:
             # Any single-valued key of the request may be a variable (request_context was
@@ -259,7 +267,16 @@ class Authorizer:
         if policies.uses_variables:
             needed = policies.variable_keys.union(needed)
         context = self._context(ctx, needed, self.identity(principal), reqs) if needed else {}
-        return self.evaluate(principal, reqs, context, policies)
+        return self.evaluate(principal, reqs, context, policies, self._resource_contexts(ctx, needed, reqs, context) if needed else None)
+
+    @staticmethod
+    def _resource_contexts(ctx: RequestContext, needed: Collection[str], reqs: list[Requirement], context: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """One context per requirement when the policies read keys that differ per resource (EC2's
+        instance tags and type, the tags a request puts on each kind of resource it creates:
+        authorize_context.ec2_resource_keys); None otherwise (one context for all)."""
+        if not wants_ec2_keys(ctx, needed):
+            return None
+        return [{**context, **ec2_resource_keys(ctx, action, resource)} for action, resource in reqs]
 
     def would_allow(self, ctx: RequestContext, reqs: list[Requirement], replacing: dict[str, ResourcePolicy]) -> bool:
         """Whether ctx's caller would be allowed ``reqs`` if the resources named in ``replacing``

@@ -183,3 +183,96 @@ def request_context(ctx: RequestContext, hash_key: Callable[[str, str], str | No
             if isinstance(params.get(key), str):
                 out[cond] = params[key]
     return out
+
+
+# ------------------------------------------------------------------ EC2's per-resource keys
+# The condition keys whose value depends on the requirement's resource (and action): an
+# instance's tags and type, the tags a request puts on what it creates.
+_EC2_KEY_PREFIXES = ("ec2:", "aws:resourcetag/", "aws:requesttag/", "aws:tagkeys")
+
+
+def wants_ec2_keys(ctx: RequestContext, needed: Collection[str]) -> bool:
+    """Whether the policies of an EC2 request read a key of ``ec2_resource_keys``."""
+    return ctx.service_name == "ec2" and any(k.startswith(_EC2_KEY_PREFIXES) for k in needed)
+
+
+def _instance(ident: str, region: str) -> Any:
+    """The emulator's instance (emulator/compute: runtime.components["compute"]) of that id in
+    that region, or None (not there, or no compute service in this process)."""
+    from emulator.gateway import security  # it imports this module
+
+    runtime = security._current() if security._current is not None else None
+    compute = runtime.components.get("compute") if runtime is not None else None
+    manager = getattr(compute, "manager", None)
+    if manager is None:
+        return None
+    inst = manager.get(ident)
+    return inst if inst is not None and (inst.region or manager.region) == region else None
+
+
+def _default_type(image: Any) -> str | None:
+    """The type RunInstances gives an instance of ``image`` without InstanceType (InstanceManager.run)."""
+    from emulator.gateway import security  # it imports this module
+
+    runtime = security._current() if security._current is not None else None
+    compute = runtime.components.get("compute") if runtime is not None else None
+    manager = getattr(compute, "manager", None)
+    if manager is None or not isinstance(image, str):
+        return None
+    try:
+        model = manager.store.get(image)
+        return str(manager.default_type(model).name) if model is not None else None
+    except Exception:  # noqa: BLE001 - no such image or no types: the key is absent
+        return None
+
+
+def _tag_keys(tags: Any, out: dict[str, Any]) -> None:
+    """aws:RequestTag/<key> (lower-cased key name, as conditions name keys) and aws:TagKeys of
+    the ``[{"Key", "Value"}]`` a request puts on a resource."""
+    keys: list[str] = []
+    for tag in tags if isinstance(tags, list) else []:
+        key = tag.get("Key") if isinstance(tag, dict) else None
+        if isinstance(key, str):
+            keys.append(key)
+            out[f"aws:requesttag/{key.lower()}"] = str(tag.get("Value") or "")
+    if keys:
+        out["aws:tagkeys"] = keys
+
+
+def ec2_resource_keys(ctx: RequestContext, action: str, resource: str) -> dict[str, Any]:
+    """EC2's keys for one (action, resource) requirement (the EC2 User Guide's "Condition keys
+    for Amazon EC2"; the Service Authorization Reference):
+
+    - an existing instance (``instance/i-...``): aws:ResourceTag/<key> and ec2:ResourceTag/<key>
+      (its tags), ec2:InstanceType (its type);
+    - RunInstances' ``instance/*``: ec2:InstanceType (the requested type, or the one it gets),
+      aws:RequestTag/<key> and aws:TagKeys (its TagSpecifications for instances);
+    - ec2:CreateTags implied by TagSpecifications (``<type>/*``): those of the specifications for
+      that type, and ec2:CreateAction (the creating action: ``RunInstances``);
+    - CreateTags and DeleteTags: aws:RequestTag/<key> and aws:TagKeys of their Tags.
+    """
+    params = ctx.params
+    op = ctx.operation_name or ""
+    out: dict[str, Any] = {}
+    kind, _, ident = resource.rpartition(":")[2].partition("/")
+    if kind == "instance" and ident.startswith("i-"):
+        inst = _instance(ident, ctx.region)
+        if inst is not None:
+            for key, value in inst.tags.items():
+                out[f"aws:resourcetag/{key.lower()}"] = out[f"ec2:resourcetag/{key.lower()}"] = value
+            out["ec2:instancetype"] = inst.instance_type
+    if op == "RunInstances" and ident == "*":
+        if kind == "instance" and action == "ec2:RunInstances":
+            itype = params.get("InstanceType")
+            itype = itype if isinstance(itype, str) and itype else _default_type(params.get("ImageId"))
+            if itype is not None:
+                out["ec2:instancetype"] = itype
+        if kind == "instance" or action == "ec2:CreateTags":
+            tags = [t for spec in params.get("TagSpecifications") or [] if isinstance(spec, dict) and (spec.get("ResourceType") or "instance") == kind
+                    for t in spec.get("Tags") or []]
+            _tag_keys(tags, out)
+        if action == "ec2:CreateTags":
+            out["ec2:createaction"] = op
+    elif op in ("CreateTags", "DeleteTags"):
+        _tag_keys(params.get("Tags"), out)
+    return out

@@ -157,15 +157,65 @@ def _dynamodb_requirements(op: str, params: dict[str, Any], region: str, account
     return [(action, "*")]
 
 
+# EC2 ids' prefixes -> their resource type in ARNs (the Service Authorization Reference, "Resource
+# types defined by Amazon EC2"); images and snapshots have no account in their ARNs.
+_EC2_ID_TYPES = {
+    "i": "instance", "vpc": "vpc", "subnet": "subnet", "sg": "security-group", "vol": "volume", "eni": "network-interface",
+    "igw": "internet-gateway", "rtb": "route-table", "acl": "network-acl", "eipalloc": "elastic-ip", "nat": "natgateway",
+    "dopt": "dhcp-options", "pcx": "vpc-peering-connection", "vpce": "vpc-endpoint", "lt": "launch-template",
+    "ami": "image", "snap": "snapshot",
+}
+
+
+def ec2_arn(ident: str, region: str, account: str) -> str:
+    """The ARN of the EC2 resource an id names (``i-...``, ``vpc-...``, ``ami-...``); ``*`` for an
+    id of a kind not in ``_EC2_ID_TYPES``."""
+    kind = _EC2_ID_TYPES.get(ident.split("-", 1)[0]) if "-" in ident else None
+    if kind is None:
+        return "*"
+    owner = "" if kind in ("image", "snapshot") else account
+    return f"arn:aws:ec2:{region}:{owner}:{kind}/{ident}"
+
+
+def _run_instances_requirements(params: dict[str, Any], region: str, account: str) -> list[Requirement]:
+    """RunInstances acts on the instance and on what it launches it with: the image, the subnet,
+    the security groups, its network interface and volumes, the key pair when one is named (the
+    Service Authorization Reference's resource types for RunInstances; the EC2 User Guide's
+    "Launch instances (RunInstances)" example policies allow it on each). A subnet or security
+    group the request does not name (the default ones) is ``subnet/*``/``security-group/*`` here.
+    Tags on creation (TagSpecifications) need ec2:CreateTags on each tagged resource too (EC2
+    User Guide, "Grant permission to tag resources during creation"), with ec2:CreateAction the
+    creating action (authorize_context.ec2_resource_keys)."""
+    action = "ec2:RunInstances"
+    base = f"arn:aws:ec2:{region}:{account}"
+    out: list[Requirement] = [(action, f"{base}:instance/*")]
+    image = params.get("ImageId")
+    if isinstance(image, str) and image:
+        out.append((action, f"arn:aws:ec2:{region}::image/{image}"))
+    out.append((action, f"{base}:network-interface/*"))
+    groups = [g for g in params.get("SecurityGroupIds") or [] if isinstance(g, str) and g]
+    out.extend((action, f"{base}:security-group/{g}") for g in groups or ["*"])
+    subnet = params.get("SubnetId")
+    out.append((action, f"{base}:subnet/{subnet if isinstance(subnet, str) and subnet else '*'}"))
+    out.append((action, f"{base}:volume/*"))
+    key = params.get("KeyName")
+    if isinstance(key, str) and key:
+        out.append((action, f"{base}:key-pair/{key}"))
+    # A specification without ResourceType tags the instance (as the EC2 handler takes it).
+    kinds = [spec.get("ResourceType") or "instance" for spec in params.get("TagSpecifications") or [] if isinstance(spec, dict) and spec.get("Tags")]
+    out.extend(("ec2:CreateTags", f"{base}:{kind}/*") for kind in dict.fromkeys(k for k in kinds if isinstance(k, str)))
+    return out
+
+
 def ec2_requirements(op: str, params: dict[str, Any], region: str, account: str) -> list[Requirement]:
     action = f"ec2:{op}"
     base = f"arn:aws:ec2:{region}:{account}"
     if op == "RunInstances":
-        out = [(action, f"{base}:instance/*")]
-        image = params.get("ImageId")
-        if isinstance(image, str) and image:
-            out.append((action, f"arn:aws:ec2:{region}::image/{image}"))
-        return out
+        return _run_instances_requirements(params, region, account)
+    if op in ("CreateTags", "DeleteTags"):
+        # On each resource named (its ARN from its id's prefix).
+        resources = [r for r in params.get("Resources") or [] if isinstance(r, str) and r]
+        return [(action, arn) for arn in dict.fromkeys(ec2_arn(r, region, account) for r in resources)] or [(action, "*")]
     ids = params.get("InstanceIds")
     if op.startswith("Describe") or not ids:
         if isinstance(params.get("InstanceId"), str):
