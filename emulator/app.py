@@ -465,23 +465,45 @@ class EmulatorApp:
 
         Runs the same authorize -> validate -> dispatch steps as a wire request, so
         policies apply to the console exactly as to the API. Raises AwsError.
+
+        Every call, allowed, denied or failed, leaves one audit record (the audit log gets
+        the wire requests from the request recorder; these do not pass through it).
         """
+        principal = principal or Principal(self.runtime.root_key.access_key_id, "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
+        ctx = RequestContext(request_id=str(uuid.uuid4()), request=Request("POST", "/", "/", "", {}, b"", "127.0.0.1"))
+        ctx.service_name, ctx.principal, ctx.region, ctx.protocol = service, principal, region or self.settings.region, "internal"
+        started, status = time.perf_counter(), 500
+        try:
+            output = await self._invoke(ctx, operation, params)
+            status = 200
+            return output
+        except AwsError as err:
+            status = err.status
+            raise
+        finally:
+            self._audit_invoke(ctx, status, time.perf_counter() - started)
+
+    def _audit_invoke(self, ctx: RequestContext, status: int, seconds: float) -> None:
+        """One in-process call to the audit log, as the request recorder hands it wire requests."""
+        audit = self.runtime.components.get("audit")
+        if audit is not None:
+            self.runtime.recorder.hand(audit, [(ctx, Response(status), seconds, time.time())])
+
+    async def _invoke(self, ctx: RequestContext, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        """``invoke``'s steps, on ``ctx`` (service, principal and region set)."""
+        service, principal, region = ctx.service_name, ctx.principal, ctx.region
+        assert service is not None and principal is not None
         handler = self.runtime.handlers.get(service)
         op_model = services.operation_model(service, operation)
+        ctx.operation = op_model
         forwarder = self.runtime.components.get("forwarder")  # a cluster gateway: the service's role serves it
         remote = handler is None and op_model is not None and forwarder is not None and forwarder.serves(service)
-        principal = principal or Principal(self.runtime.root_key.access_key_id, "root", f"arn:aws:iam::{self.settings.account_id}:root", self.settings.account_id, True)
         fallback = self.runtime.fallback
         if not remote and handler is None and op_model is not None and fallback is not None and fallback.supports(service):
-            return await self._invoke_fallback(op_model, params, principal, region or self.settings.region)
+            return await self._invoke_fallback(op_model, params, principal, region, ctx.telemetry)
         if not remote and (handler is None or op_model is None or operation not in handler.operations):
             raise AwsError("UnknownOperationException", f"{service}.{operation} is not served natively", 400)
-        request = Request("POST", "/", "/", "", {}, b"", "127.0.0.1")
-        ctx = RequestContext(request_id=str(uuid.uuid4()), request=request)
-        ctx.service_name, ctx.service, ctx.operation = service, services.service_model(service), op_model
-        ctx.protocol = "internal"
-        ctx.region = region or self.settings.region
-        ctx.principal = principal
+        ctx.service = services.service_model(service)
         ctx.params = params
         authorize = self.runtime.components.get("authorizer")
         if authorize is not None:
@@ -496,7 +518,8 @@ class EmulatorApp:
         output = await fn(ctx, params) if is_async else fn(ctx, params)
         return output or {}
 
-    async def _invoke_fallback(self, op_model: OperationModel, params: dict[str, Any], principal: Principal, region: str) -> dict[str, Any]:
+    async def _invoke_fallback(self, op_model: OperationModel, params: dict[str, Any], principal: Principal, region: str,
+                               telemetry: dict[str, Any] | None = None) -> dict[str, Any]:
         """``invoke`` for a service that moto serves (no native handler): the request an SDK
         would send (botocore's serializer for the service's protocol), through the steps
         ``handle`` takes for a wire request to a fallback service (shape checks, authorization
@@ -505,7 +528,9 @@ class EmulatorApp:
 
         The output has no ResponseMetadata. A streaming payload (S3 GetObject's ``Body``) is an
         async iterator of bytes, which the caller must exhaust or ``aclose()``. An error answer
-        raises AwsError with its code, message and status, as botocore's ClientError has them."""
+        raises AwsError with its code, message and status, as botocore's ClientError has them.
+        ``telemetry``: the caller's ``ctx.telemetry``, which this request's steps fill (the
+        authorization decision, for ``invoke``'s audit record)."""
         from botocore.awsrequest import (
             HeadersDict,
             create_request_object,
@@ -543,6 +568,8 @@ class EmulatorApp:
         ctx = RequestContext(request_id=request_id, request=request)
         ctx.service_name, ctx.service, ctx.operation, ctx.protocol = service, model, op_model, protocol_name
         ctx.region, ctx.principal, ctx.native = region, principal, False
+        if telemetry is not None:
+            ctx.telemetry = telemetry
         fallback_checks.validate(ctx, get_protocol(protocol_name), self.runtime.components.get("validator"))
         if (authorize := self.runtime.components.get("authorizer")) is not None:
             authorize(ctx)

@@ -200,6 +200,16 @@ class Console:
             return True
         return service in self.runtime.handlers and service not in self.runtime.handler_errors
 
+    def native(self, service: str) -> bool:
+        """Served by the emulator's own handler (here or, in a cluster, by a role), not by moto:
+        the pages built on the emulator's own behaviour (compute as LLM inference, Bedrock on it)
+        have nothing to show for moto's stand-ins (its stock AMIs are no models)."""
+        if self.runtime.app is None:
+            return False
+        if self._forwarded(service):
+            return True
+        return service in self.runtime.handlers and service not in self.runtime.handler_errors
+
     def has_op(self, service: str, operation: str) -> bool:
         handler = self.runtime.handlers.get(service)
         if handler is None:
@@ -257,6 +267,8 @@ class Console:
             return self._plain(404, "Not Found")
         if path.startswith("/static/"):
             return self._static(path[len("/static/"):])
+        if path == "/favicon.ico":  # what a browser asks for where a page links no icon
+            return self._static("favicon.svg")
         session, fresh = self._session(request)
         call = Call(request, ctx, session, path)
         try:

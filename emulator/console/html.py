@@ -173,6 +173,7 @@ def layout(title: str, body: Any, *, active: str = "", user: str = "", csrf: str
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><meta name="csrf-token" content="{esc(csrf)}">'
         f"<title>{esc(title)} · emulator console</title>"
+        f'<link rel="icon" href="{esc(BASE)}/static/favicon.svg" type="image/svg+xml">'
         f'<link rel="stylesheet" href="{esc(BASE)}/static/console.css">{script_tags}</head>'
         f'<body class="{"app" if user else "bare"}">{nav}<main><h1>{esc(title)}</h1>{flash_html}{esc(body)}</main></body></html>'
     )

@@ -55,7 +55,7 @@ def _page(c: Console, call: Call, title: str, tab: str, body: Any, status: int =
 
 
 def _unavailable(c: Console, call: Call, title: str, tab: str, service: str = "bedrock") -> Response | None:
-    return None if c.available(service) else _page(c, call, title, tab, h.unavailable(service))
+    return None if c.native(service) else _page(c, call, title, tab, h.unavailable(service))
 
 
 def _failed(c: Console, call: Call, title: str, tab: str, err: AwsError, back: tuple[str, str]) -> Response:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from emulator.console.core import Call, Console
 
 RANGES = {"15m": 900, "1h": 3600, "3h": 3 * 3600, "12h": 12 * 3600, "1d": 86400, "3d": 3 * 86400, "1w": 7 * 86400}
+MAX_ALARMS = 1000  # alarms the overview lists (DescribeAlarms pages of 100)
 STATS = ("Average", "Sum", "Minimum", "Maximum", "SampleCount", "p50", "p90", "p99")
 
 
@@ -114,9 +115,19 @@ def register(console: Console) -> None:
         except AwsError as err:
             errors.append(f"ListDashboards: {err.code}: {err.message}")
         alarms: list[dict[str, Any]] = []
+        more_alarms = False
         try:
-            res = await c.invoke(call, "cloudwatch", "DescribeAlarms", {"AlarmTypes": ["MetricAlarm", "CompositeAlarm"]})
-            alarms = list(res.get("MetricAlarms", [])) + list(res.get("CompositeAlarms", []))
+            # DescribeAlarms answers at most 100 a page (MaxRecords): every page, up to MAX_ALARMS.
+            alarm_params: dict[str, Any] = {"AlarmTypes": ["MetricAlarm", "CompositeAlarm"], "MaxRecords": 100}
+            while True:
+                res = await c.invoke(call, "cloudwatch", "DescribeAlarms", alarm_params)
+                alarms += list(res.get("MetricAlarms", [])) + list(res.get("CompositeAlarms", []))
+                if not res.get("NextToken"):
+                    break
+                if len(alarms) >= MAX_ALARMS:
+                    more_alarms = True
+                    break
+                alarm_params["NextToken"] = res["NextToken"]
         except AwsError as err:
             errors.append(f"DescribeAlarms: {err.code}: {err.message}")
         ns_opts = '<option value="">all</option>' + "".join(f'<option{" selected" if n == ns else ""}>{h.esc(n)}</option>' for n in namespaces)
@@ -128,7 +139,10 @@ def register(console: Console) -> None:
         dash_rows = [(h.link(d.get("DashboardName"), h.url("/cloudwatch/dashboard", name=d.get("DashboardName"))), h.when(d.get("LastModified")), d.get("Size", "")) for d in dashboards]
         body = h.Markup(
             "".join(str(h.error_box(e)) for e in errors)
-            + f'<section class="card"><h2>Alarms</h2>{h.table(["Alarm", "State", "Metric", "Reason", "Updated"], alarm_rows, "No alarms.", cls="alarms")}</section>'
+            + f'<section class="card"><h2>Alarms ({len(alarms)}{"+" if more_alarms else ""})</h2>{h.table(["Alarm", "State", "Metric", "Reason", "Updated"], alarm_rows, "No alarms.", cls="alarms")}'
+            + (f'<p class="muted" id="more-alarms">More alarms exist than the first {len(alarms)} shown here: list them all with DescribeAlarms '
+               f'({h.link("API explorer", h.url("/api", service="cloudwatch", operation="DescribeAlarms"))}).</p>' if more_alarms else "")
+            + "</section>"
             + f'<section class="card"><h2>Dashboards</h2>{h.table(["Dashboard", "Last modified", "Size"], dash_rows, "No dashboards.", cls="dashboards")}</section>'
             + f'<section class="card"><h2>Metrics</h2><form method="get" class="row" action="{h.esc(h.url("/cloudwatch"))}">'
             f'<label>Namespace<select name="namespace">{ns_opts}</select></label>'
@@ -239,8 +253,10 @@ def register(console: Console) -> None:
         info = h.kv_table(
             [
                 ("State", h.state_badge(a.get("StateValue"))),
+                ("Description", a.get("AlarmDescription", "")),
                 ("Reason", a.get("StateReason", "")),
                 ("Metric", f"{a.get('Namespace', '')} {a.get('MetricName', '')}".strip() or a.get("AlarmRule", "")),
+                ("Dimensions", ", ".join(f"{d.get('Name', '')}={d.get('Value', '')}" for d in a.get("Dimensions", []) or [])),
                 ("Condition", f"{a.get('Statistic') or a.get('ExtendedStatistic') or ''} {a.get('ComparisonOperator', '')} {a.get('Threshold', '')} for {a.get('EvaluationPeriods', '')} x {a.get('Period', '')} s"),
                 ("Actions enabled", a.get("ActionsEnabled")),
                 ("Alarm actions", ", ".join(a.get("AlarmActions", []))),

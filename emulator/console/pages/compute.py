@@ -60,7 +60,7 @@ async def list_images(c: Console, call: Call) -> list[dict[str, Any]]:
 def register(console: Console) -> None:
     @console.page("GET", "/compute")
     async def compute(c: Console, call: Call) -> Response:
-        if not c.available("ec2"):
+        if not c.native("ec2"):
             return c.html(call, "Compute", h.unavailable("ec2"), active="compute")
         errors = []
         images: list[dict[str, Any]] = []
@@ -131,7 +131,7 @@ def register(console: Console) -> None:
 
     @console.page("GET", "/api/instances")
     async def api_instances(c: Console, call: Call) -> Response:
-        if not c.available("ec2"):
+        if not c.native("ec2"):
             return c.json({"available": False, "instances": []})
         try:
             instances = await list_instances(c, call)
@@ -177,7 +177,7 @@ def register(console: Console) -> None:
     async def instance(c: Console, call: Call) -> Response:
         iid = call.q("id")
         title = f"Instance {iid}"
-        if not c.available("ec2"):
+        if not c.native("ec2"):
             return c.html(call, title, h.unavailable("ec2"), active="compute")
         try:
             res = await c.invoke(call, "ec2", "DescribeInstances", {"InstanceIds": [iid]})

@@ -17,6 +17,25 @@ if TYPE_CHECKING:
     from emulator.console.core import Call, Console
 
 USAGE_PATH = "/_emulator/usage"
+# Reading costs needs this on AWS (Cost Explorer; no resource types: "*"), as GET /_emulator/usage does.
+USAGE_ACTION = "ce:GetCostAndUsage"
+
+
+def may_read_costs(c: Console, call: Call) -> str | None:
+    """None when the signed-in principal may read the usage report (ce:GetCostAndUsage on "*",
+    decided by the authorizer the API uses; the root user may); else the AccessDenied message."""
+    principal = call.principal
+    if not c.runtime.settings.auth or principal.is_root:
+        return None
+    authorizer = c.runtime.components.get("authorizer")
+    if authorizer is None:  # no policies to evaluate: the root user only
+        return f"User: {principal.arn} is not authorized to perform: {USAGE_ACTION}"
+    decision = authorizer.check(principal, USAGE_ACTION, "*")
+    if decision.allowed:
+        return None
+    from emulator.gateway.authorize import denied_message
+
+    return str(denied_message(principal, decision))
 
 
 async def usage_report(c: Console, call: Call) -> dict[str, Any] | None:
@@ -101,9 +120,11 @@ def render_value(value: Any, depth: int = 0) -> h.Markup:
 
 def usd(value: Any) -> str:
     v = float(value or 0)
+    if v < 0:
+        return "-" + usd(-v)
     if v == 0:
         return "$0.00"
-    if abs(v) < 0.01:
+    if v < 0.01:
         return "$" + f"{v:.6f}".rstrip("0")
     return f"${v:,.2f}"
 
@@ -157,7 +178,10 @@ def register(console: Console) -> None:
     @console.page("GET", "/costs")
     async def costs(c: Console, call: Call) -> Response:
         parts: list[str] = []
+        denied = may_read_costs(c, call)
         try:
+            if denied is not None:
+                raise AwsError("AccessDeniedException", denied, 403)
             report = await usage_report(c, call)
         except AwsError as err:
             report = None

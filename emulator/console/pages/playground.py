@@ -92,10 +92,10 @@ async def relay(stream: Any) -> AsyncIterator[bytes]:
 def register(console: Console) -> None:
     @console.page("GET", "/playground")
     async def playground(c: Console, call: Call) -> Response:
-        if not c.available("bedrock-runtime"):
+        if not c.native("bedrock-runtime"):
             return c.html(call, "Inference playground", h.unavailable("bedrock-runtime"), active="playground")
         models: list[tuple[str, str]] = []
-        if c.available("ec2"):
+        if c.native("ec2"):
             try:
                 res = await c.invoke(call, "ec2", "DescribeImages", {})
                 models = [(i.get("ImageId", ""), i.get("Name") or i.get("ImageId", "")) for i in res.get("Images", [])]
@@ -129,6 +129,8 @@ def register(console: Console) -> None:
             body = None
         if not isinstance(body, dict):
             return c.json({"code": "ValidationException", "message": "The request body is not a JSON object."}, 400)
+        if not c.native("bedrock-runtime"):
+            return c.json({"code": "ServiceUnavailable", "message": "The bedrock-runtime service is not available."}, 503)
         try:
             params = converse_params(body)
             out = await c.invoke(call, "bedrock-runtime", "ConverseStream", params)
