@@ -106,23 +106,28 @@ def _install_gateway(runtime: Runtime, app: Any, secret: bytes, telemetry_flush:
         return True
 
     runtime.components["authenticator"] = authenticate
-    sink = None
+    # /_emulator/health and the console's overview list the services the roles serve too, in
+    # the state their role reports (or unavailable): Runtime.health with the forwarder's part.
+    own_health = runtime.health
+    runtime.health = lambda: forwarder.with_services(own_health())  # type: ignore[method-assign]
+    client = role_mod.InternalClient(lambda: discovery.candidates("monitoring"), secret)
+    # Shipped to the monitoring role in batches, every telemetry_flush seconds, off the request
+    # path: the gateway's request telemetry (when on) and the audit log's CloudWatch Logs copy
+    # (/emulator/audit, emulator/gateway/audit.py: "cluster_logs"), as one process writes both.
+    sink = role_mod.TelemetrySink(runtime, client, telemetry_flush, 0.0, skip_forwarded=True)
     if settings.telemetry:
-        client = role_mod.InternalClient(lambda: discovery.candidates("monitoring"), secret)
-        sink = role_mod.TelemetrySink(runtime, client, telemetry_flush, 0.0, skip_forwarded=True)
         runtime.recorder.consumers.append(sink)
-        runtime.components["cluster_telemetry"] = sink
+    runtime.components["cluster_telemetry"] = sink
+    runtime.components["cluster_logs"] = sink.remote_logs
 
     def start() -> None:
         discovery.start()
-        if sink is not None:
-            sink.start()
+        sink.start()
 
     def stop() -> None:
         discovery.stop()
         forwarder.pool.close()
-        if sink is not None:
-            sink.stop()
+        sink.stop()
 
     return _Lifespan(app, start, stop)
 
@@ -199,8 +204,7 @@ def _install_role(runtime: Runtime, app: Any, secret: bytes, telemetry_flush: fl
         # Job results go to DynamoDB through the gateway (and so to the dynamodb role).
         compute.manager._dynamodb_client = role_mod.dynamodb_client_factory(runtime, settings.gateway_url, secret)
 
-    print(f"  role:                  {role}: internal port (only the internal credential is accepted); clients use the gateway at {', '.join(settings.gateway_url)}", flush=True)
-
+    # The banner (emulator/cli.py) says that this port is internal, behind the gateway.
     def start() -> None:
         heartbeat.start()
         if sink is not None:

@@ -153,6 +153,10 @@ class Discovery:
                 inst.expires = time.time() + ttl
             inst.healthy = clean["healthy"]
             inst.said_down = not inst.healthy
+            listed = entry.get("services")
+            if "services" not in inst.info and isinstance(listed, list):
+                # Until a health check reads the role's own report: what its heartbeat lists.
+                inst.info["services"] = {str(s): {"state": "running" if inst.healthy else "unknown"} for s in listed}
             inst.error = "" if inst.healthy else "reported unhealthy"
             self._rebuild_locked()
 
@@ -211,6 +215,10 @@ class Discovery:
         start = next(self._rr.setdefault(role, itertools.count())) % len(healthy)
         return [i.url for i in healthy[start:] + healthy[:start]]
 
+    def healthy_instances(self, role: str) -> list[Instance]:
+        """The instances of a role in rotation now (what ``candidates`` prefers)."""
+        return list(self._by_role.get(role, ()))
+
     def mark_up(self, url: str) -> None:
         """A forwarded request succeeded: the instance is serving."""
         inst = self._instances.get(url)
@@ -236,12 +244,15 @@ class Discovery:
         with self._lock:
             targets = list(self._instances.values())
         for inst in targets:
-            ok, error, answered = probe(inst.url)
+            result = probe(inst.url)
+            ok, error, answered = result[:3]
             with self._lock:
                 if inst.healthy != ok:
                     log.info("cluster: %s instance %s is %s", inst.role, inst.url, "healthy" if ok else f"unhealthy ({error})")
                 inst.healthy, inst.error, inst.checked = ok, error, time.time()
                 inst.said_down = not ok and answered
+                if len(result) > 3 and isinstance(result[3], dict):
+                    inst.info["services"] = result[3]  # the role's own report of its services (gateway health)
         self._rebuild()
 
     def start(self) -> None:
@@ -269,11 +280,12 @@ class Discovery:
         return {"registry": self.registry.health(), "registry_error": self.registry_error, "instances": instances}
 
 
-def probe(url: str, timeout: float = 2.0) -> tuple[bool, str, bool]:
+def probe(url: str, timeout: float = 2.0) -> tuple[bool, str, bool, dict[str, Any] | None]:
     """GET /_emulator/health: healthy when it answers 200 with status ok.
 
-    Returns (healthy, error, answered): ``answered`` tells an instance that said it is
-    unwell from one that could not be reached."""
+    Returns (healthy, error, answered, services): ``answered`` tells an instance that said it
+    is unwell from one that could not be reached; ``services`` is the ``services`` part of its
+    report (None when there is none), which the gateway's own health shows."""
     parts = urlsplit(url)
     conn_cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
     conn = conn_cls(parts.hostname or "127.0.0.1", parts.port, timeout=timeout)
@@ -282,12 +294,14 @@ def probe(url: str, timeout: float = 2.0) -> tuple[bool, str, bool]:
         resp = conn.getresponse()
         body = resp.read()
         if resp.status != 200:
-            return False, f"health check answered {resp.status}", True
-        status = json.loads(body).get("status")
-        return (status == "ok", "" if status == "ok" else f"status {status}", True)
+            return False, f"health check answered {resp.status}", True, None
+        doc = json.loads(body)
+        status = doc.get("status")
+        services = doc.get("services")
+        return status == "ok", "" if status == "ok" else f"status {status}", True, services if isinstance(services, dict) else None
     except (OSError, http.client.HTTPException) as exc:
-        return False, f"{type(exc).__name__}: {exc}", False
-    except ValueError as exc:
-        return False, f"health answer is not JSON: {exc}", True
+        return False, f"{type(exc).__name__}: {exc}", False, None
+    except (ValueError, AttributeError) as exc:
+        return False, f"health answer is not JSON: {exc}", True, None
     finally:
         conn.close()

@@ -50,12 +50,13 @@ ROLE_SERVICES: dict[str, list[str]] = {
     "compute": ["ec2", "bedrock", "bedrock-runtime"],
     "monitoring": ["cloudwatch", "logs"],
 }
+USAGE_PATH = "/_emulator/usage"
 # Non-AWS surfaces of the roles: path prefix -> role.
 # Only the OpenAI API's own paths: many AWS REST operations also live under /v1/.
 ROUTE_ROLE: dict[str, str] = {
     **{prefix: "compute" for prefix in OPENAI_PREFIXES},
     "/metrics": "monitoring",
-    "/_emulator/usage": "monitoring",
+    USAGE_PATH: "monitoring",
     "/_emulator/monitoring/": "monitoring",
     "/_emulator/cluster/telemetry": "monitoring",
     INSIGHTS_PATH: "monitoring",
@@ -212,6 +213,39 @@ class Forwarder:
         parsed.pop("ResponseMetadata", None)
         return dict(parsed)
 
+    def services_health(self) -> dict[str, dict[str, Any]]:
+        """The services the roles serve for this gateway, as ``/_emulator/health`` lists its own:
+        each with the state its role reports (its latest health check), or ``unavailable`` when
+        no instance of the role is healthy. Read from what discovery knows: no call is made."""
+        out: dict[str, dict[str, Any]] = {}
+        for service, role in SERVICE_ROLE.items():
+            if not self.serves(service):
+                continue
+            healthy = self.discovery.healthy_instances(role)
+            entry: dict[str, Any] = {"mode": "remote", "role": role, "instances": len(healthy)}
+            reports = [inst.info.get("services") for inst in healthy]
+            reported = [r[service] for r in reports if isinstance(r, dict) and isinstance(r.get(service), dict)]
+            if not healthy:
+                entry.update(state="unavailable", error=f"no healthy instance of the {role} role")
+            elif not reported:
+                entry.update(state="unavailable", error=f"the {role} role does not report {service}")
+            else:
+                # The first instance's report (each instance serves the service alike).
+                entry = {**reported[0], **entry}
+                entry.setdefault("state", "running")
+            out[service] = entry
+        return out
+
+    def with_services(self, health: dict[str, Any]) -> dict[str, Any]:
+        """``Runtime.health`` of a gateway: its own services and those its roles serve; the
+        fallback's list keeps only what moto answers here."""
+        remote = self.services_health()
+        health["services"] = {**health.get("services", {}), **remote}
+        fallback = health.get("fallback")
+        if isinstance(fallback, dict) and isinstance(fallback.get("services"), list):
+            fallback["services"] = [s for s in fallback["services"] if s not in remote]
+        return health
+
     def health(self) -> dict[str, Any]:
         out = {"forwarded": self.forwarded, "failed": self.failed, **self.discovery.health()}
         if self.policies is not None:
@@ -229,6 +263,14 @@ class Forwarder:
         async def handle(request: Request, ctx: RequestContext) -> Response:
             try:
                 principal = self._route_principal(request, ctx)
+                if request.path.startswith(USAGE_PATH) and internal.HEADER not in request.headers:
+                    # Costs by access key: SigV4 and ce:GetCostAndUsage, decided here (the role trusts the gateway).
+                    from emulator.monitoring.service import usage_caller
+
+                    refused = usage_caller(self.runtime, request, ctx)
+                    if refused is not None:
+                        return refused
+                    principal = ctx.principal
                 if request.path.startswith("/v1/") and internal.HEADER not in request.headers:
                     self._authorize_openai(request, ctx, principal)
                     if role == "compute" and request.method == "POST" and request.path.rstrip("/") == "/v1/batches":

@@ -2,7 +2,8 @@
 
 Written to ``<data_dir>/audit.log`` (mode 0600; rotated by size like the access log,
 settings log_max_bytes and log_backups) and, when the monitoring
-service is running, to the CloudWatch Logs group ``/emulator/audit``. Records
+service is running (in a cluster: the monitoring role), to the CloudWatch Logs group
+``/emulator/audit``. Records
 who (key, user, source IP), what (action, resource), the authorization
 decision and the HTTP status; never secrets, signatures or request bodies.
 
@@ -157,9 +158,15 @@ class AuditLog:
         running; each line with its call's time. Batch by batch (the recorder's, 20 ms): the
         insert runs on the event loop, and holding a second's worth of lines for one insert
         stalled it far longer under load (bench/RESULTS.md, gateway sixth round)."""
-        logs = self.runtime.components.get("logs") if self.runtime is not None else None
+        components = self.runtime.components if self.runtime is not None else {}
+        logs = components.get("logs")
         if logs is None:
-            return
+            # A cluster gateway: the monitoring role has the log store; the batch is shipped to
+            # it with the gateway's telemetry (emulator/cluster/role.py TelemetrySink, off the
+            # request path, best effort: kept in a bounded backlog while the role is down).
+            logs = components.get("cluster_logs")
+            if logs is None:
+                return
         try:
             # put_many creates the group and stream on first use.
             logs.put_many(AUDIT_GROUP, self._stream, [(int(e[0] * 1000), text) for e, text in zip(entries, lines)])

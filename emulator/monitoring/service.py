@@ -324,6 +324,9 @@ class Monitoring:
         return Response(200, {"content-type": "text/plain; version=0.0.4; charset=utf-8"}, text.encode())
 
     async def _usage(self, request: Request, ctx: RequestContext) -> Response:
+        refused = usage_caller(self.runtime, request, ctx)
+        if refused is not None:
+            return refused
         month = request.query_one("month")
         if month is not None and not _MONTH.fullmatch(month):
             return _error(400, f"Invalid 'month': expected YYYY-MM, but got {month!r}.", "month")
@@ -359,6 +362,48 @@ class Monitoring:
 
 
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+# Reading costs on AWS (Cost Explorer) needs this action; it has no resource types ("*").
+USAGE_ACTION = "ce:GetCostAndUsage"
+
+
+def usage_caller(runtime: Runtime, request: Request, ctx: RequestContext) -> Response | None:
+    """Who may read ``GET /_emulator/usage`` (costs by access key): a SigV4-signed request
+    (any signing name; ``emulator usage --endpoint`` signs as Cost Explorer, ``ce``) whose
+    principal is allowed ``ce:GetCostAndUsage`` (the root user is), or an in-process caller that
+    set ``ctx.principal`` (the console, for its signed-in user). Returns the 403 to answer, or
+    None with ``ctx.principal`` set (the audit log records the call and its decision).
+
+    With auth off (``--no-auth``) anyone may read it, as any API then; a cluster role has auth
+    off too: its port admits only the gateway, which decided this before forwarding."""
+    if not runtime.settings.auth:
+        return None
+    from emulator.errors import AwsError
+    from emulator.gateway import security
+    from emulator.gateway.authorize import denied_message
+
+    principal = ctx.principal
+    if principal is None:
+        app = getattr(runtime, "app", None)
+        header = request.headers.get("authorization", "")
+        if app is None or not (header.startswith("AWS4-HMAC-SHA256 ") or request.query_one("X-Amz-Signature")):
+            return _error(403, f"The usage report needs a request signed with AWS Signature Version 4 by a principal allowed {USAGE_ACTION}"
+                          " (emulator usage --endpoint signs with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).", None, "permission_denied")
+        try:
+            app._authenticate(ctx)  # the gateway's SigV4 check (and STS session tokens), as for an AWS API call
+        except AwsError as err:
+            return _error(403, err.message, None, "permission_denied")
+        principal = ctx.principal
+        if principal is None:
+            return _error(403, f"The usage report needs a principal allowed {USAGE_ACTION}.", None, "permission_denied")
+    ctx.principal = principal
+    if "authorizer" in runtime.components:
+        decision = security.check(principal, USAGE_ACTION, "*", runtime=runtime)
+        ctx.telemetry["authz"] = {"action": decision.action, "resource": decision.resource, "decision": decision.decision}
+        if not decision.allowed:
+            return _error(403, denied_message(principal, decision), None, "permission_denied")
+    elif not principal.is_root:  # no policies to evaluate: the root user only
+        return _error(403, f"User: {principal.arn} is not authorized to perform: {USAGE_ACTION}", None, "permission_denied")
+    return None
 
 
 def _error(status: int, message: str, param: str | None, code: str = "invalid_value") -> Response:
@@ -375,6 +420,8 @@ _METRICS_DOC: dict[str, Any] = {"/metrics": {"get": {
 _COST = {"type": "number"}
 _USAGE_DOC: dict[str, Any] = {"/_emulator/usage": {"get": {
     "summary": "A month's usage: what it would cost on AWS, what it cost here", "operationId": "getUsage", "security": [],
+    "description": "The request must be signed with AWS Signature Version 4 (signing name ce) by a principal allowed ce:GetCostAndUsage "
+                   "(the root user is); with auth off (--no-auth) it is open.",
     "parameters": [{"name": "month", "in": "query", "required": False, "description": "The month as YYYY-MM (default: this month, UTC)",
                     "schema": {"type": "string", "pattern": "^[0-9]{4}-(0[1-9]|1[0-2])$"}}],
     "responses": {
@@ -385,6 +432,8 @@ _USAGE_DOC: dict[str, Any] = {"/_emulator/usage": {"get": {
                            "savings_usd": _COST, "by_service": {"type": "object"}, "by_key": {"type": "object"}},
         }}}},
         "400": {"description": "A month not in YYYY-MM form", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        "403": {"description": "Not signed (SigV4), or the principal is not allowed ce:GetCostAndUsage",
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     },
 }}}
 _CONTROL_DOC: dict[str, Any] = {"/_emulator/monitoring/{task}": {"post": {

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from emulator.testing.raw import signed
 from emulator.testing.wait import wait_for
 
 from .conftest import Cluster, role_server
@@ -35,7 +36,43 @@ def test_roles_serve_only_their_services(cluster: Cluster) -> None:
     assert set(health[cluster.dynamodb]["services"]) == {"dynamodb", "dynamodbstreams"}
     assert set(health[cluster.compute]["services"]) == {"ec2", "bedrock", "bedrock-runtime"}
     assert set(health[cluster.monitoring]["services"]) == {"cloudwatch", "logs"}
-    assert set(health[cluster.gateway]["services"]) == {"iam"}
+    gateway = health[cluster.gateway]["services"]
+    assert {name for name, info in gateway.items() if info["mode"] == "native"} == {"iam"}
+    # The gateway's health (and the console's overview) lists what its roles serve, in their state.
+    served = {name for role in cluster.roles for name in health[role]["services"]}
+
+    def all_running() -> dict[str, Any] | None:
+        # The gateway's health checks (every 0.5 s here) may have found a role still starting.
+        found: dict[str, Any] = get_json(cluster.gateway.endpoint + "/_emulator/health")["services"]
+        return found if all(found[name]["state"] == "running" for name in served) else None
+
+    gateway = wait_for(all_running, 30)
+    assert all(gateway[name]["mode"] == "remote" for name in served)
+    # The console's Overview reads the same report: no role's service is "not available" there.
+    import re
+
+    import requests
+
+    web = requests.Session()
+    base = cluster.gateway.endpoint + "/_emulator/console"
+    signin = web.get(base + "/signin", timeout=30)
+    csrf = re.search(r'name="csrf-token" content="([^"]*)"', signin.text)
+    assert csrf is not None
+    overview = web.post(base + "/signin", timeout=30, data={"_csrf": csrf.group(1), "access_key_id": cluster.gateway.access_key,
+                                                            "secret_access_key": cluster.gateway.secret_key, "next": "/"})
+    assert overview.status_code == 200 and "Services" in overview.text, overview.text[:500]
+    assert "served by the fallback if at all" not in overview.text and overview.text.count(">remote<") >= len(served)
+    assert gateway["dynamodb"]["role"] == "dynamodb" and gateway["logs"]["role"] == "monitoring"
+    assert "dynamodb" not in get_json(cluster.gateway.endpoint + "/_emulator/health")["fallback"]["services"]
+
+
+def test_role_banners_name_the_gateway_and_no_key(cluster: Cluster) -> None:
+    """A role's port answers only the internal credential: its banner says so, with no key or try-lines."""
+    for role in cluster.roles:
+        banner = role.log_path.read_text()
+        assert "an internal role behind the gateway at " + cluster.gateway.endpoint in banner, banner[:2000]
+        assert "aws_secret_access_key" not in banner and "try: aws" not in banner and "/_emulator/console" not in banner
+    assert "try: aws --endpoint-url " + cluster.gateway.endpoint in cluster.gateway.log_path.read_text()
 
 
 def test_role_ports_refuse_clients_without_the_internal_credential(cluster: Cluster) -> None:
@@ -111,6 +148,22 @@ def test_end_to_end_through_the_gateway(cluster: Cluster) -> None:
     # The monitoring role's non-AWS surfaces are forwarded too.
     with urllib.request.urlopen(cluster.gateway.endpoint + "/metrics", timeout=10) as resp:
         assert resp.status == 200 and b"emulator_" in resp.read()
+    # The usage report: signed, by a principal allowed ce:GetCostAndUsage (decided at the gateway).
+    report = signed(cluster.gateway, "GET", "/_emulator/usage", service="ce")
+    assert report.status == 200 and report.json()["currency"] == "USD", report.body
+    with pytest.raises(urllib.error.HTTPError) as unsigned:
+        urllib.request.urlopen(cluster.gateway.endpoint + "/_emulator/usage", timeout=10)
+    assert unsigned.value.code == 403 and json.loads(unsigned.value.read())["error"]["code"] == "permission_denied"
+    # The audit log's CloudWatch Logs copy reaches the monitoring role.
+    def audited() -> bool:
+        try:
+            streams = logs.describe_log_streams(logGroupName="/emulator/audit")["logStreams"]
+            found = [e["message"] for s in streams for e in logs.get_log_events(logGroupName="/emulator/audit", logStreamName=s["logStreamName"])["events"]]
+        except ClientError:
+            return False
+        return any('"operation":"PutMetricAlarm"' in m for m in found)
+
+    wait_for(audited, 30)
 
 
 def test_openai_api_is_forwarded_with_bearer_auth(cluster: Cluster) -> None:
@@ -255,6 +308,9 @@ def test_graceful_stop_says_goodbye_and_monitoring_recovers(cluster: Cluster) ->
     with pytest.raises(ClientError) as err:
         cw.list_metrics()
     assert err.value.response["Error"]["Code"] == "ServiceUnavailable"
+    services = get_json(cluster.gateway.endpoint + "/_emulator/health")["services"]
+    assert services["cloudwatch"]["state"] == services["logs"]["state"] == "unavailable"
+    assert services["dynamodb"]["state"] == "running"
     # DynamoDB does not depend on the monitoring role being up (its telemetry waits in a buffer).
     cluster.client("dynamodb").list_tables()
     restarted = role_server("monitoring", cluster.secret, cluster.gateway.endpoint, port=port, data_dir=data_dir)

@@ -207,3 +207,77 @@ def test_http_pool_timeout_is_not_a_dead_instance() -> None:
             server.close()
 
     asyncio.run(run())
+
+
+def test_gateway_health_lists_the_roles_services(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway's /_emulator/health (and the console's overview, which reads the same
+    Runtime.health) lists each service a role serves, in the state the role reports, or
+    unavailable when no instance of the role is healthy; the fallback's list keeps only moto's."""
+    import types
+
+    import emulator.cluster.discovery as disc
+    from emulator.cluster.forward import Forwarder
+
+    reports = {
+        "http://ddb:1": {"dynamodb": {"mode": "native", "state": "running", "tables": 3}, "dynamodbstreams": {"mode": "native", "state": "running"}},
+        "http://mon:1": {"cloudwatch": {"mode": "native", "state": "failed", "error": "boom"}, "logs": {"mode": "native", "state": "running"}},
+    }
+    up = {"http://ddb:1": True, "http://mon:1": True}
+    monkeypatch.setattr(disc, "probe", lambda url, timeout=2.0: (up[url], "" if up[url] else "refused", False, reports[url]))
+    d = Discovery(["dynamodb=http://ddb:1", "monitoring=http://mon:1"], MemoryRegistry())
+    d.check_all()
+    runtime: Any = types.SimpleNamespace(handlers={"iam": object()})
+    fwd = Forwarder(runtime, d, SECRET, 5.0)
+    own = {"services": {"iam": {"mode": "native", "state": "running"}}, "fallback": {"services": ["dynamodb", "ec2", "sqs"]}}
+    health = fwd.with_services(own)
+    services = health["services"]
+    assert services["iam"] == {"mode": "native", "state": "running"}
+    assert services["dynamodb"] == {"mode": "remote", "role": "dynamodb", "instances": 1, "state": "running", "tables": 3}
+    assert services["cloudwatch"]["state"] == "failed" and services["cloudwatch"]["error"] == "boom"
+    # No compute instance known: its services are listed, unavailable.
+    assert {s: services[s]["state"] for s in ("ec2", "bedrock", "bedrock-runtime")} == dict.fromkeys(("ec2", "bedrock", "bedrock-runtime"), "unavailable")
+    assert health["fallback"]["services"] == ["sqs"]
+    up["http://mon:1"] = False
+    d.check_all()
+    logs = fwd.services_health()["logs"]
+    assert logs["state"] == "unavailable" and logs["instances"] == 0 and "monitoring role" in logs["error"]
+    # A role registered by heartbeat, not checked yet: what its heartbeat lists.
+    d.register({"role": "compute", "url": "http://gpu:1", "instance_id": "c1", "healthy": True, "services": ["ec2", "bedrock", "bedrock-runtime"]}, 2.0)
+    assert fwd.services_health()["ec2"]["state"] == "running"
+
+
+def test_audit_batches_go_to_the_monitoring_role_in_a_cluster_gateway(tmp_path: Path) -> None:
+    """A cluster gateway has no log store: the audit log's CloudWatch Logs copy (/emulator/audit)
+    is queued with the gateway's telemetry and shipped in batches to the monitoring role."""
+    import types
+
+    import orjson
+
+    from emulator.cluster.role import TelemetrySink
+    from emulator.context import RequestContext
+    from emulator.gateway.audit import AUDIT_GROUP, AuditLog
+    from emulator.protocols.base import Request, Response
+
+    posted: list[tuple[str, bytes]] = []
+
+    class Client:
+        def post(self, path: str, body: bytes, *args: Any, **kwargs: Any) -> int:
+            posted.append((path, body))
+            return 1
+
+    runtime: Any = types.SimpleNamespace(settings=types.SimpleNamespace(region="us-east-1", telemetry=False, data_dir=tmp_path,
+                                                                      log_max_bytes=0, log_backups=0), components={})
+    sink = TelemetrySink(runtime, Client(), 60.0, 0.0, skip_forwarded=True)  # type: ignore[arg-type]
+    runtime.components["cluster_logs"] = sink.remote_logs
+    audit = AuditLog(tmp_path / "audit.log", runtime)
+    ctx = RequestContext(request_id="r1", request=Request("GET", "/", "/", "", {}, b"", "10.0.0.9"))
+    ctx.principal = ALICE
+    audit.consume([(ctx, Response(200, {}, b""), 0.001, 1_700_000_000.0)])
+    assert not posted  # off the request path: shipped with the next flush
+    sink.flush()
+    (path, body), = posted
+    assert path == "/_emulator/cluster/telemetry"
+    (group, _stream, lines, _region), = orjson.loads(body)["logs"]
+    assert group == AUDIT_GROUP and lines[0][0] == 1_700_000_000_000
+    assert orjson.loads(lines[0][1])["user"] == "alice"
+    assert (tmp_path / "audit.log").read_text().count("\n") == 1

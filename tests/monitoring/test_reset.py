@@ -21,6 +21,7 @@ from emulator.gateway.audit import AUDIT_GROUP
 from emulator.monitoring.alarms import AlarmManager
 from emulator.monitoring.metrics import MetricStore
 from emulator.monitoring.statedb import StateDB
+from emulator.testing.raw import signed
 from emulator.testing.server import EmulatorServer
 
 from .conftest import control, wait_for
@@ -206,14 +207,11 @@ def test_reset_twice_and_usage_kept(server: EmulatorServer) -> None:
     cw, logs = server.client("cloudwatch"), server.client("logs")
     populate(cw, logs)
     control(server, "flush")
-    usage_url = server.endpoint + "/_emulator/usage"
-    with urllib.request.urlopen(usage_url, timeout=10) as resp:
-        before = json.loads(resp.read())
+    before = signed(server, "GET", "/_emulator/usage", service="ce").json()  # signed: it needs ce:GetCostAndUsage
     assert before["by_service"]
     for _ in range(2):
         reset(server, ["cloudwatch", "logs"])
-    with urllib.request.urlopen(usage_url, timeout=10) as resp:
-        after = json.loads(resp.read())
+    after = signed(server, "GET", "/_emulator/usage", service="ce").json()
     assert set(before["by_service"]) <= set(after["by_service"])
     with urllib.request.urlopen(server.endpoint + "/metrics", timeout=10) as resp:
         assert b'service="cloudwatch"' in resp.read()  # Prometheus counters: the server's own history

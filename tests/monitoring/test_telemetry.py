@@ -4,10 +4,13 @@ server and instance logs, the usage/cost report, GET /metrics and ``emulator usa
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
+import os
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,6 +19,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from emulator.testing.raw import send, signed
 from emulator.testing.server import EmulatorServer
 
 from .conftest import control, wait_for
@@ -43,8 +47,7 @@ def test_dynamodb_calls_publish_aws_dynamodb_metrics(mon: EmulatorServer, cw: An
     ddb = mon.client("dynamodb")
 
     def usage() -> dict[str, Any]:
-        with urllib.request.urlopen(mon.endpoint + "/_emulator/usage", timeout=10) as resp:
-            return dict(json.loads(resp.read())["by_service"].get("dynamodb", {}).get("items", {}))
+        return dict(usage_report(mon)["by_service"].get("dynamodb", {}).get("items", {}))
 
     def quantity(items: dict[str, Any], item: str) -> float:
         return float(items.get(item, {}).get("quantity", 0.0))
@@ -124,18 +127,69 @@ def test_host_metrics_billing_and_server_logs(mon: EmulatorServer, cw: Any) -> N
     assert logs.describe_log_groups(logGroupNamePrefix="/emulator/server")["logGroups"]
 
 
+def usage_report(server: EmulatorServer, query: str = "") -> dict[str, Any]:
+    """GET /_emulator/usage signed as the root user (it needs SigV4 and ce:GetCostAndUsage)."""
+    response = signed(server, "GET", "/_emulator/usage" + query, service="ce")
+    assert response.status == 200, response.body
+    report: dict[str, Any] = response.json()
+    return report
+
+
 def test_usage_report_route_and_cli(mon: EmulatorServer) -> None:
     control(mon, "flush")
-    with urllib.request.urlopen(mon.endpoint + "/_emulator/usage", timeout=10) as resp:
-        report = json.loads(resp.read())
+    report = usage_report(mon)
     assert report["currency"] == "USD" and report["month"] == dt.datetime.now(UTC).strftime("%Y-%m")
     assert report["by_key"][mon.access_key]["services"]["logs"]["items"]["requests"]["quantity"] >= 1
     assert report["aws_cost_usd"] >= 0 and "local_cost_usd" in report
     out = subprocess.run([sys.executable, "-m", "emulator", "usage", "--data-dir", str(mon.data_dir), "--json"], capture_output=True, text=True, timeout=60, check=True)
     cli = json.loads(out.stdout)
     assert cli["by_key"][mon.access_key]["services"]["logs"]["items"]["requests"]["quantity"] >= 1
-    text = subprocess.run([sys.executable, "-m", "emulator", "usage", "--endpoint", mon.endpoint], capture_output=True, text=True, timeout=60, check=True).stdout
+    # --endpoint signs with the environment's key (the root user's here) ...
+    text = subprocess.run([sys.executable, "-m", "emulator", "usage", "--endpoint", mon.endpoint], capture_output=True, text=True, timeout=60, check=True,
+                          env={**os.environ, **mon.environment()}).stdout
     assert "Would have cost on AWS" in text and "Cost here (energy)" in text
+
+
+def test_usage_report_needs_sigv4_and_ce_get_cost_and_usage(mon: EmulatorServer) -> None:
+    """Costs by access key are Cost Explorer's data: a signed request by a principal allowed ce:GetCostAndUsage."""
+    def refused(response: Any) -> str:
+        assert response.status == 403, (response.status, response.body)
+        error = response.json()["error"]
+        assert error["code"] == "permission_denied"
+        return str(error["message"])
+
+    with pytest.raises(urllib.error.HTTPError) as unsigned:
+        urllib.request.urlopen(mon.endpoint + "/_emulator/usage", timeout=10)
+    assert unsigned.value.code == 403 and json.loads(unsigned.value.read())["error"]["code"] == "permission_denied"
+    bearer = send(mon.endpoint, "GET", "/_emulator/usage", {"authorization": f"Bearer {mon.access_key}:{mon.secret_key}"})
+    assert "Signature Version 4" in refused(bearer)
+    assert "signature" in refused(signed(mon, "GET", "/_emulator/usage", service="ce", secret_key="x" * 40))
+    # The month is checked once the caller is let in.
+    response = signed(mon, "GET", "/_emulator/usage?month=abc", service="ce")
+    assert response.status == 400 and response.json()["error"]["param"] == "month"
+    iam = mon.client("iam")
+    keys = {}
+    for name, actions in (("usage-none", None), ("usage-ce", "ce:GetCostAndUsage"), ("usage-other", "ce:GetCostForecast")):
+        iam.create_user(UserName=name)
+        if actions:
+            iam.put_user_policy(UserName=name, PolicyName="ce", PolicyDocument=json.dumps(
+                {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": actions, "Resource": "*"}]}))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        keys[name] = (key["AccessKeyId"], key["SecretAccessKey"])
+    for name in ("usage-none", "usage-other"):
+        message = refused(signed(mon, "GET", "/_emulator/usage", service="ce", access_key=keys[name][0], secret_key=keys[name][1]))
+        assert f"user/{name} is not authorized to perform: ce:GetCostAndUsage" in message
+    allowed = signed(mon, "GET", "/_emulator/usage", service="ce", access_key=keys["usage-ce"][0], secret_key=keys["usage-ce"][1])
+    assert allowed.status == 200 and allowed.json()["currency"] == "USD"
+    # emulator usage --endpoint: the flags' key, else the environment's; the server's refusal is an error.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    cmd = [sys.executable, "-m", "emulator", "usage", "--endpoint", mon.endpoint, "--json"]
+    run = functools.partial(subprocess.run, capture_output=True, text=True, timeout=60, check=False)
+    ok = run([*cmd, "--access-key-id", keys["usage-ce"][0], "--secret-access-key", keys["usage-ce"][1]], env=base)
+    assert ok.returncode == 0 and json.loads(ok.stdout)["currency"] == "USD", ok.stderr
+    denied = run(cmd, env={**base, "AWS_ACCESS_KEY_ID": keys["usage-none"][0], "AWS_SECRET_ACCESS_KEY": keys["usage-none"][1]})
+    assert denied.returncode != 0 and "ce:GetCostAndUsage" in denied.stderr
+    assert run(cmd, env=base).returncode != 0  # unsigned
 
 
 def test_logs_component_for_other_services(mon: EmulatorServer) -> None:
@@ -198,8 +252,7 @@ def test_inference_publishes_bedrock_metrics(compute_server: EmulatorServer) -> 
         bedrock.converse(modelId="no-such-model", messages=[{"role": "user", "content": [{"text": "x"}]}])
     assert wait_for(lambda: _stat(cw, "AWS/Bedrock", "InvocationClientErrors", [{"Name": "ModelId", "Value": "no-such-model"}]) == 1.0)
     control(compute_server, "flush")
-    with urllib.request.urlopen(compute_server.endpoint + "/_emulator/usage", timeout=10) as resp:
-        report = json.loads(resp.read())
+    report = usage_report(compute_server)
     items = report["by_service"]["bedrock"]["items"]
     assert items[f"input_tokens:{MODEL_ID}"]["quantity"] == float(usage["inputTokens"])
     assert report["by_service"]["bedrock"]["aws_cost_usd"] > 0

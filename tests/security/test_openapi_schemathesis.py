@@ -34,6 +34,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from emulator.compute.models import default_model_source, install_default
+from emulator.testing.raw import signed
 from emulator.testing.server import ACCESS_KEY, EmulatorServer
 
 MODEL_ID = "smollm2-135m-instruct.q4-1"
@@ -246,10 +247,13 @@ def test_regressions_found_by_the_document_checks(st_server: EmulatorServer, bea
     status, doc = _call(st_server, "GET", "/v1/models/%2F", bearer)
     assert status == 404 and doc["error"]["code"] == "model_not_found", doc
     assert _call(st_server, "GET", f"/v1/models/{MODEL_ID}/", bearer)[1]["id"] == MODEL_ID
-    # A month that is not YYYY-MM was echoed back as a (meaningless) empty report.
-    status, doc = _call(st_server, "GET", "/_emulator/usage?month=abc")
-    assert status == 400 and doc["error"]["param"] == "month", doc
-    assert _call(st_server, "GET", "/_emulator/usage?month=2026-01")[0] == 200
+    # A month that is not YYYY-MM was echoed back as a (meaningless) empty report (the report
+    # needs a SigV4-signed request of a principal allowed ce:GetCostAndUsage: 403 otherwise).
+    response = signed(st_server, "GET", "/_emulator/usage?month=abc", service="ce")
+    assert response.status == 400 and response.json()["error"]["param"] == "month", response.body
+    assert signed(st_server, "GET", "/_emulator/usage?month=2026-01", service="ce").status == 200
+    status, doc = _call(st_server, "GET", "/_emulator/usage?month=2026-01", bearer)
+    assert status == 403 and doc["error"]["code"] == "permission_denied", doc
     # A time that is not a number was a 500 (float() raised in the route).
     status, doc = _call(st_server, "POST", "/_emulator/monitoring/alarms?time=soon")
     assert status == 400 and doc["error"]["param"] == "time", doc
