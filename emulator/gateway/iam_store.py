@@ -27,7 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from urllib.parse import unquote
 
 from emulator.errors import AwsError
@@ -96,25 +96,75 @@ def aws_managed_policies() -> dict[str, dict[str, Any]]:
     return out
 
 
+_T = TypeVar("_T")
+
+
+class _Reloaded(Generic[_T]):
+    """A part of the store's state (``users``, ``policies``...): reading it first picks up what
+    another process (``emulator iam ...``) wrote, whoever reads it (the IAM API for root or a
+    user, the console, the authorizer): ``maybe_reload``, a stat of iam.json at most once a second."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.slot = "_state_" + name
+
+    @overload
+    def __get__(self, obj: None, owner: type | None = None) -> _Reloaded[_T]: ...
+    @overload
+    def __get__(self, obj: IamStore, owner: type | None = None) -> _T: ...
+    def __get__(self, obj: IamStore | None, owner: type | None = None) -> _T | _Reloaded[_T]:
+        if obj is None:
+            return self
+        obj.maybe_reload()
+        value: _T = obj.__dict__[self.slot]
+        return value
+
+    def __set__(self, obj: IamStore, value: _T) -> None:
+        obj.__dict__[self.slot] = value
+
+
+class _StoreLock:
+    """The store's re-entrant lock, which knows its owner: a change (made under the lock, after a
+    ``_sync``) must not be split by a reload of the state it reads midway (``maybe_reload``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self.owner: int | None = None
+        self._depth = 0
+
+    def __enter__(self) -> None:
+        self._lock.acquire()
+        self.owner = threading.get_ident()
+        self._depth += 1
+
+    def __exit__(self, *exc: object) -> None:
+        self._depth -= 1
+        if not self._depth:
+            self.owner = None
+        self._lock.release()
+
+
 class IamStore(GroupMethods):
+    users: _Reloaded[dict[str, dict[str, Any]]] = _Reloaded()
+    policies: _Reloaded[dict[str, dict[str, Any]]] = _Reloaded()
+    attached: _Reloaded[dict[str, list[str]]] = _Reloaded()
+    inline: _Reloaded[dict[str, dict[str, str]]] = _Reloaded()
+    # Groups: name -> record; members (group -> user names); their attached and inline policies.
+    groups: _Reloaded[dict[str, dict[str, Any]]] = _Reloaded()
+    members: _Reloaded[dict[str, list[str]]] = _Reloaded()
+    group_attached: _Reloaded[dict[str, list[str]]] = _Reloaded()
+    group_inline: _Reloaded[dict[str, dict[str, str]]] = _Reloaded()
+    # user -> {"CreateDate", "PasswordResetRequired", "Password": <hash_password's text>}
+    logins: _Reloaded[dict[str, dict[str, Any]]] = _Reloaded()
+
     def __init__(self, data_dir: Path, account_id: str = "000000000000") -> None:
         self.path = Path(data_dir) / "iam.json"
         self.account_id = account_id
-        self._lock = threading.RLock()
-        self.users: dict[str, dict[str, Any]] = {}
-        self.policies: dict[str, dict[str, Any]] = {}
-        self.attached: dict[str, list[str]] = {}
-        self.inline: dict[str, dict[str, str]] = {}
-        # Groups: name -> record; members (group -> user names); their attached and inline policies.
-        self.groups: dict[str, dict[str, Any]] = {}
-        self.members: dict[str, list[str]] = {}
-        self.group_attached: dict[str, list[str]] = {}
-        self.group_inline: dict[str, dict[str, str]] = {}
-        # user -> {"CreateDate", "PasswordResetRequired", "Password": <hash_password's text>}
-        self.logins: dict[str, dict[str, Any]] = {}
-        self._sets: dict[str, PolicySet] = {}
+        self._lock = _StoreLock()
         self._mtime_ns = 0
         self._checked = time.monotonic()
+        self.users, self.policies, self.attached, self.inline = {}, {}, {}, {}
+        self.groups, self.members, self.group_attached, self.group_inline, self.logins = {}, {}, {}, {}, {}
+        self._sets: dict[str, PolicySet] = {}
         self.version = 0
         self._load()
 
@@ -144,13 +194,16 @@ class IamStore(GroupMethods):
         self.version += 1
 
     def maybe_reload(self) -> None:
-        """Pick up changes made by another process (``emulator users ...``), at most once a second."""
+        """Pick up changes made by another process (``emulator iam ...``), at most once a second
+        (a stat of the file): on every read of the state (_Reloaded), not only the authorizer's."""
         now = time.monotonic()
-        if now - self._checked < 1.0:
-            return
+        if now - self._checked < 1.0 or self._lock.owner == threading.get_ident():
+            return  # checked lately, or inside a change (which began with a _sync)
         self._checked = now
         if self._stat() != self._mtime_ns:
             with self._lock:
+                if self._stat() == self._mtime_ns:
+                    return  # another thread reloaded (or saved) meanwhile
                 try:
                     self._load()
                 except (OSError, ValueError):

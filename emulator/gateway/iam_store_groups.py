@@ -14,9 +14,6 @@ from typing import TYPE_CHECKING, Any
 from emulator.errors import AwsError
 from emulator.gateway.policy import parse_document
 
-if TYPE_CHECKING:
-    import threading
-
 _ID_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -31,7 +28,7 @@ def no_such_entity(message: str) -> AwsError:
 class GroupMethods:
     if TYPE_CHECKING:  # IamStore's
         account_id: str
-        _lock: threading.RLock
+        _lock: Any  # IamStore's _StoreLock (a re-entrant lock)
         users: dict[str, dict[str, Any]]
         groups: dict[str, dict[str, Any]]
         members: dict[str, list[str]]

@@ -27,6 +27,10 @@ class AccessKey:
     user_name: str = "root"
     status: str = "Active"  # Active | Inactive
     created: float = 0.0
+    # The server's own root key: made by ensure_root (generated, or the pinned pair), as opposed
+    # to the keys of ``emulator keys create`` and the IAM API. Only such a key is replaced when
+    # another pair is pinned (ensure_root).
+    server_root: bool = False
 
     @property
     def is_root(self) -> bool:
@@ -85,9 +89,16 @@ class KeyStore:
         if mtime:
             with open(self.path, encoding="utf-8") as fh:
                 data = json.load(fh)
-            for item in data.get("keys", []):
+            items = data.get("keys", [])
+            for item in items:
                 key = AccessKey(**self._decode(item))
                 keys[key.access_key_id] = key
+            if items and not any("server_root" in item for item in items):
+                # Written before server_root was kept: the server's root key is the oldest root
+                # key (ensure_root made it first, or replaced every root key with the pinned one).
+                roots = sorted((k for k in keys.values() if k.is_root), key=lambda k: k.created)
+                if roots:
+                    roots[0].server_root = True
         self._keys = keys
         self._mtime_ns = mtime
 
@@ -119,23 +130,33 @@ class KeyStore:
         self._mtime_ns = self._stat_mtime()
 
     def ensure_root(self, access_key_id: str | None = None, secret: str | None = None) -> AccessKey:
-        """Return the root key, creating it (or pinning it to the given pair) as needed."""
+        """Return the root key, creating it (or pinning it to the given pair) as needed.
+
+        A pinned pair that is missing (first start, or deleted with ``emulator keys delete``)
+        or whose secret changed is (re)created. The key it replaces as *the server's* root key
+        goes: the one generated on a start without a pinned pair, or the previously pinned pair
+        (rotating the pinned pair must stop the old one from working). Root keys made with
+        ``emulator keys create`` (no --user) are the operator's own and are kept."""
         with self._lock:
             self._refresh_locked()
             roots = [k for k in self._keys.values() if k.is_root]
             if access_key_id and secret:
                 existing = self._keys.get(access_key_id)
                 if existing and existing.is_root and existing.secret_access_key == secret:
+                    if not existing.server_root:  # made by `keys create`, now the pinned pair
+                        existing.server_root = True
+                        self._save()
                     return existing
                 for k in roots:
-                    del self._keys[k.access_key_id]
-                key = AccessKey(access_key_id, secret, "root", "Active", time.time())
+                    if k.server_root or k.access_key_id == access_key_id:
+                        del self._keys[k.access_key_id]
+                key = AccessKey(access_key_id, secret, "root", "Active", time.time(), server_root=True)
                 self._keys[key.access_key_id] = key
                 self._save()
                 return key
             if roots:
-                return roots[0]
-            key = AccessKey(new_access_key_id(), new_secret(), "root", "Active", time.time())
+                return next((k for k in roots if k.server_root), roots[0])
+            key = AccessKey(new_access_key_id(), new_secret(), "root", "Active", time.time(), server_root=True)
             self._keys[key.access_key_id] = key
             self._save()
             return key

@@ -66,6 +66,11 @@ def run(args: argparse.Namespace) -> int:
     from emulator.gateway.keys import KeyStore
 
     settings = _settings_from(argparse.Namespace(**{k: v for k, v in vars(args).items() if k in ("data_dir", "config_file", "command", "func")}))
+    if args.iam_command in ("list-users", "list-policies"):
+        from emulator.cli import data_dir_exists
+
+        if not data_dir_exists(settings):  # a mistyped --data-dir: reported, not created
+            return 1
     settings.ensure_dirs()
     store = IamStore(settings.data_dir, settings.account_id)
     cmd = args.iam_command

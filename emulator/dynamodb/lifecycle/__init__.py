@@ -26,7 +26,9 @@ from emulator.dynamodb.tables import Table
 log = logging.getLogger("emulator.dynamodb.lifecycle")
 
 # Held (shared flock) while a server runs on the data dir, so that
-# ``emulator backup restore`` can refuse to overwrite a live data dir.
+# ``emulator backup restore`` can refuse to overwrite a live data dir. ``emulator serve`` holds
+# it exclusively from its start (emulator.settings.lock_data_dir: one server per data dir); then
+# this shared lock, in the same process, is not granted and not needed.
 LOCK_FILE = ".emulator.lock"
 
 
