@@ -113,7 +113,10 @@ def signs_like_s3(model: Any) -> bool:
     return model is not None and model.metadata.get("signatureVersion") in ("s3", "s3v4")
 
 
-_session = botocore.session.get_session()
+# The models are botocore's files, whoever runs the server: never the user's AWS profile
+# (AWS_PROFILE naming a profile this machine lacks made every model load, so every request,
+# fail). The "profile" variable read from no environment variable and no file: None.
+_session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
 _model_lock = threading.Lock()
 
 

@@ -52,12 +52,11 @@ KeepsAccess = Callable[[str, ResourcePolicy], bool]
 
 @lru_cache(maxsize=1)
 def dynamodb_actions() -> tuple[str, ...]:
-    import botocore.session
+    from emulator import services
 
-    session = botocore.session.get_session()
     names = set(_EXTRA_ACTIONS)
     for service in ("dynamodb", "dynamodbstreams"):
-        names.update(session.get_service_model(service).operation_names)
+        names.update(services.service_model(service).operation_names)
     return tuple(sorted(names))
 
 
