@@ -10,7 +10,14 @@ from typing import Any, Protocol
 
 import orjson
 
-from emulator.dynamodb.core import Capacity, Item, check_return_consumed, read_units
+from emulator.dynamodb.core import (
+    Capacity,
+    Item,
+    check_return_consumed,
+    dumps,
+    loads,
+    read_units,
+)
 from emulator.dynamodb.items import WriteOp
 from emulator.dynamodb.reads import ReadOps
 from emulator.dynamodb.tables import invalid
@@ -23,6 +30,11 @@ MAX_TRANSACT = 100
 MAX_TRANSACT_BYTES = 4 * 1024 * 1024
 BATCH_GET_BYTES = 16 * 1024 * 1024
 TOKEN_TTL = 600.0  # ClientRequestToken is idempotent for 10 minutes
+# The housekeeping pass (lifecycle tick) forgets expired tokens kept in the storage this
+# many at a time, one group commit each.
+TOKEN_PURGE_BATCH = 500
+# Tokens an engine keeps in memory (the storage keeps them all): the most recent ones.
+TOKENS_IN_MEMORY = 10_000
 
 
 def request_items(params: dict[str, Any]) -> dict[str, Any]:
@@ -106,6 +118,14 @@ def idempotent(lookup: Callable[[str], Any], token: Any, params: dict[str, Any],
     return fingerprint, dict(cached[2])
 
 
+class _TokenTaken(Exception):
+    """Storage.token_put found the token kept already: another request committed it first."""
+
+
+def _in_progress() -> AwsError:
+    return AwsError("TransactionInProgressException", "The transaction with the given request token is already in progress.", 400)
+
+
 def _duplicates() -> AwsError:
     return invalid("Provided list of item keys contains duplicates")
 
@@ -145,7 +165,22 @@ def _admitted(ops: list[WriteOp], origins: list[tuple[str, Any]], throughput: Th
 
 
 class BatchOps(ReadOps):
+    # ClientRequestTokens (expiry as wall-clock time, fingerprint, answer), by token (an
+    # ExecuteTransaction's prefixed): the ones this process used or read back. Each is
+    # also kept in the storage, written in the transaction it answers for, so a retry
+    # after a restart (or to another process sharing the storage) is not applied twice.
     _tokens: dict[str, tuple[float, bytes, dict[str, Any]]]
+    # Until when a token missing from memory may still be kept in the storage: the latest
+    # expiry of the tokens it kept when it was opened (used before a restart) or of one
+    # let go from memory (past TOKENS_IN_MEMORY). Storages other processes share are
+    # always asked.
+    _token_horizon: float = 0.0
+    # How long a token is remembered (seconds); tests shorten it.
+    token_ttl: float = TOKEN_TTL
+
+    def _now(self) -> float:
+        """Wall-clock time of token expiries (they outlive the process); tests move it."""
+        return time.time()
 
     # ------------------------------------------------------- BatchGetItem
     def batch_get_item(self, params: dict[str, Any], raw: bool = False, throughput: Throughput | None = None) -> dict[str, Any]:
@@ -347,6 +382,9 @@ class BatchOps(ReadOps):
             ops.append(op)
         if sum(op.size or 0 for op in ops) > MAX_TRANSACT_BYTES:
             raise invalid("Transaction request cannot be larger than 4 MB")
+        return self.with_token(token, "", fingerprint, params, lambda: self._transact_write(ops, params, rcc))
+
+    def _transact_write(self, ops: list[WriteOp], params: dict[str, Any], rcc: str | None) -> dict[str, Any]:
         caps: dict[str, Capacity] = {}
         with self.storage.transaction():
             # Each old item with its stored size: metering then walks no item again.
@@ -394,16 +432,68 @@ class BatchOps(ReadOps):
                     if m is not None:
                         metrics.setdefault(op.table.name, []).append(m)
             out["ItemCollectionMetrics"] = metrics
-        if token is not None:
-            self._tokens[token] = (time.monotonic() + TOKEN_TTL, fingerprint, out)
         return out
 
-    def _token_lookup(self, token: str) -> tuple[float, bytes, dict[str, Any]] | None:
-        now = time.monotonic()
-        if len(self._tokens) > 10000:
-            for t in [t for t, v in self._tokens.items() if v[0] < now]:
-                del self._tokens[t]
+    # ------------------------------------------------- ClientRequestToken
+    def with_token(self, token: str | None, prefix: str, fingerprint: bytes, params: dict[str, Any], run: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+        """``run()`` (a write transaction; its answer) and, with a token, the token kept
+        with that answer in the same storage transaction: after a crash both are there or
+        neither. Without a token this is ``run()`` alone. ``idempotent`` was asked first
+        (and found no answer to replay). When another request kept the token in between
+        (another process sharing the storage), this one's writes roll back and that one's
+        answer is given, or IdempotentParameterMismatchException for another request."""
+        if token is None:
+            return run()
+        key = prefix + token
+        for _attempt in range(3):
+            try:
+                with self.storage.transaction():
+                    out = run()
+                    now = self._now()
+                    expires = now + self.token_ttl
+                    if not self.storage.token_put(key, fingerprint, dumps(out), expires, now):
+                        raise _TokenTaken
+            except _TokenTaken:
+                _, replay = idempotent(lambda k: self._token_lookup(k, stored=True), token, params, prefix)
+                if replay is not None:
+                    return replay
+                continue  # gone since (expired, or a reset): run again
+            self._remember_token(key, (expires, fingerprint, out))
+            return out
+        raise _in_progress()
+
+    def _remember_token(self, key: str, entry: tuple[float, bytes, dict[str, Any]]) -> None:
+        tokens = self._tokens
+        tokens[key] = entry
+        while len(tokens) > TOKENS_IN_MEMORY:
+            # The oldest goes (insertion order); until it expires, misses ask the storage.
+            self._token_horizon = max(self._token_horizon, tokens.pop(next(iter(tokens)))[0])
+
+    def _token_lookup(self, token: str, stored: bool = False) -> tuple[float, bytes, dict[str, Any]] | None:
+        """The token's (expiry, fingerprint, answer) while it is valid: from memory, else
+        from the storage when it may hold it (``stored``: always ask it)."""
+        now = self._now()
         cached = self._tokens.get(token)
-        if cached is None or cached[0] < now:
+        if cached is not None and cached[0] > now:
+            return cached
+        if not (stored or self.storage.shared or now < self._token_horizon):
             return None
+        row = self.storage.token_get(token, now)
+        if row is None:
+            return None
+        expires, fingerprint, answer = row
+        cached = (expires, fingerprint, loads(answer))
+        self._remember_token(token, cached)
         return cached
+
+    def load_token_horizon(self) -> None:
+        """Note until when the storage may hold tokens this process has not seen (on open)."""
+        self._token_horizon = self.storage.token_horizon() or 0.0
+
+    def purge_tokens(self, limit: int = TOKEN_PURGE_BATCH) -> int:
+        """Forget up to ``limit`` expired tokens, in memory and in the storage; returns how
+        many the storage let go (the lifecycle's housekeeping calls it in a group)."""
+        now = self._now()
+        for t in [t for t, v in self._tokens.items() if v[0] <= now]:
+            del self._tokens[t]
+        return self.storage.token_purge(now, limit)

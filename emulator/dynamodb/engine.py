@@ -23,7 +23,8 @@ class DynamoDBEngine(BatchOps, ControlPlane, LegacyGlobalTables, PolicyOperation
         super().__init__(storage, region, account_id)
         # Resource-based policies by ARN, parsed: read by the gateway's authorizer.
         self.resource_policies = ResourcePolicies(storage)
-        # ClientRequestTokens of TransactWriteItems and ExecuteTransaction (prefixed).
+        # ClientRequestTokens of TransactWriteItems and ExecuteTransaction (prefixed), as
+        # this process knows them; the storage keeps them all (batch.BatchOps.with_token).
         self._tokens: dict[str, tuple[float, bytes, dict[str, Any]]] = {}
         # Bumped by every reset: work that awaits between reading a table and writing it
         # (restores, backups) compares it to know its table went away with the account.
@@ -36,6 +37,7 @@ class DynamoDBEngine(BatchOps, ControlPlane, LegacyGlobalTables, PolicyOperation
         self.storage.reset()
         self.resource_policies.clear()
         self._tokens.clear()
+        self._token_horizon = 0.0
         self.generation += 1
         if isinstance(self.tables, TableCache):
             self.tables.reload()  # empty now; for a shared storage, also in step with its catalog
@@ -45,3 +47,4 @@ class DynamoDBEngine(BatchOps, ControlPlane, LegacyGlobalTables, PolicyOperation
     def open(self) -> None:
         super().open()
         self.resource_policies.load()
+        self.load_token_horizon()

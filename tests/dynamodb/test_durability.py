@@ -12,6 +12,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from emulator.testing import EmulatorServer
+from emulator.testing.plugin import storage_args
 
 NO_RETRY = Config(retries={"max_attempts": 1, "mode": "standard"}, connect_timeout=2, read_timeout=5)
 
@@ -138,3 +139,48 @@ def test_parallel_conditional_increments_lose_nothing(ddb: Any, make_table: Any,
     assert errors == []
     final = ddb.get_item(TableName=name, Key={"pk": {"S": "counter"}}, ConsistentRead=True)["Item"]["n"]["N"]
     assert final == str(threads * per_thread)
+
+
+def test_a_client_request_token_outlives_a_restart(tmp_path: Path) -> None:
+    """A transaction whose answer was lost (the server died) is retried with the same
+    ClientRequestToken: it must not apply twice, across kill -9 and a clean stop alike."""
+    deposit = [{"Update": {"TableName": "tokens", "Key": {"pk": {"S": "acct"}}, "UpdateExpression": "ADD balance :a", "ExpressionAttributeValues": {":a": {"N": "100"}}}}]
+    other = [{"Update": {"TableName": "tokens", "Key": {"pk": {"S": "acct"}}, "UpdateExpression": "ADD balance :a", "ExpressionAttributeValues": {":a": {"N": "5"}}}}]
+    bump = [{"Statement": "UPDATE \"tokens\" SET n = n + 1 WHERE pk = 'acct'"}]
+    reset = [{"Statement": "UPDATE \"tokens\" SET n = 0 WHERE pk = 'acct'"}]
+
+    def state(ddb: Any) -> tuple[str, str]:
+        item = ddb.get_item(TableName="tokens", Key={"pk": {"S": "acct"}}, ConsistentRead=True)["Item"]
+        return item["balance"]["N"], item["n"]["N"]
+
+    def code(call: Any, **kwargs: Any) -> str:
+        try:
+            call(**kwargs)
+        except ClientError as err:
+            return str(err.response["Error"]["Code"])
+        return "OK"
+
+    with storage_args() as args:
+        server = EmulatorServer(data_dir=tmp_path, extra_args=args).start()
+        try:
+            ddb = server.client("dynamodb")
+            _create(ddb, "tokens")
+            ddb.put_item(TableName="tokens", Item={"pk": {"S": "acct"}, "n": {"N": "0"}})
+            first = ddb.transact_write_items(TransactItems=deposit, ClientRequestToken="deposit-42", ReturnConsumedCapacity="TOTAL")
+            pq_first = ddb.execute_transaction(TransactStatements=bump, ClientRequestToken="bump-7", ReturnConsumedCapacity="TOTAL")
+            assert state(ddb) == ("100", "1")
+            for how in ("kill", "stop"):  # kill -9, then SIGTERM
+                getattr(server, how)()
+                server = EmulatorServer(data_dir=tmp_path, extra_args=args).start()
+                ddb = server.client("dynamodb")
+                again = ddb.transact_write_items(TransactItems=deposit, ClientRequestToken="deposit-42", ReturnConsumedCapacity="TOTAL")
+                assert again["ConsumedCapacity"] == first["ConsumedCapacity"]
+                pq_again = ddb.execute_transaction(TransactStatements=bump, ClientRequestToken="bump-7", ReturnConsumedCapacity="TOTAL")
+                assert pq_again["ConsumedCapacity"] == pq_first["ConsumedCapacity"]
+                assert state(ddb) == ("100", "1")
+                # Another request under a used token is refused, as before the restart.
+                assert code(ddb.transact_write_items, TransactItems=other, ClientRequestToken="deposit-42") == "IdempotentParameterMismatchException"
+                assert code(ddb.execute_transaction, TransactStatements=reset, ClientRequestToken="bump-7") == "IdempotentParameterMismatchException"
+                assert state(ddb) == ("100", "1")
+        finally:
+            server.cleanup()

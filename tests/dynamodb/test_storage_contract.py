@@ -126,6 +126,49 @@ def test_data_survives_reopen(storage: Storage, tmp_path: Path) -> None:
     assert storage.list_tables()[0].meta == {"k": "v"}
 
 
+def test_idempotency_tokens(storage: Storage) -> None:
+    """ClientRequestTokens: kept with their fingerprint and answer until they expire (wall-
+    clock seconds), written in the open transaction, never overwritten while valid."""
+    now = 1_700_000_000.0
+    assert storage.token_get("t1", now) is None
+    assert storage.token_horizon() is None
+    tid = storage.create_table(R, "t", {})
+    with storage.transaction():
+        storage.put(tid, 0, b"p", b"", b"item", 4)
+        assert storage.token_put("t1", b"fp1", b'{"a":1}', now + 600, now) is True
+    assert storage.token_get("t1", now) == (now + 600, b"fp1", b'{"a":1}')
+    assert storage.token_get("t1", now + 599.5) == (now + 600, b"fp1", b'{"a":1}')
+    assert storage.token_get("t1", now + 600) is None  # expired: valid while now < expires
+    # A valid token is never replaced: the second request learns it came second.
+    assert storage.token_put("t1", b"fp2", b"{}", now + 700, now + 100) is False
+    assert storage.token_get("t1", now + 100) == (now + 600, b"fp1", b'{"a":1}')
+    # An expired one is.
+    assert storage.token_put("t1", b"fp2", b"\x80binary", now + 1300, now + 700) is True
+    assert storage.token_get("t1", now + 700) == (now + 1300, b"fp2", b"\x80binary")
+    # It commits or rolls back with the transaction's writes.
+    with pytest.raises(RuntimeError), storage.transaction():
+        storage.put(tid, 0, b"q", b"", b"item", 4)
+        assert storage.token_put("t2", b"fp", b"{}", now + 600, now) is True
+        raise RuntimeError("boom")
+    assert storage.token_get("t2", now) is None and storage.get(tid, 0, b"q", b"") is None
+    # And survives a reopen (a restart).
+    storage.close()
+    storage.open()
+    assert storage.token_get("t1", now + 700) == (now + 1300, b"fp2", b"\x80binary")
+    # Expired tokens go in bounded batches; valid ones stay.
+    for i in range(5):
+        assert storage.token_put(f"old{i}", b"fp", b"{}", now + i, now - 600)
+    assert storage.token_horizon() == now + 1300
+    assert storage.token_purge(now + 10, 3) == 3
+    assert sum(storage.token_get(f"old{i}", now - 1) is not None for i in range(5)) == 2
+    assert storage.token_purge(now + 10, 100) == 2
+    assert storage.token_purge(now + 10, 100) == 0
+    assert storage.token_get("t1", now + 700) is not None
+    assert storage.token_horizon() == now + 1300
+    assert storage.token_purge(now + 2000, 100) == 1
+    assert storage.token_horizon() is None
+
+
 def test_group_commit(storage: Storage) -> None:
     tid = storage.create_table(R, "t", {})
     storage.begin_group()
@@ -249,6 +292,7 @@ def test_reset_forgets_everything_and_reuses_no_id(storage: Storage) -> None:
     storage.snapshot_table("snap", tid)
     storage.history_append("hist", 1.0, b"p", b"s", b"version")
     storage.policy_put(tid, "arn:aws:dynamodb:us-east-1:000000000000:table/t", "{}", "1")
+    assert storage.token_put("tok", b"fp", b"{}", 2e9, 1e9)
     version = storage.catalog_version(fresh=True)
     storage.reset()
     # Twice in a row (both DynamoDB handlers may reset), the second in a group commit.
@@ -264,6 +308,7 @@ def test_reset_forgets_everything_and_reuses_no_id(storage: Storage) -> None:
     assert list(storage.snapshot_rows("snap")) == []
     assert list(storage.history_rows("hist", 1e12)) == []
     assert storage.policy_list() == []
+    assert storage.token_get("tok", 1e9) is None and storage.token_horizon() is None
     if storage.shared:  # other processes' table caches must notice
         assert storage.catalog_version(fresh=True) > version
     # Ids go on: a task still holding an old table id cannot reach a new table.

@@ -141,6 +141,7 @@ class Lifecycle:
 
     async def tick(self) -> None:
         await self.ttl.sweep()
+        await self.ttl.purge_tokens()
         self.streams.housekeeping()
         self.kinesis.housekeeping()
         self.pitr.housekeeping()

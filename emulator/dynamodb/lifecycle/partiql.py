@@ -10,14 +10,13 @@ follow. https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/ql-refe
 from __future__ import annotations
 
 import base64
-import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
 from emulator.dynamodb import keys as keycodec
-from emulator.dynamodb.batch import TOKEN_TTL, idempotent, transaction_canceled
+from emulator.dynamodb.batch import idempotent, transaction_canceled
 from emulator.dynamodb.core import (
     Capacity,
     Item,
@@ -467,12 +466,15 @@ class PartiQL:
             if rcc:
                 read_out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
             return read_out
-        out = self._write_transaction(statements, parsed, caps)
-        if rcc:
-            out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
-        if token is not None:
-            self.engine._tokens[TOKEN_PREFIX + token] = (time.monotonic() + TOKEN_TTL, fingerprint, out)
-        return out
+
+        def run() -> dict[str, Any]:
+            out = self._write_transaction(statements, parsed, caps)
+            if rcc:
+                out["ConsumedCapacity"] = [c.render(rcc) for c in caps.values()]
+            return out
+
+        # The token is kept (in the storage too) in the transaction of the writes.
+        return self.engine.with_token(token, TOKEN_PREFIX, fingerprint, params, run)
 
     def _write_transaction(self, statements: list[dict[str, Any]], parsed: list[Statement], caps: dict[str, Capacity]) -> dict[str, Any]:
         plans = [self.plan(st) for st in parsed]

@@ -14,6 +14,7 @@ import asyncio
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
+from emulator.dynamodb.batch import TOKEN_PURGE_BATCH
 from emulator.dynamodb.core import Item, ItemKey, loads
 from emulator.dynamodb.lifecycle.common import TTL_IDENTITY, WRITER_IDENTITY
 from emulator.dynamodb.tables import Table
@@ -104,6 +105,23 @@ class TtlSweeper:
         finally:
             WRITER_IDENTITY.reset(token)
         return done
+
+    async def purge_tokens(self) -> int:
+        """Forget the expired ClientRequestTokens (TransactWriteItems, ExecuteTransaction)
+        the storage keeps, in bounded batches (one group commit each) that yield to the
+        event loop between them; returns how many went."""
+        engine = self.lc.engine
+        total = 0
+        while True:
+            engine.begin_group()
+            try:
+                gone = engine.purge_tokens(TOKEN_PURGE_BATCH)
+            finally:
+                await engine.durable()
+            total += gone
+            if gone < TOKEN_PURGE_BATCH:
+                return total
+            await asyncio.sleep(0)
 
     def health(self) -> dict[str, Any]:
         return {"deleted": self.deleted}

@@ -117,10 +117,11 @@ class Storage(ABC):
 
     @abstractmethod
     def reset(self) -> None:
-        """Delete every table, every row, every resource-based policy and every lifecycle
-        record (stream records, snapshots, history, metadata records): the store as a new
-        account finds it, in one transaction (POST /_emulator/reset). Ids are not reused
-        afterwards: a task still holding an old table id must not write into a new table."""
+        """Delete every table, every row, every resource-based policy, every idempotency
+        token and every lifecycle record (stream records, snapshots, history, metadata
+        records): the store as a new account finds it, in one transaction (POST
+        /_emulator/reset). Ids are not reused afterwards: a task still holding an old
+        table id must not write into a new table."""
 
     # ---- resource-based policies (one per table or stream ARN). A change is a catalog
     # change: shared storages bump catalog_version(), so other processes reload them.
@@ -141,6 +142,33 @@ class Storage(ABC):
     @abstractmethod
     def policy_list(self) -> list[PolicyRow]:
         """Every policy, ordered by ARN."""
+
+    # ---- idempotency tokens (ClientRequestToken of TransactWriteItems and PartiQL's
+    # ExecuteTransaction): what the engine must still know after a restart, so that a
+    # retry whose first answer was lost is not applied twice. Times are wall-clock
+    # seconds (time.time()): they outlive the process.
+    @abstractmethod
+    def token_get(self, token: str, now: float) -> tuple[float, bytes, bytes] | None:
+        """(expires, fingerprint, answer) of ``token`` when it is kept and not expired at
+        ``now`` (``expires > now``), else None."""
+
+    @abstractmethod
+    def token_put(self, token: str, fingerprint: bytes, answer: bytes, expires: float, now: float) -> bool:
+        """Keep ``token`` (its request's fingerprint and its answer) until ``expires``: one
+        row write that joins the open ``transaction()``, so the token commits or rolls back
+        with the writes it answers for. An expired token of that name is replaced. False,
+        and nothing written, when an unexpired one is kept already (another request, maybe
+        of another process, committed it first)."""
+
+    @abstractmethod
+    def token_purge(self, now: float, limit: int) -> int:
+        """Forget up to ``limit`` tokens expired at ``now``; returns how many went."""
+
+    @abstractmethod
+    def token_horizon(self) -> float | None:
+        """The latest expiry of any kept token (None: none kept). Until then a token
+        missing from an engine's memory may still be in the storage (written before a
+        restart)."""
 
     # ---- rows
     @abstractmethod

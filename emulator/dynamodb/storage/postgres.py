@@ -123,6 +123,12 @@ CREATE TABLE IF NOT EXISTS ddb_policies (
     revision text NOT NULL
 );
 CREATE INDEX IF NOT EXISTS ddb_policies_by_table ON ddb_policies (tid);
+CREATE TABLE IF NOT EXISTS ddb_tokens (
+    token text COLLATE "C" PRIMARY KEY,
+    expires double precision NOT NULL,
+    fingerprint bytea NOT NULL,
+    answer bytea NOT NULL
+);
 CREATE TABLE IF NOT EXISTS ddb_flush (
     id text PRIMARY KEY,
     n bigint NOT NULL
@@ -131,7 +137,7 @@ CREATE TABLE IF NOT EXISTS ddb_flush (
 
 # What reset() empties: every table above but ddb_catalog (the version only grows) and
 # ddb_flush (the durability barriers of running processes, not account data).
-_RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_policies", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
+_RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_policies", "ddb_tokens", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
 
 # A schema made before tables were regional has ``ddb_tables`` with a unique ``name`` and no
 # ``region``: add the column (each table's region is the one in its stored ARN) and make
@@ -594,6 +600,35 @@ class PostgresStorage(Storage, LifecycleStorage):
     def policy_list(self) -> list[PolicyRow]:
         rows = self._fetch('SELECT tid, arn, policy, revision FROM ddb_policies ORDER BY arn COLLATE "C"')
         return [PolicyRow(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    # --------------------------------------------------- idempotency tokens
+    def token_get(self, token: str, now: float) -> tuple[float, bytes, bytes] | None:
+        row = self._fetch("SELECT expires, fingerprint, answer FROM ddb_tokens WHERE token = %s AND expires > %s", (token, now), one=True)
+        return None if row is None else (float(row[0]), bytes(row[1]), bytes(row[2]))
+
+    def token_put(self, token: str, fingerprint: bytes, answer: bytes, expires: float, now: float) -> bool:
+        # An upsert that replaces only an expired token. Another process inserting the same
+        # token in a transaction still open makes this wait for its end (the primary key),
+        # then see its row: exactly one of two concurrent requests keeps the token.
+        return (
+            self._write(
+                "INSERT INTO ddb_tokens (token, expires, fingerprint, answer) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (token) DO UPDATE SET expires = EXCLUDED.expires, fingerprint = EXCLUDED.fingerprint, answer = EXCLUDED.answer "
+                "WHERE ddb_tokens.expires <= %s",
+                (token, expires, fingerprint, answer, now),
+            )
+            > 0
+        )
+
+    # No index on ``expires`` (see SqliteStorage.token_purge): the purge scans the table.
+    def token_purge(self, now: float, limit: int) -> int:
+        return self._write(
+            "DELETE FROM ddb_tokens WHERE token IN (SELECT token FROM ddb_tokens WHERE expires <= %s LIMIT %s)", (now, limit)
+        )
+
+    def token_horizon(self) -> float | None:
+        row = self._fetch("SELECT MAX(expires) FROM ddb_tokens", one=True)
+        return None if row is None or row[0] is None else float(row[0])
 
     # ---------------------------------------------------------------- rows
     def get(self, table_id: int, index_id: int, pk: bytes, sk: bytes) -> bytes | None:

@@ -51,6 +51,12 @@ CREATE TABLE IF NOT EXISTS ddb_policies (
     revision TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS ddb_policies_by_table ON ddb_policies (tid);
+CREATE TABLE IF NOT EXISTS ddb_tokens (
+    token TEXT PRIMARY KEY,
+    expires REAL NOT NULL,
+    fingerprint BLOB NOT NULL,
+    answer BLOB NOT NULL
+) WITHOUT ROWID;
 """
 
 # Side tables of the data lifecycle (streams, backups, PITR): see LifecycleStorage.
@@ -88,7 +94,7 @@ CREATE INDEX IF NOT EXISTS ddb_history_by_key ON ddb_history (key, seq);
 """
 
 # Every table of both schemas above: what reset() empties.
-_RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_policies", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
+_RESET_TABLES = ("ddb_items", "ddb_tables", "ddb_policies", "ddb_tokens", "ddb_meta", "ddb_stream_records", "ddb_snapshots", "ddb_history")
 
 
 # Items live inside the primary key's B-tree (WITHOUT ROWID), where SQLite keeps at most
@@ -357,6 +363,45 @@ class SqliteStorage(Storage, LifecycleStorage):
         with self._lock:
             rows = self.conn.execute("SELECT tid, arn, policy, revision FROM ddb_policies ORDER BY arn").fetchall()
         return [PolicyRow(int(r[0]), r[1], r[2], r[3]) for r in rows]
+
+    # --------------------------------------------------- idempotency tokens
+    def token_get(self, token: str, now: float) -> tuple[float, bytes, bytes] | None:
+        with self._lock:
+            row = self.conn.execute("SELECT expires, fingerprint, answer FROM ddb_tokens WHERE token = ? AND expires > ?", (token, now)).fetchone()
+        return None if row is None else (float(row[0]), bytes(row[1]), bytes(row[2]))
+
+    def token_put(self, token: str, fingerprint: bytes, answer: bytes, expires: float, now: float) -> bool:
+        with self.transaction():
+            if sqlite3.sqlite_version_info >= (3, 24):
+                # One statement: an upsert that replaces only an expired token (no change,
+                # rowcount 0, when a live one is kept).
+                cur = self.conn.execute(
+                    "INSERT INTO ddb_tokens (token, expires, fingerprint, answer) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (token) DO UPDATE SET expires = excluded.expires, fingerprint = excluded.fingerprint, answer = excluded.answer "
+                    "WHERE ddb_tokens.expires <= ?",
+                    (token, expires, fingerprint, answer, now),
+                )
+                return cur.rowcount > 0
+            # One connection, one writer (BEGIN IMMEDIATE): the check and the write are atomic.
+            if self.conn.execute("SELECT 1 FROM ddb_tokens WHERE token = ? AND expires > ?", (token, now)).fetchone() is not None:
+                return False
+            self.conn.execute("INSERT OR REPLACE INTO ddb_tokens (token, expires, fingerprint, answer) VALUES (?, ?, ?, ?)", (token, expires, fingerprint, answer))
+            return True
+
+    # No index on ``expires``: every TransactWriteItems from boto3 carries a token, and an
+    # index is one more B-tree page dirtied per commit; the purge (a housekeeping pass every
+    # ttl_interval, off the request path) scans the table, which holds ~10 minutes of tokens.
+    def token_purge(self, now: float, limit: int) -> int:
+        with self.transaction():
+            cur = self.conn.execute(
+                "DELETE FROM ddb_tokens WHERE token IN (SELECT token FROM ddb_tokens WHERE expires <= ? LIMIT ?)", (now, limit)
+            )
+            return cur.rowcount
+
+    def token_horizon(self) -> float | None:
+        with self._lock:
+            row = self.conn.execute("SELECT MAX(expires) FROM ddb_tokens").fetchone()
+        return None if row is None or row[0] is None else float(row[0])
 
     # ---------------------------------------------------------------- rows
     def _select(self, sql: str, params: Sequence[Any]) -> list[Any]:

@@ -257,3 +257,33 @@ def test_transaction_rolls_back_everything_on_a_failed_condition(pg_servers: Ser
     assert _code(exc.value) == "TransactionCanceledException"
     assert "Item" not in b.get_item(TableName=name, Key={"pk": {"S": "new"}}, ConsistentRead=True)
     a.delete_table(TableName=name)
+
+
+def test_a_client_request_token_holds_across_processes(pg_servers: Servers) -> None:
+    """A TransactWriteItems retried on the other process with the same ClientRequestToken
+    (a load balancer in front of both) applies once; racing retries too."""
+    a, b = (s.client("dynamodb") for s in pg_servers)
+    name = _make_table(a)
+    deposit = [{"Update": {"TableName": name, "Key": {"pk": {"S": "acct"}}, "UpdateExpression": "ADD balance :a", "ExpressionAttributeValues": {":a": {"N": "100"}}}}]
+    first = a.transact_write_items(TransactItems=deposit, ClientRequestToken="deposit-1", ReturnConsumedCapacity="TOTAL")
+    again = b.transact_write_items(TransactItems=deposit, ClientRequestToken="deposit-1", ReturnConsumedCapacity="TOTAL")
+    assert again["ConsumedCapacity"] == first["ConsumedCapacity"]
+    other = [{"Update": {**deposit[0]["Update"], "ExpressionAttributeValues": {":a": {"N": "1"}}}}]
+    with pytest.raises(ClientError) as err:
+        b.transact_write_items(TransactItems=other, ClientRequestToken="deposit-1")
+    assert _code(err.value) == "IdempotentParameterMismatchException"
+    # Eight clients on both processes send the same new token at once: one deposit.
+    clients = _clients(pg_servers, 8)
+
+    def send(i: int) -> str:
+        try:
+            clients[i].transact_write_items(TransactItems=deposit, ClientRequestToken="deposit-2")
+        except ClientError as exc:
+            return _code(exc)  # a conflict on the item is a refusal, never a second deposit
+        return "OK"
+
+    codes = _parallel(send, 8)
+    assert "OK" in codes and set(codes) <= {"OK", "TransactionConflictException", "TransactionInProgressException"}, codes
+    balance = a.get_item(TableName=name, Key={"pk": {"S": "acct"}}, ConsistentRead=True)["Item"]["balance"]["N"]
+    assert balance == "200"
+    a.delete_table(TableName=name)
