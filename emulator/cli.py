@@ -9,7 +9,9 @@ import argparse
 import gc
 import json
 import logging
+import os
 import re
+import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -46,6 +48,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from emulator.app import create_app
     from emulator.runtime import Runtime
 
+    # The server is no AWS client of the user's: a profile of theirs (AWS_PROFILE naming one this
+    # machine lacks) must not reach the botocore sessions the server and moto make for themselves.
+    for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE"):
+        os.environ.pop(name, None)
     settings = _settings_from(args)
     problem = _serve_settings_problem(settings)
     if problem:
@@ -77,9 +83,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except OSError as exc:  # cannot be created (permissions, a file on the path)
         print(f"emulator: error: cannot use data dir {settings.data_dir}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    models_note = _choose_models_dir(settings)
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime = Runtime(settings)
+    try:
+        models_note = _choose_models_dir(settings)
+        runtime = Runtime(settings)
+    except (OSError, sqlite3.Error, ValueError) as exc:  # a data dir read-only, full, or holding a damaged file
+        print(f"emulator: error: cannot start with data dir {settings.data_dir}: {_startup_problem(exc)}", file=sys.stderr)
+        return 2
     from emulator.gateway.tls import guard, uvicorn_tls_options
     from emulator.uvicorn_send import HTTP_PROTOCOL
 
@@ -167,6 +177,28 @@ def _port_problem(host: str, port: int) -> str:
     except OSError as exc:
         return exc.strerror or str(exc)
     return ""
+
+
+def _startup_problem(exc: BaseException) -> str:
+    """One line for a start-up failure: the file (an OSError's own, else the ``path`` the
+    failing code was working on, found in its traceback) and the problem."""
+    if isinstance(exc, OSError) and exc.filename:
+        return f"{exc.filename}: {exc.strerror or exc}"
+    where = None
+    tb = exc.__traceback__
+    frames = []
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):  # the innermost first: its ``path``, or a ``path`` of one of its objects (a store's)
+        found = [frame.f_locals.get("path"), *(getattr(value, "path", None) for value in frame.f_locals.values())]
+        named = [os.fspath(f) for f in found if isinstance(f, (str, os.PathLike)) and str(f) not in ("", ":memory:")]
+        if named:
+            where = str(named[0])
+            break
+    kind = "sqlite3" if isinstance(exc, sqlite3.Error) else type(exc).__name__
+    text = f"{kind}: {exc}"
+    return f"{where}: {text}" if where and where not in str(exc) else text
 
 
 def _choose_models_dir(settings: Any) -> str:

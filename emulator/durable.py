@@ -23,12 +23,17 @@ def write_bytes(path: Path, data: bytes, mode: int = 0o600) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # One temporary name per process and thread: two writers never share one.
     tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(tmp, path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # the disk full, read-only...: no temporary file left behind; the old file stays
+        with contextlib.suppress(OSError):
+            tmp.unlink(missing_ok=True)
+        raise
     with contextlib.suppress(OSError):  # the rename itself, where the filesystem allows a directory fsync
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -66,8 +71,15 @@ class RecordFile:
         return self._items
 
     def save(self, items: list[dict[str, Any]] | None = None) -> None:
+        """Write ``items`` (the records as they are now). When the write fails (raised), the
+        records in memory are dropped and read again from the file on next use: a change
+        made in place before the save (a record's tags) is not kept either."""
         items = self.items() if items is None else items
-        write_json(self.path, {self.key: items})
+        try:
+            write_json(self.path, {self.key: items})
+        except BaseException:
+            self._items = None
+            raise
         self._items = items
 
     def clear(self) -> None:

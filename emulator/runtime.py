@@ -6,11 +6,14 @@ object (``handler.runtime``), so handlers never import each other.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import importlib
 import logging
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import psutil
@@ -38,6 +41,52 @@ NATIVE_HANDLERS: dict[str, str] = {
     "iam": "emulator.handlers.iam:IamHandler",
 }
 
+# How often the housekeeping (Runtime._housekeeping) checks the data dir's files and retries the
+# snapshots of moto's state that failed.
+HOUSEKEEPING_SECONDS = 5.0
+
+
+class DataFiles:
+    """The data dir's main files, checked every few seconds off the request path: a database
+    (DynamoDB's, monitoring's) deleted or replaced under the running server, or iam.json
+    deleted, means every later write is lost at the next restart. Recovering is not attempted:
+    an ERROR is logged (once a file) and /_emulator/health says degraded."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = data_dir
+        self._inodes: dict[Path, int] = {}  # a database -> its inode when first seen
+        self._seen: set[Path] = set()  # documents replaced whole on each save (iam.json): seen once
+        self.problems: dict[str, str] = {}  # path -> what happened to it
+
+    def _databases(self) -> list[Path]:
+        return [self.data_dir / "dynamodb.sqlite3", *(self.data_dir / "monitoring").glob("*.db")]
+
+    def check(self, gone: list[str]) -> list[str]:
+        """Stat the files; ``gone``: the databases of moto's state found deleted or replaced.
+        Returns the problems new since the last check."""
+        found: dict[str, str] = {}
+        for path in self._databases():
+            try:
+                inode = os.stat(path).st_ino
+            except OSError:
+                continue
+            if self._inodes.setdefault(path, inode) != inode:
+                found[str(path)] = "replaced by another file while the server runs"
+        for path in list(self._inodes):
+            if str(path) not in found and not path.exists():
+                found[str(path)] = "deleted while the server runs"
+        for path in (self.data_dir / "iam.json",):
+            if path.exists():
+                self._seen.add(path)
+            elif path in self._seen:
+                found[str(path)] = "deleted while the server runs"
+        for path_text in gone:
+            found[path_text] = "deleted or replaced while the server runs"
+        new = [f"{path}: {why}" for path, why in found.items() if path not in self.problems]
+        self.problems.update(found)
+        return new
+
+
 # Called after every request with (ctx, response, seconds), on the request path: for what must
 # happen before the next request (capacity charging). Everything else is a recorder consumer.
 Observer = Callable[[RequestContext, Response, float], None]
@@ -53,6 +102,8 @@ class Runtime:
         self.root_key: AccessKey = self.keys.ensure_root(settings.root_access_key_id, settings.root_secret_access_key)
         self.handlers: dict[str, ServiceHandler] = {}
         self.handler_errors: dict[str, str] = {}
+        self.data_files = DataFiles(settings.data_dir)
+        self._housekeeper: asyncio.Task[None] | None = None
         self.fallback = (
             MotoFallback(settings.account_id, settings.data_dir / "fallback" if settings.fallback_persistence else None)
             if settings.fallback
@@ -105,8 +156,32 @@ class Runtime:
             except Exception as exc:  # a broken service must not take the others down
                 log.exception("service %s failed to start", name)
                 self.handler_errors[name] = f"{type(exc).__name__}: {exc}"
+        if self._housekeeper is None:
+            with contextlib.suppress(OSError):
+                self.data_files.check([])  # what is there at start: a file deleted from now on is seen
+            self._housekeeper = asyncio.create_task(self._housekeeping(), name="emulator-housekeeping")
+
+    async def _housekeeping(self) -> None:
+        """Every HOUSEKEEPING_SECONDS, off the request path: retry moto's snapshots that failed
+        (a disk full, then freed) and check that the data dir's files are still there."""
+        while True:
+            await asyncio.sleep(HOUSEKEEPING_SECONDS)
+            try:
+                await asyncio.to_thread(self.housekeeping)
+            except Exception:  # never stop checking
+                log.exception("housekeeping failed")
+
+    def housekeeping(self) -> None:
+        gone = self.fallback.housekeeping() if self.fallback is not None else []
+        for problem in self.data_files.check(gone):
+            log.error("data dir: %s; the writes from now on are lost at the next restart (restore the file from a backup, or restart the server to start over from what is on disk)", problem)
 
     async def stop(self) -> None:
+        if self._housekeeper is not None:
+            self._housekeeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._housekeeper
+            self._housekeeper = None
         for handler in reversed(list(self.handlers.values())):
             try:
                 await handler.stop()
@@ -158,8 +233,10 @@ class Runtime:
                 if handler.owned_members is not None and self.fallback is not None:
                     # Operations it does not implement, on resources other than its own, go to moto.
                     services[name]["other_operations"] = "fallback"
+        problems = self.problems()
         return {
-            "status": "ok",
+            "status": "degraded" if problems else "ok",
+            **({"problems": problems} if problems else {}),
             "version": self.version,
             "uptime_seconds": round(time.time() - self.started_at, 3),
             "endpoint": self.settings.endpoint,
@@ -169,10 +246,29 @@ class Runtime:
                 "enabled": self.fallback is not None,
                 "provider": "moto",
                 "services": sorted(self.fallback.served() - self.handlers.keys()) if self.fallback is not None else [],
+                **self._persistence(),
             },
             "components": {k: v.health() for k, v in self.components.items() if hasattr(v, "health")},
             "process": _process(),
         }
+
+
+    def _persistence(self) -> dict[str, Any]:
+        """moto's state on disk: "ok", or "degraded" with why each package cannot be saved."""
+        if self.fallback is None or not self.settings.fallback_persistence:
+            return {}
+        failures = self.fallback.persistence_failures()
+        if not failures:
+            return {"persistence": {"state": "ok"}}
+        return {"persistence": {"state": "degraded", "reason": {package: f"its state cannot be saved ({why}); its writes are refused" for package, why in failures.items()}}}
+
+    def problems(self) -> list[str]:
+        """Why the server is degraded: state that cannot be saved, data files gone."""
+        found = []
+        if self.fallback is not None:
+            found += [f"the state of {package} (moto) cannot be saved: {why}" for package, why in self.fallback.persistence_failures().items()]
+        found += [f"data dir: {problem}" for problem in (f"{path}: {why}" for path, why in self.data_files.problems.items())]
+        return found
 
 
 def _process() -> dict[str, Any]:

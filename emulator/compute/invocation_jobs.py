@@ -368,7 +368,11 @@ class InvocationJobs:
         job.last_modified = job.submit_time
         job.seq = max((j.seq for j in self.store.jobs.values()), default=0) + 1
         self.store.jobs[job.job_id] = job
-        self.store.save()
+        try:
+            self.store.save()
+        except BaseException:  # not saved: not created (the request fails)
+            self.store.jobs.pop(job.job_id, None)
+            raise
         task = asyncio.get_running_loop().create_task(self._run(job, invoke), name=f"invocation-job-{job.job_id}")
         self._runners[job.job_id] = task
         task.add_done_callback(lambda t: self._runners.pop(job.job_id, None) if self._runners.get(job.job_id) is t else None)

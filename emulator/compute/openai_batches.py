@@ -328,7 +328,11 @@ class BatchesApi:
             seq=max((b.seq for b in self.store.batches.values()), default=0) + 1,
         )
         self.store.batches[batch.id] = batch
-        self.store.save()
+        try:
+            self.store.save()
+        except BaseException:  # not saved: not created (the request fails)
+            self.store.batches.pop(batch.id, None)
+            raise
         task = asyncio.get_running_loop().create_task(self._run(batch, principal), name=f"openai-batch-{batch.id}")
         self._runners[batch.id] = task
         task.add_done_callback(lambda t: self._runners.pop(batch.id, None) if self._runners.get(batch.id) is t else None)

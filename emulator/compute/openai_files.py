@@ -146,7 +146,13 @@ class FileStore:
         self.root.mkdir(parents=True, exist_ok=True)
         await asyncio.to_thread(write_bytes, self.root / f.id, data)
         self.files[f.id] = f
-        self.save()
+        try:
+            self.save()
+        except BaseException:  # not saved: not kept (the request fails)
+            self.files.pop(f.id, None)
+            with contextlib.suppress(OSError):
+                (self.root / f.id).unlink()
+            raise
         return f
 
     async def read(self, f: StoredFile) -> bytes:

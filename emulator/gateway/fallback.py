@@ -21,11 +21,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from emulator.context import Principal
+from emulator.errors import AwsError
 from emulator.gateway import s3_stream
 from emulator.gateway.fallback_memory import WeakInstances
 from emulator.gateway.fallback_state import (
     LONG_POLLS,
     FallbackState,
+    NotSaved,
     is_write,
     s3_logs_reads,
 )
@@ -57,6 +59,13 @@ def caller_identity(principal: Principal, iam_store: Any = None) -> dict[str, st
 
 class NotServed(Exception):
     """moto has the service but not this operation (it raises NotImplementedError)."""
+
+
+def not_saved_error(error: NotSaved) -> AwsError:
+    """The answer to a write whose snapshot could not be written (the disk full, read-only...):
+    503 ServiceUnavailable in the request's protocol, never a success that a restart would lose.
+    moto's state in memory may hold the change (fallback_state.FallbackState._snapshot)."""
+    return AwsError("ServiceUnavailable", f"The emulator could not save the state of {error.package}: {error.reason}", 503)
 
 
 class MotoFallback:
@@ -230,7 +239,10 @@ class MotoFallback:
 
         out, tickets = await asyncio.to_thread(call)
         if tickets:
-            await state.wait(tickets)
+            try:
+                await state.wait(tickets)
+            except NotSaved as exc:
+                raise not_saved_error(exc) from None
         return out
 
     def reset(self, services: set[str] | None) -> None:
@@ -309,8 +321,31 @@ class MotoFallback:
 
         response, tickets = await asyncio.to_thread(call)
         if tickets:
-            await state.wait(tickets)
+            try:
+                await state.wait(tickets)
+            except NotSaved as exc:
+                raise not_saved_error(exc) from None
         return response
+
+    def persistence_failures(self) -> dict[str, str]:
+        """moto's packages whose state cannot be saved now, and why (/_emulator/health)."""
+        return self._state.failures() if self._state is not None else {}
+
+    def housekeeping(self) -> list[str]:
+        """Every few seconds (Runtime's housekeeping): retry the snapshots that failed; returns
+        the databases open that were deleted or replaced under the server (their path)."""
+        if self._state is None or not self._started:
+            return []
+        self._state.retry_failed()
+        gone = []
+        for path, inode in self._state.open_files():
+            try:
+                if os.stat(path).st_ino == inode:
+                    continue
+            except OSError:
+                pass
+            gone.append(str(path))
+        return gone
 
     def _written_packages(self, service: str | None) -> frozenset[str] | None:
         """The moto packages a request of ``service`` may change: its own (_moto_packages), or,

@@ -71,21 +71,24 @@ class SnapshotFiles:
         if self._delete_files(package):
             self._fsync_dir()
 
-    def _set_aside(self, package: str) -> None:
-        """A package that cannot be saved any more: its last snapshot is out of date; it is
-        kept (``.stale-<ts>``) but not restored."""
+    def _set_aside(self, package: str) -> list[tuple[Path, Path]]:
+        """A package that cannot be saved any more (its state cannot be pickled: not for a
+        failing disk, which keeps the last snapshot): its last snapshot is out of date; it is
+        kept (``.stale-<ts>``) but not restored. Returns the files moved (from, to)."""
         self._close_store(package)
         self._tables.pop(package, None)
         stamp = f"stale-{time.strftime('%Y%m%dT%H%M%S')}"
-        moved = False
+        moved: list[tuple[Path, Path]] = []
         for path in [*files(self.directory / f"{package}{SUFFIX}"), self.directory / f"{package}{LEGACY_SUFFIX}"]:
             if path.is_file():
                 with contextlib.suppress(OSError):
-                    os.replace(path, path.with_name(f"{path.name}.{stamp}"))
-                    moved = True
+                    aside = path.with_name(f"{path.name}.{stamp}")
+                    os.replace(path, aside)
+                    moved.append((path, aside))
         if moved:
             with contextlib.suppress(OSError):
                 self._fsync_dir()
+        return moved
 
     def _fsync_dir(self) -> None:
         self._fsync(self.directory)

@@ -42,6 +42,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -82,12 +83,46 @@ __all__ = [
     "LONG_POLLS",
     "READ_PREFIXES",
     "FallbackState",
+    "NotSaved",
     "SharedLock",
     "is_write",
     "s3_logs_reads",
+    "storage_failure",
 ]
 
 log = logging.getLogger("emulator.fallback")
+
+
+class NotSaved(Exception):
+    """A write's snapshot could not be written (the disk is full, read-only, failing...): the
+    write must not be acknowledged. ``package``: moto's package; ``reason``: the error."""
+
+    def __init__(self, package: str, reason: str) -> None:
+        super().__init__(f"the state of {package} could not be saved: {reason}")
+        self.package = package
+        self.reason = reason
+
+
+# SQLite's words for a failure of the file system under it, not of the data.
+_SQLITE_ENVIRONMENT = ("disk is full", "readonly database", "disk i/o error", "unable to open database", "database is locked", "no such file", "permission denied")
+
+
+def storage_failure(exc: BaseException) -> str | None:
+    """Why writing a snapshot failed when the cause is the environment (the disk full, read-only
+    or failing, a permission taken away), not the state: ``OSError`` or SQLite's I/O errors,
+    raised or the cause of what was raised. None otherwise."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError):
+            if current.errno is not None and current.strerror:
+                return f"[Errno {current.errno}] {current.strerror}" + (f": {current.filename!r}" if current.filename else "")
+            return f"{type(current).__name__}: {current}"
+        if isinstance(current, sqlite3.DatabaseError) and any(words in str(current).lower() for words in _SQLITE_ENVIRONMENT):
+            return f"sqlite3: {current}"
+        current = current.__cause__ or current.__context__
+    return None
 
 
 class _Waiter:
@@ -102,6 +137,11 @@ class _Waiter:
 def _resolve_future(future: asyncio.Future[None]) -> None:
     if not future.done():
         future.set_result(None)
+
+
+def _fail_future(future: asyncio.Future[None], error: NotSaved) -> None:
+    if not future.done():
+        future.set_exception(error)
 
 
 class FallbackState(SnapshotRestore, LeafAudit):
@@ -120,6 +160,11 @@ class FallbackState(SnapshotRestore, LeafAudit):
         self._pending: dict[str, None] = {}  # packages to snapshot, in order
         self._waiters: list[_Waiter] = []
         self._broken: dict[str, str] = {}  # package -> why it could not be pickled (warned once)
+        # package -> why its last snapshot could not be written (the disk, not the state: see
+        # storage_failure), until one is written again: /_emulator/health says so.
+        self._failing: dict[str, str] = {}
+        # package -> (the highest mark a failed snapshot was to cover, why): its waiters fail.
+        self._failed: dict[str, tuple[int, str]] = {}
         self._thread: threading.Thread | None = None
         self._stopping = False
         self._stopped = False
@@ -145,12 +190,33 @@ class FallbackState(SnapshotRestore, LeafAudit):
     def start(self) -> None:
         """Load every snapshot back into moto, then start the snapshot thread."""
         self.restore()
+        self._report_set_aside()
         with self._cond:
             for package in sorted(self._legacy):
                 self._pending[package] = None  # the old format, written anew
             if self._thread is None and not self._stopped:
                 self._thread = threading.Thread(target=self._run, name="fallback-snapshots", daemon=True)
                 self._thread.start()
+
+    def _report_set_aside(self) -> None:
+        """Snapshots set aside (by this start: unreadable, or by an earlier run: state that could
+        not be pickled) are not loaded: an ERROR names them, so a package that starts empty is
+        never a silent loss."""
+        if not self.directory.is_dir():
+            return
+        for path in sorted(self.directory.glob(f"*{SUFFIX}.*")) + sorted(self.directory.glob(f"*{LEGACY_SUFFIX}.*")):
+            name = path.name
+            for suffix in (SUFFIX, LEGACY_SUFFIX):
+                head, sep, tail = name.partition(f"{suffix}.")
+                if sep and tail.startswith(("stale-", "corrupt-")):
+                    loaded = (self.directory / f"{head}{SUFFIX}").is_file()
+                    log.log(
+                        logging.WARNING if loaded else logging.ERROR,
+                        "moto fallback: %s is a snapshot of %s set aside (%s) and not loaded%s; move it back to %s%s (server stopped) to load it",
+                        path, head, "unreadable" if tail.startswith("corrupt-") else "its state could not be saved", "" if loaded else f", so {head} started empty",
+                        head, suffix,
+                    )
+                    break
 
     def stop(self, timeout: float = 60.0) -> None:
         """Write the dirty packages, then stop the thread. Later writes are written inline."""
@@ -190,17 +256,30 @@ class FallbackState(SnapshotRestore, LeafAudit):
         return []
 
     async def wait(self, tickets: list[tuple[str, int]]) -> None:
-        """Until the snapshots covering ``tickets`` are on disk."""
+        """Until the snapshots covering ``tickets`` are on disk. Raises NotSaved when the
+        snapshot that was to cover one could not be written (storage_failure): the write must
+        not be acknowledged."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         with self._cond:
             if self._covered(tickets):
                 return
+            error = self._not_saved(tickets)
+            if error is not None:
+                raise error
             self._waiters.append(_Waiter(tickets, loop, future))
         await future
 
     def _covered(self, tickets: list[tuple[str, int]]) -> bool:
         return all(self._durable.get(package, 0) >= seq for package, seq in tickets)
+
+    def _not_saved(self, tickets: list[tuple[str, int]]) -> NotSaved | None:  # under self._cond
+        for package, seq in tickets:
+            if self._durable.get(package, 0) < seq:
+                failed = self._failed.get(package)
+                if failed is not None and failed[0] >= seq:
+                    return NotSaved(package, failed[1])
+        return None
 
     def _release_waiters(self) -> None:  # under self._cond
         waiting = []
@@ -208,9 +287,36 @@ class FallbackState(SnapshotRestore, LeafAudit):
             if self._covered(waiter.tickets):
                 with contextlib.suppress(RuntimeError):  # its loop is closed
                     waiter.loop.call_soon_threadsafe(_resolve_future, waiter.future)
+            elif (error := self._not_saved(waiter.tickets)) is not None:
+                with contextlib.suppress(RuntimeError):
+                    waiter.loop.call_soon_threadsafe(_fail_future, waiter.future, error)
             else:
                 waiting.append(waiter)
         self._waiters = waiting
+
+    def failures(self) -> dict[str, str]:
+        """The packages whose state cannot be saved now (the disk full, read-only...), and why."""
+        with self._cond:
+            return dict(self._failing)
+
+    def retry_failed(self) -> None:
+        """Try again to save the packages whose last snapshot failed (the housekeeping calls
+        this every few seconds): once the disk has room again their state is saved and the
+        health is ok again without waiting for another write."""
+        with self._cond:
+            if self._failing and not self._stopped:
+                for package in self._failing:
+                    self._pending.setdefault(package, None)
+                self._cond.notify_all()
+
+    def open_files(self) -> list[tuple[Path, int]]:
+        """The databases open now, with the inode each had when opened: one whose path no
+        longer names that inode was deleted or replaced under the running server."""
+        try:
+            stores = list(self._stores.values())  # read without _mutex: a copy, retried below if it changed meanwhile
+        except RuntimeError:
+            return []
+        return [(store.path, store.inode) for store in stores if store.inode]
 
     # -- reset --
 
@@ -241,6 +347,8 @@ class FallbackState(SnapshotRestore, LeafAudit):
                 self._durable[package] = self._seq.get(package, 0)
                 self._pending.pop(package, None)
                 self._broken.pop(package, None)
+                self._failing.pop(package, None)
+                self._failed.pop(package, None)
                 self._audit_due.pop(package, None)
             if names is None:
                 self._legacy.clear()
@@ -283,7 +391,18 @@ class FallbackState(SnapshotRestore, LeafAudit):
                 log.exception("moto fallback: the %s of %s failed", "audit" if audit else "snapshot", package)
 
     def _snapshot(self, package: str) -> None:
+        """Write a snapshot of ``package``, then release the writers it covers.
+
+        A failure of the environment (storage_failure: the disk full or read-only, an I/O
+        error) is not the state's fault: the last snapshot written stays where it is (it is
+        what a restart loads), and the writers this one was to cover are answered with an error
+        (NotSaved), as is every later writer until a snapshot is written again. moto's state in
+        memory keeps their changes meanwhile (it cannot take them back), and the next snapshot
+        written saves them, as a database whose commit failed may still hold what it was
+        asked to write: an unacknowledged write may or may not survive, an acknowledged one
+        always does."""
         written = False
+        failed: str | None = None
         with self._mutex:
             with self._cond:
                 target = self._seq.get(package, 0)
@@ -300,16 +419,35 @@ class FallbackState(SnapshotRestore, LeafAudit):
                     self._verify(package, snapshot)
                     self._commit(package, snapshot)
                     written = snapshot.plan is not None
-            except Unpersistable as exc:
-                reason = str(exc)
-                if self._broken.get(package) != reason:
-                    self._broken[package] = reason
-                    log.warning("moto fallback: the state of %s cannot be saved (%s); it is served from memory only and a restart loses it", package, reason)
-                    self._set_aside(package)
-            except Exception:
-                log.exception("moto fallback: writing the snapshot of %s failed; its last writes are in memory only", package)
+            except Exception as exc:
+                failed = storage_failure(exc)
+                if failed is not None:  # the disk's fault, not the state's: the last snapshot stays
+                    with self._cond:
+                        first = self._failing.get(package) != failed
+                        self._failing[package] = failed
+                    if first:
+                        log.error(
+                            "moto fallback: the state of %s cannot be saved (%s); its writes are answered with an error (503) until it can be saved again, and %s keeps its last saved snapshot",
+                            package, failed, self.directory / f"{package}{SUFFIX}",
+                        )
+                elif isinstance(exc, Unpersistable):
+                    reason = str(exc)
+                    if self._broken.get(package) != reason:
+                        self._broken[package] = reason
+                        moved = self._set_aside(package)
+                        log.error(
+                            "moto fallback: the state of %s cannot be saved (%s); it is served from memory only and a restart loses it%s",
+                            package, reason, "; its last snapshot was set aside: " + ", ".join(f"{a} -> {b}" for a, b in moved) if moved else "",
+                        )
+                else:
+                    log.exception("moto fallback: writing the snapshot of %s failed; its last writes are in memory only", package)
             else:
                 if self._broken.pop(package, None) is not None:
+                    log.warning("moto fallback: the state of %s is saved again", package)
+                with self._cond:
+                    recovered = self._failing.pop(package, None) is not None
+                    self._failed.pop(package, None)
+                if recovered:
                     log.warning("moto fallback: the state of %s is saved again", package)
             finally:
                 if snapshot is not None and snapshot.plan is not None:
@@ -321,7 +459,9 @@ class FallbackState(SnapshotRestore, LeafAudit):
                 self._audit_due[package] = None
                 self._last_write = time.monotonic()
                 self._cond.notify_all()  # the thread waits for an idle audit from now on
-            if target > self._durable.get(package, 0):
+            if failed is not None:
+                self._failed[package] = (max(target, self._failed.get(package, (0, ""))[0]), failed)
+            elif target > self._durable.get(package, 0):
                 self._durable[package] = target
             self._release_waiters()
 

@@ -63,6 +63,10 @@ class PackageStore:
             raise
         if created:
             fsync_dir(path.parent)  # the new file's name is on disk too
+        try:
+            self.inode = os.stat(path).st_ino  # what the housekeeping checks the path still names
+        except OSError:
+            self.inode = 0
 
     def close(self) -> None:
         self.conn.close()  # the last connection: SQLite checkpoints the WAL and deletes it

@@ -16,11 +16,13 @@ that invalidates the compiled sets at once when a membership or a group policy c
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import datetime as dt
 import functools
 import hashlib
 import json
+import logging
 import os
 import secrets
 import threading
@@ -61,6 +63,9 @@ _AWS_DESCRIPTIONS = {
     "IAMFullAccess": "Provides full access to IAM via the AWS Management Console.",
     "IAMReadOnlyAccess": "Provides read only access to IAM via the AWS Management Console.",
 }
+
+
+log = logging.getLogger("emulator.iam")
 
 
 def _epoch(text: str) -> float:
@@ -166,6 +171,8 @@ class IamStore(GroupMethods):
         self.groups, self.members, self.group_attached, self.group_inline, self.logins = {}, {}, {}, {}, {}
         self._sets: dict[str, PolicySet] = {}
         self.version = 0
+        with contextlib.suppress(OSError):  # a save cut short (kill -9): iam.json is whole, this is not
+            self.path.with_suffix(".tmp").unlink(missing_ok=True)
         self._load()
 
     # ------------------------------------------------------------ persistence
@@ -179,7 +186,12 @@ class IamStore(GroupMethods):
         mtime = self._stat()
         if mtime:
             with open(self.path, encoding="utf-8") as fh:
-                data = json.load(fh)
+                try:
+                    data = json.load(fh)
+                except ValueError as exc:
+                    raise ValueError(f"{self.path} is not a valid IAM store (JSON: {exc})") from None
+            if not isinstance(data, dict):
+                raise ValueError(f"{self.path} is not a valid IAM store (not a JSON object)")
             self.users = data.get("users", {})
             self.policies = data.get("policies", {})
             self.attached = data.get("attached", {})
@@ -215,16 +227,47 @@ class IamStore(GroupMethods):
             self._load()
 
     def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        """Write the state (after a change made in memory, under the lock). When it cannot be
+        written (the disk full or read-only...), the change is rolled back (the state is read
+        again from iam.json, which holds the last one saved) and the request fails with IAM's
+        ServiceFailure: a change answered is a change saved, and one refused is not kept."""
         tmp = self.path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"users": self.users, "policies": self.policies, "attached": self.attached, "inline": self.inline, "groups": self.groups, "members": self.members,
-                       "group_attached": self.group_attached, "group_inline": self.group_inline, "logins": self.logins}, fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump({"users": self.users, "policies": self.policies, "attached": self.attached, "inline": self.inline, "groups": self.groups, "members": self.members,
+                           "group_attached": self.group_attached, "group_inline": self.group_inline, "logins": self.logins}, fh, indent=1)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(tmp, self.path)
+        except (OSError, TypeError, ValueError) as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            self._rollback()
+            reason = f"[Errno {exc.errno}] {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else f"{type(exc).__name__}: {exc}"
+            log.error("IAM: %s could not be saved (%s); the change was not made", self.path, reason)
+            raise AwsError(
+                "ServiceFailure",
+                f"The request processing has failed because of an unknown error, exception or failure. (The emulator could not save {self.path.name}: {reason})",
+                500,
+            ) from None
         self._mtime_ns = self._stat()
+        self._sets.clear()
+        self.version += 1
+
+    def _rollback(self) -> None:
+        """Back to the state last saved (iam.json's; none: empty), after a save failed."""
+        try:
+            if self._stat():
+                self._load()
+                return
+        except (OSError, ValueError):
+            log.exception("IAM: %s cannot be read back after a failed save; the state in memory may hold the change", self.path)
+            return
+        self.users, self.policies, self.attached, self.inline = {}, {}, {}, {}
+        self.groups, self.members, self.group_attached, self.group_inline, self.logins = {}, {}, {}, {}, {}
+        self._mtime_ns = 0
         self._sets.clear()
         self.version += 1
 
@@ -270,6 +313,7 @@ class IamStore(GroupMethods):
     def update_user(self, name: str, new_name: str | None, new_path: str | None, keys: KeyStore) -> None:
         """UpdateUser: a new path (the ARN follows) and/or a new name, under which the user's
         access keys, attached and inline policies go too."""
+        renamed: tuple[str, str] | None = None
         with self._lock:
             self._sync()
             user = self.users.get(name)
@@ -279,6 +323,7 @@ class IamStore(GroupMethods):
                 if new_name in self.users or new_name == "root":
                     raise AwsError("EntityAlreadyExists", f"User with name {new_name} already exists.", 409)
                 keys.rename_user(name, new_name)
+                renamed = (new_name, name)
                 self.users[new_name] = self.users.pop(name)
                 user["UserName"] = new_name
                 if name in self.attached:
@@ -294,7 +339,13 @@ class IamStore(GroupMethods):
             if new_path:
                 user["Path"] = new_path
             user["Arn"] = self.user_arn(name, user["Path"])
-            self._save()
+            try:
+                self._save()
+            except AwsError:  # not saved (rolled back): the keys go back to their user
+                if renamed is not None:
+                    with contextlib.suppress(Exception):
+                        keys.rename_user(*renamed)
+                raise
 
     def has_user(self, name: str) -> bool:
         return name in self.users
