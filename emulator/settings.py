@@ -31,6 +31,9 @@ class Settings:
     root_secret_access_key: str | None = None
     max_body_bytes: int = 64 * 1024 * 1024
     access_log: bool = True
+    # Copy the audit log (data_dir/audit.log, always written) to CloudWatch Logs, group
+    # /emulator/audit (emulator/gateway/audit.py); the pytest plugin's server turns it off.
+    audit_to_logs: bool = True
     # Size-capped rotation of data_dir/access.log and audit.log (emulator/gateway/access_log.py
     # Rotation): past log_max_bytes, X -> X.1 ... X.<log_backups>, the oldest dropped; 0 = never.
     log_max_bytes: int = 100 * 1024 * 1024

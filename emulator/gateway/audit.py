@@ -2,8 +2,8 @@
 
 Written to ``<data_dir>/audit.log`` (mode 0600; rotated by size like the access log,
 settings log_max_bytes and log_backups) and, when the monitoring
-service is running (in a cluster: the monitoring role), to the CloudWatch Logs group
-``/emulator/audit``. Records
+service is running (in a cluster: the monitoring role) and the setting ``audit_to_logs`` is on
+(the default), to the CloudWatch Logs group ``/emulator/audit``. Records
 who (key, user, source IP), what (action, resource), the authorization
 decision and the HTTP status; never secrets, signatures or request bodies.
 
@@ -158,7 +158,9 @@ class AuditLog:
         running; each line with its call's time. Batch by batch (the recorder's, 20 ms): the
         insert runs on the event loop, and holding a second's worth of lines for one insert
         stalled it far longer under load (bench/RESULTS.md, gateway sixth round)."""
-        components = self.runtime.components if self.runtime is not None else {}
+        if self.runtime is None or not getattr(getattr(self.runtime, "settings", None), "audit_to_logs", True):
+            return  # the setting audit_to_logs (EMULATOR_AUDIT_TO_LOGS): the file only
+        components = self.runtime.components
         logs = components.get("logs")
         if logs is None:
             # A cluster gateway: the monitoring role has the log store; the batch is shipped to

@@ -10,6 +10,7 @@ import ssl
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -18,6 +19,18 @@ from typing import Any, Self
 
 ACCESS_KEY = "AKIAEMULATORTEST0001"
 SECRET_KEY = "emulator-test-secret-key-0000000000000000"
+
+# The developer's settings the server must not inherit: AWS ones (a profile that does not
+# exist, an endpoint, keys) and proxies (the server's own calls go to 127.0.0.1).
+_PROXY_ENV = frozenset({"http_proxy", "https_proxy", "all_proxy", "ftp_proxy", "no_proxy"})
+
+# The plugin's own calls (health, reset) go straight to 127.0.0.1, whatever HTTP(S)_PROXY says.
+_DIRECT = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def server_environment(environ: dict[str, str] | os._Environ[str]) -> dict[str, str]:
+    """``environ`` without the AWS_* and proxy variables: what a server subprocess inherits."""
+    return {k: v for k, v in environ.items() if not k.startswith("AWS_") and k.lower() not in _PROXY_ENV}
 
 
 def free_port() -> int:
@@ -38,6 +51,7 @@ class EmulatorServer:
         access_key: str = ACCESS_KEY,
         secret_key: str = SECRET_KEY,
         region: str = "us-east-1",
+        orphan_cleanup: list[str | Path] | None = None,
     ) -> None:
         self._tmp = None
         if data_dir is None:
@@ -52,6 +66,9 @@ class EmulatorServer:
         self.region = region
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = self.data_dir / "server.out"
+        # Directories the server removes if it outlives this process (emulator/testing/child.py):
+        # the temporary data dir made here, and these.
+        self.orphan_cleanup = [str(d) for d in orphan_cleanup or []]
 
     @property
     def endpoint(self) -> str:
@@ -59,24 +76,32 @@ class EmulatorServer:
 
     def start(self, timeout: float = 60.0) -> EmulatorServer:
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        env = dict(os.environ)
+        env = server_environment(os.environ)
+        cleanup = ([str(self.data_dir)] if self._tmp is not None else []) + self.orphan_cleanup
         env.update(
             {
                 "EMULATOR_ROOT_ACCESS_KEY_ID": self.access_key,
                 "EMULATOR_ROOT_SECRET_ACCESS_KEY": self.secret_key,
                 "PYTHONUNBUFFERED": "1",
+                # The server dies with this process, even a killed one (emulator/testing/child.py).
+                "EMULATOR_PARENT_PID": str(os.getpid()),
+                # Linux's parent-death signal follows the starting thread: only the main thread's
+                # lasts as long as the process (a pool's thread may end while the server runs).
+                "EMULATOR_PARENT_DEATHSIG": "1" if threading.current_thread() is threading.main_thread() else "",
+                "EMULATOR_ORPHAN_CLEANUP": os.pathsep.join(cleanup),
             }
         )
         env.update(self.env)
-        cmd = [sys.executable, "-m", "emulator", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra_args]
+        cmd = [sys.executable, "-m", "emulator.testing.child", "serve", "--port", str(self.port), "--data-dir", str(self.data_dir), *self.extra_args]
         self._log = open(self.log_path, "ab")  # noqa: SIM115 - the server process writes to it until stop()
+        # A session of its own: Ctrl-C in the terminal reaches pytest, whose teardown stops the server.
         self.proc = subprocess.Popen(cmd, env=env, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         deadline = time.time() + timeout
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"emulator exited with {self.proc.returncode}: {self.log_path.read_text()[-4000:]}")
             try:
-                with urllib.request.urlopen(self.endpoint + "/_emulator/health", timeout=1, context=self._ssl_context()) as resp:
+                with self._urlopen(self.endpoint + "/_emulator/health", timeout=1) as resp:
                     if resp.status == 200:
                         return self
             except OSError:
@@ -121,10 +146,40 @@ class EmulatorServer:
             headers={"authorization": f"Bearer {self.access_key}:{self.secret_key}", "content-type": "application/json"},
         )
         try:
-            with urllib.request.urlopen(req, timeout=120, context=self._ssl_context()) as resp:
+            with self._urlopen(req, timeout=120) as resp:
                 return list(json.loads(resp.read())["reset"])
         except urllib.error.HTTPError as exc:
             raise RuntimeError(f"reset failed ({exc.code}): {exc.read().decode(errors='replace')}") from None
+        except OSError:
+            self.check_alive()  # a dead server says so, rather than "connection refused"
+            raise
+
+    def check_alive(self) -> None:
+        """A RuntimeError with the log's last lines when the server process has exited."""
+        if self.proc is not None and self.proc.poll() is not None:
+            raise RuntimeError(f"the emulator server exited with code {self.proc.returncode}; last log lines:\n{self.log_tail()}")
+
+    def log_size(self) -> int:
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def log_tail(self, since: int = 0, limit: int = 8000) -> str:
+        """The server's output from byte ``since`` on, its last ``limit`` bytes at most."""
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(max(since, self.log_size() - limit))
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def _urlopen(self, url: str | urllib.request.Request, timeout: float) -> Any:
+        context = self._ssl_context()
+        if context is None:
+            return _DIRECT.open(url, timeout=timeout)
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), urllib.request.HTTPSHandler(context=context))
+        return opener.open(url, timeout=timeout)
 
     def _ssl_context(self) -> ssl.SSLContext | None:
         return None  # plain HTTP
@@ -138,6 +193,9 @@ class EmulatorServer:
             "AWS_SECRET_ACCESS_KEY": self.secret_key,
             "AWS_DEFAULT_REGION": self.region,
             "AWS_REGION": self.region,
+            # The OpenAI SDKs (the API key is the key pair, "ACCESS_KEY_ID:SECRET").
+            "OPENAI_BASE_URL": self.endpoint + "/v1",
+            "OPENAI_API_KEY": f"{self.access_key}:{self.secret_key}",
         }
 
     def client_kwargs(self) -> dict[str, Any]:
