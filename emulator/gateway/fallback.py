@@ -10,7 +10,10 @@ saved in ``<data_dir>/fallback`` and loaded back at start (fallback_state.py).
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import contextvars
+import functools
 import io
 import os
 import re
@@ -39,6 +42,18 @@ DEFAULT_ACCOUNT_ID = "000000000000"
 # What moto sees of an S3 request that came without credentials: its service, S3, and that the
 # gateway authorized it (gateway/s3_anonymous.py); no client can send it (no such key).
 S3_UNSIGNED_AUTHORIZATION = "AWS4-HMAC-SHA256 Credential=anonymous/19700101/us-east-1/s3/aws4_request, SignedHeaders=host, Signature=anonymous"
+
+# moto's calls run in threads of their own, not asyncio's default executor (min(32, cpus + 4)
+# workers, shared with everything else): an SQS long poll (ReceiveMessage waiting up to 20 s)
+# holds its thread for the whole wait, and six of them on a 2-core machine froze every
+# moto-served service until one ended.
+_EXECUTOR = concurrent.futures.ThreadPoolExecutor(max_workers=64, thread_name_prefix="moto")
+
+
+async def _in_thread(fn: Callable[..., T], *args: Any) -> T:
+    """``asyncio.to_thread`` on the fallback's own executor (with the caller's context vars)."""
+    context = contextvars.copy_context()
+    return await asyncio.get_running_loop().run_in_executor(_EXECUTOR, functools.partial(context.run, fn, *args))
 
 
 def caller_identity(principal: Principal, iam_store: Any = None) -> dict[str, str]:
@@ -228,7 +243,7 @@ class MotoFallback:
         self.start()
         state = self._state
         if state is None:
-            return await asyncio.to_thread(fn)
+            return await _in_thread(fn)
         own = self._written_packages(service)
         locked = state.lock_set(own, False)
 
@@ -237,7 +252,7 @@ class MotoFallback:
                 out = fn()
             return out, state.mark(state.dirty_set(own)) if write else []
 
-        out, tickets = await asyncio.to_thread(call)
+        out, tickets = await _in_thread(call)
         if tickets:
             try:
                 await state.wait(tickets)
@@ -309,7 +324,7 @@ class MotoFallback:
         self.start()
         state = self._state
         if state is None:
-            return await asyncio.to_thread(self._call, request, service)
+            return await _in_thread(self._call, request, service)
         own = self._written_packages(service)
         write = is_write(request.method, request.query_string, operation) or (service == "s3" and s3_logs_reads())
         locked = state.lock_set(own, (service, operation) in LONG_POLLS)
@@ -319,7 +334,7 @@ class MotoFallback:
                 response = self._call(request, service)
             return response, state.mark(state.dirty_set(own)) if write else []
 
-        response, tickets = await asyncio.to_thread(call)
+        response, tickets = await _in_thread(call)
         if tickets:
             try:
                 await state.wait(tickets)

@@ -49,6 +49,29 @@ def _attributes(attributes: Any) -> None:
             raise _invalid(f"Can't cast the value of message (user) attribute '{name}' to a number.")
 
 
+# The characters a message may hold (SQS: "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD |
+# #x10000 to #x10FFFF"); a lone surrogate is none of them.
+ALLOWED_CHARACTERS = "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
+_NOT_ALLOWED = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def invalid_contents(body: Any, attributes: Any) -> AwsError | None:
+    """The error SQS answers for a body, or a String or Number attribute's value, holding a
+    character outside the allowed set (moto sent it). The body's wording is SQS's
+    (``InvalidMessageContents``); the attribute's is ``InvalidParameterValue``."""
+    found = _NOT_ALLOWED.search(body) if isinstance(body, str) else None
+    if found is not None:
+        return AwsError("InvalidMessageContents",
+                        f"Invalid binary character '#x{ord(found.group()):X}' was found in the message body, the set of allowed characters is {ALLOWED_CHARACTERS}", 400)
+    for name, value in (attributes.items() if isinstance(attributes, dict) else ()):
+        given = value.get("StringValue") if isinstance(value, dict) else None
+        found = _NOT_ALLOWED.search(given) if isinstance(given, str) else None
+        if found is not None:
+            return _invalid(f"Message (user) attribute '{name}' value contains invalid binary character '#x{ord(found.group()):X}'. "
+                            f"You must use only the following supported characters: {ALLOWED_CHARACTERS}.")
+    return None
+
+
 @_on("sqs", "SendMessage")
 def _sqs_send_message(ctx: RequestContext) -> None:
     """A message has a body of one character at least: SQS answers an empty one as a missing
@@ -56,6 +79,9 @@ def _sqs_send_message(ctx: RequestContext) -> None:
     if ctx.params.get("MessageBody") == "":
         raise AwsError("MissingParameter", "The request must contain the parameter MessageBody.", 400)
     _attributes(ctx.params.get("MessageAttributes"))
+    error = invalid_contents(ctx.params.get("MessageBody"), ctx.params.get("MessageAttributes"))
+    if error is not None:
+        raise error
 
 
 @_on("sqs", "SendMessageBatch")
@@ -122,6 +148,17 @@ def _tags(tags: Any) -> None:
 @_on("sqs", "CreateQueue", "TagQueue")
 def _sqs_tags(ctx: RequestContext) -> None:
     _tags(ctx.params.get("tags" if ctx.operation_name == "CreateQueue" else "Tags"))
+
+
+@_on("sqs", "CreateQueue")
+def _sqs_fifo_name(ctx: RequestContext) -> None:
+    """Only a FIFO queue's name ends with ``.fifo``: SQS refuses a standard queue of such a name
+    (moto created one), here with the wording of a name it refuses."""
+    name = ctx.params.get("QueueName")
+    attributes = ctx.params.get("Attributes")
+    fifo = attributes.get("FifoQueue") if isinstance(attributes, dict) else None
+    if isinstance(name, str) and name.endswith(".fifo") and str(fifo).lower() != "true":
+        raise _invalid("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
 
 
 _ACCOUNT = re.compile(r"\d{12}")

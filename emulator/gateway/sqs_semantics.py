@@ -24,6 +24,8 @@ Installed by fallback_patches.install (after its own SQS patches, so that these 
 - StartMessageMoveTask, ListMessageMoveTasks, CancelMessageMoveTask (moto has none): a task
   moves a dead-letter queue's messages back to the queues they came from (or DestinationArn) at
   once; it is listed as COMPLETED.
+- SendMessageBatch: an entry whose body or attribute holds a character SQS does not allow fails
+  (that entry, with SendMessage's error; fallback_checks_sqs.invalid_contents); moto sent it.
 - A redrive policy's dead-letter queue is of the source's type (FIFO for FIFO, standard for
   standard), and one whose RedriveAllowPolicy does not allow the source is refused.
 """
@@ -52,6 +54,7 @@ def install() -> None:
     _redrive_targets()
     _retention()
     _move_tasks()
+    _batch_contents()
 
 
 def _invalid(message: str) -> AwsError:
@@ -485,3 +488,32 @@ def _move_tasks() -> None:
     SQSResponse.start_message_move_task = start  # type: ignore[attr-defined]
     SQSResponse.list_message_move_tasks = listing  # type: ignore[attr-defined]
     SQSResponse.cancel_message_move_task = cancel  # type: ignore[attr-defined]
+
+
+# ------------------------------------------------------------------ batch contents
+def _batch_contents() -> None:
+    from moto.sqs.models import SQSBackend
+
+    from emulator.gateway.fallback_checks_sqs import invalid_contents
+
+    send_batch = SQSBackend.send_message_batch
+
+    @functools.wraps(send_batch)
+    def sending_batch(self: Any, queue_name: str, entries: dict[str, dict[str, Any]]) -> Any:
+        failed: list[dict[str, Any]] = []
+        kept: dict[str, dict[str, Any]] = {}
+        for key, entry in entries.items():
+            error = invalid_contents(entry.get("MessageBody"), entry.get("MessageAttributes")) if isinstance(entry, dict) else None
+            if error is None:
+                kept[key] = entry
+            else:
+                failed.append({"Id": entry.get("Id"), "SenderFault": True, "Code": error.code, "Message": error.message})
+        if not failed:
+            return send_batch(self, queue_name, entries)
+        messages: list[Any] = []
+        if kept:
+            messages, moto_failed = send_batch(self, queue_name, kept)
+            failed = [*moto_failed, *failed]
+        return messages, failed
+
+    SQSBackend.send_message_batch = sending_batch  # type: ignore[method-assign]

@@ -312,3 +312,69 @@ def test_messages_past_their_retention_period_are_gone() -> None:
     assert counts["ApproximateNumberOfMessages"] == 1
     assert [m.body for m in backend.receive_message(name, 10, 0, 30)] == ["new"]
     assert old not in queue._messages
+
+
+# ------------------------------------------------------------------ contents, names, dead-letter source
+def test_dead_letter_queue_source_arn(sqs: Any) -> None:
+    dlq = sqs.create_queue(QueueName=_name())["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    url = sqs.create_queue(QueueName=_name(), Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})})["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sqs.send_message(QueueUrl=url, MessageBody="poison")
+    assert len(sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)["Messages"]) == 1
+    assert "Messages" not in sqs.receive_message(QueueUrl=url, VisibilityTimeout=0)
+    named = sqs.receive_message(QueueUrl=dlq, MessageSystemAttributeNames=["DeadLetterQueueSourceArn"], VisibilityTimeout=0)["Messages"][0]
+    assert named["Attributes"]["DeadLetterQueueSourceArn"] == arn
+    every = sqs.receive_message(QueueUrl=dlq, MessageSystemAttributeNames=["All"])["Messages"][0]
+    assert every["Attributes"]["DeadLetterQueueSourceArn"] == arn
+    sqs.send_message(QueueUrl=url, MessageBody="fresh")
+    assert "DeadLetterQueueSourceArn" not in sqs.receive_message(QueueUrl=url, MessageSystemAttributeNames=["All"])["Messages"][0]["Attributes"]
+
+
+@pytest.mark.parametrize(("body", "character"), [("a\u0000b", "#x0"), ("\u001f", "#x1F"), ("x\ufffe", "#xFFFE")])
+def test_a_body_with_characters_sqs_does_not_allow(sqs: Any, body: str, character: str) -> None:
+    url = sqs.create_queue(QueueName=_name())["QueueUrl"]
+    with pytest.raises(ClientError) as excinfo:
+        sqs.send_message(QueueUrl=url, MessageBody=body)
+    allowed = "#x9 | #xA | #xD | #x20 to #xD7FF | #xE000 to #xFFFD | #x10000 to #x10FFFF"
+    assert _error(excinfo) == ("InvalidMessageContents", f"Invalid binary character '{character}' was found in the message body, the set of allowed characters is {allowed}")
+    sqs.send_message(QueueUrl=url, MessageBody="tab\tnew line\n\r \ud7ff\ue000\U0001f600")  # the allowed ones
+    with pytest.raises(ClientError) as excinfo:
+        sqs.send_message(QueueUrl=url, MessageBody="m", MessageAttributes={"a": {"DataType": "String", "StringValue": body}})
+    assert _error(excinfo)[0] == "InvalidParameterValue"
+    batch = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "good", "MessageBody": "fine"}, {"Id": "bad", "MessageBody": body}])
+    assert [e["Id"] for e in batch["Successful"]] == ["good"]
+    assert [(e["Id"], e["Code"], e["SenderFault"]) for e in batch["Failed"]] == [("bad", "InvalidMessageContents", True)]
+    only_bad = sqs.send_message_batch(QueueUrl=url, Entries=[{"Id": "bad", "MessageBody": body}])
+    assert (only_bad.get("Successful", []), [e["Id"] for e in only_bad["Failed"]]) == ([], ["bad"])
+    bodies = {m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]}
+    assert body not in bodies and "fine" in bodies
+
+
+def test_a_standard_queue_name_ending_in_fifo(sqs: Any) -> None:
+    with pytest.raises(ClientError) as excinfo:
+        sqs.create_queue(QueueName=_name(".fifo"))
+    assert _error(excinfo) == ("InvalidParameterValue", "Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length")
+    with pytest.raises(ClientError):
+        sqs.create_queue(QueueName=_name(".fifo"), Attributes={"FifoQueue": "false"})
+    assert _fifo(sqs).endswith(".fifo")
+
+
+def test_concurrent_long_polls_leave_other_requests_fast(server: EmulatorServer, sqs: Any) -> None:
+    """Twelve long polls waiting at once: other requests (SQS's and SNS's) still answer at once
+    (they ran on asyncio's default executor, six workers on a 2-core machine, all held)."""
+    url = sqs.create_queue(QueueName=_name())["QueueUrl"]
+    other = sqs.create_queue(QueueName=_name())["QueueUrl"]
+    polls = [threading.Thread(target=lambda: client(server, "sqs").receive_message(QueueUrl=url, WaitTimeSeconds=3)) for _ in range(12)]
+    sns = client(server, "sns")
+    for poll in polls:
+        poll.start()
+    try:
+        time.sleep(0.5)
+        started = time.monotonic()
+        sqs.send_message(QueueUrl=other, MessageBody="m")
+        sns.list_topics()
+        assert time.monotonic() - started < 1
+    finally:
+        for poll in polls:
+            poll.join()
