@@ -72,6 +72,12 @@ def install() -> None:
         _sqs()
         sqs_semantics.install()  # SQS's documented message semantics
         _sns()
+        from emulator.gateway import fallback_patches_messaging
+
+        fallback_patches_messaging.install()  # SNS -> SQS delivery as SNS does it
+        from emulator.gateway import fallback_patches_services
+
+        fallback_patches_services.install()  # SDK-visible answers: EventBridge, Lambda, KMS, Secrets Manager
         _installed = True
 
 

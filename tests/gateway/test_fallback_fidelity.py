@@ -1,0 +1,126 @@
+"""moto's answers as AWS gives them where an SDK sees the difference
+(emulator/gateway/fallback_patches_services.py): EventBridge targets' Input and InputPath,
+events' ``account``, PutEvents entries naming a missing bus; Lambda Invoke without Docker, of
+InvocationType Event and DryRun; KMS's IncorrectKeyException, EncryptionAlgorithm and
+ScheduleKeyDeletion's answer; Secrets Manager's error messages. Through the wire with boto3."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+from fallback_probe import ACCOUNT, TRUST, client, lambda_zip
+
+from emulator.testing.server import EmulatorServer
+
+pytestmark = pytest.mark.usefixtures("no_unhandled_errors")
+
+
+def _queue(server: EmulatorServer, name: str) -> tuple[str, str]:
+    sqs = client(server, "sqs")
+    url = sqs.create_queue(QueueName=name)["QueueUrl"]
+    return url, sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+
+
+def _bodies(server: EmulatorServer, url: str) -> list[str]:
+    return [m["Body"] for m in client(server, "sqs").receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])]
+
+
+# ------------------------------------------------------------------ EventBridge
+def test_event_targets_receive_input_input_path_or_the_whole_event(server: EmulatorServer) -> None:
+    events, s = client(server, "events"), uuid.uuid4().hex[:8]
+    (u_path, a_path), (u_const, a_const), (u_tr, a_tr), (u_all, a_all) = (_queue(server, f"fid-{k}-{s}") for k in ("path", "const", "tr", "all"))
+    events.put_rule(Name=f"r-{s}", EventPattern=json.dumps({"source": [f"fid.{s}"]}))
+    events.put_targets(Rule=f"r-{s}", Targets=[
+        {"Id": "path", "Arn": a_path, "InputPath": "$.detail"},
+        {"Id": "const", "Arn": a_const, "Input": '{"fixed":true}'},
+        {"Id": "tr", "Arn": a_tr, "InputTransformer": {"InputPathsMap": {"amt": "$.detail.amount"}, "InputTemplate": '{"total": <amt>}'}},
+        {"Id": "all", "Arn": a_all}])
+    out = events.put_events(Entries=[{"Source": f"fid.{s}", "DetailType": "T", "Detail": json.dumps({"amount": 7})}])
+    assert out["FailedEntryCount"] == 0
+    assert [json.loads(b) for b in _bodies(server, u_path)] == [{"amount": 7}]
+    assert _bodies(server, u_const) == ['{"fixed":true}']  # the constant, as given
+    assert [json.loads(b) for b in _bodies(server, u_tr)] == [{"total": 7}]
+    [whole] = [json.loads(b) for b in _bodies(server, u_all)]
+    assert whole["account"] == ACCOUNT and whole["source"] == f"fid.{s}" and whole["detail"] == {"amount": 7}
+    assert list(whole) == ["version", "id", "detail-type", "source", "account", "time", "region", "resources", "detail"]
+    assert whole["id"] == out["Entries"][0]["EventId"]
+
+
+def test_put_events_entry_of_a_missing_bus_fails_alone(server: EmulatorServer) -> None:
+    events, s = client(server, "events"), uuid.uuid4().hex[:8]
+    url, arn = _queue(server, f"fid-bus-{s}")
+    events.put_rule(Name=f"rb-{s}", EventPattern=json.dumps({"source": [f"bus.{s}"]}))
+    events.put_targets(Rule=f"rb-{s}", Targets=[{"Id": "q", "Arn": arn}])
+    out = events.put_events(Entries=[
+        {"Source": f"bus.{s}", "DetailType": "x", "Detail": "{}"},
+        {"EventBusName": f"nope-{s}", "Source": f"bus.{s}", "DetailType": "x", "Detail": "{}"},
+        {"Source": f"bus.{s}", "DetailType": "y", "Detail": "{}"}])
+    assert out["FailedEntryCount"] == 1
+    assert "EventId" in out["Entries"][0] and "EventId" in out["Entries"][2]
+    assert out["Entries"][1] == {"ErrorCode": "ResourceNotFoundException", "ErrorMessage": f"Event bus nope-{s} does not exist."}
+    assert sorted(json.loads(b)["detail-type"] for b in _bodies(server, url)) == ["x", "y"]
+
+
+# ------------------------------------------------------------------ Lambda
+def test_lambda_invoke_without_docker(server: EmulatorServer) -> None:
+    iam, lam = client(server, "iam"), client(server, "lambda")
+    name = f"fid-{uuid.uuid4().hex[:8]}"
+    role = iam.create_role(RoleName=name, AssumeRolePolicyDocument=TRUST)["Role"]["Arn"]
+    lam.create_function(FunctionName=name, Runtime="python3.11", Role=role, Handler="index.handler", Code={"ZipFile": lambda_zip()})
+    answer = lam.invoke(FunctionName=name, Payload=b"{}")
+    assert answer["StatusCode"] == 200
+    payload = answer["Payload"].read()
+    if answer.get("FunctionError"):  # no Docker here (else the function ran and answered its event)
+        assert answer["FunctionError"] == "Unhandled"
+        error = json.loads(payload)
+        assert error["errorType"] == "Runtime.DockerUnavailable" and "Docker" in error["errorMessage"], error
+    event = lam.invoke(FunctionName=name, InvocationType="Event", Payload=b"{}")
+    assert event["StatusCode"] == 202 and "FunctionError" not in event and event["Payload"].read() == b""
+    dry = lam.invoke(FunctionName=name, InvocationType="DryRun", Payload=b"{}")
+    assert dry["StatusCode"] == 204 and "FunctionError" not in dry and dry["Payload"].read() == b""
+    with pytest.raises(ClientError) as caught:
+        lam.invoke(FunctionName=f"{name}-missing", InvocationType="DryRun")
+    assert caught.value.response["Error"]["Code"] == "ResourceNotFoundException"
+
+
+# ------------------------------------------------------------------ KMS
+def test_kms_answers(server: EmulatorServer) -> None:
+    kms = client(server, "kms")
+    key, other = (kms.create_key()["KeyMetadata"] for _ in range(2))
+    encrypted = kms.encrypt(KeyId=key["KeyId"], Plaintext=b"x")
+    assert encrypted["EncryptionAlgorithm"] == "SYMMETRIC_DEFAULT" and encrypted["KeyId"] == key["Arn"]
+    decrypted = kms.decrypt(CiphertextBlob=encrypted["CiphertextBlob"], KeyId=key["Arn"])
+    assert decrypted["Plaintext"] == b"x" and decrypted["EncryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
+    again = kms.re_encrypt(CiphertextBlob=encrypted["CiphertextBlob"], DestinationKeyId=other["KeyId"])
+    assert again["SourceEncryptionAlgorithm"] == again["DestinationEncryptionAlgorithm"] == "SYMMETRIC_DEFAULT"
+    with pytest.raises(ClientError) as caught:
+        kms.decrypt(CiphertextBlob=encrypted["CiphertextBlob"], KeyId=other["KeyId"])
+    error = caught.value.response["Error"]
+    assert error["Code"] == "IncorrectKeyException"
+    assert error["Message"] == "The key ID in the request does not identify a CMK that can perform this operation."
+    scheduled = kms.schedule_key_deletion(KeyId=other["KeyId"], PendingWindowInDays=7)
+    assert scheduled["KeyId"] == other["Arn"] and scheduled["KeyState"] == "PendingDeletion" and scheduled["PendingWindowInDays"] == 7
+    assert kms.cancel_key_deletion(KeyId=other["KeyId"])["KeyId"] == other["Arn"]
+    assert kms.schedule_key_deletion(KeyId=other["KeyId"])["PendingWindowInDays"] == 30
+
+
+# ------------------------------------------------------------------ Secrets Manager
+def _message(call: Any) -> tuple[str, str]:
+    with pytest.raises(ClientError) as caught:
+        call()
+    return caught.value.response["Error"]["Code"], caught.value.response["Error"]["Message"]
+
+
+def test_secretsmanager_messages_are_the_services(server: EmulatorServer) -> None:
+    sm, name = client(server, "secretsmanager"), f"fid/{uuid.uuid4().hex[:8]}"
+    sm.create_secret(Name=name, SecretString="v")
+    assert _message(lambda: sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True, RecoveryWindowInDays=7)) == (
+        "InvalidParameterException", "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
+    sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
+    deleted = ("InvalidRequestException", "You tried to perform the operation on a secret that's currently marked deleted.")
+    assert _message(lambda: sm.get_secret_value(SecretId=name)) == deleted
+    assert _message(lambda: sm.delete_secret(SecretId=name)) == deleted
