@@ -24,10 +24,8 @@ def _disk_full(*args: Any, **kwargs: Any) -> Any:
     raise OSError(errno.ENOSPC, "No space left on device")
 
 
-def test_iam_change_whose_save_fails_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = IamStore(tmp_path)
-    store.create_user("kept")
-    store.put_user_policy("kept", "p", '{"Version": "2012-10-17", "Statement": []}')
+def _iam_saves_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The IAM store's saves (its iam.tmp) fail as on a full disk."""
     real_open = os.open
 
     def failing_open(path: Any, *args: Any, **kwargs: Any) -> int:
@@ -36,6 +34,13 @@ def test_iam_change_whose_save_fails_is_not_kept(tmp_path: Path, monkeypatch: py
         return real_open(path, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", failing_open)
+
+
+def test_iam_change_whose_save_fails_is_not_kept(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = IamStore(tmp_path)
+    store.create_user("kept")
+    store.put_user_policy("kept", "p", '{"Version": "2012-10-17", "Statement": []}')
+    _iam_saves_fail(monkeypatch)
     with pytest.raises(AwsError) as refused:
         store.create_user("lost")
     assert refused.value.code == "ServiceFailure" and refused.value.status == 500
@@ -121,14 +126,7 @@ def test_iam_rename_whose_save_fails_leaves_the_user_and_keys(tmp_path: Path, mo
     store.create_user("old")
     renames: list[tuple[str, str]] = []
     monkeypatch.setattr(keys, "rename_user", lambda a, b: renames.append((a, b)))
-    real_open = os.open
-
-    def failing_open(path: Any, *args: Any, **kwargs: Any) -> int:
-        if str(path).endswith("iam.tmp"):
-            _disk_full()
-        return real_open(path, *args, **kwargs)
-
-    monkeypatch.setattr(os, "open", failing_open)
+    _iam_saves_fail(monkeypatch)
     with pytest.raises(AwsError):
         store.update_user("old", "new", None, keys)
     assert store.has_user("old") and not store.has_user("new")

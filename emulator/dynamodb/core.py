@@ -188,6 +188,13 @@ class Capacity:
         kind, r, w = self.indexes.get(index.name, (index.kind, 0.0, 0.0))
         self.indexes[index.name] = (kind, r + read, w + write)
 
+    def add_read(self, index: Index | None, units: float) -> None:
+        """Read units of a Query, Scan or GetItem: the table's, or the index's it read."""
+        if index is None:
+            self.read += units
+        else:
+            self.add_index(index, read=units)
+
     def merge(self, other: Capacity) -> None:
         self.read += other.read
         self.write += other.write

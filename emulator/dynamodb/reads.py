@@ -253,15 +253,11 @@ class ReadOps(ItemOps):
         if stopped and last is not None:
             out["LastEvaluatedKey"] = self._last_key(table, idx, last)
         cap = Capacity(table.name)
-        units = read_units(size, consistent)
-        if idx is None:
-            cap.read = units
-        else:
-            cap.add_index(idx, read=units)
-            if fetched_size:
-                # An LSI's fetches read each whole item from the table, charged to the
-                # table besides the index's read (the items' sizes summed, as a Query's are).
-                cap.read = read_units(fetched_size, consistent)
+        cap.add_read(idx, read_units(size, consistent))
+        if fetched_size:
+            # An LSI's fetches read each whole item from the table, charged to the
+            # table besides the index's read (the items' sizes summed, as a Query's are).
+            cap.read = read_units(fetched_size, consistent)
         if rcc:
             out["ConsumedCapacity"] = cap.render(rcc)
         return out

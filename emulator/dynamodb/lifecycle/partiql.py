@@ -218,17 +218,10 @@ class PartiQL:
             out["NextToken"] = base64.urlsafe_b64encode(orjson.dumps([base64.b64encode(last[0]).decode(), base64.b64encode(last[1]).decode()])).decode()
             if last_item is not None:
                 # The key of the last item read, as a Query's or Scan's LastEvaluatedKey.
-                names = list(table.key_names)
-                if index is not None:
-                    names += [n for n in (index.hash_key, index.range_key) if n and n not in names]
-                out["LastEvaluatedKey"] = {n: last_item[n] for n in names if n in last_item}
+                out["LastEvaluatedKey"] = self.engine._last_key(table, index, last_item)
         if rcc:
             cap = Capacity(table.name)
-            units = read_units(size, consistent)
-            if index is None:
-                cap.read = units
-            else:
-                cap.add_index(index, read=units)
+            cap.add_read(index, read_units(size, consistent))
             out["ConsumedCapacity"] = cap.render(rcc)
         return out
 
