@@ -61,12 +61,17 @@ def _run_models(args: argparse.Namespace) -> int:
     settings = _settings_from(cleaned)
     cmd = args.models_command
     try:
-        models_dir = _models_dir(settings, read_only=cmd == "list")
+        if cmd == "install-default":
+            # Into the models dir as configured (./models by default, where `make install` puts it):
+            # the bundled-model rule is for a dir that holds no model, which this fills.
+            models_dir: Path | None = Path(settings.models_dir)
+        else:
+            models_dir = _models_dir(settings, read_only=cmd == "list")
         if models_dir is None:
             return 1
         store = ModelStore(models_dir)
         if cmd == "install-default":
-            target = install_default(settings.models_dir)
+            target = install_default(models_dir)
             info = store.get(target.stem)
             print(f"installed {target} ({info.image_id if info else '?'})")
         elif cmd == "add":

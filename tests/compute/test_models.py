@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import struct
 import subprocess
 import sys
@@ -110,6 +111,17 @@ def test_models_cli(tmp_path: Path) -> None:
     assert all(r["ContextLength"] == 2048 and r["TrainedContextLength"] == 8192 for r in rows)
     bad = subprocess.run([*run, *env_dir, "add", str(tmp_path / "nope.gguf")], capture_output=True, text=True, check=False)
     assert bad.returncode == 1 and "error" in bad.stderr
+
+
+def test_install_default_fills_the_default_models_dir(tmp_path: Path) -> None:
+    """`make install` runs `emulator models install-default` in a fresh clone, whose ./models
+    holds no model: the model goes there (where `make run` serves it from), not to the data
+    dir's models folder that serve falls back to when ./models stays empty."""
+    env = {k: v for k, v in os.environ.items() if k != "EMULATOR_MODELS_DIR"}
+    out = subprocess.run([sys.executable, "-m", "emulator", "models", "install-default"], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, check=True)
+    assert "installed models/SmolLM2-135M-Instruct.Q4_1.gguf" in out.stdout
+    assert (tmp_path / "models" / "SmolLM2-135M-Instruct.Q4_1.gguf").exists() and not (tmp_path / ".emulator-data").exists()
 
 
 def test_compute_cli(tmp_path: Path) -> None:
