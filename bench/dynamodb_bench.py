@@ -25,7 +25,11 @@ pinned to CPU 1, one server under load at a time:
   disk; ``cd bench/peers && npm install`` once);
 * ``bare``     -- bench/bare_app.py answering ``{}``: the ceiling of the load generator;
 * ``before``   -- (optional, ``--before DIR``) ``emulator serve`` run from DIR, an older copy
-  of the package, for before/after numbers in the same run.
+  of the package, for before/after numbers in the same run;
+* ``floor``    -- (optional) bench/floor_app.py: the least a server on the emulator's stack
+  (uvicorn, SigV4, orjson, SQLite) does for these calls, with no authorization, validation,
+  audit, telemetry or durable commit (PutItem, GetItem and mix only): where this stack's lower
+  bound lies against the peers.
 
 Servers are all started first; then each (workload, concurrency) cell measures them back
 to back, so drifting background load hits them alike.
@@ -111,6 +115,9 @@ def calls(workload: str) -> list[tuple[str, dict[str, Any]]]:
     raise ValueError(workload)
 
 
+FLOOR_WORKLOADS = ("PutItem", "GetItem", "mix")  # the floor has no Query (bench/floor_app.py)
+
+
 def client_for(port: int) -> Any:
     return client("dynamodb", port, max_attempts=3, max_pool_connections=4)
 
@@ -154,6 +161,8 @@ def server_commands(name: str, port: int, work: Path) -> tuple[list[str], str]:
         return [*pin(0), "node", str(cli), "--port", str(port), "--path", str(data), "--createTableMs", "0"], "/"
     if name == "bare":
         return [*pin(0), sys.executable, "-m", "bench.bare_app", "--port", str(port)], "/"
+    if name == "floor":
+        return [*pin(0), sys.executable, "-m", "bench.floor_app", "--port", str(port), "--data-dir", str(work / "floor-data")], "/_emulator/health"
     raise ValueError(name)
 
 
@@ -179,11 +188,11 @@ def run_all(args: argparse.Namespace, work: Path, env: dict[str, str]) -> list[d
             client = client_for(ports[name])
             if name != "bare":
                 prepare(client)
-            for workload in ["GetItem"] if name == "bare" else args.workloads:
+            for workload in ["GetItem"] if name == "bare" else [w for w in args.workloads if name != "floor" or w in FLOOR_WORKLOADS]:
                 requests[(name, workload)] = loadgen.capture(client, calls(workload))
         peers = [n for n in names if n != "bare"]
         cells = [("GetItem", c, ["bare"]) for c in args.concurrency if "bare" in names]
-        cells += [(w, c, peers) for w in args.workloads for c in args.concurrency]
+        cells += [(w, c, [p for p in peers if (p, w) in requests]) for w in args.workloads for c in args.concurrency]
         for (workload, conc, servers), round_no in ((cell, k) for cell in cells for k in range(args.rounds)):
             for name in servers if round_no % 2 == 0 else servers[::-1]:
                 label = f"{name}-{workload}-c{conc}" + (f"-r{round_no + 1}" if args.rounds > 1 else "")
@@ -211,20 +220,22 @@ def _median_rows(rows: list[dict[str, Any]]) -> dict[tuple[str, str, int], dict[
     return {k: sorted(g, key=lambda r: r["ops_per_s"])[(len(g) - 1) // 2] for k, g in groups.items()}
 
 
-def _ratio(rows: list[dict[str, Any]], workload: str, conc: int, peer: str) -> float | None:
-    """Median over rounds of emulator ops/s ÷ peer ops/s, each round's pair measured back to back."""
+def _ratio(rows: list[dict[str, Any]], workload: str, conc: int, peer: str, server: str = "emulator") -> float | None:
+    """Median over rounds of server ops/s ÷ peer ops/s, each round's pair measured back to back."""
     ops = {(r["server"], r.get("round", 0)): r["ops_per_s"] for r in rows if r["workload"] == workload and r["concurrency"] == conc}
-    ratios = sorted(ops[("emulator", k)] / ops[(peer, k)] for (s, k) in ops if s == "emulator" and ops.get((peer, k)))
+    ratios = sorted(ops[(server, k)] / ops[(peer, k)] for (s, k) in ops if s == server and ops.get((peer, k)))
     return ratios[(len(ratios) - 1) // 2] if ratios else None
 
 
 def table(rows: list[dict[str, Any]], concurrency: list[int], workloads: list[str]) -> str:
     by = _median_rows(rows)
     present = {r["server"] for r in rows}
-    servers = [s for s in ("emulator", "before", "dynalite", "moto") if s in present]
+    servers = [s for s in ("emulator", "before", "floor", "dynalite", "moto") if s in present]
+    floor = "floor" in present
     lines = [
-        "| workload | conc | " + " | ".join(f"{s} ops/s (p50 / p99 ms)" for s in servers) + " | emu ÷ dynalite | emu ÷ moto | server CPU µs/req " + " / ".join(servers) + " |",
-        "| --- | ---: | " + " | ".join("---:" for _ in servers) + " | ---: | ---: | ---: |",
+        "| workload | conc | " + " | ".join(f"{s} ops/s (p50 / p99 ms)" for s in servers) + " | emu ÷ dynalite | emu ÷ moto"
+        + (" | floor ÷ dynalite" if floor else "") + " | server CPU µs/req " + " / ".join(servers) + " |",
+        "| --- | ---: | " + " | ".join("---:" for _ in servers) + " | ---: | ---: |" + (" ---: |" if floor else "") + " ---: |",
     ]
     for w in workloads:
         for c in concurrency:
@@ -244,6 +255,9 @@ def table(rows: list[dict[str, Any]], concurrency: list[int], workloads: list[st
             for peer in ("dynalite", "moto"):
                 ratio = _ratio(rows, w, c, peer)
                 cells.append(f"{ratio:.1f}×" if ratio is not None else "–")
+            if floor:
+                ratio = _ratio(rows, w, c, "dynalite", "floor")
+                cells.append(f"{ratio:.2f}×" if ratio is not None else "–")
             cells.append(" / ".join(cpu))
             lines.append("| " + " | ".join(cells) + " |")
     bare = sorted((r for k, r in by.items() if k[0] == "bare"), key=lambda r: r["concurrency"])
@@ -377,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rounds", type=int, default=1, help="measure each cell this many times, the servers back to back in alternating order; the table shows the median")
     p.add_argument("--concurrency", default="1,16,64")
     p.add_argument("--workloads", default=",".join(WORKLOADS))
-    p.add_argument("--servers", default="bare,emulator,dynalite,moto", help="any of bare, emulator, before, dynalite, moto")
+    p.add_argument("--servers", default="bare,emulator,dynalite,moto", help="any of bare, emulator, before, floor, dynalite, moto")
     p.add_argument("--before", help="with server 'before': a directory holding an older copy of the emulator package")
     p.add_argument("--write-results", action="store_true", help="replace the DynamoDB section of bench/RESULTS.md")
     p.add_argument("--inprocess", action="store_true", help="only the emulator's CPU per request, in process (no sockets)")

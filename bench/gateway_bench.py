@@ -11,6 +11,9 @@
 * before (with ``--before DIR``): the chain served from DIR, an older copy of the
   emulator package, for before/after numbers in the same run (its CPU per request is
   printed beside the chain's; the ratio stays chain / bare).
+* floor (with ``--floor``): bench/floor_app.py, the least a server on this stack does for
+  the call (SigV4 verified, orjson, an access log; no detection, authorization, validation,
+  audit or telemetry): how much of the chain's cost is the stack's own floor.
 * bare-coalesced (with ``--bare-coalesced``): the bare app answering through the emulator's
   own response writer (emulator/uvicorn_send.py), whose answers of one loop pass go out
   together: what the chain's ratio is against a bare app that writes as the chain does.
@@ -58,12 +61,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--services", default=None, help="EMULATOR services for the chain server (default: all)")
     p.add_argument("--before", help="also serve the chain from DIR, an older copy of the emulator package (python -m finds the cwd's package first)")
     p.add_argument("--bare-coalesced", action="store_true", help="also the bare app answering through the emulator's response writer (bench/bare_app.py --coalesce)")
+    p.add_argument("--floor", action="store_true", help="also bench/floor_app.py: SigV4, orjson and an access log on the same stack, nothing else")
     args = p.parse_args(argv)
 
     OUT.mkdir(parents=True, exist_ok=True)
     rounds: dict[str, list[loadgen.Result]] = {}
     before: list[loadgen.Result] = []
     coalesced: list[loadgen.Result] = []
+    floor: list[loadgen.Result] = []
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         work = Path(tmp)
         env = dict(os.environ, EMULATOR_ROOT_ACCESS_KEY_ID=ACCESS_KEY, EMULATOR_ROOT_SECRET_ACCESS_KEY=SECRET_KEY, PYTHONUNBUFFERED="1")
@@ -78,6 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         coalesced_port = free_port() if args.bare_coalesced else None
         if coalesced_port is not None:
             procs.append(start([*pin(0), sys.executable, "-m", "bench.bare_app", "--port", str(coalesced_port), "--coalesce"], env, work / "bare-coalesced.log"))
+        floor_port = free_port() if args.floor else None
+        if floor_port is not None:
+            procs.append(start([*pin(0), sys.executable, "-m", "bench.floor_app", "--port", str(floor_port), "--data-dir", str(work / "floor-data")], env, work / "floor.log"))
+            floor_pid = procs[-1].pid
         before_port = free_port() if args.before else None
         if args.before:
             before_cmd = [*cmd[: cmd.index("--port") + 1], str(before_port), "--data-dir", str(work / "before-data"), *cmd[cmd.index("--data-dir") + 2 :]]
@@ -90,6 +99,8 @@ def main(argv: list[str] | None = None) -> int:
                 wait_ready(coalesced_port, "/")
             if before_port is not None:
                 wait_ready(before_port)
+            if floor_port is not None:
+                wait_ready(floor_port)
             health = json.loads(urllib.request.urlopen(f"http://127.0.0.1:{chain_port}/_emulator/health").read())
             native = "dynamodb" in health["services"]
             ddb = client("dynamodb", chain_port)
@@ -102,6 +113,8 @@ def main(argv: list[str] | None = None) -> int:
                 rounds.setdefault("bare", []).append(replay(requests, bare_port, args.connections, args.seconds, "bare", work, args.warmup, procs[1].pid))
                 if coalesced_port is not None:
                     coalesced.append(replay(requests, coalesced_port, args.connections, args.seconds, "bare-coalesced", work, args.warmup, procs[2].pid))
+                if floor_port is not None:
+                    floor.append(replay(requests, floor_port, args.connections, args.seconds, "floor", work, args.warmup, floor_pid))
                 if before_port is not None:
                     before.append(replay(requests, before_port, args.connections, args.seconds, "before", work, args.warmup, procs[-1].pid))
         finally:
@@ -142,6 +155,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bare (coalesced writes) rounds (ops/s): {[round(r.ops_per_s) for r in coalesced]}; server CPU {cpu_mid} us/request (median); "
               f"chain / bare-coalesced = {results[0].ops_per_s / mid.ops_per_s:.2f} (ops/s, median round)")
         report["bare_coalesced"] = {"ops_per_s": [round(r.ops_per_s) for r in coalesced], "cpu_us_per_request": [round(r.cpu_us_per_request or 0, 1) for r in coalesced]}
+        (OUT / "gateway.json").write_text(json.dumps(report, indent=2))
+    if floor:
+        mid = sorted(floor, key=lambda r: r.ops_per_s)[len(floor) // 2]
+        cpu_mid = sorted(round(r.cpu_us_per_request or 0, 1) for r in floor)[len(floor) // 2]
+        print(f"floor rounds (ops/s): {[round(r.ops_per_s) for r in floor]}; server CPU {cpu_mid} us/request (median); "
+              f"floor / bare = {mid.ops_per_s / results[1].ops_per_s:.2f} (ops/s, median round)")
+        report["floor"] = {"ops_per_s": [round(r.ops_per_s) for r in floor], "cpu_us_per_request": [round(r.cpu_us_per_request or 0, 1) for r in floor]}
         (OUT / "gateway.json").write_text(json.dumps(report, indent=2))
     for r in results:
         print(r.line())
