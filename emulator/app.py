@@ -534,6 +534,12 @@ class EmulatorApp(InProcessCalls):
         ctx.principal = principal
         return signer
 
+    def authenticate(self, ctx: RequestContext) -> None:
+        """The gateway's authentication for a route of its own that admits signed callers
+        (``GET /_emulator/usage``): SigV4 (and STS session tokens), as for an AWS API call;
+        sets ``ctx.principal`` or raises the AwsError an API call would get."""
+        self._authenticate(ctx)
+
     def _signing_keys(self) -> Any:
         """The keys a signature may come from: the key store, and STS sessions' keys when the
         security layer keeps sessions (emulator/gateway/sessions.py)."""

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.context import Principal, RequestContext
 from emulator.errors import AwsError
-from emulator.gateway import authorize_s3, s3_policy
+from emulator.gateway import authorize_s3, authorize_services, s3_policy
 from emulator.gateway.authorize_context import (
     ec2_resource_keys,
     leading_keys,
@@ -46,6 +46,7 @@ from emulator.gateway.authorize_requirements import (
     iam_prefix,
     iam_requirements,
     logs_requirements,
+    register,
     requirements,
     s3_requirements,
     sts_requirements,
@@ -59,6 +60,10 @@ from emulator.services import signs_like_s3
 
 if TYPE_CHECKING:
     from emulator.gateway.iam_store import IamStore
+
+# The resources of the services moto serves (SQS, SNS, Secrets Manager, KMS, Lambda, ...), beside
+# the native services' resolvers of authorize_requirements.
+register(authorize_services.SERVICE_RESOLVERS)
 
 
 # The services whose resources may have resource-based policies the gateway enforces (and S3's

@@ -533,7 +533,8 @@ RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]
 }
 
 # The services served by moto (SQS, SNS, Secrets Manager, KMS, Lambda, SSM, Kinesis, EventBridge,
-# Step Functions): emulator/gateway/authorize_services.py, which registers them (``register``).
+# Step Functions): emulator/gateway/authorize_services.py, which registers them (``register``)
+# when the authorizer (emulator/gateway/authorize.py) imports it.
 SERVICE_RESOLVERS: dict[str, Callable[[str, dict[str, Any], str, str], list[Requirement]]] = {}
 
 
@@ -646,5 +647,3 @@ def requirements(ctx: RequestContext) -> list[Requirement]:
         reqs = reqs + pass_role_requirements(service, op, ctx.params, account)
     return reqs
 
-
-import emulator.gateway.authorize_services  # noqa: F401 - registers its resolvers (it imports action_for from here)

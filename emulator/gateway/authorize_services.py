@@ -7,7 +7,7 @@ the service's common operations; an operation not mapped here is authorized on `
 and so is every request of the root key (allowed without a look at the resource).
 Actions are ``action_for``'s (emulator/gateway/authorize_requirements.py, where the operations
 authorized as another action are: sqs:SendMessage for SendMessageBatch, lambda:InvokeFunction
-for Invoke, ...). They are registered in ``RESOLVERS`` there (``register``).
+for Invoke, ...). The authorizer registers them in ``RESOLVERS`` there (``register``).
 
 A name or partial ARN that moto must resolve (a secret's name to its ARN with its 6-character
 suffix, a KMS alias to its key) is read from moto's backend of the request's account and
@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator.gateway.authorize_requirements import action_for, register
+from emulator.gateway.authorize_requirements import action_for
 
 Requirement = tuple[str, str]  # (action, resource ARN)
 Resolver = Callable[[str, dict[str, Any], str, str], list[Requirement]]
@@ -456,7 +456,8 @@ def stepfunctions_requirements(op: str, params: dict[str, Any], region: str, acc
     return [(action, "*")]
 
 
-# botocore service name -> resolver; authorize_requirements.RESOLVERS takes them in.
+# botocore service name -> resolver; the authorizer (emulator/gateway/authorize.py) registers
+# them in authorize_requirements.RESOLVERS.
 SERVICE_RESOLVERS: dict[str, Resolver] = {
     "sqs": sqs_requirements,
     "sns": sns_requirements,
@@ -468,5 +469,3 @@ SERVICE_RESOLVERS: dict[str, Resolver] = {
     "events": events_requirements,
     "stepfunctions": stepfunctions_requirements,
 }
-
-register(SERVICE_RESOLVERS)

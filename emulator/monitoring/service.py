@@ -389,7 +389,7 @@ def usage_caller(runtime: Runtime, request: Request, ctx: RequestContext) -> Res
             return _error(403, f"The usage report needs a request signed with AWS Signature Version 4 by a principal allowed {USAGE_ACTION}"
                           " (emulator usage --endpoint signs with AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY).", None, "permission_denied")
         try:
-            app._authenticate(ctx)  # the gateway's SigV4 check (and STS session tokens), as for an AWS API call
+            app.authenticate(ctx)  # the gateway's SigV4 check (and STS session tokens), as for an AWS API call
         except AwsError as err:
             return _error(403, err.message, None, "permission_denied")
         principal = ctx.principal
