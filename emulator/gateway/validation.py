@@ -192,6 +192,20 @@ class _Compiler:
         key_fn = self.compile(shape.key)
         value_fn = self.compile(shape.value)
         lo, hi = meta.get("min"), meta.get("max")
+        vmeta = shape.value.metadata
+        value_rule, v_lo, v_hi = "", None, None
+        if shape.value.type_name == "list" and ("min" in vmeta or "max" in vmeta):
+            # A list value's own length limits are worded at the map, for each entry out of them:
+            # "Value '{T=[...]}' at 'requestItems' failed to satisfy constraint: Map value must
+            # satisfy constraint: [Member must have length less than or equal to 25, Member must
+            # have length greater than or equal to 1]" (DynamoDB's BatchWriteItem, as dynalite's
+            # validations have AWS's answer); the entries' members are checked as before.
+            v_lo, v_hi = vmeta.get("min"), vmeta.get("max")
+            value_fn = self._list(shape.value, {})
+            value_rule = "Map value must satisfy constraint: [" + ", ".join(
+                [f"Member must have length less than or equal to {v_hi}"] * (v_hi is not None)
+                + [f"Member must have length greater than or equal to {v_lo}"] * (v_lo is not None)
+            ) + "]"
 
         plain_key = _PLAIN_STRINGS.get(key_fn) if key_fn is not None else None
         value_type = _TYPE_ONLY.get(value_fn) if value_fn is not None else None
@@ -219,6 +233,10 @@ class _Compiler:
             if not isinstance(value, dict):
                 raise _type_error(value, path, "map")
             _check_length(len(value), lo, hi, value, path, problems)
+            if value_rule:
+                for v in value.values():
+                    if isinstance(v, list | tuple) and ((v_lo is not None and len(v) < v_lo) or (v_hi is not None and len(v) > v_hi)):
+                        problems.append(("value", value, path, value_rule))
             if key_fn is not None or value_fn is not None:
                 key_path = f"{path}.key"
                 for k, v in value.items():
