@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import re
 from collections.abc import Callable
 from decimal import Decimal
@@ -279,9 +280,10 @@ class _Compiler:
                 raise _type_error(value, path, "number")
             if integral and isinstance(value, float) and not value.is_integer():
                 raise _type_error(value, path, "integer")
-            if lo is not None and value < lo:
+            nan = isinstance(value, float) and math.isnan(value)  # a JSON "NaN", CBOR's: never in a range
+            if lo is not None and (nan or value < lo):
                 problems.append(("value", value, path, f"Member must have value greater than or equal to {_num_str(lo)}"))
-            if hi is not None and value > hi:
+            if hi is not None and (value > hi or (nan and lo is None)):
                 problems.append(("value", value, path, f"Member must have value less than or equal to {_num_str(hi)}"))
 
         return check

@@ -53,7 +53,9 @@ def _check_value(v: Any, where: str | Callable[[], str]) -> float:
         raise invalid(f"The value {v} for parameter {where() if callable(where) else where} is invalid.")
     f = float(v)
     if f != 0 and not MIN_MAGNITUDE <= abs(f) <= MAX_MAGNITUDE:  # also rejects NaN and the infinities
-        raise invalid(f"The value {v} for parameter {where() if callable(where) else where} is invalid.")
+        # A non-finite value named as the SDKs send it (and Java prints it): NaN, Infinity, -Infinity.
+        text = v if math.isfinite(f) else "NaN" if math.isnan(f) else "Infinity" if f > 0 else "-Infinity"
+        raise invalid(f"The value {text} for parameter {where() if callable(where) else where} is invalid.")
     return f
 
 

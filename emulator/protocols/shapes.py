@@ -28,6 +28,13 @@ def _key(shape: Shape) -> tuple[Any, str]:
     return (getattr(shape, "_shape_resolver", None), shape.name)
 
 
+# Scalars whose JSON form is not the Python value: base64 blobs, timestamps, and the doubles
+# the JSON protocols send as strings ("NaN", "Infinity", "-Infinity": awsJson1_0/1_1, as the
+# SDKs serialize a non-finite double).
+_CONVERTED = frozenset({"blob", "timestamp", "float", "double"})
+_NON_FINITE = frozenset({"NaN", "Infinity", "-Infinity"})
+
+
 def needs_conversion(shape: Shape, _seen: set[tuple[Any, str]] | None = None) -> bool:
     key = _key(shape)
     cached = _NEEDS.get(key)
@@ -38,7 +45,7 @@ def needs_conversion(shape: Shape, _seen: set[tuple[Any, str]] | None = None) ->
         return False  # recursion: decided by the other members of the cycle
     seen.add(key)
     t = shape.type_name
-    if t in ("blob", "timestamp"):
+    if t in _CONVERTED:
         result = True
     elif t == "structure":
         result = any(needs_conversion(m, seen) for m in shape.members.values())
@@ -48,7 +55,7 @@ def needs_conversion(shape: Shape, _seen: set[tuple[Any, str]] | None = None) ->
         result = needs_conversion(shape.key, seen) or needs_conversion(shape.value, seen)
     else:
         result = False
-    if _seen is None or t in ("blob", "timestamp") or result:
+    if _seen is None or t in _CONVERTED or result:
         _NEEDS[key] = result
     return result
 
@@ -115,6 +122,8 @@ def decode_json_value(shape: Shape, value: Any) -> Any:
             raise AwsError("SerializationException", f"Base64 encoded value is invalid for {shape.name}", 400) from exc
     if t == "timestamp":
         return parse_timestamp(value)
+    if t in ("float", "double") and type(value) is str and value in _NON_FINITE:
+        return float(value)  # the service then judges it (CloudWatch refuses it), as AWS's do
     return value
 
 
@@ -131,7 +140,7 @@ def json_decoder(shape: Shape) -> Decoder | None:
     key = _key(shape)
     if key in _DECODERS:
         return _DECODERS[key]
-    if shape.type_name not in ("structure", "list", "map", "blob", "timestamp"):
+    if shape.type_name not in ("structure", "list", "map") and shape.type_name not in _CONVERTED:
         _DECODERS[key] = None
         return None
     cell: list[Decoder] = []
@@ -210,6 +219,12 @@ def _compile(shape: Shape) -> Decoder:
             return value if out is None else out
 
         return container
+    if t in ("float", "double"):
+
+        def number(value: Any) -> Any:
+            return float(value) if type(value) is str and value in _NON_FINITE else value
+
+        return number
     return lambda value: decode_json_value(shape, value)  # blob, timestamp
 
 

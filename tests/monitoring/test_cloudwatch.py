@@ -92,6 +92,13 @@ def test_put_metric_data_validation(client: Any) -> None:
             client.put_metric_data(**params)
         assert _code(err) == code, params
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # Non-finite doubles: the SDKs send them ("NaN" in JSON, CBOR's own, "NaN" in a query form);
+    # CloudWatch refuses them as values, never as a body it cannot read.
+    for value, text in ((float("nan"), "NaN"), (float("inf"), "Infinity"), (float("-inf"), "-Infinity")):
+        with pytest.raises(ClientError) as err:
+            client.put_metric_data(Namespace="N", MetricData=[{"MetricName": "m", "Values": [1.0, value]}])
+        assert _code(err) == "InvalidParameterValue"
+        assert err.value.response["Error"]["Message"] == f"The value {text} for parameter MetricData.member.1.Values.member.2 is invalid."
 
 
 def test_get_metric_statistics_validation(cw: Any) -> None:
