@@ -32,6 +32,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 from urllib.parse import unquote
 
+import orjson
+
 from emulator.errors import AwsError
 from emulator.gateway.iam_store_groups import GroupMethods, new_id, no_such_entity
 from emulator.gateway.policy import (
@@ -234,10 +236,14 @@ class IamStore(GroupMethods):
         tmp = self.path.with_suffix(".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+            # orjson: the whole state is written at each change, and json.dump(indent=...) runs
+            # Python's own encoder (~37 ms a CreateUser at 6,000 users, on the event loop).
+            doc = orjson.dumps({"users": self.users, "policies": self.policies, "attached": self.attached, "inline": self.inline, "groups": self.groups,
+                                "members": self.members, "group_attached": self.group_attached, "group_inline": self.group_inline, "logins": self.logins},
+                               option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"users": self.users, "policies": self.policies, "attached": self.attached, "inline": self.inline, "groups": self.groups, "members": self.members,
-                           "group_attached": self.group_attached, "group_inline": self.group_inline, "logins": self.logins}, fh, indent=1)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(doc)
                 fh.flush()
                 os.fsync(fh.fileno())
             os.replace(tmp, self.path)

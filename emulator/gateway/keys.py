@@ -17,6 +17,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
 
 
@@ -120,9 +122,11 @@ class KeyStore:
     def _save(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
+        # orjson: every key is written at each change (json.dump with an indent is Python's own encoder).
+        doc = orjson.dumps({"keys": [self._encode(asdict(k)) for k in self._keys.values()]}, option=orjson.OPT_INDENT_2)
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump({"keys": [self._encode(asdict(k)) for k in self._keys.values()]}, fh, indent=1)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(doc)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o600)
