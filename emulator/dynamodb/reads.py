@@ -296,6 +296,13 @@ class ReadOps(ItemOps):
                 raise params_invalid("Condition parameter type does not match schema type")
         if kc.range_op == "begins_with" and range_type == "N":
             raise invalid("Invalid KeyConditionExpression: Incorrect operand type for operator or function; operator or function: begins_with, operand type: N")
+        if idx is None:
+            # An empty S or B is no key value: refused as PutItem refuses it (a begins_with
+            # prefix may be empty).
+            _key_value_problem(hash_key, kc.hash_value, hash_type)
+            if kc.range_op != "begins_with" and range_key is not None and range_type is not None:
+                for v in kc.range_values:
+                    _key_value_problem(range_key, v, range_type)
         pk = keycodec.encode_key_value(kc.hash_value)
         lo, hi = range_bounds(kc.range_op, list(kc.range_values))
         forward = params.get("ScanIndexForward", True) is not False

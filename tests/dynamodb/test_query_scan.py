@@ -253,3 +253,17 @@ def test_filter_and_projection_paths_into_keys_refused(ddb: Any, numbers: str) -
     with pytest.raises(ClientError) as exc:
         _q(ddb, numbers, "pk = :p", P, ProjectionExpression="odd, n[0]")
     assert _err(exc) == ("ValidationException", message + "Key: n")
+
+
+def test_empty_string_key_value_refused(ddb: Any, make_table: Any) -> None:
+    """An empty S for the partition key, or in a comparison on the sort key, is no key value:
+    refused with PutItem's wording. begins_with with an empty prefix is allowed."""
+    name = make_table(hash=("id", "S"), range=("sk", "S"))
+    ddb.put_item(TableName=name, Item={"id": {"S": "p"}, "sk": {"S": "x"}})
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, name, "id = :p", {":p": {"S": ""}})
+    assert _err(exc) == ("ValidationException", "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: id")
+    with pytest.raises(ClientError) as exc:
+        _q(ddb, name, "id = :p AND sk > :s", {":p": {"S": "p"}, ":s": {"S": ""}})
+    assert _err(exc) == ("ValidationException", "One or more parameter values are not valid. The AttributeValue for a key attribute cannot contain an empty string value. Key: sk")
+    assert _q(ddb, name, "id = :p AND begins_with(sk, :s)", {":p": {"S": "p"}, ":s": {"S": ""}})["Count"] == 1

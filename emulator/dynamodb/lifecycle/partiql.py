@@ -27,6 +27,8 @@ from emulator.dynamodb.core import (
 )
 from emulator.dynamodb.expressions.ast import (
     And,
+    Arith,
+    Between,
     Call,
     Compare,
     Cond,
@@ -38,8 +40,9 @@ from emulator.dynamodb.expressions.condition import evaluate
 from emulator.dynamodb.expressions.projection import Projection
 from emulator.dynamodb.expressions.update import Update
 from emulator.dynamodb.lifecycle.partiql_parser import Statement, parse
+from emulator.dynamodb.reads import range_bounds
 from emulator.dynamodb.tables import Index, Table
-from emulator.dynamodb.types import type_of
+from emulator.dynamodb.types import type_of, validate_item, validate_value
 from emulator.errors import AwsError
 
 if TYPE_CHECKING:
@@ -72,6 +75,70 @@ def _equality(term: Cond) -> tuple[str, dict[str, Any]] | None:
             if isinstance(a, Path) and len(a.elements) == 1 and isinstance(b, Const):
                 return str(a.elements[0]), b.value
     return None
+
+
+def _check_operand(operand: Operand) -> None:
+    """The checks UpdateItem makes of its ExpressionAttributeValues, on every literal or
+    parameter an UPDATE's SET writes (a set's duplicates, nesting beyond 32 levels, ...)."""
+    if isinstance(operand, Const):
+        validate_value(operand.value)
+    elif isinstance(operand, Arith):
+        _check_operand(operand.left)
+        _check_operand(operand.right)
+    elif isinstance(operand, Call):
+        for arg in operand.args:
+            _check_operand(arg)
+
+
+_FLIPPED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
+
+
+def _sort_key_condition(term: Cond, range_key: str, range_type: str) -> tuple[str, list[dict[str, Any]]] | None:
+    """A term a Query's key condition can hold: the sort key compared with a literal or
+    parameter of the key's type (=, <, <=, >, >=, BETWEEN, begins_with), as (op, values)."""
+
+    def is_key(op: Operand) -> bool:
+        return isinstance(op, Path) and op.elements == (range_key,)
+
+    def value(op: Operand) -> dict[str, Any] | None:
+        # Of the key's type; an empty S or B is no key value (the filter judges it).
+        if isinstance(op, Const) and type_of(op.value) == range_type and op.value[range_type] not in ("", b""):
+            return op.value
+        return None
+
+    if isinstance(term, Compare) and term.op in _FLIPPED:
+        for a, b, op in ((term.left, term.right, term.op), (term.right, term.left, _FLIPPED[term.op])):
+            v = value(b)
+            if is_key(a) and v is not None:
+                return op, [v]
+    elif isinstance(term, Between) and is_key(term.subject):
+        low, high = value(term.low), value(term.high)
+        if low is not None and high is not None:
+            return "BETWEEN", [low, high]
+    elif isinstance(term, Call) and term.name == "begins_with" and range_type in ("S", "B") and len(term.args) == 2:
+        subject, prefix = term.args
+        if is_key(subject) and isinstance(prefix, Const) and type_of(prefix.value) == range_type:
+            return "begins_with", [prefix.value]
+    return None
+
+
+def _key_range(terms: list[Cond], range_key: str | None, range_type: str | None) -> tuple[bytes | None, bytes | None]:
+    """[lo, hi) of the encoded sort keys the WHERE clause's sort-key conditions allow (None:
+    unbounded), read as a Query reads its key condition; the whole clause still filters."""
+    lo: bytes | None = None
+    hi: bytes | None = None
+    if range_key is None or range_type is None:
+        return lo, hi
+    for term in terms:
+        found = _sort_key_condition(term, range_key, range_type)
+        if found is None:
+            continue
+        t_lo, t_hi = range_bounds(*found)
+        if t_lo is not None and (lo is None or t_lo > lo):
+            lo = t_lo
+        if t_hi is not None and (hi is None or t_hi < hi):
+            hi = t_hi
+    return lo, hi
 
 
 def _only_in_transactions(statements: list[Statement]) -> None:
@@ -199,8 +266,12 @@ class PartiQL:
         if hv is not None and type_of(hv) != hash_type:
             rows: Any = ()
         elif hv is not None:
+            # As a Query: the sort-key conditions ANDed with the partition key's equality
+            # bound the read (Limit and capacity count the items within them).
             pk = keycodec.encode_key_value(hv)
-            rows = self.engine.storage.query(table.table_id, index_id, pk, forward=forward, after=after[1] if after else None)
+            range_key, range_type = (index.range_key, index.range_type) if index else (table.range_key, table.range_type)
+            lo, hi = _key_range(_terms(st.where), range_key, range_type)
+            rows = self.engine.storage.query(table.table_id, index_id, pk, lo, hi, forward=forward, after=after[1] if after else None)
         else:
             rows = self.engine.storage.scan(table.table_id, index_id, after)
         for row in rows:
@@ -282,6 +353,7 @@ class PartiQL:
         table, _ = self._table(st)
         if st.kind == "INSERT":
             item = dict(st.item or {})
+            validate_item(item)  # as PutItem checks its Item: names, sets, nesting, ...
             key = self.engine.key_from_item(table, item)
             self.engine.check_item_size(item)
             self.engine.check_index_keys(table, item)
@@ -293,6 +365,7 @@ class PartiQL:
             adds: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
             deletes: list[tuple[tuple[str | int, ...], dict[str, Any]]] = []
             for path, operand in st.sets:
+                _check_operand(operand)
                 if str(path[0]) in table.key_names:
                     raise invalid(f"One or more parameter values were invalid: Cannot update attribute {path[0]}. This attribute is part of the key")
                 if isinstance(operand, Call) and operand.name in ("set_add", "set_delete"):

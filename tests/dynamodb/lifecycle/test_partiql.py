@@ -355,3 +355,80 @@ def test_select_limit_returns_last_evaluated_key(ddb: Any, pq: str, make_table: 
     out = ddb.execute_statement(Statement=f"SELECT * FROM \"{name}\".\"by-g\" WHERE g = 'G'", Limit=2)
     expected = ddb.query(TableName=name, IndexName="by-g", KeyConditionExpression="g = :g", ExpressionAttributeValues={":g": {"S": "G"}}, Limit=2)
     assert out["LastEvaluatedKey"] == expected["LastEvaluatedKey"] == {"pk": {"S": "k1"}, "g": {"S": "G"}, "r": {"N": "1"}}
+
+
+def _message(fn: Callable[[], Any]) -> str:
+    with pytest.raises(ClientError) as err:
+        fn()
+    assert err.value.response["Error"]["Code"] == "ValidationException"
+    return str(err.value.response["Error"]["Message"])
+
+
+def test_written_values_pass_put_item_checks(ddb: Any, make_table: Callable[..., str]) -> None:
+    """INSERT and UPDATE values (literals and parameters) are checked as PutItem/UpdateItem
+    check theirs: nothing invalid is stored."""
+    name = make_table(hash=("id", "S"))
+    dup_ss = "One or more parameter values were invalid: Input collection [a, a] contains duplicates."
+    assert _message(lambda: ddb.execute_statement(Statement=f"INSERT INTO \"{name}\" VALUE {{'id': 'sd', 's': <<'a', 'a'>>}}")) == dup_ss
+    assert _message(lambda: ddb.put_item(TableName=name, Item={"id": {"S": "sd"}, "s": {"SS": ["a", "a"]}})) == dup_ss
+    assert "Item" not in ddb.get_item(TableName=name, Key={"id": {"S": "sd"}})
+    deep: dict[str, Any] = {"S": "x"}
+    for _ in range(40):
+        deep = {"M": {"a": deep}}
+    nesting = "Nesting Levels have exceeded supported limits"
+    assert _message(lambda: ddb.execute_statement(Statement=f"INSERT INTO \"{name}\" VALUE {{'id': 'deep', 'm': ?}}", Parameters=[deep])) == nesting
+    literal = "{'a': " * 40 + "1" + "}" * 40
+    assert _message(lambda: ddb.execute_statement(Statement=f"INSERT INTO \"{name}\" VALUE {{'id': 'deep', 'm': {literal}}}")) == nesting
+    assert "Item" not in ddb.get_item(TableName=name, Key={"id": {"S": "deep"}})
+    empty_name = "One or more parameter values were invalid: An AttributeValue may not contain an empty string as attribute name"
+    assert _message(lambda: ddb.execute_statement(Statement=f"INSERT INTO \"{name}\" VALUE {{'id': 'x', '': 1}}")) == empty_name
+    assert "Item" not in ddb.get_item(TableName=name, Key={"id": {"S": "x"}})
+    ddb.put_item(TableName=name, Item={"id": {"S": "q1"}})
+    dup_ns = "Input collection contains duplicates"
+    assert _message(lambda: ddb.execute_statement(Statement=f"UPDATE \"{name}\" SET s2 = <<1, 1.0, 2>> WHERE id = 'q1'")) == dup_ns
+    assert _message(lambda: ddb.execute_statement(Statement=f"UPDATE \"{name}\" SET s2 = ? WHERE id = 'q1'", Parameters=[{"NS": ["1", "1.0"]}])) == dup_ns
+    assert _message(lambda: ddb.execute_statement(Statement=f"UPDATE \"{name}\" SET m = ? WHERE id = 'q1'", Parameters=[deep])) == nesting
+    assert _message(lambda: ddb.execute_statement(Statement=f"UPDATE \"{name}\" SET s2 = set_add(s2, <<'b', 'b'>>) WHERE id = 'q1'")).endswith("[b, b] contains duplicates.")
+    assert ddb.get_item(TableName=name, Key={"id": {"S": "q1"}})["Item"] == {"id": {"S": "q1"}}
+    # In a batch, the statement fails alone.
+    out = ddb.batch_execute_statement(Statements=[{"Statement": f"INSERT INTO \"{name}\" VALUE {{'id': 'b1', 's': <<'a', 'a'>>}}"}])
+    assert out["Responses"][0]["Error"]["Code"] == "ValidationError"
+
+
+def test_select_sort_key_conditions_bound_the_read(ddb: Any, pq: str, make_table: Callable[..., str]) -> None:
+    """A SELECT with the partition key's equality reads as a Query: sort-key comparisons
+    ANDed with it are its key condition, so Limit and capacity count only items within them."""
+    out = ddb.execute_statement(Statement=f"SELECT pk, sk FROM \"{pq}\" WHERE pk = 'a' AND sk > 3", Limit=2)
+    assert out["Items"] == [{"pk": {"S": "a"}, "sk": {"N": "4"}}] and "NextToken" not in out and "LastEvaluatedKey" not in out
+    out = ddb.execute_statement(Statement=f"SELECT sk FROM \"{pq}\" WHERE pk = 'a' AND ? <= sk AND sk < 4", Parameters=[{"N": "1"}], Limit=2)
+    assert [i["sk"]["N"] for i in out["Items"]] == ["1", "2"] and out["LastEvaluatedKey"] == {"pk": {"S": "a"}, "sk": {"N": "2"}}
+    out = ddb.execute_statement(Statement=f"SELECT sk FROM \"{pq}\" WHERE pk = 'a' AND sk BETWEEN 1 AND 3", Limit=2, NextToken=out["NextToken"])
+    assert [i["sk"]["N"] for i in out["Items"]] == ["3"] and "NextToken" not in out
+    out = ddb.execute_statement(Statement=f"SELECT sk FROM \"{pq}\" WHERE pk = 'b' AND sk >= 2 ORDER BY sk DESC", Limit=5)
+    assert [i["sk"]["N"] for i in out["Items"]] == ["4", "3", "2"] and "NextToken" not in out
+    # Capacity: the items within the key range only (five items of this size would be more).
+    small = ddb.execute_statement(Statement=f"SELECT * FROM \"{pq}\" WHERE pk = 'a' AND sk > 3", ReturnConsumedCapacity="TOTAL")
+    query = ddb.query(
+        TableName=pq, KeyConditionExpression="pk = :p AND sk > :v", ExpressionAttributeValues={":p": {"S": "a"}, ":v": {"N": "3"}}, ReturnConsumedCapacity="TOTAL"
+    )
+    assert small["ConsumedCapacity"] == query["ConsumedCapacity"]
+    # Anything else (an OR, another attribute) still filters a partition read.
+    out = ddb.execute_statement(Statement=f"SELECT sk FROM \"{pq}\" WHERE pk = 'a' AND (sk = 0 OR sk = 4)", Limit=2)
+    assert [i["sk"]["N"] for i in out["Items"]] == ["0"] and out["LastEvaluatedKey"] == {"pk": {"S": "a"}, "sk": {"N": "1"}}
+    # On an index: the index's sort key, begins_with included.
+    name = make_table(
+        extra_attrs={"g": "S", "r": "S"},
+        GlobalSecondaryIndexes=[
+            {
+                "IndexName": "by-g",
+                "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}, {"AttributeName": "r", "KeyType": "RANGE"}],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    )
+    for r in ("a1", "a2", "b1", "b2", "c1"):
+        ddb.put_item(TableName=name, Item={"pk": {"S": f"k{r}"}, "g": {"S": "G"}, "r": {"S": r}})
+    out = ddb.execute_statement(Statement=f"SELECT r FROM \"{name}\".\"by-g\" WHERE g = 'G' AND begins_with(r, 'b')", Limit=2)
+    assert [i["r"]["S"] for i in out["Items"]] == ["b1", "b2"]
+    out = ddb.execute_statement(Statement=f"SELECT r FROM \"{name}\".\"by-g\" WHERE g = 'G' AND r > 'b1'", Limit=1)
+    assert [i["r"]["S"] for i in out["Items"]] == ["b2"]
