@@ -38,7 +38,7 @@ from emulator.gateway import (
 from emulator.gateway.access_log import AccessLog, Rotation, new_request_id
 from emulator.gateway.authorize_context import request_context
 from emulator.gateway.cors import Cors
-from emulator.gateway.fallback import NotServed, caller_identity
+from emulator.gateway.fallback import NotServed, UnknownRegion, caller_identity
 from emulator.gateway.keys import AccessKey
 from emulator.gateway.s3_anonymous import (
     anonymous_principal,
@@ -590,6 +590,8 @@ class EmulatorApp(InProcessCalls):
             )
         try:
             return await fallback.dispatch(ctx.request, ctx.service_name, ctx.operation_name)
+        except UnknownRegion:
+            raise sigv4.invalid_region("s3" if services.signs_like_s3(ctx.service) else ctx.protocol) from None
         except NotServed:
             # Neither native nor implemented by moto: AWS's unknown-operation error, naming it.
             raise self._not_supported(ctx, " (it is not native and its moto fallback does not implement it)") from None

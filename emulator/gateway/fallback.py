@@ -23,9 +23,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from emulator import services
 from emulator.context import Principal
 from emulator.errors import AwsError
-from emulator.gateway import s3_stream
+from emulator.gateway import s3_stream, sigv4
 from emulator.gateway.fallback_memory import WeakInstances
 from emulator.gateway.fallback_state import (
     LONG_POLLS,
@@ -35,6 +36,7 @@ from emulator.gateway.fallback_state import (
     s3_logs_reads,
 )
 from emulator.protocols.base import Request, Response
+from emulator.protocols.detect import credential_scope
 
 T = TypeVar("T")
 
@@ -74,6 +76,12 @@ def caller_identity(principal: Principal, iam_store: Any = None) -> dict[str, st
 
 class NotServed(Exception):
     """moto has the service but not this operation (it raises NotImplementedError)."""
+
+
+class UnknownRegion(Exception):
+    """The request's region (its SigV4 scope's) is none moto serves the service in: a
+    well-formed name that names no AWS region (``xx-fake-1``). moto fails looking its backend
+    up (a KeyError, before it changed anything); the gateway refuses the credential's scope."""
 
 
 def not_saved_error(error: NotSaved) -> AwsError:
@@ -233,7 +241,10 @@ class MotoFallback:
         from moto.backends import get_backend
 
         self.start()
-        return get_backend(service)[self.account_id][region]  # type: ignore[call-overload]
+        try:
+            return get_backend(service)[self.account_id][region]  # type: ignore[call-overload]
+        except KeyError:
+            raise sigv4.invalid_region(services.service_model(service).protocol) from None  # a made-up region
 
     async def change(self, service: str, fn: Callable[[], T], write: bool = True) -> T:
         """Run ``fn``, which reads or changes moto's backends of ``service`` directly (a native
@@ -443,6 +454,11 @@ class MotoFallback:
                     chunks = self._wsgi()(environ, start_response)
                 except NotImplementedError as exc:  # moto: "The <action> action has not been implemented"
                     raise NotServed(str(exc)) from None
+                except KeyError as exc:
+                    scope = credential_scope(request)
+                    if scope is not None and exc.args and exc.args[0] == scope[2]:  # moto's backend lookup by region
+                        raise UnknownRegion(scope[2]) from None
+                    raise
                 try:
                     body = b"".join(chunks)
                 finally:

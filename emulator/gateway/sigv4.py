@@ -81,6 +81,12 @@ def invalid_token(protocol: str | None) -> AwsError:
     return _refusal("unknown_key", protocol, "The security token included in the request is invalid.", 400 if protocol not in ("query", "ec2") else 403)
 
 
+def invalid_region(protocol: str | None) -> AwsError:
+    """A credential scoped to a region that is none (a well-formed but made-up name, for a
+    service that exists only in AWS's regions)."""
+    return _refusal("signature", protocol, "Credential should be scoped to a valid region.", 403)
+
+
 def expired_token(protocol: str | None) -> AwsError:
     """A session key (STS) past its expiration. SDKs refresh assumed-role credentials on this code."""
     if protocol == "s3":

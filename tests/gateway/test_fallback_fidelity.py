@@ -124,3 +124,25 @@ def test_secretsmanager_messages_are_the_services(server: EmulatorServer) -> Non
     deleted = ("InvalidRequestException", "You tried to perform the operation on a secret that's currently marked deleted.")
     assert _message(lambda: sm.get_secret_value(SecretId=name)) == deleted
     assert _message(lambda: sm.delete_secret(SecretId=name)) == deleted
+
+
+# ------------------------------------------------------------------ regions
+def test_a_made_up_region_is_refused_not_a_500(server: EmulatorServer) -> None:
+    """A well-formed name that is no AWS region: moto serves its services only in AWS's regions;
+    the credential's scope is refused (before, moto's backend lookup failed: 500, retried)."""
+    one_try = client(server, "sqs").meta.config
+    for service, call, code in (("sqs", "list_queues", "InvalidSignatureException"), ("sns", "list_topics", "SignatureDoesNotMatch"),
+                                ("ec2", "describe_vpcs", "AuthFailure")):
+        with pytest.raises(ClientError) as exc:
+            getattr(server.client(service, region_name="xx-fake-1", config=one_try), call)()
+        assert exc.value.response["Error"] == {**exc.value.response["Error"], "Code": code, "Message": "Credential should be scoped to a valid region."}
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 403
+    # A real region that is newer than most lists still works; native services take any well-formed name.
+    sqs = client_in(server, "sqs", "mx-central-1")
+    url = sqs.create_queue(QueueName="region-probe")["QueueUrl"]
+    assert url in sqs.list_queues(QueueNamePrefix="region-probe")["QueueUrls"]
+    assert server.client("dynamodb", region_name="xx-fake-1").list_tables()["TableNames"] == []
+
+
+def client_in(server: EmulatorServer, service: str, region: str) -> Any:
+    return server.client(service, region_name=region, config=client(server, service).meta.config)
