@@ -198,6 +198,10 @@ class EmulatorApp(InProcessCalls):
         if request is not None and declared.isdigit() and int(declared) > limit:
             # Spooled from the first byte; refused at once past S3's 5 GiB, as S3 does.
             spool = request.body_file = self._spool(request, limit)
+            if spool is None:
+                # Refused before a byte is read: a client that sent Expect: 100-continue gets
+                # no 100 and need not send the body (the answer closes the connection).
+                raise BodyTooLarge
         try:
             while True:
                 message = await receive()
@@ -287,6 +291,7 @@ class EmulatorApp(InProcessCalls):
             response = self._error_response(
                 ctx, AwsError("RequestEntityTooLarge", f"Request body exceeds the limit of {self.settings.max_body_bytes} bytes", 413)
             )
+            response.headers["connection"] = "close"  # the rest of the body is not read
         except AwsError as err:  # an S3 upload over S3's limit (s3_stream.UploadSpool)
             ctx.protocol, ctx.service = "rest-xml", services.service_model("s3")
             response = self._error_response(ctx, err)

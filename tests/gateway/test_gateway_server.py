@@ -276,6 +276,22 @@ def test_body_limit(small_server: EmulatorServer) -> None:
     assert err["ResponseMetadata"]["HTTPHeaders"]["x-amzn-requestid"]
 
 
+def test_body_over_the_limit_is_refused_before_it_is_sent(small_server: EmulatorServer) -> None:
+    """A declared Content-Length past the limit is answered 413 at once: a client waiting on
+    Expect: 100-continue gets no 100 and keeps its body; the connection is then closed."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", small_server.port), timeout=5) as sock:
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n"
+                     b"X-Amz-Target: DynamoDB_20120810.ListTables\r\nExpect: 100-continue\r\nContent-Length: 70000000\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += sock.recv(4096)
+        head = answer.split(b"\r\n\r\n", 1)[0].lower()
+        assert head.startswith(b"http/1.1 413"), answer
+        assert b"connection: close" in head and b"x-amzn-requestid:" in head
+
+
 def test_body_limit_query_protocol(small_server: EmulatorServer) -> None:
     resp = signed(small_server, "POST", "/", service="sts", headers=FORM, body=form(Action="GetCallerIdentity", Version="2011-06-15", Pad="x" * 5000))
     assert resp.status == 413
