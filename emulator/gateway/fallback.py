@@ -10,6 +10,7 @@ saved in ``<data_dir>/fallback`` and loaded back at start (fallback_state.py).
 from __future__ import annotations
 
 import asyncio
+import base64
 import concurrent.futures
 import contextlib
 import contextvars
@@ -473,6 +474,12 @@ class MotoFallback:
         headers = {k.lower(): v for k, v in status_holder.get("headers", []) if k.lower() not in dropped}
         status = status_holder.get("status", 500)
         stamp_request_id(headers, request.request_id, service == "s3")
+        if not body and status < 300 and headers.get("content-type", "").startswith("text/html") and (service != "s3" or request.method == "PUT"):
+            # werkzeug's default type on an answer without a body (S3's PutObject, UploadPart):
+            # AWS names none (a HEAD or GET keeps it: S3's is the object's own).
+            del headers["content-type"]
+        elif body[:1] == b"{" and service is not None and headers.get("content-type", "").startswith("text/html") and services.service_model(service).protocol == "rest-json":
+            headers["content-type"] = "application/json"  # a JSON answer under werkzeug's default (Lambda's ListFunctions)
         if streams:
             return s3_stream.streamed(status, headers, streams[-1])
         return Response(status, headers, stamp_request_id_body(body, request.request_id))
@@ -486,9 +493,16 @@ _XML_REQUEST_ID = re.compile(rb"<(RequestId|requestId)>[^<]{0,200}</(?:RequestId
 
 
 def stamp_request_id(headers: dict[str, str], request_id: str, s3: bool = False) -> None:
-    """S3 answers every request with x-amz-request-id (moto with some only)."""
+    """S3 answers every request with x-amz-request-id (moto with some only) and x-amz-id-2 (the
+    SDKs' extended request id; moto with none). moto's ``status`` header, and the upload's
+    x-amz-content-sha256 it keeps with an object, are no answer's headers on AWS."""
+    headers.pop("status", None)
     if request_id and (s3 or "x-amz-request-id" in headers):
         headers["x-amz-request-id"] = request_id
+    if s3:
+        if "x-amz-id-2" not in headers:
+            headers["x-amz-id-2"] = base64.b64encode(os.urandom(48)).decode("ascii")
+        headers.pop("x-amz-content-sha256", None)  # a request header moto kept with the object
 
 
 def stamp_request_id_body(body: bytes, request_id: str) -> bytes:

@@ -62,9 +62,17 @@ def test_ec2_body_request_id(server: EmulatorServer) -> None:
 def test_s3_request_id_header(server: EmulatorServer) -> None:
     s3 = server.client("s3")
     s3.create_bucket(Bucket="rid-bucket")
-    out = s3.put_object(Bucket="rid-bucket", Key="k", Body=b"x")
+    out = s3.put_object(Bucket="rid-bucket", Key="k", Body=b"x", ContentType="text/html")
     meta = out["ResponseMetadata"]
     assert meta["RequestId"] == meta["HTTPHeaders"]["x-amzn-requestid"] == meta["HTTPHeaders"]["x-amz-request-id"]
+    # S3's extended request id (the SDKs' HostId), and none of moto's own headers: its "status",
+    # werkzeug's text/html on a PutObject without a body, the upload's x-amz-content-sha256.
+    assert len(meta["HTTPHeaders"]["x-amz-id-2"]) == 64
+    assert "status" not in meta["HTTPHeaders"] and "content-type" not in meta["HTTPHeaders"]
+    got = s3.get_object(Bucket="rid-bucket", Key="k")
+    assert got["ContentType"] == "text/html" and "x-amz-content-sha256" not in got["ResponseMetadata"]["HTTPHeaders"]
+    listed = s3.list_buckets()["ResponseMetadata"]["HTTPHeaders"]
+    assert "status" not in listed and listed["x-amz-id-2"]
     with pytest.raises(ClientError) as err:
         s3.get_object(Bucket="rid-bucket", Key="missing")
     meta = err.value.response["ResponseMetadata"]
