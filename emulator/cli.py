@@ -100,6 +100,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if settings.role:
         asgi_app = cluster.install(runtime, asgi_app)
     app = guard(asgi_app, settings.max_header_bytes, settings.body_timeout)
+    if not isinstance(HTTP_PROTOCOL, str):  # the request head's limits, before the app sees it
+        # (uvicorn_send.HttpToolsProtocol): the headers' limit plus room for the request line.
+        HTTP_PROTOCOL.max_head_bytes = settings.max_header_bytes + 16 * 1024
+        HTTP_PROTOCOL.head_timeout = settings.body_timeout
     key = runtime.root_key
     print(f"emulator {__version__} serving on {settings.endpoint}", flush=True)
     print(f"  data dir:              {settings.data_dir.resolve()}", flush=True)

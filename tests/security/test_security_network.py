@@ -208,3 +208,41 @@ def test_slow_body_gets_408_through_the_wire(tmp_path: Path) -> None:
         assert "AccountMaxReadCapacityUnits" in server.client("dynamodb").describe_limits()
     finally:
         server.stop()
+
+
+def test_slow_or_huge_request_heads_are_cut_off(tmp_path: Path) -> None:
+    """A request head that stops half-way is closed after the slow-client timeout (uvicorn kept
+    it open for good); one growing past the header limit is answered 431 as it comes, not parsed
+    to its end; whole heads, also split over several reads, are served as before."""
+    import socket
+
+    server = EmulatorServer(data_dir=tmp_path, extra_args=["--services", "dynamodb"], env={"EMULATOR_BODY_TIMEOUT": "1"}).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Amz-Tar")
+            started = time.monotonic()
+            assert sock.recv(65536) == b""  # closed by the server
+            assert 0.5 < time.monotonic() - started < 8
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            answer = b""
+            try:
+                for i in range(400):  # up to 400 KB of headers, 1 KB at a time
+                    sock.sendall(b"X-Pad-%d: %s\r\n" % (i, b"p" * 1000))
+                    time.sleep(0.001)
+            except OSError:  # the server answered and closed while we were still sending
+                pass
+            while chunk := sock.recv(65536):
+                answer += chunk
+            assert answer.startswith(b"HTTP/1.1 431"), answer[:200]
+            assert b"RequestHeaderFieldsTooLarge" in answer
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+            # A head split over reads, completed in time: an ordinary answer (a signature refusal here).
+            sock.sendall(b"POST / HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/x-amz-json-1.0\r\n")
+            time.sleep(0.3)
+            sock.sendall(b"X-Amz-Target: DynamoDB_20120810.DescribeLimits\r\nContent-Length: 2\r\n\r\n{}")
+            answer = sock.recv(65536)
+            assert answer.startswith(b"HTTP/1.1 403") and b"MissingAuthenticationToken" in answer, answer[:300]
+        assert "AccountMaxReadCapacityUnits" in server.client("dynamodb").describe_limits()
+    finally:
+        server.stop()
