@@ -44,6 +44,7 @@ class Instance:
     user_data: str = ""  # base64, as stored by EC2
     client_token: str = ""
     shutdown_behavior: str = "stop"
+    disable_api_termination: bool = False  # termination protection: TerminateInstances refuses it
     ami_launch_index: int = 0
     private_ip: str = ""
     console: str = ""

@@ -271,7 +271,7 @@ class InstanceManager(AttachedServers, BootOperations):
 
     def run(self, image_id: str, instance_type: str | None, count: int, min_count: int, user_data: str = "", tags: dict[str, str] | None = None,
             client_token: str = "", shutdown_behavior: str = "stop", on_demand: bool = False, requester: str = "",
-            network: dict[str, Any] | None = None, region: str | None = None) -> list[Instance]:
+            network: dict[str, Any] | None = None, region: str | None = None, disable_api_termination: bool = False) -> list[Instance]:
         """Launch ``count`` instances (at least ``min_count``) in ``region`` (default: the
         configured one); instances are regional as on AWS, the machine's capacity is shared."""
         model = self.store.get(image_id)
@@ -299,7 +299,7 @@ class InstanceManager(AttachedServers, BootOperations):
             inst = Instance(
                 instance_id=new_instance_id(), image_id=model.image_id, model_name=model.name, instance_type=itype.name,
                 reservation_id=reservation, launch_time=_now(), tags=dict(tags or {}), user_data=user_data, client_token=client_token,
-                shutdown_behavior=shutdown_behavior, ami_launch_index=index, private_ip=self._next_ip(), job=job,
+                shutdown_behavior=shutdown_behavior, disable_api_termination=disable_api_termination, ami_launch_index=index, private_ip=self._next_ip(), job=job,
                 on_demand=on_demand, availability_zone=f"{region or self.region}a", requester=requester, network=dict(network or {}),
             )
             try:

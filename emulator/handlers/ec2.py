@@ -220,7 +220,7 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
         try:
             launched = self.manager.run(image_id, params.get("InstanceType"), max_count, min_count, user_data=user_data, tags=tags,
                                         client_token=token, shutdown_behavior=behavior, requester=owner, network=network,
-                                        region=ctx.region)
+                                        region=ctx.region, disable_api_termination=bool(params.get("DisableApiTermination")))
         except LaunchError as err:
             raise AwsError(err.code, err.message, err.status) from None
         return self._reservation(launched, owner, as_launched=True)
@@ -229,7 +229,6 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
     # other value asks for something these instances do not do, so the launch is refused.
     _LAUNCH_DEFAULTS: ClassVar[dict[str, Callable[[Any], bool]]] = {
         "Monitoring": lambda v: not v.get("Enabled"),
-        "DisableApiTermination": lambda v: not v,
         "DisableApiStop": lambda v: not v,
         "EbsOptimized": lambda v: not v,
         "MetadataOptions": lambda v: all(v.get(k) in (None, want) for k, want in (("HttpTokens", "required"), ("HttpEndpoint", "disabled")))
@@ -244,7 +243,7 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
     def _refuse_unsupported_launch(self, ctx: RequestContext, params: dict[str, Any]) -> None:
         handled = {"ImageId", "InstanceType", "MinCount", "MaxCount", "UserData", "TagSpecifications", "ClientToken", "DryRun",
                    "InstanceInitiatedShutdownBehavior", "KeyName", "SubnetId", "SecurityGroupIds", "SecurityGroups", "Placement",
-                   "IamInstanceProfile"}
+                   "IamInstanceProfile", "DisableApiTermination"}
         placement = params.get("Placement") or {}
         zone = placement.get("AvailabilityZone")
         if zone and zone != f"{ctx.region}a":
@@ -456,6 +455,12 @@ class Ec2Handler(TagAttributeOperations, ImageOperations, ComputeHandler):
     @operation("TerminateInstances")
     def terminate_instances(self, ctx: RequestContext, params: dict[str, Any]) -> dict[str, Any]:
         ids = self._require_ids(ctx, params)
+        # Termination protection: one protected instance refuses the whole call (all instances of a
+        # region are in its one zone here, and EC2 terminates none in a zone holding a protected one).
+        for inst in self._lookup(ctx, ids):
+            if inst.disable_api_termination and inst.state != "terminated":
+                raise AwsError("OperationNotPermitted", f"The instance '{inst.instance_id}' may not be terminated. "
+                               "Modify its 'disableApiTermination' instance attribute and try again.")
         return {"TerminatingInstances": self._changes(ctx, ids, self.manager.terminate, {"terminated": "shutting-down"})}
 
     @operation("RebootInstances")

@@ -59,7 +59,7 @@ class TagAttributeOperations:
             "instanceType": {"Value": inst.instance_type},
             "userData": {"Value": inst.user_data} if inst.user_data else {},
             "instanceInitiatedShutdownBehavior": {"Value": inst.shutdown_behavior},
-            "disableApiTermination": {"Value": False}, "disableApiStop": {"Value": False},
+            "disableApiTermination": {"Value": inst.disable_api_termination}, "disableApiStop": {"Value": False},
             "rootDeviceName": {"Value": "/dev/xvda"}, "ebsOptimized": {"Value": False}, "enaSupport": {"Value": False},
             "sourceDestCheck": {"Value": True}, "blockDeviceMapping": [], "productCodes": [],
             "groupSet": [{"GroupId": g["GroupId"]} for g in inst.network.get("SecurityGroups", [])],
@@ -78,15 +78,24 @@ class TagAttributeOperations:
         attribute, value = params.get("Attribute"), params.get("Value")
         changes: dict[str, Any] = {}
         if attribute is not None:
-            mapping = {"instanceType": "InstanceType", "userData": "UserData", "instanceInitiatedShutdownBehavior": "InstanceInitiatedShutdownBehavior"}
+            mapping = {"instanceType": "InstanceType", "userData": "UserData", "instanceInitiatedShutdownBehavior": "InstanceInitiatedShutdownBehavior",
+                       "disableApiTermination": "DisableApiTermination"}
             if attribute not in mapping:
                 raise AwsError("InvalidParameterValue", f"Value ({attribute}) for parameter attribute is invalid. This attribute cannot be modified here.")
+            if attribute == "disableApiTermination":
+                # The Attribute/Value form carries the boolean as text.
+                if str(value).lower() not in ("true", "false"):
+                    raise AwsError("InvalidParameterValue", f"Value ({value}) for parameter disableApiTermination is invalid. Valid values are: true, false")
+                value = str(value).lower() == "true"
             changes[mapping[attribute]] = value.encode() if attribute == "userData" and isinstance(value, str) else value
         for key in ("InstanceType", "UserData", "InstanceInitiatedShutdownBehavior"):
             if isinstance(params.get(key), dict) and "Value" in params[key]:
                 changes[key] = params[key]["Value"]
-        # Boolean attributes are fixed here: setting one to the value it has is a no-op, anything else is refused.
-        fixed = {"DisableApiTermination": False, "DisableApiStop": False, "SourceDestCheck": True, "EbsOptimized": False, "EnaSupport": False,
+        protection = params.get("DisableApiTermination")
+        if isinstance(protection, dict) and "Value" in protection:
+            changes["DisableApiTermination"] = bool(protection["Value"])
+        # Other boolean attributes are fixed here: setting one to the value it has is a no-op, anything else is refused.
+        fixed = {"DisableApiStop": False, "SourceDestCheck": True, "EbsOptimized": False, "EnaSupport": False,
                  "EnclaveOptions": False}
         for key, current in fixed.items():
             given = params.get(key)
@@ -95,7 +104,7 @@ class TagAttributeOperations:
         if params.get("Groups"):
             # Terraform's aws_instance changes vpc_security_group_ids this way.
             changes["Groups"] = self._groups_for(ctx, inst, params["Groups"])
-        unsupported = [k for k in ("DisableApiTermination", "DisableApiStop", "SourceDestCheck", "EbsOptimized", "EnaSupport", "EnclaveOptions",
+        unsupported = [k for k in ("DisableApiStop", "SourceDestCheck", "EbsOptimized", "EnaSupport", "EnclaveOptions",
                                    "SriovNetSupport", "BlockDeviceMappings", "Kernel", "Ramdisk") if params.get(k) and k not in changes]
         if unsupported:
             raise AwsError("UnsupportedOperation", f"The attribute {unsupported[0]} cannot be modified on instances of this emulator.")
@@ -115,6 +124,8 @@ class TagAttributeOperations:
             if behavior not in ("stop", "terminate"):
                 raise AwsError("InvalidParameterValue", f"Value ({behavior}) for parameter instanceInitiatedShutdownBehavior is invalid. Valid values are: stop, terminate")
             inst.shutdown_behavior = behavior
+        if "DisableApiTermination" in changes:
+            inst.disable_api_termination = changes["DisableApiTermination"]
         if "Groups" in changes:
             inst.network["SecurityGroups"] = changes["Groups"]
         if "UserData" in changes:

@@ -452,7 +452,7 @@ def test_run_instances_refuses_what_its_instances_cannot_do(ec2: Any, image_id: 
         ({"Monitoring": {"Enabled": True}}, "UnsupportedOperation"),
         ({"InstanceMarketOptions": {"MarketType": "spot"}}, "UnsupportedOperation"),
         ({"IamInstanceProfile": {"Name": "inference"}}, "InvalidParameterValue"),  # no such profile (a real one is accepted)
-        ({"DisableApiTermination": True}, "UnsupportedOperation"),
+        ({"DisableApiStop": True}, "UnsupportedOperation"),
         ({"LaunchTemplate": {"LaunchTemplateName": "inference"}}, "UnsupportedOperation"),
         ({"Placement": {"AvailabilityZone": "us-east-1b"}}, "InvalidParameterValue"),
         ({"Placement": {"Tenancy": "dedicated"}}, "UnsupportedOperation"),
@@ -512,7 +512,7 @@ def test_documented_filters_attributes_and_addresses(compute_server: EmulatorSer
     assert attrs["kernel"]["KernelId"] == {} and attrs["ramdisk"]["RamdiskId"] == {} and attrs["sriovNetSupport"]["SriovNetSupport"] == {}
     assert attrs["enclaveOptions"]["EnclaveOptions"] == {"Enabled": False}
     ec2.modify_instance_attribute(InstanceId=iid, DisableApiTermination={"Value": False})  # what it is already: a no-op
-    for kwargs in ({"DisableApiTermination": {"Value": True}}, {"SourceDestCheck": {"Value": False}}):
+    for kwargs in ({"DisableApiStop": {"Value": True}}, {"SourceDestCheck": {"Value": False}}):
         with pytest.raises(ClientError) as err:
             ec2.modify_instance_attribute(InstanceId=iid, **kwargs)
         assert _error(err) == "UnsupportedOperation", kwargs

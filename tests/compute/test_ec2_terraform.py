@@ -1,12 +1,14 @@
 """EC2 as infrastructure code (Terraform's aws_instance, boto3 scripts) drives it, over the wire:
 plain user data, all-or-nothing starts, reboots, transitional states in the answers, tags of
-instances and moto's resources in one call, instance type offerings, security groups in use."""
+instances and moto's resources in one call, instance type offerings, security groups in use,
+termination protection (disable_api_termination)."""
 
 from __future__ import annotations
 
 import base64
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -146,3 +148,71 @@ def test_security_group_used_by_an_instance_cannot_be_deleted(ec2: Any, image_id
     wait_state(ec2, iid, "terminated")
     ec2.delete_security_group(GroupId=sg)
     assert sg not in {g["GroupId"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+
+
+def _protection(ec2: Any, iid: str) -> bool:
+    return bool(ec2.describe_instance_attribute(InstanceId=iid, Attribute="disableApiTermination")["DisableApiTermination"]["Value"])
+
+
+def test_termination_protection_refuses_the_whole_terminate_call(ec2: Any, image_id: str) -> None:
+    job = json.dumps({"prompt": "A", "max_tokens": 1})
+    # Terraform's aws_instance with disable_api_termination = true launches it so.
+    protected = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=job, DisableApiTermination=True)["Instances"][0]["InstanceId"]
+    plain = ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, UserData=job, DisableApiTermination=False)["Instances"][0]["InstanceId"]
+    assert (_protection(ec2, protected), _protection(ec2, plain)) == (True, False)
+    wait_state(ec2, protected, "stopped")
+    wait_state(ec2, plain, "stopped")
+    with pytest.raises(ClientError) as err:
+        ec2.terminate_instances(InstanceIds=[protected], DryRun=True)
+    assert _error(err) == "DryRunOperation"
+    message = f"The instance '{protected}' may not be terminated. Modify its 'disableApiTermination' instance attribute and try again."
+    with pytest.raises(ClientError) as err:
+        ec2.terminate_instances(InstanceIds=[plain, protected])
+    assert _error(err) == "OperationNotPermitted" and err.value.response["Error"]["Message"] == message
+    assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    # None of the instances named is terminated, the unprotected one neither.
+    assert [instance(ec2, i)["State"]["Name"] for i in (plain, protected)] == ["stopped", "stopped"]
+    # ModifyInstanceAttribute in both forms: Terraform's {Value: bool}, the CLI's Attribute/Value text.
+    ec2.modify_instance_attribute(InstanceId=protected, DisableApiTermination={"Value": False})
+    assert _protection(ec2, protected) is False
+    ec2.modify_instance_attribute(InstanceId=plain, Attribute="disableApiTermination", Value="true")
+    assert _protection(ec2, plain) is True
+    with pytest.raises(ClientError) as err:
+        ec2.terminate_instances(InstanceIds=[protected, plain])
+    assert _error(err) == "OperationNotPermitted" and f"'{plain}'" in err.value.response["Error"]["Message"]
+    with pytest.raises(ClientError) as err:
+        ec2.modify_instance_attribute(InstanceId=plain, Attribute="disableApiTermination", Value="maybe")
+    assert _error(err) == "InvalidParameterValue" and _protection(ec2, plain) is True
+    ec2.modify_instance_attribute(InstanceId=plain, Attribute="disableApiTermination", Value="false")
+    # DisableApiStop stays refused (stop protection is not implemented).
+    with pytest.raises(ClientError) as err:
+        ec2.modify_instance_attribute(InstanceId=plain, DisableApiStop={"Value": True})
+    assert _error(err) == "UnsupportedOperation"
+    with pytest.raises(ClientError) as err:
+        ec2.run_instances(ImageId=image_id, MinCount=1, MaxCount=1, DryRun=True, DisableApiStop=True)
+    assert _error(err) == "UnsupportedOperation"
+    changes = ec2.terminate_instances(InstanceIds=[protected, plain])["TerminatingInstances"]
+    assert [c["CurrentState"]["Name"] for c in changes] == ["shutting-down", "shutting-down"]
+    wait_state(ec2, plain, "terminated")
+    with pytest.raises(ClientError) as err:  # a terminated instance's attributes are not modified
+        ec2.modify_instance_attribute(InstanceId=plain, DisableApiTermination={"Value": True})
+    assert _error(err) == "IncorrectInstanceState"
+
+
+def test_termination_protection_survives_a_restart(server_factory: Callable[..., EmulatorServer], tmp_path: Path) -> None:
+    server = server_factory(data_dir=tmp_path / "data")
+    ec2 = server.client("ec2")
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    iid = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1, UserData=json.dumps({"prompt": "A", "max_tokens": 1}),
+                            DisableApiTermination=True)["Instances"][0]["InstanceId"]
+    wait_state(ec2, iid, "stopped")
+    server.kill()
+    server.start()
+    ec2 = server.client("ec2")
+    assert _protection(ec2, iid) is True
+    with pytest.raises(ClientError) as err:
+        ec2.terminate_instances(InstanceIds=[iid])
+    assert _error(err) == "OperationNotPermitted"
+    ec2.modify_instance_attribute(InstanceId=iid, DisableApiTermination={"Value": False})
+    ec2.terminate_instances(InstanceIds=[iid])
+    assert wait_state(ec2, iid, "terminated")["State"]["Code"] == 48
