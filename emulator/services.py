@@ -36,6 +36,9 @@ class ServiceInfo:
     endpoint_prefix: str
     json_version: str | None
     signature_version: str | None = None  # the model's metadata.signatureVersion ("v4", "s3v4", "s3", ...)
+    # A service that moved from the query protocol to JSON (metadata.awsQueryCompatible: SQS) and
+    # still takes query requests, which SDKs older than the move send (boto3 before 1.34, Java v1).
+    query_compatible: bool = False
 
 
 class ServiceIndex:
@@ -67,6 +70,7 @@ class ServiceIndex:
                     endpoint_prefix=meta.get("endpointPrefix", name),
                     json_version=meta.get("jsonVersion"),
                     signature_version=meta.get("signatureVersion"),
+                    query_compatible="awsQueryCompatible" in meta and "query" not in (meta.get("protocols") or [meta.get("protocol")]),
                 )
                 self.by_name[name] = info
                 if info.target_prefix:

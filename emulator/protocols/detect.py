@@ -229,7 +229,7 @@ def _by_smithy_name(name: str, signing: str | None) -> services.ServiceInfo | No
 
 def _query_service(signing: str | None, version: str | None) -> services.ServiceInfo | None:
     idx = services.index()
-    cands = [i for i in idx.by_signing_name.get(signing or "", []) if i.protocol in ("query", "ec2") or "query" in i.protocols]
+    cands = [i for i in idx.by_signing_name.get(signing or "", []) if i.protocol in ("query", "ec2") or "query" in i.protocols or i.query_compatible]
     if version:
         exact = [i for i in cands if i.api_version == version]
         if exact:

@@ -146,3 +146,32 @@ def test_a_made_up_region_is_refused_not_a_500(server: EmulatorServer) -> None:
 
 def client_in(server: EmulatorServer, service: str, region: str) -> Any:
     return server.client(service, region_name=region, config=client(server, service).meta.config)
+
+
+# ------------------------------------------------------------------ SQS's query protocol
+def test_sqs_takes_the_query_protocol_of_older_sdks(server: EmulatorServer) -> None:
+    """SQS moved to JSON (botocore's model names only it, with awsQueryCompatible); SDKs older
+    than the move (boto3 before 1.34, the Java SDK v1) send Action/Version forms, which SQS
+    still takes and answers in XML. They were refused as InvalidAction."""
+    import re
+
+    from emulator.testing.raw import FORM, form, signed
+
+    def call(action: str, **params: str) -> Any:
+        return signed(server, "POST", "/", service="sqs", headers=FORM, body=form(Action=action, Version="2012-11-05", **params))
+
+    created = call("CreateQueue", QueueName="legacy-query", **{"Attribute.1.Name": "VisibilityTimeout", "Attribute.1.Value": "45"})
+    assert created.status == 200, created.body
+    found = re.search(rb"<QueueUrl>(.*?)</QueueUrl>", created.body)
+    assert found is not None
+    url = found.group(1).decode()
+    sent = call("SendMessage", QueueUrl=url, MessageBody="hello", **{"MessageAttribute.1.Name": "k", "MessageAttribute.1.Value.DataType": "String",
+                                                                     "MessageAttribute.1.Value.StringValue": "v"})
+    assert sent.status == 200 and b"<MD5OfMessageAttributes>" in sent.body, sent.body
+    # The same queue through today's JSON protocol.
+    got = client(server, "sqs").receive_message(QueueUrl=url, MessageAttributeNames=["All"])["Messages"][0]
+    assert got["Body"] == "hello" and got["MessageAttributes"]["k"]["StringValue"] == "v"
+    attrs = call("GetQueueAttributes", QueueUrl=url, **{"AttributeName.1": "VisibilityTimeout"})
+    assert b"<Name>VisibilityTimeout</Name><Value>45</Value>" in attrs.body, attrs.body
+    unknown = call("NoSuchAction")
+    assert unknown.status == 400 and b"<Code>InvalidAction</Code>" in unknown.body
