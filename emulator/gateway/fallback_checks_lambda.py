@@ -57,10 +57,11 @@ def _lambda_versions(ctx: RequestContext) -> None:
         raise AwsError("ResourceNotFoundException", f"Function not found: arn:aws:lambda:{ctx.region}:{account}:function:{name}", 404)
 
 
-@_on("lambda", "PublishVersion")
+@_on("lambda", "PublishVersion", "UpdateFunctionConfiguration", "UpdateFunctionCode")
 def _lambda_publish_version(ctx: RequestContext) -> None:
     """CodeSha256 and RevisionId, when given, are those of $LATEST: Lambda publishes nothing
-    else (``InvalidParameterValueException``, ``PreconditionFailedException``)."""
+    else (``InvalidParameterValueException``, ``PreconditionFailedException``), and updates a
+    function only if its RevisionId is the one given (fallback_patches_lambda keeps it)."""
     sha, revision = ctx.params.get("CodeSha256"), ctx.params.get("RevisionId")
     if sha is None and revision is None:
         return
@@ -75,7 +76,7 @@ def _lambda_publish_version(ctx: RequestContext) -> None:
             400,
         )
     latest = getattr(function, "revision_id", None)
-    # moto keeps no revision id for a function; Lambda's are UUIDs, so another text never matches.
+    # A function stored before revision ids were kept has none; Lambda's are UUIDs, so another text never matches.
     if isinstance(revision, str) and (revision != latest if isinstance(latest, str) else _UUID.fullmatch(revision) is None):
         raise AwsError(
             "PreconditionFailedException",

@@ -89,11 +89,13 @@ def _s3() -> None:
     from emulator.gateway import s3_select, s3_sse_c, s3_stream, s3_versions
     from emulator.gateway.s3_checksums import install as checksums
     from emulator.gateway.s3_post_answer import install as post_answers
+    from emulator.gateway.s3_request_payment import install as request_payment
 
     s3_stream.install()  # objects larger than memory: streamed GetObject, spooled PutObject
     s3_select.install()  # SelectObjectContent over CSV as CSVInput describes it, S3's Stats
     s3_versions.install()  # S3's versioning semantics
     checksums()  # multipart uploads' part checksums, ChecksumType (s3_checksums.py)
+    request_payment()  # PutBucketRequestPayment / GetBucketRequestPayment (moto routes neither)
 
     def upload_exists(backend: Any, a: dict[str, Any]) -> None:
         """UploadPart, UploadPartCopy, CompleteMultipartUpload of an upload id that is not one

@@ -8,6 +8,7 @@
   or an ARN wherever ``FunctionName`` is asked (the API reference's "Name formats"). moto's
   routes refused ``$`` (a 404 HTML page for ``fn:$LATEST``) and a qualifier or partial ARN in
   Invoke's path, and a partial ARN broke its lookup (a 500): ``_function_names``.
+- A function's configuration has its LoggingConfig and RevisionId (``_logging_and_revision``).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import functools
 import inspect
 import re
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +31,7 @@ def install() -> None:
     _errors()
     _lambda_statement_ids()
     _function_names()
+    _logging_and_revision()
 
 
 def _errors() -> None:
@@ -108,3 +111,94 @@ def _function_names() -> None:
         return lookup(self, name_or_arn, qualifier)
 
     LambdaStorage.get_function_by_name_or_arn_with_qualifier = by_name  # type: ignore[method-assign]
+
+
+_LOG_LEVELS = ("ApplicationLogLevel", "SystemLogLevel")
+
+
+def _logging_config(given: Any, current: dict[str, Any] | None, name: str) -> dict[str, Any]:
+    """The function's LoggingConfig once ``given`` (CreateFunction's, UpdateFunctionConfiguration's)
+    is applied to ``current``: Lambda's default is ``{"LogFormat": "Text", "LogGroup":
+    "/aws/lambda/<name>"}``; the log levels are those of the JSON format only (INFO unless given)."""
+    config = dict(current) if current else {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"}
+    if isinstance(given, dict):
+        for key in ("LogFormat", "LogGroup", *_LOG_LEVELS):
+            if given.get(key):
+                config[key] = given[key]
+    if config.get("LogFormat") == "JSON":
+        for key in _LOG_LEVELS:
+            config.setdefault(key, "INFO")
+    else:
+        for key in _LOG_LEVELS:
+            config.pop(key, None)
+    return config
+
+
+def _logging_and_revision() -> None:
+    """GetFunction, GetFunctionConfiguration, ListFunctions and the answers of CreateFunction,
+    UpdateFunctionConfiguration and UpdateFunctionCode give the function's ``LoggingConfig``
+    (Lambda always does: the default, or the one given, kept) and its ``RevisionId`` (a UUID
+    that changes with each update of the function's code or configuration). moto gave neither
+    (Terraform's AWS provider reads both). A LoggingConfig's LogGroup is where moto writes the
+    function's logs. Functions stored before this have a RevisionId derived from their ARN,
+    LastModified and code (the same on every read)."""
+    from moto.awslambda.models import LambdaFunction
+
+    init = LambdaFunction.__init__
+
+    @functools.wraps(init)
+    def __init__(self: Any, account_id: str, spec: dict[str, Any], *args: Any, **kwargs: Any) -> None:
+        init(self, account_id, spec, *args, **kwargs)
+        self._emulator_logging = _logging_config(spec.get("LoggingConfig"), None, self.function_name)
+        self.logs_group_name = self._emulator_logging["LogGroup"]
+        self.revision_id = str(uuid.uuid4())
+
+    LambdaFunction.__init__ = __init__  # type: ignore[method-assign]
+
+    get_configuration = LambdaFunction.get_configuration
+
+    @functools.wraps(get_configuration)
+    def configuration(self: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        config: dict[str, Any] = get_configuration(self, *args, **kwargs)
+        config["LoggingConfig"] = dict(getattr(self, "_emulator_logging", None) or _logging_config(None, None, self.function_name))
+        revision = getattr(self, "revision_id", None)
+        if revision is None:
+            base = str(self.function_arn).removesuffix(":$LATEST")
+            revision = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{base}|{self.last_modified}|{getattr(self, 'code_sha_256', '')}"))
+        config["RevisionId"] = revision
+        return config
+
+    LambdaFunction.get_configuration = configuration  # type: ignore[method-assign]
+
+    update_configuration = LambdaFunction.update_configuration
+
+    @functools.wraps(update_configuration)
+    def updating_configuration(self: Any, config_updates: dict[str, Any]) -> dict[str, Any]:
+        previous = self.__dict__.get("_emulator_logging"), self.__dict__.get("revision_id"), self.logs_group_name
+        if "LoggingConfig" in config_updates:
+            self._emulator_logging = _logging_config(config_updates["LoggingConfig"], getattr(self, "_emulator_logging", None), self.function_name)
+            self.logs_group_name = self._emulator_logging["LogGroup"]
+        self.revision_id = str(uuid.uuid4())
+        try:
+            return update_configuration(self, config_updates)
+        except BaseException:
+            self._emulator_logging, self.revision_id, self.logs_group_name = previous
+            raise
+
+    LambdaFunction.update_configuration = updating_configuration  # type: ignore[method-assign]
+
+    update_code = LambdaFunction.update_function_code
+
+    @functools.wraps(update_code)
+    def updating_code(self: Any, updated_spec: dict[str, Any]) -> dict[str, Any]:
+        if updated_spec.get("DryRun"):
+            return update_code(self, updated_spec)
+        previous = self.__dict__.get("revision_id")
+        self.revision_id = str(uuid.uuid4())
+        try:
+            return update_code(self, updated_spec)
+        except BaseException:
+            self.revision_id = previous
+            raise
+
+    LambdaFunction.update_function_code = updating_code  # type: ignore[method-assign]

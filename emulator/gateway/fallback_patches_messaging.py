@@ -13,6 +13,8 @@ after its SQS and SNS patches, so that these wrap them):
   subscription id on AWS's host).
 - ReceiveMessage answers a message moved to a dead-letter queue with its
   DeadLetterQueueSourceArn attribute (the queue it was moved from) when asked (by name or All).
+- GetQueueAttributes knows RedriveAllowPolicy: asked by name, or in All once it is set (moto
+  stored it but answered ``InvalidAttributeName`` for its name and left it out of All).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import base64
 import binascii
 import functools
 import hashlib
+import json
 import threading
 from typing import Any
 from urllib.parse import quote, urlparse
@@ -31,6 +34,7 @@ _local = threading.local()
 def install() -> None:
     _sns_delivery()
     _dead_letter_source()
+    _redrive_allow_policy()
 
 
 # ------------------------------------------------------------------ SNS -> SQS
@@ -129,3 +133,42 @@ def _dead_letter_source() -> None:
         return result
 
     SQSResponse.receive_message = receive_response  # type: ignore[method-assign]
+
+
+# ------------------------------------------------------------------ RedriveAllowPolicy
+def _redrive_allow_policy() -> None:
+    """CreateQueue and SetQueueAttributes keep a RedriveAllowPolicy (moto's ``_set_attributes``
+    sets ``redrive_allow_policy``), but moto's queue attributes (Queue.BASE_ATTRIBUTES) lack
+    it: GetQueueAttributes answered ``400 InvalidAttributeName: Unknown Attribute
+    RedriveAllowPolicy.`` when asked for it and All left it out. SQS answers the policy's JSON,
+    by name and in All, once it is set (an empty value removes it)."""
+    from moto.sqs.models import Queue, SQSBackend
+
+    name = "RedriveAllowPolicy"
+    attributes = Queue.attributes
+
+    def with_policy(self: Any) -> dict[str, Any]:
+        result: dict[str, Any] = attributes.fget(self)  # type: ignore[attr-defined]
+        policy = getattr(self, "redrive_allow_policy", None)
+        if policy:
+            result[name] = policy if isinstance(policy, str) else json.dumps(policy)
+        return result
+
+    Queue.attributes = property(with_policy)  # type: ignore[method-assign,assignment]
+
+    get_attributes = SQSBackend.get_queue_attributes
+
+    @functools.wraps(get_attributes)
+    def reading(self: Any, queue_name: str, attribute_names: list[str], *args: Any, **kwargs: Any) -> dict[str, Any]:
+        if not attribute_names or name not in attribute_names:
+            return get_attributes(self, queue_name, attribute_names, *args, **kwargs)
+        others = [n for n in attribute_names if n != name]
+        result: dict[str, Any] = get_attributes(self, queue_name, others, *args, **kwargs) if others else {}
+        if not others:
+            self.get_queue(queue_name)  # QueueDoesNotExist
+        policy = self.get_queue(queue_name).attributes.get(name)
+        if policy is not None:
+            result[name] = policy
+        return result
+
+    SQSBackend.get_queue_attributes = reading  # type: ignore[method-assign]

@@ -14,10 +14,13 @@ fallback_patches.install, after the other patches).
 - KMS (``_kms``): Decrypt with a KeyId that is not the ciphertext's key is
   ``IncorrectKeyException``; Encrypt, Decrypt and ReEncrypt answer their EncryptionAlgorithm;
   ScheduleKeyDeletion and CancelKeyDeletion name the key by its ARN, and ScheduleKeyDeletion
-  answers KeyState and PendingWindowInDays.
+  answers KeyState and PendingWindowInDays. GetKeyRotationStatus answers KeyId (the key's ARN)
+  and, while rotation is enabled, RotationPeriodInDays (EnableKeyRotation's, 365 by default) and
+  NextRotationDate.
 - Secrets Manager (``_secretsmanager_messages``): error messages are Secrets Manager's, without
   the "An error occurred (...) when calling the ... operation:" of a botocore ClientError that
-  moto copied into some of them, nor their runs of spaces.
+  moto copied into some of them, nor their runs of spaces; GetSecretValue of a secret scheduled
+  for deletion and CreateSecret of its name answer Secrets Manager's InvalidRequestException.
 """
 
 from __future__ import annotations
@@ -272,6 +275,54 @@ def _kms() -> None:
     with_fields("re_encrypt", re_encrypt_algorithms)
     with_fields("schedule_key_deletion", scheduled)
     with_fields("cancel_key_deletion", key_arn)
+    _kms_rotation(with_fields, key_arn)
+
+
+_DAY = 86400.0
+
+
+def _kms_rotation(with_fields: Callable[[str, Callable[[Any, dict[str, Any]], dict[str, Any]]], None],
+                  key_arn: Callable[[Any, dict[str, Any]], dict[str, Any]]) -> None:
+    """GetKeyRotationStatus: KMS answers KeyId (the key ARN) and, while automatic rotation is
+    enabled, RotationPeriodInDays ("The default value is 365 days"; EnableKeyRotation's
+    RotationPeriodInDays otherwise) and NextRotationDate (KMS rotates the key material that many
+    days after rotation was enabled, and every that many days after). moto answered
+    KeyRotationEnabled alone and ignored RotationPeriodInDays. The period and the time rotation
+    was enabled are kept on moto's key (and so saved with it)."""
+    import time
+
+    from moto.kms.responses import KmsResponse
+
+    enable = KmsResponse.enable_key_rotation
+
+    @functools.wraps(enable)
+    def enable_key_rotation(self: Any, *args: Any, **kwargs: Any) -> Any:
+        answer = enable(self, *args, **kwargs)
+        backend = self.kms_backend
+        key = backend.keys.get(backend.get_key_id(self._get_param("KeyId")))
+        if key is not None:
+            period = self._get_param("RotationPeriodInDays")
+            key._emulator_rotation_period = 365 if period is None else int(period)
+            key._emulator_rotation_enabled = time.time()
+        return answer
+
+    KmsResponse.enable_key_rotation = enable_key_rotation  # type: ignore[method-assign]
+
+    def rotation(response: Any, document: dict[str, Any]) -> dict[str, Any]:
+        fields = key_arn(response, {"KeyId": response._get_param("KeyId")})
+        backend = response.kms_backend
+        key = backend.keys.get(backend.any_id_to_key_id(response._get_param("KeyId")))
+        if key is None or not document.get("KeyRotationEnabled"):
+            return fields
+        period = int(getattr(key, "_emulator_rotation_period", 365))
+        # A key whose rotation was enabled without EnableKeyRotation (a CloudFormation template's
+        # EnableKeyRotation) counts from its creation.
+        start = float(getattr(key, "_emulator_rotation_enabled", None) or getattr(key, "creation_date", None) or time.time())
+        step = period * _DAY
+        passed = max(0, int((time.time() - start) // step))
+        return {**fields, "RotationPeriodInDays": period, "NextRotationDate": start + (passed + 1) * step}
+
+    with_fields("get_key_rotation_status", rotation)
 
 
 # ------------------------------------------------------------------ Secrets Manager
@@ -301,3 +352,45 @@ def _secretsmanager_messages() -> None:
         init(self, error_type, _clean(message) if isinstance(message, str) else message, *args, **kwargs)
 
     SecretsManagerClientError.__init__ = __init__  # type: ignore[method-assign]
+    _secretsmanager_deleted()
+
+
+_MARKED_FOR_DELETION = "You can't perform this operation on the secret because it was marked for deletion."
+_CREATE_SCHEDULED = "You can't create this secret because a secret with this name is already scheduled for deletion."
+
+
+def _secretsmanager_deleted() -> None:
+    """A secret scheduled for deletion (DeleteSecret with a recovery window): GetSecretValue
+    answers ``InvalidRequestException: You can't perform this operation on the secret because it
+    was marked for deletion.`` (moto: "You tried to perform the operation on a secret that's
+    currently marked deleted."), and CreateSecret of its name ``InvalidRequestException: You
+    can't create this secret because a secret with this name is already scheduled for
+    deletion.`` (moto: ResourceExistsException, as for a secret in use)."""
+    from moto.secretsmanager.exceptions import InvalidRequestException
+    from moto.secretsmanager.models import FakeSecret, SecretsManagerBackend
+
+    def scheduled(backend: Any, secret_id: Any) -> bool:
+        if not isinstance(secret_id, str) or not backend._is_valid_identifier(secret_id):
+            return False
+        secret = backend.secrets[secret_id]
+        return isinstance(secret, FakeSecret) and bool(secret.is_deleted())
+
+    get_secret_value = SecretsManagerBackend.get_secret_value
+
+    @functools.wraps(get_secret_value)
+    def get_value(self: Any, secret_id: str, *args: Any, **kwargs: Any) -> Any:
+        if scheduled(self, secret_id):
+            raise InvalidRequestException(_MARKED_FOR_DELETION)
+        return get_secret_value(self, secret_id, *args, **kwargs)
+
+    SecretsManagerBackend.get_secret_value = get_value  # type: ignore[method-assign]
+
+    create_secret = SecretsManagerBackend.create_secret
+
+    @functools.wraps(create_secret)
+    def create(self: Any, name: str, *args: Any, **kwargs: Any) -> Any:
+        if scheduled(self, name):
+            raise InvalidRequestException(_CREATE_SCHEDULED)
+        return create_secret(self, name, *args, **kwargs)
+
+    SecretsManagerBackend.create_secret = create  # type: ignore[method-assign]

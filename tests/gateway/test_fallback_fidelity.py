@@ -121,9 +121,11 @@ def test_secretsmanager_messages_are_the_services(server: EmulatorServer) -> Non
     assert _message(lambda: sm.delete_secret(SecretId=name, ForceDeleteWithoutRecovery=True, RecoveryWindowInDays=7)) == (
         "InvalidParameterException", "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.")
     sm.delete_secret(SecretId=name, RecoveryWindowInDays=7)
-    deleted = ("InvalidRequestException", "You tried to perform the operation on a secret that's currently marked deleted.")
-    assert _message(lambda: sm.get_secret_value(SecretId=name)) == deleted
-    assert _message(lambda: sm.delete_secret(SecretId=name)) == deleted
+    # GetSecretValue words it as Terraform's provider matches it ("because it was marked for deletion").
+    assert _message(lambda: sm.get_secret_value(SecretId=name)) == (
+        "InvalidRequestException", "You can't perform this operation on the secret because it was marked for deletion.")
+    assert _message(lambda: sm.delete_secret(SecretId=name)) == (
+        "InvalidRequestException", "You tried to perform the operation on a secret that's currently marked deleted.")
 
 
 # ------------------------------------------------------------------ regions
