@@ -13,6 +13,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import unquote
 
 from emulator.context import RequestContext
 from emulator.errors import AwsError
@@ -64,6 +65,8 @@ class IamHandler(IamGroups, IamAccess, IamReads):
         role's permissions boundary: ``_role_boundary``."""
         if ctx.operation_name in ("PutRolePermissionsBoundary", "DeleteRolePermissionsBoundary"):
             self._role_boundary(ctx.operation_name, params)
+        if ctx.operation_name in ("CreateRole", "UpdateAssumeRolePolicy"):
+            self._trusted_principals_exist(params.get("AssumeRolePolicyDocument") or params.get("PolicyDocument"))
         arn = params.get("PolicyArn")
         fallback = self.runtime.fallback
         if not isinstance(arn, str) or fallback is None:
@@ -81,6 +84,37 @@ class IamHandler(IamGroups, IamAccess, IamReads):
         # Same ARN: moto builds it as we do, arn:aws:iam::<account>:policy<path><name>.
         backend.create_policy(description=policy.get("Description") or "", path=policy["Path"], policy_document=document,
                               policy_name=policy["PolicyName"], tags=[])
+
+    def _trusted_principals_exist(self, document: Any) -> None:
+        """A trust policy naming a user or role of this account that does not exist is refused,
+        as IAM refuses it (``MalformedPolicyDocument: Invalid principal in policy:
+        "AWS":"arn:aws:iam::111122223333:role/missing"``): IAM resolves a principal to its
+        unique id when the policy is saved. Accounts' roots, other accounts, services and
+        federated principals are taken as they are; a document that does not parse is moto's
+        to refuse."""
+        try:
+            parsed = json.loads(unquote(document) if isinstance(document, str) and document.lstrip().startswith("%") else document)
+        except (TypeError, ValueError):
+            return
+        statements = parsed.get("Statement") if isinstance(parsed, dict) else None
+        prefix = f"arn:aws:iam::{self.runtime.settings.account_id}:"
+        fallback = self.runtime.fallback
+        for statement in statements if isinstance(statements, list) else [statements]:
+            principal = statement.get("Principal") if isinstance(statement, dict) else None
+            names = principal.get("AWS") if isinstance(principal, dict) else None
+            for name in names if isinstance(names, list) else [names]:
+                if not isinstance(name, str) or not name.startswith(prefix):
+                    continue
+                kind, _, rest = name[len(prefix):].partition("/")
+                entity = rest.rsplit("/", 1)[-1]
+                if kind == "user":
+                    exists = self.store.users.get(entity) is not None or entity == "root"
+                elif kind == "role" and fallback is not None:  # roles are moto's
+                    exists = any(role.name == entity for role in fallback.backend("iam", "aws").roles.values())
+                else:
+                    continue
+                if not exists:
+                    raise AwsError("MalformedPolicyDocument", f'Invalid principal in policy: "AWS":"{name}"', 400)
 
     def _role_boundary(self, operation: str, params: dict[str, Any]) -> None:
         """PutRolePermissionsBoundary names a managed policy that exists (moto only checks the

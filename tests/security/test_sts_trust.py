@@ -275,3 +275,23 @@ def test_wildcard_principal_arn_matches_no_one(sec_server: EmulatorServer, users
         assert "MalformedPolicyDocument" in str(exc)
         return
     _denied(lambda: users.client("tr-wild", "sts").assume_role(RoleArn=role, RoleSessionName="s1"))
+
+
+def test_trust_policy_naming_a_missing_user_or_role_is_refused(sec_server: EmulatorServer) -> None:
+    """IAM resolves the users and roles of its account a trust policy names when it saves it:
+    one that does not exist is a MalformedPolicyDocument; the account's root, other accounts
+    and existing principals are taken."""
+    iam, account = sec_server.client("iam"), _account(sec_server)
+
+    def trusting(*principals: str) -> dict[str, Any]:
+        return {"Effect": "Allow", "Principal": {"AWS": list(principals)}, "Action": "sts:AssumeRole"}
+
+    for missing in (f"arn:aws:iam::{account}:user/trust-ghost", f"arn:aws:iam::{account}:role/path/trust-ghost"):
+        err = error_of(lambda m=missing: _role(sec_server, "trust-refused", trusting(f"arn:aws:iam::{account}:root", m)))
+        assert (err["Code"], err["Message"], err["HTTPStatusCode"]) == ("MalformedPolicyDocument", f'Invalid principal in policy: "AWS":"{missing}"', 400)
+    assert "trust-refused" not in [r["RoleName"] for r in iam.list_roles()["Roles"]]
+    iam.create_user(UserName="trust-real")
+    first = _role(sec_server, "trust-first", trusting(f"arn:aws:iam::{account}:user/trust-real", "arn:aws:iam::111122223333:root"))
+    _role(sec_server, "trust-second", trusting(first))
+    err = error_of(lambda: iam.update_assume_role_policy(RoleName="trust-second", PolicyDocument=_doc(trusting(f"arn:aws:iam::{account}:user/gone"))))
+    assert err["Code"] == "MalformedPolicyDocument" and err["Message"].endswith(':user/gone"')
