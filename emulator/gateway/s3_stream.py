@@ -684,6 +684,14 @@ def install() -> None:
             # A large POST-policy upload: its form, whose ``file`` is the body (post_stream.py).
             request.__dict__["form"] = ImmutableMultiDict(getattr(body, "form", ()))
             request.__dict__["files"] = ImmutableMultiDict()
+        elif request.method != "POST" and request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            # An object (or part) sent with a form's Content-Type (urllib's default for a body):
+            # its bytes, as S3 keeps them. werkzeug would parse them as a form and leave
+            # ``request.data`` empty: a 0-byte object, answered 200.
+            raw = request.get_data(cache=True, parse_form_data=False)
+            request.__dict__["data"] = raw
+            request.__dict__["form"] = ImmutableMultiDict()
+            request.__dict__["files"] = ImmutableMultiDict()
         setup_class(self, request, *args, **kwargs)
 
     response_class.setup_class = spooled_setup_class  # type: ignore[method-assign]

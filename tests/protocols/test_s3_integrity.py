@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 from unittest import mock
 
+import botocore.config
 import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -207,6 +208,24 @@ def test_checksum_values_given_by_the_caller_are_checked_and_kept(server: Emulat
     assert (status, code) == (400, "BadDigest")
     assert message == f"The {member.removeprefix('Checksum')} you specified did not match the calculated checksum."
     assert absent(s3, key + "-wrong")
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data; boundary=x"])
+def test_an_object_with_a_form_content_type_keeps_its_bytes(server: EmulatorServer, content_type: str) -> None:
+    """A body sent with a form's Content-Type (urllib's default for a PUT with data) is the
+    object's bytes, not a form: it was stored as 0 bytes and answered 200."""
+    s3 = server.client("s3")
+    for i, body in enumerate((b"abc", b"key=x&file=y", os.urandom(2_000_000))):
+        s3.put_object(Bucket=BUCKET, Key=f"form-{i}", Body=body, ContentType=content_type)
+        got = s3.get_object(Bucket=BUCKET, Key=f"form-{i}")
+        assert got["Body"].read() == body and got["ContentType"] == content_type
+    # A SigV4 presigned PUT from urllib, which adds that Content-Type by itself.
+    import urllib.request
+
+    signer = server.client("s3", config=botocore.config.Config(signature_version="s3v4"))
+    url = signer.generate_presigned_url("put_object", Params={"Bucket": BUCKET, "Key": "form-urllib"})
+    urllib.request.urlopen(urllib.request.Request(url, data=b"from urllib", method="PUT"), timeout=30).read()
+    assert s3.get_object(Bucket=BUCKET, Key="form-urllib")["Body"].read() == b"from urllib"
 
 
 def test_wrong_crc32_is_refused_and_nothing_stored(server: EmulatorServer) -> None:
