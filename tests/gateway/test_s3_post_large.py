@@ -78,7 +78,7 @@ def answer(response: requests.Response, bucket: str) -> tuple[int, dict[str, str
         return re.sub(r'("|%22)[0-9a-f]{32}("|%22)', r"\1MD5\2", text.replace(bucket, "BUCKET"))
 
     headers = {name.lower(): same(value) for name, value in response.headers.items()
-               if name.lower() not in ("date", "server", "x-amzn-requestid", "x-amz-request-id")}
+               if name.lower() not in ("date", "server", "x-amzn-requestid", "x-amz-request-id", "x-amz-id-2")}
     text = same(response.text)
     if "<RequestId>" in text:
         root = ET.fromstring(response.content)
