@@ -218,7 +218,8 @@ class LogsHandler(TransformerOperations, LogsIndexesMixin, LogsKmsMixin, LogsPro
         events = p.get("logEvents") or []
         out = self.store.put_events(p.get("logGroupName", ""), p.get("logStreamName", ""), events, ctx.region)
         rejected = out.get("rejectedLogEventsInfo", {})
-        accepted = events[rejected.get("tooOldLogEventEndIndex", 0) : rejected.get("tooNewLogEventStartIndex", len(events))]
+        first = max(rejected.get("tooOldLogEventEndIndex", 0), rejected.get("expiredLogEventEndIndex", 0))
+        accepted = events[first : rejected.get("tooNewLogEventStartIndex", len(events))]
         self.filters.apply(self.store.get_group(p.get("logGroupName", ""), ctx.region), accepted)
         if emf.HEADER in ctx.request.headers:  # embedded metric format: only when asked for (emulator.monitoring.emf)
             self._emf(ctx, accepted)

@@ -610,7 +610,7 @@ def run(query: Query, records: Iterable[Record], limit: int) -> tuple[list[list[
             if name in r and r[name] is not None:
                 value = r[name]
                 row.append({"field": name, "value": value if isinstance(value, str) else _str(value)})
-        if not stats_done and "@ptr" in r:
+        if not stats_done and "@ptr" in r and "@ptr" not in names:  # once, also when the query asks for it
             row.append({"field": "@ptr", "value": r["@ptr"]})
         out_rows.append(row)
     return out_rows, matched

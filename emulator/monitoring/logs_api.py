@@ -16,12 +16,13 @@ from typing import Any, Protocol
 from emulator.errors import AwsError
 from emulator.monitoring import insights
 from emulator.monitoring.filterpattern import compile_pattern
-from emulator.monitoring.logstore import Group, LogStore, invalid
+from emulator.monitoring.logstore import EVENT_OVERHEAD, Group, LogStore, invalid
 from emulator.monitoring.query import decode_token as _decode
 from emulator.monitoring.query import encode_token
 from emulator.monitoring.query import token_int as _token_int
 
 MAX_QUERY_RECORDS = 10_000
+MAX_RESPONSE_BYTES = 1_048_576  # GetLogEvents and FilterLogEvents return up to 1 MB of events
 LIST_PATTERN_RE = re.compile(r"^\^?[\.\-_/#A-Za-z0-9]{3,24}$")
 QUERY_KEEP_SECONDS = 7 * 86400
 
@@ -38,6 +39,11 @@ def token_int(token: str, key: str) -> int:
         return _token_int(token, key)
     except AwsError as exc:
         raise invalid("The specified nextToken is invalid.") from exc
+
+
+def event_size(message: str) -> int:
+    """An event's bytes towards a response's 1 MB: its message in UTF-8 plus 26, as AWS sizes a PutLogEvents batch."""
+    return len(message.encode()) + EVENT_OVERHEAD
 
 
 def _limit(value: Any, default: int, hi: int, name: str) -> int:
@@ -222,8 +228,8 @@ class LogsAPI:
         size = 0
         events: list[tuple[int, int, int, str]] = []
         for eid, ts, ingest, message in (reversed(rows) if backward else rows):
-            size += len(message.encode()) + 26
-            if size > 1_048_576 and events:
+            size += event_size(message)
+            if size > MAX_RESPONSE_BYTES and events:
                 break
             events.append((eid, ts, ingest, message))
         if backward:
@@ -270,12 +276,14 @@ class LogsAPI:
         events: list[dict[str, Any]] = []
         last_match: tuple[int, int] | None = None
         more = False
+        size = 0  # a page holds up to `limit` events and 1 MB of them (at least one event); nextToken resumes after its last
         mask = self._masker(group, p.get("unmask"))
         for eid, sid, ts, ingest, message in self.store.group_events(group.id, start, end, after, stream_ids):
             if mask is not None:
                 message = mask(message, ingest)  # the pattern sees the masked message: a search cannot reveal masked data
             if matcher(message):
-                if len(events) >= limit:
+                size += event_size(message)
+                if len(events) >= limit or (size > MAX_RESPONSE_BYTES and events):
                     more = True
                     break
                 last_match = (ts, eid)

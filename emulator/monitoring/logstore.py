@@ -309,20 +309,28 @@ class LogStore:
                 raise invalid("Log events in a single PutLogEvents request must be in chronological order.")
             prev = ts
         now = self.now_ms()
-        too_old_before = max(now - 14 * DAY_MS, self.cutoff_ms(group))
+        # Two limits in the past: 14 days for every group (tooOldLogEventEndIndex) and the
+        # group's retention (expiredLogEventEndIndex). An event past both is too old: the
+        # 14-day rule is checked first, so the expired ones are those within 14 days only.
+        too_old_before = now - 14 * DAY_MS
+        expired_before = max(too_old_before, self.cutoff_ms(group))
         too_new_after = now + 2 * 3600 * 1000
-        # the 24-hour limit applies to the valid events only: too old and too new ones are rejected, not counted
-        valid = [int(e["timestamp"]) for e in events if too_old_before <= int(e["timestamp"]) <= too_new_after]
+        # the 24-hour limit applies to the valid events only: too old, expired and too new ones are rejected, not counted
+        valid = [int(e["timestamp"]) for e in events if expired_before <= int(e["timestamp"]) <= too_new_after]
         if valid and valid[-1] - valid[0] > DAY_MS:
             raise invalid("The batch of log events in a single PutLogEvents request cannot span more than 24 hours.")
         rejected: dict[str, int] = {}
         rows = []
         too_new_start = None
         too_old_end = None
+        expired_end = None
         for i, e in enumerate(events):
             ts = int(e["timestamp"])
             if ts < too_old_before:
                 too_old_end = i + 1  # exclusive end index of the too-old prefix
+                continue
+            if ts < expired_before:
+                expired_end = i + 1  # exclusive end index of the expired prefix (after the too-old one)
                 continue
             if ts > too_new_after:
                 if too_new_start is None:
@@ -332,6 +340,8 @@ class LogStore:
             rows.append((group.id, sid, ts, now, message))
         if too_old_end is not None:
             rejected["tooOldLogEventEndIndex"] = too_old_end
+        if expired_end is not None:
+            rejected["expiredLogEventEndIndex"] = expired_end
         if too_new_start is not None:
             rejected["tooNewLogEventStartIndex"] = too_new_start
         self._insert(sid, rows)

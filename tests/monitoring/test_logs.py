@@ -127,7 +127,7 @@ def test_retention_is_enforced(logs: Any) -> None:
     assert [e["message"] for e in logs.get_log_events(logGroupName=name, logStreamName="s")["events"]] == ["new"]
     assert [e["message"] for e in logs.filter_log_events(logGroupName=name)["events"]] == ["new"]
     out = logs.put_log_events(logGroupName=name, logStreamName="s", logEvents=[{"timestamp": now - 2 * 86400 * 1000, "message": "older than retention"}])
-    assert out["rejectedLogEventsInfo"] == {"tooOldLogEventEndIndex": 1}
+    assert out["rejectedLogEventsInfo"] == {"expiredLogEventEndIndex": 1}  # past the retention, within 14 days: expired, not too old
 
 
 def test_get_log_events_tokens(logs: Any) -> None:
