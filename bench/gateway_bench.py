@@ -155,9 +155,9 @@ def main(argv: list[str] | None = None) -> int:
         mid = sorted(runs, key=lambda r: r.ops_per_s)[len(runs) // 2]
         cpu_mid = sorted(round(r.cpu_us_per_request or 0, 1) for r in runs)[len(runs) // 2]
         # The chain against the coalescing bare app; the floor against the bare app.
-        ratio = results[0].ops_per_s / mid.ops_per_s if key == "bare_coalesced" else mid.ops_per_s / results[1].ops_per_s
+        extra = results[0].ops_per_s / mid.ops_per_s if key == "bare_coalesced" else mid.ops_per_s / results[1].ops_per_s
         print(f"{label} rounds (ops/s): {[round(r.ops_per_s) for r in runs]}; server CPU {cpu_mid} us/request (median); "
-              f"{'chain / bare-coalesced' if key == 'bare_coalesced' else 'floor / bare'} = {ratio:.2f} (ops/s, median round)")
+              f"{'chain / bare-coalesced' if key == 'bare_coalesced' else 'floor / bare'} = {extra:.2f} (ops/s, median round)")
         report[key] = {"ops_per_s": [round(r.ops_per_s) for r in runs], "cpu_us_per_request": [round(r.cpu_us_per_request or 0, 1) for r in runs]}
         (OUT / "gateway.json").write_text(json.dumps(report, indent=2))
     for r in results:
