@@ -770,9 +770,19 @@ class RegionAlarms(AlarmActions):
                     rule = parse_rule(alarm["AlarmRule"])
                     new_state = "ALARM" if eval_rule(rule, states) else "OK"
                     if alarm["StateValue"] != new_state:
-                        refs = rule_alarms(rule)
-                        triggering = [{"arn": self.arn(r), "state": {"value": states.get(r), "timestamp": iso(self.alarms[r]["StateUpdatedTimestamp"])}} for r in refs if r in self.alarms]
-                        reason = "arn:aws:cloudwatch alarm rule evaluated to " + ("TRUE" if new_state == "ALARM" else "FALSE")
+                        refs = [r for r in rule_alarms(rule) if r in self.alarms]
+                        # The alarms that brought the change: to ALARM, those of the rule in ALARM; to
+                        # OK, those not in ALARM (all of the rule's when none is). The reason names the
+                        # latest of them to change, as CloudWatch words it ("arn:...:alarm:x
+                        # transitioned to ALARM at Thursday 04 June, 2020 22:57:27").
+                        causes = [r for r in refs if (states.get(r) == "ALARM") == (new_state == "ALARM")] or refs
+                        triggering = [{"arn": self.arn(r), "state": {"value": states.get(r), "timestamp": iso(self.alarms[r]["StateUpdatedTimestamp"])}} for r in causes]
+                        if causes:
+                            last = max(causes, key=lambda r: self.alarms[r]["StateUpdatedTimestamp"])
+                            at = dt.datetime.fromtimestamp(self.alarms[last]["StateUpdatedTimestamp"], dt.UTC).strftime("%A %d %B, %Y %H:%M:%S")
+                            reason = f"{self.arn(last)} transitioned to {states.get(last)} at {at}"
+                        else:  # a rule of constants (TRUE, FALSE) names no alarm
+                            reason = "arn:aws:cloudwatch alarm rule evaluated to " + ("TRUE" if new_state == "ALARM" else "FALSE")
                         changed = self._transition(name, new_state, reason, json.dumps({"triggeringAlarms": triggering})) or changed
                         states[name] = new_state
             if not changed:

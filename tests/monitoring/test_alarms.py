@@ -160,6 +160,12 @@ def test_composite_rules(env: Any) -> None:
     assert state(mgr, "both") == "ALARM"
     mgr.set_state("b", "OK", "x", None)
     assert state(mgr, "both") == "OK"
+    # The reason and its data name the alarms that brought the change, not every alarm of the rule.
+    mgr.put_composite_alarm({"AlarmName": "either", "AlarmRule": 'ALARM("a") OR ALARM("b")'})
+    described = {a["AlarmName"]: a for a in mgr.describe({"AlarmTypes": ["CompositeAlarm"]})["CompositeAlarms"]}["either"]
+    assert described["StateValue"] == "ALARM"
+    assert described["StateReason"].startswith(f"{mgr.arn('a')} transitioned to ALARM at ")
+    assert [t["arn"] for t in json.loads(described["StateReasonData"])["triggeringAlarms"]] == [mgr.arn("a")]
     with pytest.raises(AwsError) as err:
         mgr.put_composite_alarm({"AlarmName": "bad", "AlarmRule": 'ALARM("nope")'})
     assert err.value.code == "ValidationError"
