@@ -403,10 +403,7 @@ class EmulatorApp(InProcessCalls):
                     # Cluster gateway: parse, authorize and validate here, then the service's role serves it.
                     assert ctx.operation is not None
                     ctx.params = protocol.parse(request, ctx.operation)
-                    for step in ("authorizer", "validator"):
-                        check = self.runtime.components.get(step)
-                        if check is not None:
-                            check(ctx)
+                    self._authorize_and_validate(ctx)
                     if found.service == "s3":
                         s3_payload.check(request, signer)  # aws-chunked, Content-MD5, x-amz-checksum-*
                     return await forwarder.forward(ctx)
@@ -434,12 +431,7 @@ class EmulatorApp(InProcessCalls):
             assert ctx.operation is not None
             ctx.params = protocol.parse(request, ctx.operation)
             # 4. authorize and 5. validate: see emulator/gateway (issue: security)
-            authorize = self.runtime.components.get("authorizer")
-            if authorize is not None:
-                authorize(ctx)
-            validate = self.runtime.components.get("validator")
-            if validate is not None:
-                validate(ctx)
+            self._authorize_and_validate(ctx)
             # 6. dispatch
             ctx.raw_json = protocol.raw_json
             fn, is_async = entry
@@ -458,6 +450,17 @@ class EmulatorApp(InProcessCalls):
             return self._error_response(
                 ctx, AwsError("InternalFailure", "The request processing has failed because of an unknown error, exception or failure.", 500)
             )
+
+    def _authorize_and_validate(self, ctx: RequestContext) -> None:
+        """Steps 4 and 5 of the chain, for a request whose parameters are parsed: the security
+        layer's authorizer, then the validator of the operation's input shape (each when installed)."""
+        components = self.runtime.components
+        authorize = components.get("authorizer")
+        if authorize is not None:
+            authorize(ctx)
+        validate = components.get("validator")
+        if validate is not None:
+            validate(ctx)
 
     def _decompress(self, request: Request) -> None:
         encoding = request.headers.get("content-encoding", "").lower()

@@ -32,6 +32,7 @@ class InProcessCalls:
     runtime: Runtime
     settings: Settings
     _fallback: Callable[[RequestContext], Awaitable[Response]]
+    _authorize_and_validate: Callable[[RequestContext], None]
 
     async def invoke(self, service: str, operation: str, params: dict[str, Any], principal: Principal | None = None,
                      region: str | None = None) -> dict[str, Any]:
@@ -81,12 +82,7 @@ class InProcessCalls:
             raise AwsError("UnknownOperationException", f"{service}.{operation} is not served natively", 400)
         ctx.service = services.service_model(service)
         ctx.params = params
-        authorize = self.runtime.components.get("authorizer")
-        if authorize is not None:
-            authorize(ctx)
-        validate = self.runtime.components.get("validator")
-        if validate is not None:
-            validate(ctx)
+        self._authorize_and_validate(ctx)
         if remote and forwarder is not None:
             return dict(await forwarder.invoke(ctx))
         assert handler is not None

@@ -189,9 +189,9 @@ if _PROTOCOL is not None:
         _sniffing = _http2 is not None
         _preface_seen = b""
         # The request head's limits (emulator/cli.py sets them from the settings): its size, and
-        # how long it may take to arrive. uvicorn has neither: it parsed a 200 MB head for 42 s
-        # of CPU before the app's 431, and a head that stopped half-way held its connection open
-        # for good (any byte cancels uvicorn's keep-alive timer). Counted only while a head is
+        # how long it may take to arrive. uvicorn has neither: it parsed a head of any size before
+        # the app's 431 could refuse it, and a head that stopped half-way held its connection
+        # open for good (any byte cancels uvicorn's keep-alive timer). Counted only while a head is
         # incomplete after a read: the usual request, whole in one read, pays one test.
         max_head_bytes = 64 * 1024
         head_timeout = 60.0

@@ -236,8 +236,8 @@ class IamStore(GroupMethods):
         tmp = self.path.with_suffix(".tmp")
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # orjson: the whole state is written at each change, and json.dump(indent=...) runs
-            # Python's own encoder (~37 ms a CreateUser at 6,000 users, on the event loop).
+            # orjson: the whole state is written at each change, on the event loop, and
+            # json.dump(indent=...) runs Python's own encoder, whose cost grows with the users.
             doc = orjson.dumps({"users": self.users, "policies": self.policies, "attached": self.attached, "inline": self.inline, "groups": self.groups,
                                 "members": self.members, "group_attached": self.group_attached, "group_inline": self.group_inline, "logins": self.logins},
                                option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS)

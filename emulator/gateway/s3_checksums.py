@@ -34,7 +34,6 @@ return moto's answer after a dictionary look-up or a substring test.
 from __future__ import annotations
 
 import base64
-import binascii
 import functools
 import re
 from typing import Any
@@ -124,13 +123,6 @@ def part_checksum(part: Any, algorithm: str) -> str | None:
     return value
 
 
-def _decoded(value: str) -> bytes | None:
-    try:
-        return base64.b64decode(value.strip(), validate=True)
-    except (binascii.Error, ValueError):
-        return None
-
-
 def _text(element: Any) -> str:
     return "".join(node.data for node in element.childNodes if node.nodeType in (node.TEXT_NODE, node.CDATA_SECTION_NODE))
 
@@ -177,7 +169,7 @@ def _check_parts(upload: Any, parts: list[tuple[int, str, dict[str, str]]]) -> N
                 )
             continue
         stored = part_checksum(part, algorithm)
-        if stored is not None and _decoded(value) != _decoded(stored):
+        if stored is not None and s3_payload.decode_b64(value) != s3_payload.decode_b64(stored):
             raise _invalid_part()
         completed.append((number, int(part.contentsize), stored))
     if checksum is not None and len(completed) == len(parts):

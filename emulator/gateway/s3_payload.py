@@ -332,7 +332,8 @@ def patch_moto_checksums() -> None:
     _patched = True
 
 
-def _b64(value: str) -> bytes | None:
+def decode_b64(value: str) -> bytes | None:
+    """A base64 value (a checksum, a Content-MD5) as bytes; None when it is not base64."""
     try:
         return base64.b64decode(value.strip(), validate=True)
     except (binascii.Error, ValueError):
@@ -345,7 +346,7 @@ def check_content_md5(value: str, data: bytes) -> None:
 
 def compare_content_md5(value: str, calculate: Callable[[], bytes]) -> None:
     """``check_content_md5`` with the body's MD5 from ``calculate``."""
-    sent = _b64(value)
+    sent = decode_b64(value)
     if sent is None or len(sent) != 16:
         raise AwsError("InvalidDigest", "The Content-MD5 you specified was invalid.", 400)
     calculated = calculate()
@@ -367,7 +368,7 @@ def compare_checksum(algorithm: str, value: str, calculate: Callable[[], bytes |
     """``check_checksum`` with the body's digest from ``calculate`` (None, or answering None:
     not computed, its library missing)."""
     name, width = ALGORITHMS[algorithm]
-    sent = _b64(value)
+    sent = decode_b64(value)
     if sent is None or len(sent) != width:
         raise _invalid_request(f"Value for x-amz-checksum-{algorithm} header is invalid.")
     calculated = calculate() if calculate is not None else None
